@@ -1,0 +1,34 @@
+// Helpers shared by the command files: exit codes, error printing, --json output.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/status.hpp"
+
+namespace dsx::cli {
+
+// The exit code the process ends with; set by the command that ran.
+void SetExit(int code);
+int ExitCode();
+
+// Print "dsx: <message>" on stderr (git style) and record the exit code.
+// Returns the exit code so a callback can `return Fail(s);`-style chain.
+int Fail(const Status& status);
+
+// Record the result of a command: OK sets 0, anything else goes through Fail.
+void Finish(const Status& status);
+
+// One JSON document on stdout, newline-terminated.
+void PrintJson(const nlohmann::json& j);
+
+// True when stdout/stderr is a terminal (progress, colour).
+bool StdoutIsTty();
+bool StderrIsTty();
+
+// Environment lookup with a default ("" when unset).
+std::string Env(const char* name, const std::string& fallback = "");
+
+}  // namespace dsx::cli

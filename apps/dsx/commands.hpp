@@ -1,0 +1,17 @@
+// The command table. Adding a command group needs (git's builtin.h checklist):
+//   1. apps/dsx/cmd_<group>.cpp with `void register_<group>(CLI::App& app)`; it parses flags,
+//      calls lib/, prints; no logic a test would want to call.
+//   2. a declaration below and a row in kCommandGroups (main.cpp);
+//   3. the library code in lib/<module>/ (its own CMake target, linked in apps/dsx/CMakeLists.txt);
+//   4. man/dsx-<group>.1 (NAME, SYNOPSIS, DESCRIPTION, OPTIONS, EXIT STATUS, JSON OUTPUT, EXAMPLES);
+//   5. tests: unit tests under tests/unit/<module>/, and tests/integration/help_test.sh runs
+//      --help on every (sub)command automatically.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace dsx::cmd {
+
+void register_session(CLI::App& app);
+
+}  // namespace dsx::cmd

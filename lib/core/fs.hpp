@@ -1,0 +1,26 @@
+// Small file helpers with the error messages users should see.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/status.hpp"
+
+namespace dsx::fs {
+
+// Whole file into memory. NotFound if missing.
+Result<std::string> ReadFile(const std::filesystem::path& path);
+
+// Write to "<path>.tmp.<pid>.<n>", fsync, rename over `path`, fsync the directory.
+// Readers see either the old or the new file, never a torn one; parallel writers
+// of the same path are safe (last rename wins).
+Status AtomicWriteFile(const std::filesystem::path& path, std::string_view data, bool sync = true);
+
+// mkdir -p with a clear error.
+Status EnsureDir(const std::filesystem::path& dir);
+
+// fsync a directory so a rename/create in it is durable.
+Status SyncDir(const std::filesystem::path& dir);
+
+}  // namespace dsx::fs
