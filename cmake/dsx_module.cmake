@@ -1,0 +1,17 @@
+# dsx_glob_library(<target> <dir>... LIBS <libs>...)
+# A static library from every .cpp directly under the given folders (not recursive), so several
+# people can add files to a module without editing this list. No sources yet: no target.
+function(dsx_glob_library target)
+  cmake_parse_arguments(ARG "" "" "DIRS;LIBS" ${ARGN})
+  set(sources)
+  foreach(dir ${ARG_DIRS})
+    file(GLOB found CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
+    list(APPEND sources ${found})
+  endforeach()
+  if(NOT sources)
+    return()
+  endif()
+  add_library(${target} STATIC ${sources})
+  target_include_directories(${target} PUBLIC ${CMAKE_SOURCE_DIR}/lib)
+  target_link_libraries(${target} PUBLIC dsx_core ${ARG_LIBS})
+endfunction()
