@@ -12,6 +12,16 @@
 
 namespace dsx::cmd {
 
+// Top-level groups (rows in main.cpp's kCommandGroups).
 void register_session(CLI::App& app);
+void register_kernel(CLI::App& app);   // cmd_kernel.cpp
+void register_skills(CLI::App& app);   // cmd_skills.cpp
+void register_audit(CLI::App& app);    // cmd_audit.cpp
+
+// Parts of a group that live in their own file (called by the group's cmd_<group>.cpp).
+void register_session_serve(CLI::App& session);    // session_serve.cpp
+void register_session_clients(CLI::App& session);  // session_clients.cpp
+void register_kernel_gen(CLI::App& kernel);        // kernel_gen.cpp
+void register_audit_probe(CLI::App& audit);        // audit_probe.cpp (--url probe, mock-llm)
 
 }  // namespace dsx::cmd
