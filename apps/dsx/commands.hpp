@@ -4,7 +4,7 @@
 //   2. a declaration below and a row in kCommandGroups (main.cpp);
 //   3. the library code in lib/<module>/ (its own CMake target, linked in apps/dsx/CMakeLists.txt);
 //   4. man/dsx-<group>.1 (NAME, SYNOPSIS, DESCRIPTION, OPTIONS, EXIT STATUS, JSON OUTPUT, EXAMPLES);
-//   5. tests: unit tests under tests/unit/<module>/, and tests/integration/help_test.sh runs
+//   5. tests: unit tests under tests/unit/<module>/, and tests/cli/help_test.sh runs
 //      --help on every (sub)command automatically.
 #pragma once
 
