@@ -1,0 +1,222 @@
+// Human-readable printers: terminal text and markdown. Both read only the report model.
+#include <sstream>
+
+#include "audit/report/report.hpp"
+
+namespace dsx::audit {
+
+namespace {
+
+const char* kCapabilityTitles[][2] = {{"resilient_delivery", "Resilient delivery"},
+                                      {"continuity", "Continuity across surfaces"},
+                                      {"live_control", "Live control"},
+                                      {"stop", "stop"},
+                                      {"distinguish", "distinguish stop from drop"},
+                                      {"steer", "steer"}};
+
+std::string Title(const std::string& id) {
+  for (const auto& t : kCapabilityTitles)
+    if (id == t[0]) return t[1];
+  return id;
+}
+
+std::string Paint(const RenderOptions& o, Verdict v, std::string_view text) {
+  std::string s(text);
+  if (!o.color) return s;
+  const char* code = v == Verdict::kYes ? "\033[32m" : v == Verdict::kPartial ? "\033[33m" : "\033[31m";
+  return code + s + "\033[0m";
+}
+
+std::string Where(const Evidence& e) {
+  return e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file;
+}
+
+void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, const std::string& indent,
+                  size_t limit) {
+  size_t n = 0;
+  for (const auto& e : ev) {
+    if (n++ == limit) {
+      out << indent << "... " << (ev.size() - limit) << " more\n";
+      break;
+    }
+    out << indent << Where(e);
+    if (!e.excerpt.empty()) out << "  " << e.excerpt;
+    out << "\n";
+  }
+}
+
+void TextAssessment(std::ostringstream& out, const Assessment& a, const RenderOptions& o,
+                    const std::string& indent) {
+  std::string verdict(VerdictName(a.verdict));
+  out << indent << Title(a.id) << ": " << Paint(o, a.verdict, verdict) << "  " << a.score << "/100\n";
+  out << indent << "  score: " << a.derivation << "\n";
+  if (!a.verdict_rule.empty()) out << indent << "  verdict: " << a.verdict_rule << "\n";
+  for (const auto& c : a.criteria) {
+    out << indent << "  [" << (c.met ? "x" : " ") << "] " << c.description << " (" << c.points << "/"
+        << c.max_points << ")\n";
+    if (c.met) TextEvidence(out, c.evidence, indent + "        ", 3);
+  }
+}
+
+std::string VerdictWord(Verdict v) { return std::string(VerdictName(v)); }
+
+void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o) {
+  out << "dsx audit (" << SourceName(r.source) << "): " << r.target << "\n";
+  if (!r.stacks.empty()) {
+    out << "stacks:";
+    for (const auto& s : r.stacks) out << " " << s;
+    out << "\n";
+  }
+  out << "overall score: " << r.OverallScore() << "/100";
+  if (o.fail_under >= 0)
+    out << (r.OverallScore() < o.fail_under ? "  (below --fail-under " : "  (meets --fail-under ")
+        << o.fail_under << ")";
+  out << "\n\n";
+  for (const auto& c : r.capabilities) {
+    TextAssessment(out, c, o, "");
+    for (const auto& cap : c.caps) out << "  cap: " << cap << "\n";
+    for (const auto& p : c.parts) TextAssessment(out, p, o, "  ");
+    for (const auto& [k, v] : c.properties) out << "  " << k << ": " << v << "\n";
+    out << "\n";
+  }
+  if (r.failure_modes.empty()) {
+    out << "failure modes: none found\n\n";
+  } else {
+    out << "failure modes:\n";
+    for (const auto& fm : r.failure_modes) {
+      out << "  " << fm.id << " (" << fm.severity << "): " << fm.title << "\n";
+      out << "    " << fm.message << "\n";
+      TextEvidence(out, fm.evidence, "      ", 6);
+    }
+    out << "\n";
+  }
+  if (!r.migration.empty()) {
+    out << "migration plan:\n";
+    for (const auto& s : r.migration) {
+      out << "  " << s.number << ". " << s.title << " [" << s.status << "]\n";
+      out << "     " << s.action << "\n";
+      if (!s.dsx_feature.empty()) out << "     dsx: " << s.dsx_feature << "\n";
+      if (!s.files.empty()) {
+        out << "     files:";
+        for (const auto& f : s.files) out << " " << f;
+        out << "\n";
+      }
+    }
+    out << "\n";
+  }
+  if (!r.skipped.empty()) {
+    out << "could not read (" << r.skipped.size() << "):\n";
+    for (const auto& s : r.skipped) out << "  " << s.path << ": " << s.reason << "\n";
+    out << "\n";
+  }
+  for (const auto& n : r.notes) out << "note: " << n << "\n";
+  if (r.source == Source::kStatic)
+    out << r.stats.files_seen << " files, " << r.stats.files_parsed << " parsed, " << r.stats.facts
+        << " facts, " << r.stats.files_skipped << " not read, " << r.stats.seconds << " s\n";
+}
+
+}  // namespace
+
+std::string RenderText(const Comparison& c, const RenderOptions& o) {
+  std::ostringstream out;
+  out.precision(3);
+  if (c.static_report && c.live_report) {
+    TextReport(out, *c.static_report, o);
+    out << "\n";
+    TextReport(out, *c.live_report, o);
+    out << "\nside by side (static / live):\n";
+    for (const auto& cap : c.static_report->capabilities) {
+      const Capability* live = c.live_report->Find(cap.id);
+      out << "  " << Title(cap.id) << ": " << VerdictWord(cap.verdict) << " / "
+          << (live ? VerdictWord(live->verdict) : "-") << "\n";
+      for (const auto& p : cap.parts) {
+        const Assessment* lp = live ? live->Part(p.id) : nullptr;
+        out << "    " << Title(p.id) << ": " << VerdictWord(p.verdict) << " / "
+            << (lp ? VerdictWord(lp->verdict) : "-") << "\n";
+      }
+    }
+    if (c.disagreements.empty()) out << "static and live agree\n";
+    for (const auto& d : c.disagreements)
+      out << "DISAGREE " << d.what << ": static " << VerdictWord(d.static_verdict) << ", live "
+          << VerdictWord(d.live_verdict) << " (" << d.note << ")\n";
+  } else {
+    TextReport(out, c.merged, o);
+  }
+  return out.str();
+}
+
+// ----- markdown -----
+
+namespace {
+
+std::string Md(std::string s) {  // keep table cells on one line
+  for (auto& ch : s)
+    if (ch == '|' || ch == '\n') ch = ' ';
+  return s;
+}
+
+void MdReport(std::ostringstream& out, const Report& r) {
+  out << "## " << (r.source == Source::kLive ? "Live probe" : "Static audit") << ": `" << r.target
+      << "`\n\n";
+  out << "Overall score: **" << r.OverallScore() << "/100**";
+  if (!r.stacks.empty()) {
+    out << " · stacks:";
+    for (const auto& s : r.stacks) out << " `" << s << "`";
+  }
+  out << "\n\n| Capability | Verdict | Score | How it was scored |\n|---|---|---|---|\n";
+  for (const auto& c : r.capabilities) {
+    out << "| " << Title(c.id) << " | **" << VerdictName(c.verdict) << "** | " << c.score << " | "
+        << Md(c.derivation) << " |\n";
+    for (const auto& p : c.parts)
+      out << "| ↳ " << Title(p.id) << " | " << VerdictName(p.verdict) << " | " << p.score << " | "
+          << Md(p.derivation) << " |\n";
+  }
+  out << "\n### Failure modes\n\n";
+  if (r.failure_modes.empty()) out << "None found.\n";
+  for (const auto& fm : r.failure_modes) {
+    out << "- **" << fm.title << "** (`" << fm.id << "`, " << fm.severity << "): " << Md(fm.message)
+        << "\n";
+    for (const auto& e : fm.evidence)
+      out << "  - `" << Where(e) << "`" << (e.excerpt.empty() ? "" : ": `" + Md(e.excerpt) + "`")
+          << "\n";
+  }
+  if (!r.migration.empty()) {
+    out << "\n### Migration plan\n\n";
+    for (const auto& s : r.migration) {
+      out << s.number << ". **" << s.title << "** (" << s.status << "): " << Md(s.action);
+      if (!s.dsx_feature.empty()) out << " *dsx:* " << Md(s.dsx_feature);
+      if (!s.files.empty()) {
+        out << " *Files:*";
+        for (const auto& f : s.files) out << " `" << f << "`";
+      }
+      out << "\n";
+    }
+  }
+  if (!r.skipped.empty()) {
+    out << "\n### Not read\n\n";
+    for (const auto& s : r.skipped) out << "- `" << s.path << "`: " << s.reason << "\n";
+  }
+  for (const auto& n : r.notes) out << "\n> " << n << "\n";
+  out << "\n";
+}
+
+}  // namespace
+
+std::string RenderMarkdown(const Comparison& c, const RenderOptions& o) {
+  std::ostringstream out;
+  out << "# dsx audit\n\n";
+  if (c.static_report) MdReport(out, *c.static_report);
+  if (c.live_report) MdReport(out, *c.live_report);
+  if (!c.static_report && !c.live_report) MdReport(out, c.merged);
+  if (c.static_report && c.live_report) {
+    out << "## Static vs live\n\n";
+    if (c.disagreements.empty()) out << "Static and live verdicts agree.\n";
+    else out << "| What | Static | Live | Why this can happen |\n|---|---|---|---|\n";
+    for (const auto& d : c.disagreements)
+      out << "| " << d.what << " | " << VerdictName(d.static_verdict) << " | "
+          << VerdictName(d.live_verdict) << " | " << Md(d.note) << " |\n";
+  }
+  return out.str();
+}
+
+}  // namespace dsx::audit
