@@ -1,0 +1,84 @@
+// One stream's Durable Streams operations over a Transport: create (PUT), info (HEAD),
+// delete, catch-up and long-poll reads (GET), and the raw request builder that the producer
+// and the follower use. HTTP statuses become dsx::Status codes here, in one place:
+//   404, 410 -> kNotFound      409, 403, 401 -> kConflict      502, 503, 504 -> kUnavailable
+//   transport failures (refused, reset, timeout) -> kUnavailable      anything else -> kFailed
+// Messages are the "why" part; callers prefix the "what" ("cannot append to 'chat/42'").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "session/client/stream_ref.hpp"
+#include "session/client/transport.hpp"
+
+namespace dsx::session::client {
+
+struct StreamInfo {
+  std::string content_type;
+  std::string next_offset;  // the tail
+  bool closed = false;
+  std::string ttl;         // Stream-TTL as sent by the server ("" when none)
+  std::string expires_at;  // Stream-Expires-At ("" when none)
+};
+
+struct CreateOptions {
+  std::string content_type;          // "" = let the server default (application/octet-stream)
+  std::optional<uint64_t> ttl_seconds;
+  std::string expires_at;            // RFC 3339; "" = none
+};
+
+struct CreateResult {
+  bool created = false;  // 201 (new) vs 200 (already existed with the same settings)
+  StreamInfo info;
+};
+
+enum class ReadMode { kCatchUp, kLongPoll };
+
+struct ReadResult {
+  int http_status = 0;       // 200 data (maybe empty), 204 long-poll timeout or EOF
+  std::string body;          // raw bytes; a JSON array for JSON streams
+  std::string content_type;
+  std::string next_offset;
+  std::string cursor;        // Stream-Cursor (long-poll), echoed on the next request
+  bool up_to_date = false;
+  bool closed = false;
+};
+
+// True for application/json (parameters and case ignored): the stream holds JSON messages.
+bool IsJsonContentType(std::string_view content_type);
+// The media type without parameters, lowercased and trimmed.
+std::string NormalizeContentType(std::string_view content_type);
+
+// Maps a non-success HTTP response to a Status (see the table above).
+Status StatusFromResponse(const HttpResponse& response);
+
+class StreamClient {
+ public:
+  // `transport` must outlive the client. `token` (may be empty) goes out as
+  // `Authorization: Bearer <token>` and is never part of any message.
+  StreamClient(Transport& transport, StreamRef ref, std::string token);
+
+  const StreamRef& ref() const { return ref_; }
+  Transport& transport() { return transport_; }
+
+  Result<StreamInfo> Head();
+  Result<CreateResult> Create(const CreateOptions& options);
+  Status Delete();
+  Result<ReadResult> Read(const std::string& offset, ReadMode mode, const std::string& cursor,
+                          long timeout_ms = 0);
+
+  // A request to this stream's URL (plus `query`, already encoded, starting without '?'),
+  // with the auth header set.
+  HttpRequest MakeRequest(std::string method, const std::string& query = "") const;
+  // Transport failure -> kUnavailable "<why> (<server>)".
+  Status TransportError(const Exchange& exchange) const;
+
+ private:
+  Transport& transport_;
+  StreamRef ref_;
+  std::string token_;
+};
+
+}  // namespace dsx::session::client

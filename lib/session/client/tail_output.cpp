@@ -1,0 +1,119 @@
+#include "session/client/tail_output.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "session/client/base64.hpp"
+
+namespace dsx::session::client {
+namespace {
+
+bool IsTextual(const std::string& content_type) {
+  std::string t = NormalizeContentType(content_type);
+  return t.rfind("text/", 0) == 0 || t.find("json") != std::string::npos || t.find("xml") != std::string::npos ||
+         t == "application/javascript" || t == "application/x-ndjson";
+}
+
+Result<nlohmann::json> ParseBatch(const std::string& data) {
+  auto batch = nlohmann::json::parse(data, nullptr, false);
+  if (batch.is_discarded()) return Status::Failed("server sent invalid JSON for a JSON stream");
+  if (!batch.is_array()) batch = nlohmann::json::array({batch});
+  return batch;
+}
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(n) >= s.size()) return false;  // truncated sequence
+    for (int k = 1; k <= n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+Result<std::string> TailOutput::Format(const Chunk& chunk, TailFormat format, const std::string& content_type) {
+  if (format == TailFormat::kJsonl && !chunk.json) {
+    return Status::Failed("--jsonl needs a JSON stream (content type '" + content_type + "'); use --json");
+  }
+  if (chunk.json && format != TailFormat::kJson) {
+    auto batch = ParseBatch(chunk.data);
+    if (!batch.ok()) return batch.status();
+    std::string out;
+    for (const auto& m : *batch) out += Dump(m) + "\n";
+    return out;
+  }
+  if (format == TailFormat::kRaw) return chunk.data;
+  // kJson record.
+  nlohmann::json rec;
+  rec["offset"] = chunk.next_offset;
+  if (chunk.json) {
+    auto batch = ParseBatch(chunk.data);
+    if (!batch.ok()) return batch.status();
+    rec["data"] = std::move(*batch);
+  } else if (IsTextual(content_type) && IsValidUtf8(chunk.data)) {
+    rec["data"] = chunk.data;
+  } else {
+    rec["data"] = Base64Encode(chunk.data);
+    rec["encoding"] = "base64";
+  }
+  return Dump(rec) + "\n";
+}
+
+Status TailOutput::Write(const Chunk& chunk, const std::string& content_type) {
+  auto text = Format(chunk, format_, content_type.empty() ? content_type_ : content_type);
+  if (!text.ok()) return text.status();
+  return WriteAll(*text);
+}
+
+Status TailOutput::WriteAll(const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) {
+        broken_pipe_ = true;
+        return Status::Failed("output closed");
+      }
+      return Status::Failed(std::string("cannot write output: ") + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace dsx::session::client
