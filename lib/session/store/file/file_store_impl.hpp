@@ -1,0 +1,155 @@
+// FileStore: the StreamStore over one shared segment log (docs/formats/segment-log.md).
+// Internal header: the public entry point is file_store.hpp. Tests include this one to pass a
+// fault-injecting FileEnv and small segment sizes.
+//
+// Threads. Callers' threads encode records and queue them (Create/Append/SoftDelete/Drop) and
+// read (Read). One writer thread takes the whole queue, writes it with one pwrite, syncs once
+// (group commit), applies each record to the committed registry (the same ApplyRecord that
+// recovery uses, so live state and recovered state cannot drift), then runs the callbacks.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "session/store/file/file_env.hpp"
+#include "session/store/file/file_store.hpp"
+#include "session/store/file/index_files.hpp"
+#include "session/store/file/records.hpp"
+#include "session/store/file/segment_format.hpp"
+
+namespace dsx::session::filestore {
+
+struct Tuning {
+  FileEnv* env = nullptr;                        // nullptr: PosixEnv()
+  std::uint64_t segment_target_size = kSegmentTargetSize;  // roll threshold [bytes]
+};
+
+// One batch of a stream in the log.
+struct Extent {
+  std::uint64_t start = 0;       // stream offset of the first byte
+  std::uint64_t len = 0;         // data bytes
+  std::uint64_t segment = 0;
+  std::uint64_t record_pos = 0;  // record header position in the segment [bytes]
+  std::uint32_t record_len = 0;  // header + payload [bytes]
+  std::uint32_t data_off = 0;    // the batch's data structure within the payload [bytes]
+  std::uint32_t msg_count = 0;
+  std::uint64_t end() const { return start + len; }
+};
+
+struct StreamRec {
+  LogId lid = 0;
+  bool committed = false;        // its kCreate record has been applied
+  StreamState state;             // committed state (applied in log order by the writer)
+  std::vector<Extent> extents;   // committed batches, by start offset
+  std::uint64_t pending_tail = 0;  // tail including queued appends: next append's start
+  bool dropping = false;         // a Drop is queued: later mutations get NotFound
+};
+
+struct Segment {
+  std::uint64_t number = 0;
+  std::shared_ptr<RandomFile> file;
+  std::uint64_t live_extents = 0;  // extents of streams not dropped; 0 and sealed: removable
+  bool sealed = false;
+};
+
+class FileStore final : public StreamStore {
+ public:
+  FileStore(FileStoreOptions options, Tuning tuning, std::unique_ptr<FileLock> lock);
+  ~FileStore() override;
+  FileStore(const FileStore&) = delete;
+  FileStore& operator=(const FileStore&) = delete;
+
+  const char* Name() const override { return "file"; }
+  Result<std::vector<StreamState>> Load() override;
+  void Create(CreateOp op, StatusCallback done) override;
+  void Append(AppendOp op, AppendCallback done) override;
+  Result<ReadChunk> Read(StreamId id, std::uint64_t from, std::uint64_t end_limit,
+                         std::size_t max_bytes) const override;
+  void SoftDelete(StreamId id, StatusCallback done) override;
+  void Drop(StreamId id, StatusCallback done) override;
+  void SetSyncObserver(SyncObserver observer) override;
+  Status Close() override;
+
+ private:
+  struct Pending {
+    RecordType type;
+    std::string rec;                   // header + payload, ready to write
+    std::variant<StatusCallback, AppendCallback> done;
+    std::uint64_t pos = 0;             // where it was written (set by the writer)
+    std::uint64_t segment = 0;
+    Result<AppendResult> result = AppendResult{};  // filled when applied
+  };
+
+  // ---- enqueue side (file_store.cpp) ----
+  void Submit(Pending p);
+  static void Complete(Pending& p, const Status& s);
+
+  // ---- writer thread (file_store_writer.cpp) ----
+  void WriterLoop();
+  void WriteBatch(std::vector<Pending>& batch);
+  Status SyncActive(std::size_t covered);
+  Status Roll();                      // seal the active segment, start the next, checkpoint
+  Status NewActiveSegment(std::uint64_t number);
+  Status WriteCheckpoint(std::uint64_t replay_segment);
+  void RemoveDeadSegments();          // unlink sealed segments without live data
+
+  // ---- shared by recovery and the writer (file_store_apply.cpp) ----
+  // Apply one valid record at (segment, pos) to the registry. "" or why it is invalid.
+  std::string ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment,
+                          std::uint64_t pos, std::uint32_t record_len, std::vector<IndexEntry>* index,
+                          Result<AppendResult>* result);
+  void AddExtent(StreamRec& s, const Extent& e);
+
+  // ---- recovery (file_store_recovery.cpp) ----
+  Status Recover();
+  Status LoadSealed(std::uint64_t number, std::unordered_map<LogId, StreamRec*>& by_lid);
+  Status ScanSegment(std::uint64_t number, std::vector<IndexEntry>* index, bool* cut);
+
+  std::filesystem::path SegmentPath(std::uint64_t n) const;
+  std::filesystem::path IndexPath(std::uint64_t n) const;
+
+  const FileStoreOptions options_;
+  const Tuning tuning_;
+  FileEnv* const env_;
+  std::unique_ptr<FileLock> lock_;
+  const std::filesystem::path seg_dir_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;   // writer waits for work
+  std::condition_variable idle_cv_;   // Close waits for the queue to drain
+  std::unordered_map<StreamId, std::shared_ptr<StreamRec>> streams_;  // GUARDED_BY(mu_)
+  std::unordered_map<LogId, std::shared_ptr<StreamRec>> by_lid_;      // GUARDED_BY(mu_)
+  std::map<std::uint64_t, Segment> segments_;                         // GUARDED_BY(mu_)
+  std::vector<Pending> queue_;                                        // GUARDED_BY(mu_)
+  LogId next_lid_ = 1;                                                // GUARDED_BY(mu_)
+  Status failed_;          // sticky: first write/sync error; GUARDED_BY(mu_)
+  bool loaded_ = false;    // GUARDED_BY(mu_)
+  bool closing_ = false;   // GUARDED_BY(mu_)
+  bool writer_busy_ = false;  // GUARDED_BY(mu_)
+  std::vector<std::uint64_t> dead_segments_;  // found by ApplyRecord(kDrop); GUARDED_BY(mu_)
+  SyncObserver observer_;  // GUARDED_BY(mu_)
+
+  // Writer-thread state (only the writer thread, or Load before it starts, touches these).
+  std::uint64_t active_ = 0;          // active segment number
+  std::uint64_t active_size_ = 0;     // bytes written to it
+  std::vector<IndexEntry> active_index_;
+  bool dirty_ = false;                // written but not synced (kBatch, kNever)
+  std::size_t unsynced_appends_ = 0;
+  std::chrono::steady_clock::time_point last_sync_{};
+  std::string write_buf_;
+  std::thread writer_;
+};
+
+// OpenFileStore with test knobs.
+Result<std::unique_ptr<StreamStore>> OpenFileStoreWith(const FileStoreOptions& options, const Tuning& tuning);
+
+}  // namespace dsx::session::filestore

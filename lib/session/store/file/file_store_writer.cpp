@@ -1,0 +1,242 @@
+// The writer thread: group commit, segment rolls, checkpoints and segment removal.
+//
+// Invariants (docs/formats/segment-log.md):
+// - records reach the active segment in queue order, each at the position the writer assigns;
+// - under kAlways a callback runs only after the fdatasync that covers its record;
+// - a failed write or sync is sticky (failed_): nothing after it is acknowledged;
+// - every CHECKPOINT names as replay segment the active segment at the time it is written,
+//   so every sealed segment is below it and may be unlinked once its data is dead.
+#include <chrono>
+
+#include "core/log.hpp"
+#include "session/store/file/coding.hpp"
+#include "session/store/file/file_store_impl.hpp"
+
+namespace dsx::session::filestore {
+
+using Mode = FileStoreOptions::FsyncMode;
+
+void FileStore::WriterLoop() {
+  std::unique_lock lk(mu_);
+  const auto interval = std::chrono::milliseconds(options_.batch_interval_ms);
+  for (;;) {
+    if (queue_.empty()) {
+      if (closing_) break;
+      if (dirty_ && options_.fsync == Mode::kBatch) {
+        // kBatch: an unsynced write never waits longer than the interval for its sync.
+        if (work_cv_.wait_until(lk, last_sync_ + interval) == std::cv_status::timeout && queue_.empty()) {
+          lk.unlock();
+          Status st = SyncActive(unsynced_appends_);
+          lk.lock();
+          if (!st.ok() && failed_.ok()) failed_ = st;
+        }
+        continue;
+      }
+      work_cv_.wait(lk);
+      continue;
+    }
+    std::vector<Pending> batch;
+    batch.swap(queue_);
+    writer_busy_ = true;
+    lk.unlock();
+    WriteBatch(batch);
+    lk.lock();
+    writer_busy_ = false;
+  }
+  // Close: everything queued is written; make it durable and leave a checkpoint so the next
+  // open scans nothing.
+  if (!failed_.ok()) return;
+  lk.unlock();
+  Status st = Roll();
+  lk.lock();
+  if (!st.ok()) failed_ = st;
+}
+
+Status FileStore::SyncActive(std::size_t covered) {
+  std::shared_ptr<RandomFile> file;
+  SyncObserver observer;
+  {
+    std::lock_guard lk(mu_);
+    file = segments_.at(active_).file;
+    observer = observer_;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = file->Sync();
+  auto t1 = std::chrono::steady_clock::now();
+  last_sync_ = t1;
+  if (!st.ok()) {
+    log::Error("file store sync failed; refusing all further writes", {{"file", file->name()}, {"error", st.message()}});
+    return Status::Unavailable(st.message());
+  }
+  dirty_ = false;
+  unsynced_appends_ = 0;
+  if (observer) observer(t1 - t0, covered);
+  return {};
+}
+
+void FileStore::WriteBatch(std::vector<Pending>& batch) {
+  Status st;
+  {
+    std::lock_guard lk(mu_);
+    st = failed_;
+  }
+  std::uint64_t total = 0;
+  for (const auto& p : batch) total += p.rec.size();
+  if (st.ok() && active_size_ > kSegmentHeaderSize && active_size_ + total > tuning_.segment_target_size) st = Roll();
+
+  std::shared_ptr<RandomFile> file;
+  if (st.ok()) {
+    std::lock_guard lk(mu_);
+    file = segments_.at(active_).file;
+  }
+  if (st.ok()) {
+    std::uint64_t pos = active_size_;
+    for (auto& p : batch) {
+      p.pos = pos;
+      p.segment = active_;
+      pos += p.rec.size();
+    }
+    if (batch.size() == 1) {
+      st = file->Write(active_size_, batch.front().rec);
+    } else {
+      write_buf_.clear();
+      write_buf_.reserve(total);
+      for (const auto& p : batch) write_buf_ += p.rec;
+      st = file->Write(active_size_, write_buf_);
+      if (write_buf_.capacity() > (8u << 20)) std::string().swap(write_buf_);  // do not pin big buffers
+    }
+    if (!st.ok()) {
+      log::Error("file store write failed; refusing all further writes", {{"file", file->name()}, {"error", st.message()}});
+      st = Status::Unavailable(st.message());
+    }
+  }
+  if (st.ok()) {
+    active_size_ += total;
+    if (options_.fsync == Mode::kAlways) {
+      st = SyncActive(batch.size());
+    } else {
+      dirty_ = true;
+      unsynced_appends_ += batch.size();
+      if (options_.fsync == Mode::kBatch &&
+          std::chrono::steady_clock::now() - last_sync_ >= std::chrono::milliseconds(options_.batch_interval_ms))
+        st = SyncActive(unsynced_appends_);
+    }
+  }
+  std::vector<std::uint64_t> dead;
+  {
+    std::lock_guard lk(mu_);
+    if (!st.ok() && failed_.ok()) failed_ = st;
+    if (!failed_.ok()) {
+      st = Status::Unavailable("file store failed: " + failed_.message());
+    } else {
+      for (auto& p : batch) {
+        std::string_view payload(p.rec.data() + kRecordHeaderSize, p.rec.size() - kRecordHeaderSize);
+        std::string why = ApplyRecord(p.type, payload, p.segment, p.pos, static_cast<std::uint32_t>(p.rec.size()),
+                                      &active_index_, &p.result);
+        // Unreachable: the record was built from the registry a moment ago. Never acknowledge
+        // something recovery would reject.
+        if (!why.empty()) {
+          failed_ = Status::Failed("file store registry is inconsistent: " + why);
+          st = failed_;
+          break;
+        }
+      }
+      dead.swap(dead_segments_);
+    }
+  }
+  for (auto& p : batch) Complete(p, st);
+  if (st.ok() && !dead.empty()) {
+    // A segment may go only once the kDrop that killed its data is durable.
+    if (dirty_ && !SyncActive(unsynced_appends_).ok()) return;
+    RemoveDeadSegments();
+  }
+}
+
+Status FileStore::NewActiveSegment(std::uint64_t number) {
+  auto file = env_->Open(SegmentPath(number), /*create=*/true);
+  if (!file) return file.status();
+  std::string header(kSegmentMagic);
+  PutU64(header, number);
+  DSX_RETURN_IF_ERROR((*file)->Truncate(0));
+  DSX_RETURN_IF_ERROR((*file)->Write(0, header));
+  DSX_RETURN_IF_ERROR((*file)->Sync());
+  DSX_RETURN_IF_ERROR(env_->SyncDir(seg_dir_));
+  {
+    std::lock_guard lk(mu_);
+    segments_[number] = Segment{number, *file, 0, false};
+  }
+  active_ = number;
+  active_size_ = kSegmentHeaderSize;
+  active_index_.clear();
+  dirty_ = false;
+  unsynced_appends_ = 0;
+  last_sync_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+Status FileStore::Roll() {
+  std::shared_ptr<RandomFile> file;
+  {
+    std::lock_guard lk(mu_);
+    file = segments_.at(active_).file;
+  }
+  // Sealing syncs in every mode (once per segment): the checkpoint written below claims that
+  // everything before the new segment is on disk.
+  Status st = file->Sync();
+  if (st.ok()) {
+    SegmentIndex idx{active_, active_size_, active_index_};
+    st = env_->WriteAtomic(IndexPath(active_), EncodeIndex(idx), /*sync=*/true);
+  }
+  if (st.ok()) {
+    std::lock_guard lk(mu_);
+    segments_.at(active_).sealed = true;
+  }
+  if (st.ok()) st = NewActiveSegment(active_ + 1);
+  if (st.ok()) st = WriteCheckpoint(active_);
+  if (!st.ok()) {
+    log::Error("file store cannot roll to a new segment; refusing all further writes", {{"error", st.message()}});
+    return Status::Unavailable(st.message());
+  }
+  RemoveDeadSegments();
+  return {};
+}
+
+Status FileStore::WriteCheckpoint(std::uint64_t replay_segment) {
+  Checkpoint cp;
+  {
+    std::lock_guard lk(mu_);
+    cp.replay_segment = replay_segment;
+    cp.next_lid = next_lid_;
+    cp.streams.reserve(by_lid_.size());
+    for (const auto& [lid, s] : by_lid_)
+      if (s->committed) cp.streams.push_back({lid, s->state});
+  }
+  return env_->WriteAtomic(options_.dir / "CHECKPOINT", EncodeCheckpoint(cp), /*sync=*/true);
+}
+
+void FileStore::RemoveDeadSegments() {
+  std::vector<std::uint64_t> dead;
+  {
+    std::lock_guard lk(mu_);
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      if (it->second.sealed && it->second.live_extents == 0 && it->first < active_) {
+        dead.push_back(it->first);
+        it = segments_.erase(it);  // readers holding the file keep it open until they finish
+      } else {
+        ++it;
+      }
+    }
+    dead_segments_.clear();
+  }
+  for (auto n : dead) {
+    Status a = env_->Remove(SegmentPath(n));
+    Status b = env_->Remove(IndexPath(n));
+    if (!a.ok() || !b.ok()) {
+      log::Warn("cannot remove dead segment", {{"segment", std::to_string(n)}, {"error", (a.ok() ? b : a).message()}});
+    } else {
+      log::Debug("removed segment without live data", {{"segment", std::to_string(n)}});
+    }
+  }
+}
+
+}  // namespace dsx::session::filestore

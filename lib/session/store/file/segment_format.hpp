@@ -1,0 +1,47 @@
+// Constants of the segment-log format, shared by the writer, the recovery scanner and the
+// index files. The format is specified in docs/formats/segment-log.md: change both together.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace dsx::session::filestore {
+
+// Segment file header: magic + u64 segment number (little-endian).
+inline constexpr std::string_view kSegmentMagic = "DSXSEG01";
+inline constexpr std::size_t kSegmentHeaderSize = 16;
+// Record header: u32 masked crc32c(type ++ payload) | u32 payload length | u8 type.
+inline constexpr std::size_t kRecordHeaderSize = 9;
+// Upper bound on one record's payload; a larger length field is corruption [bytes].
+inline constexpr std::uint32_t kMaxRecordPayload = 80u << 20;
+// The writer rolls to a new segment once the active one reaches this size [bytes].
+inline constexpr std::uint64_t kSegmentTargetSize = 64ull << 20;
+
+inline constexpr std::string_view kIndexMagic = "DSXIDX01";
+inline constexpr std::size_t kIndexEntrySize = 40;
+inline constexpr std::string_view kCheckpointMagic = "DSXCKP01";
+
+static_assert(kSegmentMagic.size() == 8 && kIndexMagic.size() == 8 && kCheckpointMagic.size() == 8);
+
+enum class RecordType : std::uint8_t {
+  kCreate = 1,      // a new stream: metadata, closed flag, initial batches
+  kAppend = 2,      // one batch + producer / Stream-Seq / close, atomically
+  kSoftDelete = 3,  // stream marked soft-deleted (forks still read it)
+  kDrop = 4,        // stream removed; its data may be freed
+};
+inline constexpr std::uint8_t kMaxRecordType = 4;
+
+// kAppend flags.
+inline constexpr std::uint8_t kAppendCloses = 1u << 0;
+inline constexpr std::uint8_t kAppendHasSeq = 1u << 1;
+inline constexpr std::uint8_t kAppendHasProducer = 1u << 2;
+// StreamMeta flags (kCreate records, CHECKPOINT): which optional fields are present.
+inline constexpr std::uint32_t kMetaHasTtl = 1u << 0;
+inline constexpr std::uint32_t kMetaHasExpiresAt = 1u << 1;
+inline constexpr std::uint32_t kMetaHasExpiresAtMs = 1u << 2;
+inline constexpr std::uint32_t kMetaHasForkSource = 1u << 3;
+inline constexpr std::uint32_t kMetaForkOffsetGiven = 1u << 4;
+inline constexpr std::uint32_t kMetaSoftDeleted = 1u << 5;
+
+}  // namespace dsx::session::filestore
