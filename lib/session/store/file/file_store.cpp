@@ -201,9 +201,10 @@ Status FileStore::Close() {
     closing_ = true;
     work_cv_.notify_one();
   }
-  if (!writer_.joinable()) return {};  // never loaded: nothing written
-  writer_.join();
+  if (writer_.joinable()) writer_.join();  // drains the queue, syncs, checkpoints
   std::lock_guard lk(mu_);
+  segments_.clear();  // readers still holding a file keep it open until they finish
+  lock_.reset();      // another store may open the directory now
   return failed_;
 }
 

@@ -144,12 +144,13 @@ void FileStore::WriteBatch(std::vector<Pending>& batch) {
       dead.swap(dead_segments_);
     }
   }
-  for (auto& p : batch) Complete(p, st);
   if (st.ok() && !dead.empty()) {
-    // A segment may go only once the kDrop that killed its data is durable.
-    if (dirty_ && !SyncActive(unsynced_appends_).ok()) return;
-    RemoveDeadSegments();
+    // A segment may go only once the kDrop that killed its data is durable. Removed before the
+    // callbacks run, so a completed Drop has freed its space.
+    Status synced = dirty_ ? SyncActive(unsynced_appends_) : Status{};
+    if (synced.ok()) RemoveDeadSegments();
   }
+  for (auto& p : batch) Complete(p, st);
 }
 
 Status FileStore::NewActiveSegment(std::uint64_t number) {
