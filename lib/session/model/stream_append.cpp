@@ -1,0 +1,208 @@
+// StreamService::Append (POST): validation in the protocol's precedence order, then one
+// atomic store append; the reply waits for durability.
+#include <mutex>
+
+#include "session/model/json_mode.hpp"
+#include "session/model/producer.hpp"
+#include "session/model/protocol_values.hpp"
+#include "session/model/stream_record.hpp"
+#include "session/model/stream_service.hpp"
+
+namespace dsx::session {
+namespace {
+
+Reply Error(int status, std::string why) {
+  Reply r;
+  r.status = status;
+  r.error = std::move(why);
+  return r;
+}
+
+}  // namespace
+
+void StreamService::AfterDurable(const StreamHandle& s, std::function<void()> fn) {
+  const std::uint64_t n = s->submitted;  // caller holds write_mu
+  {
+    std::lock_guard rl(s->read_mu);
+    if (s->completed < n) {
+      s->barriers.emplace_back(n, std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
+void StreamService::CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r,
+                                   bool close, std::optional<ProducerTuple> closer) {
+  (void)closer;
+  std::vector<Waiter> waiters;
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard rl(s->read_mu);
+    s->completed++;
+    if (r.ok()) {
+      s->tail = r->tail;
+      if (close) s->closed = true;
+      waiters.swap(s->waiters);
+      s->live_waiters_at_purge = 0;
+    }
+    if (!s->barriers.empty()) {
+      auto& b = s->barriers;
+      for (auto it = b.begin(); it != b.end();) {
+        if (it->first <= s->completed) {
+          ready.push_back(std::move(it->second));
+          it = b.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+  for (Waiter& w : waiters) {
+    if (w.armed->exchange(false)) {
+      stats_.live_waiters--;
+      w.wake();
+    }
+  }
+  for (auto& fn : ready) fn();
+}
+
+void StreamService::Append(AppendArgs args, ReplyCallback done) {
+  const bool close_only = args.body.empty() && args.close;
+  if (!close_only) {
+    if (args.body.empty()) return done(Error(400, "empty body"));
+    if (!args.content_type) return done(Error(400, "missing Content-Type"));
+  }
+  if (closing_) return done(Error(503, "server is shutting down"));
+  const std::int64_t now = NowMs();
+  Reply err;
+  StreamHandle s = Find(args.path, now, &err);
+  if (!s) return done(std::move(err));
+  s->last_access_ms.store(now, std::memory_order_relaxed);
+
+  std::unique_lock wl(s->write_mu);
+  if (s->failed) return done(Error(503, "stream store failed; restart the server"));
+
+  Reply r;
+  r.has_info = true;
+  r.info.content_type = s->meta.content_type;
+  std::optional<ProducerTuple> tuple;
+  if (args.producer) tuple = ProducerTuple{args.producer->id, args.producer->epoch, args.producer->seq};
+
+  // 5. Closed stream: only an exact retry of the closing request (or a plain re-close)
+  //    succeeds; everything else is 409 with the final offset.
+  if (s->pending_closed) {
+    r.closed_header = true;
+    r.next_offset = s->pending_tail;
+    if ((tuple && s->pending_closed_by && *tuple == *s->pending_closed_by) ||
+        (close_only && !tuple)) {
+      r.status = 204;
+      if (tuple) {
+        r.producer_epoch = tuple->epoch;
+        r.producer_seq = tuple->seq;
+      }
+      AfterDurable(s, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
+      return;
+    }
+    if (tuple) {
+      auto it = s->producers.find(tuple->id);
+      if (it != s->producers.end() && tuple->epoch < it->second.epoch) {
+        r.status = 403;
+        r.error = "stale producer epoch";
+        r.producer_epoch = it->second.epoch;
+        return done(std::move(r));
+      }
+    }
+    r.status = 409;
+    r.error = "stream is closed";
+    return done(std::move(r));
+  }
+  // 6. Content type must match the stream's.
+  if (!close_only && NormalizeContentType(*args.content_type) != s->ct_normalized) {
+    return done(Error(409, "content type does not match the stream's"));
+  }
+  // 7. Producer fencing and dedupe (before Stream-Seq, so a retried request is a duplicate).
+  if (tuple) {
+    auto it = s->producers.find(tuple->id);
+    const ProducerCheck pc =
+        CheckProducer(it == s->producers.end() ? nullptr : &it->second, tuple->epoch, tuple->seq);
+    switch (pc.verdict) {
+      case ProducerVerdict::kAccept:
+        break;
+      case ProducerVerdict::kDuplicate:
+        r.status = 204;
+        r.producer_epoch = tuple->epoch;
+        r.producer_seq = pc.last_seq;
+        r.next_offset = s->pending_tail;
+        AfterDurable(s, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
+        return;
+      case ProducerVerdict::kStaleEpoch:
+        r.status = 403;
+        r.error = "stale producer epoch";
+        r.producer_epoch = pc.current_epoch;
+        return done(std::move(r));
+      case ProducerVerdict::kSeqGap:
+        r.status = 409;
+        r.error = "producer sequence gap";
+        r.expected_seq = pc.expected_seq;
+        r.received_seq = tuple->seq;
+        return done(std::move(r));
+      case ProducerVerdict::kBadNewEpoch:
+        return done(Error(400, "a new producer epoch must start at Producer-Seq 0"));
+    }
+  }
+  // 8. Stream-Seq: strictly increasing, byte-wise.
+  if (args.stream_seq && s->pending_seq && *args.stream_seq <= *s->pending_seq) {
+    return done(Error(409, "Stream-Seq is not greater than the last one"));
+  }
+  // 9. Body framing.
+  AppendOp op;
+  op.id = s->meta.id;
+  if (!close_only) {
+    if (s->json) {
+      auto batch = JsonBatchFromBody(args.body, /*allow_empty=*/false);
+      if (!batch.ok()) return done(Error(400, batch.status().message()));
+      op.batch = std::move(batch).value();
+    } else {
+      op.batch.sizes.push_back(static_cast<std::uint32_t>(args.body.size()));
+      op.batch.payload = std::move(args.body);
+    }
+  }
+  const std::size_t bytes = op.batch.payload.size();
+  s->pending_tail += bytes;
+  if (tuple) s->producers[tuple->id] = ProducerState{tuple->epoch, tuple->seq};
+  if (args.stream_seq) s->pending_seq = args.stream_seq;
+  if (args.close) {
+    s->pending_closed = true;
+    s->pending_closed_by = tuple;
+  }
+  s->submitted++;
+  op.producer = tuple;
+  op.stream_seq = std::move(args.stream_seq);
+  op.close = args.close;
+
+  r.status = (tuple && !close_only) ? 200 : 204;
+  r.closed_header = args.close;
+  if (tuple) {
+    r.producer_epoch = tuple->epoch;
+    r.producer_seq = tuple->seq;
+  }
+  stats_.appends.fetch_add(1, std::memory_order_relaxed);
+  stats_.append_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  const bool close = args.close;
+  store_->Append(std::move(op), [this, s, close, tuple, r = std::move(r),
+                                 done = std::move(done)](Result<AppendResult> res) mutable {
+    if (!res.ok()) {
+      s->failed = true;  // the store's state is unknown now (sticky)
+      CompleteAppend(s, res, false, std::nullopt);
+      return done(Error(503, "cannot append: " + res.status().message()));
+    }
+    r.next_offset = res->tail;
+    r.info.tail = res->tail;
+    r.info.closed = close;
+    CompleteAppend(s, res, close, tuple);
+    done(std::move(r));
+  });
+}
+
+}  // namespace dsx::session

@@ -1,0 +1,64 @@
+// Internal to the service: one stream's in-memory record. Not part of the service API.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "session/store/stream_store.hpp"
+
+namespace dsx::session {
+
+struct Waiter {
+  std::shared_ptr<std::atomic<bool>> armed;  // cleared by whoever fires or cancels first
+  std::uint64_t offset = 0;
+  std::function<void()> wake;
+};
+
+struct Stream {
+  StreamMeta meta;                 // fixed at creation; soft_deleted under map_mu_
+  std::string ct_normalized;       // NormalizeContentType(meta.content_type)
+  bool json = false;               // JSON mode
+  std::shared_ptr<Stream> source;  // fork source (kept alive for reads through it)
+  std::string fork_from_path;      // as given at creation (idempotency check)
+  int fork_refs = 0;               // live forks referring to this stream; under map_mu_
+  std::atomic<std::int64_t> last_access_ms{0};  // sliding TTL clock
+
+  // Pending view: everything submitted to the store. Under write_mu.
+  std::mutex write_mu;
+  std::uint64_t pending_tail = 0;
+  bool pending_closed = false;
+  std::optional<std::string> pending_seq;
+  std::map<std::string, ProducerState> producers;
+  std::optional<ProducerTuple> pending_closed_by;
+  std::uint64_t submitted = 0;     // mutations submitted
+  std::atomic<bool> failed{false}; // the store failed a mutation: refuse more (sticky)
+
+  // Durable view: what readers see. Under read_mu.
+  mutable std::mutex read_mu;
+  std::uint64_t tail = 0;
+  bool closed = false;
+  bool ready = false;              // creation is durable
+  bool gone = false;               // dropped (deleted/expired): live readers end
+  std::uint64_t completed = 0;     // mutations completed
+  std::vector<Waiter> waiters;
+  std::size_t live_waiters_at_purge = 0;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> barriers;  // run when completed >= n
+
+  bool Expired(std::int64_t now_ms) const {
+    if (meta.expires_at_ms && *meta.expires_at_ms <= now_ms) return true;
+    if (meta.ttl_seconds) {
+      const std::int64_t ttl_ms = static_cast<std::int64_t>(*meta.ttl_seconds) * 1000;
+      if (last_access_ms.load(std::memory_order_relaxed) + ttl_ms <= now_ms) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace dsx::session

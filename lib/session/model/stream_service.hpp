@@ -1,0 +1,170 @@
+// StreamService: the Durable Streams protocol over any StreamStore.
+//
+// Every protocol decision lives here (status codes included, since they are the protocol's
+// answers): create/idempotent create, append with producer fencing and Stream-Seq, closure,
+// JSON mode, TTL/Expires-At, forks with sub-offsets, soft delete with cascading GC, reads
+// across fork chains, and waking live readers. The HTTP layer (lib/session/server) parses
+// headers into the *Args structs below and turns Replies into headers; it never decides.
+//
+// Concurrency: all methods are thread-safe. Per stream there are two locks: `write_mu`
+// serializes validation and submission of mutations (so the store sees them in order, and
+// producer/Stream-Seq checks see pending appends), `read_mu` guards the durable view that
+// readers see and the live waiters. A mutation is answered, and its data becomes visible to
+// readers, only when the store's callback says it is durable. Replies to mutations (the
+// `done` callbacks) may run on any thread, including the caller's, and must not block.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "core/status.hpp"
+#include "session/model/offset.hpp"
+#include "session/store/stream_store.hpp"
+
+namespace dsx::session {
+
+struct Stream;  // internal (stream_record.hpp)
+using StreamHandle = std::shared_ptr<Stream>;
+
+struct ServiceOptions {
+  std::size_t max_read_bytes = 4u << 20;  // per catch-up response / SSE batch [bytes]
+};
+
+// A snapshot of a stream's durable state, for response headers.
+struct StreamInfo {
+  std::string content_type;
+  std::uint64_t tail = 0;  // Stream-Next-Offset when caught up
+  bool closed = false;
+  std::optional<std::uint64_t> ttl_seconds;
+  std::optional<std::string> expires_at;
+};
+
+// What every operation answers. `status` is the HTTP status the protocol prescribes.
+struct Reply {
+  int status = 200;
+  std::string error;        // short reason for 4xx/5xx (response body)
+  bool has_info = false;    // `info` is valid (the stream was found)
+  StreamInfo info;
+  bool closed_header = false;                    // send Stream-Closed: true
+  std::optional<std::uint64_t> next_offset;      // override Stream-Next-Offset
+  std::optional<std::uint64_t> producer_epoch;   // Producer-Epoch
+  std::optional<std::uint64_t> producer_seq;     // Producer-Seq
+  std::optional<std::uint64_t> expected_seq;     // Producer-Expected-Seq
+  std::optional<std::uint64_t> received_seq;     // Producer-Received-Seq
+};
+using ReplyCallback = std::function<void(Reply)>;
+
+struct CreateArgs {
+  std::string path;
+  std::optional<std::string> content_type;  // absent: inherited (fork) or octet-stream
+  std::optional<std::uint64_t> ttl_seconds;
+  std::optional<std::string> expires_at;
+  std::optional<std::int64_t> expires_at_ms;
+  std::optional<std::string> fork_from;     // source path
+  std::optional<std::uint64_t> fork_offset; // position; absent: source tail
+  std::uint64_t fork_sub_offset = 0;
+  bool closed = false;
+  std::string body;
+};
+
+struct ProducerArgs {
+  std::string id;
+  std::uint64_t epoch = 0;
+  std::uint64_t seq = 0;
+};
+
+struct AppendArgs {
+  std::string path;
+  std::optional<std::string> content_type;
+  std::optional<ProducerArgs> producer;
+  std::optional<std::string> stream_seq;
+  bool close = false;
+  std::string body;
+};
+
+// One read's result: the framed body (raw bytes, or a JSON array in JSON mode).
+struct ReadReply {
+  Reply reply;             // status 200, or an error (then the rest is empty)
+  StreamHandle stream;     // for live modes
+  std::string body;
+  std::size_t messages = 0;          // messages in body (0 = no data)
+  std::uint64_t next = 0;            // Stream-Next-Offset
+  bool up_to_date = false;           // reached the durable tail
+  bool closed_at_end = false;        // closed and reached the final offset
+  bool json = false;                 // JSON mode
+};
+
+struct ServiceStats {
+  std::atomic<std::uint64_t> appends{0};
+  std::atomic<std::uint64_t> append_bytes{0};
+  std::atomic<std::uint64_t> creates{0};
+  std::atomic<std::uint64_t> deletes{0};
+  std::atomic<std::uint64_t> streams{0};       // live streams (not soft-deleted)
+  std::atomic<std::int64_t> live_waiters{0};   // registered long-poll/SSE waits
+};
+
+class StreamService {
+ public:
+  StreamService(std::unique_ptr<StreamStore> store, ServiceOptions options);
+  ~StreamService();
+  StreamService(const StreamService&) = delete;
+  StreamService& operator=(const StreamService&) = delete;
+
+  // Load every stream from the store. Call once before serving.
+  Status Open();
+  // Stop accepting mutations and close the store (completes in-flight appends, syncs).
+  Status Close();
+
+  // PUT: 201 created, 200 identical exists, 400/404/409 per protocol.
+  void Create(CreateArgs args, ReplyCallback done);
+  // POST: 204/200, 400/403/404/409/410 per protocol. Answered once durable.
+  void Append(AppendArgs args, ReplyCallback done);
+  // DELETE: 204, 404, 410.
+  void Delete(const std::string& path, ReplyCallback done);
+  // HEAD: 200 with info, 404, 410. Does not renew TTL.
+  Reply Head(const std::string& path);
+
+  // GET (catch-up or the first step of a live read). Renews TTL.
+  ReadReply Read(const std::string& path, const OffsetParam& offset);
+  // Read again on a handle from a previous Read (live modes); renews TTL.
+  ReadReply ReadFrom(const StreamHandle& stream, std::uint64_t offset);
+
+  // Live readers: call `wake` once, from any thread, when the durable tail passes `offset`,
+  // the stream closes, or it is deleted. Returns false (and never calls `wake`) if that is
+  // already the case: read again instead. Cancel with CancelWait(token) (idempotent).
+  struct WaitToken {
+    std::shared_ptr<std::atomic<bool>> armed;
+  };
+  bool Wait(const StreamHandle& stream, std::uint64_t offset, std::function<void()> wake,
+            WaitToken* token);
+  void CancelWait(WaitToken& token);
+
+  const ServiceStats& stats() const { return stats_; }
+  StreamStore& store() { return *store_; }
+
+ private:
+  StreamHandle Find(const std::string& path, std::int64_t now_ms, Reply* error);
+  void ExpireLocked(const StreamHandle& s);     // map_mu_ held exclusively
+  void RemoveLocked(const StreamHandle& s);     // map_mu_ held exclusively
+  void AfterDurable(const StreamHandle& s, std::function<void()> fn);
+  void CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r, bool close,
+                      std::optional<ProducerTuple> closer);
+  Result<ReadChunk> ReadChain(const Stream& s, std::uint64_t from, std::uint64_t end,
+                              std::size_t max_bytes) const;
+
+  std::unique_ptr<StreamStore> store_;
+  ServiceOptions options_;
+  ServiceStats stats_;
+  std::shared_mutex map_mu_;
+  std::unordered_map<std::string, StreamHandle> by_path_;  // GUARDED_BY(map_mu_)
+  std::atomic<StreamId> next_id_{1};
+  std::atomic<bool> closing_{false};
+};
+
+}  // namespace dsx::session

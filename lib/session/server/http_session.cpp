@@ -1,0 +1,155 @@
+#include "session/server/http_session.hpp"
+
+#include <atomic>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/log.hpp"
+#include "session/server/sse_session.hpp"
+
+namespace dsx::session::server {
+namespace {
+
+// Hand-off between Route's completion (any thread, maybe synchronous) and the strand: the
+// synchronous case continues inline, the asynchronous one posts.
+struct RouteSlot {
+  std::atomic<int> state{0};  // 1: outcome stored; 2: Route returned
+  RouteOutcome outcome;
+};
+
+bool IsNormalClose(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+         ec == net::error::connection_reset || ec == net::error::eof ||
+         ec == beast::error::timeout || ec == net::error::broken_pipe;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(tcp::socket&& socket, std::shared_ptr<const ServerContext> ctx)
+    : stream_(std::move(socket)), ctx_(std::move(ctx)), timer_(stream_.get_executor()) {
+  ctx_->metrics->http_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+HttpSession::~HttpSession() {
+  ctx_->metrics->http_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (waiting_) ctx_->metrics->long_poll_waiters.fetch_sub(1, std::memory_order_relaxed);
+  ctx_->service->CancelWait(wait_);
+}
+
+void HttpSession::Run() {
+  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+}
+
+void HttpSession::do_read() {
+  parser_.emplace();
+  parser_->body_limit(ctx_->max_body_bytes);
+  parser_->header_limit(static_cast<std::uint32_t>(ctx_->max_header_bytes));
+  stream_.expires_after(ctx_->idle_timeout);
+  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    if (IsNormalClose(ec) || ec == http::error::partial_message) return do_close();
+    // Malformed or oversized request: answer with the protocol's status, then close.
+    Request req;
+    req.version(11);
+    http::status status = http::status::bad_request;
+    if (ec == http::error::body_limit) status = http::status::payload_too_large;
+    if (ec == http::error::header_limit) status = http::status::request_header_fields_too_large;
+    Response res = ErrorResponse(req, status, std::string("bad request: ") + ec.message());
+    res.keep_alive(false);
+    return do_write(std::move(res));
+  }
+  ctx_->metrics->requests.fetch_add(1, std::memory_order_relaxed);
+  Request req = parser_->release();
+  if (ctx_->log_requests) {
+    log::Info("request", {{"method", std::string(req.method_string())}, {"target", std::string(req.target())}});
+  }
+  auto slot = std::make_shared<RouteSlot>();
+  auto self = shared_from_this();
+  Route(*ctx_->service, ctx_->router, std::move(req), [self, slot](RouteOutcome outcome) {
+    slot->outcome = std::move(outcome);
+    if (slot->state.exchange(1, std::memory_order_acq_rel) == 2) {
+      net::post(self->stream_.get_executor(), [self, slot] { self->on_routed(std::move(slot->outcome)); });
+    }
+  });
+  if (slot->state.exchange(2, std::memory_order_acq_rel) == 1) on_routed(std::move(slot->outcome));
+}
+
+void HttpSession::on_routed(RouteOutcome outcome) {
+  switch (outcome.kind) {
+    case RouteOutcome::Kind::kResponse:
+      return do_write(std::move(outcome.response));
+    case RouteOutcome::Kind::kLongPoll:
+      return start_long_poll(std::move(outcome.live));
+    case RouteOutcome::Kind::kSse: {
+      buffer_.clear();
+      buffer_.shrink_to_fit();
+      auto sse = std::make_shared<SseSession>(std::move(stream_), ctx_, std::move(outcome.live));
+      sse->Run();
+      return;  // this session ends here; the connection belongs to the SSE session
+    }
+  }
+}
+
+void HttpSession::do_write(Response res) {
+  ctx_->metrics->CountStatus(res.result_int());
+  if (res.keep_alive()) {
+    const auto advertised = ctx_->idle_timeout.count() > 2 ? ctx_->idle_timeout.count() - 2 : 1;
+    res.set(http::field::keep_alive, "timeout=" + std::to_string(advertised));
+  }
+  res_ = std::make_shared<Response>(std::move(res));
+  const bool close = res_->need_eof();
+  stream_.expires_after(ctx_->write_timeout);
+  http::async_write(stream_, *res_, beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close));
+}
+
+void HttpSession::on_write(bool close, beast::error_code ec, std::size_t) {
+  res_.reset();
+  if (ec) return do_close();
+  if (close) return do_close();
+  do_read();
+}
+
+void HttpSession::do_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+void HttpSession::start_long_poll(LiveRead live) {
+  live_ = std::move(live);
+  waiting_ = true;
+  ctx_->metrics->long_poll_waiters.fetch_add(1, std::memory_order_relaxed);
+  stream_.expires_never();
+  timer_.expires_after(ctx_->long_poll_timeout);
+  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) self->finish_long_poll(true);
+  });
+  std::weak_ptr<HttpSession> weak = weak_from_this();
+  auto executor = stream_.get_executor();
+  const bool parked = ctx_->service->Wait(
+      live_.stream, live_.offset,
+      [weak, executor] {
+        if (auto self = weak.lock()) {
+          net::post(executor, [self] { self->finish_long_poll(false); });
+        }
+      },
+      &wait_);
+  if (!parked) finish_long_poll(false);
+}
+
+void HttpSession::finish_long_poll(bool timed_out) {
+  if (!waiting_) return;
+  waiting_ = false;
+  ctx_->metrics->long_poll_waiters.fetch_sub(1, std::memory_order_relaxed);
+  timer_.cancel();
+  ctx_->service->CancelWait(wait_);
+  Response res = LongPollResponse(*ctx_->service, live_, timed_out);
+  live_ = LiveRead{};
+  do_write(std::move(res));
+}
+
+}  // namespace dsx::session::server

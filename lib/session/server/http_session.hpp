@@ -1,0 +1,50 @@
+// HttpSession: one client connection. Reads a request (with a deadline and size limits),
+// routes it, writes the response, and loops (keep-alive). Long-polls wait here (a timer plus
+// a service waiter); an SSE request hands the connection to an SseSession.
+// All handlers run on the connection's strand; lifetime via shared_from_this.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "session/server/router.hpp"
+#include "session/server/server_context.hpp"
+
+namespace dsx::session::server {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket&& socket, std::shared_ptr<const ServerContext> ctx);
+  ~HttpSession();
+  void Run();
+
+ private:
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void on_routed(RouteOutcome outcome);
+  void do_write(Response res);
+  void on_write(bool close, beast::error_code ec, std::size_t bytes);
+  void do_close();
+  void start_long_poll(LiveRead live);
+  void finish_long_poll(bool timed_out);
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const ServerContext> ctx_;
+  std::shared_ptr<Response> res_;  // the response being written
+  net::steady_timer timer_;        // long-poll timeout
+  LiveRead live_;
+  StreamService::WaitToken wait_;
+  bool waiting_ = false;
+};
+
+}  // namespace dsx::session::server

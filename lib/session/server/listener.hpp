@@ -1,0 +1,33 @@
+// Listener: owns the acceptor; gives each accepted socket its own strand and HttpSession.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "core/status.hpp"
+#include "session/server/server_context.hpp"
+
+namespace dsx::session::server {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, std::shared_ptr<const ServerContext> ctx);
+  Status Open(const tcp::endpoint& endpoint);
+  tcp::endpoint local_endpoint() const;
+  void Run();
+  void Stop();  // close the acceptor (no new connections); thread-safe via post
+
+ private:
+  void do_accept();
+  void on_accept(boost::system::error_code ec, tcp::socket socket);
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<const ServerContext> ctx_;
+};
+
+}  // namespace dsx::session::server

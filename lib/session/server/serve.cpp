@@ -1,0 +1,214 @@
+#include "session/server/serve.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <toml++/toml.h>
+
+#include "core/log.hpp"
+#include "session/model/offset.hpp"
+#include "session/server/server.hpp"
+#include "session/store/file/file_store.hpp"
+#include "session/store/memory_store.hpp"
+
+namespace dsx::session {
+namespace {
+
+bool SplitListen(const std::string& listen, std::string* host, std::uint16_t* port) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string h = listen.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const auto p = ParseDigits(listen.substr(colon + 1));
+  if (!p || *p > 65535) return false;
+  *host = h;
+  *port = static_cast<std::uint16_t>(*p);
+  return true;
+}
+
+std::string Canonical(std::string key) {
+  for (char& c : key) {
+    if (c == '_') c = '-';
+  }
+  return key;
+}
+
+Status ApplyKey(const std::string& key, const toml::node& v, ServeConfig* c, const std::string& path) {
+  const std::string k = Canonical(key);
+  auto bad = [&](const char* want) {
+    return Status::Usage("invalid config '" + path + "': key '" + key + "' must be " + want);
+  };
+  auto str = [&](std::string* out) -> Status {
+    auto s = v.value<std::string>();
+    if (!s) return bad("a string");
+    *out = *s;
+    return Status::Ok();
+  };
+  auto num = [&](std::int64_t* out) -> Status {
+    auto n = v.value<std::int64_t>();
+    if (!n) return bad("an integer");
+    *out = *n;
+    return Status::Ok();
+  };
+  auto flag = [&](bool* out) -> Status {
+    auto b = v.value<bool>();
+    if (!b) return bad("true or false");
+    *out = *b;
+    return Status::Ok();
+  };
+  if (k == "listen") return str(&c->listen);
+  if (k == "data") return str(&c->data);
+  if (k == "memory") return flag(&c->memory);
+  if (k == "long-poll-timeout-ms") return num(&c->long_poll_timeout_ms);
+  if (k == "fsync") return str(&c->fsync);
+  if (k == "fsync-interval-ms") return num(&c->fsync_interval_ms);
+  if (k == "max-body-bytes") return num(&c->max_body_bytes);
+  if (k == "log-format") return str(&c->log_format);
+  if (k == "log-requests") return flag(&c->log_requests);
+  if (k == "threads") {
+    std::int64_t n = 0;
+    DSX_RETURN_IF_ERROR(num(&n));
+    c->threads = static_cast<int>(n);
+    return Status::Ok();
+  }
+  return Status::Usage("invalid config '" + path + "': unknown key '" + key + "'");
+}
+
+Status EnvNum(const char* name, std::int64_t* out) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return Status::Ok();
+  auto n = ParseDigits(v);
+  if (!n) return Status::Usage(std::string("invalid ") + name + " '" + v + "': not a non-negative integer");
+  *out = static_cast<std::int64_t>(*n);
+  return Status::Ok();
+}
+
+Status EnvBool(const char* name, bool* out) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return Status::Ok();
+  const std::string s = v;
+  if (s == "1" || s == "true" || s == "yes") {
+    *out = true;
+  } else if (s == "0" || s == "false" || s == "no") {
+    *out = false;
+  } else {
+    return Status::Usage(std::string("invalid ") + name + " '" + s + "': want true or false");
+  }
+  return Status::Ok();
+}
+
+void EnvStr(const char* name, std::string* out) {
+  const char* v = std::getenv(name);
+  if (v && *v) *out = v;
+}
+
+}  // namespace
+
+Status ApplyConfigFile(const std::string& path, ServeConfig* config) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
+    return Status::Usage("cannot read config '" + path + "': " + std::string(err.description()) + " (line " +
+                         std::to_string(err.source().begin.line) + ")");
+  }
+  for (const auto& [key, node] : root) {
+    const std::string k(key.str());
+    if (k == "serve" && node.is_table()) continue;
+    if (node.is_table()) continue;  // other commands' sections
+    DSX_RETURN_IF_ERROR(ApplyKey(k, node, config, path));
+  }
+  if (const toml::table* serve = root["serve"].as_table()) {
+    for (const auto& [key, node] : *serve) DSX_RETURN_IF_ERROR(ApplyKey(std::string(key.str()), node, config, path));
+  }
+  return Status::Ok();
+}
+
+Status ApplyEnvironment(ServeConfig* c) {
+  EnvStr("DSX_LISTEN", &c->listen);
+  EnvStr("DSX_DATA", &c->data);
+  DSX_RETURN_IF_ERROR(EnvBool("DSX_MEMORY", &c->memory));
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_LONG_POLL_TIMEOUT_MS", &c->long_poll_timeout_ms));
+  EnvStr("DSX_FSYNC", &c->fsync);
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_FSYNC_INTERVAL_MS", &c->fsync_interval_ms));
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_MAX_BODY_BYTES", &c->max_body_bytes));
+  EnvStr("DSX_LOG_FORMAT", &c->log_format);
+  DSX_RETURN_IF_ERROR(EnvBool("DSX_LOG_REQUESTS", &c->log_requests));
+  std::int64_t threads = c->threads;
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_THREADS", &threads));
+  c->threads = static_cast<int>(threads);
+  return Status::Ok();
+}
+
+Status ValidateConfig(const ServeConfig& c) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!SplitListen(c.listen, &host, &port)) {
+    return Status::Usage("invalid listen address '" + c.listen + "': want HOST:PORT");
+  }
+  if (c.fsync != "always" && c.fsync != "batch" && c.fsync != "never") {
+    return Status::Usage("invalid fsync mode '" + c.fsync + "': want always, batch or never");
+  }
+  if (c.log_format != "text" && c.log_format != "json") {
+    return Status::Usage("invalid log format '" + c.log_format + "': want text or json");
+  }
+  if (c.long_poll_timeout_ms < 1 || c.long_poll_timeout_ms > 3600000) {
+    return Status::Usage("invalid long-poll timeout " + std::to_string(c.long_poll_timeout_ms) + " ms: want 1..3600000");
+  }
+  if (c.fsync_interval_ms < 1 || c.fsync_interval_ms > 60000) {
+    return Status::Usage("invalid fsync interval " + std::to_string(c.fsync_interval_ms) + " ms: want 1..60000");
+  }
+  if (c.max_body_bytes < 1) return Status::Usage("invalid max body size: want at least 1 byte");
+  if (c.threads < 0 || c.threads > 256) return Status::Usage("invalid thread count: want 0..256");
+  if (!c.memory && c.data.empty()) return Status::Usage("no data directory: give --data DIR or --memory");
+  return Status::Ok();
+}
+
+Status Serve(const ServeConfig& c) {
+  DSX_RETURN_IF_ERROR(ValidateConfig(c));
+  log::SetFormat(c.log_format == "json" ? log::Format::kJson : log::Format::kText);
+  std::unique_ptr<StreamStore> store;
+  if (c.memory) {
+    store = MakeMemoryStore();
+  } else {
+    FileStoreOptions fo;
+    fo.dir = c.data;
+    fo.fsync = c.fsync == "always"  ? FileStoreOptions::FsyncMode::kAlways
+               : c.fsync == "batch" ? FileStoreOptions::FsyncMode::kBatch
+                                    : FileStoreOptions::FsyncMode::kNever;
+    fo.batch_interval_ms = static_cast<int>(c.fsync_interval_ms);
+    if (c.fsync == "never") {
+      log::Warn("fsync is off: acknowledged appends can be lost in a crash (--fsync never)");
+    }
+    auto opened = OpenFileStore(fo);
+    if (!opened.ok()) return opened.status().Wrap("cannot open store '" + c.data + "'");
+    store = std::move(opened).value();
+  }
+  StreamService service(std::move(store), ServiceOptions{});
+  DSX_RETURN_IF_ERROR(service.Open());
+
+  server::ServerOptions so;
+  std::uint16_t port = 0;
+  SplitListen(c.listen, &so.host, &port);
+  so.port = port;
+  so.threads = c.threads;
+  so.long_poll_timeout_ms = c.long_poll_timeout_ms;
+  so.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
+  so.log_requests = c.log_requests;
+  server::Server srv(so, service);
+  auto bound = srv.Start();
+  if (!bound.ok()) {
+    (void)service.Close();
+    return bound.status();
+  }
+  const bool v6 = so.host.find(':') != std::string::npos;
+  std::fprintf(stderr, "dsx: listening on http://%s%s%s:%u\n", v6 ? "[" : "", so.host.c_str(), v6 ? "]" : "",
+               static_cast<unsigned>(*bound));
+  std::fflush(stderr);
+  srv.Run();
+  log::Info("shutting down: finishing in-flight appends");
+  DSX_RETURN_IF_ERROR(service.Close().Wrap("cannot close store"));
+  return Status::Ok();
+}
+
+}  // namespace dsx::session

@@ -1,0 +1,39 @@
+// `dsx session serve` as a library call: configuration (flags > DSX_* environment >
+// --config TOML > defaults) and the serve loop (store + service + HTTP server).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.hpp"
+
+namespace dsx::session {
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:4437";  // HOST:PORT; port 0 picks a free port
+  std::string data = "./var/dsx";         // file store directory
+  bool memory = false;                    // memory store instead of the file store
+  std::int64_t long_poll_timeout_ms = 30000;
+  std::string fsync = "always";           // always | batch | never
+  std::int64_t fsync_interval_ms = 100;   // batch: longest unsynced window
+  std::int64_t max_body_bytes = 64ll << 20;
+  std::string log_format = "text";        // text | json
+  bool log_requests = false;
+  int threads = 0;                        // io threads; 0: one per core
+};
+
+// Keys (TOML, top level or in a [serve] table): listen, data, memory, long-poll-timeout-ms,
+// fsync, fsync-interval-ms, max-body-bytes, log-format, log-requests, threads. Underscores
+// work as well as dashes. Unknown keys are a usage error.
+Status ApplyConfigFile(const std::string& path, ServeConfig* config);
+// DSX_LISTEN, DSX_DATA, DSX_MEMORY, DSX_LONG_POLL_TIMEOUT_MS, DSX_FSYNC, DSX_FSYNC_INTERVAL_MS,
+// DSX_MAX_BODY_BYTES, DSX_LOG_FORMAT, DSX_LOG_REQUESTS, DSX_THREADS (when set and non-empty).
+Status ApplyEnvironment(ServeConfig* config);
+// Check values (listen syntax, fsync mode, ranges).
+Status ValidateConfig(const ServeConfig& config);
+
+// Open the store, load streams, listen, print `dsx: listening on http://HOST:PORT` on
+// stderr, serve until SIGINT/SIGTERM, then finish in-flight appends, sync and return OK.
+Status Serve(const ServeConfig& config);
+
+}  // namespace dsx::session

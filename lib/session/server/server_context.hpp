@@ -1,0 +1,26 @@
+// What every connection of one server shares (read-only after start, except counters).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "session/model/stream_service.hpp"
+#include "session/server/router.hpp"
+#include "session/server/server_metrics.hpp"
+
+namespace dsx::session::server {
+
+struct ServerContext {
+  StreamService* service = nullptr;
+  RouterOptions router;
+  ServerMetrics* metrics = nullptr;
+  std::chrono::milliseconds long_poll_timeout{30000};
+  std::size_t max_body_bytes = 64u << 20;       // larger bodies get 413
+  std::size_t max_header_bytes = 16u << 10;     // larger request heads get 431
+  std::chrono::seconds idle_timeout{30};        // keep-alive idle / request read deadline
+  std::chrono::seconds write_timeout{30};       // a response (or SSE chunk) write deadline
+  std::chrono::seconds sse_keepalive{15};       // control event on idle SSE responses
+  bool log_requests = false;
+};
+
+}  // namespace dsx::session::server

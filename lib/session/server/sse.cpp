@@ -1,0 +1,133 @@
+// SSE framing for live reads (`live=sse`): each batch of data is one `event: data` followed
+// by one `event: control`, both in a single HTTP chunk (one write).
+//
+//   event: data            data lines: `data:` + one line of payload (no space after the
+//   data:<line>            colon); text is split on CRLF, CR and LF; JSON streams send one
+//   <blank>                JSON array per event; other types one base64 line.
+//   event: control
+//   data:{"streamNextOffset":"...","streamCursor":"...","upToDate":true}
+//   <blank>
+#include <cstdio>
+
+#include "session/model/offset.hpp"
+#include "session/model/protocol_values.hpp"
+#include "session/server/router.hpp"
+
+namespace dsx::session::server {
+namespace {
+
+void Base64(std::string& out, std::string_view in) {
+  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::size_t i = 0;
+  out.reserve(out.size() + (in.size() + 2) / 3 * 4);
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kTable[(v >> 18) & 63]);
+    out.push_back(kTable[(v >> 12) & 63]);
+    out.push_back(kTable[(v >> 6) & 63]);
+    out.push_back(kTable[v & 63]);
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out.push_back(kTable[(v >> 18) & 63]);
+    out.push_back(kTable[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+}
+
+void DataEvent(std::string& out, const LiveRead& live, std::string_view payload) {
+  out += "event: data\n";
+  if (live.base64) {
+    out += "data:";
+    Base64(out, payload);
+    out += '\n';
+  } else {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= payload.size(); ++i) {
+      if (i == payload.size() || payload[i] == '\n' || payload[i] == '\r') {
+        out += "data:";
+        out.append(payload.substr(start, i - start));
+        out += '\n';
+        if (i < payload.size() && payload[i] == '\r' && i + 1 < payload.size() && payload[i + 1] == '\n') ++i;
+        start = i + 1;
+      }
+    }
+  }
+  out += '\n';
+}
+
+void ControlEvent(std::string& out, LiveRead& live, std::uint64_t next, bool up_to_date, bool closed) {
+  out += "event: control\ndata:{\"streamNextOffset\":\"";
+  out += FormatOffset(next);
+  out += '"';
+  if (!closed) {
+    const std::uint64_t cursor = NextCursor(NowMs(), live.cursor);
+    live.cursor = cursor;
+    out += ",\"streamCursor\":\"";
+    out += std::to_string(cursor);
+    out += '"';
+  }
+  if (up_to_date) out += ",\"upToDate\":true";
+  if (closed) out += ",\"streamClosed\":true";
+  out += "}\n\n";
+}
+
+std::string Chunk(const std::string& events, bool last) {
+  char size[32];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", events.size());
+  std::string out;
+  out.reserve(events.size() + 48);
+  if (!events.empty()) {
+    out.append(size, static_cast<std::size_t>(n));
+    out += events;
+    out += "\r\n";
+  }
+  if (last) out += "0\r\n\r\n";
+  return out;
+}
+
+}  // namespace
+
+std::string SseHead(const LiveRead& live) {
+  std::string h = live.version == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
+  h += "Content-Type: text/event-stream\r\n"
+       "Cache-Control: no-cache\r\n"
+       "Connection: keep-alive\r\n"
+       "Transfer-Encoding: chunked\r\n"
+       "X-Content-Type-Options: nosniff\r\n"
+       "Cross-Origin-Resource-Policy: cross-origin\r\n"
+       "Access-Control-Allow-Origin: *\r\n"
+       "Access-Control-Expose-Headers: Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, "
+       "Stream-Closed, stream-sse-data-encoding\r\n";
+  if (live.base64) h += "stream-sse-data-encoding: base64\r\n";
+  h += "\r\n";
+  return h;
+}
+
+std::string SseNextChunk(StreamService& service, LiveRead& live, bool* done, bool* more) {
+  *done = false;
+  *more = false;
+  ReadReply rr = service.ReadFrom(live.stream, live.offset);
+  std::string events;
+  if (rr.reply.status != 200) {  // deleted or expired under us: end the response
+    *done = true;
+    return Chunk(events, true);
+  }
+  if (rr.messages > 0) DataEvent(events, live, rr.body);
+  live.offset = rr.next;
+  ControlEvent(events, live, rr.next, rr.up_to_date, rr.closed_at_end);
+  *done = rr.closed_at_end;
+  *more = !rr.up_to_date;
+  return Chunk(events, *done);
+}
+
+std::string SseKeepAlive(LiveRead& live) {
+  std::string events;
+  ControlEvent(events, live, live.offset, /*up_to_date=*/true, /*closed=*/false);
+  return Chunk(events, false);
+}
+
+}  // namespace dsx::session::server
