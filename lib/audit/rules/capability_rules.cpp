@@ -1,0 +1,318 @@
+// Capability rules: loading and evaluation; see capability_rules.hpp.
+#include "audit/rules/capability_rules.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+namespace dsx::audit {
+
+namespace stdfs = std::filesystem;
+
+int AssessmentRule::MaxPoints() const {
+  int sum = 0;
+  for (const auto& c : criteria) sum += c.points;
+  return sum;
+}
+
+// ----- loading -----
+
+namespace {
+
+std::string Str(const YAML::Node& n, const char* key) { return n[key] ? n[key].as<std::string>() : std::string(); }
+
+std::vector<std::string> Strings(const YAML::Node& n) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (n.IsScalar()) out.push_back(n.as<std::string>());
+  else
+    for (const auto& x : n) out.push_back(x.as<std::string>());
+  return out;
+}
+
+Result<Condition> When(const YAML::Node& n, const char* key, const std::string& ctx) {
+  if (!n[key]) return Condition{};  // kAlways
+  auto c = ParseCondition(n[key]);
+  if (!c.ok()) return c.status().Wrap(ctx);
+  return c;
+}
+
+Status LoadAssessment(const YAML::Node& n, AssessmentRule& a, const std::string& ctx) {
+  a.id = Str(n, "id");
+  if (a.id.empty()) return Status::Usage(ctx + ": capability or part without id");
+  std::string here = ctx + " '" + a.id + "'";
+  for (const auto& c : n["criteria"]) {
+    CriterionRule cr;
+    cr.id = Str(c, "id");
+    cr.description = Str(c, "description");
+    cr.points = c["points"] ? c["points"].as<int>() : 0;
+    auto w = When(c, "when", here + " criterion '" + cr.id + "'");
+    if (!w.ok()) return w.status();
+    cr.when = std::move(w).value();
+    a.criteria.push_back(std::move(cr));
+  }
+  for (const auto& v : n["verdicts"]) {
+    VerdictRule vr;
+    auto verdict = ParseVerdict(Str(v, "verdict"));
+    if (!verdict.ok()) return verdict.status().Wrap(here);
+    vr.verdict = *verdict;
+    auto w = When(v, "when", here + " verdict rule");
+    if (!w.ok()) return w.status();
+    vr.when = std::move(w).value();
+    a.verdicts.push_back(std::move(vr));
+  }
+  if (a.verdicts.empty() || a.verdicts.back().when.kind != Condition::Kind::kAlways)
+    return Status::Usage(here + ": the last verdict rule must have no 'when' (the default)");
+  return Status::Ok();
+}
+
+Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
+  std::string origin = path.filename().string();
+  YAML::Node doc = YAML::LoadFile(path.string());
+  if (Str(doc, "schema") != "dsx/capability@1") return Status::Usage("'" + origin + "': schema must be dsx/capability@1");
+  for (const auto& n : doc["failure_modes"]) {
+    FailureModeRule fm;
+    fm.id = Str(n, "id");
+    fm.rule = Str(n, "rule");
+    fm.title = Str(n, "title");
+    fm.severity = Str(n, "severity");
+    fm.message = Str(n, "message");
+    while (!fm.message.empty() && (fm.message.back() == '\n' || fm.message.back() == ' ')) fm.message.pop_back();
+    fm.capabilities = Strings(n["capabilities"]);
+    fm.evidence_facts = Strings(n["evidence"]);
+    if (n["caps"])
+      for (const auto& kv : n["caps"]) fm.caps[kv.first.as<std::string>()] = kv.second.as<int>();
+    if (fm.id.empty() || fm.title.empty() || !n["when"]) return Status::Usage("'" + origin + "': failure mode needs id, title and when");
+    if (fm.severity != "high" && fm.severity != "medium" && fm.severity != "low")
+      return Status::Usage("'" + origin + "': failure mode '" + fm.id + "': severity must be high, medium or low");
+    auto w = When(n, "when", "'" + origin + "' failure mode '" + fm.id + "'");
+    if (!w.ok()) return w.status();
+    fm.when = std::move(w).value();
+    rules.failure_modes.push_back(std::move(fm));
+  }
+  for (const auto& n : doc["capabilities"]) {
+    CapabilityRule cap;
+    DSX_RETURN_IF_ERROR(LoadAssessment(n, cap, "'" + origin + "' capability"));
+    for (const auto& p : n["parts"]) {
+      AssessmentRule part;
+      DSX_RETURN_IF_ERROR(LoadAssessment(p, part, "'" + origin + "' capability '" + cap.id + "' part"));
+      cap.parts.push_back(std::move(part));
+    }
+    int total = cap.MaxPoints();
+    for (const auto& p : cap.parts) total += p.MaxPoints();
+    if (total != 100)
+      return Status::Usage("'" + origin + "' capability '" + cap.id + "': criteria points sum to " + std::to_string(total) + ", not 100");
+    rules.capabilities.push_back(std::move(cap));
+  }
+  for (const auto& n : doc["notes"]) {
+    auto w = When(n, "when", "'" + origin + "' note");
+    if (!w.ok()) return w.status();
+    rules.notes.push_back({std::move(w).value(), Str(n, "text")});
+  }
+  for (const auto& n : doc["migration"]) {
+    MigrationRule m;
+    m.id = Str(n, "id");
+    m.title = Str(n, "title");
+    m.dsx_feature = Str(n, "dsx_feature");
+    m.todo = Str(n, "todo");
+    m.done = Str(n, "done");
+    m.not_needed = Str(n, "not_needed");
+    m.files_from = Strings(n["files_from"]);
+    std::string ctx = "'" + origin + "' migration step '" + m.id + "'";
+    if (n["done_when"]) {
+      auto w = When(n, "done_when", ctx);
+      if (!w.ok()) return w.status();
+      m.done_when = std::move(w).value();
+      m.has_done_when = true;
+    }
+    if (n["not_needed_when"]) {
+      auto w = When(n, "not_needed_when", ctx);
+      if (!w.ok()) return w.status();
+      m.not_needed_when = std::move(w).value();
+      m.has_not_needed_when = true;
+    }
+    rules.migration.push_back(std::move(m));
+  }
+  rules.origins.push_back(origin);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CapabilityRules> LoadCapabilityRules(const stdfs::path& dir) {
+  std::error_code ec;
+  if (!stdfs::is_directory(dir, ec)) return Status::NotFound("cannot open capability rule folder '" + dir.string() + "'");
+  std::vector<stdfs::path> files;
+  for (const auto& e : stdfs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  CapabilityRules rules;
+  for (const auto& f : files) {
+    try {
+      DSX_RETURN_IF_ERROR(LoadFile(f, rules));
+    } catch (const YAML::Exception& e) {
+      return Status::Usage("cannot load capability rules '" + f.filename().string() + "': " + e.what());
+    }
+  }
+  std::set<std::string> ids;
+  for (const auto& fm : rules.failure_modes)
+    if (!ids.insert(fm.id).second) return Status::Usage("duplicate failure mode '" + fm.id + "'");
+  for (auto want : {kResilientDelivery, kContinuity, kLiveControl}) {
+    bool found = std::any_of(rules.capabilities.begin(), rules.capabilities.end(),
+                             [&](const CapabilityRule& c) { return c.id == want; });
+    if (!found) return Status::Usage("capability rules define no '" + std::string(want) + "'");
+  }
+  return rules;
+}
+
+// ----- evaluation -----
+
+namespace {
+
+void Dedupe(std::vector<Evidence>& ev) {
+  std::set<std::tuple<std::string, int, std::string>> seen;
+  std::vector<Evidence> out;
+  for (auto& e : ev)
+    if (seen.insert({e.file, e.line, e.fact}).second) out.push_back(std::move(e));
+  std::stable_sort(out.begin(), out.end(), [](const Evidence& a, const Evidence& b) {
+    return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+  });
+  ev = std::move(out);
+}
+
+// Score the criteria and pick the verdict of one assessment (a capability or a part).
+// Returns the points earned.
+int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
+  out.id = rule.id;
+  std::map<std::string, bool> met;
+  int earned = 0;
+  std::string sum;
+  for (const auto& cr : rule.criteria) {
+    Criterion c;
+    c.id = cr.id;
+    c.description = cr.description;
+    c.max_points = cr.points;
+    c.met = Eval(cr.when, ctx, &c.evidence);
+    Dedupe(c.evidence);
+    c.points = c.met ? cr.points : 0;
+    met[cr.id] = c.met;
+    if (c.met) {
+      earned += cr.points;
+      sum += (sum.empty() ? "" : " + ") + std::to_string(cr.points) + " (" + cr.description + ")";
+      out.evidence.insert(out.evidence.end(), c.evidence.begin(), c.evidence.end());
+    }
+    out.criteria.push_back(std::move(c));
+  }
+  Dedupe(out.evidence);
+  ctx.criteria = &met;
+  for (const auto& vr : rule.verdicts) {
+    if (!Eval(vr.when, ctx, nullptr)) continue;
+    out.verdict = vr.verdict;
+    out.verdict_rule = std::string(VerdictName(vr.verdict)) + " because " + Describe(vr.when);
+    break;
+  }
+  int max = rule.MaxPoints();
+  out.score = max > 0 ? (earned * 100 + max / 2) / max : 0;
+  out.derivation = (sum.empty() ? "no criterion met" : sum) + " = " + std::to_string(earned) + " of " + std::to_string(max) +
+                   " points";
+  return earned;
+}
+
+}  // namespace
+
+void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) {
+  FactIndex index(facts);
+  std::set<std::string> found;
+  EvalContext base;
+  base.facts = &index;
+  base.failure_modes = &found;
+
+  for (const auto& rule : rules.failure_modes) {
+    std::vector<Evidence> ev;
+    if (!Eval(rule.when, base, &ev)) continue;
+    if (!found.insert(rule.id).second) continue;
+    if (!rule.evidence_facts.empty()) {
+      std::vector<Evidence> kept;
+      for (auto& e : ev) {
+        std::string name = e.fact.substr(0, e.fact.find('='));
+        if (std::find(rule.evidence_facts.begin(), rule.evidence_facts.end(), name) != rule.evidence_facts.end())
+          kept.push_back(std::move(e));
+      }
+      ev = std::move(kept);
+    }
+    Dedupe(ev);
+    report.failure_modes.push_back(
+        {rule.id, rule.title, rule.severity, rule.message, rule.rule, rule.capabilities, std::move(ev)});
+  }
+
+  for (const auto& rule : rules.capabilities) {
+    Capability cap;
+    std::map<std::string, Verdict> part_verdicts;
+    int earned = 0;
+    std::string parts_sum;
+    for (const auto& part_rule : rule.parts) {
+      Assessment part;
+      int pts = Assess(part_rule, base, part);
+      earned += pts;
+      parts_sum += (parts_sum.empty() ? "" : " + ") + std::to_string(pts) + " (" + part_rule.id + ")";
+      part_verdicts[part.id] = part.verdict;
+      cap.parts.push_back(std::move(part));
+    }
+    EvalContext ctx = base;
+    ctx.parts = &part_verdicts;
+    earned += Assess(rule, ctx, cap);
+    if (!rule.parts.empty()) {
+      cap.score = earned;  // parts' points sum to 100 with the capability's own criteria
+      for (const auto& p : cap.parts) cap.evidence.insert(cap.evidence.end(), p.evidence.begin(), p.evidence.end());
+      Dedupe(cap.evidence);
+      cap.derivation = parts_sum + " = " + std::to_string(earned) + " of 100 points";
+    }
+    for (const auto& fm_rule : rules.failure_modes) {
+      auto it = fm_rule.caps.find(rule.id);
+      if (it == fm_rule.caps.end() || !found.count(fm_rule.id) || cap.score <= it->second) continue;
+      cap.score = it->second;
+      cap.caps.push_back("capped at " + std::to_string(it->second) + " by " + fm_rule.id);
+    }
+    if (!cap.caps.empty()) {
+      cap.derivation += ", ";
+      for (size_t i = 0; i < cap.caps.size(); ++i) cap.derivation += (i ? ", " : "") + cap.caps[i];
+    }
+    report.capabilities.push_back(std::move(cap));
+  }
+  // Report order is fixed: resilient_delivery, continuity, live_control.
+  auto order = [](const std::string& id) {
+    return id == kResilientDelivery ? 0 : id == kContinuity ? 1 : id == kLiveControl ? 2 : 3;
+  };
+  std::stable_sort(report.capabilities.begin(), report.capabilities.end(),
+                   [&](const Capability& a, const Capability& b) { return order(a.id) < order(b.id); });
+
+  for (const auto& n : rules.notes)
+    if (Eval(n.when, base, nullptr)) report.notes.push_back(n.text);
+
+  int number = 0;
+  for (const auto& m : rules.migration) {
+    MigrationStep step;
+    step.number = ++number;
+    step.id = m.id;
+    step.title = m.title;
+    step.dsx_feature = m.dsx_feature;
+    if (m.has_not_needed_when && Eval(m.not_needed_when, base, nullptr)) {
+      step.status = "not_needed";
+      step.action = m.not_needed;
+    } else if (m.has_done_when && Eval(m.done_when, base, nullptr)) {
+      step.status = "done";
+      step.action = m.done;
+    } else {
+      step.status = "todo";
+      step.action = m.todo;
+    }
+    std::set<std::string> files;
+    for (const auto& fact_name : m.files_from)
+      for (const Fact* f : index.Named(fact_name)) files.insert(f->file);
+    step.files.assign(files.begin(), files.end());
+    report.migration.push_back(std::move(step));
+  }
+}
+
+}  // namespace dsx::audit

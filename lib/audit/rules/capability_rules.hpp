@@ -1,0 +1,82 @@
+// Tier 2 of the rules: capability rules. They combine the project's facts (from all files and
+// manifests) into failure modes, a scored verdict per capability (live control in three parts),
+// notes and the ten-step migration plan. Data: configs/audit/capabilities/*.yaml, schema
+// dsx/capability@1. Evaluation order, which a user disputing a finding can follow by hand:
+//   1. failure modes, in file order (a rule may refer to failure modes found before it);
+//   2. per capability (and per part): each criterion holds or not and earns its points; the
+//      score is the sum (a part's score is its points scaled to 0-100; a capability with parts
+//      scores the sum of its parts' points); each failure mode found that caps the capability
+//      lowers the score to the cap; the FIRST verdict rule whose condition holds sets the verdict;
+//   3. notes, then migration steps (status done / todo / not_needed; files from named facts).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "audit/report/report.hpp"
+#include "audit/rules/condition.hpp"
+#include "audit/rules/fact.hpp"
+
+namespace dsx::audit {
+
+struct CriterionRule {
+  std::string id;
+  std::string description;
+  int points = 0;
+  Condition when;
+};
+
+struct VerdictRule {
+  Verdict verdict = Verdict::kNo;
+  Condition when;  // kAlways when omitted
+};
+
+struct AssessmentRule {
+  std::string id;
+  std::vector<CriterionRule> criteria;
+  std::vector<VerdictRule> verdicts;  // first match wins; must end with an unconditional rule
+  int MaxPoints() const;
+};
+
+struct CapabilityRule : AssessmentRule {
+  std::vector<AssessmentRule> parts;  // live_control: stop, distinguish, steer
+};
+
+struct FailureModeRule {
+  std::string id, rule, title, severity, message;
+  std::vector<std::string> capabilities;
+  std::vector<std::string> evidence_facts;  // evidence only from these facts (empty: all supporting facts)
+  std::map<std::string, int> caps;          // capability id -> highest score allowed
+  Condition when;
+};
+
+struct NoteRule {
+  Condition when;
+  std::string text;
+};
+
+struct MigrationRule {
+  std::string id, title, dsx_feature, todo, done, not_needed;
+  Condition done_when, not_needed_when;
+  bool has_done_when = false, has_not_needed_when = false;
+  std::vector<std::string> files_from;  // facts whose files this step changes
+};
+
+struct CapabilityRules {
+  std::vector<FailureModeRule> failure_modes;
+  std::vector<CapabilityRule> capabilities;
+  std::vector<NoteRule> notes;
+  std::vector<MigrationRule> migration;
+  std::vector<std::string> origins;  // files loaded
+};
+
+// Load every capabilities/*.yaml under `dir`. Checks: unique ids, criteria points of each
+// capability sum to 100, a final unconditional verdict rule, the three capabilities present.
+Result<CapabilityRules> LoadCapabilityRules(const std::filesystem::path& dir);
+
+// Fill report.capabilities, failure_modes, notes and migration from `facts`.
+void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report);
+
+}  // namespace dsx::audit

@@ -1,0 +1,339 @@
+// Detectors: loading (YAML), compiling (tree-sitter queries) and running; see detector.hpp.
+#include "audit/rules/detector.hpp"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include <yaml-cpp/yaml.h>
+
+#include "audit/static/gitignore.hpp"
+#include "audit/static/syntax.hpp"
+
+namespace dsx::audit {
+
+namespace stdfs = std::filesystem;
+
+// ----- CompiledQuery -----
+
+CompiledQuery::~CompiledQuery() {
+  if (query_) ts_query_delete(query_);
+}
+
+namespace {
+
+const char* QueryErrorName(TSQueryError e) {
+  switch (e) {
+    case TSQueryErrorSyntax: return "syntax error";
+    case TSQueryErrorNodeType: return "unknown node type";
+    case TSQueryErrorField: return "unknown field";
+    case TSQueryErrorCapture: return "unknown capture";
+    case TSQueryErrorStructure: return "impossible structure";
+    default: return "error";
+  }
+}
+
+std::string Unquoted(std::string_view s) {
+  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'' || s.front() == '`') && s.back() == s.front())
+    return std::string(s.substr(1, s.size() - 2));
+  return std::string(s);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const std::string& source) {
+  uint32_t error_offset = 0;
+  TSQueryError error = TSQueryErrorNone;
+  TSQuery* q = ts_query_new(GrammarFor(lang), source.data(), static_cast<uint32_t>(source.size()), &error_offset, &error);
+  if (!q) {
+    size_t a = error_offset > 20 ? error_offset - 20 : 0;
+    return Status::Usage(std::string(QueryErrorName(error)) + " in " + std::string(LangName(lang)) +
+                         " query at offset " + std::to_string(error_offset) + " near '" +
+                         source.substr(a, 40) + "'");
+  }
+  std::unique_ptr<CompiledQuery> cq(new CompiledQuery());
+  cq->query_ = q;
+  uint32_t captures = ts_query_capture_count(q);
+  for (uint32_t i = 0; i < captures; ++i) {
+    uint32_t len = 0;
+    const char* name = ts_query_capture_name_for_id(q, i, &len);
+    cq->capture_names_.emplace_back(name, len);
+  }
+  uint32_t patterns = ts_query_pattern_count(q);
+  cq->predicates_.resize(patterns);
+  for (uint32_t p = 0; p < patterns; ++p) {
+    uint32_t steps = 0;
+    const TSQueryPredicateStep* s = ts_query_predicates_for_pattern(q, p, &steps);
+    std::vector<TSQueryPredicateStep> cur;
+    for (uint32_t i = 0; i < steps; ++i) {
+      if (s[i].type != TSQueryPredicateStepTypeDone) {
+        cur.push_back(s[i]);
+        continue;
+      }
+      if (cur.empty() || cur[0].type != TSQueryPredicateStepTypeString) return Status::Usage("malformed predicate in query");
+      uint32_t len = 0;
+      std::string op(ts_query_string_value_for_id(q, cur[0].value_id, &len), len);
+      Predicate pred;
+      pred.op = op;
+      if (cur.size() < 3 || cur[1].type != TSQueryPredicateStepTypeCapture)
+        return Status::Usage("predicate #" + op + " needs a capture and a value");
+      pred.capture = cur[1].value_id;
+      for (size_t k = 2; k < cur.size(); ++k) {
+        if (cur[k].type == TSQueryPredicateStepTypeCapture) {
+          pred.other_is_capture = true;
+          pred.other_capture = cur[k].value_id;
+        } else {
+          pred.strings.emplace_back(ts_query_string_value_for_id(q, cur[k].value_id, &len), len);
+        }
+      }
+      if (op == "match?" || op == "not-match?") {
+        if (pred.strings.size() != 1) return Status::Usage("#" + op + " takes one regex");
+        try {
+          pred.regex = std::make_shared<std::regex>(pred.strings[0], std::regex::ECMAScript | std::regex::optimize);
+        } catch (const std::regex_error& e) {
+          return Status::Usage("bad regex '" + pred.strings[0] + "' in #" + op + ": " + e.what());
+        }
+      } else if (op != "eq?" && op != "not-eq?" && op != "any-of?" && op != "not-any-of?") {
+        return Status::Usage("unsupported predicate #" + op + " (use eq?, not-eq?, match?, not-match?, any-of?)");
+      }
+      cq->predicates_[p].push_back(std::move(pred));
+      cur.clear();
+    }
+  }
+  return cq;
+}
+
+std::vector<CompiledQuery::Match> CompiledQuery::Run(const ParsedFile& file) const {
+  std::vector<Match> out;
+  TSQueryCursor* cursor = ts_query_cursor_new();
+  ts_query_cursor_exec(cursor, query_, file.root());
+  TSQueryMatch m;
+  while (ts_query_cursor_next_match(cursor, &m)) {
+    auto text_of = [&](uint32_t capture_id, std::string& out_text) {
+      for (uint16_t i = 0; i < m.capture_count; ++i)
+        if (m.captures[i].index == capture_id) {
+          out_text = std::string(file.NodeText(m.captures[i].node));
+          return true;
+        }
+      return false;
+    };
+    bool ok = true;
+    for (const auto& pred : predicates_[m.pattern_index]) {
+      std::string text;
+      if (!text_of(pred.capture, text)) continue;  // optional capture absent: predicate vacuous
+      std::string bare = Unquoted(text);
+      bool r = true;
+      if (pred.op == "eq?" || pred.op == "not-eq?") {
+        std::string other;
+        if (pred.other_is_capture) {
+          if (!text_of(pred.other_capture, other)) continue;
+          r = text == other;
+        } else {
+          r = text == pred.strings[0] || bare == pred.strings[0];
+        }
+        if (pred.op == "not-eq?") r = !r;
+      } else if (pred.op == "match?" || pred.op == "not-match?") {
+        r = std::regex_search(text, *pred.regex);
+        if (pred.op == "not-match?") r = !r;
+      } else {  // any-of? / not-any-of?
+        r = std::find(pred.strings.begin(), pred.strings.end(), text) != pred.strings.end() ||
+            std::find(pred.strings.begin(), pred.strings.end(), bare) != pred.strings.end();
+        if (pred.op == "not-any-of?") r = !r;
+      }
+      if (!r) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    Match match;
+    for (uint16_t i = 0; i < m.capture_count; ++i)
+      match.captures.emplace(capture_names_[m.captures[i].index], m.captures[i].node);
+    out.push_back(std::move(match));
+  }
+  ts_query_cursor_delete(cursor);
+  return out;
+}
+
+// ----- loading -----
+
+namespace {
+
+std::vector<std::string> StringList(const YAML::Node& n) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (n.IsScalar()) {
+    out.push_back(n.as<std::string>());
+  } else if (n.IsSequence()) {
+    for (const auto& x : n) out.push_back(x.as<std::string>());
+  }
+  return out;
+}
+
+std::string Str(const YAML::Node& n, const char* key) {
+  return n[key] ? n[key].as<std::string>() : std::string();
+}
+
+Status CompileInto(const std::string& src, Lang lang, std::unique_ptr<CompiledQuery>& out, const char* what) {
+  if (src.empty()) return Status::Ok();
+  auto q = CompiledQuery::Compile(lang, src);
+  if (!q.ok()) return q.status().Wrap(what);
+  out = std::move(q).value();
+  return Status::Ok();
+}
+
+Status LoadDetector(const YAML::Node& n, const std::string& origin, Detector& d) {
+  d.id = Str(n, "id");
+  if (d.id.empty()) return Status::Usage("a detector has no id");
+  d.description = Str(n, "description");
+  d.stack = Str(n, "stack");
+  d.origin = origin;
+  d.fact = Str(n, "fact");
+  d.value = Str(n, "value");
+  if (d.fact.empty()) return Status::Usage("detector '" + d.id + "' has no fact");
+  d.imports = StringList(n["imports"]);
+  if (n["paths"]) {
+    d.paths_include = StringList(n["paths"]["include"]);
+    d.paths_exclude = StringList(n["paths"]["exclude"]);
+  }
+  d.query_text = Str(n, "query");
+  if (d.query_text.empty()) return Status::Usage("detector '" + d.id + "' has no query");
+  auto langs = StringList(n["languages"]);
+  if (langs.empty()) return Status::Usage("detector '" + d.id + "' names no languages");
+  for (const auto& name : langs) {
+    auto lang = ParseLangName(name);
+    if (!lang.ok()) return lang.status().Wrap("detector '" + d.id + "'");
+    d.langs.push_back(*lang);
+    Detector::Compiled c;
+    std::string ctx = "detector '" + d.id + "'";
+    DSX_RETURN_IF_ERROR(CompileInto(d.query_text, *lang, c.match, (ctx + " query").c_str()));
+    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "inside"), *lang, c.inside, (ctx + " inside").c_str()));
+    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "not_inside"), *lang, c.not_inside, (ctx + " not_inside").c_str()));
+    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "file_has"), *lang, c.file_has, (ctx + " file_has").c_str()));
+    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "file_lacks"), *lang, c.file_lacks, (ctx + " file_lacks").c_str()));
+    d.compiled.emplace(*lang, std::move(c));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, std::vector<PackageRule>& packages) {
+  std::error_code ec;
+  if (!stdfs::is_directory(dir, ec)) return Status::NotFound("cannot open detector folder '" + dir.string() + "'");
+  std::vector<stdfs::path> files;
+  for (const auto& e : stdfs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::set<std::string> ids;
+  for (const auto& path : files) {
+    std::string origin = path.filename().string();
+    try {
+      YAML::Node doc = YAML::LoadFile(path.string());
+      if (Str(doc, "schema") != "dsx/detector@1")
+        return Status::Usage("detector file '" + origin + "': schema must be dsx/detector@1");
+      for (const auto& n : doc["detectors"]) {
+        Detector d;
+        DSX_RETURN_IF_ERROR(LoadDetector(n, origin, d).Wrap("detector file '" + origin + "'"));
+        if (!ids.insert(d.id).second) return Status::Usage("detector file '" + origin + "': duplicate id '" + d.id + "'");
+        detectors.push_back(std::move(d));
+      }
+      for (const auto& n : doc["packages"]) {
+        PackageRule p{Str(n, "id"), Str(n, "ecosystem"), Str(n, "name"), Str(n, "fact"), Str(n, "value")};
+        if (p.name.empty() || p.fact.empty() || (p.ecosystem != "npm" && p.ecosystem != "pypi"))
+          return Status::Usage("detector file '" + origin + "': package rule needs name, fact and ecosystem npm|pypi");
+        if (p.value.empty()) p.value = "major";
+        if (p.id.empty()) p.id = "pkg." + p.name;
+        packages.push_back(std::move(p));
+      }
+    } catch (const YAML::Exception& e) {
+      return Status::Usage("cannot load detector file '" + origin + "': " + e.what());
+    }
+  }
+  return Status::Ok();
+}
+
+// ----- running -----
+
+bool PathSelected(const Detector& d, std::string_view rel) {
+  auto any = [&](const std::vector<std::string>& globs) {
+    for (const auto& g : globs) {
+      // A glob without '/' matches the file name anywhere, like .gitignore.
+      if (g.find('/') == std::string::npos) {
+        size_t slash = rel.rfind('/');
+        if (GlobMatch(g, slash == std::string_view::npos ? rel : rel.substr(slash + 1))) return true;
+      } else if (GlobMatch(g, rel)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (!d.paths_include.empty() && !any(d.paths_include)) return false;
+  return !any(d.paths_exclude);
+}
+
+namespace {
+
+bool Within(TSNode inner, TSNode outer) {
+  return ts_node_start_byte(inner) >= ts_node_start_byte(outer) && ts_node_end_byte(inner) <= ts_node_end_byte(outer);
+}
+
+std::vector<TSNode> Scopes(const CompiledQuery& q, const ParsedFile& file) {
+  std::vector<TSNode> out;
+  for (const auto& m : q.Run(file)) {
+    auto it = m.captures.find("scope");
+    if (it != m.captures.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+}  // namespace
+
+Facts RunDetectors(const std::vector<Detector>& detectors, const ParsedFile& file) {
+  Facts out;
+  std::set<std::tuple<std::string, std::string, int>> seen;
+  const auto& imports = file.Imports();
+  for (const auto& d : detectors) {
+    auto it = d.compiled.find(file.lang());
+    if (it == d.compiled.end()) continue;
+    if (!PathSelected(d, file.rel())) continue;
+    if (!d.imports.empty()) {
+      bool found = false;
+      for (const auto& want : d.imports)
+        for (const auto& have : imports)
+          if (ImportMatches(have, want)) found = true;
+      if (!found) continue;
+    }
+    const Detector::Compiled& c = it->second;
+    if (c.file_has && c.file_has->Run(file).empty()) continue;
+    if (c.file_lacks && !c.file_lacks->Run(file).empty()) continue;
+    std::vector<TSNode> inside, not_inside;
+    if (c.inside) inside = Scopes(*c.inside, file);
+    if (c.not_inside) not_inside = Scopes(*c.not_inside, file);
+    if (c.inside && inside.empty()) continue;
+    for (const auto& m : c.match->Run(file)) {
+      if (m.captures.empty()) continue;
+      auto hit = m.captures.find("hit");
+      TSNode node = hit != m.captures.end() ? hit->second : m.captures.begin()->second;
+      if (c.inside && std::none_of(inside.begin(), inside.end(), [&](TSNode s) { return Within(node, s); })) continue;
+      if (std::any_of(not_inside.begin(), not_inside.end(), [&](TSNode s) { return Within(node, s); })) continue;
+      Fact f;
+      f.name = d.fact;
+      f.value = d.value;
+      if (!f.value.empty() && f.value[0] == '$') {
+        auto cap = m.captures.find(f.value.substr(1));
+        f.value = cap != m.captures.end() ? Unquoted(file.NodeText(cap->second)) : "";
+      }
+      f.file = file.rel();
+      f.line = static_cast<int>(ts_node_start_point(node).row) + 1;
+      f.excerpt = MakeExcerpt(file.LineAt(ts_node_start_byte(node)));
+      f.detector = d.id;
+      if (!seen.insert({d.id + "\x1f" + f.value, f.name, f.line}).second) continue;
+      out.push_back(std::move(f));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Fact& a, const Fact& b) { return a.line < b.line; });
+  return out;
+}
+
+}  // namespace dsx::audit

@@ -1,0 +1,97 @@
+// Tier 1 of the rules: detectors. A detector matches inside ONE file (a tree-sitter query plus
+// conditions on imports, paths and the enclosing code) and emits a fact at each match. Detectors
+// are data: configs/audit/detectors/*.yaml (schema dsx/detector@1, documented in
+// configs/audit/README.md and man/dsx-audit.1). A detector file may also hold `packages:` rules that
+// turn manifest/lockfile entries into facts (see manifests.hpp).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <tree_sitter/api.h>
+
+#include "audit/rules/fact.hpp"
+#include "audit/static/source_walker.hpp"
+#include "core/status.hpp"
+
+namespace dsx::audit {
+
+class ParsedFile;
+
+// A manifest rule: package `name` in ecosystem npm|pypi -> fact (value = "major", "version" or fixed).
+struct PackageRule {
+  std::string id;
+  std::string ecosystem;  // "npm" | "pypi"
+  std::string name;       // package name as in the manifest
+  std::string fact;
+  std::string value;      // "major" (default), "version", or a literal
+};
+
+// A tree-sitter query compiled for one language, with its text predicates pre-parsed.
+class CompiledQuery {
+ public:
+  static Result<std::unique_ptr<CompiledQuery>> Compile(Lang lang, const std::string& source);
+  ~CompiledQuery();
+  CompiledQuery(const CompiledQuery&) = delete;
+  CompiledQuery& operator=(const CompiledQuery&) = delete;
+
+  struct Match {
+    std::map<std::string, TSNode> captures;  // by name (the first node of each capture)
+  };
+  // All matches in `file` whose predicates hold.
+  std::vector<Match> Run(const ParsedFile& file) const;
+
+ private:
+  struct Predicate {
+    std::string op;  // eq? not-eq? match? not-match? any-of? not-any-of?
+    uint32_t capture = 0;
+    bool other_is_capture = false;
+    uint32_t other_capture = 0;
+    std::vector<std::string> strings;
+    std::shared_ptr<std::regex> regex;
+  };
+  CompiledQuery() = default;
+  TSQuery* query_ = nullptr;
+  std::vector<std::vector<Predicate>> predicates_;  // per pattern
+  std::vector<std::string> capture_names_;
+};
+
+struct Detector {
+  std::string id;
+  std::string description;
+  std::string stack;                      // "vercel-ai-sdk", "fastapi", ... (reported as detected stack)
+  std::string origin;                     // "configs/audit/detectors/ai-sdk.yaml"
+  std::vector<Lang> langs;
+  std::vector<std::string> imports;       // the file must import one of these (empty: no condition)
+  std::vector<std::string> paths_include; // globs on the relative path (empty: all)
+  std::vector<std::string> paths_exclude;
+  std::string fact;
+  std::string value;                      // literal, or "$capture" for a capture's text (unquoted)
+  // Per language: the match query and optional structural conditions.
+  struct Compiled {
+    std::unique_ptr<CompiledQuery> match;       // @hit locates the fact (else the first capture)
+    std::unique_ptr<CompiledQuery> inside;      // @hit must lie within a @scope of this query
+    std::unique_ptr<CompiledQuery> not_inside;  // ... and within no @scope of this one
+    std::unique_ptr<CompiledQuery> file_has;    // the file must also match this
+    std::unique_ptr<CompiledQuery> file_lacks;  // the file must not match this
+  };
+  std::map<Lang, Compiled> compiled;
+  // The raw YAML query texts (for `dsx audit rules list`).
+  std::string query_text;
+};
+
+
+// Load every detectors/*.yaml under `dir` (sorted by name) into `out`.
+Status LoadDetectors(const std::filesystem::path& dir, std::vector<Detector>& detectors,
+                     std::vector<PackageRule>& packages);
+// Run all detectors that apply to `file`; facts in source order, deduplicated.
+Facts RunDetectors(const std::vector<Detector>& detectors, const ParsedFile& file);
+
+// The path of a fixture-relative glob check (exposed for tests).
+bool PathSelected(const Detector& d, std::string_view rel);
+
+}  // namespace dsx::audit

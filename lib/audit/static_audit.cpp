@@ -1,0 +1,187 @@
+// The static audit pipeline; see static_audit.hpp.
+#include "audit/static_audit.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <set>
+#include <thread>
+
+#include "audit/static/manifests.hpp"
+#include "audit/static/syntax.hpp"
+#include "core/fs.hpp"
+
+#ifndef DSX_AUDIT_RULES_DIR
+#define DSX_AUDIT_RULES_DIR ""
+#endif
+
+namespace dsx::audit {
+
+namespace stdfs = std::filesystem;
+
+Result<std::unique_ptr<RuleSet>> LoadRuleSet(const stdfs::path& dir) {
+  auto rules = std::make_unique<RuleSet>();
+  rules->dir = dir;
+  DSX_RETURN_IF_ERROR(LoadDetectors(dir / "detectors", rules->detectors, rules->packages));
+  auto cap = LoadCapabilityRules(dir / "capabilities");
+  if (!cap.ok()) return cap.status();
+  rules->capability = std::move(cap).value();
+  return rules;
+}
+
+Result<stdfs::path> FindRulesDir(const std::string& flag, const stdfs::path& exe) {
+  auto usable = [](const stdfs::path& p) {
+    std::error_code ec;
+    return stdfs::is_directory(p / "detectors", ec) && stdfs::is_directory(p / "capabilities", ec);
+  };
+  if (!flag.empty()) {
+    if (usable(flag)) return stdfs::path(flag);
+    return Status::NotFound("cannot use rules folder '" + flag + "': it needs detectors/ and capabilities/");
+  }
+  std::vector<stdfs::path> tried;
+  if (const char* env = std::getenv("DSX_AUDIT_RULES"); env && *env) tried.emplace_back(env);
+  std::error_code ec;
+  stdfs::path bin = stdfs::weakly_canonical(exe, ec).parent_path();
+  if (!bin.empty()) {
+    tried.push_back(bin / ".." / "share" / "dsx" / "audit");
+    tried.push_back(bin / ".." / ".." / "configs" / "audit");
+  }
+  if (*DSX_AUDIT_RULES_DIR) tried.emplace_back(DSX_AUDIT_RULES_DIR);
+  std::string list;
+  for (const auto& p : tried) {
+    if (usable(p)) return stdfs::weakly_canonical(p, ec);
+    list += (list.empty() ? "" : ", ") + p.string();
+  }
+  return Status::NotFound("cannot find the audit rules (tried " + list + "); pass --rules DIR or set DSX_AUDIT_RULES");
+}
+
+FileScan ScanFile(const RuleSet& rules, const SourceFile& file) {
+  FileScan scan;
+  scan.rel = file.rel;
+  auto text = dsx::fs::ReadFile(file.path);
+  if (!text.ok()) {
+    scan.error = "cannot read: " + text.status().message();
+    return scan;
+  }
+  // Binary: a NUL byte in the first 8 KiB (what git and grep use).
+  std::string_view head(text->data(), std::min<size_t>(text->size(), 8192));
+  if (head.find('\0') != std::string_view::npos) {
+    scan.error = "binary file; not parsed";
+    return scan;
+  }
+  auto parsed = ParsedFile::Parse(file.lang, file.rel, std::move(text).value());
+  if (!parsed.ok()) {
+    scan.error = parsed.status().message();
+    return scan;
+  }
+  const ParsedFile& pf = **parsed;
+  if (pf.has_errors()) {
+    scan.syntax_errors = true;
+    // The first ERROR/MISSING node's line, for the note.
+    TSTreeCursor cursor = ts_tree_cursor_new(pf.root());
+    bool found = false;
+    for (int guard = 0; guard < 1'000'000 && !found; ++guard) {
+      TSNode n = ts_tree_cursor_current_node(&cursor);
+      if (std::string_view(ts_node_type(n)) == "ERROR" || ts_node_is_missing(n)) {
+        scan.first_error_line = static_cast<int>(ts_node_start_point(n).row) + 1;
+        found = true;
+        break;
+      }
+      if (ts_node_has_error(n) && ts_tree_cursor_goto_first_child(&cursor)) continue;
+      while (!ts_tree_cursor_goto_next_sibling(&cursor)) {
+        if (!ts_tree_cursor_goto_parent(&cursor)) {
+          guard = 1'000'000;
+          break;
+        }
+      }
+    }
+    ts_tree_cursor_delete(&cursor);
+  }
+  scan.facts = RunDetectors(rules.detectors, pf);
+  return scan;
+}
+
+Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& options, Facts* facts_out) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto walked = WalkSources(options.root, options.walk);
+  if (!walked.ok()) return walked.status();
+  WalkResult& walk = *walked;
+
+  Report report;
+  report.source = Source::kStatic;
+  report.target = options.root.string();
+  report.skipped = std::move(walk.skipped);
+
+  std::vector<const SourceFile*> sources, manifests;
+  for (const auto& f : walk.files) (f.manifest ? manifests : sources).push_back(&f);
+
+  // Parse in parallel: each worker takes the next file index; results land in their own slot, so
+  // the output order (and so the report) does not depend on scheduling.
+  std::vector<FileScan> scans(sources.size());
+  std::atomic<size_t> next{0};
+  unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  n = std::min<unsigned>(n, static_cast<unsigned>(std::max<size_t>(1, sources.size())));
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < sources.size();) {
+      try {
+        scans[i] = ScanFile(rules, *sources[i]);
+      } catch (const std::exception& e) {  // e.g. std::bad_alloc on a pathological file
+        scans[i].rel = sources[i]->rel;
+        scans[i].error = std::string("internal error while scanning: ") + e.what();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+
+  Facts facts;
+  std::set<std::string> stacks;
+  std::map<std::string, std::string> stack_of;
+  for (const auto& d : rules.detectors)
+    if (!d.stack.empty()) stack_of[d.id] = d.stack;
+  for (auto& s : scans) {
+    if (!s.error.empty()) {
+      report.skipped.push_back({s.rel, s.error});
+      continue;
+    }
+    ++report.stats.files_parsed;
+    if (s.syntax_errors)
+      report.skipped.push_back({s.rel, "syntax errors from line " + std::to_string(s.first_error_line) +
+                                           "; the rest of the file was still checked"});
+    for (auto& f : s.facts) {
+      auto it = stack_of.find(f.detector);
+      if (it != stack_of.end()) stacks.insert(it->second);
+      facts.push_back(std::move(f));
+    }
+  }
+  std::vector<Dependency> deps;
+  for (const SourceFile* m : manifests) {
+    auto text = dsx::fs::ReadFile(m->path);
+    if (!text.ok()) {
+      report.skipped.push_back({m->rel, "cannot read: " + text.status().message()});
+      continue;
+    }
+    auto parsed = ParseManifest(m->rel, *text);
+    if (!parsed.ok()) {
+      report.skipped.push_back({m->rel, parsed.status().message()});
+      continue;
+    }
+    deps.insert(deps.end(), parsed->begin(), parsed->end());
+  }
+  Facts pkg = PackageFacts(rules.packages, deps);
+  facts.insert(facts.end(), pkg.begin(), pkg.end());
+
+  Evaluate(rules.capability, facts, report);
+  report.stacks.assign(stacks.begin(), stacks.end());
+  report.properties["rules"] = rules.dir.string();
+  report.stats.files_seen = static_cast<int>(walk.files.size());
+  report.stats.files_skipped = static_cast<int>(report.skipped.size());
+  report.stats.facts = static_cast<int>(facts.size());
+  report.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (facts_out) *facts_out = std::move(facts);
+  return report;
+}
+
+}  // namespace dsx::audit

@@ -1,0 +1,54 @@
+// `dsx audit PATH`: the static audit. Loads the rules (configs/audit), walks the tree, parses
+// every source file with tree-sitter on a thread pool, runs the detectors, reads manifests, and
+// evaluates the capability rules into a Report (lib/audit/report/report.hpp).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit/report/report.hpp"
+#include "audit/rules/capability_rules.hpp"
+#include "audit/rules/detector.hpp"
+#include "audit/static/source_walker.hpp"
+
+namespace dsx::audit {
+
+struct RuleSet {
+  std::filesystem::path dir;  // the configs/audit folder they came from
+  std::vector<Detector> detectors;
+  std::vector<PackageRule> packages;
+  CapabilityRules capability;
+};
+
+// Load <dir>/detectors/*.yaml and <dir>/capabilities/*.yaml. Usage errors name file and rule.
+Result<std::unique_ptr<RuleSet>> LoadRuleSet(const std::filesystem::path& dir);
+
+// Where the rules are: `flag` (--rules) if given, else $DSX_AUDIT_RULES, else next to the binary
+// (<bindir>/../share/dsx/audit, then the source tree's configs/audit for build trees), else the
+// source tree this binary was built from. NotFound lists what was tried.
+Result<std::filesystem::path> FindRulesDir(const std::string& flag, const std::filesystem::path& exe);
+
+struct StaticAuditOptions {
+  std::filesystem::path root;
+  WalkOptions walk;
+  unsigned threads = 0;  // 0: hardware concurrency
+};
+
+// Per-file result, exposed for `dsx audit rules test` and `--facts`.
+struct FileScan {
+  std::string rel;
+  Facts facts;
+  std::string error;       // why it could not be read ("" = fine)
+  bool syntax_errors = false;
+  int first_error_line = 0;
+};
+
+// Read and parse one file and run the detectors over it.
+FileScan ScanFile(const RuleSet& rules, const SourceFile& file);
+
+// The whole static audit. Fails only for a missing root; unreadable parts go to Report::skipped.
+Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& options, Facts* facts_out = nullptr);
+
+}  // namespace dsx::audit
