@@ -73,6 +73,12 @@ struct SlistDeleter {
 Result<HttpResult> HttpPost(const std::string& url, const std::vector<std::string>& headers,
                             const std::string& body, const BodySink& sink,
                             const HttpOptions& options) {
+  return HttpSend("POST", url, headers, body, sink, options);
+}
+
+Result<HttpResult> HttpSend(const std::string& method, const std::string& url,
+                            const std::vector<std::string>& headers, const std::string& body,
+                            const BodySink& sink, const HttpOptions& options) {
   GlobalInit();
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) return Status::Failed("cannot start an HTTP client: curl_easy_init failed");
@@ -96,6 +102,7 @@ Result<HttpResult> HttpPost(const std::string& url, const std::vector<std::strin
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  if (method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

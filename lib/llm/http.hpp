@@ -38,5 +38,9 @@ struct HttpResult {
 Result<HttpResult> HttpPost(const std::string& url, const std::vector<std::string>& headers,
                             const std::string& body, const BodySink& sink,
                             const HttpOptions& options);
+// The same with another method ("PUT"); the body is sent as is.
+Result<HttpResult> HttpSend(const std::string& method, const std::string& url,
+                            const std::vector<std::string>& headers, const std::string& body,
+                            const BodySink& sink, const HttpOptions& options);
 
 }  // namespace dsx::llm

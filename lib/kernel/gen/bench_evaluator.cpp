@@ -1,0 +1,170 @@
+#include "kernel/gen/bench_evaluator.hpp"
+
+#include <cstdio>
+
+#include "kernel/gen/subprocess.hpp"
+
+namespace dsx::kernel::gen {
+
+using nlohmann::json;
+
+BenchEvaluator::BenchEvaluator(BenchOptions options) : options_(std::move(options)) {
+  if (options_.dsx_binary.empty()) options_.dsx_binary = SelfExecutable();
+}
+
+std::vector<std::string> BenchEvaluator::Command(const std::filesystem::path& file) const {
+  std::vector<std::string> argv = {options_.dsx_binary, "kernel", "bench", options_.task,
+                                   "--impl", file.string(), "--json"};
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  return argv;
+}
+
+Result<Evaluation> BenchEvaluator::Evaluate(const std::filesystem::path& file) {
+  auto r = RunProcess(Command(file), options_.timeout_s);
+  if (!r.ok()) return r.status().Wrap("cannot run the benchmark harness");
+  return InterpretBench(r->exit_code, r->timed_out, r->out, r->err);
+}
+
+namespace {
+
+double Num(const json& o, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    auto it = o.find(k);
+    if (it != o.end() && it->is_number()) return it->get<double>();
+  }
+  return 0;
+}
+
+std::string Str(const json& o, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    auto it = o.find(k);
+    if (it != o.end() && it->is_string()) return it->get<std::string>();
+  }
+  return "";
+}
+
+// Timing rows: every object that carries a median time, wherever the harness nests it. The
+// schema is `man dsx-kernel` (JSON OUTPUT); reading by field name keeps this robust to nesting.
+void CollectRows(const json& j, const std::string& dtype, const std::string& preset,
+                 std::vector<TimingRow>& rows) {
+  if (j.is_array()) {
+    for (const auto& e : j) CollectRows(e, dtype, preset, rows);
+    return;
+  }
+  if (!j.is_object()) return;
+  std::string d = Str(j, {"dtype"});
+  std::string p = Str(j, {"preset", "size", "sizes"});
+  if (d.empty()) d = dtype;
+  if (p.empty()) p = preset;
+  double median = Num(j, {"median_ms", "time_ms", "median"});
+  if (median > 0 && !j.contains("reference_only")) {
+    TimingRow r;
+    r.dtype = d;
+    r.preset = p;
+    r.median_ms = median;
+    r.gbps = Num(j, {"gbps", "GBps", "bandwidth_gbps"});
+    r.pct_peak = Num(j, {"pct_peak_bw", "pct_peak", "peak_pct", "pct_of_peak"});
+    r.speedup = Num(j, {"speedup", "speedup_vs_reference", "speedup_vs_ref"});
+    rows.push_back(r);
+    return;  // the row's own sub-objects (cold/hot...) are details of this one
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (k == "reference" || k == "baseline") continue;  // the reference's own timings
+    CollectRows(v, d, p, rows);
+  }
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Outcome Classify(const std::string& text) {
+  std::string t = Lower(text);
+  auto has = [&](const char* w) { return t.find(w) != std::string::npos; };
+  if (has("compile") && (has("error") || has("failed"))) return Outcome::kCompileError;
+  if (has("nvrtc")) return Outcome::kCompileError;
+  if (has("rejected") || has("static scan") || has("speed of light") || has("speed-of-light"))
+    return Outcome::kRejected;
+  if (has("illegal") || has("timed out") || has("timeout") || has("crash") || has("signal") ||
+      has("launch failed"))
+    return Outcome::kCrashed;
+  if (has("verif") || has("mismatch") || has("relative error") || has("nan") || has("tolerance") ||
+      has("modified"))
+    return Outcome::kWrong;
+  return Outcome::kError;
+}
+
+std::string FirstLine(const std::string& s) {
+  size_t start = s.find_first_not_of(" \n");
+  if (start == std::string::npos) return "";
+  size_t nl = s.find('\n', start);
+  std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+  if (line.starts_with("dsx: ")) line = line.substr(5);
+  return line.size() > 200 ? line.substr(0, 200) + "..." : line;
+}
+
+}  // namespace
+
+Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::string& out,
+                                  const std::string& err) {
+  Evaluation e;
+  json doc = json::parse(out, nullptr, false);
+  if (!doc.is_discarded()) e.bench = doc;
+  if (exit_code == 5) {
+    return Status::Unavailable(FirstLine(err).empty() ? "the benchmark harness reports no GPU (exit 5)"
+                                                      : FirstLine(err));
+  }
+  if (exit_code == 2 || exit_code == 3) {
+    return Status(exit_code == 2 ? Code::kUsage : Code::kNotFound,
+                  "the benchmark harness refused the run: " + FirstLine(err));
+  }
+  if (timed_out) {
+    e.outcome = Outcome::kCrashed;
+    e.summary = "timed out (the harness child was killed)";
+    e.feedback = "The benchmark did not finish in time: the kernel probably hangs or is extremely slow.\n" + err;
+    return e;
+  }
+  if (exit_code == 0 && !e.bench.is_null()) {
+    CollectRows(e.bench, "", "", e.rows);
+    e.outcome = Outcome::kPassed;
+    e.score = ScoreRows(e.rows);
+    std::string flags = Lower(e.bench.dump());
+    e.flagged = flags.find("\"flagged\":true") != std::string::npos ||
+                flags.find("review") != std::string::npos;
+    char buf[256];
+    double best_pct = 0, min_speed = 0, max_speed = 0;
+    for (const auto& r : e.rows) {
+      best_pct = std::max(best_pct, r.pct_peak);
+      min_speed = min_speed == 0 ? r.speedup : std::min(min_speed, r.speedup);
+      max_speed = std::max(max_speed, r.speedup);
+    }
+    std::snprintf(buf, sizeof buf, "passed: score %.3f, speedup %.2fx-%.2fx vs reference, up to %.0f%% of peak BW",
+                  e.score, min_speed, max_speed, best_pct);
+    e.summary = buf;
+    if (e.flagged) e.summary += " (flagged for review)";
+    return e;
+  }
+  // Failed: the harness explains why in its JSON and on stderr; the model reads both.
+  std::string text = err + "\n" + (e.bench.is_null() ? out : e.bench.dump());
+  e.outcome = Classify(text);
+  if (!e.bench.is_null()) {
+    for (const char* k : {"outcome", "status", "verdict"}) {
+      std::string v = e.bench.is_object() ? Str(e.bench, {k}) : "";
+      if (v.empty()) continue;
+      std::string lv = Lower(v);
+      if (lv.find("compile") != std::string::npos) e.outcome = Outcome::kCompileError;
+      else if (lv.find("reject") != std::string::npos) e.outcome = Outcome::kRejected;
+      else if (lv.find("wrong") != std::string::npos || lv.find("verif") != std::string::npos) e.outcome = Outcome::kWrong;
+      break;
+    }
+  }
+  e.summary = FirstLine(err);
+  if (e.summary.empty()) e.summary = std::string(OutcomeName(e.outcome)) + " (exit " + std::to_string(exit_code) + ")";
+  e.feedback = err;
+  if (!e.bench.is_null()) e.feedback += "\nharness JSON:\n" + e.bench.dump(1).substr(0, 6000);
+  else if (!out.empty()) e.feedback += "\n" + out.substr(0, 6000);
+  return e;
+}
+
+}  // namespace dsx::kernel::gen

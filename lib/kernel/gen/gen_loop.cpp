@@ -1,0 +1,184 @@
+#include "kernel/gen/gen_loop.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "core/fs.hpp"
+
+namespace dsx::kernel::gen {
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string Dump(const json& j, int indent = 2) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+json RowsJson(const std::vector<TimingRow>& rows) {
+  json a = json::array();
+  for (const auto& r : rows)
+    a.push_back({{"dtype", r.dtype}, {"preset", r.preset}, {"median_ms", r.median_ms}, {"gbps", r.gbps},
+                 {"pct_peak_bw", r.pct_peak}, {"speedup", r.speedup}});
+  return a;
+}
+
+}  // namespace
+
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+stdfs::path DefaultRunDir(const std::string& task) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
+  std::string base = stdfs::path(task).filename().string();
+  if (base.empty()) base = stdfs::path(task).parent_path().filename().string();
+  return stdfs::path("runs") / "kernel-gen" / (base + "-" + buf);
+}
+
+std::vector<size_t> RankAttempts(const std::vector<Attempt>& attempts) {
+  std::vector<size_t> idx(attempts.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    bool pa = attempts[a].eval.outcome == Outcome::kPassed, pb = attempts[b].eval.outcome == Outcome::kPassed;
+    if (pa != pb) return pa;
+    if (pa && attempts[a].eval.score != attempts[b].eval.score) return attempts[a].eval.score > attempts[b].eval.score;
+    return false;
+  });
+  return idx;
+}
+
+json LeaderboardJson(const GenInfo& info, const GenResult& r) {
+  json entries = json::array();
+  int rank = 0;
+  int passed = 0;
+  for (size_t i : RankAttempts(r.attempts)) {
+    const Attempt& a = r.attempts[i];
+    bool ok = a.eval.outcome == Outcome::kPassed;
+    passed += ok;
+    entries.push_back({{"rank", ok ? ++rank : 0},
+                       {"id", a.id},
+                       {"round", a.round},
+                       {"outcome", OutcomeName(a.eval.outcome)},
+                       {"score", a.eval.score},
+                       {"flagged", a.eval.flagged},
+                       {"summary", a.eval.summary},
+                       {"file", "candidates/" + a.id + ".cu"},
+                       {"rows", RowsJson(a.eval.rows)}});
+  }
+  json board = {{"task", info.task},         {"skill", info.skill},  {"provider", info.provider},
+                {"model", info.model},       {"run_dir", r.run_dir.string()},
+                {"candidates", r.attempts.size()}, {"passed", passed},
+                {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
+                {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},
+                {"stopped", r.stopped.ok() ? json(nullptr) : json(r.stopped.message())},
+                {"entries", entries}};
+  return board;
+}
+
+std::string LeaderboardMarkdown(const json& board) {
+  std::string md = "# kernel gen: " + board.value("task", std::string()) + "\n\n";
+  md += "provider " + board.value("provider", std::string()) + ", model " + board.value("model", std::string()) +
+        ", skill " + board.value("skill", std::string()) + "; " + std::to_string(board.value("passed", 0)) +
+        " of " + std::to_string(board.value("candidates", 0)) + " candidates passed.\n\n";
+  if (board.contains("stopped") && board["stopped"].is_string())
+    md += "Stopped early: " + board["stopped"].get<std::string>() + "\n\n";
+  md += "| rank | id | outcome | score | summary |\n|---|---|---|---|---|\n";
+  for (const auto& e : board["entries"]) {
+    char score[32];
+    std::snprintf(score, sizeof score, "%.3f", e.value("score", 0.0));
+    std::string summary = e.value("summary", std::string());
+    for (char& c : summary)
+      if (c == '|' || c == '\n') c = ' ';
+    int rank = e.value("rank", 0);
+    md += "| " + (rank ? std::to_string(rank) : std::string("-")) + " | " + e.value("id", std::string()) + " | " +
+          e.value("outcome", std::string()) + " | " + score + " | " + summary + " |\n";
+  }
+  return md;
+}
+
+Status GenLoop::WriteLeaderboard(GenResult& r) {
+  r.leaderboard = LeaderboardJson(info_, r);
+  DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "leaderboard.json", Dump(r.leaderboard), false));
+  DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "leaderboard.md", LeaderboardMarkdown(r.leaderboard), false));
+  if (r.best >= 0)
+    DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "best.cu", r.attempts[r.best].source, false));
+  json run = {{"task", info_.task}, {"skill", info_.skill}, {"provider", info_.provider}, {"model", info_.model},
+              {"options", info_.options}, {"started", started_}, {"updated", UtcNow()},
+              {"candidates", r.attempts.size()}};
+  return fs::AtomicWriteFile(run_dir_ / "run.json", Dump(run), false);
+}
+
+Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, int rounds) {
+  GenResult r;
+  r.run_dir = run_dir_;
+  started_ = UtcNow();
+  DSX_RETURN_IF_ERROR(fs::EnsureDir(run_dir_ / "candidates"));
+  DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
+  sink_.Emit({{"type", "gen.start"}, {"task", info_.task}, {"provider", info_.provider}, {"model", info_.model},
+              {"skill", info_.skill}, {"run_dir", run_dir_.string()}, {"options", info_.options}});
+  for (int round = 1; round <= rounds && r.stopped.ok(); ++round) {
+    auto proposals = source.Propose(round, r.attempts);
+    if (!proposals.ok()) {
+      r.stopped = proposals.status();
+      sink_.Emit({{"type", "gen.error"}, {"round", round}, {"message", r.stopped.message()}});
+      break;
+    }
+    for (auto& p : *proposals) {
+      Attempt a;
+      a.id = p.id;
+      a.round = round;
+      a.source = p.source;
+      stdfs::path file = run_dir_ / "candidates" / (p.id + ".cu");
+      DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(file, p.source, false));
+      if (!p.extract.ok()) {
+        a.eval.outcome = Outcome::kNoCode;
+        a.eval.summary = p.extract.message();
+        a.eval.feedback = "Your reply could not be used: " + p.extract.message() +
+                          ". Reply with exactly one fenced ```cuda block holding the whole file.";
+      } else {
+        auto e = evaluator.Evaluate(file);
+        if (!e.ok()) {
+          r.stopped = e.status();
+          sink_.Emit({{"type", "gen.error"}, {"candidate", p.id}, {"message", r.stopped.message()}});
+          break;
+        }
+        a.eval = std::move(*e);
+      }
+      if (!a.eval.bench.is_null())
+        DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "candidates" / (p.id + ".bench.json"),
+                                                Dump(a.eval.bench), false));
+      r.attempts.push_back(std::move(a));
+      const Attempt& done = r.attempts.back();
+      if (done.eval.outcome == Outcome::kPassed &&
+          (r.best < 0 || done.eval.score > r.attempts[r.best].eval.score))
+        r.best = static_cast<int>(r.attempts.size()) - 1;
+      sink_.Emit({{"type", "gen.result"}, {"candidate", done.id}, {"round", round},
+                  {"outcome", OutcomeName(done.eval.outcome)}, {"summary", done.eval.summary},
+                  {"score", done.eval.score}, {"rows", RowsJson(done.eval.rows)}, {"meta", p.meta},
+                  {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)}});
+      DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
+    }
+    if (source.Exhausted(round)) break;
+  }
+  DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
+  sink_.Emit({{"type", "gen.end"}, {"candidates", r.attempts.size()},
+              {"passed", r.leaderboard.value("passed", 0)},
+              {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
+              {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},
+              {"stopped", r.stopped.ok() ? json(nullptr) : json(r.stopped.message())}});
+  sink_.Flush();
+  return r;
+}
+
+}  // namespace dsx::kernel::gen

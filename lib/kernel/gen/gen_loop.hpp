@@ -1,0 +1,88 @@
+// The generation loop of `dsx kernel gen`: propose candidates, judge each, feed the verdicts back,
+// keep everything in a run folder.
+//
+// Run folder (--out, default ./runs/kernel-gen/<task>-<UTC yyyymmddThhmmss>/):
+//   run.json                 what ran: task, skill, provider, model, options (never keys), times
+//   prompt-r<k>.md           the prompt of round k (system + user)            [model providers]
+//   candidates/<id>.cu       every candidate as judged                         (<id> = r<k>-c<n> or t<nn>)
+//   candidates/<id>.reply.md the model's raw reply                              [model providers]
+//   candidates/<id>.bench.json  the harness's JSON for it
+//   leaderboard.json / leaderboard.md   all candidates, best first (rewritten after each one)
+//   best.cu                  the best passing candidate
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernel/gen/evaluation.hpp"
+#include "kernel/gen/events.hpp"
+#include "kernel/gen/prompt.hpp"
+
+namespace dsx::kernel::gen {
+
+// A candidate before judgement. `extract` non-OK: the reply held no code (judged kNoCode).
+struct Proposal {
+  std::string id;
+  std::string source;
+  Status extract;
+  nlohmann::json meta;  // provider-specific: template values, extraction notes, token counts
+};
+
+class CandidateSource {
+ public:
+  virtual ~CandidateSource() = default;
+  // This round's candidates, given every attempt so far. A non-OK Result stops the search
+  // (provider unreachable, key refused); what was judged so far is kept.
+  virtual Result<std::vector<Proposal>> Propose(int round, const std::vector<Attempt>& history) = 0;
+  // True when there is nothing more to propose (a template grid is exhausted after one round).
+  virtual bool Exhausted(int round) const { (void)round; return false; }
+};
+
+struct GenInfo {  // recorded in run.json and the leaderboard
+  std::string task;
+  std::string skill;
+  std::string provider;
+  std::string model;
+  nlohmann::json options;
+};
+
+struct GenResult {
+  std::vector<Attempt> attempts;
+  int best = -1;            // index into attempts, -1 when none passed
+  Status stopped;           // why the search stopped early (OK when it ran to the end)
+  std::filesystem::path run_dir;
+  nlohmann::json leaderboard;
+};
+
+class GenLoop {
+ public:
+  GenLoop(GenInfo info, std::filesystem::path run_dir, EventSink& sink)
+      : info_(std::move(info)), run_dir_(std::move(run_dir)), sink_(sink) {}
+
+  // Fails only when the run folder cannot be written. Harness/provider failures end the search
+  // and land in GenResult::stopped.
+  Result<GenResult> Run(CandidateSource& source, Evaluator& evaluator, int rounds);
+
+ private:
+  Status WriteLeaderboard(GenResult& r);
+  GenInfo info_;
+  std::filesystem::path run_dir_;
+  EventSink& sink_;
+  std::string started_;
+};
+
+// Leaderboard document and its Markdown rendering (exposed for tests and the CLI).
+nlohmann::json LeaderboardJson(const GenInfo& info, const GenResult& r);
+std::string LeaderboardMarkdown(const nlohmann::json& board);
+// Indices of `attempts` best first: passed by score (desc), then the rest in order.
+std::vector<size_t> RankAttempts(const std::vector<Attempt>& attempts);
+
+// ./runs/kernel-gen/<task>-<UTC timestamp>
+std::filesystem::path DefaultRunDir(const std::string& task);
+std::string UtcNow();  // RFC 3339, seconds
+
+}  // namespace dsx::kernel::gen
