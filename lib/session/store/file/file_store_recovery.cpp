@@ -177,19 +177,6 @@ Status FileStore::Recover() {
   // 1. Sealed segments below the replay point: extents from their indexes, no data read.
   for (auto n : numbers)
     if (n < cp.replay_segment) DSX_RETURN_IF_ERROR(LoadSealed(n, by_lid));
-  for (const auto& [lid, s] : by_lid_) {
-    std::uint64_t end = s->state.meta.base_offset;
-    for (const auto& e : s->extents) {
-      if (e.start != end)
-        return Status::Failed("segment indexes do not cover stream '" + s->state.meta.path + "' at offset " +
-                              std::to_string(end));
-      end = e.end();
-    }
-    if (end != s->state.tail)
-      return Status::Failed("segment indexes end stream '" + s->state.meta.path + "' at " + std::to_string(end) +
-                            ", the checkpoint at " + std::to_string(s->state.tail));
-  }
-
   // 2. The log from the replay point: records applied in order, cut at the first bad one.
   bool cut = false;
   std::vector<std::pair<std::uint64_t, std::vector<IndexEntry>>> scanned;
@@ -205,6 +192,22 @@ Status FileStore::Recover() {
     std::vector<IndexEntry> index;
     DSX_RETURN_IF_ERROR(ScanSegment(n, &index, &cut));
     if (segments_.count(n)) scanned.emplace_back(n, std::move(index));
+  }
+
+  // Every live stream's batches must tile its log from base_offset to tail. Checked after the
+  // replay: a stream dropped in the replayed log may already have lost its sealed segments
+  // (they are removed once the drop is durable, before the next checkpoint).
+  for (const auto& [lid, s] : by_lid_) {
+    std::uint64_t end = s->state.meta.base_offset;
+    for (const auto& e : s->extents) {
+      if (e.start != end)
+        return Status::Failed("segment indexes do not cover stream '" + s->state.meta.path + "' at offset " +
+                              std::to_string(end));
+      end = e.end();
+    }
+    if (end != s->state.tail)
+      return Status::Failed("segment indexes end stream '" + s->state.meta.path + "' at " + std::to_string(end) +
+                            ", the checkpoint at " + std::to_string(s->state.tail));
   }
 
   // 3. Seal what was scanned, start a fresh active segment, checkpoint, drop dead segments.
