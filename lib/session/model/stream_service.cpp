@@ -98,7 +98,7 @@ StreamHandle StreamService::Find(const std::string& path, std::int64_t now_ms, R
   return nullptr;
 }
 
-void StreamService::ExpireLocked(const StreamHandle& s) {
+void StreamService::ExpireLocked(StreamHandle s) {
   if (s->fork_refs > 0) {
     // Forks still read through it: keep the data, hide the stream.
     s->meta.soft_deleted = true;
@@ -111,7 +111,7 @@ void StreamService::ExpireLocked(const StreamHandle& s) {
   RemoveLocked(s);
 }
 
-void StreamService::RemoveLocked(const StreamHandle& s) {
+void StreamService::RemoveLocked(StreamHandle s) {
   auto it = by_path_.find(s->meta.path);
   if (it != by_path_.end() && it->second == s) by_path_.erase(it);
   if (!s->meta.soft_deleted) stats_.streams--;

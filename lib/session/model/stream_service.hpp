@@ -150,8 +150,8 @@ class StreamService {
 
  private:
   StreamHandle Find(const std::string& path, std::int64_t now_ms, Reply* error);
-  void ExpireLocked(const StreamHandle& s);     // map_mu_ held exclusively
-  void RemoveLocked(const StreamHandle& s);     // map_mu_ held exclusively
+  void ExpireLocked(StreamHandle s);  // map_mu_ held exclusively; by value: it may erase the map entry
+  void RemoveLocked(StreamHandle s);  // map_mu_ held exclusively
   void AfterDurable(const StreamHandle& s, std::function<void()> fn);
   void CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r, bool close,
                       std::optional<ProducerTuple> closer);
