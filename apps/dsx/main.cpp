@@ -18,7 +18,6 @@ struct CommandGroup {
 
 const CommandGroup kCommandGroups[] = {
     {"session", dsx::cmd::register_session},
-    {"audit", dsx::cmd::register_audit},
     {"kernel", dsx::cmd::register_kernel},
 };
 
