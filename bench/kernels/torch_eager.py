@@ -18,7 +18,7 @@ Usage:
   python3 bench/kernels/torch_eager.py --task softmax [--preset large] [--dtype bf16]
   python3 bench/kernels/torch_eager.py --all --dry-run      # list configs and bytes, no torch
 
-Never hangs: a watchdog thread ends the process (exit 3) past --time-limit + 60 s, and configs
+Never hangs: a watchdog thread ends the process (exit 1) past --time-limit + 60 s, and configs
 that would start after --time-limit seconds (default 80) are reported as skipped. A full --all run
 takes ~30-60 s on an H100.
 """
