@@ -161,8 +161,11 @@ class _Parser:
                     args.append(self.expr())
                 self.take("op", ")")
                 if val == "ceil_div" and len(args) == 2:
-                    return -_div(-args[0], args[1]) if isinstance(args[0], int) and isinstance(args[1], int) \
-                        else math.ceil(args[0] / args[1])
+                    if isinstance(args[0], int) and isinstance(args[1], int):
+                        if args[1] == 0:
+                            raise ValueError("division by zero")
+                        return -((-args[0]) // args[1])
+                    return math.ceil(args[0] / args[1])
                 if val == "min":
                     return min(args)
                 if val == "max":
