@@ -8,8 +8,9 @@
 // shared/research/audit-patterns.md §4.3; docs/cli/audit-probe.md is the user-facing text.
 //
 // Integration with the static audit (lib/audit/report, apps/dsx/cmd_audit.cpp):
-//   RunLiveProbe() returns a LiveResult (this header, no dependency on the report model);
-//   report_bridge.hpp converts it into the shared audit Report with source "live".
+//   RunLiveProbe() returns a LiveResult whose `report` is the shared audit Report
+//   (lib/audit/report/report.hpp) with source live; cmd_audit.cpp compares it with the
+//   static report (audit::Compare) and prints it with the same printers.
 #pragma once
 
 #include <map>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit/report/report.hpp"
 #include "core/status.hpp"
 
 namespace dsx::audit::probe {
@@ -73,6 +75,11 @@ struct ProbeOptions {
   // The mock LLM's log: an http(s) URL (GET /log of `dsx audit mock-llm`) or a file.
   // Empty: stop/drop verdicts fall back to what the app itself shows and say so.
   std::string mock_log;
+  // Optional shell command run (sh -c, not waited for) just before each generation's start
+  // request, with the same placeholders: for endpoints where generation is started by an
+  // agent process rather than by the request (Durable Streams, dsx sessions). Processes
+  // still running when the probe ends get SIGTERM.
+  std::string start_command;
   // Fresh id strategy for {{id}}: random hex unless the probe file fixes a prefix.
   std::string id_prefix = "dsx-probe";
 
@@ -86,38 +93,20 @@ struct ProbeOptions {
   bool guess_conventions = true;    // try documented default routes (research §4.2)
 };
 
-enum class Verdict { kYes, kPartial, kNo, kUndetermined };
-const char* VerdictName(Verdict v);  // "yes", "partial", "no", "undetermined"
-
 struct Check {  // one observation, in the order it was made; printed as evidence
   std::string step;    // "fingerprint", "drop", "resume", "second-reader", "stop", "steer"
   std::string detail;  // what was sent and seen, one line
 };
 
-struct CapabilityResult {
-  Verdict verdict = Verdict::kUndetermined;
-  int score = 0;  // 0-100; meaningful when verdict != kUndetermined
-  std::string how;  // how the score was derived, one line
-  std::vector<std::string> evidence;
-};
-
-struct FailureMode {
-  std::string id;  // single_connection_trap, sse_resume_cancel_conflict, half_wired_resume, ...
-  std::string message;
-  std::vector<std::string> evidence;
-};
-
+// What the probe concluded: the shared audit Report (source live: capabilities with
+// criteria and evidence, failure modes, notes for what could not be determined), plus
+// the probe's own details.
 struct LiveResult {
-  std::string url;
+  audit::Report report;
   Protocol protocol = Protocol::kUnknown;
   ResumeKind resume = ResumeKind::kNotTested;
-  bool oracle_used = false;  // verdicts on stop/drop came from the mock-LLM log
-  CapabilityResult resilient_delivery, continuity, live_control;
-  CapabilityResult stop, distinguish, steer;  // parts of live_control
-  std::vector<FailureMode> failure_modes;
-  std::vector<std::string> undetermined;  // what the probe could not decide, and why
+  bool oracle_used = false;  // stop/drop verdicts came from the mock-LLM log
   std::vector<Check> checks;
-  std::map<std::string, std::string> contracts;  // "resume" -> "GET http://...", ...
 };
 
 // Run the whole procedure. Errors (exit codes): kUsage for bad options, kUnavailable when
