@@ -1,8 +1,416 @@
-// dsx session publish|tail|create|delete|info: flags -> lib/session/client.
+// dsx session publish|tail|create|delete|info: flags -> lib/session/client, then print.
+// Behaviour and output shapes are documented in docs/cli/session-clients.md (man dsx-session).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "cli.hpp"
 #include "commands.hpp"
+#include "session/client/appender.hpp"
+#include "session/client/curl_transport.hpp"
+#include "session/client/follower.hpp"
+#include "session/client/json_lines.hpp"
+#include "session/client/stream_client.hpp"
+#include "session/client/tail_output.hpp"
 
 namespace dsx::cmd {
+namespace {
 
-void register_session_clients(CLI::App& session) { (void)session; }
+namespace sc = dsx::session::client;
+using nlohmann::json;
+
+// Flags every client command takes.
+struct Common {
+  std::string stream;
+  std::string server;  // --server / DSX_SERVER
+  std::string token;   // --token / DSX_TOKEN; never printed
+  bool json = false;
+};
+
+void AddCommon(CLI::App* cmd, Common& c, bool json_flag = true) {
+  cmd->add_option("stream", c.stream, "stream path (chat/42, under SERVER/v1/stream/) or full http(s) URL")
+      ->required();
+  cmd->add_option("--server", c.server, "server base URL (default http://127.0.0.1:4437)")->envname("DSX_SERVER");
+  cmd->add_option("--token", c.token, "bearer token sent as 'Authorization: Bearer' (never printed)")
+      ->envname("DSX_TOKEN");
+  if (json_flag) cmd->add_flag("--json", c.json, "print one JSON document instead of text");
+}
+
+// The transport and client for one command run.
+struct Session {
+  sc::CurlTransport transport;
+  std::unique_ptr<sc::StreamClient> client;
+};
+
+Result<std::unique_ptr<Session>> Open(const Common& c) {
+  auto ref = sc::ResolveStream(c.stream, c.server);
+  if (!ref.ok()) return ref.status();
+  auto s = std::make_unique<Session>();
+  s->client = std::make_unique<sc::StreamClient>(s->transport, *ref, c.token);
+  return s;
+}
+
+// "what" part of error messages: cannot <verb> '<stream>'.
+std::string What(const std::string& verb, const Common& c) { return "cannot " + verb + " '" + c.stream + "'"; }
+
+void Notice(const std::string& line) { std::fprintf(stderr, "dsx: %s\n", line.c_str()); }
+
+json InfoJson(const Common& c, const sc::StreamRef& ref, const sc::StreamInfo& info) {
+  json j;
+  j["stream"] = c.stream;
+  j["url"] = ref.url;
+  j["content_type"] = info.content_type;
+  j["next_offset"] = info.next_offset;
+  j["closed"] = info.closed;
+  j["ttl"] = info.ttl.empty() ? json(nullptr) : json(std::strtoll(info.ttl.c_str(), nullptr, 10));
+  j["expires_at"] = info.expires_at.empty() ? json(nullptr) : json(info.expires_at);
+  return j;
+}
+
+// ---------------------------------------------------------------- info, create, delete
+
+void RunInfo(const Common& c) {
+  auto s = Open(c);
+  if (!s.ok()) return cli::Finish(s.status());
+  auto info = (*s)->client->Head();
+  if (!info.ok()) return cli::Finish(info.status().Wrap(What("get info for", c)));
+  if (c.json) {
+    cli::PrintJson(InfoJson(c, (*s)->client->ref(), *info));
+  } else {
+    std::printf("stream:       %s\n", c.stream.c_str());
+    std::printf("url:          %s\n", (*s)->client->ref().url.c_str());
+    std::printf("content-type: %s\n", info->content_type.c_str());
+    std::printf("next-offset:  %s\n", info->next_offset.c_str());
+    std::printf("closed:       %s\n", info->closed ? "yes" : "no");
+    if (!info->ttl.empty()) std::printf("ttl:          %ss\n", info->ttl.c_str());
+    if (!info->expires_at.empty()) std::printf("expires-at:   %s\n", info->expires_at.c_str());
+  }
+  cli::Finish(Status::Ok());
+}
+
+struct CreateFlags {
+  Common c;
+  std::string content_type;
+  std::optional<uint64_t> ttl;
+  std::string expires_at;
+};
+
+void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
+  cmd->add_option("--content-type", f.content_type,
+                  "stream content type on create (default: the server's, application/octet-stream)");
+  cmd->add_option("--ttl", f.ttl, "on create: delete the stream after SECONDS without reads or writes");
+  cmd->add_option("--expires-at", f.expires_at, "on create: delete the stream at this RFC 3339 time");
+}
+
+sc::CreateOptions ToCreateOptions(const CreateFlags& f) {
+  sc::CreateOptions o;
+  o.content_type = f.content_type;
+  o.ttl_seconds = f.ttl;
+  o.expires_at = f.expires_at;
+  return o;
+}
+
+void RunCreate(const CreateFlags& f) {
+  const Common& c = f.c;
+  if (f.ttl && !f.expires_at.empty()) return cli::Finish(Status::Usage("--ttl and --expires-at exclude each other"));
+  auto s = Open(c);
+  if (!s.ok()) return cli::Finish(s.status());
+  auto r = (*s)->client->Create(ToCreateOptions(f));
+  if (!r.ok()) return cli::Finish(r.status().Wrap(What("create", c)));
+  if (c.json) {
+    json j = InfoJson(c, (*s)->client->ref(), r->info);
+    j["created"] = r->created;
+    cli::PrintJson(j);
+  } else if (r->created) {
+    std::printf("created '%s' (%s)\n", c.stream.c_str(), r->info.content_type.c_str());
+  } else {
+    std::printf("'%s' already exists with the same settings\n", c.stream.c_str());
+  }
+  cli::Finish(Status::Ok());
+}
+
+void RunDelete(const Common& c) {
+  auto s = Open(c);
+  if (!s.ok()) return cli::Finish(s.status());
+  Status st = (*s)->client->Delete();
+  if (!st.ok()) return cli::Finish(st.Wrap(What("delete", c)));
+  if (c.json) {
+    cli::PrintJson(json{{"stream", c.stream}, {"url", (*s)->client->ref().url}, {"deleted", true}});
+  } else {
+    std::printf("deleted '%s'\n", c.stream.c_str());
+  }
+  cli::Finish(Status::Ok());
+}
+
+// ---------------------------------------------------------------- publish
+
+struct PublishFlags {
+  CreateFlags create;  // create.c holds the common flags
+  bool do_create = false;
+  bool close = false;
+  bool read_all = false;
+  std::string producer;
+  std::optional<uint64_t> epoch;
+  double retry_for_s = 120;
+};
+
+// read(2) that retries on EINTR. Returns bytes read, 0 at EOF, -1 on error (errno set).
+ssize_t ReadSome(int fd, char* buf, size_t cap) {
+  for (;;) {
+    ssize_t n = ::read(fd, buf, cap);
+    if (n >= 0 || errno != EINTR) return n;
+  }
+}
+
+uint64_t NowMillis() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Publishing state shared by the byte and JSON paths.
+struct Publisher {
+  const PublishFlags& f;
+  sc::Appender& appender;
+  uint64_t bytes = 0;
+  uint64_t messages = 0;
+  std::string next_offset;
+  bool closed = false;
+  bool retry_notice_shown = false;
+
+  Status Append(const std::string& body, uint64_t payload_bytes, uint64_t count) {
+    auto r = appender.Append(body);
+    if (!r.ok()) return r.status();
+    if (retry_notice_shown) {
+      Notice("publish '" + f.create.c.stream + "': server reachable again; resumed");
+      retry_notice_shown = false;
+    }
+    if (!r->next_offset.empty()) next_offset = r->next_offset;
+    bytes += payload_bytes;
+    messages += count;
+    return Status::Ok();
+  }
+};
+
+// JSON mode: stdin is JSON Lines. Input that can be read to the end up front (a regular file,
+// or --all) is validated completely before anything is appended; a live pipe is validated and
+// appended one read() at a time, so an invalid line stops the run with everything before it
+// appended (the error says how much).
+Status PublishJson(Publisher& p, bool whole_input) {
+  constexpr size_t kBatchBytes = 1 << 20;
+  sc::JsonLines lines;
+  std::string buf(1 << 16, '\0');
+  auto flush = [&]() -> Status {
+    while (lines.pending_messages() > 0) {
+      size_t count = 0;
+      std::string body = lines.TakeBatch(kBatchBytes, &count);
+      DSX_RETURN_IF_ERROR(p.Append(body, body.size() - 1 - count, count));  // minus '[', ']' and commas
+    }
+    return Status::Ok();
+  };
+  auto invalid = [&](const Status& why) {
+    if (p.messages == 0) return Status::Failed(why.message() + "; nothing was appended");
+    return Status::Failed(why.message() + "; the " + std::to_string(p.messages) +
+                          " messages before it were appended");
+  };
+  for (;;) {
+    ssize_t n = ReadSome(0, buf.data(), buf.size());
+    if (n < 0) return Status::Failed(std::string("cannot read stdin: ") + std::strerror(errno));
+    if (n == 0) break;
+    Status st = lines.Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (!st.ok()) return invalid(st);
+    if (!whole_input) DSX_RETURN_IF_ERROR(flush());
+  }
+  Status st = lines.Finish();
+  if (!st.ok()) return invalid(st);
+  return flush();
+}
+
+// Byte mode: every read() is appended at once, so a live pipe streams as it is written.
+Status PublishBytes(Publisher& p, bool regular_file) {
+  std::string buf(regular_file ? (1 << 20) : (1 << 16), '\0');
+  for (;;) {
+    ssize_t n = ReadSome(0, buf.data(), buf.size());
+    if (n < 0) return Status::Failed(std::string("cannot read stdin: ") + std::strerror(errno));
+    if (n == 0) return Status::Ok();
+    DSX_RETURN_IF_ERROR(p.Append(std::string(buf.data(), static_cast<size_t>(n)), static_cast<uint64_t>(n), 1));
+  }
+}
+
+void RunPublish(const PublishFlags& f) {
+  const Common& c = f.create.c;
+  const std::string what = What("publish to", c);
+  if (!f.do_create && (!f.create.content_type.empty() || f.create.ttl || !f.create.expires_at.empty())) {
+    return cli::Finish(Status::Usage("--content-type, --ttl and --expires-at need --create"));
+  }
+  if (f.create.ttl && !f.create.expires_at.empty()) {
+    return cli::Finish(Status::Usage("--ttl and --expires-at exclude each other"));
+  }
+  if (f.epoch && f.producer.empty()) return cli::Finish(Status::Usage("--epoch needs --producer"));
+  if (f.retry_for_s < 0) return cli::Finish(Status::Usage("--retry-for must be >= 0"));
+  auto s = Open(c);
+  if (!s.ok()) return cli::Finish(s.status());
+  sc::StreamClient& client = *(*s)->client;
+
+  // Learn the stream's content type (and that it exists). With --create, create it only if
+  // missing: an existing stream is used as is, unless --content-type contradicts it.
+  auto info = client.Head();
+  if (!info.ok() && info.status().code() == Code::kNotFound && f.do_create) {
+    auto created = client.Create(ToCreateOptions(f.create));
+    if (!created.ok()) return cli::Finish(created.status().Wrap(what));
+    info = created->info;
+  }
+  if (!info.ok()) {
+    Status st = info.status();
+    if (st.code() == Code::kNotFound && !f.do_create) st = Status::NotFound(st.message() + " (use --create)");
+    return cli::Finish(st.Wrap(what));
+  }
+  if (!f.create.content_type.empty() &&
+      sc::NormalizeContentType(f.create.content_type) != sc::NormalizeContentType(info->content_type)) {
+    return cli::Finish(Status::Conflict("stream exists with content type '" + info->content_type + "', not '" +
+                                        f.create.content_type + "'")
+                           .Wrap(what));
+  }
+  if (info->closed) return cli::Finish(Status::Conflict("stream is closed").Wrap(what));
+
+  sc::Appender::Options ao;
+  ao.content_type = info->content_type.empty() ? "application/octet-stream" : info->content_type;
+  ao.retry_for = sc::Millis(static_cast<int64_t>(f.retry_for_s * 1000));
+  ao.seed = NowMillis();
+  if (!f.producer.empty()) {
+    // Default epoch: wall-clock milliseconds, so each run fences the runs before it.
+    ao.producer = sc::ProducerId{f.producer, f.epoch.value_or(NowMillis()), !f.epoch.has_value()};
+  }
+  Publisher* publisher_ptr = nullptr;
+  ao.on_retry = [&c, &publisher_ptr](const Status& why, sc::Millis) {
+    if (publisher_ptr && !publisher_ptr->retry_notice_shown) {
+      Notice("publish '" + c.stream + "': " + why.message() + "; retrying");
+      publisher_ptr->retry_notice_shown = true;
+    }
+  };
+  sc::Appender appender(client, ao);
+  Publisher p{f, appender};
+  publisher_ptr = &p;
+  p.next_offset = info->next_offset;
+
+  struct stat st_in {};
+  const bool regular = ::fstat(0, &st_in) == 0 && S_ISREG(st_in.st_mode);
+  const bool json_mode = sc::IsJsonContentType(info->content_type);
+  Status st = json_mode ? PublishJson(p, regular || f.read_all) : PublishBytes(p, regular);
+  if (st.ok() && f.close) {
+    auto r = appender.Close();
+    if (r.ok()) {
+      p.closed = true;
+      if (!r->next_offset.empty()) p.next_offset = r->next_offset;
+    } else {
+      st = r.status();
+    }
+  }
+  if (!st.ok()) return cli::Finish(st.Wrap(what));
+  if (c.json) {
+    cli::PrintJson(json{{"stream", c.stream},
+                        {"url", client.ref().url},
+                        {"bytes", p.bytes},
+                        {"messages", p.messages},
+                        {"next_offset", p.next_offset},
+                        {"closed", p.closed}});
+  }
+  cli::Finish(Status::Ok());
+}
+
+// ---------------------------------------------------------------- tail
+
+struct TailFlags {
+  Common c;
+  bool follow = false;
+  std::string from = "-1";
+  bool jsonl = false;
+  std::string live = "auto";
+  double retry_for_s = 0;
+};
+
+void RunTail(const TailFlags& f) {
+  const Common& c = f.c;
+  if (!sc::IsValidOffsetArg(f.from)) {
+    return cli::Finish(Status::Usage("--from '" + f.from + "' is not -1, now or an offset"));
+  }
+  if (f.jsonl && c.json) return cli::Finish(Status::Usage("--jsonl and --json exclude each other"));
+  if (f.retry_for_s < 0) return cli::Finish(Status::Usage("--retry-for must be >= 0"));
+  auto s = Open(c);
+  if (!s.ok()) return cli::Finish(s.status());
+
+  sc::Follower::Options fo;
+  fo.from = f.from;
+  fo.follow = f.follow;
+  fo.live = f.live == "sse" ? sc::LiveMode::kSse : f.live == "long-poll" ? sc::LiveMode::kLongPoll : sc::LiveMode::kAuto;
+  fo.retry_for = sc::Millis(static_cast<int64_t>(f.retry_for_s * 1000));
+  fo.seed = NowMillis();
+  fo.notice = [&c](const std::string& line) { Notice("tail '" + c.stream + "': " + line); };
+  sc::Follower follower(*(*s)->client, fo);
+  sc::TailOutput out(STDOUT_FILENO, f.jsonl ? sc::TailFormat::kJsonl : c.json ? sc::TailFormat::kJson : sc::TailFormat::kRaw);
+  Status st = follower.Run([&](const sc::Chunk& chunk) { return out.Write(chunk, follower.content_type()); });
+  if (out.broken_pipe()) return cli::Finish(Status::Ok());  // the reader left: `tail ... | head`
+  if (st.ok() && f.jsonl && !follower.content_type().empty() && !sc::IsJsonContentType(follower.content_type())) {
+    st = Status::Failed("--jsonl needs a JSON stream (content type '" + follower.content_type() + "'); use --json");
+  }
+  cli::Finish(st.Wrap(What("read", c)));
+}
+
+}  // namespace
+
+void register_session_clients(CLI::App& session) {
+  {
+    auto f = std::make_shared<PublishFlags>();
+    auto* cmd = session.add_subcommand("publish", "append stdin to a stream (bytes as they arrive, or JSON lines)");
+    AddCommon(cmd, f->create.c);
+    AddCreateFlags(cmd, f->create);
+    cmd->add_flag("--create", f->do_create, "create the stream first if it does not exist");
+    cmd->add_flag("--close", f->close, "close the stream at end of input (readers then see EOF)");
+    cmd->add_option("--producer", f->producer,
+                    "idempotent producer id: retries after network errors or restarts append exactly once");
+    cmd->add_option("--epoch", f->epoch, "producer epoch (default: current Unix time in milliseconds)");
+    cmd->add_flag("--all", f->read_all,
+                  "JSON mode: read and validate all of stdin before appending (default for regular files)");
+    cmd->add_option("--retry-for", f->retry_for_s, "keep retrying a failed append for SECONDS (default 120)");
+    cmd->callback([f] { RunPublish(*f); });
+  }
+  {
+    auto f = std::make_shared<TailFlags>();
+    auto* cmd = session.add_subcommand("tail", "print a stream; --follow keeps printing live data until it is closed");
+    AddCommon(cmd, f->c);
+    cmd->add_flag("-f,--follow", f->follow, "keep following live (SSE or long-poll), reconnecting after drops");
+    cmd->add_option("--from", f->from, "start offset: -1 (beginning, default), now (only new data), or an offset");
+    cmd->add_flag("--jsonl", f->jsonl, "JSON streams: one JSON message per line");
+    cmd->add_option("--live", f->live, "live transport: auto (default), sse, long-poll")
+        ->check(CLI::IsMember({"auto", "sse", "long-poll"}));
+    cmd->add_option("--retry-for", f->retry_for_s,
+                    "with --follow: give up after an outage of SECONDS (default 0: retry forever)");
+    cmd->callback([f] { RunTail(*f); });
+  }
+  {
+    auto f = std::make_shared<CreateFlags>();
+    auto* cmd = session.add_subcommand("create", "create a stream (idempotent for identical settings)");
+    AddCommon(cmd, f->c);
+    AddCreateFlags(cmd, *f);
+    cmd->callback([f] { RunCreate(*f); });
+  }
+  {
+    auto c = std::make_shared<Common>();
+    auto* cmd = session.add_subcommand("delete", "delete a stream");
+    AddCommon(cmd, *c);
+    cmd->callback([c] { RunDelete(*c); });
+  }
+  {
+    auto c = std::make_shared<Common>();
+    auto* cmd = session.add_subcommand("info", "show a stream's metadata (HEAD)");
+    AddCommon(cmd, *c);
+    cmd->callback([c] { RunInfo(*c); });
+  }
+}
 
 }  // namespace dsx::cmd
