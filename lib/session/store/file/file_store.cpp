@@ -4,7 +4,6 @@
 
 #include <cstdio>
 
-#include "core/log.hpp"
 #include "session/store/file/file_store_impl.hpp"
 
 namespace dsx::session {
@@ -188,8 +187,6 @@ Result<std::vector<StreamState>> FileStore::Load() {
   out.reserve(streams_.size());
   for (const auto& [id, s] : streams_) out.push_back(s->state);
   loaded_ = true;
-  if (options_.fsync == FileStoreOptions::FsyncMode::kNever)
-    log::Warn("file store syncs nothing (--fsync never): a machine crash may lose acknowledged appends");
   writer_ = std::thread([this] { WriterLoop(); });
   return out;
 }
