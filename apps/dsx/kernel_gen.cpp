@@ -1,8 +1,199 @@
-// Part of 'dsx kernel' that lives in its own file; called from cmd_kernel.cpp.
+// dsx kernel gen TASK: a model (or a Skill's kernel template) writes candidate kernels; each is
+// compiled, verified and timed by `dsx kernel bench` in a child process; the verdicts feed the
+// next round. Logic lives in lib/kernel/gen; this file parses flags and prints.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
 #include "commands.hpp"
+#include "kernel/gen/bench_evaluator.hpp"
+#include "kernel/gen/gen_loop.hpp"
+#include "kernel/gen/sources.hpp"
+#include "kernel/gen/subprocess.hpp"
+#include "kernel/gen/task_info.hpp"
+#include "kernel/task.hpp"
+#include "llm/chat.hpp"
+#include "llm/skill.hpp"
 
 namespace dsx::cmd {
+namespace {
 
-void register_kernel_gen(CLI::App& kernel) { (void)kernel; }
+namespace stdfs = std::filesystem;
+namespace gen = dsx::kernel::gen;
+using nlohmann::json;
+
+struct GenFlags {
+  std::string task;
+  std::string skill = "skills/cuda-kernels";
+  std::string provider = "openai";
+  std::string model;
+  std::string base_url;
+  int rounds = 3;
+  int candidates = 1;
+  std::string session;
+  std::string out;
+  bool json = false;
+  std::vector<std::string> bench_args;
+  double timeout_s = 600;
+  std::string arch = "sm_90";
+  int max_tokens = 8192;
+  double temperature = -1;
+  bool compile_only = false;
+};
+
+// The skill folder: as given, else under $DSX_SKILLS_DIR or next to the executable (installed
+// layouts), so `--skill cuda-kernels` works from any directory.
+Result<stdfs::path> ResolveSkill(const std::string& arg) {
+  std::error_code ec;
+  if (stdfs::exists(stdfs::path(arg) / "SKILL.md", ec)) return stdfs::path(arg);
+  std::vector<stdfs::path> roots;
+  std::string env = cli::Env("DSX_SKILLS_DIR");
+  if (!env.empty()) roots.push_back(env);
+  std::string exe = gen::SelfExecutable();
+  if (!exe.empty()) {
+    stdfs::path bin = stdfs::path(exe).parent_path();
+    roots.push_back(bin / ".." / "skills");
+    roots.push_back(bin / ".." / ".." / "skills");
+    roots.push_back(bin / ".." / "share" / "dsx" / "skills");
+  }
+  std::string name = stdfs::path(arg).filename().string();
+  for (const auto& r : roots)
+    if (stdfs::exists(r / name / "SKILL.md", ec)) return (r / name).lexically_normal();
+  return Status::NotFound("no skill at '" + arg + "': no SKILL.md there (or under $DSX_SKILLS_DIR)");
+}
+
+void PrintHuman(const json& board) {
+  std::printf("%-4s %-8s %-14s %-8s %s\n", "rank", "id", "outcome", "score", "summary");
+  int shown = 0;
+  for (const auto& e : board["entries"]) {
+    if (++shown > 20) {
+      std::printf("... %zu more in leaderboard.md\n", board["entries"].size() - 20);
+      break;
+    }
+    int rank = e.value("rank", 0);
+    std::printf("%-4s %-8s %-14s %-8.3f %s\n", rank ? std::to_string(rank).c_str() : "-",
+                e.value("id", std::string()).c_str(), e.value("outcome", std::string()).c_str(),
+                e.value("score", 0.0), e.value("summary", std::string()).c_str());
+  }
+  std::printf("run folder: %s\n", board.value("run_dir", std::string()).c_str());
+  if (board["best"].is_string())
+    std::printf("best: %s (%s/best.cu)\n", board["best"].get<std::string>().c_str(),
+                board.value("run_dir", std::string()).c_str());
+}
+
+void Run(const GenFlags& f) {
+  if (f.rounds < 1 || f.candidates < 1) return cli::Finish(Status::Usage("--rounds and --candidates must be >= 1"));
+  auto task_dir = kernel::ResolveTaskDir(f.task);
+  if (!task_dir.ok()) return cli::Finish(task_dir.status());
+  auto task = gen::LoadTaskInfo(task_dir->string(), {});
+  if (!task.ok()) return cli::Finish(task.status());
+  auto skill_dir = ResolveSkill(f.skill);
+  if (!skill_dir.ok()) return cli::Finish(skill_dir.status());
+  auto skill = llm::LoadSkill(*skill_dir);
+  if (!skill.ok()) return cli::Finish(skill.status());
+
+  // Provider and model first: a missing key is reported before anything is written.
+  std::unique_ptr<llm::ChatClient> client;
+  std::unique_ptr<gen::CandidateSource> source;
+  std::vector<gen::Variant> variants;
+  std::string model = f.model;
+  if (f.provider == "template") {
+    auto tmpl = gen::LoadTemplate(*skill_dir, task->name);
+    if (!tmpl.ok()) return cli::Finish(tmpl.status());
+    auto v = gen::ExpandTemplate(*tmpl);
+    if (!v.ok()) return cli::Finish(v.status());
+    variants = std::move(*v);
+    model = tmpl->params_file.filename().string();
+  } else {
+    auto provider = llm::ParseProvider(f.provider);
+    if (!provider.ok()) return cli::Finish(Status::Usage("unknown provider '" + f.provider + "': use openai, anthropic or template"));
+    auto config = llm::ConfigFromEnv(*provider, f.model, f.base_url);
+    if (!config.ok()) return cli::Finish(config.status());
+    auto c = llm::MakeClient(std::move(*config));
+    if (!c.ok()) return cli::Finish(c.status());
+    client = std::move(*c);
+    model = client->config().model;
+  }
+
+  std::unique_ptr<gen::SessionSink> session;
+  if (!f.session.empty()) {
+    auto s = gen::SessionSink::Open(f.session, cli::Env("DSX_SERVER"), cli::Env("DSX_TOKEN"));
+    if (!s.ok()) return cli::Finish(s.status());
+    session = std::move(*s);
+  }
+  gen::ProgressSink progress;
+  gen::TeeSink sink;
+  sink.Add(&progress);
+  if (session) sink.Add(session.get());
+
+  stdfs::path run_dir = f.out.empty() ? gen::DefaultRunDir(task->name) : stdfs::path(f.out);
+  if (f.provider == "template") {
+    source = std::make_unique<gen::TemplateSource>(std::move(variants));
+  } else {
+    std::vector<std::pair<std::string, std::string>> refs;
+    for (const auto& rel : gen::SelectReferences(*skill, task->name)) {
+      auto text = llm::ReadSkillFile(*skill, rel);
+      if (!text.ok()) return cli::Finish(text.status().Wrap("cannot read skill file '" + rel + "'"));
+      refs.push_back({rel, *text});
+    }
+    gen::ModelSourceOptions mo{f.candidates, f.temperature, f.max_tokens, f.arch};
+    source = std::make_unique<gen::ModelSource>(*client, *skill, *task, std::move(refs), mo, run_dir, sink);
+  }
+
+  gen::BenchOptions bo;
+  bo.task = task_dir->string();
+  bo.extra_args = f.bench_args;
+  bo.timeout_s = f.timeout_s;
+  bo.arch = f.arch;
+  bo.compile_only = f.compile_only;
+  gen::BenchEvaluator evaluator(bo);
+
+  gen::GenInfo info{task->name, skill->name, f.provider, model,
+                    json{{"rounds", f.rounds}, {"candidates", f.candidates}, {"bench_args", f.bench_args},
+                         {"timeout_s", f.timeout_s}, {"arch", f.arch}, {"session", f.session},
+                         {"compile_only", f.compile_only},
+                         {"base_url", client ? client->config().base_url : std::string()}}};
+  gen::GenLoop loop(info, run_dir, sink);
+  auto result = loop.Run(*source, evaluator, f.provider == "template" ? 1 : f.rounds);
+  if (!result.ok()) return cli::Finish(result.status());
+  if (f.json) {
+    cli::PrintJson(result->leaderboard);
+  } else {
+    PrintHuman(result->leaderboard);
+  }
+  if (!result->stopped.ok()) return cli::Finish(result->stopped);
+  if (result->best < 0) return cli::Finish(Status::Failed("kernel gen: no candidate passed verification"));
+  cli::SetExit(0);
+}
+
+}  // namespace
+
+void register_kernel_gen(CLI::App& kernel) {
+  auto f = std::make_shared<GenFlags>();
+  auto* cmd = kernel.add_subcommand(
+      "gen", "generate kernels with a model or a Skill's template; compile, verify, time, iterate");
+  cmd->add_option("TASK", f->task, "task name or folder")->required();
+  cmd->add_option("--skill", f->skill, "skill folder (SKILL.md, references/, templates/)")->capture_default_str();
+  cmd->add_option("--provider", f->provider, "openai (also vLLM, llama.cpp), anthropic, or template (no network)")
+      ->capture_default_str();
+  cmd->add_option("--model", f->model, "model name (default gpt-4.1 / claude-sonnet-4-5)");
+  cmd->add_option("--base-url", f->base_url, "API base URL (overrides OPENAI_BASE_URL / ANTHROPIC_BASE_URL)");
+  cmd->add_option("--rounds", f->rounds, "rounds of generate-judge-feedback (model providers)")->capture_default_str();
+  cmd->add_option("--candidates", f->candidates, "candidates per round (model providers)")->capture_default_str();
+  cmd->add_option("--session", f->session, "stream tokens and results into this durable session ($DSX_SERVER)");
+  cmd->add_option("--out", f->out, "run folder (default ./runs/kernel-gen/<task>-<timestamp>)");
+  cmd->add_option("--bench-arg", f->bench_args, "extra argument for `dsx kernel bench` (repeatable), e.g. --bench-arg=--sizes=large")
+      ->allow_extra_args(false);
+  cmd->add_flag("--compile-only", f->compile_only, "judge candidates by compiling only (no GPU; nothing is timed)");
+  cmd->add_option("--timeout", f->timeout_s, "seconds per candidate before its bench is killed")->capture_default_str();
+  cmd->add_option("--arch", f->arch, "architecture to compile for and name in the prompt")->capture_default_str();
+  cmd->add_option("--max-tokens", f->max_tokens, "most tokens per model reply")->capture_default_str();
+  cmd->add_option("--temperature", f->temperature, "sampling temperature (default: server's; 0.8 when --candidates > 1)");
+  cmd->add_flag("--json", f->json, "print the leaderboard as JSON");
+  cmd->callback([f] { Run(*f); });
+}
 
 }  // namespace dsx::cmd

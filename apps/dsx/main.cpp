@@ -19,6 +19,7 @@ struct CommandGroup {
 const CommandGroup kCommandGroups[] = {
     {"session", dsx::cmd::register_session},
     {"kernel", dsx::cmd::register_kernel},
+    {"skills", dsx::cmd::register_skills},
 };
 
 }  // namespace

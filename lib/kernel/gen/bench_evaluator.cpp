@@ -19,7 +19,21 @@ std::vector<std::string> BenchEvaluator::Command(const std::filesystem::path& fi
   return argv;
 }
 
+std::vector<std::string> BenchEvaluator::CompileCommand(const std::filesystem::path& file) const {
+  std::vector<std::string> argv = {options_.dsx_binary, "kernel", "compile", file.string(),
+                                   "--task", options_.task, "--json"};
+  if (!options_.arch.empty()) {
+    argv.push_back("--arch");
+    argv.push_back(options_.arch);
+  }
+  return argv;
+}
+
 Result<Evaluation> BenchEvaluator::Evaluate(const std::filesystem::path& file) {
+  auto c = RunProcess(CompileCommand(file), options_.timeout_s);
+  if (!c.ok()) return c.status().Wrap("cannot run the kernel compiler");
+  auto compiled = InterpretCompile(c->exit_code, c->timed_out, c->out, c->err);
+  if (!compiled.ok() || compiled->outcome != Outcome::kPassed || options_.compile_only) return compiled;
   auto r = RunProcess(Command(file), options_.timeout_s);
   if (!r.ok()) return r.status().Wrap("cannot run the benchmark harness");
   return InterpretBench(r->exit_code, r->timed_out, r->out, r->err);
@@ -164,6 +178,43 @@ Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::stri
   e.feedback = err;
   if (!e.bench.is_null()) e.feedback += "\nharness JSON:\n" + e.bench.dump(1).substr(0, 6000);
   else if (!out.empty()) e.feedback += "\n" + out.substr(0, 6000);
+  return e;
+}
+
+Result<Evaluation> InterpretCompile(int exit_code, bool timed_out, const std::string& out,
+                                    const std::string& err) {
+  Evaluation e;
+  json doc = json::parse(out, nullptr, false);
+  if (exit_code == 5 || exit_code == 2 || exit_code == 3) {
+    return Status(exit_code == 5 ? Code::kUnavailable : exit_code == 2 ? Code::kUsage : Code::kNotFound,
+                  "the kernel compiler refused the run: " + FirstLine(err));
+  }
+  if (timed_out) {
+    e.outcome = Outcome::kCompileError;
+    e.summary = "compile timed out";
+    e.feedback = "NVRTC did not finish in time (huge unrolling or template recursion?).";
+    return e;
+  }
+  if (!doc.is_discarded()) e.bench = doc;
+  bool ok = exit_code == 0 && (doc.is_discarded() || doc.value("ok", true));
+  if (ok) {
+    e.outcome = Outcome::kPassed;
+    e.summary = "compiled; not verified or timed (--compile-only)";
+    return e;
+  }
+  e.outcome = Outcome::kCompileError;
+  std::string log = !doc.is_discarded() && doc.contains("log") && doc["log"].is_string() ? doc["log"].get<std::string>() : "";
+  int errors = 0;
+  std::string first;
+  if (!doc.is_discarded() && doc.contains("diagnostics") && doc["diagnostics"].is_array()) {
+    for (const auto& d : doc["diagnostics"]) {
+      if (d.value("severity", std::string()) != "error") continue;
+      if (errors++ == 0)
+        first = "line " + std::to_string(d.value("line", 0)) + ": " + d.value("message", std::string());
+    }
+  }
+  e.summary = "compile error" + (first.empty() ? ": " + FirstLine(err) : " (" + std::to_string(errors) + "): " + first);
+  e.feedback = "NVRTC compile log:\n" + (log.empty() ? err : log);
   return e;
 }
 

@@ -6,6 +6,27 @@
 
 namespace dsx::kernel::gen {
 
+void ProgressSink::Emit(const nlohmann::json& e) {
+  std::string type = e.value("type", std::string());
+  std::string line;
+  if (type == "gen.start") {
+    line = "run folder " + e.value("run_dir", std::string());
+  } else if (type == "gen.prompt") {
+    line = e.value("candidate", std::string()) + ": asking the model (prompt " +
+           std::to_string(e.value("chars", 0)) + " chars)";
+  } else if (type == "gen.result") {
+    std::string extra;
+    if (e.contains("meta") && e["meta"].contains("template")) extra = " [" + e["meta"]["template"].get<std::string>() + "]";
+    line = e.value("candidate", std::string()) + extra + ": " + e.value("outcome", std::string()) + ": " +
+           e.value("summary", std::string());
+  } else if (type == "gen.error") {
+    line = "stopped: " + e.value("message", std::string());
+  } else {
+    return;
+  }
+  std::fprintf(stderr, "dsx: kernel gen: %s\n", line.c_str());
+}
+
 Result<std::string> SessionStreamUrl(const std::string& name, const std::string& server) {
   if (name.starts_with("http://") || name.starts_with("https://")) return name;
   if (name.empty()) return Status::Usage("empty session name");

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,24 @@ class EventSink {
 class NullSink : public EventSink {
  public:
   void Emit(const nlohmann::json&) override {}
+};
+
+// Sends every event to several sinks (progress on stderr and a session, say).
+class TeeSink : public EventSink {
+ public:
+  void Add(EventSink* s) { sinks_.push_back(s); }
+  void Emit(const nlohmann::json& e) override { for (auto* s : sinks_) s->Emit(e); }
+  void Token(const std::string& c, std::string_view t) override { for (auto* s : sinks_) s->Token(c, t); }
+  void Flush() override { for (auto* s : sinks_) s->Flush(); }
+
+ private:
+  std::vector<EventSink*> sinks_;
+};
+
+// One line per event of interest on stderr ("dsx: kernel gen: r1-c2: passed: ..."), for people.
+class ProgressSink : public EventSink {
+ public:
+  void Emit(const nlohmann::json& event) override;
 };
 
 // Appends events to the JSON stream `name` on a Durable Streams server: `name` is a path

@@ -41,8 +41,11 @@ std::vector<std::string> SelectReferences(const llm::Skill& skill, const std::st
   }
   for (const auto& f : skill.files) {
     if (!f.starts_with("examples/") || !f.ends_with(".md")) continue;
-    std::string stem = f.substr(9);
-    if (!task.empty() && stem.find(task) != std::string::npos) continue;
+    // "examples/elementwise-vector-add.md" is about task "vector_add": compare with - for _.
+    std::string stem = f.substr(9), name = task;
+    std::replace(stem.begin(), stem.end(), '_', '-');
+    std::replace(name.begin(), name.end(), '_', '-');
+    if (!name.empty() && stem.find(name) != std::string::npos) continue;
     out.push_back(f);
   }
   std::sort(out.begin(), out.end());
