@@ -18,6 +18,7 @@ struct CommandGroup {
 
 const CommandGroup kCommandGroups[] = {
     {"session", dsx::cmd::register_session},
+    {"audit", dsx::cmd::register_audit},
     {"kernel", dsx::cmd::register_kernel},
     {"skills", dsx::cmd::register_skills},
 };

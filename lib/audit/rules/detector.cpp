@@ -56,7 +56,7 @@ Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const s
   uint32_t captures = ts_query_capture_count(q);
   for (uint32_t i = 0; i < captures; ++i) {
     uint32_t len = 0;
-    const char* name = ts_query_capture_name_for_id(q, i, &len);
+    const char* name = ts_query_capture_name_for_id(q, i, &len);  // sets len
     cq->capture_names_.emplace_back(name, len);
   }
   uint32_t patterns = ts_query_pattern_count(q);
@@ -72,7 +72,8 @@ Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const s
       }
       if (cur.empty() || cur[0].type != TSQueryPredicateStepTypeString) return Status::Usage("malformed predicate in query");
       uint32_t len = 0;
-      std::string op(ts_query_string_value_for_id(q, cur[0].value_id, &len), len);
+      const char* op_text = ts_query_string_value_for_id(q, cur[0].value_id, &len);  // sets len
+      std::string op(op_text, len);
       Predicate pred;
       pred.op = op;
       if (cur.size() < 3 || cur[1].type != TSQueryPredicateStepTypeCapture)
@@ -83,7 +84,8 @@ Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const s
           pred.other_is_capture = true;
           pred.other_capture = cur[k].value_id;
         } else {
-          pred.strings.emplace_back(ts_query_string_value_for_id(q, cur[k].value_id, &len), len);
+          const char* str = ts_query_string_value_for_id(q, cur[k].value_id, &len);  // sets len
+          pred.strings.emplace_back(str, len);
         }
       }
       if (op == "match?" || op == "not-match?") {
