@@ -89,7 +89,7 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   }
   if (!t->got_status) {
     double waited = std::chrono::duration<double>(Clock::now() - t->start).count();
-    if (waited > t->limits->connect_s && waited > t->limits->first_byte_s) {
+    if (waited > t->limits->first_byte_s) {
       t->first_byte_timeout = true;
       return 1;
     }

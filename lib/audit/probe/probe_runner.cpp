@@ -50,6 +50,12 @@ std::string Excerpt(std::string_view s, size_t n = 80) {
 
 std::string Describe(const RequestSpec& r) { return r.method + " " + r.url; }
 
+std::string Tok(int n) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "tok-%04d", n);
+  return buf;
+}
+
 // One generation: its id, marker and the values learned from its start response.
 struct Gen {
   std::map<std::string, std::string> vars;
@@ -244,7 +250,7 @@ bool Prober::PhaseDrop(std::optional<RequestSpec>* resume, bool* resume_guessed)
   obs_.drop_done = true;
   obs_.drop_at = reader->max_token();
   int64_t t_drop = reader->drop_ms();
-  Note("drop", "dropped the connection after tok-" + std::to_string(obs_.drop_at) + " (" + std::to_string(r.body.size()) + " bytes)");
+  Note("drop", "dropped the connection after " + Tok(obs_.drop_at) + " (" + std::to_string(r.body.size()) + " bytes)");
   Settle();
 
   if (auto log = ReadOracle()) {
@@ -321,8 +327,8 @@ void Prober::PhaseSecond(const std::optional<RequestSpec>& resume) {
     obs_.second_live = false;
     obs_.second_same = false;
   }
-  Note("second-reader", "attached at tok-" + std::to_string(k_attach) + ": HTTP " + std::to_string(b.status) + ", " +
-                            std::to_string(tb.size()) + " tokens (last tok-" + std::to_string(max_b) + "); first reader " +
+  Note("second-reader", "attached at " + Tok(k_attach) + ": HTTP " + std::to_string(b.status) + ", " +
+                            std::to_string(tb.size()) + " tokens (last " + Tok(max_b) + "); first reader " +
                             std::to_string(ta.size()) + " tokens");
 }
 
@@ -346,7 +352,7 @@ void Prober::PhaseStop() {
   RequestSpec req = Expand(*cancel, g);
   HttpResponse c = Fetch(req, Short());
   obs_.stop_status = c.status;
-  Note("stop", Describe(req) + " at tok-" + std::to_string(at) + " -> " +
+  Note("stop", Describe(req) + " at " + Tok(at) + " -> " +
                    (c.Answered() ? "HTTP " + std::to_string(c.status) : std::string(HttpOutcomeName(c.outcome))));
   if (guessed && (c.status == 404 || c.status == 405)) {
     Note("stop", "the conventional stop route does not exist here; judged from the drop test");

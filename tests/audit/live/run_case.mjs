@@ -1,0 +1,186 @@
+// Live-probe integration test driver: start the mock LLM (`dsx audit mock-llm`), Redis when
+// the case needs it, the fixture app pointed at the mock, then run `dsx audit --url ...
+// --mock-log ... --format json` and compare the verdicts with what the case expects.
+//   node run_case.mjs --dsx PATH/TO/dsx --case plain|resumable|stop|hang|lie|session
+// Every process it starts is stopped by pid at the end. Plain Node, no npm packages.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+  return acc;
+}, []));
+const dsx = args.dsx;
+const which = args.case;
+const children = [];
+let failures = 0, passes = 0;
+
+function check(what, ok, detail = '') {
+  if (ok) { passes++; console.log(`ok   ${which}: ${what}`); }
+  else { failures++; console.log(`FAIL ${which}: ${what} ${detail}`); }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+// Start a process and wait for a line matching `ready` on stdout/stderr.
+function start(cmd, argv, { env = {}, ready, timeoutMs = 20000, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${path.basename(cmd)} not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const onData = (d) => {
+      out += d;
+      const m = out.match(ready);
+      if (m) { clearTimeout(timer); resolve({ child, match: m }); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${path.basename(cmd)} exited (${code}) before ready:\n${out}`)); });
+  });
+}
+
+function run(cmd, argv, timeoutMs) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 }); });
+  });
+}
+
+function cleanup() {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+}
+
+const listening = /listening on (http:\/\/[0-9.]+:\d+)/;
+
+async function startMock(tokens = 60, intervalMs = 50) {
+  const { match } = await start(dsx, ['audit', 'mock-llm', '--tokens', String(tokens), '--interval-ms', String(intervalMs)],
+                                { ready: listening });
+  return match[1];
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dsx-audit-redis-'));
+  await start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+                               '--dir', dir], { ready: /Ready to accept connections/ });
+  return `redis://127.0.0.1:${port}`;
+}
+
+async function startApp(file, env) {
+  const { match } = await start('node', [path.join(here, 'apps', file)], { env, ready: listening, cwd: path.join(here, 'apps') });
+  return match[1];
+}
+
+async function audit(url, extra = [], timeoutMs = 90000) {
+  const r = await run(dsx, ['audit', '--url', url, '--format', 'json', ...extra], timeoutMs);
+  let report = null;
+  try { report = JSON.parse(r.stdout); } catch { /* checked below */ }
+  check(`dsx audit exits 0 (${r.ms} ms)`, r.code === 0, `code=${r.code} signal=${r.signal} stderr=${r.stderr.slice(0, 400)}`);
+  check('report is one JSON document', report !== null, r.stdout.slice(0, 400));
+  return report || { capabilities: {}, failure_modes: [], notes: [] };
+}
+
+const V = (rep, cap, part) => {
+  const c = rep.capabilities?.[cap];
+  return part ? c?.[part]?.verdict : c?.verdict;
+};
+const fmIds = (rep) => (rep.failure_modes || []).map((f) => f.id);
+
+function expectVerdicts(rep, want) {
+  for (const [key, verdict] of Object.entries(want)) {
+    const [cap, part] = key.split('.');
+    const got = V(rep, cap, part);
+    check(`${key} is ${verdict}`, got === verdict, `(got ${got})`);
+  }
+}
+
+async function main() {
+  const mock = await startMock();
+  const mockLog = `${mock}/log`;
+  const env = { MOCK_URL: mock };
+  switch (which) {
+    case 'plain': {
+      const app = await startApp('plain_aisdk.mjs', env);
+      const rep = await audit(`${app}/api/chat`, ['--mock-log', mockLog]);
+      expectVerdicts(rep, { resilient_delivery: 'no', continuity: 'no', live_control: 'partial',
+                            'live_control.stop': 'partial', 'live_control.distinguish': 'no', 'live_control.steer': 'no' });
+      check('single_connection_trap found', fmIds(rep).includes('single_connection_trap'), JSON.stringify(fmIds(rep)));
+      check('fingerprint is the AI SDK UI-message stream', rep.properties?.fingerprint === 'ai-sdk-ui-message-stream',
+            `(got ${rep.properties?.fingerprint})`);
+      break;
+    }
+    case 'resumable': {
+      const app = await startApp('resumable.mjs', { ...env, REDIS_URL: await startRedis() });
+      const rep = await audit(`${app}/api/chat`, ['--mock-log', mockLog]);
+      expectVerdicts(rep, { resilient_delivery: 'yes', continuity: 'yes', live_control: 'no',
+                            'live_control.stop': 'no', 'live_control.distinguish': 'no' });
+      check('sse_resume_cancel_conflict found', fmIds(rep).includes('sse_resume_cancel_conflict'), JSON.stringify(fmIds(rep)));
+      check('no single_connection_trap', !fmIds(rep).includes('single_connection_trap'));
+      check('resume is a full replay', rep.capabilities?.resilient_delivery?.properties?.resume === 'full-replay',
+            `(got ${rep.capabilities?.resilient_delivery?.properties?.resume})`);
+      break;
+    }
+    case 'stop': {
+      const app = await startApp('resumable.mjs', { ...env, STOP_ROUTE: '1', REDIS_URL: await startRedis() });
+      const rep = await audit(`${app}/api/chat`, ['--mock-log', mockLog]);
+      expectVerdicts(rep, { resilient_delivery: 'yes', continuity: 'yes', live_control: 'partial',
+                            'live_control.stop': 'yes', 'live_control.distinguish': 'yes', 'live_control.steer': 'partial' });
+      check('no failure mode', fmIds(rep).length === 0, JSON.stringify(fmIds(rep)));
+      break;
+    }
+    case 'hang': {
+      const app = await startApp('malformed.mjs', {});
+      const t0 = Date.now();
+      const rep = await audit(`${app}/hang`, ['--mock-log', mockLog, '--timeout', '2'], 30000);
+      check('finishes within 15 s', Date.now() - t0 < 15000, `(${Date.now() - t0} ms)`);
+      check('says the endpoint did not answer', (rep.notes || []).some((n) => n.includes('did not answer')),
+            JSON.stringify(rep.notes));
+      check('resilient delivery undetermined', rep.capabilities?.resilient_delivery?.properties?.determined === 'false');
+      break;
+    }
+    case 'lie': {
+      const app = await startApp('malformed.mjs', {});
+      const rep = await audit(`${app}/lie`, ['--mock-log', mockLog, '--timeout', '2'], 30000);
+      check('says the body is not what its headers claim',
+            (rep.notes || []).some((n) => n.includes('not what its headers claim')), JSON.stringify(rep.notes));
+      check('resilient delivery undetermined', rep.capabilities?.resilient_delivery?.properties?.determined === 'false');
+      break;
+    }
+    case 'unreachable': {
+      const port = await freePort();
+      const r = await run(dsx, ['audit', '--url', `http://127.0.0.1:${port}/api/chat`], 20000);
+      check('exit 5 when nothing listens', r.code === 5, `(code ${r.code})`);
+      check('error names the address', /cannot reach/.test(r.stderr), r.stderr);
+      break;
+    }
+    default:
+      throw new Error(`unknown case '${which}'`);
+  }
+}
+
+const guard = setTimeout(() => { console.log(`FAIL ${which}: time limit`); cleanup(); process.exit(1); }, 150000);
+main().catch((e) => { failures++; console.log(`FAIL ${which}: ${e.message}`); })
+  .finally(() => {
+    clearTimeout(guard);
+    cleanup();
+    console.log(`${passes} passed, ${failures} failed`);
+    process.exit(failures ? 1 : 0);
+  });
