@@ -1,6 +1,5 @@
 #include "session/model/offset.hpp"
 
-#include <cstdio>
 
 namespace dsx::session {
 namespace {
@@ -29,10 +28,17 @@ std::uint64_t DigitsValue(std::string_view s) {
 }  // namespace
 
 std::string FormatOffset(std::uint64_t position) {
-  char buf[48];
-  const int n = std::snprintf(buf, sizeof buf, "%016llu_%016llu", 0ULL,
-                              static_cast<unsigned long long>(position));
-  return std::string(buf, static_cast<std::size_t>(n));
+  // "0000000000000000_" then the position in 16 digits (more if it ever exceeds 10^16).
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + position % 10);
+    position /= 10;
+  } while (position != 0);
+  std::string out(17 + static_cast<std::size_t>(n < 16 ? 16 : n), '0');
+  out[16] = '_';
+  for (int i = 0; i < n; ++i) out[out.size() - 1 - static_cast<std::size_t>(i)] = digits[i];
+  return out;
 }
 
 std::optional<std::uint64_t> ParseConcreteOffset(std::string_view text) {

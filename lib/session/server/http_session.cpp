@@ -1,9 +1,11 @@
 #include "session/server/http_session.hpp"
 
+#include <array>
 #include <atomic>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 
 #include "core/log.hpp"
 #include "session/server/sse_session.hpp"
@@ -100,14 +102,38 @@ void HttpSession::do_write(Response res) {
     const auto advertised = ctx_->idle_timeout.count() > 2 ? ctx_->idle_timeout.count() - 2 : 1;
     res.set(http::field::keep_alive, "timeout=" + std::to_string(advertised));
   }
-  res_ = std::make_shared<Response>(std::move(res));
-  const bool close = res_->need_eof();
+  // Serialize the head by hand into one string and send head + body with one gathered
+  // write: Beast's generic serializer cost ~10% of the CPU per small request (profile).
+  res_ = std::move(res);
+  const unsigned status = res_.result_int();
+  if (res_.find(http::field::content_length) == res_.end() &&
+      res_.find(http::field::transfer_encoding) == res_.end() && status != 204 && status != 304) {
+    res_.content_length(res_.body().size());
+  }
+  head_.clear();
+  head_ += res_.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head_ += std::to_string(status);
+  head_ += ' ';
+  const auto reason = res_.reason();
+  head_.append(reason.data(), reason.size());
+  head_ += "\r\n";
+  for (const auto& field : res_) {
+    const auto name = field.name_string();
+    const auto value = field.value();
+    head_.append(name.data(), name.size());
+    head_ += ": ";
+    head_.append(value.data(), value.size());
+    head_ += "\r\n";
+  }
+  head_ += "\r\n";
+  const bool close = res_.need_eof();
+  std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(res_.body())};
   stream_.expires_after(ctx_->write_timeout);
-  http::async_write(stream_, *res_, beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close));
+  net::async_write(stream_, buffers, beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close));
 }
 
 void HttpSession::on_write(bool close, beast::error_code ec, std::size_t) {
-  res_.reset();
+  res_ = Response{};
   if (ec) return do_close();
   if (close) return do_close();
   do_read();

@@ -40,7 +40,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const ServerContext> ctx_;
-  std::shared_ptr<Response> res_;  // the response being written
+  Response res_;                   // the response being written (body sent from here)
+  std::string head_;               // its serialized status line and headers
   net::steady_timer timer_;        // long-poll timeout
   LiveRead live_;
   StreamService::WaitToken wait_;

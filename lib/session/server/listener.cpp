@@ -8,8 +8,8 @@
 
 namespace dsx::session::server {
 
-Listener::Listener(net::io_context& ioc, std::shared_ptr<const ServerContext> ctx)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), ctx_(std::move(ctx)) {}
+Listener::Listener(std::vector<net::io_context*> iocs, std::shared_ptr<const ServerContext> ctx)
+    : iocs_(std::move(iocs)), acceptor_(*iocs_.front()), ctx_(std::move(ctx)) {}
 
 Status Listener::Open(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -38,7 +38,10 @@ void Listener::Stop() {
 }
 
 void Listener::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  // Each io_context is run by exactly one thread, so a connection's handlers never run
+  // concurrently: the io_context is the connection's strand, without a strand's locking.
+  net::io_context& target = *iocs_[next_++ % iocs_.size()];
+  acceptor_.async_accept(target, beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
 }
 
 void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -15,7 +16,8 @@ using tcp = net::ip::tcp;
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, std::shared_ptr<const ServerContext> ctx);
+  // Accepts on `iocs[0]`; hands connections to the io_contexts round-robin (one thread each).
+  Listener(std::vector<net::io_context*> iocs, std::shared_ptr<const ServerContext> ctx);
   Status Open(const tcp::endpoint& endpoint);
   tcp::endpoint local_endpoint() const;
   void Run();
@@ -25,7 +27,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void do_accept();
   void on_accept(boost::system::error_code ec, tcp::socket socket);
 
-  net::io_context& ioc_;
+  std::vector<net::io_context*> iocs_;
+  std::size_t next_ = 0;
   tcp::acceptor acceptor_;
   std::shared_ptr<const ServerContext> ctx_;
 };
