@@ -67,10 +67,11 @@ int main(int argc, char** argv) {
   }
   auto store = std::move(*opened);
   if (!store->Load().ok()) return 1;
-  std::atomic<std::uint64_t> syncs{0}, synced{0};
-  store->SetSyncObserver([&](std::chrono::nanoseconds, std::size_t n) {
+  std::atomic<std::uint64_t> syncs{0}, synced{0}, sync_ns{0};
+  store->SetSyncObserver([&](std::chrono::nanoseconds ns, std::size_t n) {
     syncs++;
     synced += n;
+    sync_ns += ns.count();
   });
   for (int s = 0; s < streams; ++s) {
     std::promise<dsx::Status> p;
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
   }
   syncs = 0;
   synced = 0;
+  sync_ns = 0;
 
   const std::string payload(body, 'x');
   constexpr int kSubmitters = 2;
@@ -128,15 +130,16 @@ int main(int argc, char** argv) {
   auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   std::uint64_t n = done.load(), ns = syncs.load(), nsynced = synced.load(), lat = lat_sum_us.load();
+  double sync_ms = ns ? sync_ns.load() / 1e6 / ns : 0.0;
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   stop = true;
   for (auto& s : subs) s.cv.notify_all();
   for (auto& th : threads) th.join();
   (void)store->Close();
-  std::printf("fsync=%s conns=%d streams=%d body=%d: %.0f appends/s, %.1f MB/s, %llu syncs (%.1f appends/sync), "
-              "mean latency %.2f ms, failures %llu\n",
+  std::printf("fsync=%s conns=%d streams=%d body=%d: %.0f appends/s, %.1f MB/s, %llu syncs (%.1f appends/sync, "
+              "%.2f ms/fdatasync), mean latency %.2f ms, failures %llu\n",
               mode.c_str(), conns, streams, body, n / secs, n * double(body) / secs / 1e6,
-              static_cast<unsigned long long>(ns), ns ? double(nsynced) / ns : 0.0, n ? lat / 1000.0 / n : 0.0,
+              static_cast<unsigned long long>(ns), ns ? double(nsynced) / ns : 0.0, sync_ms, n ? lat / 1000.0 / n : 0.0,
               static_cast<unsigned long long>(failed.load()));
   std::filesystem::remove_all(dir);
   return failed ? 1 : 0;
