@@ -2,12 +2,24 @@
 //   list | show TASK | compile FILE.cu | cache stats|clear | bench TASK | peaks
 // `gen` lives in kernel_gen.cpp. The hidden `__child` runs one benchmark configuration in a
 // separate process (see lib/kernel/bench/child.hpp); users never call it.
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <string>
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "core/fs.hpp"
+#include "kernel/compile/cache.hpp"
+#include "kernel/compile/compiler.hpp"
+#include "kernel/compile/task_compile.hpp"
+#include "kernel/bench/bench.hpp"
+#include "kernel/bench/peaks.hpp"
+#include "kernel/bench/runner.hpp"
+#include "kernel/cuda/device.hpp"
 #include "kernel/task.hpp"
 
 namespace dsx::cmd {
@@ -108,6 +120,223 @@ void RegisterShow(CLI::App& kernel) {
   });
 }
 
+void RegisterCompile(CLI::App& kernel) {
+  auto* cmd = kernel.add_subcommand("compile", "compile a .cu file with NVRTC (CUBIN for sm_XX, PTX for compute_XX)");
+  struct Opts {
+    std::string file, task, arch = "sm_90", out;
+    std::vector<std::string> includes, names;
+    bool json = false, no_cache = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("FILE", o->file, "CUDA source file")->required();
+  cmd->add_option("--task", o->task, "take name expressions, options and the launch line from this task");
+  cmd->add_option("--arch", o->arch, "target: sm_XX (CUBIN) or compute_XX (PTX)")->capture_default_str();
+  cmd->add_option("-I,--include", o->includes, "include folder (repeatable)");
+  cmd->add_option("--name-expr", o->names, "template instantiation to compile and lower, e.g. 'rmsnorm<float>'");
+  cmd->add_option("-o,--output", o->out, "write the CUBIN/PTX here");
+  cmd->add_flag("--json", o->json, "print JSON");
+  cmd->add_flag("--no-cache", o->no_cache, "ignore and do not write the compile cache");
+  cmd->callback([o] {
+    k::CompileOptions copts;
+    copts.arch = o->arch;
+    if (!o->task.empty()) {
+      auto dir = k::ResolveTaskDir(o->task);
+      if (!dir.ok()) return cli::Finish(dir.status());
+      auto t = k::LoadTask(*dir);
+      if (!t.ok()) return cli::Finish(t.status());
+      auto src = dsx::fs::ReadFile(o->file);
+      if (!src.ok()) return cli::Finish(src.status());
+      auto launch = k::LaunchForFile(*t, o->file, *src);
+      if (!launch.ok()) return cli::Finish(launch.status());
+      copts = k::CompileOptionsFor(*t, *launch, o->arch);
+    }
+    copts.include_dirs = o->includes;
+    for (const auto& n : o->names) copts.name_exprs.push_back(n);
+    copts.use_cache = !o->no_cache;
+    auto m = k::CompileFile(o->file, copts);
+    if (!m.ok()) return cli::Finish(m.status());
+    if (m->success && !o->out.empty()) {
+      Status st = dsx::fs::AtomicWriteFile(o->out, m->image, false);
+      if (!st.ok()) return cli::Finish(st);
+    }
+    if (o->json) {
+      json j = k::CompiledToJson(*m);
+      j["file"] = o->file;
+      cli::PrintJson(j);
+    } else {
+      for (const auto& d : m->diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+      if (m->success) {
+        std::printf("%s: %s %s, %zu bytes, %s, %.1f ms\n", o->file.c_str(), m->arch.c_str(), m->is_cubin ? "cubin" : "ptx",
+                    m->image.size(), m->cache_hit ? "cache hit" : "compiled", m->ms);
+        for (const auto& [n, sym] : m->lowered) std::printf("  %s -> %s\n", n.c_str(), sym.c_str());
+      }
+    }
+    if (!m->success) {
+      size_t errors = 0;
+      for (const auto& d : m->diagnostics) errors += d.severity != "warning";
+      return cli::Finish(Status::Failed("compile failed: '" + o->file + "': " + std::to_string(std::max<size_t>(errors, 1)) + " error(s)"));
+    }
+    cli::SetExit(0);
+  });
+}
+
+void RegisterCache(CLI::App& kernel) {
+  auto* cache = kernel.add_subcommand("cache", "the compile cache: stats, clear");
+  cache->require_subcommand(1);
+  auto json_out = std::make_shared<bool>(false);
+  auto all = std::make_shared<bool>(false);
+  auto* stats = cache->add_subcommand("stats", "entries and bytes in the compile cache");
+  stats->add_flag("--json", *json_out, "print JSON");
+  stats->callback([json_out] {
+    k::KernelCache c(k::DefaultCacheDir());
+    auto s = c.Stats();
+    if (!s.ok()) return cli::Finish(s.status());
+    if (*json_out)
+      return cli::PrintJson({{"dir", c.dir()}, {"entries", s->entries}, {"bytes", s->bytes}, {"partial", s->partial}});
+    std::printf("dir:     %s\nentries: %lld\nbytes:   %lld\n", c.dir().c_str(), (long long)s->entries, (long long)s->bytes);
+    if (s->partial) std::printf("partial: %lld (interrupted writers; ignored)\n", (long long)s->partial);
+  });
+  auto* clear = cache->add_subcommand("clear", "remove compiled kernels from the cache");
+  clear->add_flag("--all", *all, "also remove measured device peaks and the NVRTC identity memo");
+  clear->add_flag("--json", *json_out, "print JSON");
+  clear->callback([json_out, all] {
+    k::KernelCache c(k::DefaultCacheDir());
+    auto n = c.Clear(*all);
+    if (!n.ok()) return cli::Finish(n.status());
+    if (*json_out) return cli::PrintJson({{"dir", c.dir()}, {"removed", *n}});
+    std::printf("removed %lld files from %s\n", (long long)*n, c.dir().c_str());
+  });
+}
+
+std::vector<std::string> SplitCommas(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& s : in) {
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t c = s.find(',', start);
+      std::string part = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
+      if (!part.empty()) out.push_back(part);
+      if (c == std::string::npos) break;
+      start = c + 1;
+    }
+  }
+  return out;
+}
+
+void RegisterBench(CLI::App& kernel) {
+  auto* cmd = kernel.add_subcommand("bench", "verify a kernel against the reference, then time it (cold and hot)");
+  struct Opts {
+    dsx::kernel::bench::BenchOptions b;
+    std::vector<std::string> sizes, dtypes;
+    bool json = false, scan_warn = false, no_reference = false, hot_only = false, cold_only = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("TASK", o->b.task, "task name or folder")->required();
+  cmd->add_option("--impl", o->b.impl, "candidate .cu file (default: the task's optimized kernel)");
+  cmd->add_option("--sizes", o->sizes, "presets, comma separated (default: all)");
+  cmd->add_option("--dtype", o->dtypes, "dtypes, comma separated (default: all of the task's)");
+  cmd->add_flag("--json", o->json, "print one JSON document");
+  cmd->add_flag("--measure-peaks", o->b.measure_peaks, "measure copy bandwidth and matmul rate first (cached per device)");
+  cmd->add_option("--max-noise", o->b.max_noise_pct, "stop sampling below this relative noise [%]")->capture_default_str();
+  cmd->add_option("--timeout", o->b.timeout_s, "time budget per measurement [s]")->capture_default_str();
+  cmd->add_option("--min-samples", o->b.min_samples, "samples before the noise rule may stop")->capture_default_str();
+  cmd->add_option("--trials", o->b.trials, "verification trials (at least 5)")->capture_default_str();
+  cmd->add_option("--device", o->b.device, "CUDA device ordinal")->capture_default_str();
+  cmd->add_option("--arch", o->b.arch, "compile for this arch (default: the device's sm_XX)");
+  cmd->add_option("--child-timeout", o->b.child_timeout_s, "kill a configuration's child after this many seconds (default 60 + 8 x --timeout)");
+  cmd->add_flag("--no-reference-timing", o->no_reference, "do not time the reference kernel (no speedup)");
+  cmd->add_flag("--cold-only", o->cold_only, "only the cold (L2 flushed) measurement");
+  cmd->add_flag("--hot-only", o->hot_only, "only the hot measurement");
+  // For the cheat suite: turn static rejections into warnings so the dynamic guards are exercised.
+  cmd->add_flag("--scan-warn-only", o->scan_warn, "report static-scan findings without rejecting")->group("");
+  cmd->callback([o] {
+    auto& b = o->b;
+    b.sizes = SplitCommas(o->sizes);
+    b.dtypes = SplitCommas(o->dtypes);
+    b.scan_rejects = !o->scan_warn;
+    b.time_reference = !o->no_reference;
+    if (o->cold_only && o->hot_only) return cli::Finish(Status::Usage("--cold-only and --hot-only exclude each other"));
+    if (o->cold_only) b.modes = {"cold"};
+    if (o->hot_only) b.modes = {"hot"};
+    if (b.trials < 5) return cli::Finish(Status::Usage("--trials must be at least 5"));
+    if (!(b.timeout_s > 0) || !(b.max_noise_pct > 0) || b.min_samples < 1)
+      return cli::Finish(Status::Usage("--timeout and --max-noise must be > 0, --min-samples >= 1"));
+    const bool tty = cli::StderrIsTty() && !o->json;
+    auto progress = [tty](const std::string& line) {
+      if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    };
+    auto rep = dsx::kernel::bench::RunBench(b, progress);
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    if (!rep.ok()) return cli::Finish(rep.status());
+    if (o->json) cli::PrintJson(rep->doc);
+    else std::fputs(dsx::kernel::bench::FormatReport(rep->doc).c_str(), stdout);
+    if (rep->exit_code != 0) {
+      std::string why = rep->doc.value("status", std::string("failed"));
+      if (rep->doc.contains("reasons") && !rep->doc["reasons"].empty()) why += ": " + rep->doc["reasons"][0].get<std::string>();
+      std::fflush(stdout);
+      std::fprintf(stderr, "dsx: bench '%s': %s\n", o->b.task.c_str(), why.c_str());
+    }
+    cli::SetExit(rep->exit_code);
+  });
+}
+
+void RegisterDevice(CLI::App& kernel) {
+  auto* cmd = kernel.add_subcommand("device", "show the GPU: name, arch, driver, peaks (theoretical and measured)");
+  auto json_out = std::make_shared<bool>(false);
+  auto measure = std::make_shared<bool>(false);
+  auto ordinal = std::make_shared<int>(0);
+  cmd->add_flag("--json", *json_out, "print JSON");
+  cmd->add_flag("--measure-peaks", *measure, "measure copy bandwidth and matmul rate now (cached)");
+  cmd->add_option("--device", *ordinal, "CUDA device ordinal")->capture_default_str();
+  cmd->callback([json_out, measure, ordinal] {
+    auto dev = dsx::kernel::cuda::ProbeDevice(*ordinal);
+    if (!dev.ok()) return cli::Finish(dev.status());
+    const std::string cache = k::DefaultCacheDir();
+    json measured = dsx::kernel::bench::LoadPeaks(cache, dev->uuid);
+    if (*measure) {
+      auto p = dsx::kernel::bench::MeasurePeaks(*ordinal, "", cache, 120);
+      if (!p.ok()) return cli::Finish(p.status());
+      measured = *p;
+    }
+    json j = dsx::kernel::cuda::DeviceToJson(*dev);
+    j["measured_peaks"] = measured;
+    if (*json_out) return cli::PrintJson(j);
+    std::printf("%s (%s, %d SMs, %.1f GiB, L2 %.0f MiB), driver %s\n", dev->name.c_str(), dev->Arch().c_str(), dev->sm_count,
+                dev->total_mem / 1073741824.0, dev->l2_bytes / 1048576.0, dev->DriverString().c_str());
+    std::printf("peak: %.0f GB/s DRAM, %.1f TFLOP/s fp32, %.0f TFLOP/s bf16/f16 tensor (dense)\n", dev->peak_gbps, dev->peak_tflops_fp32,
+                dev->peak_tflops_tensor16);
+    if (measured.is_object())
+      std::printf("measured: copy %.0f GB/s, tiled sgemm %.1f TFLOP/s\n", measured.value("copy_gbps", 0.0),
+                  measured.value("sgemm_tiled_tflops", 0.0));
+  });
+}
+
+// Hidden: one benchmark configuration (or the peaks probe) in this process. Request JSON on stdin,
+// result JSON on fd 3 (stdout may carry device printf from the candidate).
+void RegisterChild(CLI::App& kernel) {
+  auto* cmd = kernel.add_subcommand("__child", "internal: run one benchmark configuration (used by bench)");
+  cmd->group("");
+  auto kind = std::make_shared<std::string>();
+  cmd->add_option("KIND", *kind, "config | peaks")->required();
+  cmd->callback([kind] {
+    std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    json req = json::parse(input, nullptr, false);
+    json res;
+    if (req.is_discarded()) res = {{"status", "failed"}, {"reasons", {"bad request JSON"}}};
+    else if (*kind == "config") res = dsx::kernel::bench::RunConfig(req);
+    else if (*kind == "peaks") res = dsx::kernel::bench::RunPeaks(req);
+    else res = {{"status", "failed"}, {"reasons", {"unknown child kind '" + *kind + "'"}}};
+    std::string text = res.dump(-1, ' ', false, json::error_handler_t::replace);
+    size_t off = 0;
+    while (off < text.size()) {
+      ssize_t w = ::write(3, text.data() + off, text.size() - off);
+      if (w <= 0) break;
+      off += static_cast<size_t>(w);
+    }
+    cli::SetExit(res.value("status", "") == "ok" ? 0 : 1);
+  });
+}
+
 }  // namespace
 
 void register_kernel(CLI::App& app) {
@@ -115,6 +344,11 @@ void register_kernel(CLI::App& app) {
   kernel->require_subcommand(1);
   RegisterList(*kernel);
   RegisterShow(*kernel);
+  RegisterCompile(*kernel);
+  RegisterCache(*kernel);
+  RegisterBench(*kernel);
+  RegisterDevice(*kernel);
+  RegisterChild(*kernel);
   register_kernel_gen(*kernel);
 }
 

@@ -1,0 +1,142 @@
+#include "kernel/scan.hpp"
+
+#include <regex>
+
+namespace dsx::kernel {
+
+std::string StripCommentsAndStrings(std::string_view s) {
+  std::string out(s);
+  enum { kCode, kLine, kBlock, kStr, kChar } st = kCode;
+  for (size_t i = 0; i < out.size(); ++i) {
+    char c = out[i], n = i + 1 < out.size() ? out[i + 1] : '\0';
+    switch (st) {
+      case kCode:
+        if (c == '/' && n == '/') { st = kLine; out[i] = ' '; }
+        else if (c == '/' && n == '*') { st = kBlock; out[i] = ' '; out[i + 1] = ' '; ++i; }
+        else if (c == '"') st = kStr;
+        else if (c == '\'') st = kChar;
+        break;
+      case kLine:
+        if (c == '\n') st = kCode; else out[i] = ' ';
+        break;
+      case kBlock:
+        if (c == '*' && n == '/') { out[i] = ' '; out[i + 1] = ' '; ++i; st = kCode; }
+        else if (c != '\n') out[i] = ' ';
+        break;
+      case kStr:
+      case kChar:
+        if (c == '\\') { out[i] = ' '; if (i + 1 < out.size() && out[i + 1] != '\n') out[++i] = ' '; }
+        else if ((st == kStr && c == '"') || (st == kChar && c == '\'')) st = kCode;
+        else if (c != '\n') out[i] = ' ';
+        break;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+int LineOf(const std::string& s, size_t pos) {
+  int line = 1;
+  for (size_t i = 0; i < pos && i < s.size(); ++i) line += s[i] == '\n';
+  return line;
+}
+
+// Brace depth at each position (0 = file scope), counting only braces in code.
+std::vector<int> Depths(const std::string& s) {
+  std::vector<int> d(s.size() + 1, 0);
+  int depth = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    d[i] = depth;
+    if (s[i] == '{') ++depth;
+    else if (s[i] == '}' && depth > 0) --depth;
+  }
+  d[s.size()] = depth;
+  return d;
+}
+
+// Text that PTX inline asm strings carry: the string contents are blanked by the stripper, so
+// timer registers are searched in the raw source (outside comments only).
+std::string StripCommentsOnly(std::string_view s) {
+  std::string code = StripCommentsAndStrings(s);
+  std::string out(s);
+  // keep string contents but blank comments: where the stripped text blanked a non-space that
+  // was not inside a literal, we cannot tell cheaply; approximate by blanking // and /* */ runs.
+  static const std::regex kComments(R"(//[^\n]*|/\*[\s\S]*?\*/)");
+  return std::regex_replace(out, kComments, " ");
+}
+
+}  // namespace
+
+std::vector<ScanFinding> ScanSource(std::string_view source) {
+  std::vector<ScanFinding> out;
+  const std::string code = StripCommentsAndStrings(source);
+  const std::string with_strings = StripCommentsOnly(source);
+  const std::vector<int> depth = Depths(code);
+
+  auto each = [&](const std::string& text, const std::regex& re, auto&& fn) {
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+      fn(*it, static_cast<size_t>(it->position(0)));
+  };
+
+  static const std::regex kClock(R"(\b(clock64|clock|__clock64|__globaltimer)\s*\()");
+  each(code, kClock, [&](const std::smatch& m, size_t pos) {
+    out.push_back({"clock", "reject", LineOf(code, pos),
+                   "reads a clock ('" + m[1].str() + "()'): a kernel must not depend on time"});
+  });
+  static const std::regex kTimerReg(R"(%(globaltimer|globaltimer_lo|globaltimer_hi|clock64|clock)\b)");
+  each(with_strings, kTimerReg, [&](const std::smatch& m, size_t pos) {
+    out.push_back({"clock", "reject", LineOf(with_strings, pos),
+                   "reads the '%" + m[1].str() + "' timer register in inline PTX"});
+  });
+
+  static const std::regex kSide(
+      R"((<<<)|\b(cudaStream\w*|cudaLaunch\w*|cudaGraph\w*|cudaMalloc\w*|cudaMemcpy\w*|cudaMemset\w*|cudaDeviceSynchronize|cudaEvent\w*|cuLaunch\w*|cuStream\w*)\b)");
+  each(code, kSide, [&](const std::smatch& m, size_t pos) {
+    std::string what = m[1].matched ? "a device-side launch '<<<'" : "'" + m[2].str() + "'";
+    out.push_back({"side-work", "reject", LineOf(code, pos),
+                   "uses " + what + ": work on other streams or launches outside the timed kernel is not allowed"});
+  });
+
+  // File-scope variables: __device__/__managed__ followed by a declaration with no '(' before ';'.
+  static const std::regex kGlobal(R"(\b(__device__|__managed__)\b([^;{}()]*);)");
+  each(code, kGlobal, [&](const std::smatch& m, size_t pos) {
+    if (depth[pos] != 0) return;
+    std::string decl = m[2].str();
+    if (decl.find("__constant__") != std::string::npos) return;  // read-only from the device
+    static const std::regex kName(R"(([A-Za-z_]\w*)\s*(\[[^\]]*\]\s*)*(=.*)?$)");
+    std::smatch nm;
+    std::string name = std::regex_search(decl, nm, kName) ? nm[1].str() : "?";
+    out.push_back({"device-global", "reject", LineOf(code, pos),
+                   "file-scope " + m[1].str() + " variable '" + name +
+                       "' keeps state across calls (result caching or replay); use a scratch parameter"});
+  });
+
+  static const std::regex kStaticLocal(
+      R"(\bstatic\s+(?!constexpr\b|const\b|__shared__\b|__device__\b|__host__\b|__forceinline__\b|inline\b|__global__\b|void\b|_Pragma\b)[A-Za-z_][\w:<>,\s\*&]*?\b([A-Za-z_]\w*)\s*(\[[^\]]*\]\s*)*(=[^;()]*)?;)");
+  each(code, kStaticLocal, [&](const std::smatch& m, size_t pos) {
+    if (depth[pos] == 0) return;
+    out.push_back({"static-local", "reject", LineOf(code, pos),
+                   "static variable '" + m[1].str() + "' inside a function keeps state across calls"});
+  });
+
+  static const std::regex kSleep(R"(\b__nanosleep\s*\()");
+  each(code, kSleep, [&](const std::smatch&, size_t pos) {
+    out.push_back({"spin-wait", "warn", LineOf(code, pos), "__nanosleep distorts timing"});
+  });
+  return out;
+}
+
+bool HasReject(const std::vector<ScanFinding>& f) {
+  for (const auto& x : f)
+    if (x.severity == "reject") return true;
+  return false;
+}
+
+nlohmann::json FindingsToJson(const std::vector<ScanFinding>& f) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& x : f) a.push_back({{"rule", x.rule}, {"severity", x.severity}, {"line", x.line}, {"message", x.message}});
+  return a;
+}
+
+}  // namespace dsx::kernel
