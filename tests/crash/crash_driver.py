@@ -144,8 +144,15 @@ class Producer(threading.Thread):
         sh = self.shared
         conn, conn_port = None, None
         while not sh["stop"].is_set():
-            if not sh["up"].wait(timeout=0.2):
+            if not sh["up"].is_set():
+                # Parked while the server is down: the driver restarts and verifies only once
+                # every producer is here, so nothing is appended behind the verifier's back.
+                with sh["lock"]:
+                    sh["parked"].add(self.pid)
+                sh["up"].wait(timeout=0.2)
                 continue
+            with sh["lock"]:
+                sh["parked"].discard(self.pid)
             port = sh["port"]
             try:
                 if conn is None or conn_port != port:
@@ -215,15 +222,23 @@ def run_kill9(binary, tmp, rounds, seed):
         if status not in (200, 201):
             fail("create stream: HTTP %d %r" % (status, body))
     shared = {"port": srv.port, "up": threading.Event(), "stop": threading.Event(), "lock": threading.Lock(),
-              "violations": [], "seed": seed}
+              "violations": [], "seed": seed, "parked": set()}
     producers = [Producer(i, "crash/s%d" % (i % STREAMS), shared) for i in range(STREAMS * PRODUCERS_PER_STREAM)]
     for p in producers:
         p.start()
     shared["up"].set()
     for round_no in range(1, rounds + 1):
         time.sleep(rng.uniform(0.3, 1.5))
-        srv.kill9()
         shared["up"].clear()
+        srv.kill9()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with shared["lock"]:
+                if len(shared["parked"]) == len(producers):
+                    break
+            time.sleep(0.01)
+        else:
+            fail("producers did not stop after the kill")
         with shared["lock"]:
             acked = {p.pid: p.acked for p in producers}  # the server is dead: no ack can follow
         t0 = time.time()
@@ -231,7 +246,7 @@ def run_kill9(binary, tmp, rounds, seed):
         total = verify(srv.port, producers, acked, round_no)
         if shared["violations"]:
             fail("; ".join(shared["violations"]))
-        print("crash_driver: round %d: killed, restarted in %.2fs, %d records verified, %d acknowledged" %
+        print("crash_driver: round %d: killed, restart + verify %.2fs, %d records verified, %d acknowledged" %
               (round_no, time.time() - t0, total, sum(a + 1 for a in acked.values())), flush=True)
         shared["port"] = srv.port
         shared["up"].set()

@@ -13,8 +13,9 @@ inline constexpr std::string_view kSegmentMagic = "DSXSEG01";
 inline constexpr std::size_t kSegmentHeaderSize = 16;
 // Record header: u32 masked crc32c(type ++ payload) | u32 payload length | u8 type.
 inline constexpr std::size_t kRecordHeaderSize = 9;
-// Upper bound on one record's payload; a larger length field is corruption [bytes].
-inline constexpr std::uint32_t kMaxRecordPayload = 80u << 20;
+// Upper bound on one record's payload (1 GiB, far above the HTTP body limit); a larger length
+// field is corruption [bytes].
+inline constexpr std::uint32_t kMaxRecordPayload = 1u << 30;
 // The writer rolls to a new segment once the active one reaches this size [bytes].
 inline constexpr std::uint64_t kSegmentTargetSize = 64ull << 20;
 
