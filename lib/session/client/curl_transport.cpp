@@ -22,6 +22,10 @@ std::string Trim(std::string_view s) {
 
 // Lowercase first letter, no trailing full stop: git-style "why" text from a curl code.
 std::string Describe(CURLcode code) {
+  // A few curl texts read badly in a dsx message; say what happened instead.
+  if (code == CURLE_PARTIAL_FILE) return "connection closed in the middle of a response";
+  if (code == CURLE_GOT_NOTHING) return "server closed the connection without answering";
+  if (code == CURLE_COULDNT_CONNECT) return "cannot connect to server";
   std::string s = curl_easy_strerror(code);
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();

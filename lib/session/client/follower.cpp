@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "session/client/base64.hpp"
+#include "session/client/json_array.hpp"
 #include "session/client/sse_parser.hpp"
 
 namespace dsx::session::client {
@@ -143,7 +144,7 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
   Status failure;           // protocol or sink error inside the callbacks
   Outcome head_outcome = Outcome::kReconnect;
   std::string pending;      // data events not yet confirmed by a control event
-  nlohmann::json pending_json = nlohmann::json::array();
+  std::string pending_json;  // JSON streams: confirmed-later messages, comma-separated source text
 
   SseParser parser([&](const SseEvent& ev) {
     if (stop) return;
@@ -159,16 +160,15 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
         payload = std::move(*decoded);
       }
       if (json) {
-        auto parsed = nlohmann::json::parse(payload, nullptr, false);
-        if (parsed.is_discarded()) {
+        auto messages = SplitJsonArray(payload);
+        if (!messages) {
           failure = Status::Failed("server sent invalid JSON in an SSE data event");
           stop = true;
           return;
         }
-        if (parsed.is_array()) {
-          for (auto& m : parsed) pending_json.push_back(std::move(m));
-        } else {
-          pending_json.push_back(std::move(parsed));
+        for (std::string_view m : *messages) {
+          if (!pending_json.empty()) pending_json.push_back(',');
+          pending_json.append(m);
         }
       } else {
         pending += payload;
@@ -181,9 +181,9 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
         return;
       }
       std::string next = control["streamNextOffset"].get<std::string>();
-      std::string data = json ? pending_json.dump() : std::move(pending);
+      std::string data = json ? "[" + pending_json + "]" : std::move(pending);
       pending.clear();
-      pending_json = nlohmann::json::array();
+      pending_json.clear();
       Status s = Deliver(sink, std::move(data), next);
       if (!s.ok()) {
         failure = s;

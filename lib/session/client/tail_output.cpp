@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "session/client/base64.hpp"
+#include "session/client/json_array.hpp"
 
 namespace dsx::session::client {
 namespace {
@@ -18,14 +19,15 @@ bool IsTextual(const std::string& content_type) {
          t == "application/javascript" || t == "application/x-ndjson";
 }
 
-Result<nlohmann::json> ParseBatch(const std::string& data) {
-  auto batch = nlohmann::json::parse(data, nullptr, false);
+// ordered_json keeps each object's key order as the server sent it.
+Result<nlohmann::ordered_json> ParseBatch(const std::string& data) {
+  auto batch = nlohmann::ordered_json::parse(data, nullptr, false);
   if (batch.is_discarded()) return Status::Failed("server sent invalid JSON for a JSON stream");
-  if (!batch.is_array()) batch = nlohmann::json::array({batch});
+  if (!batch.is_array()) batch = nlohmann::ordered_json::array({batch});
   return batch;
 }
 
-std::string Dump(const nlohmann::json& j) {
+std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -70,15 +72,23 @@ Result<std::string> TailOutput::Format(const Chunk& chunk, TailFormat format, co
     return Status::Failed("--jsonl needs a JSON stream (content type '" + content_type + "'); use --json");
   }
   if (chunk.json && format != TailFormat::kJson) {
-    auto batch = ParseBatch(chunk.data);
-    if (!batch.ok()) return batch.status();
+    // Messages are printed as the server sent them, not re-serialized.
+    auto messages = SplitJsonArray(chunk.data);
+    if (!messages) return Status::Failed("server sent invalid JSON for a JSON stream");
     std::string out;
-    for (const auto& m : *batch) out += Dump(m) + "\n";
+    for (std::string_view m : *messages) {
+      if (m.find_first_of("\r\n") == std::string_view::npos) {
+        out.append(m);
+      } else {
+        out += Dump(nlohmann::ordered_json::parse(m));  // pretty-printed by the server: one line
+      }
+      out.push_back('\n');
+    }
     return out;
   }
   if (format == TailFormat::kRaw) return chunk.data;
   // kJson record.
-  nlohmann::json rec;
+  nlohmann::ordered_json rec;
   rec["offset"] = chunk.next_offset;
   if (chunk.json) {
     auto batch = ParseBatch(chunk.data);

@@ -24,12 +24,18 @@ TEST_CASE("raw output is the stored bytes, exactly") {
   CHECK(*r == bytes);
 }
 
-TEST_CASE("JSON streams print one compact message per line in raw and jsonl modes") {
+TEST_CASE("JSON streams print one message per line, as the server sent it, in raw and jsonl modes") {
   for (auto fmt : {TailFormat::kRaw, TailFormat::kJsonl}) {
-    auto r = TailOutput::Format(Make("[{\"a\": 1}, [1, 2], \"s\"]", true), fmt, "application/json");
+    auto r = TailOutput::Format(Make("[{\"b\":1,\"a\": 1.10}, [1, 2], \"s\"]", true), fmt, "application/json");
     REQUIRE(r.ok());
-    CHECK(*r == "{\"a\":1}\n[1,2]\n\"s\"\n");
+    CHECK(*r == "{\"b\":1,\"a\": 1.10}\n[1, 2]\n\"s\"\n");
   }
+}
+
+TEST_CASE("a message the server pretty-printed over several lines still prints as one line") {
+  auto r = TailOutput::Format(Make("[{\n  \"z\": 1,\n  \"a\": 2\n}]", true), TailFormat::kJsonl, "application/json");
+  REQUIRE(r.ok());
+  CHECK(*r == "{\"z\":1,\"a\":2}\n");
 }
 
 TEST_CASE("--jsonl refuses non-JSON streams") {
