@@ -93,6 +93,8 @@ void HttpSession::on_routed(RouteOutcome outcome) {
       sse->Run();
       return;  // this session ends here; the connection belongs to the SSE session
     }
+    case RouteOutcome::Kind::kTakeover:  // session SSE / WebSocket (session_routes.cpp)
+      return outcome.takeover(std::move(stream_), std::move(buffer_));
   }
 }
 

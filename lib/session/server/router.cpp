@@ -335,6 +335,7 @@ Response ErrorResponse(const Request& req, http::status status, const std::strin
 }
 
 void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
+  if (options.intercept && options.intercept(req, done)) return;  // auth + /v1/session/ (session_routes)
   std::string path;
   Query q;
   SplitTarget(std::string_view(req.target().data(), req.target().size()), &path, &q);

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
 #include "session/model/stream_service.hpp"
@@ -18,8 +20,12 @@ namespace http = boost::beast::http;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
+struct RouteOutcome;
 struct RouterOptions {
   std::function<std::string()> metrics_text;  // GET /metrics body (Prometheus text)
+  // Hook for auth and the /v1/session/ routes (session_routes.hpp): sees every request
+  // first; returns true when it took it (then it calls `done`), false to route it here.
+  std::function<bool(http::request<http::string_body>&, std::function<void(RouteOutcome)>&)> intercept;
 };
 
 // A live read the session must carry out (wait for data, or stream SSE events).
@@ -35,10 +41,13 @@ struct LiveRead {
 };
 
 struct RouteOutcome {
-  enum class Kind { kResponse, kLongPoll, kSse };
+  enum class Kind { kResponse, kLongPoll, kSse, kTakeover };
   Kind kind = Kind::kResponse;
   Response response;  // kResponse
   LiveRead live;      // kLongPoll, kSse
+  // kTakeover: the connection (and any bytes read past the request) goes to a live session
+  // (session SSE, WebSocket); the HTTP session ends.
+  std::function<void(boost::beast::tcp_stream&&, boost::beast::flat_buffer&&)> takeover;
 };
 using RouteDone = std::function<void(RouteOutcome)>;
 

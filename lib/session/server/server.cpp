@@ -52,6 +52,7 @@ Server::Server(ServerOptions options, StreamService& service)
   ctx->idle_timeout = std::chrono::seconds(impl_->options.idle_timeout_s);
   ctx->log_requests = impl_->options.log_requests;
   Impl* impl = impl_.get();
+  ctx->router.intercept = impl_->options.intercept;
   ctx->router.metrics_text = [impl] { return MetricsText(impl->metrics, impl->service, impl->service.store().Name()); };
   impl_->ctx = ctx;
   service.store().SetSyncObserver([impl](std::chrono::nanoseconds latency, std::size_t appends) {

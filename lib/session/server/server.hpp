@@ -23,6 +23,7 @@ struct ServerOptions {
   int idle_timeout_s = 30;
   bool log_requests = false;
   bool handle_signals = true;          // SIGINT/SIGTERM stop Run()
+  decltype(RouterOptions::intercept) intercept;  // auth + /v1/session/ routes (session_routes.hpp)
 };
 
 class Server {

@@ -1,0 +1,447 @@
+#include "session/live/session_hub.hpp"
+
+#include <chrono>
+
+#include "core/log.hpp"
+#include "session/model/offset.hpp"
+
+namespace dsx::session::live {
+namespace {
+
+bool ValidAgentState(const std::string& s) {
+  return s == "thinking" || s == "streaming" || s == "tool" || s == "waiting" || s == "idle" || s == "lost";
+}
+
+json PresenceEvent(const char* type, const json& member) { return {{"type", type}, {"data", member}}; }
+
+}  // namespace
+
+HubReply HubReply::Error(int status, std::string why) {
+  HubReply r;
+  r.status = status;
+  r.body = {{"error", std::move(why)}, {"status", status}};
+  return r;
+}
+
+SessionHub::SessionHub(StreamService& service, HubOptions options) : service_(service), options_(options) {}
+
+SessionHub::~SessionHub() { StopReaper(); }
+
+void SessionHub::StartReaper() {
+  if (reaper_.joinable()) return;
+  reaper_ = std::thread([this] {
+    std::unique_lock lock(reaper_mu_);
+    while (!reaper_stop_) {
+      reaper_cv_.wait_for(lock, std::chrono::milliseconds(options_.reaper_period_ms));
+      if (reaper_stop_) break;
+      lock.unlock();
+      Tick(NowMs());
+      lock.lock();
+    }
+  });
+}
+
+void SessionHub::StopReaper() {
+  {
+    std::lock_guard lock(reaper_mu_);
+    reaper_stop_ = true;
+  }
+  reaper_cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+}
+
+SessionHub::SessionPtr SessionHub::Get(const std::string& id) {
+  std::lock_guard lock(map_mu_);
+  auto& s = sessions_[id];
+  if (!s) s = std::make_shared<Session>();
+  return s;
+}
+
+std::optional<HubReply> SessionHub::LoadLocked(const std::string& id, Session& s) {
+  if (s.loaded && !s.stale.load()) return std::nullopt;
+  OffsetParam start;
+  ReadReply first = service_.Read(StreamPathFor(id), start);
+  if (first.reply.status != 200) {
+    return HubReply::Error(first.reply.status == 410 ? 404 : first.reply.status,
+                           first.reply.status == 404 || first.reply.status == 410
+                               ? "no session '" + id + "'"
+                               : first.reply.error);
+  }
+  if (!first.json) return HubReply::Error(409, "stream '" + id + "' is not a JSON stream, so not a session");
+  SessionState fresh;
+  const std::int64_t now = NowMs();
+  std::uint64_t from = 0;
+  for (;;) {
+    EventPage page = ReadEvents(service_, first.stream, from);
+    if (page.status != 200) return HubReply::Error(page.status, page.error);
+    for (const LogEvent& e : page.events) ApplyEffects(fresh, e.body, now);
+    if (page.up_to_date || page.next == from) break;
+    from = page.next;
+  }
+  s.state = std::move(fresh);
+  s.loaded = true;
+  s.stale.store(false);
+  // Agents of runs found active are present (their presence is not in the log).
+  for (const auto& [rid, run] : s.state.runs) {
+    if (!run.active) continue;
+    json m = {{"sub", run.owner}, {"kind", "agent"}, {"run", run.id}, {"lane", run.lane},
+              {"state", run.agent_state}, {"since", now}};
+    if (!run.device.empty()) m["device"] = run.device;
+    s.members["run:" + run.id] = Member{m, 0};
+  }
+  return std::nullopt;
+}
+
+void SessionHub::Create(const std::string& id, HubDone done) {
+  CreateArgs a;
+  a.path = StreamPathFor(id);
+  a.content_type = "application/json";
+  SessionPtr s = Get(id);
+  service_.Create(std::move(a), [s, id, done = std::move(done)](Reply r) {
+    if (r.status == 201) s->stale.store(true);  // a new stream under an old name: reload
+    if (r.status == 201 || r.status == 200) {
+      HubReply ok;
+      ok.status = r.status;
+      ok.body = {{"session", id}, {"created", r.status == 201}, {"offset", FormatOffset(r.info.tail)}};
+      return done(std::move(ok));
+    }
+    done(HubReply::Error(r.status, r.status == 409 ? "a stream '" + id + "' exists with other settings" : r.error));
+  });
+}
+
+void SessionHub::Submit(const std::string& id, const auth::Principal& who, const json& drafts,
+                        std::optional<ProducerArgs> producer, HubDone done) {
+  const bool batch = drafts.is_array();
+  if (batch && drafts.empty()) return done(HubReply::Error(400, "empty event batch"));
+  if (batch && drafts.size() > 1000) return done(HubReply::Error(413, "more than 1000 events in one batch"));
+  SessionPtr s = Get(id);
+  std::vector<json> presence;
+  {
+    std::unique_lock lock(s->mu);
+    if (auto err = LoadLocked(id, *s)) {
+      lock.unlock();
+      return done(std::move(*err));
+    }
+    const std::int64_t now = NowMs();
+    SessionState scratch;
+    SessionState* st = &s->state;
+    if (batch && drafts.size() > 1) {
+      scratch = s->state;
+      st = &scratch;
+    }
+    std::vector<json> events;
+    json answers = json::array();
+    bool duplicate = false;
+    const std::size_t n = batch ? drafts.size() : 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto normalized = NormalizeDraft(batch ? drafts[i] : drafts);
+      if (!normalized.ok()) {
+        lock.unlock();
+        return done(HubReply::Error(400, normalized.status().message()));
+      }
+      if (StoredBytes(*normalized).size() > kMaxDraftBytes) {
+        lock.unlock();
+        return done(HubReply::Error(413, "event larger than 1 MiB"));
+      }
+      Checked c = CheckDraft(*st, who, id, std::move(normalized).value(), now, options_.lease);
+      if (c.status != 200) {
+        lock.unlock();
+        return done(HubReply::Error(c.status, batch ? "event " + std::to_string(i) + ": " + c.error : c.error));
+      }
+      if (c.duplicate) {
+        if (n > 1) {
+          lock.unlock();
+          return done(HubReply::Error(409, "event " + std::to_string(i) + ": already written"));
+        }
+        duplicate = true;
+      }
+      for (const json& e : c.events) {
+        ApplyEffects(*st, e, now);
+        events.push_back(e);
+      }
+      answers.push_back(std::move(c.answer));
+    }
+    if (duplicate) {
+      lock.unlock();
+      HubReply r;
+      r.body = answers[0];
+      return done(std::move(r));
+    }
+    if (st == &scratch) s->state = std::move(scratch);
+    for (const json& e : events) AgentPresenceLocked(*s, e, &presence);
+    json answer = batch ? json{{"results", answers}} : answers[0];
+    AppendLocked(id, s, std::move(events), std::move(producer), std::move(answer), std::move(done));
+  }
+  Broadcast(s, presence);
+}
+
+void SessionHub::AppendLocked(const std::string& id, const SessionPtr& s, std::vector<json> events,
+                              std::optional<ProducerArgs> producer, json answer, HubDone done) {
+  AppendArgs a;
+  a.path = StreamPathFor(id);
+  a.content_type = "application/json";
+  a.producer = std::move(producer);
+  std::vector<std::size_t> sizes;
+  json arr = json::array();
+  for (json& e : events) {
+    sizes.push_back(StoredBytes(e).size());
+    arr.push_back(std::move(e));
+  }
+  a.body = arr.dump(-1, ' ', false, json::error_handler_t::replace);
+  // Keep only what the answer needs from each event.
+  json summary = json::array();
+  for (const json& e : arr) {
+    json one = {{"type", e.value("type", "")}};
+    for (const char* f : {"run", "msg", "id"}) {
+      if (e.contains(f)) one[f] = e[f];
+    }
+    summary.push_back(std::move(one));
+  }
+  service_.Append(std::move(a), [s, sizes = std::move(sizes), summary = std::move(summary),
+                                 answer = std::move(answer), done = std::move(done)](Reply r) mutable {
+    if (r.status != 200 && r.status != 204) {
+      s->stale.store(true);  // the state ran ahead of the log: rebuild it on next use
+      return done(HubReply::Error(r.status, r.error.empty() ? "append failed" : r.error));
+    }
+    HubReply ok;
+    ok.body = std::move(answer);
+    if (r.status == 204 && r.producer_seq && !r.next_offset) {
+      ok.body["duplicate"] = true;
+      return done(std::move(ok));
+    }
+    const std::uint64_t tail = r.next_offset.value_or(r.info.tail);
+    std::uint64_t end = tail;
+    for (std::size_t i = sizes.size(); i-- > 0;) {
+      summary[i]["offset"] = FormatOffset(end);
+      end -= sizes[i];
+    }
+    if (r.status == 204) ok.body["duplicate"] = true;
+    ok.body["offset"] = FormatOffset(tail);
+    ok.body["events"] = std::move(summary);
+    done(std::move(ok));
+  });
+}
+
+HubReply SessionHub::Heartbeat(const std::string& id, const auth::Principal& who, const std::string& run_id,
+                               const std::string& state) {
+  if (!state.empty() && !ValidAgentState(state)) {
+    return HubReply::Error(400, "invalid agent state '" + state + "': want thinking, streaming, tool, waiting, idle");
+  }
+  SessionPtr s = Get(id);
+  std::vector<json> presence;
+  {
+    std::lock_guard lock(s->mu);
+    if (auto err = LoadLocked(id, *s)) return *err;
+    auto it = s->state.runs.find(run_id);
+    if (it == s->state.runs.end()) return HubReply::Error(404, "no run '" + run_id + "' in session '" + id + "'");
+    RunInfo& run = it->second;
+    if (!who.Allows(id, auth::Right::kRun)) return HubReply::Error(403, who.Lacks(id, auth::Right::kRun));
+    if (run.owner != who.sub && !who.Allows(id, auth::Right::kAdmin)) {
+      return HubReply::Error(403, "run '" + run.id + "' belongs to '" + run.owner + "'");
+    }
+    if (!run.active) return HubReply::Error(409, "run '" + run.id + "' has ended (" + run.end_reason + ")");
+    run.deadline_ms = NowMs() + run.lease_ms;
+    if (!state.empty() && state != run.agent_state) {
+      run.agent_state = state;
+      auto m = s->members.find("run:" + run.id);
+      if (m != s->members.end()) {
+        json info = m->second.info;
+        info["state"] = state;
+        SetMemberLocked(*s, m->first, info, 0, &presence);
+      }
+    }
+  }
+  Broadcast(s, presence);
+  HubReply r;
+  r.status = 204;
+  return r;
+}
+
+void SessionHub::Tick(std::int64_t now) {
+  std::vector<std::pair<std::string, SessionPtr>> all;
+  {
+    std::lock_guard lock(map_mu_);
+    all.assign(sessions_.begin(), sessions_.end());
+  }
+  for (auto& [id, s] : all) {
+    std::vector<json> presence;
+    {
+      std::lock_guard lock(s->mu);
+      if (!s->loaded) continue;
+      std::vector<json> events;
+      for (auto& [rid, run] : s->state.runs) {
+        if (!run.active || run.deadline_ms > now) continue;
+        for (json& e : LeaseLostEvents(run, now)) events.push_back(std::move(e));
+      }
+      if (!events.empty()) {
+        for (const json& e : events) {
+          ApplyEffects(s->state, e, now);
+          AgentPresenceLocked(*s, e, &presence);
+        }
+        const std::string sid = id;
+        AppendLocked(id, s, std::move(events), std::nullopt, json::object(), [sid](HubReply r) {
+          if (r.status >= 400) log::Warn("cannot end lapsed run", {{"session", sid}, {"why", r.body.value("error", "")}});
+        });
+      }
+      for (auto it = s->members.begin(); it != s->members.end();) {
+        if (it->second.expires_ms > 0 && it->second.expires_ms <= now) {
+          presence.push_back(PresenceEvent("presence.leave", it->second.info));
+          it = s->members.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    Broadcast(s, presence);
+  }
+}
+
+HubReply SessionHub::Info(const std::string& id) {
+  SessionPtr s = Get(id);
+  Reply head = service_.Head(StreamPathFor(id));
+  std::lock_guard lock(s->mu);
+  if (auto err = LoadLocked(id, *s)) return *err;
+  json members = json::array();
+  for (const auto& [k, m] : s->members) members.push_back(m.info);
+  HubReply r;
+  r.body = {{"session", id},
+            {"offset", FormatOffset(head.info.tail)},
+            {"runs", s->state.ActiveRuns()},
+            {"presence", std::move(members)}};
+  return r;
+}
+
+HubReply SessionHub::Runs(const std::string& id) {
+  SessionPtr s = Get(id);
+  std::lock_guard lock(s->mu);
+  if (auto err = LoadLocked(id, *s)) return *err;
+  HubReply r;
+  r.body = {{"runs", s->state.ActiveRuns()}};
+  return r;
+}
+
+StreamHandle SessionHub::Stream(const std::string& id, HubReply* error) {
+  OffsetParam now;
+  now.kind = OffsetParam::Kind::kNow;
+  ReadReply rr = service_.Read(StreamPathFor(id), now);
+  if (rr.reply.status != 200) {
+    *error = HubReply::Error(rr.reply.status == 410 ? 404 : rr.reply.status,
+                             rr.reply.status == 404 || rr.reply.status == 410 ? "no session '" + id + "'" : rr.reply.error);
+    return nullptr;
+  }
+  if (!rr.json) {
+    *error = HubReply::Error(409, "stream '" + id + "' is not a JSON stream, so not a session");
+    return nullptr;
+  }
+  return rr.stream;
+}
+
+// ---------------------------------------------------------------- presence
+
+std::uint64_t SessionHub::Subscribe(const std::string& id, Listener listener) {
+  SessionPtr s = Get(id);
+  const std::uint64_t token = next_token_.fetch_add(1);
+  std::lock_guard lock(s->mu);
+  s->listeners[token] = std::move(listener);
+  return token;
+}
+
+void SessionHub::Unsubscribe(const std::string& id, std::uint64_t token) {
+  SessionPtr s = Get(id);
+  std::lock_guard lock(s->mu);
+  s->listeners.erase(token);
+}
+
+void SessionHub::SetMemberLocked(Session& s, const std::string& key, json info, std::int64_t expires_ms,
+                                 std::vector<json>* out) {
+  auto it = s.members.find(key);
+  if (it == s.members.end()) {
+    info["since"] = NowMs();
+    out->push_back(PresenceEvent("presence.join", info));
+    s.members[key] = Member{std::move(info), expires_ms};
+    return;
+  }
+  info["since"] = it->second.info.value("since", NowMs());
+  if (info != it->second.info) out->push_back(PresenceEvent("presence.update", info));
+  it->second = Member{std::move(info), expires_ms};
+}
+
+void SessionHub::PresenceSet(const std::string& id, const std::string& key, const auth::Principal& who,
+                             const std::string& kind, const std::string& state, std::int64_t ttl_ms) {
+  SessionPtr s = Get(id);
+  std::vector<json> out;
+  {
+    std::lock_guard lock(s->mu);
+    json info = {{"sub", who.sub}, {"kind", kind}, {"state", state.empty() ? "online" : state}};
+    if (!who.device.empty()) info["device"] = who.device;
+    SetMemberLocked(*s, key, std::move(info), ttl_ms > 0 ? NowMs() + ttl_ms : 0, &out);
+  }
+  Broadcast(s, out);
+}
+
+void SessionHub::PresenceLeave(const std::string& id, const std::string& key) {
+  SessionPtr s = Get(id);
+  std::vector<json> out;
+  {
+    std::lock_guard lock(s->mu);
+    auto it = s->members.find(key);
+    if (it == s->members.end()) return;
+    out.push_back(PresenceEvent("presence.leave", it->second.info));
+    s->members.erase(it);
+  }
+  Broadcast(s, out);
+}
+
+json SessionHub::PresenceList(const std::string& id) {
+  SessionPtr s = Get(id);
+  std::lock_guard lock(s->mu);
+  (void)LoadLocked(id, *s);  // agents of active runs are members
+  json members = json::array();
+  for (const auto& [k, m] : s->members) members.push_back(m.info);
+  return members;
+}
+
+void SessionHub::AgentPresenceLocked(Session& s, const json& e, std::vector<json>* out) {
+  const std::string type = e.value("type", "");
+  const std::string run_id = e.value("run", "");
+  const std::string key = "run:" + run_id;
+  if (type == "run.start") {
+    const json& from = e.contains("from") ? e["from"] : json::object();
+    json info = {{"sub", from.value("sub", "")}, {"kind", "agent"}, {"run", run_id},
+                 {"lane", e.value("lane", kDefaultLane)}, {"state", "thinking"}};
+    if (from.contains("device")) info["device"] = from["device"];
+    SetMemberLocked(s, key, std::move(info), 0, out);
+  } else if (type == "msg.append" || type == "run.end") {
+    auto it = s.members.find(key);
+    if (it == s.members.end()) return;
+    if (type == "msg.append") {
+      if (it->second.info.value("state", "") == "streaming") return;
+      json info = it->second.info;
+      info["state"] = "streaming";
+      SetMemberLocked(s, key, std::move(info), 0, out);
+      return;
+    }
+    json info = it->second.info;
+    const json& data = e.contains("data") ? e["data"] : json::object();
+    if (data.value("reason", "") == "agent_lost") {
+      info["state"] = "lost";
+      SetMemberLocked(s, key, info, 0, out);
+    }
+    out->push_back(PresenceEvent("presence.leave", s.members[key].info));
+    s.members.erase(key);
+  }
+}
+
+void SessionHub::Broadcast(const SessionPtr& s, const std::vector<json>& events) {
+  if (events.empty()) return;
+  std::vector<Listener> listeners;
+  {
+    std::lock_guard lock(s->mu);
+    for (const auto& [t, l] : s->listeners) listeners.push_back(l);
+  }
+  for (const json& e : events) {
+    for (const auto& l : listeners) l(e);
+  }
+}
+
+}  // namespace dsx::session::live

@@ -1,0 +1,126 @@
+// SessionHub: the live session layer over a StreamService. It is the write gate of every
+// session (checks drafts against the run state, stamps them, appends them to the session's
+// JSON stream in order), keeps the run state of each session it has seen (rebuilt from the log
+// on first use), expires leases, and holds presence (ephemeral) with its subscribers.
+//
+// Thread-safe. Per session one mutex orders checks and submissions, so the run state always
+// matches the order of the log. Answers (`done`) run on the store's completion thread, or
+// inline; they must not block. Durable events reach live readers through the service's
+// waiters (ReadEvents + StreamService::Wait); presence changes through Subscribe listeners.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "session/auth/rights.hpp"
+#include "session/live/session_state.hpp"
+#include "session/model/stream_service.hpp"
+
+namespace dsx::session::live {
+
+struct HubOptions {
+  LeaseLimits lease;
+  std::int64_t presence_ttl_ms = 30000;   // POST .../presence holds this long
+  std::int64_t reaper_period_ms = 100;    // lease / presence check interval
+};
+
+// An HTTP-shaped answer: status and JSON body ({"error":…,"status":…} when >= 400).
+struct HubReply {
+  int status = 200;
+  json body = json::object();
+  static HubReply Error(int status, std::string why);
+};
+using HubDone = std::function<void(HubReply)>;
+
+class SessionHub {
+ public:
+  SessionHub(StreamService& service, HubOptions options = {});
+  ~SessionHub();
+  SessionHub(const SessionHub&) = delete;
+  SessionHub& operator=(const SessionHub&) = delete;
+
+  // Background lease/presence expiry (a thread calling Tick(NowMs()) every reaper period).
+  void StartReaper();
+  void StopReaper();
+  // Expire lapsed leases (append run.end agent_lost) and stale presence. For tests and the reaper.
+  void Tick(std::int64_t now_ms);
+
+  // PUT /v1/session/<id>: create the JSON stream if missing (201, 200 if it exists).
+  void Create(const std::string& id, HubDone done);
+  // POST .../events: one draft or an array (atomic batch) from `who`.
+  void Submit(const std::string& id, const auth::Principal& who, const json& drafts,
+              std::optional<ProducerArgs> producer, HubDone done);
+  // POST .../runs/<run>/heartbeat: 204, 404 no run, 403 not the owner, 409 ended.
+  HubReply Heartbeat(const std::string& id, const auth::Principal& who, const std::string& run,
+                     const std::string& state);
+  // GET /v1/session/<id>: {"session","offset","runs","presence"}.
+  HubReply Info(const std::string& id);
+  // Active runs of a session (loads it). 404 reply when the session does not exist.
+  HubReply Runs(const std::string& id);
+
+  // The session's stream for reading (nullptr and *error when missing).
+  StreamHandle Stream(const std::string& id, HubReply* error);
+
+  // ---- presence (ephemeral)
+  using Listener = std::function<void(const json& presence_event)>;
+  std::uint64_t Subscribe(const std::string& id, Listener listener);
+  void Unsubscribe(const std::string& id, std::uint64_t token);
+  // Join or update a member identified by `key` (a connection id, or "post:<sub>/<device>").
+  // `ttl_ms` > 0: the member leaves after that long unless refreshed.
+  void PresenceSet(const std::string& id, const std::string& key, const auth::Principal& who,
+                   const std::string& kind, const std::string& state, std::int64_t ttl_ms);
+  void PresenceLeave(const std::string& id, const std::string& key);
+  json PresenceList(const std::string& id);
+
+  StreamService& service() { return service_; }
+  const HubOptions& options() const { return options_; }
+
+ private:
+  struct Member {
+    json info;               // sub, device, kind, state, since, [run, lane]
+    std::int64_t expires_ms = 0;  // 0: held by a connection
+  };
+  struct Session {
+    std::mutex mu;
+    bool loaded = false;
+    std::atomic<bool> stale{false};           // the log may differ from `state`: reload
+    SessionState state;                       // GUARDED_BY(mu)
+    std::map<std::string, Member> members;    // GUARDED_BY(mu)
+    std::map<std::uint64_t, Listener> listeners;  // GUARDED_BY(mu)
+  };
+  using SessionPtr = std::shared_ptr<Session>;
+
+  SessionPtr Get(const std::string& id);
+  // Loads the run state from the log (once). mu held. Returns 404/503 replies on failure.
+  std::optional<HubReply> LoadLocked(const std::string& id, Session& s);
+  // Appends `events` (stamped) to the session's stream; mu held (submission order).
+  void AppendLocked(const std::string& id, const SessionPtr& s, std::vector<json> events,
+                    std::optional<ProducerArgs> producer, json answer, HubDone done);
+  // Presence changes caused by stored events (agents join/leave/update). mu held; collects
+  // events to broadcast after unlocking.
+  void AgentPresenceLocked(Session& s, const json& event, std::vector<json>* out);
+  void SetMemberLocked(Session& s, const std::string& key, json info, std::int64_t expires_ms,
+                       std::vector<json>* out);
+  void Broadcast(const SessionPtr& s, const std::vector<json>& events);
+
+  StreamService& service_;
+  HubOptions options_;
+  std::mutex map_mu_;
+  std::map<std::string, SessionPtr> sessions_;  // GUARDED_BY(map_mu_)
+  std::atomic<std::uint64_t> next_token_{1};
+
+  std::mutex reaper_mu_;
+  std::condition_variable reaper_cv_;
+  bool reaper_stop_ = false;
+  std::thread reaper_;
+};
+
+}  // namespace dsx::session::live

@@ -1,0 +1,334 @@
+#include "session/server/session_routes.hpp"
+
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "session/live/compactor.hpp"
+#include "session/live/live_cursor.hpp"
+#include "session/model/offset.hpp"
+#include "session/server/auth_gate.hpp"
+#include "session/server/live_sse_session.hpp"
+#include "session/server/websocket_session.hpp"
+
+namespace dsx::session::server {
+namespace {
+
+using auth::Right;
+using nlohmann::json;
+constexpr std::string_view kPrefix = "/v1/session/";
+constexpr std::string_view kStreams = "/v1/stream/";
+
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string Decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+struct Target {
+  std::string path;
+  std::map<std::string, std::string> query;  // last value wins
+  std::string Get(const std::string& k, const std::string& fallback = "") const {
+    auto it = query.find(k);
+    return it == query.end() ? fallback : it->second;
+  }
+};
+
+Target Split(std::string_view t) {
+  Target out;
+  const auto q = t.find('?');
+  out.path = std::string(t.substr(0, q));
+  if (q == std::string_view::npos) return out;
+  std::string_view rest = t.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = part.find('=');
+    out.query[Decode(part.substr(0, eq))] = eq == std::string_view::npos ? "" : Decode(part.substr(eq + 1));
+  }
+  return out;
+}
+
+bool ValidId(std::string_view id) {
+  if (id.empty() || id.size() > 1024 || id.front() == '/' || id.back() == '/') return false;
+  std::size_t start = 0;
+  while (start <= id.size()) {
+    const auto slash = id.find('/', start);
+    std::string_view seg = id.substr(start, slash == std::string_view::npos ? id.npos : slash - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char c : seg) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+std::string HeaderValue(const Request& req, http::field f) {
+  auto it = req.find(f);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+std::string HeaderValue(const Request& req, std::string_view name) {
+  auto it = req.find(boost::beast::string_view(name.data(), name.size()));
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+RouteOutcome Respond(Response res) {
+  RouteOutcome o;
+  o.kind = RouteOutcome::Kind::kResponse;
+  o.response = std::move(res);
+  return o;
+}
+
+RouteOutcome FromHub(const Request& req, const live::HubReply& r) {
+  return Respond(JsonResponse(req, r.status, r.status == 204 ? "" : r.body.dump(-1, ' ', false, json::error_handler_t::replace)));
+}
+
+// Parses ?offset= (and Last-Event-ID, which wins) into a position; `now` needs the tail.
+bool ResolveOffset(const std::string& text, const StreamHandle& stream, live::SessionHub& hub, std::uint64_t* out) {
+  auto p = ParseOffset(text.empty() ? "-1" : text);
+  if (!p) return false;
+  if (p->kind == OffsetParam::Kind::kStart) {
+    *out = 0;
+  } else if (p->kind == OffsetParam::Kind::kAt) {
+    *out = p->position;
+  } else {
+    *out = hub.service().ReadFrom(stream, 0).reply.info.tail;
+  }
+  return true;
+}
+
+struct Handler {
+  std::shared_ptr<const SessionRoutesConfig> cfg;
+
+  bool operator()(Request& req, RouteDone& done) const {
+    Target t = Split(std::string_view(req.target().data(), req.target().size()));
+    const http::verb method = req.method();
+    if (method == http::verb::options || t.path == "/health") return false;  // open: preflight, health
+    AuthResult a = Authenticate(cfg->key, req, t.Get("access_token"));
+    if (a.status != 200) {
+      done(Respond(JsonError(req, a.status, a.error)));
+      return true;
+    }
+    const auth::Principal& who = a.principal;
+    if (t.path.rfind(kStreams, 0) == 0) {
+      // Raw Durable Streams: reads need `read`; writes skip stamping, so they are `admin`.
+      const std::string id = t.path.substr(kStreams.size());
+      const bool read = method == http::verb::get || method == http::verb::head;
+      const Right need = read ? Right::kRead : Right::kAdmin;
+      if (!who.Allows(id, need)) {
+        done(Respond(JsonError(req, 403, who.Lacks(id, need) + (read ? "" : " (raw stream writes need admin)"))));
+        return true;
+      }
+      return false;
+    }
+    if (t.path.rfind(kPrefix, 0) != 0) {
+      if (t.path == "/metrics" && !who.Allows("*", Right::kAdmin)) {
+        done(Respond(JsonError(req, 403, who.Lacks("*", Right::kAdmin))));
+        return true;
+      }
+      return false;  // other routes: a valid token was enough
+    }
+    SessionTarget st;
+    if (!ParseSessionPath(t.path, &st)) {
+      done(Respond(JsonError(req, 400, "invalid session path '" + t.path + "'")));
+      return true;
+    }
+    Session(req, t, st, who, done);
+    return true;
+  }
+
+  void Session(Request& req, const Target& t, const SessionTarget& st, const auth::Principal& who,
+               RouteDone& done) const {
+    live::SessionHub& hub = *cfg->hub;
+    const http::verb m = req.method();
+    auto shared_req = std::make_shared<Request>(std::move(req));
+    auto reply_async = [shared_req, done](live::HubReply r) { done(FromHub(*shared_req, r)); };
+    const Request& rq = *shared_req;
+    auto deny = [&](Right r) {
+      if (who.Allows(st.id, r)) return false;
+      done(Respond(JsonError(rq, 403, who.Lacks(st.id, r))));
+      return true;
+    };
+
+    if (st.endpoint.empty()) {
+      if (m == http::verb::put) {
+        if (!who.Allows(st.id, Right::kAppend) && !who.Allows(st.id, Right::kRun)) {
+          return done(Respond(JsonError(rq, 403, who.Lacks(st.id, Right::kAppend))));
+        }
+        return hub.Create(st.id, reply_async);
+      }
+      if (m == http::verb::get) {
+        if (deny(Right::kRead)) return;
+        return done(FromHub(rq, hub.Info(st.id)));
+      }
+      return done(Respond(JsonError(rq, 405, "method not allowed: PUT or GET")));
+    }
+    if (st.endpoint == "events" && m == http::verb::post) {
+      json body = json::parse(rq.body(), nullptr, false);
+      if (body.is_discarded()) return done(Respond(JsonError(rq, 400, "invalid JSON body")));
+      std::optional<ProducerArgs> producer;
+      const std::string pid = HeaderValue(rq, "Producer-Id"), pep = HeaderValue(rq, "Producer-Epoch"),
+                        pseq = HeaderValue(rq, "Producer-Seq");
+      if (!pid.empty() || !pep.empty() || !pseq.empty()) {
+        auto e = ParseDigits(pep);
+        auto q = ParseDigits(pseq);
+        if (pid.empty() || !e || !q) {
+          return done(Respond(JsonError(rq, 400, "Producer-Id, Producer-Epoch and Producer-Seq go together")));
+        }
+        producer = ProducerArgs{pid, *e, *q};
+      }
+      return hub.Submit(st.id, who, body, std::move(producer), reply_async);
+    }
+    if (st.endpoint == "heartbeat" && m == http::verb::post) {
+      std::string state;
+      if (!rq.body().empty()) {
+        json body = json::parse(rq.body(), nullptr, false);
+        if (!body.is_object()) return done(Respond(JsonError(rq, 400, "heartbeat body must be a JSON object")));
+        state = body.value("state", "");
+      }
+      return done(FromHub(rq, hub.Heartbeat(st.id, who, st.run, state)));
+    }
+    if (st.endpoint == "presence") {
+      if (m == http::verb::get) {
+        if (deny(Right::kRead)) return;
+        live::HubReply r;
+        r.body = {{"members", hub.PresenceList(st.id)}};
+        return done(FromHub(rq, r));
+      }
+      if (m == http::verb::post) {
+        if (deny(Right::kPresence)) return;
+        json body = json::parse(rq.body().empty() ? "{}" : rq.body(), nullptr, false);
+        if (!body.is_object()) return done(Respond(JsonError(rq, 400, "presence body must be a JSON object")));
+        hub.PresenceSet(st.id, "post:" + who.sub + "/" + who.device, who, body.value("kind", "client"),
+                        body.value("state", "online"), hub.options().presence_ttl_ms);
+        live::HubReply r;
+        r.status = 204;
+        return done(FromHub(rq, r));
+      }
+    }
+    if (m != http::verb::get) return done(Respond(JsonError(rq, 405, "method not allowed")));
+    if (deny(Right::kRead)) return;
+    live::HubReply err;
+    StreamHandle stream = hub.Stream(st.id, &err);
+    if (!stream) return done(FromHub(rq, err));
+    const live::LaneFilter lanes = live::LaneFilter::Parse(t.Get("lanes"));
+
+    if (st.endpoint == "view") {
+      std::uint64_t tail = 0;
+      auto view = live::BuildView(hub.service(), stream, lanes, &tail);
+      if (!view.ok()) return done(Respond(JsonError(rq, 503, view.status().message())));
+      (*view)["runs"] = hub.Runs(st.id).body.value("runs", json::array());
+      live::HubReply r;
+      r.body = std::move(*view);
+      return done(FromHub(rq, r));
+    }
+    if (st.endpoint == "ws") {
+      if (!boost::beast::websocket::is_upgrade(rq)) {
+        return done(Respond(JsonError(rq, 426, "WebSocket upgrade required")));
+      }
+      WebSocketParams p;
+      p.session = st.id;
+      p.stream = stream;
+      p.principal = who;
+      p.key = cfg->key;
+      p.keepalive = cfg->keepalive;
+      p.write_timeout = cfg->write_timeout;
+      RouteOutcome o;
+      o.kind = RouteOutcome::Kind::kTakeover;
+      live::SessionHub* hp = &hub;
+      o.takeover = [hp, p = std::move(p), shared_req](boost::beast::tcp_stream&& s, boost::beast::flat_buffer&&) mutable {
+        std::make_shared<WebSocketSession>(std::move(s), *hp, std::move(p))->Run(std::move(*shared_req));
+      };
+      return done(std::move(o));
+    }
+    if (st.endpoint != "events") return done(Respond(JsonError(rq, 404, "no such endpoint")));
+    std::string offset_text = t.Get("offset", "-1");
+    if (std::string last = HeaderValue(rq, "Last-Event-ID"); !last.empty()) offset_text = last;
+    std::uint64_t offset = 0;
+    if (!ResolveOffset(offset_text, stream, hub, &offset)) {
+      return done(Respond(JsonError(rq, 400, "invalid offset '" + offset_text + "'")));
+    }
+    const bool sse = t.Get("live") == "sse" ||
+                     HeaderValue(rq, http::field::accept).find("text/event-stream") != std::string::npos;
+    if (sse) {
+      LiveSseParams p;
+      p.session = st.id;
+      p.stream = stream;
+      p.offset = offset;
+      p.lanes = lanes;
+      p.compacted = t.Get("mode") == "compacted" && HeaderValue(rq, "Last-Event-ID").empty();
+      p.presence = t.Get("presence") == "1";
+      p.principal = who;
+      p.keepalive = cfg->keepalive;
+      p.write_timeout = cfg->write_timeout;
+      RouteOutcome o;
+      o.kind = RouteOutcome::Kind::kTakeover;
+      live::SessionHub* hp = &hub;
+      o.takeover = [hp, p = std::move(p)](boost::beast::tcp_stream&& s, boost::beast::flat_buffer&&) mutable {
+        std::make_shared<LiveSseSession>(std::move(s), *hp, std::move(p))->Run();
+      };
+      return done(std::move(o));
+    }
+    live::LiveCursor cursor(hub.service(), stream, offset, lanes);
+    auto poll = cursor.Next();
+    if (poll.status != 200) return done(Respond(JsonError(rq, poll.status, poll.error)));
+    json events = json::array();
+    for (const auto& e : poll.events) events.push_back(e.Wire());
+    live::HubReply r;
+    r.body = {{"events", std::move(events)}, {"offset", FormatOffset(cursor.offset())}, {"up_to_date", !poll.more}};
+    done(FromHub(rq, r));
+  }
+};
+
+}  // namespace
+
+bool ParseSessionPath(std::string_view path, SessionTarget* out) {
+  if (path.rfind(kPrefix, 0) != 0) return false;
+  std::string_view rest = path.substr(kPrefix.size());
+  *out = SessionTarget{};
+  auto ends = [&](std::string_view suffix) {
+    return rest.size() > suffix.size() && rest.substr(rest.size() - suffix.size()) == suffix;
+  };
+  for (std::string_view ep : {"events", "view", "presence", "ws"}) {
+    const std::string suffix = "/" + std::string(ep);
+    if (ends(suffix)) {
+      out->endpoint = std::string(ep);
+      rest.remove_suffix(suffix.size());
+      return ValidId(rest) && (out->id = std::string(rest), true);
+    }
+  }
+  if (ends("/heartbeat")) {
+    std::string_view head = rest.substr(0, rest.size() - std::string_view("/heartbeat").size());
+    const auto runs = head.rfind("/runs/");
+    if (runs == std::string_view::npos) return false;
+    out->endpoint = "heartbeat";
+    out->run = std::string(head.substr(runs + 6));
+    if (out->run.empty() || out->run.find('/') != std::string::npos) return false;
+    rest = head.substr(0, runs);
+  }
+  if (!ValidId(rest)) return false;
+  out->id = std::string(rest);
+  return true;
+}
+
+Intercept MakeSessionIntercept(std::shared_ptr<const SessionRoutesConfig> config) {
+  return Handler{std::move(config)};
+}
+
+}  // namespace dsx::session::server

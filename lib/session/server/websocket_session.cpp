@@ -1,0 +1,327 @@
+#include "session/server/websocket_session.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "session/live/compactor.hpp"
+#include "session/model/offset.hpp"
+
+namespace dsx::session::server {
+namespace {
+
+using nlohmann::json;
+namespace websocket = beast::websocket;
+
+constexpr std::size_t kMaxReplies = 1024;          // unread replies before the peer is dropped
+constexpr std::size_t kMaxFrameBytes = 2u << 20;   // incoming frame limit
+constexpr std::uint16_t kCloseExpired = 4401;
+constexpr std::uint16_t kCloseSlow = 4408;
+
+websocket::close_reason Reason(std::uint16_t code, const std::string& why) {
+  websocket::close_reason r;
+  r.code = code;
+  r.reason = why;
+  return r;
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, live::SessionHub& hub, WebSocketParams params)
+    : ws_(std::move(stream)),
+      hub_(hub),
+      params_(std::move(params)),
+      warn_timer_(ws_.get_executor()),
+      expiry_timer_(ws_.get_executor()) {}
+
+WebSocketSession::~WebSocketSession() {
+  hub_.service().CancelWait(wait_);
+  if (listener_) hub_.Unsubscribe(params_.session, listener_);
+  if (!presence_key_.empty()) hub_.PresenceLeave(params_.session, presence_key_);
+}
+
+void WebSocketSession::Run(Request upgrade) {
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  t.idle_timeout = params_.keepalive * 2;  // a ping goes out at half of it
+  t.keep_alive_pings = true;
+  ws_.set_option(t);
+  ws_.read_message_max(kMaxFrameBytes);
+  ws_.async_accept(upgrade, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+}
+
+void WebSocketSession::on_accept(beast::error_code ec) {
+  if (ec) return;
+  ws_.text(true);
+  std::weak_ptr<WebSocketSession> weak = weak_from_this();
+  auto ex = ws_.get_executor();
+  listener_ = hub_.Subscribe(params_.session, [weak, ex](const json& ev) {
+    if (auto s = weak.lock()) net::post(ex, [s, ev] { s->reply({{"op", "presence"}, {"event", ev}}); });
+  });
+  arm_expiry();
+  reply({{"op", "hello"}, {"session", params_.session}, {"sub", params_.principal.sub}});
+  do_read();
+}
+
+void WebSocketSession::do_read() {
+  ws_.async_read(in_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+}
+
+void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    closed_ = true;
+    unpark();
+    warn_timer_.cancel();
+    expiry_timer_.cancel();
+    return;
+  }
+  json frame = json::parse(beast::buffers_to_string(in_.data()), nullptr, false);
+  in_.consume(in_.size());
+  if (!frame.is_object() || !frame.contains("op") || !frame["op"].is_string()) {
+    reply({{"op", "error"}, {"status", 400}, {"error", "a frame must be a JSON object with an 'op'"}});
+  } else {
+    handle(frame);
+  }
+  if (!closed_) do_read();
+}
+
+void WebSocketSession::handle(const json& f) {
+  const std::string op = f["op"].get<std::string>();
+  const json req = f.contains("req") ? f["req"] : json();
+  auto error = [&](int status, const std::string& why) {
+    reply({{"op", "ack"}, {"req", req}, {"status", status}, {"error", why}});
+  };
+  if (op == "subscribe") return op_subscribe(f);
+  if (op == "append") return op_append(f);
+  if (op == "auth") return op_auth(f);
+  if (op == "credit") {
+    if (!f.contains("n") || !f["n"].is_number_integer() || f["n"].get<std::int64_t>() < 1) {
+      return error(400, "credit needs a positive integer 'n'");
+    }
+    credit_ = std::min<std::int64_t>(credit_.value_or(0) + f["n"].get<std::int64_t>(), 1 << 20);
+    if (parked_) unpark();
+    return pump();
+  }
+  if (op == "heartbeat") {
+    live::HubReply r = hub_.Heartbeat(params_.session, params_.principal, f.value("run", ""), f.value("state", ""));
+    json a = {{"op", "ack"}, {"req", req}, {"status", r.status}};
+    if (r.status >= 400) a["error"] = r.body.value("error", "");
+    return reply(std::move(a));
+  }
+  if (op == "presence") {
+    if (!params_.principal.Allows(params_.session, auth::Right::kPresence)) {
+      return error(403, params_.principal.Lacks(params_.session, auth::Right::kPresence));
+    }
+    if (presence_key_.empty()) presence_key_ = "ws:" + live::RandomId("");
+    auth::Principal who = params_.principal;
+    if (f.contains("device") && f["device"].is_string() && who.device.empty()) who.device = f["device"];
+    hub_.PresenceSet(params_.session, presence_key_, who, "client", f.value("state", "online"), 0);
+    return reply({{"op", "ack"}, {"req", req}, {"status", 204}});
+  }
+  if (op == "ping") return reply({{"op", "pong"}, {"req", req}});
+  error(400, "unknown op '" + op + "'");
+}
+
+void WebSocketSession::op_subscribe(const json& f) {
+  const json req = f.contains("req") ? f["req"] : json();
+  std::string offset_text = "-1";
+  if (f.contains("offset")) {
+    if (!f["offset"].is_string()) return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "offset must be a string"}});
+    offset_text = f["offset"].get<std::string>();
+  }
+  auto parsed = ParseOffset(offset_text);
+  if (!parsed) return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "invalid offset '" + offset_text + "'"}});
+  live::LaneFilter lanes;
+  if (f.contains("lanes") && f["lanes"].is_array()) {
+    for (const auto& l : f["lanes"]) {
+      if (l.is_string()) lanes.lanes.push_back(l.get<std::string>());
+    }
+  }
+  std::uint64_t from = parsed->kind == OffsetParam::Kind::kAt ? parsed->position : 0;
+  if (parsed->kind == OffsetParam::Kind::kNow) from = hub_.service().ReadFrom(params_.stream, 0).reply.info.tail;
+  if (f.value("mode", "") == "compacted") {
+    auto view = live::BuildView(hub_.service(), params_.stream, lanes, &from);
+    if (!view.ok()) return reply({{"op", "ack"}, {"req", req}, {"status", 503}, {"error", view.status().message()}});
+    json snap = std::move(view).value();
+    snap["op"] = "snapshot";
+    snap["runs"] = hub_.Runs(params_.session).body.value("runs", json::array());
+    reply(std::move(snap));
+  }
+  if (f.contains("credit")) {
+    if (!f["credit"].is_number_integer() || f["credit"].get<std::int64_t>() < 1) {
+      return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "credit must be a positive integer"}});
+    }
+    credit_ = f["credit"].get<std::int64_t>();
+  } else {
+    credit_.reset();
+  }
+  unpark();
+  cursor_.emplace(hub_.service(), params_.stream, from, std::move(lanes));
+  reply({{"op", "ack"}, {"req", req}, {"status", 200}, {"offset", FormatOffset(from)}});
+}
+
+void WebSocketSession::op_append(const json& f) {
+  const json req = f.contains("req") ? f["req"] : json();
+  if (!f.contains("event")) return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "append needs an 'event'"}});
+  std::optional<ProducerArgs> producer;
+  if (f.contains("producer")) {
+    const json& p = f["producer"];
+    if (!p.is_object() || !p.contains("id") || !p["id"].is_string() || !p.contains("epoch") ||
+        !p["epoch"].is_number_unsigned() || !p.contains("seq") || !p["seq"].is_number_unsigned()) {
+      return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "producer needs id, epoch and seq"}});
+    }
+    producer = ProducerArgs{p["id"].get<std::string>(), p["epoch"].get<std::uint64_t>(), p["seq"].get<std::uint64_t>()};
+  }
+  std::weak_ptr<WebSocketSession> weak = weak_from_this();
+  auto ex = ws_.get_executor();
+  hub_.Submit(params_.session, params_.principal, f["event"], std::move(producer), [weak, ex, req](live::HubReply r) {
+    auto s = weak.lock();
+    if (!s) return;
+    json a = {{"op", "ack"}, {"req", req}, {"status", r.status}};
+    if (r.status >= 400) {
+      a["error"] = r.body.value("error", "");
+    } else {
+      a["result"] = std::move(r.body);
+    }
+    net::post(ex, [s, a = std::move(a)]() mutable { s->reply(std::move(a)); });
+  });
+}
+
+void WebSocketSession::op_auth(const json& f) {
+  const json req = f.contains("req") ? f["req"] : json();
+  if (!params_.key) return reply({{"op", "ack"}, {"req", req}, {"status", 200}, {"note", "server is open"}});
+  if (!f.contains("token") || !f["token"].is_string()) {
+    return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "auth needs a 'token'"}});
+  }
+  auto p = params_.key->Verify(f["token"].get<std::string>(), live::NowMs() / 1000);
+  if (!p.ok()) return reply({{"op", "ack"}, {"req", req}, {"status", 401}, {"error", p.status().message()}});
+  if (p->sub != params_.principal.sub) {
+    return reply({{"op", "ack"}, {"req", req}, {"status", 403}, {"error", "a refreshed token must have the same sub"}});
+  }
+  params_.principal = std::move(p).value();
+  arm_expiry();
+  reply({{"op", "ack"}, {"req", req}, {"status", 200}, {"exp", params_.principal.exp_s}});
+}
+
+void WebSocketSession::reply(json frame) {
+  if (closed_) return;
+  if (replies_.size() >= kMaxReplies) return close(kCloseSlow, "too many unread replies");
+  replies_.push_back(Dump(frame));
+  if (parked_) unpark();
+  pump();
+}
+
+void WebSocketSession::pump() {
+  if (writing_ || closed_) return;
+  if (!replies_.empty()) {
+    std::string next = std::move(replies_.front());
+    replies_.pop_front();
+    return write(std::move(next));
+  }
+  if (!cursor_ || (credit_ && *credit_ <= 0)) return;
+  auto poll = cursor_->Next();
+  if (poll.status != 200) {
+    cursor_.reset();
+    return write(Dump({{"op", "error"}, {"status", poll.status}, {"error", poll.error}}));
+  }
+  if (poll.events.empty()) {
+    if (poll.more) return net::post(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    return park();
+  }
+  json events = json::array();
+  for (const auto& e : poll.events) events.push_back(e.Wire());
+  if (credit_) --*credit_;
+  write(Dump({{"op", "events"}, {"events", std::move(events)}, {"offset", FormatOffset(cursor_->offset())}}));
+}
+
+void WebSocketSession::write(std::string text) {
+  writing_ = true;
+  out_ = std::move(text);
+  beast::get_lowest_layer(ws_).expires_after(params_.write_timeout);
+  ws_.async_write(net::buffer(out_), beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+}
+
+void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  beast::get_lowest_layer(ws_).expires_never();
+  out_.clear();
+  if (ec) {
+    closed_ = true;
+    unpark();
+    return;
+  }
+  if (close_after_write_) {
+    auto self = shared_from_this();
+    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(5));
+    return ws_.async_close(*close_after_write_, [self](beast::error_code) {});
+  }
+  pump();
+}
+
+void WebSocketSession::park() {
+  if (parked_ || !cursor_) return;
+  parked_ = true;
+  std::weak_ptr<WebSocketSession> weak = weak_from_this();
+  auto ex = ws_.get_executor();
+  const bool waiting = hub_.service().Wait(
+      cursor_->stream(), cursor_->offset(),
+      [weak, ex] {
+        if (auto s = weak.lock()) {
+          net::post(ex, [s] {
+            if (!s->parked_) return;
+            s->unpark();
+            s->pump();
+          });
+        }
+      },
+      &wait_);
+  if (!waiting) {
+    parked_ = false;
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
+  }
+}
+
+void WebSocketSession::unpark() {
+  if (!parked_) return;
+  parked_ = false;
+  hub_.service().CancelWait(wait_);
+}
+
+void WebSocketSession::arm_expiry() {
+  warn_timer_.cancel();
+  expiry_timer_.cancel();
+  if (params_.principal.exp_s <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  const std::int64_t left_ms = params_.principal.exp_s * 1000 - live::NowMs();
+  expiry_timer_.expires_at(now + std::chrono::milliseconds(left_ms));
+  expiry_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_expiry, shared_from_this()));
+  warn_timer_.expires_at(now + std::chrono::milliseconds(left_ms - 30000));
+  warn_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_expiry_warning, shared_from_this()));
+}
+
+void WebSocketSession::on_expiry_warning(beast::error_code ec) {
+  if (ec || closed_) return;
+  reply({{"op", "auth.expiring"}, {"exp", params_.principal.exp_s}});
+}
+
+void WebSocketSession::on_expiry(beast::error_code ec) {
+  if (ec || closed_) return;
+  close(kCloseExpired, "token expired");
+}
+
+void WebSocketSession::close(std::uint16_t code, const std::string& reason) {
+  if (closed_) return;
+  closed_ = true;
+  unpark();
+  warn_timer_.cancel();
+  expiry_timer_.cancel();
+  if (writing_) {  // one write at a time (a close is a write): close after it
+    close_after_write_ = Reason(code, reason);
+    return;
+  }
+  auto self = shared_from_this();
+  beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(5));
+  ws_.async_close(Reason(code, reason), [self](beast::error_code) {});
+}
+
+}  // namespace dsx::session::server
