@@ -17,6 +17,7 @@
 #include "kernel/compile/compiler.hpp"
 #include "kernel/compile/task_compile.hpp"
 #include "kernel/bench/bench.hpp"
+#include "kernel/bench/harness_kernels.hpp"
 #include "kernel/bench/peaks.hpp"
 #include "kernel/bench/runner.hpp"
 #include "kernel/cuda/device.hpp"
@@ -125,10 +126,11 @@ void RegisterCompile(CLI::App& kernel) {
   struct Opts {
     std::string file, task, arch = "sm_90", out;
     std::vector<std::string> includes, names;
-    bool json = false, no_cache = false;
+    bool json = false, no_cache = false, harness = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("FILE", o->file, "CUDA source file")->required();
+  cmd->add_option("FILE", o->file, "CUDA source file");
+  cmd->add_flag("--harness", o->harness, "compile the harness's own kernels (RNG, checks) instead of FILE");
   cmd->add_option("--task", o->task, "take name expressions, options and the launch line from this task");
   cmd->add_option("--arch", o->arch, "target: sm_XX (CUBIN) or compute_XX (PTX)")->capture_default_str();
   cmd->add_option("-I,--include", o->includes, "include folder (repeatable)");
@@ -139,6 +141,12 @@ void RegisterCompile(CLI::App& kernel) {
   cmd->callback([o] {
     k::CompileOptions copts;
     copts.arch = o->arch;
+    if (o->harness == !o->file.empty()) return cli::Finish(Status::Usage("give a FILE or --harness"));
+    if (o->harness) {
+      copts = dsx::kernel::bench::HarnessCompileOptions(o->arch, "");
+      copts.use_cache = !o->no_cache;
+      o->file = "dsx_harness.cu";
+    }
     if (!o->task.empty()) {
       auto dir = k::ResolveTaskDir(o->task);
       if (!dir.ok()) return cli::Finish(dir.status());
@@ -153,7 +161,8 @@ void RegisterCompile(CLI::App& kernel) {
     copts.include_dirs = o->includes;
     for (const auto& n : o->names) copts.name_exprs.push_back(n);
     copts.use_cache = !o->no_cache;
-    auto m = k::CompileFile(o->file, copts);
+    auto m = o->harness ? k::CompileSource(dsx::kernel::bench::HarnessKernelSource(), o->file, copts)
+                        : k::CompileFile(o->file, copts);
     if (!m.ok()) return cli::Finish(m.status());
     if (m->success && !o->out.empty()) {
       Status st = dsx::fs::AtomicWriteFile(o->out, m->image, false);

@@ -1,7 +1,5 @@
 #include "kernel/bench/harness_kernels.hpp"
 
-#if defined(DSX_HAVE_CUDA_H)
-
 #include <algorithm>
 
 namespace dsx::kernel::bench {
@@ -156,7 +154,7 @@ namespace {
 const char* kTypes[6] = {"float", "double", "__nv_bfloat16", "__half", "int", "long long"};  // DType order
 }
 
-Result<std::unique_ptr<HarnessKernels>> HarnessKernels::Create(const std::string& arch, const std::string& cache_dir) {
+CompileOptions HarnessCompileOptions(const std::string& arch, const std::string& cache_dir) {
   CompileOptions o;
   o.arch = arch;
   o.cache_dir = cache_dir;
@@ -165,6 +163,17 @@ Result<std::unique_ptr<HarnessKernels>> HarnessKernels::Create(const std::string
     o.name_exprs.push_back(std::string("dsx_check<") + t + ">");
     o.name_exprs.push_back(std::string("dsx_compare<") + t + ">");
   }
+  return o;
+}
+
+}  // namespace dsx::kernel::bench
+
+#if defined(DSX_HAVE_CUDA_H)
+
+namespace dsx::kernel::bench {
+
+Result<std::unique_ptr<HarnessKernels>> HarnessKernels::Create(const std::string& arch, const std::string& cache_dir) {
+  CompileOptions o = HarnessCompileOptions(arch, cache_dir);
   auto m = CompileSource(HarnessKernelSource(), "dsx_harness.cu", o);
   if (!m.ok()) return m.status().Wrap("cannot compile the harness kernels");
   if (!m->success) {

@@ -7,8 +7,6 @@
 //   dsx_sgemm_tiled a 64x64-tile f32 matmul, the flop-rate probe when no matmul task is present.
 #pragma once
 
-#if defined(DSX_HAVE_CUDA_H)
-
 #include <memory>
 #include <string>
 
@@ -19,6 +17,14 @@
 namespace dsx::kernel::bench {
 
 const char* HarnessKernelSource();
+// Name expressions and arch for compiling HarnessKernelSource() as "dsx_harness.cu".
+CompileOptions HarnessCompileOptions(const std::string& arch, const std::string& cache_dir);
+
+}  // namespace dsx::kernel::bench
+
+#if defined(DSX_HAVE_CUDA_H)
+
+namespace dsx::kernel::bench {
 
 class HarnessKernels {
  public:

@@ -98,7 +98,11 @@ Result<std::string> NvrtcVersionFast(const std::string& cache_dir) {
     }
   }
   auto api = LoadNvrtc();
-  if (!api.ok()) return api.status();
+  if (!api.ok()) {
+    // A bundle carries a pre-warmed cache; without a loadable NVRTC it can still serve hits.
+    if (const char* v = std::getenv("DSX_NVRTC_VERSION"); v && *v) return std::string(v);
+    return api.status();
+  }
   nlohmann::json j{{"steer", steer}, {"path", (*api)->library_path}, {"id", stat_id((*api)->library_path)},
                    {"version", (*api)->version}};
   if (dsx::fs::EnsureDir(cache_dir).ok()) (void)dsx::fs::AtomicWriteFile(memo, j.dump(), false);
