@@ -23,6 +23,9 @@ Result<std::unique_ptr<RuleSet>> LoadRuleSet(const stdfs::path& dir) {
   auto rules = std::make_unique<RuleSet>();
   rules->dir = dir;
   DSX_RETURN_IF_ERROR(LoadDetectors(dir / "detectors", rules->detectors, rules->packages));
+  auto index = BuildDetectorIndex(rules->detectors);
+  if (!index.ok()) return index.status();
+  rules->index = std::move(index).value();
   auto cap = LoadCapabilityRules(dir / "capabilities");
   if (!cap.ok()) return cap.status();
   rules->capability = std::move(cap).value();
@@ -97,7 +100,7 @@ FileScan ScanFile(const RuleSet& rules, const SourceFile& file) {
     }
     ts_tree_cursor_delete(&cursor);
   }
-  scan.facts = RunDetectors(rules.detectors, pf);
+  scan.facts = RunDetectors(rules.detectors, rules.index, pf);
   return scan;
 }
 

@@ -18,6 +18,7 @@ namespace dsx::audit {
 struct RuleSet {
   std::filesystem::path dir;  // the configs/audit folder they came from
   std::vector<Detector> detectors;
+  DetectorIndex index;  // detectors' queries combined per language
   std::vector<PackageRule> packages;
   CapabilityRules capability;
 };

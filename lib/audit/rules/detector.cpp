@@ -90,6 +90,8 @@ Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const s
       }
       if (op == "match?" || op == "not-match?") {
         if (pred.strings.size() != 1) return Status::Usage("#" + op + " takes one regex");
+        // A regex without metacharacters is a substring test: much cheaper than std::regex.
+        if (pred.strings[0].find_first_of("^$.*+?()[]{}|\\") == std::string::npos) pred.literal = pred.strings[0];
         try {
           pred.regex = std::make_shared<std::regex>(pred.strings[0], std::regex::ECMAScript | std::regex::optimize);
         } catch (const std::regex_error& e) {
@@ -135,7 +137,7 @@ std::vector<CompiledQuery::Match> CompiledQuery::Run(const ParsedFile& file) con
         }
         if (pred.op == "not-eq?") r = !r;
       } else if (pred.op == "match?" || pred.op == "not-match?") {
-        r = std::regex_search(text, *pred.regex);
+        r = pred.literal.empty() ? std::regex_search(text, *pred.regex) : text.find(pred.literal) != std::string::npos;
         if (pred.op == "not-match?") r = !r;
       } else {  // any-of? / not-any-of?
         r = std::find(pred.strings.begin(), pred.strings.end(), text) != pred.strings.end() ||
@@ -149,12 +151,18 @@ std::vector<CompiledQuery::Match> CompiledQuery::Run(const ParsedFile& file) con
     }
     if (!ok) continue;
     Match match;
+    match.pattern = m.pattern_index;
     for (uint16_t i = 0; i < m.capture_count; ++i)
       match.captures.emplace(capture_names_[m.captures[i].index], m.captures[i].node);
     out.push_back(std::move(match));
   }
   ts_query_cursor_delete(cursor);
   return out;
+}
+
+uint32_t CompiledQuery::PatternCount() const { return ts_query_pattern_count(query_); }
+uint32_t CompiledQuery::PatternStartByte(uint32_t pattern) const {
+  return ts_query_start_byte_for_pattern(query_, pattern);
 }
 
 // ----- loading -----
@@ -291,11 +299,45 @@ std::vector<TSNode> Scopes(const CompiledQuery& q, const ParsedFile& file) {
 
 }  // namespace
 
-Facts RunDetectors(const std::vector<Detector>& detectors, const ParsedFile& file) {
+Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors) {
+  DetectorIndex index;
+  for (Lang lang : {Lang::kJavaScript, Lang::kTypeScript, Lang::kTsx, Lang::kPython}) {
+    std::string source;
+    std::vector<std::pair<uint32_t, size_t>> starts;  // byte offset where detector i's text begins
+    for (size_t i = 0; i < detectors.size(); ++i) {
+      if (!detectors[i].compiled.count(lang)) continue;
+      starts.emplace_back(static_cast<uint32_t>(source.size()), i);
+      source += detectors[i].query_text;
+      source += "\n";
+    }
+    if (starts.empty()) continue;
+    auto q = CompiledQuery::Compile(lang, source);
+    if (!q.ok()) return q.status().Wrap("cannot combine the " + std::string(LangName(lang)) + " detectors");
+    DetectorIndex::PerLang per;
+    per.combined = std::move(q).value();
+    for (uint32_t p = 0; p < per.combined->PatternCount(); ++p) {
+      uint32_t at = per.combined->PatternStartByte(p);
+      auto it = std::upper_bound(starts.begin(), starts.end(), std::make_pair(at, SIZE_MAX));
+      per.pattern_detector.push_back(std::prev(it)->second);
+    }
+    index.langs.emplace(lang, std::move(per));
+  }
+  return index;
+}
+
+Facts RunDetectors(const std::vector<Detector>& detectors, const DetectorIndex& index, const ParsedFile& file) {
   Facts out;
+  auto per = index.langs.find(file.lang());
+  if (per == index.langs.end()) return out;
+  // One pass over the tree; group the matches by detector.
+  std::map<size_t, std::vector<CompiledQuery::Match>> by_detector;
+  for (auto& m : per->second.combined->Run(file)) by_detector[per->second.pattern_detector[m.pattern]].push_back(std::move(m));
+  if (by_detector.empty()) return out;
+
   std::set<std::tuple<std::string, std::string, int>> seen;
   const auto& imports = file.Imports();
-  for (const auto& d : detectors) {
+  for (auto& [di, matches] : by_detector) {
+    const Detector& d = detectors[di];
     auto it = d.compiled.find(file.lang());
     if (it == d.compiled.end()) continue;
     if (!PathSelected(d, file.rel())) continue;
@@ -313,7 +355,7 @@ Facts RunDetectors(const std::vector<Detector>& detectors, const ParsedFile& fil
     if (c.inside) inside = Scopes(*c.inside, file);
     if (c.not_inside) not_inside = Scopes(*c.not_inside, file);
     if (c.inside && inside.empty()) continue;
-    for (const auto& m : c.match->Run(file)) {
+    for (const auto& m : matches) {
       if (m.captures.empty()) continue;
       auto hit = m.captures.find("hit");
       TSNode node = hit != m.captures.end() ? hit->second : m.captures.begin()->second;

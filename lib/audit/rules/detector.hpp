@@ -40,10 +40,13 @@ class CompiledQuery {
   CompiledQuery& operator=(const CompiledQuery&) = delete;
 
   struct Match {
+    uint32_t pattern = 0;                    // index of the pattern that matched
     std::map<std::string, TSNode> captures;  // by name (the first node of each capture)
   };
   // All matches in `file` whose predicates hold.
   std::vector<Match> Run(const ParsedFile& file) const;
+  uint32_t PatternCount() const;
+  uint32_t PatternStartByte(uint32_t pattern) const;
 
  private:
   struct Predicate {
@@ -53,6 +56,7 @@ class CompiledQuery {
     uint32_t other_capture = 0;
     std::vector<std::string> strings;
     std::shared_ptr<std::regex> regex;
+    std::string literal;  // set when the regex is a plain substring
   };
   CompiledQuery() = default;
   TSQuery* query_ = nullptr;
@@ -88,8 +92,21 @@ struct Detector {
 // Load every detectors/*.yaml under `dir` (sorted by name) into `out`.
 Status LoadDetectors(const std::filesystem::path& dir, std::vector<Detector>& detectors,
                      std::vector<PackageRule>& packages);
+
+// Speed: all detectors' match queries for one language compiled into ONE query, so a file's tree
+// is walked once instead of once per detector; each pattern maps back to its detector. The
+// structural conditions (inside, file_has, ...) run only for files where a match was found.
+struct DetectorIndex {
+  struct PerLang {
+    std::unique_ptr<CompiledQuery> combined;
+    std::vector<size_t> pattern_detector;  // pattern index -> index into the detector list
+  };
+  std::map<Lang, PerLang> langs;
+};
+Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors);
+
 // Run all detectors that apply to `file`; facts in source order, deduplicated.
-Facts RunDetectors(const std::vector<Detector>& detectors, const ParsedFile& file);
+Facts RunDetectors(const std::vector<Detector>& detectors, const DetectorIndex& index, const ParsedFile& file);
 
 // The path of a fixture-relative glob check (exposed for tests).
 bool PathSelected(const Detector& d, std::string_view rel);

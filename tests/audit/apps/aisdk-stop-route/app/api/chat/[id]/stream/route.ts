@@ -1,0 +1,10 @@
+import { UI_MESSAGE_STREAM_HEADERS } from 'ai';
+import { getActiveStreamId, streamContext } from '../../../../../lib/runs';
+
+export async function GET(_req: Request, { params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const streamId = getActiveStreamId(id);
+  if (!streamId) return new Response(null, { status: 204 });
+  const stream = await streamContext.resumeExistingStream(streamId);
+  return stream ? new Response(stream, { headers: UI_MESSAGE_STREAM_HEADERS }) : new Response(null, { status: 204 });
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""Check `dsx audit APP --format json` against APP/expected.yaml, exactly.
+
+expected.yaml:
+  capabilities:
+    resilient_delivery: {verdict: partial, score: 70}
+    continuity: {verdict: partial, score: 80}
+    live_control: {verdict: "no", score: 30, stop: "no", distinguish: "no", steer: "no"}
+  failure_modes:                 # exactly these ids, each with exactly these evidence lines
+    sse_resume_cancel_conflict: [app/api/chat/route.ts:15, app/chat/page.tsx:8]
+  skipped:                       # optional: exactly these paths, each reason containing the text
+    - {path: blob.bin, reason: binary}
+  notes: 1                       # optional: number of notes
+
+Usage: check_app.py DSX APP_DIR [--rules DIR]
+Prints every mismatch; exit 0 when none.
+"""
+import json
+import subprocess
+import sys
+
+import yaml
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    dsx, app = sys.argv[1], sys.argv[2]
+    extra = sys.argv[3:]
+    with open(f"{app}/expected.yaml") as f:
+        want = yaml.safe_load(f)
+    proc = subprocess.run([dsx, "audit", app, "--format", "json", *extra], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        print(f"dsx audit exited {proc.returncode}: {proc.stderr.strip()}")
+        return 1
+    got = json.loads(proc.stdout)
+    errors = []
+
+    for cap, exp in want.get("capabilities", {}).items():
+        g = got["capabilities"].get(cap)
+        if g is None:
+            errors.append(f"{cap}: missing from the report")
+            continue
+        if str(exp["verdict"]) != g["verdict"]:
+            errors.append(f"{cap}: verdict {g['verdict']}, expected {exp['verdict']} ({g['verdict_rule']})")
+        if "score" in exp and exp["score"] != g["score"]:
+            errors.append(f"{cap}: score {g['score']}, expected {exp['score']} ({g['derivation']})")
+        for part in ("stop", "distinguish", "steer"):
+            if part in exp and str(exp[part]) != g[part]["verdict"]:
+                errors.append(f"{cap}.{part}: verdict {g[part]['verdict']}, expected {exp[part]} ({g[part]['verdict_rule']})")
+
+    exp_fm = want.get("failure_modes") or {}
+    got_fm = {f["id"]: sorted(f"{e['file']}:{e['line']}" for e in f["evidence"]) for f in got["failure_modes"]}
+    for fid in sorted(set(exp_fm) | set(got_fm)):
+        if fid not in got_fm:
+            errors.append(f"failure mode {fid}: expected, not found")
+        elif fid not in exp_fm:
+            errors.append(f"failure mode {fid}: found, not expected (evidence {got_fm[fid]})")
+        elif sorted(exp_fm[fid] or []) != got_fm[fid]:
+            errors.append(f"failure mode {fid}: evidence {got_fm[fid]}, expected {sorted(exp_fm[fid] or [])}")
+
+    if "skipped" in want:
+        exp_sk = {s["path"]: s["reason"] for s in want["skipped"] or []}
+        got_sk = {s["path"]: s["reason"] for s in got["skipped"]}
+        for path in sorted(set(exp_sk) | set(got_sk)):
+            if path not in got_sk:
+                errors.append(f"skipped {path}: expected, not reported")
+            elif path not in exp_sk:
+                errors.append(f"skipped {path}: reported ({got_sk[path]}), not expected")
+            elif exp_sk[path] not in got_sk[path]:
+                errors.append(f"skipped {path}: reason '{got_sk[path]}' lacks '{exp_sk[path]}'")
+    if "notes" in want and want["notes"] != len(got["notes"]):
+        errors.append(f"notes: {len(got['notes'])} ({got['notes']}), expected {want['notes']}")
+
+    for e in errors:
+        print(f"{app}: {e}")
+    if not errors:
+        print(f"{app}: ok ({got['stats']['files_seen']} files, {got['stats']['facts']} facts, {got['stats']['seconds']} s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+#include <doctest/doctest.h>
+
+#include "audit/report/report.hpp"
+
+using namespace dsx::audit;
+
+namespace {
+
+Report Sample(Source source, Verdict rd, Verdict stop) {
+  Report r;
+  r.source = source;
+  r.target = source == Source::kStatic ? "/repo" : "http://127.0.0.1:3000/api/chat";
+  for (auto id : {kResilientDelivery, kContinuity, kLiveControl}) {
+    Capability c;
+    c.id = std::string(id);
+    c.verdict = id == kResilientDelivery ? rd : Verdict::kPartial;
+    c.score = id == kResilientDelivery ? (rd == Verdict::kYes ? 100 : 10) : 50;
+    c.derivation = "test";
+    if (id == kLiveControl) {
+      for (auto p : {kStop, kDistinguish, kSteer}) {
+        Assessment a;
+        a.id = std::string(p);
+        a.verdict = p == kStop ? stop : Verdict::kNo;
+        c.parts.push_back(a);
+      }
+    }
+    r.capabilities.push_back(c);
+  }
+  r.failure_modes.push_back({"single_connection_trap", "Single-connection trap", "high", "msg", "FM-SCT-001",
+                             {"resilient_delivery"}, {{"app/api/chat/route.ts", 7, "streamText({", "server.llm_stream"}}});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("verdict and format names round-trip; bad names are usage errors") {
+  CHECK(VerdictName(Verdict::kPartial) == "partial");
+  CHECK(*ParseVerdict("yes") == Verdict::kYes);
+  CHECK(ParseVerdict("maybe").status().code() == dsx::Code::kUsage);
+  CHECK(*ParseFormat("sarif") == Format::kSarif);
+  CHECK_FALSE(ParseFormat("xml").ok());
+}
+
+TEST_CASE("json: the documented shape") {
+  auto j = ToJson(Compare(Sample(Source::kStatic, Verdict::kNo, Verdict::kPartial), std::nullopt));
+  CHECK(j["schema"] == "dsx/audit-report@1");
+  CHECK(j["source"] == "static");
+  CHECK(j["capabilities"]["resilient_delivery"]["verdict"] == "no");
+  CHECK(j["capabilities"]["resilient_delivery"]["score"] == 10);
+  CHECK(j["capabilities"]["live_control"]["stop"]["verdict"] == "partial");
+  CHECK(j["capabilities"]["live_control"]["distinguish"]["verdict"] == "no");
+  CHECK(j["failure_modes"][0]["id"] == "single_connection_trap");
+  CHECK(j["failure_modes"][0]["evidence"][0]["line"] == 7);
+  CHECK(j["score"] == 37);  // (10 + 50 + 50) / 3 rounded
+}
+
+TEST_CASE("compare: the lower verdict wins and disagreements are named") {
+  auto c = Compare(Sample(Source::kStatic, Verdict::kYes, Verdict::kYes), Sample(Source::kLive, Verdict::kNo, Verdict::kNo));
+  CHECK(c.merged.Find("resilient_delivery")->verdict == Verdict::kNo);
+  CHECK(c.merged.Find("resilient_delivery")->score == 10);
+  CHECK(c.merged.Find("live_control")->Part("stop")->verdict == Verdict::kNo);
+  REQUIRE(c.disagreements.size() == 2);
+  CHECK(c.disagreements[0].what == "resilient_delivery");
+  CHECK(c.disagreements[1].what == "live_control.stop");
+  auto j = ToJson(c);
+  CHECK(j["source"] == "both");
+  CHECK(j["static"]["capabilities"]["resilient_delivery"]["verdict"] == "yes");
+  CHECK(j["live"]["capabilities"]["resilient_delivery"]["verdict"] == "no");
+  CHECK(j["failure_modes"].size() == 1);  // same id from both sides: merged
+  std::string text = RenderText(c, {});
+  CHECK(text.find("DISAGREE live_control.stop") != std::string::npos);
+}
+
+TEST_CASE("sarif 2.1.0: rules, results with locations, verdicts in run properties") {
+  auto s = RenderSarif(Compare(Sample(Source::kStatic, Verdict::kNo, Verdict::kNo), std::nullopt), {});
+  CHECK(s["version"] == "2.1.0");
+  const auto& run = s["runs"][0];
+  CHECK(run["tool"]["driver"]["name"] == "dsx audit");
+  CHECK(run["tool"]["driver"]["rules"][0]["id"] == "single_connection_trap");
+  CHECK(run["results"][0]["level"] == "error");
+  CHECK(run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 7);
+  CHECK(run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%");
+  CHECK(run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///repo/");
+  CHECK(run["properties"]["capabilities"]["live_control"]["stop"] == "no");
+  // every result's ruleIndex points at its rule
+  for (const auto& r : run["results"]) CHECK(run["tool"]["driver"]["rules"][r["ruleIndex"].get<int>()]["id"] == r["ruleId"]);
+}
+
+TEST_CASE("markdown has a row per capability and part") {
+  std::string md = RenderMarkdown(Compare(Sample(Source::kStatic, Verdict::kNo, Verdict::kNo), std::nullopt), {});
+  CHECK(md.find("| Resilient delivery | **no** | 10 |") != std::string::npos);
+  CHECK(md.find("| ↳ stop | no |") != std::string::npos);
+  CHECK(md.find("`app/api/chat/route.ts:7`") != std::string::npos);
+}
