@@ -139,24 +139,84 @@ Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::stri
     e.feedback = "The benchmark did not finish in time: the kernel probably hangs or is extremely slow.\n" + err;
     return e;
   }
+  // The documented schema (man dsx-kernel, JSON OUTPUT): {"status", "reasons", "results": [row]},
+  // each row {"dtype", "preset", "status", "reasons", "median_ms", "gbps", "pct_peak_bw",
+  // "speedup", "flagged", "flags"}; "status" of the document names the first failure.
+  if (e.bench.is_object() && e.bench.contains("results") && e.bench["results"].is_array()) {
+    const std::string status = e.bench.value("status", std::string(exit_code == 0 ? "ok" : "failed"));
+    std::string detail;
+    for (const auto& row : e.bench["results"]) {
+      if (!row.is_object()) continue;
+      const std::string rs = row.value("status", std::string());
+      const std::string where = row.value("dtype", std::string()) + "/" + row.value("preset", std::string());
+      if (rs == "ok") {
+        TimingRow r;
+        r.dtype = row.value("dtype", std::string());
+        r.preset = row.value("preset", std::string());
+        r.median_ms = Num(row, {"median_ms"});
+        r.gbps = Num(row, {"gbps"});
+        r.pct_peak = Num(row, {"pct_peak_bw"});
+        r.speedup = Num(row, {"speedup"});
+        if (r.median_ms > 0) e.rows.push_back(r);
+        if (row.value("flagged", false)) e.flagged = true;
+        if (row.contains("flags") && row["flags"].is_array())
+          for (const auto& f : row["flags"])
+            if (f.is_string()) detail += where + ": flag: " + f.get<std::string>() + "\n";
+      } else {
+        detail += where + ": " + (rs.empty() ? "failed" : rs);
+        if (row.contains("reasons") && row["reasons"].is_array())
+          for (const auto& why : row["reasons"])
+            if (why.is_string()) detail += "\n  - " + why.get<std::string>();
+        detail += "\n";
+        if (row.contains("child_log") && row["child_log"].is_string() && !row["child_log"].get<std::string>().empty())
+          detail += "  child log (tail):\n" + row["child_log"].get<std::string>().substr(0, 2000) + "\n";
+      }
+    }
+    if (exit_code == 0 && status == "ok") {
+      e.outcome = Outcome::kPassed;
+    } else if (status == "wrong") {
+      e.outcome = Outcome::kWrong;
+    } else if (status == "rejected") {
+      e.outcome = Outcome::kRejected;
+    } else if (status == "compile_error") {
+      e.outcome = Outcome::kCompileError;
+    } else if (status == "crashed") {
+      e.outcome = Outcome::kCrashed;
+    } else {
+      e.outcome = Classify(detail + err);
+    }
+    if (e.outcome == Outcome::kPassed) {
+      e.score = ScoreRows(e.rows);
+      double best_pct = 0, min_speed = 0, max_speed = 0;
+      for (const auto& r : e.rows) {
+        best_pct = std::max(best_pct, r.pct_peak);
+        min_speed = min_speed == 0 ? r.speedup : std::min(min_speed, r.speedup);
+        max_speed = std::max(max_speed, r.speedup);
+      }
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "passed: score %.3f, speedup %.2fx-%.2fx vs reference, up to %.0f%% of peak BW",
+                    e.score, min_speed, max_speed, best_pct);
+      e.summary = buf;
+      if (e.flagged) e.summary += " (flagged for review)";
+      e.feedback = detail;
+      return e;
+    }
+    std::string first_reason;
+    if (e.bench.contains("reasons") && e.bench["reasons"].is_array() && !e.bench["reasons"].empty() &&
+        e.bench["reasons"][0].is_string())
+      first_reason = e.bench["reasons"][0].get<std::string>();
+    e.summary = status + (first_reason.empty() ? "" : ": " + first_reason);
+    if (e.summary.size() > 240) e.summary = e.summary.substr(0, 240) + "...";
+    e.feedback = "harness verdict: " + status + "\n" + detail;
+    return e;
+  }
   if (exit_code == 0 && !e.bench.is_null()) {
     CollectRows(e.bench, "", "", e.rows);
     e.outcome = Outcome::kPassed;
     e.score = ScoreRows(e.rows);
-    std::string flags = Lower(e.bench.dump());
-    e.flagged = flags.find("\"flagged\":true") != std::string::npos ||
-                flags.find("review") != std::string::npos;
     char buf[256];
-    double best_pct = 0, min_speed = 0, max_speed = 0;
-    for (const auto& r : e.rows) {
-      best_pct = std::max(best_pct, r.pct_peak);
-      min_speed = min_speed == 0 ? r.speedup : std::min(min_speed, r.speedup);
-      max_speed = std::max(max_speed, r.speedup);
-    }
-    std::snprintf(buf, sizeof buf, "passed: score %.3f, speedup %.2fx-%.2fx vs reference, up to %.0f%% of peak BW",
-                  e.score, min_speed, max_speed, best_pct);
+    std::snprintf(buf, sizeof buf, "passed: score %.3f", e.score);
     e.summary = buf;
-    if (e.flagged) e.summary += " (flagged for review)";
     return e;
   }
   // Failed: the harness explains why in its JSON and on stderr; the model reads both.

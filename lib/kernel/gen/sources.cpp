@@ -12,7 +12,7 @@ Result<std::vector<Proposal>> TemplateSource::Propose(int round, const std::vect
   if (round != 1) return out;
   int width = variants_.size() >= 100 ? 3 : 2;
   for (size_t i = 0; i < variants_.size(); ++i) {
-    char id[16];
+    char id[32];
     std::snprintf(id, sizeof id, "t%0*zu", width, i + 1);
     Proposal p;
     p.id = id;
