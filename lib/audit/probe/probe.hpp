@@ -59,6 +59,8 @@ const char* ResumeKindName(ResumeKind k);
 //                 x-dsx-stream-id headers) when present
 //   {{offset}}    the last cursor seen: SSE id:, or the Stream-Next-Offset header
 //   {{chars}}     characters of body received before the drop (resumable-stream resumeAt)
+//   {{offset}} also comes from Durable Streams control events (streamNextOffset)
+//   {{run}}       the first "run":"..." string seen in the stream (dsx sessions, LangGraph)
 struct RequestSpec {
   std::string method = "POST";
   std::string url;
@@ -79,7 +81,13 @@ struct ProbeOptions {
   // request, with the same placeholders: for endpoints where generation is started by an
   // agent process rather than by the request (Durable Streams, dsx sessions). Processes
   // still running when the probe ends get SIGTERM.
+  // The probe waits (up to 15 s) until the command prints its first line on stdout, so
+  // the command can say "ready"; later output is discarded.
   std::string start_command;
+  // Text that marks the end of a generation in a stream that stays open after it (a dsx
+  // session's SSE: "\"type\":\"run.end\""); reading stops there. Empty: the fingerprint's
+  // default, else the response's own end.
+  std::string end_marker;
   // Fresh id strategy for {{id}}: random hex unless the probe file fixes a prefix.
   std::string id_prefix = "dsx-probe";
 

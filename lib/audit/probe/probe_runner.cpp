@@ -8,6 +8,7 @@
 //   4. steer: start, read K tokens, send the steer contract (or, without one, a second
 //      message for the same chat: the double-texting test); observe.
 // Verdicts are made by judge.cpp from the Observations filled here.
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <random>
 #include <set>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "audit/probe/fingerprint.hpp"
 #include "audit/probe/judge.hpp"
@@ -86,6 +89,8 @@ class Prober {
     g.vars["offset"] = "-1";
     g.vars["chars"] = "0";
     g.vars["stream_id"] = "";
+    g.vars["run"] = "";
+    g.vars["last_event_id"] = "";
     return g;
   }
 
@@ -100,25 +105,77 @@ class Prober {
     return r;
   }
 
+  // Where a generation ends in a stream that stays open (see ProbeOptions::end_marker).
+  std::string EndMarker() const {
+    if (!o_.end_marker.empty()) return o_.end_marker;
+    if (obs_.fingerprint.protocol == Protocol::kDsxSession) return "\"type\":\"run.end\"";
+    return "";
+  }
+
+  // A read that stops at the end marker as if the server had ended it.
+  HttpResponse FetchToEnd(const RequestSpec& req, const HttpLimits& limits) {
+    std::string marker = EndMarker();
+    if (marker.empty()) return Fetch(req, limits);
+    HttpResponse r = Fetch(req, limits, [&](std::string_view, const HttpResponse& so_far) {
+      return so_far.body.find(marker) == std::string::npos;
+    });
+    if (r.outcome == HttpOutcome::kDropped) r.outcome = HttpOutcome::kComplete;
+    return r;
+  }
+
   void Note(const std::string& step, const std::string& detail) { obs_.checks.push_back({step, detail}); }
 
   // Start a generation: run the start command (if any), then the start request.
   std::unique_ptr<StreamReader> Begin(Gen* g, int drop_after) {
     if (!o_.start_command.empty()) RunCommand(Expand(RequestSpec{"", "", {}, o_.start_command}, *g).body);
     g->start_ms = WallMs();
-    auto reader = std::make_unique<StreamReader>(Expand(o_.start, *g), limits_, drop_after);
+    auto reader = std::make_unique<StreamReader>(Expand(o_.start, *g), limits_, drop_after, EndMarker());
     reader->Start();
     return reader;
   }
 
+  // Run the start command; wait until it prints a line (its "ready"), exits, or 15 s pass.
+  // Its later output is drained on a detached thread so it never blocks on a full pipe.
   void RunCommand(const std::string& command) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+      obs_.undetermined.push_back("cannot run the start command: pipe failed");
+      return;
+    }
     pid_t pid = fork();
     if (pid == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      close(fds[1]);
       execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    if (pid > 0) children_.push_back(pid);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let it open its run
+    close(fds[1]);
+    if (pid < 0) {
+      close(fds[0]);
+      obs_.undetermined.push_back("cannot run the start command: fork failed");
+      return;
+    }
+    children_.push_back(pid);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    std::string got;
+    while (got.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[256];
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;  // exited without a line
+      got.append(buf, static_cast<size_t>(n));
+    }
+    if (got.find('\n') == std::string::npos)
+      Note("start", "start command printed no ready line in time (or exited)");
+    int fd = fds[0];
+    std::thread([fd] {
+      char buf[4096];
+      while (read(fd, buf, sizeof buf) > 0) {
+      }
+      close(fd);
+    }).detach();
   }
 
   void ReapCommands() {
@@ -138,8 +195,24 @@ class Prober {
     SseParser p;
     std::vector<SseEvent> ev;
     p.Feed(r.body, &ev);
+    std::string control_offset;
+    for (const auto& e : ev) {
+      if (e.event != "control") continue;
+      auto j = nlohmann::json::parse(e.data, nullptr, false);
+      if (j.is_object() && j.contains("streamNextOffset") && j["streamNextOffset"].is_string())
+        control_offset = j["streamNextOffset"].get<std::string>();
+    }
     if (!p.last_event_id().empty()) g->vars["offset"] = p.last_event_id();
+    else if (!control_offset.empty()) g->vars["offset"] = control_offset;
     else if (!fp.next_offset.empty()) g->vars["offset"] = fp.next_offset;
+    if (g->vars["run"].empty()) {
+      static const std::string kRun = "\"run\":\"";
+      size_t at = r.body.find(kRun);
+      if (at != std::string::npos) {
+        size_t end = r.body.find('"', at + kRun.size());
+        if (end != std::string::npos && end - at < 200) g->vars["run"] = r.body.substr(at + kRun.size(), end - at - kRun.size());
+      }
+    }
     g->vars["chars"] = std::to_string(r.body.size());
     g->vars["last_event_id"] = p.last_event_id();
   }
@@ -271,7 +344,7 @@ bool Prober::PhaseDrop(std::optional<RequestSpec>* resume, bool* resume_guessed)
     return true;
   }
   RequestSpec req = WithCursor(Expand(**resume, g), g);
-  HttpResponse rr = Fetch(req, Short());
+  HttpResponse rr = FetchToEnd(req, Short());
   obs_.resume_status = rr.status;
   Note("resume", Describe(req) + " -> " + (rr.Answered() ? "HTTP " + std::to_string(rr.status) : HttpOutcomeName(rr.outcome)) +
                      ", " + std::to_string(rr.body.size()) + " bytes, " + std::to_string(ExtractTokens(rr.body).size()) + " tokens");
@@ -312,8 +385,14 @@ void Prober::PhaseSecond(const std::optional<RequestSpec>& resume) {
     return;
   }
   int k_attach = a->max_token();
-  Learn(&g, a->Snapshot());  // stream id, cursor: what a second tab would know
-  HttpResponse b = Fetch(WithCursor(Expand(*resume, g), g), limits_);
+  Learn(&g, a->Snapshot());  // stream id, run id: what a second device can look up
+  // A second device has no cursor of its own: it joins from the start (offset -1) without
+  // Last-Event-ID, and must still end with the same text as the first reader.
+  Gen fresh = g;
+  fresh.vars["offset"] = "-1";
+  fresh.vars["last_event_id"] = "";
+  fresh.vars["chars"] = "0";
+  HttpResponse b = FetchToEnd(Expand(*resume, fresh), limits_);
   const HttpResponse& ra = a->Join();
   obs_.second_tried = true;
   obs_.second_status = b.status;
@@ -404,6 +483,9 @@ void Prober::PhaseSteer() {
     bool went_on = a->tokens() > before || a->Join().outcome == HttpOutcome::kComplete;
     obs_.steer_applied = Is2xx(s.status) && went_on;
     Note("steer", Describe(req) + " -> HTTP " + std::to_string(s.status) + (went_on ? ", the run went on" : ", the run stalled"));
+  } else if (o_.start.method != "POST") {
+    Note("steer", "skipped: no steer contract, and the start request (" + o_.start.method +
+                      ") is not a message that could be sent twice");
   } else if (!o_.mock_log.empty()) {
     // Double-texting: a second message for the same chat while the first is generating.
     Gen g2 = g;

@@ -11,8 +11,8 @@ int64_t WallMs() {
       .count();
 }
 
-StreamReader::StreamReader(RequestSpec request, HttpLimits limits, int drop_after)
-    : request_(std::move(request)), limits_(limits), drop_after_(drop_after) {}
+StreamReader::StreamReader(RequestSpec request, HttpLimits limits, int drop_after, std::string end_marker)
+    : request_(std::move(request)), limits_(limits), drop_after_(drop_after), end_marker_(std::move(end_marker)) {}
 
 StreamReader::~StreamReader() {
   if (thread_.joinable()) {
@@ -37,6 +37,10 @@ void StreamReader::Start() {
       }
       cv_.notify_all();
       if (drop) drop_ms_.store(WallMs());
+      if (!drop && !end_marker_.empty() && so_far.body.find(end_marker_) != std::string::npos) {
+        ended_by_marker_.store(true);
+        return false;
+      }
       return !drop;
     }, &abort_);
     std::lock_guard lock(mu_);

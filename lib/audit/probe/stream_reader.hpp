@@ -19,7 +19,9 @@ int64_t WallMs();  // wall-clock ms since the Unix epoch (comparable with the mo
 class StreamReader {
  public:
   // drop_after > 0: drop the connection hard as soon as that many tokens arrived.
-  StreamReader(RequestSpec request, HttpLimits limits, int drop_after = 0);
+  // end_marker: stop reading (close) once this text arrives: the generation is over in a
+  // stream that stays open after it.
+  StreamReader(RequestSpec request, HttpLimits limits, int drop_after = 0, std::string end_marker = "");
   ~StreamReader();  // drops and joins if still running
   StreamReader(const StreamReader&) = delete;
   StreamReader& operator=(const StreamReader&) = delete;
@@ -35,14 +37,17 @@ class StreamReader {
   int tokens() const;        // tokens received so far (count)
   int max_token() const;     // highest token number received so far
   int64_t drop_ms() const { return drop_ms_.load(); }  // when drop_after fired (0 = never)
+  bool ended_by_marker() const { return ended_by_marker_.load(); }
 
  private:
   RequestSpec request_;
   HttpLimits limits_;
   int drop_after_;
+  std::string end_marker_;
   std::thread thread_;
   std::atomic<bool> abort_{false};
   std::atomic<int64_t> drop_ms_{0};
+  std::atomic<bool> ended_by_marker_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int tokens_ = 0, max_token_ = 0;  // GUARDED_BY(mu_)
