@@ -27,7 +27,7 @@ constexpr const char* kDefaultBody =
     R"({"id":"{{id}}","messages":[{"id":"u-{{id}}","role":"user","parts":[{"type":"text","text":"count slowly {{marker}}"}]}],"trigger":"submit-message"})";
 
 struct ProbeFlags {
-  std::string url, method = "POST", body, resume, probe_file, mock_log, start_command;
+  std::string url, method = "POST", body, resume, probe_file, mock_log, start_command, end_marker;
   std::vector<std::string> headers, cancel, steer;
   std::string cancel_body, steer_body;
   int drop_after = 0;
@@ -112,6 +112,7 @@ Result<std::optional<audit::Report>> RunProbe(const ProbeFlags& f) {
   }
   if (!f.mock_log.empty()) o.mock_log = f.mock_log;
   if (!f.start_command.empty()) o.start_command = f.start_command;
+  if (!f.end_marker.empty()) o.end_marker = f.end_marker;
   if (f.drop_after > 0) o.drop_after_tokens = f.drop_after;
   if (f.timeout_s > 0) o.first_byte_timeout_s = o.idle_timeout_s = f.timeout_s;
   if (f.settle_s > 0) o.settle_s = f.settle_s;
@@ -170,6 +171,7 @@ void register_audit_probe(CLI::App& audit) {
                    "the oracle: URL (http://HOST:PORT/log of dsx audit mock-llm) or file of its log")
       ->group(g);
   audit.add_option("--start-command", f->start_command, "shell command run before each probe run (starts an agent)")->group(g);
+  audit.add_option("--end-marker", f->end_marker, "text that ends a generation in a stream that stays open")->group(g);
   audit.add_option("--drop-after", f->drop_after, "drop, stop or attach after this many tokens (default 4)")
       ->check(CLI::Range(1, 10000))
       ->group(g);

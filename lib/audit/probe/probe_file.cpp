@@ -3,7 +3,8 @@
 //   resume:  {method, url, headers, body, last_event_id: bool}
 //   cancel:  {method, url, headers, body}
 //   steer:   {method, url, headers, body}
-//   start_command: "shell command run before each generation"
+//   start_command: "shell command run before each generation" (waits for its first line)
+//   end_marker: "text that ends a generation in a stream that stays open"
 //   mock_log: URL or file
 //   drop_after: N      settle: seconds
 //   timeouts: {connect, first_byte, idle, max_stream}   (seconds)
@@ -66,7 +67,7 @@ Status LoadProbeFile(const std::string& path, ProbeOptions* o) {
     YAML::Node root = YAML::Load(*text);
     if (!root.IsMap()) return Status::Usage("probe file '" + path + "': expected a mapping at the top");
     static const char* kKeys[] = {"start", "resume", "cancel", "steer", "start_command", "mock_log", "drop_after",
-                                  "settle", "timeouts", "guess_conventions"};
+                                  "settle", "timeouts", "guess_conventions", "end_marker"};
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
@@ -81,6 +82,7 @@ Status LoadProbeFile(const std::string& path, ProbeOptions* o) {
       *slot = r;
     }
     if (root["start_command"]) o->start_command = root["start_command"].as<std::string>();
+    if (root["end_marker"]) o->end_marker = root["end_marker"].as<std::string>();
     if (root["mock_log"]) o->mock_log = root["mock_log"].as<std::string>();
     if (root["drop_after"]) o->drop_after_tokens = root["drop_after"].as<int>();
     if (root["settle"]) o->settle_s = root["settle"].as<double>();
