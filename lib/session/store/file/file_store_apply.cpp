@@ -1,13 +1,35 @@
 // ApplyRecord: the one place a record changes the registry, used both by recovery (replaying
 // the log) and by the writer (after a batch is written), so the state a client was answered
 // with and the state a restart recovers are computed by the same code. Caller holds mu_.
+#include <algorithm>
+
 #include "session/store/file/file_store_impl.hpp"
 
 namespace dsx::session::filestore {
 
 void FileStore::AddExtent(StreamRec& s, const Extent& e) {
-  s.extents.push_back(e);
-  segments_.at(e.segment).live_extents++;
+  auto& ex = s.extents;
+  if (ex.empty() || ex.back().start < e.start) {
+    ex.push_back(e);  // the common case: an append
+  } else {
+    auto it = std::lower_bound(ex.begin(), ex.end(), e.start, [](const Extent& x, std::uint64_t v) { return x.start < v; });
+    if (it != ex.end() && it->start == e.start) {
+      ReleaseExtent(*it);
+      *it = e;
+    } else {
+      ex.insert(it, e);  // replay of a relocation whose old segment is already gone
+    }
+  }
+  Segment& seg = segments_.at(e.segment);
+  seg.live_extents++;
+  seg.live_bytes += e.record_len;
+}
+
+void FileStore::ReleaseExtent(const Extent& e) {
+  auto seg = segments_.find(e.segment);
+  if (seg == segments_.end()) return;
+  seg->second.live_bytes -= std::min<std::uint64_t>(seg->second.live_bytes, e.record_len);
+  if (--seg->second.live_extents == 0 && seg->second.sealed) dead_segments_.push_back(e.segment);
 }
 
 std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment,
@@ -68,6 +90,24 @@ std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, st
       if (result) *result = AppendResult{s.state.tail};
       return {};
     }
+    case RecordType::kRelocate: {
+      auto r = DecodeRelocate(payload);
+      if (!r) return "bad relocate record";
+      auto it = by_lid_.find(r->lid);
+      if (it == by_lid_.end() || !it->second->committed) return "relocation for an unknown stream";
+      StreamRec& s = *it->second;
+      const BatchRef& b = r->batch;
+      if (r->start_offset < s.state.meta.base_offset || r->start_offset + b.data_len > s.state.tail)
+        return "relocation outside the stream";
+      auto old = std::lower_bound(s.extents.begin(), s.extents.end(), r->start_offset,
+                                  [](const Extent& x, std::uint64_t v) { return x.start < v; });
+      if (old != s.extents.end() && old->start == r->start_offset && (old->len != b.data_len || old->msg_count != b.msg_count))
+        return "relocation does not match the batch it moves";
+      AddExtent(s, Extent{r->start_offset, b.data_len, segment, pos, record_len, b.data_off, b.msg_count});
+      if (index)
+        index->push_back({r->lid, r->start_offset, pos, record_len, static_cast<std::uint32_t>(b.data_len), b.msg_count, b.data_off});
+      return {};
+    }
     case RecordType::kSoftDelete:
     case RecordType::kDrop: {
       auto lid = DecodeLid(payload);
@@ -79,11 +119,7 @@ std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, st
         s->state.meta.soft_deleted = true;
         return {};
       }
-      for (const auto& e : s->extents) {
-        auto seg = segments_.find(e.segment);
-        if (seg != segments_.end() && --seg->second.live_extents == 0 && seg->second.sealed)
-          dead_segments_.push_back(e.segment);
-      }
+      for (const auto& e : s->extents) ReleaseExtent(e);
       s->extents.clear();
       by_lid_.erase(it);
       if (auto sit = streams_.find(s->state.meta.id); sit != streams_.end() && sit->second == s) streams_.erase(sit);

@@ -58,6 +58,10 @@ struct Segment {
   std::uint64_t number = 0;
   std::shared_ptr<RandomFile> file;
   std::uint64_t live_extents = 0;  // extents of streams not dropped; 0 and sealed: removable
+  // Record bytes holding those extents (a record with several batches counts once per batch:
+  // an overestimate, so compaction errs towards copying less). Compaction compares it with size.
+  std::uint64_t live_bytes = 0;
+  std::uint64_t size = 0;          // file size once sealed [bytes]
   bool sealed = false;
 };
 
@@ -101,13 +105,17 @@ class FileStore final : public StreamStore {
   Status NewActiveSegment(std::uint64_t number);
   Status WriteCheckpoint(std::uint64_t replay_segment);
   void RemoveDeadSegments();          // unlink sealed segments without live data
+  Status Compact();                   // copy live batches out of mostly dead segments (file_store_compact.cpp)
 
   // ---- shared by recovery and the writer (file_store_apply.cpp) ----
   // Apply one valid record at (segment, pos) to the registry. "" or why it is invalid.
   std::string ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment,
                           std::uint64_t pos, std::uint32_t record_len, std::vector<IndexEntry>* index,
                           Result<AppendResult>* result);
+  // Attach a batch to a stream, in start order; a batch already known at that start moved
+  // (compaction), so the old copy is released.
   void AddExtent(StreamRec& s, const Extent& e);
+  void ReleaseExtent(const Extent& e);  // its segment loses a live batch
 
   // ---- recovery (file_store_recovery.cpp) ----
   Status Recover();

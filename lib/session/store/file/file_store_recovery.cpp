@@ -71,6 +71,11 @@ std::vector<IndexEntry> IndexFromImage(std::string_view image, std::uint64_t num
         if (b.msg_count) out.push_back({r->lid, off, pos, len, static_cast<std::uint32_t>(b.data_len), b.msg_count, b.data_off});
         off += b.data_len;
       }
+    } else if (t == RecordType::kRelocate) {
+      auto r = DecodeRelocate(payload);
+      if (!r) return std::string("bad relocate record");
+      const BatchRef& b = r->batch;
+      out.push_back({r->lid, r->start_offset, pos, len, static_cast<std::uint32_t>(b.data_len), b.msg_count, b.data_off});
     } else if (t == RecordType::kAppend) {
       auto r = DecodeAppend(payload);
       if (!r) return std::string("bad append record");
@@ -90,7 +95,7 @@ Status FileStore::LoadSealed(std::uint64_t number, std::unordered_map<LogId, Str
   if (!file) return file.status();
   auto size = (*file)->Size();
   if (!size) return size.status();
-  segments_[number] = Segment{number, *file, 0, true};
+  segments_[number] = Segment{number, *file, 0, 0, *size, true};
 
   std::optional<SegmentIndex> idx;
   if (auto bytes = env_->ReadAll(IndexPath(number))) idx = DecodeIndex(*bytes);
@@ -120,7 +125,7 @@ Status FileStore::ScanSegment(std::uint64_t number, std::vector<IndexEntry>* ind
   if (!file) return file.status();
   auto image = ReadImage(**file);
   if (!image) return image.status();
-  segments_[number] = Segment{number, *file, 0, false};
+  segments_[number] = Segment{number, *file, 0, 0, 0, false};
   ScanEnd end = ScanImage(*image, number, [&](RecordType t, std::string_view payload, std::uint64_t pos, std::uint32_t len) {
     return ApplyRecord(t, payload, number, pos, len, index, nullptr);
   });
@@ -216,6 +221,7 @@ Status FileStore::Recover() {
     if (!size) return size.status();
     DSX_RETURN_IF_ERROR(env_->WriteAtomic(IndexPath(n), EncodeIndex({n, *size, std::move(index)}), true));
     segments_.at(n).sealed = true;
+    segments_.at(n).size = *size;
   }
   std::uint64_t next = std::max(cp.replay_segment, segments_.empty() ? 1 : segments_.rbegin()->first + 1);
   if (!numbers.empty()) next = std::max(next, numbers.back() + 1);

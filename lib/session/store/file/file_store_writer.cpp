@@ -164,7 +164,7 @@ Status FileStore::NewActiveSegment(std::uint64_t number) {
   DSX_RETURN_IF_ERROR(env_->SyncDir(seg_dir_));
   {
     std::lock_guard lk(mu_);
-    segments_[number] = Segment{number, *file, 0, false};
+    segments_[number] = Segment{number, *file, 0, 0, 0, false};
   }
   active_ = number;
   active_size_ = kSegmentHeaderSize;
@@ -191,6 +191,7 @@ Status FileStore::Roll() {
   if (st.ok()) {
     std::lock_guard lk(mu_);
     segments_.at(active_).sealed = true;
+    segments_.at(active_).size = active_size_;
   }
   if (st.ok()) st = NewActiveSegment(active_ + 1);
   if (st.ok()) st = WriteCheckpoint(active_);
@@ -199,6 +200,11 @@ Status FileStore::Roll() {
     return Status::Unavailable(st.message());
   }
   RemoveDeadSegments();
+  st = Compact();
+  if (!st.ok()) {
+    log::Error("file store compaction failed; refusing all further writes", {{"error", st.message()}});
+    return Status::Unavailable(st.message());
+  }
   return {};
 }
 

@@ -116,6 +116,24 @@ void EncodeAppend(std::string& rec, LogId lid, std::uint64_t start_offset, const
 
 void EncodeLid(std::string& rec, LogId lid) { PutU64(rec, lid); }
 
+void EncodeRelocate(std::string& rec, LogId lid, std::uint64_t start_offset, const std::vector<std::uint32_t>& sizes,
+                    std::string_view bytes) {
+  PutU64(rec, lid);
+  PutU64(rec, start_offset);
+  PutU32(rec, static_cast<std::uint32_t>(sizes.size()));
+  for (auto s : sizes) PutU32(rec, s);
+  rec.append(bytes);
+}
+
+std::optional<RelocateRecord> DecodeRelocate(std::string_view payload) {
+  Decoder d(payload);
+  RelocateRecord r;
+  r.lid = d.U64();
+  r.start_offset = d.U64();
+  if (!d.ok() || !GetBatchRef(d, &r.batch) || !d.done() || r.batch.msg_count == 0) return std::nullopt;
+  return r;
+}
+
 std::optional<CreateRecord> DecodeCreate(std::string_view payload) {
   Decoder d(payload);
   CreateRecord r;

@@ -54,11 +54,21 @@ void EncodeCreate(std::string& rec, LogId lid, const StreamMeta& meta, bool clos
                   const std::vector<Batch>& batches);
 void EncodeAppend(std::string& rec, LogId lid, std::uint64_t start_offset, const AppendOp& op);
 void EncodeLid(std::string& rec, LogId lid);  // kSoftDelete, kDrop
+// kRelocate: the batch of stream `lid` that starts at `start_offset`, copied (compaction).
+void EncodeRelocate(std::string& rec, LogId lid, std::uint64_t start_offset, const std::vector<std::uint32_t>& sizes,
+                    std::string_view bytes);
+
+struct RelocateRecord {
+  LogId lid = 0;
+  std::uint64_t start_offset = 0;
+  BatchRef batch;
+};
 
 // Decoders: nullopt when the payload does not parse (treated as corruption).
 std::optional<CreateRecord> DecodeCreate(std::string_view payload);
 std::optional<AppendRecord> DecodeAppend(std::string_view payload);
 std::optional<LogId> DecodeLid(std::string_view payload);
+std::optional<RelocateRecord> DecodeRelocate(std::string_view payload);
 
 // Parse a batch's data structure at `ref.data_off` of `payload`: message sizes and bytes.
 // False when it does not fit.

@@ -30,8 +30,9 @@ enum class RecordType : std::uint8_t {
   kAppend = 2,      // one batch + producer / Stream-Seq / close, atomically
   kSoftDelete = 3,  // stream marked soft-deleted (forks still read it)
   kDrop = 4,        // stream removed; its data may be freed
+  kRelocate = 5,    // compaction: a live batch copied out of a mostly dead segment
 };
-inline constexpr std::uint8_t kMaxRecordType = 4;
+inline constexpr std::uint8_t kMaxRecordType = 5;
 
 // kAppend flags.
 inline constexpr std::uint8_t kAppendCloses = 1u << 0;
