@@ -1,5 +1,6 @@
 // StreamService::Append (POST): validation in the protocol's precedence order, then one
 // atomic store append; the reply waits for durability.
+#include <atomic>
 #include <mutex>
 
 #include "session/model/json_mode.hpp"
@@ -190,19 +191,32 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   stats_.appends.fetch_add(1, std::memory_order_relaxed);
   stats_.append_bytes.fetch_add(bytes, std::memory_order_relaxed);
   const bool close = args.close;
-  store_->Append(std::move(op), [this, s, close, tuple, r = std::move(r),
-                                 done = std::move(done)](Result<AppendResult> res) mutable {
+  // The reply must not be sent while write_mu is held (a synchronous store, like memory,
+  // completes inside Append): whoever comes second of "callback ran" and "Append returned"
+  // delivers it, so sends never serialize appends to one stream.
+  struct Handoff {
+    std::atomic<int> state{0};  // 1: reply ready; 2: submission returned
+    Reply reply;
+    ReplyCallback done;
+  };
+  auto handoff = std::make_shared<Handoff>();
+  handoff->done = std::move(done);
+  store_->Append(std::move(op), [this, s, close, tuple, handoff, r = std::move(r)](Result<AppendResult> res) mutable {
     if (!res.ok()) {
       s->failed = true;  // the store's state is unknown now (sticky)
       CompleteAppend(s, res, false, std::nullopt);
-      return done(Error(503, "cannot append: " + res.status().message()));
+      handoff->reply = Error(503, "cannot append: " + res.status().message());
+    } else {
+      r.next_offset = res->tail;
+      r.info.tail = res->tail;
+      r.info.closed = close;
+      CompleteAppend(s, res, close, tuple);
+      handoff->reply = std::move(r);
     }
-    r.next_offset = res->tail;
-    r.info.tail = res->tail;
-    r.info.closed = close;
-    CompleteAppend(s, res, close, tuple);
-    done(std::move(r));
+    if (handoff->state.exchange(1, std::memory_order_acq_rel) == 2) handoff->done(std::move(handoff->reply));
   });
+  wl.unlock();
+  if (handoff->state.exchange(2, std::memory_order_acq_rel) == 1) handoff->done(std::move(handoff->reply));
 }
 
 }  // namespace dsx::session
