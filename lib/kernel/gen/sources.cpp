@@ -58,6 +58,12 @@ Result<std::vector<Proposal>> ModelSource::Propose(int round, const std::vector<
     } else {
       p.extract = code.status();
     }
+    // A reply cut at the token limit usually ends inside the code: say so in the feedback.
+    if (reply->stop_reason == "length" || reply->stop_reason == "max_tokens") {
+      p.meta["truncated"] = true;
+      if (!p.extract.ok())
+        p.extract = dsx::Status::Failed(p.extract.message() + " (the reply was cut at the token limit: be shorter)");
+    }
     sink_.Emit({{"type", "gen.reply"}, {"candidate", id}, {"chars", reply->text.size()},
                 {"extracted", code.ok() ? code->how : code.status().message()}});
     out.push_back(std::move(p));

@@ -12,6 +12,37 @@
 #include <unistd.h>
 
 namespace dsx::kernel::gen {
+namespace {
+
+// The running child's process group. The child gets its own group (so a timeout can kill the
+// candidate's whole tree), which also takes it out of the caller's group: when we are stopped by
+// SIGTERM/SIGINT/SIGHUP (a `timeout` around `dsx kernel gen`, Ctrl-C) the handler passes the
+// signal on to that group, so no benchmark is left running on the GPU.
+volatile sig_atomic_t g_child_pgid = 0;
+
+void ForwardAndDie(int sig) {
+  pid_t pg = g_child_pgid;
+  if (pg > 0) kill(-pg, SIGKILL);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void InstallForwarding() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    struct sigaction old {};
+    sigaction(sig, nullptr, &old);
+    if (old.sa_handler == SIG_IGN) continue;  // e.g. nohup: keep ignoring
+    struct sigaction sa {};
+    sa.sa_handler = ForwardAndDie;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
+  }
+}
+
+}  // namespace
 
 std::string SelfExecutable() {
   std::error_code ec;
@@ -28,6 +59,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, double ti
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
+  InstallForwarding();
   pid_t pid = fork();
   if (pid < 0) return Status::Unavailable(std::string("cannot fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -43,6 +75,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, double ti
     _exit(127);
   }
   setpgid(pid, pid);
+  g_child_pgid = pid;
   close(out_pipe[1]);
   close(err_pipe[1]);
   close(exec_pipe[1]);
@@ -55,6 +88,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, double ti
     close(err_pipe[0]);
     int st;
     waitpid(pid, &st, 0);
+    g_child_pgid = 0;
     return Status::Unavailable("cannot run '" + argv[0] + "': " + std::strerror(exec_errno));
   }
 
@@ -97,6 +131,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, double ti
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
+  g_child_pgid = 0;
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   return r;
 }
