@@ -235,11 +235,23 @@ class Prober {
   }
 
   // true: the model went on after t_ms; false: it stopped; nullopt: cannot tell.
-  Seen WentOn(const MockRequest& m, int64_t t_ms, int grace_ms) {
+  // A cancel logged within the settle window counts as stopped even if a few tokens were
+  // still written while the app got round to closing its model request; otherwise two or
+  // more tokens written later than `grace_ms` after t_ms mean it went on.
+  Seen WentOn(const MockRequest& m, int64_t t_ms, int grace_ms) const {
+    int64_t settle_ms = static_cast<int64_t>(o_.settle_s * 1000);
+    if (m.cancelled && m.end_ms <= t_ms + settle_ms) return false;
     int after = m.TokensAfter(t_ms + grace_ms);
     if (after >= 2 || (m.done && m.end_ms > t_ms + grace_ms)) return true;
-    if (m.cancelled || (after == 0 && !m.done && m.tokens_sent < m.tokens_total)) return false;
+    if (after == 0 && !m.done && m.tokens_sent < m.tokens_total) return false;
     return std::nullopt;  // finished on its own before we could tell
+  }
+
+  static std::string Outcome(const MockRequest& m, int64_t t_ms, const char* what) {
+    std::string s = "mock-llm " + m.req + ": " + std::to_string(m.TokensAfter(t_ms)) + " tokens after the " + what;
+    if (m.cancelled) s += ", cancelled by its client " + std::to_string(m.end_ms - t_ms) + " ms after it";
+    if (m.done) s += ", finished";
+    return s;
   }
 
   std::optional<RequestSpec> Contract(const std::optional<RequestSpec>& given, RequestSpec guess, const char* name,
@@ -329,9 +341,8 @@ bool Prober::PhaseDrop(std::optional<RequestSpec>* resume, bool* resume_guessed)
   if (auto log = ReadOracle()) {
     if (auto m = Find(*log, g)) {
       oracle_matched_ = true;
-      obs_.producer_continued = WentOn(*m, t_drop, 300);
-      Note("drop", "mock-llm " + m->req + ": " + std::to_string(m->TokensAfter(t_drop + 300)) + " tokens after the drop" +
-                       (m->cancelled ? ", cancelled by its client" : "") + (m->done ? ", finished" : ""));
+      obs_.producer_continued = WentOn(*m, t_drop, 500);
+      Note("drop", Outcome(*m, t_drop, "drop"));
     } else {
       Note("drop", "mock-llm log has no request for marker " + g.vars["marker"]);
     }
@@ -447,10 +458,9 @@ void Prober::PhaseStop() {
   if (auto log = ReadOracle()) {
     if (auto m = Find(*log, g)) {
       oracle_matched_ = true;
-      Seen went_on = WentOn(*m, t_stop, 300);
+      Seen went_on = WentOn(*m, t_stop, 500);
       if (went_on.has_value()) obs_.stop_halted = !*went_on;
-      Note("stop", "mock-llm " + m->req + ": " + std::to_string(m->TokensAfter(t_stop + 300)) + " tokens after the stop" +
-                       (m->cancelled ? ", cancelled by its client" : "") + (m->done ? ", finished" : ""));
+      Note("stop", Outcome(*m, t_stop, "stop request"));
     }
   } else if (obs_.stop_contract) {
     // No oracle: the app's own stream is the only witness, and a stream that stops growing
