@@ -95,7 +95,9 @@ std::string SseHead(const LiveRead& live) {
   std::string h = live.version == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
   h += "Content-Type: text/event-stream\r\n"
        "Cache-Control: no-cache\r\n"
-       "Connection: keep-alive\r\n"
+       // The connection ends with the stream (closed stream, error, peer gone): say so, or a
+       // client pool may reuse it for its next request just as we close it.
+       "Connection: close\r\n"
        "Transfer-Encoding: chunked\r\n"
        "X-Content-Type-Options: nosniff\r\n"
        "Cross-Origin-Resource-Policy: cross-origin\r\n"
