@@ -10,6 +10,7 @@ void register_session(CLI::App& app) {
   session->require_subcommand(1);
   register_session_serve(*session);
   register_session_clients(*session);
+  register_session_live(*session);
 }
 
 }  // namespace dsx::cmd

@@ -21,6 +21,7 @@ void register_audit(CLI::App& app);    // cmd_audit.cpp
 // Parts of a group that live in their own file (called by the group's cmd_<group>.cpp).
 void register_session_serve(CLI::App& session);    // session_serve.cpp
 void register_session_clients(CLI::App& session);  // session_clients.cpp
+void register_session_live(CLI::App& session);     // session_live.cpp (run, cancel, steer, who, token)
 void register_kernel_gen(CLI::App& kernel);        // kernel_gen.cpp
 void register_audit_probe(CLI::App& audit);        // audit_probe.cpp (--url probe, mock-llm)
 

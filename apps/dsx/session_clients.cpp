@@ -17,6 +17,7 @@
 #include "session/client/json_lines.hpp"
 #include "session/client/stream_client.hpp"
 #include "session/client/tail_output.hpp"
+#include "session/live/text_render.hpp"
 
 namespace dsx::cmd {
 namespace {
@@ -330,6 +331,7 @@ struct TailFlags {
   bool follow = false;
   std::string from = "-1";
   bool jsonl = false;
+  bool text = false;  // --text: session events as a chat (session/live/text_render.hpp)
   std::string live = "auto";
   double retry_for_s = 0;
 };
@@ -353,7 +355,10 @@ void RunTail(const TailFlags& f) {
   fo.notice = [&c](const std::string& line) { Notice("tail '" + c.stream + "': " + line); };
   sc::Follower follower(*(*s)->client, fo);
   sc::TailOutput out(STDOUT_FILENO, f.jsonl ? sc::TailFormat::kJsonl : c.json ? sc::TailFormat::kJson : sc::TailFormat::kRaw);
-  Status st = follower.Run([&](const sc::Chunk& chunk) { return out.Write(chunk, follower.content_type()); });
+  dsx::session::live::TextRenderer text_out;
+  Status st = follower.Run([&](const sc::Chunk& chunk) {
+    return f.text ? text_out.WriteChunk(chunk.data, STDOUT_FILENO) : out.Write(chunk, follower.content_type());
+  });
   if (out.broken_pipe()) return cli::Finish(Status::Ok());  // the reader left: `tail ... | head`
   if (st.ok() && f.jsonl && !follower.content_type().empty() && !sc::IsJsonContentType(follower.content_type())) {
     st = Status::Failed("--jsonl needs a JSON stream (content type '" + follower.content_type() + "'); use --json");
@@ -386,6 +391,7 @@ void register_session_clients(CLI::App& session) {
     cmd->add_flag("-f,--follow", f->follow, "keep following live (SSE or long-poll), reconnecting after drops");
     cmd->add_option("--from", f->from, "start offset: -1 (beginning, default), now (only new data), or an offset");
     cmd->add_flag("--jsonl", f->jsonl, "JSON streams: one JSON message per line");
+    cmd->add_flag("--text", f->text, "sessions: print events as a readable chat, fragments joined");
     cmd->add_option("--live", f->live, "live transport: auto (default), sse, long-poll")
         ->check(CLI::IsMember({"auto", "sse", "long-poll"}));
     cmd->add_option("--retry-for", f->retry_for_s,

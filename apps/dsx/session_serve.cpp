@@ -38,6 +38,10 @@ void register_session_serve(CLI::App& session) {
                   ->default_str("text");
   auto* logreq = cmd->add_flag("--log-requests", f->flags.log_requests, "log one line per request");
   auto* threads = cmd->add_option("--threads", f->flags.threads, "I/O threads (0: one per core)")->default_str("0");
+  cmd->add_option("--auth-key-file", f->flags.auth_key_file,
+                  "require bearer tokens signed with this key (HS256 secret or Ed25519 PEM); see dsx session token")
+      ->envname("DSX_AUTH_KEY_FILE");
+  cmd->add_flag("--insecure", f->flags.insecure, "allow a non-loopback --listen without --auth-key-file (open server)");
   cmd->add_option("--config", f->config_file, "TOML file with the same keys (flags and DSX_* win)");
 
   cmd->callback([f, listen, data, memory, lp, fsync, interval, body, fmt, logreq, threads] {
@@ -57,6 +61,8 @@ void register_session_serve(CLI::App& session) {
     if (fmt->count()) c.log_format = v.log_format;
     if (logreq->count()) c.log_requests = v.log_requests;
     if (threads->count()) c.threads = v.threads;
+    c.auth_key_file = v.auth_key_file;
+    c.insecure = v.insecure;
     cli::Finish(session::Serve(c));
   });
 }

@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "session/model/offset.hpp"
+#include "session/server/live_layer.hpp"
 #include "session/server/server.hpp"
 #include "session/store/file/file_store.hpp"
 #include "session/store/memory_store.hpp"
@@ -195,6 +196,12 @@ Status Serve(const ServeConfig& c) {
   so.long_poll_timeout_ms = c.long_poll_timeout_ms;
   so.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
   so.log_requests = c.log_requests;
+  auto live = server::LiveLayer::Open(service, c.auth_key_file, c.insecure, so.host);  // sessions + auth
+  if (!live.ok()) {
+    (void)service.Close();
+    return live.status();
+  }
+  so.intercept = (*live)->intercept();
   server::Server srv(so, service);
   auto bound = srv.Start();
   if (!bound.ok()) {

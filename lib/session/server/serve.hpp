@@ -20,6 +20,8 @@ struct ServeConfig {
   std::string log_format = "text";        // text | json
   bool log_requests = false;
   int threads = 0;                        // io threads; 0: one per core
+  std::string auth_key_file;              // HS256 secret or Ed25519 PEM: tokens required (live_layer.hpp)
+  bool insecure = false;                  // allow a non-loopback listen address without a key
 };
 
 // Keys (TOML, top level or in a [serve] table): listen, data, memory, long-poll-timeout-ms,

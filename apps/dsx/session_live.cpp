@@ -1,0 +1,352 @@
+// dsx session run|cancel|steer|who|token: flags -> lib/session/live (and lib/session/auth),
+// then print. Behaviour and output shapes: docs/cli/session-live.md; protocol:
+// docs/protocol/sessions.md.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "session/auth/jwt.hpp"
+#include "session/client/curl_transport.hpp"
+#include "session/live/agent_runner.hpp"
+#include "session/live/event.hpp"
+#include "session/live/session_client.hpp"
+
+namespace dsx::cmd {
+namespace {
+
+namespace lv = dsx::session::live;
+using nlohmann::json;
+
+struct LiveCommon {
+  std::string session;
+  std::string server;
+  std::string token;
+  bool json = false;
+};
+
+void AddLiveCommon(CLI::App* cmd, LiveCommon& c) {
+  cmd->add_option("session", c.session, "session id (chat/42)")->required();
+  cmd->add_option("--server", c.server, "server base URL (default http://127.0.0.1:4437)")->envname("DSX_SERVER");
+  cmd->add_option("--token", c.token, "bearer token (never printed)")->envname("DSX_TOKEN");
+  cmd->add_flag("--json", c.json, "print one JSON document instead of text");
+}
+
+void Notice(const std::string& line) { std::fprintf(stderr, "dsx: %s\n", line.c_str()); }
+
+// HTTP answer -> Status with the documented exit code.
+Status FromAnswer(const std::string& what, const lv::Answer& a) {
+  const std::string why = what + ": " + a.Error();
+  if (a.status == 404) return Status::NotFound(why);
+  if (a.status == 401 || a.status == 403 || a.status == 409) return Status::Conflict(why);
+  if (a.status >= 500) return Status::Unavailable(why);
+  return Status::Failed(why);
+}
+
+// ---------------------------------------------------------------- run
+
+struct RunFlags {
+  LiveCommon c;
+  std::vector<std::string> command;
+  std::string lane;
+  double lease_s = 15;
+  double grace_s = 3;
+  double retry_for_s = 120;
+};
+
+void RunRun(const RunFlags& f) {
+  if (f.command.empty()) return cli::Finish(Status::Usage("no command: dsx session run SESSION -- COMMAND..."));
+  if (f.lease_s < 1 || f.lease_s > 600) return cli::Finish(Status::Usage("--lease must be 1..600 seconds"));
+  if (f.grace_s < 0) return cli::Finish(Status::Usage("--grace must be >= 0"));
+  lv::AgentRunOptions o;
+  o.server = f.c.server;
+  o.session = f.c.session;
+  o.token = f.c.token;
+  o.argv = f.command;
+  o.lane = f.lane;
+  o.lease_ms = static_cast<std::int64_t>(f.lease_s * 1000);
+  o.grace = std::chrono::milliseconds(static_cast<std::int64_t>(f.grace_s * 1000));
+  o.retry_for_ms = static_cast<long>(f.retry_for_s * 1000);
+  o.notice = [](const std::string& s) { Notice(s); };
+  auto r = lv::RunAgent(o);
+  if (!r.ok()) return cli::Finish(r.status().Wrap("cannot run the agent in '" + f.c.session + "'"));
+  if (f.c.json) {
+    cli::PrintJson(json{{"session", f.c.session}, {"run", r->run}, {"msg", r->msg}, {"reason", r->reason},
+                        {"exit", r->exit.Describe()}, {"bytes", r->bytes}, {"fragments", r->fragments},
+                        {"cancels", r->cancels}, {"steers", r->steers}});
+  } else {
+    std::printf("run %s ended: %s (%s, %llu bytes in %llu fragments)\n", r->run.c_str(), r->reason.c_str(),
+                r->exit.Describe().c_str(), static_cast<unsigned long long>(r->bytes),
+                static_cast<unsigned long long>(r->fragments));
+  }
+  if (r->reason == "cancelled") return cli::Finish(Status::Interrupted("run '" + r->run + "' was cancelled"));
+  if (r->reason == "error") return cli::Finish(Status::Failed("the agent failed: " + r->exit.Describe()));
+  cli::Finish(Status::Ok());
+}
+
+// ---------------------------------------------------------------- cancel, steer
+
+struct ControlFlags {
+  LiveCommon c;
+  std::vector<std::string> args;  // [RUN] (cancel) or [RUN] TEXT (steer)
+  bool steer = false;
+  bool json_data = false;         // steer: TEXT is JSON
+  std::string reason;
+  double wait_s = 10;
+};
+
+struct Pending {
+  std::string run, id, outcome = "pending", reason;
+};
+
+void RunControl(const ControlFlags& f) {
+  std::string run, text;
+  if (f.steer) {
+    if (f.args.empty() || f.args.size() > 2) return cli::Finish(Status::Usage("steer needs [RUN] TEXT"));
+    text = f.args.back();
+    if (f.args.size() == 2) run = f.args[0];
+  } else {
+    if (f.args.size() > 1) return cli::Finish(Status::Usage("cancel takes at most one RUN"));
+    if (!f.args.empty()) run = f.args[0];
+  }
+  json steer_data;
+  if (f.steer) {
+    if (f.json_data) {
+      json v = json::parse(text, nullptr, false);
+      if (v.is_discarded()) return cli::Finish(Status::Usage("--json-data: TEXT is not valid JSON"));
+      steer_data = {{"json", v}};
+    } else {
+      steer_data = {{"text", text}};
+    }
+  }
+  const std::string verb = f.steer ? "steer" : "cancel";
+  session::client::CurlTransport transport;
+  lv::SessionClient sc(transport, f.c.server, f.c.session, f.c.token);
+  std::vector<std::string> runs;
+  if (!run.empty()) {
+    runs.push_back(run);
+  } else {
+    auto info = sc.Info();
+    if (!info.ok()) return cli::Finish(info.status().Wrap("cannot " + verb + " in '" + f.c.session + "'"));
+    if (info->status != 200) return cli::Finish(FromAnswer("cannot " + verb + " in '" + f.c.session + "'", *info));
+    for (const auto& r : info->body.value("runs", json::array())) runs.push_back(r.value("run", ""));
+    if (runs.empty()) return cli::Finish(Status::NotFound("no active run in '" + f.c.session + "'"));
+    if (f.steer && runs.size() > 1) {
+      return cli::Finish(Status::Usage("'" + f.c.session + "' has " + std::to_string(runs.size()) +
+                                       " active runs: name one (dsx session who)"));
+    }
+  }
+  std::vector<Pending> pend;
+  std::string from_offset;
+  Status refused;
+  for (const std::string& r : runs) {
+    json draft = {{"type", f.steer ? "control.steer" : "control.cancel"}, {"run", r}};
+    if (f.steer) draft["data"] = steer_data;
+    if (!f.reason.empty()) draft["data"]["reason"] = f.reason;
+    auto a = sc.Post(draft);
+    if (!a.ok()) return cli::Finish(a.status().Wrap("cannot " + verb + " run '" + r + "'"));
+    Pending p;
+    p.run = r;
+    if (a->status != 200) {
+      p.outcome = "refused";
+      p.reason = a->Error();
+      refused = FromAnswer("cannot " + verb + " run '" + r + "'", *a);
+    } else {
+      const json& o = a->body.value("outcome", json::object());
+      p.id = o.value("id", "");
+      p.outcome = o.value("outcome", "pending");
+      p.reason = o.value("reason", "");
+      if (from_offset.empty() || a->body.value("offset", "") < from_offset) {
+        // Follow from just before our first request's answer: the acks come after it.
+        from_offset = a->body.value("offset", "");
+      }
+    }
+    pend.push_back(p);
+  }
+  // Wait for the agents' answers (polling catch-up reads: bounded by --wait).
+  auto waiting = [&] {
+    for (const auto& p : pend) {
+      if (p.outcome == "pending") return true;
+    }
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(f.wait_s * 1000));
+  std::string offset = from_offset;
+  while (waiting() && !offset.empty() && std::chrono::steady_clock::now() < deadline) {
+    session::client::HttpRequest req;
+    req.url = sc.Url("/events?offset=" + offset);
+    req.timeout_ms = 10000;
+    if (!f.c.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + f.c.token);
+    auto ex = transport.Send(req);
+    if (ex.ok() && ex.response.status == 200) {
+      json page = json::parse(ex.response.body, nullptr, false);
+      if (page.is_object()) {
+        for (const auto& ev : page.value("events", json::array())) {
+          if (ev.value("type", "") != "control.ack") continue;
+          for (auto& p : pend) {
+            if (p.id == ev.value("id", "") && p.outcome == "pending") {
+              const json& d = ev.value("data", json::object());
+              p.outcome = d.value("outcome", "");
+              p.reason = d.value("reason", "");
+            }
+          }
+        }
+        offset = page.value("offset", offset);
+      }
+    }
+    if (waiting()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  Status st = refused;
+  json results = json::array();
+  for (const auto& p : pend) {
+    results.push_back({{"run", p.run}, {"id", p.id}, {"outcome", p.outcome}, {"reason", p.reason}});
+    if (st.ok() && p.outcome == "rejected") st = Status::Conflict(verb + " of run '" + p.run + "' rejected: " + p.reason);
+    if (st.ok() && p.outcome == "pending") {
+      st = Status::Unavailable("no answer to the " + verb + " of run '" + p.run + "' within " +
+                               std::to_string(static_cast<int>(f.wait_s)) + " s (request " + p.id + " stays pending)");
+    }
+  }
+  if (f.c.json) {
+    cli::PrintJson(json{{"session", f.c.session}, {"action", verb}, {"results", results}});
+  } else {
+    for (const auto& p : pend) {
+      const std::string outcome = p.outcome == "applied" ? "acknowledged (applied)" : p.outcome;
+      std::printf("%s run %s: %s%s%s\n", verb.c_str(), p.run.c_str(), outcome.c_str(), p.reason.empty() ? "" : ": ",
+                  p.reason.c_str());
+    }
+  }
+  cli::Finish(st);
+}
+
+// ---------------------------------------------------------------- who
+
+void RunWho(const LiveCommon& c) {
+  session::client::CurlTransport transport;
+  lv::SessionClient sc(transport, c.server, c.session, c.token);
+  auto info = sc.Info();
+  if (!info.ok()) return cli::Finish(info.status().Wrap("cannot list '" + c.session + "'"));
+  if (info->status != 200) return cli::Finish(FromAnswer("cannot list '" + c.session + "'", *info));
+  const json members = info->body.value("presence", json::array());
+  const json runs = info->body.value("runs", json::array());
+  if (c.json) {
+    cli::PrintJson(json{{"session", c.session}, {"offset", info->body.value("offset", "")}, {"members", members}, {"runs", runs}});
+    return cli::Finish(Status::Ok());
+  }
+  std::printf("%-7s %-20s %-12s %-10s %s\n", "KIND", "WHO", "DEVICE", "STATE", "RUN");
+  for (const auto& m : members) {
+    std::printf("%-7s %-20s %-12s %-10s %s\n", m.value("kind", "").c_str(), m.value("sub", "").c_str(),
+                m.value("device", "-").c_str(), m.value("state", "").c_str(), m.value("run", "-").c_str());
+  }
+  if (members.empty()) std::printf("(nobody present)\n");
+  std::printf("%zu active run%s\n", runs.size(), runs.size() == 1 ? "" : "s");
+  cli::Finish(Status::Ok());
+}
+
+// ---------------------------------------------------------------- token
+
+struct TokenFlags {
+  std::string key_file, sub, rights, pattern = "*", ttl = "1h", device;
+  bool json = false;
+};
+
+Result<std::int64_t> ParseTtl(const std::string& s) {
+  if (s.empty()) return Status::Usage("empty --ttl");
+  std::int64_t mult = 1;
+  std::string num = s;
+  switch (s.back()) {
+    case 's': mult = 1; num.pop_back(); break;
+    case 'm': mult = 60; num.pop_back(); break;
+    case 'h': mult = 3600; num.pop_back(); break;
+    case 'd': mult = 86400; num.pop_back(); break;
+    default: break;
+  }
+  if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos || num.size() > 9) {
+    return Status::Usage("invalid --ttl '" + s + "': want N, Ns, Nm, Nh or Nd");
+  }
+  const std::int64_t v = std::stoll(num) * mult;
+  if (v <= 0) return Status::Usage("--ttl must be positive");
+  return v;
+}
+
+void RunToken(const TokenFlags& f) {
+  auto ttl = ParseTtl(f.ttl);
+  if (!ttl.ok()) return cli::Finish(ttl.status());
+  auto rights = session::auth::ParseRightList(f.rights);
+  if (!rights.ok()) return cli::Finish(rights.status());
+  auto key = session::auth::TokenKey::FromFile(f.key_file);
+  if (!key.ok()) return cli::Finish(key.status());
+  session::auth::Principal p;
+  p.sub = f.sub;
+  p.device = f.device;
+  p.grants.push_back({f.pattern, *rights});
+  const std::int64_t now = lv::NowMs() / 1000;
+  auto token = (*key)->Mint(p, now, *ttl);
+  if (!token.ok()) return cli::Finish(token.status().Wrap("cannot mint a token"));
+  if (f.json) {
+    json r = json::array();
+    for (auto x : *rights) r.push_back(session::auth::RightName(x));
+    cli::PrintJson(json{{"sub", f.sub}, {"session", f.pattern}, {"rights", r}, {"exp", now + *ttl},
+                        {"alg", (*key)->AlgName()}, {"token", *token}});
+  } else {
+    std::printf("%s\n", token->c_str());
+  }
+  cli::Finish(Status::Ok());
+}
+
+}  // namespace
+
+void register_session_live(CLI::App& session) {
+  {
+    auto f = std::make_shared<RunFlags>();
+    auto* cmd = session.add_subcommand("run", "run COMMAND as the agent of a new run: stdout streamed, cancel and steer honoured");
+    AddLiveCommon(cmd, f->c);
+    cmd->add_option("command", f->command, "the agent command and its arguments (after --)")->required();
+    cmd->add_option("--lane", f->lane, "lane of the run (default main)");
+    cmd->add_option("--lease", f->lease_s, "lease in seconds, renewed by heartbeats (default 15)");
+    cmd->add_option("--grace", f->grace_s, "seconds between SIGINT, SIGTERM and SIGKILL on cancel (default 3)");
+    cmd->add_option("--retry-for", f->retry_for_s, "ride out a server outage of SECONDS when appending (default 120)");
+    cmd->positionals_at_end();
+    cmd->callback([f] { RunRun(*f); });
+  }
+  for (bool steer : {false, true}) {
+    auto f = std::make_shared<ControlFlags>();
+    f->steer = steer;
+    auto* cmd = session.add_subcommand(steer ? "steer" : "cancel",
+                                       steer ? "send steer TEXT to a run's agent and print its answer"
+                                             : "cancel a run (or every active run) and print the agent's answer");
+    AddLiveCommon(cmd, f->c);
+    cmd->add_option("args", f->args, steer ? "[RUN] TEXT" : "[RUN] (default: every active run)");
+    if (steer) cmd->add_flag("--json-data", f->json_data, "TEXT is JSON (sent as data.json)");
+    if (!steer) cmd->add_option("--reason", f->reason, "why (stored with the request)");
+    cmd->add_option("--wait", f->wait_s, "seconds to wait for the agent's answer (default 10)");
+    cmd->callback([f] { RunControl(*f); });
+  }
+  {
+    auto c = std::make_shared<LiveCommon>();
+    auto* cmd = session.add_subcommand("who", "who is present in a session, agents' states, active runs");
+    AddLiveCommon(cmd, *c);
+    cmd->callback([c] { RunWho(*c); });
+  }
+  {
+    auto f = std::make_shared<TokenFlags>();
+    auto* cmd = session.add_subcommand("token", "mint a bearer token (printed on the last line of stdout)");
+    cmd->add_option("--auth-key-file", f->key_file, "the server's key file (HS256 secret or Ed25519 private PEM)")
+        ->required()
+        ->envname("DSX_AUTH_KEY_FILE");
+    cmd->add_option("--sub", f->sub, "principal name (stamped as from.sub)")->required();
+    cmd->add_option("--rights", f->rights,
+                    "comma list: read, append, run, cancel_own, cancel_any, steer, presence, admin")
+        ->required();
+    cmd->add_option("--session", f->pattern, "session id pattern, * matches anything (default *)");
+    cmd->add_option("--ttl", f->ttl, "lifetime: N[s|m|h|d] (default 1h)");
+    cmd->add_option("--device", f->device, "device name (stamped as from.device)");
+    cmd->add_flag("--json", f->json, "print one JSON document with the token and its claims");
+    cmd->callback([f] { RunToken(*f); });
+  }
+}
+
+}  // namespace dsx::cmd

@@ -1,0 +1,69 @@
+// SessionClient: the /v1/session/ endpoints from the client side (used by `dsx session run`,
+// `cancel`, `steer`, `who`, `tail --text`). Speaks through a client::Transport (libcurl in the
+// CLI, scripted in tests). One per thread, like the transport. The token goes out as
+// `Authorization: Bearer` and never appears in messages.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.hpp"
+#include "session/client/transport.hpp"
+
+namespace dsx::session::live {
+
+using nlohmann::json;
+
+struct Answer {
+  int status = 0;  // HTTP status
+  json body;       // parsed JSON body (null if none)
+  // "error" from the body, or "HTTP <status>".
+  std::string Error() const;
+};
+
+struct Producer {
+  std::string id;
+  std::uint64_t epoch = 0;
+  std::uint64_t seq = 0;  // next seq to send
+};
+
+class SessionClient {
+ public:
+  SessionClient(client::Transport& transport, std::string server, std::string session, std::string token);
+
+  // PUT /v1/session/<id>: 201 or 200.
+  Result<Answer> Create();
+  // GET /v1/session/<id>.
+  Result<Answer> Info();
+  // POST …/events. With a producer: exactly-once retries (same seq re-sent after transport
+  // failures for up to `retry_for_ms`); the seq advances after an answer.
+  Result<Answer> Post(const json& draft, Producer* producer = nullptr, long retry_for_ms = 0);
+  // POST …/runs/<run>/heartbeat.
+  Result<Answer> Heartbeat(const std::string& run, const std::string& state);
+  // GET …/presence.
+  Result<Answer> Presence();
+  // Follows …/events as SSE from `offset` ("-1", "now", an offset), reconnecting (with
+  // Last-Event-ID) after drops until `on_event` returns false or `stop()` is true. `on_event`
+  // gets each wire event; snapshot items arrive with "type":"snapshot" wrapped as
+  // {"type":"snapshot","view":{…}}. Returns OK when stopped by the callback.
+  Status Follow(const std::string& offset, bool compacted, const std::string& lanes,
+                const std::function<bool(const json&)>& on_event, const std::function<bool()>& stop,
+                long retry_for_ms = 0);
+
+  const std::string& session() const { return session_; }
+  std::string Url(const std::string& suffix) const;
+
+ private:
+  client::HttpRequest Request(std::string method, const std::string& suffix) const;
+  Result<Answer> Exchange(const client::HttpRequest& req);
+
+  client::Transport& transport_;
+  std::string server_;
+  std::string session_;
+  std::string token_;
+};
+
+}  // namespace dsx::session::live

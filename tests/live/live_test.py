@@ -1,0 +1,285 @@
+"""Integration tests for live sessions (docs/protocol/sessions.md): the real dsx binary on
+loopback. Usage: live_test.py DSX TEST_NAME. Each test prints what it checked."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import Server, SseReader, WebSocket, all_events, request, texts, wait_for
+
+DSX = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def dsx(*args, env=None, timeout=60, check=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([DSX] + list(args), capture_output=True, text=True, timeout=timeout, env=e)
+    if check is not None and p.returncode != check:
+        raise AssertionError("dsx %s: exit %d\nstdout: %s\nstderr: %s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def agent_cmd(lines, delay, pidfile=None):
+    """A python agent printing numbered lines slowly (and its pid to pidfile)."""
+    code = ("import os,sys,time\n"
+            + ("open(%r,'w').write(str(os.getpid()))\n" % pidfile if pidfile else "")
+            + "for i in range(%d):\n    sys.stdout.write('line %%04d\\n' %% i); sys.stdout.flush(); time.sleep(%f)\n" % (lines, delay))
+    return ["/usr/bin/python3", "-c", code]
+
+
+def expected(lines):
+    return "".join("line %04d\n" % i for i in range(lines))
+
+
+def start_run(server, session, argv, *extra):
+    return subprocess.Popen([DSX, "session", "run", session, "--server", server.url] + list(extra) + ["--"] + argv,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_of(base, session, token=None):
+    def find():
+        evs = all_events(base, session, token)
+        starts = [e for e in evs if e["type"] == "run.start"]
+        return starts[-1]["run"] if starts else None
+    return wait_for(find, 20, "run.start")
+
+
+def run_end(base, session, run, token=None, timeout=30):
+    def find():
+        for e in all_events(base, session, token):
+            if e["type"] == "run.end" and e["run"] == run:
+                return e
+        return None
+    return wait_for(find, timeout, "run.end of " + run)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_run_and_tail(s):
+    p = dsx("session", "run", "chat/a", "--server", s.url, "--json", "--", *agent_cmd(30, 0.01), check=0)
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["reason"] == "done", r
+    evs = all_events(s.url, "chat/a")
+    assert [e["type"] for e in evs][:3] == ["run.start", "msg.start", "msg.append"], evs[:3]
+    assert evs[-1]["type"] == "run.end" and evs[-1]["data"]["reason"] == "done", evs[-1]
+    assert list(texts(evs).values()) == [expected(30)]
+    offs = [e["offset"] for e in evs]
+    assert offs == sorted(offs) and len(set(offs)) == len(offs)
+    # tail --text renders the chat; the raw stream endpoint still works (Durable Streams).
+    t = dsx("session", "tail", "chat/a", "--server", s.url, "--text", check=0).stdout
+    assert expected(30) in t and "ended: done" in t, t
+    raw = dsx("session", "tail", "chat/a", "--server", s.url, "--jsonl", check=0).stdout.splitlines()
+    assert len(raw) == len(evs)
+    # Compacted view: one message item with the whole text.
+    st, view = request(s.url + "/v1/session/chat/a/view")
+    msgs = [i for i in view["items"] if i["type"] == "msg"]
+    assert st == 200 and len(msgs) == 1 and msgs[0]["data"]["text"] == expected(30) and msgs[0]["data"]["state"] == "done"
+    print("run+tail: %d events, text %d bytes, view ok" % (len(evs), len(expected(30))))
+
+
+def test_cancel(s):
+    pidfile = os.path.join(s.data, "agent.pid")
+    runner = start_run(s, "chat/c", agent_cmd(100000, 0.02, pidfile), "--grace", "1")
+    run = run_of(s.url, "chat/c")
+    wait_for(lambda: len(texts(all_events(s.url, "chat/c")).get(next(iter(texts(all_events(s.url, "chat/c"))), ""), "")) > 50, 20, "output")
+    agent_pid = int(open(pidfile).read())
+    p = dsx("session", "cancel", "chat/c", "--server", s.url, check=0)
+    assert "acknowledged" in p.stdout, p.stdout
+    out, err = runner.communicate(timeout=20)
+    assert runner.returncode == 130, (runner.returncode, out, err)
+    end = run_end(s.url, "chat/c", run)
+    assert end["data"]["reason"] == "cancelled", end
+    try:
+        os.kill(agent_pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive, "agent process still alive after cancel"
+    evs = all_events(s.url, "chat/c")
+    types = [e["type"] for e in evs]
+    assert "control.cancel" in types and "control.ack" in types
+    ack = [e for e in evs if e["type"] == "control.ack"][0]
+    assert ack["data"]["outcome"] == "applied"
+    n_before = len(evs)
+    time.sleep(0.5)
+    assert len(all_events(s.url, "chat/c")) == n_before, "output continued after the cancel"
+    # A cancel for the ended run gets a clear outcome.
+    p = dsx("session", "cancel", "chat/c", run, "--server", s.url, "--json")
+    r = json.loads(p.stdout)
+    assert p.returncode == 4 and r["results"][0]["outcome"] == "rejected" and "already ended" in r["results"][0]["reason"], (p.returncode, p.stdout)
+    print("cancel: acknowledged, agent pid %d gone, run ended cancelled, late cancel rejected" % agent_pid)
+
+
+def test_reader_drop_does_not_cancel(s):
+    runner = start_run(s, "chat/d", agent_cmd(60, 0.02))
+    run = run_of(s.url, "chat/d")
+    rd = SseReader(s.url, "chat/d")
+    assert rd.pump(lambda r: sum(1 for e in r.events if e[2].get("type") == "msg.append") >= 3, 10)
+    last = [e for e in rd.events if e[1]][-1][1]
+    rd.cut()  # abrupt reset, mid-reply
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 0, (out, err)
+    assert run_end(s.url, "chat/d", run)["data"]["reason"] == "done"
+    # The reader comes back with Last-Event-ID and gets exactly the rest.
+    rd2 = SseReader(s.url, "chat/d", last_id=last)
+    assert rd2.pump(lambda r: any(e[2].get("type") == "run.end" for e in r.events), 10)
+    first = [e[2] for e in rd.events if e[0] == "message"]
+    rest = [e[2] for e in rd2.events if e[0] == "message"]
+    seen = {}
+    for e in first + rest:
+        if e["type"] == "msg.append":
+            seen[e["msg"]] = seen.get(e["msg"], "") + e["data"]["text"]
+    assert list(seen.values()) == [expected(60)], seen
+    print("reader drop: agent finished done; Last-Event-ID resume gave the exact text")
+
+
+def test_agent_lost(s):
+    runner = start_run(s, "chat/l", agent_cmd(100000, 0.05), "--lease", "2")
+    run = run_of(s.url, "chat/l")
+    time.sleep(0.5)
+    t0 = time.time()
+    runner.send_signal(signal.SIGKILL)  # the agent (its runner) dies without a word
+    runner.wait()
+    end = run_end(s.url, "chat/l", run, timeout=10)
+    took = time.time() - t0
+    assert end["data"]["reason"] == "agent_lost" and end["from"]["sub"] == "@server", end
+    assert took <= 2 + 1.5, took
+    st, view = request(s.url + "/v1/session/chat/l/view")
+    assert [i for i in view["items"] if i["type"] == "msg"][0]["data"]["state"] == "aborted"
+    print("agent killed: run.end agent_lost after %.2f s (lease 2 s)" % took)
+
+
+def test_server_kill9(s):
+    lines = 150
+    session = "chat/k"
+    runner = start_run(s, session, agent_cmd(lines, 0.02))
+    run_of(s.url, session)
+    readers = [subprocess.Popen([DSX, "session", "tail", session, "--server", s.url, "--follow", "--jsonl"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+    wait_for(lambda: len("".join(texts(all_events(s.url, session)).values())) > 600, 20, "some output")
+    s.kill9()
+    time.sleep(1.0)
+    s.start()
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, (out, err)
+    evs = all_events(s.url, session)
+    t = list(texts(evs).values())
+    assert t == [expected(lines)], "server log text differs (duplicates or loss)"
+    time.sleep(1.5)
+    outs = []
+    for r in readers:
+        r.terminate()
+        o, _ = r.communicate(timeout=10)
+        got = [json.loads(line) for line in o.splitlines() if line.strip()]
+        outs.append(texts(got))
+    for o in outs:
+        assert list(o.values()) == [expected(lines)], "reader text differs: %r" % list(o.values())[0][-80:]
+    print("kill -9 server mid-stream: log and both readers have the exact text once (%d bytes)" % len(expected(lines)))
+
+
+def test_websocket(s):
+    dsx("session", "run", "chat/w", "--server", s.url, "--", *agent_cmd(5, 0.0), check=0)
+    ws = WebSocket(s.url, "/v1/session/chat/w/ws")
+    assert ws.status == 101, ws.head
+    ws.recv_until(lambda f: f["op"] == "hello")
+    ws.send({"op": "subscribe", "mode": "compacted", "req": "s1"})
+    snap, _ = ws.recv_until(lambda f: f["op"] == "snapshot")
+    assert [i for i in snap["items"] if i["type"] == "msg"][0]["data"]["text"] == expected(5)
+    ws.send({"op": "append", "req": "a1", "event": {"type": "user.message", "data": {"text": "hi"}}})
+    ack, _ = ws.recv_until(lambda f: f["op"] == "ack" and f.get("req") == "a1")
+    assert ack["status"] == 200, ack
+    ev, _ = ws.recv_until(lambda f: f["op"] == "events")
+    assert ev["events"][-1]["type"] == "user.message" and ev["events"][-1]["from"]["sub"] == "anonymous"
+    ws.send({"op": "append", "req": "a2", "event": {"type": "control.cancel", "run": "nope"}})
+    bad, _ = ws.recv_until(lambda f: f["op"] == "ack" and f.get("req") == "a2")
+    assert bad["status"] == 404, bad
+    # Credit mode: with credit 1 the server sends one frame, then waits.
+    ws2 = WebSocket(s.url, "/v1/session/chat/w/ws")
+    ws2.recv_until(lambda f: f["op"] == "hello")
+    ws2.send({"op": "subscribe", "offset": "-1", "credit": 1})
+    first, _ = ws2.recv_until(lambda f: f["op"] == "events")
+    request(s.url + "/v1/session/chat/w/events", "POST", {"type": "user.message", "data": {"text": "later"}})
+    try:
+        extra = ws2.recv(0.5)
+        assert extra["op"] != "events", "sent past the credit"
+    except Exception:
+        pass
+    ws2.send({"op": "credit", "n": 1})
+    nxt, _ = ws2.recv_until(lambda f: f["op"] == "events")
+    assert nxt["events"][-1]["data"]["text"] == "later"
+    print("websocket: compacted snapshot, append ack, live events, 404 for unknown run, credit flow control")
+
+
+def test_auth(s_unused):
+    tmp = tempfile.mkdtemp(prefix="dsx-auth-")
+    key = os.path.join(tmp, "key")
+    open(key, "w").write("k" * 40 + "\n")
+    s = Server(DSX, ["--auth-key-file", key]).start()
+    try:
+        def tok(sub, rights, session="chat/*"):
+            p = dsx("session", "token", "--auth-key-file", key, "--sub", sub, "--rights", rights, "--session", session,
+                    "--ttl", "1h", check=0)
+            return p.stdout.strip().splitlines()[-1]
+        agent = tok("agent", "run,read,append")
+        viewer = tok("viewer", "read")
+        alice = tok("alice", "read,append,cancel_own,steer")
+        st, body = request(s.url + "/v1/session/chat/x/events?offset=-1")
+        assert st == 401 and "no token" in body["error"], (st, body)
+        st, _ = request(s.url + "/v1/stream/chat/x")
+        assert st == 401
+        st, body = request(s.url + "/v1/session/chat/x", token=agent[:-2] + "xx")
+        assert st == 401, (st, body)
+        runner = subprocess.Popen([DSX, "session", "run", "chat/x", "--server", s.url, "--token", agent, "--grace", "1",
+                                   "--"] + agent_cmd(100000, 0.02), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        run = run_of(s.url, "chat/x", token=viewer)
+        p = dsx("session", "cancel", "chat/x", run, "--server", s.url, "--token", viewer)
+        assert p.returncode == 4 and "lacks 'cancel_own'" in p.stderr + p.stdout, (p.returncode, p.stdout, p.stderr)
+        p = dsx("session", "cancel", "chat/x", run, "--server", s.url, "--token", alice)
+        assert p.returncode == 4 and "may cancel only runs it started" in p.stderr + p.stdout, (p.stdout, p.stderr)
+        st, body = request(s.url + "/v1/session/chat/x/events", "POST",
+                           {"type": "control.cancel", "run": run}, token=viewer)
+        assert st == 403, (st, body)
+        st, _ = request(s.url + "/v1/stream/chat/x", "POST", [{"type": "forged"}], token=agent)
+        assert st == 403  # raw writes skip stamping: admin only
+        st, _ = request(s.url + "/v1/session/other/x", token=viewer)
+        assert st == 403
+        ws = WebSocket(s.url, "/v1/session/chat/x/ws", token=viewer)
+        assert ws.status == 101
+        ws.recv_until(lambda f: f["op"] == "hello")
+        ws.send({"op": "append", "req": "c", "event": {"type": "control.cancel", "run": run}})
+        a, _ = ws.recv_until(lambda f: f["op"] == "ack")
+        assert a["status"] == 403, a
+        ws_bad = WebSocket(s.url, "/v1/session/chat/x/ws")
+        assert ws_bad.status == 401
+        ops = tok("ops", "cancel_any,read")
+        p = dsx("session", "cancel", "chat/x", "--server", s.url, "--token", ops, check=0)
+        runner.communicate(timeout=20)
+        assert runner.returncode == 130
+        evs = all_events(s.url, "chat/x", token=viewer)
+        assert all(e["from"]["sub"] in ("agent", "ops", "@server") for e in evs), [e["from"] for e in evs]
+        print("auth: 401 without/with bad token, 403 viewer cancel, cancel_own enforced, raw write admin-only, "
+              "WebSocket checked, cancel_any works")
+    finally:
+        s.stop()
+
+
+def test_insecure(s_unused):
+    p = dsx("session", "serve", "--listen", "0.0.0.0:0", "--memory", timeout=10)
+    assert p.returncode == 2 and "--insecure" in p.stderr, (p.returncode, p.stderr)
+    print("non-loopback listen without a key refused (exit 2)")
+
+
+TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
+
+if __name__ == "__main__":
+    name = sys.argv[2]
+    server = None if name in ("auth", "insecure") else Server(DSX).start()
+    try:
+        TESTS[name](server)
+    finally:
+        if server:
+            server.stop()

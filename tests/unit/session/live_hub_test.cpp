@@ -1,0 +1,127 @@
+// SessionHub over the memory store: offsets in answers match what readers see, leases expire
+// into run.end agent_lost, state is rebuilt from the log, presence follows runs.
+#include <doctest/doctest.h>
+
+#include "session/live/compactor.hpp"
+#include "session/live/session_hub.hpp"
+#include "session/model/offset.hpp"
+#include "session/store/memory_store.hpp"
+
+using namespace dsx::session;
+using namespace dsx::session::live;
+
+namespace {
+
+struct Fixture {
+  StreamService service{MakeMemoryStore(), ServiceOptions{}};
+  std::unique_ptr<SessionHub> hub;
+  auth::Principal open = auth::Principal::Open();
+  Fixture() {
+    REQUIRE(service.Open().ok());
+    hub = std::make_unique<SessionHub>(service);
+    HubReply r;
+    hub->Create("chat/1", [&](HubReply x) { r = x; });
+    REQUIRE(r.status == 201);
+  }
+  HubReply Post(json draft, const auth::Principal* who = nullptr) {
+    HubReply out;
+    out.status = -1;
+    hub->Submit("chat/1", who ? *who : open, draft, std::nullopt, [&](HubReply r) { out = std::move(r); });
+    REQUIRE(out.status != -1);  // memory store: synchronous
+    return out;
+  }
+  std::vector<LogEvent> All() {
+    HubReply err;
+    auto s = hub->Stream("chat/1", &err);
+    REQUIRE(s);
+    return ReadEvents(service, s, 0).events;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("answers carry the offsets readers see; events are stamped") {
+  Fixture f;
+  auto a = f.Post({{"type", "user.message"}, {"from", {{"sub", "mallory"}}}, {"data", {{"text", "hi"}}}});
+  REQUIRE(a.status == 200);
+  auto b = f.Post({{"type", "run.start"}, {"run", "r1"}});
+  REQUIRE(b.status == 200);
+  CHECK(b.body["run"] == "r1");
+  auto batch = f.Post(json::array({{{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}},
+                                   {{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", "héllo"}}}}}));
+  REQUIRE(batch.status == 200);
+  auto events = f.All();
+  REQUIRE(events.size() == 4);
+  CHECK(FormatOffset(events[0].offset) == a.body["events"][0]["offset"]);
+  CHECK(FormatOffset(events[1].offset) == b.body["offset"]);
+  CHECK(FormatOffset(events[2].offset) == batch.body["events"][0]["offset"]);
+  CHECK(FormatOffset(events[3].offset) == batch.body["offset"]);
+  CHECK(events[0].body["from"]["sub"] == "anonymous");
+  CHECK(events[0].body["ts"].is_number_integer());
+  for (std::size_t i = 1; i < events.size(); ++i) CHECK(events[i].offset > events[i - 1].offset);
+  // Resuming from an event's offset gives the next event.
+  HubReply err;
+  auto s = f.hub->Stream("chat/1", &err);
+  auto page = ReadEvents(f.service, s, events[1].offset);
+  REQUIRE(page.events.size() == 2);
+  CHECK(page.events[0].type() == "msg.start");
+}
+
+TEST_CASE("a batch is atomic: one bad draft refuses all") {
+  Fixture f;
+  auto r = f.Post(json::array({{{"type", "run.start"}, {"run", "r1"}}, {{"type", "msg.append"}, {"run", "r1"}, {"msg", "x"}, {"data", {{"text", "a"}}}}}));
+  CHECK(r.status == 409);
+  CHECK(f.All().empty());
+  CHECK(f.Post({{"type", "run.start"}, {"run", "r1"}}).status == 200);  // r1 was not created by the failed batch
+}
+
+TEST_CASE("lease expiry appends run.end agent_lost; presence goes lost then leaves") {
+  Fixture f;
+  std::vector<json> presence;
+  f.hub->Subscribe("chat/1", [&](const json& e) { presence.push_back(e); });
+  REQUIRE(f.Post({{"type", "run.start"}, {"run", "r1"}, {"data", {{"lease_ms", 1000}}}}).status == 200);
+  REQUIRE(presence.size() == 1);
+  CHECK(presence[0]["type"] == "presence.join");
+  CHECK(presence[0]["data"]["kind"] == "agent");
+  CHECK(f.hub->PresenceList("chat/1").size() == 1);
+  f.hub->Tick(NowMs() + 500);  // not yet
+  CHECK(f.All().size() == 1);
+  CHECK(f.hub->Heartbeat("chat/1", f.open, "r1", "tool").status == 204);
+  f.hub->Tick(NowMs() + 5000);
+  auto events = f.All();
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].type() == "run.end");
+  CHECK(events[1].body["data"]["reason"] == "agent_lost");
+  CHECK(f.hub->Heartbeat("chat/1", f.open, "r1", "").status == 409);
+  CHECK(presence.back()["type"] == "presence.leave");
+  CHECK(f.hub->PresenceList("chat/1").empty());
+  CHECK(f.Post({{"type", "msg.start"}, {"run", "r1"}}).status == 409);
+}
+
+TEST_CASE("run state is rebuilt from the log by a fresh hub (server restart)") {
+  Fixture f;
+  REQUIRE(f.Post({{"type", "run.start"}, {"run", "r1"}}).status == 200);
+  REQUIRE(f.Post({{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}}).status == 200);
+  f.hub = std::make_unique<SessionHub>(f.service);
+  auto runs = f.hub->Runs("chat/1");
+  REQUIRE(runs.body["runs"].size() == 1);
+  CHECK(f.Post({{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", "x"}}}}).status == 200);
+  CHECK(f.Post({{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}}).body.value("duplicate", false));
+  HubReply err;
+  std::uint64_t tail = 0;
+  auto view = BuildView(f.service, f.hub->Stream("chat/1", &err), LaneFilter{}, &tail);
+  REQUIRE(view.ok());
+  CHECK((*view)["items"][1]["data"]["text"] == "x");
+}
+
+TEST_CASE("unknown sessions and non-JSON streams are refused") {
+  Fixture f;
+  HubReply r;
+  f.hub->Submit("nope", f.open, json{{"type", "x"}}, std::nullopt, [&](HubReply x) { r = x; });
+  CHECK(r.status == 404);
+  CreateArgs a;
+  a.path = "/v1/stream/bytes";
+  f.service.Create(a, [](Reply) {});
+  f.hub->Submit("bytes", f.open, json{{"type", "x"}}, std::nullopt, [&](HubReply x) { r = x; });
+  CHECK(r.status == 409);
+}
