@@ -184,7 +184,12 @@ Result<BenchReport> RunBench(const BenchOptions& o, const ProgressFn& progress) 
       row["dtype"] = d;
       row["preset"] = p;
       if (!row.contains("device")) row["device"] = doc["device"];
-      Judge(row, measured);
+      try {
+        Judge(row, measured);
+      } catch (const json::exception& e) {  // a malformed child result must not escape the module
+        row["status"] = "failed";
+        row["reasons"] = json::array({std::string("malformed result from the child: ") + e.what()});
+      }
       if (row.value("impl_sha256", json()).is_string()) doc["impl_sha256"] = row["impl_sha256"];
       if (row.contains("nvrtc_version")) doc["nvrtc_version"] = row["nvrtc_version"];
       all_ok = all_ok && row.value("status", "") == "ok";

@@ -86,8 +86,20 @@ Result<ChildOutput> RunChild(const std::vector<std::string>& argv, const std::st
   }
   ::close(res[0]);
   ::close(log[0]);
+  // The pipes are closed; the child should be exiting. Wait, but never past the deadline.
   int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    pid_t w = ::waitpid(pid, &st, WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      out.timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    ::usleep(2000);
   }
   if (WIFEXITED(st)) out.exit_code = WEXITSTATUS(st);
   if (WIFSIGNALED(st)) out.signal = WTERMSIG(st);

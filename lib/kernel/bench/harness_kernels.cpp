@@ -158,6 +158,8 @@ CompileOptions HarnessCompileOptions(const std::string& arch, const std::string&
   CompileOptions o;
   o.arch = arch;
   o.cache_dir = cache_dir;
+  // No FMA contraction: dsx_fill and dsx_check must derive bit-identical values from a seed.
+  o.extra = {"--fmad=false"};
   for (const char* t : kTypes) {
     o.name_exprs.push_back(std::string("dsx_fill<") + t + ">");
     o.name_exprs.push_back(std::string("dsx_check<") + t + ">");
