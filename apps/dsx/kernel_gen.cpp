@@ -42,6 +42,7 @@ struct GenFlags {
   int max_tokens = 8192;
   double temperature = -1;
   bool compile_only = false;
+  double max_time_s = 0;
 };
 
 // The skill folder: as given, else under $DSX_SKILLS_DIR or next to the executable (installed
@@ -154,9 +155,10 @@ void Run(const GenFlags& f) {
   gen::GenInfo info{task->name, skill->name, f.provider, model,
                     json{{"rounds", f.rounds}, {"candidates", f.candidates}, {"bench_args", f.bench_args},
                          {"timeout_s", f.timeout_s}, {"arch", f.arch}, {"session", f.session},
-                         {"compile_only", f.compile_only},
+                         {"compile_only", f.compile_only}, {"max_time_s", f.max_time_s},
                          {"base_url", client ? client->config().base_url : std::string()}}};
   gen::GenLoop loop(info, run_dir, sink);
+  loop.set_time_budget(f.max_time_s);
   auto result = loop.Run(*source, evaluator, f.provider == "template" ? 1 : f.rounds);
   if (!result.ok()) return cli::Finish(result.status());
   if (f.json) {
@@ -187,6 +189,7 @@ void register_kernel_gen(CLI::App& kernel) {
   cmd->add_option("--out", f->out, "run folder (default ./runs/kernel-gen/<task>-<timestamp>)");
   cmd->add_option("--bench-arg", f->bench_args, "extra argument for `dsx kernel bench` (repeatable), e.g. --bench-arg=--sizes=large")
       ->allow_extra_args(false);
+  cmd->add_option("--max-time", f->max_time_s, "start no candidate after this many seconds (0: no limit); results so far are kept");
   cmd->add_flag("--compile-only", f->compile_only, "judge candidates by compiling only (no GPU; nothing is timed)");
   cmd->add_option("--timeout", f->timeout_s, "seconds per candidate before its bench is killed")->capture_default_str();
   cmd->add_option("--arch", f->arch, "architecture to compile for and name in the prompt")->capture_default_str();

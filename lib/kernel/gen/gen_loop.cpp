@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <chrono>
 #include <ctime>
 
 #include "core/fs.hpp"
@@ -81,7 +82,8 @@ json LeaderboardJson(const GenInfo& info, const GenResult& r) {
                 {"candidates", r.attempts.size()}, {"passed", passed},
                 {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
                 {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},
-                {"stopped", r.stopped.ok() ? json(nullptr) : json(r.stopped.message())},
+                {"stopped", !r.stopped.ok() ? json(r.stopped.message())
+                            : r.budget_note.empty() ? json(nullptr) : json(r.budget_note)},
                 {"entries", entries}};
   return board;
 }
@@ -127,7 +129,20 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
   DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
   sink_.Emit({{"type", "gen.start"}, {"task", info_.task}, {"provider", info_.provider}, {"model", info_.model},
               {"skill", info_.skill}, {"run_dir", run_dir_.string()}, {"options", info_.options}});
-  for (int round = 1; round <= rounds && r.stopped.ok(); ++round) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto over_budget = [&] {
+    if (budget_s_ <= 0) return false;
+    double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (used < budget_s_) return false;
+    if (r.budget_note.empty()) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "time budget of %.0f s spent", budget_s_);
+      r.budget_note = buf;
+      sink_.Emit({{"type", "gen.error"}, {"message", r.budget_note}});
+    }
+    return true;
+  };
+  for (int round = 1; round <= rounds && r.stopped.ok() && !over_budget(); ++round) {
     auto proposals = source.Propose(round, r.attempts);
     if (!proposals.ok()) {
       r.stopped = proposals.status();
@@ -135,6 +150,7 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
       break;
     }
     for (auto& p : *proposals) {
+      if (over_budget()) break;
       Attempt a;
       a.id = p.id;
       a.round = round;
@@ -176,7 +192,7 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
               {"passed", r.leaderboard.value("passed", 0)},
               {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
               {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},
-              {"stopped", r.stopped.ok() ? json(nullptr) : json(r.stopped.message())}});
+              {"stopped", r.leaderboard["stopped"]}});
   sink_.Flush();
   return r;
 }

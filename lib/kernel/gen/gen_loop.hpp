@@ -54,6 +54,7 @@ struct GenResult {
   std::vector<Attempt> attempts;
   int best = -1;            // index into attempts, -1 when none passed
   Status stopped;           // why the search stopped early (OK when it ran to the end)
+  std::string budget_note;  // set when --max-time ended the search (not an error)
   std::filesystem::path run_dir;
   nlohmann::json leaderboard;
 };
@@ -67,7 +68,12 @@ class GenLoop {
   // and land in GenResult::stopped.
   Result<GenResult> Run(CandidateSource& source, Evaluator& evaluator, int rounds);
 
+  // No candidate is started after `seconds` from the start of Run (0: no limit). What was judged
+  // stays; the leaderboard says the budget ended the search.
+  void set_time_budget(double seconds) { budget_s_ = seconds; }
+
  private:
+  double budget_s_ = 0;
   Status WriteLeaderboard(GenResult& r);
   GenInfo info_;
   std::filesystem::path run_dir_;

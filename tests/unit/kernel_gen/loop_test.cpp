@@ -301,3 +301,19 @@ TEST_CASE("bench output interpretation") {
     CHECK(e->outcome == Outcome::kCrashed);
   }
 }
+
+TEST_CASE("loop: a time budget stops starting candidates and says so") {
+  TempDir t;
+  FakeEvaluator eval;
+  ListSource src({{"SPEED=1", "SPEED=2"}, {"SPEED=3"}});
+  RecordingSink sink;
+  GenLoop loop({"t", "s", "p", "m", json::object()}, t.path, sink);
+  loop.set_time_budget(1e-9);  // spent before the first candidate
+  auto r = loop.Run(src, eval, 2);
+  REQUIRE(r.ok());
+  CHECK(r->stopped.ok());
+  CHECK(r->attempts.empty());
+  CHECK(r->budget_note.find("time budget") != std::string::npos);
+  CHECK(r->leaderboard["stopped"] == r->budget_note);
+  CHECK(sink.events.back()["type"] == "gen.end");
+}
