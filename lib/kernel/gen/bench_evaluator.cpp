@@ -268,7 +268,8 @@ Result<Evaluation> InterpretCompile(int exit_code, bool timed_out, const std::st
   std::string first;
   if (!doc.is_discarded() && doc.contains("diagnostics") && doc["diagnostics"].is_array()) {
     for (const auto& d : doc["diagnostics"]) {
-      if (d.value("severity", std::string()) != "error") continue;
+      // "error", "catastrophic error", "fatal error" (NVRTC's words for a missing header).
+      if (d.value("severity", std::string()).find("error") == std::string::npos) continue;
       if (errors++ == 0)
         first = "line " + std::to_string(d.value("line", 0)) + ": " + d.value("message", std::string());
     }
