@@ -156,7 +156,9 @@ void register_audit_probe(CLI::App& audit) {
   const char* g = "Live probe";
   audit.add_option("--url", f->url, "probe a running app: the URL that starts a streamed answer")->group(g);
   audit.add_option("--method", f->method, "method of the start request (default POST)")->group(g);
-  audit.add_option("--header", f->headers, "'Name: value' for every probe request (repeatable)")->group(g);
+  audit.add_option("--header", f->headers, "'Name: value' for every probe request (repeatable)")
+      ->allow_extra_args(false)
+      ->group(g);
   audit.add_option("--body", f->body,
                    "start request body, or @FILE; {{id}} and {{marker}} are filled per run (default: an AI SDK useChat message)")
       ->group(g);
