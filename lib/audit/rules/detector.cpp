@@ -216,7 +216,8 @@ Status LoadDetector(const YAML::Node& n, const std::string& origin, Detector& d)
     d.langs.push_back(*lang);
     Detector::Compiled c;
     std::string ctx = "detector '" + d.id + "'";
-    DSX_RETURN_IF_ERROR(CompileInto(d.query_text, *lang, c.match, (ctx + " query").c_str()));
+    // The match query itself is compiled once for all detectors (BuildDetectorIndex); only when
+    // that fails is each detector's query compiled alone, to name the culprit.
     DSX_RETURN_IF_ERROR(CompileInto(Str(n, "inside"), *lang, c.inside, (ctx + " inside").c_str()));
     DSX_RETURN_IF_ERROR(CompileInto(Str(n, "not_inside"), *lang, c.not_inside, (ctx + " not_inside").c_str()));
     DSX_RETURN_IF_ERROR(CompileInto(Str(n, "file_has"), *lang, c.file_has, (ctx + " file_has").c_str()));
@@ -312,7 +313,14 @@ Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors)
     }
     if (starts.empty()) continue;
     auto q = CompiledQuery::Compile(lang, source);
-    if (!q.ok()) return q.status().Wrap("cannot combine the " + std::string(LangName(lang)) + " detectors");
+    if (!q.ok()) {
+      for (const auto& [at, i] : starts) {
+        auto alone = CompiledQuery::Compile(lang, detectors[i].query_text);
+        if (!alone.ok())
+          return alone.status().Wrap("detector '" + detectors[i].id + "' (" + detectors[i].origin + ") query");
+      }
+      return q.status().Wrap("cannot combine the " + std::string(LangName(lang)) + " detectors");
+    }
     DetectorIndex::PerLang per;
     per.combined = std::move(q).value();
     for (uint32_t p = 0; p < per.combined->PatternCount(); ++p) {

@@ -75,9 +75,9 @@ struct Detector {
   std::vector<std::string> paths_exclude;
   std::string fact;
   std::string value;                      // literal, or "$capture" for a capture's text (unquoted)
-  // Per language: the match query and optional structural conditions.
+  // Per language, the optional structural conditions. The match query (query_text) is compiled
+  // into the DetectorIndex; its @hit capture locates the fact (else the first capture).
   struct Compiled {
-    std::unique_ptr<CompiledQuery> match;       // @hit locates the fact (else the first capture)
     std::unique_ptr<CompiledQuery> inside;      // @hit must lie within a @scope of this query
     std::unique_ptr<CompiledQuery> not_inside;  // ... and within no @scope of this one
     std::unique_ptr<CompiledQuery> file_has;    // the file must also match this

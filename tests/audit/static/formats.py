@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""Every output format of `dsx audit` on one fixture app, and --fail-under's exit codes.
+
+Usage: formats.py DSX APPS_DIR
+"""
+import json
+import subprocess
+import sys
+
+
+def run(*args):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=120)
+
+
+def main():
+    dsx, apps = sys.argv[1], sys.argv[2]
+    trap, good = f"{apps}/aisdk-trap", f"{apps}/dsx-client"
+    errors = []
+
+    text = run(dsx, "audit", trap)
+    for want in ("Resilient delivery: no", "single_connection_trap", "migration plan:", "app/api/chat/route.ts:7"):
+        if want not in text.stdout:
+            errors.append(f"text output lacks '{want}'")
+    md = run(dsx, "audit", trap, "--format", "markdown")
+    for want in ("# dsx audit", "| Capability | Verdict | Score |", "### Failure modes", "### Migration plan"):
+        if want not in md.stdout:
+            errors.append(f"markdown output lacks '{want}'")
+
+    sarif = json.loads(run(dsx, "audit", trap, "--format", "sarif").stdout)
+    if sarif.get("version") != "2.1.0" or "sarif-2.1.0" not in sarif.get("$schema", ""):
+        errors.append("sarif: wrong version or $schema")
+    run0 = sarif["runs"][0]
+    rules = [r["id"] for r in run0["tool"]["driver"]["rules"]]
+    for res in run0["results"]:
+        if res["ruleId"] not in rules or rules[res["ruleIndex"]] != res["ruleId"]:
+            errors.append(f"sarif: result {res['ruleId']} has a bad ruleIndex")
+        if res["level"] not in ("error", "warning", "note", "none"):
+            errors.append(f"sarif: bad level {res['level']}")
+        for loc in res.get("locations", []):
+            region = loc["physicalLocation"].get("region", {})
+            if region and region.get("startLine", 0) < 1:
+                errors.append("sarif: startLine < 1")
+    if "single_connection_trap" not in rules:
+        errors.append("sarif: no rule for single_connection_trap")
+
+    j = json.loads(run(dsx, "audit", trap, "--json").stdout)
+    for key in ("resilient_delivery", "continuity", "live_control"):
+        cap = j["capabilities"][key]
+        if cap["verdict"] not in ("yes", "partial", "no") or not 0 <= cap["score"] <= 100 or "evidence" not in cap:
+            errors.append(f"json: capabilities.{key} malformed")
+    for part in ("stop", "distinguish", "steer"):
+        if part not in j["capabilities"]["live_control"]:
+            errors.append(f"json: live_control.{part} missing")
+    if [f["id"] for f in j["failure_modes"]][:1] != ["single_connection_trap"]:
+        errors.append("json: failure_modes[0] is not single_connection_trap")
+    if len(j["migration_plan"]) != 10:
+        errors.append("json: migration plan does not have ten steps")
+
+    low = run(dsx, "audit", trap, "--fail-under", "50")
+    if low.returncode != 1 or "below --fail-under" not in low.stderr:
+        errors.append(f"--fail-under 50 on the trap app: exit {low.returncode}, stderr {low.stderr!r}")
+    high = run(dsx, "audit", good, "--fail-under", "90")
+    if high.returncode != 0:
+        errors.append(f"--fail-under 90 on dsx-client: exit {high.returncode}")
+    bad = run(dsx, "audit", trap, "--format", "xml")
+    if bad.returncode != 2:
+        errors.append(f"--format xml: exit {bad.returncode}, want 2")
+    missing = run(dsx, "audit", f"{apps}/no-such-app")
+    if missing.returncode != 3 or not missing.stderr.startswith("dsx: "):
+        errors.append(f"missing path: exit {missing.returncode}, stderr {missing.stderr!r}")
+
+    for e in errors:
+        print(e)
+    print("formats: " + ("ok" if not errors else "FAILED"))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
