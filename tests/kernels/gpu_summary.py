@@ -62,7 +62,7 @@ def main():
     rows = 0
     for path in sorted(glob.glob(os.path.join(out, "bench", "*.json"))):
         doc = load(path)
-        task = os.path.basename(path)[:-5]
+        task = doc.get("task") if isinstance(doc, dict) and doc.get("task") else os.path.basename(path)[:-5]
         if not isinstance(doc, dict):
             err = ""
             try:

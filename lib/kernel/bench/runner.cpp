@@ -219,8 +219,7 @@ json CpuCheck(const TaskSpec& task, Workspace& ws, int set) {
 }
 #endif
 
-json RunConfigImpl(const json& req) {
-  json res = json::object();
+json RunConfigImpl(const json& req, json& res) {
   const std::string task_dir = req.at("task_dir").get<std::string>();
   const std::string impl_file = req.at("impl_file").get<std::string>();
   auto task = LoadTask(task_dir);
@@ -370,15 +369,16 @@ json RunConfigImpl(const json& req) {
 }  // namespace
 
 json RunConfig(const json& req) {
+  json res = json::object();  // what is known so far survives an exception
   try {
-    return RunConfigImpl(req);
+    return RunConfigImpl(req, res);
   } catch (const cuda::CudaError& e) {
     // Launch failures and illegal addresses surface here; the context is likely unusable now.
-    return Fail("crashed", std::string("CUDA error: ") + e.what());
+    return Fail("crashed", std::string("CUDA error: ") + e.what(), res);
   } catch (const json::exception& e) {
-    return Fail("failed", std::string("bad request: ") + e.what());
+    return Fail("failed", std::string("bad request: ") + e.what(), res);
   } catch (const std::exception& e) {
-    return Fail("failed", std::string("internal error: ") + e.what());
+    return Fail("failed", std::string("internal error: ") + e.what(), res);
   }
 }
 
