@@ -309,7 +309,6 @@ void register_session_live(CLI::App& session) {
     cmd->add_option("--lease", f->lease_s, "lease in seconds, renewed by heartbeats (default 15)");
     cmd->add_option("--grace", f->grace_s, "seconds between SIGINT, SIGTERM and SIGKILL on cancel (default 3)");
     cmd->add_option("--retry-for", f->retry_for_s, "ride out a server outage of SECONDS when appending (default 120)");
-    cmd->positionals_at_end();
     cmd->callback([f] { RunRun(*f); });
   }
   for (bool steer : {false, true}) {

@@ -101,13 +101,14 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
   Shared sh;
   // Control: follow the session from the run's start and answer requests for this run.
   std::thread control([&] {
-    client::CurlTransport t;
+    client::CurlTransport t, t_ack;  // one easy handle per exchange in flight: acks go out mid-stream
     SessionClient c(t, o.server, o.session, o.token);
+    SessionClient c_ack(t_ack, o.server, o.session, o.token);
     Producer ctl{"control-" + res.run, static_cast<std::uint64_t>(NowMs()), 0};
     auto ack = [&](const std::string& id, const std::string& outcome, const std::string& reason) {
       json data = {{"outcome", outcome}};
       if (!reason.empty()) data["reason"] = reason;
-      (void)c.Post(json{{"type", "control.ack"}, {"run", res.run}, {"id", id}, {"data", data}}, &ctl, o.retry_for_ms);
+      (void)c_ack.Post(json{{"type", "control.ack"}, {"run", res.run}, {"id", id}, {"data", data}}, &ctl, o.retry_for_ms);
     };
     (void)c.Follow(
         start_offset, false, "",
