@@ -1,5 +1,6 @@
 // Route: HTTP request -> StreamService call -> HTTP response (Durable Streams protocol).
 #include "session/server/router.hpp"
+#include "session/server/ui_routes.hpp"
 
 #include <string_view>
 #include <vector>
@@ -335,6 +336,7 @@ Response ErrorResponse(const Request& req, http::status status, const std::strin
 }
 
 void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
+  if (ServeUi(req, done)) return;  // /ui/: public web UI files, before auth (ui_routes.hpp)
   if (options.intercept && options.intercept(req, done)) return;  // auth + /v1/session/ (session_routes)
   std::string path;
   Query q;

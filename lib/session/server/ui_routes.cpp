@@ -1,0 +1,73 @@
+#include "session/server/ui_routes.hpp"
+
+#include <string>
+#include <string_view>
+
+#include "web_assets.hpp"
+
+namespace dsx::session::server {
+namespace {
+
+constexpr std::string_view kUi = "/ui";
+// Scripts, styles and connections only from this origin; no inline code, no framing.
+constexpr std::string_view kCsp =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+Response Asset(const Request& req, const web::WebAsset& a) {
+  const bool head = req.method() == http::verb::head;
+  auto inm = req.find(http::field::if_none_match);
+  const bool fresh = inm != req.end() && std::string_view(inm->value().data(), inm->value().size()) == a.etag;
+  Response res{fresh ? http::status::not_modified : http::status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  AddCommonHeaders(res);
+  res.set(http::field::etag, boost::beast::string_view(a.etag.data(), a.etag.size()));
+  // Revalidate every time: the ETag makes that a 304, and a new binary's UI is used at once.
+  res.set(http::field::cache_control, "no-cache");
+  res.set("Content-Security-Policy", boost::beast::string_view(kCsp.data(), kCsp.size()));
+  res.set("Referrer-Policy", "no-referrer");
+  if (fresh) return res;
+  res.set(http::field::content_type, boost::beast::string_view(a.content_type.data(), a.content_type.size()));
+  if (head) {
+    res.content_length(a.body.size());
+  } else {
+    res.body().assign(a.body.data(), a.body.size());
+    res.prepare_payload();
+  }
+  return res;
+}
+
+RouteOutcome Answer(Response res) {
+  RouteOutcome o;
+  o.kind = RouteOutcome::Kind::kResponse;
+  o.response = std::move(res);
+  return o;
+}
+
+}  // namespace
+
+bool ServeUi(const Request& req, RouteDone& done) {
+  std::string_view target(req.target().data(), req.target().size());
+  const std::size_t q = target.find_first_of("?#");
+  std::string_view path = target.substr(0, q);
+  if (path.rfind(kUi, 0) != 0 || (path.size() > kUi.size() && path[kUi.size()] != '/')) return false;
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    Response res = ErrorResponse(req, http::status::method_not_allowed, "method not allowed: GET or HEAD");
+    res.set(http::field::allow, "GET, HEAD");
+    done(Answer(std::move(res)));
+    return true;
+  }
+  std::string_view rest = path.size() > kUi.size() ? path.substr(kUi.size() + 1) : std::string_view();
+  // A client file by name; anything else is a session id (percent-encoded or with '/', as in
+  // stream paths: /ui/chat/42) and gets the page, which reads the id from its own URL.
+  const web::WebAsset* a = rest.find('/') == std::string_view::npos ? web::FindWebAsset(rest) : nullptr;
+  if (!a || rest == "index.html") a = web::FindWebAsset("index.html");
+  if (!a) {
+    done(Answer(ErrorResponse(req, http::status::not_found, "web UI not built in")));
+    return true;
+  }
+  done(Answer(Asset(req, *a)));
+  return true;
+}
+
+}  // namespace dsx::session::server

@@ -1,0 +1,173 @@
+// E2E harness: a dsx server, agents started with `dsx session run`, a TCP proxy the test can
+// cut, and headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const dsxBin = process.env.DSX_BIN || path.resolve(here, "../../build/bin/dsx");
+export const chromiumPath = process.env.DSX_CHROMIUM || "/usr/bin/chromium";
+
+export function tempDir(prefix = "dsx-e2e-") {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// `dsx session serve` on 127.0.0.1:0 with a temp data dir; resolves once it listens.
+export async function startServer(dir, extraArgs = []) {
+  const child = spawn(dsxBin, ["session", "serve", "--listen", "127.0.0.1:0", "--data", path.join(dir, "data"), ...extraArgs],
+    { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("server did not start: " + err)), 15000);
+    child.stderr.on("data", (d) => {
+      err += d;
+      const m = /dsx: listening on (http:\/\/[0-9.]+:\d+)/.exec(err);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${err}`)); });
+  });
+  return { url, child, stop: () => stopChild(child) };
+}
+
+export function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => { clearTimeout(t); resolve(); });
+    child.kill("SIGTERM");
+  });
+}
+
+// The agent: prints `lines` numbered lines, one every `everyMs`, to stdout and to out.txt;
+// lines it reads on stdin (steering) are echoed into its output and saved to steer.txt; on
+// SIGINT it writes cancel.txt and exits 130.
+const kAgentScript = `
+const fs = require("fs");
+const [dir, lines, every] = [process.argv[2], +process.argv[3], +process.argv[4]];
+const out = fs.openSync(dir + "/out.txt", "w");
+const say = (s) => { fs.writeSync(out, s); process.stdout.write(s); };
+process.on("SIGINT", () => { fs.writeFileSync(dir + "/cancel.txt", "SIGINT\\n"); process.exit(130); });
+let buf = "";
+process.stdin.on("data", (d) => {
+  buf += d;
+  let i;
+  while ((i = buf.indexOf("\\n")) >= 0) {
+    const l = buf.slice(0, i); buf = buf.slice(i + 1);
+    fs.appendFileSync(dir + "/steer.txt", l + "\\n");
+    say("[steer received: " + l + "]\\n");
+  }
+});
+let n = 0;
+const tick = () => {
+  n++;
+  say("line " + String(n).padStart(3, "0") + ": the quick brown fox jumps over the lazy dog\\n");
+  if (n < lines) setTimeout(tick, every); else { fs.closeSync(out); process.exit(0); }
+};
+setTimeout(tick, every);
+`;
+
+// Starts `dsx session run SESSION -- node agent.js DIR LINES EVERY_MS`.
+export function startAgent(server, session, { lines = 120, everyMs = 40, token, grace = 2 } = {}) {
+  const dir = tempDir("dsx-e2e-agent-");
+  const script = path.join(dir, "agent.cjs");
+  fs.writeFileSync(script, kAgentScript);
+  const args = ["session", "run", session, "--server", server, "--grace", String(grace)];
+  if (token) args.push("--token", token);
+  args.push("--", process.execPath, script, dir, String(lines), String(everyMs));
+  const child = spawn(dsxBin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => { stderr += d; });
+  child.stdout.on("data", () => {});
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stderr })));
+  return {
+    dir, child, exited,
+    output: () => (fs.existsSync(path.join(dir, "out.txt")) ? fs.readFileSync(path.join(dir, "out.txt"), "utf8") : ""),
+    cancelled: () => fs.existsSync(path.join(dir, "cancel.txt")),
+    steered: () => (fs.existsSync(path.join(dir, "steer.txt")) ? fs.readFileSync(path.join(dir, "steer.txt"), "utf8") : ""),
+    stderr: () => stderr,
+  };
+}
+
+export function mintToken(keyFile, sub, rights) {
+  const out = execFileSync(dsxBin, ["session", "token", "--auth-key-file", keyFile, "--sub", sub, "--rights", rights,
+    "--session", "*", "--ttl", "1h"], { encoding: "utf8" });
+  return out.trim().split("\n").pop().trim();
+}
+
+// A TCP proxy in front of the server. cut(ms) drops every connection through it (RST) and
+// refuses new ones (accepted, then reset at once) for `ms`: a real network loss, unlike
+// offline emulation, which leaves open WebSockets alive.
+export async function startProxy(targetUrl) {
+  const target = new URL(targetUrl);
+  const sockets = new Set();
+  let refuseUntil = 0;
+  let cuts = 0;
+  const server = net.createServer((client) => {
+    if (Date.now() < refuseUntil) { client.resetAndDestroy(); return; }
+    const upstream = net.connect(+target.port, target.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      sockets.delete(client); sockets.delete(upstream);
+      client.destroy(); upstream.destroy();
+    };
+    client.on("error", drop); upstream.on("error", drop);
+    client.on("close", drop); upstream.on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url,
+    get cuts() { return cuts; },
+    cut(ms) {
+      cuts++;
+      refuseUntil = Date.now() + ms;
+      for (const s of [...sockets]) s.resetAndDestroy();
+      sockets.clear();
+    },
+    close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); },
+  };
+}
+
+// A persistent context on a fresh profile dir (Playwright refuses --user-data-dir in args).
+// Every page is a new tab with its own sessionStorage.
+export async function launchBrowser() {
+  const { chromium } = await import("playwright-core");
+  const userDataDir = tempDir("dsx-e2e-chromium-");
+  const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath, headless: true, args, viewport: { width: 1100, height: 720 },
+  });
+  return { context, close: () => context.close(), userDataDir };
+}
+
+// Text of the page's assistant message for the run (the first msg item), "" before it exists.
+export async function pageText(page) {
+  return page.evaluate(() => {
+    const el = document.querySelector(".msg:not(.user) .text");
+    return el ? el.textContent : "";
+  });
+}
+
+export async function waitFor(fn, what, timeoutMs = 20000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error("timed out waiting for " + what);
+    await sleep(everyMs);
+  }
+}
+
+// Waits until the page shows at least `n` lines of the reply.
+export function waitLines(page, n) {
+  return waitFor(async () => (await pageText(page)).split("\n").length > n, `${n} lines on the page`);
+}
