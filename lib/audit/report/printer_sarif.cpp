@@ -52,7 +52,7 @@ json RenderSarif(const Comparison& c, const RenderOptions& o) {
                      {"shortDescription", {{"text", name}}},
                      {"fullDescription", {{"text", text}}},
                      {"defaultConfiguration", {{"level", level}}},
-                     {"helpUri", "https://github.com/dsx/dsx/blob/main/man/dsx-audit.1"}});
+                     {"help", {{"text", "How this is decided and how to dispute it: man dsx-audit (DESCRIPTION)."}}}});
     rule_index[id] = index;
     return index;
   };
@@ -92,7 +92,6 @@ json RenderSarif(const Comparison& c, const RenderOptions& o) {
             {{"driver",
               {{"name", "dsx audit"},
                {"version", o.tool_version.empty() ? "0" : o.tool_version},
-               {"informationUri", "https://github.com/dsx/dsx"},
                {"rules", std::move(rules)}}}}},
            {"results", std::move(results)},
            {"columnKind", "utf16CodeUnits"},
