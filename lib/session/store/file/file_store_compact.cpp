@@ -28,7 +28,7 @@ Status FileStore::Compact() {
     for (const auto& [n, seg] : segments_) {
       if (!seg.sealed || n >= active_ || seg.live_extents == 0) continue;
       if (seg.live_bytes * 2 >= seg.size || seg.size - seg.live_bytes < min_dead) continue;
-      if (seg.live_bytes > budget) break;
+      if (seg.live_bytes > budget) continue;
       budget -= seg.live_bytes;
       victims.insert(n);
     }
