@@ -272,6 +272,29 @@ def test_auth(s_unused):
         s.stop()
 
 
+def test_steer_and_who(s):
+    code = ("import sys\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
+            "    print('got: ' + line.strip(), flush=True)\n    if line.strip() == 'bye': break\n")
+    runner = start_run(s, "chat/s", ["/usr/bin/python3", "-c", code])
+    run = run_of(s.url, "chat/s")
+    wait_for(lambda: "ready" in "".join(texts(all_events(s.url, "chat/s")).values()), 10, "ready")
+    who = json.loads(dsx("session", "who", "chat/s", "--server", s.url, "--json", check=0).stdout)
+    agents = [m for m in who["members"] if m["kind"] == "agent"]
+    assert len(agents) == 1 and agents[0]["run"] == run and agents[0]["state"] in ("thinking", "streaming"), who
+    p = dsx("session", "steer", "chat/s", "hello there", "--server", s.url, check=0)
+    assert "acknowledged" in p.stdout, p.stdout
+    wait_for(lambda: "got: hello there" in "".join(texts(all_events(s.url, "chat/s")).values()), 10, "steer echo")
+    dsx("session", "steer", "chat/s", run, "bye", "--server", s.url, check=0)
+    out, err = runner.communicate(timeout=20)
+    assert runner.returncode == 0, (out, err)
+    assert run_end(s.url, "chat/s", run)["data"]["reason"] == "done"
+    who = json.loads(dsx("session", "who", "chat/s", "--server", s.url, "--json", check=0).stdout)
+    assert who["runs"] == [] and not [m for m in who["members"] if m["kind"] == "agent"], who
+    p = dsx("session", "steer", "chat/s", "again", "--server", s.url)
+    assert p.returncode == 3 and "no active run" in p.stderr, (p.returncode, p.stderr)
+    print("steer: text reached the agent's stdin and was acknowledged; who shows the agent, then nobody")
+
+
 def test_insecure(s_unused):
     p = dsx("session", "serve", "--listen", "0.0.0.0:0", "--memory", timeout=10)
     assert p.returncode == 2 and "--insecure" in p.stderr, (p.returncode, p.stderr)

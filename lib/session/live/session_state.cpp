@@ -98,7 +98,15 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
     if (auto why = need(Right::kRun); !why.empty()) return Refuse(403, why);
     const std::string lane = draft.value("lane", kDefaultLane);
     std::string id = run_id.empty() ? RandomId("r-") : run_id;
-    if (st.runs.count(id)) return Refuse(409, "run '" + id + "' already exists");
+    if (auto it = st.runs.find(id); it != st.runs.end()) {
+      if (it->second.active && it->second.owner == who.sub) {  // a retried run.start that landed
+        c.duplicate = true;
+        c.answer = {{"type", type}, {"run", id}, {"lane", it->second.lane}, {"epoch", it->second.epoch},
+                    {"lease_ms", it->second.lease_ms}, {"duplicate", true}};
+        return c;
+      }
+      return Refuse(409, "run '" + id + "' already exists");
+    }
     json& data = draft["data"];
     std::int64_t lease = limits.default_ms;
     if (auto l = data.find("lease_ms"); l != data.end()) {

@@ -50,7 +50,7 @@ std::string WithHeader(const std::string& token, const std::string& header_json)
 }  // namespace
 
 TEST_CASE("base64url round trip and rejects") {
-  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)}) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)}) {
     auto d = Base64UrlDecode(Base64UrlEncode(s));
     REQUIRE(d);
     CHECK(*d == s);
