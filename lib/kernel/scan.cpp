@@ -4,7 +4,10 @@
 
 namespace dsx::kernel {
 
-std::string StripCommentsAndStrings(std::string_view s) {
+namespace {
+
+// The comment/literal state machine; literals are blanked only when `blank_literals`.
+std::string Strip(std::string_view s, bool blank_literals) {
   std::string out(s);
   enum { kCode, kLine, kBlock, kStr, kChar } st = kCode;
   for (size_t i = 0; i < out.size(); ++i) {
@@ -25,14 +28,26 @@ std::string StripCommentsAndStrings(std::string_view s) {
         break;
       case kStr:
       case kChar:
-        if (c == '\\') { out[i] = ' '; if (i + 1 < out.size() && out[i + 1] != '\n') out[++i] = ' '; }
-        else if ((st == kStr && c == '"') || (st == kChar && c == '\'')) st = kCode;
-        else if (c != '\n') out[i] = ' ';
+        if (c == '\\') {
+          if (blank_literals) out[i] = ' ';
+          if (i + 1 < out.size() && out[i + 1] != '\n') {
+            ++i;
+            if (blank_literals) out[i] = ' ';
+          }
+        } else if ((st == kStr && c == '"') || (st == kChar && c == '\'')) {
+          st = kCode;
+        } else if (c != '\n' && blank_literals) {
+          out[i] = ' ';
+        }
         break;
     }
   }
   return out;
 }
+
+}  // namespace
+
+std::string StripCommentsAndStrings(std::string_view s) { return Strip(s, true); }
 
 namespace {
 
@@ -55,16 +70,9 @@ std::vector<int> Depths(const std::string& s) {
   return d;
 }
 
-// Text that PTX inline asm strings carry: the string contents are blanked by the stripper, so
-// timer registers are searched in the raw source (outside comments only).
-std::string StripCommentsOnly(std::string_view s) {
-  std::string code = StripCommentsAndStrings(s);
-  std::string out(s);
-  // keep string contents but blank comments: where the stripped text blanked a non-space that
-  // was not inside a literal, we cannot tell cheaply; approximate by blanking // and /* */ runs.
-  static const std::regex kComments(R"(//[^\n]*|/\*[\s\S]*?\*/)");
-  return std::regex_replace(out, kComments, " ");
-}
+// Timer registers live inside inline-PTX strings, which StripCommentsAndStrings blanks, so they
+// are searched in the source with comments removed but strings kept.
+std::string StripCommentsOnly(std::string_view s) { return Strip(s, false); }
 
 }  // namespace
 

@@ -305,6 +305,23 @@ json RunConfigImpl(const json& req, json& res) {
 
   Ctx c{&*inst, &ws, hk->get(), stream, start, stop, &flush, &clock, ref_fn, &*ref_launch};
 
+  // Timer floor: an empty launch timed exactly like a sample (start, launch, cuCtxSynchronize,
+  // stop). It is part of every sample; reported so that microsecond-scale results can be read.
+  {
+    std::vector<double> v;
+    for (int k = 0; k < 21; ++k) {
+      DSX_CU(Api().cuEventRecord(start, stream));
+      (*hk)->Copy16(stream, flush.ptr(), flush.ptr(), 0);
+      DSX_CU(Api().cuCtxSynchronize());
+      DSX_CU(Api().cuEventRecord(stop, stream));
+      DSX_CU(Api().cuEventSynchronize(stop));
+      float ms = 0;
+      DSX_CU(Api().cuEventElapsedTime(&ms, start, stop));
+      if (k > 0) v.push_back(ms);
+    }
+    res["timer_floor_ms"] = Percentile(v, 50);
+  }
+
   // ---- verification trials ----
   const int trials = std::max(5, req.value("trials", 5));
   json ver{{"trials", trials}, {"tolerance", inst->tolerance}};
