@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""Formats the results of bench/streams/run (a key=value file) as Markdown, with pass/fail
+against the issue-2 targets (dsx on --fsync always). Standard library only (Debian python3)."""
+import argparse
+import os
+import re
+import sys
+
+SERVERS = [("dsx-file", "dsx file `--fsync always`"), ("dsx-mem", "dsx `--memory`"),
+           ("ref-mem", "reference memory"), ("ref-file", "reference file (`dataDir`)"),
+           ("nginx", "nginx 204 ceiling")]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kv")
+    ap.add_argument("work")
+    for opt in ["started", "load-before", "load-after", "seconds", "catchup-mib", "idle-subs",
+                "quick", "dsx", "dsx-version", "servers"]:
+        ap.add_argument("--" + opt, default="")
+    a = ap.parse_args()
+    kv = {}
+    with open(a.kv) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            if k:
+                kv[k] = v
+    present = [(s, label) for s, label in SERVERS if s in a.servers.split()]
+
+    def num(key):
+        try:
+            return float(kv[key])
+        except (KeyError, ValueError):
+            return None
+
+    def fmt_rate(v):
+        return "—" if v is None else f"{v:,.0f}"
+
+    def fmt_ms(v):
+        return "—" if v is None else f"{v / 1000:.2f}"
+
+    def lat(prefix):
+        return lambda s: "—" if num(f"{s}.{prefix}.p50_us") is None else \
+            f"{fmt_ms(num(f'{s}.{prefix}.p50_us'))} / {fmt_ms(num(f'{s}.{prefix}.p99_us'))}"
+
+    def per_sub(s):
+        b, af, ok = num(f"{s}.idle.rss_before_kib"), num(f"{s}.idle.rss_after_kib"), num(f"{s}.idle.ok")
+        if b is None or af is None or not ok:
+            return None
+        return (af - b) / ok
+
+    rows = []  # (metric, {server: text}, target text, pass/fail text)
+
+    for c in (16, 256):
+        dsx, ref, ngx = num(f"dsx-file.append{c}.rps"), num(f"ref-mem.append{c}.rps"), num(f"nginx.append{c}.rps")
+        verdict, target = [], "≥ 3× ref memory, ≥ 60% nginx"
+        if dsx is not None and ref is not None:
+            verdict.append(f"{dsx / ref:.1f}× ref " + ("✅" if dsx >= 3 * ref else "❌"))
+        if dsx is not None and ngx is not None:
+            verdict.append(f"{100 * dsx / ngx:.0f}% nginx " + ("✅" if dsx >= 0.6 * ngx else "❌"))
+        rows.append((f"appends/s, 256 B, {c} conns", {s: fmt_rate(num(f"{s}.append{c}.rps")) for s, _ in present},
+                     target, "; ".join(verdict) or "—"))
+        rows.append((f"append latency p50 / p99 ms, {c} conns", {s: lat(f"append{c}")(s) for s, _ in present}, "", ""))
+        bad = {s: kv.get(f"{s}.append{c}.bad", "—") for s, _ in present}
+        if any(v not in ("0", "—") for v in bad.values()):
+            rows.append((f"failed appends (non-2xx + socket errors), {c} conns", bad, "0", ""))
+    for n in (1, 100, 1000):
+        target, verdict = "", ""
+        if n == 1000:
+            target = "p99 ≤ 5 ms"
+            p99 = num("dsx-file.fanout1000.p99_us")
+            verdict = "—" if p99 is None else ("✅" if p99 <= 5000 else "❌")
+        cells = {}
+        for s, _ in present:
+            t = lat(f"fanout{n}")(s)
+            lost = kv.get(f"{s}.fanout{n}.lost")
+            if num(f"{s}.fanout{n}.p50_us") is not None and num(f"{s}.fanout{n}.p50_us") < 0:
+                t = "nothing delivered"
+            if lost not in (None, "0") and s != "nginx":
+                t += f" ({lost} lost)"
+            cells[s] = t if s != "nginx" else "n/a"
+        rows.append((f"SSE fan-out delivery p50 / p99 ms, {n} sub{'s' if n > 1 else ''}", cells, target, verdict))
+    rows.append((f"catch-up read MB/s ({a.catchup_mib} MiB stream)",
+                 {s: ("n/a" if s == "nginx" else ("—" if num(f"{s}.catchup.mb_s") is None else f"{num(f'{s}.catchup.mb_s'):,.0f}"))
+                  for s, _ in present}, "", ""))
+    ps = per_sub("dsx-file")
+    rows.append((f"server RSS per idle SSE subscriber, KiB ({a.idle_subs} subs)",
+                 {s: ("n/a" if s == "nginx" else ("—" if per_sub(s) is None else f"{per_sub(s):.1f}")) for s, _ in present},
+                 "≤ 16 KiB", "—" if ps is None else ("✅" if ps <= 16 else "❌")))
+
+    out = []
+    w = out.append
+    w(f"# bench/streams: dsx session serve vs the Durable Streams reference server{' (quick run)' if a.quick == '1' else ''}")
+    w("")
+    w(f"Run {a.started} on this machine ({os.cpu_count()} CPUs, {cpu_model()}); 1/5/15-min load average "
+      f"**{a.load_before}** before, **{a.load_after}** after. Every server, the load generators and the "
+      f"subscribers share the same cores; other work on the machine was not stopped.")
+    w(f"dsx: `{a.dsx_version}` ({a.dsx}); reference: `@durable-streams/server@0.3.7` on Node {node_version()}; "
+      f"wrk -t2, {a.seconds} s per run; nginx-light, 2 workers.")
+    w("")
+    w("| metric | " + " | ".join(label for _, label in present) + " | target (dsx file) | pass/fail |")
+    w("| --- |" + " ---: |" * len(present) + " --- | --- |")
+    for metric, cells, target, verdict in rows:
+        w(f"| {metric} | " + " | ".join(cells.get(s, "—") for s, _ in present) + f" | {target} | {verdict} |")
+    w("")
+    w("How each row is measured (bench/streams/run, bench/streams/dsbench.cpp, bench/streams/append.lua):")
+    w("- appends: `wrk -t2 -c16|-c256` POSTing 256-byte `application/octet-stream` bodies round-robin over 256 "
+      "pre-created streams (distinct streams, no producer headers); wrk's latency percentiles. nginx answers 204 "
+      "and stores nothing.")
+    w("- fan-out: one writer POSTs `@T<monotonic ns>` to a `text/plain` stream at 50/s; N SSE readers "
+      "(`offset=-1&live=sse`, one-thread Asio client in the same process, same clock) record receive − send per "
+      "event; p50/p99 over every (event, reader) pair. \"lost\" = events a reader never got.")
+    w(f"- catch-up: {a.catchup_mib} MiB appended in 256 KiB POSTs, then read from `-1` following "
+      "`Stream-Next-Offset` on one keep-alive connection until `Stream-Up-To-Date` (page cache warm).")
+    w(f"- idle subscribers: server VmRSS with {a.idle_subs} open SSE readers on one stream (2 s after the last "
+      "head) minus VmRSS before, divided by the number connected.")
+    prof = profile_section(a.work, kv)
+    if prof:
+        w("")
+        w(prof)
+    print("\n".join(out))
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def node_version():
+    return os.popen("node --version").read().strip()
+
+
+def profile_section(work, kv):
+    parts = []
+    if "profile.dsx_cores" in kv:
+        parts.append(f"## Profile: dsx file store, `--fsync always`, wrk -c256\n\n"
+                     f"{kv.get('profile.rps', '?')} appends/s while profiled; CPU used: dsx {kv['profile.dsx_cores']} cores, "
+                     f"wrk {kv.get('profile.wrk_cores', '?')} cores (of {os.cpu_count()}).")
+    metrics = os.path.join(work, "profile.metrics")
+    if os.path.exists(metrics):
+        keep = [l for l in open(metrics) if not l.startswith("#") and re.search(r"(append|sync|fsync)", l)
+                and not re.search(r"_bucket\{", l)]
+        vals = {}
+        for l in keep:
+            m = re.match(r"^(\w+) ([0-9.e+-]+)$", l.strip())
+            if m:
+                vals[m.group(1)] = float(m.group(2))
+        if vals.get("dsx_fsync_seconds_count"):
+            n = vals["dsx_fsync_seconds_count"]
+            parts.append(f"Group commit: {vals.get('dsx_fsync_appends_total', 0) / n:.0f} appends per fsync on average, "
+                         f"mean fsync {1000 * vals.get('dsx_fsync_seconds_sum', 0) / n:.2f} ms over {n:.0f} fsyncs.")
+        if keep:
+            parts.append("Server counters after the profiled run (`GET /metrics`, append/sync lines):\n\n```\n"
+                         + "".join(keep[:20]) + "```")
+    for name, title in (("profile.dso", "CPU samples by object (`perf report --sort dso`)"),
+                        ("profile.sym", "Top symbols (`perf report --no-children --sort symbol`)")):
+        p = os.path.join(work, name)
+        if os.path.exists(p) and os.path.getsize(p) > 0:
+            parts.append(f"{title}:\n\n```\n" + open(p).read() + "```")
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
