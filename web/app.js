@@ -140,7 +140,9 @@ function main() {
   document.title = `dsx · ${session}`;
   if (!session) return;
   const device = "browser-" + Math.random().toString(16).slice(2, 6);
-  const client = new DsxSession({ session, token: takeToken(session), device });
+  // ?transport=sse forces the SSE + POST path (as used when WebSocket is blocked).
+  const transport = new URLSearchParams(location.search).get("transport") || "auto";
+  const client = new DsxSession({ session, token: takeToken(session), device, transport });
   window.dsxSession = client;  // for the console and tests
   const stop = $("stop");
   const syncStop = () => { stop.disabled = client.runs.size === 0; };

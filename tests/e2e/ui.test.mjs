@@ -20,13 +20,13 @@ let proxy;
 let counter = 0;
 const newSession = (name) => `e2e/${name}-${process.pid}-${++counter}`;
 
-async function openUi(base, session, token) {
+async function openUi(base, session, token, query = "") {
   const page = await browser.context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.errors = errors;
   const id = session.split("/").map(encodeURIComponent).join("/");
-  await page.goto(`${base}/ui/${id}${token ? "#token=" + token : ""}`);
+  await page.goto(`${base}/ui/${id}${query}${token ? "#token=" + token : ""}`);
   return page;
 }
 
@@ -88,6 +88,26 @@ describe("web UI in headless Chromium", { skip: kSkip || false }, () => {
     assert.equal(code, 0, "the agent finished normally: " + agent.stderr());
     assert.equal(agent.cancelled(), false, "a network cut never cancels the agent");
     assert.equal(await runEndReason(page), "done");
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test("1b. the SSE + POST fallback rides out a network cut too, and its Stop works", async () => {
+    const session = newSession("sse");
+    const agent = startAgent(server.url, session, { lines: 400, everyMs: 30 });
+    const page = await openUi(proxy.url, session, "", "?transport=sse");
+    await waitLines(page, 20);
+    proxy.cut(2000);
+    await waitFor(async () => (await connState(page)) !== "open", "the page to notice the cut", 5000, 20);
+    await sleep(2000);
+    await waitFor(async () => (await connState(page)) === "open", "reconnect", 15000);
+    await waitLines(page, 120);
+    await page.click("#stop");  // POST .../events
+    await agent.exited;
+    assert.ok(agent.cancelled(), "the agent process received SIGINT");
+    await waitFor(async () => (await runEndReason(page)) === "cancelled", "run.end cancelled on the page");
+    assert.equal(await pageText(page), agent.output());
+    assert.equal(await page.evaluate(() => window.dsxSession._useSse), true);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
