@@ -266,8 +266,31 @@ def test_auth(s_unused):
         assert runner.returncode == 130
         evs = all_events(s.url, "chat/x", token=viewer)
         assert all(e["from"]["sub"] in ("agent", "ops", "@server") for e in evs), [e["from"] for e in evs]
+        # Expired tokens end live connections: SSE gets an error event, WebSocket closes 4401
+        # unless the client refreshes in band.
+        def short():
+            return dsx("session", "token", "--auth-key-file", key, "--sub", "viewer", "--rights", "read", "--session",
+                       "chat/*", "--ttl", "2s", check=0).stdout.strip().splitlines()[-1]
+        rd = SseReader(s.url, "chat/x", token=short())
+        assert rd.pump(lambda r: any(e[0] == "error" and e[2]["status"] == 401 for e in r.events), 6), rd.events[-3:]
+        ws = WebSocket(s.url, "/v1/session/chat/x/ws", token=short())
+        ws.recv_until(lambda f: f["op"] == "auth.expiring")
+        try:
+            while True:
+                ws.recv(6)
+        except EOFError:
+            pass
+        assert ws.close_code == 4401, ws.close_code
+        ws = WebSocket(s.url, "/v1/session/chat/x/ws", token=short())
+        ws.recv_until(lambda f: f["op"] == "auth.expiring")
+        ws.send({"op": "auth", "req": "r", "token": viewer})
+        a, _ = ws.recv_until(lambda f: f["op"] == "ack" and f.get("req") == "r")
+        assert a["status"] == 200, a
+        time.sleep(2.5)
+        ws.send({"op": "ping", "req": "p"})
+        ws.recv_until(lambda f: f["op"] == "pong")  # still open past the first token's expiry
         print("auth: 401 without/with bad token, 403 viewer cancel, cancel_own enforced, raw write admin-only, "
-              "WebSocket checked, cancel_any works")
+              "WebSocket checked, cancel_any works, expired tokens end SSE (401 event) and WebSocket (4401), in-band refresh keeps it open")
     finally:
         s.stop()
 
