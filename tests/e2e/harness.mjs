@@ -17,10 +17,23 @@ export function tempDir(prefix = "dsx-e2e-") {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Every child this harness started; a failed or timed-out test must not leave agents or
+// servers behind (an agent whose server is gone retries for --retry-for seconds).
+const children = new Set();
+process.on("exit", () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+function track(child) {
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  return child;
+}
+
 // `dsx session serve` on 127.0.0.1:0 with a temp data dir; resolves once it listens.
 export async function startServer(dir, extraArgs = []) {
   const child = spawn(dsxBin, ["session", "serve", "--listen", "127.0.0.1:0", "--data", path.join(dir, "data"), ...extraArgs],
     { stdio: ["ignore", "ignore", "pipe"] });
+  track(child);
   let err = "";
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("server did not start: " + err)), 15000);
@@ -79,7 +92,7 @@ export function startAgent(server, session, { lines = 120, everyMs = 40, token, 
   const args = ["session", "run", session, "--server", server, "--grace", String(grace)];
   if (token) args.push("--token", token);
   args.push("--", process.execPath, script, dir, String(lines), String(everyMs));
-  const child = spawn(dsxBin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = track(spawn(dsxBin, args, { stdio: ["ignore", "pipe", "pipe"], detached: false }));
   let stderr = "";
   child.stderr.on("data", (d) => { stderr += d; });
   child.stdout.on("data", () => {});
