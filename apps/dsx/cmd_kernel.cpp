@@ -331,6 +331,8 @@ void RegisterChild(CLI::App& kernel) {
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     json req = json::parse(input, nullptr, false);
     json res;
+    // Belt and braces next to the parent's kill: never outlive the time the parent allows.
+    if (req.is_object() && req.value("deadline_s", 0.0) > 0) ::alarm(static_cast<unsigned>(req.value("deadline_s", 0.0)) + 5);
     if (req.is_discarded()) res = {{"status", "failed"}, {"reasons", {"bad request JSON"}}};
     else if (*kind == "config") res = dsx::kernel::bench::RunConfig(req);
     else if (*kind == "peaks") res = dsx::kernel::bench::RunPeaks(req);

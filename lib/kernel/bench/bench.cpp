@@ -18,7 +18,8 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-Result<json> Child(const std::string& kind, const json& req, double timeout_s) {
+Result<json> Child(const std::string& kind, json req, double timeout_s) {
+  req["deadline_s"] = timeout_s;
   auto out = RunChild({SelfExe(), "kernel", "__child", kind}, req.dump(), timeout_s);
   if (!out.ok()) return out.status();
   json res = json::parse(out->result, nullptr, false);

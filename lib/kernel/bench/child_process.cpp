@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,10 +29,15 @@ Result<ChildOutput> RunChild(const std::vector<std::string>& argv, const std::st
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   const auto t0 = std::chrono::steady_clock::now();
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Status::Failed(std::string("cannot fork: ") + std::strerror(errno));
   if (pid == 0) {
     ::setpgid(0, 0);  // own group: a timeout kills everything the child started
+    // If the parent dies (killed by an outer timeout), so does the child: an orphaned benchmark
+    // would keep the GPU busy under the next one.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
     ::dup2(in[0], 0);
     ::dup2(log[1], 1);
     ::dup2(log[1], 2);

@@ -54,7 +54,7 @@ std::vector<Diagnostic> ParseNvrtcLog(std::string_view log) {
 
 namespace {
 
-bool IsVirtual(const std::string& arch) { return arch.rfind("compute_", 0) == 0; }
+[[maybe_unused]] bool IsVirtual(const std::string& arch) { return arch.rfind("compute_", 0) == 0; }
 
 Status CheckArch(const std::string& arch) {
   static const std::regex kArch(R"(^(sm|compute)_[0-9]{2,3}[af]?$)");
