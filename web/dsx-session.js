@@ -144,7 +144,16 @@ export class DsxSession extends EventTarget {
   }
 
   async _open() {
-    if (this._closed) return;
+    if (this._closed || this._opening) return;
+    this._opening = true;
+    try {
+      await this._openOnce();
+    } finally {
+      this._opening = false;
+    }
+  }
+
+  async _openOnce() {
     this._setState(this._attempt === 0 ? "connecting" : "reconnecting");
     // One plain request first: it tells auth failures (401/403) and a missing session (404)
     // apart from network trouble, which a failed WebSocket upgrade cannot.
@@ -260,7 +269,11 @@ export class DsxSession extends EventTarget {
         }
         break;
       case "auth.expiring": this._emit("error", { status: 401, error: "token expires soon", exp: f.exp }); break;
-      case "error": this._emit("error", { status: f.status, error: f.error }); break;
+      case "error":
+        this._emit("error", { status: f.status, error: f.error });
+        // The server dropped the subscription (a read failed): resubscribe from our offset.
+        if (f.status >= 500 && this._ws) this._ws.close(4000, "resubscribe");
+        break;
       default: break;
     }
   }
@@ -288,7 +301,7 @@ export class DsxSession extends EventTarget {
 
   // Reconnect now (network back, page visible): skips the backoff wait.
   _kick() {
-    if (this._closed || this._ws || this._es) return;
+    if (this._closed || this._opening || this._ws || this._es) return;
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
     this._open();
