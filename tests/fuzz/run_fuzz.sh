@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build the request fuzzer with Debian's clang (libFuzzer + ASan/UBSan) and run it for a
-# bounded time.   run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS]
+# bounded time.   run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS] [INCLUDE_DIRS]
+# First build: a few minutes on 2 cores (the session closure, instrumented); later runs reuse objects.
 set -euo pipefail
 src=$1
 out=$2
 seconds=${3:-30}
+includes=${4:-}   # extra include dirs, ':'-separated (dsx_session's, for generated headers)
 cxx=${DSX_FUZZ_CXX:-clang++}
 if ! command -v "$cxx" >/dev/null; then
   echo "fuzz: $cxx not found (apt install clang)" >&2
@@ -12,20 +14,38 @@ if ! command -v "$cxx" >/dev/null; then
 fi
 mkdir -p "$out/corpus"
 bin="$out/fuzz_request"
-sources=(
-  "$src/tests/fuzz/fuzz_request.cpp"
-  "$src"/lib/session/model/*.cpp
-  "$src/lib/session/store/memory_store.cpp"
-  "$src/lib/session/server/router.cpp"
-  "$src/lib/session/server/sse.cpp"
-  "$src/lib/core/status.cpp"
-  "$src/lib/core/log.cpp"
-)
-newest=$(ls -t "${sources[@]}" "$src"/lib/session/model/*.hpp "$src"/lib/session/server/*.hpp | head -1)
-if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
-  echo "fuzz: building $bin" >&2
-  "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$src/lib" "${sources[@]}" -lpthread -o "$bin"
+# The router is wired to every layer of the server (session routes, auth, UI hooks), so the
+# fuzzer is built from the whole session closure (dsx_session, its file store and client,
+# dsx_core), instrumented, one object per source, rebuilt only when the source changed
+# (headers: any header change rebuilds everything).
+sources=("$src/tests/fuzz/fuzz_request.cpp")
+for dir in lib/session/model lib/session/store lib/session/store/file lib/session/server lib/session/live \
+           lib/session/auth lib/session/client lib/core; do
+  [ -d "$src/$dir" ] && sources+=("$src/$dir"/*.cpp)
+done
+mkdir -p "$out/obj"
+newest_header=""
+if [ -x "$bin" ]; then
+  newest_header=$(find "$src/lib" -name '*.hpp' -newer "$bin" 2>/dev/null | head -1 || true)
+fi
+flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+       -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -I"$src/lib")
+IFS=: read -r -a extra <<< "$includes"
+for d in "${extra[@]}"; do [ -n "$d" ] && flags+=(-I"$d"); done
+objs=()
+stale=()
+for f in "${sources[@]}"; do
+  [ -e "$f" ] || continue
+  o="$out/obj/$(echo "${f#$src/}" | tr '/' '_').o"
+  objs+=("$o")
+  if [ -n "$newest_header" ] || [ ! -e "$o" ] || [ "$f" -nt "$o" ]; then stale+=("$f"); fi
+done
+if [ ${#stale[@]} -gt 0 ] || [ ! -x "$bin" ]; then
+  echo "fuzz: compiling ${#stale[@]} sources with $cxx" >&2
+  export out src cxx
+  printf '%s\n' "${stale[@]}" | xargs -r -P "$(nproc)" -I{} sh -c \
+    'f={}; o="$out/obj/$(echo "${f#$src/}" | tr / _).o"; '"$cxx"' '"${flags[*]}"' -c "$f" -o "$o"'
+  "$cxx" -fsanitize=fuzzer,address,undefined "${objs[@]}" -ltomlplusplus -lcrypto -lcurl -lpthread -o "$bin"
 fi
 # Seeds: a few well-formed protocol exchanges.
 printf 'PUT /v1/stream/a HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n[1,2,3]POST /v1/stream/a HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}GET /v1/stream/a?offset=-1 HTTP/1.1\r\n\r\n' > "$out/corpus/seed1"
