@@ -176,7 +176,11 @@ HttpResponse Fetch(const RequestSpec& request, const HttpLimits& limits, const B
              rc == CURLE_SSL_CONNECT_ERROR) {
     response.outcome = HttpOutcome::kConnectFailed;
   } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-    if (!t.got_status && response.elapsed_s + 0.05 < limits.total_s)
+    // Connected but silent is a hang, not a connect timeout: under load curl's low-speed
+    // limit can fire before our first-byte check does, so ask curl whether it connected.
+    curl_off_t connect_us = 0;
+    curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+    if (!t.got_status && connect_us == 0 && response.elapsed_s + 0.05 < limits.total_s)
       response.outcome = HttpOutcome::kTimeoutConnect;
     else if (!t.got_status)
       response.outcome = HttpOutcome::kTimeoutFirstByte;
