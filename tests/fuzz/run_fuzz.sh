@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build the request fuzzer with Debian's clang (libFuzzer + ASan/UBSan) and run it for a
-# bounded time.   run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS] [INCLUDE_DIRS]
+# bounded time.   run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS] [INCLUDE_DIRS] [EXTRA_SOURCES]
 # First build: a few minutes on 2 cores (the session closure, instrumented); later runs reuse objects.
 set -euo pipefail
 src=$1
 out=$2
 seconds=${3:-30}
 includes=${4:-}   # extra include dirs, ':'-separated (dsx_session's, for generated headers)
+extra_sources=${5:-}  # ':'-separated: the embedded web UI (web_assets.cpp + its generated data file)
 cxx=${DSX_FUZZ_CXX:-clang++}
 if ! command -v "$cxx" >/dev/null; then
   echo "fuzz: $cxx not found (apt install clang)" >&2
@@ -23,6 +24,8 @@ for dir in lib/session/model lib/session/store lib/session/store/file lib/sessio
            lib/session/auth lib/session/client lib/core; do
   [ -d "$src/$dir" ] && sources+=("$src/$dir"/*.cpp)
 done
+IFS=: read -r -a more <<< "$extra_sources"
+for f in "${more[@]}"; do [ -n "$f" ] && sources+=("$f"); done
 mkdir -p "$out/obj"
 newest_header=""
 if [ -x "$bin" ]; then
@@ -36,7 +39,7 @@ objs=()
 stale=()
 for f in "${sources[@]}"; do
   [ -e "$f" ] || continue
-  o="$out/obj/$(echo "${f#$src/}" | tr '/' '_').o"
+  o="$out/obj/$(echo "${f#$src/}" | tr '/' '_' | sed 's/^_//').o"
   objs+=("$o")
   if [ -n "$newest_header" ] || [ ! -e "$o" ] || [ "$f" -nt "$o" ]; then stale+=("$f"); fi
 done
@@ -44,7 +47,7 @@ if [ ${#stale[@]} -gt 0 ] || [ ! -x "$bin" ]; then
   echo "fuzz: compiling ${#stale[@]} sources with $cxx" >&2
   export out src cxx
   printf '%s\n' "${stale[@]}" | xargs -r -P "$(nproc)" -I{} sh -c \
-    'f={}; o="$out/obj/$(echo "${f#$src/}" | tr / _).o"; '"$cxx"' '"${flags[*]}"' -c "$f" -o "$o"'
+    'f={}; o="$out/obj/$(echo "${f#$src/}" | tr / _ | sed "s/^_//").o"; '"$cxx"' '"${flags[*]}"' -c "$f" -o "$o"'
   "$cxx" -fsanitize=fuzzer,address,undefined "${objs[@]}" -ltomlplusplus -lcrypto -lcurl -lpthread -o "$bin"
 fi
 # Seeds: a few well-formed protocol exchanges.
