@@ -11,6 +11,29 @@
 #include "session/server/sse_session.hpp"
 
 namespace dsx::session::server {
+
+namespace {
+// Request logs must never carry secrets: browsers and SSE clients put the bearer token in the
+// query (`access_token=`), so its value is blanked before the target is logged.
+std::string RedactTarget(std::string_view target) {
+  std::string out(target);
+  static constexpr std::string_view kKey = "access_token=";
+  std::size_t pos = 0;
+  while ((pos = out.find(kKey, pos)) != std::string::npos) {
+    bool at_param_start = pos > 0 && (out[pos - 1] == '?' || out[pos - 1] == '&');
+    std::size_t value = pos + kKey.size();
+    if (!at_param_start) {
+      pos = value;
+      continue;
+    }
+    std::size_t end = out.find('&', value);
+    if (end == std::string::npos) end = out.size();
+    out.replace(value, end - value, "REDACTED");
+    pos = value;
+  }
+  return out;
+}
+}  // namespace
 namespace {
 
 // Hand-off between Route's completion (any thread, maybe synchronous) and the strand: the
@@ -67,7 +90,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   ctx_->metrics->requests.fetch_add(1, std::memory_order_relaxed);
   Request req = parser_->release();
   if (ctx_->log_requests) {
-    log::Info("request", {{"method", std::string(req.method_string())}, {"target", std::string(req.target())}});
+    log::Info("request", {{"method", std::string(req.method_string())}, {"target", RedactTarget(std::string_view(req.target().data(), req.target().size()))}});
   }
   auto slot = std::make_shared<RouteSlot>();
   auto self = shared_from_this();
