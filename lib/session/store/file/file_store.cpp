@@ -135,27 +135,17 @@ void FileStore::Append(AppendOp op, AppendCallback done) {
 }
 
 void FileStore::SoftDelete(StreamId id, StatusCallback done) {
-  Pending p{RecordType::kSoftDelete, BeginRecord(), std::move(done)};
-  Status refused;
-  {
-    std::lock_guard lk(mu_);
-    refused = Refusal(loaded_, closing_, failed_);
-    auto it = streams_.find(id);
-    if (refused.ok() && (it == streams_.end() || it->second->dropping))
-      refused = Status::NotFound("stream id " + std::to_string(id) + " not found");
-    if (refused.ok()) {
-      EncodeLid(p.rec, it->second->lid);
-      FinishRecord(p.rec, RecordType::kSoftDelete);
-      queue_.push_back(std::move(p));
-      work_cv_.notify_one();
-      return;
-    }
-  }
-  Complete(p, refused);
+  SubmitStreamRecord(id, RecordType::kSoftDelete, std::move(done));
 }
 
 void FileStore::Drop(StreamId id, StatusCallback done) {
-  Pending p{RecordType::kDrop, BeginRecord(), std::move(done)};
+  SubmitStreamRecord(id, RecordType::kDrop, std::move(done));
+}
+
+// SoftDelete and Drop: a record that names only the stream. A Drop marks the stream as dropping
+// at once, so later mutations of it are refused while the record waits for its sync.
+void FileStore::SubmitStreamRecord(StreamId id, RecordType type, StatusCallback done) {
+  Pending p{type, BeginRecord(), std::move(done)};
   Status refused;
   {
     std::lock_guard lk(mu_);
@@ -164,9 +154,9 @@ void FileStore::Drop(StreamId id, StatusCallback done) {
     if (refused.ok() && (it == streams_.end() || it->second->dropping))
       refused = Status::NotFound("stream id " + std::to_string(id) + " not found");
     if (refused.ok()) {
-      it->second->dropping = true;
+      if (type == RecordType::kDrop) it->second->dropping = true;
       EncodeLid(p.rec, it->second->lid);
-      FinishRecord(p.rec, RecordType::kDrop);
+      FinishRecord(p.rec, type);
       queue_.push_back(std::move(p));
       work_cv_.notify_one();
       return;

@@ -96,6 +96,7 @@ class FileStore final : public StreamStore {
   // ---- enqueue side (file_store.cpp) ----
   void Submit(Pending p);
   static void Complete(Pending& p, const Status& s);
+  void SubmitStreamRecord(StreamId id, RecordType type, StatusCallback done);
 
   // ---- writer thread (file_store_writer.cpp) ----
   void WriterLoop();
