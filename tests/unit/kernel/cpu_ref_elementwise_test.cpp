@@ -6,30 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "cpu_ref_case.hpp"
 #include "kernel/cpu_ref/cpu_reference.hpp"
 
-namespace {
-
-using dsx::kernel::CpuRefArgs;
+using cpu_ref_test::Case;
 using dsx::kernel::HostTensor;
-
-struct Case {
-  dsx::kernel::SizeMap sizes;
-  std::map<std::string, double> scalars;
-  std::map<std::string, HostTensor> inputs;
-
-  std::vector<double> Run(const std::string& name, const std::string& out, const std::vector<int64_t>& indices) {
-    const dsx::kernel::CpuRefFn* fn = dsx::kernel::FindCpuReference(name);
-    REQUIRE(fn != nullptr);
-    std::vector<double> values(indices.size(), std::nan(""));
-    CpuRefArgs args{sizes, scalars, inputs};
-    const dsx::Status st = (*fn)(args, out, indices, values);
-    REQUIRE_MESSAGE(st.ok(), st.message());
-    return values;
-  }
-};
-
-}  // namespace
 
 TEST_CASE("vector_add adds elementwise at the sampled indices only") {
   Case c;
