@@ -4,19 +4,28 @@ namespace dsx::session::live {
 
 LiveCursor::Poll LiveCursor::Next() {
   Poll p;
-  EventPage page = ReadEvents(service_, stream_, offset_);
-  if (page.status != 200) {
-    p.status = page.status;
-    p.error = page.error;
+  p.page = pages_.Read(stream_, offset_);
+  if (p.page->status != 200) {
+    p.status = p.page->status;
+    p.error = p.page->error;
     return p;
   }
-  for (LogEvent& e : page.events) {
-    if (lanes_.Accepts(e.body)) p.events.push_back(std::move(e));
+  if (!lanes_.lanes.empty()) {
+    p.filtered = true;
+    for (const LogEvent& e : p.page->events) {
+      if (lanes_.Accepts(e.body)) p.own.push_back(e);
+    }
+    MergeFragments(p.own);
   }
-  MergeFragments(p.events);
-  offset_ = page.next;
-  p.more = !page.up_to_date;
-  p.closed = page.closed;
+  offset_ = p.page->next;
+  // The page may have been built before later appends (or the closure): ask for the tail now.
+  const StreamService::TailState now = pages_.service().Peek(stream_);
+  if (now.gone) {  // deleted since: deliver what was read; the next poll reads the 404
+    p.more = true;
+    return p;
+  }
+  p.more = offset_ < now.tail;
+  p.closed = now.closed && !p.more;
   return p;
 }
 

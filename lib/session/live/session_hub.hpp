@@ -22,6 +22,7 @@
 
 #include "session/auth/rights.hpp"
 #include "session/live/session_state.hpp"
+#include "session/live/shared_pages.hpp"
 #include "session/model/stream_service.hpp"
 
 namespace dsx::session::live {
@@ -81,6 +82,8 @@ class SessionHub {
   json PresenceList(const std::string& id);
 
   StreamService& service() { return service_; }
+  // Log pages shared by every live reader of a session (one read and serialization per offset).
+  SharedPages& pages() { return pages_; }
   const HubOptions& options() const { return options_; }
 
  private:
@@ -112,6 +115,7 @@ class SessionHub {
   void Broadcast(const SessionPtr& s, const std::vector<json>& events);
 
   StreamService& service_;
+  SharedPages pages_{service_};
   HubOptions options_;
   std::mutex map_mu_;
   std::map<std::string, SessionPtr> sessions_;  // GUARDED_BY(map_mu_)

@@ -67,6 +67,12 @@ ReadReply StreamService::Read(const std::string& path, const OffsetParam& offset
   return ReadFrom(s, from);
 }
 
+StreamService::TailState StreamService::Peek(const StreamHandle& s) {
+  s->last_access_ms.store(NowMs(), std::memory_order_relaxed);
+  std::lock_guard rl(s->read_mu);
+  return TailState{s->gone, s->tail, s->closed};
+}
+
 ReadReply StreamService::ReadFrom(const StreamHandle& s, std::uint64_t from) {
   ReadReply rr;
   rr.stream = s;

@@ -135,6 +135,15 @@ class StreamService {
   // Read again on a handle from a previous Read (live modes); renews TTL.
   ReadReply ReadFrom(const StreamHandle& stream, std::uint64_t offset);
 
+  // The durable tail as readers see it now, without reading data (live readers holding a
+  // shared page ask this to know whether they are caught up); renews TTL like a read.
+  struct TailState {
+    bool gone = false;       // deleted or expired: live readers end
+    std::uint64_t tail = 0;
+    bool closed = false;
+  };
+  TailState Peek(const StreamHandle& stream);
+
   // Live readers: call `wake` once, from any thread, when the durable tail passes `offset`,
   // the stream closes, or it is deleted. Returns false (and never calls `wake`) if that is
   // already the case: read again instead. Cancel with CancelWait(token) (idempotent).

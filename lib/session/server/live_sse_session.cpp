@@ -1,5 +1,7 @@
 #include "session/server/live_sse_session.hpp"
 
+#include <array>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -23,8 +25,8 @@ LiveSseSession::LiveSseSession(beast::tcp_stream&& stream, live::SessionHub& hub
     : stream_(std::move(stream)),
       hub_(hub),
       params_(std::move(params)),
-      cursor_(hub.service(), params_.stream, params_.offset, params_.lanes),
-      keepalive_(stream_.get_executor()),
+      cursor_(hub.pages(), params_.stream, params_.offset, params_.lanes),
+      tick_(stream_.get_executor()),
       expiry_(stream_.get_executor()) {}
 
 LiveSseSession::~LiveSseSession() {
@@ -69,6 +71,7 @@ void LiveSseSession::Run() {
       cursor_.Seek(tail);
     }
   }
+  arm_tick();
   write(std::move(head));
 }
 
@@ -83,28 +86,33 @@ void LiveSseSession::pump() {
     AppendEvent(out, "error", nullptr, nlohmann::json{{"status", poll.status}, {"error", poll.error}}.dump());
     finish_ = true;
   } else {
-    for (const auto& e : poll.events) {
-      const std::string id = FormatOffset(e.offset);
-      AppendEvent(out, nullptr, &id, e.Wire().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    }
     more_ = poll.more;
     if (poll.closed) finish_ = true;
+    if (!poll.empty()) {
+      if (!poll.filtered) return write(std::move(out), std::move(poll.page));  // shared bytes
+      out += live::SseEventsText(poll.own);
+    }
   }
   if (out.empty()) return park();
   write(std::move(out));
 }
 
-void LiveSseSession::write(std::string text) {
+void LiveSseSession::write(std::string text, std::shared_ptr<const live::EventsPage> page) {
   writing_ = true;
   out_ = std::move(text);
-  stream_.expires_after(params_.write_timeout);
-  net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&LiveSseSession::on_write, shared_from_this()));
+  out_page_ = std::move(page);
+  write_started_ = std::chrono::steady_clock::now();
+  std::array<net::const_buffer, 2> bufs{net::buffer(out_),
+                                        out_page_ ? net::buffer(out_page_->sse_text) : net::const_buffer()};
+  net::async_write(stream_.socket(), bufs, beast::bind_front_handler(&LiveSseSession::on_write, shared_from_this()));
 }
 
 void LiveSseSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
+  last_write_ = std::chrono::steady_clock::now();
   out_.clear();
   out_.shrink_to_fit();
+  out_page_.reset();
   if (ec || closed_) return close();
   if (finish_) return close();
   pump();
@@ -125,14 +133,11 @@ void LiveSseSession::park() {
     parked_ = false;
     return net::post(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
   }
-  keepalive_.expires_after(params_.keepalive);
-  keepalive_.async_wait(beast::bind_front_handler(&LiveSseSession::on_keepalive, shared_from_this()));
 }
 
 void LiveSseSession::unpark() {
   if (!parked_) return;
   parked_ = false;
-  keepalive_.cancel();
   hub_.service().CancelWait(wait_);
 }
 
@@ -152,10 +157,22 @@ void LiveSseSession::on_presence(nlohmann::json ev) {
   }
 }
 
-void LiveSseSession::on_keepalive(beast::error_code ec) {
-  if (ec || !parked_ || closed_) return;
-  unpark();
-  write(": keep-alive\n\n");
+void LiveSseSession::arm_tick() {
+  const std::chrono::milliseconds half = std::chrono::milliseconds(params_.keepalive) / 2;
+  tick_.expires_after(std::max(half, std::chrono::milliseconds(100)));
+  tick_.async_wait(beast::bind_front_handler(&LiveSseSession::on_tick, shared_from_this()));
+}
+
+void LiveSseSession::on_tick(beast::error_code ec) {
+  if (ec || closed_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (writing_ && now - write_started_ >= params_.write_timeout) return close();  // peer stopped reading
+  // Idle for at least keepalive/2 at a tick every keepalive/2: no gap exceeds `keepalive`.
+  if (parked_ && now - last_write_ >= std::chrono::milliseconds(params_.keepalive) / 2) {
+    unpark();
+    write(": keep-alive\n\n");
+  }
+  arm_tick();
 }
 
 void LiveSseSession::on_expiry(beast::error_code ec) {
@@ -177,6 +194,7 @@ void LiveSseSession::close() {
   closed_ = true;
   unpark();
   expiry_.cancel();
+  tick_.cancel();
   if (stream_.socket().is_open()) {
     beast::error_code ec;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);

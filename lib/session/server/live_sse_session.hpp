@@ -4,7 +4,8 @@
 // Loop: at most one write in flight; when it completes, everything new is read from the log
 // through a LiveCursor (fragments merged) and written as one batch, so a slow reader costs an
 // offset, never a queue. Parked on a service waiter when caught up; keep-alive comments when
-// idle; presence changes from the hub are interleaved (bounded). The response ends when the
+// idle; presence changes from the hub are interleaved (bounded). Unfiltered readers write
+// the shared page's prebuilt text (live::SharedPages). The response ends when the
 // peer closes, a write stalls past write_timeout, the session is deleted, or the token expires
 // (then `event: error` with status 401 first).
 #pragma once
@@ -46,13 +47,14 @@ class LiveSseSession : public std::enable_shared_from_this<LiveSseSession> {
 
  private:
   void pump();
-  void write(std::string text);
+  void write(std::string text, std::shared_ptr<const live::EventsPage> page = nullptr);
+  void arm_tick();
+  void on_tick(beast::error_code ec);
   void on_write(beast::error_code ec, std::size_t bytes);
   void park();
   void unpark();
   void on_wake();
   void on_presence(nlohmann::json event);
-  void on_keepalive(beast::error_code ec);
   void on_expiry(beast::error_code ec);
   void on_peer(beast::error_code ec);
   void close();
@@ -61,9 +63,14 @@ class LiveSseSession : public std::enable_shared_from_this<LiveSseSession> {
   live::SessionHub& hub_;
   LiveSseParams params_;
   live::LiveCursor cursor_;
-  std::string out_;
+  std::string out_;                                  // this reader's bytes (presence, errors),
+  std::shared_ptr<const live::EventsPage> out_page_;  // then a shared page's sse_text
   std::deque<nlohmann::json> presence_;  // bounded (kMaxPresence)
-  net::steady_timer keepalive_;
+  // One periodic timer (every keepalive/2) instead of a keep-alive timer re-armed at each
+  // park and a deadline per write: it sends keep-alives and drops a stalled peer.
+  net::steady_timer tick_;
+  std::chrono::steady_clock::time_point write_started_;
+  std::chrono::steady_clock::time_point last_write_;
   net::steady_timer expiry_;
   StreamService::WaitToken wait_;
   std::uint64_t listener_ = 0;

@@ -12,6 +12,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "session/model/page_cache.hpp"
 #include "session/model/stream_service.hpp"
 
 namespace dsx::session::server {
@@ -60,6 +61,26 @@ Response LongPollResponse(StreamService& service, LiveRead& live, bool timed_out
 
 // SSE: the response head (status line + headers, chunked) for a live SSE read.
 std::string SseHead(const LiveRead& live);
+// SSE: the data events for [from, next) of a stream, shared by every reader at `from` (all
+// live readers wake at the same offset after an append; see PageCache). Variant: base64.
+struct SseDataPage {
+  int status = 200;        // 200, or the read's error status (then the response ends)
+  std::string events;      // `event: data` text ("" when there was nothing to read)
+  std::uint64_t next = 0;  // offset after the data
+};
+using SsePageCache = PageCache<SseDataPage>;
+
+// SSE: one HTTP chunk in three pieces, written with one gather write: the chunk-size line,
+// the shared data events, and this reader's control event (+ the last-chunk marker).
+struct SseChunk {
+  std::string head;
+  std::shared_ptr<const SseDataPage> data;  // may be null
+  std::string tail;
+};
+// SSE: read what is available from live.offset (through `pages` when given) and frame it as
+// events (data + control). Advances live.offset/cursor; *done and *more as below.
+SseChunk SseNext(StreamService& service, SsePageCache* pages, LiveRead& live, bool* done, bool* more);
+
 // SSE: read what is available from live.offset and frame it as events (data + control), as
 // one HTTP chunk. Advances live.offset/cursor. *done: the stream is closed (or gone) and the
 // final events are in the returned text (the chunked terminator included).

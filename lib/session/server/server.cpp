@@ -17,6 +17,7 @@ struct Server::Impl {
   ServerOptions options;
   StreamService& service;
   ServerMetrics metrics;
+  SsePageCache sse_pages;  // outlives every connection: sessions end before Impl does
   // One io_context per I/O thread (concurrency hint 1): connections are spread round-robin
   // and stay on their thread, so there is no lock contention between the threads on the
   // request path (measured: a shared io_context with 2 threads spent ~25% in futex/scheduler).
@@ -46,6 +47,7 @@ Server::Server(ServerOptions options, StreamService& service)
   auto ctx = std::make_shared<ServerContext>();
   ctx->service = &service;
   ctx->metrics = &impl_->metrics;
+  ctx->sse_pages = &impl_->sse_pages;
   ctx->long_poll_timeout = std::chrono::milliseconds(impl_->options.long_poll_timeout_ms);
   ctx->max_body_bytes = impl_->options.max_body_bytes;
   ctx->max_header_bytes = impl_->options.max_header_bytes;

@@ -14,6 +14,7 @@ struct ServerContext {
   StreamService* service = nullptr;
   RouterOptions router;
   ServerMetrics* metrics = nullptr;
+  SsePageCache* sse_pages = nullptr;            // SSE data shared by subscribers (fan-out)
   std::chrono::milliseconds long_poll_timeout{30000};
   std::size_t max_body_bytes = 64u << 20;       // larger bodies get 413
   std::size_t max_header_bytes = 16u << 10;     // larger request heads get 431

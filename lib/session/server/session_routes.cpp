@@ -285,11 +285,11 @@ struct Handler {
       };
       return done(std::move(o));
     }
-    live::LiveCursor cursor(hub.service(), stream, offset, lanes);
+    live::LiveCursor cursor(hub.pages(), stream, offset, lanes);
     auto poll = cursor.Next();
     if (poll.status != 200) return done(Respond(JsonError(rq, poll.status, poll.error)));
     json events = json::array();
-    for (const auto& e : poll.events) events.push_back(e.Wire());
+    for (const auto& e : poll.events()) events.push_back(e.Wire());
     live::HubReply r;
     r.body = {{"events", std::move(events)}, {"offset", FormatOffset(cursor.offset())}, {"up_to_date", !poll.more}};
     done(FromHub(rq, r));

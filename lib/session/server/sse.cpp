@@ -75,18 +75,35 @@ void ControlEvent(std::string& out, LiveRead& live, std::uint64_t next, bool up_
   out += "}\n\n";
 }
 
+std::string ChunkSizeLine(std::size_t size) {
+  char line[32];
+  const int n = std::snprintf(line, sizeof line, "%zx\r\n", size);
+  return std::string(line, static_cast<std::size_t>(n));
+}
+
 std::string Chunk(const std::string& events, bool last) {
-  char size[32];
-  const int n = std::snprintf(size, sizeof size, "%zx\r\n", events.size());
   std::string out;
   out.reserve(events.size() + 48);
   if (!events.empty()) {
-    out.append(size, static_cast<std::size_t>(n));
+    out += ChunkSizeLine(events.size());
     out += events;
     out += "\r\n";
   }
   if (last) out += "0\r\n\r\n";
   return out;
+}
+
+// Pages bigger than this (catch-up of a long backlog) are rarely shared: not kept.
+constexpr std::size_t kMaxCachedPageBytes = 256u << 10;
+
+std::pair<std::shared_ptr<const SseDataPage>, bool> ReadPage(StreamService& service, const LiveRead& live) {
+  auto page = std::make_shared<SseDataPage>();
+  ReadReply rr = service.ReadFrom(live.stream, live.offset);
+  page->status = rr.reply.status;
+  page->next = rr.next;
+  if (rr.reply.status == 200 && rr.messages > 0) DataEvent(page->events, live, rr.body);
+  const bool cacheable = page->status == 200 && !page->events.empty() && page->events.size() <= kMaxCachedPageBytes;
+  return {std::move(page), cacheable};
 }
 
 }  // namespace
@@ -109,21 +126,42 @@ std::string SseHead(const LiveRead& live) {
   return h;
 }
 
-std::string SseNextChunk(StreamService& service, LiveRead& live, bool* done, bool* more) {
+SseChunk SseNext(StreamService& service, SsePageCache* pages, LiveRead& live, bool* done, bool* more) {
   *done = false;
   *more = false;
-  ReadReply rr = service.ReadFrom(live.stream, live.offset);
-  std::string events;
-  if (rr.reply.status != 200) {  // deleted or expired under us: end the response
+  SseChunk c;
+  auto build = [&] { return ReadPage(service, live); };
+  std::shared_ptr<const SseDataPage> page =
+      pages ? pages->Get(live.stream, live.offset, live.base64 ? 1 : 0, build) : build().first;
+  if (page->status != 200) {  // deleted or expired under us: end the response
     *done = true;
-    return Chunk(events, true);
+    c.tail = Chunk("", true);
+    return c;
   }
-  if (rr.messages > 0) DataEvent(events, live, rr.body);
-  live.offset = rr.next;
-  ControlEvent(events, live, rr.next, rr.up_to_date, rr.closed_at_end);
-  *done = rr.closed_at_end;
-  *more = !rr.up_to_date;
-  return Chunk(events, *done);
+  live.offset = page->next;
+  // A shared page may predate later appends or the closure: the control event says what is
+  // true now.
+  const StreamService::TailState now = service.Peek(live.stream);
+  const bool up_to_date = now.gone || page->next >= now.tail;
+  const bool closed = !now.gone && now.closed && up_to_date;
+  *more = !up_to_date || now.gone;  // gone: the next read answers 404 and ends the response
+  std::string control;
+  ControlEvent(control, live, page->next, up_to_date, closed);
+  *done = closed;
+  c.head = ChunkSizeLine(page->events.size() + control.size());
+  if (!page->events.empty()) c.data = std::move(page);
+  c.tail = std::move(control);
+  c.tail += "\r\n";
+  if (closed) c.tail += "0\r\n\r\n";
+  return c;
+}
+
+std::string SseNextChunk(StreamService& service, LiveRead& live, bool* done, bool* more) {
+  SseChunk c = SseNext(service, nullptr, live, done, more);
+  std::string out = std::move(c.head);
+  if (c.data) out += c.data->events;
+  out += c.tail;
+  return out;
 }
 
 std::string SseKeepAlive(LiveRead& live) {

@@ -1,12 +1,14 @@
 #include "session/server/sse_session.hpp"
 
+#include <array>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace dsx::session::server {
 
 SseSession::SseSession(beast::tcp_stream&& stream, std::shared_ptr<const ServerContext> ctx, LiveRead live)
-    : stream_(std::move(stream)), ctx_(std::move(ctx)), live_(std::move(live)), keepalive_(stream_.get_executor()) {
+    : stream_(std::move(stream)), ctx_(std::move(ctx)), live_(std::move(live)), tick_(stream_.get_executor()) {
   ctx_->metrics->sse_subscribers.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -21,25 +23,29 @@ void SseSession::Run() {
   stream_.socket().async_wait(net::socket_base::wait_read,
                               beast::bind_front_handler(&SseSession::on_peer, shared_from_this()));
   bool done = false;
-  std::string chunk = SseHead(live_);
-  chunk += SseNextChunk(*ctx_->service, live_, &done, &more_);
+  SseChunk chunk = SseNext(*ctx_->service, ctx_->sse_pages, live_, &done, &more_);
+  chunk.head.insert(0, SseHead(live_));
   done_ = done;
+  arm_tick();
   do_write(std::move(chunk));
 }
 
-void SseSession::do_write(std::string chunk) {
+void SseSession::do_write(SseChunk chunk) {
   out_ = std::move(chunk);
-  stream_.expires_after(ctx_->write_timeout);
-  net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&SseSession::on_write, shared_from_this()));
+  write_started_ = std::chrono::steady_clock::now();
+  std::array<net::const_buffer, 3> bufs{net::buffer(out_.head),
+                                        out_.data ? net::buffer(out_.data->events) : net::const_buffer(),
+                                        net::buffer(out_.tail)};
+  net::async_write(stream_.socket(), bufs, beast::bind_front_handler(&SseSession::on_write, shared_from_this()));
 }
 
 void SseSession::on_write(beast::error_code ec, std::size_t) {
-  out_.clear();
-  out_.shrink_to_fit();
+  out_ = SseChunk{};
+  last_write_ = std::chrono::steady_clock::now();
   if (ec || done_ || closed_) return do_close();
   if (more_) {  // not caught up yet: keep writing without waiting
     bool done = false;
-    std::string chunk = SseNextChunk(*ctx_->service, live_, &done, &more_);
+    SseChunk chunk = SseNext(*ctx_->service, ctx_->sse_pages, live_, &done, &more_);
     done_ = done;
     return do_write(std::move(chunk));
   }
@@ -57,26 +63,40 @@ void SseSession::do_park() {
       },
       &wait_);
   if (!parked) return on_wake();
-  keepalive_.expires_after(ctx_->sse_keepalive);
-  keepalive_.async_wait(beast::bind_front_handler(&SseSession::on_keepalive, shared_from_this()));
 }
 
 void SseSession::on_wake() {
   if (!parked_ || closed_) return;
   parked_ = false;
-  keepalive_.cancel();
   ctx_->service->CancelWait(wait_);
   bool done = false;
-  std::string chunk = SseNextChunk(*ctx_->service, live_, &done, &more_);
+  SseChunk chunk = SseNext(*ctx_->service, ctx_->sse_pages, live_, &done, &more_);
   done_ = done;
   do_write(std::move(chunk));
 }
 
-void SseSession::on_keepalive(beast::error_code ec) {
-  if (ec || !parked_ || closed_) return;
-  parked_ = false;
-  ctx_->service->CancelWait(wait_);
-  do_write(SseKeepAlive(live_));
+void SseSession::arm_tick() {
+  const std::chrono::milliseconds half = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->sse_keepalive) / 2;
+  tick_.expires_after(std::max(half, std::chrono::milliseconds(100)));
+  tick_.async_wait(beast::bind_front_handler(&SseSession::on_tick, shared_from_this()));
+}
+
+void SseSession::on_tick(beast::error_code ec) {
+  if (ec || closed_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!parked_) {  // a write is in flight
+    if (now - write_started_ >= ctx_->write_timeout) {
+      closed_ = true;
+      return do_close();  // fails the write, whose handler finds the socket closed
+    }
+  } else if (now - last_write_ >= std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->sse_keepalive) / 2) {
+    parked_ = false;
+    ctx_->service->CancelWait(wait_);
+    SseChunk chunk;
+    chunk.tail = SseKeepAlive(live_);
+    do_write(std::move(chunk));
+  }
+  arm_tick();
 }
 
 void SseSession::on_peer(beast::error_code ec) {
@@ -84,7 +104,6 @@ void SseSession::on_peer(beast::error_code ec) {
   closed_ = true;
   if (parked_) {
     parked_ = false;
-    keepalive_.cancel();
     ctx_->service->CancelWait(wait_);
     do_close();
   }
@@ -97,7 +116,7 @@ void SseSession::do_close() {
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     stream_.close();
   }
-  keepalive_.cancel();
+  tick_.cancel();
 }
 
 }  // namespace dsx::session::server

@@ -2,13 +2,20 @@
 // Writes the head, then loops: read what is new from its offset, write it (data + control
 // events, one chunk, one write), park on a service waiter until the durable tail moves.
 //
+// Fan-out: subscribers at the same offset share one read and one rendering of the data events
+// (ServerContext::sse_pages); each writes its own chunk-size line and control event around
+// them with one gather write.
+//
 // Slow-reader policy: at most one write in flight; data that arrives meanwhile is not queued
 // but read from the store when that write completes (so memory per subscriber is bounded by
-// one read batch); a write that takes longer than write_timeout closes the connection.
-// Idle responses get a keep-alive control event every sse_keepalive; a peer that closes (or
+// one read batch); a write pending for write_timeout closes the connection. One periodic
+// timer (every sse_keepalive/2) checks that and sends a keep-alive control event on responses
+// idle for sse_keepalive/2 or more (so no gap exceeds sse_keepalive) — a timer per write and
+// per park cost more than the write itself at 1,000 subscribers. A peer that closes (or
 // sends anything) ends the response.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -30,19 +37,22 @@ class SseSession : public std::enable_shared_from_this<SseSession> {
   void Run();
 
  private:
-  void do_write(std::string chunk);
+  void do_write(SseChunk chunk);
+  void arm_tick();
+  void on_tick(beast::error_code ec);
   void on_write(beast::error_code ec, std::size_t bytes);
   void do_park();
   void on_wake();
-  void on_keepalive(beast::error_code ec);
   void on_peer(beast::error_code ec);
   void do_close();
 
   beast::tcp_stream stream_;
   std::shared_ptr<const ServerContext> ctx_;
   LiveRead live_;
-  std::string out_;
-  net::steady_timer keepalive_;
+  SseChunk out_;  // the chunk being written
+  net::steady_timer tick_;
+  std::chrono::steady_clock::time_point write_started_;
+  std::chrono::steady_clock::time_point last_write_;
   StreamService::WaitToken wait_;
   bool done_ = false;    // final events written or connection failed
   bool closed_ = false;

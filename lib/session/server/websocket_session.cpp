@@ -32,7 +32,8 @@ WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, live::SessionHub&
       hub_(hub),
       params_(std::move(params)),
       warn_timer_(ws_.get_executor()),
-      expiry_timer_(ws_.get_executor()) {}
+      expiry_timer_(ws_.get_executor()),
+      tick_timer_(ws_.get_executor()) {}
 
 WebSocketSession::~WebSocketSession() {
   hub_.service().CancelWait(wait_);
@@ -59,6 +60,7 @@ void WebSocketSession::on_accept(beast::error_code ec) {
     if (auto s = weak.lock()) net::post(ex, [s, ev] { s->reply({{"op", "presence"}, {"event", ev}}); });
   });
   arm_expiry();
+  arm_tick();
   reply({{"op", "hello"}, {"session", params_.session}, {"sub", params_.principal.sub}});
   do_read();
 }
@@ -73,6 +75,7 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     unpark();
     warn_timer_.cancel();
     expiry_timer_.cancel();
+    tick_timer_.cancel();
     return;
   }
   json frame = json::parse(beast::buffers_to_string(in_.data()), nullptr, false);
@@ -156,7 +159,7 @@ void WebSocketSession::op_subscribe(const json& f) {
     credit_.reset();
   }
   unpark();
-  cursor_.emplace(hub_.service(), params_.stream, from, std::move(lanes));
+  cursor_.emplace(hub_.pages(), params_.stream, from, std::move(lanes));
   reply({{"op", "ack"}, {"req", req}, {"status", 200}, {"offset", FormatOffset(from)}});
 }
 
@@ -224,27 +227,35 @@ void WebSocketSession::pump() {
     cursor_.reset();
     return write(Dump({{"op", "error"}, {"status", poll.status}, {"error", poll.error}}));
   }
-  if (poll.events.empty()) {
+  if (poll.empty()) {
     if (poll.more) return net::post(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
     return park();
   }
-  json events = json::array();
-  for (const auto& e : poll.events) events.push_back(e.Wire());
   if (credit_) --*credit_;
-  write(Dump({{"op", "events"}, {"events", std::move(events)}, {"offset", FormatOffset(cursor_->offset())}}));
+  if (!poll.filtered) return write_shared(std::move(poll.page));  // the bytes every reader here shares
+  write(live::WsEventsFrame(poll.own, cursor_->offset()));
 }
 
 void WebSocketSession::write(std::string text) {
-  writing_ = true;
   out_ = std::move(text);
-  beast::get_lowest_layer(ws_).expires_after(params_.write_timeout);
-  ws_.async_write(net::buffer(out_), beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  start_write(net::buffer(out_));
+}
+
+void WebSocketSession::write_shared(std::shared_ptr<const live::EventsPage> page) {
+  out_page_ = std::move(page);
+  start_write(net::buffer(out_page_->ws_frame));
+}
+
+void WebSocketSession::start_write(net::const_buffer bytes) {
+  writing_ = true;
+  write_started_ = std::chrono::steady_clock::now();
+  ws_.async_write(bytes, beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
 }
 
 void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
-  beast::get_lowest_layer(ws_).expires_never();
   out_.clear();
+  out_page_.reset();
   if (ec) {
     closed_ = true;
     unpark();
@@ -299,6 +310,26 @@ void WebSocketSession::arm_expiry() {
   warn_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_expiry_warning, shared_from_this()));
 }
 
+void WebSocketSession::arm_tick() {
+  const std::chrono::milliseconds half = std::chrono::milliseconds(params_.write_timeout) / 2;
+  tick_timer_.expires_after(std::max(half, std::chrono::milliseconds(100)));
+  tick_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_tick, shared_from_this()));
+}
+
+void WebSocketSession::on_tick(beast::error_code ec) {
+  if (ec || closed_) return;
+  if (writing_ && std::chrono::steady_clock::now() - write_started_ >= params_.write_timeout) {
+    // The peer stopped reading: drop it (it reconnects and resumes from its offset). Closing
+    // the socket fails the write in flight, which ends the session.
+    closed_ = true;
+    unpark();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    return;
+  }
+  arm_tick();
+}
+
 void WebSocketSession::on_expiry_warning(beast::error_code ec) {
   if (ec || closed_) return;
   reply({{"op", "auth.expiring"}, {"exp", params_.principal.exp_s}});
@@ -315,6 +346,7 @@ void WebSocketSession::close(std::uint16_t code, const std::string& reason) {
   unpark();
   warn_timer_.cancel();
   expiry_timer_.cancel();
+  tick_timer_.cancel();
   if (writing_) {  // one write at a time (a close is a write): close after it
     close_after_write_ = Reason(code, reason);
     return;

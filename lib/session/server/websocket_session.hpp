@@ -6,8 +6,10 @@
 // Outgoing frames: replies (acks, snapshot, presence, auth notices) wait in a small bounded
 // queue and go first; log events are never queued: when the socket can take a frame (and the
 // client has credit, in credit mode) everything new is read through a LiveCursor, fragments
-// merged, and sent as one `events` frame. A peer that stops reading is closed after
-// write_timeout; it reconnects and resumes from its offset. Beast answers pings and sends its
+// merged, and sent as one `events` frame (for a reader without a lane filter: the shared
+// page's prebuilt frame, see live::SharedPages). A peer that stops reading is closed once a
+// write has been pending for write_timeout (checked every write_timeout/2); it reconnects and
+// resumes from its offset. Beast answers pings and sends its
 // own (keep-alive) so dead peers are found.
 #pragma once
 
@@ -57,6 +59,10 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void reply(nlohmann::json frame);
   void pump();
   void write(std::string text);
+  void write_shared(std::shared_ptr<const live::EventsPage> page);
+  void start_write(net::const_buffer bytes);
+  void arm_tick();
+  void on_tick(beast::error_code ec);
   void on_write(beast::error_code ec, std::size_t bytes);
   void park();
   void unpark();
@@ -69,12 +75,17 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   live::SessionHub& hub_;
   WebSocketParams params_;
   beast::flat_buffer in_;
-  std::string out_;
+  std::string out_;                                // the frame being written, or
+  std::shared_ptr<const live::EventsPage> out_page_;  // a shared page whose ws_frame is
   std::deque<std::string> replies_;
   std::optional<live::LiveCursor> cursor_;  // set by subscribe
   std::optional<std::int64_t> credit_;      // credit mode: frames the client still accepts
   net::steady_timer warn_timer_;
   net::steady_timer expiry_timer_;
+  // One periodic timer instead of a deadline per write (arming a timer per frame cost more
+  // than the frame at 1,000 readers): every write_timeout/2 it checks the write in flight.
+  net::steady_timer tick_timer_;
+  std::chrono::steady_clock::time_point write_started_;
   StreamService::WaitToken wait_;
   std::uint64_t listener_ = 0;
   std::string presence_key_;
