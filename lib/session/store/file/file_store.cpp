@@ -178,6 +178,7 @@ Result<std::vector<StreamState>> FileStore::Load() {
   for (const auto& [id, s] : streams_) out.push_back(s->state);
   loaded_ = true;
   writer_ = std::thread([this] { WriterLoop(); });
+  completer_ = std::thread([this] { CompleterLoop(); });
   return out;
 }
 
@@ -188,7 +189,13 @@ Status FileStore::Close() {
     closing_ = true;
     work_cv_.notify_one();
   }
-  if (writer_.joinable()) writer_.join();  // drains the queue, syncs, checkpoints
+  if (writer_.joinable()) writer_.join();  // drains the queue and the completer, syncs, checkpoints
+  {
+    std::lock_guard lk(mu_);
+    completer_stop_ = true;
+    done_cv_.notify_one();
+  }
+  if (completer_.joinable()) completer_.join();
   std::lock_guard lk(mu_);
   segments_.clear();  // readers still holding a file keep it open until they finish
   lock_.reset();      // another store may open the directory now

@@ -3,9 +3,14 @@
 // fault-injecting FileEnv and small segment sizes.
 //
 // Threads. Callers' threads encode records and queue them (Create/Append/SoftDelete/Drop) and
-// read (Read). One writer thread takes the whole queue, writes it with one pwrite, syncs once
-// (group commit), applies each record to the committed registry (the same ApplyRecord that
-// recovery uses, so live state and recovered state cannot drift), then runs the callbacks.
+// read (Read). A two-stage pipeline commits them (group commit):
+// - the writer thread takes the whole queue, writes it with one pwrite and syncs once, then
+//   hands the batch to the completer and at once takes the next queue;
+// - the completer thread applies each record of a synced batch to the committed registry (the
+//   same ApplyRecord that recovery uses, so live state and recovered state cannot drift) and
+//   runs the callbacks, in batch order.
+// So the next fdatasync runs while the previous batch's callbacks do (file_store_writer.cpp
+// says why that is the split).
 #pragma once
 
 #include <condition_variable>
@@ -98,15 +103,27 @@ class FileStore final : public StreamStore {
   static void Complete(Pending& p, const Status& s);
   void SubmitStreamRecord(StreamId id, RecordType type, StatusCallback done);
 
+  // A batch the writer is done with: written (and under kAlways synced), or failed with `st`.
+  struct Written {
+    std::vector<Pending> batch;
+    Status st;
+    std::shared_ptr<RandomFile> file;  // the segment it was written to
+  };
+
   // ---- writer thread (file_store_writer.cpp) ----
   void WriterLoop();
-  void WriteBatch(std::vector<Pending>& batch);
+  Status WriteBatch(Written& w);   // write (+ sync under kAlways); sets w.file
+  void WaitCompleted();                            // until the completer has finished every batch
   Status SyncActive(std::size_t covered);
   Status Roll();                      // seal the active segment, start the next, checkpoint
   Status NewActiveSegment(std::uint64_t number);
   Status WriteCheckpoint(std::uint64_t replay_segment);
   void RemoveDeadSegments();          // unlink sealed segments without live data
   Status Compact();                   // copy live batches out of mostly dead segments (file_store_compact.cpp)
+
+  // ---- completer thread (file_store_completer.cpp) ----
+  void CompleterLoop();
+  void CompleteBatch(Written& w);     // apply, free dead segments, run the callbacks
 
   // ---- shared by recovery and the writer (file_store_apply.cpp) ----
   // Apply one valid record at (segment, pos) to the registry. "" or why it is invalid.
@@ -134,7 +151,8 @@ class FileStore final : public StreamStore {
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;   // writer waits for work
-  std::condition_variable idle_cv_;   // Close waits for the queue to drain
+  std::condition_variable done_cv_;   // completer waits for written batches
+  std::condition_variable drained_cv_;  // writer waits for the completer to finish (roll, close)
   std::unordered_map<StreamId, std::shared_ptr<StreamRec>> streams_;  // GUARDED_BY(mu_)
   std::unordered_map<LogId, std::shared_ptr<StreamRec>> by_lid_;      // GUARDED_BY(mu_)
   std::map<std::uint64_t, Segment> segments_;                         // GUARDED_BY(mu_)
@@ -143,11 +161,16 @@ class FileStore final : public StreamStore {
   Status failed_;          // sticky: first write/sync error; GUARDED_BY(mu_)
   bool loaded_ = false;    // GUARDED_BY(mu_)
   bool closing_ = false;   // GUARDED_BY(mu_)
-  bool writer_busy_ = false;  // GUARDED_BY(mu_)
+  std::deque<Written> written_;  // handed to the completer, in log order; GUARDED_BY(mu_)
+  std::size_t completing_ = 0;   // batches handed over and not yet completed; GUARDED_BY(mu_)
+  bool completer_stop_ = false;  // GUARDED_BY(mu_)
+  Status completer_failed_;      // sticky: first failure found by the completer; GUARDED_BY(mu_)
   std::vector<std::uint64_t> dead_segments_;  // found by ApplyRecord(kDrop); GUARDED_BY(mu_)
   SyncObserver observer_;  // GUARDED_BY(mu_)
 
-  // Writer-thread state (only the writer thread, or Load before it starts, touches these).
+  // Writer-thread state (only the writer thread, or Load before it starts, touches these; the
+  // completer reads active_ and appends to active_index_ only while the writer cannot roll, see
+  // WaitCompleted).
   std::uint64_t active_ = 0;          // active segment number
   std::uint64_t active_size_ = 0;     // bytes written to it
   std::vector<IndexEntry> active_index_;
@@ -156,6 +179,7 @@ class FileStore final : public StreamStore {
   std::chrono::steady_clock::time_point last_sync_{};
   std::string write_buf_;
   std::thread writer_;
+  std::thread completer_;
 };
 
 // OpenFileStore with test knobs.
