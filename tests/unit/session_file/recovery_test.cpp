@@ -22,6 +22,11 @@ struct Crashed {
     fsys::remove(copy.path / "LOCK");
   }
   fsys::path last_segment() const { return Segments(copy.path).back(); }
+  // The last segment without the prefilled zeros behind its records; returns its size.
+  std::uintmax_t trim_last_segment() const {
+    Spit(last_segment(), WithoutPrefill(Slurp(last_segment())));
+    return fsys::file_size(last_segment());
+  }
 };
 
 }  // namespace
@@ -43,7 +48,7 @@ TEST_CASE("CrashWithoutCloseKeepsEverythingAcknowledged") {
 TEST_CASE("TruncatedTail") {
   Crashed c;
   auto seg = c.last_segment();
-  auto size = fsys::file_size(seg);
+  auto size = c.trim_last_segment();
   fsys::resize_file(seg, size - 3);  // the last record ("three") is torn
   auto store = Open(c.copy.path);
   auto loaded = store->Load();
@@ -58,7 +63,7 @@ TEST_CASE("TruncatedTail") {
 TEST_CASE("ChecksumMismatchInTail") {
   Crashed c;
   auto seg = c.last_segment();
-  std::string bytes = Slurp(seg);
+  std::string bytes = WithoutPrefill(Slurp(seg));
   bytes[bytes.size() - 2] ^= 0x20;  // inside "three"
   Spit(seg, bytes);
   auto store = Open(c.copy.path);
@@ -66,6 +71,45 @@ TEST_CASE("ChecksumMismatchInTail") {
   REQUIRE(loaded.ok());
   CHECK(Find(*loaded, 1)->tail == 6);
   CHECK(ReadAll(*store, 1, 0, 6) == "onetwo");
+}
+
+TEST_CASE("PrefilledZerosAreTheEndOfTheLogAndGoAtTheSeal") {
+  Crashed c;
+  auto seg = c.last_segment();
+  const std::string image = Slurp(seg);
+  const std::string records = WithoutPrefill(image);
+  REQUIRE(image.size() > records.size());  // the writer zeroed ahead of its records
+  auto store = Open(c.copy.path);
+  auto loaded = store->Load();
+  REQUIRE(loaded.ok());
+  CHECK(Find(*loaded, 1)->tail == 11);
+  CHECK(ReadAll(*store, 1, 0, 11) == "onetwothree");
+  CHECK(fsys::file_size(seg) == records.size());  // sealed at its records' end
+  REQUIRE(AppendText(*store, 1, "four").ok());  // into a new, prefilled segment
+  REQUIRE(store->Close().ok());
+  // A clean close seals that one at its records' end too; the segment it starts stays empty.
+  for (const auto& p : Segments(c.copy.path)) {
+    std::string bytes = Slurp(p);
+    CHECK((bytes.size() == kSegmentHeaderSize || bytes.back() != '\0'));  // every message ends in a letter
+  }
+}
+
+TEST_CASE("TornRecordInsidePrefilledZeros") {
+  // The crash hit while "three" was being written over the zeros: its first bytes landed,
+  // the rest of the region still reads as zeros. That is a torn record, not the clean end.
+  Crashed c;
+  auto seg = c.last_segment();
+  std::string image = Slurp(seg);
+  const std::size_t records = WithoutPrefill(image).size();
+  std::fill(image.begin() + static_cast<std::ptrdiff_t>(records) - 4, image.begin() + static_cast<std::ptrdiff_t>(records), '\0');
+  Spit(seg, image);
+  auto store = Open(c.copy.path);
+  auto loaded = store->Load();
+  REQUIRE(loaded.ok());
+  CHECK(Find(*loaded, 1)->tail == 6);
+  CHECK(ReadAll(*store, 1, 0, 6) == "onetwo");
+  REQUIRE(AppendText(*store, 1, "again").ok());
+  CHECK(ReadAll(*store, 1, 0, 11) == "onetwoagain");
 }
 
 TEST_CASE("ZeroFilledTail") {

@@ -167,4 +167,12 @@ inline void Spit(const fsys::path& p, const std::string& data) {
   out << data;
 }
 
+// A copy of an open store's active segment ends in the writer's prefilled zeros
+// (file_store_prefill.cpp); cut them so a test can damage the last record. Only for logs whose
+// last record ends in a non-zero byte (message text).
+inline std::string WithoutPrefill(std::string image) {
+  image.erase(image.find_last_not_of('\0') + 1);
+  return image;
+}
+
 }  // namespace dsx::session::filestore::testing

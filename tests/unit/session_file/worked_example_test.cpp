@@ -22,7 +22,8 @@ TEST_CASE("WorkedExampleOfTheFormatDoc") {
     // Crash here: the copy below is what the disk holds.
     fsys::copy(dir.path / "segments" / "0000000000000001.log", dir.path / "copy.log");
   }
-  std::string seg = Slurp(dir.path / "copy.log");
+  // The writer zeroes ahead of its records (file_store_prefill.cpp); the format ends at them.
+  std::string seg = WithoutPrefill(Slurp(dir.path / "copy.log"));
   REQUIRE(seg.size() == 190);
   CHECK(seg.substr(0, 8) == "DSXSEG01");
   CHECK(LoadU64(seg.data() + 8) == 1);

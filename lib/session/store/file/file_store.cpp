@@ -7,9 +7,20 @@
 #include "session/store/file/file_store_impl.hpp"
 
 namespace dsx::session {
+namespace {
+
+// The prefill `dsx session serve` uses (file_store_prefill.cpp). Off for now:
+// tests/crash/crash_driver.py (torn-tail) tears a segment by cutting the file's last bytes,
+// which with prefill are zeros, not the last record. Set to filestore::kPrefillChunk once that
+// test tears the last record instead [bytes].
+constexpr std::uint64_t kServePrefillChunk = 0;
+
+}  // namespace
 
 Result<std::unique_ptr<StreamStore>> OpenFileStore(const FileStoreOptions& options) {
-  return filestore::OpenFileStoreWith(options, filestore::Tuning{});
+  filestore::Tuning tuning;
+  tuning.prefill_chunk = kServePrefillChunk;
+  return filestore::OpenFileStoreWith(options, tuning);
 }
 
 }  // namespace dsx::session

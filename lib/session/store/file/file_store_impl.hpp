@@ -36,6 +36,7 @@ namespace dsx::session::filestore {
 struct Tuning {
   FileEnv* env = nullptr;                        // nullptr: PosixEnv()
   std::uint64_t segment_target_size = kSegmentTargetSize;  // roll threshold [bytes]
+  std::uint64_t prefill_chunk = kPrefillChunk;             // zeros written ahead; 0: none [bytes]
 };
 
 // One batch of a stream in the log.
@@ -117,6 +118,9 @@ class FileStore final : public StreamStore {
   Status SyncActive(std::size_t covered);
   Status Roll();                      // seal the active segment, start the next, checkpoint
   Status NewActiveSegment(std::uint64_t number);
+  // Zeros ahead of `end` in the active segment, so appends up to it overwrite allocated blocks
+  // instead of growing the file (file_store_prefill.cpp).
+  Status Prefill(RandomFile& file, std::uint64_t end);
   Status WriteCheckpoint(std::uint64_t replay_segment);
   void RemoveDeadSegments();          // unlink sealed segments without live data
   Status Compact();                   // copy live batches out of mostly dead segments (file_store_compact.cpp)
@@ -173,6 +177,7 @@ class FileStore final : public StreamStore {
   // WaitCompleted).
   std::uint64_t active_ = 0;          // active segment number
   std::uint64_t active_size_ = 0;     // bytes written to it
+  std::uint64_t prefilled_end_ = 0;   // zeros written (or records) up to here in it [bytes]
   std::vector<IndexEntry> active_index_;
   bool dirty_ = false;                // written but not synced (kBatch, kNever)
   std::size_t unsynced_appends_ = 0;

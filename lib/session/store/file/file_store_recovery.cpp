@@ -25,7 +25,8 @@ std::optional<std::uint64_t> SegmentNumber(const std::string& name) {
 // rest (if any) is invalid. The visitor returns "" to accept a record or the reason to stop.
 struct ScanEnd {
   std::uint64_t valid_end = 0;
-  std::string reason;  // empty: the whole image is valid
+  std::string reason;      // empty: the whole image is valid (up to zeros_after, if set)
+  bool zeros_after = false;  // valid_end is followed by prefilled zeros only (not a torn tail)
 };
 using Visitor = std::function<std::string(RecordType, std::string_view payload, std::uint64_t pos, std::uint32_t len)>;
 
@@ -39,7 +40,12 @@ ScanEnd ScanImage(std::string_view image, std::uint64_t number, const Visitor& v
     std::string_view header = rest.substr(0, std::min(rest.size(), kRecordHeaderSize));
     std::string_view payload = rest.size() > kRecordHeaderSize ? rest.substr(kRecordHeaderSize) : std::string_view{};
     std::string_view bad = CheckRecord(header, payload);
-    if (!bad.empty()) return {pos, std::string(bad)};
+    if (!bad.empty()) {
+      // The writer's prefilled zeros (file_store_prefill.cpp): the clean end of the log. A
+      // record never starts with a zero header (type 0 is invalid), so this cannot hide one.
+      if (rest.find_first_not_of('\0') == std::string_view::npos) return {pos, "", true};
+      return {pos, std::string(bad)};
+    }
     std::uint32_t len = LoadU32(header.data() + 4);
     std::string why = visit(static_cast<RecordType>(header[8]), payload.substr(0, len), pos,
                             static_cast<std::uint32_t>(kRecordHeaderSize + len));
@@ -129,7 +135,15 @@ Status FileStore::ScanSegment(std::uint64_t number, std::vector<IndexEntry>* ind
   ScanEnd end = ScanImage(*image, number, [&](RecordType t, std::string_view payload, std::uint64_t pos, std::uint32_t len) {
     return ApplyRecord(t, payload, number, pos, len, index, nullptr);
   });
-  if (end.reason.empty()) return {};
+  if (end.reason.empty()) {
+    if (!end.zeros_after) return {};
+    // The active segment of the last run, cut off behind its records: it is sealed next, and a
+    // sealed segment's size is its records' end.
+    log::Debug("segment prefill trimmed", {{"file", SegmentPath(number).filename().string()},
+                                           {"pos", std::to_string(end.valid_end)}});
+    DSX_RETURN_IF_ERROR((*file)->Truncate(end.valid_end));
+    return (*file)->Sync();
+  }
   *cut = true;
   const std::string name = SegmentPath(number).filename().string();
   log::Warn("segment log tail dropped", {{"file", name},

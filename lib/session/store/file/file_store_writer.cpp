@@ -122,6 +122,12 @@ Status FileStore::WriteBatch(Written& w) {
     file = segments_.at(active_).file;
   }
   w.file = file;
+  // Zeros ahead first (file_store_prefill.cpp): the sync below covers them too.
+  st = Prefill(*file, active_size_ + total);
+  if (!st.ok()) {
+    log::Error("file store write failed; refusing all further writes", {{"file", file->name()}, {"error", st.message()}});
+    return Status::Unavailable(st.message());
+  }
   std::uint64_t pos = active_size_;
   for (auto& p : batch) {
     p.pos = pos;
@@ -166,6 +172,8 @@ Status FileStore::NewActiveSegment(std::uint64_t number) {
   }
   active_ = number;
   active_size_ = kSegmentHeaderSize;
+  // Zeros come with the first batch, not here: the segment a clean close starts stays empty.
+  prefilled_end_ = kSegmentHeaderSize;
   active_index_.clear();
   dirty_ = false;
   unsynced_appends_ = 0;
@@ -180,8 +188,10 @@ Status FileStore::Roll() {
     file = segments_.at(active_).file;
   }
   // Sealing syncs in every mode (once per segment): the checkpoint written below claims that
-  // everything before the new segment is on disk.
-  Status st = file->Sync();
+  // everything before the new segment is on disk. The prefilled zeros go first, so a sealed
+  // segment ends exactly at its last record (its .idx records that size).
+  Status st = prefilled_end_ > active_size_ ? file->Truncate(active_size_) : Status{};
+  if (st.ok()) st = file->Sync();
   if (st.ok()) {
     SegmentIndex idx{active_, active_size_, active_index_};
     st = env_->WriteAtomic(IndexPath(active_), EncodeIndex(idx), /*sync=*/true);

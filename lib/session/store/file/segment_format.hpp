@@ -18,6 +18,9 @@ inline constexpr std::size_t kRecordHeaderSize = 9;
 inline constexpr std::uint32_t kMaxRecordPayload = 1u << 30;
 // The writer rolls to a new segment once the active one reaches this size [bytes].
 inline constexpr std::uint64_t kSegmentTargetSize = 64ull << 20;
+// The writer keeps 1 to 2 chunks of zeros written ahead of the last record in the active segment
+// (file_store_prefill.cpp); a segment's valid records may therefore be followed by zeros [bytes].
+inline constexpr std::uint64_t kPrefillChunk = 1ull << 20;
 
 inline constexpr std::string_view kIndexMagic = "DSXIDX01";
 inline constexpr std::size_t kIndexEntrySize = 40;
