@@ -29,6 +29,10 @@ SessionHub::~SessionHub() { StopReaper(); }
 
 void SessionHub::StartReaper() {
   if (reaper_.joinable()) return;
+  recover_ = std::thread([this] {
+    const std::size_t n = RecoverRuns(&recover_stop_);
+    if (n > 0) log::Info("loaded sessions with open runs; their leases count from now", {{"sessions", std::to_string(n)}});
+  });
   reaper_ = std::thread([this] {
     std::unique_lock lock(reaper_mu_);
     while (!reaper_stop_) {
@@ -46,7 +50,9 @@ void SessionHub::StopReaper() {
     std::lock_guard lock(reaper_mu_);
     reaper_stop_ = true;
   }
+  recover_stop_.store(true);
   reaper_cv_.notify_all();
+  if (recover_.joinable()) recover_.join();
   if (reaper_.joinable()) reaper_.join();
 }
 
@@ -59,6 +65,17 @@ SessionHub::SessionPtr SessionHub::Get(const std::string& id) {
 
 std::optional<HubReply> SessionHub::LoadLocked(const std::string& id, Session& s) {
   if (s.loaded && !s.stale.load()) return std::nullopt;
+  const std::int64_t now = NowMs();
+  SessionState fresh;
+  StreamHandle stream;
+  std::uint64_t end = 0;
+  if (auto err = ReplayLog(id, now, &fresh, &stream, &end)) return err;
+  InstallLocked(s, std::move(fresh), now);
+  return std::nullopt;
+}
+
+std::optional<HubReply> SessionHub::ReplayLog(const std::string& id, std::int64_t now, SessionState* out,
+                                              StreamHandle* stream, std::uint64_t* end) {
   OffsetParam start;
   ReadReply first = service_.Read(StreamPathFor(id), start);
   if (first.reply.status != 200) {
@@ -68,17 +85,23 @@ std::optional<HubReply> SessionHub::LoadLocked(const std::string& id, Session& s
                                : first.reply.error);
   }
   if (!first.json) return HubReply::Error(409, "stream '" + id + "' is not a JSON stream, so not a session");
-  SessionState fresh;
-  const std::int64_t now = NowMs();
   std::uint64_t from = 0;
   for (;;) {
     EventPage page = ReadEvents(service_, first.stream, from);
     if (page.status != 200) return HubReply::Error(page.status, page.error);
-    for (const LogEvent& e : page.events) ApplyEffects(fresh, e.body, now);
-    if (page.up_to_date || page.next == from) break;
+    for (const LogEvent& e : page.events) ApplyEffects(*out, e.body, now);
+    if (page.up_to_date || page.next == from) {
+      *end = page.next;
+      break;
+    }
     from = page.next;
   }
-  s.state = std::move(fresh);
+  *stream = first.stream;
+  return std::nullopt;
+}
+
+void SessionHub::InstallLocked(Session& s, SessionState state, std::int64_t now) {
+  s.state = std::move(state);
   s.loaded = true;
   s.stale.store(false);
   // Agents of runs found active are present (their presence is not in the log).
@@ -89,7 +112,41 @@ std::optional<HubReply> SessionHub::LoadLocked(const std::string& id, Session& s
     if (!run.device.empty()) m["device"] = run.device;
     s.members["run:" + run.id] = Member{m, 0};
   }
-  return std::nullopt;
+}
+
+std::size_t SessionHub::RecoverRuns(const std::atomic<bool>* stop) {
+  const std::string prefix = StreamPathFor("");
+  std::size_t found = 0;
+  for (const StreamListing& l : service_.ListStreams(prefix, NowMs())) {
+    if (stop && stop->load()) break;
+    // Not a session, nothing in it, or closed (no run.end could be appended anyway).
+    if (!l.json || l.closed || l.tail == 0) continue;
+    const std::string id = l.path.substr(prefix.size());
+    {
+      std::lock_guard lock(map_mu_);
+      if (sessions_.count(id)) continue;  // a request got there first: it loads it (or has)
+    }
+    // Replay without the session's lock: most candidates have no active run and are not kept.
+    const std::int64_t now = NowMs();
+    SessionState state;
+    StreamHandle stream;
+    std::uint64_t end = 0;
+    if (ReplayLog(id, now, &state, &stream, &end)) continue;
+    bool active = false;
+    for (const auto& [rid, run] : state.runs) active = active || run.active;
+    if (!active) continue;
+    SessionPtr s = Get(id);
+    std::lock_guard lock(s->mu);
+    if (s->loaded && !s->stale.load()) continue;
+    StreamService::TailState t = service_.Peek(stream);
+    if (!t.gone && t.tail == end) {
+      InstallLocked(*s, std::move(state), now);
+    } else if (LoadLocked(id, *s)) {
+      continue;  // written or removed meanwhile and now unreadable: the next request decides
+    }
+    ++found;
+  }
+  return found;
 }
 
 void SessionHub::Create(const std::string& id, HubDone done) {

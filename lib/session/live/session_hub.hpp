@@ -48,9 +48,18 @@ class SessionHub {
   SessionHub(const SessionHub&) = delete;
   SessionHub& operator=(const SessionHub&) = delete;
 
-  // Background lease/presence expiry (a thread calling Tick(NowMs()) every reaper period).
+  // Background lease/presence expiry (a thread calling Tick(NowMs()) every reaper period),
+  // and, once, on its own thread, RecoverRuns (so a restart is never delayed by it).
   void StartReaper();
   void StopReaper();
+  // After a restart nobody may touch a session again, yet its open run must still end
+  // agent_lost when its lease lapses: load every session whose log shows an active run so the
+  // reaper sees it, its lease counting from now. Candidates are the live, open, non-empty JSON
+  // streams (any of them may be a session); each is read once, and only those with an active
+  // run are kept in memory. Cost: O(streams) to list, plus one read of each candidate's log.
+  // Sessions already loaded are skipped. Stops early when `stop` becomes true. Returns how
+  // many sessions with active runs it loaded.
+  std::size_t RecoverRuns(const std::atomic<bool>* stop = nullptr);
   // Expire lapsed leases (append run.end agent_lost) and stale presence. For tests and the reaper.
   void Tick(std::int64_t now_ms);
 
@@ -104,6 +113,12 @@ class SessionHub {
   SessionPtr Get(const std::string& id);
   // Loads the run state from the log (once). mu held. Returns 404/503 replies on failure.
   std::optional<HubReply> LoadLocked(const std::string& id, Session& s);
+  // Replays the session's whole log into `out` (lease deadlines from `now_ms`); `stream` and
+  // `end` tell which stream and up to which offset. No lock needed.
+  std::optional<HubReply> ReplayLog(const std::string& id, std::int64_t now_ms, SessionState* out,
+                                    StreamHandle* stream, std::uint64_t* end);
+  // Makes `state` the session's state (loaded) and marks agents of active runs present. mu held.
+  void InstallLocked(Session& s, SessionState state, std::int64_t now_ms);
   // Appends `events` (stamped) to the session's stream; mu held (submission order).
   void AppendLocked(const std::string& id, const SessionPtr& s, std::vector<json> events,
                     std::optional<ProducerArgs> producer, json answer, HubDone done);
@@ -125,6 +140,8 @@ class SessionHub {
   std::condition_variable reaper_cv_;
   bool reaper_stop_ = false;
   std::thread reaper_;
+  std::atomic<bool> recover_stop_{false};
+  std::thread recover_;
 };
 
 }  // namespace dsx::session::live

@@ -21,7 +21,9 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/status.hpp"
 #include "session/model/offset.hpp"
@@ -100,6 +102,14 @@ struct ReadReply {
   bool json = false;                 // JSON mode
 };
 
+// One stream as ListStreams sees it (live streams only).
+struct StreamListing {
+  std::string path;
+  bool json = false;        // JSON mode (application/json)
+  bool closed = false;      // durably closed
+  std::uint64_t tail = 0;   // durable tail
+};
+
 struct ServiceStats {
   std::atomic<std::uint64_t> appends{0};
   std::atomic<std::uint64_t> append_bytes{0};
@@ -153,6 +163,17 @@ class StreamService {
   bool Wait(const StreamHandle& stream, std::uint64_t offset, std::function<void()> wake,
             WaitToken* token);
   void CancelWait(WaitToken& token);
+
+  // Retention (stream_sweep.cpp): expire every stream whose TTL or Expires-At has passed at
+  // `now_ms`, exactly as the lazy path does when a request finds one (a stream that forks
+  // still read through is soft-deleted and keeps its data; the rest are dropped, and dropping
+  // the last fork of a soft-deleted source drops the source too). Streams whose creation is
+  // not yet durable are left for the next sweep. Returns how many streams expired. Cost: one
+  // pass over the registry under a shared lock; the exclusive lock only when something expired.
+  std::size_t SweepExpired(std::int64_t now_ms);
+  // Streams whose path starts with `prefix`, sorted by path: live ones only (not deleted,
+  // not expired at `now_ms`, creation durable). Does not renew TTLs. O(streams).
+  std::vector<StreamListing> ListStreams(std::string_view prefix, std::int64_t now_ms);
 
   const ServiceStats& stats() const { return stats_; }
   StreamStore& store() { return *store_; }

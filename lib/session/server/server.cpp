@@ -9,6 +9,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/log.hpp"
+#include "session/model/protocol_values.hpp"
 #include "session/server/listener.hpp"
 
 namespace dsx::session::server {
@@ -26,6 +28,7 @@ struct Server::Impl {
   std::shared_ptr<Listener> listener;
   std::unique_ptr<net::signal_set> signals;
   std::unique_ptr<net::steady_timer> drain;
+  std::unique_ptr<net::steady_timer> sweep;  // retention: expired streams (ArmSweep)
   std::atomic<bool> stopping{false};
 
   Impl(ServerOptions o, StreamService& s) : options(std::move(o)), service(s) {
@@ -33,6 +36,21 @@ struct Server::Impl {
     for (int i = 0; i < n; ++i) iocs.push_back(std::make_unique<net::io_context>(1));
     signals = std::make_unique<net::signal_set>(*iocs[0]);
     drain = std::make_unique<net::steady_timer>(*iocs[0]);
+    sweep = std::make_unique<net::steady_timer>(*iocs[0]);
+  }
+
+  // Every sweep_interval_ms, on the first io thread: expire streams nobody touches any more so
+  // their disk is freed. A sweep that finds nothing costs one shared-lock pass over the
+  // registry; the store drops data asynchronously, so the io thread never waits on the disk.
+  void ArmSweep() {
+    if (options.sweep_interval_ms <= 0 || stopping) return;
+    sweep->expires_after(std::chrono::milliseconds(options.sweep_interval_ms));
+    sweep->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      const std::size_t n = service.SweepExpired(NowMs());
+      if (n > 0) log::Info("expired streams removed", {{"streams", std::to_string(n)}});
+      ArmSweep();
+    });
   }
 
   static int EffectiveThreads(const ServerOptions& o) {
@@ -86,6 +104,7 @@ Result<std::uint16_t> Server::Start() {
 void Server::Run() {
   Impl& m = *impl_;
   m.listener->Run();
+  m.ArmSweep();
   if (m.options.handle_signals) {
     m.signals->add(SIGINT);
     m.signals->add(SIGTERM);
@@ -109,6 +128,7 @@ void Server::Stop() {
   net::post(*m.iocs[0], [&m] {
     boost::system::error_code ec;
     m.signals->cancel(ec);
+    m.sweep->cancel();
     // Give in-flight requests (appends waiting for their sync) a moment to be answered.
     m.drain->expires_after(std::chrono::milliseconds(200));
     m.drain->async_wait([&m](const boost::system::error_code&) {

@@ -23,6 +23,9 @@ struct ServerOptions {
   int idle_timeout_s = 30;
   bool log_requests = false;
   bool handle_signals = true;          // SIGINT/SIGTERM stop Run()
+  // Retention: how often StreamService::SweepExpired runs [ms]; 0: never (expired streams are
+  // then removed only when a request touches them, and keep their disk until then).
+  std::int64_t sweep_interval_ms = 10000;
   decltype(RouterOptions::intercept) intercept;  // auth + /v1/session/ routes (session_routes.hpp)
 };
 
