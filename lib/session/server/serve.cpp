@@ -66,6 +66,9 @@ Status ApplyKey(const std::string& key, const toml::node& v, ServeConfig* c, con
   if (k == "max-body-bytes") return num(&c->max_body_bytes);
   if (k == "log-format") return str(&c->log_format);
   if (k == "log-requests") return flag(&c->log_requests);
+  if (k == "auth-key-file") return str(&c->auth_key_file);
+  if (k == "insecure") return flag(&c->insecure);
+  if (k == "sweep-interval-ms") return num(&c->sweep_interval_ms);
   if (k == "threads") {
     std::int64_t n = 0;
     DSX_RETURN_IF_ERROR(num(&n));
@@ -116,7 +119,9 @@ Status ApplyConfigFile(const std::string& path, ServeConfig* config) {
   for (const auto& [key, node] : root) {
     const std::string k(key.str());
     if (k == "serve" && node.is_table()) continue;
-    if (node.is_table()) continue;  // other commands' sections
+    // No other command reads this file: a stray table is most likely a typo ([sevre]), and
+    // ignoring it would silently drop settings.
+    if (node.is_table()) return Status::Usage("invalid config '" + path + "': unknown table '[" + k + "]'");
     DSX_RETURN_IF_ERROR(ApplyKey(k, node, config, path));
   }
   if (const toml::table* serve = root["serve"].as_table()) {
@@ -138,6 +143,9 @@ Status ApplyEnvironment(ServeConfig* c) {
   std::int64_t threads = c->threads;
   DSX_RETURN_IF_ERROR(EnvNum("DSX_THREADS", &threads));
   c->threads = static_cast<int>(threads);
+  EnvStr("DSX_AUTH_KEY_FILE", &c->auth_key_file);
+  DSX_RETURN_IF_ERROR(EnvBool("DSX_INSECURE", &c->insecure));
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_SWEEP_INTERVAL_MS", &c->sweep_interval_ms));
   return Status::Ok();
 }
 
@@ -158,6 +166,9 @@ Status ValidateConfig(const ServeConfig& c) {
   }
   if (c.fsync_interval_ms < 1 || c.fsync_interval_ms > 60000) {
     return Status::Usage("invalid fsync interval " + std::to_string(c.fsync_interval_ms) + " ms: want 1..60000");
+  }
+  if (c.sweep_interval_ms < 0 || c.sweep_interval_ms > 86400000) {
+    return Status::Usage("invalid sweep interval " + std::to_string(c.sweep_interval_ms) + " ms: want 0 (off)..86400000");
   }
   if (c.max_body_bytes < 1) return Status::Usage("invalid max body size: want at least 1 byte");
   if (c.threads < 0 || c.threads > 256) return Status::Usage("invalid thread count: want 0..256");
@@ -196,6 +207,7 @@ Status Serve(const ServeConfig& c) {
   so.long_poll_timeout_ms = c.long_poll_timeout_ms;
   so.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
   so.log_requests = c.log_requests;
+  so.sweep_interval_ms = c.sweep_interval_ms;
   auto live = server::LiveLayer::Open(service, c.auth_key_file, c.insecure, so.host);  // sessions + auth
   if (!live.ok()) {
     (void)service.Close();
@@ -214,6 +226,7 @@ Status Serve(const ServeConfig& c) {
   std::fflush(stderr);
   srv.Run();
   log::Info("shutting down: finishing in-flight appends");
+  (*live)->hub().StopReaper();  // no lease expiry (an append) or run recovery after the store closes
   DSX_RETURN_IF_ERROR(service.Close().Wrap("cannot close store"));
   return Status::Ok();
 }

@@ -22,14 +22,20 @@ struct ServeConfig {
   int threads = 0;                        // io threads; 0: one per core
   std::string auth_key_file;              // HS256 secret or Ed25519 PEM: tokens required (live_layer.hpp)
   bool insecure = false;                  // allow a non-loopback listen address without a key
+  std::int64_t sweep_interval_ms = 10000; // retention sweep of expired streams; 0: off
 };
 
-// Keys (TOML, top level or in a [serve] table): listen, data, memory, long-poll-timeout-ms,
-// fsync, fsync-interval-ms, max-body-bytes, log-format, log-requests, threads. Underscores
-// work as well as dashes. Unknown keys are a usage error.
+// Keys (TOML, top level or in a [serve] table): every long option of `dsx session serve`
+// except --config itself: listen, data, memory, long-poll-timeout-ms, fsync,
+// fsync-interval-ms, max-body-bytes, log-format, log-requests, threads, auth-key-file,
+// insecure, sweep-interval-ms. Underscores work as well as dashes. Paths are taken as given
+// (relative ones from the working directory, as on the command line). An unknown key, a
+// table other than [serve], or a value of the wrong type is a usage error naming the key and
+// the file.
 Status ApplyConfigFile(const std::string& path, ServeConfig* config);
 // DSX_LISTEN, DSX_DATA, DSX_MEMORY, DSX_LONG_POLL_TIMEOUT_MS, DSX_FSYNC, DSX_FSYNC_INTERVAL_MS,
-// DSX_MAX_BODY_BYTES, DSX_LOG_FORMAT, DSX_LOG_REQUESTS, DSX_THREADS (when set and non-empty).
+// DSX_MAX_BODY_BYTES, DSX_LOG_FORMAT, DSX_LOG_REQUESTS, DSX_THREADS, DSX_AUTH_KEY_FILE,
+// DSX_INSECURE, DSX_SWEEP_INTERVAL_MS (when set and non-empty).
 Status ApplyEnvironment(ServeConfig* config);
 // Check values (listen syntax, fsync mode, ranges).
 Status ValidateConfig(const ServeConfig& config);
