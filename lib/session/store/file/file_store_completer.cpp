@@ -27,7 +27,8 @@ void FileStore::CompleterLoop() {
     CompleteBatch(w);
     w.batch.clear();  // callbacks' captures are released outside the lock
     lk.lock();
-    if (--completing_ == 0) drained_cv_.notify_all();
+    --completing_;
+    drained_cv_.notify_all();  // the writer waits for a free slot (backpressure) or for zero (roll)
   }
 }
 

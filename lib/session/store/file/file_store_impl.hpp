@@ -156,7 +156,7 @@ class FileStore final : public StreamStore {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;   // writer waits for work
   std::condition_variable done_cv_;   // completer waits for written batches
-  std::condition_variable drained_cv_;  // writer waits for the completer to finish (roll, close)
+  std::condition_variable drained_cv_;  // writer waits for the completer (backpressure, roll, close)
   std::unordered_map<StreamId, std::shared_ptr<StreamRec>> streams_;  // GUARDED_BY(mu_)
   std::unordered_map<LogId, std::shared_ptr<StreamRec>> by_lid_;      // GUARDED_BY(mu_)
   std::map<std::uint64_t, Segment> segments_;                         // GUARDED_BY(mu_)

@@ -26,6 +26,10 @@ namespace dsx::session::filestore {
 
 using Mode = FileStoreOptions::FsyncMode;
 
+// Batches written and not yet completed before the writer waits: one being completed, one
+// ready behind it, while the writer syncs a third.
+constexpr std::size_t kMaxUncompleted = 2;
+
 void FileStore::WriterLoop() {
   std::unique_lock lk(mu_);
   const auto interval = std::chrono::milliseconds(options_.batch_interval_ms);
@@ -43,6 +47,13 @@ void FileStore::WriterLoop() {
         continue;
       }
       work_cv_.wait(lk);
+      continue;
+    }
+    // Backpressure: while the completer still has kMaxUncompleted batches, more writes would
+    // only mean more, smaller syncs; waiting lets the queue grow into one bigger batch instead
+    // (and bounds what is held for the completer).
+    if (completing_ >= kMaxUncompleted) {
+      drained_cv_.wait(lk, [this] { return completing_ < kMaxUncompleted; });
       continue;
     }
     Written w;
