@@ -30,6 +30,9 @@ using Mode = FileStoreOptions::FsyncMode;
 // ready behind it, while the writer syncs a third.
 constexpr std::size_t kMaxUncompleted = 2;
 
+// A roll taking longer than this is logged [ms].
+constexpr long kSlowRollMs = 20;
+
 void FileStore::WriterLoop() {
   std::unique_lock lk(mu_);
   const auto interval = std::chrono::milliseconds(options_.batch_interval_ms);
@@ -193,6 +196,7 @@ Status FileStore::NewActiveSegment(std::uint64_t number) {
 }
 
 Status FileStore::Roll() {
+  const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<RandomFile> file;
   {
     std::lock_guard lk(mu_);
@@ -224,6 +228,9 @@ Status FileStore::Roll() {
     log::Error("file store compaction failed; refusing all further writes", {{"error", st.message()}});
     return Status::Unavailable(st.message());
   }
+  // Appends wait while a roll runs (about seven syncs): a slow one shows in append latency.
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  if (ms >= kSlowRollMs) log::Info("slow segment roll", {{"segment", std::to_string(active_)}, {"ms", std::to_string(ms)}});
   return {};
 }
 
