@@ -38,13 +38,17 @@ void register_session_serve(CLI::App& session) {
                   ->default_str("text");
   auto* logreq = cmd->add_flag("--log-requests", f->flags.log_requests, "log one line per request");
   auto* threads = cmd->add_option("--threads", f->flags.threads, "I/O threads (0: one per core)")->default_str("0");
-  cmd->add_option("--auth-key-file", f->flags.auth_key_file,
-                  "require bearer tokens signed with this key (HS256 secret or Ed25519 PEM); see dsx session token")
-      ->envname("DSX_AUTH_KEY_FILE");
-  cmd->add_flag("--insecure", f->flags.insecure, "allow a non-loopback --listen without --auth-key-file (open server)");
+  auto* key = cmd->add_option("--auth-key-file", f->flags.auth_key_file,
+                               "require bearer tokens signed with this key (HS256 secret or Ed25519 PEM); see dsx "
+                               "session token");
+  auto* insecure =
+      cmd->add_flag("--insecure", f->flags.insecure, "allow a non-loopback --listen without --auth-key-file (open server)");
+  auto* sweep = cmd->add_option("--sweep-interval-ms", f->flags.sweep_interval_ms,
+                                "how often expired streams are removed and their disk freed (0: only when touched) [ms]")
+                    ->default_str("10000");
   cmd->add_option("--config", f->config_file, "TOML file with the same keys (flags and DSX_* win)");
 
-  cmd->callback([f, listen, data, memory, lp, fsync, interval, body, fmt, logreq, threads] {
+  cmd->callback([f, listen, data, memory, lp, fsync, interval, body, fmt, logreq, threads, key, insecure, sweep] {
     session::ServeConfig c;
     if (!f->config_file.empty()) {
       if (Status s = session::ApplyConfigFile(f->config_file, &c); !s.ok()) return cli::Finish(s);
@@ -61,8 +65,9 @@ void register_session_serve(CLI::App& session) {
     if (fmt->count()) c.log_format = v.log_format;
     if (logreq->count()) c.log_requests = v.log_requests;
     if (threads->count()) c.threads = v.threads;
-    c.auth_key_file = v.auth_key_file;
-    c.insecure = v.insecure;
+    if (key->count()) c.auth_key_file = v.auth_key_file;
+    if (insecure->count()) c.insecure = v.insecure;
+    if (sweep->count()) c.sweep_interval_ms = v.sweep_interval_ms;
     cli::Finish(session::Serve(c));
   });
 }
