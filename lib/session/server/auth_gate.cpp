@@ -6,7 +6,7 @@
 
 namespace dsx::session::server {
 
-AuthResult Authenticate(const auth::TokenKey* key, const Request& req, std::string_view access_token) {
+AuthResult Authenticate(const auth::TokenKey* key, Request& req, std::string_view access_token) {
   AuthResult r;
   if (!key) {
     r.principal = auth::Principal::Open();
@@ -41,6 +41,7 @@ AuthResult Authenticate(const auth::TokenKey* key, const Request& req, std::stri
     return r;
   }
   r.principal = std::move(p).value();
+  SetTokenExpiry(req, r.principal.exp_s);
   return r;
 }
 

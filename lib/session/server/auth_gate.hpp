@@ -19,7 +19,9 @@ struct AuthResult {
 };
 
 // `key` null: open server, everyone is Principal::Open().
-AuthResult Authenticate(const auth::TokenKey* key, const Request& request, std::string_view access_token);
+// On success with a key, also records the token's expiry on the request (SetTokenExpiry,
+// router.hpp) so that a Durable Streams live read behind this gate ends when the token does.
+AuthResult Authenticate(const auth::TokenKey* key, Request& request, std::string_view access_token);
 
 // A JSON error response {"error":…,"status":…}; 401 adds WWW-Authenticate.
 Response JsonError(const Request& request, int status, const std::string& why);

@@ -175,7 +175,12 @@ void HttpSession::start_long_poll(LiveRead live) {
   waiting_ = true;
   ctx_->metrics->long_poll_waiters.fetch_add(1, std::memory_order_relaxed);
   stream_.expires_never();
-  timer_.expires_after(ctx_->long_poll_timeout);
+  const auto now = std::chrono::steady_clock::now();
+  auto deadline = now + ctx_->long_poll_timeout;
+  const auto expiry = TokenDeadline(live_.token_exp_s, std::chrono::system_clock::now(), now);
+  token_first_ = expiry && *expiry <= deadline;
+  if (token_first_) deadline = *expiry;
+  timer_.expires_at(deadline);
   timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec) self->finish_long_poll(true);
   });
@@ -198,7 +203,10 @@ void HttpSession::finish_long_poll(bool timed_out) {
   ctx_->metrics->long_poll_waiters.fetch_sub(1, std::memory_order_relaxed);
   timer_.cancel();
   ctx_->service->CancelWait(wait_);
-  Response res = LongPollResponse(*ctx_->service, live_, timed_out);
+  // Data that arrived in time is delivered; a wait that reached the token's expiry is not
+  // answered 204 (that would invite a retry with the same dead token) but 401.
+  Response res = timed_out && token_first_ ? TokenExpiredResponse(live_)
+                                           : LongPollResponse(*ctx_->service, live_, timed_out);
   live_ = LiveRead{};
   do_write(std::move(res));
 }

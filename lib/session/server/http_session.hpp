@@ -1,6 +1,8 @@
 // HttpSession: one client connection. Reads a request (with a deadline and size limits),
 // routes it, writes the response, and loops (keep-alive). Long-polls wait here (a timer plus
-// a service waiter); an SSE request hands the connection to an SseSession.
+// a service waiter); an SSE request hands the connection to an SseSession. A long-poll whose
+// bearer token runs out before the timeout ends at the token's expiry with 401 (the same one
+// timer, armed at whichever comes first).
 // All handlers run on the connection's strand; lifetime via shared_from_this.
 #pragma once
 
@@ -42,7 +44,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<const ServerContext> ctx_;
   Response res_;                   // the response being written (body sent from here)
   std::string head_;               // its serialized status line and headers
-  net::steady_timer timer_;        // long-poll timeout
+  net::steady_timer timer_;        // long-poll timeout, or the token's expiry if sooner
+  bool token_first_ = false;       // timer_ is armed at the token's expiry
   LiveRead live_;
   StreamService::WaitToken wait_;
   bool waiting_ = false;

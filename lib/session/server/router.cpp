@@ -2,11 +2,13 @@
 #include "session/server/router.hpp"
 #include "session/server/ui_routes.hpp"
 
+#include <limits>
 #include <string_view>
 #include <vector>
 
 #include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
+#include "session/server/auth_gate.hpp"
 
 namespace dsx::session::server {
 namespace {
@@ -17,6 +19,9 @@ constexpr std::string_view kExposeHeaders =
     "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, "
     "Stream-Expires-At, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, "
     "Producer-Received-Seq, ETag, Location, Content-Type, stream-sse-data-encoding";
+// Internal request field: the verified token's expiry (see SetTokenExpiry in router.hpp).
+constexpr std::string_view kTokenExpiryField = "Dsx-Internal-Token-Exp";
+
 constexpr std::string_view kAllowHeaders =
     "Content-Type, Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Seq, Producer-Id, "
     "Producer-Epoch, Producer-Seq, Stream-Forked-From, Stream-Fork-Offset, "
@@ -266,6 +271,7 @@ void HandleGet(StreamService& svc, const Request& req, const std::string& path, 
     live.base64 = SseNeedsBase64(live.content_type);
     live.version = req.version();
     live.keep_alive = req.keep_alive();
+    live.token_exp_s = TokenExpiry(req);
     if (sse) return done({RouteOutcome::Kind::kSse, {}, std::move(live)});
     if (rr.messages > 0 || rr.closed_at_end) {
       // Data (or EOF) now: answer at once, from this read.
@@ -335,8 +341,45 @@ Response ErrorResponse(const Request& req, http::status status, const std::strin
   return res;
 }
 
+void SetTokenExpiry(Request& req, std::int64_t exp_s) {
+  const boost::beast::string_view name(kTokenExpiryField.data(), kTokenExpiryField.size());
+  if (exp_s > 0) {
+    req.set(name, std::to_string(exp_s));
+  } else {
+    req.erase(name);
+  }
+}
+
+std::int64_t TokenExpiry(const Request& req) {
+  auto v = Header(req, kTokenExpiryField);
+  if (!v) return 0;
+  auto d = ParseDigits(*v);
+  if (!d || *d > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return 0;
+  return static_cast<std::int64_t>(*d);
+}
+
+std::optional<std::chrono::steady_clock::time_point> TokenDeadline(std::int64_t exp_s,
+                                                                  std::chrono::system_clock::time_point system_now,
+                                                                  std::chrono::steady_clock::time_point steady_now) {
+  using std::chrono::milliseconds;
+  if (exp_s <= 0) return std::nullopt;
+  const std::int64_t now_ms = std::chrono::duration_cast<milliseconds>(system_now.time_since_epoch()).count();
+  constexpr std::int64_t kFarS = 366LL * 24 * 3600;  // no connection lives that long: no timer
+  if (exp_s > now_ms / 1000 + kFarS) return std::nullopt;
+  return steady_now + milliseconds(exp_s * 1000 - now_ms);  // in the past when already expired
+}
+
+Response TokenExpiredResponse(const LiveRead& live) {
+  Request dummy;
+  dummy.version(live.version);
+  dummy.keep_alive(live.keep_alive);
+  return JsonError(dummy, 401, "token expired");
+}
+
 void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
   if (ServeUi(req, done)) return;  // /ui/: public web UI files, before auth (ui_routes.hpp)
+  // Only the auth gate may say how long the token lasts: drop what a client sent.
+  req.erase(boost::beast::string_view(kTokenExpiryField.data(), kTokenExpiryField.size()));
   if (options.intercept && options.intercept(req, done)) return;  // auth + /v1/session/ (session_routes)
   std::string path;
   Query q;

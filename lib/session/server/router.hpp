@@ -3,6 +3,7 @@
 // as a LiveRead plan that the session carries out with the helpers below.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -39,6 +40,10 @@ struct LiveRead {
   bool base64 = false;                     // SSE: payloads are base64-encoded
   unsigned version = 11;
   bool keep_alive = true;
+  // Expiry of the bearer token that opened the read (Unix seconds; 0: none, as on an open
+  // server). The read ends there: SSE with a final `event: error` 401, long-poll with 401
+  // (docs/protocol/streams.md, Auth).
+  std::int64_t token_exp_s = 0;
 };
 
 struct RouteOutcome {
@@ -88,6 +93,27 @@ SseChunk SseNext(StreamService& service, SsePageCache* pages, LiveRead& live, bo
 std::string SseNextChunk(StreamService& service, LiveRead& live, bool* done, bool* more);
 // SSE: a keep-alive control event (up to date, same offset) as one HTTP chunk.
 std::string SseKeepAlive(LiveRead& live);
+
+// Token expiry, from the auth gate to the live reads. The gate runs in RouterOptions::intercept,
+// which hands nothing but the request on, so the verified expiry rides on the request as an
+// internal field: Route erases any copy the client sent before the intercept runs, the gate
+// (auth_gate.cpp) sets it after verifying the token, and HandleGet moves it into
+// LiveRead::token_exp_s. Never sent on the wire.
+void SetTokenExpiry(Request& request, std::int64_t exp_s);
+std::int64_t TokenExpiry(const Request& request);  // 0 when absent or malformed
+// When a token expiring at exp_s (Unix seconds) runs out, on the steady clock, given the two
+// clocks' "now". nullopt: no expiry (exp_s <= 0) or too far away to matter (> 1 year).
+// Expired means now >= exp_s, as in TokenKey::Verify.
+std::optional<std::chrono::steady_clock::time_point> TokenDeadline(
+    std::int64_t exp_s, std::chrono::system_clock::time_point system_now,
+    std::chrono::steady_clock::time_point steady_now);
+// The 401 a live read answers when its token runs out first (long-poll): the gate's shape,
+// {"error":"token expired","status":401} with WWW-Authenticate.
+Response TokenExpiredResponse(const LiveRead& live);
+// SSE: the final chunk when the token runs out: `event: error` with data
+// {"status":401,"error":"token expired"} (as the session SSE endpoint sends), then the
+// chunked terminator. Written only between whole chunks, so no event is cut.
+std::string SseTokenExpired();
 
 // Headers every response carries (security + CORS).
 void AddCommonHeaders(Response& response);

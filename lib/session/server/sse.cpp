@@ -7,6 +7,12 @@
 //   event: control
 //   data:{"streamNextOffset":"...","streamCursor":"...","upToDate":true}
 //   <blank>
+//
+// When the read's bearer token runs out, the response ends with one `event: error` whose data
+// is {"status":401,"error":"token expired"} and the chunked terminator (SseTokenExpired): a
+// clean end a client can tell from a drop (which lacks the terminator) and from the
+// stream's own end (`streamClosed`). It resumes from the last control event's offset with a
+// fresh token.
 #include <cstdio>
 
 #include "session/model/offset.hpp"
@@ -162,6 +168,10 @@ std::string SseNextChunk(StreamService& service, LiveRead& live, bool* done, boo
   if (c.data) out += c.data->events;
   out += c.tail;
   return out;
+}
+
+std::string SseTokenExpired() {
+  return Chunk("event: error\ndata:{\"status\":401,\"error\":\"token expired\"}\n\n", /*last=*/true);
 }
 
 std::string SseKeepAlive(LiveRead& live) {

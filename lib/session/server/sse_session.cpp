@@ -26,6 +26,7 @@ void SseSession::Run() {
   SseChunk chunk = SseNext(*ctx_->service, ctx_->sse_pages, live_, &done, &more_);
   chunk.head.insert(0, SseHead(live_));
   done_ = done;
+  expiry_ = TokenDeadline(live_.token_exp_s, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
   arm_tick();
   do_write(std::move(chunk));
 }
@@ -43,6 +44,7 @@ void SseSession::on_write(beast::error_code ec, std::size_t) {
   out_ = SseChunk{};
   last_write_ = std::chrono::steady_clock::now();
   if (ec || done_ || closed_) return do_close();
+  if (expired_) return write_expired();
   if (more_) {  // not caught up yet: keep writing without waiting
     bool done = false;
     SseChunk chunk = SseNext(*ctx_->service, ctx_->sse_pages, live_, &done, &more_);
@@ -77,13 +79,24 @@ void SseSession::on_wake() {
 
 void SseSession::arm_tick() {
   const std::chrono::milliseconds half = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->sse_keepalive) / 2;
-  tick_.expires_after(std::max(half, std::chrono::milliseconds(100)));
+  auto at = std::chrono::steady_clock::now() + std::max(half, std::chrono::milliseconds(100));
+  if (expiry_ && *expiry_ < at) at = *expiry_;
+  tick_.expires_at(at);
   tick_.async_wait(beast::bind_front_handler(&SseSession::on_tick, shared_from_this()));
 }
 
 void SseSession::on_tick(beast::error_code ec) {
   if (ec || closed_) return;
   const auto now = std::chrono::steady_clock::now();
+  if (expiry_ && now >= *expiry_) {
+    expiry_.reset();
+    expired_ = true;
+    if (parked_) {
+      parked_ = false;
+      ctx_->service->CancelWait(wait_);
+      write_expired();
+    }  // else a write is in flight: on_write sends the error event after it
+  }
   if (!parked_) {  // a write is in flight
     if (now - write_started_ >= ctx_->write_timeout) {
       closed_ = true;
@@ -97,6 +110,13 @@ void SseSession::on_tick(beast::error_code ec) {
     do_write(std::move(chunk));
   }
   arm_tick();
+}
+
+void SseSession::write_expired() {
+  done_ = true;  // the response ends after this chunk
+  SseChunk chunk;
+  chunk.tail = SseTokenExpired();
+  do_write(std::move(chunk));
 }
 
 void SseSession::on_peer(beast::error_code ec) {

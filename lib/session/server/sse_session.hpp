@@ -13,7 +13,14 @@
 // idle for sse_keepalive/2 or more (so no gap exceeds sse_keepalive) — a timer per write and
 // per park cost more than the write itself at 1,000 subscribers. A peer that closes (or
 // sends anything) ends the response.
+//
+// Token expiry: a read opened with a bearer token ends when it runs out (LiveRead::token_exp_s).
+// The same periodic timer is armed no later than that instant; at expiry a parked response
+// gets the final `event: error` 401 chunk (SseTokenExpired) at once, one with a write in flight
+// right after that write, so the last event before it is whole. No per-event cost.
 #pragma once
+
+#include <optional>
 
 #include <chrono>
 #include <memory>
@@ -44,6 +51,7 @@ class SseSession : public std::enable_shared_from_this<SseSession> {
   void do_park();
   void on_wake();
   void on_peer(beast::error_code ec);
+  void write_expired();
   void do_close();
 
   beast::tcp_stream stream_;
@@ -53,11 +61,13 @@ class SseSession : public std::enable_shared_from_this<SseSession> {
   net::steady_timer tick_;
   std::chrono::steady_clock::time_point write_started_;
   std::chrono::steady_clock::time_point last_write_;
+  std::optional<std::chrono::steady_clock::time_point> expiry_;  // the token's, until reached
   StreamService::WaitToken wait_;
   bool done_ = false;    // final events written or connection failed
   bool closed_ = false;
   bool parked_ = false;
   bool more_ = false;    // the last read did not reach the tail
+  bool expired_ = false; // the token ran out: the next write is the final error event
 };
 
 }  // namespace dsx::session::server
