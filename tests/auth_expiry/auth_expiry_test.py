@@ -206,18 +206,27 @@ def append(s, admin, text):
     return h["stream-next-offset"]
 
 
+def mint_short(s):
+    """A 2 s token minted just after a second boundary (exp is whole seconds), so that it
+    lives ~1.9 s rather than anywhere in 1..2 s: room for the appends below on a busy machine."""
+    time.sleep(1.02 - time.time() % 1)
+    return s.token("read", "2s"), time.time()
+
+
 def test_sse(s):
     admin = setup(s)
-    short = s.token("read", "2s")
+    long_token = s.token("read", "1h")
+    short, minted = mint_short(s)
     exp = exp_of(short)
-    minted = time.time()
-    rd_short = SseRead(s.port, "/v1/stream/t?offset=-1&live=sse", short)
-    rd_long = SseRead(s.port, "/v1/stream/t?offset=-1&live=sse", s.token("read", "1h"))
+    # As EventSource does it (token in the query); the long-lived reader uses the header.
+    rd_short = SseRead(s.port, "/v1/stream/t?offset=-1&live=sse&access_token=" + short, None)
+    rd_long = SseRead(s.port, "/v1/stream/t?offset=-1&live=sse", long_token)
     assert rd_short.status == 200 and rd_long.status == 200, (rd_short.status, rd_long.status)
     time.sleep(0.3)
     append(s, admin, "two ")
     time.sleep(0.3)
     tail = append(s, admin, "three ")
+    appended_at = time.time()
     rd_short.thread.join(4)
     assert rd_short.ended_at is not None, "SSE read still open %.1f s after its token expired" % (time.time() - exp)
     assert rd_short.clean, "SSE read did not end with the chunked terminator and a close"
@@ -227,22 +236,26 @@ def test_sse(s):
     assert name == "error" and json.loads(data) == {"status": 401, "error": "token expired"}, rd_short.events[-3:]
     assert [n for n, _ in rd_short.events].count("error") == 1
     assert rd_short.events[-2][0] == "control", rd_short.events[-3:]
-    # The stream's data before the end is intact and the last control event says where to resume.
-    assert rd_short.data_text() == "one two three ", rd_short.data_text()
-    assert rd_short.last_control()["streamNextOffset"] == tail, (rd_short.last_control(), tail)
+    # The stream's data before the end is intact (equal to a catch-up read up to the last
+    # control event's offset), and with appends done well before expiry, it is all of it.
+    resume = rd_short.last_control()["streamNextOffset"]
+    st, h, body = request(s.port, "GET", "/v1/stream/t?offset=-1", admin)
+    assert st == 200 and body.decode().startswith(rd_short.data_text()), (body, rd_short.data_text())
+    if appended_at < exp - 0.2:
+        assert rd_short.data_text() == "one two three ", rd_short.data_text()
+        assert resume == tail, (rd_short.last_control(), tail)
     # A reader whose token is fine keeps going past the other's expiry.
-    tail = append(s, admin, "four")
+    append(s, admin, "four")
     deadline = time.time() + 5
     while rd_long.data_text() != "one two three four" and time.time() < deadline:
         time.sleep(0.05)
     assert rd_long.data_text() == "one two three four", rd_long.data_text()
     assert rd_long.ended_at is None and not any(n == "error" for n, _ in rd_long.events)
     # Resuming with the expired token is refused; with a fresh one it continues from the offset.
-    st, _, body = request(s.port, "GET", "/v1/stream/t?offset=" + rd_short.last_control()["streamNextOffset"], short)
+    st, _, body = request(s.port, "GET", "/v1/stream/t?offset=" + resume, short)
     assert st == 401 and b"token expired" in body, (st, body)
-    st, _, body = request(s.port, "GET", "/v1/stream/t?offset=" + rd_short.last_control()["streamNextOffset"],
-                          s.token("read", "1h"))
-    assert st == 200 and body == b"four", (st, body)
+    st, _, body = request(s.port, "GET", "/v1/stream/t?offset=" + resume, long_token)
+    assert st == 200 and (rd_short.data_text() + body.decode()) == "one two three four", (st, body)
     print("sse: 2 s token ended %.2f s after exp with event: error 401 + terminator; data intact; "
           "1 h token kept reading" % (rd_short.ended_at - exp))
 
@@ -250,7 +263,8 @@ def test_sse(s):
 def test_long_poll(s):
     admin = setup(s)
     tail = append(s, admin, "x")
-    short = s.token("read", "2s")
+    long_token = s.token("read", "1h")
+    short, _ = mint_short(s)
     exp = exp_of(short)
     results = {}
 
@@ -258,7 +272,7 @@ def test_long_poll(s):
         results[name] = request(s.port, "GET", "/v1/stream/t?offset=%s&live=long-poll" % tail, token) + (time.time(),)
 
     threads = [threading.Thread(target=poll, args=("short", short)),
-               threading.Thread(target=poll, args=("long", s.token("read", "1h")))]
+               threading.Thread(target=poll, args=("long", long_token))]
     for t in threads:
         t.start()
     threads[0].join(LONG_POLL_TIMEOUT_MS / 1000 + 2)
