@@ -286,3 +286,52 @@ TEST_CASE("PipelineFailedSyncFailsItsBatchAndEverythingAfterButNotWhatWasSyncedB
 }
 
 }  // namespace dsx::session::filestore
+
+namespace dsx::session::filestore {
+using namespace testing;
+
+TEST_CASE("PipelineSlowCallbacksMakeBiggerBatchesNotMoreSyncs") {
+  // Callbacks that take 2 ms each (a slow consumer of completions): the writer must not run
+  // ahead with one sync per append while the completer lags (backpressure), and nothing may
+  // be lost, reordered or deadlocked.
+  TempDir dir;
+  auto store = Open(dir.path);
+  REQUIRE(store->Load().ok());
+  REQUIRE(CreateSync(*store, {Meta(1, "/v1/stream/a"), {}, false}).ok());
+  std::atomic<int> syncs{0};
+  store->SetSyncObserver([&](std::chrono::nanoseconds, std::size_t) { syncs++; });
+  constexpr int kAppends = 200;
+  std::mutex mu;
+  std::vector<std::uint64_t> tails;
+  std::atomic<int> failed{0};
+  std::thread submitter([&] {
+    for (int i = 0; i < kAppends; ++i) {
+      AppendOp op;
+      op.id = 1;
+      op.batch = MakeBatch({"x"});
+      store->Append(std::move(op), [&](Result<AppendResult> r) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        if (!r.ok()) failed++;
+        std::lock_guard lk(mu);
+        tails.push_back(r.ok() ? r->tail : 0);
+      });
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  submitter.join();
+  REQUIRE(WaitFor([&] {
+    std::lock_guard lk(mu);
+    return tails.size() == kAppends;
+  }));
+  CHECK(failed == 0);
+  bool in_order = true;
+  for (int i = 0; i < kAppends; ++i) in_order = in_order && tails[i] == std::uint64_t(i + 1);
+  CHECK(in_order);
+  // Submitted every 0.2 ms, completed every 2 ms. Measured here: 7 syncs with backpressure,
+  // 56 without (the writer synced every 3-4 appends while the completer lagged further behind).
+  CHECK(syncs < kAppends / 5);
+  MESSAGE("slow callbacks: " << kAppends << " appends in " << syncs.load() << " syncs");
+  REQUIRE(store->Close().ok());
+}
+
+}  // namespace dsx::session::filestore
