@@ -285,11 +285,6 @@ TEST_CASE("PipelineFailedSyncFailsItsBatchAndEverythingAfterButNotWhatWasSyncedB
   CHECK(ReadAll(*store, 1, 0, 13) == Token(1));
 }
 
-}  // namespace dsx::session::filestore
-
-namespace dsx::session::filestore {
-using namespace testing;
-
 TEST_CASE("PipelineSlowCallbacksMakeBiggerBatchesNotMoreSyncs") {
   // Callbacks that take 2 ms each (a slow consumer of completions): the writer must not run
   // ahead with one sync per append while the completer lags (backpressure), and nothing may
