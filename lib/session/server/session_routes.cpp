@@ -138,11 +138,14 @@ struct Handler {
       return false;
     }
     if (t.path.rfind(kPrefix, 0) != 0) {
-      if (t.path == "/metrics" && !who.Allows("*", Right::kAdmin)) {
-        done(Respond(JsonError(req, 403, who.Lacks("*", Right::kAdmin))));
+      // /metrics, and streams the router serves outside /v1/stream/ (any path is a stream to
+      // it): they belong to no session id a right could name, so default deny — only a token
+      // with admin on every session ('*') reaches them.
+      if (!who.Allows("*", Right::kAdmin)) {
+        done(Respond(JsonError(req, 403, who.Lacks("*", Right::kAdmin) + " (paths outside /v1/stream/ and /v1/session/)")));
         return true;
       }
-      return false;  // other routes: a valid token was enough
+      return false;
     }
     SessionTarget st;
     if (!ParseSessionPath(t.path, &st)) {

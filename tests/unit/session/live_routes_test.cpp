@@ -88,4 +88,14 @@ TEST_CASE("auth gate: 401 without a valid token, 403 without the right, pass-thr
   CHECK(g.Status(http::verb::get, "/v1/session/chat/1/view", viewer) == 200);
   CHECK(g.Status(http::verb::get, "/v1/session/chat/nope/view", viewer) == 404);
   CHECK(g.Status(http::verb::get, "/metrics", viewer) == 403);
+  // Streams outside /v1/stream/ name no session a right could cover: admin on '*' only.
+  CHECK(g.Status(http::verb::put, "/other/x", viewer) == 403);
+  CHECK(g.Status(http::verb::get, "/other/x", viewer) == 403);
+  CHECK(g.Status(http::verb::put, "/other/x", admin) == 403);  // admin of chat/* only
+  auth::Principal root;
+  root.sub = "root";
+  root.grants.push_back({"*", {auth::Right::kAdmin}});
+  const std::string everything = g.key->Mint(root, live::NowMs() / 1000, 600).value();
+  CHECK(g.Status(http::verb::put, "/other/x", everything) == std::nullopt);
+  CHECK(g.Status(http::verb::get, "/metrics", everything) == std::nullopt);
 }
