@@ -272,7 +272,8 @@ void SessionHub::AppendLocked(const std::string& id, const SessionPtr& s, std::v
       summary[i]["offset"] = FormatOffset(end);
       end -= sizes[i];
     }
-    if (r.status == 204) ok.body["duplicate"] = true;
+    // 204 is also a plain append's success (no producer): only a producer's 204 is a retry.
+    if (r.status == 204 && r.producer_seq) ok.body["duplicate"] = true;
     ok.body["offset"] = FormatOffset(tail);
     ok.body["events"] = std::move(summary);
     done(std::move(ok));

@@ -47,6 +47,7 @@ TEST_CASE("answers carry the offsets readers see; events are stamped") {
   auto b = f.Post({{"type", "run.start"}, {"run", "r1"}});
   REQUIRE(b.status == 200);
   CHECK(b.body["run"] == "r1");
+  CHECK_FALSE(b.body.value("duplicate", false));  // a first write is not a retry
   auto batch = f.Post(json::array({{{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}},
                                    {{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", "héllo"}}}}}));
   REQUIRE(batch.status == 200);
