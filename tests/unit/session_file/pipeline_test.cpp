@@ -285,6 +285,34 @@ TEST_CASE("PipelineFailedSyncFailsItsBatchAndEverythingAfterButNotWhatWasSyncedB
   CHECK(ReadAll(*store, 1, 0, 13) == Token(1));
 }
 
+TEST_CASE("RollsWriteTheirIndexInTheBackgroundAndCloseWaitsForIt") {
+  TempDir dir;
+  Tuning t;
+  t.segment_target_size = 4096;  // a roll every few appends
+  {
+    auto store = Open(dir.path, t);
+    REQUIRE(store->Load().ok());
+    REQUIRE(CreateSync(*store, {Meta(1, "/v1/stream/a"), {}, false}).ok());
+    for (int i = 0; i < 200; ++i) REQUIRE(AppendText(*store, 1, std::string(100, 'a' + i % 26)).ok());
+    REQUIRE(store->Close().ok());
+  }
+  // Every sealed segment has its .idx once Close returned (the last .log is the empty active one).
+  auto segs = Segments(dir.path);
+  REQUIRE(segs.size() > 5);
+  for (std::size_t i = 0; i + 1 < segs.size(); ++i) {
+    auto idx = segs[i];
+    idx.replace_extension(".idx");
+    CHECK(fsys::exists(idx));
+  }
+  auto store = Open(dir.path, t);
+  auto loaded = store->Load();
+  REQUIRE(loaded.ok());
+  CHECK(Find(*loaded, 1)->tail == 200 * 100);
+  std::string want;
+  for (int i = 0; i < 200; ++i) want += std::string(100, 'a' + i % 26);
+  CHECK(ReadAll(*store, 1, 0, want.size()) == want);
+}
+
 TEST_CASE("PipelineSlowCallbacksMakeBiggerBatchesNotMoreSyncs") {
   // Callbacks that take 2 ms each (a slow consumer of completions): the writer must not run
   // ahead with one sync per append while the completer lags (backpressure), and nothing may

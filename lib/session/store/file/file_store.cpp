@@ -207,6 +207,7 @@ Status FileStore::Close() {
     done_cv_.notify_one();
   }
   if (completer_.joinable()) completer_.join();
+  if (index_write_.valid()) index_write_.wait();  // the last roll's .idx
   std::lock_guard lk(mu_);
   segments_.clear();  // readers still holding a file keep it open until they finish
   lock_.reset();      // another store may open the directory now

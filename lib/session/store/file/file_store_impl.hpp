@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,7 @@ struct Segment {
   std::uint64_t live_bytes = 0;
   std::uint64_t size = 0;          // file size once sealed [bytes]
   bool sealed = false;
+  bool index_pending = false;      // its .idx is still being written (not removable yet)
 };
 
 class FileStore final : public StreamStore {
@@ -185,6 +187,9 @@ class FileStore final : public StreamStore {
   std::string write_buf_;
   std::thread writer_;
   std::thread completer_;
+  // The .idx of the segment the last roll sealed, written in the background (file_store_writer.cpp,
+  // Roll); the writer thread starts it, the next roll or Close waits for it.
+  std::future<void> index_write_;
 };
 
 // OpenFileStore with test knobs.
