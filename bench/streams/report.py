@@ -8,7 +8,7 @@ import sys
 
 SERVERS = [("dsx-file", "dsx file `--fsync always`"), ("dsx-mem", "dsx `--memory`"),
            ("ref-mem", "reference memory"), ("ref-file", "reference file (`dataDir`)"),
-           ("nginx", "nginx 204 ceiling")]
+           ("nginx", "nginx 204 ceiling"), ("floor", "fan-out floor (`floor_fanout`)")]
 
 
 def main():
@@ -68,9 +68,11 @@ def main():
             verdict.append(f"{dsx / ref:.1f}× ref " + ("✅" if dsx >= 3 * ref else "❌"))
         if dsx is not None and ngx is not None:
             verdict.append(f"{100 * dsx / ngx:.0f}% nginx " + ("✅" if dsx >= 0.6 * ngx else "❌"))
-        rows.append((f"appends/s (2xx only), 256 B, {c} conns", {s: fmt_rate(ok_rate(s, c)) for s, _ in present},
+        rows.append((f"appends/s (2xx only), 256 B, {c} conns",
+                     {s: "n/a" if s == "floor" else fmt_rate(ok_rate(s, c)) for s, _ in present},
                      target, "; ".join(verdict) or "—"))
-        rows.append((f"append latency p50 / p99 ms, {c} conns", {s: lat(f"append{c}")(s) for s, _ in present}, "", ""))
+        rows.append((f"append latency p50 / p99 ms, {c} conns",
+                     {s: "n/a" if s == "floor" else lat(f"append{c}")(s) for s, _ in present}, "", ""))
         bad = {s: kv.get(f"{s}.append{c}.bad", "—") for s, _ in present}
         if any(v not in ("0", "—") for v in bad.values()):
             rows.append((f"failed appends (non-2xx + socket errors), {c} conns", bad, "0", ""))
@@ -91,11 +93,11 @@ def main():
             cells[s] = t if s != "nginx" else "n/a"
         rows.append((f"SSE fan-out delivery p50 / p99 ms, {n} sub{'s' if n > 1 else ''}", cells, target, verdict))
     rows.append((f"catch-up read MB/s ({a.catchup_mib} MiB stream)",
-                 {s: ("n/a" if s == "nginx" else ("—" if num(f"{s}.catchup.mb_s") is None else f"{num(f'{s}.catchup.mb_s'):,.0f}"))
+                 {s: ("n/a" if s in ("nginx", "floor") else ("—" if num(f"{s}.catchup.mb_s") is None else f"{num(f'{s}.catchup.mb_s'):,.0f}"))
                   for s, _ in present}, "", ""))
     ps = per_sub("dsx-file")
     rows.append((f"server RSS per idle SSE subscriber, KiB ({a.idle_subs} subs)",
-                 {s: ("n/a" if s == "nginx" else ("—" if per_sub(s) is None else f"{per_sub(s):.1f}")) for s, _ in present},
+                 {s: ("n/a" if s in ("nginx", "floor") else ("—" if per_sub(s) is None else f"{per_sub(s):.1f}")) for s, _ in present},
                  "≤ 16 KiB", "—" if ps is None else ("✅" if ps <= 16 else "❌")))
 
     out = []
@@ -119,7 +121,10 @@ def main():
       "and stores nothing.")
     w("- fan-out: one writer POSTs `@T<monotonic ns>` to a `text/plain` stream at 50/s; N SSE readers "
       "(`offset=-1&live=sse`, one-thread Asio client in the same process, same clock) record receive − send per "
-      "event; p50/p99 over every (event, reader) pair. \"lost\" = events a reader never got.")
+      "event; p50/p99 over every (event, reader) pair. \"lost\" = events a reader never got. The floor column "
+      "(bench/streams/floor_fanout.cpp) stores and parses nothing: on each POST it writes one prebuilt chunk "
+      "to every subscriber socket (two writer threads, one write(2) each), then answers 204 — the cost of the TCP writes and of the "
+      "same load generator, with no server logic.")
     w(f"- catch-up: {a.catchup_mib} MiB appended in 256 KiB POSTs, then read from `-1` following "
       "`Stream-Next-Offset` on one keep-alive connection until `Stream-Up-To-Date` (page cache warm).")
     w(f"- idle subscribers: server VmRSS with {a.idle_subs} open SSE readers on one stream (2 s after the last "
