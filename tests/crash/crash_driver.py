@@ -284,7 +284,8 @@ def run_torn_tail(binary, tmp, seed):
     segdir = os.path.join(data, "segments")
     segs = sorted(f for f in os.listdir(segdir) if f.endswith(".log"))
     last = os.path.join(segdir, segs[-1])
-    size = os.path.getsize(last)
+    with open(last, "rb") as f:  # the records end where the writer's prefilled zeros begin
+        size = len(f.read().rstrip(b"\0"))
     if size < 200:
         fail("last segment unexpectedly small (%d bytes)" % size)
     with open(last, "r+b") as f:  # tear the last record and add garbage behind it
