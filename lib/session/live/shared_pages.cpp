@@ -50,9 +50,15 @@ std::shared_ptr<const EventsPage> SharedPages::Read(const StreamHandle& stream, 
     MergeFragments(page->merged);
     page->ws_frame = WsEventsFrame(page->merged, page->next);
     page->sse_text = SseEventsText(page->merged);
-    const bool cacheable = page->status == 200 && !page->events.empty() &&
-                           page->ws_frame.size() + page->sse_text.size() <= kMaxCachedPageBytes;
-    return std::pair<std::shared_ptr<const EventsPage>, bool>(std::move(page), cacheable);
+    // Memory it holds, roughly: the two texts, plus the parsed events (twice: as stored and
+    // merged) at about their text size plus node overhead. 0: not cached.
+    std::size_t bytes = 0;
+    if (page->status == 200 && !page->events.empty()) {
+      const std::size_t text = page->ws_frame.size() + page->sse_text.size();
+      bytes = text + 2 * page->ws_frame.size() + 512 * page->events.size();
+      if (bytes > kMaxCachedPageBytes) bytes = 0;
+    }
+    return std::pair<std::shared_ptr<const EventsPage>, std::size_t>(std::move(page), bytes);
   });
 }
 

@@ -11,8 +11,12 @@
 // learn it from the service (StreamService::Peek, and Wait refuses to park behind the tail).
 // Only pages with data are cached (the caller says so): "nothing new at X" goes stale at the
 // next append. Keys are (stream identity, from, variant); variant is a rendering choice that
-// is the same for many readers (e.g. base64 framing). Each stream keeps its most recently
-// used `per_stream` pages; a stream's pages go when the stream record dies.
+// is the same for many readers (e.g. base64 framing).
+//
+// Memory: one least-recently-used list over all streams, bounded in bytes and in pages, so
+// thousands of idle streams cannot pin their last pages (a page is only useful for the few
+// milliseconds readers take to catch up). A dead stream's pages are never served again (the
+// identity check) and age out.
 //
 // Thread-safe. A page is built outside the lock, so two threads may build the same page at
 // once; the first one stored wins and both are correct.
@@ -20,11 +24,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
-#include <vector>
 
 #include "session/model/stream_service.hpp"
 
@@ -35,36 +40,32 @@ class PageCache {
  public:
   using Ptr = std::shared_ptr<const Page>;
 
-  explicit PageCache(std::size_t per_stream = 4) : per_stream_(per_stream) {}
+  explicit PageCache(std::size_t max_bytes = 32u << 20, std::size_t max_pages = 4096)
+      : max_bytes_(max_bytes), max_pages_(max_pages) {}
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
 
   // The page for (stream, from, variant): cached, or built with `build()`, which returns
-  // {page, cacheable}. A null page is returned as is and never cached.
+  // {page, bytes}: bytes = 0 means "do not cache". A null page is returned as is.
   template <class Build>
   Ptr Get(const StreamHandle& stream, std::uint64_t from, unsigned variant, Build&& build) {
+    const Key key{stream.get(), from, variant};
     {
       std::lock_guard lk(mu_);
-      if (Slot* slot = FindLocked(stream, from, variant)) {
-        slot->used = ++clock_;
+      if (Ptr hit = FindLocked(key, stream)) {
         hits_++;
-        return slot->page;
+        return hit;
       }
     }
-    std::pair<Ptr, bool> built = build();
-    if (!built.first || !built.second) return std::move(built.first);
+    std::pair<Ptr, std::size_t> built = build();
+    if (!built.first || built.second == 0 || built.second > max_bytes_) return std::move(built.first);
     std::lock_guard lk(mu_);
     misses_++;
-    if (Slot* slot = FindLocked(stream, from, variant)) return slot->page;  // another thread won
-    Entry& e = EntryLocked(stream);
-    if (e.slots.size() >= per_stream_) {
-      auto oldest = e.slots.begin();
-      for (auto it = e.slots.begin(); it != e.slots.end(); ++it) {
-        if (it->used < oldest->used) oldest = it;
-      }
-      e.slots.erase(oldest);
-    }
-    e.slots.push_back(Slot{from, variant, built.first, ++clock_});
+    if (Ptr hit = FindLocked(key, stream)) return hit;  // another thread stored it first
+    lru_.push_front(Slot{key, stream, built.first, built.second});
+    index_[key] = lru_.begin();
+    bytes_ += built.second;
+    while (bytes_ > max_bytes_ || lru_.size() > max_pages_) EraseLocked(std::prev(lru_.end()));
     return std::move(built.first);
   }
 
@@ -76,47 +77,56 @@ class PageCache {
     std::lock_guard lk(mu_);
     return misses_;
   }
+  std::size_t bytes() const {
+    std::lock_guard lk(mu_);
+    return bytes_;
+  }
 
  private:
-  struct Slot {
+  struct Key {
+    const Stream* stream;
     std::uint64_t from;
     unsigned variant;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      std::size_t h = std::hash<const void*>()(k.stream);
+      h ^= std::hash<std::uint64_t>()(k.from) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+      return h ^ k.variant;
+    }
+  };
+  struct Slot {
+    Key key;
+    std::weak_ptr<Stream> stream;  // identity: a new stream may reuse a dead one's address
     Ptr page;
-    std::uint64_t used;  // LRU clock
+    std::size_t bytes;
   };
-  struct Entry {
-    std::weak_ptr<Stream> stream;  // identity check: a new stream may reuse the address
-    std::vector<Slot> slots;
-  };
+  using Iter = typename std::list<Slot>::iterator;
 
-  Slot* FindLocked(const StreamHandle& stream, std::uint64_t from, unsigned variant) {
-    auto it = streams_.find(stream.get());
-    if (it == streams_.end() || it->second.stream.lock() != stream) return nullptr;
-    for (Slot& s : it->second.slots) {
-      if (s.from == from && s.variant == variant) return &s;
+  Ptr FindLocked(const Key& key, const StreamHandle& stream) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    if (it->second->stream.lock() != stream) {  // the address of a dead stream, reused
+      EraseLocked(it->second);
+      return nullptr;
     }
-    return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->page;
   }
 
-  Entry& EntryLocked(const StreamHandle& stream) {
-    // Forget streams that died, now and then, so deleted streams do not pin their pages.
-    if (streams_.size() >= 64 && streams_.size() >= 2 * live_at_purge_) {
-      std::erase_if(streams_, [](const auto& kv) { return kv.second.stream.expired(); });
-      live_at_purge_ = streams_.size();
-    }
-    Entry& e = streams_[stream.get()];
-    if (e.stream.lock() != stream) {  // new, or the address of a dead stream reused
-      e.stream = stream;
-      e.slots.clear();
-    }
-    return e;
+  void EraseLocked(Iter slot) {
+    bytes_ -= slot->bytes;
+    index_.erase(slot->key);
+    lru_.erase(slot);
   }
 
-  const std::size_t per_stream_;
+  const std::size_t max_bytes_;
+  const std::size_t max_pages_;
   mutable std::mutex mu_;
-  std::unordered_map<const Stream*, Entry> streams_;
-  std::size_t live_at_purge_ = 0;
-  std::uint64_t clock_ = 0;
+  std::list<Slot> lru_;  // most recently used first
+  std::unordered_map<Key, Iter, KeyHash> index_;
+  std::size_t bytes_ = 0;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
 };

@@ -155,29 +155,44 @@ TEST_CASE("a cached page does not hide the closure or the deletion of the stream
   CHECK(c.Next().status == 404);
 }
 
-TEST_CASE("PageCache: pages of a dead stream are never served for a new one") {
-  PageCache<int> cache(2);
+TEST_CASE("PageCache: least recently used pages go first, within a byte and a page budget") {
+  PageCache<int> cache(/*max_bytes=*/300, /*max_pages=*/3);
   auto s1 = std::make_shared<Stream>();
   int builds = 0;
-  auto build = [&](int v) {
-    return [&builds, v] {
+  auto build = [&](int v, std::size_t bytes = 100) {
+    return [&builds, v, bytes] {
       builds++;
-      return std::pair<std::shared_ptr<const int>, bool>(std::make_shared<int>(v), true);
+      return std::pair<std::shared_ptr<const int>, std::size_t>(std::make_shared<int>(v), bytes);
     };
   };
   CHECK(*cache.Get(s1, 0, 0, build(1)) == 1);
   CHECK(*cache.Get(s1, 0, 0, build(2)) == 1);  // hit
   CHECK(*cache.Get(s1, 0, 1, build(3)) == 3);  // another variant
-  CHECK(*cache.Get(s1, 0, 0, build(4)) == 1);  // hit: now the most recently used
-  CHECK(*cache.Get(s1, 5, 0, build(5)) == 5);  // evicts the least recently used: (0, variant 1)
-  CHECK(*cache.Get(s1, 0, 0, build(6)) == 1);
-  CHECK(*cache.Get(s1, 0, 1, build(7)) == 7);
-  CHECK(builds == 4);
-  const Stream* old_address = s1.get();
+  CHECK(*cache.Get(s1, 7, 0, build(4)) == 4);
+  CHECK(*cache.Get(s1, 0, 0, build(5)) == 1);  // hit: now the most recently used
+  CHECK(*cache.Get(s1, 9, 0, build(6)) == 6);  // over 3 pages: evicts (0, variant 1)
+  CHECK(cache.bytes() == 300);
+  CHECK(*cache.Get(s1, 0, 0, build(7)) == 1);
+  CHECK(*cache.Get(s1, 0, 1, build(8)) == 8);  // was evicted: built again
+  CHECK(builds == 5);
+  CHECK(*cache.Get(s1, 11, 0, build(9, 250)) == 9);  // a big page pushes out the older ones
+  CHECK(cache.bytes() <= 300);
+  CHECK(*cache.Get(s1, 11, 0, build(10)) == 9);
+  CHECK(*cache.Get(s1, 13, 0, build(11, 0)) == 11);  // bytes 0: not cached
+  CHECK(*cache.Get(s1, 13, 0, build(12, 0)) == 12);
+  CHECK(*cache.Get(s1, 15, 0, build(13, 301)) == 13);  // bigger than the whole budget: not cached
+  CHECK(*cache.Get(s1, 15, 0, build(14, 50)) == 14);
+}
+
+TEST_CASE("PageCache: pages of a dead stream are never served for a new one") {
+  PageCache<int> cache;
+  auto s1 = std::make_shared<Stream>();
+  auto page = [](int v) { return [v] { return std::pair<std::shared_ptr<const int>, std::size_t>(std::make_shared<int>(v), 8); }; };
+  CHECK(*cache.Get(s1, 0, 0, page(1)) == 1);
   s1.reset();
-  auto s2 = std::make_shared<Stream>();  // may or may not reuse the address; never the pages
-  (void)old_address;
-  CHECK(*cache.Get(s2, 0, 0, build(7)) == 7);
+  auto s2 = std::make_shared<Stream>();  // may reuse the address; must not get s1's page
+  CHECK(*cache.Get(s2, 0, 0, page(2)) == 2);
+  CHECK(*cache.Get(s2, 0, 0, page(3)) == 2);
 }
 
 TEST_CASE("SSE fan-out: subscribers at one offset share the data events; control events are each their own") {
