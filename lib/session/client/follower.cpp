@@ -200,6 +200,20 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
         closed_ = true;
         stop = true;
       }
+    } else if (ev.type == "error") {
+      // The server ended the read on purpose (docs/protocol/streams.md, Auth): with 401 the
+      // token expired. Retrying with the same token cannot work: stop and say how to resume.
+      auto e = nlohmann::json::parse(ev.data, nullptr, false);
+      const int status = e.is_object() ? e.value("status", 0) : 0;
+      const std::string why = e.is_object() ? e.value("error", std::string()) : std::string();
+      if (status == 401) {
+        failure = Status::Conflict("token expired while following (HTTP 401): get a fresh --token or DSX_TOKEN and "
+                                   "resume with --from " + offset_);
+      } else {
+        failure = Status::Failed("server ended the live read (" + (status ? "HTTP " + std::to_string(status) : "error") +
+                                 (why.empty() ? ")" : "): " + why));
+      }
+      stop = true;
     }
   });
 

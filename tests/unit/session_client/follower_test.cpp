@@ -206,3 +206,20 @@ TEST_CASE("a closed stream ends catch-up immediately") {
   CHECK(fl.closed());
   CHECK(f.transport.requests.size() == 1);
 }
+
+TEST_CASE("SSE: an expired token ends the follow with a clear error and the offset to resume from") {
+  Fixture f;
+  f.transport.script = {
+      Reply(200, Page("text/plain", "0_0", true), ""),
+      SseReply(SseHead(), {"event: data\ndata:hello\n\n" + Control("0_5") +
+                           "event: error\ndata:{\"status\":401,\"error\":\"token expired\"}\n\n"}),
+  };
+  Follower fl(f.client, f.Options(true, LiveMode::kSse));
+  dsx::Status st = f.Run(fl);
+  CHECK_FALSE(st.ok());
+  INFO(st.message());
+  CHECK(st.message().find("token expired") != std::string::npos);
+  CHECK(st.message().find("--from 0_5") != std::string::npos);
+  CHECK(f.out == "hello");
+  CHECK(f.transport.requests.size() == 2);  // no reconnect with the dead token
+}
