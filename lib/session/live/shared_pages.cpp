@@ -5,10 +5,6 @@
 namespace dsx::session::live {
 namespace {
 
-// Pages larger than this (a reader catching up on a long backlog) are not kept: they are
-// rarely shared and would pin memory.
-constexpr std::size_t kMaxCachedPageBytes = 256u << 10;
-
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace
@@ -56,7 +52,6 @@ std::shared_ptr<const EventsPage> SharedPages::Read(const StreamHandle& stream, 
     if (page->status == 200 && !page->events.empty()) {
       const std::size_t text = page->ws_frame.size() + page->sse_text.size();
       bytes = text + 2 * page->ws_frame.size() + 512 * page->events.size();
-      if (bytes > kMaxCachedPageBytes) bytes = 0;
     }
     return std::pair<std::shared_ptr<const EventsPage>, std::size_t>(std::move(page), bytes);
   });

@@ -13,7 +13,9 @@
 // next append. Keys are (stream identity, from, variant); variant is a rendering choice that
 // is the same for many readers (e.g. base64 framing).
 //
-// Memory: one least-recently-used list over all streams, bounded in bytes and in pages, so
+// Memory: a page larger than max_page_bytes (a reader catching up on a long backlog) is rarely
+// shared and is not kept; the rest form one least-recently-used list over all streams, bounded
+// in bytes and in pages, so
 // thousands of idle streams cannot pin their last pages (a page is only useful for the few
 // milliseconds readers take to catch up). A dead stream's pages are never served again (the
 // identity check) and age out.
@@ -22,6 +24,7 @@
 // once; the first one stored wins and both are correct.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -40,13 +43,15 @@ class PageCache {
  public:
   using Ptr = std::shared_ptr<const Page>;
 
-  explicit PageCache(std::size_t max_bytes = 32u << 20, std::size_t max_pages = 4096)
-      : max_bytes_(max_bytes), max_pages_(max_pages) {}
+  explicit PageCache(std::size_t max_bytes = 32u << 20, std::size_t max_pages = 4096,
+                     std::size_t max_page_bytes = 256u << 10)
+      : max_bytes_(max_bytes), max_pages_(max_pages), max_page_bytes_(std::min(max_page_bytes, max_bytes)) {}
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
 
   // The page for (stream, from, variant): cached, or built with `build()`, which returns
-  // {page, bytes}: bytes = 0 means "do not cache". A null page is returned as is.
+  // {page, bytes held}: bytes = 0 means "do not cache" (e.g. no data). A null page is returned
+  // as is.
   template <class Build>
   Ptr Get(const StreamHandle& stream, std::uint64_t from, unsigned variant, Build&& build) {
     const Key key{stream.get(), from, variant};
@@ -58,7 +63,7 @@ class PageCache {
       }
     }
     std::pair<Ptr, std::size_t> built = build();
-    if (!built.first || built.second == 0 || built.second > max_bytes_) return std::move(built.first);
+    if (!built.first || built.second == 0 || built.second > max_page_bytes_) return std::move(built.first);
     std::lock_guard lk(mu_);
     misses_++;
     if (Ptr hit = FindLocked(key, stream)) return hit;  // another thread stored it first
@@ -123,6 +128,7 @@ class PageCache {
 
   const std::size_t max_bytes_;
   const std::size_t max_pages_;
+  const std::size_t max_page_bytes_;
   mutable std::mutex mu_;
   std::list<Slot> lru_;  // most recently used first
   std::unordered_map<Key, Iter, KeyHash> index_;

@@ -99,20 +99,14 @@ std::string Chunk(const std::string& events, bool last) {
   return out;
 }
 
-// Pages bigger than this (catch-up of a long backlog) are rarely shared: not kept.
-constexpr std::size_t kMaxCachedPageBytes = 256u << 10;
-
 std::pair<std::shared_ptr<const SseDataPage>, std::size_t> ReadPage(StreamService& service, const LiveRead& live) {
   auto page = std::make_shared<SseDataPage>();
   ReadReply rr = service.ReadFrom(live.stream, live.offset);
   page->status = rr.reply.status;
   page->next = rr.next;
   if (rr.reply.status == 200 && rr.messages > 0) DataEvent(page->events, live, rr.body);
-  // Bytes held (0: not cached): only pages with data, and not a long backlog's catch-up.
-  const std::size_t bytes =
-      page->status == 200 && !page->events.empty() && page->events.size() <= kMaxCachedPageBytes
-          ? page->events.size() + sizeof(SseDataPage)
-          : 0;
+  // Bytes held (0: not cached): only pages with data are worth sharing.
+  const std::size_t bytes = page->status == 200 && !page->events.empty() ? page->events.size() + sizeof(SseDataPage) : 0;
   return {std::move(page), bytes};
 }
 

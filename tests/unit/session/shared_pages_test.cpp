@@ -182,6 +182,11 @@ TEST_CASE("PageCache: least recently used pages go first, within a byte and a pa
   CHECK(*cache.Get(s1, 13, 0, build(12, 0)) == 12);
   CHECK(*cache.Get(s1, 15, 0, build(13, 301)) == 13);  // bigger than the whole budget: not cached
   CHECK(*cache.Get(s1, 15, 0, build(14, 50)) == 14);
+  // A page over the per-page limit (a long catch-up) is not kept, whatever the budget.
+  PageCache<int> small_pages(/*max_bytes=*/1000, /*max_pages=*/10, /*max_page_bytes=*/100);
+  CHECK(*small_pages.Get(s1, 0, 0, build(15, 101)) == 15);
+  CHECK(*small_pages.Get(s1, 0, 0, build(16, 100)) == 16);
+  CHECK(*small_pages.Get(s1, 0, 0, build(17, 100)) == 16);
 }
 
 TEST_CASE("PageCache: pages of a dead stream are never served for a new one") {
