@@ -19,7 +19,7 @@ namespace {
 // exactly the bytes written before it began (what fdatasync promises). Writes carry tokens
 // "@@T<8 digits>@@" in their payloads; the env remembers where each token's write ended.
 // Optionally holds every sync until the test releases it, and fails the Nth sync.
-class TrackingEnv final : public FileEnv {
+class TrackingEnv final : public ForwardingEnv {
  public:
   std::mutex mu;
   std::condition_variable cv;
@@ -61,13 +61,6 @@ class TrackingEnv final : public FileEnv {
     if (!f) return f.status();
     return std::shared_ptr<RandomFile>(std::make_shared<File>(this, *f));
   }
-  Result<std::string> ReadAll(const fsys::path& p) override { return PosixEnv()->ReadAll(p); }
-  Status WriteAtomic(const fsys::path& p, std::string_view d, bool s) override { return PosixEnv()->WriteAtomic(p, d, s); }
-  Status Remove(const fsys::path& p) override { return PosixEnv()->Remove(p); }
-  Status CreateDir(const fsys::path& d) override { return PosixEnv()->CreateDir(d); }
-  Status SyncDir(const fsys::path& d) override { return PosixEnv()->SyncDir(d); }
-  Result<std::vector<std::string>> List(const fsys::path& d) override { return PosixEnv()->List(d); }
-  Result<std::unique_ptr<FileLock>> Lock(const fsys::path& p) override { return PosixEnv()->Lock(p); }
 
  private:
   class File final : public RandomFile {

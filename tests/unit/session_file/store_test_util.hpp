@@ -28,8 +28,20 @@ struct TempDir {
   ~TempDir() { fsys::remove_all(path); }
 };
 
+// PosixEnv for everything but Open: test envs wrap the files it opens and forward the rest.
+class ForwardingEnv : public FileEnv {
+ public:
+  Result<std::string> ReadAll(const fsys::path& p) override { return PosixEnv()->ReadAll(p); }
+  Status WriteAtomic(const fsys::path& p, std::string_view d, bool s) override { return PosixEnv()->WriteAtomic(p, d, s); }
+  Status Remove(const fsys::path& p) override { return PosixEnv()->Remove(p); }
+  Status CreateDir(const fsys::path& d) override { return PosixEnv()->CreateDir(d); }
+  Status SyncDir(const fsys::path& d) override { return PosixEnv()->SyncDir(d); }
+  Result<std::vector<std::string>> List(const fsys::path& d) override { return PosixEnv()->List(d); }
+  Result<std::unique_ptr<FileLock>> Lock(const fsys::path& p) override { return PosixEnv()->Lock(p); }
+};
+
 // Counts writes and syncs over PosixEnv's files; fails the Nth (1-based) when asked.
-class FaultEnv final : public FileEnv {
+class FaultEnv final : public ForwardingEnv {
  public:
   std::atomic<int> writes{0}, syncs{0};
   std::atomic<int> fail_write_at{0}, fail_sync_at{0};  // 0: never
@@ -39,13 +51,6 @@ class FaultEnv final : public FileEnv {
     if (!f) return f.status();
     return std::shared_ptr<RandomFile>(std::make_shared<File>(this, *f));
   }
-  Result<std::string> ReadAll(const fsys::path& p) override { return PosixEnv()->ReadAll(p); }
-  Status WriteAtomic(const fsys::path& p, std::string_view d, bool s) override { return PosixEnv()->WriteAtomic(p, d, s); }
-  Status Remove(const fsys::path& p) override { return PosixEnv()->Remove(p); }
-  Status CreateDir(const fsys::path& d) override { return PosixEnv()->CreateDir(d); }
-  Status SyncDir(const fsys::path& d) override { return PosixEnv()->SyncDir(d); }
-  Result<std::vector<std::string>> List(const fsys::path& d) override { return PosixEnv()->List(d); }
-  Result<std::unique_ptr<FileLock>> Lock(const fsys::path& p) override { return PosixEnv()->Lock(p); }
 
  private:
   class File final : public RandomFile {
