@@ -2,6 +2,7 @@
 // into run.end agent_lost, state is rebuilt from the log, presence follows runs.
 #include <doctest/doctest.h>
 
+#include "hub_fixture.hpp"
 #include "session/live/compactor.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/model/offset.hpp"
@@ -12,31 +13,7 @@ using namespace dsx::session::live;
 
 namespace {
 
-struct Fixture {
-  StreamService service{MakeMemoryStore(), ServiceOptions{}};
-  std::unique_ptr<SessionHub> hub;
-  auth::Principal open = auth::Principal::Open();
-  Fixture() {
-    REQUIRE(service.Open().ok());
-    hub = std::make_unique<SessionHub>(service);
-    HubReply r;
-    hub->Create("chat/1", [&](HubReply x) { r = x; });
-    REQUIRE(r.status == 201);
-  }
-  HubReply Post(json draft, const auth::Principal* who = nullptr) {
-    HubReply out;
-    out.status = -1;
-    hub->Submit("chat/1", who ? *who : open, draft, std::nullopt, [&](HubReply r) { out = std::move(r); });
-    REQUIRE(out.status != -1);  // memory store: synchronous
-    return out;
-  }
-  std::vector<LogEvent> All() {
-    HubReply err;
-    auto s = hub->Stream("chat/1", &err);
-    REQUIRE(s);
-    return ReadEvents(service, s, 0).events;
-  }
-};
+using Fixture = testing::HubFixture;
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // closure, or deletion; empty pages are never cached.
 #include <doctest/doctest.h>
 
+#include "hub_fixture.hpp"
 #include "session/live/live_cursor.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/model/page_cache.hpp"
@@ -15,29 +16,14 @@ using namespace dsx::session::live;
 
 namespace {
 
-struct Fixture {
-  StreamService service{MakeMemoryStore(), ServiceOptions{}};
-  std::unique_ptr<SessionHub> hub;
-  auth::Principal open = auth::Principal::Open();
-  StreamHandle stream;
+// chat/1 with run r1 and message m1 open; Post requires success.
+struct Fixture : testing::HubFixture {
+  StreamHandle stream = Stream();
   Fixture() {
-    REQUIRE(service.Open().ok());
-    hub = std::make_unique<SessionHub>(service);
-    HubReply r;
-    hub->Create("chat/1", [&](HubReply x) { r = x; });
-    REQUIRE(r.status == 201);
-    HubReply err;
-    stream = hub->Stream("chat/1", &err);
-    REQUIRE(stream);
     Post({{"type", "run.start"}, {"run", "r1"}});
     Post({{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}});
   }
-  void Post(json draft) {
-    HubReply out;
-    out.status = -1;
-    hub->Submit("chat/1", open, std::move(draft), std::nullopt, [&](HubReply r) { out = std::move(r); });
-    REQUIRE(out.status == 200);
-  }
+  void Post(json draft) { REQUIRE(HubFixture::Post(std::move(draft)).status == 200); }
   void Fragment(const std::string& text) {
     Post({{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", text}}}});
   }
