@@ -3,6 +3,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "core/handoff_batch.hpp"
 #include "session/model/json_mode.hpp"
 #include "session/model/producer.hpp"
 #include "session/model/protocol_values.hpp"
@@ -59,6 +60,9 @@ void StreamService::CompleteAppend(const StreamHandle& s, const Result<AppendRes
       }
     }
   }
+  // Every reader parked at the old tail wakes: one hand-off per I/O thread, not one per reader
+  // (core/handoff_batch.hpp); inside the file store's completer this joins its batch.
+  HandoffBatch handoffs;
   for (Waiter& w : waiters) {
     if (w.armed->exchange(false)) {
       stats_.live_waiters--;

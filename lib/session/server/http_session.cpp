@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 
 #include "core/log.hpp"
+#include "session/server/loop_post.hpp"
 #include "session/server/sse_session.hpp"
 
 namespace dsx::session::server {
@@ -97,7 +98,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   Route(*ctx_->service, ctx_->router, std::move(req), [self, slot](RouteOutcome outcome) {
     slot->outcome = std::move(outcome);
     if (slot->state.exchange(1, std::memory_order_acq_rel) == 2) {
-      net::post(self->stream_.get_executor(), [self, slot] { self->on_routed(std::move(slot->outcome)); });
+      PostToLoop(self->stream_.get_executor(), [self, slot] { self->on_routed(std::move(slot->outcome)); });
     }
   });
   if (slot->state.exchange(2, std::memory_order_acq_rel) == 1) on_routed(std::move(slot->outcome));
@@ -190,7 +191,7 @@ void HttpSession::start_long_poll(LiveRead live) {
       live_.stream, live_.offset,
       [weak, executor] {
         if (auto self = weak.lock()) {
-          net::post(executor, [self] { self->finish_long_poll(false); });
+          PostToLoop(executor, [self] { self->finish_long_poll(false); });
         }
       },
       &wait_);

@@ -1,4 +1,5 @@
 #include "session/server/live_sse_session.hpp"
+#include "session/server/loop_post.hpp"
 
 #include <array>
 
@@ -41,7 +42,7 @@ void LiveSseSession::Run() {
   std::weak_ptr<LiveSseSession> weak = self;
   auto ex = stream_.get_executor();
   listener_ = hub_.Subscribe(params_.session, [weak, ex](const nlohmann::json& ev) {
-    if (auto s = weak.lock()) net::post(ex, [s, ev] { s->on_presence(ev); });
+    if (auto s = weak.lock()) PostToLoop(ex, [s, ev] { s->on_presence(ev); });
   });
   if (params_.presence) {
     presence_key_ = "sse:" + live::RandomId("");
@@ -126,12 +127,12 @@ void LiveSseSession::park() {
   const bool waiting = hub_.service().Wait(
       cursor_.stream(), cursor_.offset(),
       [weak, ex] {
-        if (auto s = weak.lock()) net::post(ex, [s] { s->on_wake(); });
+        if (auto s = weak.lock()) PostToLoop(ex, [s] { s->on_wake(); });
       },
       &wait_);
   if (!waiting) {
     parked_ = false;
-    return net::post(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    return PostToLoop(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
   }
 }
 

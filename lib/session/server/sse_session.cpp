@@ -1,4 +1,5 @@
 #include "session/server/sse_session.hpp"
+#include "session/server/loop_post.hpp"
 
 #include <array>
 
@@ -61,7 +62,7 @@ void SseSession::do_park() {
   const bool parked = ctx_->service->Wait(
       live_.stream, live_.offset,
       [weak, executor] {
-        if (auto self = weak.lock()) net::post(executor, [self] { self->on_wake(); });
+        if (auto self = weak.lock()) PostToLoop(executor, [self] { self->on_wake(); });
       },
       &wait_);
   if (!parked) return on_wake();

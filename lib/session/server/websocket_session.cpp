@@ -1,4 +1,5 @@
 #include "session/server/websocket_session.hpp"
+#include "session/server/loop_post.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -57,7 +58,7 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   std::weak_ptr<WebSocketSession> weak = weak_from_this();
   auto ex = ws_.get_executor();
   listener_ = hub_.Subscribe(params_.session, [weak, ex](const json& ev) {
-    if (auto s = weak.lock()) net::post(ex, [s, ev] { s->reply({{"op", "presence"}, {"event", ev}}); });
+    if (auto s = weak.lock()) PostToLoop(ex, [s, ev] { s->reply({{"op", "presence"}, {"event", ev}}); });
   });
   arm_expiry();
   arm_tick();
@@ -186,7 +187,7 @@ void WebSocketSession::op_append(const json& f) {
     } else {
       a["result"] = std::move(r.body);
     }
-    net::post(ex, [s, a = std::move(a)]() mutable { s->reply(std::move(a)); });
+    PostToLoop(ex, [s, a = std::move(a)]() mutable { s->reply(std::move(a)); });
   });
 }
 
@@ -228,7 +229,7 @@ void WebSocketSession::pump() {
     return write(Dump({{"op", "error"}, {"status", poll.status}, {"error", poll.error}}));
   }
   if (poll.empty()) {
-    if (poll.more) return net::post(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    if (poll.more) return PostToLoop(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
     return park();
   }
   if (credit_) --*credit_;
@@ -278,7 +279,7 @@ void WebSocketSession::park() {
       cursor_->stream(), cursor_->offset(),
       [weak, ex] {
         if (auto s = weak.lock()) {
-          net::post(ex, [s] {
+          PostToLoop(ex, [s] {
             if (!s->parked_) return;
             s->unpark();
             s->pump();
@@ -288,7 +289,7 @@ void WebSocketSession::park() {
       &wait_);
   if (!waiting) {
     parked_ = false;
-    net::post(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    PostToLoop(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
   }
 }
 

@@ -11,6 +11,7 @@
 //   answered OK; everything after the failure is refused (sticky, failed_);
 // - the writer waits for this stage to drain before a roll (WaitCompleted), so every batch
 //   here belongs to the active segment and active_index_.
+#include "core/handoff_batch.hpp"
 #include "core/log.hpp"
 #include "session/store/file/file_store_impl.hpp"
 
@@ -72,6 +73,9 @@ void FileStore::CompleteBatch(Written& w) {
       st = completer_failed_;
     }
   }
+  // The callbacks answer connections owned by the I/O threads: one hand-off per thread for
+  // the whole batch instead of one per append (core/handoff_batch.hpp).
+  HandoffBatch handoffs;
   for (auto& p : w.batch) Complete(p, st);
 }
 
