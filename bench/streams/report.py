@@ -39,9 +39,9 @@ def main():
     def fmt_ms(v):
         return "—" if v is None else f"{v / 1000:.2f}"
 
-    def lat(prefix):
-        return lambda s: "—" if num(f"{s}.{prefix}.p50_us") is None else \
-            f"{fmt_ms(num(f'{s}.{prefix}.p50_us'))} / {fmt_ms(num(f'{s}.{prefix}.p99_us'))}"
+    def lat(prefix, kind=""):
+        return lambda s: "—" if num(f"{s}.{prefix}.{kind}p50_us") is None else \
+            f"{fmt_ms(num(f'{s}.{prefix}.{kind}p50_us'))} / {fmt_ms(num(f'{s}.{prefix}.{kind}p99_us'))}"
 
     def per_sub(s):
         b, af, ok = num(f"{s}.idle.rss_before_kib"), num(f"{s}.idle.rss_after_kib"), num(f"{s}.idle.ok")
@@ -91,7 +91,10 @@ def main():
             if lost not in (None, "0") and s != "nginx":
                 t += f" ({lost} lost)"
             cells[s] = t if s != "nginx" else "n/a"
-        rows.append((f"SSE fan-out delivery p50 / p99 ms, {n} sub{'s' if n > 1 else ''}", cells, target, verdict))
+        rows.append((f"SSE fan-out delivery (arrival) p50 / p99 ms, {n} sub{'s' if n > 1 else ''}", cells, target, verdict))
+    for n in (1, 100, 1000):
+        rows.append((f"SSE fan-out, read by the client p50 / p99 ms, {n} sub{'s' if n > 1 else ''}",
+                     {s: "n/a" if s == "nginx" else lat(f"fanout{n}", "read_")(s) for s, _ in present}, "", ""))
     rows.append((f"catch-up read MB/s ({a.catchup_mib} MiB stream)",
                  {s: ("n/a" if s in ("nginx", "floor") else ("—" if num(f"{s}.catchup.mb_s") is None else f"{num(f'{s}.catchup.mb_s'):,.0f}"))
                   for s, _ in present}, "", ""))
@@ -119,9 +122,13 @@ def main():
     w("- appends: `wrk -t2 -c16|-c256` POSTing 256-byte `application/octet-stream` bodies round-robin over 256 "
       "pre-created streams (distinct streams, no producer headers); wrk's latency percentiles. nginx answers 204 "
       "and stores nothing.")
-    w("- fan-out: one writer POSTs `@T<monotonic ns>` to a `text/plain` stream at 50/s; N SSE readers "
-      "(`offset=-1&live=sse`, one-thread Asio client in the same process, same clock) record receive − send per "
-      "event; p50/p99 over every (event, reader) pair. \"lost\" = events a reader never got. The floor column "
+    w("- fan-out: one writer POSTs `@T<CLOCK_REALTIME ns>` to a `text/plain` stream at 50/s; N SSE readers "
+      "(`offset=-1&live=sse`) in the same process read by one thread (level-triggered epoll, one recvmsg per "
+      "ready socket) record, per (event, reader) pair, two latencies from the POST: **arrival**, the kernel's "
+      "receive timestamp of the bytes (SO_TIMESTAMPNS: when the server's write reached the reader's socket, "
+      "the server's delivery latency, judged against the target), and **read**, when this one client thread "
+      "got round to that socket (arrival plus the client's own queueing over 1,000 sockets, which a real "
+      "reader on its own device does not have). \"lost\" = events a reader never got. The floor column "
       "(bench/streams/floor_fanout.cpp) stores and parses nothing: on each POST it writes one prebuilt chunk "
       "to every subscriber socket (two writer threads, one write(2) each), then answers 204 — the cost of the TCP writes and of the "
       "same load generator, with no server logic.")

@@ -1,5 +1,4 @@
 #include "session/server/live_sse_session.hpp"
-#include "session/server/loop_post.hpp"
 
 #include <array>
 
@@ -8,6 +7,7 @@
 
 #include "session/live/compactor.hpp"
 #include "session/model/offset.hpp"
+#include "session/server/loop_post.hpp"
 
 namespace dsx::session::server {
 namespace {

@@ -1,10 +1,11 @@
 #include "session/server/sse_session.hpp"
-#include "session/server/loop_post.hpp"
 
 #include <array>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+
+#include "session/server/loop_post.hpp"
 
 namespace dsx::session::server {
 

@@ -1,10 +1,10 @@
 #include "session/server/websocket_session.hpp"
-#include "session/server/loop_post.hpp"
 
 #include <boost/asio/post.hpp>
 
 #include "session/live/compactor.hpp"
 #include "session/model/offset.hpp"
+#include "session/server/loop_post.hpp"
 
 namespace dsx::session::server {
 namespace {
