@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <cstring>
 
 namespace dsx::hash {
 namespace {
@@ -57,7 +58,7 @@ std::string Sha256::FinalHex() {
   return ToHex(md, n);
 }
 
-uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
+uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t n) {
   const auto& t = Tables().t;
   const auto* p = static_cast<const unsigned char*>(data);
   uint32_t c = ~crc;
@@ -70,6 +71,39 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
   }
   while (n--) c = t[0][(c ^ *p++) & 0xff] ^ (c >> 8);
   return ~c;
+}
+
+#if defined(__x86_64__)
+namespace {
+
+// SSE4.2's crc32 instruction computes exactly CRC-32C (the Castagnoli polynomial): 8 bytes per
+// instruction instead of eight table lookups. Every record the file store writes and reads is
+// checksummed, and the table version showed as 1.5% of the server's CPU at 256 connections.
+__attribute__((target("sse4.2"))) uint32_t Crc32cExtendSse42(uint32_t crc, const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);  // unaligned-safe; compiles to one load
+    c = __builtin_ia32_crc32di(c, word);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<uint32_t>(c);
+  while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return ~c32;
+}
+
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+
+}  // namespace
+#endif
+
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
+#if defined(__x86_64__)
+  if (kHaveSse42) return Crc32cExtendSse42(crc, data, n);
+#endif
+  return Crc32cExtendPortable(crc, data, n);
 }
 
 }  // namespace dsx::hash

@@ -28,6 +28,9 @@ class Sha256 {
 // CRC-32C (Castagnoli). Extend(crc, data) continues a running crc.
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
 inline uint32_t Crc32c(const void* data, size_t n) { return Crc32cExtend(0, data, n); }
+// The table-driven version Crc32cExtend uses where the CPU has no CRC-32C instruction (exposed
+// so tests can compare the two).
+uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t n);
 
 // Stored CRCs are masked: a CRC computed over data that itself contains CRCs is weak
 // (same reasoning as LevelDB's crc32c::Mask).
