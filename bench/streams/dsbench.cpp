@@ -120,14 +120,7 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
   int fd() { return socket_.native_handle(); }
 
   // One recvmsg, for a level-triggered epoll loop. False once the stream has ended.
-  bool ReadOnce() {
-    switch (Receive()) {
-      case Got::kData: return true;
-      case Got::kNothing: return true;
-      case Got::kEnd: return false;
-    }
-    return false;
-  }
+  bool ReadOnce() { return Receive() != Got::kEnd; }
 
   void Start(const tcp::endpoint& ep, const std::string& request, std::function<void(bool)> on_head) {
     request_ = request;

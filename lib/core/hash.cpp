@@ -94,7 +94,9 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cExtendSse42(uint32_t crc, const
   return ~c32;
 }
 
-const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+// Initialized during static construction, possibly before libgcc's own CPU probe has run:
+// __builtin_cpu_init makes the answer valid whatever the order.
+const bool kHaveSse42 = (__builtin_cpu_init(), __builtin_cpu_supports("sse4.2"));
 
 }  // namespace
 #endif

@@ -4,7 +4,6 @@
 #include <atomic>
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "core/log.hpp"

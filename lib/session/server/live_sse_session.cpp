@@ -2,7 +2,6 @@
 
 #include <array>
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "session/live/compactor.hpp"
