@@ -104,6 +104,21 @@ def main():
                      target, "; ".join(verdict) or "—"))
         rows.append((f"append latency p50 / p99 ms, {c} conns",
                      {s: "n/a" if s == "floor" else lat(f"append{c}")(s) for s, _ in present}, "", ""))
+        fsync_us, per_sync = num(f"dsx-file.append{c}.fsync_us"), num(f"dsx-file.append{c}.per_sync")
+        if fsync_us is not None:
+            # Every append is answered after at least one whole fdatasync that began after its
+            # write; the rest of its round trip costs at least what nginx's no-op round trip
+            # does. So with c requests in flight (Little's law) no such server passes
+            # c / (fsync + nginx p50) appends/s on this disk.
+            bound, note = "", ""
+            ngx_p50 = num(f"nginx.append{c}.p50_us")
+            if ngx_p50 is not None and ngx is not None:
+                b = c / ((fsync_us + ngx_p50) / 1e6)
+                bound = f"bound for any server that syncs each append: {b:,.0f}/s = {100 * b / ngx:.0f}% nginx"
+                note = f"{c} / (fsync {fsync_us:.0f} µs + nginx p50 {ngx_p50:.0f} µs)"
+            rows.append((f"fdatasync during the run: mean µs / appends per sync, {c} conns",
+                         {s: (f"{fsync_us:.0f} / {per_sync:.1f}" if s == "dsx-file" else "n/a") for s, _ in present},
+                         note, bound))
         bad = {s: kv.get(f"{s}.append{c}.bad", "—") for s, _ in present}
         if any(v not in ("0", "—") for v in bad.values()):
             rows.append((f"failed appends (non-2xx + socket errors), {c} conns", bad, "0", ""))
@@ -158,6 +173,11 @@ def main():
     w("- appends: `wrk -t2 -c16|-c256` POSTing 256-byte `application/octet-stream` bodies round-robin over 256 "
       "pre-created streams (distinct streams, no producer headers); wrk's latency percentiles. nginx answers 204 "
       "and stores nothing.")
+    w("- fdatasync row: the file store's own counters (`dsx_fsync_seconds`, `dsx_fsync_appends_total` in `GET /metrics`) "
+      "read before and after each dsx-file run. Its bound: an append is answered only after a whole fdatasync that "
+      "began after its write, and the rest of its round trip costs at least nginx's no-op round trip, so with C "
+      "requests in flight no server that syncs each append exceeds C / (mean fsync + nginx p50) appends/s here "
+      "(Little's law; optimistic, since it assumes no append ever waits for a sync already running).")
     w("- fan-out: one writer POSTs `@T<CLOCK_REALTIME ns>` to a `text/plain` stream at 50/s; N SSE readers "
       "(`offset=-1&live=sse`) in the same process read by one thread (level-triggered epoll, one recvmsg per "
       "ready socket) record, per (event, reader) pair, two latencies from the POST: **arrival**, the kernel's "
