@@ -51,7 +51,7 @@ bool IsNormalClose(const beast::error_code& ec) {
 
 }  // namespace
 
-HttpSession::HttpSession(tcp::socket&& socket, std::shared_ptr<const ServerContext> ctx)
+HttpSession::HttpSession(TcpSocket&& socket, std::shared_ptr<const ServerContext> ctx)
     : stream_(std::move(socket)), ctx_(std::move(ctx)), timer_(stream_.get_executor()) {
   ctx_->metrics->http_connections.fetch_add(1, std::memory_order_relaxed);
 }

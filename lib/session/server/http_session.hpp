@@ -24,7 +24,7 @@ using tcp = net::ip::tcp;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, std::shared_ptr<const ServerContext> ctx);
+  HttpSession(TcpSocket&& socket, std::shared_ptr<const ServerContext> ctx);
   ~HttpSession();
   void Run();
 
@@ -38,13 +38,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void start_long_poll(LiveRead live);
   void finish_long_poll(bool timed_out);
 
-  beast::tcp_stream stream_;
+  TcpStream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const ServerContext> ctx_;
   Response res_;                   // the response being written (body sent from here)
   std::string head_;               // its serialized status line and headers
-  net::steady_timer timer_;        // long-poll timeout, or the token's expiry if sooner
+  SteadyTimer timer_;        // long-poll timeout, or the token's expiry if sooner
   bool token_first_ = false;       // timer_ is armed at the token's expiry
   LiveRead live_;
   StreamService::WaitToken wait_;

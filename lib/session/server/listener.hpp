@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "core/status.hpp"
+#include "session/server/net_types.hpp"
 #include "session/server/server_context.hpp"
 
 namespace dsx::session::server {
@@ -25,11 +26,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept();
-  void on_accept(boost::system::error_code ec, tcp::socket socket);
+  void on_accept(boost::system::error_code ec, TcpSocket socket);
 
   std::vector<net::io_context*> iocs_;
   std::size_t next_ = 0;
-  tcp::acceptor acceptor_;
+  TcpAcceptor acceptor_;
   std::shared_ptr<const ServerContext> ctx_;
 };
 

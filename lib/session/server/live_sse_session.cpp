@@ -21,7 +21,7 @@ void AppendEvent(std::string& out, const char* name, const std::string* id, cons
 
 }  // namespace
 
-LiveSseSession::LiveSseSession(beast::tcp_stream&& stream, live::SessionHub& hub, LiveSseParams params)
+LiveSseSession::LiveSseSession(TcpStream&& stream, live::SessionHub& hub, LiveSseParams params)
     : stream_(std::move(stream)),
       hub_(hub),
       params_(std::move(params)),

@@ -21,6 +21,7 @@
 #include "session/auth/rights.hpp"
 #include "session/live/live_cursor.hpp"
 #include "session/live/session_hub.hpp"
+#include "session/server/net_types.hpp"
 
 namespace dsx::session::server {
 
@@ -41,7 +42,7 @@ struct LiveSseParams {
 
 class LiveSseSession : public std::enable_shared_from_this<LiveSseSession> {
  public:
-  LiveSseSession(beast::tcp_stream&& stream, live::SessionHub& hub, LiveSseParams params);
+  LiveSseSession(TcpStream&& stream, live::SessionHub& hub, LiveSseParams params);
   ~LiveSseSession();
   void Run();
 
@@ -59,7 +60,7 @@ class LiveSseSession : public std::enable_shared_from_this<LiveSseSession> {
   void on_peer(beast::error_code ec);
   void close();
 
-  beast::tcp_stream stream_;
+  TcpStream stream_;
   live::SessionHub& hub_;
   LiveSseParams params_;
   live::LiveCursor cursor_;
@@ -68,10 +69,10 @@ class LiveSseSession : public std::enable_shared_from_this<LiveSseSession> {
   std::deque<nlohmann::json> presence_;  // bounded (kMaxPresence)
   // One periodic timer (every keepalive/2) instead of a keep-alive timer re-armed at each
   // park and a deadline per write: it sends keep-alives and drops a stalled peer.
-  net::steady_timer tick_;
+  SteadyTimer tick_;
   std::chrono::steady_clock::time_point write_started_;
   std::chrono::steady_clock::time_point last_write_;
-  net::steady_timer expiry_;
+  SteadyTimer expiry_;
   StreamService::WaitToken wait_;
   std::uint64_t listener_ = 0;
   std::string presence_key_;

@@ -29,6 +29,16 @@ inline void DeliverToIoContext(void* target, std::vector<HandoffBatch::Work>&& i
 
 }  // namespace detail
 
+// A connection's own executor (net_types.hpp): always an io_context's.
+template <class Fn>
+void PostToLoop(const boost::asio::io_context::executor_type& ex, Fn&& fn) {
+  if (HandoffBatch::Open()) {
+    HandoffBatch::Add(&ex.context(), &detail::DeliverToIoContext, std::forward<Fn>(fn));
+    return;
+  }
+  boost::asio::post(ex, std::forward<Fn>(fn));
+}
+
 template <class Fn>
 void PostToLoop(const boost::asio::any_io_executor& ex, Fn&& fn) {
   if (HandoffBatch::Open()) {

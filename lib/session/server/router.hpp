@@ -10,7 +10,7 @@
 #include <string>
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include "session/server/net_types.hpp"
 #include <boost/beast/http.hpp>
 
 #include "session/model/page_cache.hpp"
@@ -53,7 +53,7 @@ struct RouteOutcome {
   LiveRead live;      // kLongPoll, kSse
   // kTakeover: the connection (and any bytes read past the request) goes to a live session
   // (session SSE, WebSocket); the HTTP session ends.
-  std::function<void(boost::beast::tcp_stream&&, boost::beast::flat_buffer&&)> takeover;
+  std::function<void(TcpStream&&, boost::beast::flat_buffer&&)> takeover{};
 };
 using RouteDone = std::function<void(RouteOutcome)>;
 

@@ -255,7 +255,7 @@ struct Handler {
       RouteOutcome o;
       o.kind = RouteOutcome::Kind::kTakeover;
       live::SessionHub* hp = &hub;
-      o.takeover = [hp, p = std::move(p), shared_req](boost::beast::tcp_stream&& s, boost::beast::flat_buffer&&) mutable {
+      o.takeover = [hp, p = std::move(p), shared_req](TcpStream&& s, boost::beast::flat_buffer&&) mutable {
         std::make_shared<WebSocketSession>(std::move(s), *hp, std::move(p))->Run(std::move(*shared_req));
       };
       return done(std::move(o));
@@ -283,7 +283,7 @@ struct Handler {
       RouteOutcome o;
       o.kind = RouteOutcome::Kind::kTakeover;
       live::SessionHub* hp = &hub;
-      o.takeover = [hp, p = std::move(p)](boost::beast::tcp_stream&& s, boost::beast::flat_buffer&&) mutable {
+      o.takeover = [hp, p = std::move(p)](TcpStream&& s, boost::beast::flat_buffer&&) mutable {
         std::make_shared<LiveSseSession>(std::move(s), *hp, std::move(p))->Run();
       };
       return done(std::move(o));

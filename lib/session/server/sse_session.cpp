@@ -8,7 +8,7 @@
 
 namespace dsx::session::server {
 
-SseSession::SseSession(beast::tcp_stream&& stream, std::shared_ptr<const ServerContext> ctx, LiveRead live)
+SseSession::SseSession(TcpStream&& stream, std::shared_ptr<const ServerContext> ctx, LiveRead live)
     : stream_(std::move(stream)), ctx_(std::move(ctx)), live_(std::move(live)), tick_(stream_.get_executor()) {
   ctx_->metrics->sse_subscribers.fetch_add(1, std::memory_order_relaxed);
 }

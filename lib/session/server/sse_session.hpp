@@ -39,7 +39,7 @@ namespace net = boost::asio;
 
 class SseSession : public std::enable_shared_from_this<SseSession> {
  public:
-  SseSession(beast::tcp_stream&& stream, std::shared_ptr<const ServerContext> ctx, LiveRead live);
+  SseSession(TcpStream&& stream, std::shared_ptr<const ServerContext> ctx, LiveRead live);
   ~SseSession();
   void Run();
 
@@ -54,11 +54,11 @@ class SseSession : public std::enable_shared_from_this<SseSession> {
   void write_expired();
   void do_close();
 
-  beast::tcp_stream stream_;
+  TcpStream stream_;
   std::shared_ptr<const ServerContext> ctx_;
   LiveRead live_;
   SseChunk out_;  // the chunk being written
-  net::steady_timer tick_;
+  SteadyTimer tick_;
   std::chrono::steady_clock::time_point write_started_;
   std::chrono::steady_clock::time_point last_write_;
   std::optional<std::chrono::steady_clock::time_point> expiry_;  // the token's, until reached

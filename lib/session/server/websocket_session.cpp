@@ -27,7 +27,7 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, live::SessionHub& hub, WebSocketParams params)
+WebSocketSession::WebSocketSession(TcpStream&& stream, live::SessionHub& hub, WebSocketParams params)
     : ws_(std::move(stream)),
       hub_(hub),
       params_(std::move(params)),

@@ -26,6 +26,7 @@
 #include "session/auth/jwt.hpp"
 #include "session/live/live_cursor.hpp"
 #include "session/live/session_hub.hpp"
+#include "session/server/net_types.hpp"
 #include "session/server/router.hpp"
 
 namespace dsx::session::server {
@@ -44,7 +45,7 @@ struct WebSocketParams {
 
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(beast::tcp_stream&& stream, live::SessionHub& hub, WebSocketParams params);
+  WebSocketSession(TcpStream&& stream, live::SessionHub& hub, WebSocketParams params);
   ~WebSocketSession();
   void Run(Request upgrade);
 
@@ -71,7 +72,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void on_expiry(beast::error_code ec);
   void close(std::uint16_t code, const std::string& reason);
 
-  beast::websocket::stream<beast::tcp_stream> ws_;
+  beast::websocket::stream<TcpStream> ws_;
   live::SessionHub& hub_;
   WebSocketParams params_;
   beast::flat_buffer in_;
@@ -80,11 +81,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   std::deque<std::string> replies_;
   std::optional<live::LiveCursor> cursor_;  // set by subscribe
   std::optional<std::int64_t> credit_;      // credit mode: frames the client still accepts
-  net::steady_timer warn_timer_;
-  net::steady_timer expiry_timer_;
+  SteadyTimer warn_timer_;
+  SteadyTimer expiry_timer_;
   // One periodic timer instead of a deadline per write (arming a timer per frame cost more
   // than the frame at 1,000 readers): every write_timeout/2 it checks the write in flight.
-  net::steady_timer tick_timer_;
+  SteadyTimer tick_timer_;
   std::chrono::steady_clock::time_point write_started_;
   StreamService::WaitToken wait_;
   std::uint64_t listener_ = 0;
