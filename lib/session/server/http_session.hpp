@@ -44,7 +44,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<const ServerContext> ctx_;
   Response res_;                   // the response being written (body sent from here)
   std::string head_;               // its serialized status line and headers
-  SteadyTimer timer_;        // long-poll timeout, or the token's expiry if sooner
+  SteadyTimer timer_;              // long-poll timeout, or the token's expiry if sooner
   bool token_first_ = false;       // timer_ is armed at the token's expiry
   LiveRead live_;
   StreamService::WaitToken wait_;

@@ -1,8 +1,8 @@
 // PostToLoop: net::post for hand-offs to a connection's I/O thread from other code (the file
 // store's completer, an append waking parked readers). While a dsx::HandoffBatch is open on the
 // calling thread, the work is grouped per I/O thread and posted as one handler per group
-// (core/handoff_batch.hpp says why); otherwise, or for an executor that is not an io_context's,
-// it is posted as is.
+// (core/handoff_batch.hpp says why); otherwise it is posted as is. A connection's executor is
+// always its io_context's (net_types.hpp).
 //
 // Every hand-off to a connection made from inside a batch must use this, not net::post, so the
 // connection sees them in the order they were made.
@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
@@ -29,23 +28,11 @@ inline void DeliverToIoContext(void* target, std::vector<HandoffBatch::Work>&& i
 
 }  // namespace detail
 
-// A connection's own executor (net_types.hpp): always an io_context's.
 template <class Fn>
 void PostToLoop(const boost::asio::io_context::executor_type& ex, Fn&& fn) {
   if (HandoffBatch::Open()) {
     HandoffBatch::Add(&ex.context(), &detail::DeliverToIoContext, std::forward<Fn>(fn));
     return;
-  }
-  boost::asio::post(ex, std::forward<Fn>(fn));
-}
-
-template <class Fn>
-void PostToLoop(const boost::asio::any_io_executor& ex, Fn&& fn) {
-  if (HandoffBatch::Open()) {
-    if (const auto* io = ex.target<boost::asio::io_context::executor_type>()) {
-      HandoffBatch::Add(&io->context(), &detail::DeliverToIoContext, std::forward<Fn>(fn));
-      return;
-    }
   }
   boost::asio::post(ex, std::forward<Fn>(fn));
 }

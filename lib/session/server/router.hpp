@@ -10,11 +10,11 @@
 #include <string>
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include "session/server/net_types.hpp"
 #include <boost/beast/http.hpp>
 
 #include "session/model/page_cache.hpp"
 #include "session/model/stream_service.hpp"
+#include "session/server/net_types.hpp"
 
 namespace dsx::session::server {
 

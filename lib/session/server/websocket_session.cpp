@@ -1,6 +1,5 @@
 #include "session/server/websocket_session.hpp"
 
-
 #include "session/live/compactor.hpp"
 #include "session/model/offset.hpp"
 #include "session/server/loop_post.hpp"
