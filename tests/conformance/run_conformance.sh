@@ -20,6 +20,9 @@ if [ "$store" = memory ]; then
 else
   args+=(--data "$work/data" --fsync always)
 fi
+# Created here: the redirection below happens in the background child, and under load the
+# loop further down could read the log before the child has created it.
+: > "$log"
 "$dsx" "${args[@]}" 2>"$log" &
 pid=$!
 cleanup() {
