@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
+#include "session/model/json_input.hpp"
 
 namespace dsx::session::auth {
 namespace {
@@ -176,26 +177,33 @@ Result<Principal> TokenKey::Verify(std::string_view token, std::int64_t now_s) c
   auto claims_raw = Base64UrlDecode(token.substr(d1 + 1, d2 - d1 - 1));
   auto sig = Base64UrlDecode(token.substr(d2 + 1));
   if (!header_raw || !claims_raw || !sig) return Status::Failed("malformed token: bad base64url");
-  json header = json::parse(*header_raw, nullptr, false);
-  if (!header.is_object() || !header.contains("alg") || !header["alg"].is_string()) {
+  auto header = ParseClientJson(*header_raw);
+  if (!header.ok() || !header->is_object() || !header->contains("alg") || !(*header)["alg"].is_string()) {
     return Status::Failed("malformed token header");
   }
-  const std::string alg = header["alg"].get<std::string>();
+  const std::string alg = (*header)["alg"].get<std::string>();
   if (alg != AlgName()) return Status::Failed("token algorithm '" + alg + "' not accepted (want " + AlgName() + ")");
   if (!CheckSignature(token.substr(0, d2), *sig)) return Status::Failed("bad token signature");
-  json claims = json::parse(*claims_raw, nullptr, false);
-  if (!claims.is_object()) return Status::Failed("malformed token claims");
+  auto parsed = ParseClientJson(*claims_raw);
+  if (!parsed.ok() || !parsed->is_object()) return Status::Failed("malformed token claims");
+  const json& claims = *parsed;
   Principal p;
   if (!claims.contains("sub") || !claims["sub"].is_string() || claims["sub"].get<std::string>().empty()) {
     return Status::Failed("token has no subject");
   }
   p.sub = claims["sub"].get<std::string>();
-  if (!claims.contains("exp") || !claims["exp"].is_number()) return Status::Failed("token has no expiry");
-  p.exp_s = claims["exp"].get<std::int64_t>();
+  // Times are NumericDates (RFC 7519): dsx wants integer seconds that fit in int64. A time of
+  // another type is refused, not ignored: a string `nbf` skipped would make the token valid
+  // before its time.
+  JsonFields times(claims, "token claims");
+  const auto exp = times.OptInt("exp");
+  const auto nbf = times.OptInt("nbf");
+  (void)times.OptInt("iat");
+  if (!times.ok()) return Status::Failed("malformed token claims: " + times.error() + " (seconds since the epoch)");
+  if (!exp) return Status::Failed("token has no expiry");
+  p.exp_s = *exp;
   if (p.exp_s <= now_s) return Status::Failed("token expired");
-  if (claims.contains("nbf") && claims["nbf"].is_number() && claims["nbf"].get<std::int64_t>() > now_s) {
-    return Status::Failed("token not valid yet");
-  }
+  if (nbf && *nbf > now_s) return Status::Failed("token not valid yet");
   if (claims.contains("device")) {
     if (!claims["device"].is_string()) return Status::Failed("token device must be a string");
     p.device = claims["device"].get<std::string>();

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <random>
 
+#include "session/model/json_input.hpp"
 #include "session/model/offset.hpp"
 
 namespace dsx::session::live {
@@ -41,7 +42,7 @@ Result<json> NormalizeDraft(const json& draft) {
     if (k == "type" || k == "id" || k == "run" || k == "msg" || k == "lane") {
       if (!it->is_string()) return Status::Failed("event field '" + k + "' must be a string");
       const std::string& v = it->get_ref<const std::string&>();
-      if (v.empty() || v.size() > 200) return Status::Failed("event field '" + k + "' must be 1..200 characters");
+      if (v.empty() || v.size() > kMaxNameBytes) return Status::Failed("event field '" + k + "' must be 1..200 bytes");
       out[k] = v;
     } else if (k == "data") {
       if (!it->is_object()) return Status::Failed("event field 'data' must be an object");
@@ -52,6 +53,13 @@ Result<json> NormalizeDraft(const json& draft) {
   }
   if (!out.contains("type")) return Status::Failed("event has no 'type'");
   if (!out.contains("data")) out["data"] = json::object();
+  if (out["type"] == "run.start") {
+    // Read by CheckDraft (session_state.cpp) with typed accessors that throw on a wrong type.
+    JsonFields data(out["data"], "event field 'data'", "data.");
+    (void)data.Bool("takeover", false);
+    (void)data.OptInt("lease_ms");
+    if (!data.ok()) return Status::Failed("event " + data.error());
+  }
   return out;
 }
 

@@ -21,6 +21,7 @@ namespace dsx::session::live {
 using nlohmann::json;
 
 inline constexpr std::size_t kMaxDraftBytes = 1u << 20;  // one draft, serialized [bytes]
+inline constexpr std::size_t kMaxNameBytes = 200;        // type, id, run, msg, lane; presence kind and state
 inline constexpr const char* kServerSub = "@server";     // `from.sub` of server-written events
 inline constexpr const char* kDefaultLane = "main";
 
@@ -46,6 +47,8 @@ struct LogEvent {
 
 // Validate a client draft: an object with a string `type`, optional string `id`, `run`,
 // `msg`, `lane`, object `data`; `offset`, `ts`, `from` are dropped; anything else is refused.
+// The data fields the server reads are typed too: `run.start`'s `data.takeover` must be a
+// boolean and `data.lease_ms` an integer (session_state.cpp reads them).
 // Returns the normalized draft (data defaults to {}). Errors are kFailed (HTTP 400).
 Result<json> NormalizeDraft(const json& draft);
 

@@ -2,11 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "session/model/json_input.hpp"
+
 namespace dsx::session {
 
 Result<Batch> JsonBatchFromBody(std::string_view body, bool allow_empty) {
-  nlohmann::json value = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return Status::Failed("invalid JSON body");
+  // Nesting limited (json_input.hpp): the dump below recurses once per level.
+  auto parsed = ParseClientJson(body);
+  if (!parsed.ok()) return Status::Failed(parsed.status().message() == "invalid JSON" ? "invalid JSON body"
+                                                                                       : parsed.status().message());
+  const nlohmann::json& value = *parsed;
   Batch batch;
   auto add = [&batch](const nlohmann::json& message) {
     const std::string text =

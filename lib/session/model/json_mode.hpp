@@ -12,7 +12,8 @@ namespace dsx::session {
 
 // Parse `body` as JSON. A top-level array becomes one message per element (exactly one level
 // is flattened); any other value is one message. `[]` is an error on POST (allow_empty false)
-// and an empty batch on PUT. Errors are Status::Failed with a short reason (HTTP 400).
+// and an empty batch on PUT. Text nested deeper than kMaxJsonDepth (json_input.hpp) is refused.
+// Errors are Status::Failed with a short reason (HTTP 400).
 Result<Batch> JsonBatchFromBody(std::string_view body, bool allow_empty);
 
 // Append "[m1,m2,...]" built from `count` stored messages laid out back to back in `data`

@@ -2,10 +2,13 @@
 #include "session/server/router.hpp"
 #include "session/server/ui_routes.hpp"
 
+#include <atomic>
+#include <exception>
 #include <limits>
 #include <string_view>
 #include <vector>
 
+#include "core/log.hpp"
 #include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/server/auth_gate.hpp"
@@ -376,7 +379,9 @@ Response TokenExpiredResponse(const LiveRead& live) {
   return JsonError(dummy, 401, "token expired");
 }
 
-void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
+namespace {
+
+void RouteUnguarded(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
   if (ServeUi(req, done)) return;  // /ui/: public web UI files, before auth (ui_routes.hpp)
   // Only the auth gate may say how long the token lasts: drop what a client sent.
   req.erase(boost::beast::string_view(kTokenExpiryField.data(), kTokenExpiryField.size()));
@@ -428,6 +433,47 @@ void Route(StreamService& svc, const RouterOptions& options, Request&& req, Rout
       res.set(http::field::allow, "GET, POST, PUT, DELETE, HEAD, OPTIONS");
       return done({RouteOutcome::Kind::kResponse, std::move(res), {}});
     }
+  }
+}
+
+// `done` at most once, whoever calls first: the handler, or Route's catch after a throw.
+struct Answer {
+  std::atomic<bool> given{false};
+  RouteDone done;
+};
+
+}  // namespace
+
+void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
+  // Last line of defence (issue 11): an exception out of any handler (the session routes, the
+  // UI, the stream routes; std::bad_alloc included) becomes a 500 and a log line, never
+  // std::terminate. Handlers validate their input first; this is for the bugs left.
+  const unsigned version = req.version();
+  const http::verb method = req.method();
+  const std::string_view target(req.target().data(), req.target().size());
+  std::string path(target.substr(0, target.find('?')));  // the query may hold a token: not logged
+  auto answer = std::make_shared<Answer>();
+  answer->done = std::move(done);
+  auto fail = [&](const char* why) noexcept {
+    try {
+      log::Error("request failed", {{"method", std::string(http::to_string(method))}, {"path", path}, {"why", why}});
+      if (answer->given.exchange(true)) return;  // already answered: the throw came later
+      Request dummy;
+      dummy.version(version);
+      dummy.keep_alive(false);
+      answer->done({RouteOutcome::Kind::kResponse, ErrorResponse(dummy, http::status::internal_server_error, "internal error"), {}});
+    } catch (...) {
+      // Out of memory even for the 500: the connection ends without an answer.
+    }
+  };
+  try {
+    RouteUnguarded(svc, options, std::move(req), [answer](RouteOutcome o) {
+      if (!answer->given.exchange(true)) answer->done(std::move(o));
+    });
+  } catch (const std::exception& e) {
+    fail(e.what());
+  } catch (...) {
+    fail("unknown exception");
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "session/live/compactor.hpp"
 #include "session/live/live_cursor.hpp"
+#include "session/model/json_input.hpp"
 #include "session/model/offset.hpp"
 #include "session/server/auth_gate.hpp"
 #include "session/server/live_sse_session.hpp"
@@ -95,6 +96,15 @@ RouteOutcome Respond(Response res) {
   return o;
 }
 
+// The rights some event type needs (docs/protocol/sessions.md section 7); `cancel_any` and
+// `admin` imply one of them. A token with none of them cannot post any event.
+bool MayPostEvents(const auth::Principal& who, const std::string& id) {
+  for (Right r : {Right::kAppend, Right::kRun, Right::kCancelOwn, Right::kSteer}) {
+    if (who.Allows(id, r)) return true;
+  }
+  return false;
+}
+
 RouteOutcome FromHub(const Request& req, const live::HubReply& r) {
   return Respond(JsonResponse(req, r.status, r.status == 204 ? "" : r.body.dump(-1, ' ', false, json::error_handler_t::replace)));
 }
@@ -183,8 +193,13 @@ struct Handler {
       return done(Respond(JsonError(rq, 405, "method not allowed: PUT or GET")));
     }
     if (st.endpoint == "events" && m == http::verb::post) {
-      json body = json::parse(rq.body(), nullptr, false);
-      if (body.is_discarded()) return done(Respond(JsonError(rq, 400, "invalid JSON body")));
+      // The exact right depends on each event's type (the hub checks it); a token with no right
+      // that lets it post any event is refused before its body is parsed.
+      if (!MayPostEvents(who, st.id)) {
+        return done(Respond(JsonError(rq, 403, who.Lacks(st.id, Right::kAppend) + " (or any right to post events)")));
+      }
+      auto body = ParseClientJson(rq.body());
+      if (!body.ok()) return done(Respond(JsonError(rq, 400, "invalid event body: " + body.status().message())));
       std::optional<ProducerArgs> producer;
       const std::string pid = HeaderValue(rq, "Producer-Id"), pep = HeaderValue(rq, "Producer-Epoch"),
                         pseq = HeaderValue(rq, "Producer-Seq");
@@ -196,14 +211,17 @@ struct Handler {
         }
         producer = ProducerArgs{pid, *e, *q};
       }
-      return hub.Submit(st.id, who, body, std::move(producer), reply_async);
+      return hub.Submit(st.id, who, *body, std::move(producer), reply_async);
     }
     if (st.endpoint == "heartbeat" && m == http::verb::post) {
+      if (deny(Right::kRun)) return;  // before the body is parsed
       std::string state;
       if (!rq.body().empty()) {
-        json body = json::parse(rq.body(), nullptr, false);
-        if (!body.is_object()) return done(Respond(JsonError(rq, 400, "heartbeat body must be a JSON object")));
-        state = body.value("state", "");
+        auto body = ParseClientJson(rq.body());
+        if (!body.ok()) return done(Respond(JsonError(rq, 400, "invalid heartbeat body: " + body.status().message())));
+        JsonFields f(*body, "heartbeat body");
+        state = f.String("state", "");
+        if (!f.ok()) return done(Respond(JsonError(rq, 400, f.error())));
       }
       return done(FromHub(rq, hub.Heartbeat(st.id, who, st.run, state)));
     }
@@ -216,10 +234,17 @@ struct Handler {
       }
       if (m == http::verb::post) {
         if (deny(Right::kPresence)) return;
-        json body = json::parse(rq.body().empty() ? "{}" : rq.body(), nullptr, false);
-        if (!body.is_object()) return done(Respond(JsonError(rq, 400, "presence body must be a JSON object")));
-        hub.PresenceSet(st.id, "post:" + who.sub + "/" + who.device, who, body.value("kind", "client"),
-                        body.value("state", "online"), hub.options().presence_ttl_ms);
+        auto body = ParseClientJson(rq.body().empty() ? "{}" : rq.body());
+        if (!body.ok()) return done(Respond(JsonError(rq, 400, "invalid presence body: " + body.status().message())));
+        JsonFields f(*body, "presence body");
+        const std::string kind = f.String("kind", "client");
+        const std::string state = f.String("state", "online");
+        (void)f.OptString("device");  // documented; the token's device is what counts
+        if (!f.ok()) return done(Respond(JsonError(rq, 400, f.error())));
+        if (kind.size() > live::kMaxNameBytes || state.size() > live::kMaxNameBytes) {
+          return done(Respond(JsonError(rq, 400, "presence kind and state must be at most 200 bytes")));
+        }
+        hub.PresenceSet(st.id, "post:" + who.sub + "/" + who.device, who, kind, state, hub.options().presence_ttl_ms);
         live::HubReply r;
         r.status = 204;
         return done(FromHub(rq, r));

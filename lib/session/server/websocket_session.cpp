@@ -1,5 +1,6 @@
 #include "session/server/websocket_session.hpp"
 
+#include "core/log.hpp"
 #include "session/live/compactor.hpp"
 #include "session/model/offset.hpp"
 #include "session/server/loop_post.hpp"
@@ -23,6 +24,12 @@ websocket::close_reason Reason(std::uint16_t code, const std::string& why) {
 }
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The `error` string of a hub reply's body ("" when there is none).
+std::string ErrorOf(const json& body) {
+  auto e = body.find("error");
+  return body.is_object() && e != body.end() && e->is_string() ? e->get<std::string>() : std::string();
+}
 
 }  // namespace
 
@@ -56,7 +63,14 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   std::weak_ptr<WebSocketSession> weak = weak_from_this();
   auto ex = ws_.get_executor();
   listener_ = hub_.Subscribe(params_.session, [weak, ex](const json& ev) {
-    if (auto s = weak.lock()) PostToLoop(ex, [s, ev] { s->reply({{"op", "presence"}, {"event", ev}}); });
+    if (auto s = weak.lock()) {
+      PostToLoop(ex, [s, ev] {
+        // Presence is readers' information: gone when a refreshed token dropped `read`.
+        if (s->params_.principal.Allows(s->params_.session, auth::Right::kRead)) {
+          s->reply({{"op", "presence"}, {"event", ev}});
+        }
+      });
+    }
   });
   arm_expiry();
   arm_tick();
@@ -77,111 +91,93 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     tick_timer_.cancel();
     return;
   }
-  json frame = json::parse(beast::buffers_to_string(in_.data()), nullptr, false);
+  const std::string text = beast::buffers_to_string(in_.data());
   in_.consume(in_.size());
-  if (!frame.is_object() || !frame.contains("op") || !frame["op"].is_string()) {
-    reply({{"op", "error"}, {"status", 400}, {"error", "a frame must be a JSON object with an 'op'"}});
-  } else {
-    handle(frame);
+  // Last line of defence: a bug in an op's handling answers 500 on this socket and is logged;
+  // it never ends the process (issue 11). Frames are validated first (ParseWsFrame).
+  try {
+    handle(ParseWsFrame(text));
+  } catch (const std::exception& e) {
+    log::Error("websocket frame failed", {{"session", params_.session}, {"why", e.what()}});
+    reply({{"op", "error"}, {"status", 500}, {"error", "internal error"}});
+  } catch (...) {
+    log::Error("websocket frame failed", {{"session", params_.session}, {"why", "unknown exception"}});
+    reply({{"op", "error"}, {"status", 500}, {"error", "internal error"}});
   }
   if (!closed_) do_read();
 }
 
-void WebSocketSession::handle(const json& f) {
-  const std::string op = f["op"].get<std::string>();
-  const json req = f.contains("req") ? f["req"] : json();
-  auto error = [&](int status, const std::string& why) {
-    reply({{"op", "ack"}, {"req", req}, {"status", status}, {"error", why}});
-  };
-  if (op == "subscribe") return op_subscribe(f);
-  if (op == "append") return op_append(f);
-  if (op == "auth") return op_auth(f);
-  if (op == "credit") {
-    if (!f.contains("n") || !f["n"].is_number_integer() || f["n"].get<std::int64_t>() < 1) {
-      return error(400, "credit needs a positive integer 'n'");
-    }
-    credit_ = std::min<std::int64_t>(credit_.value_or(0) + f["n"].get<std::int64_t>(), 1 << 20);
-    if (parked_) unpark();
-    return pump();
-  }
-  if (op == "heartbeat") {
-    live::HubReply r = hub_.Heartbeat(params_.session, params_.principal, f.value("run", ""), f.value("state", ""));
-    json a = {{"op", "ack"}, {"req", req}, {"status", r.status}};
-    if (r.status >= 400) a["error"] = r.body.value("error", "");
-    return reply(std::move(a));
-  }
-  if (op == "presence") {
-    if (!params_.principal.Allows(params_.session, auth::Right::kPresence)) {
-      return error(403, params_.principal.Lacks(params_.session, auth::Right::kPresence));
-    }
-    if (presence_key_.empty()) presence_key_ = "ws:" + live::RandomId("");
-    auth::Principal who = params_.principal;
-    if (f.contains("device") && f["device"].is_string() && who.device.empty()) who.device = f["device"];
-    hub_.PresenceSet(params_.session, presence_key_, who, "client", f.value("state", "online"), 0);
-    return reply({{"op", "ack"}, {"req", req}, {"status", 204}});
-  }
-  if (op == "ping") return reply({{"op", "pong"}, {"req", req}});
-  error(400, "unknown op '" + op + "'");
+void WebSocketSession::ack_error(const json& req, int status, const std::string& why) {
+  reply({{"op", "ack"}, {"req", req}, {"status", status}, {"error", why}});
 }
 
-void WebSocketSession::op_subscribe(const json& f) {
-  const json req = f.contains("req") ? f["req"] : json();
-  std::string offset_text = "-1";
-  if (f.contains("offset")) {
-    if (!f["offset"].is_string()) return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "offset must be a string"}});
-    offset_text = f["offset"].get<std::string>();
-  }
-  auto parsed = ParseOffset(offset_text);
-  if (!parsed) return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "invalid offset '" + offset_text + "'"}});
-  live::LaneFilter lanes;
-  if (f.contains("lanes") && f["lanes"].is_array()) {
-    for (const auto& l : f["lanes"]) {
-      if (l.is_string()) lanes.lanes.push_back(l.get<std::string>());
+void WebSocketSession::handle(const WsFrame& f) {
+  if (f.framing) return reply({{"op", "error"}, {"status", f.status}, {"error", f.error}});
+  if (f.status != 0) return ack_error(f.req, f.status, f.error);
+  switch (f.op) {
+    case WsFrame::Op::kSubscribe:
+      return op_subscribe(f);
+    case WsFrame::Op::kAppend:
+      return op_append(f);
+    case WsFrame::Op::kAuth:
+      return op_auth(f);
+    case WsFrame::Op::kCredit:
+      credit_ = std::min(credit_.value_or(0) + f.n, kMaxWsCredit);
+      if (parked_) unpark();
+      return pump();
+    case WsFrame::Op::kHeartbeat: {
+      live::HubReply r = hub_.Heartbeat(params_.session, params_.principal, f.run, f.state);
+      json a = {{"op", "ack"}, {"req", f.req}, {"status", r.status}};
+      if (r.status >= 400) a["error"] = ErrorOf(r.body);
+      return reply(std::move(a));
     }
+    case WsFrame::Op::kPresence: {
+      if (!params_.principal.Allows(params_.session, auth::Right::kPresence)) {
+        return ack_error(f.req, 403, params_.principal.Lacks(params_.session, auth::Right::kPresence));
+      }
+      if (presence_key_.empty()) presence_key_ = "ws:" + live::RandomId("");
+      auth::Principal who = params_.principal;
+      if (!f.device.empty() && who.device.empty()) who.device = f.device;
+      hub_.PresenceSet(params_.session, presence_key_, who, "client", f.state, 0);
+      return reply({{"op", "ack"}, {"req", f.req}, {"status", 204}});
+    }
+    case WsFrame::Op::kPing:
+      return reply({{"op", "pong"}, {"req", f.req}});
   }
-  std::uint64_t from = parsed->kind == OffsetParam::Kind::kAt ? parsed->position : 0;
-  if (parsed->kind == OffsetParam::Kind::kNow) from = hub_.service().ReadFrom(params_.stream, 0).reply.info.tail;
-  if (f.value("mode", "") == "compacted") {
+}
+
+void WebSocketSession::op_subscribe(const WsFrame& f) {
+  // The route checked `read` when the socket opened; a refreshed token may have dropped it.
+  if (!params_.principal.Allows(params_.session, auth::Right::kRead)) {
+    return ack_error(f.req, 403, params_.principal.Lacks(params_.session, auth::Right::kRead));
+  }
+  live::LaneFilter lanes;
+  lanes.lanes = f.lanes;
+  std::uint64_t from = f.offset.kind == OffsetParam::Kind::kAt ? f.offset.position : 0;
+  if (f.offset.kind == OffsetParam::Kind::kNow) from = hub_.service().ReadFrom(params_.stream, 0).reply.info.tail;
+  if (f.compacted) {
     auto view = live::BuildView(hub_.service(), params_.stream, lanes, &from);
-    if (!view.ok()) return reply({{"op", "ack"}, {"req", req}, {"status", 503}, {"error", view.status().message()}});
+    if (!view.ok()) return ack_error(f.req, 503, view.status().message());
     json snap = std::move(view).value();
     snap["op"] = "snapshot";
     snap["runs"] = hub_.Runs(params_.session).body.value("runs", json::array());
     reply(std::move(snap));
   }
-  if (f.contains("credit")) {
-    if (!f["credit"].is_number_integer() || f["credit"].get<std::int64_t>() < 1) {
-      return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "credit must be a positive integer"}});
-    }
-    credit_ = f["credit"].get<std::int64_t>();
-  } else {
-    credit_.reset();
-  }
+  credit_ = f.credit;
   unpark();
   cursor_.emplace(hub_.pages(), params_.stream, from, std::move(lanes));
-  reply({{"op", "ack"}, {"req", req}, {"status", 200}, {"offset", FormatOffset(from)}});
+  reply({{"op", "ack"}, {"req", f.req}, {"status", 200}, {"offset", FormatOffset(from)}});
 }
 
-void WebSocketSession::op_append(const json& f) {
-  const json req = f.contains("req") ? f["req"] : json();
-  if (!f.contains("event")) return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "append needs an 'event'"}});
-  std::optional<ProducerArgs> producer;
-  if (f.contains("producer")) {
-    const json& p = f["producer"];
-    if (!p.is_object() || !p.contains("id") || !p["id"].is_string() || !p.contains("epoch") ||
-        !p["epoch"].is_number_unsigned() || !p.contains("seq") || !p["seq"].is_number_unsigned()) {
-      return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "producer needs id, epoch and seq"}});
-    }
-    producer = ProducerArgs{p["id"].get<std::string>(), p["epoch"].get<std::uint64_t>(), p["seq"].get<std::uint64_t>()};
-  }
+void WebSocketSession::op_append(const WsFrame& f) {
   std::weak_ptr<WebSocketSession> weak = weak_from_this();
   auto ex = ws_.get_executor();
-  hub_.Submit(params_.session, params_.principal, f["event"], std::move(producer), [weak, ex, req](live::HubReply r) {
+  hub_.Submit(params_.session, params_.principal, f.event, f.producer, [weak, ex, req = f.req](live::HubReply r) {
     auto s = weak.lock();
     if (!s) return;
     json a = {{"op", "ack"}, {"req", req}, {"status", r.status}};
     if (r.status >= 400) {
-      a["error"] = r.body.value("error", "");
+      a["error"] = ErrorOf(r.body);
     } else {
       a["result"] = std::move(r.body);
     }
@@ -189,20 +185,27 @@ void WebSocketSession::op_append(const json& f) {
   });
 }
 
-void WebSocketSession::op_auth(const json& f) {
-  const json req = f.contains("req") ? f["req"] : json();
-  if (!params_.key) return reply({{"op", "ack"}, {"req", req}, {"status", 200}, {"note", "server is open"}});
-  if (!f.contains("token") || !f["token"].is_string()) {
-    return reply({{"op", "ack"}, {"req", req}, {"status", 400}, {"error", "auth needs a 'token'"}});
-  }
-  auto p = params_.key->Verify(f["token"].get<std::string>(), live::NowMs() / 1000);
-  if (!p.ok()) return reply({{"op", "ack"}, {"req", req}, {"status", 401}, {"error", p.status().message()}});
-  if (p->sub != params_.principal.sub) {
-    return reply({{"op", "ack"}, {"req", req}, {"status", 403}, {"error", "a refreshed token must have the same sub"}});
-  }
+void WebSocketSession::op_auth(const WsFrame& f) {
+  if (!params_.key) return reply({{"op", "ack"}, {"req", f.req}, {"status", 200}, {"note", "server is open"}});
+  auto p = params_.key->Verify(f.token, live::NowMs() / 1000);
+  if (!p.ok()) return ack_error(f.req, 401, p.status().message());
+  const WsRefresh r = CheckRefresh(params_.principal, *p, params_.session);
+  if (r.status != 200) return ack_error(f.req, r.status, r.error);
   params_.principal = std::move(p).value();
   arm_expiry();
-  reply({{"op", "ack"}, {"req", req}, {"status", 200}, {"exp", params_.principal.exp_s}});
+  if (!r.keep_subscription && cursor_) {
+    // The new token no longer covers what this socket reads: stop delivery now (and refuse a
+    // re-subscribe, op_subscribe); the client hears it as the subscription's final error.
+    cursor_.reset();
+    credit_.reset();
+    unpark();
+    reply({{"op", "error"}, {"status", 403}, {"error", r.dropped}});
+  }
+  if (!r.keep_presence && !presence_key_.empty()) {
+    hub_.PresenceLeave(params_.session, presence_key_);
+    presence_key_.clear();
+  }
+  reply({{"op", "ack"}, {"req", f.req}, {"status", 200}, {"exp", params_.principal.exp_s}});
 }
 
 void WebSocketSession::reply(json frame) {

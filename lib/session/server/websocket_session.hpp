@@ -28,6 +28,7 @@
 #include "session/live/session_hub.hpp"
 #include "session/server/net_types.hpp"
 #include "session/server/router.hpp"
+#include "session/server/ws_frame.hpp"
 
 namespace dsx::session::server {
 
@@ -53,10 +54,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void on_accept(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
-  void handle(const nlohmann::json& frame);
-  void op_subscribe(const nlohmann::json& frame);
-  void op_append(const nlohmann::json& frame);
-  void op_auth(const nlohmann::json& frame);
+  void handle(const WsFrame& frame);
+  void op_subscribe(const WsFrame& frame);
+  void op_append(const WsFrame& frame);
+  void op_auth(const WsFrame& frame);
+  void ack_error(const nlohmann::json& req, int status, const std::string& why);
   void reply(nlohmann::json frame);
   void pump();
   void write(std::string text);

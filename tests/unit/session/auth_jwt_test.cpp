@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,16 @@ std::string Ed25519Pem(bool private_key) {
 // Re-signs nothing: swaps a token's header (for algorithm confusion tests).
 std::string WithHeader(const std::string& token, const std::string& header_json) {
   return Base64UrlEncode(header_json) + token.substr(token.find('.'));
+}
+
+// An HS256 token over any claims text, signed with kSecret.
+std::string SignedHs256(const std::string& claims) {
+  const std::string input = Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + Base64UrlEncode(claims);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), kSecret.data(), static_cast<int>(kSecret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &n);
+  return input + "." + Base64UrlEncode(std::string(reinterpret_cast<const char*>(mac), n));
 }
 
 }  // namespace
@@ -142,4 +153,30 @@ TEST_CASE("rights: patterns, implications, parsing") {
   CHECK(rights->size() == 2);
   CHECK_FALSE(ParseRightList("read,fly").ok());
   CHECK_FALSE(ParseRightList("").ok());
+}
+
+TEST_CASE("times of the wrong type are refused, not ignored (issue 11)") {
+  auto key = TokenKey::FromBytes(kSecret);
+  REQUIRE(key.ok());
+  const std::string base = R"("sub":"alice","rights":{"chat/*":["read"]})";
+  auto verify = [&](const std::string& times) { return (*key)->Verify(SignedHs256("{" + base + "," + times + "}"), kNow); };
+  // The signing helper is right: integer times verify.
+  CHECK(verify(R"("exp":1764151260,"iat":1764151200,"nbf":1764151200)").ok());
+  CHECK(verify(R"("exp":1764151260,"nbf":1764151300)").status().message() == "token not valid yet");
+  for (const char* bad : {R"("1764151300")", "true", "null", "{}", "[1764151300]", "1764151300.5", "18446744073709551615"}) {
+    CAPTURE(bad);
+    for (const char* claim : {"nbf", "iat"}) {
+      auto r = verify(std::string(R"("exp":1764151260,")") + claim + R"(":)" + bad);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.status().message().find(std::string("'") + claim + "'") != std::string::npos);
+    }
+    auto r = verify(std::string(R"("exp":)") + bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("'exp'") != std::string::npos);
+  }
+  // A float expiry used to be read as an integer (and a huge one was undefined behaviour).
+  CHECK_FALSE(verify(R"("exp":1e300)").ok());
+  // Deep claims are refused before they are built.
+  CHECK_FALSE((*key)->Verify(SignedHs256("{" + base + R"(,"exp":1764151260,"x":)" + std::string(100000, '[') +
+                                          std::string(100000, ']') + "}"), kNow).ok());
 }
