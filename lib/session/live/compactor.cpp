@@ -1,4 +1,5 @@
 #include "session/live/compactor.hpp"
+#include "session/model/json_input.hpp"
 
 #include "session/model/offset.hpp"
 
@@ -58,7 +59,7 @@ void Compactor::Add(const LogEvent& e) {
     // Messages left open by the run: done if the run finished normally, else aborted.
     const std::string run = e.Str("run");
     std::string reason;
-    if (auto d = e.body.find("data"); d != e.body.end() && d->is_object()) reason = d->value("reason", "");
+    if (auto d = e.body.find("data"); d != e.body.end() && d->is_object()) reason = StringOr(*d, "reason", "");
     auto o = open_.find(run);
     if (o != open_.end()) {
       for (const std::string& key : o->second) {
@@ -78,16 +79,16 @@ void Compactor::Add(const LogEvent& e) {
 std::vector<json> Compactor::Items() const { return items_; }
 
 void TextAssembler::AddItem(const json& item) {
-  if (item.value("type", "") != "msg") return;
-  if (const std::string* t = TextField(item)) texts_[item.value("msg", "")] = *t;
+  if (StringOr(item, "type", "") != "msg") return;
+  if (const std::string* t = TextField(item)) texts_[StringOr(item, "msg", "")] = *t;
 }
 
 void TextAssembler::AddEvent(const json& e) {
-  const std::string type = e.value("type", "");
+  const std::string type = StringOr(e, "type", "");
   if (type == "msg.start") {
-    texts_.emplace(e.value("msg", ""), "");
+    texts_.emplace(StringOr(e, "msg", ""), "");
   } else if (type == "msg.append") {
-    if (const std::string* t = TextField(e)) texts_[e.value("msg", "")] += *t;
+    if (const std::string* t = TextField(e)) texts_[StringOr(e, "msg", "")] += *t;
   }
 }
 

@@ -1,4 +1,5 @@
 #include "session/live/session_hub.hpp"
+#include "session/model/json_input.hpp"
 
 #include <chrono>
 
@@ -248,7 +249,7 @@ void SessionHub::AppendLocked(const std::string& id, const SessionPtr& s, std::v
   // Keep only what the answer needs from each event.
   json summary = json::array();
   for (const json& e : arr) {
-    json one = {{"type", e.value("type", "")}};
+    json one = {{"type", StringOr(e, "type", "")}};
     for (const char* f : {"run", "msg", "id"}) {
       if (e.contains(f)) one[f] = e[f];
     }
@@ -338,7 +339,7 @@ void SessionHub::Tick(std::int64_t now) {
         }
         const std::string sid = id;
         AppendLocked(id, s, std::move(events), std::nullopt, json::object(), [sid](HubReply r) {
-          if (r.status >= 400) log::Warn("cannot end lapsed run", {{"session", sid}, {"why", r.body.value("error", "")}});
+          if (r.status >= 400) log::Warn("cannot end lapsed run", {{"session", sid}, {"why", StringOr(r.body, "error", "")}});
         });
       }
       for (auto it = s->members.begin(); it != s->members.end();) {
@@ -460,20 +461,20 @@ json SessionHub::PresenceList(const std::string& id) {
 }
 
 void SessionHub::AgentPresenceLocked(Session& s, const json& e, std::vector<json>* out) {
-  const std::string type = e.value("type", "");
-  const std::string run_id = e.value("run", "");
+  const std::string type = StringOr(e, "type", "");
+  const std::string run_id = StringOr(e, "run", "");
   const std::string key = "run:" + run_id;
   if (type == "run.start") {
     const json& from = e.contains("from") ? e["from"] : json::object();
-    json info = {{"sub", from.value("sub", "")}, {"kind", "agent"}, {"run", run_id},
-                 {"lane", e.value("lane", kDefaultLane)}, {"state", "thinking"}};
+    json info = {{"sub", StringOr(from, "sub", "")}, {"kind", "agent"}, {"run", run_id},
+                 {"lane", StringOr(e, "lane", kDefaultLane)}, {"state", "thinking"}};
     if (from.contains("device")) info["device"] = from["device"];
     SetMemberLocked(s, key, std::move(info), 0, out);
   } else if (type == "msg.append" || type == "run.end") {
     auto it = s.members.find(key);
     if (it == s.members.end()) return;
     if (type == "msg.append") {
-      if (it->second.info.value("state", "") == "streaming") return;
+      if (StringOr(it->second.info, "state", "") == "streaming") return;
       json info = it->second.info;
       info["state"] = "streaming";
       SetMemberLocked(s, key, std::move(info), 0, out);
@@ -481,7 +482,7 @@ void SessionHub::AgentPresenceLocked(Session& s, const json& e, std::vector<json
     }
     json info = it->second.info;
     const json& data = e.contains("data") ? e["data"] : json::object();
-    if (data.value("reason", "") == "agent_lost") {
+    if (StringOr(data, "reason", "") == "agent_lost") {
       info["state"] = "lost";
       SetMemberLocked(s, key, info, 0, out);
     }

@@ -1,4 +1,5 @@
 #include "session/live/text_render.hpp"
+#include "session/model/json_input.hpp"
 
 #include <unistd.h>
 
@@ -12,8 +13,8 @@ using nlohmann::json;
 
 std::string Who(const json& e) {
   if (!e.contains("from") || !e["from"].is_object()) return "?";
-  std::string s = e["from"].value("sub", "?");
-  const std::string d = e["from"].value("device", "");
+  std::string s = StringOr(e["from"], "sub", "?");
+  const std::string d = StringOr(e["from"], "device", "");
   return d.empty() ? s : s + "@" + d;
 }
 
@@ -50,15 +51,15 @@ std::string TextRenderer::Line(const std::string& text) {
 
 std::string TextRenderer::Feed(const json& e) {
   if (!e.is_object()) return "";
-  const std::string type = e.value("type", "");
-  const std::string run = e.value("run", "");
+  const std::string type = StringOr(e, "type", "");
+  const std::string run = StringOr(e, "run", "");
   const json& d = Data(e);
   if (type == "msg.start" || type == "msg.append") {
-    const std::string msg = e.value("msg", "");
+    const std::string msg = StringOr(e, "msg", "");
     std::string out;
     if (msg != current_) {
       out = at_line_start_ ? "" : "\n";
-      out += "[" + Who(e) + (e.value("lane", "main") == "main" ? "" : " " + e.value("lane", "")) + "] ";
+      out += "[" + Who(e) + (StringOr(e, "lane", "main") == "main" ? "" : " " + StringOr(e, "lane", "")) + "] ";
       current_ = msg;
       at_line_start_ = false;
     }
@@ -70,27 +71,27 @@ std::string TextRenderer::Feed(const json& e) {
     return out;
   }
   if (type == "msg.end") {
-    if (e.value("msg", "") == current_ && !at_line_start_) {
+    if (StringOr(e, "msg", "") == current_ && !at_line_start_) {
       at_line_start_ = true;
       current_.clear();
       return "\n";
     }
     return "";
   }
-  if (type == "run.start") return Line("── run " + run + " started by " + Who(e) + " (lane " + e.value("lane", "main") + ")");
+  if (type == "run.start") return Line("── run " + run + " started by " + Who(e) + " (lane " + StringOr(e, "lane", "main") + ")");
   if (type == "run.end") {
-    std::string why = d.value("reason", "?");
+    std::string why = StringOr(d, "reason", "?");
     if (d.contains("error") && d["error"].is_string()) why += ": " + d["error"].get<std::string>();
     return Line("── run " + run + " ended: " + why);
   }
-  if (type == "control.cancel") return Line("── " + Who(e) + " asks to cancel run " + run + " (" + e.value("id", "") + ")");
+  if (type == "control.cancel") return Line("── " + Who(e) + " asks to cancel run " + run + " (" + StringOr(e, "id", "") + ")");
   if (type == "control.steer") {
     const std::string what = d.contains("text") && d["text"].is_string() ? d["text"].get<std::string>()
                                                                          : d.value("json", json()).dump();
-    return Line("── " + Who(e) + " steers run " + run + ": " + what + " (" + e.value("id", "") + ")");
+    return Line("── " + Who(e) + " steers run " + run + ": " + what + " (" + StringOr(e, "id", "") + ")");
   }
   if (type == "control.ack") {
-    std::string s = "── " + e.value("id", "") + " " + d.value("outcome", "?") + " by " + Who(e);
+    std::string s = "── " + StringOr(e, "id", "") + " " + StringOr(d, "outcome", "?") + " by " + Who(e);
     if (d.contains("reason") && d["reason"].is_string()) s += ": " + d["reason"].get<std::string>();
     return Line(s);
   }

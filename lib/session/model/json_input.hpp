@@ -35,6 +35,11 @@ int JsonDepth(std::string_view text, int limit = kMaxJsonDepth);
 // Errors are Status::Failed (HTTP 400): "invalid JSON" or "JSON nested deeper than 64 levels".
 Result<nlohmann::json> ParseClientJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
+// Lenient read of stored or server-made data (events read back from a log, which raw stream
+// writes by an admin can fill with anything): the string at `key`, or `fallback` when `object`
+// is not an object, or the field is absent or not a string. Never throws.
+std::string StringOr(const nlohmann::json& object, const char* key, std::string fallback = "");
+
 // Typed reads of a client object's fields, never throwing. A field that is present with the
 // wrong type records an error naming it and the type it needs (the first such error is
 // kept); absent fields give the fallback. Use: read every field, then check ok().

@@ -9,8 +9,7 @@ namespace dsx::session {
 Result<Batch> JsonBatchFromBody(std::string_view body, bool allow_empty) {
   // Nesting limited (json_input.hpp): the dump below recurses once per level.
   auto parsed = ParseClientJson(body);
-  if (!parsed.ok()) return Status::Failed(parsed.status().message() == "invalid JSON" ? "invalid JSON body"
-                                                                                       : parsed.status().message());
+  if (!parsed.ok()) return Status::Failed(parsed.status().message() + " in the body");
   const nlohmann::json& value = *parsed;
   Batch batch;
   auto add = [&batch](const nlohmann::json& message) {

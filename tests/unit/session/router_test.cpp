@@ -2,6 +2,8 @@
 // objects and the memory store, no sockets.
 #include <doctest/doctest.h>
 
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #include "session/model/offset.hpp"
@@ -210,4 +212,44 @@ TEST_CASE("sliding TTL expires streams; HEAD does not renew") {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(f.Res(http::verb::head, "/v1/stream/t").result_int() == 404);
   CHECK(f.Res(http::verb::put, "/v1/stream/t").result_int() == 201);
+}
+
+TEST_CASE("a handler's exception becomes a 500, never process death (issue 11)") {
+  Fixture f;
+  int mode = 0;
+  f.options.intercept = [&mode](Request&, RouteDone& done) -> bool {
+    switch (mode) {
+      case 0: throw std::runtime_error("boom");
+      case 1: throw std::bad_alloc();
+      case 2: throw 42;  // not even a std::exception
+      case 3:
+        done({RouteOutcome::Kind::kResponse, ErrorResponse(Request{}, http::status::ok, "fine"), {}});
+        throw std::runtime_error("after the answer");
+      default: return false;
+    }
+  };
+  for (mode = 0; mode < 3; ++mode) {
+    CAPTURE(mode);
+    int calls = 0;
+    std::optional<RouteOutcome> out;
+    Request req{http::verb::get, "/v1/stream/x?access_token=secret", 11};
+    CHECK_NOTHROW(Route(f.service, f.options, std::move(req), [&](RouteOutcome o) {
+      ++calls;
+      out = std::move(o);
+    }));
+    REQUIRE(out);
+    CHECK(calls == 1);
+    CHECK(out->response.result_int() == 500);
+    CHECK_FALSE(out->response.keep_alive());
+  }
+  // Answered before the throw: that answer stands, and `done` is not called twice.
+  mode = 3;
+  int calls = 0;
+  int status = 0;
+  CHECK_NOTHROW(Route(f.service, f.options, Request{http::verb::get, "/x", 11}, [&](RouteOutcome o) {
+    ++calls;
+    status = o.response.result_int();
+  }));
+  CHECK(calls == 1);
+  CHECK(status == 200);
 }
