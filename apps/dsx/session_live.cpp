@@ -72,6 +72,7 @@ void RunRun(const RunFlags& f) {
   o.grace = std::chrono::milliseconds(static_cast<std::int64_t>(f.grace_s * 1000));
   o.retry_for_ms = static_cast<long>(f.retry_for_s * 1000);
   o.notice = [](const std::string& s) { Notice(s); };
+  o.stop_on_signals = true;  // COMMAND has its own process group: Ctrl-C reaches only us
   auto r = lv::RunAgent(o);
   if (!r.ok()) return cli::Finish(r.status().Wrap("cannot run the agent in '" + f.c.session + "'"));
   if (f.c.json) {
@@ -307,8 +308,18 @@ void register_session_live(CLI::App& session) {
     cmd->add_option("command", f->command, "the agent command and its arguments (after --)")->required();
     cmd->add_option("--lane", f->lane, "lane of the run (default main)");
     cmd->add_option("--lease", f->lease_s, "lease in seconds, renewed by heartbeats (default 15)");
-    cmd->add_option("--grace", f->grace_s, "seconds between SIGINT, SIGTERM and SIGKILL on cancel (default 3)");
+    cmd->add_option("--grace", f->grace_s, "seconds between SIGTERM and SIGKILL to COMMAND's process group (default 3)");
     cmd->add_option("--retry-for", f->retry_for_s, "ride out a server outage of SECONDS when appending (default 120)");
+    cmd->footer(
+        "Signals: COMMAND runs in a process group of its own. On a cancel (control.cancel) the whole\n"
+        "group gets SIGTERM (then SIGCONT), and SIGKILL --grace seconds later unless every process in it\n"
+        "has exited; the cancel is acknowledged 'applied' and from then on the server refuses the run's\n"
+        "output, so nothing printed after it reaches the session. SIGTERM, not SIGINT: SIGINT means\n"
+        "'abort this step' to many interactive tools, and shells start '&' children with it ignored.\n"
+        "When COMMAND exits, whatever it left running in its group gets the same SIGTERM/SIGKILL.\n"
+        "SIGINT (Ctrl-C), SIGTERM or SIGHUP to dsx itself stops the group the same way and ends the\n"
+        "run cancelled (exit 130); a second one sends SIGKILL to the group at once; a third makes dsx\n"
+        "exit without ending the run (its lease lapses). See man dsx-session.");
     cmd->callback([f] { RunRun(*f); });
   }
   for (bool steer : {false, true}) {

@@ -324,11 +324,154 @@ def test_insecure(s_unused):
     print("non-loopback listen without a key refused (exit 2)")
 
 
+# ---------------------------------------------------------------- issue 11 (items 7 and 10)
+
+BASH_LOOP = "echo $$ > %s; for i in $(seq 100000); do echo $i; sleep 0.02; done"
+
+
+def live_group_members(pgid):
+    """Pids of live (not zombie) processes in group pgid, from /proc (this machine's PID 1
+    may never reap orphans, so os.killpg(pgid, 0) alone would count their zombies)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = open("/proc/%s/stat" % d).read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            out.append(int(d))
+    return out
+
+
+def start_bash_loop(s, session, *extra):
+    pidfile = os.path.join(s.data, session.replace("/", "_") + ".pid")
+    runner = start_run(s, session, ["/bin/bash", "-c", BASH_LOOP % pidfile], *extra)
+    run = run_of(s.url, session)
+    wait_for(lambda: "".join(texts(all_events(s.url, session)).values()).count("\n") >= 20, 20, "20 lines of output")
+    bash = int(open(pidfile).read())
+    return runner, run, bash
+
+
+def assert_group_gone(bash):
+    try:
+        pgid = os.getpgid(bash)
+    except ProcessLookupError:
+        pgid = bash  # the leader is gone; its group id was its pid (asserted while it lived)
+    assert not live_group_members(pgid), "alive in the agent's group: %r" % live_group_members(pgid)
+    try:
+        os.killpg(pgid, 0)
+        # Only zombies may be left (members reparented to a PID 1 that does not reap).
+    except ProcessLookupError:
+        pass
+
+
+def test_cancel_stops_group(s):
+    """The agent from the issue: a bash loop whose `sleep` made it ride out SIGINT. After the
+    cancel is acknowledged (applied) the log gets no more output of the run, strictly: no
+    msg.append of the run after the applied control.ack (the server refuses them), and no
+    process of the agent's group is alive once the runner has exited."""
+    session = "chat/g"
+    grace = 3
+    runner, run, bash = start_bash_loop(s, session, "--grace", str(grace))
+    assert os.getpgid(bash) == bash, "the agent is not the leader of its own process group"
+    assert os.getpgid(bash) != os.getpgid(runner.pid), "the agent shares the runner's process group"
+    p = dsx("session", "cancel", session, "--server", s.url, "--json", check=0)
+    acked = time.time()
+    result = json.loads(p.stdout)["results"][0]
+    assert result["outcome"] == "applied", result
+    out, err = runner.communicate(timeout=30)
+    took = time.time() - acked
+    assert runner.returncode == 130, (runner.returncode, out, err)
+    evs = all_events(s.url, session)
+    ack_at = [i for i, e in enumerate(evs)
+              if e["type"] == "control.ack" and e["id"] == result["id"] and e["data"]["outcome"] == "applied"]
+    assert ack_at, "no applied ack in the log"
+    after = [e for e in evs[ack_at[0] + 1:] if e.get("run") == run]
+    late = [e for e in after if e["type"] == "msg.append"]
+    assert not late, "%d fragments after the applied cancel: %r" % (len(late), [e["data"]["text"][:40] for e in late])
+    assert [e["type"] for e in after] == ["msg.end", "run.end"], [e["type"] for e in after]
+    assert after[-1]["data"]["reason"] == "cancelled", after[-1]
+    # A fragment sent now, as a zombie writer would, is refused with the reason.
+    msg = [e for e in evs if e["type"] == "msg.start" and e["run"] == run][0]["msg"]
+    st, body = request(s.url + "/v1/session/%s/events" % session, "POST",
+                       {"type": "msg.append", "run": run, "msg": msg, "data": {"text": "late"}})
+    assert st == 409, (st, body)
+    assert_group_gone(bash)
+    # SIGTERM to the whole group ends bash and its sleep at once: no wait for SIGKILL.
+    assert took < grace, "the runner took %.2f s after the ack (grace %d s)" % (took, grace)
+    print("cancel: applied; 0 fragments after the applied ack (%d events after it: msg.end, run.end); "
+          "agent group %d gone; runner exited %.2f s after the ack" % (len(after), bash, took))
+
+
+def test_interrupt_stops_group(s):
+    """Ctrl-C (SIGINT) or SIGTERM to the runner: the agent's own group no longer gets the
+    terminal's signal, so the runner passes it on, ends the run cancelled and exits 130."""
+    for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+        session = "chat/i-" + name.lower()
+        runner, run, bash = start_bash_loop(s, session, "--grace", "3")
+        runner.send_signal(sig)
+        out, err = runner.communicate(timeout=30)
+        assert runner.returncode == 130, (name, runner.returncode, out, err)
+        end = run_end(s.url, session, run)
+        assert end["data"]["reason"] == "cancelled" and end["data"].get("interrupted") == name, end
+        assert_group_gone(bash)
+    print("interrupt: SIGINT and SIGTERM to the runner stop the agent's group, run ends cancelled, exit 130")
+
+
+def test_takeover_rights(s_unused):
+    """A takeover ends the run in the lane, so it needs the right to cancel that run."""
+    tmp = tempfile.mkdtemp(prefix="dsx-takeover-")
+    key = os.path.join(tmp, "key")
+    open(key, "w").write("k" * 40 + "\n")
+    s = Server(DSX, ["--auth-key-file", key]).start()
+    try:
+        def tok(sub, rights):
+            return dsx("session", "token", "--auth-key-file", key, "--sub", sub, "--rights", rights,
+                       "--session", "chat/*", check=0).stdout.strip().splitlines()[-1]
+        agent, bob = tok("agent", "run,read"), tok("bob", "run,read")
+        carol, ops = tok("carol", "run,read,cancel_own"), tok("ops", "run,read,cancel_any")
+        url = s.url + "/v1/session/chat/t/events"
+        assert request(s.url + "/v1/session/chat/t", "PUT", token=agent)[0] == 201
+
+        def start(token, run, takeover=True):
+            data = {"takeover": True} if takeover else {}
+            return request(url, "POST", {"type": "run.start", "run": run, "data": data}, token=token)
+
+        assert start(agent, "r-agent", False)[0] == 200
+        st, body = start(bob, "r-bob")
+        assert st == 403 and "lacks 'cancel_own'" in body["error"], (st, body)
+        st, body = start(carol, "r-carol")
+        assert st == 403 and "may cancel only runs it started" in body["error"], (st, body)
+        st, body = request(url, "POST", {"type": "run.start", "run": "r-x", "data": {"takeover": "yes"}}, token=ops)
+        assert st == 400, (st, body)
+        runs = request(s.url + "/v1/session/chat/t", token=agent)[1]["runs"]
+        assert [r["run"] for r in runs] == ["r-agent"], runs
+        st, body = start(ops, "r-ops")  # cancel_any: anyone's run
+        assert st == 200 and body["epoch"] == 2, (st, body)
+        st, body = start(carol, "r-carol-2", False)  # busy lane, no takeover
+        assert st == 409, (st, body)
+        assert request(s.url + "/v1/session/chat/u", "PUT", token=carol)[0] == 201
+        assert request(s.url + "/v1/session/chat/u/events", "POST", {"type": "run.start", "run": "r-c1"}, token=carol)[0] == 200
+        st, body = request(s.url + "/v1/session/chat/u/events", "POST",
+                           {"type": "run.start", "run": "r-c2", "data": {"takeover": True}}, token=carol)
+        assert st == 200, (st, body)  # cancel_own: her own run
+        evs = all_events(s.url, "chat/t", token=agent)
+        ends = [e for e in evs if e["type"] == "run.end"]
+        assert [(e["run"], e["data"]["superseded_by"]) for e in ends] == [("r-agent", "r-ops")], ends
+        print("takeover: 403 with run only, 403 with cancel_own on another's run, 400 on a non-boolean, "
+              "200 with cancel_any, 200 with cancel_own on one's own run")
+    finally:
+        s.stop()
+
+
 TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
 
 if __name__ == "__main__":
     name = sys.argv[2]
-    server = None if name in ("auth", "insecure") else Server(DSX).start()
+    server = None if name in ("auth", "insecure", "takeover_rights") else Server(DSX).start()
     try:
         TESTS[name](server)
     finally:

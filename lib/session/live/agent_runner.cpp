@@ -1,7 +1,12 @@
 #include "session/live/agent_runner.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +21,7 @@ struct Shared {
   std::atomic<bool> finished{false};   // the command exited: control/heartbeat threads stop
   std::atomic<bool> cancelled{false};
   std::atomic<bool> lost{false};       // the server ended the run
+  std::atomic<int> interrupted{0};     // the signal that interrupted the runner (stop_on_signals)
   std::atomic<int> cancels{0};
   std::atomic<int> steers{0};
   std::mutex mu;
@@ -32,6 +38,54 @@ Status Refusal(const char* what, const Answer& a) {
   if (a.status == 404) return Status::NotFound(why);
   return Status::Failed(why);
 }
+
+// The server's refusal of output after an applied cancel (session_state.cpp, CancelledOutput).
+bool CancelledRefusal(const Answer& a) {
+  return a.status == 409 && a.Error().find("was cancelled") != std::string::npos;
+}
+
+const char* SignalName(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return "a signal";
+  }
+}
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in the threads it starts
+// afterwards) and hands each arrival to `on_signal(sig, nth)` on a thread of its own. The
+// command runs in its own process group, so a terminal's Ctrl-C reaches only the runner,
+// which must pass it on. The previous mask is restored at destruction.
+class SignalWatch {
+ public:
+  explicit SignalWatch(std::function<void(int, int)> on_signal) {
+    sigemptyset(&set_);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, s);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this, f = std::move(on_signal)] {
+      int nth = 0;
+      const timespec tick{0, 100 * 1000 * 1000};
+      while (!done_.load()) {
+        const int sig = sigtimedwait(&set_, nullptr, &tick);
+        if (sig > 0) f(sig, ++nth);
+      }
+    });
+  }
+  ~SignalWatch() {
+    done_ = true;
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SignalWatch(const SignalWatch&) = delete;
+  SignalWatch& operator=(const SignalWatch&) = delete;
+
+ private:
+  sigset_t set_;
+  sigset_t old_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -84,12 +138,40 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
     return Status::Ok();
   };
 
-  auto proc = AgentProcess::Start(o.argv);
-  if (!proc.ok()) {
-    (void)end_run("error", json{{"error", proc.status().message()}});
-    return proc.status();
+  Shared sh;
+  std::unique_ptr<AgentProcess> proc;
+  std::atomic<AgentProcess*> live{nullptr};  // what the signal thread may touch
+  // Declared after `proc`, so destroyed (its thread joined) before it.
+  std::unique_ptr<SignalWatch> signals;
+  if (o.stop_on_signals) {
+    signals = std::make_unique<SignalWatch>([&](int sig, int nth) {
+      if (nth == 1) {
+        sh.interrupted = sig;  // before reading `live`: the starter reads them the other way round
+        Note(o, std::string("interrupted by ") + SignalName(sig) + ": stopping the agent (SIGTERM to its process group, " +
+                    "SIGKILL after " + std::to_string(o.grace.count()) + " ms)");
+        if (AgentProcess* q = live.load()) q->RequestStop();
+      } else if (nth == 2) {
+        Note(o, std::string(SignalName(sig)) + " again: SIGKILL to the agent's process group");
+        if (AgentProcess* q = live.load()) q->Kill();
+      } else {
+        if (AgentProcess* q = live.load()) q->Kill();
+        Note(o, std::string(SignalName(sig)) + " a third time: exiting without ending run '" + res.run +
+                    "' (its lease lapses)");
+        std::_Exit(128 + sig);
+      }
+    });
   }
-  AgentProcess& p = **proc;
+  {
+    auto started_proc = AgentProcess::Start(o.argv, o.grace);
+    if (!started_proc.ok()) {
+      (void)end_run("error", json{{"error", started_proc.status().message()}});
+      return started_proc.status();
+    }
+    proc = std::move(started_proc).value();
+    live = proc.get();
+    if (sh.interrupted.load() != 0) proc->RequestStop();  // a signal came while it was starting
+  }
+  AgentProcess& p = *proc;
   auto m = sc.Post(json{{"type", "msg.start"}, {"run", res.run}, {"msg", res.msg}, {"data", {{"role", "assistant"}}}},
                    &producer, o.retry_for_ms);
   if (!m.ok() || m->status != 200) {
@@ -98,7 +180,6 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
     return m.ok() ? Refusal("cannot start the message", *m) : m.status();
   }
 
-  Shared sh;
   // Control: follow the session from the run's start and answer requests for this run.
   std::thread control([&] {
     client::CurlTransport t, t_ack;  // one easy handle per exchange in flight: acks go out mid-stream
@@ -118,15 +199,16 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
           const std::string id = ev.value("id", "");
           if (type == "run.end") return false;
           if (type == "control.cancel") {
-            if (sh.cancelled.exchange(true)) {
-              ack(id, "applied", "");  // already stopping
-              return true;
+            // Signal first (RequestStop does not wait), then ack: the stop does not wait for
+            // the ack's round trip, and the server cuts the run's output at the ack.
+            const bool first = !sh.cancelled.exchange(true);
+            if (first) {
+              ++sh.cancels;
+              Note(o, "cancel received: stopping the agent (SIGTERM to its process group, SIGKILL after " +
+                          std::to_string(o.grace.count()) + " ms)");
             }
-            ++sh.cancels;
+            p.RequestStop();
             ack(id, "applied", "");
-            Note(o, "cancel received: stopping the agent (SIGINT, SIGTERM, SIGKILL " +
-                        std::to_string(o.grace.count()) + " ms apart)");
-            p.Stop(o.grace);
           } else if (type == "control.steer") {
             const json data = ev.contains("data") ? ev["data"] : json::object();
             std::string line = data.contains("text") && data["text"].is_string() ? data["text"].get<std::string>()
@@ -154,7 +236,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
       if (a.ok() && a->status == 409) {
         sh.lost = true;
         Note(o, "the server ended run '" + res.run + "': " + a->Error() + "; stopping the agent");
-        p.Stop(o.grace);
+        p.RequestStop();
       }
       lock.lock();
     }
@@ -162,39 +244,63 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
 
   Status failure;
   std::string pending;
+  bool cut = false;  // no more output is sent; the rest is read (the command must not block) and dropped
+  auto cut_here = [&] {
+    cut = true;
+    res.dropped += pending.size();
+    pending.clear();
+  };
   for (;;) {
     auto chunk = p.ReadStdout();
     if (!chunk.ok()) {
       failure = chunk.status();
+      p.RequestStop();
       break;
     }
     const bool eof = chunk->empty();
+    if (!cut && (sh.lost.load() || sh.interrupted.load() != 0)) cut_here();
+    if (cut) {
+      res.dropped += chunk->size();
+      if (eof) break;
+      continue;
+    }
     pending += *chunk;
     const std::size_t n = eof ? pending.size() : CompleteUtf8Prefix(pending);
-    if (n > 0 && !sh.lost.load()) {
+    if (n > 0) {
       auto a = sc.Post(json{{"type", "msg.append"}, {"run", res.run}, {"msg", res.msg}, {"data", {{"text", pending.substr(0, n)}}}},
                        &producer, o.retry_for_ms);
       if (!a.ok()) {
         failure = a.status();
-        p.Stop(o.grace);
-        break;
-      }
-      if (a->status == 409) {
+        p.RequestStop();
+        cut_here();
+      } else if (CancelledRefusal(*a)) {
+        // The cancel was applied (normally by our own ack): the reply ends here. Not an error.
+        sh.cancelled = true;
+        p.RequestStop();
+        cut_here();
+      } else if (a->status == 409) {
         sh.lost = true;
-        p.Stop(o.grace);
+        p.RequestStop();
+        cut_here();
       } else if (a->status != 200 && a->status != 204) {
         failure = Refusal("cannot append output", *a);
-        p.Stop(o.grace);
-        break;
+        p.RequestStop();
+        cut_here();
       } else {
         res.bytes += n;
         ++res.fragments;
+        pending.erase(0, n);
       }
-      pending.erase(0, n);
     }
     if (eof) break;
   }
   res.exit = p.Wait();
+  p.Stop(o.grace);  // whatever the command left running in its group (it closed stdout) goes too
+  if (res.dropped > 0) {
+    Note(o, std::to_string(res.dropped) + " bytes of output after the " +
+                (sh.interrupted.load() ? "interrupt" : sh.lost.load() ? "end of the run" : failure.ok() ? "cancel" : "error") +
+                " were not sent");
+  }
   sh.finished = true;
   sh.cv.notify_all();
   heartbeat.join();
@@ -210,7 +316,10 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
   } else {
     (void)sc.Post(json{{"type", "msg.end"}, {"run", res.run}, {"msg", res.msg}}, &producer, o.retry_for_ms);
     json extra = json::object();
-    if (sh.cancelled.load()) {
+    if (sh.interrupted.load() != 0) {
+      res.reason = "cancelled";
+      extra["interrupted"] = SignalName(sh.interrupted.load());
+    } else if (sh.cancelled.load()) {
       res.reason = "cancelled";
     } else if (res.exit.exited && res.exit.code == 0) {
       res.reason = "done";

@@ -3,10 +3,18 @@
 //   - stdout is streamed as msg.append fragments of one message (UTF-8 sequences never split),
 //     each append exactly once (idempotent producer; retried across server restarts);
 //   - the lease is renewed by heartbeats while the command lives;
-//   - control.cancel is acknowledged (applied) and stops the command: SIGINT, then SIGTERM,
-//     then SIGKILL, `grace` apart; control.steer text (or JSON, one line) goes to its stdin
+//   - COMMAND runs in a process group of its own; control.cancel stops the whole group
+//     (SIGTERM, then SIGKILL after `grace`: core/process_group.hpp says why SIGTERM) and is
+//     acknowledged (applied). From that ack on the server refuses the run's output (409 "run
+//     'r-…' was cancelled"): the runner takes that as the end of the reply and drops what the
+//     dying command still prints. control.steer text (or JSON, one line) goes to its stdin
 //     and is acknowledged (rejected when stdin is closed);
 //   - its exit ends the run: done (exit 0), cancelled (after a cancel), error (otherwise).
+//     Whatever is left of its group then gets the same SIGTERM/SIGKILL: nothing it started
+//     outlives the run;
+//   - with stop_on_signals, SIGINT/SIGTERM/SIGHUP to the runner (Ctrl-C: the terminal no
+//     longer reaches the command's group) stop the group the same way and end the run
+//     cancelled; a second one sends SIGKILL to the group at once, a third exits the runner.
 // If the server ends the run itself (lease lost), the command is stopped and Run fails.
 #pragma once
 
@@ -27,7 +35,8 @@ struct AgentRunOptions {
   std::vector<std::string> argv;
   std::string lane;                         // "" = main
   std::int64_t lease_ms = 15000;
-  std::chrono::milliseconds grace{3000};    // between SIGINT, SIGTERM and SIGKILL
+  std::chrono::milliseconds grace{3000};    // between SIGTERM and SIGKILL to the command's group
+  bool stop_on_signals = false;             // handle SIGINT/SIGTERM/SIGHUP (the CLI; see above)
   long retry_for_ms = 120000;               // how long appends ride out a server outage
   std::function<void(const std::string&)> notice;  // one-line progress notes (stderr)
 };
@@ -39,6 +48,7 @@ struct AgentRunResult {
   ExitInfo exit;
   std::uint64_t bytes = 0;   // stdout bytes streamed
   std::uint64_t fragments = 0;
+  std::uint64_t dropped = 0; // stdout bytes not sent: printed after the cancel took effect
   int cancels = 0;
   int steers = 0;
 };

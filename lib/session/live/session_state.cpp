@@ -16,11 +16,32 @@ Checked Refuse(int status, std::string why) {
   return c;
 }
 
-std::string DataString(const json& ev, const char* key) {
+// Non-throwing accessors. Drafts are normalized before they get here, but the log may hold
+// anything an admin wrote raw to the stream, and replay must not throw on it: nothing here
+// calls json::value() or get<>() on a field whose type was not checked first.
+std::string Str(const json& obj, const char* key, const std::string& fallback = "") {
+  if (!obj.is_object()) return fallback;
+  auto v = obj.find(key);
+  return v != obj.end() && v->is_string() ? v->get<std::string>() : fallback;
+}
+
+// ev["data"] when it is an object, else nullptr.
+const json* Data(const json& ev) {
+  if (!ev.is_object()) return nullptr;
   auto d = ev.find("data");
-  if (d == ev.end() || !d->is_object()) return "";
+  return d != ev.end() && d->is_object() ? &*d : nullptr;
+}
+
+std::string DataString(const json& ev, const char* key) {
+  const json* d = Data(ev);
+  return d ? Str(*d, key) : "";
+}
+
+std::int64_t DataInt(const json& ev, const char* key, std::int64_t fallback) {
+  const json* d = Data(ev);
+  if (!d) return fallback;
   auto v = d->find(key);
-  return v != d->end() && v->is_string() ? v->get<std::string>() : "";
+  return v != d->end() && v->is_number_integer() ? v->get<std::int64_t>() : fallback;
 }
 
 json Ack(const RunInfo& run, const ControlRef& ctl, const std::string& outcome, const std::string& reason,
@@ -44,6 +65,26 @@ void AcksAtEnd(const RunInfo& run, const std::string& reason, std::int64_t now, 
 
 bool IsOwner(const RunInfo& run, const auth::Principal& who, const std::string& session) {
   return run.owner == who.sub || who.Allows(session, Right::kAdmin);
+}
+
+// The one rule for ending someone's run on request: `cancel_any`, or `cancel_own` when `who`
+// started it. Used by control.cancel and by a run.start that takes a lane over (which ends
+// the run there, so it needs the same right). "" when allowed, else the 403 reason.
+std::string CancelRefusal(const RunInfo& run, const auth::Principal& who, const std::string& session) {
+  if (who.Allows(session, Right::kCancelAny)) return "";
+  if (!who.Allows(session, Right::kCancelOwn)) return who.Lacks(session, Right::kCancelOwn);
+  if (run.owner != who.sub) {
+    return "'" + who.sub + "' may cancel only runs it started (run '" + run.id + "' was started by '" + run.owner +
+           "')";
+  }
+  return "";
+}
+
+// Refusal of output (msg.start, msg.append) after the agent acknowledged a cancel as applied:
+// the reply ends where the cancel took effect, whatever the agent's processes still print.
+std::string CancelledOutput(const RunInfo& run) {
+  return "run '" + run.id + "' was cancelled (request '" + run.cancel_applied +
+         "' applied): no more output is accepted";
 }
 
 std::string Ended(const RunInfo& run) {
@@ -70,14 +111,15 @@ json SessionState::ActiveRuns() const {
 
 Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std::string& session, json draft,
                    std::int64_t now, const LeaseLimits& limits) {
-  const std::string type = draft.value("type", "");
+  if (!draft.is_object()) return Refuse(400, "an event must be a JSON object");
+  const std::string type = Str(draft, "type");
   const From from{who.sub, who.device};
   auto need = [&](Right r) -> std::string { return who.Allows(session, r) ? "" : who.Lacks(session, r); };
   auto find_run = [&](const std::string& id) -> const RunInfo* {
     auto it = st.runs.find(id);
     return it == st.runs.end() ? nullptr : &it->second;
   };
-  const std::string run_id = draft.value("run", "");
+  const std::string run_id = Str(draft, "run");
   Checked c;
 
   const bool reserved = type.rfind("run.", 0) == 0 || type.rfind("msg.", 0) == 0 ||
@@ -96,7 +138,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
 
   if (type == "run.start") {
     if (auto why = need(Right::kRun); !why.empty()) return Refuse(403, why);
-    const std::string lane = draft.value("lane", kDefaultLane);
+    const std::string lane = Str(draft, "lane", kDefaultLane);
     std::string id = run_id.empty() ? RandomId("r-") : run_id;
     if (auto it = st.runs.find(id); it != st.runs.end()) {
       if (it->second.active && it->second.owner == who.sub) {  // a retried run.start that landed
@@ -108,18 +150,28 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
       return Refuse(409, "run '" + id + "' already exists");
     }
     json& data = draft["data"];
+    if (data.is_null()) data = json::object();
+    if (!data.is_object()) return Refuse(400, "event field 'data' must be an object");
     std::int64_t lease = limits.default_ms;
     if (auto l = data.find("lease_ms"); l != data.end()) {
       if (!l->is_number_integer()) return Refuse(400, "data.lease_ms must be an integer");
       lease = std::clamp<std::int64_t>(l->get<std::int64_t>(), limits.min_ms, limits.max_ms);
     }
+    bool takeover = false;
+    if (auto t = data.find("takeover"); t != data.end()) {
+      if (!t->is_boolean()) return Refuse(400, "data.takeover must be a boolean");
+      takeover = t->get<bool>();
+    }
     auto busy = st.lane_run.find(lane);
     if (busy != st.lane_run.end()) {
       const RunInfo* old = find_run(busy->second);
       if (old && old->active) {
-        if (!data.value("takeover", false)) {
+        if (!takeover) {
           return Refuse(409, "lane '" + lane + "' has an active run '" + old->id +
                                  "' (send data.takeover: true to end it)");
+        }
+        if (auto why = CancelRefusal(*old, who, session); !why.empty()) {
+          return Refuse(403, "cannot take over lane '" + lane + "': " + why);
         }
         json end = {{"type", "run.end"},   {"run", old->id}, {"lane", lane},
                     {"data", {{"reason", "agent_lost"}, {"superseded_by", id}}}};
@@ -174,7 +226,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
       return Refuse(409, "stale writer: " + Ended(*run) + "; lane '" + run->lane + "' is at epoch " +
                              std::to_string(le == st.lane_epoch.end() ? 0 : le->second));
     }
-    std::string msg = draft.value("msg", "");
+    std::string msg = Str(draft, "msg");
     if (type == "msg.start") {
       if (msg.empty()) msg = RandomId("m-");
       if (st.msgs.count(msg)) {
@@ -185,6 +237,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
         }
         return Refuse(409, "message '" + msg + "' already exists");
       }
+      if (!run->cancel_applied.empty()) return Refuse(409, CancelledOutput(*run));
     } else if (type == "msg.append" || type == "msg.end") {
       if (msg.empty()) return Refuse(400, "event type '" + type + "' needs a 'msg'");
       if (!run->open_msgs.count(msg)) {
@@ -196,9 +249,11 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
         return Refuse(409, "message '" + msg + "' is not open in run '" + run->id + "'");
       }
       if (type == "msg.append") {
-        auto d = draft.find("data");
-        auto t = d->find("text");
-        if (t == d->end() || !t->is_string()) return Refuse(400, "msg.append needs data.text (a string)");
+        const json* d = Data(draft);
+        if (!d || !d->contains("text") || !(*d)["text"].is_string()) {
+          return Refuse(400, "msg.append needs data.text (a string)");
+        }
+        if (!run->cancel_applied.empty()) return Refuse(409, CancelledOutput(*run));
       }
     } else {
       return Refuse(400, "unknown event type '" + type + "'");
@@ -212,21 +267,15 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
 
   if (type == "control.cancel" || type == "control.steer") {
     if (type == "control.cancel") {
-      if (!who.Allows(session, Right::kCancelAny)) {
-        if (!who.Allows(session, Right::kCancelOwn)) return Refuse(403, who.Lacks(session, Right::kCancelOwn));
-        if (run->owner != who.sub) {
-          return Refuse(403, "'" + who.sub + "' may cancel only runs it started (run '" + run->id +
-                                 "' was started by '" + run->owner + "')");
-        }
-      }
+      if (auto why = CancelRefusal(*run, who, session); !why.empty()) return Refuse(403, why);
     } else {
       if (auto why = need(Right::kSteer); !why.empty()) return Refuse(403, why);
-      auto d = draft.find("data");
-      auto t = d->find("text");
-      const bool has_text = t != d->end() && t->is_string();
-      if (!has_text && !d->contains("json")) return Refuse(400, "control.steer needs data.text or data.json");
+      const json* d = Data(draft);
+      const bool has_text = d && d->contains("text") && (*d)["text"].is_string();
+      if (!has_text && !(d && d->contains("json"))) return Refuse(400, "control.steer needs data.text or data.json");
     }
-    const std::string id = draft.value("id", RandomId("k-"));
+    std::string id = Str(draft, "id");
+    if (id.empty()) id = RandomId("k-");
     draft["id"] = id;
     draft.erase("msg");
     c.events.push_back(Stamp(std::move(draft), from, now));
@@ -244,7 +293,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
   if (type == "control.ack") {
     if (auto why = need(Right::kRun); !why.empty()) return Refuse(403, why);
     if (!IsOwner(*run, who, session)) return Refuse(403, "run '" + run->id + "' belongs to '" + run->owner + "'");
-    const std::string id = draft.value("id", "");
+    const std::string id = Str(draft, "id");
     if (id.empty()) return Refuse(400, "control.ack needs the request's 'id'");
     const std::string outcome = DataString(draft, "outcome");
     if (outcome != "applied" && outcome != "rejected") {
@@ -274,19 +323,18 @@ std::vector<json> LeaseLostEvents(const RunInfo& run, std::int64_t now) {
 
 void ApplyEffects(SessionState& st, const json& ev, std::int64_t now) {
   if (!ev.is_object()) return;
-  const std::string type = ev.value("type", "");
-  const std::string run_id = ev.value("run", "");
+  const std::string type = Str(ev, "type");
+  const std::string run_id = Str(ev, "run");
   if (type == "run.start") {
     RunInfo r;
     r.id = run_id;
-    r.lane = ev.value("lane", kDefaultLane);
+    r.lane = Str(ev, "lane", kDefaultLane);
     if (auto f = ev.find("from"); f != ev.end() && f->is_object()) {
-      r.owner = f->value("sub", "");
-      r.device = f->value("device", "");
+      r.owner = Str(*f, "sub");
+      r.device = Str(*f, "device");
     }
-    const json& data = ev.contains("data") ? ev["data"] : json::object();
-    r.epoch = data.value("epoch", std::uint64_t{0});
-    r.lease_ms = data.value("lease_ms", std::int64_t{15000});
+    r.epoch = static_cast<std::uint64_t>(std::max<std::int64_t>(DataInt(ev, "epoch", 0), 0));
+    r.lease_ms = DataInt(ev, "lease_ms", 15000);
     r.deadline_ms = now + r.lease_ms;
     st.lane_epoch[r.lane] = std::max(st.lane_epoch[r.lane], r.epoch);
     st.lane_run[r.lane] = r.id;
@@ -304,17 +352,24 @@ void ApplyEffects(SessionState& st, const json& ev, std::int64_t now) {
     auto lr = st.lane_run.find(r.lane);
     if (lr != st.lane_run.end() && lr->second == r.id) st.lane_run.erase(lr);
   } else if (type == "msg.start") {
-    const std::string msg = ev.value("msg", "");
+    const std::string msg = Str(ev, "msg");
     st.msgs.insert(msg);
     if (r.active) r.open_msgs.insert(msg);
   } else if (type == "msg.append") {
     r.agent_state = "streaming";
   } else if (type == "msg.end") {
-    r.open_msgs.erase(ev.value("msg", ""));
+    r.open_msgs.erase(Str(ev, "msg"));
   } else if (type == "control.cancel" || type == "control.steer") {
-    if (r.active) r.pending.push_back(ControlRef{ev.value("id", ""), type});
+    if (r.active) r.pending.push_back(ControlRef{Str(ev, "id"), type});
   } else if (type == "control.ack") {
-    const std::string id = ev.value("id", "");
+    const std::string id = Str(ev, "id");
+    // A cancel the agent applied ends the run's output here (CheckDraft refuses more).
+    for (const ControlRef& c : r.pending) {
+      if (c.id == id && c.type == "control.cancel" && DataString(ev, "outcome") == "applied" &&
+          r.cancel_applied.empty()) {
+        r.cancel_applied = id;
+      }
+    }
     r.pending.erase(std::remove_if(r.pending.begin(), r.pending.end(), [&](const ControlRef& c) { return c.id == id; }),
                     r.pending.end());
   }

@@ -37,6 +37,7 @@ struct RunInfo {
   std::string end_reason;              // once ended
   std::set<std::string> open_msgs;
   std::vector<ControlRef> pending;     // control requests not answered yet
+  std::string cancel_applied;          // id of the control.cancel acked `applied`: output refused after it
   std::string agent_state = "thinking";
   json ToJson() const;
 };

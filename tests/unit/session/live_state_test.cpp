@@ -103,7 +103,7 @@ TEST_CASE("control routing: rights, ownership, ended runs, implicit acks") {
 
 TEST_CASE("lanes: a busy lane refuses a second run unless it takes over; the zombie is fenced") {
   Machine m;
-  auto agent2 = Who("agent2", {auth::Right::kRun});
+  auto agent2 = Who("agent2", {auth::Right::kRun, auth::Right::kCancelAny});  // a takeover ends r1: needs cancel rights
   REQUIRE(m.Do(kAgent, {{"type", "run.start"}, {"run", "r1"}, {"lane", "a"}}).status == 200);
   REQUIRE(m.Do(kAgent, {{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}}).status == 200);
   CHECK(m.Do(agent2, {{"type", "run.start"}, {"run", "r2"}, {"lane", "a"}}).status == 409);
