@@ -11,6 +11,7 @@ void register_session(CLI::App& app) {
   register_session_serve(*session);
   register_session_clients(*session);
   register_session_live(*session);
+  register_session_fsck(*session);
 }
 
 }  // namespace dsx::cmd

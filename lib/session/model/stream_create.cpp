@@ -57,6 +57,10 @@ void StreamService::Create(CreateArgs args, ReplyCallback done) {
   // An existing stream at this path: identical config -> 200, else 409.
   if (auto it = by_path_.find(args.path); it != by_path_.end()) {
     StreamHandle s = it->second;
+    if (!s->unavailable.empty()) {
+      lk.unlock();
+      return done(Error(503, "stream unavailable: " + s->unavailable));
+    }
     if (s->meta.soft_deleted) {
       lk.unlock();
       return done(Error(409, "a deleted stream with live forks still holds this path"));

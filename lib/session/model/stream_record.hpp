@@ -29,6 +29,9 @@ struct Stream {
   std::string fork_from_path;      // as given at creation (idempotency check)
   int fork_refs = 0;               // live forks referring to this stream; under map_mu_
   std::atomic<std::int64_t> last_access_ms{0};  // sliding TTL clock
+  // Non-empty: the store cannot serve this stream (StreamState::unavailable, damaged records
+  // on disk); every read and write is answered 503 with this reason. Fixed at Open.
+  std::string unavailable;
 
   // Pending view: everything submitted to the store. Under write_mu.
   std::mutex write_mu;

@@ -36,6 +36,7 @@ Status StreamService::Open() {
     s->producers = std::move(st.producers);
     s->pending_closed_by = std::move(st.closed_by);
     s->ready = true;
+    if (st.unavailable) s->unavailable = std::move(*st.unavailable);
     max_id = std::max(max_id, s->meta.id);
     by_id[s->meta.id] = s;
   }
@@ -78,6 +79,12 @@ StreamHandle StreamService::Find(const std::string& path, std::int64_t now_ms, R
     if (s->meta.soft_deleted) {
       error->status = 410;
       error->error = "stream was deleted";
+      return nullptr;
+    }
+    if (!s->unavailable.empty()) {
+      // Its records are damaged on disk: neither serve what is left nor append after it.
+      error->status = 503;
+      error->error = "stream unavailable: " + s->unavailable;
       return nullptr;
     }
     if (!s->Expired(now_ms)) {

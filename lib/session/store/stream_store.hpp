@@ -104,6 +104,11 @@ struct StreamState {
   std::map<std::string, ProducerState> producers;  // by Producer-Id
   std::optional<ProducerTuple> closed_by;  // the producer request that closed the stream
   std::uint64_t message_count = 0;         // messages in the stream's own log (for metrics)
+  // Set when the store cannot serve the stream: some of its acknowledged records are damaged
+  // or missing on disk (docs/formats/segment-log.md, "Torn tails and corruption"). The reason;
+  // the service answers 503 with it for every read and write until the stream is repaired
+  // (`dsx session repair`) or deleted. Other streams are unaffected.
+  std::optional<std::string> unavailable;
 };
 
 // Create a stream. `batches` are its initial appends (a fork's sub-offset prefix, then the

@@ -128,6 +128,8 @@ void FileStore::Append(AppendOp op, AppendCallback done) {
     auto it = streams_.find(op.id);
     if (refused.ok() && (it == streams_.end() || it->second->dropping))
       refused = Status::NotFound("stream id " + std::to_string(op.id) + " not found");
+    if (refused.ok() && it->second->state.unavailable)
+      refused = Status::Unavailable("stream '" + it->second->state.meta.path + "' is unavailable: " + *it->second->state.unavailable);
     if (refused.ok() && op.batch.payload.size() + 4096 + 4 * op.batch.sizes.size() > kMaxRecordPayload)
       refused = Status::Failed("append of " + std::to_string(op.batch.payload.size()) + " bytes is too large");
     if (refused.ok()) {

@@ -30,7 +30,9 @@
 #include "session/store/file/file_store.hpp"
 #include "session/store/file/index_files.hpp"
 #include "session/store/file/records.hpp"
+#include "session/store/file/recovery_report.hpp"
 #include "session/store/file/segment_format.hpp"
+#include "session/store/file/segment_scan.hpp"
 
 namespace dsx::session::filestore {
 
@@ -38,6 +40,9 @@ struct Tuning {
   FileEnv* env = nullptr;                        // nullptr: PosixEnv()
   std::uint64_t segment_target_size = kSegmentTargetSize;  // roll threshold [bytes]
   std::uint64_t prefill_chunk = kPrefillChunk;             // zeros written ahead; 0: none [bytes]
+  // Read and verify every record of every segment at open instead of trusting the sealed
+  // segments' .idx files (fsck and repair; the server trusts them: start-up reads indexes only).
+  bool verify_segments = false;
 };
 
 // One batch of a stream in the log.
@@ -59,6 +64,10 @@ struct StreamRec {
   std::vector<Extent> extents;   // committed batches, by start offset
   std::uint64_t pending_tail = 0;  // tail including queued appends: next append's start
   bool dropping = false;         // a Drop is queued: later mutations get NotFound
+  // Offsets whose data is gone (damaged or missing records): the extents and these tile
+  // [base_offset, tail). Persisted in the CHECKPOINT. While state.unavailable is set the stream
+  // refuses reads and appends; after a repair accepted the loss, reads step over these ranges.
+  std::vector<LostRange> lost;
 };
 
 struct Segment {
@@ -90,6 +99,14 @@ class FileStore final : public StreamStore {
   void Drop(StreamId id, StatusCallback done) override;
   void SetSyncObserver(SyncObserver observer) override;
   Status Close() override;
+
+  // What the last Load() found (recovery_report.hpp).
+  const RecoveryReport& recovery_report() const { return report_; }
+  // Repair (repair.cpp), after Load() and before any mutation: rewrite every segment recovery
+  // found corrupt with only its valid records (and its .idx), then accept the losses: damaged
+  // streams are served again, their lost ranges kept so no offset is handed out twice.
+  Status RewriteCorruptSegments();
+  void AcceptLosses();
 
  private:
   struct Pending {
@@ -142,9 +159,15 @@ class FileStore final : public StreamStore {
   void ReleaseExtent(const Extent& e);  // its segment loses a live batch
 
   // ---- recovery (file_store_recovery.cpp) ----
+  struct Replay;  // the replay's working state
   Status Recover();
-  Status LoadSealed(std::uint64_t number, std::unordered_map<LogId, StreamRec*>& by_lid);
-  Status ScanSegment(std::uint64_t number, std::vector<IndexEntry>* index, bool* cut);
+  Status LoadSealed(std::uint64_t number, SegmentReport* rep);
+  Status ReplaySegment(std::uint64_t number, Replay& r);
+  void ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Replay& r);
+  void StartRangeCheck(std::uint64_t segment, const BadRange& range, std::string_view bytes, Replay& r);
+  void FinishRangeChecks(Replay& r);
+  void CheckCoverage(Replay& r);
+  static void Damage(StreamRec& s, const std::string& reason);
 
   std::filesystem::path SegmentPath(std::uint64_t n) const;
   std::filesystem::path IndexPath(std::uint64_t n) const;
@@ -173,6 +196,7 @@ class FileStore final : public StreamStore {
   Status completer_failed_;      // sticky: first failure found by the completer; GUARDED_BY(mu_)
   std::vector<std::uint64_t> dead_segments_;  // found by ApplyRecord(kDrop); GUARDED_BY(mu_)
   SyncObserver observer_;  // GUARDED_BY(mu_)
+  RecoveryReport report_;  // written by Load() only
 
   // Writer-thread state (only the writer thread, or Load before it starts, touches these; the
   // completer reads active_ and appends to active_index_ only while the writer cannot roll, see

@@ -27,11 +27,16 @@ Result<ReadChunk> FileStore::Read(StreamId id, std::uint64_t from, std::uint64_t
     std::lock_guard lk(mu_);
     auto it = streams_.find(id);
     if (it == streams_.end()) return Status::NotFound("stream id " + std::to_string(id) + " not found");
+    if (const auto& why = it->second->state.unavailable)
+      return Status::Unavailable("stream '" + it->second->state.meta.path + "' is unavailable: " + *why);
     const auto& ex = it->second->extents;
     // The first batch that ends after `from`.
     auto first = std::upper_bound(ex.begin(), ex.end(), from, [](std::uint64_t f, const Extent& e) { return f < e.end(); });
     std::uint64_t bytes = 0;
     for (auto e = first; e != ex.end() && e->start < end_limit && bytes < max_bytes; ++e) {
+      // A lost range (accepted by a repair) between two batches: a chunk is contiguous, so it
+      // ends here; the next read starts after the range.
+      if (!pieces.empty() && e->start != pieces.back().extent.end()) break;
       auto seg = segments_.find(e->segment);
       if (seg == segments_.end())
         return Status::Failed("segment " + std::to_string(e->segment) + " of stream id " + std::to_string(id) + " is missing");

@@ -69,8 +69,9 @@ std::string EncodeCheckpoint(const Checkpoint& cp) {
   PutU32(out, static_cast<std::uint32_t>(cp.streams.size()));
   for (const auto& s : cp.streams) {
     const StreamState& st = s.state;
+    const bool recovery = st.unavailable || !s.lost.empty();
     PutU64(out, s.lid);
-    PutMeta(out, st.meta);
+    PutMeta(out, st.meta, recovery ? kMetaHasRecoveryState : 0);
     PutU64(out, st.tail);
     PutU8(out, st.closed ? 1 : 0);
     PutU8(out, st.stream_seq ? 1 : 0);
@@ -88,6 +89,14 @@ std::string EncodeCheckpoint(const Checkpoint& cp) {
       PutU64(out, st.closed_by->seq);
     }
     PutU64(out, st.message_count);
+    if (recovery) {
+      PutStr(out, st.unavailable.value_or(""));
+      PutU32(out, static_cast<std::uint32_t>(s.lost.size()));
+      for (const auto& r : s.lost) {
+        PutU64(out, r.begin);
+        PutU64(out, r.end);
+      }
+    }
   }
   Seal(out);
   return out;
@@ -105,7 +114,8 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
     CheckpointStream s;
     StreamState& st = s.state;
     s.lid = d.U64();
-    GetMeta(d, &st.meta);
+    std::uint32_t flags = 0;
+    GetMeta(d, &st.meta, &flags);
     st.tail = d.U64();
     st.closed = d.U8() != 0;
     if (d.U8() != 0) st.stream_seq = d.Str();
@@ -125,6 +135,17 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
       st.closed_by = std::move(t);
     }
     st.message_count = d.U64();
+    if (flags & kMetaHasRecoveryState) {
+      std::string why = d.Str();
+      if (!why.empty()) st.unavailable = std::move(why);
+      std::uint32_t nl = d.U32();
+      if (!d.ok() || nl > d.remaining() / 16) return std::nullopt;
+      for (std::uint32_t j = 0; j < nl; ++j) {
+        LostRange r{d.U64(), d.U64()};
+        if (r.end <= r.begin || (!s.lost.empty() && r.begin < s.lost.back().end)) return std::nullopt;
+        s.lost.push_back(r);
+      }
+    }
     cp.streams.push_back(std::move(s));
   }
   if (!d.done()) return std::nullopt;

@@ -34,9 +34,18 @@ struct SegmentIndex {
 std::string EncodeIndex(const SegmentIndex& idx);
 std::optional<SegmentIndex> DecodeIndex(std::string_view bytes);
 
+// A range of a stream's offsets whose data is lost for good ([begin, end)): found by recovery
+// (damaged or missing records) and kept, once `dsx session repair` accepted the loss, so the
+// offsets are never handed out again and reads step over them.
+struct LostRange {
+  std::uint64_t begin = 0, end = 0;
+  bool operator==(const LostRange&) const = default;
+};
+
 struct CheckpointStream {
   LogId lid = 0;
-  StreamState state;
+  StreamState state;              // state.unavailable: the stream is damaged
+  std::vector<LostRange> lost;    // sorted, disjoint
 };
 
 struct Checkpoint {

@@ -48,8 +48,8 @@ void FinishRecord(std::string& rec, RecordType type) {
   StoreU32(&rec[0], hash::MaskCrc(hash::Crc32c(rec.data() + 8, rec.size() - 8)));
 }
 
-void PutMeta(std::string& out, const StreamMeta& m) {
-  std::uint32_t flags = 0;
+void PutMeta(std::string& out, const StreamMeta& m, std::uint32_t extra_flags) {
+  std::uint32_t flags = extra_flags;
   if (m.ttl_seconds) flags |= kMetaHasTtl;
   if (m.expires_at) flags |= kMetaHasExpiresAt;
   if (m.expires_at_ms) flags |= kMetaHasExpiresAtMs;
@@ -69,8 +69,9 @@ void PutMeta(std::string& out, const StreamMeta& m) {
   PutI64(out, m.created_ms);
 }
 
-void GetMeta(Decoder& d, StreamMeta* m) {
+void GetMeta(Decoder& d, StreamMeta* m, std::uint32_t* flags_out) {
   std::uint32_t flags = d.U32();
+  if (flags_out) *flags_out = flags;
   m->id = d.U64();
   m->path = d.Str();
   m->content_type = d.Str();

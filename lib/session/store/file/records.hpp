@@ -47,8 +47,10 @@ std::string BeginRecord();
 void FinishRecord(std::string& rec, RecordType type);
 
 // StreamMeta as stored in kCreate records and in the CHECKPOINT.
-void PutMeta(std::string& out, const StreamMeta& meta);
-void GetMeta(Decoder& d, StreamMeta* meta);  // errors leave d.ok() false
+// `extra_flags`: flag bits that are not StreamMeta fields (kMetaHasRecoveryState); GetMeta
+// returns every flag read in `flags`.
+void PutMeta(std::string& out, const StreamMeta& meta, std::uint32_t extra_flags = 0);
+void GetMeta(Decoder& d, StreamMeta* meta, std::uint32_t* flags = nullptr);  // errors leave d.ok() false
 
 void EncodeCreate(std::string& rec, LogId lid, const StreamMeta& meta, bool closed,
                   const std::vector<Batch>& batches);

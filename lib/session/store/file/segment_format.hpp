@@ -48,5 +48,8 @@ inline constexpr std::uint32_t kMetaHasExpiresAtMs = 1u << 2;
 inline constexpr std::uint32_t kMetaHasForkSource = 1u << 3;
 inline constexpr std::uint32_t kMetaForkOffsetGiven = 1u << 4;
 inline constexpr std::uint32_t kMetaSoftDeleted = 1u << 5;
+// CHECKPOINT only: the stream entry ends with its recovery state (unavailable reason, lost
+// ranges), docs/formats/segment-log.md.
+inline constexpr std::uint32_t kMetaHasRecoveryState = 1u << 6;
 
 }  // namespace dsx::session::filestore
