@@ -242,6 +242,9 @@ def test_auth(s_unused):
                                    "--"] + agent_cmd(100000, 0.02), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         run = run_of(s.url, "chat/x", token=viewer)
         p = dsx("session", "cancel", "chat/x", run, "--server", s.url, "--token", viewer)
+        assert p.returncode == 4 and "lacks '" in p.stderr + p.stdout, (p.returncode, p.stdout, p.stderr)
+        writer = tok("writer", "read,append")  # may post events, but not cancel
+        p = dsx("session", "cancel", "chat/x", run, "--server", s.url, "--token", writer)
         assert p.returncode == 4 and "lacks 'cancel_own'" in p.stderr + p.stdout, (p.returncode, p.stdout, p.stderr)
         p = dsx("session", "cancel", "chat/x", run, "--server", s.url, "--token", alice)
         assert p.returncode == 4 and "may cancel only runs it started" in p.stderr + p.stdout, (p.stdout, p.stderr)
