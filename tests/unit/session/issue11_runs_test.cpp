@@ -316,3 +316,32 @@ TEST_CASE("issue 11 item 10: destroying the process object kills its whole group
   }
   CHECK_FALSE(Alive(child));
 }
+
+TEST_CASE("issue 11 item 10: a group that ignores SIGTERM gets SIGKILL after the grace") {
+  // `trap "" TERM` is inherited by the shell's children: only SIGKILL ends them.
+  auto p = AgentProcess::Start({"/bin/sh", "-c", "trap '' TERM; sleep 60 & echo $!; wait"});
+  REQUIRE(p.ok());
+  const pid_t child = ParsePid(FirstLine(**p));
+  const auto t0 = std::chrono::steady_clock::now();
+  (*p)->Stop(std::chrono::milliseconds(300));
+  CHECK(SecondsSince(t0) >= 0.3);  // SIGTERM did nothing; the grace was waited out
+  CHECK_FALSE(Alive(child));
+  const ExitInfo e = (*p)->Wait();
+  CHECK_FALSE(e.exited);
+  CHECK(e.signal == SIGKILL);
+}
+
+TEST_CASE("issue 11 item 10: the process group API: not found, exit codes, no signal once empty") {
+  auto missing = dsx::proc::ProcessGroup::Spawn({"/nonexistent/agent"}, {});
+  CHECK(missing.status().code() == dsx::Code::kNotFound);
+  auto g = dsx::proc::ProcessGroup::Spawn({"/bin/sh", "-c", "exit 3"}, {});
+  REQUIRE(g.ok());
+  CHECK((*g)->pgid() == (*g)->pid());
+  const auto e = (*g)->Wait();
+  CHECK(e.exited);
+  CHECK(e.code == 3);
+  CHECK(e.Describe() == "exit 3");
+  (*g)->Stop(std::chrono::seconds(5));  // empty: returns at once
+  CHECK((*g)->Empty());
+  CHECK_FALSE((*g)->Signal(SIGTERM));  // never signals a group seen empty (its id may be reused)
+}
