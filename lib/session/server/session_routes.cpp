@@ -105,6 +105,13 @@ bool MayPostEvents(const auth::Principal& who, const std::string& id) {
   return false;
 }
 
+// A JSON error answer. The reason may quote client bytes (a path, an id, a query value) and a
+// JSON body must be UTF-8: invalid sequences become U+FFFD (a strict dump would throw).
+RouteOutcome Fail(const Request& req, int status, const std::string& why) {
+  const std::string quoted = json(why).dump(-1, ' ', false, json::error_handler_t::replace);
+  return Respond(JsonError(req, status, json::parse(quoted).get<std::string>()));
+}
+
 RouteOutcome FromHub(const Request& req, const live::HubReply& r) {
   return Respond(JsonResponse(req, r.status, r.status == 204 ? "" : r.body.dump(-1, ' ', false, json::error_handler_t::replace)));
 }
@@ -132,7 +139,7 @@ struct Handler {
     if (method == http::verb::options || t.path == "/health") return false;  // open: preflight, health
     AuthResult a = Authenticate(cfg->key, req, t.Get("access_token"));
     if (a.status != 200) {
-      done(Respond(JsonError(req, a.status, a.error)));
+      done(Fail(req, a.status, a.error));
       return true;
     }
     const auth::Principal& who = a.principal;
@@ -142,7 +149,7 @@ struct Handler {
       const bool read = method == http::verb::get || method == http::verb::head;
       const Right need = read ? Right::kRead : Right::kAdmin;
       if (!who.Allows(id, need)) {
-        done(Respond(JsonError(req, 403, who.Lacks(id, need) + (read ? "" : " (raw stream writes need admin)"))));
+        done(Fail(req, 403, who.Lacks(id, need) + (read ? "" : " (raw stream writes need admin)")));
         return true;
       }
       return false;
@@ -152,14 +159,14 @@ struct Handler {
       // it): they belong to no session id a right could name, so default deny — only a token
       // with admin on every session ('*') reaches them.
       if (!who.Allows("*", Right::kAdmin)) {
-        done(Respond(JsonError(req, 403, who.Lacks("*", Right::kAdmin) + " (paths outside /v1/stream/ and /v1/session/)")));
+        done(Fail(req, 403, who.Lacks("*", Right::kAdmin) + " (paths outside /v1/stream/ and /v1/session/)"));
         return true;
       }
       return false;
     }
     SessionTarget st;
     if (!ParseSessionPath(t.path, &st)) {
-      done(Respond(JsonError(req, 400, "invalid session path '" + t.path + "'")));
+      done(Fail(req, 400, "invalid session path '" + t.path + "'"));
       return true;
     }
     Session(req, t, st, who, done);
@@ -175,14 +182,14 @@ struct Handler {
     const Request& rq = *shared_req;
     auto deny = [&](Right r) {
       if (who.Allows(st.id, r)) return false;
-      done(Respond(JsonError(rq, 403, who.Lacks(st.id, r))));
+      done(Fail(rq, 403, who.Lacks(st.id, r)));
       return true;
     };
 
     if (st.endpoint.empty()) {
       if (m == http::verb::put) {
         if (!who.Allows(st.id, Right::kAppend) && !who.Allows(st.id, Right::kRun)) {
-          return done(Respond(JsonError(rq, 403, who.Lacks(st.id, Right::kAppend))));
+          return done(Fail(rq, 403, who.Lacks(st.id, Right::kAppend)));
         }
         return hub.Create(st.id, reply_async);
       }
@@ -190,16 +197,16 @@ struct Handler {
         if (deny(Right::kRead)) return;
         return done(FromHub(rq, hub.Info(st.id)));
       }
-      return done(Respond(JsonError(rq, 405, "method not allowed: PUT or GET")));
+      return done(Fail(rq, 405, "method not allowed: PUT or GET"));
     }
     if (st.endpoint == "events" && m == http::verb::post) {
       // The exact right depends on each event's type (the hub checks it); a token with no right
       // that lets it post any event is refused before its body is parsed.
       if (!MayPostEvents(who, st.id)) {
-        return done(Respond(JsonError(rq, 403, who.Lacks(st.id, Right::kAppend) + " (or any right to post events)")));
+        return done(Fail(rq, 403, who.Lacks(st.id, Right::kAppend) + " (or any right to post events)"));
       }
       auto body = ParseClientJson(rq.body());
-      if (!body.ok()) return done(Respond(JsonError(rq, 400, "invalid event body: " + body.status().message())));
+      if (!body.ok()) return done(Fail(rq, 400, "invalid event body: " + body.status().message()));
       std::optional<ProducerArgs> producer;
       const std::string pid = HeaderValue(rq, "Producer-Id"), pep = HeaderValue(rq, "Producer-Epoch"),
                         pseq = HeaderValue(rq, "Producer-Seq");
@@ -207,7 +214,7 @@ struct Handler {
         auto e = ParseDigits(pep);
         auto q = ParseDigits(pseq);
         if (pid.empty() || !e || !q) {
-          return done(Respond(JsonError(rq, 400, "Producer-Id, Producer-Epoch and Producer-Seq go together")));
+          return done(Fail(rq, 400, "Producer-Id, Producer-Epoch and Producer-Seq go together"));
         }
         producer = ProducerArgs{pid, *e, *q};
       }
@@ -218,10 +225,10 @@ struct Handler {
       std::string state;
       if (!rq.body().empty()) {
         auto body = ParseClientJson(rq.body());
-        if (!body.ok()) return done(Respond(JsonError(rq, 400, "invalid heartbeat body: " + body.status().message())));
+        if (!body.ok()) return done(Fail(rq, 400, "invalid heartbeat body: " + body.status().message()));
         JsonFields f(*body, "heartbeat body");
         state = f.String("state", "");
-        if (!f.ok()) return done(Respond(JsonError(rq, 400, f.error())));
+        if (!f.ok()) return done(Fail(rq, 400, f.error()));
       }
       return done(FromHub(rq, hub.Heartbeat(st.id, who, st.run, state)));
     }
@@ -235,14 +242,14 @@ struct Handler {
       if (m == http::verb::post) {
         if (deny(Right::kPresence)) return;
         auto body = ParseClientJson(rq.body().empty() ? "{}" : rq.body());
-        if (!body.ok()) return done(Respond(JsonError(rq, 400, "invalid presence body: " + body.status().message())));
+        if (!body.ok()) return done(Fail(rq, 400, "invalid presence body: " + body.status().message()));
         JsonFields f(*body, "presence body");
         const std::string kind = f.String("kind", "client");
         const std::string state = f.String("state", "online");
         (void)f.OptString("device");  // documented; the token's device is what counts
-        if (!f.ok()) return done(Respond(JsonError(rq, 400, f.error())));
+        if (!f.ok()) return done(Fail(rq, 400, f.error()));
         if (kind.size() > live::kMaxNameBytes || state.size() > live::kMaxNameBytes) {
-          return done(Respond(JsonError(rq, 400, "presence kind and state must be at most 200 bytes")));
+          return done(Fail(rq, 400, "presence kind and state must be at most 200 bytes"));
         }
         hub.PresenceSet(st.id, "post:" + who.sub + "/" + who.device, who, kind, state, hub.options().presence_ttl_ms);
         live::HubReply r;
@@ -250,7 +257,7 @@ struct Handler {
         return done(FromHub(rq, r));
       }
     }
-    if (m != http::verb::get) return done(Respond(JsonError(rq, 405, "method not allowed")));
+    if (m != http::verb::get) return done(Fail(rq, 405, "method not allowed"));
     if (deny(Right::kRead)) return;
     live::HubReply err;
     StreamHandle stream = hub.Stream(st.id, &err);
@@ -260,7 +267,7 @@ struct Handler {
     if (st.endpoint == "view") {
       std::uint64_t tail = 0;
       auto view = live::BuildView(hub.service(), stream, lanes, &tail);
-      if (!view.ok()) return done(Respond(JsonError(rq, 503, view.status().message())));
+      if (!view.ok()) return done(Fail(rq, 503, view.status().message()));
       (*view)["runs"] = hub.Runs(st.id).body.value("runs", json::array());
       live::HubReply r;
       r.body = std::move(*view);
@@ -268,7 +275,7 @@ struct Handler {
     }
     if (st.endpoint == "ws") {
       if (!boost::beast::websocket::is_upgrade(rq)) {
-        return done(Respond(JsonError(rq, 426, "WebSocket upgrade required")));
+        return done(Fail(rq, 426, "WebSocket upgrade required"));
       }
       WebSocketParams p;
       p.session = st.id;
@@ -285,12 +292,12 @@ struct Handler {
       };
       return done(std::move(o));
     }
-    if (st.endpoint != "events") return done(Respond(JsonError(rq, 404, "no such endpoint")));
+    if (st.endpoint != "events") return done(Fail(rq, 404, "no such endpoint"));
     std::string offset_text = t.Get("offset", "-1");
     if (std::string last = HeaderValue(rq, "Last-Event-ID"); !last.empty()) offset_text = last;
     std::uint64_t offset = 0;
     if (!ResolveOffset(offset_text, stream, hub, &offset)) {
-      return done(Respond(JsonError(rq, 400, "invalid offset '" + offset_text + "'")));
+      return done(Fail(rq, 400, "invalid offset '" + offset_text + "'"));
     }
     const bool sse = t.Get("live") == "sse" ||
                      HeaderValue(rq, http::field::accept).find("text/event-stream") != std::string::npos;
@@ -315,7 +322,7 @@ struct Handler {
     }
     live::LiveCursor cursor(hub.pages(), stream, offset, lanes);
     auto poll = cursor.Next();
-    if (poll.status != 200) return done(Respond(JsonError(rq, poll.status, poll.error)));
+    if (poll.status != 200) return done(Fail(rq, poll.status, poll.error));
     json events = json::array();
     for (const auto& e : poll.events()) events.push_back(e.Wire());
     live::HubReply r;

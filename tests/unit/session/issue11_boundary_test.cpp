@@ -155,3 +155,15 @@ TEST_CASE("issue 11: a 100,000-deep array appended to a JSON stream is 400, not 
   CHECK(s.Status(http::verb::put, "/v1/stream/k", "", Deep(100000), "application/json") == 400);
   CHECK(s.Status(http::verb::post, "/v1/stream/j", "", "[[1,[2]],{\"a\":[3]}]", "application/json") == 204);
 }
+
+TEST_CASE("issue 11: error answers that quote client bytes stay valid JSON (no throw from the serializer)") {
+  Server s;
+  const std::string root = s.Token("root", "*", {Right::kAdmin});
+  const std::string viewer = s.Token("viewer", "work/*", {Right::kRead});
+  REQUIRE(s.Status(http::verb::put, "/v1/session/work/s1", root) == 201);
+  auto r = s.Do(http::verb::get, "/v1/session/work/s1/events?offset=%ff%fe", viewer);
+  CHECK(r.result_int() == 400);
+  CHECK(nlohmann::json::parse(r.body(), nullptr, false).is_object());
+  CHECK(s.Status(http::verb::get, "/v1/session/\xff\xfe/view", viewer) == 403);
+  CHECK(s.Status(http::verb::get, "/v1/session/work/\xff/view", viewer) == 404);
+}
