@@ -5,13 +5,23 @@
 // The token comes from the URL fragment (#token=...), which browsers never send to a server.
 // It is moved into sessionStorage and removed from the address bar, so it does not end up in
 // history or screenshots, and a reload of the tab still has it.
-import { DsxSession } from "/ui/dsx-session.js";
+import { DsxSession, validSessionId } from "/ui/dsx-session.js";
 
 const $ = (id) => document.getElementById(id);
 
+// The session id from /ui/<id>: pieces split at '/', empty ones dropped, each decoded (so
+// %2F is a separator too), joined with '/'. The server decodes the same way and refuses an id
+// with '.', '..' or empty segments (ui_routes.cpp); null here for such an id, so the page
+// never shows one id while its URLs (built from the segments) resolve to another.
 function sessionFromPath() {
   const rest = location.pathname.replace(/^\/ui\/?/, "");
-  return rest.split("/").filter(Boolean).map(decodeURIComponent).join("/");
+  let id;
+  try {
+    id = rest.split("/").filter(Boolean).map(decodeURIComponent).join("/");
+  } catch {
+    return null;  // malformed escape
+  }
+  return id === "" || validSessionId(id) ? id : null;
 }
 
 function takeToken(session) {
@@ -28,7 +38,7 @@ function takeToken(session) {
   try { return sessionStorage.getItem(key) || ""; } catch { return ""; }
 }
 
-const session = sessionFromPath();
+const session = sessionFromPath();  // null: invalid id (main says so and connects nowhere)
 const log = $("log");
 const elements = new Map();  // item -> element
 
@@ -136,6 +146,11 @@ function renderPresence(members) {
 }
 
 function main() {
+  if (session === null) {
+    $("session-name").textContent = "(invalid session id in the URL: no '.', '..' or empty segments)";
+    document.title = "dsx";
+    return;
+  }
   $("session-name").textContent = session || "(no session in the URL: open /ui/<session>)";
   document.title = `dsx · ${session}`;
   if (!session) return;

@@ -29,6 +29,14 @@ const kMaxStoredBytes = 2 * 1024 * 1024;   // state larger than this is not cach
 const kPingMs = 15000;                      // app-level ping: detects dead sockets after sleep
 const kPongTimeoutMs = 10000;
 
+// A session id as the server accepts it: '/'-separated segments, none empty, '.' or '..', no
+// control characters. URLs are built from the id's segments, and a '..' segment would be
+// resolved away by URL parsing (/v1/session/x/../b is /v1/session/b): refuse it instead.
+export function validSessionId(id) {
+  if (typeof id !== "string" || id === "" || id.length > 1024) return false;
+  return id.split("/").every((seg) => seg !== "" && seg !== "." && seg !== ".." && !/[\x00-\x1f\x7f]/.test(seg));
+}
+
 export class DsxSession extends EventTarget {
   // options: session (id, required), token, server (base URL, default this page's origin),
   // device (presence name), transport ("auto"|"ws"|"sse"), lanes ([..]), storage (a Storage,
@@ -36,6 +44,7 @@ export class DsxSession extends EventTarget {
   constructor(options) {
     super();
     if (!options || !options.session) throw new Error("DsxSession: 'session' is required");
+    if (!validSessionId(options.session)) throw new Error(`DsxSession: invalid session id '${options.session}'`);
     this.session = options.session;
     this.token = options.token || "";
     this.server = (options.server || location.origin).replace(/\/+$/, "");
@@ -129,6 +138,7 @@ export class DsxSession extends EventTarget {
   // ---- connection ----
 
   _url(path, params) {
+    // Segments of a validated id (constructor): none is '.' or '..', so URL parsing keeps them.
     const id = this.session.split("/").map(encodeURIComponent).join("/");
     const u = new URL(`${this.server}/v1/session/${id}${path}`);
     for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null) u.searchParams.set(k, v);

@@ -34,6 +34,12 @@ void register_session_serve(CLI::App& session) {
                        ->default_str("100");
   auto* body = cmd->add_option("--max-body-bytes", f->flags.max_body_bytes, "largest request body (413 above)")
                    ->default_str("67108864");
+  auto* session_body = cmd->add_option("--max-session-body-bytes", f->flags.max_session_body_bytes,
+                                       "largest /v1/session/ request body: events, heartbeat, presence (413 above)")
+                           ->default_str("1048576");
+  auto* max_conns = cmd->add_option("--max-connections", f->flags.max_connections,
+                                    "most open connections of every kind, capped by ulimit -n (503 above)")
+                        ->default_str("10000");
   auto* fmt = cmd->add_option("--log-format", f->flags.log_format, "log lines on stderr: text or json")
                   ->default_str("text");
   auto* logreq = cmd->add_flag("--log-requests", f->flags.log_requests, "log one line per request");
@@ -48,7 +54,7 @@ void register_session_serve(CLI::App& session) {
                     ->default_str("10000");
   cmd->add_option("--config", f->config_file, "TOML file with the same keys (flags and DSX_* win)");
 
-  cmd->callback([f, listen, data, memory, lp, fsync, interval, body, fmt, logreq, threads, key, insecure, sweep] {
+  cmd->callback([f, listen, data, memory, lp, fsync, interval, body, session_body, max_conns, fmt, logreq, threads, key, insecure, sweep] {
     session::ServeConfig c;
     if (!f->config_file.empty()) {
       if (Status s = session::ApplyConfigFile(f->config_file, &c); !s.ok()) return cli::Finish(s);
@@ -62,6 +68,8 @@ void register_session_serve(CLI::App& session) {
     if (fsync->count()) c.fsync = v.fsync;
     if (interval->count()) c.fsync_interval_ms = v.fsync_interval_ms;
     if (body->count()) c.max_body_bytes = v.max_body_bytes;
+    if (session_body->count()) c.max_session_body_bytes = v.max_session_body_bytes;
+    if (max_conns->count()) c.max_connections = v.max_connections;
     if (fmt->count()) c.log_format = v.log_format;
     if (logreq->count()) c.log_requests = v.log_requests;
     if (threads->count()) c.threads = v.threads;

@@ -46,6 +46,8 @@ long-poll-timeout-ms = 500
 fsync = "batch"
 fsync-interval-ms = 20
 max-body-bytes = 1024
+max-session-body-bytes = 2048
+max-connections = 77
 log-format = "json"
 log-requests = true
 threads = 3
@@ -62,6 +64,8 @@ sweep-interval-ms = 250
   CHECK(c.fsync == "batch");
   CHECK(c.fsync_interval_ms == 20);
   CHECK(c.max_body_bytes == 1024);
+  CHECK(c.max_session_body_bytes == 2048);
+  CHECK(c.max_connections == 77);
   CHECK(c.log_format == "json");
   CHECK(c.log_requests);
   CHECK(c.threads == 3);
@@ -151,5 +155,24 @@ TEST_CASE("bad environment values and out-of-range intervals are refused") {
   c.sweep_interval_ms = -1;
   CHECK_FALSE(ValidateConfig(c).ok());
   c.sweep_interval_ms = 86400001;
+  CHECK_FALSE(ValidateConfig(c).ok());
+}
+
+TEST_CASE("connection and session body limits: environment and ranges") {
+  {
+    ScopedEnv conns("DSX_MAX_CONNECTIONS", "12");
+    ScopedEnv body("DSX_MAX_SESSION_BODY_BYTES", "4096");
+    ServeConfig c;
+    REQUIRE(ApplyEnvironment(&c).ok());
+    CHECK(c.max_connections == 12);
+    CHECK(c.max_session_body_bytes == 4096);
+  }
+  ServeConfig c;
+  CHECK(c.max_connections == 10000);
+  CHECK(c.max_session_body_bytes == 1 << 20);
+  c.max_connections = 0;
+  CHECK_FALSE(ValidateConfig(c).ok());
+  c.max_connections = 1;
+  c.max_session_body_bytes = 0;
   CHECK_FALSE(ValidateConfig(c).ok());
 }

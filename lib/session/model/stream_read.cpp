@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "session/model/json_mode.hpp"
+#include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_record.hpp"
 #include "session/model/stream_service.hpp"
@@ -106,10 +107,19 @@ ReadReply StreamService::ReadFrom(const StreamHandle& s, std::uint64_t from) {
     ReadChunk& c = *chunk;
     if (!c.messages.empty()) {
       if (s->json) {
-        // Skip a message cut by `from` (offsets inside a JSON message are not boundaries).
+        // In JSON mode offsets are message boundaries: every offset the server hands out is
+        // one. An offset inside a message was made up (or belongs to another stream), and
+        // reading on from the next boundary would silently skip the rest of that message:
+        // refuse it (docs/protocol/streams.md, Offsets).
         std::size_t first = 0;
         std::uint64_t start = c.begin;
         while (first < c.messages.size() && start < from) start = c.messages[first++].end;
+        if (start != from) {
+          rr.reply.status = 400;
+          rr.reply.has_info = false;
+          rr.reply.error = "offset " + FormatOffset(from) + " is inside a message (JSON offsets are message boundaries)";
+          return rr;
+        }
         const std::size_t count = c.messages.size() - first;
         std::vector<std::uint32_t> sizes(count);
         std::uint64_t p = start;

@@ -4,9 +4,32 @@
 
 #include <nlohmann/json.hpp>
 
+#include "session/server/query_text.hpp"
+#include "session/server/session_routes.hpp"
+
 namespace dsx::session::server {
+namespace {
+
+constexpr std::string_view kStreams = "/v1/stream/";
+constexpr std::string_view kSessions = "/v1/session/";
+
+bool AnyRight(const auth::Principal& who, std::string_view id) {
+  for (auth::Right r : {auth::Right::kRead, auth::Right::kAppend, auth::Right::kRun, auth::Right::kCancelOwn,
+                        auth::Right::kCancelAny, auth::Right::kSteer, auth::Right::kPresence, auth::Right::kAdmin}) {
+    if (who.Allows(id, r)) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 AuthResult Authenticate(const auth::TokenKey* key, Request& req, std::string_view access_token) {
+  AuthResult r = VerifyBearer(key, req, access_token);
+  if (r.status == 200 && key) SetTokenExpiry(req, r.principal.exp_s);
+  return r;
+}
+
+AuthResult VerifyBearer(const auth::TokenKey* key, const http::request_header<>& req, std::string_view access_token) {
   AuthResult r;
   if (!key) {
     r.principal = auth::Principal::Open();
@@ -41,8 +64,39 @@ AuthResult Authenticate(const auth::TokenKey* key, Request& req, std::string_vie
     return r;
   }
   r.principal = std::move(p).value();
-  SetTokenExpiry(req, r.principal.exp_s);
   return r;
+}
+
+BodyGate CheckBeforeBody(const auth::TokenKey* key, const http::request_header<>& head) {
+  BodyGate g;
+  const std::string_view target(head.target().data(), head.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  g.session_route = path.rfind(kSessions, 0) == 0;
+  if (!key) return g;
+  // As the routes: preflight and /health are open; /ui is served before the gate (ui_routes).
+  if (head.method() == http::verb::options || path == "/health") return g;
+  const std::string_view ui_path = target.substr(0, target.find_first_of("?#"));
+  if (ui_path == "/ui" || ui_path.rfind("/ui/", 0) == 0) return g;
+  const std::optional<std::string> query_token = QueryValue(target, "access_token");
+  AuthResult a = VerifyBearer(key, head, query_token ? *query_token : std::string());
+  if (a.status != 200) {
+    g.status = a.status;
+    g.error = std::move(a.error);
+    return g;
+  }
+  std::string id = "*";  // paths outside /v1/stream/ and /v1/session/: admin on '*' (the route)
+  if (path.rfind(kStreams, 0) == 0) {
+    id = std::string(path.substr(kStreams.size()));
+  } else if (g.session_route) {
+    SessionTarget st;
+    if (!ParseSessionPath(path, &st)) return g;  // the route answers 400 (body limit: session)
+    id = st.id;
+  }
+  if (!AnyRight(a.principal, id)) {
+    g.status = 403;
+    g.error = "token for '" + a.principal.sub + "' has no right on '" + id + "'";
+  }
+  return g;
 }
 
 Response JsonResponse(const Request& req, int status, const std::string& body) {

@@ -7,33 +7,14 @@
 #include <boost/asio/write.hpp>
 
 #include "core/log.hpp"
+#include "session/server/auth_gate.hpp"
 #include "session/server/loop_post.hpp"
+#include "session/server/overload.hpp"
+#include "session/server/query_text.hpp"
 #include "session/server/sse_session.hpp"
 
 namespace dsx::session::server {
 
-namespace {
-// Request logs must never carry secrets: browsers and SSE clients put the bearer token in the
-// query (`access_token=`), so its value is blanked before the target is logged.
-std::string RedactTarget(std::string_view target) {
-  std::string out(target);
-  static constexpr std::string_view kKey = "access_token=";
-  std::size_t pos = 0;
-  while ((pos = out.find(kKey, pos)) != std::string::npos) {
-    bool at_param_start = pos > 0 && (out[pos - 1] == '?' || out[pos - 1] == '&');
-    std::size_t value = pos + kKey.size();
-    if (!at_param_start) {
-      pos = value;
-      continue;
-    }
-    std::size_t end = out.find('&', value);
-    if (end == std::string::npos) end = out.size();
-    out.replace(value, end - value, "REDACTED");
-    pos = value;
-  }
-  return out;
-}
-}  // namespace
 namespace {
 
 // Hand-off between Route's completion (any thread, maybe synchronous) and the strand: the
@@ -43,6 +24,13 @@ struct RouteSlot {
   RouteOutcome outcome;
 };
 
+// Overflow mode: how long a connection over the limit may take to send its request head.
+constexpr std::chrono::seconds kOverflowReadTimeout{5};
+// Lingering close: how long, and how much, a refused client may go on sending (dropped).
+constexpr std::chrono::seconds kLingerTime{5};
+constexpr std::size_t kLingerBytes = 64u << 20;
+constexpr std::size_t kSinkBytes = 16u << 10;
+
 bool IsNormalClose(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
          ec == net::error::connection_reset || ec == net::error::eof ||
@@ -51,8 +39,12 @@ bool IsNormalClose(const beast::error_code& ec) {
 
 }  // namespace
 
-HttpSession::HttpSession(TcpSocket&& socket, std::shared_ptr<const ServerContext> ctx)
-    : stream_(std::move(socket)), ctx_(std::move(ctx)), timer_(stream_.get_executor()) {
+HttpSession::HttpSession(TcpSocket&& socket, ConnectionTicket ticket, std::shared_ptr<const ServerContext> ctx,
+                         bool overflow)
+    : stream_(CountedRatePolicy(std::move(ticket)), std::move(socket)),
+      ctx_(std::move(ctx)),
+      timer_(stream_.get_executor()),
+      overflow_(overflow) {
   ctx_->metrics->http_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -68,30 +60,79 @@ void HttpSession::Run() {
 
 void HttpSession::do_read() {
   parser_.emplace();
-  parser_->body_limit(ctx_->max_body_bytes);
+  // The head is checked against the largest limit; the route's own is applied once the head
+  // says which route it is (on_header).
+  parser_->body_limit(std::max(ctx_->max_body_bytes, ctx_->max_session_body_bytes));
   parser_->header_limit(static_cast<std::uint32_t>(ctx_->max_header_bytes));
-  stream_.expires_after(ctx_->idle_timeout);
+  if (overflow_) {
+    stream_.expires_after(kOverflowReadTimeout);
+  } else {
+    stream_.expires_after(ctx_->idle_timeout);
+  }
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+}
+
+void HttpSession::on_read_error(beast::error_code ec) {
+  if (IsNormalClose(ec) || ec == http::error::partial_message) return do_close();
+  // Malformed or oversized request: answer with the protocol's status, then close.
+  Request req;
+  req.version(11);
+  http::status status = http::status::bad_request;
+  if (ec == http::error::body_limit) status = http::status::payload_too_large;
+  if (ec == http::error::header_limit) status = http::status::request_header_fields_too_large;
+  if (ec == http::error::buffer_overflow) status = http::status::service_unavailable;  // out of memory
+  refuse(ErrorResponse(req, status, std::string("bad request: ") + ec.message()));
+}
+
+void HttpSession::on_header(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
+  const auto& head = parser_->get();
+  if (overflow_) {
+    const std::string_view target(head.target().data(), head.target().size());
+    const bool health = target.substr(0, target.find('?')) == "/health" &&
+                        (head.method() == http::verb::get || head.method() == http::verb::head);
+    if (!health) {
+      ctx_->metrics->rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      return refuse(OverloadResponse(head.version(), "too many connections"));
+    }
+  }
+  const std::uint64_t declared = parser_->content_length().value_or(0);
+  if (declared > 0 || parser_->chunked()) {
+    const BodyGate gate = CheckBeforeBody(ctx_->auth_key, head);
+    if (gate.status != 200) {
+      Request stub;
+      stub.version(head.version());
+      return refuse(JsonError(stub, gate.status, gate.error));
+    }
+    const std::size_t limit = gate.session_route ? ctx_->max_session_body_bytes : ctx_->max_body_bytes;
+    if (declared > limit) {
+      Request stub;
+      stub.version(head.version());
+      return refuse(ErrorResponse(stub, http::status::payload_too_large,
+                                  "request body too large: the limit here is " + std::to_string(limit) + " bytes"));
+    }
+    parser_->body_limit(limit);  // chunked bodies: checked as they arrive
+  }
   http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    if (IsNormalClose(ec) || ec == http::error::partial_message) return do_close();
-    // Malformed or oversized request: answer with the protocol's status, then close.
-    Request req;
-    req.version(11);
-    http::status status = http::status::bad_request;
-    if (ec == http::error::body_limit) status = http::status::payload_too_large;
-    if (ec == http::error::header_limit) status = http::status::request_header_fields_too_large;
-    Response res = ErrorResponse(req, status, std::string("bad request: ") + ec.message());
-    res.keep_alive(false);
-    return do_write(std::move(res));
-  }
+  if (ec) return on_read_error(ec);
   ctx_->metrics->requests.fetch_add(1, std::memory_order_relaxed);
-  Request req = parser_->release();
+  // The router's Request has a string_body; the string moves over, the head is relinked.
+  auto msg = parser_->release();
+  Request req(std::move(msg.base()));
+  req.body() = std::move(msg.body());
   if (ctx_->log_requests) {
-    log::Info("request", {{"method", std::string(req.method_string())}, {"target", RedactTarget(std::string_view(req.target().data(), req.target().size()))}});
+    // Method and target only: never a header (Authorization), never a query token.
+    log::Info("request", {{"method", std::string(req.method_string())},
+                          {"target", RedactTarget(std::string_view(req.target().data(), req.target().size()))}});
   }
+  route(std::move(req));
+}
+
+void HttpSession::route(Request req) {
   auto slot = std::make_shared<RouteSlot>();
   auto self = shared_from_this();
   Route(*ctx_->service, ctx_->router, std::move(req), [self, slot](RouteOutcome outcome) {
@@ -101,6 +142,33 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     }
   });
   if (slot->state.exchange(2, std::memory_order_acq_rel) == 1) on_routed(std::move(slot->outcome));
+}
+
+void HttpSession::refuse(Response res) {
+  res.keep_alive(false);
+  linger_ = true;
+  do_write(std::move(res));
+}
+
+void HttpSession::do_linger() {
+  // Lingering close (as nginx's lingering_close): we stop sending, then read and drop what the
+  // client still sends, for at most kLingerTime and kLingerBytes, so that the close is a FIN
+  // after the client has finished rather than a reset that may discard our answer unread.
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  if (!sink_) sink_ = std::make_unique<char[]>(kSinkBytes);
+  stream_.expires_after(kLingerTime);
+  stream_.async_read_some(net::buffer(sink_.get(), kSinkBytes),
+                          beast::bind_front_handler(&HttpSession::on_linger, shared_from_this()));
+}
+
+void HttpSession::on_linger(beast::error_code ec, std::size_t bytes) {
+  lingered_ += bytes;
+  if (ec || lingered_ >= kLingerBytes) return stream_.close();
+  stream_.async_read_some(net::buffer(sink_.get(), kSinkBytes),
+                          beast::bind_front_handler(&HttpSession::on_linger, shared_from_this()));
 }
 
 void HttpSession::on_routed(RouteOutcome outcome) {
@@ -123,6 +191,7 @@ void HttpSession::on_routed(RouteOutcome outcome) {
 
 void HttpSession::do_write(Response res) {
   ctx_->metrics->CountStatus(res.result_int());
+  if (overflow_) res.keep_alive(false);  // one request over the limit, then the slot is freed
   if (res.keep_alive()) {
     const auto advertised = ctx_->idle_timeout.count() > 2 ? ctx_->idle_timeout.count() - 2 : 1;
     res.set(http::field::keep_alive, "timeout=" + std::to_string(advertised));
@@ -160,7 +229,7 @@ void HttpSession::do_write(Response res) {
 void HttpSession::on_write(bool close, beast::error_code ec, std::size_t) {
   res_ = Response{};
   if (ec) return do_close();
-  if (close) return do_close();
+  if (close) return linger_ ? do_linger() : do_close();
   do_read();
 }
 

@@ -25,6 +25,7 @@ class LiveLayer {
   ~LiveLayer();
   Intercept intercept() const { return MakeSessionIntercept(config_); }
   live::SessionHub& hub() { return *hub_; }
+  const auth::TokenKey* key() const { return key_.get(); }  // null: open server
 
  private:
   LiveLayer() = default;

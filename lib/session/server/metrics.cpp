@@ -40,6 +40,12 @@ std::string MetricsText(const ServerMetrics& m, const StreamService& service, co
   std::snprintf(buf, sizeof buf, "dsx_open_connections{transport=\"http\"} %lld\ndsx_open_connections{transport=\"sse\"} %lld\n",
                 static_cast<long long>(m.http_connections.load()), static_cast<long long>(m.sse_subscribers.load()));
   out += buf;
+  Line(out, "dsx_connections", "gauge", "Open client connections of every kind (HTTP, SSE, WebSocket); capped by --max-connections.",
+       static_cast<double>(m.connections.open.load()));
+  Line(out, "dsx_connections_rejected_total", "counter", "Connections answered 503 at once (over --max-connections, out of descriptors).",
+       static_cast<double>(m.rejected_connections.load()));
+  Line(out, "dsx_accept_errors_total", "counter", "Failed accepts (out of file descriptors and the like).",
+       static_cast<double>(m.accept_errors.load()));
   out += "# HELP dsx_subscribers Live readers by transport.\n# TYPE dsx_subscribers gauge\n";
   std::snprintf(buf, sizeof buf, "dsx_subscribers{transport=\"sse\"} %lld\ndsx_subscribers{transport=\"long-poll\"} %lld\n",
                 static_cast<long long>(m.sse_subscribers.load()), static_cast<long long>(m.long_poll_waiters.load()));

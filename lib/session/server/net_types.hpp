@@ -17,12 +17,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "session/server/connection_count.hpp"
+
 namespace dsx::session::server {
 
 using IoExecutor = boost::asio::io_context::executor_type;
 using TcpSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, IoExecutor>;
 using TcpAcceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, IoExecutor>;
-using TcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, IoExecutor, boost::beast::unlimited_rate_policy>;
+// The rate policy counts the connection for --max-connections (connection_count.hpp).
+using TcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, IoExecutor, CountedRatePolicy>;
 using SteadyTimer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                       boost::asio::wait_traits<std::chrono::steady_clock>, IoExecutor>;
 

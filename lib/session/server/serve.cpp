@@ -64,6 +64,8 @@ Status ApplyKey(const std::string& key, const toml::node& v, ServeConfig* c, con
   if (k == "fsync") return str(&c->fsync);
   if (k == "fsync-interval-ms") return num(&c->fsync_interval_ms);
   if (k == "max-body-bytes") return num(&c->max_body_bytes);
+  if (k == "max-session-body-bytes") return num(&c->max_session_body_bytes);
+  if (k == "max-connections") return num(&c->max_connections);
   if (k == "log-format") return str(&c->log_format);
   if (k == "log-requests") return flag(&c->log_requests);
   if (k == "auth-key-file") return str(&c->auth_key_file);
@@ -138,6 +140,8 @@ Status ApplyEnvironment(ServeConfig* c) {
   EnvStr("DSX_FSYNC", &c->fsync);
   DSX_RETURN_IF_ERROR(EnvNum("DSX_FSYNC_INTERVAL_MS", &c->fsync_interval_ms));
   DSX_RETURN_IF_ERROR(EnvNum("DSX_MAX_BODY_BYTES", &c->max_body_bytes));
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_MAX_SESSION_BODY_BYTES", &c->max_session_body_bytes));
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_MAX_CONNECTIONS", &c->max_connections));
   EnvStr("DSX_LOG_FORMAT", &c->log_format);
   DSX_RETURN_IF_ERROR(EnvBool("DSX_LOG_REQUESTS", &c->log_requests));
   std::int64_t threads = c->threads;
@@ -171,6 +175,10 @@ Status ValidateConfig(const ServeConfig& c) {
     return Status::Usage("invalid sweep interval " + std::to_string(c.sweep_interval_ms) + " ms: want 0 (off)..86400000");
   }
   if (c.max_body_bytes < 1) return Status::Usage("invalid max body size: want at least 1 byte");
+  if (c.max_session_body_bytes < 1) return Status::Usage("invalid max session body size: want at least 1 byte");
+  if (c.max_connections < 1 || c.max_connections > 10000000) {
+    return Status::Usage("invalid max connections " + std::to_string(c.max_connections) + ": want 1..10000000");
+  }
   if (c.threads < 0 || c.threads > 256) return Status::Usage("invalid thread count: want 0..256");
   if (!c.memory && c.data.empty()) return Status::Usage("no data directory: give --data DIR or --memory");
   return Status::Ok();
@@ -206,6 +214,8 @@ Status Serve(const ServeConfig& c) {
   so.threads = c.threads;
   so.long_poll_timeout_ms = c.long_poll_timeout_ms;
   so.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
+  so.max_session_body_bytes = static_cast<std::size_t>(c.max_session_body_bytes);
+  so.max_connections = c.max_connections;
   so.log_requests = c.log_requests;
   so.sweep_interval_ms = c.sweep_interval_ms;
   auto live = server::LiveLayer::Open(service, c.auth_key_file, c.insecure, so.host);  // sessions + auth
@@ -214,6 +224,7 @@ Status Serve(const ServeConfig& c) {
     return live.status();
   }
   so.intercept = (*live)->intercept();
+  so.auth_key = (*live)->key();  // the body gate checks tokens before bodies are read
   server::Server srv(so, service);
   auto bound = srv.Start();
   if (!bound.ok()) {

@@ -1,5 +1,8 @@
 #include "session/server/server.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <thread>
 #include <vector>
@@ -60,6 +63,33 @@ struct Server::Impl {
   }
 };
 
+std::int64_t EffectiveMaxConnections(std::int64_t requested, std::uint64_t nofile) {
+  const std::uint64_t reserve = std::clamp<std::uint64_t>(nofile / 8, 32, 256);
+  const std::uint64_t room = nofile > reserve ? nofile - reserve : 1;
+  const std::uint64_t capped = std::min<std::uint64_t>(std::max<std::int64_t>(requested, 1), room);
+  return static_cast<std::int64_t>(std::max<std::uint64_t>(capped, 1));
+}
+
+namespace {
+
+// Runs an io_context until it is stopped. A handler that throws (std::bad_alloc under an
+// address-space limit, a bug) unwinds out of run(); Asio allows calling run() again, so the
+// exception costs that one connection (its handler chain ends), not the process.
+void RunLoop(net::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      log::Error("handler failed: exception escaped to the I/O loop", {{"error", e.what()}});
+    } catch (...) {
+      log::Error("handler failed: exception escaped to the I/O loop");
+    }
+  }
+}
+
+}  // namespace
+
 Server::Server(ServerOptions options, StreamService& service)
     : impl_(std::make_unique<Impl>(std::move(options), service)) {
   auto ctx = std::make_shared<ServerContext>();
@@ -68,6 +98,19 @@ Server::Server(ServerOptions options, StreamService& service)
   ctx->sse_pages = &impl_->sse_pages;
   ctx->long_poll_timeout = std::chrono::milliseconds(impl_->options.long_poll_timeout_ms);
   ctx->max_body_bytes = impl_->options.max_body_bytes;
+  ctx->max_session_body_bytes = impl_->options.max_session_body_bytes;
+  ctx->auth_key = impl_->options.auth_key;
+  {
+    rlimit nofile{};
+    const std::uint64_t limit = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY
+                                    ? static_cast<std::uint64_t>(nofile.rlim_cur)
+                                    : std::uint64_t{1} << 20;
+    ctx->max_connections = EffectiveMaxConnections(impl_->options.max_connections, limit);
+    if (ctx->max_connections < impl_->options.max_connections) {
+      log::Info("connection limit lowered to fit the open-file limit (raise ulimit -n for more)",
+                {{"max_connections", std::to_string(ctx->max_connections)}, {"nofile", std::to_string(limit)}});
+    }
+  }
   ctx->max_header_bytes = impl_->options.max_header_bytes;
   ctx->idle_timeout = std::chrono::seconds(impl_->options.idle_timeout_s);
   ctx->log_requests = impl_->options.log_requests;
@@ -116,8 +159,8 @@ void Server::Run() {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   for (auto& ioc : m.iocs) guards.push_back(net::make_work_guard(*ioc));
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < m.iocs.size(); ++i) threads.emplace_back([ioc = m.iocs[i].get()] { ioc->run(); });
-  m.iocs[0]->run();
+  for (std::size_t i = 1; i < m.iocs.size(); ++i) threads.emplace_back([ioc = m.iocs[i].get()] { RunLoop(*ioc); });
+  RunLoop(*m.iocs[0]);
   for (auto& t : threads) t.join();
 }
 

@@ -19,6 +19,11 @@ struct ServerOptions {
   int threads = 0;                     // io threads; 0: hardware concurrency
   std::int64_t long_poll_timeout_ms = 30000;
   std::size_t max_body_bytes = 64u << 20;
+  std::size_t max_session_body_bytes = 1u << 20;  // /v1/session/ request bodies
+  // Open connections of every kind; past it 503 (listener.hpp). The server never allows more
+  // than the open-file limit minus a reserve (EffectiveMaxConnections).
+  std::int64_t max_connections = 10000;
+  const auth::TokenKey* auth_key = nullptr;  // the body gate's key (server_context.hpp); null: open
   std::size_t max_header_bytes = 16u << 10;
   int idle_timeout_s = 30;
   bool log_requests = false;
@@ -28,6 +33,12 @@ struct ServerOptions {
   std::int64_t sweep_interval_ms = 10000;
   decltype(RouterOptions::intercept) intercept;  // auth + /v1/session/ routes (session_routes.hpp)
 };
+
+// The connection limit actually applied: `requested`, but at most the descriptor limit
+// `nofile` minus a reserve for everything else the process opens (store segments and
+// indexes, the listener, epoll, timers, the spare descriptor, the overflow band of
+// listener.hpp): nofile/8, at least 32 and at most 256. At least 1.
+std::int64_t EffectiveMaxConnections(std::int64_t requested, std::uint64_t nofile);
 
 class Server {
  public:

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "session/model/stream_service.hpp"
+#include "session/server/connection_count.hpp"
 
 namespace dsx::session::server {
 
@@ -15,6 +16,9 @@ struct ServerMetrics {
   std::atomic<std::int64_t> sse_subscribers{0};   // open SSE responses
   std::atomic<std::int64_t> long_poll_waiters{0}; // long-polls parked waiting for data
   std::atomic<std::uint64_t> requests{0};
+  ConnectionGauge connections;                     // open connections of every kind (--max-connections)
+  std::atomic<std::uint64_t> rejected_connections{0};  // 503 at accept (over the limit, out of descriptors)
+  std::atomic<std::uint64_t> accept_errors{0};     // failed accept() calls (EMFILE and the like)
   std::array<std::atomic<std::uint64_t>, 600> responses_by_status{};  // index = HTTP status
   // fsync latency histogram (store SyncObserver), buckets in seconds.
   static constexpr std::array<double, 12> kSyncBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,

@@ -8,9 +8,18 @@
 // client. So the UI is served before the auth gate (router.cpp) and works with auth on.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "session/server/router.hpp"
 
 namespace dsx::session::server {
+
+// The session id the page at /ui/<rest> shows (the same decoding as web/app.js), or nullopt
+// when it is not a valid session id (a '.', '..' or empty segment after decoding, control
+// characters, a malformed escape): then /ui/<rest> is 400. "" for /ui/ itself.
+std::optional<std::string> UiSessionId(std::string_view rest);
 
 // Takes /ui and /ui/...: answers through `done` and returns true. Other paths: false.
 bool ServeUi(const Request& request, RouteDone& done);
