@@ -1,9 +1,9 @@
 #include "session/live/session_hub.hpp"
-#include "session/model/json_input.hpp"
 
 #include <chrono>
 
 #include "core/log.hpp"
+#include "session/model/json_input.hpp"
 #include "session/model/offset.hpp"
 
 namespace dsx::session::live {
@@ -90,7 +90,16 @@ std::optional<HubReply> SessionHub::ReplayLog(const std::string& id, std::int64_
   for (;;) {
     EventPage page = ReadEvents(service_, first.stream, from);
     if (page.status != 200) return HubReply::Error(page.status, page.error);
-    for (const LogEvent& e : page.events) ApplyEffects(*out, e.body, now);
+    for (const LogEvent& e : page.events) {
+      // Raw stream writes (admin) can store events of any shape; one the state machine cannot
+      // read makes this session unavailable, not the server (issue 11).
+      try {
+        ApplyEffects(*out, e.body, now);
+      } catch (const std::exception& ex) {
+        return HubReply::Error(503, "session '" + id + "' has an unreadable event before offset " +
+                                        FormatOffset(e.offset) + ": " + ex.what());
+      }
+    }
     if (page.up_to_date || page.next == from) {
       *end = page.next;
       break;

@@ -167,3 +167,26 @@ TEST_CASE("issue 11: error answers that quote client bytes stay valid JSON (no t
   CHECK(s.Status(http::verb::get, "/v1/session/\xff\xfe/view", viewer) == 403);
   CHECK(s.Status(http::verb::get, "/v1/session/work/\xff/view", viewer) == 404);
 }
+
+TEST_CASE("issue 11: an event of an odd shape stored by a raw admin write makes its session unavailable, not the server") {
+  Server s;
+  const std::string root = s.Token("root", "*", {Right::kAdmin});
+  REQUIRE(s.Status(http::verb::put, "/v1/session/work/s1", root) == 201);
+  REQUIRE(s.Status(http::verb::put, "/v1/session/work/s2", root) == 201);
+  // Raw writes skip the draft checks: here a run.start whose data.epoch is a string.
+  REQUIRE(s.Status(http::verb::post, "/v1/stream/work/s1", root,
+                   R"([{"type":"run.start","run":"r-9","lane":"main","data":{"epoch":"x","lease_ms":"y"}},
+                       {"type":"run.end","run":"r-9","data":{"reason":5}},{"type":5,"msg":[],"data":{"text":7}}])",
+                   "application/json") == 204);
+  for (const char* target : {"/v1/session/work/s1", "/v1/session/work/s1/view", "/v1/session/work/s1/presence",
+                             "/v1/session/work/s1/events?offset=-1"}) {
+    CAPTURE(target);
+    int status = 0;
+    CHECK_NOTHROW(status = s.Status(http::verb::get, target, root));
+    CHECK((status == 200 || status == 503));
+  }
+  int status = 0;
+  CHECK_NOTHROW(status = s.Status(http::verb::post, "/v1/session/work/s1/events", root, R"({"type":"user.note"})"));
+  CHECK((status == 200 || status == 503));
+  CHECK(s.Status(http::verb::post, "/v1/session/work/s2/events", root, R"({"type":"user.note"})") == 200);
+}
