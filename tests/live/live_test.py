@@ -409,6 +409,35 @@ def test_cancel_stops_group(s):
           "agent group %d gone; runner exited %.2f s after the ack" % (len(after), bash, took))
 
 
+def test_cancel_refuses_late_output(s):
+    """An agent that prints while it stops (a SIGTERM trap): what it prints after the applied
+    ack is refused by the server, and the runner takes that as the end of the reply: the
+    run still ends cancelled (exit 130), not with an error or a producer gap."""
+    session = "chat/late"
+    pidfile = os.path.join(s.data, "late.pid")
+    script = ("echo $$ > %s; trap 'for i in 1 2 3 4 5 6 7 8 9 10; do echo cleanup $i; sleep 0.05; done; exit 0' TERM; "
+              "while :; do echo tick; sleep 0.02; done" % pidfile)
+    runner = start_run(s, session, ["/bin/bash", "-c", script], "--grace", "5")
+    run = run_of(s.url, session)
+    wait_for(lambda: "".join(texts(all_events(s.url, session)).values()).count("tick") >= 10, 20, "ticks")
+    bash = int(open(pidfile).read())
+    p = dsx("session", "cancel", session, "--server", s.url, "--json", check=0)
+    result = json.loads(p.stdout)["results"][0]
+    assert result["outcome"] == "applied", result
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 130, (runner.returncode, out, err)
+    assert "were not sent" in err, err  # the cleanup lines came after the ack and were refused
+    evs = all_events(s.url, session)
+    ack_at = [i for i, e in enumerate(evs) if e["type"] == "control.ack" and e["id"] == result["id"]][0]
+    assert evs[ack_at]["data"]["outcome"] == "applied", evs[ack_at]
+    after = [e for e in evs[ack_at + 1:] if e.get("run") == run]
+    assert [e["type"] for e in after] == ["msg.end", "run.end"], [e["type"] for e in after]
+    assert after[-1]["data"]["reason"] == "cancelled" and after[-1]["from"]["sub"] != "@server", after[-1]
+    assert_group_gone(bash)
+    dropped = [line for line in err.splitlines() if "were not sent" in line][0]
+    print("late output: refused after the applied ack, runner ended the run cancelled (%s)" % dropped.strip())
+
+
 def test_interrupt_stops_group(s):
     """Ctrl-C (SIGINT) or SIGTERM to the runner: the agent's own group no longer gets the
     terminal's signal, so the runner passes it on, ends the run cancelled and exits 130."""

@@ -13,6 +13,7 @@
 #include "session/client/curl_transport.hpp"
 #include "session/live/event.hpp"
 #include "session/live/session_client.hpp"
+#include "session/model/json_input.hpp"
 
 namespace dsx::session::live {
 namespace {
@@ -125,8 +126,11 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
   auto started = sc.Post(start, &producer, o.retry_for_ms);
   if (!started.ok()) return started.status();
   if (started->status != 200) return Refusal("cannot start a run", *started);
-  const std::string start_offset = started->body.value("offset", "-1");
-  const std::int64_t lease = started->body.value("lease_ms", o.lease_ms);
+  const std::string start_offset = StringOr(started->body, "offset", "-1");
+  std::int64_t lease = o.lease_ms;  // the server's clamped value when it says so
+  if (started->body.is_object() && started->body.contains("lease_ms") && started->body["lease_ms"].is_number_integer()) {
+    lease = started->body["lease_ms"].get<std::int64_t>();
+  }
   Note(o, "run '" + res.run + "' started in session '" + o.session + "'");
 
   auto end_run = [&](const std::string& reason, const json& extra) -> Status {
@@ -193,10 +197,10 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
     };
     (void)c.Follow(
         start_offset, false, "",
-        [&](const json& ev) {
-          if (ev.value("run", "") != res.run) return true;
-          const std::string type = ev.value("type", "");
-          const std::string id = ev.value("id", "");
+        [&](const json& ev) {  // events from the log: StringOr, never a throwing value()
+          if (StringOr(ev, "run") != res.run) return true;
+          const std::string type = StringOr(ev, "type");
+          const std::string id = StringOr(ev, "id");
           if (type == "run.end") return false;
           if (type == "control.cancel") {
             // Signal first (RequestStop does not wait), then ack: the stop does not wait for
@@ -210,9 +214,11 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
             p.RequestStop();
             ack(id, "applied", "");
           } else if (type == "control.steer") {
-            const json data = ev.contains("data") ? ev["data"] : json::object();
-            std::string line = data.contains("text") && data["text"].is_string() ? data["text"].get<std::string>()
-                                                                                 : data.value("json", json()).dump();
+            const json data = ev.contains("data") && ev["data"].is_object() ? ev["data"] : json::object();
+            std::string line = data.contains("text") && data["text"].is_string()
+                                   ? data["text"].get<std::string>()
+                                   : (data.contains("json") ? data["json"] : json()).dump(-1, ' ', false,
+                                                                                          json::error_handler_t::replace);
             if (line.empty() || line.back() != '\n') line.push_back('\n');
             Status st = p.WriteStdin(line);
             ++sh.steers;

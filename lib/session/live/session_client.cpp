@@ -71,7 +71,10 @@ Result<Answer> SessionClient::Post(const json& draft, Producer* producer, long r
     // seq); without one only requests that never reached the server.
     const bool transient = !a.ok() || a->status == 502 || a->status == 503 || a->status == 504;
     if (!transient || !producer || SteadyMs() + delay > deadline) {
-      if (a.ok() && producer && a->status < 500) ++producer->seq;
+      // Only an accepted write (or the 204 of a retry that had landed) uses the seq up: a
+      // refusal (400/403/409: the run was cancelled, a stale writer...) stored nothing, and
+      // skipping its seq would make the next write a "producer sequence gap".
+      if (a.ok() && producer && a->status >= 200 && a->status < 300) ++producer->seq;
       return a;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));

@@ -39,7 +39,8 @@ class SessionClient {
   // GET /v1/session/<id>.
   Result<Answer> Info();
   // POST …/events. With a producer: exactly-once retries (same seq re-sent after transport
-  // failures for up to `retry_for_ms`); the seq advances after an answer.
+  // failures for up to `retry_for_ms`); the seq advances after a 2xx answer only (a refused
+  // write stored nothing and leaves its seq free).
   Result<Answer> Post(const json& draft, Producer* producer = nullptr, long retry_for_ms = 0);
   // POST …/runs/<run>/heartbeat.
   Result<Answer> Heartbeat(const std::string& run, const std::string& state);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "session/model/json_input.hpp"
+
 namespace dsx::session::live {
 namespace {
 
@@ -16,15 +18,10 @@ Checked Refuse(int status, std::string why) {
   return c;
 }
 
-// Non-throwing accessors. Drafts are normalized before they get here, but the log may hold
-// anything an admin wrote raw to the stream, and replay must not throw on it: nothing here
-// calls json::value() or get<>() on a field whose type was not checked first.
-std::string Str(const json& obj, const char* key, const std::string& fallback = "") {
-  if (!obj.is_object()) return fallback;
-  auto v = obj.find(key);
-  return v != obj.end() && v->is_string() ? v->get<std::string>() : fallback;
-}
-
+// Non-throwing accessors (StringOr, Data, DataString, DataInt). Drafts are normalized before
+// they get here, but the log may hold anything an admin wrote raw to the stream, and replay
+// must not throw on it: nothing here calls json::value() or get<>() on a field whose type was
+// not checked first.
 // ev["data"] when it is an object, else nullptr.
 const json* Data(const json& ev) {
   if (!ev.is_object()) return nullptr;
@@ -34,7 +31,7 @@ const json* Data(const json& ev) {
 
 std::string DataString(const json& ev, const char* key) {
   const json* d = Data(ev);
-  return d ? Str(*d, key) : "";
+  return d ? StringOr(*d, key) : "";
 }
 
 std::int64_t DataInt(const json& ev, const char* key, std::int64_t fallback) {
@@ -112,14 +109,14 @@ json SessionState::ActiveRuns() const {
 Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std::string& session, json draft,
                    std::int64_t now, const LeaseLimits& limits) {
   if (!draft.is_object()) return Refuse(400, "an event must be a JSON object");
-  const std::string type = Str(draft, "type");
+  const std::string type = StringOr(draft, "type");
   const From from{who.sub, who.device};
   auto need = [&](Right r) -> std::string { return who.Allows(session, r) ? "" : who.Lacks(session, r); };
   auto find_run = [&](const std::string& id) -> const RunInfo* {
     auto it = st.runs.find(id);
     return it == st.runs.end() ? nullptr : &it->second;
   };
-  const std::string run_id = Str(draft, "run");
+  const std::string run_id = StringOr(draft, "run");
   Checked c;
 
   const bool reserved = type.rfind("run.", 0) == 0 || type.rfind("msg.", 0) == 0 ||
@@ -138,7 +135,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
 
   if (type == "run.start") {
     if (auto why = need(Right::kRun); !why.empty()) return Refuse(403, why);
-    const std::string lane = Str(draft, "lane", kDefaultLane);
+    const std::string lane = StringOr(draft, "lane", kDefaultLane);
     std::string id = run_id.empty() ? RandomId("r-") : run_id;
     if (auto it = st.runs.find(id); it != st.runs.end()) {
       if (it->second.active && it->second.owner == who.sub) {  // a retried run.start that landed
@@ -226,7 +223,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
       return Refuse(409, "stale writer: " + Ended(*run) + "; lane '" + run->lane + "' is at epoch " +
                              std::to_string(le == st.lane_epoch.end() ? 0 : le->second));
     }
-    std::string msg = Str(draft, "msg");
+    std::string msg = StringOr(draft, "msg");
     if (type == "msg.start") {
       if (msg.empty()) msg = RandomId("m-");
       if (st.msgs.count(msg)) {
@@ -274,7 +271,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
       const bool has_text = d && d->contains("text") && (*d)["text"].is_string();
       if (!has_text && !(d && d->contains("json"))) return Refuse(400, "control.steer needs data.text or data.json");
     }
-    std::string id = Str(draft, "id");
+    std::string id = StringOr(draft, "id");
     if (id.empty()) id = RandomId("k-");
     draft["id"] = id;
     draft.erase("msg");
@@ -293,7 +290,7 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
   if (type == "control.ack") {
     if (auto why = need(Right::kRun); !why.empty()) return Refuse(403, why);
     if (!IsOwner(*run, who, session)) return Refuse(403, "run '" + run->id + "' belongs to '" + run->owner + "'");
-    const std::string id = Str(draft, "id");
+    const std::string id = StringOr(draft, "id");
     if (id.empty()) return Refuse(400, "control.ack needs the request's 'id'");
     const std::string outcome = DataString(draft, "outcome");
     if (outcome != "applied" && outcome != "rejected") {
@@ -323,15 +320,15 @@ std::vector<json> LeaseLostEvents(const RunInfo& run, std::int64_t now) {
 
 void ApplyEffects(SessionState& st, const json& ev, std::int64_t now) {
   if (!ev.is_object()) return;
-  const std::string type = Str(ev, "type");
-  const std::string run_id = Str(ev, "run");
+  const std::string type = StringOr(ev, "type");
+  const std::string run_id = StringOr(ev, "run");
   if (type == "run.start") {
     RunInfo r;
     r.id = run_id;
-    r.lane = Str(ev, "lane", kDefaultLane);
+    r.lane = StringOr(ev, "lane", kDefaultLane);
     if (auto f = ev.find("from"); f != ev.end() && f->is_object()) {
-      r.owner = Str(*f, "sub");
-      r.device = Str(*f, "device");
+      r.owner = StringOr(*f, "sub");
+      r.device = StringOr(*f, "device");
     }
     r.epoch = static_cast<std::uint64_t>(std::max<std::int64_t>(DataInt(ev, "epoch", 0), 0));
     r.lease_ms = DataInt(ev, "lease_ms", 15000);
@@ -352,17 +349,17 @@ void ApplyEffects(SessionState& st, const json& ev, std::int64_t now) {
     auto lr = st.lane_run.find(r.lane);
     if (lr != st.lane_run.end() && lr->second == r.id) st.lane_run.erase(lr);
   } else if (type == "msg.start") {
-    const std::string msg = Str(ev, "msg");
+    const std::string msg = StringOr(ev, "msg");
     st.msgs.insert(msg);
     if (r.active) r.open_msgs.insert(msg);
   } else if (type == "msg.append") {
     r.agent_state = "streaming";
   } else if (type == "msg.end") {
-    r.open_msgs.erase(Str(ev, "msg"));
+    r.open_msgs.erase(StringOr(ev, "msg"));
   } else if (type == "control.cancel" || type == "control.steer") {
-    if (r.active) r.pending.push_back(ControlRef{Str(ev, "id"), type});
+    if (r.active) r.pending.push_back(ControlRef{StringOr(ev, "id"), type});
   } else if (type == "control.ack") {
-    const std::string id = Str(ev, "id");
+    const std::string id = StringOr(ev, "id");
     // A cancel the agent applied ends the run's output here (CheckDraft refuses more).
     for (const ControlRef& c : r.pending) {
       if (c.id == id && c.type == "control.cancel" && DataString(ev, "outcome") == "applied" &&

@@ -13,7 +13,9 @@
 #include <string>
 
 #include "hub_fixture.hpp"
+#include "session/client/transport.hpp"
 #include "session/live/agent_process.hpp"
+#include "session/live/session_client.hpp"
 #include "session/live/session_state.hpp"
 
 using namespace dsx::session;
@@ -344,4 +346,43 @@ TEST_CASE("issue 11 item 10: the process group API: not found, exit codes, no si
   (*g)->Stop(std::chrono::seconds(5));  // empty: returns at once
   CHECK((*g)->Empty());
   CHECK_FALSE((*g)->Signal(SIGTERM));  // never signals a group seen empty (its id may be reused)
+}
+
+// ---------------------------------------------------------------- item 10: the runner's producer
+
+namespace {
+
+// Answers POSTs with the scripted statuses in order and records each Producer-Seq sent.
+struct ScriptedTransport : client::Transport {
+  std::vector<int> statuses;
+  std::vector<std::string> seqs;
+  client::Exchange Send(const client::HttpRequest& req) override {
+    for (const auto& [k, v] : req.headers) {
+      if (k == "Producer-Seq") seqs.push_back(v);
+    }
+    client::Exchange ex;
+    ex.maybe_delivered = true;
+    ex.response.status = statuses.at(seqs.size() - 1);
+    ex.response.body = ex.response.status == 200 ? "{}" : R"({"error":"run 'r-1' was cancelled","status":409})";
+    return ex;
+  }
+  client::Exchange Stream(const client::HttpRequest&, const client::StreamHandler&) override { return {}; }
+};
+
+}  // namespace
+
+TEST_CASE("issue 11 item 10: a refused write leaves its producer seq free (the run can still be ended)") {
+  // After the cancel cut, the runner's msg.append is refused (409) and it goes on with
+  // msg.end and run.end through the same producer: those must not look like a seq gap.
+  ScriptedTransport t;
+  t.statuses = {200, 409, 200, 200};
+  SessionClient sc(t, "http://127.0.0.1:1", "chat/1", "");
+  Producer p{"agent-r-1", 1, 0};
+  const json draft = {{"type", "msg.append"}, {"run", "r-1"}, {"msg", "m"}, {"data", {{"text", "x"}}}};
+  REQUIRE(sc.Post(draft, &p)->status == 200);
+  REQUIRE(sc.Post(draft, &p)->status == 409);
+  REQUIRE(sc.Post(draft, &p)->status == 200);
+  REQUIRE(sc.Post(draft, &p)->status == 200);
+  CHECK(t.seqs == std::vector<std::string>{"0", "1", "1", "2"});
+  CHECK(p.seq == 3);
 }
