@@ -49,15 +49,18 @@ IFS=: read -r -a extra <<< "$includes"
 for d in "${extra[@]}"; do [ -n "$d" ] && flags+=(-I"$d"); done
 obj_of() { echo "$out/obj/$(echo "${1#$src/}" | tr '/' '_' | sed 's/^_//').o"; }
 build() {
-  local newest_header="" f o objs=() stale=()
+  local newest_header="" fuzz_header="" f o objs=() stale=()
   if [ -x "$bin" ]; then
-    newest_header=$(find "$src/lib" "$src/tests/fuzz" -name '*.hpp' -newer "$bin" 2>/dev/null | head -1 || true)
+    newest_header=$(find "$src/lib" -name '*.hpp' -newer "$bin" 2>/dev/null | head -1 || true)
+    fuzz_header=$(find "$src/tests/fuzz" -name '*.hpp' -newer "$bin" 2>/dev/null | head -1 || true)
   fi
   for f in "${sources[@]}"; do
     [ -e "$f" ] || continue
     o=$(obj_of "$f")
     objs+=("$o")
-    if [ -n "$newest_header" ] || [ ! -e "$o" ] || [ "$f" -nt "$o" ]; then stale+=("$f"); fi
+    if [ -n "$newest_header" ] || [ ! -e "$o" ] || [ "$f" -nt "$o" ] || { [ "$f" = "$main" ] && [ -n "$fuzz_header" ]; }; then
+      stale+=("$f")
+    fi
   done
   if [ ${#stale[@]} -gt 0 ] || [ ! -x "$bin" ]; then
     echo "fuzz: compiling ${#stale[@]} sources with $cxx" >&2
