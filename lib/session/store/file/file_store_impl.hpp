@@ -68,6 +68,7 @@ struct StreamRec {
   // [base_offset, tail). Persisted in the CHECKPOINT. While state.unavailable is set the stream
   // refuses reads and appends; after a repair accepted the loss, reads step over these ranges.
   std::vector<LostRange> lost;
+  bool loss_unbounded = false;   // see CheckpointStream: a repair leaves it unavailable
 };
 
 struct Segment {

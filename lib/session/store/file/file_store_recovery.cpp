@@ -32,6 +32,7 @@ struct RangeCheck {
   std::unordered_map<LogId, std::uint64_t> tail_at;  // live streams and their tails at the range
   std::unordered_set<LogId> settled;               // had a later append (proven or damaged then)
   std::unordered_set<LogId> proven;                // ... and it started exactly at tail_at
+  bool unbounded = false;                          // a missing segment: its size is unknown
 };
 
 struct FileStore::Replay {
@@ -289,12 +290,18 @@ void FileStore::FinishRangeChecks(Replay& r) {
     for (LogId lid : c.owners)
       if (c.proven.count(lid)) known = false;  // its next record is where it would be without the range
     const std::uint64_t bound = c.range.end - c.range.begin;
+    if (c.unbounded) known = false;
     for (const auto& [lid, tail] : c.tail_at) {
       if (known && !c.owners.count(lid)) continue;
       if (c.proven.count(lid) || c.settled.count(lid)) continue;  // intact, or already damaged by its gap
       auto it = by_lid_.find(lid);
       if (it == by_lid_.end()) continue;  // dropped later in the log
       StreamRec& s = *it->second;
+      if (c.unbounded) {
+        Damage(s, "records of this stream may be lost: " + c.range.reason + " (how much is unknown)");
+        s.loss_unbounded = true;
+        continue;
+      }
       Damage(s, "records of this stream may be lost: " + Where(c.segment, c.range));
       // Whatever it acknowledged there is at most the range's size: its next offset stays past it.
       s.state.tail += bound;
@@ -385,6 +392,7 @@ Status FileStore::Recover() {
     s->committed = true;
     s->state = std::move(cs.state);
     s->lost = std::move(cs.lost);
+    s->loss_unbounded = cs.loss_unbounded;
     s->pending_tail = s->state.tail;
     if (streams_.count(s->state.meta.id)) return Status::Failed("checkpoint lists stream id twice");
     streams_[s->state.meta.id] = s;
@@ -412,9 +420,31 @@ Status FileStore::Recover() {
     DSX_RETURN_IF_ERROR(LoadSealed(n, &rep));
     report_.segments.push_back(std::move(rep));
   }
-  // 2. The log from the replay point: records applied in order; bad ranges skipped.
-  for (auto n : numbers)
-    if (n >= cp.replay_segment) DSX_RETURN_IF_ERROR(ReplaySegment(n, r));
+  // 2. The log from the replay point: records applied in order; bad ranges skipped. Segments
+  // from the replay point on are never removed, and the checkpoint is written only once its
+  // replay segment exists: a number missing there is a lost segment of unknown size.
+  std::uint64_t expect = cp.replay_segment;
+  auto missing_before = [&](std::uint64_t n) {
+    if (!have_checkpoint || n <= expect) return;
+    const std::string first = SegmentFileName(expect), last = SegmentFileName(n - 1);
+    const std::string what = n - 1 == expect ? "segment " + first : "segments " + first + " to " + last;
+    log::Error("segment log missing after the checkpoint; every stream without a later record is unavailable",
+               {{"file", first}, {"last", last}});
+    for (std::uint64_t m = expect; m < n && report_.missing_segments.size() < 64; ++m) report_.missing_segments.push_back(m);
+    RangeCheck c;
+    c.unbounded = true;
+    c.range.reason = what + " missing";
+    for (const auto& [lid, s] : by_lid_)
+      if (s->committed) c.tail_at[lid] = s->state.tail;
+    r.checks.push_back(std::move(c));
+  };
+  for (auto n : numbers) {
+    if (n < cp.replay_segment) continue;
+    missing_before(n);
+    expect = n + 1;
+    DSX_RETURN_IF_ERROR(ReplaySegment(n, r));
+  }
+  if (numbers.empty() || numbers.back() < cp.replay_segment) missing_before(cp.replay_segment + 1);
   if (r.torn) {
     // Nothing valid after it: the crash hit while it was written. Never acknowledged: cut.
     const Replay::Torn& t = *r.torn;
@@ -475,7 +505,7 @@ Status FileStore::Recover() {
   std::sort(report_.orphans.begin(), report_.orphans.end());
   for (const auto& [lid, s] : by_lid_) {
     if (!s->committed || !s->state.unavailable) continue;
-    report_.damaged.push_back({lid, s->state.meta.path, *s->state.unavailable, s->lost});
+    report_.damaged.push_back({lid, s->state.meta.path, *s->state.unavailable, s->lost, s->loss_unbounded});
     log::Error("stream unavailable: its records are damaged on disk (dsx session fsck / repair)",
                {{"stream", s->state.meta.path}, {"reason", *s->state.unavailable}});
   }

@@ -58,7 +58,8 @@ Status FileStore::RewriteCorruptSegments() {
 
 void FileStore::AcceptLosses() {
   std::lock_guard lk(mu_);
-  for (const auto& [lid, s] : by_lid_) s->state.unavailable.reset();
+  for (const auto& [lid, s] : by_lid_)
+    if (!s->loss_unbounded) s->state.unavailable.reset();
 }
 
 }  // namespace dsx::session::filestore

@@ -276,7 +276,7 @@ Status FileStore::WriteCheckpoint(std::uint64_t replay_segment) {
     cp.next_lid = next_lid_;
     cp.streams.reserve(by_lid_.size());
     for (const auto& [lid, s] : by_lid_)
-      if (s->committed) cp.streams.push_back({lid, s->state, s->lost});
+      if (s->committed) cp.streams.push_back({lid, s->state, s->lost, s->loss_unbounded});
   }
   return env_->WriteAtomic(options_.dir / "CHECKPOINT", EncodeCheckpoint(cp), /*sync=*/true);
 }

@@ -69,7 +69,7 @@ std::string EncodeCheckpoint(const Checkpoint& cp) {
   PutU32(out, static_cast<std::uint32_t>(cp.streams.size()));
   for (const auto& s : cp.streams) {
     const StreamState& st = s.state;
-    const bool recovery = st.unavailable || !s.lost.empty();
+    const bool recovery = st.unavailable || !s.lost.empty() || s.loss_unbounded;
     PutU64(out, s.lid);
     PutMeta(out, st.meta, recovery ? kMetaHasRecoveryState : 0);
     PutU64(out, st.tail);
@@ -90,6 +90,7 @@ std::string EncodeCheckpoint(const Checkpoint& cp) {
     }
     PutU64(out, st.message_count);
     if (recovery) {
+      PutU8(out, s.loss_unbounded ? 1 : 0);
       PutStr(out, st.unavailable.value_or(""));
       PutU32(out, static_cast<std::uint32_t>(s.lost.size()));
       for (const auto& r : s.lost) {
@@ -136,6 +137,7 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
     }
     st.message_count = d.U64();
     if (flags & kMetaHasRecoveryState) {
+      s.loss_unbounded = (d.U8() & 1) != 0;
       std::string why = d.Str();
       if (!why.empty()) st.unavailable = std::move(why);
       std::uint32_t nl = d.U32();

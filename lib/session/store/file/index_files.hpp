@@ -46,6 +46,10 @@ struct CheckpointStream {
   LogId lid = 0;
   StreamState state;              // state.unavailable: the stream is damaged
   std::vector<LostRange> lost;    // sorted, disjoint
+  // What it lost cannot be bounded (a segment after the checkpoint is missing): a repair
+  // cannot pick a next offset that is surely past everything it acknowledged, so it stays
+  // unavailable until deleted (or the segment is restored).
+  bool loss_unbounded = false;
 };
 
 struct Checkpoint {

@@ -30,6 +30,7 @@ struct DamagedStream {
   std::string path;
   std::string reason;
   std::vector<LostRange> lost;  // offsets whose data is gone (so far as recovery can tell)
+  bool loss_unbounded = false;  // how much it lost is unknown: repair cannot make it available
 };
 
 struct RecoveryReport {

@@ -6,8 +6,9 @@
 namespace dsx::session::filestore {
 namespace {
 
-Result<std::unique_ptr<StreamStore>> OpenVerifying(const std::filesystem::path& dir) {
+Result<std::unique_ptr<StreamStore>> OpenVerifying(const std::filesystem::path& dir, FileEnv* env) {
   Tuning t;
+  t.env = env;
   t.prefill_chunk = 0;
   t.verify_segments = true;
   FileStoreOptions o;
@@ -17,13 +18,13 @@ Result<std::unique_ptr<StreamStore>> OpenVerifying(const std::filesystem::path& 
 
 }  // namespace
 
-Result<RepairResult> Repair(const std::filesystem::path& dir) {
+Result<RepairResult> Repair(const std::filesystem::path& dir, FileEnv* env) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir / "segments", ec))
+  if (!env && !std::filesystem::is_directory(dir / "segments", ec))
     return Status::NotFound("cannot repair '" + dir.string() + "': not a dsx data directory (no segments/)");
   RepairResult out;
   {
-    auto opened = OpenVerifying(dir);  // Conflict while a server holds DIR/LOCK
+    auto opened = OpenVerifying(dir, env);  // Conflict while a server holds DIR/LOCK
     if (!opened) return opened.status().Wrap("cannot repair '" + dir.string() + "'");
     auto& store = static_cast<FileStore&>(**opened);
     auto loaded = store.Load();
@@ -33,7 +34,7 @@ Result<RepairResult> Repair(const std::filesystem::path& dir) {
     store.AcceptLosses();
     DSX_RETURN_IF_ERROR(store.Close());  // checkpoint: losses accepted, lost ranges kept
   }
-  auto opened = OpenVerifying(dir);
+  auto opened = OpenVerifying(dir, env);
   if (!opened) return opened.status();
   auto loaded = (*opened)->Load();
   if (!loaded) return loaded.status();

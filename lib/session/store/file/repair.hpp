@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "core/status.hpp"
+#include "session/store/file/file_env.hpp"
 #include "session/store/file/recovery_report.hpp"
 
 namespace dsx::session::filestore {
@@ -19,6 +20,7 @@ struct RepairResult {
   RecoveryReport after;   // a verifying open after the repair (clean unless I/O failed)
 };
 
-Result<RepairResult> Repair(const std::filesystem::path& dir);
+// `env`: nullptr for the real file system (tests and the recovery fuzzer pass an in-memory one).
+Result<RepairResult> Repair(const std::filesystem::path& dir, FileEnv* env = nullptr);
 
 }  // namespace dsx::session::filestore
