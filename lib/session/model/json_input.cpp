@@ -27,7 +27,8 @@ int JsonDepth(std::string_view text, int limit) {
 }
 
 Result<json> ParseClientJson(std::string_view text, int max_depth) {
-  if (JsonDepth(text, max_depth) > max_depth) {
+  // Text no longer than the limit cannot nest past it (each level is at least one byte).
+  if (text.size() > static_cast<std::size_t>(max_depth) && JsonDepth(text, max_depth) > max_depth) {
     return Status::Failed("JSON nested deeper than " + std::to_string(max_depth) + " levels");
   }
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
