@@ -8,13 +8,17 @@
 // .idx and CHECKPOINT files: flip bytes, truncate, copy a byte range over another (a duplicated
 // range; positions stay put), zero a range, delete the file. Then:
 //   (a) after the reopen, every stream is served exactly as acknowledged (same bytes at the same
-//       offsets), or reported unavailable, or it lost exactly what a reported torn tail held
-//       (a damaged last record is indistinguishable from a crash mid-write: cut, as documented);
-//       a stream is absent only when its create record is gone (reported);
-//   (b) its next offset is past every offset it acknowledged (same torn-tail exception);
+//       offsets), or reported unavailable; a stream is absent only when its create record is
+//       gone (reported);
+//   (b) its next offset is past every offset it acknowledged;
+//   except for records after the last record that survived the damage intact: a log whose end
+//   was destroyed (its last records damaged, its last segment truncated or deleted) looks
+//   exactly like a log a crash ended there, and is recovered as such (documented: a torn tail
+//   is cut);
 //   and the same after `repair`: everything served matches what was acknowledged, lost offsets
 //   are skipped, never reused, and the repaired store reopens clean.
 // Any violation traps (a crash for libFuzzer). Bad input must never crash or fail the open.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +28,7 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/log.hpp"
@@ -63,7 +68,14 @@ struct StreamTruth {
   std::uint64_t create_segment = 0;
 };
 
+// Any record of the undamaged files, to tell which survived the damage intact.
+struct AnyRecord {
+  std::string file;
+  std::uint64_t segment = 0, pos = 0, len = 0;
+};
+
 struct Scenario {
+  std::vector<AnyRecord> records;            // every record, in log order
   std::map<std::string, std::string> files;  // path -> bytes (LOCK excluded)
   std::vector<std::string> names;            // the damageable files, sorted
   std::vector<StreamTruth> streams;
@@ -143,6 +155,7 @@ Scenario Build(std::uint64_t segment_size, int rounds, bool close) {
     if (!n) continue;
     SegmentScan scan = ScanSegment(bytes, *n);
     for (const auto& r : scan.records) {
+      sc.records.push_back({path, *n, r.pos, r.len});
       if (r.type == RecordType::kCreate) {
         auto c = DecodeCreate(r.payload);
         if (c && c->lid >= 1 && c->lid <= 3) sc.streams[c->lid - 1].create_segment = *n;
@@ -154,6 +167,8 @@ Scenario Build(std::uint64_t segment_size, int rounds, bool close) {
     }
   }
   for (const auto& [path, bytes] : sc.files) sc.names.push_back(path);
+  std::sort(sc.records.begin(), sc.records.end(),
+            [](const AnyRecord& a, const AnyRecord& b) { return std::tie(a.segment, a.pos) < std::tie(b.segment, b.pos); });
   return sc;
 }
 
@@ -206,18 +221,23 @@ std::map<std::string, std::string> Damage(const Scenario& sc, const std::uint8_t
   return files;
 }
 
-// The torn tail recovery cut, if any: records at or after it were lost to it, acknowledged or
-// not (a damaged last record is indistinguishable from a crash mid-write).
+// The destroyed end of the log: every record after the last one that survived the damage
+// intact. Losing those is what a crash at that point would leave: undetectable, and allowed.
 struct Cut {
-  bool any = false;
+  bool any = false;  // some record survived (else the whole log is "after")
   std::uint64_t segment = 0, pos = 0;
-  bool covers(const AckedRecord& r) const { return any && (r.segment > segment || (r.segment == segment && r.pos >= pos)); }
+  bool covers(const AckedRecord& r) const { return !any || r.segment > segment || (r.segment == segment && r.pos > pos); }
+  bool covers_segment(std::uint64_t n) const { return !any || n > segment; }
 };
 
-Cut CutOf(const RecoveryReport& rep) {
+Cut CutOf(const Scenario& sc, const std::map<std::string, std::string>& damaged) {
   Cut c;
-  for (const auto& s : rep.segments)
-    if (s.cut && (!c.any || s.number < c.segment)) c = {true, s.number, s.cut->begin};
+  for (const auto& r : sc.records) {
+    auto d = damaged.find(r.file);
+    if (d == damaged.end() || d->second.size() < r.pos + r.len) continue;
+    if (d->second.compare(r.pos, r.len, sc.files.at(r.file), r.pos, r.len) != 0) continue;
+    c = {true, r.segment, r.pos};  // records are in log order: the last intact one wins
+  }
   return c;
 }
 
@@ -284,8 +304,8 @@ const StreamState* FindState(const std::vector<StreamState>& v, StreamId id) {
   return nullptr;
 }
 
-// (a) and (b) for one open store. `cut`: the torn tail of the first recovery (repair reopens
-// after it, and then sees no cut of its own). `now`: each stream's acknowledged bytes so far.
+// (a) and (b) for one open store. `cut`: the destroyed end of the log (allowed to be lost).
+// `now`: each stream's acknowledged bytes so far.
 // `may_stay_unavailable`: paths whose loss cannot be bounded (a missing segment after the
 // checkpoint): a repair leaves them unavailable rather than guess their next offset.
 void CheckStore(Opened& o, const Scenario& sc, const std::vector<StreamTruth>& now, const Cut& cut,
@@ -296,11 +316,11 @@ void CheckStore(Opened& o, const Scenario& sc, const std::vector<StreamTruth>& n
     if (!st) {
       // Only when nothing names the stream any more: its create record is gone.
       CHECK_OR_FAIL(first.checkpoint != "ok" || SegmentDamaged(first, truth.create_segment) ||
-                        (cut.any && truth.create_segment >= cut.segment),
+                        cut.covers_segment(truth.create_segment),
                     std::string(when) + ": a stream disappeared");
       continue;
     }
-    // What it may have lost without being unavailable: the records a torn tail cut.
+    // What it may have lost without being unavailable: the records at the destroyed end.
     std::uint64_t must_keep = 0;
     for (const auto& r : truth.records)
       if (!cut.covers(r)) must_keep = std::max(must_keep, r.end);
@@ -313,7 +333,7 @@ void CheckStore(Opened& o, const Scenario& sc, const std::vector<StreamTruth>& n
       CHECK_OR_FAIL(!r.ok(), std::string(when) + ": an unavailable stream was served");
       continue;
     }
-    // (b): no offset it acknowledged (outside a cut tail) is handed out again.
+    // (b): no offset it acknowledged (before the destroyed end) is handed out again.
     CHECK_OR_FAIL(st->tail >= must_keep, std::string(when) + ": next offset below an acknowledged one: stream " + std::to_string(truth.id) + " tail " + std::to_string(st->tail) + " < " + std::to_string(must_keep));
     // (a): served bytes are the acknowledged bytes at the same offsets; without lost ranges
     // (nothing was repaired away) everything up to must_keep is served.
@@ -332,18 +352,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& all = Scenarios();
   const Scenario& sc = all[data[0] % all.size()];
   auto files = Damage(sc, data + 1, size - 1);
+  const Cut cut = CutOf(sc, files);
 
   OverlayEnv env(nullptr);
   for (const auto& [path, bytes] : files) (void)env.WriteAtomic(path, bytes, false);
   (void)env.CreateDir(kDir / "segments");
 
-  Cut cut;
   RecoveryReport first;
   std::vector<StreamTruth> now = sc.streams;
   {
     Opened o = Reopen(env);
     first = o.report;
-    cut = CutOf(first);
     CheckStore(o, sc, now, cut, first, "after recovery", false);
     // An unavailable stream refuses appends; an available one appends at its tail.
     for (const auto& truth : sc.streams) {
@@ -354,7 +373,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         CHECK_OR_FAIL(!r.ok(), "an unavailable stream accepted an append");
       } else {
         CHECK_OR_FAIL(r.ok() && r->tail == st->tail + 1, "append to an available stream");
-        // Acknowledged too: what a cut tail lost at that offset is replaced by it.
+        // Acknowledged too: what the destroyed end lost at that offset is replaced by it.
         auto& d = now[truth.id - 1].data;
         if (d.size() > st->tail) d.resize(st->tail);
         if (d.size() < st->tail) d.resize(st->tail, '\0');  // a lost range before it: never read

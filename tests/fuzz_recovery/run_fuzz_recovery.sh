@@ -52,5 +52,5 @@ printf '\000' > "$corpus/seed-none"
 printf '\000\000\002\000\002\000\007\132\000' > "$corpus/seed-flip"
 printf '\001\001\000\020\000\000\000\000\000' > "$corpus/seed-trunc"
 # -timeout: one input opens the store three times (threads, in memory): far under a second.
-ASAN_OPTIONS=detect_leaks=0 "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=64 -len_control=0 \
+ASAN_OPTIONS=detect_leaks=0 "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=64 -len_control=0 -artifact_prefix="$out/" \
   -print_final_stats=1 "$corpus"
