@@ -74,8 +74,9 @@ class Server:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        text = self.text()
         self.stop()
-        raise RuntimeError("server did not start: " + self.text())
+        raise RuntimeError("server did not start: " + text)
 
     def text(self):
         with open(self.log_path, errors="replace") as f:
@@ -428,6 +429,11 @@ def case_session_body():
         big = json.dumps({"type": "msg", "data": {"text": "x" * (2 << 20)}}).encode()
         code = status(srv.addr, "POST", "/v1/session/sb/events", {"Content-Type": "application/json"}, big)
         check(code == 413, f"2 MB session event -> 413 ({code})")
+        # Refused from the declared length, before the body: the client is still sending.
+        res = [None]
+        send_big_unauthorized(srv.addr, "/v1/session/sb/events", 32 << 20, {}, res, 0)
+        code, _, sent = res[0]
+        check(code == 413 and sent < (16 << 20), f"32 MB declared session body -> 413 after {sent >> 20} MB sent ({code})")
         code = status(srv.addr, "POST", "/v1/stream/sbs", {"Content-Type": "text/plain"}, b"x" * (2 << 20))
         check(code == 204, f"2 MB stream append is not limited by the session limit ({code})")
     finally:
