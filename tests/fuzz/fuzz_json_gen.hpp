@@ -87,7 +87,10 @@ inline std::string Fill(FuzzedDataProvider& in, std::string text, const std::vec
     const std::string mark = std::string("@") + fields[i].name + "@";
     std::string value = fields[i].good;
     if (i == bad || i == bad2) value = AnyValue(in);
-    for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark)) text.replace(at, mark.size(), value);
+    // Search on past each inserted value: a generated value may itself contain "@name@".
+    for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark, at + value.size())) {
+      text.replace(at, mark.size(), value);
+    }
   }
   return text;
 }
