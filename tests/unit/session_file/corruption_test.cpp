@@ -177,6 +177,25 @@ TEST_CASE("DamagedLastRecordOfAnIdleStreamMovesItsTailPastTheDamage") {
   CheckIntact(*store, loaded, w, 3);
 }
 
+TEST_CASE("ZeroedRecordsInsideABadRangeMakeItsOwnersUnknown") {
+  // Found by the recovery fuzzer: a's last record damaged, b's last record (right after it)
+  // zeroed, c's last record intact. The range's framing names a, but the zeros after it may
+  // have been records (they were: b's), so every stream not proven intact is unavailable.
+  Workload w(10);
+  auto seg = w.last_segment();
+  std::string image = Slurp(seg);
+  const std::size_t ra = RecordOf(image, Msg('a', 9)), rb = RecordOf(image, Msg('b', 9)), rc = RecordOf(image, Msg('c', 9));
+  REQUIRE((ra < rb && rb < rc));
+  image[ra + 40] ^= 0x11;
+  std::fill(image.begin() + static_cast<std::ptrdiff_t>(rb), image.begin() + static_cast<std::ptrdiff_t>(rc), '\0');
+  Spit(seg, image);
+  std::vector<StreamState> loaded;
+  auto store = Reopen(w.copy.path, &loaded);
+  CheckUnavailable(*store, loaded, w, 1);
+  CheckUnavailable(*store, loaded, w, 2);
+  CheckIntact(*store, loaded, w, 3);
+}
+
 TEST_CASE("TornTailWithNothingValidAfterItIsStillCut") {
   Workload w(5);
   auto seg = w.last_segment();

@@ -66,7 +66,8 @@ bool ReadOwners(std::string_view bytes, const std::unordered_map<LogId, std::uin
   std::unordered_map<LogId, std::uint64_t> tail;
   std::size_t x = 0;
   while (x < bytes.size()) {
-    if (bytes.substr(x).find_first_not_of('\0') == std::string_view::npos) break;  // prefill
+    // Zeros here are not the writer's prefill (valid records follow the range): they may have
+    // been records. A zero header is not a record, so the owners are unknown then.
     if (bytes.size() - x < kRecordHeaderSize) return false;
     const std::uint64_t len = LoadU32(bytes.data() + x + 4);
     const auto type = static_cast<std::uint8_t>(bytes[x + 8]);
