@@ -15,6 +15,7 @@
 //   range's own record framing when it parses consistently, else every stream that cannot be
 //   proven intact (its next record starts exactly at its tail) is marked.
 #include <algorithm>
+#include <map>
 #include <unordered_set>
 
 #include "core/log.hpp"
@@ -139,15 +140,28 @@ Status FileStore::LoadSealed(std::uint64_t number, SegmentReport* rep) {
                 {{"file", SegmentPath(number).filename().string()}, {"pos", std::to_string(b.begin)},
                  {"bad_bytes", std::to_string(b.end - b.begin)}, {"reason", b.reason}});
     SegmentIndex scanned{number, *size, IndexEntries(scan)};
-    if (idx && rep->bad.empty() && idx->entries.size() == scanned.entries.size() &&
-        std::equal(idx->entries.begin(), idx->entries.end(), scanned.entries.begin(), [](const IndexEntry& a, const IndexEntry& b) {
-          return a.lid == b.lid && a.start_offset == b.start_offset && a.record_pos == b.record_pos &&
-                 a.record_len == b.record_len && a.data_len == b.data_len && a.msg_count == b.msg_count &&
-                 a.data_off == b.data_off;
-        })) {
-      // verify_segments: the index agrees with the records.
+    if (idx) {
+      // verify_segments: every batch the index lists must be a verified record. The index may
+      // list fewer (a record recovery skipped, an orphan's: dead data), never other ones.
+      auto same = [](const IndexEntry& a, const IndexEntry& b) {
+        return a.lid == b.lid && a.start_offset == b.start_offset && a.record_pos == b.record_pos &&
+               a.record_len == b.record_len && a.data_len == b.data_len && a.msg_count == b.msg_count &&
+               a.data_off == b.data_off;
+      };
+      std::map<std::pair<std::uint64_t, std::uint64_t>, const IndexEntry*> verified;  // (record_pos, start)
+      for (const auto& v : scanned.entries) verified[{v.record_pos, v.start_offset}] = &v;
+      std::vector<IndexEntry> kept;
+      for (const auto& e : idx->entries) {
+        auto v = verified.find({e.record_pos, e.start_offset});
+        if (v != verified.end() && same(e, *v->second)) kept.push_back(e);
+      }
+      if (kept.size() != idx->entries.size()) {
+        rep->index = "does not match the segment";
+        log::Warn("segment index lists batches that do not verify; they are lost",
+                  {{"file", SegmentPath(number).filename().string()}});
+      }
+      idx->entries = std::move(kept);
     } else {
-      if (idx) rep->index = "does not match the segment";
       if (rep->index != "missing")
         log::Warn("segment index bad; rebuilt it from the segment", {{"file", SegmentPath(number).filename().string()},
                                                                       {"index", rep->index}});
@@ -195,8 +209,11 @@ void FileStore::ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Re
                     at + " do not verify");
       s.state.tail = start;
     } else if (start < s.state.tail) {
+      // A valid record where it cannot be (a copy of an older one over what was there): the
+      // records it replaced are unknown, like those of a bad range.
       Damage(s, "the " + at + " appends at offset " + std::to_string(start) + " but the stream ends at " +
                     std::to_string(s.state.tail));
+      StartRangeCheck(segment, BadRange{rec.pos, rec.pos + rec.len, "a record out of place"}, {}, r);
       return;
     }
   }
@@ -338,7 +355,22 @@ void FileStore::CheckCoverage(Replay& r) {
       s.state.tail = cursor;
       s.pending_tail = std::max(s.pending_tail, cursor);
     }
-    if (overlap) Damage(s, "batches of the stream overlap");
+    if (overlap) {
+      // Two valid batches for the same offsets (a record copied where it does not belong): keep
+      // the first of each overlap, drop the others (repair rewrites the indexes without them).
+      Damage(s, "batches of the stream overlap");
+      std::uint64_t end = s.state.meta.base_offset;
+      std::vector<Extent> kept;
+      for (const auto& e : s.extents) {
+        if (e.start < end) {
+          ReleaseExtent(e);
+          continue;
+        }
+        kept.push_back(e);
+        end = e.end();
+      }
+      s.extents = std::move(kept);
+    }
     if (gaps.empty()) continue;
     auto missing = r.missing.find(lid);
     if (missing != r.missing.end()) {

@@ -11,6 +11,30 @@
 namespace dsx::session::filestore {
 
 Status FileStore::RewriteCorruptSegments() {
+  // Every sealed segment's .idx is rewritten from the registry: an index may list a batch
+  // recovery dropped (an overlapping copy), and the next open must not attach it again.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> sealed;  // number, size
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [n, seg] : segments_)
+      if (seg.sealed && n < active_) sealed.emplace_back(n, seg.size);
+  }
+  for (const auto& [n, size] : sealed) {
+    bool corrupt = false;
+    for (const auto& rep : report_.segments) corrupt = corrupt || (rep.number == n && !rep.bad.empty());
+    if (corrupt) continue;  // rewritten below, with its index
+    SegmentIndex idx{n, size, {}};
+    {
+      std::lock_guard lk(mu_);
+      for (const auto& [lid, s] : by_lid_)
+        for (const auto& e : s->extents)
+          if (e.segment == n)
+            idx.entries.push_back({lid, e.start, e.record_pos, e.record_len, static_cast<std::uint32_t>(e.len), e.msg_count, e.data_off});
+    }
+    std::sort(idx.entries.begin(), idx.entries.end(),
+              [](const IndexEntry& a, const IndexEntry& b) { return a.record_pos < b.record_pos; });
+    DSX_RETURN_IF_ERROR(env_->WriteAtomic(IndexPath(n), EncodeIndex(idx), /*sync=*/true));
+  }
   for (const auto& rep : report_.segments) {
     if (rep.bad.empty() || rep.removed) continue;
     const std::uint64_t n = rep.number;
