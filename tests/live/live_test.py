@@ -35,9 +35,14 @@ def expected(lines):
     return "".join("line %04d\n" % i for i in range(lines))
 
 
+RUNNERS = []  # killed at exit if a failed test left them running
+
+
 def start_run(server, session, argv, *extra):
-    return subprocess.Popen([DSX, "session", "run", session, "--server", server.url] + list(extra) + ["--"] + argv,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([DSX, "session", "run", session, "--server", server.url] + list(extra) + ["--"] + argv,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    RUNNERS.append(p)
+    return p
 
 
 def run_of(base, session, token=None):
@@ -507,5 +512,9 @@ if __name__ == "__main__":
     try:
         TESTS[name](server)
     finally:
+        for r in RUNNERS:
+            if r.poll() is None:
+                r.kill()  # its agent gets SIGKILL too (parent-death signal)
+                r.wait()
         if server:
             server.stop()
