@@ -41,6 +41,7 @@ struct FileStore::Replay {
   std::vector<std::pair<std::uint64_t, std::vector<IndexEntry>>> scanned;  // sealed at the end
   std::unordered_map<LogId, std::uint64_t> orphans;   // records of unknown streams
   std::unordered_map<LogId, std::uint64_t> created_in;  // segment of each replayed kCreate
+  std::unordered_map<LogId, std::uint64_t> appended_in;  // last segment with an append of it
   std::unordered_map<LogId, std::uint64_t> missing;   // lid -> a segment of its that is missing
   // A segment whose tail does not verify: cut at the end, unless a later segment holds valid
   // records (then it was corruption, not a crash mid-write).
@@ -199,6 +200,7 @@ void FileStore::ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Re
       return;
     }
     StreamRec& s = *it->second;
+    r.appended_in[lid] = std::max(r.appended_in[lid], segment);
     for (auto& c : r.checks) {
       auto t = c.tail_at.find(lid);
       if (t != c.tail_at.end() && c.settled.insert(lid).second && start == t->second) c.proven.insert(lid);
@@ -514,9 +516,13 @@ Status FileStore::Recover() {
     if (last_gap > 0) {
       for (auto& [lid, s] : by_lid_) {
         auto c = r.created_in.find(lid);
-        if (c != r.created_in.end() && c->second < last_gap)
-          Damage(*s, "the CHECKPOINT is " + report_.checkpoint + " and segments up to " + SegmentFileName(last_gap) +
-                         " were removed: later records of this stream (a close, a delete) may be lost");
+        if (c == r.created_in.end() || c->second >= last_gap) continue;
+        Damage(*s, "the CHECKPOINT is " + report_.checkpoint + " and segments up to " + SegmentFileName(last_gap) +
+                       " were removed: later records of this stream (a close, a delete) may be lost");
+        // Its data in them, if they were not dead, is bounded only by a later append of it
+        // (which starts past whatever was there); without one, nothing bounds it.
+        auto a = r.appended_in.find(lid);
+        if (a == r.appended_in.end() || a->second <= last_gap) s->loss_unbounded = true;
       }
     }
   }
