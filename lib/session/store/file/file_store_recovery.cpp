@@ -34,6 +34,7 @@ struct RangeCheck {
   std::unordered_set<LogId> settled;               // had a later append (proven or damaged then)
   std::unordered_set<LogId> proven;                // ... and it started exactly at tail_at
   bool unbounded = false;                          // a missing segment: its size is unknown
+  std::uint64_t extra = 0;                         // bytes of the range cut off its segment
 };
 
 struct FileStore::Replay {
@@ -265,6 +266,18 @@ Status FileStore::ReplaySegment(std::uint64_t number, Replay& r) {
     for (auto& s : report_.segments)
       if (s.number == t.segment) s.bad.push_back(range);
     StartRangeCheck(t.segment, range, std::string_view(t.image).substr(range.begin), r);
+    // The range ends its segment: the segment may have been cut short, and then the range's
+    // size does not bound what it held. The segment's .idx knows its sealed size; without it
+    // nothing bounds the loss.
+    if (!r.checks.empty() && r.checks.back().range.begin == range.begin) {
+      RangeCheck& c = r.checks.back();
+      std::optional<SegmentIndex> idx;
+      if (auto bytes = env_->ReadAll(IndexPath(t.segment))) idx = DecodeIndex(*bytes);
+      if (idx && idx->segment == t.segment && idx->segment_size >= t.size)
+        c.extra = idx->segment_size - t.size;
+      else
+        c.unbounded = true;
+    }
   }
 
   r.scanned.emplace_back(number, std::vector<IndexEntry>{});
@@ -309,8 +322,8 @@ void FileStore::FinishRangeChecks(Replay& r) {
     bool known = c.owners_known;
     for (LogId lid : c.owners)
       if (c.proven.count(lid)) known = false;  // its next record is where it would be without the range
-    const std::uint64_t bound = c.range.end - c.range.begin;
-    if (c.unbounded) known = false;
+    const std::uint64_t bound = c.range.end - c.range.begin + c.extra;
+    if (c.unbounded || c.extra > 0) known = false;  // what was cut off may have been anyone's
     for (const auto& [lid, tail] : c.tail_at) {
       if (known && !c.owners.count(lid)) continue;
       if (c.proven.count(lid) || c.settled.count(lid)) continue;  // intact, or already damaged by its gap
@@ -318,7 +331,8 @@ void FileStore::FinishRangeChecks(Replay& r) {
       if (it == by_lid_.end()) continue;  // dropped later in the log
       StreamRec& s = *it->second;
       if (c.unbounded) {
-        Damage(s, "records of this stream may be lost: " + c.range.reason + " (how much is unknown)");
+        Damage(s, "records of this stream may be lost: " +
+                      (c.range.end > c.range.begin ? Where(c.segment, c.range) : c.range.reason) + " (how much is unknown)");
         s.loss_unbounded = true;
         continue;
       }
