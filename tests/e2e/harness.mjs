@@ -58,13 +58,14 @@ export function stopChild(child) {
 
 // The agent: prints `lines` numbered lines, one every `everyMs`, to stdout and to out.txt;
 // lines it reads on stdin (steering) are echoed into its output and saved to steer.txt; on
-// SIGINT it writes cancel.txt and exits 130.
+// SIGTERM (what `dsx session run` sends the agent's process group on Stop) it writes cancel.txt
+// and exits 143.
 const kAgentScript = `
 const fs = require("fs");
 const [dir, lines, every] = [process.argv[2], +process.argv[3], +process.argv[4]];
 const out = fs.openSync(dir + "/out.txt", "w");
 const say = (s) => { fs.writeSync(out, s); process.stdout.write(s); };
-process.on("SIGINT", () => { fs.writeFileSync(dir + "/cancel.txt", "SIGINT\\n"); process.exit(130); });
+process.on("SIGTERM", () => { fs.writeFileSync(dir + "/cancel.txt", "SIGTERM\\n"); process.exit(143); });
 let buf = "";
 process.stdin.on("data", (d) => {
   buf += d;

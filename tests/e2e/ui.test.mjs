@@ -104,7 +104,7 @@ describe("web UI in headless Chromium", { skip: kSkip || false }, () => {
     await waitLines(page, 120);
     await page.click("#stop");  // POST .../events
     await agent.exited;
-    assert.ok(agent.cancelled(), "the agent process received SIGINT");
+    assert.ok(agent.cancelled(), "the agent process received SIGTERM");
     await waitFor(async () => (await runEndReason(page)) === "cancelled", "run.end cancelled on the page");
     assert.equal(await pageText(page), agent.output());
     assert.equal(await page.evaluate(() => window.dsxSession._useSse), true);
@@ -153,7 +153,7 @@ describe("web UI in headless Chromium", { skip: kSkip || false }, () => {
     await waitLines(a, 25);
     await a.click("#stop");
     const { code } = await agent.exited;
-    assert.ok(agent.cancelled(), "the agent process received SIGINT");
+    assert.ok(agent.cancelled(), "the agent process received SIGTERM");
     assert.notEqual(code, 0);
     for (const p of [a, b]) {
       await waitFor(async () => (await runEndReason(p)) === "cancelled", "run.end cancelled on the page");
