@@ -65,7 +65,7 @@ struct StreamTruth {
   StreamId id = 0;
   std::string data;                  // every acknowledged byte, from offset 0
   std::vector<AckedRecord> records;  // its appends, in order
-  std::uint64_t create_segment = 0;
+  std::uint64_t create_segment = 0, create_pos = 0;
 };
 
 // Any record of the undamaged files, to tell which survived the damage intact.
@@ -158,7 +158,10 @@ Scenario Build(std::uint64_t segment_size, int rounds, bool close) {
       sc.records.push_back({path, *n, r.pos, r.len});
       if (r.type == RecordType::kCreate) {
         auto c = DecodeCreate(r.payload);
-        if (c && c->lid >= 1 && c->lid <= 3) sc.streams[c->lid - 1].create_segment = *n;
+        if (c && c->lid >= 1 && c->lid <= 3) {
+          sc.streams[c->lid - 1].create_segment = *n;
+          sc.streams[c->lid - 1].create_pos = r.pos;
+        }
       } else if (r.type == RecordType::kAppend) {
         auto a = DecodeAppend(r.payload);
         if (a && a->lid >= 1 && a->lid <= 3)
@@ -227,7 +230,6 @@ struct Cut {
   bool any = false;  // some record survived (else the whole log is "after")
   std::uint64_t segment = 0, pos = 0;
   bool covers(const AckedRecord& r) const { return !any || r.segment > segment || (r.segment == segment && r.pos > pos); }
-  bool covers_segment(std::uint64_t n) const { return !any || n > segment; }
 };
 
 Cut CutOf(const Scenario& sc, const std::map<std::string, std::string>& damaged) {
@@ -316,7 +318,7 @@ void CheckStore(Opened& o, const Scenario& sc, const std::vector<StreamTruth>& n
     if (!st) {
       // Only when nothing names the stream any more: its create record is gone.
       CHECK_OR_FAIL(first.checkpoint != "ok" || SegmentDamaged(first, truth.create_segment) ||
-                        cut.covers_segment(truth.create_segment),
+                        cut.covers(AckedRecord{truth.create_segment, truth.create_pos, 0, 0}),
                     std::string(when) + ": a stream disappeared");
       continue;
     }
