@@ -4,4 +4,4 @@ node=${1:-node}
 cd "$(dirname "$0")" || exit 1
 if [ ! -x "${DSX_CHROMIUM:-/usr/bin/chromium}" ]; then echo "e2e: skipped: no chromium (apt install chromium)"; exit 77; fi
 if [ ! -d node_modules/playwright-core ]; then echo "e2e: skipped: no node_modules (npm ci in tests/e2e)"; exit 77; fi
-exec "$node" --test --test-concurrency=1 --test-timeout=60000 --test-reporter=spec ui.test.mjs
+exec "$node" --test --test-concurrency=1 --test-timeout=200000 --test-reporter=spec ui.test.mjs
