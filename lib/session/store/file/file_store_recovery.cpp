@@ -52,6 +52,10 @@ struct FileStore::Replay {
     std::string image;  // the bad bytes, to read their framing if they turn out to be corruption
   };
   std::optional<Torn> torn;
+  // Without a checkpoint nothing says how long a segment before the last one was: its end is
+  // checked against its .idx when the next segment starts (a cut at a record boundary scans clean).
+  bool no_checkpoint = false;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> ended_clean;  // segment, size
 };
 
 namespace {
@@ -280,6 +284,24 @@ Status FileStore::ReplaySegment(std::uint64_t number, Replay& r) {
     }
   }
 
+  if (r.no_checkpoint && r.ended_clean && !scan.records.empty()) {
+    const auto [prev, prev_size] = *r.ended_clean;
+    std::optional<SegmentIndex> idx;
+    if (auto bytes = env_->ReadAll(IndexPath(prev))) idx = DecodeIndex(*bytes);
+    if (!idx || idx->segment != prev || idx->segment_size != prev_size) {
+      RangeCheck c;
+      c.unbounded = true;
+      c.segment = prev;
+      c.range = {prev_size, prev_size, "the end of segment " + SegmentFileName(prev) +
+                                           " cannot be checked (no CHECKPOINT, no matching .idx)"};
+      for (const auto& [lid, s] : by_lid_)
+        if (s->committed) c.tail_at[lid] = s->state.tail;
+      r.checks.push_back(std::move(c));
+    }
+  }
+  r.ended_clean.reset();
+  if (scan.end != SegmentScan::End::kTorn) r.ended_clean = std::make_pair(number, static_cast<std::uint64_t>(scan.valid_end));
+
   r.scanned.emplace_back(number, std::vector<IndexEntry>{});
   std::size_t b = 0;
   for (const auto& rec : scan.records) {
@@ -449,6 +471,7 @@ Status FileStore::Recover() {
   }
 
   Replay r;
+  r.no_checkpoint = !have_checkpoint;
   // An .idx without its segment: a removal of a dead segment that stopped half way, or a
   // missing segment. Its index names the streams it held, for the reason if their data is
   // missing (CheckCoverage); after a removal it names none of those.
