@@ -114,7 +114,11 @@ Response JsonResponse(const Request& req, int status, const std::string& body) {
 }
 
 Response JsonError(const Request& req, int status, const std::string& why) {
-  Response res = JsonResponse(req, status, nlohmann::json{{"error", why}, {"status", status}}.dump());
+  // `why` may quote client bytes (paths, ids, offsets): invalid UTF-8 becomes U+FFFD instead of
+  // making the strict dump throw (issue 11).
+  Response res = JsonResponse(req, status,
+                              nlohmann::json{{"error", why}, {"status", status}}.dump(
+                                  -1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (status == 401) {
     res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
   }

@@ -83,7 +83,9 @@ void LiveSseSession::pump() {
   presence_.clear();
   auto poll = cursor_.Next();
   if (poll.status != 200) {
-    AppendEvent(out, "error", nullptr, nlohmann::json{{"status", poll.status}, {"error", poll.error}}.dump());
+    AppendEvent(out, "error", nullptr,
+                nlohmann::json{{"status", poll.status}, {"error", poll.error}}.dump(
+                    -1, ' ', false, nlohmann::json::error_handler_t::replace));
     finish_ = true;
   } else {
     more_ = poll.more;

@@ -8,6 +8,7 @@
 
 #include "session/live/session_hub.hpp"
 #include "session/model/json_mode.hpp"
+#include "session/server/auth_gate.hpp"
 #include "session/server/router.hpp"
 #include "session/server/session_routes.hpp"
 #include "session/store/memory_store.hpp"
@@ -166,6 +167,19 @@ TEST_CASE("issue 11: error answers that quote client bytes stay valid JSON (no t
   CHECK(nlohmann::json::parse(r.body(), nullptr, false).is_object());
   CHECK(s.Status(http::verb::get, "/v1/session/\xff\xfe/view", viewer) == 403);
   CHECK(s.Status(http::verb::get, "/v1/session/work/\xff/view", viewer) == 404);
+}
+
+TEST_CASE("issue 11: JsonError with invalid UTF-8 in its reason is valid JSON, not a throw") {
+  // Every route's error answer goes through JsonError; a reason that quotes client bytes must
+  // not make the strict serializer throw (type_error 316) out of the handler.
+  Request req;
+  req.version(11);
+  Response res;
+  CHECK_NOTHROW(res = JsonError(req, 400, "invalid offset '\xff\xfe'"));
+  const auto body = nlohmann::json::parse(res.body(), nullptr, false);
+  REQUIRE(body.is_object());
+  CHECK(body["status"] == 400);
+  CHECK(body["error"].get<std::string>().find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD
 }
 
 TEST_CASE("issue 11: an event of an odd shape stored by a raw admin write makes its session unavailable, not the server") {
