@@ -8,6 +8,7 @@
 #include "session/model/offset.hpp"
 #include "session/server/auth_gate.hpp"
 #include "session/server/live_sse_session.hpp"
+#include "session/server/query_text.hpp"
 #include "session/server/websocket_session.hpp"
 
 namespace dsx::session::server {
@@ -17,26 +18,6 @@ using auth::Right;
 using nlohmann::json;
 constexpr std::string_view kPrefix = "/v1/session/";
 constexpr std::string_view kStreams = "/v1/stream/";
-
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string Decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
-    }
-  }
-  return out;
-}
 
 struct Target {
   std::string path;
@@ -58,7 +39,9 @@ Target Split(std::string_view t) {
     std::string_view part = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     const auto eq = part.find('=');
-    out.query[Decode(part.substr(0, eq))] = eq == std::string_view::npos ? "" : Decode(part.substr(eq + 1));
+    // The same decoding as the body gate and the log redaction (query_text.hpp).
+    out.query[DecodeQueryComponent(part.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : DecodeQueryComponent(part.substr(eq + 1));
   }
   return out;
 }
