@@ -74,9 +74,11 @@ BodyGate CheckBeforeBody(const auth::TokenKey* key, const http::request_header<>
   g.session_route = path.rfind(kSessions, 0) == 0;
   if (!key) return g;
   // As the routes: preflight and /health are open; /ui is served before the gate (ui_routes).
-  if (head.method() == http::verb::options || path == "/health") return g;
   const std::string_view ui_path = target.substr(0, target.find_first_of("?#"));
-  if (ui_path == "/ui" || ui_path.rfind("/ui/", 0) == 0) return g;
+  if (head.method() == http::verb::options || path == "/health" || ui_path == "/ui" || ui_path.rfind("/ui/", 0) == 0) {
+    g.open_path = true;
+    return g;
+  }
   const std::optional<std::string> query_token = QueryValue(target, "access_token");
   AuthResult a = VerifyBearer(key, head, query_token ? *query_token : std::string());
   if (a.status != 200) {

@@ -37,6 +37,10 @@ struct BodyGate {
   int status = 200;              // 200, 401 or 403
   std::string error;             // the reason, as the full gate words it
   bool session_route = false;    // /v1/session/…: the smaller session body limit applies
+  // With auth on: preflight, /health and /ui, which anyone may reach without a token. None of
+  // them takes a body, so none is read there (limit 0: 413), or an anonymous client could make
+  // the server buffer --max-body-bytes per request after all (issue 11, item 6).
+  bool open_path = false;
 };
 BodyGate CheckBeforeBody(const auth::TokenKey* key, const http::request_header<>& head);
 

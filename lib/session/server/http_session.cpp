@@ -105,7 +105,9 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
       stub.version(head.version());
       return refuse(JsonError(stub, gate.status, gate.error));
     }
-    const std::size_t limit = gate.session_route ? ctx_->max_session_body_bytes : ctx_->max_body_bytes;
+    const std::size_t limit = gate.open_path       ? 0
+                              : gate.session_route ? ctx_->max_session_body_bytes
+                                                   : ctx_->max_body_bytes;
     if (declared > limit) {
       Request stub;
       stub.version(head.version());

@@ -75,9 +75,14 @@ TEST_CASE("body gate: no token 401, no right on the target 403, some right passe
   CHECK(CheckBeforeBody(&k, Head(http::verb::post, "/v1/session/chat/1/events?access%5Ftoken=" + chat_read)).status ==
         200);
   // Open paths: preflight, /health, the UI.
-  CHECK(CheckBeforeBody(&k, Head(http::verb::options, "/v1/stream/s")).status == 200);
-  CHECK(CheckBeforeBody(&k, Head(http::verb::post, "/health")).status == 200);
-  CHECK(CheckBeforeBody(&k, Head(http::verb::post, "/ui/x")).status == 200);
+  // They take no body, so none is read there without a token (open_path: limit 0, 413).
+  for (const auto& [verb, target] : {std::pair{http::verb::options, "/v1/stream/s"}, std::pair{http::verb::post, "/health"},
+                                     std::pair{http::verb::post, "/ui/x"}, std::pair{http::verb::post, "/ui?x=1"}}) {
+    const BodyGate open = CheckBeforeBody(&k, Head(verb, target));
+    CHECK(open.status == 200);
+    CHECK(open.open_path);
+  }
+  CHECK_FALSE(CheckBeforeBody(&k, Head(http::verb::post, "/v1/stream/s", chat_read)).open_path);
   // An invalid session path is left to the route (400), with the session body limit.
   auto bad = CheckBeforeBody(&k, Head(http::verb::post, "/v1/session/a/../b/events", chat_read));
   CHECK(bad.status == 200);
