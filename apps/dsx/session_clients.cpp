@@ -12,7 +12,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "session/client/appender.hpp"
-#include "session/client/curl_transport.hpp"
+#include "net/curl_transport.hpp"
 #include "session/client/follower.hpp"
 #include "session/client/json_lines.hpp"
 #include "session/client/stream_client.hpp"
@@ -44,7 +44,7 @@ void AddCommon(CLI::App* cmd, Common& c, bool json_flag = true) {
 
 // The transport and client for one command run.
 struct Session {
-  sc::CurlTransport transport;
+  net::CurlTransport transport;
   std::unique_ptr<sc::StreamClient> client;
 };
 

@@ -11,7 +11,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "session/auth/jwt.hpp"
-#include "session/client/curl_transport.hpp"
+#include "net/curl_transport.hpp"
 #include "session/live/agent_runner.hpp"
 #include "session/live/event.hpp"
 #include "session/live/session_client.hpp"
@@ -125,7 +125,7 @@ void RunControl(const ControlFlags& f) {
     }
   }
   const std::string verb = f.steer ? "steer" : "cancel";
-  session::client::CurlTransport transport;
+  net::CurlTransport transport;
   lv::SessionClient sc(transport, f.c.server, f.c.session, f.c.token);
   std::vector<std::string> runs;
   if (!run.empty()) {
@@ -178,7 +178,7 @@ void RunControl(const ControlFlags& f) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(f.wait_s * 1000));
   std::string offset = from_offset;
   while (waiting() && !offset.empty() && std::chrono::steady_clock::now() < deadline) {
-    session::client::HttpRequest req;
+    net::HttpRequest req;
     req.url = sc.Url("/events?offset=" + offset);
     req.timeout_ms = 10000;
     if (!f.c.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + f.c.token);
@@ -226,7 +226,7 @@ void RunControl(const ControlFlags& f) {
 // ---------------------------------------------------------------- who
 
 void RunWho(const LiveCommon& c) {
-  session::client::CurlTransport transport;
+  net::CurlTransport transport;
   lv::SessionClient sc(transport, c.server, c.session, c.token);
   auto info = sc.Info();
   if (!info.ok()) return cli::Finish(info.status().Wrap("cannot list '" + c.session + "'"));

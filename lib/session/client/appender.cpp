@@ -46,7 +46,7 @@ Result<AppendResult> Appender::Send(std::string_view body, bool close) {
   };
 
   for (;;) {
-    HttpRequest req = client_.MakeRequest("POST");
+    net::HttpRequest req = client_.MakeRequest("POST");
     req.timeout_ms = 60000;
     req.body.assign(body);
     if (!body.empty()) req.headers.emplace_back("Content-Type", options_.content_type);
@@ -56,7 +56,7 @@ Result<AppendResult> Appender::Send(std::string_view body, bool close) {
       req.headers.emplace_back("Producer-Epoch", std::to_string(producer_->epoch));
       req.headers.emplace_back("Producer-Seq", std::to_string(seq_));
     }
-    Exchange ex = client_.transport().Send(req);
+    net::Exchange ex = client_.transport().Send(req);
 
     if (!ex.ok()) {
       Status why = client_.TransportError(ex);
@@ -71,11 +71,11 @@ Result<AppendResult> Appender::Send(std::string_view body, bool close) {
       return why;
     }
 
-    const HttpResponse& r = ex.response;
+    const net::HttpResponse& r = ex.response;
     if (r.status == 200 || r.status == 204) {
       AppendResult out;
       out.next_offset = r.Header("Stream-Next-Offset");
-      out.closed = EqualsIgnoreCase(r.Header("Stream-Closed"), "true");
+      out.closed = net::EqualsIgnoreCase(r.Header("Stream-Closed"), "true");
       // With a producer, 204 on a data append is the server's "already have this seq".
       out.duplicate = producer_ && r.status == 204 && !body.empty();
       if (producer_) ++seq_;

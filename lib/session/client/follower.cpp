@@ -6,7 +6,7 @@
 
 #include "session/client/base64.hpp"
 #include "session/client/json_array.hpp"
-#include "session/client/sse_parser.hpp"
+#include "net/sse_parser.hpp"
 
 namespace dsx::session::client {
 namespace {
@@ -134,7 +134,7 @@ Status Follower::LongPollLoop(const Sink& sink) {
 Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
   std::string query = "offset=" + EncodeQueryValue(offset_) + "&live=sse";
   if (!cursor_.empty()) query += "&cursor=" + EncodeQueryValue(cursor_);
-  HttpRequest req = client_.MakeRequest("GET", query);
+  net::HttpRequest req = client_.MakeRequest("GET", query);
   req.headers.emplace_back("Accept", "text/event-stream");
 
   const bool json = IsJson();
@@ -146,7 +146,7 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
   std::string pending;      // data events not yet confirmed by a control event
   std::string pending_json;  // JSON streams: confirmed-later messages, comma-separated source text
 
-  SseParser parser([&](const SseEvent& ev) {
+  net::SseParser parser([&](const net::SseEvent& ev) {
     if (stop) return;
     if (ev.type == "data") {
       std::string payload = ev.data;
@@ -217,8 +217,8 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
     }
   });
 
-  StreamHandler handler;
-  handler.on_headers = [&](const HttpResponse& head) {
+  net::StreamHandler handler;
+  handler.on_headers = [&](const net::HttpResponse& head) {
     if (head.status != 200) {
       Status s = StatusFromResponse(head);
       const bool refused = head.status == 400 || head.status == 405 || head.status == 406 || head.status == 501;
@@ -231,7 +231,7 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
       failure = Status::Failed("server answered an SSE request with '" + head.Header("Content-Type") + "'");
       return false;
     }
-    base64 = EqualsIgnoreCase(head.Header("Stream-SSE-Data-Encoding"), "base64");
+    base64 = net::EqualsIgnoreCase(head.Header("Stream-SSE-Data-Encoding"), "base64");
     return true;
   };
   handler.on_body = [&](std::string_view chunk) {
@@ -239,7 +239,7 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
     return !stop;
   };
 
-  Exchange ex = client_.transport().Stream(req, handler);
+  net::Exchange ex = client_.transport().Stream(req, handler);
   if (closed_) return Outcome::kClosed;
   if (!failure.ok()) {
     *error = failure;

@@ -26,7 +26,7 @@ std::string Excerpt(std::string_view body) {
   return out;
 }
 
-std::string WithBody(std::string what, const HttpResponse& r) {
+std::string WithBody(std::string what, const net::HttpResponse& r) {
   std::string ex = Excerpt(r.body);
   return ex.empty() ? what : what + " (" + ex + ")";
 }
@@ -37,11 +37,11 @@ std::string Origin(const std::string& url) {
   return slash == std::string::npos ? url : url.substr(0, slash);
 }
 
-StreamInfo InfoFromHeaders(const HttpResponse& r) {
+StreamInfo InfoFromHeaders(const net::HttpResponse& r) {
   StreamInfo info;
   info.content_type = r.Header("Content-Type");
   info.next_offset = r.Header("Stream-Next-Offset");
-  info.closed = EqualsIgnoreCase(r.Header("Stream-Closed"), "true");
+  info.closed = net::EqualsIgnoreCase(r.Header("Stream-Closed"), "true");
   info.ttl = r.Header("Stream-TTL");
   info.expires_at = r.Header("Stream-Expires-At");
   return info;
@@ -60,7 +60,7 @@ bool IsJsonContentType(std::string_view content_type) {
   return NormalizeContentType(content_type) == "application/json";
 }
 
-Status StatusFromResponse(const HttpResponse& r) {
+Status StatusFromResponse(const net::HttpResponse& r) {
   const int s = r.status;
   if (s == 404) return Status::NotFound("stream not found");
   if (s == 410) return Status::NotFound("stream was deleted");
@@ -69,7 +69,7 @@ Status StatusFromResponse(const HttpResponse& r) {
       return Status::Conflict("producer sequence conflict: server expected seq " + r.Header("Producer-Expected-Seq") +
                               ", got " + r.Header("Producer-Received-Seq"));
     }
-    if (EqualsIgnoreCase(r.Header("Stream-Closed"), "true")) return Status::Conflict("stream is closed");
+    if (net::EqualsIgnoreCase(r.Header("Stream-Closed"), "true")) return Status::Conflict("stream is closed");
     return Status::Conflict(WithBody("conflict (HTTP 409)", r));
   }
   if (s == 403) {
@@ -87,11 +87,11 @@ Status StatusFromResponse(const HttpResponse& r) {
   return Status::Failed(WithBody("unexpected HTTP status " + std::to_string(s), r));
 }
 
-StreamClient::StreamClient(Transport& transport, StreamRef ref, std::string token)
+StreamClient::StreamClient(net::Transport& transport, StreamRef ref, std::string token)
     : transport_(transport), ref_(std::move(ref)), token_(std::move(token)) {}
 
-HttpRequest StreamClient::MakeRequest(std::string method, const std::string& query) const {
-  HttpRequest req;
+net::HttpRequest StreamClient::MakeRequest(std::string method, const std::string& query) const {
+  net::HttpRequest req;
   req.method = std::move(method);
   req.url = ref_.url;
   if (!query.empty()) req.url += "?" + query;
@@ -99,26 +99,26 @@ HttpRequest StreamClient::MakeRequest(std::string method, const std::string& que
   return req;
 }
 
-Status StreamClient::TransportError(const Exchange& exchange) const {
+Status StreamClient::TransportError(const net::Exchange& exchange) const {
   return Status::Unavailable(exchange.error.message() + " (" + Origin(ref_.url) + ")");
 }
 
 Result<StreamInfo> StreamClient::Head() {
-  HttpRequest req = MakeRequest("HEAD");
+  net::HttpRequest req = MakeRequest("HEAD");
   req.timeout_ms = 30000;
-  Exchange ex = transport_.Send(req);
+  net::Exchange ex = transport_.Send(req);
   if (!ex.ok()) return TransportError(ex);
   if (ex.response.status != 200) return StatusFromResponse(ex.response);
   return InfoFromHeaders(ex.response);
 }
 
 Result<CreateResult> StreamClient::Create(const CreateOptions& options) {
-  HttpRequest req = MakeRequest("PUT");
+  net::HttpRequest req = MakeRequest("PUT");
   req.timeout_ms = 30000;
   if (!options.content_type.empty()) req.headers.emplace_back("Content-Type", options.content_type);
   if (options.ttl_seconds) req.headers.emplace_back("Stream-TTL", std::to_string(*options.ttl_seconds));
   if (!options.expires_at.empty()) req.headers.emplace_back("Stream-Expires-At", options.expires_at);
-  Exchange ex = transport_.Send(req);
+  net::Exchange ex = transport_.Send(req);
   if (!ex.ok()) return TransportError(ex);
   const int s = ex.response.status;
   if (s == 409) {
@@ -133,9 +133,9 @@ Result<CreateResult> StreamClient::Create(const CreateOptions& options) {
 }
 
 Status StreamClient::Delete() {
-  HttpRequest req = MakeRequest("DELETE");
+  net::HttpRequest req = MakeRequest("DELETE");
   req.timeout_ms = 30000;
-  Exchange ex = transport_.Send(req);
+  net::Exchange ex = transport_.Send(req);
   if (!ex.ok()) return TransportError(ex);
   if (ex.response.status != 200 && ex.response.status != 204) return StatusFromResponse(ex.response);
   return Status::Ok();
@@ -148,11 +148,11 @@ Result<ReadResult> StreamClient::Read(const std::string& offset, ReadMode mode, 
     query += "&live=long-poll";
     if (!cursor.empty()) query += "&cursor=" + EncodeQueryValue(cursor);
   }
-  HttpRequest req = MakeRequest("GET", query);
+  net::HttpRequest req = MakeRequest("GET", query);
   req.timeout_ms = timeout_ms;
-  Exchange ex = transport_.Send(req);
+  net::Exchange ex = transport_.Send(req);
   if (!ex.ok()) return TransportError(ex);
-  const HttpResponse& r = ex.response;
+  const net::HttpResponse& r = ex.response;
   if (r.status != 200 && r.status != 204) return StatusFromResponse(r);
   ReadResult out;
   out.http_status = r.status;
@@ -160,8 +160,8 @@ Result<ReadResult> StreamClient::Read(const std::string& offset, ReadMode mode, 
   out.content_type = r.Header("Content-Type");
   out.next_offset = r.Header("Stream-Next-Offset");
   out.cursor = r.Header("Stream-Cursor");
-  out.up_to_date = EqualsIgnoreCase(r.Header("Stream-Up-To-Date"), "true");
-  out.closed = EqualsIgnoreCase(r.Header("Stream-Closed"), "true");
+  out.up_to_date = net::EqualsIgnoreCase(r.Header("Stream-Up-To-Date"), "true");
+  out.closed = net::EqualsIgnoreCase(r.Header("Stream-Closed"), "true");
   if (out.next_offset.empty()) return Status::Failed("server response has no Stream-Next-Offset header");
   return out;
 }

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "session/client/stream_ref.hpp"
-#include "session/client/transport.hpp"
+#include "net/transport.hpp"
 
 namespace dsx::session::client {
 
@@ -52,16 +52,16 @@ bool IsJsonContentType(std::string_view content_type);
 std::string NormalizeContentType(std::string_view content_type);
 
 // Maps a non-success HTTP response to a Status (see the table above).
-Status StatusFromResponse(const HttpResponse& response);
+Status StatusFromResponse(const net::HttpResponse& response);
 
 class StreamClient {
  public:
   // `transport` must outlive the client. `token` (may be empty) goes out as
   // `Authorization: Bearer <token>` and is never part of any message.
-  StreamClient(Transport& transport, StreamRef ref, std::string token);
+  StreamClient(net::Transport& transport, StreamRef ref, std::string token);
 
   const StreamRef& ref() const { return ref_; }
-  Transport& transport() { return transport_; }
+  net::Transport& transport() { return transport_; }
 
   Result<StreamInfo> Head();
   Result<CreateResult> Create(const CreateOptions& options);
@@ -71,12 +71,12 @@ class StreamClient {
 
   // A request to this stream's URL (plus `query`, already encoded, starting without '?'),
   // with the auth header set.
-  HttpRequest MakeRequest(std::string method, const std::string& query = "") const;
+  net::HttpRequest MakeRequest(std::string method, const std::string& query = "") const;
   // Transport failure -> kUnavailable "<why> (<server>)".
-  Status TransportError(const Exchange& exchange) const;
+  Status TransportError(const net::Exchange& exchange) const;
 
  private:
-  Transport& transport_;
+  net::Transport& transport_;
   StreamRef ref_;
   std::string token_;
 };

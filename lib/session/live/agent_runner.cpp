@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "session/client/curl_transport.hpp"
+#include "net/curl_transport.hpp"
 #include "session/live/event.hpp"
 #include "session/live/session_client.hpp"
 #include "session/model/json_input.hpp"
@@ -109,7 +109,7 @@ std::size_t CompleteUtf8Prefix(std::string_view s) {
 }
 
 Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
-  client::CurlTransport transport;
+  net::CurlTransport transport;
   SessionClient sc(transport, o.server, o.session, o.token);
   AgentRunResult res;
 
@@ -186,7 +186,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
 
   // Control: follow the session from the run's start and answer requests for this run.
   std::thread control([&] {
-    client::CurlTransport t, t_ack;  // one easy handle per exchange in flight: acks go out mid-stream
+    net::CurlTransport t, t_ack;  // one easy handle per exchange in flight: acks go out mid-stream
     SessionClient c(t, o.server, o.session, o.token);
     SessionClient c_ack(t_ack, o.server, o.session, o.token);
     Producer ctl{"control-" + res.run, static_cast<std::uint64_t>(NowMs()), 0};
@@ -230,7 +230,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
   });
   // Heartbeats: renew the lease at a third of it.
   std::thread heartbeat([&] {
-    client::CurlTransport t;
+    net::CurlTransport t;
     SessionClient c(t, o.server, o.session, o.token);
     const auto period = std::chrono::milliseconds(std::max<std::int64_t>(lease / 3, 200));
     std::unique_lock lock(sh.mu);

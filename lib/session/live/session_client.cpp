@@ -3,7 +3,7 @@
 #include <chrono>
 #include <thread>
 
-#include "session/client/sse_parser.hpp"
+#include "net/sse_parser.hpp"
 #include "session/client/stream_ref.hpp"
 
 namespace dsx::session::live {
@@ -21,7 +21,7 @@ std::string Answer::Error() const {
   return "HTTP " + std::to_string(status);
 }
 
-SessionClient::SessionClient(client::Transport& transport, std::string server, std::string session, std::string token)
+SessionClient::SessionClient(net::Transport& transport, std::string server, std::string session, std::string token)
     : transport_(transport), server_(std::move(server)), session_(std::move(session)), token_(std::move(token)) {
   if (server_.empty()) server_ = client::kDefaultServer;
   while (!server_.empty() && server_.back() == '/') server_.pop_back();
@@ -31,8 +31,8 @@ std::string SessionClient::Url(const std::string& suffix) const {
   return server_ + "/v1/session/" + client::EncodePath(session_) + suffix;
 }
 
-client::HttpRequest SessionClient::Request(std::string method, const std::string& suffix) const {
-  client::HttpRequest req;
+net::HttpRequest SessionClient::Request(std::string method, const std::string& suffix) const {
+  net::HttpRequest req;
   req.method = std::move(method);
   req.url = Url(suffix);
   req.timeout_ms = 30000;
@@ -40,8 +40,8 @@ client::HttpRequest SessionClient::Request(std::string method, const std::string
   return req;
 }
 
-Result<Answer> SessionClient::Exchange(const client::HttpRequest& req) {
-  client::Exchange ex = transport_.Send(req);
+Result<Answer> SessionClient::Exchange(const net::HttpRequest& req) {
+  net::Exchange ex = transport_.Send(req);
   if (!ex.ok()) return Status::Unavailable(ex.error.message() + " (" + server_ + ")");
   Answer a;
   a.status = ex.response.status;
@@ -55,7 +55,7 @@ Result<Answer> SessionClient::Info() { return Exchange(Request("GET", "")); }
 Result<Answer> SessionClient::Presence() { return Exchange(Request("GET", "/presence")); }
 
 Result<Answer> SessionClient::Post(const json& draft, Producer* producer, long retry_for_ms) {
-  client::HttpRequest req = Request("POST", "/events");
+  net::HttpRequest req = Request("POST", "/events");
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = draft.dump(-1, ' ', false, json::error_handler_t::replace);
   if (producer) {
@@ -83,7 +83,7 @@ Result<Answer> SessionClient::Post(const json& draft, Producer* producer, long r
 }
 
 Result<Answer> SessionClient::Heartbeat(const std::string& run, const std::string& state) {
-  client::HttpRequest req = Request("POST", "/runs/" + client::EncodePath(run) + "/heartbeat");
+  net::HttpRequest req = Request("POST", "/runs/" + client::EncodePath(run) + "/heartbeat");
   req.timeout_ms = 10000;
   if (!state.empty()) {
     req.headers.emplace_back("Content-Type", "application/json");
@@ -104,12 +104,12 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
     std::string query = "?live=sse&offset=" + client::EncodeQueryValue(offset);
     if (compacted && first) query += "&mode=compacted";
     if (!lanes.empty()) query += "&lanes=" + client::EncodeQueryValue(lanes);
-    client::HttpRequest req = Request("GET", "/events" + query);
+    net::HttpRequest req = Request("GET", "/events" + query);
     req.timeout_ms = 0;
     req.headers.emplace_back("Accept", "text/event-stream");
     if (!last_id.empty()) req.headers.emplace_back("Last-Event-ID", last_id);
     bool ok_head = false;
-    client::SseParser parser([&](const client::SseEvent& ev) {
+    net::SseParser parser([&](const net::SseEvent& ev) {
       if (done) return;
       if (!ev.id.empty()) last_id = ev.id;
       json j = json::parse(ev.data, nullptr, false);
@@ -128,10 +128,10 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
       }
       if (!on_event(j)) done = true;
     });
-    client::StreamHandler handler;
+    net::StreamHandler handler;
     int status = 0;
     std::string body_err;
-    handler.on_headers = [&](const client::HttpResponse& head) {
+    handler.on_headers = [&](const net::HttpResponse& head) {
       status = head.status;
       ok_head = head.status == 200;
       return ok_head;
@@ -140,7 +140,7 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
       parser.Feed(chunk);
       return !done && !(stop && stop());
     };
-    client::Exchange ex = transport_.Stream(req, handler);
+    net::Exchange ex = transport_.Stream(req, handler);
     if (!fatal.ok()) return fatal;
     if (done || (stop && stop())) return Status::Ok();
     if (ex.ok() && status != 0 && status != 200) {

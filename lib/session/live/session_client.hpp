@@ -1,5 +1,5 @@
 // SessionClient: the /v1/session/ endpoints from the client side (used by `dsx session run`,
-// `cancel`, `steer`, `who`, `tail --text`). Speaks through a client::Transport (libcurl in the
+// `cancel`, `steer`, `who`, `tail --text`). Speaks through a net::Transport (libcurl in the
 // CLI, scripted in tests). One per thread, like the transport. The token goes out as
 // `Authorization: Bearer` and never appears in messages.
 #pragma once
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.hpp"
-#include "session/client/transport.hpp"
+#include "net/transport.hpp"
 
 namespace dsx::session::live {
 
@@ -32,7 +32,7 @@ struct Producer {
 
 class SessionClient {
  public:
-  SessionClient(client::Transport& transport, std::string server, std::string session, std::string token);
+  SessionClient(net::Transport& transport, std::string server, std::string session, std::string token);
 
   // PUT /v1/session/<id>: 201 or 200.
   Result<Answer> Create();
@@ -58,10 +58,10 @@ class SessionClient {
   std::string Url(const std::string& suffix) const;
 
  private:
-  client::HttpRequest Request(std::string method, const std::string& suffix) const;
-  Result<Answer> Exchange(const client::HttpRequest& req);
+  net::HttpRequest Request(std::string method, const std::string& suffix) const;
+  Result<Answer> Exchange(const net::HttpRequest& req);
 
-  client::Transport& transport_;
+  net::Transport& transport_;
   std::string server_;
   std::string session_;
   std::string token_;

@@ -13,13 +13,14 @@
 #include <string>
 
 #include "hub_fixture.hpp"
-#include "session/client/transport.hpp"
+#include "net/transport.hpp"
 #include "session/live/agent_process.hpp"
 #include "session/live/session_client.hpp"
 #include "session/live/session_state.hpp"
 
 using namespace dsx::session;
 using namespace dsx::session::live;
+namespace net = dsx::net;
 using auth::Right;
 
 namespace {
@@ -355,20 +356,20 @@ TEST_CASE("issue 11 item 10: the process group API: not found, exit codes, no si
 namespace {
 
 // Answers POSTs with the scripted statuses in order and records each Producer-Seq sent.
-struct ScriptedTransport : client::Transport {
+struct ScriptedTransport : net::Transport {
   std::vector<int> statuses;
   std::vector<std::string> seqs;
-  client::Exchange Send(const client::HttpRequest& req) override {
+  net::Exchange Send(const net::HttpRequest& req) override {
     for (const auto& [k, v] : req.headers) {
       if (k == "Producer-Seq") seqs.push_back(v);
     }
-    client::Exchange ex;
+    net::Exchange ex;
     ex.maybe_delivered = true;
     ex.response.status = statuses.at(seqs.size() - 1);
     ex.response.body = ex.response.status == 200 ? "{}" : R"({"error":"run 'r-1' was cancelled","status":409})";
     return ex;
   }
-  client::Exchange Stream(const client::HttpRequest&, const client::StreamHandler&) override { return {}; }
+  net::Exchange Stream(const net::HttpRequest&, const net::StreamHandler&) override { return {}; }
 };
 
 }  // namespace

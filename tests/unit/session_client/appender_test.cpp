@@ -1,11 +1,14 @@
 // The producer retry rules against a scripted transport, in virtual time.
 #include <doctest/doctest.h>
 
-#include "fake_transport.hpp"
+#include "fake_clock.hpp"
+#include "net/fake_transport.hpp"
 #include "session/client/appender.hpp"
 
 using namespace dsx::session::client;
 using namespace dsx::session::client::testing;
+using namespace dsx::net;
+using namespace dsx::net::testing;
 
 namespace {
 

@@ -2,11 +2,14 @@
 // with delivered data, drops resume without gaps or duplicates.
 #include <doctest/doctest.h>
 
-#include "fake_transport.hpp"
+#include "fake_clock.hpp"
+#include "net/fake_transport.hpp"
 #include "session/client/follower.hpp"
 
 using namespace dsx::session::client;
 using namespace dsx::session::client::testing;
+using namespace dsx::net;
+using namespace dsx::net::testing;
 
 namespace {
 

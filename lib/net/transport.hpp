@@ -11,7 +11,7 @@
 
 #include "core/status.hpp"
 
-namespace dsx::session::client {
+namespace dsx::net {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -64,4 +64,4 @@ class Transport {
 // Case-insensitive ASCII comparison for header names and media types.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
-}  // namespace dsx::session::client
+}  // namespace dsx::net

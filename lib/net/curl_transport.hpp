@@ -4,9 +4,9 @@
 
 #include <memory>
 
-#include "session/client/transport.hpp"
+#include "net/transport.hpp"
 
-namespace dsx::session::client {
+namespace dsx::net {
 
 class CurlTransport final : public Transport {
  public:
@@ -30,4 +30,4 @@ class CurlTransport final : public Transport {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace dsx::session::client
+}  // namespace dsx::net

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace dsx::session::client {
+namespace dsx::net {
 
 struct SseEvent {
   std::string type = "message";  // `event:` field; "message" when absent
@@ -44,4 +44,4 @@ class SseParser {
   std::string id_;
 };
 
-}  // namespace dsx::session::client
+}  // namespace dsx::net

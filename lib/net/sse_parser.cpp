@@ -1,6 +1,6 @@
-#include "session/client/sse_parser.hpp"
+#include "net/sse_parser.hpp"
 
-namespace dsx::session::client {
+namespace dsx::net {
 
 void SseParser::Reset() {
   line_.clear();
@@ -65,4 +65,4 @@ void SseParser::Dispatch() {
   has_data_ = false;
 }
 
-}  // namespace dsx::session::client
+}  // namespace dsx::net

@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include "session/client/sse_parser.hpp"
+#include "net/sse_parser.hpp"
 
-using namespace dsx::session::client;
+using namespace dsx::net;
 
 namespace {
 std::vector<SseEvent> ParseAll(const std::vector<std::string>& chunks) {

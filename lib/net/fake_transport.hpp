@@ -1,15 +1,14 @@
-// A scripted Transport for client tests: each Send/Stream pops the next scripted reply and
-// records the request, so tests assert exactly what went over the wire.
+// A scripted Transport for unit tests of any HTTP client code: each Send/Stream pops the next
+// scripted reply and records the request, so tests assert exactly what went over the wire.
 #pragma once
 
 #include <deque>
 #include <string>
 #include <vector>
 
-#include "session/client/backoff.hpp"
-#include "session/client/transport.hpp"
+#include "net/transport.hpp"
 
-namespace dsx::session::client::testing {
+namespace dsx::net::testing {
 
 struct Scripted {
   Exchange exchange;                // status/headers (and body for Send)
@@ -76,16 +75,4 @@ class FakeTransport final : public Transport {
   }
 };
 
-// Virtual time: Sleep() advances Now() and records the delays.
-class FakeClock final : public Clock {
- public:
-  Millis now{0};
-  std::vector<Millis> sleeps;
-  Millis Now() override { return now; }
-  void Sleep(Millis d) override {
-    sleeps.push_back(d);
-    now += d;
-  }
-};
-
-}  // namespace dsx::session::client::testing
+}  // namespace dsx::net::testing

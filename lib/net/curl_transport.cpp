@@ -1,11 +1,11 @@
-#include "session/client/curl_transport.hpp"
+#include "net/curl_transport.hpp"
 
 #include <curl/curl.h>
 
 #include <cctype>
 #include <mutex>
 
-namespace dsx::session::client {
+namespace dsx::net {
 namespace {
 
 void GlobalInitOnce() {
@@ -183,4 +183,4 @@ Exchange CurlTransport::Stream(const HttpRequest& request, const StreamHandler& 
   return impl_->Run(request, transfer, true);
 }
 
-}  // namespace dsx::session::client
+}  // namespace dsx::net

@@ -1,8 +1,8 @@
-#include "session/client/transport.hpp"
+#include "net/transport.hpp"
 
 #include <cctype>
 
-namespace dsx::session::client {
+namespace dsx::net {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -26,4 +26,4 @@ bool HttpResponse::Has(std::string_view name) const {
   return false;
 }
 
-}  // namespace dsx::session::client
+}  // namespace dsx::net
