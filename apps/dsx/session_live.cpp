@@ -284,7 +284,7 @@ void RunToken(const TokenFlags& f) {
   p.sub = f.sub;
   p.device = f.device;
   p.grants.push_back({f.pattern, *rights});
-  const std::int64_t now = lv::NowMs() / 1000;
+  const std::int64_t now = dsx::NowMs() / 1000;
   auto token = (*key)->Mint(p, now, *ttl);
   if (!token.ok()) return cli::Finish(token.status().Wrap("cannot mint a token"));
   if (f.json) {

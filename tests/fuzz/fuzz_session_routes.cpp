@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/clock.hpp"
 #include "fuzz_json_gen.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/server/router.hpp"
@@ -42,7 +43,7 @@ struct World {
     cfg->hub = hub.get();
     cfg->key = key.get();
     auth_options.intercept = MakeSessionIntercept(cfg);
-    const std::int64_t now = live::NowMs() / 1000;
+    const std::int64_t now = dsx::NowMs() / 1000;
     auto mint = [&](const char* sub, const char* pattern, std::vector<Right> rights, std::int64_t ttl = 86400) {
       auth::Principal p;
       p.sub = sub;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/clock.hpp"
 #include "fuzz_json_gen.hpp"
 #include "session/auth/jwt.hpp"
 #include "session/live/compactor.hpp"
@@ -42,7 +43,7 @@ struct World {
     live::HubReply r;
     hub->Create(kSession, [&](live::HubReply x) { r = std::move(x); });
     if (r.status != 201) __builtin_trap();
-    const std::int64_t now = live::NowMs() / 1000;
+    const std::int64_t now = dsx::NowMs() / 1000;
     auto add = [&](const char* sub, const char* pattern, std::vector<Right> rights) {
       auth::Principal p;
       p.sub = sub;
@@ -131,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
       case WsFrame::Op::kAuth: {
-        auto p = w.key->Verify(f.token, live::NowMs() / 1000);
+        auto p = w.key->Verify(f.token, dsx::NowMs() / 1000);
         if (!p.ok()) break;
         const WsRefresh r = CheckRefresh(who, *p, kSession);
         if (r.status == 200) {

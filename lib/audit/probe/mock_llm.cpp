@@ -1,5 +1,7 @@
 #include "audit/probe/mock_llm.hpp"
 
+#include "core/clock.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -19,12 +21,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Json = nlohmann::json;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // ISO-8601 UTC with milliseconds, without localtime/gmtime (banned: not thread-safe).
 std::string IsoTime(int64_t ms) {

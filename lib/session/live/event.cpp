@@ -75,11 +75,6 @@ std::string StoredBytes(const json& event) {
   return event.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
 }
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string RandomId(const char* prefix) {
   static thread_local std::mt19937_64 rng{std::random_device{}() ^
                                            static_cast<std::uint64_t>(NowMs()) * 0x9e3779b97f4a7c15ull};

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.hpp"
 #include "core/status.hpp"
 #include "session/model/stream_service.hpp"
 
@@ -58,8 +59,6 @@ json Stamp(json draft, const From& from, std::int64_t ts_ms);
 // Exactly the bytes the JSON stream stores for `event` (so offsets can be computed).
 std::string StoredBytes(const json& event);
 
-// Unix time in milliseconds.
-std::int64_t NowMs();
 // "k-", "r-", "m-" ids: prefix + 12 random hex digits.
 std::string RandomId(const char* prefix);
 

@@ -102,12 +102,6 @@ std::optional<std::int64_t> ParseRfc3339Ms(std::string_view s) {
   return secs * 1000 + ms;
 }
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::uint64_t NextCursor(std::int64_t now_ms, std::optional<std::uint64_t> client_cursor) {
   const std::int64_t since = now_ms > kCursorEpochMs ? now_ms - kCursorEpochMs : 0;
   const auto interval = static_cast<std::uint64_t>(since / kCursorIntervalMs);

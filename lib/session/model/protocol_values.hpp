@@ -24,9 +24,6 @@ bool SseNeedsBase64(std::string_view content_type);
 // RFC 3339 date-time ("2026-11-26T10:00:00.123Z", "...+01:00") -> Unix epoch milliseconds.
 std::optional<std::int64_t> ParseRfc3339Ms(std::string_view text);
 
-// Wall clock, Unix epoch milliseconds.
-std::int64_t NowMs();
-
 // Cursor (spec 10.1): 20 s intervals since 2024-10-09T00:00:00Z. If the client's cursor is at
 // or past the current interval, return a strictly larger one (cursor + jitter), so caches
 // never serve a loop. `client_cursor` is the `cursor` query parameter, if any and numeric.

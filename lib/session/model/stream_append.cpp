@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "core/handoff_batch.hpp"
+#include "core/clock.hpp"
 #include "session/model/json_mode.hpp"
 #include "session/model/producer.hpp"
 #include "session/model/protocol_values.hpp"

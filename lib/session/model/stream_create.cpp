@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "session/model/json_mode.hpp"
+#include "core/clock.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_record.hpp"
 #include "session/model/stream_service.hpp"

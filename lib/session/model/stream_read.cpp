@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "session/model/json_mode.hpp"
+#include "core/clock.hpp"
 #include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_record.hpp"

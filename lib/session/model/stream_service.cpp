@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_record.hpp"

@@ -4,6 +4,7 @@
 
 #include <boost/asio/write.hpp>
 
+#include "core/clock.hpp"
 #include "session/live/compactor.hpp"
 #include "session/model/offset.hpp"
 #include "session/server/loop_post.hpp"
@@ -49,7 +50,7 @@ void LiveSseSession::Run() {
   }
   if (params_.principal.exp_s > 0) {
     expiry_.expires_at(std::chrono::steady_clock::now() +
-                       std::chrono::seconds(params_.principal.exp_s - live::NowMs() / 1000));
+                       std::chrono::seconds(params_.principal.exp_s - dsx::NowMs() / 1000));
     expiry_.async_wait(beast::bind_front_handler(&LiveSseSession::on_expiry, self));
   }
   std::string head =

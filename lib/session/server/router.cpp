@@ -1,5 +1,6 @@
 // Route: HTTP request -> StreamService call -> HTTP response (Durable Streams protocol).
 #include "session/server/router.hpp"
+#include "core/clock.hpp"
 #include "session/server/ui_routes.hpp"
 
 #include <atomic>

@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/server/listener.hpp"

@@ -16,6 +16,7 @@
 #include <cstdio>
 
 #include "session/model/offset.hpp"
+#include "core/clock.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/server/router.hpp"
 

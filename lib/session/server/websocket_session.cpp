@@ -1,5 +1,6 @@
 #include "session/server/websocket_session.hpp"
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "session/live/compactor.hpp"
 #include "session/model/offset.hpp"
@@ -187,7 +188,7 @@ void WebSocketSession::op_append(const WsFrame& f) {
 
 void WebSocketSession::op_auth(const WsFrame& f) {
   if (!params_.key) return reply({{"op", "ack"}, {"req", f.req}, {"status", 200}, {"note", "server is open"}});
-  auto p = params_.key->Verify(f.token, live::NowMs() / 1000);
+  auto p = params_.key->Verify(f.token, dsx::NowMs() / 1000);
   if (!p.ok()) return ack_error(f.req, 401, p.status().message());
   const WsRefresh r = CheckRefresh(params_.principal, *p, params_.session);
   if (r.status != 200) return ack_error(f.req, r.status, r.error);
@@ -305,7 +306,7 @@ void WebSocketSession::arm_expiry() {
   expiry_timer_.cancel();
   if (params_.principal.exp_s <= 0) return;
   const auto now = std::chrono::steady_clock::now();
-  const std::int64_t left_ms = params_.principal.exp_s * 1000 - live::NowMs();
+  const std::int64_t left_ms = params_.principal.exp_s * 1000 - dsx::NowMs();
   expiry_timer_.expires_at(now + std::chrono::milliseconds(left_ms));
   expiry_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_expiry, shared_from_this()));
   warn_timer_.expires_at(now + std::chrono::milliseconds(left_ms - 30000));

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/clock.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/model/json_mode.hpp"
 #include "session/server/auth_gate.hpp"
@@ -41,7 +42,7 @@ struct Server {
     auth::Principal p;
     p.sub = sub;
     p.grants.push_back({pattern, std::move(rights)});
-    return key->Mint(p, live::NowMs() / 1000, 600).value();
+    return key->Mint(p, dsx::NowMs() / 1000, 600).value();
   }
   Response Do(http::verb m, const std::string& target, const std::string& token, std::string body = "",
               const char* content_type = nullptr) {

@@ -2,6 +2,7 @@
 // into run.end agent_lost, state is rebuilt from the log, presence follows runs.
 #include <doctest/doctest.h>
 
+#include "core/clock.hpp"
 #include "hub_fixture.hpp"
 #include "session/live/compactor.hpp"
 #include "session/live/session_hub.hpp"
@@ -62,10 +63,10 @@ TEST_CASE("lease expiry appends run.end agent_lost; presence goes lost then leav
   CHECK(presence[0]["type"] == "presence.join");
   CHECK(presence[0]["data"]["kind"] == "agent");
   CHECK(f.hub->PresenceList("chat/1").size() == 1);
-  f.hub->Tick(NowMs() + 500);  // not yet
+  f.hub->Tick(dsx::NowMs() + 500);  // not yet
   CHECK(f.All().size() == 1);
   CHECK(f.hub->Heartbeat("chat/1", f.open, "r1", "tool").status == 204);
-  f.hub->Tick(NowMs() + 5000);
+  f.hub->Tick(dsx::NowMs() + 5000);
   auto events = f.All();
   REQUIRE(events.size() == 2);
   CHECK(events[1].type() == "run.end");

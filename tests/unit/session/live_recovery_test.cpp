@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/store/memory_store.hpp"
@@ -65,14 +66,14 @@ TEST_CASE("after a restart an open run ends agent_lost without any request") {
   Fixture f;
   f.Seed();
   SessionHub hub(f.service);  // the restarted server's hub: nothing loaded yet
-  hub.Tick(live::NowMs() + 60'000);
+  hub.Tick(dsx::NowMs() + 60'000);
   CHECK(f.Log("chat/open").size() == 2);  // the gap: an untouched session is never reaped
 
   CHECK(hub.RecoverRuns() == 1);  // only chat/open has an active run
   CHECK(hub.PresenceList("chat/open").size() == 1);  // its agent counts as present until the lease lapses
-  hub.Tick(live::NowMs() + 500);  // the lease counts from the restart: not yet
+  hub.Tick(dsx::NowMs() + 500);  // the lease counts from the restart: not yet
   CHECK(f.Log("chat/open").size() == 2);
-  hub.Tick(live::NowMs() + 5000);
+  hub.Tick(dsx::NowMs() + 5000);
   auto events = f.Log("chat/open");
   REQUIRE(events.size() == 3);
   CHECK(events[2].type() == "run.end");
@@ -88,7 +89,7 @@ TEST_CASE("recovery skips sessions a request already loaded") {
   SessionHub hub(f.service);
   REQUIRE(hub.Runs("chat/open").body["runs"].size() == 1);  // a request loads it first
   CHECK(hub.RecoverRuns() == 0);
-  hub.Tick(live::NowMs() + 5000);
+  hub.Tick(dsx::NowMs() + 5000);
   auto events = f.Log("chat/open");
   REQUIRE(events.size() == 3);
   CHECK(events[2].body["data"]["reason"] == "agent_lost");

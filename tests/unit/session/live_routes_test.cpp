@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "core/clock.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/server/session_routes.hpp"
 #include "session/store/memory_store.hpp"
@@ -48,7 +49,7 @@ struct Gate {
     auth::Principal p;
     p.sub = sub;
     p.grants.push_back({"chat/*", std::move(rights)});
-    return key->Mint(p, live::NowMs() / 1000, 600).value();
+    return key->Mint(p, dsx::NowMs() / 1000, 600).value();
   }
   // nullopt: passed on to the stream routes.
   std::optional<int> Status(http::verb m, const std::string& target, const std::string& token, std::string body = "") {
@@ -95,7 +96,7 @@ TEST_CASE("auth gate: 401 without a valid token, 403 without the right, pass-thr
   auth::Principal root;
   root.sub = "root";
   root.grants.push_back({"*", {auth::Right::kAdmin}});
-  const std::string everything = g.key->Mint(root, live::NowMs() / 1000, 600).value();
+  const std::string everything = g.key->Mint(root, dsx::NowMs() / 1000, 600).value();
   CHECK(g.Status(http::verb::put, "/other/x", everything) == std::nullopt);
   CHECK(g.Status(http::verb::get, "/metrics", everything) == std::nullopt);
 }

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_service.hpp"
 #include "session/store/memory_store.hpp"
@@ -73,7 +74,7 @@ struct Fixture {
 
 TEST_CASE("an expired stream nobody touches is swept: 404 afterwards, its data dropped") {
   Fixture f;
-  const std::int64_t t0 = NowMs();
+  const std::int64_t t0 = dsx::NowMs();
   REQUIRE(f.CreateTtl("/ttl", 1) == 201);
   CreateArgs a;
   a.path = "/at";
@@ -105,7 +106,7 @@ TEST_CASE("a stream that is not expired is left alone") {
   plain.path = "/b";
   plain.body = "forever";
   REQUIRE(f.Create(std::move(plain)) == 201);
-  CHECK(f.service.SweepExpired(NowMs() + 60'000) == 0);
+  CHECK(f.service.SweepExpired(dsx::NowMs() + 60'000) == 0);
   CHECK(f.dropped.empty());
   CHECK(f.service.Head("/a").status == 200);
   CHECK(f.ReadAll("/a") == "hello");
@@ -114,7 +115,7 @@ TEST_CASE("a stream that is not expired is left alone") {
 
 TEST_CASE("an expired source a fork still reads is soft-deleted; its data stays readable through the fork") {
   Fixture f;
-  const std::int64_t t0 = NowMs();
+  const std::int64_t t0 = dsx::NowMs();
   CreateArgs src;
   src.path = "/src";
   src.content_type = "text/plain";
@@ -145,7 +146,7 @@ TEST_CASE("an expired source a fork still reads is soft-deleted; its data stays 
 
 TEST_CASE("an expired source and its expired fork are both swept, in either order") {
   Fixture f;
-  const std::int64_t t0 = NowMs();
+  const std::int64_t t0 = dsx::NowMs();
   REQUIRE(f.CreateTtl("/s", 1, "abc") == 201);
   CreateArgs fork;
   fork.path = "/s-fork";
@@ -160,7 +161,7 @@ TEST_CASE("an expired source and its expired fork are both swept, in either orde
 
 TEST_CASE("a TTL renewed by reads is not swept") {
   Fixture f;
-  const std::int64_t t0 = NowMs();
+  const std::int64_t t0 = dsx::NowMs();
   REQUIRE(f.CreateTtl("/read", 1) == 201);
   REQUIRE(f.CreateTtl("/idle", 1) == 201);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
@@ -173,7 +174,7 @@ TEST_CASE("a TTL renewed by reads is not swept") {
 
 TEST_CASE("ListStreams lists live streams under a prefix, sorted, without renewing TTLs") {
   Fixture f;
-  const std::int64_t t0 = NowMs();
+  const std::int64_t t0 = dsx::NowMs();
   REQUIRE(f.CreateTtl("/v1/stream/b", 1) == 201);
   CreateArgs j;
   j.path = "/v1/stream/a";
