@@ -33,15 +33,15 @@ Result<AppendResult> Appender::Close() { return Send({}, true); }
 
 Result<AppendResult> Appender::Send(std::string_view body, bool close) {
   Clock& clock = *options_.clock;
-  const Millis start = clock.Now();
+  const std::int64_t start_ms = clock.SteadyMs();
   backoff_.Reset();
   // Retry after `why`, or give up with it when the budget is spent.
   auto retry = [&](const Status& why) -> bool {
-    Millis delay = backoff_.Next();
-    if (clock.Now() + delay - start > options_.retry_for) return false;
+    const Millis delay = backoff_.Next();
+    if (clock.SteadyMs() + delay.count() - start_ms > options_.retry_for.count()) return false;
     ++retries_;
     if (options_.on_retry) options_.on_retry(why, delay);
-    clock.Sleep(delay);
+    clock.SleepMs(delay.count());
     return true;
   };
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"
 #include "session/client/backoff.hpp"
 #include "session/client/stream_client.hpp"
 
@@ -45,7 +46,7 @@ class Appender {
     std::optional<ProducerId> producer;  // none: plain appends
     Millis retry_for{120000};            // give up retrying after this long without success
     Backoff::Options backoff;
-    Clock* clock = &Clock::Real();
+    Clock* clock = &Clock::System();     // steady readings bound retry_for; sleeps between tries
     uint64_t seed = 0x5eed;              // backoff jitter seed
     // Called once per retry with the reason (for "retrying" notices); may be empty.
     std::function<void(const Status& why, Millis delay)> on_retry;

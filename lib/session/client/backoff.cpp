@@ -2,25 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 namespace dsx::session::client {
-namespace {
-
-class RealClock final : public Clock {
- public:
-  Millis Now() override {
-    return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch());
-  }
-  void Sleep(Millis d) override { std::this_thread::sleep_for(d); }
-};
-
-}  // namespace
-
-Clock& Clock::Real() {
-  static RealClock clock;
-  return clock;
-}
 
 Backoff::Backoff(Options options, uint64_t seed) : options_(options), rng_(seed) {}
 

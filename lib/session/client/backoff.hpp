@@ -1,5 +1,5 @@
-// Reconnect/retry pacing: exponential backoff with jitter, and a clock seam so tests run
-// retry loops in virtual time.
+// Reconnect/retry pacing: exponential backoff with jitter. Retry loops wait on a dsx::Clock
+// (core/clock.hpp), so tests run them in virtual time with a ManualClock.
 #pragma once
 
 #include <chrono>
@@ -9,16 +9,6 @@
 namespace dsx::session::client {
 
 using Millis = std::chrono::milliseconds;
-
-// Time source and sleeper. The real one uses steady_clock and sleeps; tests use a fake that
-// advances on Sleep().
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual Millis Now() = 0;  // monotonic, arbitrary epoch
-  virtual void Sleep(Millis d) = 0;
-  static Clock& Real();
-};
 
 // Delays grow initial, 2x, 4x ... up to `max`; each delay is drawn uniformly from
 // [d/2, d] ("equal jitter") so many clients reconnecting after one server restart spread

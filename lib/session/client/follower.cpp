@@ -34,14 +34,15 @@ Status Follower::PauseForRetry(const Status& why) {
   Clock& clock = *options_.clock;
   if (!in_outage_) {
     in_outage_ = true;
-    outage_start_ = clock.Now();
+    outage_start_ms_ = clock.SteadyMs();
     if (options_.notice) options_.notice("connection lost: " + why.message() + "; reconnecting");
   }
-  Millis delay = backoff_.Next();
-  if (options_.retry_for.count() > 0 && clock.Now() + delay - outage_start_ > options_.retry_for) {
+  const Millis delay = backoff_.Next();
+  if (options_.retry_for.count() > 0 &&
+      clock.SteadyMs() + delay.count() - outage_start_ms_ > options_.retry_for.count()) {
     return why;
   }
-  clock.Sleep(delay);
+  clock.SleepMs(delay.count());
   return Status::Ok();
 }
 

@@ -17,6 +17,7 @@
 #include <functional>
 #include <string>
 
+#include "core/clock.hpp"
 #include "session/client/backoff.hpp"
 #include "session/client/stream_client.hpp"
 
@@ -39,7 +40,7 @@ class Follower {
     Millis retry_for{0};      // longest outage to ride out; 0 = forever (after first contact)
     long long_poll_timeout_ms = 120000;  // client-side cap on one long-poll request
     Backoff::Options backoff;
-    Clock* clock = &Clock::Real();
+    Clock* clock = &Clock::System();  // steady readings pace retries; sleeps between them
     uint64_t seed = 0x7a11;
     std::function<void(const std::string&)> notice;  // one-line human notices (reconnecting...)
   };
@@ -79,7 +80,7 @@ class Follower {
   bool contacted_ = false;     // some request succeeded: later failures are outages, not errors
   bool sse_worked_ = false;
   bool in_outage_ = false;
-  Millis outage_start_{0};
+  std::int64_t outage_start_ms_ = 0;  // clock SteadyMs() when the outage began
   const char* live_used_ = "";
 };
 
