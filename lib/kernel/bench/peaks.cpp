@@ -6,6 +6,7 @@
 #include "core/fs.hpp"
 #include "kernel/bench/summary.hpp"
 #include "kernel/cuda/device.hpp"
+#include "kernel/cuda/handles.hpp"
 
 #if defined(DSX_HAVE_CUDA_H)
 #include "kernel/bench/harness_kernels.hpp"
@@ -72,11 +73,10 @@ json RunPeaks(const json& req) {
     cuda::Context ctx(ordinal);
     auto hk = HarnessKernels::Create(arch, req.value("cache_dir", std::string()));
     if (!hk.ok()) return {{"status", "failed"}, {"reasons", {hk.status().message()}}};
-    CUstream s = nullptr;
-    DSX_CU(Api().cuStreamCreate(&s, CU_STREAM_DEFAULT));
-    CUevent a = nullptr, b = nullptr;
-    DSX_CU(Api().cuEventCreate(&a, CU_EVENT_DEFAULT));
-    DSX_CU(Api().cuEventCreate(&b, CU_EVENT_DEFAULT));
+    const cuda::Stream s_owner = cuda::CreateStream();
+    const cuda::Event a_owner = cuda::CreateEvent(), b_owner = cuda::CreateEvent();
+    CUstream s = s_owner.get();
+    CUevent a = a_owner.get(), b = b_owner.get();
     size_t free_b = 0, total_b = 0;
     DSX_CU(Api().cuMemGetInfo(&free_b, &total_b));
     // 1 GiB each way (or a quarter of free memory): >> any L2, long enough to time precisely.
@@ -100,9 +100,6 @@ json RunPeaks(const json& req) {
       const double t = TimeMedianMs(s, a, b, 5, [&] { (*hk)->Sgemm(s, A.ptr(), B.ptr(), C.ptr(), n, n, n); });
       out["sgemm_tiled_tflops"] = 2.0 * n * n * static_cast<double>(n) / (t * 1e-3) / 1e12;
     }
-    Api().cuEventDestroy(a);
-    Api().cuEventDestroy(b);
-    Api().cuStreamDestroy(s);
     return out;
   } catch (const cuda::CudaError& e) {
     return {{"status", "crashed"}, {"reasons", {std::string("CUDA error: ") + e.what()}}};

@@ -11,6 +11,7 @@
 #include "kernel/compile/compiler.hpp"
 #include "kernel/compile/task_compile.hpp"
 #include "kernel/cuda/device.hpp"
+#include "kernel/cuda/handles.hpp"
 #include "kernel/cuda/nvml.hpp"
 #include "kernel/task.hpp"
 
@@ -281,11 +282,11 @@ json RunConfigImpl(const json& req, json& res) {
     if (l->shared > 48 * 1024)
       DSX_CU(Api().cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(l->shared)));
 
-  CUstream stream = nullptr;
-  DSX_CU(Api().cuStreamCreate(&stream, CU_STREAM_DEFAULT));
-  CUevent start = nullptr, stop = nullptr;
-  DSX_CU(Api().cuEventCreate(&start, CU_EVENT_DEFAULT));
-  DSX_CU(Api().cuEventCreate(&stop, CU_EVENT_DEFAULT));
+  // Owned here, destroyed on every return and on a CudaError (before the context is released).
+  const cuda::Stream stream_owner = cuda::CreateStream();
+  const cuda::Event start_owner = cuda::CreateEvent(), stop_owner = cuda::CreateEvent();
+  CUstream stream = stream_owner.get();
+  CUevent start = start_owner.get(), stop = stop_owner.get();
 
   // Rotating buffer sets: as many as fit in half the free memory, at most rotate_sets.
   size_t free_b = 0, total_b = 0;
@@ -375,9 +376,6 @@ json RunConfigImpl(const json& req, json& res) {
       res["reference"][mode] = summarize(m);
     }
   }
-  Api().cuEventDestroy(start);
-  Api().cuEventDestroy(stop);
-  Api().cuStreamDestroy(stream);
   res["status"] = "ok";
   res["reasons"] = json::array();
   return res;

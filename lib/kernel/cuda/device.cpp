@@ -100,54 +100,34 @@ Result<DeviceInfo> ProbeDevice(int ordinal) {
 
 Context::Context(int ordinal) {
   const DriverApi& api = Api();
-  DSX_CU(api.cuDeviceGet(&dev_, ordinal));
-  DSX_CU(api.cuDevicePrimaryCtxRetain(&ctx_, dev_));
-  DSX_CU(api.cuCtxSetCurrent(ctx_));
+  CUdevice dev = 0;
+  DSX_CU(api.cuDeviceGet(&dev, ordinal));
+  ctx_ = PrimaryCtx(nullptr, PrimaryCtxDeleter{dev});
+  DSX_CU(api.cuDevicePrimaryCtxRetain(ctx_.out(), dev));
+  DSX_CU(api.cuCtxSetCurrent(ctx_.get()));
   // Persisting L2 carve-out to 0 and any persisting lines back to normal. Devices without the
   // feature (pre-sm_80) report CUDA_ERROR_UNSUPPORTED_LIMIT: nothing to disable there.
   CUresult rc = api.cuCtxSetLimit(CU_LIMIT_PERSISTING_L2_CACHE_SIZE, 0);
   if (rc != CUDA_SUCCESS && rc != CUDA_ERROR_UNSUPPORTED_LIMIT && rc != CUDA_ERROR_NOT_SUPPORTED)
     ThrowCudaError(rc, "cuCtxSetLimit(CU_LIMIT_PERSISTING_L2_CACHE_SIZE, 0)", __FILE__, __LINE__);
-  rc = api.cuCtxResetPersistingL2Cache();
-  (void)rc;  // unsupported on old devices; harmless
+  api.cuCtxResetPersistingL2Cache();  // unsupported on old devices; harmless
 }
 
 Context::~Context() {
-  if (ctx_) {
-    Api().cuCtxSynchronize();
-    Api().cuDevicePrimaryCtxRelease(dev_);
-  }
+  // Work still queued finishes before the release (ctx_ is released after this body).
+  if (ctx_) Api().cuCtxSynchronize();
 }
 
 DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
   if (bytes == 0) return;
-  DSX_CU(Api().cuMemAlloc(&ptr_, bytes));
+  DSX_CU(Api().cuMemAlloc(mem_.out(), bytes));
 }
 
-DeviceBuffer::~DeviceBuffer() {
-  if (ptr_) Api().cuMemFree(ptr_);
-}
-
-DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
-  if (this != &o) {
-    if (ptr_) Api().cuMemFree(ptr_);
-    ptr_ = o.ptr_;
-    bytes_ = o.bytes_;
-    o.ptr_ = 0;
-    o.bytes_ = 0;
-  }
-  return *this;
-}
-
-Module::Module(const std::string& image) { DSX_CU(Api().cuModuleLoadData(&mod_, image.data())); }
-
-Module::~Module() {
-  if (mod_) Api().cuModuleUnload(mod_);
-}
+Module::Module(const std::string& image) { DSX_CU(Api().cuModuleLoadData(mod_.out(), image.data())); }
 
 CUfunction Module::Function(const std::string& symbol) const {
   CUfunction f = nullptr;
-  CUresult rc = Api().cuModuleGetFunction(&f, mod_, symbol.c_str());
+  CUresult rc = Api().cuModuleGetFunction(&f, mod_.get(), symbol.c_str());
   if (rc != CUDA_SUCCESS) ThrowCudaError(rc, ("cuModuleGetFunction(\"" + symbol + "\")").c_str(), __FILE__, __LINE__);
   return f;
 }

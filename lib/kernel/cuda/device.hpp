@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "core/status.hpp"
 #include "kernel/cuda/driver.hpp"
+#include "kernel/cuda/handles.hpp"
 
 namespace dsx::kernel::cuda {
 
@@ -51,39 +53,37 @@ class Context {
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
-  CUdevice device() const { return dev_; }
+  CUdevice device() const { return ctx_.deleter().dev; }
 
  private:
-  CUdevice dev_ = 0;
-  CUcontext ctx_ = nullptr;
+  PrimaryCtx ctx_;  // released even when the constructor throws after the retain
 };
 
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   explicit DeviceBuffer(size_t bytes);
-  ~DeviceBuffer();
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = 0; o.bytes_ = 0; }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  CUdeviceptr ptr() const { return ptr_; }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : mem_(std::move(o.mem_)), bytes_(std::exchange(o.bytes_, 0)) {}
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    mem_ = std::move(o.mem_);
+    bytes_ = std::exchange(o.bytes_, 0);
+    return *this;
+  }
+  CUdeviceptr ptr() const { return mem_.get(); }
   size_t bytes() const { return bytes_; }
 
  private:
-  CUdeviceptr ptr_ = 0;
+  DeviceMem mem_;
   size_t bytes_ = 0;
 };
 
 class Module {
  public:
   explicit Module(const std::string& image);  // CUBIN or NUL-terminated PTX
-  ~Module();
-  Module(const Module&) = delete;
-  Module& operator=(const Module&) = delete;
   CUfunction Function(const std::string& symbol) const;
 
  private:
-  CUmodule mod_ = nullptr;
+  ModuleHandle mod_;
 };
 
 #endif

@@ -55,6 +55,8 @@ Result<const DriverApi*> LoadDriver() {
 
 const DriverApi& Api() { return g_api; }
 
+DriverApi& MutableApiForTesting() { return g_api; }
+
 std::string ErrorText(CUresult r) {
   const char* name = nullptr;
   const char* text = nullptr;

@@ -35,6 +35,9 @@ Result<const DriverApi*> LoadDriver();
 // The loaded table; only valid after LoadDriver() succeeded.
 const DriverApi& Api();
 
+// The same table, writable: unit tests put fake entry points in it (no GPU or driver needed).
+DriverApi& MutableApiForTesting();
+
 class CudaError : public std::runtime_error {
  public:
   CudaError(CUresult code, const std::string& msg) : std::runtime_error(msg), code_(code) {}
