@@ -31,9 +31,9 @@ class AnthropicDecoder : public StreamDecoder {
   Status OnEvent(const SseEvent& ev, ChatReply& reply, const TokenCallback& on_token) override {
     json j = json::parse(ev.data, nullptr, false);
     if (j.is_discarded() || !j.is_object())
-      return Status::Failed("malformed JSON in '" + (ev.event.empty() ? "message" : ev.event) +
+      return Status::Failed("malformed JSON in '" + ev.type +
                             "' event: " + Excerpt(ev.data));
-    std::string type = j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : ev.event;
+    std::string type = j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : ev.type;
     if (type == "error") return ErrorEvent(j);
     if (stopped_) return {};
     if (type == "message_start") {

@@ -6,7 +6,7 @@
 #include <random>
 #include <thread>
 
-#include "llm/sse.hpp"
+#include "net/sse_parser.hpp"
 
 namespace dsx::llm::internal {
 
@@ -68,7 +68,7 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
     };
     auto decoder = NewDecoder();
     Status stream_status;
-    SseParser parser([&](const SseEvent& ev) {
+    net::SseParser parser([&](const SseEvent& ev) {
       if (stream_status.ok()) stream_status = decoder->OnEvent(ev, reply, counted);
     });
     // A server that ignored "stream": true answers with one JSON document; SSE never starts
@@ -108,7 +108,7 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
           if (whole_json) {
             end = decoder->OnWholeJson(raw, reply, counted);
           } else {
-            parser.Finish();
+            parser.Finish();  // lenient: some servers close right after the last data line
             end = stream_status.ok() ? decoder->OnEnd(reply) : stream_status;
           }
           if (end.ok()) return reply;

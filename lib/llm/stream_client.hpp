@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "llm/chat.hpp"
-#include "llm/sse.hpp"
+#include "net/sse_parser.hpp"
 
 namespace dsx::llm::internal {
+
+using net::SseEvent;
 
 // Decodes one streamed reply. A fresh decoder is made for every attempt.
 class StreamDecoder {
