@@ -4,10 +4,27 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "core/log.hpp"
 #include "session/server/serve.hpp"
+#include "session/store/file/file_store.hpp"
 
 namespace dsx::cmd {
 namespace {
+
+// The durable store of `dsx session serve`: the file store. Wired here, not in the server library,
+// because the file store is built on that library (docs/ARCHITECTURE.md, "Module arrows").
+Result<std::unique_ptr<session::StreamStore>> OpenFileStoreFor(const session::ServeConfig& c) {
+  session::FileStoreOptions fo;
+  fo.dir = c.data;
+  fo.fsync = c.fsync == "always"  ? session::FileStoreOptions::FsyncMode::kAlways
+             : c.fsync == "batch" ? session::FileStoreOptions::FsyncMode::kBatch
+                                  : session::FileStoreOptions::FsyncMode::kNever;
+  fo.batch_interval_ms = static_cast<int>(c.fsync_interval_ms);
+  if (c.fsync == "never") {
+    log::Warn("fsync is off: acknowledged appends can be lost in a crash (--fsync never)");
+  }
+  return session::OpenFileStore(fo);
+}
 
 struct ServeFlags {
   session::ServeConfig flags;  // values as parsed; applied only where the flag was given
@@ -76,7 +93,7 @@ void register_session_serve(CLI::App& session) {
     if (key->count()) c.auth_key_file = v.auth_key_file;
     if (insecure->count()) c.insecure = v.insecure;
     if (sweep->count()) c.sweep_interval_ms = v.sweep_interval_ms;
-    cli::Finish(session::Serve(c));
+    cli::Finish(session::Serve(c, OpenFileStoreFor));
   });
 }
 

@@ -9,7 +9,6 @@
 #include "session/model/offset.hpp"
 #include "session/server/live_layer.hpp"
 #include "session/server/server.hpp"
-#include "session/store/file/file_store.hpp"
 #include "session/store/memory_store.hpp"
 
 namespace dsx::session {
@@ -184,23 +183,15 @@ Status ValidateConfig(const ServeConfig& c) {
   return Status::Ok();
 }
 
-Status Serve(const ServeConfig& c) {
+Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store) {
   DSX_RETURN_IF_ERROR(ValidateConfig(c));
   log::SetFormat(c.log_format == "json" ? log::Format::kJson : log::Format::kText);
   std::unique_ptr<StreamStore> store;
   if (c.memory) {
     store = MakeMemoryStore();
   } else {
-    FileStoreOptions fo;
-    fo.dir = c.data;
-    fo.fsync = c.fsync == "always"  ? FileStoreOptions::FsyncMode::kAlways
-               : c.fsync == "batch" ? FileStoreOptions::FsyncMode::kBatch
-                                    : FileStoreOptions::FsyncMode::kNever;
-    fo.batch_interval_ms = static_cast<int>(c.fsync_interval_ms);
-    if (c.fsync == "never") {
-      log::Warn("fsync is off: acknowledged appends can be lost in a crash (--fsync never)");
-    }
-    auto opened = OpenFileStore(fo);
+    if (!open_durable_store) return Status::Failed("no durable store wired into serve (the memory store needs --memory)");
+    auto opened = open_durable_store(c);
     if (!opened.ok()) return opened.status().Wrap("cannot open store '" + c.data + "'");
     store = std::move(opened).value();
   }

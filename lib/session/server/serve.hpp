@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "core/status.hpp"
+#include "session/store/stream_store.hpp"
 
 namespace dsx::session {
 
@@ -42,8 +45,15 @@ Status ApplyEnvironment(ServeConfig* config);
 // Check values (listen syntax, fsync mode, ranges).
 Status ValidateConfig(const ServeConfig& config);
 
-// Open the store, load streams, listen, print `dsx: listening on http://HOST:PORT` on
-// stderr, serve until SIGINT/SIGTERM, then finish in-flight appends, sync and return OK.
-Status Serve(const ServeConfig& config);
+// Opens the durable store for a validated config (config.data, config.fsync,
+// config.fsync_interval_ms). The application wires it (the file store, dsx_session_file), so this
+// library, which the store is built on, does not link a store implementation of its own beyond
+// the memory store.
+using DurableStoreOpener = std::function<Result<std::unique_ptr<StreamStore>>(const ServeConfig&)>;
+
+// Open the store (the memory store under config.memory, else open_durable_store), load streams,
+// listen, print `dsx: listening on http://HOST:PORT` on stderr, serve until SIGINT/SIGTERM, then
+// finish in-flight appends, sync and return OK.
+Status Serve(const ServeConfig& config, const DurableStoreOpener& open_durable_store);
 
 }  // namespace dsx::session
