@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "audit/probe/sse_parser.hpp"
+#include "net/sse_parser.hpp"
 
 namespace dsx::audit::probe {
 namespace {
@@ -50,13 +50,13 @@ Fingerprint FingerprintResponse(const std::string& url, long status, const Heade
   std::string type = HeaderValue(headers, "content-type");
   std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
 
-  SseParser parser;
-  std::vector<SseEvent> events;
-  parser.Feed(body, &events);
+  std::vector<net::SseEvent> events;
+  net::SseParser parser([&](const net::SseEvent& e) { events.push_back(e); });
+  parser.Feed(body);
   fp.sse_events = static_cast<int>(events.size());
   fp.sse = !events.empty();
   fp.garbage_lines = parser.other_lines();
-  for (const auto& e : events) fp.sse_ids = fp.sse_ids || e.id.has_value();
+  for (const auto& e : events) fp.sse_ids = fp.sse_ids || e.has_own_id;
 
   // Facts from headers.
   fp.next_offset = HeaderValue(headers, "stream-next-offset");

@@ -24,8 +24,8 @@
 #include "audit/probe/judge.hpp"
 #include "audit/probe/mock_log.hpp"
 #include "audit/probe/probe.hpp"
-#include "audit/probe/sse_parser.hpp"
 #include "audit/probe/stream_reader.hpp"
+#include "net/sse_parser.hpp"
 
 namespace dsx::audit::probe {
 namespace {
@@ -192,12 +192,12 @@ class Prober {
   void Learn(Gen* g, const HttpResponse& r) {
     Fingerprint fp = FingerprintResponse(o_.start.url, r.status, r.headers, r.body);
     if (!fp.stream_id.empty()) g->vars["stream_id"] = fp.stream_id;
-    SseParser p;
-    std::vector<SseEvent> ev;
-    p.Feed(r.body, &ev);
+    std::vector<net::SseEvent> ev;
+    net::SseParser p([&](const net::SseEvent& e) { ev.push_back(e); });
+    p.Feed(r.body);
     std::string control_offset;
     for (const auto& e : ev) {
-      if (e.event != "control") continue;
+      if (e.type != "control") continue;
       auto j = nlohmann::json::parse(e.data, nullptr, false);
       if (j.is_object() && j.contains("streamNextOffset") && j["streamNextOffset"].is_string())
         control_offset = j["streamNextOffset"].get<std::string>();
@@ -370,7 +370,7 @@ bool Prober::PhaseDrop(std::optional<RequestSpec>* resume, bool* resume_guessed)
   in.before_text = r.body;
   in.after_text = rr.body;
   in.status = rr.status;
-  for (const auto& e : ParseSse(rr.body)) {
+  for (const auto& e : net::ParseSse(rr.body)) {
     int n = static_cast<int>(ExtractTokens(e.data).size());
     if (n > 0) {
       in.first_event_tokens = n;
