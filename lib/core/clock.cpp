@@ -33,17 +33,17 @@ Clock& Clock::System() {
 std::int64_t NowMs() { return Clock::System().NowMs(); }
 
 std::int64_t ManualClock::NowMs() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return now_ms_;
 }
 
 std::int64_t ManualClock::SteadyMs() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return steady_ms_;
 }
 
 void ManualClock::SleepMs(std::int64_t ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   sleeps_.push_back(ms);
   if (ms > 0) {
     now_ms_ += ms;
@@ -52,18 +52,18 @@ void ManualClock::SleepMs(std::int64_t ms) {
 }
 
 void ManualClock::Advance(std::int64_t ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   now_ms_ += ms;
   steady_ms_ += ms;
 }
 
 void ManualClock::Set(std::int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   now_ms_ = now_ms;
 }
 
 std::vector<std::int64_t> ManualClock::sleeps() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return sleeps_;
 }
 

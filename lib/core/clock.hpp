@@ -4,8 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <vector>
+
+#include "core/mutex.hpp"
 
 namespace dsx {
 
@@ -40,10 +41,10 @@ class ManualClock final : public Clock {
   std::vector<std::int64_t> sleeps() const;
 
  private:
-  mutable std::mutex mu_;
-  std::int64_t now_ms_;
-  std::int64_t steady_ms_ = 0;
-  std::vector<std::int64_t> sleeps_;
+  mutable Mutex mu_;
+  std::int64_t now_ms_ GUARDED_BY(mu_);
+  std::int64_t steady_ms_ GUARDED_BY(mu_) = 0;
+  std::vector<std::int64_t> sleeps_ GUARDED_BY(mu_);
 };
 
 }  // namespace dsx

@@ -137,7 +137,7 @@ Result<std::unique_ptr<ProcessGroup>> ProcessGroup::Spawn(const std::vector<std:
 }
 
 bool ProcessGroup::PollExit() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (exited_.load()) return true;
   int st = 0;
   const pid_t r = ::waitpid(pid_, &st, WNOHANG);
@@ -157,7 +157,7 @@ bool ProcessGroup::PollExit() {
 
 bool ProcessGroup::Empty() {
   if (!PollExit()) return false;  // the leader itself is a member
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (group_gone_) return true;
   if (::kill(-pid_, 0) < 0 && errno == ESRCH) {
     group_gone_ = true;  // no member at all, not even a zombie: the id is free for reuse
@@ -167,7 +167,7 @@ bool ProcessGroup::Empty() {
 }
 
 bool ProcessGroup::Signal(int sig) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (group_gone_) return false;
   return ::kill(-pid_, sig) == 0;
 }
@@ -175,7 +175,7 @@ bool ProcessGroup::Signal(int sig) {
 void ProcessGroup::Kill() { Signal(SIGKILL); }
 
 void ProcessGroup::Stop(std::chrono::milliseconds grace) {
-  std::lock_guard stop(stop_mu_);
+  MutexLock stop(&stop_mu_);
   if (Empty()) return;
   Signal(SIGTERM);
   Signal(SIGCONT);  // a stopped member (SIGTSTP, a debugger) would not see SIGTERM until continued
@@ -196,7 +196,7 @@ ExitInfo ProcessGroup::Wait() {
 }
 
 ExitInfo ProcessGroup::exit_info() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return exit_;
 }
 

@@ -24,10 +24,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/mutex.hpp"
 #include "core/status.hpp"
 
 namespace dsx::proc {
@@ -88,11 +88,11 @@ class ProcessGroup {
   ProcessGroup() = default;
 
   pid_t pid_ = -1;
-  std::mutex mu_;       // reaping, exit_, group_gone_
-  std::mutex stop_mu_;  // one Stop at a time
+  Mutex mu_;                           // reaping, exit_, group_gone_
+  Mutex stop_mu_ ACQUIRED_BEFORE(mu_);  // one Stop at a time
   std::atomic<bool> exited_{false};
-  bool group_gone_ = false;  // seen empty: never signal again (the id may be reused)
-  ExitInfo exit_;
+  bool group_gone_ GUARDED_BY(mu_) = false;  // seen empty: never signal again (the id may be reused)
+  ExitInfo exit_ GUARDED_BY(mu_);
 };
 
 }  // namespace dsx::proc
