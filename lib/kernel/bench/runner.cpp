@@ -10,6 +10,7 @@
 #include "kernel/bench/summary.hpp"
 #include "kernel/compile/compiler.hpp"
 #include "kernel/compile/task_compile.hpp"
+#include "kernel/cpu_ref/cpu_reference.hpp"
 #include "kernel/cuda/device.hpp"
 #include "kernel/cuda/handles.hpp"
 #include "kernel/cuda/nvml.hpp"
@@ -20,10 +21,6 @@
 #include "kernel/bench/workspace.hpp"
 #endif
 
-#if __has_include("kernel/cpu_ref/cpu_reference.hpp")
-#include "kernel/cpu_ref/cpu_reference.hpp"
-#define DSX_HAVE_CPU_REF 1
-#endif
 
 namespace dsx::kernel::bench {
 
@@ -148,7 +145,6 @@ json CompileInfo(const CompiledModule& m, bool with_log) {
   return j;
 }
 
-#if defined(DSX_HAVE_CPU_REF)
 // Spot check against the float64 CPU reference on a sample of output elements (trial 0).
 json CpuCheck(const TaskSpec& task, Workspace& ws, int set) {
   const TaskInstance& inst = ws.instance();
@@ -218,7 +214,6 @@ json CpuCheck(const TaskSpec& task, Workspace& ws, int set) {
   }
   return j;
 }
-#endif
 
 json RunConfigImpl(const json& req, json& res) {
   const std::string task_dir = req.at("task_dir").get<std::string>();
@@ -340,7 +335,6 @@ json RunConfigImpl(const json& req, json& res) {
       res["verification"] = ver;
       return Fail("wrong", "verification trial " + std::to_string(t + 1) + " of " + std::to_string(trials) + ": " + r.reason, res);
     }
-#if defined(DSX_HAVE_CPU_REF)
     if (t == 0 && !task->cpu_reference.empty()) {
       json cpu = CpuCheck(*task, ws, set);
       ver["cpu_check"] = cpu;
@@ -349,9 +343,6 @@ json RunConfigImpl(const json& req, json& res) {
         return Fail("wrong", cpu.value("why", "wrong result vs the CPU reference"), res);
       }
     }
-#else
-    ver["cpu_check"] = {{"status", "skipped"}, {"why", "built without CPU references"}};
-#endif
   }
   ver["passed"] = trials;
   ver["max_rel_err"] = max_err;

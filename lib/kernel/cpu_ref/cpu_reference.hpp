@@ -4,7 +4,8 @@
 // output elements it is asked for (sampled flat indices), so large presets stay cheap: a matmul
 // element costs K multiply-adds, a softmax element one pass over its row (cached per call).
 // Inputs arrive as the exact values the GPU saw (bf16 widened to double), so the only error left is
-// the GPU kernel's own. Contract with the harness: /work/helpers/KERNEL-CONTRACT.md (issue 4).
+// the GPU kernel's own. The harness side is bench/runner.cpp (CpuCheck); the task side is
+// docs/formats/kernel-task.md (cpu_reference).
 #pragma once
 
 #include <cstdint>
