@@ -24,7 +24,8 @@ HubReply HubReply::Error(int status, std::string why) {
   return r;
 }
 
-SessionHub::SessionHub(StreamService& service, HubOptions options) : service_(service), options_(options) {}
+SessionHub::SessionHub(StreamService& service, HubOptions options)
+    : service_(service), clock_(service.clock()), options_(options) {}
 
 SessionHub::~SessionHub() { StopReaper(); }
 
@@ -40,7 +41,7 @@ void SessionHub::StartReaper() {
       reaper_cv_.wait_for(lock, std::chrono::milliseconds(options_.reaper_period_ms));
       if (reaper_stop_) break;
       lock.unlock();
-      Tick(NowMs());
+      Tick(clock_.NowMs());
       lock.lock();
     }
   });
@@ -66,7 +67,7 @@ SessionHub::SessionPtr SessionHub::Get(const std::string& id) {
 
 std::optional<HubReply> SessionHub::LoadLocked(const std::string& id, Session& s) {
   if (s.loaded && !s.stale.load()) return std::nullopt;
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   SessionState fresh;
   StreamHandle stream;
   std::uint64_t end = 0;
@@ -127,7 +128,7 @@ void SessionHub::InstallLocked(Session& s, SessionState state, std::int64_t now)
 std::size_t SessionHub::RecoverRuns(const std::atomic<bool>* stop) {
   const std::string prefix = StreamPathFor("");
   std::size_t found = 0;
-  for (const StreamListing& l : service_.ListStreams(prefix, NowMs())) {
+  for (const StreamListing& l : service_.ListStreams(prefix, clock_.NowMs())) {
     if (stop && stop->load()) break;
     // Not a session, nothing in it, or closed (no run.end could be appended anyway).
     if (!l.json || l.closed || l.tail == 0) continue;
@@ -137,7 +138,7 @@ std::size_t SessionHub::RecoverRuns(const std::atomic<bool>* stop) {
       if (sessions_.count(id)) continue;  // a request got there first: it loads it (or has)
     }
     // Replay without the session's lock: most candidates have no active run and are not kept.
-    const std::int64_t now = NowMs();
+    const std::int64_t now = clock_.NowMs();
     SessionState state;
     StreamHandle stream;
     std::uint64_t end = 0;
@@ -189,7 +190,7 @@ void SessionHub::Submit(const std::string& id, const auth::Principal& who, const
       lock.unlock();
       return done(std::move(*err));
     }
-    const std::int64_t now = NowMs();
+    const std::int64_t now = clock_.NowMs();
     SessionState scratch;
     SessionState* st = &s->state;
     if (batch && drafts.size() > 1) {
@@ -308,7 +309,7 @@ HubReply SessionHub::Heartbeat(const std::string& id, const auth::Principal& who
       return HubReply::Error(403, "run '" + run.id + "' belongs to '" + run.owner + "'");
     }
     if (!run.active) return HubReply::Error(409, "run '" + run.id + "' has ended (" + run.end_reason + ")");
-    run.deadline_ms = NowMs() + run.lease_ms;
+    run.deadline_ms = clock_.NowMs() + run.lease_ms;
     if (!state.empty() && state != run.agent_state) {
       run.agent_state = state;
       auto m = s->members.find("run:" + run.id);
@@ -424,12 +425,12 @@ void SessionHub::SetMemberLocked(Session& s, const std::string& key, json info, 
                                  std::vector<json>* out) {
   auto it = s.members.find(key);
   if (it == s.members.end()) {
-    info["since"] = NowMs();
+    info["since"] = clock_.NowMs();
     out->push_back(PresenceEvent("presence.join", info));
     s.members[key] = Member{std::move(info), expires_ms};
     return;
   }
-  info["since"] = it->second.info.value("since", NowMs());
+  info["since"] = it->second.info.value("since", clock_.NowMs());
   if (info != it->second.info) out->push_back(PresenceEvent("presence.update", info));
   it->second = Member{std::move(info), expires_ms};
 }
@@ -442,7 +443,7 @@ void SessionHub::PresenceSet(const std::string& id, const std::string& key, cons
     std::lock_guard lock(s->mu);
     json info = {{"sub", who.sub}, {"kind", kind}, {"state", state.empty() ? "online" : state}};
     if (!who.device.empty()) info["device"] = who.device;
-    SetMemberLocked(*s, key, std::move(info), ttl_ms > 0 ? NowMs() + ttl_ms : 0, &out);
+    SetMemberLocked(*s, key, std::move(info), ttl_ms > 0 ? clock_.NowMs() + ttl_ms : 0, &out);
   }
   Broadcast(s, out);
 }

@@ -43,12 +43,15 @@ using HubDone = std::function<void(HubReply)>;
 
 class SessionHub {
  public:
+  // Leases, presence expiry and event stamps run on service.clock(), the clock that also decides
+  // the sessions' stream TTLs: a test that hands the service a ManualClock drives both.
   SessionHub(StreamService& service, HubOptions options = {});
   ~SessionHub();
   SessionHub(const SessionHub&) = delete;
   SessionHub& operator=(const SessionHub&) = delete;
 
-  // Background lease/presence expiry (a thread calling Tick(NowMs()) every reaper period),
+  // Background lease/presence expiry (a thread calling Tick(clock.NowMs()) every reaper period
+  // of real time: the period only paces the checks, the clock decides what has lapsed),
   // and, once, on its own thread, RecoverRuns (so a restart is never delayed by it).
   void StartReaper();
   void StopReaper();
@@ -130,6 +133,7 @@ class SessionHub {
   void Broadcast(const SessionPtr& s, const std::vector<json>& events);
 
   StreamService& service_;
+  Clock& clock_;
   SharedPages pages_{service_};
   HubOptions options_;
   std::mutex map_mu_;

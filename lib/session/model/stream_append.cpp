@@ -4,7 +4,6 @@
 #include <mutex>
 
 #include "core/handoff_batch.hpp"
-#include "core/clock.hpp"
 #include "session/model/json_mode.hpp"
 #include "session/model/producer.hpp"
 #include "session/model/protocol_values.hpp"
@@ -80,7 +79,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
     if (!args.content_type) return done(Error(400, "missing Content-Type"));
   }
   if (closing_) return done(Error(503, "server is shutting down"));
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   Reply err;
   StreamHandle s = Find(args.path, now, &err);
   if (!s) return done(std::move(err));

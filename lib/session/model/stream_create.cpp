@@ -2,7 +2,6 @@
 #include <mutex>
 
 #include "session/model/json_mode.hpp"
-#include "core/clock.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_record.hpp"
 #include "session/model/stream_service.hpp"
@@ -52,7 +51,7 @@ bool SameConfig(Stream& s, const CreateArgs& a) {
 
 void StreamService::Create(CreateArgs args, ReplyCallback done) {
   if (closing_) return done(Error(503, "server is shutting down"));
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   std::unique_lock lk(map_mu_);
 
   // An existing stream at this path: identical config -> 200, else 409.

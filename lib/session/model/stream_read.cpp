@@ -3,7 +3,6 @@
 #include <mutex>
 
 #include "session/model/json_mode.hpp"
-#include "core/clock.hpp"
 #include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_record.hpp"
@@ -56,7 +55,7 @@ Result<ReadChunk> StreamService::ReadChain(const Stream& s, std::uint64_t from, 
 }
 
 ReadReply StreamService::Read(const std::string& path, const OffsetParam& offset) {
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   ReadReply rr;
   StreamHandle s = Find(path, now, &rr.reply);
   if (!s) return rr;
@@ -70,7 +69,7 @@ ReadReply StreamService::Read(const std::string& path, const OffsetParam& offset
 }
 
 StreamService::TailState StreamService::Peek(const StreamHandle& s) {
-  s->last_access_ms.store(NowMs(), std::memory_order_relaxed);
+  s->last_access_ms.store(clock_.NowMs(), std::memory_order_relaxed);
   std::lock_guard rl(s->read_mu);
   return TailState{s->gone, s->tail, s->closed};
 }
@@ -79,7 +78,7 @@ ReadReply StreamService::ReadFrom(const StreamHandle& s, std::uint64_t from) {
   ReadReply rr;
   rr.stream = s;
   rr.json = s->json;
-  s->last_access_ms.store(NowMs(), std::memory_order_relaxed);
+  s->last_access_ms.store(clock_.NowMs(), std::memory_order_relaxed);
   std::uint64_t tail;
   bool closed;
   {

@@ -4,15 +4,14 @@
 
 #include <mutex>
 
-#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/model/stream_record.hpp"
 
 namespace dsx::session {
 
-StreamService::StreamService(std::unique_ptr<StreamStore> store, ServiceOptions options)
-    : store_(std::move(store)), options_(options) {}
+StreamService::StreamService(std::unique_ptr<StreamStore> store, ServiceOptions options, Clock& clock)
+    : store_(std::move(store)), options_(options), clock_(clock) {}
 
 StreamService::~StreamService() = default;
 
@@ -21,7 +20,7 @@ Status StreamService::Open() {
   if (!loaded.ok()) return loaded.status().Wrap("cannot load streams");
   std::unique_lock lk(map_mu_);
   std::unordered_map<StreamId, StreamHandle> by_id;
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   StreamId max_id = 0;
   for (StreamState& st : *loaded) {
     auto s = std::make_shared<Stream>();
@@ -147,7 +146,7 @@ void StreamService::RemoveLocked(StreamHandle s) {
 
 void StreamService::Delete(const std::string& path, ReplyCallback done) {
   Reply r;
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   std::unique_lock lk(map_mu_);
   auto it = by_path_.find(path);
   if (it == by_path_.end()) {
@@ -191,7 +190,7 @@ void StreamService::Delete(const std::string& path, ReplyCallback done) {
 
 Reply StreamService::Head(const std::string& path) {
   Reply r;
-  StreamHandle s = Find(path, NowMs(), &r);
+  StreamHandle s = Find(path, clock_.NowMs(), &r);
   if (!s) return r;
   r.status = 200;
   r.has_info = true;

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/status.hpp"
 #include "session/model/offset.hpp"
 #include "session/store/stream_store.hpp"
@@ -121,7 +122,9 @@ struct ServiceStats {
 
 class StreamService {
  public:
-  StreamService(std::unique_ptr<StreamStore> store, ServiceOptions options);
+  // `clock` decides every TTL and Expires-At check and stamps reads (sliding TTLs); it must
+  // outlive the service. Tests pass a ManualClock and expire streams by advancing it.
+  StreamService(std::unique_ptr<StreamStore> store, ServiceOptions options, Clock& clock = Clock::System());
   ~StreamService();
   StreamService(const StreamService&) = delete;
   StreamService& operator=(const StreamService&) = delete;
@@ -177,6 +180,9 @@ class StreamService {
 
   const ServiceStats& stats() const { return stats_; }
   StreamStore& store() { return *store_; }
+  // The service's time: whatever runs beside it (the hub's leases, the retention sweep, live
+  // cursors) reads this one, so all of them see the same now.
+  Clock& clock() const { return clock_; }
 
  private:
   StreamHandle Find(const std::string& path, std::int64_t now_ms, Reply* error);
@@ -190,6 +196,7 @@ class StreamService {
 
   std::unique_ptr<StreamStore> store_;
   ServiceOptions options_;
+  Clock& clock_;
   ServiceStats stats_;
   std::shared_mutex map_mu_;
   std::unordered_map<std::string, StreamHandle> by_path_;  // GUARDED_BY(map_mu_)

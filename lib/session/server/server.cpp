@@ -51,7 +51,7 @@ struct Server::Impl {
     sweep->expires_after(std::chrono::milliseconds(options.sweep_interval_ms));
     sweep->async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping) return;
-      const std::size_t n = service.SweepExpired(NowMs());
+      const std::size_t n = service.SweepExpired(service.clock().NowMs());
       if (n > 0) log::Info("expired streams removed", {{"streams", std::to_string(n)}});
       ArmSweep();
     });

@@ -7,13 +7,15 @@
 #include <memory>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/store/memory_store.hpp"
 
 namespace dsx::session::live::testing {
 
 struct HubFixture {
-  StreamService service{MakeMemoryStore(), ServiceOptions{}};
+  ManualClock clock;  // the service's and so the hub's time: leases and presence lapse when it moves
+  StreamService service{MakeMemoryStore(), ServiceOptions{}, clock};
   std::unique_ptr<SessionHub> hub;
   auth::Principal open = auth::Principal::Open();
   HubFixture() {

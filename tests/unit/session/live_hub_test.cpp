@@ -63,14 +63,20 @@ TEST_CASE("lease expiry appends run.end agent_lost; presence goes lost then leav
   CHECK(presence[0]["type"] == "presence.join");
   CHECK(presence[0]["data"]["kind"] == "agent");
   CHECK(f.hub->PresenceList("chat/1").size() == 1);
-  f.hub->Tick(dsx::NowMs() + 500);  // not yet
+  f.clock.Advance(999);
+  f.hub->Tick(f.clock.NowMs());  // not yet
   CHECK(f.All().size() == 1);
-  CHECK(f.hub->Heartbeat("chat/1", f.open, "r1", "tool").status == 204);
-  f.hub->Tick(dsx::NowMs() + 5000);
+  CHECK(f.hub->Heartbeat("chat/1", f.open, "r1", "tool").status == 204);  // the lease runs from here
+  f.clock.Advance(999);
+  f.hub->Tick(f.clock.NowMs());
+  CHECK(f.All().size() == 1);
+  f.clock.Advance(1);
+  f.hub->Tick(f.clock.NowMs());  // a lease after the heartbeat
   auto events = f.All();
   REQUIRE(events.size() == 2);
   CHECK(events[1].type() == "run.end");
   CHECK(events[1].body["data"]["reason"] == "agent_lost");
+  CHECK(events[1].body["ts"] == f.clock.NowMs());  // stamped by the hub's clock
   CHECK(f.hub->Heartbeat("chat/1", f.open, "r1", "").status == 409);
   CHECK(presence.back()["type"] == "presence.leave");
   CHECK(f.hub->PresenceList("chat/1").empty());
@@ -103,4 +109,27 @@ TEST_CASE("unknown sessions and non-JSON streams are refused") {
   f.service.Create(a, [](Reply) {});
   f.hub->Submit("bytes", f.open, json{{"type", "x"}}, std::nullopt, [&](HubReply x) { r = x; });
   CHECK(r.status == 409);
+}
+
+TEST_CASE("posted presence leaves when its TTL lapses on the hub's clock; a refresh extends it") {
+  Fixture f;
+  std::vector<json> events;
+  f.hub->Subscribe("chat/1", [&](const json& e) { events.push_back(e); });
+  const auth::Principal ann = auth::Principal::Open();
+  const std::int64_t t0 = f.clock.NowMs();
+  f.hub->PresenceSet("chat/1", "post:ann/laptop", ann, "client", "online", 30'000);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0]["type"] == "presence.join");
+  CHECK(events[0]["data"]["since"] == t0);
+  f.clock.Advance(20'000);
+  f.hub->PresenceSet("chat/1", "post:ann/laptop", ann, "client", "online", 30'000);  // refresh: now + 30 s
+  CHECK(events.size() == 1);  // nothing changed that members see ("since" stays)
+  f.clock.Advance(29'999);
+  f.hub->Tick(f.clock.NowMs());
+  CHECK(f.hub->PresenceList("chat/1").size() == 1);
+  f.clock.Advance(1);
+  f.hub->Tick(f.clock.NowMs());
+  CHECK(f.hub->PresenceList("chat/1").empty());
+  REQUIRE(events.size() == 2);
+  CHECK(events[1]["type"] == "presence.leave");
 }

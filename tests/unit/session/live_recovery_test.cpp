@@ -1,6 +1,7 @@
 // Leases after a restart: a fresh hub over a service that already holds a session with an
 // open run (its agent died while the server was down) finds it without any request, and the
-// reaper ends the run agent_lost once the lease, counted from the restart, lapses.
+// reaper ends the run agent_lost once the lease, counted from the restart, lapses. Time is a
+// ManualClock shared by the service and its hubs, so "the server was down a minute" is one call.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -17,7 +18,8 @@ using namespace dsx::session::live;
 namespace {
 
 struct Fixture {
-  StreamService service{MakeMemoryStore(), ServiceOptions{}};
+  dsx::ManualClock clock;
+  StreamService service{MakeMemoryStore(), ServiceOptions{}, clock};
   auth::Principal open = auth::Principal::Open();
   Fixture() { REQUIRE(service.Open().ok()); }
 
@@ -65,15 +67,18 @@ struct Fixture {
 TEST_CASE("after a restart an open run ends agent_lost without any request") {
   Fixture f;
   f.Seed();
+  f.clock.Advance(60'000);    // the server was down a minute: the old lease is long over
   SessionHub hub(f.service);  // the restarted server's hub: nothing loaded yet
-  hub.Tick(dsx::NowMs() + 60'000);
+  hub.Tick(f.clock.NowMs());
   CHECK(f.Log("chat/open").size() == 2);  // the gap: an untouched session is never reaped
 
   CHECK(hub.RecoverRuns() == 1);  // only chat/open has an active run
   CHECK(hub.PresenceList("chat/open").size() == 1);  // its agent counts as present until the lease lapses
-  hub.Tick(dsx::NowMs() + 500);  // the lease counts from the restart: not yet
+  f.clock.Advance(999);
+  hub.Tick(f.clock.NowMs());  // the lease counts from the restart: not yet
   CHECK(f.Log("chat/open").size() == 2);
-  hub.Tick(dsx::NowMs() + 5000);
+  f.clock.Advance(1);
+  hub.Tick(f.clock.NowMs());
   auto events = f.Log("chat/open");
   REQUIRE(events.size() == 3);
   CHECK(events[2].type() == "run.end");
@@ -89,7 +94,8 @@ TEST_CASE("recovery skips sessions a request already loaded") {
   SessionHub hub(f.service);
   REQUIRE(hub.Runs("chat/open").body["runs"].size() == 1);  // a request loads it first
   CHECK(hub.RecoverRuns() == 0);
-  hub.Tick(dsx::NowMs() + 5000);
+  f.clock.Advance(1000);
+  hub.Tick(f.clock.NowMs());
   auto events = f.Log("chat/open");
   REQUIRE(events.size() == 3);
   CHECK(events[2].body["data"]["reason"] == "agent_lost");
@@ -99,15 +105,21 @@ TEST_CASE("the reaper recovers open runs by itself and ends them when the lease 
   Fixture f;
   f.Seed();
   HubOptions o;
-  o.reaper_period_ms = 20;
+  o.reaper_period_ms = 1;  // real time between checks; the ManualClock decides what lapsed
   SessionHub hub(f.service, o);
   hub.StartReaper();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (f.Log("chat/open").size() < 3 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The reaper and the recovery are threads: wait for them (not for a deadline), moving the
+  // clock 100 ms a step, so the lease lapses ten steps after recovery loaded the run.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (f.Log("chat/open").size() < 3 && std::chrono::steady_clock::now() < give_up) {
+    f.clock.Advance(100);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   hub.StopReaper();
   auto events = f.Log("chat/open");
   REQUIRE(events.size() == 3);
   CHECK(events[2].body["data"]["reason"] == "agent_lost");
+  // Decided and stamped on the injected clock, not the machine's.
+  CHECK(events[2].body["ts"].get<std::int64_t>() <= f.clock.NowMs());
+  CHECK(events[2].body["ts"].get<std::int64_t>() >= 1'700'000'001'000);
 }

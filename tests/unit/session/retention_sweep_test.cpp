@@ -3,9 +3,7 @@
 // delete), and leaves alone streams that are not expired or whose TTL reads renewed.
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <set>
-#include <thread>
 
 #include "core/clock.hpp"
 #include "session/model/protocol_values.hpp"
@@ -47,7 +45,8 @@ class RecordingStore final : public StreamStore {
 
 struct Fixture {
   std::set<StreamId> dropped, soft;
-  StreamService service{std::make_unique<RecordingStore>(&dropped, &soft), ServiceOptions{}};
+  ManualClock clock;  // the service's time: TTLs count from its readings, not the machine's
+  StreamService service{std::make_unique<RecordingStore>(&dropped, &soft), ServiceOptions{}, clock};
   Fixture() { REQUIRE(service.Open().ok()); }
 
   int Create(CreateArgs a) {
@@ -74,7 +73,7 @@ struct Fixture {
 
 TEST_CASE("an expired stream nobody touches is swept: 404 afterwards, its data dropped") {
   Fixture f;
-  const std::int64_t t0 = dsx::NowMs();
+  const std::int64_t t0 = f.clock.NowMs();
   REQUIRE(f.CreateTtl("/ttl", 1) == 201);
   CreateArgs a;
   a.path = "/at";
@@ -106,7 +105,7 @@ TEST_CASE("a stream that is not expired is left alone") {
   plain.path = "/b";
   plain.body = "forever";
   REQUIRE(f.Create(std::move(plain)) == 201);
-  CHECK(f.service.SweepExpired(dsx::NowMs() + 60'000) == 0);
+  CHECK(f.service.SweepExpired(f.clock.NowMs() + 60'000) == 0);
   CHECK(f.dropped.empty());
   CHECK(f.service.Head("/a").status == 200);
   CHECK(f.ReadAll("/a") == "hello");
@@ -115,7 +114,7 @@ TEST_CASE("a stream that is not expired is left alone") {
 
 TEST_CASE("an expired source a fork still reads is soft-deleted; its data stays readable through the fork") {
   Fixture f;
-  const std::int64_t t0 = dsx::NowMs();
+  const std::int64_t t0 = f.clock.NowMs();
   CreateArgs src;
   src.path = "/src";
   src.content_type = "text/plain";
@@ -146,7 +145,7 @@ TEST_CASE("an expired source a fork still reads is soft-deleted; its data stays 
 
 TEST_CASE("an expired source and its expired fork are both swept, in either order") {
   Fixture f;
-  const std::int64_t t0 = dsx::NowMs();
+  const std::int64_t t0 = f.clock.NowMs();
   REQUIRE(f.CreateTtl("/s", 1, "abc") == 201);
   CreateArgs fork;
   fork.path = "/s-fork";
@@ -161,20 +160,34 @@ TEST_CASE("an expired source and its expired fork are both swept, in either orde
 
 TEST_CASE("a TTL renewed by reads is not swept") {
   Fixture f;
-  const std::int64_t t0 = dsx::NowMs();
+  const std::int64_t t0 = f.clock.NowMs();
   REQUIRE(f.CreateTtl("/read", 1) == 201);
   REQUIRE(f.CreateTtl("/idle", 1) == 201);
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  CHECK(f.ReadAll("/read") == "data");  // last access >= t0 + 600
+  f.clock.Advance(600);
+  CHECK(f.ReadAll("/read") == "data");  // last access t0 + 600, read from the service's clock
   // At t0 + 1300 the idle stream's second is over, the read one's is not.
   CHECK(f.service.SweepExpired(t0 + 1300) == 1);
   CHECK(f.service.Head("/idle").status == 404);
   CHECK(f.service.Head("/read").status == 200);
+  // The read one lapses exactly one TTL after that read.
+  CHECK(f.service.SweepExpired(t0 + 1599) == 0);
+  CHECK(f.service.SweepExpired(t0 + 1600) == 1);
+  CHECK(f.service.Head("/read").status == 404);
+}
+
+TEST_CASE("lazy expiry (a request finds the stream) follows the service's clock to the millisecond") {
+  Fixture f;
+  REQUIRE(f.CreateTtl("/t", 1) == 201);
+  f.clock.Advance(999);
+  CHECK(f.service.Head("/t").status == 200);  // HEAD does not renew
+  f.clock.Advance(1);
+  CHECK(f.service.Head("/t").status == 404);
+  CHECK(f.dropped.size() == 1);
 }
 
 TEST_CASE("ListStreams lists live streams under a prefix, sorted, without renewing TTLs") {
   Fixture f;
-  const std::int64_t t0 = dsx::NowMs();
+  const std::int64_t t0 = f.clock.NowMs();
   REQUIRE(f.CreateTtl("/v1/stream/b", 1) == 201);
   CreateArgs j;
   j.path = "/v1/stream/a";

@@ -4,8 +4,8 @@
 
 #include <new>
 #include <stdexcept>
-#include <thread>
 
+#include "core/clock.hpp"
 #include "session/model/offset.hpp"
 #include "session/server/router.hpp"
 #include "session/store/memory_store.hpp"
@@ -16,7 +16,8 @@ using namespace dsx::session::server;
 namespace {
 
 struct Fixture {
-  StreamService service{MakeMemoryStore(), ServiceOptions{}};
+  dsx::ManualClock clock;  // 2023-11-14T22:13:20Z until a test advances it
+  StreamService service{MakeMemoryStore(), ServiceOptions{}, clock};
   RouterOptions options;
   Fixture() { REQUIRE(service.Open().ok()); }
 
@@ -205,13 +206,23 @@ TEST_CASE("sliding TTL expires streams; HEAD does not renew") {
   f.Res(http::verb::put, "/v1/stream/t", {{"Stream-TTL", "1"}});
   auto head = f.Res(http::verb::head, "/v1/stream/t");
   CHECK(H(head, "Stream-TTL") == "1");
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  CHECK(f.Res(http::verb::get, "/v1/stream/t").result_int() == 200);  // renews
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  CHECK(f.Res(http::verb::head, "/v1/stream/t").result_int() == 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  CHECK(f.Res(http::verb::head, "/v1/stream/t").result_int() == 404);
+  f.clock.Advance(999);
+  CHECK(f.Res(http::verb::get, "/v1/stream/t").result_int() == 200);  // renews: lapses at 999 + 1000
+  f.clock.Advance(999);
+  CHECK(f.Res(http::verb::head, "/v1/stream/t").result_int() == 200);  // 1998: not yet
+  f.clock.Advance(1);
+  CHECK(f.Res(http::verb::head, "/v1/stream/t").result_int() == 404);  // 1999: a second after the GET
   CHECK(f.Res(http::verb::put, "/v1/stream/t").result_int() == 201);
+}
+
+TEST_CASE("Stream-Expires-At is an absolute time on the service's clock") {
+  Fixture f;
+  // One second after the ManualClock's start (1'700'000'000'000 ms).
+  CHECK(f.Res(http::verb::put, "/v1/stream/e", {{"Stream-Expires-At", "2023-11-14T22:13:21Z"}}).result_int() == 201);
+  f.clock.Advance(999);
+  CHECK(f.Res(http::verb::get, "/v1/stream/e").result_int() == 200);  // reads do not move an absolute expiry
+  f.clock.Advance(1);
+  CHECK(f.Res(http::verb::get, "/v1/stream/e").result_int() == 404);
 }
 
 TEST_CASE("a handler's exception becomes a 500, never process death (issue 11)") {
