@@ -104,10 +104,10 @@ class AnthropicClient : public StreamingClient {
  protected:
   std::string Path() const override { return "/v1/messages"; }
   const char* KeyVariable() const override { return "ANTHROPIC_API_KEY"; }
-  std::vector<std::string> Headers() const override {
-    std::vector<std::string> h = {"content-type: application/json", "accept: text/event-stream",
-                                  "anthropic-version: 2023-06-01"};
-    if (!config_.api_key.empty()) h.push_back("x-api-key: " + config_.api_key);
+  net::HeaderList Headers() const override {
+    net::HeaderList h = {{"content-type", "application/json"}, {"accept", "text/event-stream"},
+                         {"anthropic-version", "2023-06-01"}};
+    if (!config_.api_key.empty()) h.emplace_back("x-api-key", config_.api_key);
     return h;
   }
   std::string Body(const ChatRequest& r) const override {

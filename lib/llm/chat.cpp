@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <regex>
 
-#include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
 #include "llm/stream_client.hpp"
+#include "net/http_date.hpp"
 
 namespace dsx::llm {
 
@@ -59,7 +59,7 @@ double ParseRetryAfter(const std::string& value) {
   char* end = nullptr;
   double s = std::strtod(value.c_str(), &end);
   if (end != value.c_str() && *end == '\0' && s >= 0) return s;
-  time_t when = curl_getdate(value.c_str(), nullptr);  // HTTP-date form
+  time_t when = net::ParseHttpDate(value);  // HTTP-date form
   if (when < 0) return -1;
   double delta = std::difftime(when, std::time(nullptr));
   return delta < 0 ? 0 : delta;

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "core/status.hpp"
-#include "llm/http.hpp"
+#include "net/transport.hpp"
 
 namespace dsx::llm {
 
@@ -58,6 +58,13 @@ struct ChatReply {
 // Called with each piece of generated text as it streams in.
 using TokenCallback = std::function<void(std::string_view)>;
 
+// Limits of each HTTP request (0: none).
+struct HttpOptions {
+  long connect_timeout_s = 10;  // TCP + TLS handshake
+  long idle_timeout_s = 120;    // abort when no byte arrives for this long (models think slowly)
+  long total_timeout_s = 0;     // the whole exchange (a long generation is fine)
+};
+
 struct RetryPolicy {
   int max_attempts = 5;        // requests in all, first one included
   double base_delay_s = 1.0;   // backoff: base * 2^(attempt-1), +-20% jitter, capped
@@ -73,6 +80,9 @@ struct ClientConfig {
   RetryPolicy retry;
   // Waits between retries; tests replace it to record the waits instead of sleeping.
   std::function<void(double seconds)> sleep;
+  // The HTTP client (tests inject net::testing::FakeTransport). Null: each Chat() call uses a
+  // fresh net::CurlTransport, so one client may serve several threads.
+  std::shared_ptr<net::Transport> transport;
 };
 
 // Reads the provider's environment variables. `model` and `base_url` override when non-empty.

@@ -100,9 +100,9 @@ class OpenAIClient : public StreamingClient {
  protected:
   std::string Path() const override { return "/v1/chat/completions"; }
   const char* KeyVariable() const override { return "OPENAI_API_KEY"; }
-  std::vector<std::string> Headers() const override {
-    std::vector<std::string> h = {"Content-Type: application/json", "Accept: text/event-stream"};
-    if (!config_.api_key.empty()) h.push_back("Authorization: Bearer " + config_.api_key);
+  net::HeaderList Headers() const override {
+    net::HeaderList h = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+    if (!config_.api_key.empty()) h.emplace_back("Authorization", "Bearer " + config_.api_key);
     return h;
   }
   std::string Body(const ChatRequest& r) const override {

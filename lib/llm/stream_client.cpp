@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "net/curl_transport.hpp"
 #include "net/sse_parser.hpp"
 
 namespace dsx::llm::internal {
@@ -35,7 +36,18 @@ std::string StreamingClient::Url() const {
   return base + path;
 }
 
+net::Exchange StreamingClient::Post(const net::HttpRequest& request, const net::StreamHandler& handler) {
+  if (config_.transport) return config_.transport->Stream(request, handler);
+  net::CurlTransport transport;  // per call: CurlTransport is one-per-thread, a client need not be
+  return transport.Stream(request, handler);
+}
+
 namespace {
+
+constexpr size_t kErrorBodyCap = 64 * 1024;
+
+// A limit in seconds as HttpRequest milliseconds (0 here: none, whatever the transport's default).
+long LimitMs(long seconds) { return seconds > 0 ? seconds * 1000 : -1; }
 
 bool Retryable(long status) {
   return status == 408 || status == 409 || status == 429 || status == 529 || status >= 500;
@@ -57,6 +69,17 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
   const std::string body = Body(request);
   const std::string what = std::string(ProviderName(config_.provider)) + " request to '" + url + "'";
   const RetryPolicy& policy = config_.retry;
+  net::HttpRequest http;
+  http.method = "POST";
+  http.url = url;
+  http.headers = Headers();
+  http.headers.emplace_back("User-Agent", "dsx-llm/1");
+  http.body = body;
+  http.connect_timeout_ms = LimitMs(config_.http.connect_timeout_s);
+  // A model may think for a while before its first byte as well as between tokens.
+  http.first_byte_timeout_ms = LimitMs(config_.http.idle_timeout_s);
+  http.idle_timeout_ms = LimitMs(config_.http.idle_timeout_s);
+  http.timeout_ms = LimitMs(config_.http.total_timeout_s);
 
   for (int attempt = 1;; ++attempt) {
     ChatReply reply;
@@ -76,7 +99,18 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
     bool whole_json = false;
     bool sniffed = false;
     std::string raw;
-    BodySink sink = [&](std::string_view piece) {
+    long status = 0;
+    std::string error_body;  // a non-2xx reply's body, capped
+    net::StreamHandler handler;
+    handler.on_headers = [&](const net::HttpResponse& head) {
+      status = head.status;
+      return true;
+    };
+    handler.on_body = [&](std::string_view piece) {
+      if (status < 200 || status >= 300) {
+        if (error_body.size() < kErrorBodyCap) error_body.append(piece.substr(0, kErrorBodyCap - error_body.size()));
+        return true;
+      }
       if (!sniffed) {
         size_t i = piece.find_first_not_of(" \t\r\n");
         if (i == std::string_view::npos) return true;  // only whitespace so far: decide later
@@ -90,17 +124,18 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
       parser.Feed(piece);
       return stream_status.ok();
     };
-    auto posted = HttpPost(url, Headers(), body, sink, config_.http);
+    net::Exchange posted = Post(http, handler);
     Status failure;
     double wait = -1;
     bool retry = false;
     if (!posted.ok()) {
-      failure = posted.status().Wrap(what + " failed");
+      // The transport's message names no header, so the key cannot be in it.
+      failure = Status::Unavailable("cannot reach '" + url + "': " + posted.error.message()).Wrap(what + " failed");
       retry = !text_seen;
     } else {
-      const HttpResponse& r = posted->response;
+      const net::HttpResponse& r = posted.response;
       if (r.status >= 200 && r.status < 300) {
-        if (posted->aborted || !stream_status.ok()) {
+        if (posted.outcome == net::Outcome::kAborted || !stream_status.ok()) {
           failure = Status(stream_status.code(), what + ": " + Scrub(stream_status.message(), config_.api_key));
           retry = stream_status.code() == Code::kUnavailable && !text_seen;
         } else {
@@ -116,7 +151,7 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
           retry = !text_seen && end.code() == Code::kUnavailable;
         }
       } else {
-        std::string msg = Scrub(ErrorMessageFromBody(r.error_body), config_.api_key);
+        std::string msg = Scrub(ErrorMessageFromBody(error_body), config_.api_key);
         std::string head = what + " failed: HTTP " + std::to_string(r.status) + ": " + msg;
         if (r.status == 401 || r.status == 403) {
           return Status::Conflict(head + " (check " + KeyVariable() + ")");
@@ -125,10 +160,8 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
         if (!Retryable(r.status)) return Status::Failed(head);
         failure = Status::Unavailable(head);
         retry = true;
-        auto ms = r.headers.find("retry-after-ms");
-        if (ms != r.headers.end()) wait = ParseRetryAfter(ms->second) / 1000.0;
-        auto ra = r.headers.find("retry-after");
-        if (wait < 0 && ra != r.headers.end()) wait = ParseRetryAfter(ra->second);
+        if (r.Has("retry-after-ms")) wait = ParseRetryAfter(r.Header("retry-after-ms")) / 1000.0;
+        if (wait < 0 && r.Has("retry-after")) wait = ParseRetryAfter(r.Header("retry-after"));
         if (wait > policy.max_delay_s) {
           return Status::Unavailable(head + " (server asks to retry after " +
                                      std::to_string(static_cast<long>(wait)) + " s)");

@@ -35,12 +35,14 @@ class StreamingClient : public ChatClient {
 
  protected:
   virtual std::string Path() const = 0;  // "/v1/chat/completions"
-  virtual std::vector<std::string> Headers() const = 0;
+  virtual net::HeaderList Headers() const = 0;  // may hold the key: never logged
   virtual std::string Body(const ChatRequest& request) const = 0;
   virtual std::unique_ptr<StreamDecoder> NewDecoder() const = 0;
   virtual const char* KeyVariable() const = 0;  // for hints in messages
 
   std::string Url() const;
+  // One streamed POST through the configured transport (a fresh CurlTransport when none).
+  net::Exchange Post(const net::HttpRequest& request, const net::StreamHandler& handler);
   ClientConfig config_;
 };
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "llm/http.hpp"
+#include "net/curl_transport.hpp"
 
 namespace dsx::kernel::gen {
 
@@ -40,47 +40,51 @@ Result<std::string> SessionStreamUrl(const std::string& name, const std::string&
   std::string base = server.empty() ? "http://127.0.0.1:4437" : server;
   while (!base.empty() && base.back() == '/') base.pop_back();
   if (!base.starts_with("http://") && !base.starts_with("https://"))
-    return Status::Usage("DSX_SERVER '" + server + "' is not an http(s) URL");
+    return Status::Usage("server '" + server + "' is not an http(s) URL (--server or DSX_SERVER)");
   return base + "/v1/stream/" + name;
 }
 
 Result<std::unique_ptr<SessionSink>> SessionSink::Open(const std::string& name, const std::string& server,
-                                                      const std::string& token) {
+                                                      const std::string& token,
+                                                      std::unique_ptr<net::Transport> transport) {
   auto url = SessionStreamUrl(name, server);
   if (!url.ok()) return url.status();
-  std::unique_ptr<SessionSink> s(new SessionSink(*url, token));
-  std::vector<std::string> headers = {"Content-Type: application/json"};
-  if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
-  llm::HttpOptions opts;
-  opts.total_timeout_s = 30;
-  auto r = llm::HttpSend("PUT", *url, headers, "", [](std::string_view) { return true; }, opts);
-  if (!r.ok()) return r.status().Wrap("cannot create session '" + name + "'");
-  long code = r->response.status;
+  if (!transport) transport = std::make_unique<net::CurlTransport>();
+  std::unique_ptr<SessionSink> s(new SessionSink(std::move(transport), {*url, name}, token));
+  net::HttpRequest req = s->client_.MakeRequest("PUT");
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.timeout_ms = 30000;
+  net::Exchange ex = s->transport_->Send(req);
+  if (!ex.ok()) return s->client_.TransportError(ex).Wrap("cannot create session '" + name + "'");
+  int code = ex.response.status;
   if (code == 200 || code == 201) return s;
   std::string why = "HTTP " + std::to_string(code);
   if (code == 409) why += ": it exists with another content type or is closed";
   if (code == 401 || code == 403)
-    return Status::Conflict("cannot create session '" + name + "': " + why + " (check DSX_TOKEN)");
+    return Status::Conflict("cannot create session '" + name + "': " + why + " (check --token or DSX_TOKEN)");
   return Status::Unavailable("cannot create session '" + name + "': " + why);
 }
 
 Status SessionSink::Post(const std::string& body) {
-  std::vector<std::string> headers = {"Content-Type: application/json"};
-  if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
-  llm::HttpOptions opts;
-  opts.total_timeout_s = 30;
-  auto r = llm::HttpPost(url_, headers, body, [](std::string_view) { return true; }, opts);
-  if (!r.ok()) return r.status();
-  if (r->response.status / 100 != 2) return Status::Failed("HTTP " + std::to_string(r->response.status));
+  net::HttpRequest req = client_.MakeRequest("POST");
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = body;
+  req.timeout_ms = 30000;
+  net::Exchange ex = transport_->Send(req);
+  if (!ex.ok()) return client_.TransportError(ex);
+  if (ex.response.status / 100 != 2) return Status::Failed("HTTP " + std::to_string(ex.response.status));
   return {};
+}
+
+void SessionSink::Warn(const Status& s) {
+  if (!s.ok() && failed_++ == 0)
+    std::fprintf(stderr, "dsx: warning: cannot append to session '%s': %s (the run goes on)\n", url().c_str(),
+                 s.message().c_str());
 }
 
 void SessionSink::Emit(const nlohmann::json& event) {
   Flush();
-  Status s = Post(event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  if (!s.ok() && failed_++ == 0)
-    std::fprintf(stderr, "dsx: warning: cannot append to session '%s': %s (the run goes on)\n",
-                 url_.c_str(), s.message().c_str());
+  Warn(Post(event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 void SessionSink::Token(const std::string& candidate, std::string_view text) {
@@ -99,10 +103,7 @@ void SessionSink::Flush() {
   if (pending_text_.empty()) return;
   nlohmann::json ev = {{"type", "gen.token"}, {"candidate", pending_candidate_}, {"text", pending_text_}};
   pending_text_.clear();
-  Status s = Post(ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  if (!s.ok() && failed_++ == 0)
-    std::fprintf(stderr, "dsx: warning: cannot append to session '%s': %s (the run goes on)\n",
-                 url_.c_str(), s.message().c_str());
+  Warn(Post(ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 SessionSink::~SessionSink() { Flush(); }

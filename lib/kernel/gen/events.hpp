@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.hpp"
+#include "net/transport.hpp"
+#include "session/client/stream_client.hpp"
 
 namespace dsx::kernel::gen {
 
@@ -50,7 +52,9 @@ class ProgressSink : public EventSink {
 };
 
 // Appends events to the JSON stream `name` on a Durable Streams server: `name` is a path
-// ("runs/rmsnorm-1") resolved under `server` + "/v1/stream/", or a full http(s) URL.
+// ("runs/rmsnorm-1") resolved under `server` + "/v1/stream/", or a full http(s) URL. Requests
+// go through the session client's StreamClient over `transport` (a net::CurlTransport when
+// null); `token` is sent as a bearer token and never printed.
 // Open() creates the stream (PUT, Content-Type application/json; an existing JSON stream is
 // reused). Token text is batched (256 chars or 250 ms) so a fast model does not cost a request per
 // token. After the stream is open, a failed append is reported once on stderr and the search goes
@@ -58,19 +62,22 @@ class ProgressSink : public EventSink {
 class SessionSink : public EventSink {
  public:
   static Result<std::unique_ptr<SessionSink>> Open(const std::string& name, const std::string& server,
-                                                   const std::string& token);
+                                                   const std::string& token,
+                                                   std::unique_ptr<net::Transport> transport = nullptr);
   void Emit(const nlohmann::json& event) override;
   void Token(const std::string& candidate, std::string_view text) override;
   void Flush() override;
   ~SessionSink() override;
-  const std::string& url() const { return url_; }
+  const std::string& url() const { return client_.ref().url; }
   int failed_appends() const { return failed_; }
 
  private:
-  SessionSink(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  SessionSink(std::unique_ptr<net::Transport> transport, session::client::StreamRef ref, std::string token)
+      : transport_(std::move(transport)), client_(*transport_, std::move(ref), std::move(token)) {}
   Status Post(const std::string& body);
-  std::string url_;
-  std::string token_;
+  void Warn(const Status& s);
+  std::unique_ptr<net::Transport> transport_;
+  session::client::StreamClient client_;
   std::string pending_candidate_;
   std::string pending_text_;
   std::chrono::steady_clock::time_point pending_since_{};
