@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "audit/probe/http_client.hpp"
+#include "audit/probe/fetch.hpp"
 #include "core/fs.hpp"
 
 namespace dsx::audit::probe {

@@ -25,6 +25,7 @@
 #include "audit/probe/mock_log.hpp"
 #include "audit/probe/probe.hpp"
 #include "audit/probe/stream_reader.hpp"
+#include "core/clock.hpp"
 #include "net/sse_parser.hpp"
 
 namespace dsx::audit::probe {
@@ -119,7 +120,7 @@ class Prober {
     HttpResponse r = Fetch(req, limits, [&](std::string_view, const HttpResponse& so_far) {
       return so_far.body.find(marker) == std::string::npos;
     });
-    if (r.outcome == HttpOutcome::kDropped) r.outcome = HttpOutcome::kComplete;
+    if (r.outcome == HttpOutcome::kAborted) r.outcome = HttpOutcome::kComplete;
     return r;
   }
 
@@ -128,7 +129,7 @@ class Prober {
   // Start a generation: run the start command (if any), then the start request.
   std::unique_ptr<StreamReader> Begin(Gen* g, int drop_after) {
     if (!o_.start_command.empty()) RunCommand(Expand(RequestSpec{"", "", {}, o_.start_command}, *g).body);
-    g->start_ms = WallMs();
+    g->start_ms = NowMs();
     auto reader = std::make_unique<StreamReader>(Expand(o_.start, *g), limits_, drop_after, EndMarker());
     reader->Start();
     return reader;
@@ -317,7 +318,7 @@ bool Prober::PhaseDrop(std::optional<RequestSpec>* resume, bool* resume_guessed)
                                 " (" + Excerpt(r.body) + "): check --method/--header/--body");
     return false;
   }
-  if (r.outcome != HttpOutcome::kDropped) {
+  if (r.outcome != HttpOutcome::kAborted) {
     if (toks == 0) {
       std::string why = obs_.fingerprint.garbage_lines > 0 || (!obs_.fingerprint.sse && obs_.fingerprint.protocol == Protocol::kPlainSse)
                             ? "the body is not what its headers claim (" + std::to_string(obs_.fingerprint.sse_events) +
@@ -436,7 +437,7 @@ void Prober::PhaseStop() {
     a->Drop();
     return;
   }
-  int64_t t_stop = WallMs();
+  int64_t t_stop = NowMs();
   int at = a->max_token();
   Learn(&g, a->Snapshot());
   RequestSpec req = Expand(*cancel, g);
@@ -500,7 +501,7 @@ void Prober::PhaseSteer() {
     // Double-texting: a second message for the same chat while the first is generating.
     Gen g2 = g;
     g2.vars["marker"] = NewGen().vars["marker"];
-    g2.start_ms = WallMs();
+    g2.start_ms = NowMs();
     StreamReader second(Expand(o_.start, g2), Short(), 2);
     second.Start();
     const HttpResponse& s = second.Join();

@@ -3,13 +3,9 @@
 #include <algorithm>
 
 #include "audit/probe/fingerprint.hpp"
+#include "core/clock.hpp"
 
 namespace dsx::audit::probe {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 StreamReader::StreamReader(RequestSpec request, HttpLimits limits, int drop_after, std::string end_marker)
     : request_(std::move(request)), limits_(limits), drop_after_(drop_after), end_marker_(std::move(end_marker)) {}
@@ -36,7 +32,7 @@ void StreamReader::Start() {
         drop = drop_after_ > 0 && tokens_ >= drop_after_;
       }
       cv_.notify_all();
-      if (drop) drop_ms_.store(WallMs());
+      if (drop) drop_ms_.store(NowMs());
       if (!drop && !end_marker_.empty() && so_far.body.find(end_marker_) != std::string::npos) {
         ended_by_marker_.store(true);
         return false;

@@ -10,11 +10,9 @@
 #include <mutex>
 #include <thread>
 
-#include "audit/probe/http_client.hpp"
+#include "audit/probe/fetch.hpp"
 
 namespace dsx::audit::probe {
-
-int64_t WallMs();  // wall-clock ms since the Unix epoch (comparable with the mock-LLM log)
 
 class StreamReader {
  public:

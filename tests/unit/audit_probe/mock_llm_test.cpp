@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "audit/probe/fingerprint.hpp"
-#include "audit/probe/http_client.hpp"
+#include "audit/probe/fetch.hpp"
 #include "audit/probe/mock_llm.hpp"
 #include "audit/probe/mock_log.hpp"
 
@@ -81,7 +81,7 @@ TEST_CASE("mock-llm: a client that drops mid-stream is logged as a cancel") {
   HttpResponse r = Fetch(Chat(m.base, true), Limits(), [&](std::string_view, const HttpResponse& so_far) {
     return ExtractTokens(so_far.body).size() < 3;
   });
-  CHECK(r.outcome == HttpOutcome::kDropped);
+  CHECK(r.outcome == HttpOutcome::kAborted);
   (void)t0;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto log = MockLog::Load(m.base + "/log");
