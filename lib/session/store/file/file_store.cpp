@@ -61,7 +61,7 @@ std::filesystem::path FileStore::IndexPath(std::uint64_t n) const {
 }
 
 void FileStore::SetSyncObserver(SyncObserver observer) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   observer_ = std::move(observer);
 }
 
@@ -94,7 +94,7 @@ void FileStore::Create(CreateOp op, StatusCallback done) {
   Pending p{RecordType::kCreate, BeginRecord(), std::move(done)};
   Status refused;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     refused = Refusal(loaded_, closing_, failed_);
     if (refused.ok() && streams_.count(op.meta.id))
       refused = Status::Conflict("stream id " + std::to_string(op.meta.id) + " already exists");
@@ -111,7 +111,7 @@ void FileStore::Create(CreateOp op, StatusCallback done) {
         streams_[op.meta.id] = rec;
         by_lid_[rec->lid] = rec;
         queue_.push_back(std::move(p));
-        work_cv_.notify_one();
+        work_cv_.Signal();
         return;
       }
     }
@@ -123,7 +123,7 @@ void FileStore::Append(AppendOp op, AppendCallback done) {
   Pending p{RecordType::kAppend, BeginRecord(), std::move(done)};
   Status refused;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     refused = Refusal(loaded_, closing_, failed_);
     auto it = streams_.find(op.id);
     if (refused.ok() && (it == streams_.end() || it->second->dropping))
@@ -140,7 +140,7 @@ void FileStore::Append(AppendOp op, AppendCallback done) {
       FinishRecord(p.rec, RecordType::kAppend);
       s.pending_tail += op.batch.payload.size();
       queue_.push_back(std::move(p));
-      work_cv_.notify_one();
+      work_cv_.Signal();
       return;
     }
   }
@@ -161,7 +161,7 @@ void FileStore::SubmitStreamRecord(StreamId id, RecordType type, StatusCallback 
   Pending p{type, BeginRecord(), std::move(done)};
   Status refused;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     refused = Refusal(loaded_, closing_, failed_);
     auto it = streams_.find(id);
     if (refused.ok() && (it == streams_.end() || it->second->dropping))
@@ -171,7 +171,7 @@ void FileStore::SubmitStreamRecord(StreamId id, RecordType type, StatusCallback 
       EncodeLid(p.rec, it->second->lid);
       FinishRecord(p.rec, type);
       queue_.push_back(std::move(p));
-      work_cv_.notify_one();
+      work_cv_.Signal();
       return;
     }
   }
@@ -180,13 +180,13 @@ void FileStore::SubmitStreamRecord(StreamId id, RecordType type, StatusCallback 
 
 Result<std::vector<StreamState>> FileStore::Load() {
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     if (loaded_) return Status::Failed("file store loaded twice");
   }
   Status st = Recover();
   if (!st.ok()) return st.Wrap("cannot recover file store in '" + options_.dir.string() + "'");
   std::vector<StreamState> out;
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   out.reserve(streams_.size());
   for (const auto& [id, s] : streams_) out.push_back(s->state);
   loaded_ = true;
@@ -197,20 +197,20 @@ Result<std::vector<StreamState>> FileStore::Load() {
 
 Status FileStore::Close() {
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     if (closing_) return {};
     closing_ = true;
-    work_cv_.notify_one();
+    work_cv_.Signal();
   }
   if (writer_.joinable()) writer_.join();  // drains the queue and the completer, syncs, checkpoints
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     completer_stop_ = true;
-    done_cv_.notify_one();
+    done_cv_.Signal();
   }
   if (completer_.joinable()) completer_.join();
   if (index_write_.valid()) index_write_.wait();  // the last roll's .idx
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   segments_.clear();  // readers still holding a file keep it open until they finish
   lock_.reset();      // another store may open the directory now
   return failed_;

@@ -36,6 +36,7 @@ std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, st
                                    std::uint64_t pos, std::uint32_t record_len, std::vector<IndexEntry>* index,
                                    Result<AppendResult>* result) {
   auto add_batch = [&](StreamRec& s, LogId lid, const BatchRef& b) {
+    mu_.AssertHeld();  // called only from here (the analysis does not follow into lambdas)
     if (b.msg_count == 0) return;
     Extent e{s.state.tail, b.data_len, segment, pos, record_len, b.data_off, b.msg_count};
     AddExtent(s, e);

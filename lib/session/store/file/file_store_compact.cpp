@@ -20,7 +20,7 @@ Status FileStore::Compact() {
   std::vector<Move> moves;
   std::set<std::uint64_t> victims;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     // Mostly dead: under half of the file is live records, and enough dead bytes to be worth a copy. At most about one
     // segment's worth of live data is copied per roll, so a roll's pause stays bounded.
     const std::uint64_t min_dead = std::min<std::uint64_t>(tuning_.segment_target_size / 4, 1u << 20);
@@ -65,7 +65,7 @@ Status FileStore::Compact() {
 
   std::shared_ptr<RandomFile> file;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     file = segments_.at(active_).file;
   }
   std::string out;
@@ -75,7 +75,7 @@ Status FileStore::Compact() {
   // Synced in every mode: the old copies are about to be unlinked.
   DSX_RETURN_IF_ERROR(file->Sync());
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     std::uint64_t pos = active_size_;
     for (const auto& r : recs) {
       std::string_view payload(r.data() + kRecordHeaderSize, r.size() - kRecordHeaderSize);

@@ -18,18 +18,18 @@
 namespace dsx::session::filestore {
 
 void FileStore::CompleterLoop() {
-  std::unique_lock lk(mu_);
+  MutexLock lk(&mu_);
   for (;;) {
-    done_cv_.wait(lk, [this] { return !written_.empty() || completer_stop_; });
+    while (written_.empty() && !completer_stop_) done_cv_.Wait();
     if (written_.empty()) break;  // stopping, and nothing left
     Written w = std::move(written_.front());
     written_.pop_front();
-    lk.unlock();
+    lk.Unlock();
     CompleteBatch(w);
     w.batch.clear();  // callbacks' captures are released outside the lock
-    lk.lock();
+    lk.Lock();
     --completing_;
-    drained_cv_.notify_all();  // the writer waits for a free slot (backpressure) or for zero (roll)
+    drained_cv_.SignalAll();  // the writer waits for a free slot (backpressure) or for zero (roll)
   }
 }
 
@@ -37,7 +37,7 @@ void FileStore::CompleteBatch(Written& w) {
   Status st = w.st;
   bool freed_segments = false;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     // A failure found here (below) is sticky for the batches after it; the writer's own
     // failures reach a batch through w.st.
     if (st.ok() && !completer_failed_.ok()) st = completer_failed_;
@@ -67,7 +67,7 @@ void FileStore::CompleteBatch(Written& w) {
       RemoveDeadSegments();
     } else {
       log::Error("file store sync failed; refusing all further writes", {{"file", w.file->name()}, {"error", synced.message()}});
-      std::lock_guard lk(mu_);
+      MutexLock lk(&mu_);
       completer_failed_ = Status::Unavailable("file store failed: " + synced.message());
       if (failed_.ok()) failed_ = completer_failed_;
       st = completer_failed_;

@@ -13,7 +13,6 @@
 // says why that is the split).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <future>
@@ -26,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/mutex.hpp"
 #include "session/store/file/file_env.hpp"
 #include "session/store/file/file_store.hpp"
 #include "session/store/file/index_files.hpp"
@@ -153,21 +153,23 @@ class FileStore final : public StreamStore {
   // Apply one valid record at (segment, pos) to the registry. "" or why it is invalid.
   std::string ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment,
                           std::uint64_t pos, std::uint32_t record_len, std::vector<IndexEntry>* index,
-                          Result<AppendResult>* result);
+                          Result<AppendResult>* result) REQUIRES(mu_);
   // Attach a batch to a stream, in start order; a batch already known at that start moved
   // (compaction), so the old copy is released.
-  void AddExtent(StreamRec& s, const Extent& e);
-  void ReleaseExtent(const Extent& e);  // its segment loses a live batch
+  void AddExtent(StreamRec& s, const Extent& e) REQUIRES(mu_);
+  void ReleaseExtent(const Extent& e) REQUIRES(mu_);  // its segment loses a live batch
 
   // ---- recovery (file_store_recovery.cpp) ----
   struct Replay;  // the replay's working state
-  Status Recover();
-  Status LoadSealed(std::uint64_t number, SegmentReport* rep);
-  Status ReplaySegment(std::uint64_t number, Replay& r);
-  void ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Replay& r);
-  void StartRangeCheck(std::uint64_t segment, const BadRange& range, std::string_view bytes, Replay& r);
-  void FinishRangeChecks(Replay& r);
-  void CheckCoverage(Replay& r);
+  // Recover holds mu_ (not contended: no writer yet) while the helpers rebuild the registry.
+  Status Recover() EXCLUDES(mu_);
+  Status LoadSealed(std::uint64_t number, SegmentReport* rep) REQUIRES(mu_);
+  Status ReplaySegment(std::uint64_t number, Replay& r) REQUIRES(mu_);
+  void ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Replay& r) REQUIRES(mu_);
+  void StartRangeCheck(std::uint64_t segment, const BadRange& range, std::string_view bytes, Replay& r)
+      REQUIRES(mu_);
+  void FinishRangeChecks(Replay& r) REQUIRES(mu_);
+  void CheckCoverage(Replay& r) REQUIRES(mu_);
   static void Damage(StreamRec& s, const std::string& reason);
 
   std::filesystem::path SegmentPath(std::uint64_t n) const;
@@ -179,24 +181,24 @@ class FileStore final : public StreamStore {
   std::unique_ptr<FileLock> lock_;
   const std::filesystem::path seg_dir_;
 
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;   // writer waits for work
-  std::condition_variable done_cv_;   // completer waits for written batches
-  std::condition_variable drained_cv_;  // writer waits for the completer (backpressure, roll, close)
-  std::unordered_map<StreamId, std::shared_ptr<StreamRec>> streams_;  // GUARDED_BY(mu_)
-  std::unordered_map<LogId, std::shared_ptr<StreamRec>> by_lid_;      // GUARDED_BY(mu_)
-  std::map<std::uint64_t, Segment> segments_;                         // GUARDED_BY(mu_)
-  std::vector<Pending> queue_;                                        // GUARDED_BY(mu_)
-  LogId next_lid_ = 1;                                                // GUARDED_BY(mu_)
-  Status failed_;          // sticky: first write/sync error; GUARDED_BY(mu_)
-  bool loaded_ = false;    // GUARDED_BY(mu_)
-  bool closing_ = false;   // GUARDED_BY(mu_)
-  std::deque<Written> written_;  // handed to the completer, in log order; GUARDED_BY(mu_)
-  std::size_t completing_ = 0;   // batches handed over and not yet completed; GUARDED_BY(mu_)
-  bool completer_stop_ = false;  // GUARDED_BY(mu_)
-  Status completer_failed_;      // sticky: first failure found by the completer; GUARDED_BY(mu_)
-  std::vector<std::uint64_t> dead_segments_;  // found by ApplyRecord(kDrop); GUARDED_BY(mu_)
-  SyncObserver observer_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar work_cv_{&mu_};     // writer waits for work
+  CondVar done_cv_{&mu_};     // completer waits for written batches
+  CondVar drained_cv_{&mu_};  // writer waits for the completer (backpressure, roll, close)
+  std::unordered_map<StreamId, std::shared_ptr<StreamRec>> streams_ GUARDED_BY(mu_);
+  std::unordered_map<LogId, std::shared_ptr<StreamRec>> by_lid_ GUARDED_BY(mu_);
+  std::map<std::uint64_t, Segment> segments_ GUARDED_BY(mu_);
+  std::vector<Pending> queue_ GUARDED_BY(mu_);
+  LogId next_lid_ GUARDED_BY(mu_) = 1;
+  Status failed_ GUARDED_BY(mu_);  // sticky: first write/sync error
+  bool loaded_ GUARDED_BY(mu_) = false;
+  bool closing_ GUARDED_BY(mu_) = false;
+  std::deque<Written> written_ GUARDED_BY(mu_);  // handed to the completer, in log order
+  std::size_t completing_ GUARDED_BY(mu_) = 0;  // batches handed over and not yet completed
+  bool completer_stop_ GUARDED_BY(mu_) = false;
+  Status completer_failed_ GUARDED_BY(mu_);  // sticky: first failure found by the completer
+  std::vector<std::uint64_t> dead_segments_ GUARDED_BY(mu_);  // found by ApplyRecord(kDrop)
+  SyncObserver observer_ GUARDED_BY(mu_);
   RecoveryReport report_;  // written by Load() only
 
   // Writer-thread state (only the writer thread, or Load before it starts, touches these; the

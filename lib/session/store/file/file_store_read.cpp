@@ -24,7 +24,7 @@ Result<ReadChunk> FileStore::Read(StreamId id, std::uint64_t from, std::uint64_t
                                   std::size_t max_bytes) const {
   std::vector<Piece> pieces;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     auto it = streams_.find(id);
     if (it == streams_.end()) return Status::NotFound("stream id " + std::to_string(id) + " not found");
     if (const auto& why = it->second->state.unavailable)

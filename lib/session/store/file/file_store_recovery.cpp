@@ -425,7 +425,7 @@ void FileStore::CheckCoverage(Replay& r) {
 }
 
 Status FileStore::Recover() {
-  std::unique_lock lk(mu_);  // not contended: no writer yet; ApplyRecord expects it held
+  MutexLock lk(&mu_);  // not contended: no writer yet; ApplyRecord expects it held
   report_ = {};
   DSX_RETURN_IF_ERROR(env_->CreateDir(seg_dir_));
 
@@ -497,6 +497,7 @@ Status FileStore::Recover() {
   // replay segment exists: a number missing there is a lost segment of unknown size.
   std::uint64_t expect = cp.replay_segment;
   auto missing_before = [&](std::uint64_t n) {
+    mu_.AssertHeld();  // under lk (the analysis does not follow into lambdas)
     if (!have_checkpoint || n <= expect) return;
     const std::string first = SegmentFileName(expect), last = SegmentFileName(n - 1);
     const std::string what = n - 1 == expect ? "segment " + first : "segments " + first + " to " + last;
@@ -598,7 +599,7 @@ Status FileStore::Recover() {
   std::uint64_t next = std::max(cp.replay_segment, segments_.empty() ? 1 : segments_.rbegin()->first + 1);
   if (!numbers.empty()) next = std::max(next, numbers.back() + 1);
   if (!indexes.empty()) next = std::max(next, *std::max_element(indexes.begin(), indexes.end()) + 1);
-  lk.unlock();  // the helpers below take mu_ themselves
+  lk.Unlock();  // the helpers below take mu_ themselves
   DSX_RETURN_IF_ERROR(NewActiveSegment(next));
   DSX_RETURN_IF_ERROR(WriteCheckpoint(next));
   RemoveDeadSegments();

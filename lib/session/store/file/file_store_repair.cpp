@@ -15,7 +15,7 @@ Status FileStore::RewriteCorruptSegments() {
   // recovery dropped (an overlapping copy), and the next open must not attach it again.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> sealed;  // number, size
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     for (const auto& [n, seg] : segments_)
       if (seg.sealed && n < active_) sealed.emplace_back(n, seg.size);
   }
@@ -25,7 +25,7 @@ Status FileStore::RewriteCorruptSegments() {
     if (corrupt) continue;  // rewritten below, with its index
     SegmentIndex idx{n, size, {}};
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(&mu_);
       for (const auto& [lid, s] : by_lid_)
         for (const auto& e : s->extents)
           if (e.segment == n)
@@ -40,7 +40,7 @@ Status FileStore::RewriteCorruptSegments() {
     const std::uint64_t n = rep.number;
     std::shared_ptr<RandomFile> file;
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(&mu_);
       auto it = segments_.find(n);
       if (it == segments_.end()) continue;  // held nothing live: already removed
       file = it->second.file;
@@ -59,7 +59,7 @@ Status FileStore::RewriteCorruptSegments() {
     // The index lists the batches the registry uses (not, say, an orphan's), at their new places.
     SegmentIndex idx{n, out.size(), {}};
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(&mu_);
       for (const auto& [lid, s] : by_lid_)
         for (const auto& e : s->extents) {
           auto m = moved.find(e.record_pos);
@@ -81,7 +81,7 @@ Status FileStore::RewriteCorruptSegments() {
 }
 
 void FileStore::AcceptLosses() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   for (const auto& [lid, s] : by_lid_)
     if (!s->loss_unbounded) s->state.unavailable.reset();
 }

@@ -35,64 +35,64 @@ constexpr std::size_t kMaxUncompleted = 2;
 constexpr long kSlowRollMs = 20;
 
 void FileStore::WriterLoop() {
-  std::unique_lock lk(mu_);
+  MutexLock lk(&mu_);
   const auto interval = std::chrono::milliseconds(options_.batch_interval_ms);
   for (;;) {
     if (queue_.empty()) {
       if (closing_) break;
       if (dirty_ && options_.fsync == Mode::kBatch) {
         // kBatch: an unsynced write never waits longer than the interval for its sync.
-        if (work_cv_.wait_until(lk, last_sync_ + interval) == std::cv_status::timeout && queue_.empty()) {
-          lk.unlock();
+        if (!work_cv_.WaitUntil(last_sync_ + interval) && queue_.empty()) {
+          lk.Unlock();
           Status st = SyncActive(unsynced_appends_);
-          lk.lock();
+          lk.Lock();
           if (!st.ok() && failed_.ok()) failed_ = st;
         }
         continue;
       }
-      work_cv_.wait(lk);
+      work_cv_.Wait();
       continue;
     }
     // Backpressure: while the completer still has kMaxUncompleted batches, more writes would
     // only mean more, smaller syncs; waiting lets the queue grow into one bigger batch instead
     // (and bounds what is held for the completer).
     if (completing_ >= kMaxUncompleted) {
-      drained_cv_.wait(lk, [this] { return completing_ < kMaxUncompleted; });
+      while (completing_ >= kMaxUncompleted) drained_cv_.Wait();
       continue;
     }
     Written w;
     w.batch.swap(queue_);
-    lk.unlock();
+    lk.Unlock();
     w.st = WriteBatch(w);
-    lk.lock();
+    lk.Lock();
     // Sticky before the hand-over: the next batch (taken below) and every later Append see it.
     if (!w.st.ok() && failed_.ok()) failed_ = w.st;
     ++completing_;
     written_.push_back(std::move(w));
-    done_cv_.notify_one();
+    done_cv_.Signal();
   }
   // Close: everything queued is written; once it is completed, make it durable and leave a
   // checkpoint so the next open scans nothing.
-  lk.unlock();
+  lk.Unlock();
   WaitCompleted();
-  lk.lock();
+  lk.Lock();
   if (!failed_.ok()) return;
-  lk.unlock();
+  lk.Unlock();
   Status st = Roll();
-  lk.lock();
+  lk.Lock();
   if (!st.ok()) failed_ = st;
 }
 
 void FileStore::WaitCompleted() {
-  std::unique_lock lk(mu_);
-  drained_cv_.wait(lk, [this] { return completing_ == 0; });
+  MutexLock lk(&mu_);
+  while (completing_ != 0) drained_cv_.Wait();
 }
 
 Status FileStore::SyncActive(std::size_t covered) {
   std::shared_ptr<RandomFile> file;
   SyncObserver observer;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     file = segments_.at(active_).file;
     observer = observer_;
   }
@@ -117,7 +117,7 @@ Status FileStore::SyncActive(std::size_t covered) {
 Status FileStore::WriteBatch(Written& w) {
   std::vector<Pending>& batch = w.batch;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     if (!failed_.ok()) return Status::Unavailable("file store failed: " + failed_.message());
   }
   Status st;
@@ -133,7 +133,7 @@ Status FileStore::WriteBatch(Written& w) {
 
   std::shared_ptr<RandomFile> file;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     file = segments_.at(active_).file;
   }
   w.file = file;
@@ -182,7 +182,7 @@ Status FileStore::NewActiveSegment(std::uint64_t number) {
   DSX_RETURN_IF_ERROR((*file)->Sync());
   DSX_RETURN_IF_ERROR(env_->SyncDir(seg_dir_));
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     segments_[number] = Segment{number, *file, 0, 0, 0, false};
   }
   active_ = number;
@@ -209,7 +209,7 @@ Status FileStore::Roll() {
   };
   std::shared_ptr<RandomFile> file;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     file = segments_.at(active_).file;
   }
   // Sealing syncs in every mode (once per segment): the checkpoint written below claims that
@@ -219,7 +219,7 @@ Status FileStore::Roll() {
   if (st.ok()) st = file->Sync();
   const std::string seal_ms = lap();
   if (st.ok()) {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     Segment& seg = segments_.at(active_);
     seg.sealed = true;
     seg.size = active_size_;
@@ -239,7 +239,7 @@ Status FileStore::Roll() {
       if (!written.ok())
         log::Warn("cannot write segment index; the next start scans the segment instead",
                   {{"segment", std::to_string(idx.segment)}, {"error", written.message()}});
-      std::lock_guard lk(mu_);
+      MutexLock lk(&mu_);
       if (auto it = segments_.find(idx.segment); it != segments_.end()) it->second.index_pending = false;
     });
     active_index_.clear();
@@ -271,7 +271,7 @@ Status FileStore::Roll() {
 Status FileStore::WriteCheckpoint(std::uint64_t replay_segment) {
   Checkpoint cp;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     cp.replay_segment = replay_segment;
     cp.next_lid = next_lid_;
     cp.streams.reserve(by_lid_.size());
@@ -284,7 +284,7 @@ Status FileStore::WriteCheckpoint(std::uint64_t replay_segment) {
 void FileStore::RemoveDeadSegments() {
   std::vector<std::uint64_t> dead;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     for (auto it = segments_.begin(); it != segments_.end();) {
       if (it->second.sealed && it->second.live_extents == 0 && it->first < active_ && !it->second.index_pending) {
         dead.push_back(it->first);
