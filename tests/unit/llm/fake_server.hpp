@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "../net/loopback.hpp"
+
 namespace dsx::testing {
 
 struct RecordedRequest {
@@ -46,18 +48,7 @@ inline ScriptedReply StatusReply(int code, const std::string& reason, const std:
 class FakeServer {
  public:
   FakeServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(fd_, 16);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = ListenLoopback(16, &port_);
     thread_ = std::thread([this] { Loop(); });
   }
   ~FakeServer() {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.hpp"
 #include "net/curl_transport.hpp"
 
 using namespace dsx::net;
@@ -32,17 +33,8 @@ class LocalServer {
  public:
   using Serve = std::function<void(int fd)>;
   explicit LocalServer(Serve serve, int backlog = 16) : serve_(std::move(serve)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(fd_, backlog);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = dsx::testing::ListenLoopback(backlog, &port_);
+    REQUIRE(fd_ >= 0);
     if (serve_) thread_ = std::thread([this] { Loop(); });
   }
   ~LocalServer() {
