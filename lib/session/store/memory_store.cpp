@@ -2,18 +2,18 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
+
+#include "core/mutex.hpp"
 
 namespace dsx::session {
 namespace {
 
 struct MemStream {
-  std::mutex mu;
-  StreamState state;                 // meta + committed state (tail, producers...)
-  std::string data;                  // the stream's own log, from meta.base_offset
-  std::vector<MessageSpan> spans;    // one per message, absolute end offsets
+  Mutex mu;
+  StreamState state GUARDED_BY(mu);             // meta + committed state (tail, producers...)
+  std::string data GUARDED_BY(mu);              // the stream's own log, from meta.base_offset
+  std::vector<MessageSpan> spans GUARDED_BY(mu);  // one per message, absolute end offsets
 };
 
 class MemoryStore final : public StreamStore {
@@ -25,17 +25,20 @@ class MemoryStore final : public StreamStore {
   void Create(CreateOp op, StatusCallback done) override {
     if (closed_) return done(Status::Unavailable("store is closed"));
     auto s = std::make_shared<MemStream>();
-    s->state.meta = std::move(op.meta);
-    s->state.tail = s->state.meta.base_offset;
-    s->state.closed = op.closed;
-    for (Batch& b : op.batches) AppendBatch(*s, b);
+    const StreamId id = op.meta.id;
     {
-      std::unique_lock lk(mu_);
-      if (!streams_.emplace(s->state.meta.id, s).second) {
-        lk.unlock();
-        return done(Status::Conflict("stream id " + std::to_string(s->state.meta.id) + " exists"));
-      }
+      MutexLock sl(&s->mu);  // not shared yet: uncontended, taken for the analysis
+      s->state.meta = std::move(op.meta);
+      s->state.tail = s->state.meta.base_offset;
+      s->state.closed = op.closed;
+      for (Batch& b : op.batches) AppendBatch(*s, b);
     }
+    bool inserted;
+    {
+      WriterMutexLock lk(&mu_);
+      inserted = streams_.emplace(id, s).second;
+    }
+    if (!inserted) return done(Status::Conflict("stream id " + std::to_string(id) + " exists"));
     done(Status::Ok());
   }
 
@@ -45,7 +48,7 @@ class MemoryStore final : public StreamStore {
     if (!s) return done(Status::NotFound("no stream with id " + std::to_string(op.id)));
     AppendResult r;
     {
-      std::lock_guard lk(s->mu);
+      MutexLock lk(&s->mu);
       AppendBatch(*s, op.batch);
       if (op.producer) {
         s->state.producers[op.producer->id] = ProducerState{op.producer->epoch, op.producer->seq};
@@ -66,7 +69,7 @@ class MemoryStore final : public StreamStore {
     if (!s) return Status::NotFound("no stream with id " + std::to_string(id));
     ReadChunk c;
     c.begin = from;
-    std::lock_guard lk(s->mu);
+    MutexLock lk(&s->mu);
     const std::uint64_t base = s->state.meta.base_offset;
     auto it = std::upper_bound(s->spans.begin(), s->spans.end(), from,
                                [](std::uint64_t v, const MessageSpan& m) { return v < m.end; });
@@ -90,7 +93,7 @@ class MemoryStore final : public StreamStore {
   void SoftDelete(StreamId id, StatusCallback done) override {
     auto s = Get(id);
     if (!s) return done(Status::NotFound("no stream with id " + std::to_string(id)));
-    std::lock_guard lk(s->mu);
+    MutexLock lk(&s->mu);
     s->state.meta.soft_deleted = true;
     done(Status::Ok());
   }
@@ -98,15 +101,14 @@ class MemoryStore final : public StreamStore {
   void Drop(StreamId id, StatusCallback done) override {
     std::shared_ptr<MemStream> dropped;  // freed outside the lock
     {
-      std::unique_lock lk(mu_);
+      WriterMutexLock lk(&mu_);
       auto it = streams_.find(id);
-      if (it == streams_.end()) {
-        lk.unlock();
-        return done(Status::NotFound("no stream with id " + std::to_string(id)));
+      if (it != streams_.end()) {
+        dropped = std::move(it->second);
+        streams_.erase(it);
       }
-      dropped = std::move(it->second);
-      streams_.erase(it);
     }
+    if (!dropped) return done(Status::NotFound("no stream with id " + std::to_string(id)));
     done(Status::Ok());
   }
 
@@ -117,12 +119,12 @@ class MemoryStore final : public StreamStore {
 
  private:
   std::shared_ptr<MemStream> Get(StreamId id) const {
-    std::shared_lock lk(mu_);
+    ReaderMutexLock lk(&mu_);
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second;
   }
 
-  static void AppendBatch(MemStream& s, const Batch& b) {
+  static void AppendBatch(MemStream& s, const Batch& b) REQUIRES(s.mu) {
     std::uint64_t pos = s.state.tail;
     bool first = true;
     for (std::uint32_t size : b.sizes) {
@@ -135,8 +137,8 @@ class MemoryStore final : public StreamStore {
     s.state.message_count += b.sizes.size();
   }
 
-  mutable std::shared_mutex mu_;
-  std::unordered_map<StreamId, std::shared_ptr<MemStream>> streams_;  // GUARDED_BY(mu_)
+  mutable SharedMutex mu_;
+  std::unordered_map<StreamId, std::shared_ptr<MemStream>> streams_ GUARDED_BY(mu_);
   std::atomic<bool> closed_{false};
 };
 
