@@ -17,14 +17,8 @@ RequestSpec Post() {
   return RequestSpec{"POST", "http://app.test/api/chat", {{"Content-Type", "application/json"}}, "{\"q\":1}"};
 }
 
-HttpLimits Limits() {
-  HttpLimits l;
-  l.connect_s = 1.5;
-  l.first_byte_s = 2;
-  l.idle_s = 0.25;
-  l.total_s = 30;
-  return l;
-}
+// connect, first byte, idle, total (seconds): each must reach the request in milliseconds.
+HttpLimits Limits() { return HttpLimits{1.5, 2, 0.25, 30}; }
 
 }  // namespace
 
