@@ -57,9 +57,14 @@ TEST_CASE("FailedSyncInBatchModeIsSticky") {
   auto store = Open(dir.path, t, FileStoreOptions::FsyncMode::kBatch, 5);
   REQUIRE(store->Load().ok());
   REQUIRE(CreateSync(*store, {Meta(1, "/v1/stream/a"), {}, false}).ok());
-  env.fail_sync_at = env.syncs + 1;
+  const int failing = env.syncs + 1;
+  env.fail_sync_at = failing;
   (void)AppendText(*store, 1, "x");  // acknowledged after write; the timed sync fails
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The writer's batch timer is a real-time wait on its thread (no clock can stand in): wait for
+  // the sync to have happened rather than for a guessed time, then for the writer to record it.
+  for (int i = 0; i < 10'000 && env.syncs < failing; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(env.syncs >= failing);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(AppendText(*store, 1, "y").status().code() == Code::kUnavailable);
 }
 
