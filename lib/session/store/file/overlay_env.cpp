@@ -8,8 +8,10 @@
 namespace dsx::session::filestore {
 
 struct OverlayEnv::Data {
-  std::mutex mu;
-  std::string bytes;
+  Data() = default;
+  explicit Data(std::string b) : bytes(std::move(b)) {}
+  Mutex mu;
+  std::string bytes GUARDED_BY(mu);
 };
 
 namespace {
@@ -19,25 +21,25 @@ class MemFile final : public RandomFile {
  public:
   MemFile(std::shared_ptr<OverlayEnv::Data> data, std::string name) : data_(std::move(data)), name_(std::move(name)) {}
   Status Write(std::uint64_t pos, std::string_view d) override {
-    std::lock_guard lk(data_->mu);
+    MutexLock lk(&data_->mu);
     if (data_->bytes.size() < pos + d.size()) data_->bytes.resize(pos + d.size(), '\0');
     std::memcpy(data_->bytes.data() + pos, d.data(), d.size());
     return {};
   }
   Status Sync() override { return {}; }
   Result<std::size_t> Read(std::uint64_t pos, char* buf, std::size_t n) const override {
-    std::lock_guard lk(data_->mu);
+    MutexLock lk(&data_->mu);
     if (pos >= data_->bytes.size()) return std::size_t{0};
     const std::size_t got = std::min<std::size_t>(n, data_->bytes.size() - pos);
     std::memcpy(buf, data_->bytes.data() + pos, got);
     return got;
   }
   Result<std::uint64_t> Size() const override {
-    std::lock_guard lk(data_->mu);
+    MutexLock lk(&data_->mu);
     return static_cast<std::uint64_t>(data_->bytes.size());
   }
   Status Truncate(std::uint64_t size) override {
-    std::lock_guard lk(data_->mu);
+    MutexLock lk(&data_->mu);
     data_->bytes.resize(size, '\0');
     return {};
   }
@@ -57,12 +59,12 @@ class CopyOnWriteFile final : public RandomFile {
   Status Write(std::uint64_t pos, std::string_view d) override { return Mem().Write(pos, d); }
   Status Sync() override { return {}; }
   Result<std::size_t> Read(std::uint64_t pos, char* buf, std::size_t n) const override {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     if (mem_) return mem_->Read(pos, buf, n);
     return base_->Read(pos, buf, n);
   }
   Result<std::uint64_t> Size() const override {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     if (mem_) return mem_->Size();
     return base_->Size();
   }
@@ -71,27 +73,27 @@ class CopyOnWriteFile final : public RandomFile {
 
  private:
   RandomFile& Mem() {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     if (!mem_) mem_ = std::make_unique<MemFile>(copy_(), base_->name());
     return *mem_;
   }
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::shared_ptr<RandomFile> base_;
   CopyFn copy_;
-  std::unique_ptr<MemFile> mem_;
+  std::unique_ptr<MemFile> mem_ GUARDED_BY(mu_);
 };
 
 class OverlayLock final : public FileLock {
  public:
-  OverlayLock(std::mutex* mu, std::set<std::string>* locked, std::string key) : mu_(mu), locked_(locked), key_(std::move(key)) {}
+  OverlayLock(Mutex* mu, std::set<std::string>* locked, std::string key) : mu_(mu), locked_(locked), key_(std::move(key)) {}
   ~OverlayLock() override {
-    std::lock_guard lk(*mu_);
+    MutexLock lk(mu_);
     locked_->erase(key_);
   }
 
  private:
-  std::mutex* mu_;
-  std::set<std::string>* locked_;
+  Mutex* mu_;
+  std::set<std::string>* locked_;  // the env's, guarded by *mu_
   std::string key_;
 };
 
@@ -99,16 +101,17 @@ class OverlayLock final : public FileLock {
 
 std::shared_ptr<OverlayEnv::Data> OverlayEnv::Copy(const std::string& key) {
   if (auto it = files_.find(key); it != files_.end()) return it->second;
-  auto data = std::make_shared<Data>();
+  std::string bytes;
   if (base_ && !removed_.count(key))
-    if (auto bytes = base_->ReadAll(key)) data->bytes = std::move(*bytes);
+    if (auto read = base_->ReadAll(key)) bytes = std::move(*read);
+  auto data = std::make_shared<Data>(std::move(bytes));
   files_[key] = data;
   removed_.erase(key);
   return data;
 }
 
 Result<std::shared_ptr<RandomFile>> OverlayEnv::Open(const std::filesystem::path& path, bool create) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   const std::string key = path.string();
   const std::string name = path.filename().string();
   if (auto it = files_.find(key); it != files_.end()) return std::shared_ptr<RandomFile>(std::make_shared<MemFile>(it->second, name));
@@ -116,7 +119,7 @@ Result<std::shared_ptr<RandomFile>> OverlayEnv::Open(const std::filesystem::path
     auto f = base_->Open(path, /*create=*/false);
     if (f) {
       return std::shared_ptr<RandomFile>(std::make_shared<CopyOnWriteFile>(*f, [this, key] {
-        std::lock_guard l(mu_);
+        MutexLock l(&mu_);
         return Copy(key);
       }));
     }
@@ -132,35 +135,34 @@ Result<std::shared_ptr<RandomFile>> OverlayEnv::Open(const std::filesystem::path
 Result<std::string> OverlayEnv::ReadAll(const std::filesystem::path& path) {
   std::shared_ptr<Data> data;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(&mu_);
     const std::string key = path.string();
     if (auto it = files_.find(key); it != files_.end()) data = it->second;
     else if (!base_ || removed_.count(key))
       return Status::NotFound("cannot read '" + path.string() + "': no such file");
   }
   if (!data) return base_->ReadAll(path);
-  std::lock_guard lk(data->mu);
+  MutexLock lk(&data->mu);
   return data->bytes;
 }
 
 Status OverlayEnv::WriteAtomic(const std::filesystem::path& path, std::string_view data, bool) {
-  auto d = std::make_shared<Data>();
-  d->bytes = std::string(data);
-  std::lock_guard lk(mu_);
+  auto d = std::make_shared<Data>(std::string(data));
+  MutexLock lk(&mu_);
   files_[path.string()] = std::move(d);  // open handles keep the old contents, as after a rename
   removed_.erase(path.string());
   return {};
 }
 
 Status OverlayEnv::Remove(const std::filesystem::path& path) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   files_.erase(path.string());
   removed_.insert(path.string());
   return {};
 }
 
 Status OverlayEnv::CreateDir(const std::filesystem::path& dir) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   dirs_.insert(dir.string());
   return {};
 }
@@ -175,7 +177,7 @@ Result<std::vector<std::string>> OverlayEnv::List(const std::filesystem::path& d
       names.insert(listed->begin(), listed->end());
     }
   }
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   for (auto it = names.begin(); it != names.end();)
     it = removed_.count((dir / *it).string()) ? names.erase(it) : std::next(it);
   for (const auto& [key, data] : files_) {
@@ -186,7 +188,7 @@ Result<std::vector<std::string>> OverlayEnv::List(const std::filesystem::path& d
 }
 
 Result<std::unique_ptr<FileLock>> OverlayEnv::Lock(const std::filesystem::path& path) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(&mu_);
   if (!locked_.insert(path.string()).second)
     return Status::Conflict("cannot lock '" + path.string() + "': already locked");
   return std::unique_ptr<FileLock>(std::make_unique<OverlayLock>(&mu_, &locked_, path.string()));

@@ -6,10 +6,10 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "core/mutex.hpp"
 #include "session/store/file/file_env.hpp"
 
 namespace dsx::session::filestore {
@@ -34,14 +34,14 @@ class OverlayEnv final : public FileEnv {
   struct Data;  // one file's bytes, shared by its open handles
 
  private:
-  std::shared_ptr<Data> Copy(const std::string& key);  // mu_ held
+  std::shared_ptr<Data> Copy(const std::string& key) REQUIRES(mu_);
 
   FileEnv* const base_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Data>> files_;  // written here (whole contents)
-  std::set<std::string> removed_;                       // removed here (hides the base file)
-  std::set<std::string> dirs_;
-  std::set<std::string> locked_;
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<Data>> files_ GUARDED_BY(mu_);  // written here (whole contents)
+  std::set<std::string> removed_ GUARDED_BY(mu_);  // removed here (hides the base file)
+  std::set<std::string> dirs_ GUARDED_BY(mu_);
+  std::set<std::string> locked_ GUARDED_BY(mu_);
 };
 
 }  // namespace dsx::session::filestore
