@@ -36,30 +36,30 @@ void SessionHub::StartReaper() {
     if (n > 0) log::Info("loaded sessions with open runs; their leases count from now", {{"sessions", std::to_string(n)}});
   });
   reaper_ = std::thread([this] {
-    std::unique_lock lock(reaper_mu_);
+    MutexLock lock(&reaper_mu_);
     while (!reaper_stop_) {
-      reaper_cv_.wait_for(lock, std::chrono::milliseconds(options_.reaper_period_ms));
+      reaper_cv_.WaitUntil(std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.reaper_period_ms));
       if (reaper_stop_) break;
-      lock.unlock();
+      lock.Unlock();
       Tick(clock_.NowMs());
-      lock.lock();
+      lock.Lock();
     }
   });
 }
 
 void SessionHub::StopReaper() {
   {
-    std::lock_guard lock(reaper_mu_);
+    MutexLock lock(&reaper_mu_);
     reaper_stop_ = true;
   }
   recover_stop_.store(true);
-  reaper_cv_.notify_all();
+  reaper_cv_.SignalAll();
   if (recover_.joinable()) recover_.join();
   if (reaper_.joinable()) reaper_.join();
 }
 
 SessionHub::SessionPtr SessionHub::Get(const std::string& id) {
-  std::lock_guard lock(map_mu_);
+  MutexLock lock(&map_mu_);
   auto& s = sessions_[id];
   if (!s) s = std::make_shared<Session>();
   return s;
@@ -134,7 +134,7 @@ std::size_t SessionHub::RecoverRuns(const std::atomic<bool>* stop) {
     if (!l.json || l.closed || l.tail == 0) continue;
     const std::string id = l.path.substr(prefix.size());
     {
-      std::lock_guard lock(map_mu_);
+      MutexLock lock(&map_mu_);
       if (sessions_.count(id)) continue;  // a request got there first: it loads it (or has)
     }
     // Replay without the session's lock: most candidates have no active run and are not kept.
@@ -147,7 +147,7 @@ std::size_t SessionHub::RecoverRuns(const std::atomic<bool>* stop) {
     for (const auto& [rid, run] : state.runs) active = active || run.active;
     if (!active) continue;
     SessionPtr s = Get(id);
-    std::lock_guard lock(s->mu);
+    MutexLock lock(&s->mu);
     if (s->loaded && !s->stale.load()) continue;
     StreamService::TailState t = service_.Peek(stream);
     if (!t.gone && t.tail == end) {
@@ -185,9 +185,9 @@ void SessionHub::Submit(const std::string& id, const auth::Principal& who, const
   SessionPtr s = Get(id);
   std::vector<json> presence;
   {
-    std::unique_lock lock(s->mu);
+    MutexLock lock(&s->mu);
     if (auto err = LoadLocked(id, *s)) {
-      lock.unlock();
+      lock.Unlock();
       return done(std::move(*err));
     }
     const std::int64_t now = clock_.NowMs();
@@ -204,21 +204,21 @@ void SessionHub::Submit(const std::string& id, const auth::Principal& who, const
     for (std::size_t i = 0; i < n; ++i) {
       auto normalized = NormalizeDraft(batch ? drafts[i] : drafts);
       if (!normalized.ok()) {
-        lock.unlock();
+        lock.Unlock();
         return done(HubReply::Error(400, normalized.status().message()));
       }
       if (StoredBytes(*normalized).size() > kMaxDraftBytes) {
-        lock.unlock();
+        lock.Unlock();
         return done(HubReply::Error(413, "event larger than 1 MiB"));
       }
       Checked c = CheckDraft(*st, who, id, std::move(normalized).value(), now, options_.lease);
       if (c.status != 200) {
-        lock.unlock();
+        lock.Unlock();
         return done(HubReply::Error(c.status, batch ? "event " + std::to_string(i) + ": " + c.error : c.error));
       }
       if (c.duplicate) {
         if (n > 1) {
-          lock.unlock();
+          lock.Unlock();
           return done(HubReply::Error(409, "event " + std::to_string(i) + ": already written"));
         }
         duplicate = true;
@@ -230,7 +230,7 @@ void SessionHub::Submit(const std::string& id, const auth::Principal& who, const
       answers.push_back(std::move(c.answer));
     }
     if (duplicate) {
-      lock.unlock();
+      lock.Unlock();
       HubReply r;
       r.body = answers[0];
       return done(std::move(r));
@@ -299,7 +299,7 @@ HubReply SessionHub::Heartbeat(const std::string& id, const auth::Principal& who
   SessionPtr s = Get(id);
   std::vector<json> presence;
   {
-    std::lock_guard lock(s->mu);
+    MutexLock lock(&s->mu);
     if (auto err = LoadLocked(id, *s)) return *err;
     auto it = s->state.runs.find(run_id);
     if (it == s->state.runs.end()) return HubReply::Error(404, "no run '" + run_id + "' in session '" + id + "'");
@@ -329,13 +329,13 @@ HubReply SessionHub::Heartbeat(const std::string& id, const auth::Principal& who
 void SessionHub::Tick(std::int64_t now) {
   std::vector<std::pair<std::string, SessionPtr>> all;
   {
-    std::lock_guard lock(map_mu_);
+    MutexLock lock(&map_mu_);
     all.assign(sessions_.begin(), sessions_.end());
   }
   for (auto& [id, s] : all) {
     std::vector<json> presence;
     {
-      std::lock_guard lock(s->mu);
+      MutexLock lock(&s->mu);
       if (!s->loaded) continue;
       std::vector<json> events;
       for (auto& [rid, run] : s->state.runs) {
@@ -368,7 +368,7 @@ void SessionHub::Tick(std::int64_t now) {
 HubReply SessionHub::Info(const std::string& id) {
   SessionPtr s = Get(id);
   Reply head = service_.Head(StreamPathFor(id));
-  std::lock_guard lock(s->mu);
+  MutexLock lock(&s->mu);
   if (auto err = LoadLocked(id, *s)) return *err;
   json members = json::array();
   for (const auto& [k, m] : s->members) members.push_back(m.info);
@@ -382,7 +382,7 @@ HubReply SessionHub::Info(const std::string& id) {
 
 HubReply SessionHub::Runs(const std::string& id) {
   SessionPtr s = Get(id);
-  std::lock_guard lock(s->mu);
+  MutexLock lock(&s->mu);
   if (auto err = LoadLocked(id, *s)) return *err;
   HubReply r;
   r.body = {{"runs", s->state.ActiveRuns()}};
@@ -410,14 +410,14 @@ StreamHandle SessionHub::Stream(const std::string& id, HubReply* error) {
 std::uint64_t SessionHub::Subscribe(const std::string& id, Listener listener) {
   SessionPtr s = Get(id);
   const std::uint64_t token = next_token_.fetch_add(1);
-  std::lock_guard lock(s->mu);
+  MutexLock lock(&s->mu);
   s->listeners[token] = std::move(listener);
   return token;
 }
 
 void SessionHub::Unsubscribe(const std::string& id, std::uint64_t token) {
   SessionPtr s = Get(id);
-  std::lock_guard lock(s->mu);
+  MutexLock lock(&s->mu);
   s->listeners.erase(token);
 }
 
@@ -440,7 +440,7 @@ void SessionHub::PresenceSet(const std::string& id, const std::string& key, cons
   SessionPtr s = Get(id);
   std::vector<json> out;
   {
-    std::lock_guard lock(s->mu);
+    MutexLock lock(&s->mu);
     json info = {{"sub", who.sub}, {"kind", kind}, {"state", state.empty() ? "online" : state}};
     if (!who.device.empty()) info["device"] = who.device;
     SetMemberLocked(*s, key, std::move(info), ttl_ms > 0 ? clock_.NowMs() + ttl_ms : 0, &out);
@@ -452,7 +452,7 @@ void SessionHub::PresenceLeave(const std::string& id, const std::string& key) {
   SessionPtr s = Get(id);
   std::vector<json> out;
   {
-    std::lock_guard lock(s->mu);
+    MutexLock lock(&s->mu);
     auto it = s->members.find(key);
     if (it == s->members.end()) return;
     out.push_back(PresenceEvent("presence.leave", it->second.info));
@@ -463,7 +463,7 @@ void SessionHub::PresenceLeave(const std::string& id, const std::string& key) {
 
 json SessionHub::PresenceList(const std::string& id) {
   SessionPtr s = Get(id);
-  std::lock_guard lock(s->mu);
+  MutexLock lock(&s->mu);
   (void)LoadLocked(id, *s);  // agents of active runs are members
   json members = json::array();
   for (const auto& [k, m] : s->members) members.push_back(m.info);
@@ -505,7 +505,7 @@ void SessionHub::Broadcast(const SessionPtr& s, const std::vector<json>& events)
   if (events.empty()) return;
   std::vector<Listener> listeners;
   {
-    std::lock_guard lock(s->mu);
+    MutexLock lock(&s->mu);
     for (const auto& [t, l] : s->listeners) listeners.push_back(l);
   }
   for (const json& e : events) {

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -20,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "core/mutex.hpp"
 #include "session/auth/rights.hpp"
 #include "session/live/session_state.hpp"
 #include "session/live/shared_pages.hpp"
@@ -104,45 +104,45 @@ class SessionHub {
     std::int64_t expires_ms = 0;  // 0: held by a connection
   };
   struct Session {
-    std::mutex mu;
-    bool loaded = false;
+    Mutex mu;
+    bool loaded GUARDED_BY(mu) = false;
     std::atomic<bool> stale{false};           // the log may differ from `state`: reload
-    SessionState state;                       // GUARDED_BY(mu)
-    std::map<std::string, Member> members;    // GUARDED_BY(mu)
-    std::map<std::uint64_t, Listener> listeners;  // GUARDED_BY(mu)
+    SessionState state GUARDED_BY(mu);
+    std::map<std::string, Member> members GUARDED_BY(mu);
+    std::map<std::uint64_t, Listener> listeners GUARDED_BY(mu);
   };
   using SessionPtr = std::shared_ptr<Session>;
 
   SessionPtr Get(const std::string& id);
   // Loads the run state from the log (once). mu held. Returns 404/503 replies on failure.
-  std::optional<HubReply> LoadLocked(const std::string& id, Session& s);
+  std::optional<HubReply> LoadLocked(const std::string& id, Session& s) REQUIRES(s.mu);
   // Replays the session's whole log into `out` (lease deadlines from `now_ms`); `stream` and
   // `end` tell which stream and up to which offset. No lock needed.
   std::optional<HubReply> ReplayLog(const std::string& id, std::int64_t now_ms, SessionState* out,
                                     StreamHandle* stream, std::uint64_t* end);
   // Makes `state` the session's state (loaded) and marks agents of active runs present. mu held.
-  void InstallLocked(Session& s, SessionState state, std::int64_t now_ms);
+  void InstallLocked(Session& s, SessionState state, std::int64_t now_ms) REQUIRES(s.mu);
   // Appends `events` (stamped) to the session's stream; mu held (submission order).
   void AppendLocked(const std::string& id, const SessionPtr& s, std::vector<json> events,
-                    std::optional<ProducerArgs> producer, json answer, HubDone done);
+                    std::optional<ProducerArgs> producer, json answer, HubDone done) REQUIRES(s->mu);
   // Presence changes caused by stored events (agents join/leave/update). mu held; collects
   // events to broadcast after unlocking.
-  void AgentPresenceLocked(Session& s, const json& event, std::vector<json>* out);
+  void AgentPresenceLocked(Session& s, const json& event, std::vector<json>* out) REQUIRES(s.mu);
   void SetMemberLocked(Session& s, const std::string& key, json info, std::int64_t expires_ms,
-                       std::vector<json>* out);
+                       std::vector<json>* out) REQUIRES(s.mu);
   void Broadcast(const SessionPtr& s, const std::vector<json>& events);
 
   StreamService& service_;
   Clock& clock_;
   SharedPages pages_{service_};
   HubOptions options_;
-  std::mutex map_mu_;
-  std::map<std::string, SessionPtr> sessions_;  // GUARDED_BY(map_mu_)
+  Mutex map_mu_;
+  std::map<std::string, SessionPtr> sessions_ GUARDED_BY(map_mu_);
   std::atomic<std::uint64_t> next_token_{1};
 
-  std::mutex reaper_mu_;
-  std::condition_variable reaper_cv_;
-  bool reaper_stop_ = false;
+  Mutex reaper_mu_;
+  CondVar reaper_cv_{&reaper_mu_};
+  bool reaper_stop_ GUARDED_BY(reaper_mu_) = false;
   std::thread reaper_;
   std::atomic<bool> recover_stop_{false};
   std::thread recover_;
