@@ -41,4 +41,10 @@ std::string Env(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
+  cmd->add_option("--server", flags.server, "server base URL (default http://127.0.0.1:4437)")->envname("DSX_SERVER");
+  cmd->add_option("--token", flags.token, "bearer token sent as 'Authorization: Bearer' (never printed)")
+      ->envname("DSX_TOKEN");
+}
+
 }  // namespace dsx::cli

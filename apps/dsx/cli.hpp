@@ -31,4 +31,12 @@ bool StderrIsTty();
 // Environment lookup with a default ("" when unset).
 std::string Env(const char* name, const std::string& fallback = "");
 
+// The flags of every command that talks to a session server, spelled the same everywhere:
+// --server URL (DSX_SERVER) and --token TOKEN (DSX_TOKEN).
+struct ServerFlags {
+  std::string server;  // "" = http://127.0.0.1:4437
+  std::string token;   // sent as 'Authorization: Bearer'; never printed
+};
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
+
 }  // namespace dsx::cli

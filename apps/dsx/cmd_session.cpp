@@ -1,6 +1,6 @@
-// dsx session: the durable session layer. The group is split in two files because the
-// server and the clients are built by different people: session_serve.cpp (serve) and
-// session_clients.cpp (publish, tail, create, delete, info).
+// dsx session: the durable session layer. Its commands are in files of their own by what they
+// do: session_serve.cpp (serve), session_fsck.cpp (fsck, repair), session_clients.cpp
+// (publish, tail, create, delete, info) and session_live.cpp (run, cancel, steer, who, token).
 #include "commands.hpp"
 
 namespace dsx::cmd {

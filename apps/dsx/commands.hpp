@@ -1,6 +1,8 @@
 // The command table. Adding a command group needs (git's builtin.h checklist):
 //   1. apps/dsx/cmd_<group>.cpp with `void register_<group>(CLI::App& app)`; it parses flags,
-//      calls lib/, prints; no logic a test would want to call.
+//      calls one lib/ function, prints; no logic a test would want to call. Commands that talk
+//      to a session server take cli::AddServerFlags (--server, --token). CMake builds every
+//      .cpp in apps/dsx.
 //   2. a declaration below and a row in kCommandGroups (main.cpp);
 //   3. the library code in lib/<module>/ (its own CMake target, linked in apps/dsx/CMakeLists.txt);
 //   4. man/dsx-<group>.1 (NAME, SYNOPSIS, DESCRIPTION, OPTIONS, EXIT STATUS, JSON OUTPUT, EXAMPLES);

@@ -1,23 +1,20 @@
 // dsx session publish|tail|create|delete|info: flags -> lib/session/client, then print.
 // Behaviour and output shapes are documented in docs/cli/session-clients.md (man dsx-session).
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "session/client/appender.hpp"
+#include "core/clock.hpp"
 #include "net/curl_transport.hpp"
 #include "session/client/follower.hpp"
-#include "session/client/json_lines.hpp"
+#include "session/client/publish.hpp"
 #include "session/client/stream_client.hpp"
 #include "session/client/tail_output.hpp"
-#include "session/live/text_render.hpp"
+#include "session/client/text_render.hpp"
 
 namespace dsx::cmd {
 namespace {
@@ -28,18 +25,15 @@ using nlohmann::json;
 // Flags every client command takes.
 struct Common {
   std::string stream;
-  std::string server;  // --server / DSX_SERVER
-  std::string token;   // --token / DSX_TOKEN; never printed
+  cli::ServerFlags net;
   bool json = false;
 };
 
-void AddCommon(CLI::App* cmd, Common& c, bool json_flag = true) {
+void AddCommon(CLI::App* cmd, Common& c) {
   cmd->add_option("stream", c.stream, "stream path (chat/42, under SERVER/v1/stream/) or full http(s) URL")
       ->required();
-  cmd->add_option("--server", c.server, "server base URL (default http://127.0.0.1:4437)")->envname("DSX_SERVER");
-  cmd->add_option("--token", c.token, "bearer token sent as 'Authorization: Bearer' (never printed)")
-      ->envname("DSX_TOKEN");
-  if (json_flag) cmd->add_flag("--json", c.json, "print one JSON document instead of text");
+  cli::AddServerFlags(cmd, c.net);
+  cmd->add_flag("--json", c.json, "print one JSON document instead of text");
 }
 
 // The transport and client for one command run.
@@ -49,10 +43,10 @@ struct Session {
 };
 
 Result<std::unique_ptr<Session>> Open(const Common& c) {
-  auto ref = sc::ResolveStream(c.stream, c.server);
+  auto ref = sc::ResolveStream(c.stream, c.net.server);
   if (!ref.ok()) return ref.status();
   auto s = std::make_unique<Session>();
-  s->client = std::make_unique<sc::StreamClient>(s->transport, *ref, c.token);
+  s->client = std::make_unique<sc::StreamClient>(s->transport, *ref, c.net.token);
   return s;
 }
 
@@ -160,89 +154,6 @@ struct PublishFlags {
   double retry_for_s = 120;
 };
 
-// read(2) that retries on EINTR. Returns bytes read, 0 at EOF, -1 on error (errno set).
-ssize_t ReadSome(int fd, char* buf, size_t cap) {
-  for (;;) {
-    ssize_t n = ::read(fd, buf, cap);
-    if (n >= 0 || errno != EINTR) return n;
-  }
-}
-
-uint64_t NowMillis() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
-// Publishing state shared by the byte and JSON paths.
-struct Publisher {
-  const PublishFlags& f;
-  sc::Appender& appender;
-  uint64_t bytes = 0;
-  uint64_t messages = 0;
-  std::string next_offset;
-  bool closed = false;
-  bool retry_notice_shown = false;
-
-  Status Append(const std::string& body, uint64_t payload_bytes, uint64_t count) {
-    auto r = appender.Append(body);
-    if (!r.ok()) return r.status();
-    if (retry_notice_shown) {
-      Notice("publish '" + f.create.c.stream + "': server reachable again; resumed");
-      retry_notice_shown = false;
-    }
-    if (!r->next_offset.empty()) next_offset = r->next_offset;
-    bytes += payload_bytes;
-    messages += count;
-    return Status::Ok();
-  }
-};
-
-// JSON mode: stdin is JSON Lines. Input that can be read to the end up front (a regular file,
-// or --all) is validated completely before anything is appended; a live pipe is validated and
-// appended one read() at a time, so an invalid line stops the run with everything before it
-// appended (the error says how much).
-Status PublishJson(Publisher& p, bool whole_input) {
-  constexpr size_t kBatchBytes = 1 << 20;
-  sc::JsonLines lines;
-  std::string buf(1 << 16, '\0');
-  auto flush = [&]() -> Status {
-    while (lines.pending_messages() > 0) {
-      size_t count = 0;
-      std::string body = lines.TakeBatch(kBatchBytes, &count);
-      DSX_RETURN_IF_ERROR(p.Append(body, body.size() - 1 - count, count));  // minus '[', ']' and commas
-    }
-    return Status::Ok();
-  };
-  auto invalid = [&](const Status& why) {
-    if (p.messages == 0) return Status::Failed(why.message() + "; nothing was appended");
-    return Status::Failed(why.message() + "; the " + std::to_string(p.messages) +
-                          " messages before it were appended");
-  };
-  for (;;) {
-    ssize_t n = ReadSome(0, buf.data(), buf.size());
-    if (n < 0) return Status::Failed(std::string("cannot read stdin: ") + std::strerror(errno));
-    if (n == 0) break;
-    Status st = lines.Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
-    if (!st.ok()) return invalid(st);
-    if (!whole_input) DSX_RETURN_IF_ERROR(flush());
-  }
-  Status st = lines.Finish();
-  if (!st.ok()) return invalid(st);
-  return flush();
-}
-
-// Byte mode: every read() is appended at once, so a live pipe streams as it is written.
-Status PublishBytes(Publisher& p, bool regular_file) {
-  std::string buf(regular_file ? (1 << 20) : (1 << 16), '\0');
-  for (;;) {
-    ssize_t n = ReadSome(0, buf.data(), buf.size());
-    if (n < 0) return Status::Failed(std::string("cannot read stdin: ") + std::strerror(errno));
-    if (n == 0) return Status::Ok();
-    DSX_RETURN_IF_ERROR(p.Append(std::string(buf.data(), static_cast<size_t>(n)), static_cast<uint64_t>(n), 1));
-  }
-}
-
 void RunPublish(const PublishFlags& f) {
   const Common& c = f.create.c;
   const std::string what = What("publish to", c);
@@ -256,70 +167,24 @@ void RunPublish(const PublishFlags& f) {
   if (f.retry_for_s < 0) return cli::Finish(Status::Usage("--retry-for must be >= 0"));
   auto s = Open(c);
   if (!s.ok()) return cli::Finish(s.status());
-  sc::StreamClient& client = *(*s)->client;
-
-  // Learn the stream's content type (and that it exists). With --create, create it only if
-  // missing: an existing stream is used as is, unless --content-type contradicts it.
-  auto info = client.Head();
-  if (!info.ok() && info.status().code() == Code::kNotFound && f.do_create) {
-    auto created = client.Create(ToCreateOptions(f.create));
-    if (!created.ok()) return cli::Finish(created.status().Wrap(what));
-    info = created->info;
-  }
-  if (!info.ok()) {
-    Status st = info.status();
-    if (st.code() == Code::kNotFound && !f.do_create) st = Status::NotFound(st.message() + " (use --create)");
-    return cli::Finish(st.Wrap(what));
-  }
-  if (!f.create.content_type.empty() &&
-      sc::NormalizeContentType(f.create.content_type) != sc::NormalizeContentType(info->content_type)) {
-    return cli::Finish(Status::Conflict("stream exists with content type '" + info->content_type + "', not '" +
-                                        f.create.content_type + "'")
-                           .Wrap(what));
-  }
-  if (info->closed) return cli::Finish(Status::Conflict("stream is closed").Wrap(what));
-
-  sc::Appender::Options ao;
-  ao.content_type = info->content_type.empty() ? "application/octet-stream" : info->content_type;
-  ao.retry_for = sc::Millis(static_cast<int64_t>(f.retry_for_s * 1000));
-  ao.seed = NowMillis();
-  if (!f.producer.empty()) {
-    // Default epoch: wall-clock milliseconds, so each run fences the runs before it.
-    ao.producer = sc::ProducerId{f.producer, f.epoch.value_or(NowMillis()), !f.epoch.has_value()};
-  }
-  Publisher* publisher_ptr = nullptr;
-  ao.on_retry = [&c, &publisher_ptr](const Status& why, sc::Millis) {
-    if (publisher_ptr && !publisher_ptr->retry_notice_shown) {
-      Notice("publish '" + c.stream + "': " + why.message() + "; retrying");
-      publisher_ptr->retry_notice_shown = true;
-    }
-  };
-  sc::Appender appender(client, ao);
-  Publisher p{f, appender};
-  publisher_ptr = &p;
-  p.next_offset = info->next_offset;
-
-  struct stat st_in {};
-  const bool regular = ::fstat(0, &st_in) == 0 && S_ISREG(st_in.st_mode);
-  const bool json_mode = sc::IsJsonContentType(info->content_type);
-  Status st = json_mode ? PublishJson(p, regular || f.read_all) : PublishBytes(p, regular);
-  if (st.ok() && f.close) {
-    auto r = appender.Close();
-    if (r.ok()) {
-      p.closed = true;
-      if (!r->next_offset.empty()) p.next_offset = r->next_offset;
-    } else {
-      st = r.status();
-    }
-  }
-  if (!st.ok()) return cli::Finish(st.Wrap(what));
+  sc::PublishOptions o;
+  o.create = f.do_create;
+  o.create_options = ToCreateOptions(f.create);
+  o.close = f.close;
+  o.read_all = f.read_all;
+  o.producer = f.producer;
+  o.epoch = f.epoch;
+  o.retry_for_ms = static_cast<int64_t>(f.retry_for_s * 1000);
+  o.notice = [&c](const std::string& line) { Notice("publish '" + c.stream + "': " + line); };
+  auto r = sc::Publish(*(*s)->client, STDIN_FILENO, o);
+  if (!r.ok()) return cli::Finish(r.status().Wrap(what));
   if (c.json) {
     cli::PrintJson(json{{"stream", c.stream},
-                        {"url", client.ref().url},
-                        {"bytes", p.bytes},
-                        {"messages", p.messages},
-                        {"next_offset", p.next_offset},
-                        {"closed", p.closed}});
+                        {"url", (*s)->client->ref().url},
+                        {"bytes", r->bytes},
+                        {"messages", r->messages},
+                        {"next_offset", r->next_offset},
+                        {"closed", r->closed}});
   }
   cli::Finish(Status::Ok());
 }
@@ -331,7 +196,7 @@ struct TailFlags {
   bool follow = false;
   std::string from = "-1";
   bool jsonl = false;
-  bool text = false;  // --text: session events as a chat (session/live/text_render.hpp)
+  bool text = false;  // --text: session events as a chat (session/client/text_render.hpp)
   std::string live = "auto";
   double retry_for_s = 0;
 };
@@ -351,11 +216,11 @@ void RunTail(const TailFlags& f) {
   fo.follow = f.follow;
   fo.live = f.live == "sse" ? sc::LiveMode::kSse : f.live == "long-poll" ? sc::LiveMode::kLongPoll : sc::LiveMode::kAuto;
   fo.retry_for = sc::Millis(static_cast<int64_t>(f.retry_for_s * 1000));
-  fo.seed = NowMillis();
+  fo.seed = static_cast<uint64_t>(NowMs());
   fo.notice = [&c](const std::string& line) { Notice("tail '" + c.stream + "': " + line); };
   sc::Follower follower(*(*s)->client, fo);
   sc::TailOutput out(STDOUT_FILENO, f.jsonl ? sc::TailFormat::kJsonl : c.json ? sc::TailFormat::kJson : sc::TailFormat::kRaw);
-  dsx::session::live::TextRenderer text_out;
+  sc::TextRenderer text_out;
   Status st = follower.Run([&](const sc::Chunk& chunk) {
     return f.text ? text_out.WriteChunk(chunk.data, STDOUT_FILENO) : out.Write(chunk, follower.content_type());
   });

@@ -1,51 +1,37 @@
-// dsx session run|cancel|steer|who|token: flags -> lib/session/live (and lib/session/auth),
+// dsx session run|cancel|steer|who|token: flags -> lib/session/client (and lib/session/auth),
 // then print. Behaviour and output shapes: docs/cli/session-live.md; protocol:
 // docs/protocol/sessions.md.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "session/auth/jwt.hpp"
 #include "net/curl_transport.hpp"
-#include "session/live/agent_runner.hpp"
-#include "session/live/event.hpp"
-#include "session/live/session_client.hpp"
+#include "session/auth/jwt.hpp"
+#include "session/client/agent_runner.hpp"
+#include "session/client/run_control.hpp"
+#include "session/client/session_client.hpp"
 
 namespace dsx::cmd {
 namespace {
 
-namespace lv = dsx::session::live;
+namespace lv = dsx::session::client;
 using nlohmann::json;
 
 struct LiveCommon {
   std::string session;
-  std::string server;
-  std::string token;
+  cli::ServerFlags net;
   bool json = false;
 };
 
 void AddLiveCommon(CLI::App* cmd, LiveCommon& c) {
   cmd->add_option("session", c.session, "session id (chat/42)")->required();
-  cmd->add_option("--server", c.server, "server base URL (default http://127.0.0.1:4437)")->envname("DSX_SERVER");
-  cmd->add_option("--token", c.token, "bearer token (never printed)")->envname("DSX_TOKEN");
+  cli::AddServerFlags(cmd, c.net);
   cmd->add_flag("--json", c.json, "print one JSON document instead of text");
 }
 
 void Notice(const std::string& line) { std::fprintf(stderr, "dsx: %s\n", line.c_str()); }
-
-// HTTP answer -> Status with the documented exit code.
-Status FromAnswer(const std::string& what, const lv::Answer& a) {
-  const std::string why = what + ": " + a.Error();
-  if (a.status == 404) return Status::NotFound(why);
-  if (a.status == 401 || a.status == 403 || a.status == 409) return Status::Conflict(why);
-  if (a.status >= 500) return Status::Unavailable(why);
-  return Status::Failed(why);
-}
 
 // ---------------------------------------------------------------- run
 
@@ -63,9 +49,9 @@ void RunRun(const RunFlags& f) {
   if (f.lease_s < 1 || f.lease_s > 600) return cli::Finish(Status::Usage("--lease must be 1..600 seconds"));
   if (f.grace_s < 0) return cli::Finish(Status::Usage("--grace must be >= 0"));
   lv::AgentRunOptions o;
-  o.server = f.c.server;
+  o.server = f.c.net.server;
   o.session = f.c.session;
-  o.token = f.c.token;
+  o.token = f.c.net.token;
   o.argv = f.command;
   o.lane = f.lane;
   o.lease_ms = static_cast<std::int64_t>(f.lease_s * 1000);
@@ -100,137 +86,58 @@ struct ControlFlags {
   double wait_s = 10;
 };
 
-struct Pending {
-  std::string run, id, outcome = "pending", reason;
-};
-
 void RunControl(const ControlFlags& f) {
-  std::string run, text;
+  lv::ControlRequest q;
+  q.steer = f.steer;
+  std::string text;
   if (f.steer) {
     if (f.args.empty() || f.args.size() > 2) return cli::Finish(Status::Usage("steer needs [RUN] TEXT"));
     text = f.args.back();
-    if (f.args.size() == 2) run = f.args[0];
+    if (f.args.size() == 2) q.run = f.args[0];
   } else {
     if (f.args.size() > 1) return cli::Finish(Status::Usage("cancel takes at most one RUN"));
-    if (!f.args.empty()) run = f.args[0];
+    if (!f.args.empty()) q.run = f.args[0];
   }
-  json steer_data;
   if (f.steer) {
     if (f.json_data) {
       json v = json::parse(text, nullptr, false);
       if (v.is_discarded()) return cli::Finish(Status::Usage("--json-data: TEXT is not valid JSON"));
-      steer_data = {{"json", v}};
+      q.data = {{"json", v}};
     } else {
-      steer_data = {{"text", text}};
+      q.data = {{"text", text}};
     }
   }
-  const std::string verb = f.steer ? "steer" : "cancel";
+  q.reason = f.reason;
+  q.wait_ms = static_cast<std::int64_t>(f.wait_s * 1000);
   net::CurlTransport transport;
-  lv::SessionClient sc(transport, f.c.server, f.c.session, f.c.token);
-  std::vector<std::string> runs;
-  if (!run.empty()) {
-    runs.push_back(run);
-  } else {
-    auto info = sc.Info();
-    if (!info.ok()) return cli::Finish(info.status().Wrap("cannot " + verb + " in '" + f.c.session + "'"));
-    if (info->status != 200) return cli::Finish(FromAnswer("cannot " + verb + " in '" + f.c.session + "'", *info));
-    for (const auto& r : info->body.value("runs", json::array())) runs.push_back(r.value("run", ""));
-    if (runs.empty()) return cli::Finish(Status::NotFound("no active run in '" + f.c.session + "'"));
-    if (f.steer && runs.size() > 1) {
-      return cli::Finish(Status::Usage("'" + f.c.session + "' has " + std::to_string(runs.size()) +
-                                       " active runs: name one (dsx session who)"));
-    }
-  }
-  std::vector<Pending> pend;
-  std::string from_offset;
-  Status refused;
-  for (const std::string& r : runs) {
-    json draft = {{"type", f.steer ? "control.steer" : "control.cancel"}, {"run", r}};
-    if (f.steer) draft["data"] = steer_data;
-    if (!f.reason.empty()) draft["data"]["reason"] = f.reason;
-    auto a = sc.Post(draft);
-    if (!a.ok()) return cli::Finish(a.status().Wrap("cannot " + verb + " run '" + r + "'"));
-    Pending p;
-    p.run = r;
-    if (a->status != 200) {
-      p.outcome = "refused";
-      p.reason = a->Error();
-      refused = FromAnswer("cannot " + verb + " run '" + r + "'", *a);
-    } else {
-      const json& o = a->body.value("outcome", json::object());
-      p.id = o.value("id", "");
-      p.outcome = o.value("outcome", "pending");
-      p.reason = o.value("reason", "");
-      if (from_offset.empty() || a->body.value("offset", "") < from_offset) {
-        // Follow from just before our first request's answer: the acks come after it.
-        from_offset = a->body.value("offset", "");
-      }
-    }
-    pend.push_back(p);
-  }
-  // Wait for the agents' answers (polling catch-up reads: bounded by --wait).
-  auto waiting = [&] {
-    for (const auto& p : pend) {
-      if (p.outcome == "pending") return true;
-    }
-    return false;
-  };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(f.wait_s * 1000));
-  std::string offset = from_offset;
-  while (waiting() && !offset.empty() && std::chrono::steady_clock::now() < deadline) {
-    net::HttpRequest req;
-    req.url = sc.Url("/events?offset=" + offset);
-    req.timeout_ms = 10000;
-    if (!f.c.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + f.c.token);
-    auto ex = transport.Send(req);
-    if (ex.ok() && ex.response.status == 200) {
-      json page = json::parse(ex.response.body, nullptr, false);
-      if (page.is_object()) {
-        for (const auto& ev : page.value("events", json::array())) {
-          if (ev.value("type", "") != "control.ack") continue;
-          for (auto& p : pend) {
-            if (p.id == ev.value("id", "") && p.outcome == "pending") {
-              const json& d = ev.value("data", json::object());
-              p.outcome = d.value("outcome", "");
-              p.reason = d.value("reason", "");
-            }
-          }
-        }
-        offset = page.value("offset", offset);
-      }
-    }
-    if (waiting()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  Status st = refused;
-  json results = json::array();
-  for (const auto& p : pend) {
-    results.push_back({{"run", p.run}, {"id", p.id}, {"outcome", p.outcome}, {"reason", p.reason}});
-    if (st.ok() && p.outcome == "rejected") st = Status::Conflict(verb + " of run '" + p.run + "' rejected: " + p.reason);
-    if (st.ok() && p.outcome == "pending") {
-      st = Status::Unavailable("no answer to the " + verb + " of run '" + p.run + "' within " +
-                               std::to_string(static_cast<int>(f.wait_s)) + " s (request " + p.id + " stays pending)");
-    }
-  }
+  lv::SessionClient sc(transport, f.c.net.server, f.c.session, f.c.net.token);
+  auto report = lv::SendControl(sc, Clock::System(), q);
+  if (!report.ok()) return cli::Finish(report.status());
+  const std::string verb = f.steer ? "steer" : "cancel";
   if (f.c.json) {
+    json results = json::array();
+    for (const auto& p : report->results) {
+      results.push_back({{"run", p.run}, {"id", p.id}, {"outcome", p.outcome}, {"reason", p.reason}});
+    }
     cli::PrintJson(json{{"session", f.c.session}, {"action", verb}, {"results", results}});
   } else {
-    for (const auto& p : pend) {
+    for (const auto& p : report->results) {
       const std::string outcome = p.outcome == "applied" ? "acknowledged (applied)" : p.outcome;
       std::printf("%s run %s: %s%s%s\n", verb.c_str(), p.run.c_str(), outcome.c_str(), p.reason.empty() ? "" : ": ",
                   p.reason.c_str());
     }
   }
-  cli::Finish(st);
+  cli::Finish(report->status);
 }
 
 // ---------------------------------------------------------------- who
 
 void RunWho(const LiveCommon& c) {
   net::CurlTransport transport;
-  lv::SessionClient sc(transport, c.server, c.session, c.token);
+  lv::SessionClient sc(transport, c.net.server, c.session, c.net.token);
   auto info = sc.Info();
   if (!info.ok()) return cli::Finish(info.status().Wrap("cannot list '" + c.session + "'"));
-  if (info->status != 200) return cli::Finish(FromAnswer("cannot list '" + c.session + "'", *info));
+  if (info->status != 200) return cli::Finish(info->Refusal("cannot list '" + c.session + "'"));
   const json members = info->body.value("presence", json::array());
   const json runs = info->body.value("runs", json::array());
   if (c.json) {

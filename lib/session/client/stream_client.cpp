@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "net/http_status.hpp"
+
 namespace dsx::session::client {
 namespace {
 
@@ -60,31 +62,38 @@ bool IsJsonContentType(std::string_view content_type) {
   return NormalizeContentType(content_type) == "application/json";
 }
 
-Status StatusFromResponse(const net::HttpResponse& r) {
+namespace {
+
+// The stream endpoints' "why" for a refused request; the code is net::StatusFromHttp's.
+std::string RefusalMessage(const net::HttpResponse& r) {
   const int s = r.status;
-  if (s == 404) return Status::NotFound("stream not found");
-  if (s == 410) return Status::NotFound("stream was deleted");
+  if (s == 404) return "stream not found";
+  if (s == 410) return "stream was deleted";
   if (s == 409) {
     if (r.Has("Producer-Expected-Seq")) {
-      return Status::Conflict("producer sequence conflict: server expected seq " + r.Header("Producer-Expected-Seq") +
-                              ", got " + r.Header("Producer-Received-Seq"));
+      return "producer sequence conflict: server expected seq " + r.Header("Producer-Expected-Seq") + ", got " +
+             r.Header("Producer-Received-Seq");
     }
-    if (net::EqualsIgnoreCase(r.Header("Stream-Closed"), "true")) return Status::Conflict("stream is closed");
-    return Status::Conflict(WithBody("conflict (HTTP 409)", r));
+    if (net::EqualsIgnoreCase(r.Header("Stream-Closed"), "true")) return "stream is closed";
+    return WithBody("conflict (HTTP 409)", r);
   }
   if (s == 403) {
-    if (r.Has("Producer-Epoch")) {
-      return Status::Conflict("producer fenced: the server has a newer epoch " + r.Header("Producer-Epoch"));
-    }
-    return Status::Conflict(WithBody("forbidden (HTTP 403)", r));
+    if (r.Has("Producer-Epoch")) return "producer fenced: the server has a newer epoch " + r.Header("Producer-Epoch");
+    return WithBody("forbidden (HTTP 403)", r);
   }
-  if (s == 401) return Status::Conflict("unauthorized (HTTP 401): check --token or DSX_TOKEN");
-  if (s == 413) return Status::Failed("request body too large for the server (HTTP 413)");
-  if (s == 502 || s == 503 || s == 504) {
-    return Status::Unavailable(WithBody("server unavailable (HTTP " + std::to_string(s) + ")", r));
-  }
-  if (s == 400) return Status::Failed(WithBody("bad request (HTTP 400)", r));
-  return Status::Failed(WithBody("unexpected HTTP status " + std::to_string(s), r));
+  if (s == 401) return "unauthorized (HTTP 401): check --token or DSX_TOKEN";
+  if (s == 413) return "request body too large for the server (HTTP 413)";
+  if (s == 502 || s == 503 || s == 504) return WithBody("server unavailable (HTTP " + std::to_string(s) + ")", r);
+  if (s == 400) return WithBody("bad request (HTTP 400)", r);
+  return WithBody("unexpected HTTP status " + std::to_string(s), r);
+}
+
+}  // namespace
+
+Status StatusFromResponse(const net::HttpResponse& r) {
+  // A 2xx that the caller did not expect is still not a success for it.
+  if (r.status >= 200 && r.status < 300) return Status::Failed(RefusalMessage(r));
+  return net::StatusFromHttp(r.status, RefusalMessage(r));
 }
 
 StreamClient::StreamClient(net::Transport& transport, StreamRef ref, std::string token)
@@ -100,7 +109,7 @@ net::HttpRequest StreamClient::MakeRequest(std::string method, const std::string
 }
 
 Status StreamClient::TransportError(const net::Exchange& exchange) const {
-  return Status::Unavailable(exchange.error.message() + " (" + Origin(ref_.url) + ")");
+  return net::StatusFromFailedExchange(exchange, Origin(ref_.url));
 }
 
 Result<StreamInfo> StreamClient::Head() {

@@ -1,9 +1,9 @@
 // One stream's Durable Streams operations over a Transport: create (PUT), info (HEAD),
 // delete, catch-up and long-poll reads (GET), and the raw request builder that the producer
-// and the follower use. HTTP statuses become dsx::Status codes here, in one place:
-//   404, 410 -> kNotFound      409, 403, 401 -> kConflict      502, 503, 504 -> kUnavailable
-//   transport failures (refused, reset, timeout) -> kUnavailable      anything else -> kFailed
-// Messages are the "why" part; callers prefix the "what" ("cannot append to 'chat/42'").
+// and the follower use. HTTP statuses become dsx::Status codes by net::StatusFromHttp
+// (net/http_status.hpp, the one table for every client); this file words the messages for the
+// stream endpoints. Messages are the "why" part; callers prefix the "what" ("cannot append to
+// 'chat/42'").
 #pragma once
 
 #include <cstdint>
@@ -51,7 +51,8 @@ bool IsJsonContentType(std::string_view content_type);
 // The media type without parameters, lowercased and trimmed.
 std::string NormalizeContentType(std::string_view content_type);
 
-// Maps a non-success HTTP response to a Status (see the table above).
+// A non-success HTTP response as a Status: the code from net::StatusFromHttp, the message
+// worded for the stream endpoints (producer conflicts, closed streams...).
 Status StatusFromResponse(const net::HttpResponse& response);
 
 class StreamClient {

@@ -1,8 +1,5 @@
 #include "session/live/event.hpp"
 
-#include <chrono>
-#include <random>
-
 #include "session/model/json_input.hpp"
 #include "session/model/offset.hpp"
 
@@ -22,10 +19,7 @@ const std::string& LogEvent::type() const {
   return it != body.end() && it->is_string() ? it->get_ref<const std::string&>() : kEmpty;
 }
 
-std::string LogEvent::Str(const char* field) const {
-  auto it = body.find(field);
-  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string LogEvent::Str(const char* field) const { return wire::StringOr(body, field); }
 
 json LogEvent::Wire() const {
   json j = body.is_object() ? body : json{{"type", "raw"}, {"data", body}};
@@ -68,24 +62,6 @@ json Stamp(json draft, const From& from, std::int64_t ts_ms) {
   draft["from"] = from.ToJson();
   draft.erase("offset");
   return draft;
-}
-
-std::string StoredBytes(const json& event) {
-  // Must match lib/session/model/json_mode.cpp (JsonBatchFromBody).
-  return event.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
-}
-
-std::string RandomId(const char* prefix) {
-  static thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                           static_cast<std::uint64_t>(NowMs()) * 0x9e3779b97f4a7c15ull};
-  static const char* kHex = "0123456789abcdef";
-  std::uint64_t v = rng();
-  std::string out = prefix;
-  for (int i = 0; i < 12; ++i) {
-    out.push_back(kHex[v & 15]);
-    v >>= 4;
-  }
-  return out;
 }
 
 EventPage ReadEvents(StreamService& service, const StreamHandle& stream, std::uint64_t from) {

@@ -1,5 +1,6 @@
-// The session event envelope (docs/protocol/sessions.md, sections 1-3): drafts from clients,
-// server stamping, serialization as stored, and reading events back with their offsets.
+// The session event envelope on the server's side (docs/protocol/sessions.md, sections 1-3):
+// drafts from clients, server stamping, and reading events back with their offsets. The format
+// both sides share (names, limits, ids, stored bytes) is session/wire/event.hpp.
 //
 // Stored form: one JSON message per event in the session's JSON stream, serialized exactly as
 // the stream service stores JSON messages (nlohmann dump, compact, keys sorted), without
@@ -16,15 +17,18 @@
 #include "core/clock.hpp"
 #include "core/status.hpp"
 #include "session/model/stream_service.hpp"
+#include "session/wire/event.hpp"
 
 namespace dsx::session::live {
 
 using nlohmann::json;
 
-inline constexpr std::size_t kMaxDraftBytes = 1u << 20;  // one draft, serialized [bytes]
-inline constexpr std::size_t kMaxNameBytes = 200;        // type, id, run, msg, lane; presence kind and state
-inline constexpr const char* kServerSub = "@server";     // `from.sub` of server-written events
-inline constexpr const char* kDefaultLane = "main";
+using wire::kDefaultLane;
+using wire::kMaxDraftBytes;
+using wire::kMaxNameBytes;
+using wire::kServerSub;
+using wire::RandomId;
+using wire::StoredBytes;
 
 // "/v1/stream/<id>": the stream that holds session <id>'s log.
 std::string StreamPathFor(std::string_view session_id);
@@ -55,12 +59,6 @@ Result<json> NormalizeDraft(const json& draft);
 
 // Adds ts and from (replacing any). The result is what gets stored.
 json Stamp(json draft, const From& from, std::int64_t ts_ms);
-
-// Exactly the bytes the JSON stream stores for `event` (so offsets can be computed).
-std::string StoredBytes(const json& event);
-
-// "k-", "r-", "m-" ids: prefix + 12 random hex digits.
-std::string RandomId(const char* prefix);
 
 // One page of a session's log from `from`, with each event's offset.
 struct EventPage {

@@ -1,7 +1,6 @@
 #include <doctest/doctest.h>
 
 #include "session/live/event.hpp"
-#include "session/live/agent_runner.hpp"
 
 using namespace dsx::session::live;
 
@@ -53,15 +52,4 @@ TEST_CASE("merging fragments joins consecutive appends of one message only") {
   CHECK(ev[0].offset == 20);
   CHECK(ev[1].body["data"]["text"] == "z");
   CHECK(ev[3].type() == "msg.end");
-}
-
-TEST_CASE("UTF-8: fragments never end inside a sequence") {
-  CHECK(CompleteUtf8Prefix("abc") == 3);
-  const std::string e = "a\xc3\xa9";  // aé
-  CHECK(CompleteUtf8Prefix(e) == 3);
-  CHECK(CompleteUtf8Prefix(e.substr(0, 2)) == 1);
-  const std::string smile = "\xf0\x9f\x99\x82";
-  CHECK(CompleteUtf8Prefix(smile.substr(0, 3)) == 0);
-  CHECK(CompleteUtf8Prefix(smile) == 4);
-  CHECK(CompleteUtf8Prefix("") == 0);
 }

@@ -1,4 +1,4 @@
-#include "session/live/agent_process.hpp"
+#include "session/client/agent_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace dsx::session::live {
+namespace dsx::session::client {
 
 AgentProcess::~AgentProcess() {
   if (stdin_fd_ >= 0) ::close(stdin_fd_);
@@ -99,4 +99,4 @@ Status AgentProcess::WriteStdin(std::string_view text) {
   return Status::Ok();
 }
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client

@@ -11,7 +11,7 @@
 
 #include "core/status.hpp"
 
-namespace dsx::session::live {
+namespace dsx::session::client {
 
 class TextRenderer {
  public:
@@ -27,4 +27,4 @@ class TextRenderer {
   bool at_line_start_ = true;
 };
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client

@@ -1,7 +1,7 @@
 // SessionClient: the /v1/session/ endpoints from the client side (used by `dsx session run`,
-// `cancel`, `steer`, `who`, `tail --text`). Speaks through a net::Transport (libcurl in the
-// CLI, scripted in tests). One per thread, like the transport. The token goes out as
-// `Authorization: Bearer` and never appears in messages.
+// `cancel`, `steer`, `who`). Speaks through a net::Transport (libcurl in the CLI, scripted in
+// tests) and paces its retries by a dsx::Clock (a ManualClock in tests). One per thread, like
+// the transport. The token goes out as `Authorization: Bearer` and never appears in messages.
 #pragma once
 
 #include <functional>
@@ -10,10 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.hpp"
 #include "core/status.hpp"
 #include "net/transport.hpp"
 
-namespace dsx::session::live {
+namespace dsx::session::client {
 
 using nlohmann::json;
 
@@ -22,6 +23,9 @@ struct Answer {
   json body;       // parsed JSON body (null if none)
   // "error" from the body, or "HTTP <status>".
   std::string Error() const;
+  // This answer as a refusal of `what`: "<what>: <Error()>" with net::StatusFromHttp's code
+  // (kFailed for a 2xx the caller did not expect). Never OK.
+  Status Refusal(const std::string& what) const;
 };
 
 struct Producer {
@@ -32,7 +36,8 @@ struct Producer {
 
 class SessionClient {
  public:
-  SessionClient(net::Transport& transport, std::string server, std::string session, std::string token);
+  SessionClient(net::Transport& transport, std::string server, std::string session, std::string token,
+                Clock& clock = Clock::System());
 
   // PUT /v1/session/<id>: 201 or 200.
   Result<Answer> Create();
@@ -46,6 +51,8 @@ class SessionClient {
   Result<Answer> Heartbeat(const std::string& run, const std::string& state);
   // GET …/presence.
   Result<Answer> Presence();
+  // GET …/events?offset=<offset>: one catch-up page, {"events":[...],"offset":...}.
+  Result<Answer> Events(const std::string& offset);
   // Follows …/events as SSE from `offset` ("-1", "now", an offset), reconnecting (with
   // Last-Event-ID) after drops until `on_event` returns false or `stop()` is true. `on_event`
   // gets each wire event; snapshot items arrive with "type":"snapshot" wrapped as
@@ -62,9 +69,10 @@ class SessionClient {
   Result<Answer> Exchange(const net::HttpRequest& req);
 
   net::Transport& transport_;
+  Clock& clock_;
   std::string server_;
   std::string session_;
   std::string token_;
 };
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client

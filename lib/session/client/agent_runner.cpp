@@ -1,4 +1,4 @@
-#include "session/live/agent_runner.hpp"
+#include "session/client/agent_runner.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -11,12 +11,14 @@
 #include <thread>
 
 #include "net/curl_transport.hpp"
-#include "session/live/event.hpp"
-#include "session/live/session_client.hpp"
-#include "session/model/json_input.hpp"
+#include "session/client/session_client.hpp"
+#include "session/wire/event.hpp"
 
-namespace dsx::session::live {
+namespace dsx::session::client {
 namespace {
+
+using wire::RandomId;
+using wire::StringOr;
 
 struct Shared {
   std::atomic<bool> finished{false};   // the command exited: control/heartbeat threads stop
@@ -33,12 +35,7 @@ void Note(const AgentRunOptions& o, const std::string& s) {
   if (o.notice) o.notice(s);
 }
 
-Status Refusal(const char* what, const Answer& a) {
-  const std::string why = std::string(what) + ": " + a.Error();
-  if (a.status == 401 || a.status == 403 || a.status == 409) return Status::Conflict(why);
-  if (a.status == 404) return Status::NotFound(why);
-  return Status::Failed(why);
-}
+Status Refusal(const char* what, const Answer& a) { return a.Refusal(what); }
 
 // The server's refusal of output after an applied cancel (session_state.cpp, CancelledOutput).
 bool CancelledRefusal(const Answer& a) {
@@ -108,9 +105,15 @@ std::size_t CompleteUtf8Prefix(std::string_view s) {
   return cont >= need ? s.size() : i - 1;
 }
 
-Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
-  net::CurlTransport transport;
-  SessionClient sc(transport, o.server, o.session, o.token);
+Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env) {
+  Clock& clock = env.clock ? *env.clock : Clock::System();
+  auto new_transport = [&env]() -> std::unique_ptr<net::Transport> {
+    if (env.transport) return env.transport();
+    return std::make_unique<net::CurlTransport>();
+  };
+  auto client_on = [&](net::Transport& t) { return SessionClient(t, o.server, o.session, o.token, clock); };
+  auto transport = new_transport();
+  SessionClient sc = client_on(*transport);
   AgentRunResult res;
 
   auto created = sc.Create();
@@ -119,7 +122,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
 
   res.run = RandomId("r-");
   res.msg = RandomId("m-");
-  Producer producer{"agent-" + res.run, static_cast<std::uint64_t>(NowMs()), 0};
+  Producer producer{"agent-" + res.run, static_cast<std::uint64_t>(clock.NowMs()), 0};
   json start = {{"type", "run.start"}, {"run", res.run},
                 {"data", {{"lease_ms", o.lease_ms}, {"command", o.argv.empty() ? "" : o.argv[0]}}}};
   if (!o.lane.empty()) start["lane"] = o.lane;
@@ -127,6 +130,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
   if (!started.ok()) return started.status();
   if (started->status != 200) return Refusal("cannot start a run", *started);
   const std::string start_offset = StringOr(started->body, "offset", "-1");
+  const std::int64_t lease_start_ms = clock.SteadyMs();  // heartbeats are due from here
   std::int64_t lease = o.lease_ms;  // the server's clamped value when it says so
   if (started->body.is_object() && started->body.contains("lease_ms") && started->body["lease_ms"].is_number_integer()) {
     lease = started->body["lease_ms"].get<std::int64_t>();
@@ -143,8 +147,8 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
   };
 
   Shared sh;
-  std::unique_ptr<AgentProcess> proc;
-  std::atomic<AgentProcess*> live{nullptr};  // what the signal thread may touch
+  std::unique_ptr<Agent> proc;
+  std::atomic<Agent*> live{nullptr};  // what the signal thread may touch
   // Declared after `proc`, so destroyed (its thread joined) before it.
   std::unique_ptr<SignalWatch> signals;
   if (o.stop_on_signals) {
@@ -153,12 +157,12 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
         sh.interrupted = sig;  // before reading `live`: the starter reads them the other way round
         Note(o, std::string("interrupted by ") + SignalName(sig) + ": stopping the agent (SIGTERM to its process group, " +
                     "SIGKILL after " + std::to_string(o.grace.count()) + " ms)");
-        if (AgentProcess* q = live.load()) q->RequestStop();
+        if (Agent* q = live.load()) q->RequestStop();
       } else if (nth == 2) {
         Note(o, std::string(SignalName(sig)) + " again: SIGKILL to the agent's process group");
-        if (AgentProcess* q = live.load()) q->Kill();
+        if (Agent* q = live.load()) q->Kill();
       } else {
-        if (AgentProcess* q = live.load()) q->Kill();
+        if (Agent* q = live.load()) q->Kill();
         Note(o, std::string(SignalName(sig)) + " a third time: exiting without ending run '" + res.run +
                     "' (its lease lapses)");
         std::_Exit(128 + sig);
@@ -166,7 +170,11 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
     });
   }
   {
-    auto started_proc = AgentProcess::Start(o.argv, o.grace);
+    auto started_proc = env.start_agent ? env.start_agent(o.argv, o.grace) : [&]() -> Result<std::unique_ptr<Agent>> {
+      auto p = AgentProcess::Start(o.argv, o.grace);
+      if (!p.ok()) return p.status();
+      return std::unique_ptr<Agent>(std::move(p).value());
+    }();
     if (!started_proc.ok()) {
       (void)end_run("error", json{{"error", started_proc.status().message()}});
       return started_proc.status();
@@ -175,7 +183,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
     live = proc.get();
     if (sh.interrupted.load() != 0) proc->RequestStop();  // a signal came while it was starting
   }
-  AgentProcess& p = *proc;
+  Agent& p = *proc;
   auto m = sc.Post(json{{"type", "msg.start"}, {"run", res.run}, {"msg", res.msg}, {"data", {{"role", "assistant"}}}},
                    &producer, o.retry_for_ms);
   if (!m.ok() || m->status != 200) {
@@ -186,10 +194,11 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
 
   // Control: follow the session from the run's start and answer requests for this run.
   std::thread control([&] {
-    net::CurlTransport t, t_ack;  // one easy handle per exchange in flight: acks go out mid-stream
-    SessionClient c(t, o.server, o.session, o.token);
-    SessionClient c_ack(t_ack, o.server, o.session, o.token);
-    Producer ctl{"control-" + res.run, static_cast<std::uint64_t>(NowMs()), 0};
+    auto t = new_transport();  // one per exchange in flight: acks go out mid-stream
+    auto t_ack = new_transport();
+    SessionClient c = client_on(*t);
+    SessionClient c_ack = client_on(*t_ack);
+    Producer ctl{"control-" + res.run, static_cast<std::uint64_t>(clock.NowMs()), 0};
     auto ack = [&](const std::string& id, const std::string& outcome, const std::string& reason) {
       json data = {{"outcome", outcome}};
       if (!reason.empty()) data["reason"] = reason;
@@ -228,23 +237,30 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
         },
         [&] { return sh.finished.load(); });
   });
-  // Heartbeats: renew the lease at a third of it.
+  // Heartbeats: renew the lease at a third of it, a period after the last one.
+  std::atomic<std::uint64_t> fragments{0};  // res.fragments, as the heartbeat thread reads it
   std::thread heartbeat([&] {
-    net::CurlTransport t;
-    SessionClient c(t, o.server, o.session, o.token);
-    const auto period = std::chrono::milliseconds(std::max<std::int64_t>(lease / 3, 200));
+    auto t = new_transport();
+    SessionClient c = client_on(*t);
+    const std::int64_t period = std::max<std::int64_t>(lease / 3, 200);
+    const std::int64_t poll = std::max<std::int64_t>(env.clock_poll_ms, 1);
+    std::int64_t due = lease_start_ms + period;
     std::unique_lock lock(sh.mu);
     while (!sh.finished.load()) {
-      sh.cv.wait_for(lock, period);
-      if (sh.finished.load()) break;
+      const std::int64_t now = clock.SteadyMs();
+      if (now < due) {
+        sh.cv.wait_for(lock, std::chrono::milliseconds(std::min(due - now, poll)));
+        continue;
+      }
       lock.unlock();
-      auto a = c.Heartbeat(res.run, res.fragments > 0 ? "streaming" : "thinking");
+      auto a = c.Heartbeat(res.run, fragments.load() > 0 ? "streaming" : "thinking");
       if (a.ok() && a->status == 409) {
         sh.lost = true;
         Note(o, "the server ended run '" + res.run + "': " + a->Error() + "; stopping the agent");
         p.RequestStop();
       }
       lock.lock();
+      due = now + period;  // from when it was sent, not when the answer came
     }
   });
 
@@ -294,7 +310,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
         cut_here();
       } else {
         res.bytes += n;
-        ++res.fragments;
+        fragments = ++res.fragments;
         pending.erase(0, n);
       }
     }
@@ -344,4 +360,4 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o) {
   return res;
 }
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client

@@ -18,13 +18,26 @@
 #include "core/process_group.hpp"
 #include "core/status.hpp"
 
-namespace dsx::session::live {
+namespace dsx::session::client {
 
 using ExitInfo = proc::ExitInfo;
 
-class AgentProcess {
+// What RunAgent needs of its agent (agent_runner.hpp): the seam its unit tests replace with a
+// scripted agent. AgentProcess is the real one. Thread-safety as AgentProcess's.
+class Agent {
  public:
-  ~AgentProcess();  // closes the pipes; SIGKILL to whatever is left of the group
+  virtual ~Agent() = default;
+  virtual Result<std::string> ReadStdout() = 0;  // some bytes; "" at EOF; blocks
+  virtual Status WriteStdin(std::string_view text) = 0;
+  virtual void Stop(std::chrono::milliseconds grace) = 0;
+  virtual void RequestStop() = 0;
+  virtual void Kill() = 0;
+  virtual ExitInfo Wait() = 0;
+};
+
+class AgentProcess final : public Agent {
+ public:
+  ~AgentProcess() override;  // closes the pipes; SIGKILL to whatever is left of the group
   // Starts argv[0] (PATH lookup) with the given arguments in a new process group. `grace` is
   // what ReadStdout gives leftovers of the group (see there). Fails (kNotFound) if it cannot run.
   static Result<std::unique_ptr<AgentProcess>> Start(const std::vector<std::string>& argv,
@@ -34,20 +47,20 @@ class AgentProcess {
   // open (something it started, e.g. `sleep 100 &`, still holds it), the rest of its group is
   // stopped (Stop(grace)) so the run can end; a holder outside the group (it called setsid)
   // cannot be stopped, so then "" comes after 100 ms without output. kFailed on a read error.
-  Result<std::string> ReadStdout();
+  Result<std::string> ReadStdout() override;
   // Writes text to the child's stdin. kConflict if stdin is closed (the child exited or closed it).
-  Status WriteStdin(std::string_view text);
+  Status WriteStdin(std::string_view text) override;
   // The whole group: SIGTERM, then SIGKILL after `grace` unless all have exited. Blocks up to
   // grace (+ a little). Idempotent.
-  void Stop(std::chrono::milliseconds grace) { group_->Stop(grace); }
+  void Stop(std::chrono::milliseconds grace) override { group_->Stop(grace); }
   // Stop(grace given to Start) on a thread of its own: returns at once, so the caller (the
   // thread following control requests, the one reading stdout) is not held for the grace.
   // Idempotent.
-  void RequestStop();
+  void RequestStop() override;
   // SIGKILL to the whole group at once.
-  void Kill() { group_->Kill(); }
+  void Kill() override { group_->Kill(); }
   // Waits for the agent (the group's leader) to exit and returns how it ended.
-  ExitInfo Wait() { return group_->Wait(); }
+  ExitInfo Wait() override { return group_->Wait(); }
   pid_t pid() const { return group_->pid(); }
   pid_t pgid() const { return group_->pgid(); }
   bool exited() const { return group_->exited(); }
@@ -65,4 +78,4 @@ class AgentProcess {
   std::thread stopper_;  // RequestStop's
 };
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client

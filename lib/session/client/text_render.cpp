@@ -1,15 +1,17 @@
-#include "session/live/text_render.hpp"
-#include "session/model/json_input.hpp"
+#include "session/client/text_render.hpp"
 
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-namespace dsx::session::live {
+#include "session/wire/event.hpp"
+
+namespace dsx::session::client {
 namespace {
 
 using nlohmann::json;
+using wire::StringOr;
 
 std::string Who(const json& e) {
   if (!e.contains("from") || !e["from"].is_object()) return "?";
@@ -99,4 +101,4 @@ std::string TextRenderer::Feed(const json& e) {
   return Line("[" + Who(e) + "] " + type + " " + d.dump());
 }
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client

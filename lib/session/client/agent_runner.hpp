@@ -16,17 +16,26 @@
 //     longer reaches the command's group) stop the group the same way and end the run
 //     cancelled; a second one sends SIGKILL to the group at once, a third exits the runner.
 // If the server ends the run itself (lease lost), the command is stopped and Run fails.
+// Refusals get their exit codes from net::StatusFromHttp (net/http_status.hpp).
+//
+// Everything it talks to is injected through AgentRunEnv (left empty: libcurl, the system
+// clock, a real AgentProcess), so tests/unit/session_client/agent_runner_test.cpp runs it
+// against a fake server, a scripted agent and a ManualClock.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/status.hpp"
-#include "session/live/agent_process.hpp"
+#include "net/transport.hpp"
+#include "session/client/agent_process.hpp"
 
-namespace dsx::session::live {
+namespace dsx::session::client {
 
 struct AgentRunOptions {
   std::string server;
@@ -53,9 +62,24 @@ struct AgentRunResult {
   int steers = 0;
 };
 
-Result<AgentRunResult> RunAgent(const AgentRunOptions& options);
+// What RunAgent talks to; an empty field means the real one.
+struct AgentRunEnv {
+  // A new transport for one thread: the runner's writes, the control follower, the control acks
+  // and the heartbeats are each in flight on a transport of their own. Default: CurlTransport.
+  std::function<std::unique_ptr<net::Transport>()> transport;
+  // Paces heartbeats and retries, stamps producer epochs. Default: Clock::System().
+  Clock* clock = nullptr;
+  // Starts the agent. Default: AgentProcess::Start.
+  std::function<Result<std::unique_ptr<Agent>>(const std::vector<std::string>& argv, std::chrono::milliseconds grace)>
+      start_agent;
+  // The heartbeat thread sleeps on a condition variable (so the command's exit wakes it at once)
+  // and reads the clock again at least this often: a ManualClock moves without waking anyone.
+  std::int64_t clock_poll_ms = 100;
+};
+
+Result<AgentRunResult> RunAgent(const AgentRunOptions& options, const AgentRunEnv& env = {});
 
 // Length of the longest prefix of `s` that does not end inside a UTF-8 sequence.
 std::size_t CompleteUtf8Prefix(std::string_view s);
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client

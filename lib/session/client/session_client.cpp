@@ -1,34 +1,36 @@
-#include "session/live/session_client.hpp"
+#include "session/client/session_client.hpp"
 
-#include <chrono>
-#include <thread>
+#include <algorithm>
 
+#include "net/http_status.hpp"
 #include "net/sse_parser.hpp"
 #include "session/client/stream_ref.hpp"
 
-namespace dsx::session::live {
-namespace {
-
-std::int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace dsx::session::client {
 
 std::string Answer::Error() const {
   if (body.is_object() && body.contains("error") && body["error"].is_string()) return body["error"].get<std::string>();
   return "HTTP " + std::to_string(status);
 }
 
-SessionClient::SessionClient(net::Transport& transport, std::string server, std::string session, std::string token)
-    : transport_(transport), server_(std::move(server)), session_(std::move(session)), token_(std::move(token)) {
-  if (server_.empty()) server_ = client::kDefaultServer;
+Status Answer::Refusal(const std::string& what) const {
+  Status s = net::StatusFromHttp(status, what + ": " + Error());
+  return s.ok() ? Status::Failed(what + ": unexpected HTTP " + std::to_string(status)) : s;
+}
+
+SessionClient::SessionClient(net::Transport& transport, std::string server, std::string session, std::string token,
+                             Clock& clock)
+    : transport_(transport),
+      clock_(clock),
+      server_(std::move(server)),
+      session_(std::move(session)),
+      token_(std::move(token)) {
+  if (server_.empty()) server_ = kDefaultServer;
   while (!server_.empty() && server_.back() == '/') server_.pop_back();
 }
 
 std::string SessionClient::Url(const std::string& suffix) const {
-  return server_ + "/v1/session/" + client::EncodePath(session_) + suffix;
+  return server_ + "/v1/session/" + EncodePath(session_) + suffix;
 }
 
 net::HttpRequest SessionClient::Request(std::string method, const std::string& suffix) const {
@@ -42,7 +44,7 @@ net::HttpRequest SessionClient::Request(std::string method, const std::string& s
 
 Result<Answer> SessionClient::Exchange(const net::HttpRequest& req) {
   net::Exchange ex = transport_.Send(req);
-  if (!ex.ok()) return Status::Unavailable(ex.error.message() + " (" + server_ + ")");
+  if (!ex.ok()) return net::StatusFromFailedExchange(ex, server_);
   Answer a;
   a.status = ex.response.status;
   if (!ex.response.body.empty()) a.body = json::parse(ex.response.body, nullptr, false);
@@ -54,6 +56,12 @@ Result<Answer> SessionClient::Create() { return Exchange(Request("PUT", "")); }
 Result<Answer> SessionClient::Info() { return Exchange(Request("GET", "")); }
 Result<Answer> SessionClient::Presence() { return Exchange(Request("GET", "/presence")); }
 
+Result<Answer> SessionClient::Events(const std::string& offset) {
+  net::HttpRequest req = Request("GET", "/events?offset=" + EncodeQueryValue(offset));
+  req.timeout_ms = 10000;
+  return Exchange(req);
+}
+
 Result<Answer> SessionClient::Post(const json& draft, Producer* producer, long retry_for_ms) {
   net::HttpRequest req = Request("POST", "/events");
   req.headers.emplace_back("Content-Type", "application/json");
@@ -63,27 +71,27 @@ Result<Answer> SessionClient::Post(const json& draft, Producer* producer, long r
     req.headers.emplace_back("Producer-Epoch", std::to_string(producer->epoch));
     req.headers.emplace_back("Producer-Seq", std::to_string(producer->seq));
   }
-  const std::int64_t deadline = SteadyMs() + retry_for_ms;
+  const std::int64_t deadline = clock_.SteadyMs() + retry_for_ms;
   long delay = 100;
   for (;;) {
     auto a = Exchange(req);
     // Retry only what is safe: with a producer anything transient (the server dedups the
     // seq); without one only requests that never reached the server.
     const bool transient = !a.ok() || a->status == 502 || a->status == 503 || a->status == 504;
-    if (!transient || !producer || SteadyMs() + delay > deadline) {
+    if (!transient || !producer || clock_.SteadyMs() + delay > deadline) {
       // Only an accepted write (or the 204 of a retry that had landed) uses the seq up: a
       // refusal (400/403/409: the run was cancelled, a stale writer...) stored nothing, and
       // skipping its seq would make the next write a "producer sequence gap".
       if (a.ok() && producer && a->status >= 200 && a->status < 300) ++producer->seq;
       return a;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    clock_.SleepMs(delay);
     delay = std::min<long>(delay * 2, 2000);
   }
 }
 
 Result<Answer> SessionClient::Heartbeat(const std::string& run, const std::string& state) {
-  net::HttpRequest req = Request("POST", "/runs/" + client::EncodePath(run) + "/heartbeat");
+  net::HttpRequest req = Request("POST", "/runs/" + EncodePath(run) + "/heartbeat");
   req.timeout_ms = 10000;
   if (!state.empty()) {
     req.headers.emplace_back("Content-Type", "application/json");
@@ -101,9 +109,9 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
   Status fatal;
   std::int64_t outage_start = 0;
   while (!done && !(stop && stop())) {
-    std::string query = "?live=sse&offset=" + client::EncodeQueryValue(offset);
+    std::string query = "?live=sse&offset=" + EncodeQueryValue(offset);
     if (compacted && first) query += "&mode=compacted";
-    if (!lanes.empty()) query += "&lanes=" + client::EncodeQueryValue(lanes);
+    if (!lanes.empty()) query += "&lanes=" + EncodeQueryValue(lanes);
     net::HttpRequest req = Request("GET", "/events" + query);
     req.timeout_ms = 0;
     req.headers.emplace_back("Accept", "text/event-stream");
@@ -119,10 +127,8 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
       } else if (ev.type == "error") {
         const int st = j.value("status", 0);
         if (st == 401 || st == 403 || st == 404) {
-          fatal = st == 404 ? Status::NotFound(j.value("error", "session gone"))
-                            : Status::Conflict(j.value("error", "refused"));
+          fatal = net::StatusFromHttp(st, j.value("error", st == 404 ? "session gone" : "refused"));
           done = true;
-          return;
         }
         return;
       }
@@ -143,27 +149,25 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
     net::Exchange ex = transport_.Stream(req, handler);
     if (!fatal.ok()) return fatal;
     if (done || (stop && stop())) return Status::Ok();
-    if (ex.ok() && status != 0 && status != 200) {
-      Answer a;
-      a.status = status;
+    if (ex.ok() && status != 0 && status != 200 && status < 500) {
       const std::string why = "HTTP " + std::to_string(status);
-      if (status == 404) return Status::NotFound("no session '" + session_ + "'");
-      if (status == 401 || status == 403) return Status::Conflict("refused (" + why + ")");
-      if (status < 500) return Status::Failed(why);
+      if (status == 404) return net::StatusFromHttp(status, "no session '" + session_ + "'");
+      if (status == 401 || status == 403) return net::StatusFromHttp(status, "refused (" + why + ")");
+      return net::StatusFromHttp(status, why);
     }
     if (ok_head) {
       first = false;
       outage_start = 0;
     }
-    if (first && !ok_head && !ex.ok()) return Status::Unavailable(ex.error.message() + " (" + server_ + ")");
-    if (outage_start == 0) outage_start = SteadyMs();
-    if (retry_for_ms > 0 && SteadyMs() - outage_start > retry_for_ms) {
+    if (first && !ok_head && !ex.ok()) return net::StatusFromFailedExchange(ex, server_);
+    if (outage_start == 0) outage_start = clock_.SteadyMs();
+    if (retry_for_ms > 0 && clock_.SteadyMs() - outage_start > retry_for_ms) {
       return Status::Unavailable("connection lost for more than " + std::to_string(retry_for_ms / 1000) + " s");
     }
     if (!last_id.empty()) first = false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    clock_.SleepMs(300);
   }
   return Status::Ok();
 }
 
-}  // namespace dsx::session::live
+}  // namespace dsx::session::client
