@@ -34,6 +34,7 @@ struct GenFlags {
   int rounds = 3;
   int candidates = 1;
   std::string session;
+  cli::ServerFlags server;  // --server / DSX_SERVER, --token / DSX_TOKEN (gen --session)
   std::string out;
   bool json = false;
   std::vector<std::string> bench_args;
@@ -121,7 +122,7 @@ void Run(const GenFlags& f) {
 
   std::unique_ptr<gen::SessionSink> session;
   if (!f.session.empty()) {
-    auto s = gen::SessionSink::Open(f.session, cli::Env("DSX_SERVER"), cli::Env("DSX_TOKEN"));
+    auto s = gen::SessionSink::Open(f.session, f.server.server, f.server.token);
     if (!s.ok()) return cli::Finish(s.status());
     session = std::move(*s);
   }
@@ -185,7 +186,8 @@ void register_kernel_gen(CLI::App& kernel) {
   cmd->add_option("--base-url", f->base_url, "API base URL (overrides OPENAI_BASE_URL / ANTHROPIC_BASE_URL)");
   cmd->add_option("--rounds", f->rounds, "rounds of generate-judge-feedback (model providers)")->capture_default_str();
   cmd->add_option("--candidates", f->candidates, "candidates per round (model providers)")->capture_default_str();
-  cmd->add_option("--session", f->session, "stream tokens and results into this durable session ($DSX_SERVER)");
+  cmd->add_option("--session", f->session, "stream tokens and results into this durable session on --server");
+  cli::AddServerFlags(cmd, f->server);
   cmd->add_option("--out", f->out, "run folder (default ./runs/kernel-gen/<task>-<timestamp>)");
   cmd->add_option("--bench-arg", f->bench_args, "extra argument for `dsx kernel bench` (repeatable), e.g. --bench-arg=--sizes=large")
       ->allow_extra_args(false);

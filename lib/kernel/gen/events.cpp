@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "net/curl_transport.hpp"
+#include "net/http_status.hpp"
 
 namespace dsx::kernel::gen {
 
@@ -60,9 +61,8 @@ Result<std::unique_ptr<SessionSink>> SessionSink::Open(const std::string& name, 
   if (code == 200 || code == 201) return s;
   std::string why = "HTTP " + std::to_string(code);
   if (code == 409) why += ": it exists with another content type or is closed";
-  if (code == 401 || code == 403)
-    return Status::Conflict("cannot create session '" + name + "': " + why + " (check --token or DSX_TOKEN)");
-  return Status::Unavailable("cannot create session '" + name + "': " + why);
+  if (code == 401 || code == 403) why += " (check --token or DSX_TOKEN)";
+  return net::StatusFromHttp(code, why).Wrap("cannot create session '" + name + "'");
 }
 
 Status SessionSink::Post(const std::string& body) {

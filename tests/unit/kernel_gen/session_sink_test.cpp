@@ -53,8 +53,11 @@ TEST_CASE("session sink over a transport: refusals and failures at open") {
   CHECK(refused.status().message().find(kToken) == std::string::npos);
 
   auto conflict = Open({Reply(409)}, &fake);
-  CHECK(conflict.status().code() == Code::kUnavailable);
+  CHECK(conflict.status().code() == Code::kConflict);  // exit 4, as for every client (net/http_status)
   CHECK(conflict.status().message().find("another content type") != std::string::npos);
+
+  CHECK(Open({Reply(503)}, &fake).status().code() == Code::kUnavailable);
+  CHECK(Open({Reply(404)}, &fake).status().code() == Code::kNotFound);
 
   auto down = Open({NetError(false, "cannot connect to server")}, &fake);
   CHECK(down.status().code() == Code::kUnavailable);
