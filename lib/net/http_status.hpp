@@ -8,9 +8,10 @@
 //   no answer at all    -> kUnavailable  (5)  refused, reset, timed out, name not resolved
 //   anything else       -> kFailed       (1)  400, 413, 500, ...: it answered and it failed
 //
-// Every client (stream and session commands, the agent runner, the LLM and audit clients) gets
-// its codes here, so one server answer gives every command the same exit code. What the message
-// says stays the caller's: it knows what the status means for its endpoint.
+// The session-server clients (stream and session commands, the agent runner, cancel/steer,
+// kernel gen --session) get their codes here, so one server answer gives every command the same
+// exit code. What the message says stays the caller's: it knows what the status means for its
+// endpoint.
 #pragma once
 
 #include <string>
