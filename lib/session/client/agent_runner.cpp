@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -243,7 +244,8 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     auto t = new_transport();
     SessionClient c = client_on(*t);
     const std::int64_t period = std::max<std::int64_t>(lease / 3, 200);
-    const std::int64_t poll = std::max<std::int64_t>(env.clock_poll_ms, 1);
+    const std::int64_t poll =
+        env.clock_poll_ms > 0 ? env.clock_poll_ms : std::numeric_limits<std::int64_t>::max();
     std::int64_t due = lease_start_ms + period;
     std::unique_lock lock(sh.mu);
     while (!sh.finished.load()) {

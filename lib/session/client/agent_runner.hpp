@@ -73,8 +73,9 @@ struct AgentRunEnv {
   std::function<Result<std::unique_ptr<Agent>>(const std::vector<std::string>& argv, std::chrono::milliseconds grace)>
       start_agent;
   // The heartbeat thread sleeps on a condition variable (so the command's exit wakes it at once)
-  // and reads the clock again at least this often: a ManualClock moves without waking anyone.
-  std::int64_t clock_poll_ms = 100;
+  // until the next heartbeat is due. With a clock that moves without waking anyone (a test's
+  // ManualClock), set this to read it again at least every so many real milliseconds; 0: no.
+  std::int64_t clock_poll_ms = 0;
 };
 
 Result<AgentRunResult> RunAgent(const AgentRunOptions& options, const AgentRunEnv& env = {});
