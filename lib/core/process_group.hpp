@@ -2,7 +2,7 @@
 // everything it starts (a shell's `sleep`, a pipeline, helpers) is signalled as one with
 // kill(-pgid, sig). Signalling only the child is not enough: `bash -c '...; sleep 1; ...'`
 // defers SIGINT/SIGTERM until its foreground `sleep` ends, and processes started with `&`
-// ignore SIGINT. POSIX; written for `dsx session run` agents (lib/session/live/agent_process)
+// ignore SIGINT. POSIX; written for `dsx session run` agents (lib/session/client/agent_process)
 // and meant to be reused as is by the jobs layer for the processes it runs.
 //
 // Stop() is the one way to end a group: SIGTERM (+ SIGCONT, so stopped members see it) to the

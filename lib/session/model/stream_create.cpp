@@ -185,7 +185,7 @@ void StreamService::Create(CreateArgs args, ReplyCallback done) {
   CreateOp op{meta, std::move(batches), args.closed};
   lk.unlock();
   const bool closed = args.closed;
-  store_->Create(std::move(op), [this, s, tail, closed, done = std::move(done)](Status st) {
+  store_->Create(std::move(op), [s, tail, closed, done = std::move(done)](Status st) {
     if (!st.ok()) {
       s->failed = true;
       {
