@@ -36,12 +36,6 @@ Result<json> ParseClientJson(std::string_view text, int max_depth) {
   return value;
 }
 
-std::string StringOr(const json& object, const char* key, std::string fallback) {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
-}
-
 JsonFields::JsonFields(const json& object, std::string what, std::string prefix)
     : object_(object), prefix_(std::move(prefix)) {
   if (!object_.is_object()) error_ = what + " must be a JSON object (got " + object_.type_name() + ")";

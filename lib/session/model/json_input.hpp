@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.hpp"
+#include "session/wire/event.hpp"
 
 namespace dsx::session {
 
@@ -35,10 +36,8 @@ int JsonDepth(std::string_view text, int limit = kMaxJsonDepth);
 // Errors are Status::Failed (HTTP 400): "invalid JSON" or "JSON nested deeper than 64 levels".
 Result<nlohmann::json> ParseClientJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
-// Lenient read of stored or server-made data (events read back from a log, which raw stream
-// writes by an admin can fill with anything): the string at `key`, or `fallback` when `object`
-// is not an object, or the field is absent or not a string. Never throws.
-std::string StringOr(const nlohmann::json& object, const char* key, std::string fallback = "");
+// Lenient read of stored or server-made data (the one definition is shared with the clients).
+using wire::StringOr;
 
 // Typed reads of a client object's fields, never throwing. A field that is present with the
 // wrong type records an error naming it and the type it needs (the first such error is

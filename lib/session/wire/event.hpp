@@ -50,7 +50,7 @@ inline std::string RandomId(const char* prefix) {
 inline std::string StringOr(const nlohmann::json& object, const char* key, std::string fallback = "") {
   if (!object.is_object()) return fallback;
   auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
 }
 
 }  // namespace dsx::session::wire
