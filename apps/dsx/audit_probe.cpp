@@ -39,7 +39,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseHeaders(const std:
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& h : raw) {
     auto colon = h.find(':');
-    if (colon == std::string::npos || colon == 0) return Status::Usage("bad --header '" + h.substr(0, 40) + "': expected 'Name: value'");
+    if (colon == std::string::npos || colon == 0)
+      return Status::Usage("bad --header '" + h.substr(0, 40) + "': expected 'Name: value'");
     std::string v = h.substr(colon + 1);
     v.erase(0, v.find_first_not_of(" \t"));
     out.emplace_back(h.substr(0, colon), v);
@@ -127,7 +128,8 @@ Result<std::optional<audit::Report>> RunProbe(const ProbeFlags& f) {
 void RunMockLlm(const std::string& listen, int tokens, int interval_ms, const std::string& log_path) {
   probe::MockLlmOptions o;
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return cli::Finish(Status::Usage("bad --listen '" + listen + "': expected HOST:PORT"));
+  if (colon == std::string::npos)
+    return cli::Finish(Status::Usage("bad --listen '" + listen + "': expected HOST:PORT"));
   o.host = listen.substr(0, colon);
   if (o.host.size() > 2 && o.host.front() == '[' && o.host.back() == ']') o.host = o.host.substr(1, o.host.size() - 2);
   try {
@@ -159,20 +161,26 @@ void register_audit_probe(CLI::App& audit) {
   audit.add_option("--header", f->headers, "'Name: value' for every probe request (repeatable)")
       ->allow_extra_args(false)
       ->group(g);
-  audit.add_option("--body", f->body,
-                   "start request body, or @FILE; {{id}} and {{marker}} are filled per run (default: an AI SDK useChat message)")
+  audit
+      .add_option(
+          "--body", f->body,
+          "start request body, or @FILE; {{id}} and {{marker}} are filled per run (default: an AI SDK useChat message)")
       ->group(g);
-  audit.add_option("--resume", f->resume, "GET URL that re-attaches to a running answer, e.g. http://h/api/chat/{{id}}/stream")
+  audit
+      .add_option("--resume", f->resume,
+                  "GET URL that re-attaches to a running answer, e.g. http://h/api/chat/{{id}}/stream")
       ->group(g);
   audit.add_option("--cancel", f->cancel, "the stop contract: METHOD URL")->expected(2)->group(g);
   audit.add_option("--cancel-body", f->cancel_body, "body of the stop request, or @FILE")->group(g);
   audit.add_option("--steer", f->steer, "the steer contract: METHOD URL")->expected(2)->group(g);
   audit.add_option("--steer-body", f->steer_body, "body of the steer request, or @FILE")->group(g);
   audit.add_option("--probe", f->probe_file, "YAML probe file (requests, contracts, timeouts); flags win")->group(g);
-  audit.add_option("--mock-log", f->mock_log,
-                   "the oracle: URL (http://HOST:PORT/log of dsx audit mock-llm) or file of its log")
+  audit
+      .add_option("--mock-log", f->mock_log,
+                  "the oracle: URL (http://HOST:PORT/log of dsx audit mock-llm) or file of its log")
       ->group(g);
-  audit.add_option("--start-command", f->start_command, "shell command run before each probe run (starts an agent)")->group(g);
+  audit.add_option("--start-command", f->start_command, "shell command run before each probe run (starts an agent)")
+      ->group(g);
   audit.add_option("--end-marker", f->end_marker, "text that ends a generation in a stream that stays open")->group(g);
   audit.add_option("--drop-after", f->drop_after, "drop, stop or attach after this many tokens (default 4)")
       ->check(CLI::Range(1, 10000))
@@ -180,20 +188,24 @@ void register_audit_probe(CLI::App& audit) {
   audit.add_option("--timeout", f->timeout_s, "seconds to wait for a first byte and between bytes (default 10)")
       ->check(CLI::PositiveNumber)
       ->group(g);
-  audit.add_option("--settle", f->settle_s, "seconds to wait after a drop or stop before reading the oracle (default 1.5)")
+  audit
+      .add_option("--settle", f->settle_s,
+                  "seconds to wait after a drop or stop before reading the oracle (default 1.5)")
       ->check(CLI::PositiveNumber)
       ->group(g);
   audit.add_flag("--no-guess", f->no_guess, "do not try documented default resume/stop routes")->group(g);
   audit::SetLiveAudit([f]() { return RunProbe(*f); });
 
-  auto* mock = audit.add_subcommand("mock-llm", "an OpenAI-compatible model that streams numbered tokens and logs cancels");
+  auto* mock =
+      audit.add_subcommand("mock-llm", "an OpenAI-compatible model that streams numbered tokens and logs cancels");
   auto listen = std::make_shared<std::string>("127.0.0.1:0");
   auto tokens = std::make_shared<int>(40);
   auto interval = std::make_shared<int>(100);
   auto log_path = std::make_shared<std::string>();
   mock->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:0, a free port)");
   mock->add_option("--tokens", *tokens, "tokens per answer (default 40)")->check(CLI::Range(1, 100000));
-  mock->add_option("--interval-ms", *interval, "delay before each token in ms (default 100)")->check(CLI::Range(0, 60000));
+  mock->add_option("--interval-ms", *interval, "delay before each token in ms (default 100)")
+      ->check(CLI::Range(0, 60000));
   mock->add_option("--log", *log_path, "also append the JSON-lines log to FILE (GET /log serves it too)");
   mock->callback([=] { RunMockLlm(*listen, *tokens, *interval, *log_path); });
 }

@@ -3,11 +3,11 @@
 //   dsx audit rules test|list                                                       the rule set
 // The live probe (--url, mock-llm) is added by register_audit_probe (audit_probe.cpp) and reaches
 // this file through audit::SetLiveAudit (lib/audit/live_hook.hpp). See man/dsx-audit.1.
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <unistd.h>
 
 #include "audit/live_hook.hpp"
 #include "audit/report/report.hpp"
@@ -112,9 +112,8 @@ void RunRulesTest(const std::string& rules_flag, const std::string& fixtures, bo
   } else {
     for (const auto& fl : result->failures) std::printf("FAIL %s\n", fl.c_str());
     for (const auto& u : result->untested) std::printf("FAIL detector '%s' has no ruleid fixture\n", u.c_str());
-    std::printf("%zu detectors, %d fixture files, %d checks, %zu failures, %zu untested\n",
-                (*rules)->detectors.size(), result->files, result->checks, result->failures.size(),
-                result->untested.size());
+    std::printf("%zu detectors, %d fixture files, %d checks, %zu failures, %zu untested\n", (*rules)->detectors.size(),
+                result->files, result->checks, result->failures.size(), result->untested.size());
   }
   cli::SetExit(result->ok() ? 0 : 1);
 }
@@ -128,8 +127,12 @@ void RunRulesList(const std::string& rules_flag, bool json) {
     for (const auto& d : r.detectors) {
       std::vector<std::string> langs;
       for (auto l : d.langs) langs.emplace_back(audit::LangName(l));
-      j["detectors"].push_back({{"id", d.id}, {"fact", d.fact}, {"stack", d.stack}, {"file", d.origin},
-                                {"languages", langs}, {"description", d.description}});
+      j["detectors"].push_back({{"id", d.id},
+                                {"fact", d.fact},
+                                {"stack", d.stack},
+                                {"file", d.origin},
+                                {"languages", langs},
+                                {"description", d.description}});
     }
     for (const auto& p : r.packages)
       j["packages"].push_back({{"id", p.id}, {"ecosystem", p.ecosystem}, {"name", p.name}, {"fact", p.fact}});
@@ -151,7 +154,8 @@ void RunRulesList(const std::string& rules_flag, bool json) {
 }  // namespace
 
 void register_audit(CLI::App& app) {
-  auto* audit = app.add_subcommand("audit", "score an AI app's streaming: resilient delivery, continuity, live control");
+  auto* audit =
+      app.add_subcommand("audit", "score an AI app's streaming: resilient delivery, continuity, live control");
   auto flags = std::make_shared<AuditFlags>();
   audit->add_option("path", flags->path, "repository or folder to audit statically (default: .)");
   audit->add_option("--format", flags->format, "output: text (default), markdown, json, sarif")
@@ -159,7 +163,8 @@ void register_audit(CLI::App& app) {
   audit->add_flag("--json", flags->json, "same as --format json");
   audit->add_option("--fail-under", flags->fail_under, "exit 1 when the overall score (0-100) is below SCORE")
       ->check(CLI::Range(0, 100));
-  audit->add_option("--rules", flags->rules, "rule folder with detectors/ and capabilities/ (default: the installed configs/audit)");
+  audit->add_option("--rules", flags->rules,
+                    "rule folder with detectors/ and capabilities/ (default: the installed configs/audit)");
   audit->add_option("--max-file-mb", flags->max_file_mb, "skip source files larger than this, with a note (default 2)")
       ->check(CLI::PositiveNumber);
   audit->add_flag("--no-gitignore", flags->no_gitignore, "also read files that .gitignore excludes");

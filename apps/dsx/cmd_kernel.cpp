@@ -13,13 +13,13 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "core/fs.hpp"
-#include "kernel/compile/cache.hpp"
-#include "kernel/compile/compiler.hpp"
-#include "kernel/compile/task_compile.hpp"
 #include "kernel/bench/bench.hpp"
 #include "kernel/bench/harness_kernels.hpp"
 #include "kernel/bench/peaks.hpp"
 #include "kernel/bench/runner.hpp"
+#include "kernel/compile/cache.hpp"
+#include "kernel/compile/compiler.hpp"
+#include "kernel/compile/task_compile.hpp"
 #include "kernel/cuda/device.hpp"
 #include "kernel/task.hpp"
 
@@ -78,7 +78,8 @@ void RegisterShow(CLI::App& kernel) {
         auto rl = k::ResolveLaunch(t->optimized, *inst);
         json r{{"bytes", inst->bytes}, {"flops", inst->flops}};
         if (rl.ok())
-          r["optimized_launch"] = {{"entry", rl->entry}, {"grid", rl->grid}, {"block", rl->block}, {"shared", rl->shared}};
+          r["optimized_launch"] = {
+              {"entry", rl->entry}, {"grid", rl->grid}, {"block", rl->block}, {"shared", rl->shared}};
         j["resolved"][std::string(k::DTypeName(d)) + "/" + p] = r;
       }
     if (*json_out) return cli::PrintJson(j);
@@ -115,8 +116,9 @@ void RegisterShow(CLI::App& kernel) {
       std::string grid, block;
       for (const auto& s : l->grid) grid += (grid.empty() ? "" : ", ") + s;
       for (const auto& s : l->block) block += (block.empty() ? "" : ", ") + s;
-      std::printf("%-11s %s: %s  grid [%s] block [%s] shared %s\n", l == &t->reference ? "reference:" : "optimized:",
-                  l->file.c_str(), l->entry.c_str(), grid.c_str(), block.c_str(), l->shared.c_str());
+      std::printf("%-11s %s: %s  grid [%s] block [%s] shared %s\n",
+                  l == &t->reference ? "reference:" : "optimized:", l->file.c_str(), l->entry.c_str(), grid.c_str(),
+                  block.c_str(), l->shared.c_str());
     }
   });
 }
@@ -175,15 +177,16 @@ void RegisterCompile(CLI::App& kernel) {
     } else {
       for (const auto& d : m->diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
       if (m->success) {
-        std::printf("%s: %s %s, %zu bytes, %s, %.1f ms\n", o->file.c_str(), m->arch.c_str(), m->is_cubin ? "cubin" : "ptx",
-                    m->image.size(), m->cache_hit ? "cache hit" : "compiled", m->ms);
+        std::printf("%s: %s %s, %zu bytes, %s, %.1f ms\n", o->file.c_str(), m->arch.c_str(),
+                    m->is_cubin ? "cubin" : "ptx", m->image.size(), m->cache_hit ? "cache hit" : "compiled", m->ms);
         for (const auto& [n, sym] : m->lowered) std::printf("  %s -> %s\n", n.c_str(), sym.c_str());
       }
     }
     if (!m->success) {
       size_t errors = 0;
       for (const auto& d : m->diagnostics) errors += d.severity != "warning";
-      return cli::Finish(Status::Failed("compile failed: '" + o->file + "': " + std::to_string(std::max<size_t>(errors, 1)) + " error(s)"));
+      return cli::Finish(Status::Failed("compile failed: '" + o->file +
+                                        "': " + std::to_string(std::max<size_t>(errors, 1)) + " error(s)"));
     }
     cli::SetExit(0);
   });
@@ -202,7 +205,8 @@ void RegisterCache(CLI::App& kernel) {
     if (!s.ok()) return cli::Finish(s.status());
     if (*json_out)
       return cli::PrintJson({{"dir", c.dir()}, {"entries", s->entries}, {"bytes", s->bytes}, {"partial", s->partial}});
-    std::printf("dir:     %s\nentries: %lld\nbytes:   %lld\n", c.dir().c_str(), (long long)s->entries, (long long)s->bytes);
+    std::printf("dir:     %s\nentries: %lld\nbytes:   %lld\n", c.dir().c_str(), (long long)s->entries,
+                (long long)s->bytes);
     if (s->partial) std::printf("partial: %lld (interrupted writers; ignored)\n", (long long)s->partial);
   });
   auto* clear = cache->add_subcommand("clear", "remove compiled kernels from the cache");
@@ -245,14 +249,17 @@ void RegisterBench(CLI::App& kernel) {
   cmd->add_option("--sizes", o->sizes, "presets, comma separated (default: all)");
   cmd->add_option("--dtype", o->dtypes, "dtypes, comma separated (default: all of the task's)");
   cmd->add_flag("--json", o->json, "print one JSON document");
-  cmd->add_flag("--measure-peaks", o->b.measure_peaks, "measure copy bandwidth and matmul rate first (cached per device)");
-  cmd->add_option("--max-noise", o->b.max_noise_pct, "stop sampling below this relative noise [%]")->capture_default_str();
+  cmd->add_flag("--measure-peaks", o->b.measure_peaks,
+                "measure copy bandwidth and matmul rate first (cached per device)");
+  cmd->add_option("--max-noise", o->b.max_noise_pct, "stop sampling below this relative noise [%]")
+      ->capture_default_str();
   cmd->add_option("--timeout", o->b.timeout_s, "time budget per measurement [s]")->capture_default_str();
   cmd->add_option("--min-samples", o->b.min_samples, "samples before the noise rule may stop")->capture_default_str();
   cmd->add_option("--trials", o->b.trials, "verification trials (at least 5)")->capture_default_str();
   cmd->add_option("--device", o->b.device, "CUDA device ordinal")->capture_default_str();
   cmd->add_option("--arch", o->b.arch, "compile for this arch (default: the device's sm_XX)");
-  cmd->add_option("--child-timeout", o->b.child_timeout_s, "kill a configuration's child after this many seconds (default 60 + 8 x --timeout)");
+  cmd->add_option("--child-timeout", o->b.child_timeout_s,
+                  "kill a configuration's child after this many seconds (default 60 + 8 x --timeout)");
   cmd->add_flag("--no-reference-timing", o->no_reference, "do not time the reference kernel (no speedup)");
   cmd->add_flag("--cold-only", o->cold_only, "only the cold (L2 flushed) measurement");
   cmd->add_flag("--hot-only", o->hot_only, "only the hot measurement");
@@ -281,7 +288,8 @@ void RegisterBench(CLI::App& kernel) {
     else std::fputs(dsx::kernel::bench::FormatReport(rep->doc).c_str(), stdout);
     if (rep->exit_code != 0) {
       std::string why = rep->doc.value("status", std::string("failed"));
-      if (rep->doc.contains("reasons") && !rep->doc["reasons"].empty()) why += ": " + rep->doc["reasons"][0].get<std::string>();
+      if (rep->doc.contains("reasons") && !rep->doc["reasons"].empty())
+        why += ": " + rep->doc["reasons"][0].get<std::string>();
       std::fflush(stdout);
       std::fprintf(stderr, "dsx: bench '%s': %s\n", o->b.task.c_str(), why.c_str());
     }
@@ -310,10 +318,10 @@ void RegisterDevice(CLI::App& kernel) {
     json j = dsx::kernel::cuda::DeviceToJson(*dev);
     j["measured_peaks"] = measured;
     if (*json_out) return cli::PrintJson(j);
-    std::printf("%s (%s, %d SMs, %.1f GiB, L2 %.0f MiB), driver %s\n", dev->name.c_str(), dev->Arch().c_str(), dev->sm_count,
-                dev->total_mem / 1073741824.0, dev->l2_bytes / 1048576.0, dev->DriverString().c_str());
-    std::printf("peak: %.0f GB/s DRAM, %.1f TFLOP/s fp32, %.0f TFLOP/s bf16/f16 tensor (dense)\n", dev->peak_gbps, dev->peak_tflops_fp32,
-                dev->peak_tflops_tensor16);
+    std::printf("%s (%s, %d SMs, %.1f GiB, L2 %.0f MiB), driver %s\n", dev->name.c_str(), dev->Arch().c_str(),
+                dev->sm_count, dev->total_mem / 1073741824.0, dev->l2_bytes / 1048576.0, dev->DriverString().c_str());
+    std::printf("peak: %.0f GB/s DRAM, %.1f TFLOP/s fp32, %.0f TFLOP/s bf16/f16 tensor (dense)\n", dev->peak_gbps,
+                dev->peak_tflops_fp32, dev->peak_tflops_tensor16);
     if (measured.is_object())
       std::printf("measured: copy %.0f GB/s, tiled sgemm %.1f TFLOP/s\n", measured.value("copy_gbps", 0.0),
                   measured.value("sgemm_tiled_tflops", 0.0));
@@ -332,7 +340,8 @@ void RegisterChild(CLI::App& kernel) {
     json req = json::parse(input, nullptr, false);
     json res;
     // Belt and braces next to the parent's kill: never outlive the time the parent allows.
-    if (req.is_object() && req.value("deadline_s", 0.0) > 0) ::alarm(static_cast<unsigned>(req.value("deadline_s", 0.0)) + 5);
+    if (req.is_object() && req.value("deadline_s", 0.0) > 0)
+      ::alarm(static_cast<unsigned>(req.value("deadline_s", 0.0)) + 5);
     if (req.is_discarded()) res = {{"status", "failed"}, {"reasons", {"bad request JSON"}}};
     else if (*kind == "config") res = dsx::kernel::bench::RunConfig(req);
     else if (*kind == "peaks") res = dsx::kernel::bench::RunPeaks(req);

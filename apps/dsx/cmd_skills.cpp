@@ -44,8 +44,8 @@ Result<stdfs::path> FindSkill(const std::string& name) {
 json IssuesJson(const std::vector<llm::SkillIssue>& issues) {
   json a = json::array();
   for (const auto& i : issues)
-    a.push_back({{"file", i.file}, {"line", i.line}, {"severity", i.error ? "error" : "warning"},
-                 {"message", i.message}});
+    a.push_back(
+        {{"file", i.file}, {"line", i.line}, {"severity", i.error ? "error" : "warning"}, {"message", i.message}});
   return a;
 }
 
@@ -63,12 +63,15 @@ void RegisterList(CLI::App& skills) {
     for (const auto& d : llm::FindSkillDirs(dir)) {
       auto c = llm::CheckSkill(d);
       std::string desc = c.skill.description;
-      arr.push_back({{"name", c.skill.name}, {"path", d.string()}, {"description", desc},
-                     {"files", c.skill.files.size()}, {"valid", c.ok()}});
+      arr.push_back({{"name", c.skill.name},
+                     {"path", d.string()},
+                     {"description", desc},
+                     {"files", c.skill.files.size()},
+                     {"valid", c.ok()}});
       if (!*json_out) {
         if (desc.size() > 90) desc = desc.substr(0, 87) + "...";
-        std::printf("%-16s %s%s\n", c.skill.name.empty() ? d.filename().c_str() : c.skill.name.c_str(),
-                    desc.c_str(), c.ok() ? "" : "  (invalid: run dsx skills validate)");
+        std::printf("%-16s %s%s\n", c.skill.name.empty() ? d.filename().c_str() : c.skill.name.c_str(), desc.c_str(),
+                    c.ok() ? "" : "  (invalid: run dsx skills validate)");
       }
     }
     if (*json_out) cli::PrintJson({{"root", dir.string()}, {"skills", arr}});
@@ -97,10 +100,16 @@ void RegisterShow(CLI::App& skills) {
       return cli::SetExit(0);
     }
     if (*json_out) {
-      return cli::PrintJson({{"name", s.name}, {"path", dir->string()}, {"description", s.description},
-                             {"license", s.license}, {"compatibility", s.compatibility},
-                             {"metadata", s.metadata}, {"allowed_tools", s.allowed_tools},
-                             {"files", s.files}, {"body", s.body}, {"valid", c.ok()},
+      return cli::PrintJson({{"name", s.name},
+                             {"path", dir->string()},
+                             {"description", s.description},
+                             {"license", s.license},
+                             {"compatibility", s.compatibility},
+                             {"metadata", s.metadata},
+                             {"allowed_tools", s.allowed_tools},
+                             {"files", s.files},
+                             {"body", s.body},
+                             {"valid", c.ok()},
                              {"issues", IssuesJson(c.issues)}});
     }
     std::printf("name:        %s\npath:        %s\ndescription: %s\n", s.name.c_str(), dir->c_str(),
@@ -144,15 +153,16 @@ void RegisterValidate(CLI::App& skills) {
         (i.error ? errors : warnings)++;
         if (!*json_out) std::printf("%s\n", i.ToString().c_str());
       }
-      results.push_back({{"path", d.string()}, {"name", c.skill.name}, {"ok", c.ok(*strict)},
-                         {"issues", IssuesJson(c.issues)}});
+      results.push_back(
+          {{"path", d.string()}, {"name", c.skill.name}, {"ok", c.ok(*strict)}, {"issues", IssuesJson(c.issues)}});
     }
     bool ok = errors == 0 && (!*strict || warnings == 0);
     if (*json_out) {
-      cli::PrintJson({{"ok", ok}, {"strict", *strict}, {"errors", errors}, {"warnings", warnings}, {"skills", results}});
+      cli::PrintJson(
+          {{"ok", ok}, {"strict", *strict}, {"errors", errors}, {"warnings", warnings}, {"skills", results}});
     } else {
-      std::printf("%zu skill%s checked: %d error%s, %d warning%s\n", dirs.size(), dirs.size() == 1 ? "" : "s",
-                  errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+      std::printf("%zu skill%s checked: %d error%s, %d warning%s\n", dirs.size(), dirs.size() == 1 ? "" : "s", errors,
+                  errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
     }
     cli::SetExit(ok ? 0 : 1);
   });

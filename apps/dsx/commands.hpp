@@ -16,9 +16,9 @@ namespace dsx::cmd {
 
 // Top-level groups (rows in main.cpp's kCommandGroups).
 void register_session(CLI::App& app);
-void register_kernel(CLI::App& app);   // cmd_kernel.cpp
-void register_skills(CLI::App& app);   // cmd_skills.cpp
-void register_audit(CLI::App& app);    // cmd_audit.cpp
+void register_kernel(CLI::App& app);  // cmd_kernel.cpp
+void register_skills(CLI::App& app);  // cmd_skills.cpp
+void register_audit(CLI::App& app);   // cmd_audit.cpp
 
 // Parts of a group that live in their own file (called by the group's cmd_<group>.cpp).
 void register_session_serve(CLI::App& session);    // session_serve.cpp

@@ -77,8 +77,8 @@ void PrintHuman(const json& board) {
     }
     int rank = e.value("rank", 0);
     std::printf("%-4s %-8s %-14s %-8.3f %s\n", rank ? std::to_string(rank).c_str() : "-",
-                e.value("id", std::string()).c_str(), e.value("outcome", std::string()).c_str(),
-                e.value("score", 0.0), e.value("summary", std::string()).c_str());
+                e.value("id", std::string()).c_str(), e.value("outcome", std::string()).c_str(), e.value("score", 0.0),
+                e.value("summary", std::string()).c_str());
   }
   std::printf("run folder: %s\n", board.value("run_dir", std::string()).c_str());
   if (board["best"].is_string())
@@ -111,7 +111,8 @@ void Run(const GenFlags& f) {
     model = tmpl->params_file.filename().string();
   } else {
     auto provider = llm::ParseProvider(f.provider);
-    if (!provider.ok()) return cli::Finish(Status::Usage("unknown provider '" + f.provider + "': use openai, anthropic or template"));
+    if (!provider.ok())
+      return cli::Finish(Status::Usage("unknown provider '" + f.provider + "': use openai, anthropic or template"));
     auto config = llm::ConfigFromEnv(*provider, f.model, f.base_url);
     if (!config.ok()) return cli::Finish(config.status());
     auto c = llm::MakeClient(std::move(*config));
@@ -154,9 +155,14 @@ void Run(const GenFlags& f) {
   gen::BenchEvaluator evaluator(bo);
 
   gen::GenInfo info{task->name, skill->name, f.provider, model,
-                    json{{"rounds", f.rounds}, {"candidates", f.candidates}, {"bench_args", f.bench_args},
-                         {"timeout_s", f.timeout_s}, {"arch", f.arch}, {"session", f.session},
-                         {"compile_only", f.compile_only}, {"max_time_s", f.max_time_s},
+                    json{{"rounds", f.rounds},
+                         {"candidates", f.candidates},
+                         {"bench_args", f.bench_args},
+                         {"timeout_s", f.timeout_s},
+                         {"arch", f.arch},
+                         {"session", f.session},
+                         {"compile_only", f.compile_only},
+                         {"max_time_s", f.max_time_s},
                          {"base_url", client ? client->config().base_url : std::string()}}};
   gen::GenLoop loop(info, run_dir, sink);
   loop.set_time_budget(f.max_time_s);
@@ -189,14 +195,17 @@ void register_kernel_gen(CLI::App& kernel) {
   cmd->add_option("--session", f->session, "stream tokens and results into this durable session on --server");
   cli::AddServerFlags(cmd, f->server);
   cmd->add_option("--out", f->out, "run folder (default ./runs/kernel-gen/<task>-<timestamp>)");
-  cmd->add_option("--bench-arg", f->bench_args, "extra argument for `dsx kernel bench` (repeatable), e.g. --bench-arg=--sizes=large")
+  cmd->add_option("--bench-arg", f->bench_args,
+                  "extra argument for `dsx kernel bench` (repeatable), e.g. --bench-arg=--sizes=large")
       ->allow_extra_args(false);
-  cmd->add_option("--max-time", f->max_time_s, "start no candidate after this many seconds (0: no limit); results so far are kept");
+  cmd->add_option("--max-time", f->max_time_s,
+                  "start no candidate after this many seconds (0: no limit); results so far are kept");
   cmd->add_flag("--compile-only", f->compile_only, "judge candidates by compiling only (no GPU; nothing is timed)");
   cmd->add_option("--timeout", f->timeout_s, "seconds per candidate before its bench is killed")->capture_default_str();
   cmd->add_option("--arch", f->arch, "architecture to compile for and name in the prompt")->capture_default_str();
   cmd->add_option("--max-tokens", f->max_tokens, "most tokens per model reply")->capture_default_str();
-  cmd->add_option("--temperature", f->temperature, "sampling temperature (default: server's; 0.8 when --candidates > 1)");
+  cmd->add_option("--temperature", f->temperature,
+                  "sampling temperature (default: server's; 0.8 when --candidates > 1)");
   cmd->add_flag("--json", f->json, "print the leaderboard as JSON");
   cmd->callback([f] { Run(*f); });
 }

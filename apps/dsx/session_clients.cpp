@@ -30,8 +30,7 @@ struct Common {
 };
 
 void AddCommon(CLI::App* cmd, Common& c) {
-  cmd->add_option("stream", c.stream, "stream path (chat/42, under SERVER/v1/stream/) or full http(s) URL")
-      ->required();
+  cmd->add_option("stream", c.stream, "stream path (chat/42, under SERVER/v1/stream/) or full http(s) URL")->required();
   cli::AddServerFlags(cmd, c.net);
   cmd->add_flag("--json", c.json, "print one JSON document instead of text");
 }
@@ -214,12 +213,16 @@ void RunTail(const TailFlags& f) {
   sc::Follower::Options fo;
   fo.from = f.from;
   fo.follow = f.follow;
-  fo.live = f.live == "sse" ? sc::LiveMode::kSse : f.live == "long-poll" ? sc::LiveMode::kLongPoll : sc::LiveMode::kAuto;
+  fo.live = f.live == "sse"         ? sc::LiveMode::kSse
+            : f.live == "long-poll" ? sc::LiveMode::kLongPoll
+                                    : sc::LiveMode::kAuto;
   fo.retry_for = sc::Millis(static_cast<int64_t>(f.retry_for_s * 1000));
   fo.seed = static_cast<uint64_t>(NowMs());
   fo.notice = [&c](const std::string& line) { Notice("tail '" + c.stream + "': " + line); };
   sc::Follower follower(*(*s)->client, fo);
-  sc::TailOutput out(STDOUT_FILENO, f.jsonl ? sc::TailFormat::kJsonl : c.json ? sc::TailFormat::kJson : sc::TailFormat::kRaw);
+  sc::TailOutput out(STDOUT_FILENO, f.jsonl  ? sc::TailFormat::kJsonl
+                                    : c.json ? sc::TailFormat::kJson
+                                             : sc::TailFormat::kRaw);
   sc::TextRenderer text_out;
   Status st = follower.Run([&](const sc::Chunk& chunk) {
     return f.text ? text_out.WriteChunk(chunk.data, STDOUT_FILENO) : out.Write(chunk, follower.content_type());

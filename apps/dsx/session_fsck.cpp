@@ -20,10 +20,8 @@ void RunFsck(const std::string& dir, bool json) {
   log::SetLevel(log::Level::kError);
   auto r = fs::Fsck(dir);
   if (!r) return cli::Finish(r.status());
-  if (json)
-    cli::PrintJson(fs::FsckJson(*r));
-  else
-    std::fputs(fs::FsckText(*r).c_str(), stdout);
+  if (json) cli::PrintJson(fs::FsckJson(*r));
+  else std::fputs(fs::FsckText(*r).c_str(), stdout);
   cli::SetExit(r->corrupt() ? 1 : 0);
 }
 
@@ -48,7 +46,8 @@ void RunRepair(const std::string& dir, bool json) {
 
 void register_session_fsck(CLI::App& session) {
   auto* fsck = session.add_subcommand(
-      "fsck", "check a file store directory (read-only): bad ranges per segment, indexes, checkpoint, affected streams");
+      "fsck",
+      "check a file store directory (read-only): bad ranges per segment, indexes, checkpoint, affected streams");
   auto dir = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   fsck->add_option("dir", *dir, "data directory (as given to serve --data)")->required();
@@ -57,13 +56,15 @@ void register_session_fsck(CLI::App& session) {
   fsck->callback([dir, json] { RunFsck(*dir, *json); });
 
   auto* repair = session.add_subcommand(
-      "repair", "salvage every valid record of a damaged file store (rewrites corrupt segments; server must be stopped)");
+      "repair",
+      "salvage every valid record of a damaged file store (rewrites corrupt segments; server must be stopped)");
   auto rdir = std::make_shared<std::string>();
   auto rjson = std::make_shared<bool>(false);
   repair->add_option("dir", *rdir, "data directory (as given to serve --data)")->required();
   repair->add_flag("--json", *rjson, "print one JSON document instead of text");
   repair->footer(
-      "Exit status: 0 repaired (or nothing to repair), 1 failed, 2 usage, 3 no such store, 4 refused: a server holds DIR.");
+      "Exit status: 0 repaired (or nothing to repair), 1 failed, 2 usage, 3 no such store, 4 refused: a server holds "
+      "DIR.");
   repair->callback([rdir, rjson] { RunRepair(*rdir, *rjson); });
 }
 

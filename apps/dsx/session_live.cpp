@@ -62,9 +62,15 @@ void RunRun(const RunFlags& f) {
   auto r = lv::RunAgent(o);
   if (!r.ok()) return cli::Finish(r.status().Wrap("cannot run the agent in '" + f.c.session + "'"));
   if (f.c.json) {
-    cli::PrintJson(json{{"session", f.c.session}, {"run", r->run}, {"msg", r->msg}, {"reason", r->reason},
-                        {"exit", r->exit.Describe()}, {"bytes", r->bytes}, {"fragments", r->fragments},
-                        {"cancels", r->cancels}, {"steers", r->steers}});
+    cli::PrintJson(json{{"session", f.c.session},
+                        {"run", r->run},
+                        {"msg", r->msg},
+                        {"reason", r->reason},
+                        {"exit", r->exit.Describe()},
+                        {"bytes", r->bytes},
+                        {"fragments", r->fragments},
+                        {"cancels", r->cancels},
+                        {"steers", r->steers}});
   } else {
     std::printf("run %s ended: %s (%s, %llu bytes in %llu fragments)\n", r->run.c_str(), r->reason.c_str(),
                 r->exit.Describe().c_str(), static_cast<unsigned long long>(r->bytes),
@@ -81,7 +87,7 @@ struct ControlFlags {
   LiveCommon c;
   std::vector<std::string> args;  // [RUN] (cancel) or [RUN] TEXT (steer)
   bool steer = false;
-  bool json_data = false;         // steer: TEXT is JSON
+  bool json_data = false;  // steer: TEXT is JSON
   std::string reason;
   double wait_s = 10;
 };
@@ -141,7 +147,8 @@ void RunWho(const LiveCommon& c) {
   const json members = info->body.value("presence", json::array());
   const json runs = info->body.value("runs", json::array());
   if (c.json) {
-    cli::PrintJson(json{{"session", c.session}, {"offset", info->body.value("offset", "")}, {"members", members}, {"runs", runs}});
+    cli::PrintJson(
+        json{{"session", c.session}, {"offset", info->body.value("offset", "")}, {"members", members}, {"runs", runs}});
     return cli::Finish(Status::Ok());
   }
   std::printf("%-7s %-20s %-12s %-10s %s\n", "KIND", "WHO", "DEVICE", "STATE", "RUN");
@@ -166,10 +173,22 @@ Result<std::int64_t> ParseTtl(const std::string& s) {
   std::int64_t mult = 1;
   std::string num = s;
   switch (s.back()) {
-    case 's': mult = 1; num.pop_back(); break;
-    case 'm': mult = 60; num.pop_back(); break;
-    case 'h': mult = 3600; num.pop_back(); break;
-    case 'd': mult = 86400; num.pop_back(); break;
+    case 's':
+      mult = 1;
+      num.pop_back();
+      break;
+    case 'm':
+      mult = 60;
+      num.pop_back();
+      break;
+    case 'h':
+      mult = 3600;
+      num.pop_back();
+      break;
+    case 'd':
+      mult = 86400;
+      num.pop_back();
+      break;
     default: break;
   }
   if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos || num.size() > 9) {
@@ -197,8 +216,12 @@ void RunToken(const TokenFlags& f) {
   if (f.json) {
     json r = json::array();
     for (auto x : *rights) r.push_back(session::auth::RightName(x));
-    cli::PrintJson(json{{"sub", f.sub}, {"session", f.pattern}, {"rights", r}, {"exp", now + *ttl},
-                        {"alg", (*key)->AlgName()}, {"token", *token}});
+    cli::PrintJson(json{{"sub", f.sub},
+                        {"session", f.pattern},
+                        {"rights", r},
+                        {"exp", now + *ttl},
+                        {"alg", (*key)->AlgName()},
+                        {"token", *token}});
   } else {
     std::printf("%s\n", token->c_str());
   }
@@ -210,12 +233,14 @@ void RunToken(const TokenFlags& f) {
 void register_session_live(CLI::App& session) {
   {
     auto f = std::make_shared<RunFlags>();
-    auto* cmd = session.add_subcommand("run", "run COMMAND as the agent of a new run: stdout streamed, cancel and steer honoured");
+    auto* cmd = session.add_subcommand(
+        "run", "run COMMAND as the agent of a new run: stdout streamed, cancel and steer honoured");
     AddLiveCommon(cmd, f->c);
     cmd->add_option("command", f->command, "the agent command and its arguments (after --)")->required();
     cmd->add_option("--lane", f->lane, "lane of the run (default main)");
     cmd->add_option("--lease", f->lease_s, "lease in seconds, renewed by heartbeats (default 15)");
-    cmd->add_option("--grace", f->grace_s, "seconds between SIGTERM and SIGKILL to COMMAND's process group (default 3)");
+    cmd->add_option("--grace", f->grace_s,
+                    "seconds between SIGTERM and SIGKILL to COMMAND's process group (default 3)");
     cmd->add_option("--retry-for", f->retry_for_s, "ride out a server outage of SECONDS when appending (default 120)");
     cmd->footer(
         "Signals: COMMAND runs in a process group of its own. On a cancel (control.cancel) the whole\n"

@@ -57,21 +57,23 @@ void register_session_serve(CLI::App& session) {
   auto* max_conns = cmd->add_option("--max-connections", f->flags.max_connections,
                                     "most open connections of every kind, capped by ulimit -n (503 above)")
                         ->default_str("10000");
-  auto* fmt = cmd->add_option("--log-format", f->flags.log_format, "log lines on stderr: text or json")
-                  ->default_str("text");
+  auto* fmt =
+      cmd->add_option("--log-format", f->flags.log_format, "log lines on stderr: text or json")->default_str("text");
   auto* logreq = cmd->add_flag("--log-requests", f->flags.log_requests, "log one line per request");
   auto* threads = cmd->add_option("--threads", f->flags.threads, "I/O threads (0: one per core)")->default_str("0");
   auto* key = cmd->add_option("--auth-key-file", f->flags.auth_key_file,
-                               "require bearer tokens signed with this key (HS256 secret or Ed25519 PEM); see dsx "
-                               "session token");
-  auto* insecure =
-      cmd->add_flag("--insecure", f->flags.insecure, "allow a non-loopback --listen without --auth-key-file (open server)");
-  auto* sweep = cmd->add_option("--sweep-interval-ms", f->flags.sweep_interval_ms,
-                                "how often expired streams are removed and their disk freed (0: only when touched) [ms]")
-                    ->default_str("10000");
+                              "require bearer tokens signed with this key (HS256 secret or Ed25519 PEM); see dsx "
+                              "session token");
+  auto* insecure = cmd->add_flag("--insecure", f->flags.insecure,
+                                 "allow a non-loopback --listen without --auth-key-file (open server)");
+  auto* sweep =
+      cmd->add_option("--sweep-interval-ms", f->flags.sweep_interval_ms,
+                      "how often expired streams are removed and their disk freed (0: only when touched) [ms]")
+          ->default_str("10000");
   cmd->add_option("--config", f->config_file, "TOML file with the same keys (flags and DSX_* win)");
 
-  cmd->callback([f, listen, data, memory, lp, fsync, interval, body, session_body, max_conns, fmt, logreq, threads, key, insecure, sweep] {
+  cmd->callback([f, listen, data, memory, lp, fsync, interval, body, session_body, max_conns, fmt, logreq, threads, key,
+                 insecure, sweep] {
     session::ServeConfig c;
     if (!f->config_file.empty()) {
       if (Status s = session::ApplyConfigFile(f->config_file, &c); !s.ok()) return cli::Finish(s);

@@ -87,8 +87,8 @@ class SyncClient {
     socket_.set_option(tcp::no_delay(true));
     host_ = host + ":" + port;
   }
-  http::response<http::string_body> Send(http::verb verb, const std::string& target,
-                                         const std::string& content_type, std::string body) {
+  http::response<http::string_body> Send(http::verb verb, const std::string& target, const std::string& content_type,
+                                         std::string body) {
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, host_);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
@@ -322,8 +322,8 @@ int64_t Percentile(std::vector<int64_t>& v, double p) {
   return v[i];
 }
 
-int Fanout(const std::string& host, const std::string& port, const std::string& path, int subs,
-           double seconds, double rate) {
+int Fanout(const std::string& host, const std::string& port, const std::string& path, int subs, double seconds,
+           double rate) {
   asio::io_context io;
   tcp::resolver resolver(io);
   tcp::endpoint ep = *resolver.resolve(host, port).begin();
@@ -405,18 +405,30 @@ int Fanout(const std::string& host, const std::string& port, const std::string& 
   int64_t p50 = Percentile(samples.arrival, 50), p99 = Percentile(samples.arrival, 99);
   int64_t read_p50 = Percentile(samples.read, 50), read_p99 = Percentile(samples.read, 99);
   // p50/p99/max: arrival (the server's delivery latency); read_*: when this client read it.
-  std::printf("RESULT subs=%d sent=%lld skipped=%lld bad=%lld expected=%lld received=%lld p50_us=%.1f p99_us=%.1f max_us=%.1f "
-              "read_p50_us=%.1f read_p99_us=%.1f read_max_us=%.1f\n",
-              subs, static_cast<long long>(sent), static_cast<long long>(skipped), static_cast<long long>(bad),
-              static_cast<long long>(expected), static_cast<long long>(received), p50 / 1e3, p99 / 1e3, mx / 1e3,
-              read_p50 / 1e3, read_p99 / 1e3, read_mx / 1e3);
+  std::printf(
+      "RESULT subs=%d sent=%lld skipped=%lld bad=%lld expected=%lld received=%lld p50_us=%.1f p99_us=%.1f max_us=%.1f "
+      "read_p50_us=%.1f read_p99_us=%.1f read_max_us=%.1f\n",
+      subs, static_cast<long long>(sent), static_cast<long long>(skipped), static_cast<long long>(bad),
+      static_cast<long long>(expected), static_cast<long long>(received), p50 / 1e3, p99 / 1e3, mx / 1e3,
+      read_p50 / 1e3, read_p99 / 1e3, read_mx / 1e3);
   return 0;
 }
 
 int Idle(const std::string& host, const std::string& port, const std::string& path, int subs) {
   asio::io_context io;
   tcp::resolver resolver(io);
-  Opener opener{io, *resolver.resolve(host, port).begin(), SseRequest(host, port, path), nullptr, /*hand_off=*/false, {}, 0, 0, 0, 0, 0, {}};
+  Opener opener{io,
+                *resolver.resolve(host, port).begin(),
+                SseRequest(host, port, path),
+                nullptr,
+                /*hand_off=*/false,
+                {},
+                0,
+                0,
+                0,
+                0,
+                0,
+                {}};
   opener.total = subs;
   opener.done = [&] {
     std::printf("READY ok=%d failed=%d\n", opener.ok, opener.failed);
@@ -461,7 +473,8 @@ int main(int argc, char** argv) {
       std::printf("RESULT created=%d\n", n);
       return 0;
     }
-    if (mode == "fanout" && a.size() == 7) return Fanout(host, port, a[3], std::stoi(a[4]), std::stod(a[5]), std::stod(a[6]));
+    if (mode == "fanout" && a.size() == 7)
+      return Fanout(host, port, a[3], std::stoi(a[4]), std::stod(a[5]), std::stod(a[6]));
     if (mode == "idle" && a.size() == 5) return Idle(host, port, a[3], std::stoi(a[4]));
     if (mode == "fill" && a.size() == 5) {
       asio::io_context io;
@@ -470,7 +483,8 @@ int main(int argc, char** argv) {
       std::string chunk(256 * 1024, '\0');
       for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>('a' + i % 26);
       int64_t n = std::stoll(a[4]) * 4;
-      for (int64_t i = 0; i < n; ++i) Check(c.Send(http::verb::post, a[3], "application/octet-stream", chunk), "append");
+      for (int64_t i = 0; i < n; ++i)
+        Check(c.Send(http::verb::post, a[3], "application/octet-stream", chunk), "append");
       std::printf("RESULT bytes=%lld\n", static_cast<long long>(n * 256 * 1024));
       return 0;
     }

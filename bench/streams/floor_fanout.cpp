@@ -37,8 +37,8 @@ struct Half {  // the subscribers one writer thread serves
 
 Half halves[2];
 std::mutex chunk_mu;
-std::string chunk;             // the event being delivered
-std::atomic<int> pending{0};   // halves still writing it
+std::string chunk;            // the event being delivered
+std::atomic<int> pending{0};  // halves still writing it
 // FLOOR_THREADS=1: the accepting thread writes to every subscriber itself (measured: p99 no better).
 bool kInline = std::getenv("FLOOR_THREADS") != nullptr && std::string(std::getenv("FLOOR_THREADS")) == "1";
 

@@ -63,7 +63,8 @@ Result<RuleTestResult> RunRuleTests(const RuleSet& rules, const stdfs::path& dir
   RuleTestResult result;
   std::set<std::string> tested;
   std::vector<stdfs::path> paths;
-  for (auto it = stdfs::recursive_directory_iterator(dir, ec); it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = stdfs::recursive_directory_iterator(dir, ec); it != stdfs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (ec) break;
     if (it->is_regular_file() && LangForPath(it->path().string()) != Lang::kNone) paths.push_back(it->path());
   }
@@ -120,13 +121,16 @@ Result<RuleTestResult> RunRuleTests(const RuleSet& rules, const stdfs::path& dir
     for (const auto& [ln, a] : at) {
       for (const auto& id : a.ruleid) {
         ++result.checks;
-        if (!known.count(id)) result.failures.push_back(f.rel + ":" + std::to_string(ln) + ": unknown detector '" + id + "'");
-        else if (!got.count({id, ln})) result.failures.push_back(f.rel + ":" + std::to_string(ln) + ": expected a match of '" + id + "', got none");
+        if (!known.count(id))
+          result.failures.push_back(f.rel + ":" + std::to_string(ln) + ": unknown detector '" + id + "'");
+        else if (!got.count({id, ln}))
+          result.failures.push_back(f.rel + ":" + std::to_string(ln) + ": expected a match of '" + id + "', got none");
         else tested.insert(id);
       }
       for (const auto& id : a.ok) {
         ++result.checks;
-        if (got.count({id, ln})) result.failures.push_back(f.rel + ":" + std::to_string(ln) + ": '" + id + "' matched a line marked ok");
+        if (got.count({id, ln}))
+          result.failures.push_back(f.rel + ":" + std::to_string(ln) + ": '" + id + "' matched a line marked ok");
       }
     }
     for (const auto& [id, ln] : got) {

@@ -19,9 +19,9 @@ namespace dsx::audit {
 
 struct RuleTestResult {
   int files = 0;
-  int checks = 0;                       // annotations checked
-  std::vector<std::string> failures;    // "fixtures/x.ts:12: expected ruleid 'a.b', no match"
-  std::vector<std::string> untested;    // detectors without a ruleid fixture
+  int checks = 0;                     // annotations checked
+  std::vector<std::string> failures;  // "fixtures/x.ts:12: expected ruleid 'a.b', no match"
+  std::vector<std::string> untested;  // detectors without a ruleid fixture
   bool ok() const { return failures.empty() && untested.empty(); }
 };
 

@@ -41,7 +41,7 @@ struct StaticAuditOptions {
 struct FileScan {
   std::string rel;
   Facts facts;
-  std::string error;       // why it could not be read ("" = fine)
+  std::string error;  // why it could not be read ("" = fine)
   bool syntax_errors = false;
   int first_error_line = 0;
 };

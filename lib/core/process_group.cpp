@@ -124,8 +124,7 @@ Result<std::unique_ptr<ProcessGroup>> ProcessGroup::Spawn(const std::vector<std:
   ::close(err[1]);
   int exec_errno = 0;
   ssize_t n;
-  while ((n = ::read(err[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
-  }
+  while ((n = ::read(err[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {}
   ::close(err[0]);
   std::unique_ptr<ProcessGroup> g(new ProcessGroup());
   g->pid_ = pid;

@@ -88,7 +88,7 @@ class ProcessGroup {
   ProcessGroup() = default;
 
   pid_t pid_ = -1;
-  Mutex mu_;                           // reaping, exit_, group_gone_
+  Mutex mu_;                            // reaping, exit_, group_gone_
   Mutex stop_mu_ ACQUIRED_BEFORE(mu_);  // one Stop at a time
   std::atomic<bool> exited_{false};
   bool group_gone_ GUARDED_BY(mu_) = false;  // seen empty: never signal again (the id may be reused)

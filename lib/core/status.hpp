@@ -13,12 +13,12 @@ namespace dsx {
 
 enum class Code {
   kOk = 0,
-  kFailed = 1,       // the operation ran and failed (bad input, verification failure...)
-  kUsage = 2,        // bad flags or arguments
-  kNotFound = 3,     // a named thing does not exist
-  kConflict = 4,     // refused: conflict, forbidden, already exists with other settings
-  kUnavailable = 5,  // a server, device or driver cannot be reached
-  kInterrupted = 130 // SIGINT
+  kFailed = 1,        // the operation ran and failed (bad input, verification failure...)
+  kUsage = 2,         // bad flags or arguments
+  kNotFound = 3,      // a named thing does not exist
+  kConflict = 4,      // refused: conflict, forbidden, already exists with other settings
+  kUnavailable = 5,   // a server, device or driver cannot be reached
+  kInterrupted = 130  // SIGINT
 };
 
 class [[nodiscard]] Status {
@@ -58,8 +58,8 @@ const char* CodeName(Code code);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}              // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {         // NOLINT
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result from an OK status has no value");
   }
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -83,8 +83,8 @@ class [[nodiscard]] Result {
 }  // namespace dsx
 
 // Early return on a non-OK Status.
-#define DSX_RETURN_IF_ERROR(expr)          \
-  do {                                     \
-    ::dsx::Status _dsx_s = (expr);         \
-    if (!_dsx_s.ok()) return _dsx_s;       \
+#define DSX_RETURN_IF_ERROR(expr)    \
+  do {                               \
+    ::dsx::Status _dsx_s = (expr);   \
+    if (!_dsx_s.ok()) return _dsx_s; \
   } while (0)

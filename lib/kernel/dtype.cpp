@@ -11,9 +11,12 @@ struct Info {
   bool is_float;
 };
 constexpr Info kInfo[] = {
-    {DType::kF32, "f32", "float", 4, true},          {DType::kF64, "f64", "double", 8, true},
-    {DType::kBF16, "bf16", "__nv_bfloat16", 2, true}, {DType::kF16, "f16", "__half", 2, true},
-    {DType::kI32, "i32", "int", 4, false},            {DType::kI64, "i64", "long long", 8, false},
+    {DType::kF32, "f32", "float", 4, true},
+    {DType::kF64, "f64", "double", 8, true},
+    {DType::kBF16, "bf16", "__nv_bfloat16", 2, true},
+    {DType::kF16, "f16", "__half", 2, true},
+    {DType::kI32, "i32", "int", 4, false},
+    {DType::kI64, "i64", "long long", 8, false},
 };
 const Info& Get(DType t) { return kInfo[static_cast<int>(t)]; }
 }  // namespace

@@ -22,8 +22,7 @@ class Parser {
       if (pos_ != s_.size()) Fail("unexpected '" + std::string(1, s_[pos_]) + "'");
     }
     if (!err_.empty()) {
-      return Status::Usage(err_ + " at column " + std::to_string(err_pos_ + 1) + " in '" +
-                           std::string(s_) + "'");
+      return Status::Usage(err_ + " at column " + std::to_string(err_pos_ + 1) + " in '" + std::string(s_) + "'");
     }
     return v;
   }
@@ -124,8 +123,7 @@ class Parser {
   std::string Name() {
     SkipWs();
     size_t start = pos_;
-    while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_'))
-      ++pos_;
+    while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_')) ++pos_;
     return std::string(s_.substr(start, pos_ - start));
   }
 

@@ -14,17 +14,28 @@ std::string Strip(std::string_view s, bool blank_literals) {
     char c = out[i], n = i + 1 < out.size() ? out[i + 1] : '\0';
     switch (st) {
       case kCode:
-        if (c == '/' && n == '/') { st = kLine; out[i] = ' '; }
-        else if (c == '/' && n == '*') { st = kBlock; out[i] = ' '; out[i + 1] = ' '; ++i; }
-        else if (c == '"') st = kStr;
+        if (c == '/' && n == '/') {
+          st = kLine;
+          out[i] = ' ';
+        } else if (c == '/' && n == '*') {
+          st = kBlock;
+          out[i] = ' ';
+          out[i + 1] = ' ';
+          ++i;
+        } else if (c == '"') st = kStr;
         else if (c == '\'') st = kChar;
         break;
       case kLine:
-        if (c == '\n') st = kCode; else out[i] = ' ';
+        if (c == '\n') st = kCode;
+        else out[i] = ' ';
         break;
       case kBlock:
-        if (c == '*' && n == '/') { out[i] = ' '; out[i + 1] = ' '; ++i; st = kCode; }
-        else if (c != '\n') out[i] = ' ';
+        if (c == '*' && n == '/') {
+          out[i] = ' ';
+          out[i + 1] = ' ';
+          ++i;
+          st = kCode;
+        } else if (c != '\n') out[i] = ' ';
         break;
       case kStr:
       case kChar:
@@ -94,8 +105,8 @@ std::vector<ScanFinding> ScanSource(std::string_view source) {
   });
   static const std::regex kTimerReg(R"(%(globaltimer|globaltimer_lo|globaltimer_hi|clock64|clock)\b)");
   each(with_strings, kTimerReg, [&](const std::smatch& m, size_t pos) {
-    out.push_back({"clock", "reject", LineOf(with_strings, pos),
-                   "reads the '%" + m[1].str() + "' timer register in inline PTX"});
+    out.push_back(
+        {"clock", "reject", LineOf(with_strings, pos), "reads the '%" + m[1].str() + "' timer register in inline PTX"});
   });
 
   static const std::regex kSide(
@@ -143,7 +154,8 @@ bool HasReject(const std::vector<ScanFinding>& f) {
 
 nlohmann::json FindingsToJson(const std::vector<ScanFinding>& f) {
   nlohmann::json a = nlohmann::json::array();
-  for (const auto& x : f) a.push_back({{"rule", x.rule}, {"severity", x.severity}, {"line", x.line}, {"message", x.message}});
+  for (const auto& x : f)
+    a.push_back({{"rule", x.rule}, {"severity", x.severity}, {"line", x.line}, {"message", x.message}});
   return a;
 }
 

@@ -45,8 +45,7 @@ std::string OptString(const toml::table& t, const char* key, const std::string& 
 }
 
 // An array whose elements are expressions (strings) or integers.
-std::vector<std::string> ExprArray(const toml::table& t, const char* key, const std::string& where,
-                                   bool required) {
+std::vector<std::string> ExprArray(const toml::table& t, const char* key, const std::string& where, bool required) {
   const toml::node* n = t.get(key);
   std::vector<std::string> out;
   if (!n) {
@@ -280,7 +279,8 @@ Result<fs::path> ResolveTaskDir(const std::string& name_or_path) {
   auto root = FindTasksRoot();
   if (!root.ok()) return root.status();
   fs::path dir = *root / name_or_path;
-  if (!fs::exists(dir / "task.toml", ec)) return Status::NotFound("unknown task '" + name_or_path + "' (see 'dsx kernel list')");
+  if (!fs::exists(dir / "task.toml", ec))
+    return Status::NotFound("unknown task '" + name_or_path + "' (see 'dsx kernel list')");
   return dir;
 }
 
@@ -302,8 +302,8 @@ std::string SubstituteEntry(const std::string& entry, DType dtype) {
   std::string head = out.substr(0, lt), args = out.substr(lt), res;
   for (size_t i = 0; i < args.size(); ++i) {
     bool ident_before = i > 0 && (std::isalnum(static_cast<unsigned char>(args[i - 1])) || args[i - 1] == '_');
-    bool ident_after = i + 1 < args.size() &&
-                       (std::isalnum(static_cast<unsigned char>(args[i + 1])) || args[i + 1] == '_');
+    bool ident_after =
+        i + 1 < args.size() && (std::isalnum(static_cast<unsigned char>(args[i + 1])) || args[i + 1] == '_');
     if (args[i] == 'T' && !ident_before && !ident_after) res += DTypeCppName(dtype);
     else res += args[i];
   }
@@ -331,7 +331,9 @@ Result<TaskInstance> Instantiate(const TaskSpec& task, DType dtype, const std::s
       for (const auto& e : p.shape) {
         auto v = EvalInt(e, env);
         if (!v.ok()) return v.status().Wrap("param '" + p.name + "' shape" + where);
-        if (*v <= 0) return Status::Usage("param '" + p.name + "' shape" + where + ": dimension '" + e + "' is " + std::to_string(*v));
+        if (*v <= 0)
+          return Status::Usage("param '" + p.name + "' shape" + where + ": dimension '" + e + "' is " +
+                               std::to_string(*v));
         rp.shape.push_back(*v);
         rp.numel *= *v;
       }
@@ -429,8 +431,8 @@ nlohmann::json TaskToJson(const TaskSpec& t) {
   j["tolerance"] = json::object();
   for (const auto& [d, v] : t.tolerance) j["tolerance"][DTypeName(d)] = v;
   auto launch = [](const LaunchSpec& l) {
-    return json{{"file", l.file}, {"entry", l.entry}, {"grid", l.grid}, {"block", l.block},
-                {"shared", l.shared}, {"options", l.options}};
+    return json{{"file", l.file},   {"entry", l.entry},   {"grid", l.grid},
+                {"block", l.block}, {"shared", l.shared}, {"options", l.options}};
   };
   j["impl"] = {{"reference", launch(t.reference)}, {"optimized", launch(t.optimized)}};
   return j;

@@ -32,8 +32,8 @@ struct ParamSpec {
 };
 
 struct LaunchSpec {
-  std::string file;   // relative to the task folder (or absolute for candidates)
-  std::string entry;  // "rmsnorm<T>", "add_{dtype}" or an extern "C" name
+  std::string file;                // relative to the task folder (or absolute for candidates)
+  std::string entry;               // "rmsnorm<T>", "add_{dtype}" or an extern "C" name
   std::vector<std::string> grid;   // 1..3 expressions
   std::vector<std::string> block;  // 1..3 expressions
   std::string shared = "0";
@@ -45,8 +45,8 @@ struct TaskSpec {
   std::string description;
   std::filesystem::path dir;
   std::vector<DType> dtypes;
-  std::string cpu_reference;                                  // "" when none
-  std::vector<std::string> presets;                           // in file order
+  std::string cpu_reference;                                    // "" when none
+  std::vector<std::string> presets;                             // in file order
   std::map<std::string, std::map<std::string, int64_t>> sizes;  // preset -> variables
   std::vector<ParamSpec> params;
   std::string cost_bytes;
@@ -70,8 +70,8 @@ struct ResolvedParam {
   const ParamSpec* spec = nullptr;
   DType dtype = DType::kF32;
   std::vector<int64_t> shape;
-  int64_t numel = 0;      // ptr: product of shape
-  double scalar = 0;      // scalar: the value
+  int64_t numel = 0;  // ptr: product of shape
+  double scalar = 0;  // scalar: the value
 };
 
 struct TaskInstance {

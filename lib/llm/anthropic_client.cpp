@@ -21,8 +21,7 @@ Status ErrorEvent(const json& j) {
   }
   std::string text = "server error in stream: " + (type.empty() ? "error" : type) + ": " + msg;
   // Overload and internal errors are transient: retried when no text has streamed yet.
-  if (type == "overloaded_error" || type == "api_error" || type == "rate_limit_error")
-    return Status::Unavailable(text);
+  if (type == "overloaded_error" || type == "api_error" || type == "rate_limit_error") return Status::Unavailable(text);
   return Status::Failed(text);
 }
 
@@ -31,8 +30,7 @@ class AnthropicDecoder : public StreamDecoder {
   Status OnEvent(const SseEvent& ev, ChatReply& reply, const TokenCallback& on_token) override {
     json j = json::parse(ev.data, nullptr, false);
     if (j.is_discarded() || !j.is_object())
-      return Status::Failed("malformed JSON in '" + ev.type +
-                            "' event: " + Excerpt(ev.data));
+      return Status::Failed("malformed JSON in '" + ev.type + "' event: " + Excerpt(ev.data));
     std::string type = j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : ev.type;
     if (type == "error") return ErrorEvent(j);
     if (stopped_) return {};
@@ -82,8 +80,8 @@ class AnthropicDecoder : public StreamDecoder {
     if (!j.contains("content") || !j["content"].is_array())
       return Status::Failed("reply has no content array: " + Excerpt(body));
     for (const auto& block : j["content"])
-      if (block.is_object() && block.contains("type") && block["type"] == "text" &&
-          block.contains("text") && block["text"].is_string())
+      if (block.is_object() && block.contains("type") && block["type"] == "text" && block.contains("text") &&
+          block["text"].is_string())
         reply.text += block["text"].get<std::string>();
     on_token(reply.text);
     if (j.contains("stop_reason") && j["stop_reason"].is_string())
@@ -105,8 +103,8 @@ class AnthropicClient : public StreamingClient {
   std::string Path() const override { return "/v1/messages"; }
   const char* KeyVariable() const override { return "ANTHROPIC_API_KEY"; }
   net::HeaderList Headers() const override {
-    net::HeaderList h = {{"content-type", "application/json"}, {"accept", "text/event-stream"},
-                         {"anthropic-version", "2023-06-01"}};
+    net::HeaderList h = {
+        {"content-type", "application/json"}, {"accept", "text/event-stream"}, {"anthropic-version", "2023-06-01"}};
     if (!config_.api_key.empty()) h.emplace_back("x-api-key", config_.api_key);
     return h;
   }
@@ -121,9 +119,7 @@ class AnthropicClient : public StreamingClient {
     if (r.temperature >= 0) body["temperature"] = r.temperature;
     return body.dump();
   }
-  std::unique_ptr<StreamDecoder> NewDecoder() const override {
-    return std::make_unique<AnthropicDecoder>();
-  }
+  std::unique_ptr<StreamDecoder> NewDecoder() const override { return std::make_unique<AnthropicDecoder>(); }
 };
 
 }  // namespace

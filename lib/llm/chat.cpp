@@ -25,8 +25,7 @@ std::string GetEnv(const char* name) {
 }
 }  // namespace
 
-Result<ClientConfig> ConfigFromEnv(Provider provider, const std::string& model,
-                                   const std::string& base_url) {
+Result<ClientConfig> ConfigFromEnv(Provider provider, const std::string& model, const std::string& base_url) {
   ClientConfig c;
   c.provider = provider;
   const bool openai = provider == Provider::kOpenAI;
@@ -43,9 +42,8 @@ Result<std::unique_ptr<ChatClient>> MakeClient(ClientConfig config) {
   if (config.base_url.empty()) {
     // The public APIs always need a key; a custom base URL (vLLM, llama.cpp) may not.
     if (config.api_key.empty())
-      return Status::Usage(std::string("no API key for ") + ProviderName(config.provider) +
-                           ": set " + key_var + " (or " + base_var +
-                           " for a local server that needs none)");
+      return Status::Usage(std::string("no API key for ") + ProviderName(config.provider) + ": set " + key_var +
+                           " (or " + base_var + " for a local server that needs none)");
     config.base_url = openai ? "https://api.openai.com" : "https://api.anthropic.com";
   }
   if (config.model.empty()) return Status::Usage("no model given: use --model");
@@ -88,8 +86,7 @@ std::string ErrorMessageFromBody(const std::string& body) {
 
 std::string Scrub(std::string text, const std::string& secret) {
   if (secret.size() >= 4) {
-    for (size_t pos; (pos = text.find(secret)) != std::string::npos;)
-      text.replace(pos, secret.size(), "***");
+    for (size_t pos; (pos = text.find(secret)) != std::string::npos;) text.replace(pos, secret.size(), "***");
   }
   static const std::regex kKeyLike(R"((sk-[A-Za-z0-9_\-]{2})[A-Za-z0-9_\-*]{6,})");
   return std::regex_replace(text, kKeyLike, "$1***");

@@ -39,20 +39,20 @@ struct Message {
 };
 
 struct ChatRequest {
-  std::string model;             // empty: the client's configured model
-  std::string system;            // system prompt (OpenAI: a first "system" message)
+  std::string model;   // empty: the client's configured model
+  std::string system;  // system prompt (OpenAI: a first "system" message)
   std::vector<Message> messages;
   int max_tokens = 8192;
-  double temperature = -1;       // < 0: server default
+  double temperature = -1;  // < 0: server default
 };
 
 struct ChatReply {
-  std::string text;         // the whole streamed text
-  std::string stop_reason;  // "stop", "length", "end_turn", "max_tokens", ... as the server said
-  std::string model;        // as reported by the server, when it says
-  int64_t input_tokens = -1;   // -1: not reported
+  std::string text;           // the whole streamed text
+  std::string stop_reason;    // "stop", "length", "end_turn", "max_tokens", ... as the server said
+  std::string model;          // as reported by the server, when it says
+  int64_t input_tokens = -1;  // -1: not reported
   int64_t output_tokens = -1;
-  int attempts = 1;         // HTTP requests made (retries included)
+  int attempts = 1;  // HTTP requests made (retries included)
 };
 
 // Called with each piece of generated text as it streams in.
@@ -66,9 +66,9 @@ struct HttpOptions {
 };
 
 struct RetryPolicy {
-  int max_attempts = 5;        // requests in all, first one included
-  double base_delay_s = 1.0;   // backoff: base * 2^(attempt-1), +-20% jitter, capped
-  double max_delay_s = 60.0;   // longest wait; a retry-after beyond it gives up at once
+  int max_attempts = 5;       // requests in all, first one included
+  double base_delay_s = 1.0;  // backoff: base * 2^(attempt-1), +-20% jitter, capped
+  double max_delay_s = 60.0;  // longest wait; a retry-after beyond it gives up at once
 };
 
 struct ClientConfig {
@@ -87,8 +87,7 @@ struct ClientConfig {
 
 // Reads the provider's environment variables. `model` and `base_url` override when non-empty.
 // Default models: gpt-4.1 (openai), claude-sonnet-4-5 (anthropic); a local server usually wants --model.
-Result<ClientConfig> ConfigFromEnv(Provider provider, const std::string& model,
-                                   const std::string& base_url);
+Result<ClientConfig> ConfigFromEnv(Provider provider, const std::string& model, const std::string& base_url);
 
 class ChatClient {
  public:

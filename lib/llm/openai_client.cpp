@@ -22,9 +22,8 @@ void ReadUsage(const json& j, ChatReply& reply) {
 
 Status ServerError(const json& j) {
   const auto& e = j["error"];
-  std::string msg = e.is_object() && e.contains("message") && e["message"].is_string()
-                        ? e["message"].get<std::string>()
-                        : e.dump();
+  std::string msg =
+      e.is_object() && e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : e.dump();
   return Status::Failed("server error in stream: " + msg);
 }
 
@@ -117,9 +116,7 @@ class OpenAIClient : public StreamingClient {
     if (r.temperature >= 0) body["temperature"] = r.temperature;
     return body.dump();
   }
-  std::unique_ptr<StreamDecoder> NewDecoder() const override {
-    return std::make_unique<OpenAIDecoder>();
-  }
+  std::unique_ptr<StreamDecoder> NewDecoder() const override { return std::make_unique<OpenAIDecoder>(); }
 };
 
 }  // namespace

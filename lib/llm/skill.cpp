@@ -19,27 +19,25 @@ std::string SkillIssue::ToString() const {
 }
 
 bool SkillCheck::ok(bool strict) const {
-  return std::none_of(issues.begin(), issues.end(),
-                      [&](const SkillIssue& i) { return i.error || strict; });
+  return std::none_of(issues.begin(), issues.end(), [&](const SkillIssue& i) { return i.error || strict; });
 }
 
 namespace {
 
-const std::set<std::string> kKnownKeys = {"name", "description", "license", "compatibility",
-                                          "metadata", "allowed-tools"};
+const std::set<std::string> kKnownKeys = {"name",          "description", "license",
+                                          "compatibility", "metadata",    "allowed-tools"};
 
 class Checker {
  public:
-  Checker(const stdfs::path& dir, SkillCheck& out) : dir_(dir), out_(out) {
-    file_ = (dir / "SKILL.md").string();
-  }
+  Checker(const stdfs::path& dir, SkillCheck& out) : dir_(dir), out_(out) { file_ = (dir / "SKILL.md").string(); }
 
   void Run() {
     out_.skill.dir = dir_;
     auto text = fs::ReadFile(dir_ / "SKILL.md");
     if (!text.ok()) {
-      Add(0, true, stdfs::is_directory(dir_) ? "no SKILL.md in the skill folder"
-                                             : "not a folder: a skill is a folder holding SKILL.md");
+      Add(0, true,
+          stdfs::is_directory(dir_) ? "no SKILL.md in the skill folder"
+                                    : "not a folder: a skill is a folder holding SKILL.md");
       return;
     }
     ListFiles();
@@ -47,14 +45,12 @@ class Checker {
   }
 
  private:
-  void Add(int line, bool error, std::string msg) {
-    out_.issues.push_back({file_, line, error, std::move(msg)});
-  }
+  void Add(int line, bool error, std::string msg) { out_.issues.push_back({file_, line, error, std::move(msg)}); }
 
   void ListFiles() {
     std::error_code ec;
-    for (auto it = stdfs::recursive_directory_iterator(dir_, ec);
-         !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    for (auto it = stdfs::recursive_directory_iterator(dir_, ec); !ec && it != stdfs::recursive_directory_iterator();
+         it.increment(ec)) {
       if (!it->is_regular_file()) continue;
       std::string rel = stdfs::relative(it->path(), dir_).generic_string();
       if (rel != "SKILL.md") out_.skill.files.push_back(rel);
@@ -128,16 +124,14 @@ class Checker {
         if (StringField(v, key, s.description)) {
           if (s.description.empty()) Add(line, true, "'description' must not be empty");
           if (s.description.size() > 1024)
-            Add(line, true, "'description' is " + std::to_string(s.description.size()) +
-                                " characters; at most 1024");
+            Add(line, true, "'description' is " + std::to_string(s.description.size()) + " characters; at most 1024");
           if (s.description.find_first_of("<>") != std::string::npos)
             Add(line, false, "'description' contains '<' or '>' (the reference validator rejects them)");
         }
       } else if (key == "license") {
         StringField(v, key, s.license);
       } else if (key == "compatibility") {
-        if (StringField(v, key, s.compatibility) &&
-            (s.compatibility.empty() || s.compatibility.size() > 500))
+        if (StringField(v, key, s.compatibility) && (s.compatibility.empty() || s.compatibility.size() > 500))
           Add(line, true, "'compatibility' must be 1-500 characters");
       } else if (key == "metadata") {
         if (!v.IsMap()) {
@@ -188,16 +182,13 @@ class Checker {
     }
     std::string folder = stdfs::absolute(dir_).lexically_normal().filename().string();
     if (folder.empty()) folder = stdfs::absolute(dir_).lexically_normal().parent_path().filename().string();
-    if (!n.empty() && n != folder)
-      Add(line, true, "'name' '" + n + "' must equal the folder name '" + folder + "'");
+    if (!n.empty() && n != folder) Add(line, true, "'name' '" + n + "' must equal the folder name '" + folder + "'");
   }
 
   void Body(const std::vector<std::string>& lines, size_t first) {
     size_t count = lines.size() > first ? lines.size() - first : 0;
     bool blank = std::all_of(lines.begin() + std::min(first, lines.size()), lines.end(),
-                             [](const std::string& l) {
-                               return l.find_first_not_of(" \t") == std::string::npos;
-                             });
+                             [](const std::string& l) { return l.find_first_not_of(" \t") == std::string::npos; });
     if (blank) Add(static_cast<int>(first) + 1, false, "the body (instructions) is empty");
     if (count > 500)
       Add(static_cast<int>(first) + 1, false,
@@ -244,8 +235,7 @@ std::vector<stdfs::path> FindSkillDirs(const stdfs::path& root) {
   std::vector<stdfs::path> out;
   std::error_code ec;
   if (stdfs::exists(root / "SKILL.md", ec)) return {root};
-  for (auto it = stdfs::directory_iterator(root, ec); !ec && it != stdfs::directory_iterator();
-       it.increment(ec))
+  for (auto it = stdfs::directory_iterator(root, ec); !ec && it != stdfs::directory_iterator(); it.increment(ec))
     if (it->is_directory() && stdfs::exists(it->path() / "SKILL.md")) out.push_back(it->path());
   std::sort(out.begin(), out.end());
   return out;

@@ -25,9 +25,9 @@
 namespace dsx::llm {
 
 struct SkillIssue {
-  std::string file;      // path as given (folder + "/SKILL.md" ...)
-  int line = 0;          // 1-based; 0 when the issue is about the whole file or folder
-  bool error = true;     // false: warning
+  std::string file;   // path as given (folder + "/SKILL.md" ...)
+  int line = 0;       // 1-based; 0 when the issue is about the whole file or folder
+  bool error = true;  // false: warning
   std::string message;
   std::string ToString() const;  // "file:line: error: message"
 };
@@ -40,8 +40,8 @@ struct Skill {
   std::string compatibility;
   std::map<std::string, std::string> metadata;
   std::vector<std::string> allowed_tools;
-  std::string body;            // Markdown after the front matter
-  int body_line = 0;           // file line where the body starts
+  std::string body;                // Markdown after the front matter
+  int body_line = 0;               // file line where the body starts
   std::vector<std::string> files;  // other files, relative to dir, sorted (references/x.md ...)
 };
 

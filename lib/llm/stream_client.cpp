@@ -20,9 +20,7 @@ std::string Excerpt(const std::string& data) {
 
 StreamingClient::StreamingClient(ClientConfig config) : config_(std::move(config)) {
   if (!config_.sleep) {
-    config_.sleep = [](double s) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(s));
-    };
+    config_.sleep = [](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); };
   }
 }
 
@@ -163,15 +161,14 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
         if (r.Has("retry-after-ms")) wait = ParseRetryAfter(r.Header("retry-after-ms")) / 1000.0;
         if (wait < 0 && r.Has("retry-after")) wait = ParseRetryAfter(r.Header("retry-after"));
         if (wait > policy.max_delay_s) {
-          return Status::Unavailable(head + " (server asks to retry after " +
-                                     std::to_string(static_cast<long>(wait)) + " s)");
+          return Status::Unavailable(head + " (server asks to retry after " + std::to_string(static_cast<long>(wait)) +
+                                     " s)");
         }
       }
     }
     if (!retry || attempt >= policy.max_attempts) {
       if (retry) {
-        return Status(failure.code(),
-                      failure.message() + " (gave up after " + std::to_string(attempt) + " attempts)");
+        return Status(failure.code(), failure.message() + " (gave up after " + std::to_string(attempt) + " attempts)");
       }
       return failure;
     }

@@ -23,8 +23,7 @@ class StreamDecoder {
   // The body ended: checks that the stream ended with its end marker.
   virtual Status OnEnd(ChatReply& reply) = 0;
   // A server that ignored "stream": true and sent one JSON document instead.
-  virtual Status OnWholeJson(const std::string& body, ChatReply& reply,
-                             const TokenCallback& on_token) = 0;
+  virtual Status OnWholeJson(const std::string& body, ChatReply& reply, const TokenCallback& on_token) = 0;
 };
 
 class StreamingClient : public ChatClient {
@@ -34,7 +33,7 @@ class StreamingClient : public ChatClient {
   const ClientConfig& config() const override { return config_; }
 
  protected:
-  virtual std::string Path() const = 0;  // "/v1/chat/completions"
+  virtual std::string Path() const = 0;         // "/v1/chat/completions"
   virtual net::HeaderList Headers() const = 0;  // may hold the key: never logged
   virtual std::string Body(const ChatRequest& request) const = 0;
   virtual std::unique_ptr<StreamDecoder> NewDecoder() const = 0;

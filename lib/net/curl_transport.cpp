@@ -29,9 +29,7 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-double MsSince(Steady::time_point t) {
-  return std::chrono::duration<double, std::milli>(Steady::now() - t).count();
-}
+double MsSince(Steady::time_point t) { return std::chrono::duration<double, std::milli>(Steady::now() - t).count(); }
 
 // Lowercase first letter, no trailing full stop: git-style "why" text from a curl code. Only
 // curl's fixed texts are used (never its error buffer), so no URL or header can leak through.
@@ -47,16 +45,14 @@ std::string Describe(CURLcode code) {
 }
 
 bool NeverDelivered(CURLcode code) {
-  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-         code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_UNSUPPORTED_PROTOCOL ||
-         code == CURLE_URL_MALFORMAT;
+  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
+         code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT;
 }
 
 bool ConnectFailure(CURLcode code) {
-  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-         code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_SSL_CONNECT_ERROR ||
-         code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
-         code == CURLE_SSL_CERTPROBLEM;
+  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
+         code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION ||
+         code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM;
 }
 
 // A request's limit against the transport's default (see HttpRequest): 0 means none here.
@@ -68,8 +64,8 @@ struct Limits {
 
 // Per-transfer state shared with the libcurl callbacks.
 struct Transfer {
-  HttpResponse head;            // status + headers of the final response
-  std::string* body = nullptr;  // buffered mode
+  HttpResponse head;                       // status + headers of the final response
+  std::string* body = nullptr;             // buffered mode
   const StreamHandler* handler = nullptr;  // streaming mode
   const std::atomic<bool>* cancel = nullptr;
   Steady::time_point start = Steady::now();
@@ -293,7 +289,7 @@ struct CurlTransport::Impl {
       out.outcome = Outcome::kAborted;
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
       // curl enforces only the connect limit; anything else timing out is classified by state.
-      out.outcome = !transfer.connected   ? Outcome::kTimeoutConnect
+      out.outcome = !transfer.connected    ? Outcome::kTimeoutConnect
                     : !transfer.got_status ? Outcome::kTimeoutFirstByte
                                            : Outcome::kTimeoutIdle;
       out.error = Status::Unavailable(out.outcome == Outcome::kTimeoutConnect

@@ -40,7 +40,7 @@ class CurlTransport final : public Transport {
     long first_byte_timeout_ms = 0;
     long idle_timeout_ms = 0;  // Send() too
     long total_timeout_ms = 0;
-    std::string user_agent;    // "" = none sent
+    std::string user_agent;  // "" = none sent
     // CA settings; when both are empty, CaLocationsFromEnv() is used.
     CaLocations ca;
   };

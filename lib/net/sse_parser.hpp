@@ -29,10 +29,10 @@
 namespace dsx::net {
 
 struct SseEvent {
-  std::string type = "message";  // `event:` field; "message" when absent or empty
-  std::string data;              // `data:` lines joined with '\n'
-  std::string id;                // the stream's last event id at dispatch (persists across events)
-  bool has_own_id = false;       // this event's own lines set the id
+  std::string type = "message";     // `event:` field; "message" when absent or empty
+  std::string data;                 // `data:` lines joined with '\n'
+  std::string id;                   // the stream's last event id at dispatch (persists across events)
+  bool has_own_id = false;          // this event's own lines set the id
   std::optional<int64_t> retry_ms;  // the stream's reconnection time, once a `retry:` set it
 };
 
@@ -67,9 +67,9 @@ class SseParser {
   void Dispatch();
 
   Sink sink_;
-  bool bom_done_ = false;    // the stream start was checked for a BOM
-  size_t bom_matched_ = 0;   // BOM bytes seen so far at the stream start (held, not yet in line_)
-  bool last_was_cr_ = false; // a CR ended the previous byte: a following LF belongs to it
+  bool bom_done_ = false;     // the stream start was checked for a BOM
+  size_t bom_matched_ = 0;    // BOM bytes seen so far at the stream start (held, not yet in line_)
+  bool last_was_cr_ = false;  // a CR ended the previous byte: a following LF belongs to it
   std::string line_;
   std::string type_;
   std::string data_;

@@ -49,15 +49,15 @@ struct HttpResponse {
 
 // How an exchange ended.
 enum class Outcome {
-  kComplete,          // the server ended the response (any HTTP status)
-  kAborted,           // a StreamHandler callback returned false: we closed the connection
-  kCancelled,         // HttpRequest::cancel was set
-  kConnectFailed,     // refused, unresolvable, TLS handshake or certificate failure
+  kComplete,       // the server ended the response (any HTTP status)
+  kAborted,        // a StreamHandler callback returned false: we closed the connection
+  kCancelled,      // HttpRequest::cancel was set
+  kConnectFailed,  // refused, unresolvable, TLS handshake or certificate failure
   kTimeoutConnect,
   kTimeoutFirstByte,  // connected, but no status line in time: a hanging endpoint
   kTimeoutIdle,       // the response stalled after its status line
   kTimeoutTotal,
-  kError,             // anything else (reset by peer mid-body, malformed HTTP)
+  kError,  // anything else (reset by peer mid-body, malformed HTTP)
 };
 // "complete", "aborted", "cancelled", "connect failed", "connect timed out", ...
 const char* OutcomeName(Outcome outcome);

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   FileStoreOptions o;
   o.dir = dir;
-  o.fsync = mode == "never" ? FileStoreOptions::FsyncMode::kNever
+  o.fsync = mode == "never"   ? FileStoreOptions::FsyncMode::kNever
             : mode == "batch" ? FileStoreOptions::FsyncMode::kBatch
                               : FileStoreOptions::FsyncMode::kAlways;
   o.batch_interval_ms = 100;
@@ -136,11 +136,12 @@ int main(int argc, char** argv) {
   for (auto& s : subs) s.cv.notify_all();
   for (auto& th : threads) th.join();
   (void)store->Close();
-  std::printf("fsync=%s conns=%d streams=%d body=%d: %.0f appends/s, %.1f MB/s, %llu syncs (%.1f appends/sync, "
-              "%.2f ms/fdatasync), mean latency %.2f ms, failures %llu\n",
-              mode.c_str(), conns, streams, body, n / secs, n * double(body) / secs / 1e6,
-              static_cast<unsigned long long>(ns), ns ? double(nsynced) / ns : 0.0, sync_ms, n ? lat / 1000.0 / n : 0.0,
-              static_cast<unsigned long long>(failed.load()));
+  std::printf(
+      "fsync=%s conns=%d streams=%d body=%d: %.0f appends/s, %.1f MB/s, %llu syncs (%.1f appends/sync, "
+      "%.2f ms/fdatasync), mean latency %.2f ms, failures %llu\n",
+      mode.c_str(), conns, streams, body, n / secs, n * double(body) / secs / 1e6, static_cast<unsigned long long>(ns),
+      ns ? double(nsynced) / ns : 0.0, sync_ms, n ? lat / 1000.0 / n : 0.0,
+      static_cast<unsigned long long>(failed.load()));
   std::filesystem::remove_all(dir);
   return failed ? 1 : 0;
 }

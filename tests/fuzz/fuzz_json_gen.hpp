@@ -19,8 +19,9 @@ inline std::string AnyValue(FuzzedDataProvider& in, int budget = 3) {
     case 1: return in.ConsumeBool() ? "true" : "false";
     case 2: return std::to_string(in.ConsumeIntegral<std::int64_t>());
     case 3: return std::to_string(in.ConsumeIntegral<std::uint64_t>());
-    case 4: return in.PickValueInArray({"1.5", "-0.0", "1e308", "-1e-308", "1e400", "0", "-1", "9223372036854775808",
-                                        "18446744073709551616", "-9223372036854775809", "1764151200", "65535"});
+    case 4:
+      return in.PickValueInArray({"1.5", "-0.0", "1e308", "-1e-308", "1e400", "0", "-1", "9223372036854775808",
+                                  "18446744073709551616", "-9223372036854775809", "1764151200", "65535"});
     case 5: return "\"\"";
     case 6: {  // a short string, escaped enough to stay valid JSON (odd bytes included)
       std::string s = in.ConsumeRandomLengthString(24), out = "\"";
@@ -32,8 +33,9 @@ inline std::string AnyValue(FuzzedDataProvider& in, int budget = 3) {
       return out + "\"";
     }
     case 7: return "\"" + std::string(in.PickValueInArray({200, 201, 4096, 70000, 1100000}), 'x') + "\"";
-    case 8: return in.PickValueInArray({"\"\\ud800\"", "\"\\u0000\"", "\"\xff\xfe\"", "\"\xc3\x28\"", "\"caf\xc3\xa9\"",
-                                        "\"online\"", "\"streaming\"", "\"done\"", "\"compacted\"", "\"-1\"", "\"now\""});
+    case 8:
+      return in.PickValueInArray({"\"\\ud800\"", "\"\\u0000\"", "\"\xff\xfe\"", "\"\xc3\x28\"", "\"caf\xc3\xa9\"",
+                                  "\"online\"", "\"streaming\"", "\"done\"", "\"compacted\"", "\"-1\"", "\"now\""});
     case 9: {  // nesting around the limit (64) and far past it
       const int n = in.PickValueInArray({2, 63, 64, 65, 200, 5000, 100000});
       const bool obj = in.ConsumeBool();
@@ -81,8 +83,8 @@ struct Field {
 // fields that get AnyValue instead.
 inline std::string Fill(FuzzedDataProvider& in, std::string text, const std::vector<Field>& fields) {
   const int bad = fields.empty() ? -1 : in.ConsumeIntegralInRange<int>(-1, static_cast<int>(fields.size()) - 1);
-  const int bad2 = fields.empty() || !in.ConsumeBool() ? -1
-                   : in.ConsumeIntegralInRange<int>(0, static_cast<int>(fields.size()) - 1);
+  const int bad2 =
+      fields.empty() || !in.ConsumeBool() ? -1 : in.ConsumeIntegralInRange<int>(0, static_cast<int>(fields.size()) - 1);
   for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
     const std::string mark = std::string("@") + fields[i].name + "@";
     std::string value = fields[i].good;

@@ -20,9 +20,9 @@
 
 using namespace dsx::session;
 using namespace dsx::session::server;
+using auth::Right;
 using dsx::fuzz::Field;
 using dsx::fuzz::Fill;
-using auth::Right;
 
 namespace {
 
@@ -57,7 +57,7 @@ struct World {
     mint("viewer", "work/*", {Right::kRead});
     mint("mallory", "other/*", {Right::kAdmin});  // rights only on another session
     mint("steerer", "work/s1", {Right::kSteer, Right::kCancelAny, Right::kPresence});
-    mint("late", "*", {Right::kAdmin}, 1);        // expires within a second
+    mint("late", "*", {Right::kAdmin}, 1);  // expires within a second
   }
 };
 
@@ -71,21 +71,32 @@ World& TheWorld() {
 
 std::string Draft(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange<int>(0, 9)) {
-    case 0: return Fill(in, R"({"type":@type@,"data":@data@})", {{"type", R"("user.message")"}, {"data", R"({"text":"hi"})"}});
-    case 1: return Fill(in, R"({"type":"run.start","run":@run@,"lane":@lane@,"data":{"lease_ms":@lease@,"takeover":@takeover@}})",
-                        {{"run", R"("r-1")"}, {"lane", R"("main")"}, {"lease", "1000"}, {"takeover", "true"}});
-    case 2: return Fill(in, R"({"type":"msg.start","run":@run@,"msg":@msg@,"data":@data@})",
-                        {{"run", R"("r-1")"}, {"msg", R"("m-1")"}, {"data", "{}"}});
-    case 3: return Fill(in, R"({"type":"msg.append","run":@run@,"msg":@msg@,"data":{"text":@text@}})",
-                        {{"run", R"("r-1")"}, {"msg", R"("m-1")"}, {"text", R"("tok")"}});
-    case 4: return Fill(in, R"({"type":"msg.end","run":@run@,"msg":@msg@})", {{"run", R"("r-1")"}, {"msg", R"("m-1")"}});
-    case 5: return Fill(in, R"({"type":"run.end","run":@run@,"data":{"reason":@reason@}})",
-                        {{"run", R"("r-1")"}, {"reason", R"("done")"}});
-    case 6: return Fill(in, R"({"type":"control.cancel","run":@run@,"id":@id@})", {{"run", R"("r-1")"}, {"id", R"("k-1")"}});
-    case 7: return Fill(in, R"({"type":"control.steer","run":@run@,"data":{"text":@text@,"json":@json@}})",
-                        {{"run", R"("r-1")"}, {"text", R"("go")"}, {"json", "{}"}});
-    case 8: return Fill(in, R"({"type":"control.ack","run":@run@,"id":@id@,"data":{"outcome":@outcome@}})",
-                        {{"run", R"("r-1")"}, {"id", R"("k-1")"}, {"outcome", R"("applied")"}});
+    case 0:
+      return Fill(in, R"({"type":@type@,"data":@data@})",
+                  {{"type", R"("user.message")"}, {"data", R"({"text":"hi"})"}});
+    case 1:
+      return Fill(in,
+                  R"({"type":"run.start","run":@run@,"lane":@lane@,"data":{"lease_ms":@lease@,"takeover":@takeover@}})",
+                  {{"run", R"("r-1")"}, {"lane", R"("main")"}, {"lease", "1000"}, {"takeover", "true"}});
+    case 2:
+      return Fill(in, R"({"type":"msg.start","run":@run@,"msg":@msg@,"data":@data@})",
+                  {{"run", R"("r-1")"}, {"msg", R"("m-1")"}, {"data", "{}"}});
+    case 3:
+      return Fill(in, R"({"type":"msg.append","run":@run@,"msg":@msg@,"data":{"text":@text@}})",
+                  {{"run", R"("r-1")"}, {"msg", R"("m-1")"}, {"text", R"("tok")"}});
+    case 4:
+      return Fill(in, R"({"type":"msg.end","run":@run@,"msg":@msg@})", {{"run", R"("r-1")"}, {"msg", R"("m-1")"}});
+    case 5:
+      return Fill(in, R"({"type":"run.end","run":@run@,"data":{"reason":@reason@}})",
+                  {{"run", R"("r-1")"}, {"reason", R"("done")"}});
+    case 6:
+      return Fill(in, R"({"type":"control.cancel","run":@run@,"id":@id@})", {{"run", R"("r-1")"}, {"id", R"("k-1")"}});
+    case 7:
+      return Fill(in, R"({"type":"control.steer","run":@run@,"data":{"text":@text@,"json":@json@}})",
+                  {{"run", R"("r-1")"}, {"text", R"("go")"}, {"json", "{}"}});
+    case 8:
+      return Fill(in, R"({"type":"control.ack","run":@run@,"id":@id@,"data":{"outcome":@outcome@}})",
+                  {{"run", R"("r-1")"}, {"id", R"("k-1")"}, {"outcome", R"("applied")"}});
     default: return dsx::fuzz::AnyValue(in);
   }
 }
@@ -119,12 +130,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     switch (in.ConsumeIntegralInRange<int>(0, 9)) {
       case 0: method = http::verb::put; break;
       case 1: break;  // info
-      case 2: case 3: case 4: method = http::verb::post; endpoint = "events"; break;
-      case 5: endpoint = "events"; target += "/events?offset=" + std::string(in.PickValueInArray({"-1", "now", "bad", "0000000000000000_0000000000000010"})); break;
-      case 6: endpoint = "view"; target += "/view"; break;
-      case 7: method = http::verb::post; endpoint = "heartbeat"; target += "/runs/" + run + "/heartbeat"; break;
-      case 8: method = http::verb::post; endpoint = "presence"; break;
-      default: endpoint = "presence"; target += "/presence"; break;
+      case 2:
+      case 3:
+      case 4:
+        method = http::verb::post;
+        endpoint = "events";
+        break;
+      case 5:
+        endpoint = "events";
+        target += "/events?offset=" +
+                  std::string(in.PickValueInArray({"-1", "now", "bad", "0000000000000000_0000000000000010"}));
+        break;
+      case 6:
+        endpoint = "view";
+        target += "/view";
+        break;
+      case 7:
+        method = http::verb::post;
+        endpoint = "heartbeat";
+        target += "/runs/" + run + "/heartbeat";
+        break;
+      case 8:
+        method = http::verb::post;
+        endpoint = "presence";
+        break;
+      default:
+        endpoint = "presence";
+        target += "/presence";
+        break;
     }
     if (method == http::verb::post && endpoint == "events") target += "/events";
     if (method == http::verb::post && endpoint == "presence") target += "/presence";

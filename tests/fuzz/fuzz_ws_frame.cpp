@@ -22,8 +22,8 @@
 
 using namespace dsx::session;
 using namespace dsx::session::server;
-using dsx::fuzz::Fill;
 using auth::Right;
+using dsx::fuzz::Fill;
 using nlohmann::json;
 
 namespace {
@@ -70,21 +70,37 @@ World& TheWorld() {
 
 std::string Frame(FuzzedDataProvider& in, const World& w) {
   switch (in.ConsumeIntegralInRange<int>(0, 8)) {
-    case 0: return Fill(in, R"({"op":"subscribe","req":@req@,"offset":@offset@,"mode":@mode@,"lanes":@lanes@,"credit":@credit@})",
-                        {{"req", R"("s1")"}, {"offset", R"("-1")"}, {"mode", R"("compacted")"}, {"lanes", R"(["main"])"}, {"credit", "8"}});
-    case 1: return Fill(in, R"({"op":"append","req":@req@,"event":@event@,"producer":{"id":@id@,"epoch":@epoch@,"seq":@seq@}})",
-                        {{"req", R"("a1")"}, {"event", R"({"type":"user.message","data":{"text":"hi"}})"}, {"id", R"("p")"},
-                         {"epoch", "1"}, {"seq", "0"}});
-    case 2: return Fill(in, R"({"op":"append","req":@req@,"event":{"type":"run.start","run":@run@,"data":{"takeover":@takeover@}}})",
-                        {{"req", "1"}, {"run", R"("r-1")"}, {"takeover", "true"}});
+    case 0:
+      return Fill(in,
+                  R"({"op":"subscribe","req":@req@,"offset":@offset@,"mode":@mode@,"lanes":@lanes@,"credit":@credit@})",
+                  {{"req", R"("s1")"},
+                   {"offset", R"("-1")"},
+                   {"mode", R"("compacted")"},
+                   {"lanes", R"(["main"])"},
+                   {"credit", "8"}});
+    case 1:
+      return Fill(in,
+                  R"({"op":"append","req":@req@,"event":@event@,"producer":{"id":@id@,"epoch":@epoch@,"seq":@seq@}})",
+                  {{"req", R"("a1")"},
+                   {"event", R"({"type":"user.message","data":{"text":"hi"}})"},
+                   {"id", R"("p")"},
+                   {"epoch", "1"},
+                   {"seq", "0"}});
+    case 2:
+      return Fill(
+          in, R"({"op":"append","req":@req@,"event":{"type":"run.start","run":@run@,"data":{"takeover":@takeover@}}})",
+          {{"req", "1"}, {"run", R"("r-1")"}, {"takeover", "true"}});
     case 3: {
       const std::string token = "\"" + w.tokens[in.ConsumeIntegralInRange<std::size_t>(0, w.tokens.size() - 1)] + "\"";
       return Fill(in, R"({"op":"auth","req":@req@,"token":@token@})", {{"req", R"("r")"}, {"token", token.c_str()}});
     }
     case 4: return Fill(in, R"({"op":"credit","n":@n@})", {{"n", "4"}});
-    case 5: return Fill(in, R"({"op":"heartbeat","req":@req@,"run":@run@,"state":@state@})",
-                        {{"req", R"("h1")"}, {"run", R"("r-1")"}, {"state", R"("streaming")"}});
-    case 6: return Fill(in, R"({"op":"presence","state":@state@,"device":@device@})", {{"state", R"("online")"}, {"device", R"("phone")"}});
+    case 5:
+      return Fill(in, R"({"op":"heartbeat","req":@req@,"run":@run@,"state":@state@})",
+                  {{"req", R"("h1")"}, {"run", R"("r-1")"}, {"state", R"("streaming")"}});
+    case 6:
+      return Fill(in, R"({"op":"presence","state":@state@,"device":@device@})",
+                  {{"state", R"("online")"}, {"device", R"("phone")"}});
     case 7: return Fill(in, R"({"op":@op@,"req":@req@})", {{"op", R"("ping")"}, {"req", R"("p1")"}});
     default: return in.ConsumeRandomLengthString(256);
   }
@@ -141,9 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         break;
       }
-      case WsFrame::Op::kHeartbeat:
-        Check(w.hub->Heartbeat(kSession, who, f.run, f.state).status);
-        break;
+      case WsFrame::Op::kHeartbeat: Check(w.hub->Heartbeat(kSession, who, f.run, f.state).status); break;
       case WsFrame::Op::kPresence:
         if (who.Allows(kSession, Right::kPresence)) {
           w.hub->PresenceSet(kSession, "ws:fuzz", who, "client", f.state, 0);

@@ -25,8 +25,8 @@
 #include <cstring>
 #include <future>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -170,8 +170,9 @@ Scenario Build(std::uint64_t segment_size, int rounds, bool close) {
     }
   }
   for (const auto& [path, bytes] : sc.files) sc.names.push_back(path);
-  std::sort(sc.records.begin(), sc.records.end(),
-            [](const AnyRecord& a, const AnyRecord& b) { return std::tie(a.segment, a.pos) < std::tie(b.segment, b.pos); });
+  std::sort(sc.records.begin(), sc.records.end(), [](const AnyRecord& a, const AnyRecord& b) {
+    return std::tie(a.segment, a.pos) < std::tie(b.segment, b.pos);
+  });
   return sc;
 }
 
@@ -180,8 +181,8 @@ const std::vector<Scenario>& Scenarios() {
     // Recovery logs every finding; thousands of runs a second would only fill the terminal.
     log::SetLevel(static_cast<log::Level>(static_cast<int>(log::Level::kError) + 1));
     std::vector<Scenario> v;
-    v.push_back(Build(1024, 12, /*close=*/false));   // crash; several sealed segments, one active
-    v.push_back(Build(1024, 12, /*close=*/true));    // clean close: everything sealed
+    v.push_back(Build(1024, 12, /*close=*/false));     // crash; several sealed segments, one active
+    v.push_back(Build(1024, 12, /*close=*/true));      // clean close: everything sealed
     v.push_back(Build(1 << 20, 10, /*close=*/false));  // crash; one active segment with prefill
     return v;
   }();
@@ -229,7 +230,9 @@ std::map<std::string, std::string> Damage(const Scenario& sc, const std::uint8_t
 struct Cut {
   bool any = false;  // some record survived (else the whole log is "after")
   std::uint64_t segment = 0, pos = 0;
-  bool covers(const AckedRecord& r) const { return !any || r.segment > segment || (r.segment == segment && r.pos > pos); }
+  bool covers(const AckedRecord& r) const {
+    return !any || r.segment > segment || (r.segment == segment && r.pos > pos);
+  }
 };
 
 Cut CutOf(const Scenario& sc, const std::map<std::string, std::string>& damaged) {
@@ -266,7 +269,8 @@ std::uint64_t CheckServed(StreamStore& store, const StreamTruth& truth, std::uin
     }
     CHECK_OR_FAIL(r.ok(), std::string(when) + ": read of an available stream failed: " + r.status().message());
     if (r->messages.empty()) break;  // a lost range up to the tail
-    CHECK_OR_FAIL(r->begin >= from || r->begin + r->data.size() > from, std::string(when) + ": chunk before the offset");
+    CHECK_OR_FAIL(r->begin >= from || r->begin + r->data.size() > from,
+                  std::string(when) + ": chunk before the offset");
     for (std::size_t k = 0; k < r->data.size(); ++k) {
       const std::uint64_t off = r->begin + k;
       CHECK_OR_FAIL(off >= truth.data.size() || r->data[k] == truth.data[off],
@@ -336,13 +340,16 @@ void CheckStore(Opened& o, const Scenario& sc, const std::vector<StreamTruth>& n
       continue;
     }
     // (b): no offset it acknowledged (before the destroyed end) is handed out again.
-    CHECK_OR_FAIL(st->tail >= must_keep, std::string(when) + ": next offset below an acknowledged one: stream " + std::to_string(truth.id) + " tail " + std::to_string(st->tail) + " < " + std::to_string(must_keep));
+    CHECK_OR_FAIL(st->tail >= must_keep, std::string(when) + ": next offset below an acknowledged one: stream " +
+                                             std::to_string(truth.id) + " tail " + std::to_string(st->tail) + " < " +
+                                             std::to_string(must_keep));
     // (a): served bytes are the acknowledged bytes at the same offsets; without lost ranges
     // (nothing was repaired away) everything up to must_keep is served.
     const bool repaired = std::string(when) == "after repair";
     bool read_failed = false;
     const std::uint64_t served = CheckServed(*o.store, truth, st->tail, when, !repaired, &read_failed);
-    if (!repaired && !read_failed) CHECK_OR_FAIL(served >= must_keep, std::string(when) + ": acknowledged bytes silently missing");
+    if (!repaired && !read_failed)
+      CHECK_OR_FAIL(served >= must_keep, std::string(when) + ": acknowledged bytes silently missing");
   }
   (void)sc;
 }

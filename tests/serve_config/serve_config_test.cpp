@@ -3,10 +3,10 @@
 // DSX_* environment wins over the file.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "session/server/serve.hpp"
 

@@ -31,11 +31,11 @@ const char* HttpOutcomeName(HttpOutcome o);
 
 struct HttpResponse {
   HttpOutcome outcome = HttpOutcome::kError;
-  long status = 0;  // 0 when no status line arrived
+  long status = 0;                                           // 0 when no status line arrived
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
-  std::string body;         // everything received (also when dropped or failed midway)
-  std::string error;        // why, when the outcome is neither complete nor dropped
-  double first_byte_s = 0;  // seconds from start to the status line
+  std::string body;                                          // everything received (also when dropped or failed midway)
+  std::string error;                                         // why, when the outcome is neither complete nor dropped
+  double first_byte_s = 0;                                   // seconds from start to the status line
   double elapsed_s = 0;
   // First header with this (lower-case) name, "" if absent.
   std::string Header(std::string_view name) const;

@@ -44,8 +44,7 @@ std::string HeaderValue(const Headers& headers, std::string_view name) {
   return "";
 }
 
-Fingerprint FingerprintResponse(const std::string& url, long status, const Headers& headers,
-                                std::string_view body) {
+Fingerprint FingerprintResponse(const std::string& url, long status, const Headers& headers, std::string_view body) {
   Fingerprint fp;
   std::string type = HeaderValue(headers, "content-type");
   std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -69,8 +68,8 @@ Fingerprint FingerprintResponse(const std::string& url, long status, const Heade
     auto j = nlohmann::json::parse(e.data, nullptr, false);
     if (!j.is_object()) continue;
     if (j.contains("type") && j["type"].is_string()) {
-      static const std::set<std::string> kUiTypes = {"start", "text-start", "text-delta", "text-end",
-                                                     "start-step", "finish-step", "finish", "reasoning-delta"};
+      static const std::set<std::string> kUiTypes = {"start",      "text-start",  "text-delta", "text-end",
+                                                     "start-step", "finish-step", "finish",     "reasoning-delta"};
       if (kUiTypes.count(j["type"].get<std::string>())) ui_json = true;
       if (j["type"] == "start" && j.contains("messageId")) fp.message_identity = true;
     }
@@ -90,7 +89,8 @@ Fingerprint FingerprintResponse(const std::string& url, long status, const Heade
                                                   : "path /v1/stream/ (Durable Streams)");
   } else if (!HeaderValue(headers, "x-vercel-ai-ui-message-stream").empty()) {
     fp.protocol = Protocol::kAiSdkUiStream;
-    fp.evidence.push_back("header x-vercel-ai-ui-message-stream: " + HeaderValue(headers, "x-vercel-ai-ui-message-stream"));
+    fp.evidence.push_back("header x-vercel-ai-ui-message-stream: " +
+                          HeaderValue(headers, "x-vercel-ai-ui-message-stream"));
   } else if (!HeaderValue(headers, "x-vercel-ai-data-stream").empty()) {
     fp.protocol = Protocol::kAiSdkDataStream;
     fp.evidence.push_back("header x-vercel-ai-data-stream: " + HeaderValue(headers, "x-vercel-ai-data-stream"));
@@ -129,8 +129,8 @@ RequestSpec DefaultResume(const Fingerprint& fp, const RequestSpec& start) {
   std::erase_if(r.headers, [](const auto& h) { return h.first == "content-type" || h.first == "Content-Type"; });
   std::string base = StripSlash(start.url);
   switch (fp.protocol) {
-    case Protocol::kAiSdkUiStream: r.url = base + "/{{id}}/stream"; break;       // v5+ transport
-    case Protocol::kAiSdkDataStream: r.url = base + "?chatId={{id}}"; break;     // v4 experimental_resume
+    case Protocol::kAiSdkUiStream: r.url = base + "/{{id}}/stream"; break;    // v5+ transport
+    case Protocol::kAiSdkDataStream: r.url = base + "?chatId={{id}}"; break;  // v4 experimental_resume
     case Protocol::kLangGraph: r.url = "{{origin}}" + fp.content_location + "/stream"; break;
     case Protocol::kDurableStreams:
     case Protocol::kDsxSession: r.url = base + (Contains(base, "?") ? "&" : "?") + "offset={{offset}}"; break;
@@ -146,7 +146,10 @@ RequestSpec DefaultCancel(const Fingerprint& fp, const RequestSpec& start) {
   std::string base = StripSlash(start.url);
   switch (fp.protocol) {
     // Not part of the SDK: the route its docs recommend ("Stop an Active Resumable Stream").
-    case Protocol::kAiSdkUiStream: r.url = base + "/{{id}}/stop"; r.body = "{}"; break;
+    case Protocol::kAiSdkUiStream:
+      r.url = base + "/{{id}}/stop";
+      r.body = "{}";
+      break;
     case Protocol::kLangGraph: r.url = "{{origin}}" + fp.content_location + "/cancel"; break;
     default: r.method.clear(); r.url.clear();
   }
@@ -179,7 +182,8 @@ ResumeClass ClassifyResume(const ResumeInput& in) {
   int k = before.empty() ? 0 : *std::max_element(before.begin(), before.end());
   if (after.empty()) {
     c.kind = ResumeKind::kNone;
-    c.detail = "HTTP " + std::to_string(in.status) + " with no tokens (" + std::to_string(in.after_text.size()) + " bytes)";
+    c.detail =
+        "HTTP " + std::to_string(in.status) + " with no tokens (" + std::to_string(in.after_text.size()) + " bytes)";
     return c;
   }
   int first = after.front();
@@ -192,10 +196,11 @@ ResumeClass ClassifyResume(const ResumeInput& in) {
 
   if (first == 1 && k >= 1) {
     c.kind = in.first_event_tokens > 1 ? ResumeKind::kSnapshot : ResumeKind::kFullReplay;
-    c.detail = std::string(c.kind == ResumeKind::kSnapshot ? "first frame holds " + std::to_string(in.first_event_tokens) +
-                                                                 " tokens (the text so far), "
-                                                           : "restarted at tok-0001, ") +
-               "dropped after tok-" + std::to_string(k);
+    c.detail =
+        std::string(c.kind == ResumeKind::kSnapshot
+                        ? "first frame holds " + std::to_string(in.first_event_tokens) + " tokens (the text so far), "
+                        : "restarted at tok-0001, ") +
+        "dropped after tok-" + std::to_string(k);
     // For a replay, what matters is whether the replay itself is complete.
     c.duplicates = 0;
     std::set<int> got(after.begin(), after.end());
@@ -203,7 +208,8 @@ ResumeClass ClassifyResume(const ResumeInput& in) {
     for (int t = 1; t <= last; ++t) c.missing += got.count(t) ? 0 : 1;
   } else if (first > 1 && first <= k && in.first_event_tokens > 1) {
     c.kind = ResumeKind::kSnapshot;
-    c.detail = "first frame holds tok-" + std::to_string(first) + ".. (" + std::to_string(in.first_event_tokens) + " tokens)";
+    c.detail =
+        "first frame holds tok-" + std::to_string(first) + ".. (" + std::to_string(in.first_event_tokens) + " tokens)";
   } else {
     c.kind = c.missing > 0 ? ResumeKind::kLossy : ResumeKind::kCursor;
     c.detail = "dropped after tok-" + std::to_string(k) + ", resumed at tok-" + std::to_string(first);

@@ -24,13 +24,12 @@ struct Fingerprint {
   std::string next_offset;            // Stream-Next-Offset (Durable Streams)
   std::string content_location;       // LangGraph run path
   int sse_events = 0;
-  int garbage_lines = 0;              // non-empty lines that are not SSE fields or comments
+  int garbage_lines = 0;  // non-empty lines that are not SSE fields or comments
 };
 
 std::string HeaderValue(const Headers& headers, std::string_view name);
 
-Fingerprint FingerprintResponse(const std::string& url, long status, const Headers& headers,
-                                std::string_view body);
+Fingerprint FingerprintResponse(const std::string& url, long status, const Headers& headers, std::string_view body);
 
 // The documented default contracts for a fingerprint, as templates over the start URL
 // (research §4.2). Empty method = no documented default.
@@ -42,10 +41,10 @@ std::vector<int> ExtractTokens(std::string_view text);
 
 // Classification of a resumed stream (research §4.3 RD step 4).
 struct ResumeInput {
-  std::string before_text;      // body received before the drop
-  std::string after_text;       // body of the resume response
-  long status = 0;              // 0 = the resume request got no answer
-  int first_event_tokens = 0;   // tokens inside the first resumed event that had any
+  std::string before_text;     // body received before the drop
+  std::string after_text;      // body of the resume response
+  long status = 0;             // 0 = the resume request got no answer
+  int first_event_tokens = 0;  // tokens inside the first resumed event that had any
 };
 struct ResumeClass {
   ResumeKind kind = ResumeKind::kUndetermined;

@@ -65,31 +65,35 @@ Capability ResilientDelivery(const Observations& o) {
   }
   const ResumeKind k = o.resume.kind;
   bool resumed_tokens = o.resume_tried && (k == ResumeKind::kCursor || k == ResumeKind::kSnapshot ||
-                                            k == ResumeKind::kFullReplay || k == ResumeKind::kLossy);
+                                           k == ResumeKind::kFullReplay || k == ResumeKind::kLossy);
   std::vector<Evidence> producer_ev;
   bool producer = o.producer_continued.value_or(false);
   if (o.producer_continued.has_value()) {
-    producer_ev.push_back(Ev("drop", std::string("model ") + (producer ? "kept generating" : "stopped") +
-                                          " after the client dropped at " + Tok(o.drop_at) + " (mock-llm log)",
+    producer_ev.push_back(Ev("drop",
+                             std::string("model ") + (producer ? "kept generating" : "stopped") +
+                                 " after the client dropped at " + Tok(o.drop_at) + " (mock-llm log)",
                              "live.producer_continued"));
   } else if (resumed_tokens && o.resume.missing == 0) {
     // No oracle, but tokens generated after the drop reached us through the resume route.
     producer = true;
-    producer_ev.push_back(Ev("resume", "the resumed stream carried tokens generated after the drop", "live.producer_continued"));
+    producer_ev.push_back(
+        Ev("resume", "the resumed stream carried tokens generated after the drop", "live.producer_continued"));
   }
   std::string resume_line = o.contracts.count("resume") ? o.contracts.at("resume") : std::string("resume");
   cap.criteria.push_back(Crit("producer_survives_drop", "generation continues after the client's connection drops", 30,
                               producer, producer_ev));
-  cap.criteria.push_back(Crit("resume_route", "a resume request re-attaches to the running generation", 20,
-                              resumed_tokens && Is2xx(o.resume_status),
-                              {Ev(resume_line, "HTTP " + std::to_string(o.resume_status) + ": " + o.resume.detail, "live.resume")}));
+  cap.criteria.push_back(
+      Crit("resume_route", "a resume request re-attaches to the running generation", 20,
+           resumed_tokens && Is2xx(o.resume_status),
+           {Ev(resume_line, "HTTP " + std::to_string(o.resume_status) + ": " + o.resume.detail, "live.resume")}));
   bool complete = resumed_tokens && k != ResumeKind::kLossy && o.resume.missing == 0;
   cap.criteria.push_back(Crit("no_loss", "the resumed text holds every token after the drop", 30, complete,
                               {Ev(resume_line, std::string("resume kind: ") + ResumeKindName(k), "live.resume_kind")}));
   bool no_dup = complete && ((k == ResumeKind::kCursor && o.resume.duplicates == 0) || k == ResumeKind::kSnapshot ||
                              (k == ResumeKind::kFullReplay && o.fingerprint.message_identity));
-  cap.criteria.push_back(Crit("no_duplicates", "nothing is shown twice (cursor, snapshot, or a replay that names its message)",
-                              20, no_dup, {}));
+  cap.criteria.push_back(Crit("no_duplicates",
+                              "nothing is shown twice (cursor, snapshot, or a replay that names its message)", 20,
+                              no_dup, {}));
   Sum(&cap);
   bool rd_yes = producer && resumed_tokens && complete;
   cap.verdict = rd_yes ? Verdict::kYes : (producer || resumed_tokens) ? Verdict::kPartial : Verdict::kNo;
@@ -110,13 +114,16 @@ Capability Continuity(const Observations& o) {
   }
   std::string line = o.contracts.count("resume") ? o.contracts.at("resume") : std::string("second reader");
   bool attached = o.second_tried && Is2xx(o.second_status) && o.second_live.has_value();
-  cap.criteria.push_back(Crit("second_reader_attaches", "a second reader can attach to a generation in progress", 40, attached,
-                              {Ev(line, o.second_tried ? "second reader: HTTP " + std::to_string(o.second_status)
-                                                       : std::string("no join/resume route known"),
+  cap.criteria.push_back(Crit("second_reader_attaches", "a second reader can attach to a generation in progress", 40,
+                              attached,
+                              {Ev(line,
+                                  o.second_tried ? "second reader: HTTP " + std::to_string(o.second_status)
+                                                 : std::string("no join/resume route known"),
                                   "live.second_reader")}));
   cap.criteria.push_back(Crit("live_tokens", "the second reader receives tokens live, while they are generated", 40,
                               o.second_live.value_or(false), {}));
-  cap.criteria.push_back(Crit("same_text", "both readers end with the same text", 20, o.second_same.value_or(false), {}));
+  cap.criteria.push_back(
+      Crit("same_text", "both readers end with the same text", 20, o.second_same.value_or(false), {}));
   Sum(&cap);
   bool all = attached && o.second_live.value_or(false) && o.second_same.value_or(false);
   cap.verdict = all ? Verdict::kYes : attached ? Verdict::kPartial : Verdict::kNo;
@@ -124,7 +131,8 @@ Capability Continuity(const Observations& o) {
   return cap;
 }
 
-Assessment Part(std::string id, Verdict v, int score, std::string derivation, std::string rule, std::vector<Evidence> ev) {
+Assessment Part(std::string id, Verdict v, int score, std::string derivation, std::string rule,
+                std::vector<Evidence> ev) {
   Assessment a;
   a.id = std::move(id);
   a.verdict = v;
@@ -144,22 +152,25 @@ Capability LiveControl(const Observations& o, std::vector<std::string>* notes) {
   bool stop_known = true;
   if (o.stop_contract && o.stop_halted.has_value()) {
     bool h = *o.stop_halted;
-    stop = Part(std::string(kStop), h ? Verdict::kYes : Verdict::kNo, h ? 100 : 0,
-                h ? "100: the stop request halted generation" : "0: generation went on after the stop request",
-                "yes: a separate stop request halts the model; partial: only closing the connection does; no: nothing does",
-                {Ev(cancel_line, "HTTP " + std::to_string(o.stop_status) + ", model " + (h ? "stopped" : "kept generating"),
-                    "live.stop")});
+    stop = Part(
+        std::string(kStop), h ? Verdict::kYes : Verdict::kNo, h ? 100 : 0,
+        h ? "100: the stop request halted generation" : "0: generation went on after the stop request",
+        "yes: a separate stop request halts the model; partial: only closing the connection does; no: nothing does",
+        {Ev(cancel_line, "HTTP " + std::to_string(o.stop_status) + ", model " + (h ? "stopped" : "kept generating"),
+            "live.stop")});
   } else if (!o.stop_contract && o.producer_continued.has_value()) {
     bool drop_stops = !*o.producer_continued;
-    stop = Part(std::string(kStop), drop_stops ? Verdict::kPartial : Verdict::kNo, drop_stops ? 50 : 0,
-                drop_stops ? "50: no stop request; closing the connection is the only stop, and it works"
-                           : "0: no stop request, and closing the connection does not stop the model",
-                "yes: a separate stop request halts the model; partial: only closing the connection does; no: nothing does",
-                {Ev("drop", "no stop contract found or given (--cancel)", "live.stop")});
+    stop = Part(
+        std::string(kStop), drop_stops ? Verdict::kPartial : Verdict::kNo, drop_stops ? 50 : 0,
+        drop_stops ? "50: no stop request; closing the connection is the only stop, and it works"
+                   : "0: no stop request, and closing the connection does not stop the model",
+        "yes: a separate stop request halts the model; partial: only closing the connection does; no: nothing does",
+        {Ev("drop", "no stop contract found or given (--cancel)", "live.stop")});
   } else {
     stop_known = false;
-    stop = Part(std::string(kStop), Verdict::kNo, 0, "undetermined: " +
-                std::string(o.stop_contract ? "the model log could not show whether it stopped" : "no stop test could run"),
+    stop = Part(std::string(kStop), Verdict::kNo, 0,
+                "undetermined: " + std::string(o.stop_contract ? "the model log could not show whether it stopped"
+                                                               : "no stop test could run"),
                 "undetermined (reported as no, score 0)", {});
   }
   // distinguish
@@ -183,19 +194,23 @@ Capability LiveControl(const Observations& o, std::vector<std::string>* notes) {
     steer = Part(std::string(kSteer), ok ? Verdict::kYes : Verdict::kNo, ok ? 100 : 0,
                  ok ? "100: a steer request mid-run was accepted and the run went on"
                     : "0: the steer request was refused or broke the run",
-                 "yes: steer accepted mid-run; partial: a second message is refused cleanly; no: it starts a parallel run or fails",
+                 "yes: steer accepted mid-run; partial: a second message is refused cleanly; no: it starts a parallel "
+                 "run or fails",
                  {Ev(steer_line, "HTTP " + std::to_string(o.steer_status), "live.steer")});
   } else if (o.steer_tried && o.double_text_concurrent.has_value()) {
-    bool refused = !*o.double_text_concurrent && (o.steer_status == 409 || o.steer_status == 423 || o.steer_status == 429);
+    bool refused =
+        !*o.double_text_concurrent && (o.steer_status == 409 || o.steer_status == 423 || o.steer_status == 429);
     steer = Part(std::string(kSteer), refused ? Verdict::kPartial : Verdict::kNo, refused ? 30 : 0,
                  refused ? "30: no steer contract; a second message mid-run is refused cleanly"
                          : "0: no steer contract; a second message mid-run starts a parallel generation",
-                 "yes: steer accepted mid-run; partial: a second message is refused cleanly; no: it starts a parallel run or fails",
+                 "yes: steer accepted mid-run; partial: a second message is refused cleanly; no: it starts a parallel "
+                 "run or fails",
                  {Ev(steer_line, "second message mid-run: HTTP " + std::to_string(o.steer_status), "live.steer")});
   } else {
     steer = Part(std::string(kSteer), Verdict::kNo, 0, "undetermined: no steer test could run",
                  "undetermined (reported as no, score 0)", {});
-    notes->push_back("live_control.steer: undetermined (give --steer METHOD URL, or a mock-llm log for the double-text test)");
+    notes->push_back(
+        "live_control.steer: undetermined (give --steer METHOD URL, or a mock-llm log for the double-text test)");
   }
   if (!stop_known) notes->push_back("live_control.stop: undetermined");
   if (!dist_known) notes->push_back("live_control.distinguish: undetermined");
@@ -247,37 +262,40 @@ Report Judge(const Observations& o) {
 
   std::string drop_line = "drop after " + Tok(o.drop_at);
   if (o.drop_done && o.producer_continued == false) {
-    r.failure_modes.push_back(Fm("single_connection_trap", "Single-connection trap", "high",
-                                 "Generation lives and dies with one HTTP connection: when the client dropped, the model "
-                                 "stopped, so a network blip loses the answer and stop cannot be told from a drop.",
-                                 "LIVE-SCT", {"resilient_delivery", "continuity", "live_control"},
-                                 {Ev(drop_line, "the mock LLM logged the cancel right after the client dropped", "live.producer_continued")}));
+    r.failure_modes.push_back(Fm(
+        "single_connection_trap", "Single-connection trap", "high",
+        "Generation lives and dies with one HTTP connection: when the client dropped, the model "
+        "stopped, so a network blip loses the answer and stop cannot be told from a drop.",
+        "LIVE-SCT", {"resilient_delivery", "continuity", "live_control"},
+        {Ev(drop_line, "the mock LLM logged the cancel right after the client dropped", "live.producer_continued")}));
   }
   if (o.producer_continued == true && o.resume_tried && o.resume.kind == ResumeKind::kNone) {
-    r.failure_modes.push_back(Fm("half_wired_resume", "Half-wired resume", "high",
-                                 "The generation survived the drop, but the resume route answered with nothing to resume "
-                                 "while the model was still streaming.",
-                                 "LIVE-HALF", {"resilient_delivery"},
-                                 {Ev(o.contracts.count("resume") ? o.contracts.at("resume") : "resume",
-                                     "HTTP " + std::to_string(o.resume_status) + ": " + o.resume.detail, "live.resume")}));
+    r.failure_modes.push_back(
+        Fm("half_wired_resume", "Half-wired resume", "high",
+           "The generation survived the drop, but the resume route answered with nothing to resume "
+           "while the model was still streaming.",
+           "LIVE-HALF", {"resilient_delivery"},
+           {Ev(o.contracts.count("resume") ? o.contracts.at("resume") : "resume",
+               "HTTP " + std::to_string(o.resume_status) + ": " + o.resume.detail, "live.resume")}));
   }
   if (o.resume_tried && o.resume.kind == ResumeKind::kFullReplay && !o.fingerprint.message_identity) {
-    r.failure_modes.push_back(Fm("full_replay_without_dedupe", "Full replay without dedupe", "medium",
-                                 "Resume replays the answer from the first token and the stream does not name its message, "
-                                 "so a client that keeps its partial text shows it twice.",
-                                 "LIVE-DUP", {"resilient_delivery"},
-                                 {Ev("resume", o.resume.detail, "live.resume_kind")}));
+    r.failure_modes.push_back(
+        Fm("full_replay_without_dedupe", "Full replay without dedupe", "medium",
+           "Resume replays the answer from the first token and the stream does not name its message, "
+           "so a client that keeps its partial text shows it twice.",
+           "LIVE-DUP", {"resilient_delivery"}, {Ev("resume", o.resume.detail, "live.resume_kind")}));
   }
   if (o.producer_continued == true && (!o.stop_contract || o.stop_halted == false)) {
-    r.failure_modes.push_back(Fm("sse_resume_cancel_conflict", "SSE resume-cancel conflict", "high",
-                                 "The generation outlives the connection, but no stop request halts it: a user's stop only "
-                                 "detaches the client while the model keeps generating (and billing), and a reload resumes "
-                                 "the \"stopped\" answer.",
-                                 "LIVE-RCC", {"live_control"},
-                                 {Ev(o.contracts.count("cancel") ? o.contracts.at("cancel") : "stop",
-                                     o.stop_contract ? "model kept generating after the stop request"
-                                                     : "no stop contract; the model kept generating after the drop",
-                                     "live.stop")}));
+    r.failure_modes.push_back(
+        Fm("sse_resume_cancel_conflict", "SSE resume-cancel conflict", "high",
+           "The generation outlives the connection, but no stop request halts it: a user's stop only "
+           "detaches the client while the model keeps generating (and billing), and a reload resumes "
+           "the \"stopped\" answer.",
+           "LIVE-RCC", {"live_control"},
+           {Ev(o.contracts.count("cancel") ? o.contracts.at("cancel") : "stop",
+               o.stop_contract ? "model kept generating after the stop request"
+                               : "no stop contract; the model kept generating after the drop",
+               "live.stop")}));
   }
   for (const auto& u : o.undetermined) r.notes.push_back(u);
   for (const auto& c : r.capabilities)

@@ -140,10 +140,11 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->Log(ev);
     WatchPeer();
     if (stream_mode_) {
-      Write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-            "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                Chunked(Frame(Json{{"role", "assistant"}, {"content", ""}}, nullptr)),
-            [](Session* s) { s->NextToken(); });
+      Write(
+          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+          "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              Chunked(Frame(Json{{"role", "assistant"}, {"content", ""}}, nullptr)),
+          [](Session* s) { s->NextToken(); });
     } else {
       NextToken();
     }
@@ -200,14 +201,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void FinishPlain() {
     finished_ = true;
     server_->Log({{"event", "done"}, {"req", req_id_}, {"sent", sent_}});
-    Json body = {{"id", "chatcmpl-" + req_id_},
-                 {"object", "chat.completion"},
-                 {"created", NowMs() / 1000},
-                 {"model", model_},
-                 {"choices", Json::array({{{"index", 0},
-                                           {"message", {{"role", "assistant"}, {"content", text_}}},
-                                           {"finish_reason", "stop"}}})},
-                 {"usage", {{"prompt_tokens", 1}, {"completion_tokens", total_}, {"total_tokens", total_ + 1}}}};
+    Json body = {
+        {"id", "chatcmpl-" + req_id_},
+        {"object", "chat.completion"},
+        {"created", NowMs() / 1000},
+        {"model", model_},
+        {"choices",
+         Json::array(
+             {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text_}}}, {"finish_reason", "stop"}}})},
+        {"usage", {{"prompt_tokens", 1}, {"completion_tokens", total_}, {"total_tokens", total_ + 1}}}};
     Reply(http::status::ok, "application/json", body.dump());
   }
 

@@ -23,10 +23,10 @@ namespace dsx::audit::probe {
 
 struct MockLlmOptions {
   std::string host = "127.0.0.1";
-  int port = 0;            // 0: any free port (see MockLlmServer::port())
-  int tokens = 40;         // tokens per answer
-  int interval_ms = 100;   // delay before each token
-  std::string log_path;    // also append the log to this file ("" = memory only)
+  int port = 0;           // 0: any free port (see MockLlmServer::port())
+  int tokens = 40;        // tokens per answer
+  int interval_ms = 100;  // delay before each token
+  std::string log_path;   // also append the log to this file ("" = memory only)
 };
 
 class MockLlmServer {

@@ -11,8 +11,7 @@
 namespace dsx::audit::probe {
 
 int MockRequest::TokensAfter(int64_t t_ms) const {
-  return static_cast<int>(std::count_if(token_ms.begin(), token_ms.end(),
-                                        [t_ms](int64_t t) { return t > t_ms; }));
+  return static_cast<int>(std::count_if(token_ms.begin(), token_ms.end(), [t_ms](int64_t t) { return t > t_ms; }));
 }
 
 MockLog MockLog::Parse(std::string_view text) {
@@ -55,11 +54,10 @@ Result<MockLog> MockLog::Load(const std::string& url_or_path, double timeout_s) 
     limits.total_s = timeout_s * 2;
     HttpResponse r = Fetch(get, limits);
     if (r.outcome != HttpOutcome::kComplete)
-      return Status::Unavailable("cannot read mock-llm log '" + url_or_path + "': " +
-                                 HttpOutcomeName(r.outcome) + (r.error.empty() ? "" : " (" + r.error + ")"));
+      return Status::Unavailable("cannot read mock-llm log '" + url_or_path + "': " + HttpOutcomeName(r.outcome) +
+                                 (r.error.empty() ? "" : " (" + r.error + ")"));
     if (r.status != 200)
-      return Status::Unavailable("cannot read mock-llm log '" + url_or_path + "': HTTP " +
-                                 std::to_string(r.status));
+      return Status::Unavailable("cannot read mock-llm log '" + url_or_path + "': HTTP " + std::to_string(r.status));
     return Parse(r.body);
   }
   auto text = fs::ReadFile(url_or_path);

@@ -23,13 +23,13 @@ namespace dsx::audit::probe {
 
 struct MockEvent {
   int64_t ms = 0;
-  std::string event;   // request | token | done | cancel
-  std::string req;     // request id
-  std::string marker;  // request: the probe marker found in the body ("" if none)
-  int n = 0;           // token: its number (1-based)
-  int sent = 0;        // done/cancel: tokens written before the end
-  bool stream = false; // request: streaming or not
-  int tokens = 0;      // request: tokens the answer will have
+  std::string event;    // request | token | done | cancel
+  std::string req;      // request id
+  std::string marker;   // request: the probe marker found in the body ("" if none)
+  int n = 0;            // token: its number (1-based)
+  int sent = 0;         // done/cancel: tokens written before the end
+  bool stream = false;  // request: streaming or not
+  int tokens = 0;       // request: tokens the answer will have
 };
 
 // What happened to one model request, folded from its events.

@@ -70,10 +70,10 @@ struct RequestSpec {
 };
 
 struct ProbeOptions {
-  RequestSpec start;                 // starts a generation (--url, --method, --header, --body)
-  std::optional<RequestSpec> resume; // GET that re-attaches to a generation (--resume)
-  std::optional<RequestSpec> cancel; // the stop contract (--cancel METHOD URL)
-  std::optional<RequestSpec> steer;  // steer mid-run (--steer METHOD URL, --steer-body)
+  RequestSpec start;                  // starts a generation (--url, --method, --header, --body)
+  std::optional<RequestSpec> resume;  // GET that re-attaches to a generation (--resume)
+  std::optional<RequestSpec> cancel;  // the stop contract (--cancel METHOD URL)
+  std::optional<RequestSpec> steer;   // steer mid-run (--steer METHOD URL, --steer-body)
   // The mock LLM's log: an http(s) URL (GET /log of `dsx audit mock-llm`) or a file.
   // Empty: stop/drop verdicts fall back to what the app itself shows and say so.
   std::string mock_log;
@@ -91,17 +91,17 @@ struct ProbeOptions {
   // Fresh id strategy for {{id}}: random hex unless the probe file fixes a prefix.
   std::string id_prefix = "dsx-probe";
 
-  int drop_after_tokens = 4;        // drop / stop / second reader after this many tokens
-  double connect_timeout_s = 5.0;   // TCP + TLS connect
-  double first_byte_timeout_s = 10; // start request: no response header by then = hang
-  double idle_timeout_s = 10.0;     // no body byte for this long = stalled stream
-  double max_stream_s = 120.0;      // one read never lasts longer than this
-  double settle_s = 1.5;            // wait after a drop/stop before reading the oracle
+  int drop_after_tokens = 4;         // drop / stop / second reader after this many tokens
+  double connect_timeout_s = 5.0;    // TCP + TLS connect
+  double first_byte_timeout_s = 10;  // start request: no response header by then = hang
+  double idle_timeout_s = 10.0;      // no body byte for this long = stalled stream
+  double max_stream_s = 120.0;       // one read never lasts longer than this
+  double settle_s = 1.5;             // wait after a drop/stop before reading the oracle
   bool run_drop = true, run_second = true, run_stop = true, run_steer = true;
-  bool guess_conventions = true;    // try documented default routes (research §4.2)
+  bool guess_conventions = true;  // try documented default routes (research §4.2)
 };
 
-struct Check {  // one observation, in the order it was made; printed as evidence
+struct Check {         // one observation, in the order it was made; printed as evidence
   std::string step;    // "fingerprint", "drop", "resume", "second-reader", "stop", "steer"
   std::string detail;  // what was sent and seen, one line
 };

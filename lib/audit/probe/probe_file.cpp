@@ -53,7 +53,8 @@ Status ReadRequest(const YAML::Node& n, const std::string& what, RequestSpec* r)
   if (n["last_event_id"]) r->send_last_event_id = n["last_event_id"].as<bool>();
   if (n["headers"]) {
     if (!n["headers"].IsMap()) return Status::Usage("probe file: '" + what + ".headers' must be a mapping");
-    for (const auto& h : n["headers"]) r->headers.emplace_back(h.first.as<std::string>(), ExpandEnv(h.second.as<std::string>()));
+    for (const auto& h : n["headers"])
+      r->headers.emplace_back(h.first.as<std::string>(), ExpandEnv(h.second.as<std::string>()));
   }
   return Status::Ok();
 }
@@ -66,15 +67,17 @@ Status LoadProbeFile(const std::string& path, ProbeOptions* o) {
   try {
     YAML::Node root = YAML::Load(*text);
     if (!root.IsMap()) return Status::Usage("probe file '" + path + "': expected a mapping at the top");
-    static const char* kKeys[] = {"start", "resume", "cancel", "steer", "start_command", "mock_log", "drop_after",
-                                  "settle", "timeouts", "guess_conventions", "end_marker"};
+    static const char* kKeys[] = {"start",     "resume",     "cancel", "steer",    "start_command",
+                                  "mock_log",  "drop_after", "settle", "timeouts", "guess_conventions",
+                                  "end_marker"};
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
         return Status::Usage("probe file '" + path + "': unknown key '" + key + "'");
     }
     if (root["start"]) DSX_RETURN_IF_ERROR(ReadRequest(root["start"], "start", &o->start).Wrap("'" + path + "'"));
-    for (auto [key, slot] : {std::pair{"resume", &o->resume}, std::pair{"cancel", &o->cancel}, std::pair{"steer", &o->steer}}) {
+    for (auto [key, slot] :
+         {std::pair{"resume", &o->resume}, std::pair{"cancel", &o->cancel}, std::pair{"steer", &o->steer}}) {
       if (!root[key]) continue;
       RequestSpec r;
       r.method = std::string(key) == "resume" ? "GET" : "POST";

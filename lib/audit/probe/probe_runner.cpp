@@ -34,7 +34,8 @@ namespace {
 bool Is2xx(long s) { return s >= 200 && s < 300; }
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
   return s;
 }
 
@@ -168,13 +169,11 @@ class Prober {
       if (n <= 0) break;  // exited without a line
       got.append(buf, static_cast<size_t>(n));
     }
-    if (got.find('\n') == std::string::npos)
-      Note("start", "start command printed no ready line in time (or exited)");
+    if (got.find('\n') == std::string::npos) Note("start", "start command printed no ready line in time (or exited)");
     int fd = fds[0];
     std::thread([fd] {
       char buf[4096];
-      while (read(fd, buf, sizeof buf) > 0) {
-      }
+      while (read(fd, buf, sizeof buf) > 0) {}
       close(fd);
     }).detach();
   }
@@ -211,7 +210,8 @@ class Prober {
       size_t at = r.body.find(kRun);
       if (at != std::string::npos) {
         size_t end = r.body.find('"', at + kRun.size());
-        if (end != std::string::npos && end - at < 200) g->vars["run"] = r.body.substr(at + kRun.size(), end - at - kRun.size());
+        if (end != std::string::npos && end - at < 200)
+          g->vars["run"] = r.body.substr(at + kRun.size(), end - at - kRun.size());
       }
     }
     g->vars["chars"] = std::to_string(r.body.size());
@@ -272,7 +272,8 @@ class Prober {
 
   RequestSpec WithCursor(RequestSpec r, const Gen& g) {
     auto it = g.vars.find("last_event_id");
-    if (r.send_last_event_id && it != g.vars.end() && !it->second.empty()) r.headers.emplace_back("Last-Event-ID", it->second);
+    if (r.send_last_event_id && it != g.vars.end() && !it->second.empty())
+      r.headers.emplace_back("Last-Event-ID", it->second);
     return r;
   }
 
@@ -314,22 +315,26 @@ bool Prober::PhaseDrop(std::optional<RequestSpec>* resume, bool* resume_guessed)
     return false;
   }
   if (!Is2xx(r.status)) {
-    obs_.undetermined.push_back("the start request " + Describe(o_.start) + " answered HTTP " + std::to_string(r.status) +
-                                " (" + Excerpt(r.body) + "): check --method/--header/--body");
+    obs_.undetermined.push_back("the start request " + Describe(o_.start) + " answered HTTP " +
+                                std::to_string(r.status) + " (" + Excerpt(r.body) +
+                                "): check --method/--header/--body");
     return false;
   }
   if (r.outcome != HttpOutcome::kAborted) {
     if (toks == 0) {
-      std::string why = obs_.fingerprint.garbage_lines > 0 || (!obs_.fingerprint.sse && obs_.fingerprint.protocol == Protocol::kPlainSse)
-                            ? "the body is not what its headers claim (" + std::to_string(obs_.fingerprint.sse_events) +
-                                  " SSE events, " + std::to_string(obs_.fingerprint.garbage_lines) + " unparseable lines: '" +
-                                  Excerpt(r.body, 40) + "')"
-                            : "no numbered tokens (tok-NNNN) arrived; is the app's model pointed at `dsx audit mock-llm`?";
+      std::string why =
+          obs_.fingerprint.garbage_lines > 0 ||
+                  (!obs_.fingerprint.sse && obs_.fingerprint.protocol == Protocol::kPlainSse)
+              ? "the body is not what its headers claim (" + std::to_string(obs_.fingerprint.sse_events) +
+                    " SSE events, " + std::to_string(obs_.fingerprint.garbage_lines) + " unparseable lines: '" +
+                    Excerpt(r.body, 40) + "')"
+              : "no numbered tokens (tok-NNNN) arrived; is the app's model pointed at `dsx audit mock-llm`?";
       obs_.undetermined.push_back("start request " + std::string(HttpOutcomeName(r.outcome)) + " after " +
                                   std::to_string(r.body.size()) + " bytes: " + why);
     } else {
-      obs_.undetermined.push_back("the generation ended after " + std::to_string(toks) + " tokens, before the drop point (" +
-                                  std::to_string(o_.drop_after_tokens) + "); give mock-llm more --tokens");
+      obs_.undetermined.push_back("the generation ended after " + std::to_string(toks) +
+                                  " tokens, before the drop point (" + std::to_string(o_.drop_after_tokens) +
+                                  "); give mock-llm more --tokens");
     }
     return false;
   }
@@ -358,8 +363,10 @@ bool Prober::PhaseDrop(std::optional<RequestSpec>* resume, bool* resume_guessed)
   RequestSpec req = WithCursor(Expand(**resume, g), g);
   HttpResponse rr = FetchToEnd(req, Short());
   obs_.resume_status = rr.status;
-  Note("resume", Describe(req) + " -> " + (rr.Answered() ? "HTTP " + std::to_string(rr.status) : HttpOutcomeName(rr.outcome)) +
-                     ", " + std::to_string(rr.body.size()) + " bytes, " + std::to_string(ExtractTokens(rr.body).size()) + " tokens");
+  Note("resume", Describe(req) + " -> " +
+                     (rr.Answered() ? "HTTP " + std::to_string(rr.status) : HttpOutcomeName(rr.outcome)) + ", " +
+                     std::to_string(rr.body.size()) + " bytes, " + std::to_string(ExtractTokens(rr.body).size()) +
+                     " tokens");
   if (*resume_guessed && (rr.status == 404 || rr.status == 405)) {
     Note("resume", "the conventional resume route does not exist here");
     obs_.contracts.erase("resume");
@@ -493,7 +500,8 @@ void Prober::PhaseSteer() {
     Settle();
     bool went_on = a->tokens() > before || a->Join().outcome == HttpOutcome::kComplete;
     obs_.steer_applied = Is2xx(s.status) && went_on;
-    Note("steer", Describe(req) + " -> HTTP " + std::to_string(s.status) + (went_on ? ", the run went on" : ", the run stalled"));
+    Note("steer", Describe(req) + " -> HTTP " + std::to_string(s.status) +
+                      (went_on ? ", the run went on" : ", the run stalled"));
   } else if (o_.start.method != "POST") {
     Note("steer", "skipped: no steer contract, and the start request (" + o_.start.method +
                       ") is not a message that could be sent twice");
@@ -528,8 +536,9 @@ Result<LiveResult> Prober::Run() {
   if (url.rfind("ws://", 0) == 0 || url.rfind("wss://", 0) == 0) {
     obs_.fingerprint.protocol = Protocol::kWebSocket;
     obs_.fingerprint.evidence.push_back("WebSocket URL");
-    obs_.undetermined.push_back("WebSocket endpoints are fingerprinted but not driven by this probe (HTTP streams only); "
-                                "no verdict");
+    obs_.undetermined.push_back(
+        "WebSocket endpoints are fingerprinted but not driven by this probe (HTTP streams only); "
+        "no verdict");
   } else {
     std::optional<RequestSpec> resume;
     bool resume_guessed = false;
@@ -578,7 +587,8 @@ Result<LiveResult> RunLiveProbe(const ProbeOptions& options) {
     l.total_s = 3;
     HttpResponse r = Fetch(head, l, [](std::string_view, const HttpResponse&) { return false; });
     if (r.outcome == HttpOutcome::kConnectFailed || r.outcome == HttpOutcome::kTimeoutConnect)
-      return Status::Unavailable("cannot reach '" + Origin(url) + "': " + (r.error.empty() ? HttpOutcomeName(r.outcome) : r.error));
+      return Status::Unavailable("cannot reach '" + Origin(url) +
+                                 "': " + (r.error.empty() ? HttpOutcomeName(r.outcome) : r.error));
   }
   Prober prober(options);
   return prober.Run();

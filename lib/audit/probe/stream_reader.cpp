@@ -19,26 +19,29 @@ StreamReader::~StreamReader() {
 
 void StreamReader::Start() {
   thread_ = std::thread([this] {
-    HttpResponse r = Fetch(request_, limits_, [this](std::string_view, const HttpResponse& so_far) {
-      // Bodies are small (a few KiB of numbered tokens), so rescanning is cheap and never
-      // miscounts a token split across two chunks.
-      std::vector<int> toks = ExtractTokens(so_far.body);
-      bool drop = false;
-      {
-        std::lock_guard lock(mu_);
-        partial_ = so_far;
-        tokens_ = static_cast<int>(toks.size());
-        max_token_ = toks.empty() ? 0 : *std::max_element(toks.begin(), toks.end());
-        drop = drop_after_ > 0 && tokens_ >= drop_after_;
-      }
-      cv_.notify_all();
-      if (drop) drop_ms_.store(NowMs());
-      if (!drop && !end_marker_.empty() && so_far.body.find(end_marker_) != std::string::npos) {
-        ended_by_marker_.store(true);
-        return false;
-      }
-      return !drop;
-    }, &abort_);
+    HttpResponse r = Fetch(
+        request_, limits_,
+        [this](std::string_view, const HttpResponse& so_far) {
+          // Bodies are small (a few KiB of numbered tokens), so rescanning is cheap and never
+          // miscounts a token split across two chunks.
+          std::vector<int> toks = ExtractTokens(so_far.body);
+          bool drop = false;
+          {
+            std::lock_guard lock(mu_);
+            partial_ = so_far;
+            tokens_ = static_cast<int>(toks.size());
+            max_token_ = toks.empty() ? 0 : *std::max_element(toks.begin(), toks.end());
+            drop = drop_after_ > 0 && tokens_ >= drop_after_;
+          }
+          cv_.notify_all();
+          if (drop) drop_ms_.store(NowMs());
+          if (!drop && !end_marker_.empty() && so_far.body.find(end_marker_) != std::string::npos) {
+            ended_by_marker_.store(true);
+            return false;
+          }
+          return !drop;
+        },
+        &abort_);
     std::lock_guard lock(mu_);
     response_ = std::move(r);
     done_ = true;

@@ -32,8 +32,8 @@ class StreamReader {
 
   // A copy of what has arrived so far (status, headers, body).
   HttpResponse Snapshot() const;
-  int tokens() const;        // tokens received so far (count)
-  int max_token() const;     // highest token number received so far
+  int tokens() const;                                  // tokens received so far (count)
+  int max_token() const;                               // highest token number received so far
   int64_t drop_ms() const { return drop_ms_.load(); }  // when drop_after fired (0 = never)
   bool ended_by_marker() const { return ended_by_marker_.load(); }
 
@@ -50,7 +50,7 @@ class StreamReader {
   std::condition_variable cv_;
   int tokens_ = 0, max_token_ = 0;  // GUARDED_BY(mu_)
   bool done_ = false;               // GUARDED_BY(mu_)
-  HttpResponse response_;  // final; partial_ while running (GUARDED_BY(mu_))
+  HttpResponse response_;           // final; partial_ while running (GUARDED_BY(mu_))
   HttpResponse partial_;
 };
 

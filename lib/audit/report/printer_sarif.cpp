@@ -81,8 +81,9 @@ json RenderSarif(const Comparison& c, const RenderOptions& o) {
     json result{{"ruleId", id},
                 {"ruleIndex", index},
                 {"level", level},
-                {"message", {{"text", cap.id + ": " + std::string(VerdictName(cap.verdict)) + ", score " +
-                                          std::to_string(cap.score) + ". " + cap.derivation}}}};
+                {"message",
+                 {{"text", cap.id + ": " + std::string(VerdictName(cap.verdict)) + ", score " +
+                               std::to_string(cap.score) + ". " + cap.derivation}}}};
     json locs = Locations(cap.evidence);
     if (!locs.empty()) result["locations"] = std::move(locs);
     results.push_back(std::move(result));

@@ -27,12 +27,9 @@ std::string Paint(const RenderOptions& o, Verdict v, std::string_view text) {
   return code + s + "\033[0m";
 }
 
-std::string Where(const Evidence& e) {
-  return e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file;
-}
+std::string Where(const Evidence& e) { return e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file; }
 
-void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, const std::string& indent,
-                  size_t limit) {
+void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, const std::string& indent, size_t limit) {
   size_t n = 0;
   for (const auto& e : ev) {
     if (n++ == limit) {
@@ -45,15 +42,14 @@ void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, cons
   }
 }
 
-void TextAssessment(std::ostringstream& out, const Assessment& a, const RenderOptions& o,
-                    const std::string& indent) {
+void TextAssessment(std::ostringstream& out, const Assessment& a, const RenderOptions& o, const std::string& indent) {
   std::string verdict(VerdictName(a.verdict));
   out << indent << Title(a.id) << ": " << Paint(o, a.verdict, verdict) << "  " << a.score << "/100\n";
   out << indent << "  score: " << a.derivation << "\n";
   if (!a.verdict_rule.empty()) out << indent << "  verdict: " << a.verdict_rule << "\n";
   for (const auto& c : a.criteria) {
-    out << indent << "  [" << (c.met ? "x" : " ") << "] " << c.description << " (" << c.points << "/"
-        << c.max_points << ")\n";
+    out << indent << "  [" << (c.met ? "x" : " ") << "] " << c.description << " (" << c.points << "/" << c.max_points
+        << ")\n";
     if (c.met) TextEvidence(out, c.evidence, indent + "        ", 3);
   }
 }
@@ -69,8 +65,8 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
   }
   out << "overall score: " << r.OverallScore() << "/100";
   if (o.fail_under >= 0)
-    out << (r.OverallScore() < o.fail_under ? "  (below --fail-under " : "  (meets --fail-under ")
-        << o.fail_under << ")";
+    out << (r.OverallScore() < o.fail_under ? "  (below --fail-under " : "  (meets --fail-under ") << o.fail_under
+        << ")";
   out << "\n\n";
   for (const auto& c : r.capabilities) {
     TextAssessment(out, c, o, "");
@@ -111,8 +107,8 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
   }
   for (const auto& n : r.notes) out << "note: " << n << "\n";
   if (r.source == Source::kStatic)
-    out << r.stats.files_seen << " files, " << r.stats.files_parsed << " parsed, " << r.stats.facts
-        << " facts, " << r.stats.files_skipped << " not read, " << r.stats.seconds << " s\n";
+    out << r.stats.files_seen << " files, " << r.stats.files_parsed << " parsed, " << r.stats.facts << " facts, "
+        << r.stats.files_skipped << " not read, " << r.stats.seconds << " s\n";
 }
 
 }  // namespace
@@ -131,8 +127,8 @@ std::string RenderText(const Comparison& c, const RenderOptions& o) {
           << (live ? VerdictWord(live->verdict) : "-") << "\n";
       for (const auto& p : cap.parts) {
         const Assessment* lp = live ? live->Part(p.id) : nullptr;
-        out << "    " << Title(p.id) << ": " << VerdictWord(p.verdict) << " / "
-            << (lp ? VerdictWord(lp->verdict) : "-") << "\n";
+        out << "    " << Title(p.id) << ": " << VerdictWord(p.verdict) << " / " << (lp ? VerdictWord(lp->verdict) : "-")
+            << "\n";
       }
     }
     if (c.disagreements.empty()) out << "static and live agree\n";
@@ -156,8 +152,7 @@ std::string Md(std::string s) {  // keep table cells on one line
 }
 
 void MdReport(std::ostringstream& out, const Report& r) {
-  out << "## " << (r.source == Source::kLive ? "Live probe" : "Static audit") << ": `" << r.target
-      << "`\n\n";
+  out << "## " << (r.source == Source::kLive ? "Live probe" : "Static audit") << ": `" << r.target << "`\n\n";
   out << "Overall score: **" << r.OverallScore() << "/100**";
   if (!r.stacks.empty()) {
     out << " · stacks:";
@@ -165,20 +160,18 @@ void MdReport(std::ostringstream& out, const Report& r) {
   }
   out << "\n\n| Capability | Verdict | Score | How it was scored |\n|---|---|---|---|\n";
   for (const auto& c : r.capabilities) {
-    out << "| " << Title(c.id) << " | **" << VerdictName(c.verdict) << "** | " << c.score << " | "
-        << Md(c.derivation) << " |\n";
+    out << "| " << Title(c.id) << " | **" << VerdictName(c.verdict) << "** | " << c.score << " | " << Md(c.derivation)
+        << " |\n";
     for (const auto& p : c.parts)
-      out << "| ↳ " << Title(p.id) << " | " << VerdictName(p.verdict) << " | " << p.score << " | "
-          << Md(p.derivation) << " |\n";
+      out << "| ↳ " << Title(p.id) << " | " << VerdictName(p.verdict) << " | " << p.score << " | " << Md(p.derivation)
+          << " |\n";
   }
   out << "\n### Failure modes\n\n";
   if (r.failure_modes.empty()) out << "None found.\n";
   for (const auto& fm : r.failure_modes) {
-    out << "- **" << fm.title << "** (`" << fm.id << "`, " << fm.severity << "): " << Md(fm.message)
-        << "\n";
+    out << "- **" << fm.title << "** (`" << fm.id << "`, " << fm.severity << "): " << Md(fm.message) << "\n";
     for (const auto& e : fm.evidence)
-      out << "  - `" << Where(e) << "`" << (e.excerpt.empty() ? "" : ": `" + Md(e.excerpt) + "`")
-          << "\n";
+      out << "  - `" << Where(e) << "`" << (e.excerpt.empty() ? "" : ": `" + Md(e.excerpt) + "`") << "\n";
   }
   if (!r.migration.empty()) {
     out << "\n### Migration plan\n\n";
@@ -213,8 +206,8 @@ std::string RenderMarkdown(const Comparison& c, const RenderOptions& o) {
     if (c.disagreements.empty()) out << "Static and live verdicts agree.\n";
     else out << "| What | Static | Live | Why this can happen |\n|---|---|---|---|\n";
     for (const auto& d : c.disagreements)
-      out << "| " << d.what << " | " << VerdictName(d.static_verdict) << " | "
-          << VerdictName(d.live_verdict) << " | " << Md(d.note) << " |\n";
+      out << "| " << d.what << " | " << VerdictName(d.static_verdict) << " | " << VerdictName(d.live_verdict) << " | "
+          << Md(d.note) << " |\n";
   }
   return out.str();
 }

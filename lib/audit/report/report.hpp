@@ -26,9 +26,9 @@ namespace dsx::audit {
 enum class Verdict { kNo = 0, kPartial = 1, kYes = 2 };
 enum class Source { kStatic, kLive };
 
-std::string_view VerdictName(Verdict v);            // "no" | "partial" | "yes"
+std::string_view VerdictName(Verdict v);           // "no" | "partial" | "yes"
 Result<Verdict> ParseVerdict(std::string_view s);  // accepts those three names
-std::string_view SourceName(Source s);              // "static" | "live"
+std::string_view SourceName(Source s);             // "static" | "live"
 
 // Capability ids, in report order.
 inline constexpr std::string_view kResilientDelivery = "resilient_delivery";
@@ -44,9 +44,9 @@ inline constexpr std::string_view kSteer = "steer";              // steer/interr
 // excerpt what was observed ("204 after drop at token 12 while the mock kept streaming").
 struct Evidence {
   std::string file;
-  int line = 0;          // 1-based; 0 = not a source line
-  std::string excerpt;   // one line, trimmed, at most ~160 chars
-  std::string fact;      // the fact or probe observation it supports ("server.resume_endpoint")
+  int line = 0;         // 1-based; 0 = not a source line
+  std::string excerpt;  // one line, trimmed, at most ~160 chars
+  std::string fact;     // the fact or probe observation it supports ("server.resume_endpoint")
 };
 
 // One scoring criterion of a capability (or part): `points` of `max_points` were earned.
@@ -64,10 +64,10 @@ struct Criterion {
 // A verdict with its score and how both were derived. Used for capabilities and for the parts
 // of live control (stop, distinguish, steer).
 struct Assessment {
-  std::string id;                   // "resilient_delivery", "stop", ...
+  std::string id;  // "resilient_delivery", "stop", ...
   Verdict verdict = Verdict::kNo;
-  int score = 0;                    // 0-100
-  std::string derivation;           // one sentence: "30 (producer decoupled) + 30 (...) = 60, capped at 40 by half_wired_resume"
+  int score = 0;           // 0-100
+  std::string derivation;  // one sentence: "30 (producer decoupled) + 30 (...) = 60, capped at 40 by half_wired_resume"
   std::string verdict_rule;         // which verdict rule decided it ("yes: all of ..."), for disputes
   std::vector<Criterion> criteria;  // every criterion, met or not
   std::vector<std::string> caps;    // "capped at 40 by half_wired_resume"
@@ -75,36 +75,37 @@ struct Assessment {
 };
 
 struct Capability : Assessment {
-  std::vector<Assessment> parts;  // live_control: stop, distinguish, steer; empty otherwise
+  std::vector<Assessment> parts;                  // live_control: stop, distinguish, steer; empty otherwise
   std::map<std::string, std::string> properties;  // free extra facts, e.g. live "resume": "cursor"
   const Assessment* Part(std::string_view id) const;
 };
 
 struct FailureMode {
-  std::string id;        // "single_connection_trap", ...
-  std::string title;     // "Single-connection trap"
-  std::string severity;  // "high" | "medium" | "low"
-  std::string message;   // what is wrong and why it matters, one paragraph
-  std::string rule;      // the rule that found it ("FM-SCT-001")
+  std::string id;                         // "single_connection_trap", ...
+  std::string title;                      // "Single-connection trap"
+  std::string severity;                   // "high" | "medium" | "low"
+  std::string message;                    // what is wrong and why it matters, one paragraph
+  std::string rule;                       // the rule that found it ("FM-SCT-001")
   std::vector<std::string> capabilities;  // capabilities it hurts
   std::vector<Evidence> evidence;
 };
 
 // One of the ten migration steps, filled in for this codebase.
 struct MigrationStep {
-  int number = 0;          // 1..10
-  std::string id;          // "audit", "score", "failure_modes", "design_session_layer", ...
-  std::string title;       // "Redirect agents"
-  std::string status;      // "done" | "todo" | "not_needed"
-  std::string action;      // what to do here, naming this codebase's code
-  std::string dsx_feature; // the `dsx session` feature it maps to
+  int number = 0;                  // 1..10
+  std::string id;                  // "audit", "score", "failure_modes", "design_session_layer", ...
+  std::string title;               // "Redirect agents"
+  std::string status;              // "done" | "todo" | "not_needed"
+  std::string action;              // what to do here, naming this codebase's code
+  std::string dsx_feature;         // the `dsx session` feature it maps to
   std::vector<std::string> files;  // files to change (relative paths)
 };
 
 // Something the audit could not read or chose to skip; the audit still finishes.
 struct Skipped {
   std::string path;
-  std::string reason;  // "binary file", "larger than 2 MiB", "permission denied", "symlink loop", "syntax errors (parsed partially)"
+  std::string reason;  // "binary file", "larger than 2 MiB", "permission denied", "symlink loop", "syntax errors
+                       // (parsed partially)"
 };
 
 struct Stats {
@@ -112,18 +113,18 @@ struct Stats {
   int files_parsed = 0;   // parsed with a grammar
   int files_skipped = 0;  // in Report::skipped
   int facts = 0;
-  double seconds = 0;     // wall time of the audit
+  double seconds = 0;  // wall time of the audit
 };
 
 struct Report {
   Source source = Source::kStatic;
-  std::string target;                  // audited path or URL
+  std::string target;                    // audited path or URL
   std::vector<Capability> capabilities;  // resilient_delivery, continuity, live_control
   std::vector<FailureMode> failure_modes;
   std::vector<MigrationStep> migration;
-  std::vector<std::string> stacks;     // detected stacks ("vercel-ai-sdk@5", "fastapi", ...)
+  std::vector<std::string> stacks;  // detected stacks ("vercel-ai-sdk@5", "fastapi", ...)
   std::vector<Skipped> skipped;
-  std::vector<std::string> notes;      // warnings for the reader ("no streaming code found")
+  std::vector<std::string> notes;                 // warnings for the reader ("no streaming code found")
   std::map<std::string, std::string> properties;  // live: "fingerprint", ... static: "rules"
   Stats stats;
 
@@ -160,9 +161,9 @@ enum class Format { kText, kMarkdown, kJson, kSarif };
 Result<Format> ParseFormat(std::string_view name);  // text | markdown | json | sarif
 
 struct RenderOptions {
-  bool color = false;          // ANSI colours in text output (only when stdout is a TTY)
-  int fail_under = -1;         // shown in the text summary when >= 0
-  std::string tool_version;    // "0.1.0", used by SARIF's tool.driver.version
+  bool color = false;        // ANSI colours in text output (only when stdout is a TTY)
+  int fail_under = -1;       // shown in the text summary when >= 0
+  std::string tool_version;  // "0.1.0", used by SARIF's tool.driver.version
 };
 
 nlohmann::json ToJson(const Report& report);

@@ -70,7 +70,8 @@ Status LoadAssessment(const YAML::Node& n, AssessmentRule& a, const std::string&
 Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
   std::string origin = path.filename().string();
   YAML::Node doc = YAML::LoadFile(path.string());
-  if (Str(doc, "schema") != "dsx/capability@1") return Status::Usage("'" + origin + "': schema must be dsx/capability@1");
+  if (Str(doc, "schema") != "dsx/capability@1")
+    return Status::Usage("'" + origin + "': schema must be dsx/capability@1");
   for (const auto& n : doc["failure_modes"]) {
     FailureModeRule fm;
     fm.id = Str(n, "id");
@@ -83,7 +84,8 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
     fm.evidence_facts = Strings(n["evidence"]);
     if (n["caps"])
       for (const auto& kv : n["caps"]) fm.caps[kv.first.as<std::string>()] = kv.second.as<int>();
-    if (fm.id.empty() || fm.title.empty() || !n["when"]) return Status::Usage("'" + origin + "': failure mode needs id, title and when");
+    if (fm.id.empty() || fm.title.empty() || !n["when"])
+      return Status::Usage("'" + origin + "': failure mode needs id, title and when");
     if (fm.severity != "high" && fm.severity != "medium" && fm.severity != "low")
       return Status::Usage("'" + origin + "': failure mode '" + fm.id + "': severity must be high, medium or low");
     auto w = When(n, "when", "'" + origin + "' failure mode '" + fm.id + "'");
@@ -102,7 +104,8 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
     int total = cap.MaxPoints();
     for (const auto& p : cap.parts) total += p.MaxPoints();
     if (total != 100)
-      return Status::Usage("'" + origin + "' capability '" + cap.id + "': criteria points sum to " + std::to_string(total) + ", not 100");
+      return Status::Usage("'" + origin + "' capability '" + cap.id + "': criteria points sum to " +
+                           std::to_string(total) + ", not 100");
     rules.capabilities.push_back(std::move(cap));
   }
   for (const auto& n : doc["notes"]) {
@@ -142,7 +145,8 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
 
 Result<CapabilityRules> LoadCapabilityRules(const stdfs::path& dir) {
   std::error_code ec;
-  if (!stdfs::is_directory(dir, ec)) return Status::NotFound("cannot open capability rule folder '" + dir.string() + "'");
+  if (!stdfs::is_directory(dir, ec))
+    return Status::NotFound("cannot open capability rule folder '" + dir.string() + "'");
   std::vector<stdfs::path> files;
   for (const auto& e : stdfs::directory_iterator(dir, ec))
     if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
@@ -214,8 +218,8 @@ int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
   }
   int max = rule.MaxPoints();
   out.score = max > 0 ? (earned * 100 + max / 2) / max : 0;
-  out.derivation = (sum.empty() ? "no criterion met" : sum) + " = " + std::to_string(earned) + " of " + std::to_string(max) +
-                   " points";
+  out.derivation = (sum.empty() ? "no criterion met" : sum) + " = " + std::to_string(earned) + " of " +
+                   std::to_string(max) + " points";
   return earned;
 }
 

@@ -148,7 +148,8 @@ bool Eval(const Condition& c, const EvalContext& ctx, std::vector<Evidence>* evi
 std::string Describe(const Condition& c) {
   auto join = [&](const char* op) {
     std::string s;
-    for (size_t i = 0; i < c.children.size(); ++i) s += (i ? std::string(" ") + op + " " : "") + Describe(c.children[i]);
+    for (size_t i = 0; i < c.children.size(); ++i)
+      s += (i ? std::string(" ") + op + " " : "") + Describe(c.children[i]);
     return c.children.size() > 1 ? "(" + s + ")" : s;
   };
   switch (c.kind) {

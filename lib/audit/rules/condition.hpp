@@ -50,8 +50,8 @@ class FactIndex {
 struct EvalContext {
   const FactIndex* facts = nullptr;
   const std::set<std::string>* failure_modes = nullptr;
-  const std::map<std::string, bool>* criteria = nullptr;     // of the capability/part being scored
-  const std::map<std::string, Verdict>* parts = nullptr;     // of the capability being scored
+  const std::map<std::string, bool>* criteria = nullptr;  // of the capability/part being scored
+  const std::map<std::string, Verdict>* parts = nullptr;  // of the capability being scored
 };
 
 // Evaluate; when true and `evidence` is set, append the facts that support it.

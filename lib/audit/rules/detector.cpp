@@ -44,12 +44,12 @@ std::string Unquoted(std::string_view s) {
 Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const std::string& source) {
   uint32_t error_offset = 0;
   TSQueryError error = TSQueryErrorNone;
-  TSQuery* q = ts_query_new(GrammarFor(lang), source.data(), static_cast<uint32_t>(source.size()), &error_offset, &error);
+  TSQuery* q =
+      ts_query_new(GrammarFor(lang), source.data(), static_cast<uint32_t>(source.size()), &error_offset, &error);
   if (!q) {
     size_t a = error_offset > 20 ? error_offset - 20 : 0;
     return Status::Usage(std::string(QueryErrorName(error)) + " in " + std::string(LangName(lang)) +
-                         " query at offset " + std::to_string(error_offset) + " near '" +
-                         source.substr(a, 40) + "'");
+                         " query at offset " + std::to_string(error_offset) + " near '" + source.substr(a, 40) + "'");
   }
   std::unique_ptr<CompiledQuery> cq(new CompiledQuery());
   cq->query_ = q;
@@ -70,7 +70,8 @@ Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const s
         cur.push_back(s[i]);
         continue;
       }
-      if (cur.empty() || cur[0].type != TSQueryPredicateStepTypeString) return Status::Usage("malformed predicate in query");
+      if (cur.empty() || cur[0].type != TSQueryPredicateStepTypeString)
+        return Status::Usage("malformed predicate in query");
       uint32_t len = 0;
       const char* op_text = ts_query_string_value_for_id(q, cur[0].value_id, &len);  // sets len
       std::string op(op_text, len);
@@ -180,9 +181,7 @@ std::vector<std::string> StringList(const YAML::Node& n) {
   return out;
 }
 
-std::string Str(const YAML::Node& n, const char* key) {
-  return n[key] ? n[key].as<std::string>() : std::string();
-}
+std::string Str(const YAML::Node& n, const char* key) { return n[key] ? n[key].as<std::string>() : std::string(); }
 
 Status CompileInto(const std::string& src, Lang lang, std::unique_ptr<CompiledQuery>& out, const char* what) {
   if (src.empty()) return Status::Ok();
@@ -246,7 +245,8 @@ Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, s
       for (const auto& n : doc["detectors"]) {
         Detector d;
         DSX_RETURN_IF_ERROR(LoadDetector(n, origin, d).Wrap("detector file '" + origin + "'"));
-        if (!ids.insert(d.id).second) return Status::Usage("detector file '" + origin + "': duplicate id '" + d.id + "'");
+        if (!ids.insert(d.id).second)
+          return Status::Usage("detector file '" + origin + "': duplicate id '" + d.id + "'");
         detectors.push_back(std::move(d));
       }
       for (const auto& n : doc["packages"]) {
@@ -339,7 +339,8 @@ Facts RunDetectors(const std::vector<Detector>& detectors, const DetectorIndex& 
   if (per == index.langs.end()) return out;
   // One pass over the tree; group the matches by detector.
   std::map<size_t, std::vector<CompiledQuery::Match>> by_detector;
-  for (auto& m : per->second.combined->Run(file)) by_detector[per->second.pattern_detector[m.pattern]].push_back(std::move(m));
+  for (auto& m : per->second.combined->Run(file))
+    by_detector[per->second.pattern_detector[m.pattern]].push_back(std::move(m));
   if (by_detector.empty()) return out;
 
   std::set<std::tuple<std::string, std::string, int>> seen;

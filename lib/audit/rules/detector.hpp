@@ -28,7 +28,7 @@ struct PackageRule {
   std::string ecosystem;  // "npm" | "pypi"
   std::string name;       // package name as in the manifest
   std::string fact;
-  std::string value;      // "major" (default), "version", or a literal
+  std::string value;  // "major" (default), "version", or a literal
 };
 
 // A tree-sitter query compiled for one language, with its text predicates pre-parsed.
@@ -67,14 +67,14 @@ class CompiledQuery {
 struct Detector {
   std::string id;
   std::string description;
-  std::string stack;                      // "vercel-ai-sdk", "fastapi", ... (reported as detected stack)
-  std::string origin;                     // "configs/audit/detectors/ai-sdk.yaml"
+  std::string stack;   // "vercel-ai-sdk", "fastapi", ... (reported as detected stack)
+  std::string origin;  // "configs/audit/detectors/ai-sdk.yaml"
   std::vector<Lang> langs;
-  std::vector<std::string> imports;       // the file must import one of these (empty: no condition)
-  std::vector<std::string> paths_include; // globs on the relative path (empty: all)
+  std::vector<std::string> imports;        // the file must import one of these (empty: no condition)
+  std::vector<std::string> paths_include;  // globs on the relative path (empty: all)
   std::vector<std::string> paths_exclude;
   std::string fact;
-  std::string value;                      // literal, or "$capture" for a capture's text (unquoted)
+  std::string value;  // literal, or "$capture" for a capture's text (unquoted)
   // Per language, the optional structural conditions. The match query (query_text) is compiled
   // into the DetectorIndex; its @hit capture locates the fact (else the first capture).
   struct Compiled {
@@ -87,7 +87,6 @@ struct Detector {
   // The raw YAML query texts (for `dsx audit rules list`).
   std::string query_text;
 };
-
 
 // Load every detectors/*.yaml under `dir` (sorted by name) into `out`.
 Status LoadDetectors(const std::filesystem::path& dir, std::vector<Detector>& detectors,

@@ -120,8 +120,7 @@ bool Gitignore::Ignored(std::string_view rel, bool is_dir) const {
     if (p.dir_only && !is_dir) continue;
     std::string_view path = rel;
     if (!p.base.empty()) {
-      if (path.size() <= p.base.size() || path.substr(0, p.base.size()) != p.base ||
-          path[p.base.size()] != '/')
+      if (path.size() <= p.base.size() || path.substr(0, p.base.size()) != p.base || path[p.base.size()] != '/')
         continue;
       path.remove_prefix(p.base.size() + 1);
     }

@@ -21,8 +21,8 @@ class Gitignore {
 
  private:
   struct Pattern {
-    std::string base;     // dir of the .gitignore, "" or "a/b"
-    std::string glob;     // without '!' and trailing '/'
+    std::string base;  // dir of the .gitignore, "" or "a/b"
+    std::string glob;  // without '!' and trailing '/'
     bool negate = false;
     bool dir_only = false;
     bool anchored = false;  // contains a '/' (other than trailing): match against the full path

@@ -5,8 +5,8 @@
 #include <cctype>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 namespace dsx::audit {
 
@@ -40,7 +40,9 @@ void ParseRequirement(std::string line, std::string& name, std::string& spec) {
   size_t semi = line.find(';');
   if (semi != std::string::npos) line.resize(semi);
   size_t i = 0;
-  while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '-' || line[i] == '_' || line[i] == '.')) ++i;
+  while (i < line.size() &&
+         (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '-' || line[i] == '_' || line[i] == '.'))
+    ++i;
   name = line.substr(0, i);
   size_t bracket = line.find(']', i);
   if (i < line.size() && line[i] == '[' && bracket != std::string::npos) i = bracket + 1;

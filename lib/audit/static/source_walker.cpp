@@ -122,8 +122,8 @@ class Walker {
     }
     std::uintmax_t limit = f.manifest ? options_.max_file_bytes * 16 : options_.max_file_bytes;
     if (f.size > limit) {
-      Skip(rel, "larger than " + std::to_string(limit >> 10) + " KiB (" + std::to_string(f.size >> 10) +
-                    " KiB); not read");
+      Skip(rel,
+           "larger than " + std::to_string(limit >> 10) + " KiB (" + std::to_string(f.size >> 10) + " KiB); not read");
       return;
     }
     f.path = path;
@@ -154,7 +154,8 @@ class Walker {
 Result<WalkResult> WalkSources(const stdfs::path& root, const WalkOptions& options) {
   std::error_code ec;
   auto status = stdfs::status(root, ec);
-  if (ec || !stdfs::exists(status)) return Status::NotFound("cannot open '" + root.string() + "': no such file or directory");
+  if (ec || !stdfs::exists(status))
+    return Status::NotFound("cannot open '" + root.string() + "': no such file or directory");
   Walker walker(root, options);
   if (stdfs::is_directory(status)) {
     walker.Dir(root, "");

@@ -15,7 +15,7 @@
 namespace dsx::audit {
 
 enum class Lang { kNone, kJavaScript, kTypeScript, kTsx, kPython };
-std::string_view LangName(Lang lang);  // "js", "ts", "tsx", "py"
+std::string_view LangName(Lang lang);     // "js", "ts", "tsx", "py"
 Lang LangForPath(std::string_view path);  // by extension; kNone for other files
 
 struct SourceFile {
@@ -30,10 +30,29 @@ struct WalkOptions {
   std::uintmax_t max_file_bytes = 2u << 20;  // larger source files are skipped with a note
   bool use_gitignore = true;
   // Directory names never entered (dependencies, build output, vendored code, VCS data).
-  std::vector<std::string> skip_dirs = {"node_modules", ".git", ".hg", ".svn", "dist", "build", "out",
-                                        ".next", ".nuxt", ".svelte-kit", ".vercel", ".turbo", "coverage",
-                                        "vendor", "third_party", "__pycache__", ".venv", "venv",
-                                        ".mypy_cache", ".pytest_cache", ".tox", "site-packages", "bower_components"};
+  std::vector<std::string> skip_dirs = {"node_modules",
+                                        ".git",
+                                        ".hg",
+                                        ".svn",
+                                        "dist",
+                                        "build",
+                                        "out",
+                                        ".next",
+                                        ".nuxt",
+                                        ".svelte-kit",
+                                        ".vercel",
+                                        ".turbo",
+                                        "coverage",
+                                        "vendor",
+                                        "third_party",
+                                        "__pycache__",
+                                        ".venv",
+                                        "venv",
+                                        ".mypy_cache",
+                                        ".pytest_cache",
+                                        ".tox",
+                                        "site-packages",
+                                        "bower_components"};
 };
 
 struct WalkResult {

@@ -35,7 +35,8 @@ Result<std::unique_ptr<ParsedFile>> ParsedFile::Parse(Lang lang, std::string rel
   TSParser* parser = ts_parser_new();
   if (!ts_parser_set_language(parser, grammar)) {
     ts_parser_delete(parser);
-    return Status::Failed("grammar for '" + std::string(LangName(lang)) + "' has an ABI this tree-sitter runtime rejects");
+    return Status::Failed("grammar for '" + std::string(LangName(lang)) +
+                          "' has an ABI this tree-sitter runtime rejects");
   }
   ts_parser_set_timeout_micros(parser, 5'000'000);  // pathological input: give up after 5 s
   TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));

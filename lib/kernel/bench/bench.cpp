@@ -29,7 +29,11 @@ Result<json> Child(const std::string& kind, json req, double timeout_s) {
     return log;
   };
   if (out->timed_out)
-    return json{{"status", "crashed"}, {"reasons", {"timed out: the child was killed after " + std::to_string(static_cast<int>(timeout_s)) + "s (kernel hangs or is far too slow)"}}, {"child_log", tail()}};
+    return json{{"status", "crashed"},
+                {"reasons",
+                 {"timed out: the child was killed after " + std::to_string(static_cast<int>(timeout_s)) +
+                  "s (kernel hangs or is far too slow)"}},
+                {"child_log", tail()}};
   if (res.is_discarded() || !res.is_object()) {
     std::string why = out->signal ? "the child died with signal " + std::to_string(out->signal)
                                   : "the child exited with code " + std::to_string(out->exit_code) + " and no result";
@@ -52,7 +56,8 @@ void Judge(json& r, const json& measured) {
   if (r.value("status", "") != "ok") return;
   const json& dev = r["device"];
   const json cand = r["candidate"].value("cold", r["candidate"].value("hot", json::object()));
-  const json ref = r.contains("reference") ? r["reference"].value("cold", r["reference"].value("hot", json::object())) : json::object();
+  const json ref = r.contains("reference") ? r["reference"].value("cold", r["reference"].value("hot", json::object()))
+                                           : json::object();
   // Primary numbers (cold: L2 flushed) at the top of the row, where tools look first.
   for (const char* k : {"median_ms", "noise_pct", "p10_ms", "p90_ms", "gbps", "pct_peak_bw", "tflops", "sm_clock_mhz"})
     if (cand.contains(k)) r[k] = cand[k];
@@ -70,11 +75,15 @@ void Judge(json& r, const json& measured) {
   std::vector<std::string> invalid;
   char buf[300];
   if (r["candidate"].contains("cold") && peak > 0 && bytes >= 4 * l2 && gbps > 1.05 * peak) {
-    std::snprintf(buf, sizeof buf, "faster than the speed of light: %.0f GB/s moved exceeds the device peak %.0f GB/s (the kernel skips work or the cost model is wrong)", gbps, peak);
+    std::snprintf(buf, sizeof buf,
+                  "faster than the speed of light: %.0f GB/s moved exceeds the device peak %.0f GB/s (the kernel skips "
+                  "work or the cost model is wrong)",
+                  gbps, peak);
     invalid.push_back(buf);
   }
   if (ceiling > 0 && tflops > 1.10 * ceiling) {
-    std::snprintf(buf, sizeof buf, "faster than the speed of light: %.1f TFLOP/s exceeds the device peak %.1f TFLOP/s", tflops, ceiling);
+    std::snprintf(buf, sizeof buf, "faster than the speed of light: %.1f TFLOP/s exceeds the device peak %.1f TFLOP/s",
+                  tflops, ceiling);
     invalid.push_back(buf);
   }
   if (!invalid.empty()) {
@@ -83,12 +92,15 @@ void Judge(json& r, const json& measured) {
     return;
   }
   if (r.contains("speedup") && r["speedup"].get<double>() > 10) {
-    std::snprintf(buf, sizeof buf, "speedup %.1fx over the reference kernel: flagged for review (KernelBench's excessive-speedup rule)", r["speedup"].get<double>());
+    std::snprintf(buf, sizeof buf,
+                  "speedup %.1fx over the reference kernel: flagged for review (KernelBench's excessive-speedup rule)",
+                  r["speedup"].get<double>());
     r["flags"].push_back(buf);
     r["flagged"] = true;
   }
   if (copy > 0 && r["candidate"].contains("cold") && bytes >= 4 * l2 && gbps > 1.10 * copy) {
-    std::snprintf(buf, sizeof buf, "%.0f GB/s is above the measured copy bandwidth %.0f GB/s: flagged for review", gbps, copy);
+    std::snprintf(buf, sizeof buf, "%.0f GB/s is above the measured copy bandwidth %.0f GB/s: flagged for review", gbps,
+                  copy);
     r["flags"].push_back(buf);
     r["flagged"] = true;
   }
@@ -105,7 +117,9 @@ Result<json> MeasurePeaks(int device, const std::string& arch, const std::string
   auto res = Child("peaks", json{{"device", device}, {"arch", arch}, {"cache_dir", cache_dir}}, timeout_s);
   if (!res.ok()) return res.status();
   if (res->value("status", "") != "ok") {
-    std::string why = (*res)["reasons"].is_array() && !(*res)["reasons"].empty() ? (*res)["reasons"][0].get<std::string>() : "unknown";
+    std::string why = (*res)["reasons"].is_array() && !(*res)["reasons"].empty()
+                          ? (*res)["reasons"][0].get<std::string>()
+                          : "unknown";
     return Status::Failed("cannot measure device peaks: " + why);
   }
   (*res)["measured_at"] = static_cast<int64_t>(std::time(nullptr));
@@ -153,7 +167,8 @@ Result<BenchReport> RunBench(const BenchOptions& o, const ProgressFn& progress) 
     doc["status"] = "rejected";
     json reasons = json::array();
     for (const auto& f : findings)
-      if (f.severity == "reject") reasons.push_back("static scan: line " + std::to_string(f.line) + ": " + f.rule + ": " + f.message);
+      if (f.severity == "reject")
+        reasons.push_back("static scan: line " + std::to_string(f.line) + ": " + f.rule + ": " + f.message);
     doc["reasons"] = reasons;
     rep.exit_code = 1;
     return rep;
@@ -175,11 +190,23 @@ Result<BenchReport> RunBench(const BenchOptions& o, const ProgressFn& progress) 
   for (const auto& d : dtypes)
     for (const auto& p : presets) {
       ++done;
-      if (progress) progress("[" + std::to_string(done) + "/" + std::to_string(total) + "] " + task->name + " " + d + " " + p);
-      json req{{"task_dir", stdfs::absolute(task->dir, ec).string()}, {"impl_file", impl}, {"dtype", d}, {"preset", p},
-               {"device", o.device}, {"arch", o.arch}, {"cache_dir", cache_dir}, {"trials", o.trials},
-               {"max_noise_pct", o.max_noise_pct}, {"timeout_s", o.timeout_s}, {"min_samples", o.min_samples},
-               {"modes", o.modes}, {"time_reference", o.time_reference}, {"rotate_sets", 3}, {"verify_every", 10}};
+      if (progress)
+        progress("[" + std::to_string(done) + "/" + std::to_string(total) + "] " + task->name + " " + d + " " + p);
+      json req{{"task_dir", stdfs::absolute(task->dir, ec).string()},
+               {"impl_file", impl},
+               {"dtype", d},
+               {"preset", p},
+               {"device", o.device},
+               {"arch", o.arch},
+               {"cache_dir", cache_dir},
+               {"trials", o.trials},
+               {"max_noise_pct", o.max_noise_pct},
+               {"timeout_s", o.timeout_s},
+               {"min_samples", o.min_samples},
+               {"modes", o.modes},
+               {"time_reference", o.time_reference},
+               {"rotate_sets", 3},
+               {"verify_every", 10}};
       auto r = Child("config", req, child_timeout);
       json row = r.ok() ? *r : json{{"status", "failed"}, {"reasons", {r.status().message()}}};
       row["dtype"] = d;

@@ -21,24 +21,24 @@ struct BenchOptions {
   std::vector<std::string> dtypes;  // ("" = all of the task's)
   bool measure_peaks = false;
   double max_noise_pct = 0.5;
-  double timeout_s = 3.0;           // per measurement (cold, hot; candidate, reference)
+  double timeout_s = 3.0;  // per measurement (cold, hot; candidate, reference)
   int min_samples = 10;
   int trials = 5;
   int device = 0;
-  std::string arch;                 // "" = the device's
-  bool scan_rejects = true;         // false: static findings are warnings (tests of dynamic guards)
+  std::string arch;          // "" = the device's
+  bool scan_rejects = true;  // false: static findings are warnings (tests of dynamic guards)
   bool time_reference = true;
   std::vector<std::string> modes = {"cold", "hot"};
-  double child_timeout_s = 0;       // 0 = 60 + 8 * timeout_s
-  std::string cache_dir;            // "" = DefaultCacheDir()
+  double child_timeout_s = 0;  // 0 = 60 + 8 * timeout_s
+  std::string cache_dir;       // "" = DefaultCacheDir()
 };
 
 // Progress lines for a terminal ("[2/6] bf16 large: running").
 using ProgressFn = std::function<void(const std::string&)>;
 
 struct BenchReport {
-  nlohmann::json doc;   // the --json document (schema: man dsx-kernel, JSON OUTPUT)
-  int exit_code = 0;    // 0 all verified and valid, 1 otherwise, 5 no driver/device
+  nlohmann::json doc;  // the --json document (schema: man dsx-kernel, JSON OUTPUT)
+  int exit_code = 0;   // 0 all verified and valid, 1 otherwise, 5 no driver/device
 };
 
 // Usage/NotFound for bad options or tasks; Unavailable (exit 5) when there is no driver or device
@@ -46,7 +46,8 @@ struct BenchReport {
 Result<BenchReport> RunBench(const BenchOptions& opts, const ProgressFn& progress);
 
 // Measures and caches device peaks (a child process). Unavailable without a GPU.
-Result<nlohmann::json> MeasurePeaks(int device, const std::string& arch, const std::string& cache_dir, double timeout_s);
+Result<nlohmann::json> MeasurePeaks(int device, const std::string& arch, const std::string& cache_dir,
+                                    double timeout_s);
 
 // Human table of a report (stdout).
 std::string FormatReport(const nlohmann::json& doc);

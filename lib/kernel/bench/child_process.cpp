@@ -101,8 +101,7 @@ Result<ChildOutput> RunChild(const std::vector<std::string>& argv, const std::st
       out.timed_out = true;
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-      }
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
       break;
     }
     ::usleep(2000);

@@ -11,11 +11,11 @@
 namespace dsx::kernel::bench {
 
 struct ChildOutput {
-  int exit_code = -1;     // -1 when killed by a signal
+  int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
   bool timed_out = false;
-  std::string result;     // what the child wrote on fd 3
-  std::string log;        // stdout + stderr, capped at 64 KiB (the tail is kept)
+  std::string result;  // what the child wrote on fd 3
+  std::string log;     // stdout + stderr, capped at 64 KiB (the tail is kept)
   double wall_s = 0;
 };
 

@@ -13,8 +13,8 @@ namespace dsx::kernel::bench {
 struct CriterionParams {
   double max_noise_pct = 0.5;  // relative stdev target [%]
   int min_samples = 10;
-  double min_time_s = 0.05;    // GPU time summed over samples [s]
-  int max_samples = 5000;      // hard cap
+  double min_time_s = 0.05;  // GPU time summed over samples [s]
+  int max_samples = 5000;    // hard cap
 };
 
 class StoppingCriterion {

@@ -212,7 +212,8 @@ void HarnessKernels::Fill(CUstream s, DType t, CUdeviceptr p, int64_t n, uint64_
   Launch(fill_[DTypeIndex(t)], s, GridFor(n, 256), 256, args);
 }
 
-void HarnessKernels::Check(CUstream s, DType t, CUdeviceptr p, int64_t n, uint64_t seed, int dist, CUdeviceptr bad) const {
+void HarnessKernels::Check(CUstream s, DType t, CUdeviceptr p, int64_t n, uint64_t seed, int dist,
+                           CUdeviceptr bad) const {
   long long nn = n;
   unsigned long long sd = seed;
   void* args[] = {&p, &nn, &sd, &dist, &bad};

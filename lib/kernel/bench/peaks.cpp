@@ -85,8 +85,10 @@ json RunPeaks(const json& req) {
     {
       cuda::DeviceBuffer src(bytes), dst(bytes);
       DSX_CU(Api().cuMemsetD8(src.ptr(), 0x3c, bytes));
-      const double t_drv = TimeMedianMs(s, a, b, 20, [&] { DSX_CU(Api().cuMemcpyDtoDAsync(dst.ptr(), src.ptr(), bytes, s)); });
-      const double t_ker = TimeMedianMs(s, a, b, 20, [&] { (*hk)->Copy16(s, dst.ptr(), src.ptr(), static_cast<int64_t>(bytes)); });
+      const double t_drv =
+          TimeMedianMs(s, a, b, 20, [&] { DSX_CU(Api().cuMemcpyDtoDAsync(dst.ptr(), src.ptr(), bytes, s)); });
+      const double t_ker =
+          TimeMedianMs(s, a, b, 20, [&] { (*hk)->Copy16(s, dst.ptr(), src.ptr(), static_cast<int64_t>(bytes)); });
       const double g_drv = 2.0 * bytes / (t_drv * 1e-3) / 1e9, g_ker = 2.0 * bytes / (t_ker * 1e-3) / 1e9;
       out["copy_gbps_memcpy"] = g_drv;
       out["copy_gbps_kernel"] = g_ker;

@@ -21,7 +21,6 @@
 #include "kernel/bench/workspace.hpp"
 #endif
 
-
 namespace dsx::kernel::bench {
 
 using nlohmann::json;
@@ -67,7 +66,9 @@ struct Ctx {
 // One timed call: device-wide sync before the stop event, so work anywhere in the context counts.
 double TimedCall(Ctx& c, CUfunction fn, const ResolvedLaunch& l, int set, bool cold, int index) {
   c.ws->Prepare(set);
-  if (cold) DSX_CU(Api().cuMemsetD32Async(c.flush->ptr(), static_cast<unsigned>(index) * 2654435761u, c.flush->bytes() / 4, c.stream));
+  if (cold)
+    DSX_CU(Api().cuMemsetD32Async(c.flush->ptr(), static_cast<unsigned>(index) * 2654435761u, c.flush->bytes() / 4,
+                                  c.stream));
   DSX_CU(Api().cuCtxSynchronize());
   DSX_CU(Api().cuEventRecord(c.start, c.stream));
   c.ws->Launch(fn, l, set, false);
@@ -126,7 +127,8 @@ Measurement Measure(Ctx& c, CUfunction fn, const ResolvedLaunch& l, bool cold, b
       m.timed_out = true;
       char buf[200];
       if (static_cast<int>(m.samples_ms.size()) < params.min_samples)
-        std::snprintf(buf, sizeof buf, "timed out (%.2fs) with %zu < %d samples", timeout_s, m.samples_ms.size(), params.min_samples);
+        std::snprintf(buf, sizeof buf, "timed out (%.2fs) with %zu < %d samples", timeout_s, m.samples_ms.size(),
+                      params.min_samples);
       else
         std::snprintf(buf, sizeof buf, "timed out (%.2fs) while over noise threshold (%.2f%% > %.2f%%)", timeout_s,
                       RelativeNoisePct(m.samples_ms), params.max_noise_pct);
@@ -179,8 +181,12 @@ json CpuCheck(const TaskSpec& task, Workspace& ws, int set) {
     std::vector<int64_t> idx;
     const int64_t n = p.numel;
     const int64_t want = std::min<int64_t>(n, 512);
-    for (int64_t k = 0; k < want; ++k) idx.push_back(want == n ? k : static_cast<int64_t>(NextSeed() % static_cast<uint64_t>(n)));
-    if (want < n) { idx.push_back(0); idx.push_back(n - 1); }
+    for (int64_t k = 0; k < want; ++k)
+      idx.push_back(want == n ? k : static_cast<int64_t>(NextSeed() % static_cast<uint64_t>(n)));
+    if (want < n) {
+      idx.push_back(0);
+      idx.push_back(n - 1);
+    }
     std::vector<double> exact(idx.size());
     Status st = (*fn)(args, p.spec->name, idx, exact);
     if (!st.ok()) {
@@ -202,13 +208,19 @@ json CpuCheck(const TaskSpec& task, Workspace& ws, int set) {
     // the bound is the task tolerance or twice the reference kernel's own error, whichever is larger.
     const double bound = std::max(inst.tolerance, 2 * rr + 1e-12);
     const bool pass = std::isfinite(rc) && rc <= bound;
-    j["outputs"].push_back({{"param", p.spec->name}, {"samples", idx.size()}, {"rel_err", rc}, {"reference_rel_err", rr},
-                            {"bound", bound}, {"ok", pass}});
+    j["outputs"].push_back({{"param", p.spec->name},
+                            {"samples", idx.size()},
+                            {"rel_err", rc},
+                            {"reference_rel_err", rr},
+                            {"bound", bound},
+                            {"ok", pass}});
     if (!pass) {
       j["status"] = "failed";
       char buf[256];
-      std::snprintf(buf, sizeof buf, "wrong result vs the float64 CPU reference: relative error %.3g of '%s' on %zu sampled elements exceeds %.3g",
-                    rc, p.spec->name.c_str(), idx.size(), bound);
+      std::snprintf(
+          buf, sizeof buf,
+          "wrong result vs the float64 CPU reference: relative error %.3g of '%s' on %zu sampled elements exceeds %.3g",
+          rc, p.spec->name.c_str(), idx.size(), bound);
       j["why"] = buf;
     }
   }
@@ -236,11 +248,15 @@ json RunConfigImpl(const json& req, json& res) {
   res["bytes"] = inst->bytes;
   res["flops"] = inst->flops;
   res["tolerance"] = inst->tolerance;
-  res["launch"] = {{"entry", cand_launch->entry}, {"grid", cand_launch->grid}, {"block", cand_launch->block}, {"shared", cand_launch->shared}};
+  res["launch"] = {{"entry", cand_launch->entry},
+                   {"grid", cand_launch->grid},
+                   {"block", cand_launch->block},
+                   {"shared", cand_launch->shared}};
 
   const int ordinal = req.value("device", 0);
   auto dev = cuda::ProbeDevice(ordinal);
-  if (!dev.ok()) return Fail(dev.status().code() == Code::kUnavailable ? "unavailable" : "failed", dev.status().message(), res);
+  if (!dev.ok())
+    return Fail(dev.status().code() == Code::kUnavailable ? "unavailable" : "failed", dev.status().message(), res);
   res["device"] = cuda::DeviceToJson(*dev);
   const std::string arch = req.value("arch", std::string()).empty() ? dev->Arch() : req.value("arch", std::string());
   const std::string cache_dir = req.value("cache_dir", std::string());
@@ -249,7 +265,9 @@ json RunConfigImpl(const json& req, json& res) {
   CompileOptions co = CompileOptionsFor(*task, *cand_spec, arch);
   co.cache_dir = cache_dir;
   auto cand_mod = CompileFile(impl_file, co);
-  if (!cand_mod.ok()) return Fail(cand_mod.status().code() == Code::kUnavailable ? "unavailable" : "failed", cand_mod.status().message(), res);
+  if (!cand_mod.ok())
+    return Fail(cand_mod.status().code() == Code::kUnavailable ? "unavailable" : "failed", cand_mod.status().message(),
+                res);
   res["compile"]["candidate"] = CompileInfo(*cand_mod, !cand_mod->success);
   res["impl_sha256"] = cand_mod->source_sha256;
   res["nvrtc_version"] = cand_mod->nvrtc_version;
@@ -261,9 +279,11 @@ json RunConfigImpl(const json& req, json& res) {
   ro.cache_dir = cache_dir;
   auto ref_mod = CompileFile((task->dir / task->reference.file).string(), ro);
   if (!ref_mod.ok() || !ref_mod->success)
-    return Fail("failed", "the reference kernel does not compile: " +
-                              (ref_mod.ok() ? (ref_mod->diagnostics.empty() ? ref_mod->log : ref_mod->diagnostics[0].ToString())
-                                            : ref_mod.status().message()), res);
+    return Fail("failed",
+                "the reference kernel does not compile: " +
+                    (ref_mod.ok() ? (ref_mod->diagnostics.empty() ? ref_mod->log : ref_mod->diagnostics[0].ToString())
+                                  : ref_mod.status().message()),
+                res);
   res["compile"]["reference"] = CompileInfo(*ref_mod, false);
   res["reference_sha256"] = ref_mod->source_sha256;
 
@@ -275,7 +295,8 @@ json RunConfigImpl(const json& req, json& res) {
   CUfunction ref_fn = rmod.Function(ref_mod->Symbol(ref_launch->entry));
   for (auto [fn, l] : {std::pair{cand_fn, &*cand_launch}, std::pair{ref_fn, &*ref_launch}})
     if (l->shared > 48 * 1024)
-      DSX_CU(Api().cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(l->shared)));
+      DSX_CU(
+          Api().cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(l->shared)));
 
   // Owned here, destroyed on every return and on a CudaError (before the context is released).
   const cuda::Stream stream_owner = cuda::CreateStream();
@@ -333,7 +354,9 @@ json RunConfigImpl(const json& req, json& res) {
       ver["passed"] = t;
       ver["max_rel_err"] = max_err;
       res["verification"] = ver;
-      return Fail("wrong", "verification trial " + std::to_string(t + 1) + " of " + std::to_string(trials) + ": " + r.reason, res);
+      return Fail("wrong",
+                  "verification trial " + std::to_string(t + 1) + " of " + std::to_string(trials) + ": " + r.reason,
+                  res);
     }
     if (t == 0 && !task->cpu_reference.empty()) {
       json cpu = CpuCheck(*task, ws, set);

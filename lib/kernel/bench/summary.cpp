@@ -26,8 +26,10 @@ std::vector<Summary> Summarize(const Measurement& m, double bytes, double flops,
   s.push_back({"mean_ms", "mean", "duration_ms", mean, ""});
   s.push_back({"p10_ms", "p10", "duration_ms", Percentile(m.samples_ms, 10), ""});
   s.push_back({"p90_ms", "p90", "duration_ms", Percentile(m.samples_ms, 90), ""});
-  s.push_back({"min_ms", "min", "duration_ms", m.samples_ms.empty() ? 0 : *std::min_element(m.samples_ms.begin(), m.samples_ms.end()), ""});
-  s.push_back({"max_ms", "max", "duration_ms", m.samples_ms.empty() ? 0 : *std::max_element(m.samples_ms.begin(), m.samples_ms.end()), ""});
+  s.push_back({"min_ms", "min", "duration_ms",
+               m.samples_ms.empty() ? 0 : *std::min_element(m.samples_ms.begin(), m.samples_ms.end()), ""});
+  s.push_back({"max_ms", "max", "duration_ms",
+               m.samples_ms.empty() ? 0 : *std::max_element(m.samples_ms.begin(), m.samples_ms.end()), ""});
   s.push_back({"noise_pct", "noise", "percent", RelativeNoisePct(m.samples_ms), ""});
   const double gbps = median > 0 ? bytes / (median * 1e-3) / 1e9 : 0;
   s.push_back({"gbps", "GB/s", "byte_rate_gbps", gbps, ""});

@@ -49,7 +49,8 @@ Workspace::Workspace(const TaskInstance& inst, const HarnessKernels& hk, CUstrea
     s.seeds.assign(np, 0);
     for (size_t i = 0; i < np; ++i) {
       const auto& p = inst.params[i];
-      if (p.spec->kind == ParamKind::kPtr) s.bufs[i] = cuda::DeviceBuffer(static_cast<size_t>(p.numel) * DTypeSize(p.dtype));
+      if (p.spec->kind == ParamKind::kPtr)
+        s.bufs[i] = cuda::DeviceBuffer(static_cast<size_t>(p.numel) * DTypeSize(p.dtype));
     }
   }
   ref_.bufs.resize(np);
@@ -71,11 +72,31 @@ Workspace::Workspace(const TaskInstance& inst, const HarnessKernels& hk, CUstrea
     }
     unsigned char* slot = reinterpret_cast<unsigned char*>(&scalar_slots_[i]);
     switch (p.dtype) {
-      case DType::kI32: { int v = static_cast<int>(p.scalar); std::memcpy(slot, &v, sizeof v); break; }
-      case DType::kI64: { long long v = static_cast<long long>(p.scalar); std::memcpy(slot, &v, sizeof v); break; }
-      case DType::kF32: { float v = static_cast<float>(p.scalar); std::memcpy(slot, &v, sizeof v); break; }
-      case DType::kF64: { double v = p.scalar; std::memcpy(slot, &v, sizeof v); break; }
-      default: { float v = static_cast<float>(p.scalar); std::memcpy(slot, &v, sizeof v); break; }  // rejected at parse time
+      case DType::kI32: {
+        int v = static_cast<int>(p.scalar);
+        std::memcpy(slot, &v, sizeof v);
+        break;
+      }
+      case DType::kI64: {
+        long long v = static_cast<long long>(p.scalar);
+        std::memcpy(slot, &v, sizeof v);
+        break;
+      }
+      case DType::kF32: {
+        float v = static_cast<float>(p.scalar);
+        std::memcpy(slot, &v, sizeof v);
+        break;
+      }
+      case DType::kF64: {
+        double v = p.scalar;
+        std::memcpy(slot, &v, sizeof v);
+        break;
+      }
+      default: {
+        float v = static_cast<float>(p.scalar);
+        std::memcpy(slot, &v, sizeof v);
+        break;
+      }  // rejected at parse time
     }
     args_[i] = slot;
   }
@@ -93,12 +114,8 @@ void Workspace::Prepare(int set) {
         s.seeds[i] = NextSeed();
         hk_.Fill(stream_, p.dtype, ptr, p.numel, s.seeds[i], static_cast<int>(p.spec->init));
         break;
-      case ParamIo::kOut:
-        DSX_CU(Api().cuMemsetD8Async(ptr, 0xFF, bytes, stream_));
-        break;
-      default:
-        DSX_CU(Api().cuMemsetD8Async(ptr, 0, bytes, stream_));
-        break;
+      case ParamIo::kOut: DSX_CU(Api().cuMemsetD8Async(ptr, 0xFF, bytes, stream_)); break;
+      default: DSX_CU(Api().cuMemsetD8Async(ptr, 0, bytes, stream_)); break;
     }
   }
 }
@@ -114,8 +131,8 @@ void Workspace::PointArgs(int set, bool to_reference) {
 
 void Workspace::Launch(CUfunction fn, const ResolvedLaunch& l, int set, bool to_reference) {
   PointArgs(set, to_reference);
-  DSX_CU(Api().cuLaunchKernel(fn, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2], l.shared, stream_,
-                              args_.data(), nullptr));
+  DSX_CU(Api().cuLaunchKernel(fn, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2], l.shared,
+                              stream_, args_.data(), nullptr));
 }
 
 CheckResult Workspace::Verify(int set, CUfunction ref_fn, const ResolvedLaunch& ref_launch) {
@@ -134,7 +151,8 @@ CheckResult Workspace::Verify(int set, CUfunction ref_fn, const ResolvedLaunch& 
   for (size_t i = 0; i < np; ++i) {
     const auto& p = inst_.params[i];
     if (p.spec->kind != ParamKind::kPtr || p.spec->io == ParamIo::kIn) continue;
-    DSX_CU(Api().cuMemsetD8Async(ref_.bufs[i].ptr(), p.spec->io == ParamIo::kOut ? 0xFF : 0, ref_.bufs[i].bytes(), stream_));
+    DSX_CU(Api().cuMemsetD8Async(ref_.bufs[i].ptr(), p.spec->io == ParamIo::kOut ? 0xFF : 0, ref_.bufs[i].bytes(),
+                                 stream_));
   }
   Launch(ref_fn, ref_launch, set, true);
   // 3. compare every output in float64
@@ -173,12 +191,14 @@ CheckResult Workspace::Verify(int set, CUfunction ref_fn, const ResolvedLaunch& 
     const double tol = exact ? 0.0 : inst_.tolerance;
     if (r.ok && oc.ref_nonfinite > 0) {
       r.ok = false;
-      std::snprintf(buf, sizeof buf, "the reference kernel produced %lld non-finite values in '%s' (task or harness bug)",
+      std::snprintf(buf, sizeof buf,
+                    "the reference kernel produced %lld non-finite values in '%s' (task or harness bug)",
                     static_cast<long long>(oc.ref_nonfinite), oc.param.c_str());
       r.reason = buf;
     } else if (r.ok && oc.nonfinite > 0) {
       r.ok = false;
-      std::snprintf(buf, sizeof buf, "wrong result: %lld of %lld elements of output '%s' are NaN/Inf (unwritten: outputs start as NaN)",
+      std::snprintf(buf, sizeof buf,
+                    "wrong result: %lld of %lld elements of output '%s' are NaN/Inf (unwritten: outputs start as NaN)",
                     static_cast<long long>(oc.nonfinite), static_cast<long long>(oc.numel), oc.param.c_str());
       r.reason = buf;
     } else if (r.ok && !(oc.rel_err <= tol)) {
@@ -194,14 +214,27 @@ CheckResult Workspace::Verify(int set, CUfunction ref_fn, const ResolvedLaunch& 
 
 double HostValue(DType t, const unsigned char* p) {
   switch (t) {
-    case DType::kF32: { float v; std::memcpy(&v, p, 4); return v; }
-    case DType::kF64: { double v; std::memcpy(&v, p, 8); return v; }
+    case DType::kF32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case DType::kF64: {
+      double v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
     case DType::kBF16: {
-      uint16_t h; std::memcpy(&h, p, 2);
-      uint32_t bits = static_cast<uint32_t>(h) << 16; float v; std::memcpy(&v, &bits, 4); return v;
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      uint32_t bits = static_cast<uint32_t>(h) << 16;
+      float v;
+      std::memcpy(&v, &bits, 4);
+      return v;
     }
     case DType::kF16: {
-      uint16_t h; std::memcpy(&h, p, 2);
+      uint16_t h;
+      std::memcpy(&h, p, 2);
       const int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
       double v;
       if (exp == 0) v = std::ldexp(man, -24);
@@ -209,8 +242,16 @@ double HostValue(DType t, const unsigned char* p) {
       else v = std::ldexp(man + 1024, exp - 25);
       return sign ? -v : v;
     }
-    case DType::kI32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    case DType::kI64: { int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
+    case DType::kI32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case DType::kI64: {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      return static_cast<double>(v);
+    }
   }
   return 0;
 }

@@ -27,14 +27,14 @@ struct BufferSet {
 struct OutputCheck {
   std::string param;
   double rel_err = 0;
-  int64_t nonfinite = 0;      // candidate outputs that are NaN/Inf where the reference is finite
+  int64_t nonfinite = 0;  // candidate outputs that are NaN/Inf where the reference is finite
   int64_t ref_nonfinite = 0;
   int64_t numel = 0;
 };
 
 struct CheckResult {
   bool ok = true;
-  std::string reason;         // first failure, worded for people and agents
+  std::string reason;  // first failure, worded for people and agents
   std::vector<OutputCheck> outputs;
   double max_rel_err = 0;
 };
@@ -64,10 +64,10 @@ class Workspace {
   const HarnessKernels& hk_;
   CUstream stream_;
   std::vector<BufferSet> sets_;
-  BufferSet ref_;                          // reference outputs + scratch
-  cuda::DeviceBuffer counters_;            // u64 per parameter (input mismatches)
-  cuda::DeviceBuffer acc_;                 // 4 doubles per parameter (comparison sums)
-  std::vector<CUdeviceptr> ptr_slots_;     // argument storage
+  BufferSet ref_;                       // reference outputs + scratch
+  cuda::DeviceBuffer counters_;         // u64 per parameter (input mismatches)
+  cuda::DeviceBuffer acc_;              // 4 doubles per parameter (comparison sums)
+  std::vector<CUdeviceptr> ptr_slots_;  // argument storage
   std::vector<uint64_t> scalar_slots_;
   std::vector<void*> args_;
 };

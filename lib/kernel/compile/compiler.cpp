@@ -92,9 +92,12 @@ void HashIncludes(std::string_view text, const stdfs::path& from_dir, const std:
 
 }  // namespace
 
-Result<CompiledModule> CompileSource(std::string_view source, const std::string& file_name, const CompileOptions& opts) {
+Result<CompiledModule> CompileSource(std::string_view source, const std::string& file_name,
+                                     const CompileOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
   DSX_RETURN_IF_ERROR(CheckArch(opts.arch));
   const std::string cache_dir = opts.cache_dir.empty() ? DefaultCacheDir() : opts.cache_dir;
   auto version = NvrtcVersionFast(cache_dir);
@@ -177,8 +180,7 @@ Result<CompiledModule> CompileSource(std::string_view source, const std::string&
   if (cuda_inc.empty() && rc != NVRTC_SUCCESS)
     m.log += "\n(note: no CUDA include folder found for <cuda_fp16.h>; set DSX_CUDA_INCLUDE)";
   if (rc != NVRTC_SUCCESS) {
-    if (m.diagnostics.empty())
-      m.diagnostics.push_back({file_name, 0, "error", std::string(api.GetErrorString(rc))});
+    if (m.diagnostics.empty()) m.diagnostics.push_back({file_name, 0, "error", std::string(api.GetErrorString(rc))});
     m.ms = elapsed();
     return m;  // success = false
   }
@@ -200,9 +202,10 @@ Result<CompiledModule> CompileSource(std::string_view source, const std::string&
   if (m.image.empty()) return Status::Failed("NVRTC produced an empty image for '" + file_name + "'");
   m.success = true;
   if (opts.use_cache) {
-    nlohmann::json meta{{"is_cubin", m.is_cubin}, {"lowered", m.lowered}, {"log", m.log}, {"options", m.options},
-                        {"arch", m.arch}, {"nvrtc_version", m.nvrtc_version}, {"file", file_name},
-                        {"source_sha256", m.source_sha256}};
+    nlohmann::json meta{{"is_cubin", m.is_cubin}, {"lowered", m.lowered},
+                        {"log", m.log},           {"options", m.options},
+                        {"arch", m.arch},         {"nvrtc_version", m.nvrtc_version},
+                        {"file", file_name},      {"source_sha256", m.source_sha256}};
     Status st = cache.Put(m.key, m.image, meta);
     if (!st.ok()) m.log += "\n(cache write failed: " + st.message() + ")";
   }
@@ -221,10 +224,19 @@ nlohmann::json CompiledToJson(const CompiledModule& m) {
   nlohmann::json d = nlohmann::json::array();
   for (const auto& x : m.diagnostics)
     d.push_back({{"file", x.file}, {"line", x.line}, {"severity", x.severity}, {"message", x.message}});
-  return {{"ok", m.success},        {"arch", m.arch},     {"format", m.is_cubin ? "cubin" : "ptx"},
-          {"bytes", m.image.size()}, {"lowered", m.lowered}, {"options", m.options},
-          {"nvrtc_version", m.nvrtc_version}, {"source_sha256", m.source_sha256}, {"cache_key", m.key},
-          {"cache_hit", m.cache_hit}, {"ms", m.ms}, {"diagnostics", d}, {"log", m.log}};
+  return {{"ok", m.success},
+          {"arch", m.arch},
+          {"format", m.is_cubin ? "cubin" : "ptx"},
+          {"bytes", m.image.size()},
+          {"lowered", m.lowered},
+          {"options", m.options},
+          {"nvrtc_version", m.nvrtc_version},
+          {"source_sha256", m.source_sha256},
+          {"cache_key", m.key},
+          {"cache_hit", m.cache_hit},
+          {"ms", m.ms},
+          {"diagnostics", d},
+          {"log", m.log}};
 }
 
 }  // namespace dsx::kernel

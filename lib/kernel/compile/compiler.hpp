@@ -15,12 +15,12 @@
 namespace dsx::kernel {
 
 struct CompileOptions {
-  std::string arch = "sm_90";                // sm_XX[a] -> CUBIN, compute_XX[a] -> PTX
-  std::vector<std::string> include_dirs;     // -I (the source's folder is always added)
-  std::vector<std::string> name_exprs;       // "rmsnorm<float>": instantiated and lowered
-  std::vector<std::string> extra;            // more NVRTC options (task `options`)
+  std::string arch = "sm_90";             // sm_XX[a] -> CUBIN, compute_XX[a] -> PTX
+  std::vector<std::string> include_dirs;  // -I (the source's folder is always added)
+  std::vector<std::string> name_exprs;    // "rmsnorm<float>": instantiated and lowered
+  std::vector<std::string> extra;         // more NVRTC options (task `options`)
   bool use_cache = true;
-  std::string cache_dir;                     // "" = DefaultCacheDir()
+  std::string cache_dir;  // "" = DefaultCacheDir()
 };
 
 struct Diagnostic {
@@ -32,19 +32,19 @@ struct Diagnostic {
 };
 
 struct CompiledModule {
-  bool success = false;                       // false: see diagnostics / log
-  std::string image;                          // CUBIN or PTX (PTX is NUL-terminated text)
+  bool success = false;  // false: see diagnostics / log
+  std::string image;     // CUBIN or PTX (PTX is NUL-terminated text)
   bool is_cubin = false;
-  std::map<std::string, std::string> lowered; // name expression -> mangled symbol
-  std::string log;                            // raw NVRTC log
+  std::map<std::string, std::string> lowered;  // name expression -> mangled symbol
+  std::string log;                             // raw NVRTC log
   std::vector<Diagnostic> diagnostics;
-  std::vector<std::string> options;           // exactly what NVRTC got
+  std::vector<std::string> options;  // exactly what NVRTC got
   std::string arch;
   std::string nvrtc_version;
-  std::string source_sha256;                  // of the exact source text
-  std::string key;                            // cache key
+  std::string source_sha256;  // of the exact source text
+  std::string key;            // cache key
   bool cache_hit = false;
-  double ms = 0;                              // wall time of this call
+  double ms = 0;  // wall time of this call
 
   // The symbol to look up in the loaded module for `entry` (lowered if it was a name expression).
   std::string Symbol(const std::string& entry) const;

@@ -27,7 +27,9 @@ Result<NvrtcApi> Open() {
     if (h) break;
     (void)::dlerror();
   }
-  if (!h) return Status::Unavailable("NVRTC unavailable: cannot load libnvrtc.so.13 (install the CUDA toolkit or set DSX_NVRTC_LIBRARY)");
+  if (!h)
+    return Status::Unavailable(
+        "NVRTC unavailable: cannot load libnvrtc.so.13 (install the CUDA toolkit or set DSX_NVRTC_LIBRARY)");
   NvrtcApi api;
   bool missing = false;
   std::string missing_name;
@@ -81,10 +83,13 @@ Result<std::string> NvrtcVersionFast(const std::string& cache_dir) {
   return Status::Unavailable("NVRTC unavailable: dsx was built without the CUDA toolkit headers");
 #else
   const std::string memo = cache_dir + "/nvrtc-id.json";
-  auto env = [](const char* n) { const char* v = std::getenv(n); return std::string(v ? v : ""); };
+  auto env = [](const char* n) {
+    const char* v = std::getenv(n);
+    return std::string(v ? v : "");
+  };
   const std::string steer = env("LD_LIBRARY_PATH") + "|" + env("DSX_NVRTC_LIBRARY");
   auto stat_id = [](const std::string& path) -> std::string {
-    struct stat st{};
+    struct stat st {};
     if (path.empty() || ::stat(path.c_str(), &st) != 0) return "";
     return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
            std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino);
@@ -103,7 +108,9 @@ Result<std::string> NvrtcVersionFast(const std::string& cache_dir) {
     if (const char* v = std::getenv("DSX_NVRTC_VERSION"); v && *v) return std::string(v);
     return api.status();
   }
-  nlohmann::json j{{"steer", steer}, {"path", (*api)->library_path}, {"id", stat_id((*api)->library_path)},
+  nlohmann::json j{{"steer", steer},
+                   {"path", (*api)->library_path},
+                   {"id", stat_id((*api)->library_path)},
                    {"version", (*api)->version}};
   if (dsx::fs::EnsureDir(cache_dir).ok()) (void)dsx::fs::AtomicWriteFile(memo, j.dump(), false);
   return (*api)->version;

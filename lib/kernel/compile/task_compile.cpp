@@ -20,7 +20,8 @@ CompileOptions CompileOptionsFor(const TaskSpec& task, const LaunchSpec& launch,
   o.extra = launch.options;
   for (DType d : task.dtypes) {
     std::string e = SubstituteEntry(launch.entry, d);
-    if (e.find('<') != std::string::npos && std::find(o.name_exprs.begin(), o.name_exprs.end(), e) == o.name_exprs.end())
+    if (e.find('<') != std::string::npos &&
+        std::find(o.name_exprs.begin(), o.name_exprs.end(), e) == o.name_exprs.end())
       o.name_exprs.push_back(e);
   }
   return o;

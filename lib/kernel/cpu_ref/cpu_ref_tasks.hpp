@@ -9,9 +9,8 @@
 
 namespace dsx::kernel::cpu_ref {
 
-#define DSX_CPU_REF(fn)                                                            \
-  Status fn(const CpuRefArgs& args, const std::string& out, std::span<const int64_t> indices, \
-            std::span<double> values)
+#define DSX_CPU_REF(fn) \
+  Status fn(const CpuRefArgs& args, const std::string& out, std::span<const int64_t> indices, std::span<double> values)
 
 DSX_CPU_REF(VectorAdd);
 DSX_CPU_REF(SiluMul);

@@ -8,8 +8,7 @@ namespace {
 std::string Prefix(std::string_view ref) { return "cpu reference '" + std::string(ref) + "'"; }
 }  // namespace
 
-Result<const HostTensor*> Input(const CpuRefArgs& args, std::string_view ref, const std::string& name,
-                                size_t rank) {
+Result<const HostTensor*> Input(const CpuRefArgs& args, std::string_view ref, const std::string& name, size_t rank) {
   auto it = args.inputs.find(name);
   if (it == args.inputs.end()) return Status::Failed(Prefix(ref) + ": no input '" + name + "'");
   const HostTensor& t = it->second;

@@ -11,8 +11,7 @@
 namespace dsx::kernel::cpu_ref {
 
 // Input tensor `name` with exactly `rank` dimensions whose data length matches its shape.
-Result<const HostTensor*> Input(const CpuRefArgs& args, std::string_view ref, const std::string& name,
-                                size_t rank);
+Result<const HostTensor*> Input(const CpuRefArgs& args, std::string_view ref, const std::string& name, size_t rank);
 
 // Scalar param `name`.
 Result<double> Scalar(const CpuRefArgs& args, std::string_view ref, const std::string& name);

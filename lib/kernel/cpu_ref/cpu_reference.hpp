@@ -36,8 +36,8 @@ struct CpuRefArgs {
 // Writes the exact float64 value of output `out` at each flat index in `indices` into `values`
 // (same length). Errors (missing or misshapen input, unknown output, index out of range) come back
 // as Status::Failed naming the reference and the culprit; nothing is written past `values`.
-using CpuRefFn = Status (*)(const CpuRefArgs& args, const std::string& out,
-                            std::span<const int64_t> indices, std::span<double> values);
+using CpuRefFn = Status (*)(const CpuRefArgs& args, const std::string& out, std::span<const int64_t> indices,
+                            std::span<double> values);
 
 // The registered reference called `name`, or nullptr if there is none.
 const CpuRefFn* FindCpuReference(std::string_view name);

@@ -29,11 +29,11 @@ namespace {
 
 // Dense tensor-core bf16/f16 flops per SM per clock, by architecture (public whitepapers).
 double TensorFlopsPerSmClock(int major, int minor) {
-  if (major == 7) return 1024;                  // V100 / T4: 64 FMA x 8 tensor cores x 2
-  if (major == 8 && minor == 0) return 2048;    // A100
-  if (major == 8) return 1024;                  // A10/A40/L4/L40 (sm_86, sm_89), dense
-  if (major == 9) return 4096;                  // H100/H200
-  if (major >= 10) return 8192;                 // Blackwell (B200) dense bf16
+  if (major == 7) return 1024;                // V100 / T4: 64 FMA x 8 tensor cores x 2
+  if (major == 8 && minor == 0) return 2048;  // A100
+  if (major == 8) return 1024;                // A10/A40/L4/L40 (sm_86, sm_89), dense
+  if (major == 9) return 4096;                // H100/H200
+  if (major >= 10) return 8192;               // Blackwell (B200) dense bf16
   return 0;
 }
 
@@ -41,7 +41,7 @@ int FpCoresPerSm(int major, int minor) {
   if (major == 8 && minor != 0) return 128;  // sm_86/89: 128 FP32 lanes
   if (major == 8) return 64;                 // A100
   if (major == 7) return 64;
-  return 128;                                // sm_90, sm_100+
+  return 128;  // sm_90, sm_100+
 }
 
 }  // namespace
@@ -68,8 +68,8 @@ Result<DeviceInfo> ProbeDevice(int ordinal) {
     if (api.cuDeviceGetUuid(&uuid, dev) == CUDA_SUCCESS) {
       char buf[64];
       const auto* b = reinterpret_cast<const unsigned char*>(uuid.bytes);
-      std::snprintf(buf, sizeof buf, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                    b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+      std::snprintf(buf, sizeof buf, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                    b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
       d.uuid = buf;
     }
     auto attr = [&](CUdevice_attribute a) {

@@ -17,20 +17,20 @@ namespace dsx::kernel::cuda {
 struct DeviceInfo {
   int ordinal = 0;
   std::string name;
-  std::string uuid;         // "GPU-xxxxxxxx-..." (NVML spelling), stable per card
-  std::string pci_bus_id;   // "0000:3b:00.0"
+  std::string uuid;        // "GPU-xxxxxxxx-..." (NVML spelling), stable per card
+  std::string pci_bus_id;  // "0000:3b:00.0"
   int cc_major = 0, cc_minor = 0;
   int sm_count = 0;
-  int64_t total_mem = 0;    // [bytes]
-  int64_t l2_bytes = 0;     // [bytes]
+  int64_t total_mem = 0;          // [bytes]
+  int64_t l2_bytes = 0;           // [bytes]
   int64_t max_persisting_l2 = 0;  // [bytes]
-  int sm_clock_khz = 0;     // max (boost) SM clock [kHz]
-  int mem_clock_khz = 0;    // peak memory clock [kHz]
+  int sm_clock_khz = 0;           // max (boost) SM clock [kHz]
+  int mem_clock_khz = 0;          // peak memory clock [kHz]
   int bus_width_bits = 0;
-  int driver_version = 0;   // 13000 = 13.0
+  int driver_version = 0;  // 13000 = 13.0
   // Theoretical peaks: DRAM = 2 (DDR) x memory clock x bus width / 8 (nvbench device_info.cuh).
-  double peak_gbps = 0;           // [GB/s = 1e9 B/s]
-  double peak_tflops_fp32 = 0;    // CUDA cores, FMA = 2 flops
+  double peak_gbps = 0;             // [GB/s = 1e9 B/s]
+  double peak_tflops_fp32 = 0;      // CUDA cores, FMA = 2 flops
   double peak_tflops_tensor16 = 0;  // dense bf16/f16 tensor cores (0: unknown arch)
   std::string Arch() const { return "sm_" + std::to_string(cc_major) + std::to_string(cc_minor); }
   std::string DriverString() const {

@@ -20,7 +20,9 @@ Status OpenDriver() {
   const char* override_lib = std::getenv("DSX_CUDA_DRIVER_LIBRARY");  // tests point this at a fake
   const char* lib = override_lib && *override_lib ? override_lib : "libcuda.so.1";
   void* h = ::dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-  if (!h) return Status::Unavailable(std::string("no CUDA driver: cannot load ") + lib + " (is the NVIDIA driver installed?)");
+  if (!h)
+    return Status::Unavailable(std::string("no CUDA driver: cannot load ") + lib +
+                               " (is the NVIDIA driver installed?)");
   std::string missing;
   // The versioned name the header maps to (cuMemAlloc -> "cuMemAlloc_v2"), then the plain name
   // for drivers older than the header (same signature).
@@ -33,7 +35,9 @@ Status OpenDriver() {
 #define DSX_CU_FN(name) sym(g_api.name, DSX_STR(name), #name);
 #include "kernel/cuda/driver_fns.inc"
 #undef DSX_CU_FN
-  if (!missing.empty()) return Status::Unavailable("no usable CUDA driver: " + std::string(lib) + " lacks '" + missing + "' (driver too old?)");
+  if (!missing.empty())
+    return Status::Unavailable("no usable CUDA driver: " + std::string(lib) + " lacks '" + missing +
+                               "' (driver too old?)");
   CUresult rc = g_api.cuInit(0);
   if (rc == CUDA_ERROR_NO_DEVICE) return Status::Unavailable("no CUDA device");
   if (rc != CUDA_SUCCESS) return Status::Unavailable("no CUDA device: cuInit failed: " + ErrorText(rc));

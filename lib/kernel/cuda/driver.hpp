@@ -51,11 +51,10 @@ class CudaError : public std::runtime_error {
 std::string ErrorText(CUresult r);
 [[noreturn]] void ThrowCudaError(CUresult r, const char* call, const char* file, int line);
 
-#define DSX_CU(call)                                                                      \
-  do {                                                                                    \
-    CUresult dsx_cu_rc_ = (call);                                                         \
-    if (dsx_cu_rc_ != CUDA_SUCCESS)                                                       \
-      ::dsx::kernel::cuda::ThrowCudaError(dsx_cu_rc_, #call, __FILE__, __LINE__);         \
+#define DSX_CU(call)                                                                                            \
+  do {                                                                                                          \
+    CUresult dsx_cu_rc_ = (call);                                                                               \
+    if (dsx_cu_rc_ != CUDA_SUCCESS) ::dsx::kernel::cuda::ThrowCudaError(dsx_cu_rc_, #call, __FILE__, __LINE__); \
   } while (0)
 
 #endif  // DSX_HAVE_CUDA_H

@@ -29,9 +29,11 @@ const Nvml* LoadNvml(std::string& why) {
       error = "libnvidia-ml.so.1 not found";
     } else {
       nvml.Init = reinterpret_cast<int (*)()>(::dlsym(h, "nvmlInit_v2"));
-      nvml.HandleByPciBusId = reinterpret_cast<int (*)(const char*, nvmlDevice_t*)>(::dlsym(h, "nvmlDeviceGetHandleByPciBusId_v2"));
+      nvml.HandleByPciBusId =
+          reinterpret_cast<int (*)(const char*, nvmlDevice_t*)>(::dlsym(h, "nvmlDeviceGetHandleByPciBusId_v2"));
       nvml.ClockInfo = reinterpret_cast<int (*)(nvmlDevice_t, int, unsigned*)>(::dlsym(h, "nvmlDeviceGetClockInfo"));
-      nvml.DefaultAppClock = reinterpret_cast<int (*)(nvmlDevice_t, int, unsigned*)>(::dlsym(h, "nvmlDeviceGetDefaultApplicationsClock"));
+      nvml.DefaultAppClock =
+          reinterpret_cast<int (*)(nvmlDevice_t, int, unsigned*)>(::dlsym(h, "nvmlDeviceGetDefaultApplicationsClock"));
       nvml.MaxClock = reinterpret_cast<int (*)(nvmlDevice_t, int, unsigned*)>(::dlsym(h, "nvmlDeviceGetMaxClockInfo"));
       if (!nvml.Init || !nvml.HandleByPciBusId || !nvml.ClockInfo) error = "NVML lacks the clock functions";
       else if (nvml.Init() != kNvmlSuccess) error = "nvmlInit failed";

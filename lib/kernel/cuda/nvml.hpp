@@ -12,7 +12,7 @@ class SmClock {
   // `pci_bus_id` as the driver reports it ("0000:3b:00.0").
   explicit SmClock(const std::string& pci_bus_id);
   bool available() const { return dev_ != nullptr; }
-  unsigned CurrentMhz() const;    // 0 if unknown
+  unsigned CurrentMhz() const;                              // 0 if unknown
   unsigned ReferenceMhz() const { return reference_mhz_; }  // default application clock, else max
   const std::string& why_unavailable() const { return why_; }
 

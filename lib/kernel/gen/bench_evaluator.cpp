@@ -13,15 +13,15 @@ BenchEvaluator::BenchEvaluator(BenchOptions options) : options_(std::move(option
 }
 
 std::vector<std::string> BenchEvaluator::Command(const std::filesystem::path& file) const {
-  std::vector<std::string> argv = {options_.dsx_binary, "kernel", "bench", options_.task,
-                                   "--impl", file.string(), "--json"};
+  std::vector<std::string> argv = {options_.dsx_binary, "kernel", "bench", options_.task, "--impl",
+                                   file.string(),       "--json"};
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   return argv;
 }
 
 std::vector<std::string> BenchEvaluator::CompileCommand(const std::filesystem::path& file) const {
-  std::vector<std::string> argv = {options_.dsx_binary, "kernel", "compile", file.string(),
-                                   "--task", options_.task, "--json"};
+  std::vector<std::string> argv = {options_.dsx_binary, "kernel", "compile", file.string(), "--task",
+                                   options_.task,       "--json"};
   if (!options_.arch.empty()) {
     argv.push_back("--arch");
     argv.push_back(options_.arch);
@@ -59,8 +59,7 @@ std::string Str(const json& o, std::initializer_list<const char*> keys) {
 
 // Timing rows: every object that carries a median time, wherever the harness nests it. The
 // schema is `man dsx-kernel` (JSON OUTPUT); reading by field name keeps this robust to nesting.
-void CollectRows(const json& j, const std::string& dtype, const std::string& preset,
-                 std::vector<TimingRow>& rows) {
+void CollectRows(const json& j, const std::string& dtype, const std::string& preset, std::vector<TimingRow>& rows) {
   if (j.is_array()) {
     for (const auto& e : j) CollectRows(e, dtype, preset, rows);
     return;
@@ -100,11 +99,9 @@ Outcome Classify(const std::string& text) {
   if (has("nvrtc")) return Outcome::kCompileError;
   if (has("rejected") || has("static scan") || has("speed of light") || has("speed-of-light"))
     return Outcome::kRejected;
-  if (has("illegal") || has("timed out") || has("timeout") || has("crash") || has("signal") ||
-      has("launch failed"))
+  if (has("illegal") || has("timed out") || has("timeout") || has("crash") || has("signal") || has("launch failed"))
     return Outcome::kCrashed;
-  if (has("verif") || has("mismatch") || has("relative error") || has("nan") || has("tolerance") ||
-      has("modified"))
+  if (has("verif") || has("mismatch") || has("relative error") || has("nan") || has("tolerance") || has("modified"))
     return Outcome::kWrong;
   return Outcome::kError;
 }
@@ -120,8 +117,7 @@ std::string FirstLine(const std::string& s) {
 
 }  // namespace
 
-Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::string& out,
-                                  const std::string& err) {
+Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::string& out, const std::string& err) {
   Evaluation e;
   json doc = json::parse(out, nullptr, false);
   if (!doc.is_discarded()) e.bench = doc;
@@ -229,7 +225,8 @@ Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::stri
       std::string lv = Lower(v);
       if (lv.find("compile") != std::string::npos) e.outcome = Outcome::kCompileError;
       else if (lv.find("reject") != std::string::npos) e.outcome = Outcome::kRejected;
-      else if (lv.find("wrong") != std::string::npos || lv.find("verif") != std::string::npos) e.outcome = Outcome::kWrong;
+      else if (lv.find("wrong") != std::string::npos || lv.find("verif") != std::string::npos)
+        e.outcome = Outcome::kWrong;
       break;
     }
   }
@@ -241,12 +238,13 @@ Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::stri
   return e;
 }
 
-Result<Evaluation> InterpretCompile(int exit_code, bool timed_out, const std::string& out,
-                                    const std::string& err) {
+Result<Evaluation> InterpretCompile(int exit_code, bool timed_out, const std::string& out, const std::string& err) {
   Evaluation e;
   json doc = json::parse(out, nullptr, false);
   if (exit_code == 5 || exit_code == 2 || exit_code == 3) {
-    return Status(exit_code == 5 ? Code::kUnavailable : exit_code == 2 ? Code::kUsage : Code::kNotFound,
+    return Status(exit_code == 5   ? Code::kUnavailable
+                  : exit_code == 2 ? Code::kUsage
+                                   : Code::kNotFound,
                   "the kernel compiler refused the run: " + FirstLine(err));
   }
   if (timed_out) {
@@ -263,7 +261,8 @@ Result<Evaluation> InterpretCompile(int exit_code, bool timed_out, const std::st
     return e;
   }
   e.outcome = Outcome::kCompileError;
-  std::string log = !doc.is_discarded() && doc.contains("log") && doc["log"].is_string() ? doc["log"].get<std::string>() : "";
+  std::string log =
+      !doc.is_discarded() && doc.contains("log") && doc["log"].is_string() ? doc["log"].get<std::string>() : "";
   int errors = 0;
   std::string first;
   if (!doc.is_discarded() && doc.contains("diagnostics") && doc["diagnostics"].is_array()) {

@@ -39,11 +39,9 @@ class BenchEvaluator : public Evaluator {
 // Turns the child's exit code, stdout (JSON) and stderr into an Evaluation; non-OK when the
 // harness could not run at all (exit 5: no CUDA driver or device; 2/3: bad task or flags).
 // Exposed for tests.
-Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::string& out,
-                                  const std::string& err);
+Result<Evaluation> InterpretBench(int exit_code, bool timed_out, const std::string& out, const std::string& err);
 // The compile step: nullopt-like (OK with outcome kPassed) when it compiled; kCompileError with
 // the log; non-OK when the compiler could not run at all.
-Result<Evaluation> InterpretCompile(int exit_code, bool timed_out, const std::string& out,
-                                    const std::string& err);
+Result<Evaluation> InterpretCompile(int exit_code, bool timed_out, const std::string& out, const std::string& err);
 
 }  // namespace dsx::kernel::gen

@@ -28,20 +28,20 @@ struct TimingRow {
   std::string dtype;
   std::string preset;
   double median_ms = 0;
-  double gbps = 0;           // 0 when unknown
-  double pct_peak = 0;       // % of peak bandwidth, 0 when unknown
-  double speedup = 0;        // vs the task's reference kernel, 0 when unknown
+  double gbps = 0;      // 0 when unknown
+  double pct_peak = 0;  // % of peak bandwidth, 0 when unknown
+  double speedup = 0;   // vs the task's reference kernel, 0 when unknown
 };
 
 struct Evaluation {
   Outcome outcome = Outcome::kError;
-  std::string summary;    // one line for tables and logs
-  std::string feedback;   // what the model reads next round: compiler log, failed check, timings
-  double score = 0;       // higher is better; 0 unless passed: geometric mean of speedups
-                          // (or of 1/median_ms when the harness gives no speedup)
+  std::string summary;   // one line for tables and logs
+  std::string feedback;  // what the model reads next round: compiler log, failed check, timings
+  double score = 0;      // higher is better; 0 unless passed: geometric mean of speedups
+                         // (or of 1/median_ms when the harness gives no speedup)
   std::vector<TimingRow> rows;
-  nlohmann::json bench;   // the harness's own JSON document, kept verbatim in the run folder
-  bool flagged = false;   // passed but flagged for review (e.g. > 10x over the reference)
+  nlohmann::json bench;  // the harness's own JSON document, kept verbatim in the run folder
+  bool flagged = false;  // passed but flagged for review (e.g. > 10x over the reference)
 };
 
 class Evaluator {

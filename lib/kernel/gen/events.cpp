@@ -13,11 +13,12 @@ void ProgressSink::Emit(const nlohmann::json& e) {
   if (type == "gen.start") {
     line = "run folder " + e.value("run_dir", std::string());
   } else if (type == "gen.prompt") {
-    line = e.value("candidate", std::string()) + ": asking the model (prompt " +
-           std::to_string(e.value("chars", 0)) + " chars)";
+    line = e.value("candidate", std::string()) + ": asking the model (prompt " + std::to_string(e.value("chars", 0)) +
+           " chars)";
   } else if (type == "gen.result") {
     std::string extra;
-    if (e.contains("meta") && e["meta"].contains("template")) extra = " [" + e["meta"]["template"].get<std::string>() + "]";
+    if (e.contains("meta") && e["meta"].contains("template"))
+      extra = " [" + e["meta"]["template"].get<std::string>() + "]";
     line = e.value("candidate", std::string()) + extra + ": " + e.value("outcome", std::string()) + ": " +
            e.value("summary", std::string());
   } else if (type == "gen.error") {
@@ -46,8 +47,8 @@ Result<std::string> SessionStreamUrl(const std::string& name, const std::string&
 }
 
 Result<std::unique_ptr<SessionSink>> SessionSink::Open(const std::string& name, const std::string& server,
-                                                      const std::string& token,
-                                                      std::unique_ptr<net::Transport> transport) {
+                                                       const std::string& token,
+                                                       std::unique_ptr<net::Transport> transport) {
   auto url = SessionStreamUrl(name, server);
   if (!url.ok()) return url.status();
   if (!transport) transport = std::make_unique<net::CurlTransport>();
@@ -94,8 +95,7 @@ void SessionSink::Token(const std::string& candidate, std::string_view text) {
   }
   if (pending_text_.empty()) pending_since_ = std::chrono::steady_clock::now();
   pending_text_.append(text);
-  if (pending_text_.size() >= 256 ||
-      std::chrono::steady_clock::now() - pending_since_ > std::chrono::milliseconds(250))
+  if (pending_text_.size() >= 256 || std::chrono::steady_clock::now() - pending_since_ > std::chrono::milliseconds(250))
     Flush();
 }
 

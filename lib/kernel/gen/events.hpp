@@ -24,7 +24,10 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void Emit(const nlohmann::json& event) = 0;
   // Model text as it streams; implementations may batch it into gen.token events.
-  virtual void Token(const std::string& candidate, std::string_view text) { (void)candidate; (void)text; }
+  virtual void Token(const std::string& candidate, std::string_view text) {
+    (void)candidate;
+    (void)text;
+  }
   virtual void Flush() {}
 };
 
@@ -37,9 +40,15 @@ class NullSink : public EventSink {
 class TeeSink : public EventSink {
  public:
   void Add(EventSink* s) { sinks_.push_back(s); }
-  void Emit(const nlohmann::json& e) override { for (auto* s : sinks_) s->Emit(e); }
-  void Token(const std::string& c, std::string_view t) override { for (auto* s : sinks_) s->Token(c, t); }
-  void Flush() override { for (auto* s : sinks_) s->Flush(); }
+  void Emit(const nlohmann::json& e) override {
+    for (auto* s : sinks_) s->Emit(e);
+  }
+  void Token(const std::string& c, std::string_view t) override {
+    for (auto* s : sinks_) s->Token(c, t);
+  }
+  void Flush() override {
+    for (auto* s : sinks_) s->Flush();
+  }
 
  private:
   std::vector<EventSink*> sinks_;

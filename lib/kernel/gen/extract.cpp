@@ -127,8 +127,7 @@ Result<Extracted> ExtractCode(std::string_view reply, std::string_view entry) {
   auto all = FencedBlocks(lines);
   std::vector<Block> blocks;
   for (auto& b : all)
-    if (IsCodeLang(b.lang) && b.code.find_first_not_of(" \t\n") != std::string::npos)
-      blocks.push_back(std::move(b));
+    if (IsCodeLang(b.lang) && b.code.find_first_not_of(" \t\n") != std::string::npos) blocks.push_back(std::move(b));
 
   auto defines = [&](const std::string& code) {
     std::string e = LaunchLineEntry(code);

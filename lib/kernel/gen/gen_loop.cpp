@@ -1,8 +1,8 @@
 #include "kernel/gen/gen_loop.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "core/fs.hpp"
@@ -20,8 +20,12 @@ std::string Dump(const json& j, int indent = 2) {
 json RowsJson(const std::vector<TimingRow>& rows) {
   json a = json::array();
   for (const auto& r : rows)
-    a.push_back({{"dtype", r.dtype}, {"preset", r.preset}, {"median_ms", r.median_ms}, {"gbps", r.gbps},
-                 {"pct_peak_bw", r.pct_peak}, {"speedup", r.speedup}});
+    a.push_back({{"dtype", r.dtype},
+                 {"preset", r.preset},
+                 {"median_ms", r.median_ms},
+                 {"gbps", r.gbps},
+                 {"pct_peak_bw", r.pct_peak},
+                 {"speedup", r.speedup}});
   return a;
 }
 
@@ -77,13 +81,18 @@ json LeaderboardJson(const GenInfo& info, const GenResult& r) {
                        {"file", "candidates/" + a.id + ".cu"},
                        {"rows", RowsJson(a.eval.rows)}});
   }
-  json board = {{"task", info.task},         {"skill", info.skill},  {"provider", info.provider},
-                {"model", info.model},       {"run_dir", r.run_dir.string()},
-                {"candidates", r.attempts.size()}, {"passed", passed},
+  json board = {{"task", info.task},
+                {"skill", info.skill},
+                {"provider", info.provider},
+                {"model", info.model},
+                {"run_dir", r.run_dir.string()},
+                {"candidates", r.attempts.size()},
+                {"passed", passed},
                 {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
                 {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},
-                {"stopped", !r.stopped.ok() ? json(r.stopped.message())
-                            : r.budget_note.empty() ? json(nullptr) : json(r.budget_note)},
+                {"stopped", !r.stopped.ok()         ? json(r.stopped.message())
+                            : r.budget_note.empty() ? json(nullptr)
+                                                    : json(r.budget_note)},
                 {"entries", entries}};
   return board;
 }
@@ -91,8 +100,8 @@ json LeaderboardJson(const GenInfo& info, const GenResult& r) {
 std::string LeaderboardMarkdown(const json& board) {
   std::string md = "# kernel gen: " + board.value("task", std::string()) + "\n\n";
   md += "provider " + board.value("provider", std::string()) + ", model " + board.value("model", std::string()) +
-        ", skill " + board.value("skill", std::string()) + "; " + std::to_string(board.value("passed", 0)) +
-        " of " + std::to_string(board.value("candidates", 0)) + " candidates passed.\n\n";
+        ", skill " + board.value("skill", std::string()) + "; " + std::to_string(board.value("passed", 0)) + " of " +
+        std::to_string(board.value("candidates", 0)) + " candidates passed.\n\n";
   if (board.contains("stopped") && board["stopped"].is_string())
     md += "Stopped early: " + board["stopped"].get<std::string>() + "\n\n";
   md += "| rank | id | outcome | score | summary |\n|---|---|---|---|---|\n";
@@ -113,11 +122,10 @@ Status GenLoop::WriteLeaderboard(GenResult& r) {
   r.leaderboard = LeaderboardJson(info_, r);
   DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "leaderboard.json", Dump(r.leaderboard), false));
   DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "leaderboard.md", LeaderboardMarkdown(r.leaderboard), false));
-  if (r.best >= 0)
-    DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "best.cu", r.attempts[r.best].source, false));
-  json run = {{"task", info_.task}, {"skill", info_.skill}, {"provider", info_.provider}, {"model", info_.model},
-              {"options", info_.options}, {"started", started_}, {"updated", UtcNow()},
-              {"candidates", r.attempts.size()}};
+  if (r.best >= 0) DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "best.cu", r.attempts[r.best].source, false));
+  json run = {{"task", info_.task},   {"skill", info_.skill},           {"provider", info_.provider},
+              {"model", info_.model}, {"options", info_.options},       {"started", started_},
+              {"updated", UtcNow()},  {"candidates", r.attempts.size()}};
   return fs::AtomicWriteFile(run_dir_ / "run.json", Dump(run), false);
 }
 
@@ -127,8 +135,13 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
   started_ = UtcNow();
   DSX_RETURN_IF_ERROR(fs::EnsureDir(run_dir_ / "candidates"));
   DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
-  sink_.Emit({{"type", "gen.start"}, {"task", info_.task}, {"provider", info_.provider}, {"model", info_.model},
-              {"skill", info_.skill}, {"run_dir", run_dir_.string()}, {"options", info_.options}});
+  sink_.Emit({{"type", "gen.start"},
+              {"task", info_.task},
+              {"provider", info_.provider},
+              {"model", info_.model},
+              {"skill", info_.skill},
+              {"run_dir", run_dir_.string()},
+              {"options", info_.options}});
   const auto t0 = std::chrono::steady_clock::now();
   auto over_budget = [&] {
     if (budget_s_ <= 0) return false;
@@ -172,23 +185,28 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
         a.eval = std::move(*e);
       }
       if (!a.eval.bench.is_null())
-        DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "candidates" / (p.id + ".bench.json"),
-                                                Dump(a.eval.bench), false));
+        DSX_RETURN_IF_ERROR(
+            fs::AtomicWriteFile(run_dir_ / "candidates" / (p.id + ".bench.json"), Dump(a.eval.bench), false));
       r.attempts.push_back(std::move(a));
       const Attempt& done = r.attempts.back();
-      if (done.eval.outcome == Outcome::kPassed &&
-          (r.best < 0 || done.eval.score > r.attempts[r.best].eval.score))
+      if (done.eval.outcome == Outcome::kPassed && (r.best < 0 || done.eval.score > r.attempts[r.best].eval.score))
         r.best = static_cast<int>(r.attempts.size()) - 1;
-      sink_.Emit({{"type", "gen.result"}, {"candidate", done.id}, {"round", round},
-                  {"outcome", OutcomeName(done.eval.outcome)}, {"summary", done.eval.summary},
-                  {"score", done.eval.score}, {"rows", RowsJson(done.eval.rows)}, {"meta", p.meta},
+      sink_.Emit({{"type", "gen.result"},
+                  {"candidate", done.id},
+                  {"round", round},
+                  {"outcome", OutcomeName(done.eval.outcome)},
+                  {"summary", done.eval.summary},
+                  {"score", done.eval.score},
+                  {"rows", RowsJson(done.eval.rows)},
+                  {"meta", p.meta},
                   {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)}});
       DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
     }
     if (source.Exhausted(round)) break;
   }
   DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
-  sink_.Emit({{"type", "gen.end"}, {"candidates", r.attempts.size()},
+  sink_.Emit({{"type", "gen.end"},
+              {"candidates", r.attempts.size()},
               {"passed", r.leaderboard.value("passed", 0)},
               {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
               {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},

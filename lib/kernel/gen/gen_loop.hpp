@@ -39,7 +39,10 @@ class CandidateSource {
   // (provider unreachable, key refused); what was judged so far is kept.
   virtual Result<std::vector<Proposal>> Propose(int round, const std::vector<Attempt>& history) = 0;
   // True when there is nothing more to propose (a template grid is exhausted after one round).
-  virtual bool Exhausted(int round) const { (void)round; return false; }
+  virtual bool Exhausted(int round) const {
+    (void)round;
+    return false;
+  }
 };
 
 struct GenInfo {  // recorded in run.json and the leaderboard

@@ -71,8 +71,8 @@ void Timings(std::ostringstream& o, const Evaluation& e) {
   o << "| dtype | size | median ms | GB/s | % peak BW | speedup vs reference |\n|---|---|---|---|---|---|\n";
   char buf[256];
   for (const auto& r : e.rows) {
-    std::snprintf(buf, sizeof buf, "| %s | %s | %.4f | %.0f | %.1f | %.2fx |\n", r.dtype.c_str(),
-                  r.preset.c_str(), r.median_ms, r.gbps, r.pct_peak, r.speedup);
+    std::snprintf(buf, sizeof buf, "| %s | %s | %.4f | %.0f | %.1f | %.2fx |\n", r.dtype.c_str(), r.preset.c_str(),
+                  r.median_ms, r.gbps, r.pct_peak, r.speedup);
     o << buf;
   }
 }
@@ -84,7 +84,8 @@ Prompt BuildPrompt(const PromptInputs& in) {
   Prompt p;
   std::ostringstream s;
   s << "You are an expert CUDA kernel engineer. You write one complete CUDA source file per reply. "
-       "It is compiled at run time with NVRTC for " << in.arch
+       "It is compiled at run time with NVRTC for "
+    << in.arch
     << ", verified against a reference kernel on fresh random inputs, and timed by the dsx harness. "
        "Correctness comes first; then speed. Follow the skill below exactly, hard constraints first.\n\n";
   if (in.skill) {
@@ -95,10 +96,10 @@ Prompt BuildPrompt(const PromptInputs& in) {
 
   std::ostringstream u;
   u << "# Task: " << t.name << "\n\n" << t.description << "\n\n";
-  u << "- Entry point: `" << t.entry << "` (define a `__global__` function named `" << t.entry_base
-    << "`" << (t.entry.find("<T>") != std::string::npos
-                    ? "; it is a template over the element type T, instantiated through the name expression `" + t.entry + "`"
-                    : std::string())
+  u << "- Entry point: `" << t.entry << "` (define a `__global__` function named `" << t.entry_base << "`"
+    << (t.entry.find("<T>") != std::string::npos
+            ? "; it is a template over the element type T, instantiated through the name expression `" + t.entry + "`"
+            : std::string())
     << ").\n";
   u << "- Parameters, in this order: `" << t.signature << "`.\n";
   u << "- Launch (from [impl.optimized]; expressions over the size variables): " << t.launch << ".\n";
@@ -106,17 +107,21 @@ Prompt BuildPrompt(const PromptInputs& in) {
   for (size_t i = 0; i < t.dtypes.size(); ++i) u << (i ? ", " : "") << t.dtypes[i];
   u << "\n- Sizes: " << t.sizes << "\n- Tolerance (relative L2 error vs the reference): " << t.tolerance << "\n\n";
   u << "To change the launch, put one line in the file, e.g.\n"
-       "`// dsx-launch: entry = \"" << t.entry << "\", grid = [\"...\"], block = [256], shared = \"0\"`\n"
+       "`// dsx-launch: entry = \""
+    << t.entry
+    << "\", grid = [\"...\"], block = [256], shared = \"0\"`\n"
        "(a TOML inline table: entry, grid, block, shared, options; missing keys keep the values above).\n\n";
   u << "## task.toml\n\n" << Fence("toml", t.toml_text) << "\n";
-  if (!t.reference_source.empty()) u << "## reference.cu (correct, slow)\n\n" << Fence("cuda", t.reference_source) << "\n";
+  if (!t.reference_source.empty())
+    u << "## reference.cu (correct, slow)\n\n" << Fence("cuda", t.reference_source) << "\n";
 
   const Attempt* best = nullptr;
   for (const auto& a : in.history)
     if (a.eval.outcome == Outcome::kPassed && (!best || a.eval.score > best->eval.score)) best = &a;
   if (best) {
     u << "## Best kernel so far: " << best->id << " (score " << best->eval.score
-      << ", geometric-mean speedup over the reference)\n\n" << Fence("cuda", best->source);
+      << ", geometric-mean speedup over the reference)\n\n"
+      << Fence("cuda", best->source);
     std::ostringstream tm;
     Timings(tm, best->eval);
     u << tm.str() << "\n";
@@ -138,7 +143,8 @@ Prompt BuildPrompt(const PromptInputs& in) {
   }
   u << "## Reply format\n\nReply with a short plan (a few lines), then exactly ONE fenced ```cuda block "
        "holding the complete .cu file: includes (only <cuda_bf16.h>, <cuda_fp16.h>), helpers, and the "
-       "`__global__` entry `" << t.entry_base << "` with the parameters above. No host code, no main().\n";
+       "`__global__` entry `"
+    << t.entry_base << "` with the parameters above. No host code, no main().\n";
   p.user = u.str();
   return p;
 }

@@ -20,9 +20,9 @@
 namespace dsx::kernel::gen {
 
 struct Attempt {
-  std::string id;       // "r2-c1"
+  std::string id;  // "r2-c1"
   int round = 0;
-  std::string source;   // the code that was judged ("" when none was extracted)
+  std::string source;  // the code that was judged ("" when none was extracted)
   Evaluation eval;
 };
 
@@ -30,10 +30,10 @@ struct PromptInputs {
   const llm::Skill* skill = nullptr;
   const TaskInfo* task = nullptr;
   std::vector<std::pair<std::string, std::string>> references;  // (relative path, text)
-  std::vector<Attempt> history;      // every attempt so far, oldest first
+  std::vector<Attempt> history;                                 // every attempt so far, oldest first
   std::string arch = "sm_90";
-  size_t detailed_attempts = 6;      // the newest N attempts get full feedback
-  size_t feedback_chars = 4000;      // cap per attempt's feedback text
+  size_t detailed_attempts = 6;  // the newest N attempts get full feedback
+  size_t feedback_chars = 4000;  // cap per attempt's feedback text
 };
 
 struct Prompt {

@@ -41,7 +41,9 @@ Result<std::vector<Proposal>> ModelSource::Propose(int round, const std::vector<
     req.messages = {{"user", prompt.user}};
     req.max_tokens = options_.max_tokens;
     req.temperature = options_.temperature >= 0 ? options_.temperature : (options_.candidates > 1 ? 0.8 : -1);
-    sink_.Emit({{"type", "gen.prompt"}, {"round", round}, {"candidate", id},
+    sink_.Emit({{"type", "gen.prompt"},
+                {"round", round},
+                {"candidate", id},
                 {"chars", prompt.system.size() + prompt.user.size()}});
     auto reply = client_.Chat(req, [&](std::string_view piece) { sink_.Token(id, piece); });
     sink_.Flush();
@@ -49,8 +51,11 @@ Result<std::vector<Proposal>> ModelSource::Propose(int round, const std::vector<
     DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "candidates" / (id + ".reply.md"), reply->text, false));
     Proposal p;
     p.id = id;
-    p.meta = {{"model", reply->model}, {"stop_reason", reply->stop_reason}, {"input_tokens", reply->input_tokens},
-              {"output_tokens", reply->output_tokens}, {"attempts", reply->attempts}};
+    p.meta = {{"model", reply->model},
+              {"stop_reason", reply->stop_reason},
+              {"input_tokens", reply->input_tokens},
+              {"output_tokens", reply->output_tokens},
+              {"attempts", reply->attempts}};
     auto code = ExtractCode(reply->text, task_.entry_base);
     if (code.ok()) {
       p.source = code->code;
@@ -64,7 +69,9 @@ Result<std::vector<Proposal>> ModelSource::Propose(int round, const std::vector<
       if (!p.extract.ok())
         p.extract = dsx::Status::Failed(p.extract.message() + " (the reply was cut at the token limit: be shorter)");
     }
-    sink_.Emit({{"type", "gen.reply"}, {"candidate", id}, {"chars", reply->text.size()},
+    sink_.Emit({{"type", "gen.reply"},
+                {"candidate", id},
+                {"chars", reply->text.size()},
                 {"extracted", code.ok() ? code->how : code.status().message()}});
     out.push_back(std::move(p));
   }

@@ -23,8 +23,8 @@ class TemplateSource : public CandidateSource {
 };
 
 struct ModelSourceOptions {
-  int candidates = 1;          // requests per round (each an independent sample)
-  double temperature = -1;     // < 0: server default; with candidates > 1, 0.8 unless given
+  int candidates = 1;       // requests per round (each an independent sample)
+  double temperature = -1;  // < 0: server default; with candidates > 1, 0.8 unless given
   int max_tokens = 8192;
   std::string arch = "sm_90";
 };
@@ -34,10 +34,15 @@ struct ModelSourceOptions {
 class ModelSource : public CandidateSource {
  public:
   ModelSource(llm::ChatClient& client, const llm::Skill& skill, const TaskInfo& task,
-              std::vector<std::pair<std::string, std::string>> references,
-              ModelSourceOptions options, std::filesystem::path run_dir, EventSink& sink)
-      : client_(client), skill_(skill), task_(task), references_(std::move(references)),
-        options_(options), run_dir_(std::move(run_dir)), sink_(sink) {}
+              std::vector<std::pair<std::string, std::string>> references, ModelSourceOptions options,
+              std::filesystem::path run_dir, EventSink& sink)
+      : client_(client),
+        skill_(skill),
+        task_(task),
+        references_(std::move(references)),
+        options_(options),
+        run_dir_(std::move(run_dir)),
+        sink_(sink) {}
   Result<std::vector<Proposal>> Propose(int round, const std::vector<Attempt>& history) override;
 
  private:

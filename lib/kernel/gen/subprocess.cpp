@@ -129,8 +129,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, double ti
   for (auto& f : fds)
     if (f.fd >= 0) close(f.fd);
   int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   g_child_pgid = 0;
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   return r;

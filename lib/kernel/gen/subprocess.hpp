@@ -10,10 +10,10 @@
 namespace dsx::kernel::gen {
 
 struct ProcessResult {
-  int exit_code = -1;    // the child's exit status; 128 + N when killed by signal N
+  int exit_code = -1;  // the child's exit status; 128 + N when killed by signal N
   bool timed_out = false;
-  std::string out;       // stdout (capped at 16 MiB)
-  std::string err;       // stderr (capped at 1 MiB)
+  std::string out;  // stdout (capped at 16 MiB)
+  std::string err;  // stderr (capped at 1 MiB)
 };
 
 // Runs argv[0] (a path; not searched in PATH) with `timeout_s` (0: none); on timeout the child's

@@ -57,8 +57,7 @@ Result<TaskInfo> LoadTaskInfo(const std::string& task, const std::vector<stdfs::
       }
     }
   }
-  if (dir.empty())
-    return Status::NotFound("no task '" + task + "': no task.toml in " + (tried.empty() ? task : tried));
+  if (dir.empty()) return Status::NotFound("no task '" + task + "': no task.toml in " + (tried.empty() ? task : tried));
 
   TaskInfo info;
   info.arg = task;
@@ -98,8 +97,8 @@ Result<TaskInfo> LoadTaskInfo(const std::string& task, const std::vector<stdfs::
       std::string kind = (*pt)["kind"].value_or(std::string("ptr"));
       std::string dtype = (*pt)["dtype"].value_or(std::string("T"));
       std::string io = (*pt)["io"].value_or(std::string("in"));
-      std::string decl = kind == "ptr" ? (io == "in" ? "const " : "") + ParamType(dtype) + "* " + name
-                                       : ParamType(dtype) + " " + name;
+      std::string decl =
+          kind == "ptr" ? (io == "in" ? "const " : "") + ParamType(dtype) + "* " + name : ParamType(dtype) + " " + name;
       sig += (first ? "" : ", ") + decl;
       first = false;
     }

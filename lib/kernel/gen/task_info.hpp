@@ -13,19 +13,19 @@
 namespace dsx::kernel::gen {
 
 struct TaskInfo {
-  std::string arg;                // TASK as the user wrote it (passed on to `dsx kernel bench`)
-  std::filesystem::path dir;      // the task folder
+  std::string arg;            // TASK as the user wrote it (passed on to `dsx kernel bench`)
+  std::filesystem::path dir;  // the task folder
   std::string name;
   std::string description;
   std::vector<std::string> dtypes;
-  std::string toml_text;          // task.toml verbatim
-  std::string reference_source;   // reference.cu verbatim
-  std::string entry;              // [impl.optimized].entry, e.g. "rmsnorm<T>"
-  std::string entry_base;         // "rmsnorm": the function name a candidate must define
-  std::string signature;          // "(const T* x, const T* w, T* y, int cols, float eps)"
-  std::string launch;             // "grid = [...], block = [...], shared = \"0\"" of [impl.optimized]
-  std::string sizes;              // "small: ROWS=64 COLS=1024; medium: ...; large: ..."
-  std::string tolerance;          // "f32: 1e-05, bf16: 0.01"
+  std::string toml_text;         // task.toml verbatim
+  std::string reference_source;  // reference.cu verbatim
+  std::string entry;             // [impl.optimized].entry, e.g. "rmsnorm<T>"
+  std::string entry_base;        // "rmsnorm": the function name a candidate must define
+  std::string signature;         // "(const T* x, const T* w, T* y, int cols, float eps)"
+  std::string launch;            // "grid = [...], block = [...], shared = \"0\"" of [impl.optimized]
+  std::string sizes;             // "small: ROWS=64 COLS=1024; medium: ...; large: ..."
+  std::string tolerance;         // "f32: 1e-05, bf16: 0.01"
 };
 
 // TASK is a folder holding task.toml, or a name looked up as <root>/<name> for each root in

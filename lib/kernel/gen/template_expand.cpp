@@ -187,8 +187,8 @@ Result<KernelTemplate> ParseTemplate(const stdfs::path& params_file) {
   }
   // Every placeholder in the source must be given, and every given one used.
   std::set<std::string> used, given;
-  for (auto it = std::sregex_iterator(k.source.begin(), k.source.end(), kPlaceholder);
-       it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(k.source.begin(), k.source.end(), kPlaceholder); it != std::sregex_iterator();
+       ++it)
     used.insert((*it)[1].str());
   for (const auto& [key, v] : k.fixed) given.insert(key);
   for (const auto& [key, v] : k.grid) given.insert(key);
@@ -206,8 +206,8 @@ Result<KernelTemplate> LoadTemplate(const stdfs::path& skill_dir, const std::str
   std::error_code ec;
   if (!stdfs::exists(p, ec)) {
     std::string have;
-    for (auto it = stdfs::directory_iterator(skill_dir / "templates", ec);
-         !ec && it != stdfs::directory_iterator(); it.increment(ec))
+    for (auto it = stdfs::directory_iterator(skill_dir / "templates", ec); !ec && it != stdfs::directory_iterator();
+         it.increment(ec))
       if (it->path().extension() == ".toml") have += (have.empty() ? "" : ", ") + it->path().stem().string();
     return Status::NotFound("no kernel template for task '" + task + "' in '" + (skill_dir / "templates").string() +
                             "'" + (have.empty() ? "" : " (templates exist for: " + have + ")"));
@@ -232,8 +232,12 @@ Result<std::vector<Variant>> ExpandTemplate(const KernelTemplate& t) {
       auto x = EvalIntExpr(r.expr, all);
       if (!x.ok()) return x.status().Wrap(t.params_file.string() + ": [[require]]");
       long long a = *x, b = r.value;
-      bool pass = r.op == "==" ? a == b : r.op == "!=" ? a != b : r.op == "<" ? a < b
-                : r.op == "<=" ? a <= b : r.op == ">" ? a > b : a >= b;
+      bool pass = r.op == "=="   ? a == b
+                  : r.op == "!=" ? a != b
+                  : r.op == "<"  ? a < b
+                  : r.op == "<=" ? a <= b
+                  : r.op == ">"  ? a > b
+                                 : a >= b;
       keep = keep && pass;
     }
     if (keep) {
@@ -242,8 +246,8 @@ Result<std::vector<Variant>> ExpandTemplate(const KernelTemplate& t) {
       v.source = std::move(*src);
       out.push_back(std::move(v));
       if (out.size() > t.max_variants)
-        return Status::Failed(t.params_file.string() + ": more than max_variants = " +
-                              std::to_string(t.max_variants) + " variants; narrow the grid or raise the cap");
+        return Status::Failed(t.params_file.string() + ": more than max_variants = " + std::to_string(t.max_variants) +
+                              " variants; narrow the grid or raise the cap");
     }
     size_t i = t.grid.size();
     while (i > 0) {

@@ -45,9 +45,9 @@ struct KernelTemplate {
 };
 
 struct Variant {
-  std::string id;                              // "BLOCK=256,VEC=16,UNROLL=2"
-  std::map<std::string, std::string> values;   // grid placeholders only
-  std::string source;                          // fully expanded
+  std::string id;                             // "BLOCK=256,VEC=16,UNROLL=2"
+  std::map<std::string, std::string> values;  // grid placeholders only
+  std::string source;                         // fully expanded
 };
 
 // Finds <skill>/templates/<task>.toml. NotFound lists the templates the skill has.

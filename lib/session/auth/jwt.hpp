@@ -50,8 +50,8 @@ class TokenKey {
 
   Alg alg_ = Alg::kHs256;
   bool can_sign_ = false;
-  std::string secret_;   // HS256
-  void* pkey_ = nullptr; // EVP_PKEY* for EdDSA
+  std::string secret_;    // HS256
+  void* pkey_ = nullptr;  // EVP_PKEY* for EdDSA
 };
 
 }  // namespace dsx::session::auth

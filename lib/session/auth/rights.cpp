@@ -6,9 +6,14 @@ namespace dsx::session::auth {
 namespace {
 
 constexpr std::pair<Right, const char*> kNames[] = {
-    {Right::kRead, "read"},          {Right::kAppend, "append"},     {Right::kRun, "run"},
-    {Right::kCancelOwn, "cancel_own"}, {Right::kCancelAny, "cancel_any"}, {Right::kSteer, "steer"},
-    {Right::kPresence, "presence"},  {Right::kAdmin, "admin"},
+    {Right::kRead, "read"},
+    {Right::kAppend, "append"},
+    {Right::kRun, "run"},
+    {Right::kCancelOwn, "cancel_own"},
+    {Right::kCancelAny, "cancel_any"},
+    {Right::kSteer, "steer"},
+    {Right::kPresence, "presence"},
+    {Right::kAdmin, "admin"},
 };
 
 bool Gives(Right held, Right wanted) {

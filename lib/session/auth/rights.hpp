@@ -34,11 +34,11 @@ struct Grant {
 
 // Who is asking, as verified from a token (or the open server's anonymous principal).
 struct Principal {
-  std::string sub;              // principal name ("anonymous" on an open server)
-  std::string device;           // optional device name from the token
+  std::string sub;     // principal name ("anonymous" on an open server)
+  std::string device;  // optional device name from the token
   std::vector<Grant> grants;
-  std::int64_t exp_s = 0;       // token expiry, Unix seconds; 0: never (open server)
-  bool open = false;            // open server: everything allowed
+  std::int64_t exp_s = 0;  // token expiry, Unix seconds; 0: never (open server)
+  bool open = false;       // open server: everything allowed
 
   static Principal Open();
   // True if some grant whose pattern matches `session` gives `right` (implications included).

@@ -73,9 +73,9 @@ class AgentProcess final : public Agent {
   int stdin_fd_ = -1;
   int stdout_fd_ = -1;
   bool leftovers_stopped_ = false;  // ReadStdout stopped the group after the agent exited
-  std::mutex mu_;       // guards stdin_fd_ writes (which may block on a full pipe)
-  std::mutex stop_mu_;  // guards stopper_
-  std::thread stopper_;  // RequestStop's
+  std::mutex mu_;                   // guards stdin_fd_ writes (which may block on a full pipe)
+  std::mutex stop_mu_;              // guards stopper_
+  std::thread stopper_;             // RequestStop's
 };
 
 }  // namespace dsx::session::client

@@ -22,10 +22,10 @@ using wire::RandomId;
 using wire::StringOr;
 
 struct Shared {
-  std::atomic<bool> finished{false};   // the command exited: control/heartbeat threads stop
+  std::atomic<bool> finished{false};  // the command exited: control/heartbeat threads stop
   std::atomic<bool> cancelled{false};
-  std::atomic<bool> lost{false};       // the server ended the run
-  std::atomic<int> interrupted{0};     // the signal that interrupted the runner (stop_on_signals)
+  std::atomic<bool> lost{false};    // the server ended the run
+  std::atomic<int> interrupted{0};  // the signal that interrupted the runner (stop_on_signals)
   std::atomic<int> cancels{0};
   std::atomic<int> steers{0};
   std::mutex mu;
@@ -124,7 +124,8 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
   res.run = RandomId("r-");
   res.msg = RandomId("m-");
   Producer producer{"agent-" + res.run, static_cast<std::uint64_t>(clock.NowMs()), 0};
-  json start = {{"type", "run.start"}, {"run", res.run},
+  json start = {{"type", "run.start"},
+                {"run", res.run},
                 {"data", {{"lease_ms", o.lease_ms}, {"command", o.argv.empty() ? "" : o.argv[0]}}}};
   if (!o.lane.empty()) start["lane"] = o.lane;
   auto started = sc.Post(start, &producer, o.retry_for_ms);
@@ -132,8 +133,9 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
   if (started->status != 200) return Refusal("cannot start a run", *started);
   const std::string start_offset = StringOr(started->body, "offset", "-1");
   const std::int64_t lease_start_ms = clock.SteadyMs();  // heartbeats are due from here
-  std::int64_t lease = o.lease_ms;  // the server's clamped value when it says so
-  if (started->body.is_object() && started->body.contains("lease_ms") && started->body["lease_ms"].is_number_integer()) {
+  std::int64_t lease = o.lease_ms;                       // the server's clamped value when it says so
+  if (started->body.is_object() && started->body.contains("lease_ms") &&
+      started->body["lease_ms"].is_number_integer()) {
     lease = started->body["lease_ms"].get<std::int64_t>();
   }
   Note(o, "run '" + res.run + "' started in session '" + o.session + "'");
@@ -156,8 +158,9 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     signals = std::make_unique<SignalWatch>([&](int sig, int nth) {
       if (nth == 1) {
         sh.interrupted = sig;  // before reading `live`: the starter reads them the other way round
-        Note(o, std::string("interrupted by ") + SignalName(sig) + ": stopping the agent (SIGTERM to its process group, " +
-                    "SIGKILL after " + std::to_string(o.grace.count()) + " ms)");
+        Note(o, std::string("interrupted by ") + SignalName(sig) +
+                    ": stopping the agent (SIGTERM to its process group, " + "SIGKILL after " +
+                    std::to_string(o.grace.count()) + " ms)");
         if (Agent* q = live.load()) q->RequestStop();
       } else if (nth == 2) {
         Note(o, std::string(SignalName(sig)) + " again: SIGKILL to the agent's process group");
@@ -203,7 +206,8 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     auto ack = [&](const std::string& id, const std::string& outcome, const std::string& reason) {
       json data = {{"outcome", outcome}};
       if (!reason.empty()) data["reason"] = reason;
-      (void)c_ack.Post(json{{"type", "control.ack"}, {"run", res.run}, {"id", id}, {"data", data}}, &ctl, o.retry_for_ms);
+      (void)c_ack.Post(json{{"type", "control.ack"}, {"run", res.run}, {"id", id}, {"data", data}}, &ctl,
+                       o.retry_for_ms);
     };
     (void)c.Follow(
         start_offset, false, "",
@@ -227,8 +231,8 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
             const json data = ev.contains("data") && ev["data"].is_object() ? ev["data"] : json::object();
             std::string line = data.contains("text") && data["text"].is_string()
                                    ? data["text"].get<std::string>()
-                                   : (data.contains("json") ? data["json"] : json()).dump(-1, ' ', false,
-                                                                                          json::error_handler_t::replace);
+                                   : (data.contains("json") ? data["json"] : json())
+                                         .dump(-1, ' ', false, json::error_handler_t::replace);
             if (line.empty() || line.back() != '\n') line.push_back('\n');
             Status st = p.WriteStdin(line);
             ++sh.steers;
@@ -244,8 +248,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     auto t = new_transport();
     SessionClient c = client_on(*t);
     const std::int64_t period = std::max<std::int64_t>(lease / 3, 200);
-    const std::int64_t poll =
-        env.clock_poll_ms > 0 ? env.clock_poll_ms : std::numeric_limits<std::int64_t>::max();
+    const std::int64_t poll = env.clock_poll_ms > 0 ? env.clock_poll_ms : std::numeric_limits<std::int64_t>::max();
     std::int64_t due = lease_start_ms + period;
     std::unique_lock lock(sh.mu);
     while (!sh.finished.load()) {
@@ -291,8 +294,9 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     pending += *chunk;
     const std::size_t n = eof ? pending.size() : CompleteUtf8Prefix(pending);
     if (n > 0) {
-      auto a = sc.Post(json{{"type", "msg.append"}, {"run", res.run}, {"msg", res.msg}, {"data", {{"text", pending.substr(0, n)}}}},
-                       &producer, o.retry_for_ms);
+      auto a = sc.Post(
+          json{{"type", "msg.append"}, {"run", res.run}, {"msg", res.msg}, {"data", {{"text", pending.substr(0, n)}}}},
+          &producer, o.retry_for_ms);
       if (!a.ok()) {
         failure = a.status();
         p.RequestStop();
@@ -322,7 +326,10 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
   p.Stop(o.grace);  // whatever the command left running in its group (it closed stdout) goes too
   if (res.dropped > 0) {
     Note(o, std::to_string(res.dropped) + " bytes of output after the " +
-                (sh.interrupted.load() ? "interrupt" : sh.lost.load() ? "end of the run" : failure.ok() ? "cancel" : "error") +
+                (sh.interrupted.load() ? "interrupt"
+                 : sh.lost.load()      ? "end of the run"
+                 : failure.ok()        ? "cancel"
+                                       : "error") +
                 " were not sent");
   }
   sh.finished = true;
@@ -358,7 +365,8 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
   control.join();  // the follower sees our run.end (or stops as finished)
   if (!failure.ok()) return failure;
   if (!ended.ok()) return ended;
-  if (sh.lost.load()) return Status::Conflict("the server ended run '" + res.run + "' (agent_lost): lease not renewed in time");
+  if (sh.lost.load())
+    return Status::Conflict("the server ended run '" + res.run + "' (agent_lost): lease not renewed in time");
   return res;
 }
 

@@ -42,22 +42,22 @@ struct AgentRunOptions {
   std::string session;
   std::string token;
   std::vector<std::string> argv;
-  std::string lane;                         // "" = main
+  std::string lane;  // "" = main
   std::int64_t lease_ms = 15000;
-  std::chrono::milliseconds grace{3000};    // between SIGTERM and SIGKILL to the command's group
-  bool stop_on_signals = false;             // handle SIGINT/SIGTERM/SIGHUP (the CLI; see above)
-  long retry_for_ms = 120000;               // how long appends ride out a server outage
+  std::chrono::milliseconds grace{3000};           // between SIGTERM and SIGKILL to the command's group
+  bool stop_on_signals = false;                    // handle SIGINT/SIGTERM/SIGHUP (the CLI; see above)
+  long retry_for_ms = 120000;                      // how long appends ride out a server outage
   std::function<void(const std::string&)> notice;  // one-line progress notes (stderr)
 };
 
 struct AgentRunResult {
   std::string run;
   std::string msg;
-  std::string reason;        // done | cancelled | error | agent_lost
+  std::string reason;  // done | cancelled | error | agent_lost
   ExitInfo exit;
-  std::uint64_t bytes = 0;   // stdout bytes streamed
+  std::uint64_t bytes = 0;  // stdout bytes streamed
   std::uint64_t fragments = 0;
-  std::uint64_t dropped = 0; // stdout bytes not sent: printed after the cancel took effect
+  std::uint64_t dropped = 0;  // stdout bytes not sent: printed after the cancel took effect
   int cancels = 0;
   int steers = 0;
 };

@@ -46,8 +46,8 @@ class Appender {
     std::optional<ProducerId> producer;  // none: plain appends
     Millis retry_for{120000};            // give up retrying after this long without success
     Backoff::Options backoff;
-    Clock* clock = &Clock::System();     // steady readings bound retry_for; sleeps between tries
-    uint64_t seed = 0x5eed;              // backoff jitter seed
+    Clock* clock = &Clock::System();  // steady readings bound retry_for; sleeps between tries
+    uint64_t seed = 0x5eed;           // backoff jitter seed
     // Called once per retry with the reason (for "retrying" notices); may be empty.
     std::function<void(const Status& why, Millis delay)> on_retry;
   };

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/sse_parser.hpp"
 #include "session/client/base64.hpp"
 #include "session/client/json_array.hpp"
-#include "net/sse_parser.hpp"
 
 namespace dsx::session::client {
 namespace {
@@ -20,9 +20,7 @@ bool IsEmptyJsonArray(std::string_view body) {
   return compact.empty() || compact == "[]";
 }
 
-bool IsTextType(const std::string& content_type) {
-  return NormalizeContentType(content_type).rfind("text/", 0) == 0;
-}
+bool IsTextType(const std::string& content_type) { return NormalizeContentType(content_type).rfind("text/", 0) == 0; }
 
 }  // namespace
 
@@ -142,9 +140,9 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
   bool base64 = false;
   bool progressed = false;
   bool stop = false;
-  Status failure;           // protocol or sink error inside the callbacks
+  Status failure;  // protocol or sink error inside the callbacks
   Outcome head_outcome = Outcome::kReconnect;
-  std::string pending;      // data events not yet confirmed by a control event
+  std::string pending;       // data events not yet confirmed by a control event
   std::string pending_json;  // JSON streams: confirmed-later messages, comma-separated source text
 
   net::SseParser parser([&](const net::SseEvent& ev) {
@@ -208,11 +206,14 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
       const int status = e.is_object() ? e.value("status", 0) : 0;
       const std::string why = e.is_object() ? e.value("error", std::string()) : std::string();
       if (status == 401) {
-        failure = Status::Conflict("token expired while following (HTTP 401): get a fresh --token or DSX_TOKEN and "
-                                   "resume with --from " + offset_);
+        failure = Status::Conflict(
+            "token expired while following (HTTP 401): get a fresh --token or DSX_TOKEN and "
+            "resume with --from " +
+            offset_);
       } else {
-        failure = Status::Failed("server ended the live read (" + (status ? "HTTP " + std::to_string(status) : "error") +
-                                 (why.empty() ? ")" : "): " + why));
+        failure =
+            Status::Failed("server ended the live read (" + (status ? "HTTP " + std::to_string(status) : "error") +
+                           (why.empty() ? ")" : "): " + why));
       }
       stop = true;
     }

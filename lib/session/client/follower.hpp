@@ -37,7 +37,7 @@ class Follower {
     std::string from = "-1";  // -1 (start), now (tail) or an offset the server gave
     bool follow = false;      // keep reading live until the stream is closed
     LiveMode live = LiveMode::kAuto;
-    Millis retry_for{0};      // longest outage to ride out; 0 = forever (after first contact)
+    Millis retry_for{0};                 // longest outage to ride out; 0 = forever (after first contact)
     long long_poll_timeout_ms = 120000;  // client-side cap on one long-poll request
     Backoff::Options backoff;
     Clock* clock = &Clock::System();  // steady readings pace retries; sleeps between them
@@ -77,7 +77,7 @@ class Follower {
   std::string cursor_;
   std::string content_type_;
   bool closed_ = false;
-  bool contacted_ = false;     // some request succeeded: later failures are outages, not errors
+  bool contacted_ = false;  // some request succeeded: later failures are outages, not errors
   bool sse_worked_ = false;
   bool in_outage_ = false;
   std::int64_t outage_start_ms_ = 0;  // clock SteadyMs() when the outage began

@@ -32,9 +32,9 @@ class JsonLines {
  private:
   Status AddLine(std::string_view line);
 
-  std::string partial_;               // bytes of the current, unfinished line
-  std::vector<std::string> messages_; // validated message texts, trimmed, as written
-  size_t taken_ = 0;                  // messages_[0, taken_) already handed out
+  std::string partial_;                // bytes of the current, unfinished line
+  std::vector<std::string> messages_;  // validated message texts, trimmed, as written
+  size_t taken_ = 0;                   // messages_[0, taken_) already handed out
   size_t line_no_ = 0;
   bool failed_ = false;
 };

@@ -131,8 +131,8 @@ Result<PublishResult> Publish(StreamClient& client, int fd, const PublishOptions
 
   struct stat st_in {};
   const bool regular = ::fstat(fd, &st_in) == 0 && S_ISREG(st_in.st_mode);
-  Status st = IsJsonContentType(info->content_type) ? PublishJson(p, fd, regular || o.read_all)
-                                                    : PublishBytes(p, fd, regular);
+  Status st =
+      IsJsonContentType(info->content_type) ? PublishJson(p, fd, regular || o.read_all) : PublishBytes(p, fd, regular);
   if (st.ok() && o.close) {
     auto r = appender.Close();
     if (!r.ok()) return r.status();

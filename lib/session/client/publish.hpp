@@ -22,12 +22,12 @@
 namespace dsx::session::client {
 
 struct PublishOptions {
-  bool create = false;             // create the stream when it does not exist
-  CreateOptions create_options;    // with create; content_type also checks an existing stream
-  bool close = false;              // close the stream at the end of the input
-  bool read_all = false;           // JSON mode: validate all of the input before appending
-  std::string producer;            // idempotent producer id ("" = none)
-  std::optional<uint64_t> epoch;   // default: the clock's wall time in milliseconds
+  bool create = false;            // create the stream when it does not exist
+  CreateOptions create_options;   // with create; content_type also checks an existing stream
+  bool close = false;             // close the stream at the end of the input
+  bool read_all = false;          // JSON mode: validate all of the input before appending
+  std::string producer;           // idempotent producer id ("" = none)
+  std::optional<uint64_t> epoch;  // default: the clock's wall time in milliseconds
   std::int64_t retry_for_ms = 120000;
   // One line when appends start failing and are retried, and one when they go through again.
   std::function<void(const std::string&)> notice;

@@ -88,7 +88,8 @@ Result<ControlReport> SendControl(SessionClient& sc, Clock& clock, const Control
 
   for (const auto& p : report.results) {
     if (!report.status.ok()) break;
-    if (p.outcome == "rejected") report.status = Status::Conflict(verb + " of run '" + p.run + "' rejected: " + p.reason);
+    if (p.outcome == "rejected")
+      report.status = Status::Conflict(verb + " of run '" + p.run + "' rejected: " + p.reason);
     if (p.outcome == "pending") {
       report.status = Status::Unavailable("no answer to the " + verb + " of run '" + p.run + "' within " +
                                           std::to_string(static_cast<int>(q.wait_ms / 1000)) + " s (request " + p.id +

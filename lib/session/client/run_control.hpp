@@ -16,17 +16,17 @@
 namespace dsx::session::client {
 
 struct ControlRequest {
-  bool steer = false;       // control.steer; else control.cancel
-  std::string run;          // "" = every active run (a steer needs exactly one)
-  nlohmann::json data;      // steer: {"text": ...} or {"json": ...}
-  std::string reason;       // stored as data.reason when not empty
+  bool steer = false;   // control.steer; else control.cancel
+  std::string run;      // "" = every active run (a steer needs exactly one)
+  nlohmann::json data;  // steer: {"text": ...} or {"json": ...}
+  std::string reason;   // stored as data.reason when not empty
   std::int64_t wait_ms = 10000;
 };
 
 struct ControlOutcome {
   std::string run;
-  std::string id;                    // the request's id ("" when refused)
-  std::string outcome = "pending";   // applied | rejected | refused | pending
+  std::string id;                   // the request's id ("" when refused)
+  std::string outcome = "pending";  // applied | rejected | refused | pending
   std::string reason;
 };
 

@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
-#include "session/client/stream_ref.hpp"
 #include "net/transport.hpp"
+#include "session/client/stream_ref.hpp"
 
 namespace dsx::session::client {
 
@@ -24,9 +24,9 @@ struct StreamInfo {
 };
 
 struct CreateOptions {
-  std::string content_type;          // "" = let the server default (application/octet-stream)
+  std::string content_type;  // "" = let the server default (application/octet-stream)
   std::optional<uint64_t> ttl_seconds;
-  std::string expires_at;            // RFC 3339; "" = none
+  std::string expires_at;  // RFC 3339; "" = none
 };
 
 struct CreateResult {
@@ -37,11 +37,11 @@ struct CreateResult {
 enum class ReadMode { kCatchUp, kLongPoll };
 
 struct ReadResult {
-  int http_status = 0;       // 200 data (maybe empty), 204 long-poll timeout or EOF
-  std::string body;          // raw bytes; a JSON array for JSON streams
+  int http_status = 0;  // 200 data (maybe empty), 204 long-poll timeout or EOF
+  std::string body;     // raw bytes; a JSON array for JSON streams
   std::string content_type;
   std::string next_offset;
-  std::string cursor;        // Stream-Cursor (long-poll), echoed on the next request
+  std::string cursor;  // Stream-Cursor (long-poll), echoed on the next request
   bool up_to_date = false;
   bool closed = false;
 };
@@ -67,8 +67,7 @@ class StreamClient {
   Result<StreamInfo> Head();
   Result<CreateResult> Create(const CreateOptions& options);
   Status Delete();
-  Result<ReadResult> Read(const std::string& offset, ReadMode mode, const std::string& cursor,
-                          long timeout_ms = 0);
+  Result<ReadResult> Read(const std::string& offset, ReadMode mode, const std::string& cursor, long timeout_ms = 0);
 
   // A request to this stream's URL (plus `query`, already encoded, starting without '?'),
   // with the auth header set.

@@ -5,9 +5,7 @@
 namespace dsx::session::client {
 namespace {
 
-bool IsUnreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
+bool IsUnreserved(unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'; }
 
 std::string Percent(unsigned char c) {
   static const char* kHex = "0123456789ABCDEF";
@@ -21,9 +19,7 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
 
-bool IsHttpUrl(std::string_view s) {
-  return StartsWith(s, "http://") || StartsWith(s, "https://");
-}
+bool IsHttpUrl(std::string_view s) { return StartsWith(s, "http://") || StartsWith(s, "https://"); }
 
 }  // namespace
 
@@ -36,8 +32,7 @@ std::string EncodeQueryValue(std::string_view value) {
 std::string EncodePath(std::string_view path) {
   std::string out;
   for (unsigned char c : path) {
-    out += (IsUnreserved(c) || c == '/' || c == ':' || c == '@') ? std::string(1, static_cast<char>(c))
-                                                                 : Percent(c);
+    out += (IsUnreserved(c) || c == '/' || c == ':' || c == '@') ? std::string(1, static_cast<char>(c)) : Percent(c);
   }
   return out;
 }
@@ -45,7 +40,8 @@ std::string EncodePath(std::string_view path) {
 Result<StreamRef> ResolveStream(std::string_view name, std::string_view server) {
   if (name.empty()) return Status::Usage("stream name is empty");
   for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) return Status::Usage("stream name '" + std::string(name) + "' contains a control character");
+    if (c < 0x20 || c == 0x7f)
+      return Status::Usage("stream name '" + std::string(name) + "' contains a control character");
   }
   if (IsHttpUrl(name)) {
     std::string_view rest = name.substr(name.find("//") + 2);

@@ -80,16 +80,18 @@ std::string TextRenderer::Feed(const json& e) {
     }
     return "";
   }
-  if (type == "run.start") return Line("── run " + run + " started by " + Who(e) + " (lane " + StringOr(e, "lane", "main") + ")");
+  if (type == "run.start")
+    return Line("── run " + run + " started by " + Who(e) + " (lane " + StringOr(e, "lane", "main") + ")");
   if (type == "run.end") {
     std::string why = StringOr(d, "reason", "?");
     if (d.contains("error") && d["error"].is_string()) why += ": " + d["error"].get<std::string>();
     return Line("── run " + run + " ended: " + why);
   }
-  if (type == "control.cancel") return Line("── " + Who(e) + " asks to cancel run " + run + " (" + StringOr(e, "id", "") + ")");
+  if (type == "control.cancel")
+    return Line("── " + Who(e) + " asks to cancel run " + run + " (" + StringOr(e, "id", "") + ")");
   if (type == "control.steer") {
-    const std::string what = d.contains("text") && d["text"].is_string() ? d["text"].get<std::string>()
-                                                                         : d.value("json", json()).dump();
+    const std::string what =
+        d.contains("text") && d["text"].is_string() ? d["text"].get<std::string>() : d.value("json", json()).dump();
     return Line("── " + Who(e) + " steers run " + run + ": " + what + " (" + StringOr(e, "id", "") + ")");
   }
   if (type == "control.ack") {

@@ -23,7 +23,7 @@ class TextRenderer {
 
  private:
   std::string Line(const std::string& text);  // ensures it starts on a fresh line
-  std::string current_;  // message whose fragments were printed last
+  std::string current_;                       // message whose fragments were printed last
   bool at_line_start_ = true;
 };
 

@@ -38,8 +38,8 @@ class Compactor {
 // msg.append, msg.end), keyed by message id. What a chat UI would show.
 class TextAssembler {
  public:
-  void AddItem(const json& item);        // a compacted-view item
-  void AddEvent(const json& event);      // a wire event (msg.* used, others ignored)
+  void AddItem(const json& item);    // a compacted-view item
+  void AddEvent(const json& event);  // a wire event (msg.* used, others ignored)
   const std::map<std::string, std::string>& texts() const { return texts_; }
   std::string Text(const std::string& msg) const;
 

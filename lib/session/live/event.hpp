@@ -47,7 +47,7 @@ struct LogEvent {
 
   const std::string& type() const;
   std::string Str(const char* field) const;  // "" when absent or not a string
-  json Wire() const;                          // body + "offset"
+  json Wire() const;                         // body + "offset"
 };
 
 // Validate a client draft: an object with a string `type`, optional string `id`, `run`,
@@ -62,12 +62,12 @@ json Stamp(json draft, const From& from, std::int64_t ts_ms);
 
 // One page of a session's log from `from`, with each event's offset.
 struct EventPage {
-  int status = 200;                 // 200, or 404 / 503 (then `error`)
+  int status = 200;  // 200, or 404 / 503 (then `error`)
   std::string error;
   std::vector<LogEvent> events;
-  std::uint64_t next = 0;           // resume offset after this page
-  bool up_to_date = false;          // reached the durable tail
-  bool closed = false;              // the stream is closed and this is its end
+  std::uint64_t next = 0;   // resume offset after this page
+  bool up_to_date = false;  // reached the durable tail
+  bool closed = false;      // the stream is closed and this is its end
 };
 EventPage ReadEvents(StreamService& service, const StreamHandle& stream, std::uint64_t from);
 

@@ -21,13 +21,13 @@ class LiveCursor {
       : pages_(pages), stream_(std::move(stream)), offset_(offset), lanes_(std::move(lanes)) {}
 
   struct Poll {
-    int status = 200;          // 200, or 404 (session deleted) / 503 (then error)
+    int status = 200;  // 200, or 404 (session deleted) / 503 (then error)
     std::string error;
     std::shared_ptr<const EventsPage> page;  // what was read (shared with other readers)
-    bool filtered = false;     // lane filter on: `own` holds this reader's events
+    bool filtered = false;                   // lane filter on: `own` holds this reader's events
     std::vector<LogEvent> own;
-    bool more = false;         // not caught up: poll again without waiting
-    bool closed = false;       // the session's stream was closed and everything was read
+    bool more = false;    // not caught up: poll again without waiting
+    bool closed = false;  // the session's stream was closed and everything was read
 
     // This reader's events (merged).
     const std::vector<LogEvent>& events() const { return filtered ? own : page->merged; }

@@ -33,7 +33,8 @@ void SessionHub::StartReaper() {
   if (reaper_.joinable()) return;
   recover_ = std::thread([this] {
     const std::size_t n = RecoverRuns(&recover_stop_);
-    if (n > 0) log::Info("loaded sessions with open runs; their leases count from now", {{"sessions", std::to_string(n)}});
+    if (n > 0)
+      log::Info("loaded sessions with open runs; their leases count from now", {{"sessions", std::to_string(n)}});
   });
   reaper_ = std::thread([this] {
     MutexLock lock(&reaper_mu_);
@@ -81,10 +82,9 @@ std::optional<HubReply> SessionHub::ReplayLog(const std::string& id, std::int64_
   OffsetParam start;
   ReadReply first = service_.Read(StreamPathFor(id), start);
   if (first.reply.status != 200) {
-    return HubReply::Error(first.reply.status == 410 ? 404 : first.reply.status,
-                           first.reply.status == 404 || first.reply.status == 410
-                               ? "no session '" + id + "'"
-                               : first.reply.error);
+    return HubReply::Error(
+        first.reply.status == 410 ? 404 : first.reply.status,
+        first.reply.status == 404 || first.reply.status == 410 ? "no session '" + id + "'" : first.reply.error);
   }
   if (!first.json) return HubReply::Error(409, "stream '" + id + "' is not a JSON stream, so not a session");
   std::uint64_t from = 0;
@@ -118,8 +118,8 @@ void SessionHub::InstallLocked(Session& s, SessionState state, std::int64_t now)
   // Agents of runs found active are present (their presence is not in the log).
   for (const auto& [rid, run] : s.state.runs) {
     if (!run.active) continue;
-    json m = {{"sub", run.owner}, {"kind", "agent"}, {"run", run.id}, {"lane", run.lane},
-              {"state", run.agent_state}, {"since", now}};
+    json m = {{"sub", run.owner}, {"kind", "agent"},          {"run", run.id},
+              {"lane", run.lane}, {"state", run.agent_state}, {"since", now}};
     if (!run.device.empty()) m["device"] = run.device;
     s.members["run:" + run.id] = Member{m, 0};
   }
@@ -265,8 +265,8 @@ void SessionHub::AppendLocked(const std::string& id, const SessionPtr& s, std::v
     }
     summary.push_back(std::move(one));
   }
-  service_.Append(std::move(a), [s, sizes = std::move(sizes), summary = std::move(summary),
-                                 answer = std::move(answer), done = std::move(done)](Reply r) mutable {
+  service_.Append(std::move(a), [s, sizes = std::move(sizes), summary = std::move(summary), answer = std::move(answer),
+                                 done = std::move(done)](Reply r) mutable {
     if (r.status != 200 && r.status != 204) {
       s->stale.store(true);  // the state ran ahead of the log: rebuild it on next use
       return done(HubReply::Error(r.status, r.error.empty() ? "append failed" : r.error));
@@ -349,7 +349,8 @@ void SessionHub::Tick(std::int64_t now) {
         }
         const std::string sid = id;
         AppendLocked(id, s, std::move(events), std::nullopt, json::object(), [sid](HubReply r) {
-          if (r.status >= 400) log::Warn("cannot end lapsed run", {{"session", sid}, {"why", StringOr(r.body, "error", "")}});
+          if (r.status >= 400)
+            log::Warn("cannot end lapsed run", {{"session", sid}, {"why", StringOr(r.body, "error", "")}});
         });
       }
       for (auto it = s->members.begin(); it != s->members.end();) {
@@ -394,8 +395,9 @@ StreamHandle SessionHub::Stream(const std::string& id, HubReply* error) {
   now.kind = OffsetParam::Kind::kNow;
   ReadReply rr = service_.Read(StreamPathFor(id), now);
   if (rr.reply.status != 200) {
-    *error = HubReply::Error(rr.reply.status == 410 ? 404 : rr.reply.status,
-                             rr.reply.status == 404 || rr.reply.status == 410 ? "no session '" + id + "'" : rr.reply.error);
+    *error =
+        HubReply::Error(rr.reply.status == 410 ? 404 : rr.reply.status,
+                        rr.reply.status == 404 || rr.reply.status == 410 ? "no session '" + id + "'" : rr.reply.error);
     return nullptr;
   }
   if (!rr.json) {
@@ -476,8 +478,11 @@ void SessionHub::AgentPresenceLocked(Session& s, const json& e, std::vector<json
   const std::string key = "run:" + run_id;
   if (type == "run.start") {
     const json& from = e.contains("from") ? e["from"] : json::object();
-    json info = {{"sub", StringOr(from, "sub", "")}, {"kind", "agent"}, {"run", run_id},
-                 {"lane", StringOr(e, "lane", kDefaultLane)}, {"state", "thinking"}};
+    json info = {{"sub", StringOr(from, "sub", "")},
+                 {"kind", "agent"},
+                 {"run", run_id},
+                 {"lane", StringOr(e, "lane", kDefaultLane)},
+                 {"state", "thinking"}};
     if (from.contains("device")) info["device"] = from["device"];
     SetMemberLocked(s, key, std::move(info), 0, out);
   } else if (type == "msg.append" || type == "run.end") {

@@ -29,8 +29,8 @@ namespace dsx::session::live {
 
 struct HubOptions {
   LeaseLimits lease;
-  std::int64_t presence_ttl_ms = 30000;   // POST .../presence holds this long
-  std::int64_t reaper_period_ms = 100;    // lease / presence check interval
+  std::int64_t presence_ttl_ms = 30000;  // POST .../presence holds this long
+  std::int64_t reaper_period_ms = 100;   // lease / presence check interval
 };
 
 // An HTTP-shaped answer: status and JSON body ({"error":…,"status":…} when >= 400).
@@ -88,8 +88,8 @@ class SessionHub {
   void Unsubscribe(const std::string& id, std::uint64_t token);
   // Join or update a member identified by `key` (a connection id, or "post:<sub>/<device>").
   // `ttl_ms` > 0: the member leaves after that long unless refreshed.
-  void PresenceSet(const std::string& id, const std::string& key, const auth::Principal& who,
-                   const std::string& kind, const std::string& state, std::int64_t ttl_ms);
+  void PresenceSet(const std::string& id, const std::string& key, const auth::Principal& who, const std::string& kind,
+                   const std::string& state, std::int64_t ttl_ms);
   void PresenceLeave(const std::string& id, const std::string& key);
   json PresenceList(const std::string& id);
 
@@ -100,13 +100,13 @@ class SessionHub {
 
  private:
   struct Member {
-    json info;               // sub, device, kind, state, since, [run, lane]
+    json info;                    // sub, device, kind, state, since, [run, lane]
     std::int64_t expires_ms = 0;  // 0: held by a connection
   };
   struct Session {
     Mutex mu;
     bool loaded GUARDED_BY(mu) = false;
-    std::atomic<bool> stale{false};           // the log may differ from `state`: reload
+    std::atomic<bool> stale{false};  // the log may differ from `state`: reload
     SessionState state GUARDED_BY(mu);
     std::map<std::string, Member> members GUARDED_BY(mu);
     std::map<std::uint64_t, Listener> listeners GUARDED_BY(mu);
@@ -118,8 +118,8 @@ class SessionHub {
   std::optional<HubReply> LoadLocked(const std::string& id, Session& s) REQUIRES(s.mu);
   // Replays the session's whole log into `out` (lease deadlines from `now_ms`); `stream` and
   // `end` tell which stream and up to which offset. No lock needed.
-  std::optional<HubReply> ReplayLog(const std::string& id, std::int64_t now_ms, SessionState* out,
-                                    StreamHandle* stream, std::uint64_t* end);
+  std::optional<HubReply> ReplayLog(const std::string& id, std::int64_t now_ms, SessionState* out, StreamHandle* stream,
+                                    std::uint64_t* end);
   // Makes `state` the session's state (loaded) and marks agents of active runs present. mu held.
   void InstallLocked(Session& s, SessionState state, std::int64_t now_ms) REQUIRES(s.mu);
   // Appends `events` (stamped) to the session's stream; mu held (submission order).
@@ -128,8 +128,8 @@ class SessionHub {
   // Presence changes caused by stored events (agents join/leave/update). mu held; collects
   // events to broadcast after unlocking.
   void AgentPresenceLocked(Session& s, const json& event, std::vector<json>* out) REQUIRES(s.mu);
-  void SetMemberLocked(Session& s, const std::string& key, json info, std::int64_t expires_ms,
-                       std::vector<json>* out) REQUIRES(s.mu);
+  void SetMemberLocked(Session& s, const std::string& key, json info, std::int64_t expires_ms, std::vector<json>* out)
+      REQUIRES(s.mu);
   void Broadcast(const SessionPtr& s, const std::vector<json>& events);
 
   StreamService& service_;

@@ -84,15 +84,18 @@ std::string CancelledOutput(const RunInfo& run) {
          "' applied): no more output is accepted";
 }
 
-std::string Ended(const RunInfo& run) {
-  return "run '" + run.id + "' has ended (" + run.end_reason + ")";
-}
+std::string Ended(const RunInfo& run) { return "run '" + run.id + "' has ended (" + run.end_reason + ")"; }
 
 }  // namespace
 
 json RunInfo::ToJson() const {
-  json j = {{"run", id}, {"lane", lane}, {"owner", owner}, {"epoch", epoch}, {"lease_ms", lease_ms},
-            {"active", active}, {"state", active ? agent_state : "idle"}};
+  json j = {{"run", id},
+            {"lane", lane},
+            {"owner", owner},
+            {"epoch", epoch},
+            {"lease_ms", lease_ms},
+            {"active", active},
+            {"state", active ? agent_state : "idle"}};
   if (!device.empty()) j["device"] = device;
   if (!active) j["reason"] = end_reason;
   return j;
@@ -119,9 +122,8 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
   const std::string run_id = StringOr(draft, "run");
   Checked c;
 
-  const bool reserved = type.rfind("run.", 0) == 0 || type.rfind("msg.", 0) == 0 ||
-                        type.rfind("control.", 0) == 0 || type.rfind("presence.", 0) == 0 ||
-                        type.rfind("session.", 0) == 0;
+  const bool reserved = type.rfind("run.", 0) == 0 || type.rfind("msg.", 0) == 0 || type.rfind("control.", 0) == 0 ||
+                        type.rfind("presence.", 0) == 0 || type.rfind("session.", 0) == 0;
   if (!reserved) {
     if (auto why = need(Right::kAppend); !why.empty()) return Refuse(403, why);
     draft.erase("id");
@@ -140,8 +142,12 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
     if (auto it = st.runs.find(id); it != st.runs.end()) {
       if (it->second.active && it->second.owner == who.sub) {  // a retried run.start that landed
         c.duplicate = true;
-        c.answer = {{"type", type}, {"run", id}, {"lane", it->second.lane}, {"epoch", it->second.epoch},
-                    {"lease_ms", it->second.lease_ms}, {"duplicate", true}};
+        c.answer = {{"type", type},
+                    {"run", id},
+                    {"lane", it->second.lane},
+                    {"epoch", it->second.epoch},
+                    {"lease_ms", it->second.lease_ms},
+                    {"duplicate", true}};
         return c;
       }
       return Refuse(409, "run '" + id + "' already exists");
@@ -164,13 +170,15 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
       const RunInfo* old = find_run(busy->second);
       if (old && old->active) {
         if (!takeover) {
-          return Refuse(409, "lane '" + lane + "' has an active run '" + old->id +
-                                 "' (send data.takeover: true to end it)");
+          return Refuse(409,
+                        "lane '" + lane + "' has an active run '" + old->id + "' (send data.takeover: true to end it)");
         }
         if (auto why = CancelRefusal(*old, who, session); !why.empty()) {
           return Refuse(403, "cannot take over lane '" + lane + "': " + why);
         }
-        json end = {{"type", "run.end"},   {"run", old->id}, {"lane", lane},
+        json end = {{"type", "run.end"},
+                    {"run", old->id},
+                    {"lane", lane},
                     {"data", {{"reason", "agent_lost"}, {"superseded_by", id}}}};
         AcksAtEnd(*old, "agent_lost", now, &c.events);
         c.events.insert(c.events.end() - static_cast<std::ptrdiff_t>(old->pending.size()),
@@ -296,8 +304,8 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
     if (outcome != "applied" && outcome != "rejected") {
       return Refuse(400, "control.ack needs data.outcome: applied or rejected");
     }
-    const bool pending = std::any_of(run->pending.begin(), run->pending.end(),
-                                     [&](const ControlRef& r) { return r.id == id; });
+    const bool pending =
+        std::any_of(run->pending.begin(), run->pending.end(), [&](const ControlRef& r) { return r.id == id; });
     if (!pending) return Refuse(409, "no pending control request '" + id + "' for run '" + run->id + "'");
     draft.erase("msg");
     c.events.push_back(Stamp(std::move(draft), from, now));

@@ -32,12 +32,12 @@ struct RunInfo {
   std::string id, lane, owner, device;
   std::uint64_t epoch = 0;
   std::int64_t lease_ms = 15000;
-  std::int64_t deadline_ms = 0;        // lease deadline (Unix ms); renewed by heartbeats
+  std::int64_t deadline_ms = 0;  // lease deadline (Unix ms); renewed by heartbeats
   bool active = true;
-  std::string end_reason;              // once ended
+  std::string end_reason;  // once ended
   std::set<std::string> open_msgs;
-  std::vector<ControlRef> pending;     // control requests not answered yet
-  std::string cancel_applied;          // id of the control.cancel acked `applied`: output refused after it
+  std::vector<ControlRef> pending;  // control requests not answered yet
+  std::string cancel_applied;       // id of the control.cancel acked `applied`: output refused after it
   std::string agent_state = "thinking";
   json ToJson() const;
 };
@@ -57,13 +57,13 @@ struct Checked {
   std::string error;         // refusal reason
   std::vector<json> events;  // stamped, ready to store
   json answer = json::object();
-  bool duplicate = false;    // a retried write that already took effect: store nothing
+  bool duplicate = false;  // a retried write that already took effect: store nothing
 };
 
 // Checks `draft` (already NormalizeDraft'ed) from `who` on session `session` and stamps it.
 // Does not modify `state`; call ApplyEffects on each returned event once it is to be stored.
-Checked CheckDraft(const SessionState& state, const auth::Principal& who, const std::string& session,
-                   json draft, std::int64_t now_ms, const LeaseLimits& limits);
+Checked CheckDraft(const SessionState& state, const auth::Principal& who, const std::string& session, json draft,
+                   std::int64_t now_ms, const LeaseLimits& limits);
 
 // The server's own run.end for a lapsed lease (plus acks for unanswered requests).
 std::vector<json> LeaseLostEvents(const RunInfo& run, std::int64_t now_ms);

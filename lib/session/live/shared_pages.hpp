@@ -14,15 +14,15 @@
 namespace dsx::session::live {
 
 struct EventsPage {
-  int status = 200;               // 200, or 404 / 503 (then `error`)
+  int status = 200;  // 200, or 404 / 503 (then `error`)
   std::string error;
-  std::uint64_t next = 0;         // resume offset after this page
-  bool closed = false;            // as read: the stream was closed and this is its end
-  std::vector<LogEvent> events;   // as stored (for lane-filtered readers, who filter and merge)
-  std::vector<LogEvent> merged;   // MergeFragments(events): what an unfiltered reader gets
+  std::uint64_t next = 0;        // resume offset after this page
+  bool closed = false;           // as read: the stream was closed and this is its end
+  std::vector<LogEvent> events;  // as stored (for lane-filtered readers, who filter and merge)
+  std::vector<LogEvent> merged;  // MergeFragments(events): what an unfiltered reader gets
   // The unfiltered reader's bytes, serialized once:
-  std::string ws_frame;           // {"op":"events","events":[...],"offset":"<next>"}
-  std::string sse_text;           // per merged event: "id: <offset>\ndata: <wire>\n\n"
+  std::string ws_frame;  // {"op":"events","events":[...],"offset":"<next>"}
+  std::string sse_text;  // per merged event: "id: <offset>\ndata: <wire>\n\n"
 };
 
 class SharedPages {

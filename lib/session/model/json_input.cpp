@@ -78,9 +78,10 @@ bool JsonFields::Bool(const char* key, bool fallback) {
 
 std::optional<std::int64_t> JsonFields::OptInt(const char* key) {
   const json* v = At(key);
-  const bool fits = v && (v->is_number_integer() &&
-                          (!v->is_number_unsigned() ||
-                           v->get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
+  const bool fits =
+      v && (v->is_number_integer() &&
+            (!v->is_number_unsigned() ||
+             v->get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
   v = Find(key, fits, "an integer");
   if (!v) return std::nullopt;
   return v->is_number_unsigned() ? static_cast<std::int64_t>(v->get<std::uint64_t>()) : v->get<std::int64_t>();

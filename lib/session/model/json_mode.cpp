@@ -13,8 +13,7 @@ Result<Batch> JsonBatchFromBody(std::string_view body, bool allow_empty) {
   const nlohmann::json& value = *parsed;
   Batch batch;
   auto add = [&batch](const nlohmann::json& message) {
-    const std::string text =
-        message.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+    const std::string text = message.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
     batch.payload += text;
     batch.sizes.push_back(static_cast<std::uint32_t>(text.size()));
   };
@@ -28,8 +27,7 @@ Result<Batch> JsonBatchFromBody(std::string_view body, bool allow_empty) {
   return batch;
 }
 
-void AppendJsonArray(std::string& out, std::string_view data, const std::uint32_t* sizes,
-                     std::size_t count) {
+void AppendJsonArray(std::string& out, std::string_view data, const std::uint32_t* sizes, std::size_t count) {
   out.reserve(out.size() + data.size() + count + 2);
   out.push_back('[');
   std::size_t pos = 0;

@@ -18,7 +18,6 @@ Result<Batch> JsonBatchFromBody(std::string_view body, bool allow_empty);
 
 // Append "[m1,m2,...]" built from `count` stored messages laid out back to back in `data`
 // with the given sizes. Used by catch-up reads and SSE data events.
-void AppendJsonArray(std::string& out, std::string_view data, const std::uint32_t* sizes,
-                     std::size_t count);
+void AppendJsonArray(std::string& out, std::string_view data, const std::uint32_t* sizes, std::size_t count);
 
 }  // namespace dsx::session

@@ -1,6 +1,5 @@
 #include "session/model/offset.hpp"
 
-
 namespace dsx::session {
 namespace {
 

@@ -60,10 +60,9 @@ bool SseNeedsBase64(std::string_view content_type) {
 
 std::optional<std::int64_t> ParseRfc3339Ms(std::string_view s) {
   int year, mon, day, hour, min, sec;
-  if (!Num(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' || !Num(s, 5, 2, &mon) ||
-      s[7] != '-' || !Num(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !Num(s, 11, 2, &hour) || s[13] != ':' || !Num(s, 14, 2, &min) || s[16] != ':' ||
-      !Num(s, 17, 2, &sec)) {
+  if (!Num(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' || !Num(s, 5, 2, &mon) || s[7] != '-' ||
+      !Num(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Num(s, 11, 2, &hour) || s[13] != ':' ||
+      !Num(s, 14, 2, &min) || s[16] != ':' || !Num(s, 17, 2, &sec)) {
     return std::nullopt;
   }
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
@@ -87,8 +86,8 @@ std::optional<std::int64_t> ParseRfc3339Ms(std::string_view s) {
     ++i;
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int oh, om;
-    if (!Num(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' || !Num(s, i + 4, 2, &om) ||
-        oh > 23 || om > 59) {
+    if (!Num(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' || !Num(s, i + 4, 2, &om) || oh > 23 ||
+        om > 59) {
       return std::nullopt;
     }
     offset_min = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);

@@ -34,8 +34,8 @@ void StreamService::AfterDurable(const StreamHandle& s, std::function<void()> fn
   fn();
 }
 
-void StreamService::CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r,
-                                   bool close, std::optional<ProducerTuple> closer) {
+void StreamService::CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r, bool close,
+                                   std::optional<ProducerTuple> closer) {
   (void)closer;
   std::vector<Waiter> waiters;
   std::vector<std::function<void()>> ready;
@@ -99,8 +99,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   if (s->pending_closed) {
     r.closed_header = true;
     r.next_offset = s->pending_tail;
-    if ((tuple && s->pending_closed_by && *tuple == *s->pending_closed_by) ||
-        (close_only && !tuple)) {
+    if ((tuple && s->pending_closed_by && *tuple == *s->pending_closed_by) || (close_only && !tuple)) {
       r.status = 204;
       if (tuple) {
         r.producer_epoch = tuple->epoch;
@@ -129,11 +128,9 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   // 7. Producer fencing and dedupe (before Stream-Seq, so a retried request is a duplicate).
   if (tuple) {
     auto it = s->producers.find(tuple->id);
-    const ProducerCheck pc =
-        CheckProducer(it == s->producers.end() ? nullptr : &it->second, tuple->epoch, tuple->seq);
+    const ProducerCheck pc = CheckProducer(it == s->producers.end() ? nullptr : &it->second, tuple->epoch, tuple->seq);
     switch (pc.verdict) {
-      case ProducerVerdict::kAccept:
-        break;
+      case ProducerVerdict::kAccept: break;
       case ProducerVerdict::kDuplicate:
         r.status = 204;
         r.producer_epoch = tuple->epoch;
@@ -152,8 +149,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
         r.expected_seq = pc.expected_seq;
         r.received_seq = tuple->seq;
         return done(std::move(r));
-      case ProducerVerdict::kBadNewEpoch:
-        return done(Error(400, "a new producer epoch must start at Producer-Seq 0"));
+      case ProducerVerdict::kBadNewEpoch: return done(Error(400, "a new producer epoch must start at Producer-Seq 0"));
     }
   }
   // 8. Stream-Seq: strictly increasing, byte-wise.

@@ -28,9 +28,8 @@ void FillInfo(const Stream& s, Reply* r) {
 
 // Same configuration as an existing stream? (PUT idempotency)
 bool SameConfig(Stream& s, const CreateArgs& a) {
-  const std::string want_ct =
-      a.content_type ? NormalizeContentType(*a.content_type)
-                     : (a.fork_from ? s.ct_normalized : std::string(kDefaultContentType));
+  const std::string want_ct = a.content_type ? NormalizeContentType(*a.content_type)
+                                             : (a.fork_from ? s.ct_normalized : std::string(kDefaultContentType));
   if (want_ct != s.ct_normalized) return false;
   const bool inherited_expiry = a.fork_from && !a.ttl_seconds && !a.expires_at;
   if (!inherited_expiry) {

@@ -119,7 +119,8 @@ ReadReply StreamService::ReadFrom(const StreamHandle& s, std::uint64_t from) {
         if (start != from && c.begin <= from) {
           rr.reply.status = 400;
           rr.reply.has_info = false;
-          rr.reply.error = "offset " + FormatOffset(from) + " is inside a message (JSON offsets are message boundaries)";
+          rr.reply.error =
+              "offset " + FormatOffset(from) + " is inside a message (JSON offsets are message boundaries)";
           return rr;
         }
         const std::size_t count = c.messages.size() - first;

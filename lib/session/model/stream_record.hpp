@@ -22,12 +22,12 @@ struct Waiter {
 };
 
 struct Stream {
-  StreamMeta meta;                 // fixed at creation; soft_deleted under map_mu_
-  std::string ct_normalized;       // NormalizeContentType(meta.content_type)
-  bool json = false;               // JSON mode
-  std::shared_ptr<Stream> source;  // fork source (kept alive for reads through it)
-  std::string fork_from_path;      // as given at creation (idempotency check)
-  int fork_refs = 0;               // live forks referring to this stream; under map_mu_
+  StreamMeta meta;                              // fixed at creation; soft_deleted under map_mu_
+  std::string ct_normalized;                    // NormalizeContentType(meta.content_type)
+  bool json = false;                            // JSON mode
+  std::shared_ptr<Stream> source;               // fork source (kept alive for reads through it)
+  std::string fork_from_path;                   // as given at creation (idempotency check)
+  int fork_refs = 0;                            // live forks referring to this stream; under map_mu_
   std::atomic<std::int64_t> last_access_ms{0};  // sliding TTL clock
   // Non-empty: the store cannot serve this stream (StreamState::unavailable, damaged records
   // on disk); every read and write is answered 503 with this reason. Fixed at Open.
@@ -40,16 +40,16 @@ struct Stream {
   std::optional<std::string> pending_seq;
   std::map<std::string, ProducerState> producers;
   std::optional<ProducerTuple> pending_closed_by;
-  std::uint64_t submitted = 0;     // mutations submitted
-  std::atomic<bool> failed{false}; // the store failed a mutation: refuse more (sticky)
+  std::uint64_t submitted = 0;      // mutations submitted
+  std::atomic<bool> failed{false};  // the store failed a mutation: refuse more (sticky)
 
   // Durable view: what readers see. Under read_mu.
   mutable std::mutex read_mu;
   std::uint64_t tail = 0;
   bool closed = false;
-  bool ready = false;              // creation is durable
-  bool gone = false;               // dropped (deleted/expired): live readers end
-  std::uint64_t completed = 0;     // mutations completed
+  bool ready = false;           // creation is durable
+  bool gone = false;            // dropped (deleted/expired): live readers end
+  std::uint64_t completed = 0;  // mutations completed
   std::vector<Waiter> waiters;
   std::size_t live_waiters_at_purge = 0;
   std::vector<std::pair<std::uint64_t, std::function<void()>>> barriers;  // run when completed >= n

@@ -203,8 +203,7 @@ Reply StreamService::Head(const std::string& path) {
   return r;
 }
 
-bool StreamService::Wait(const StreamHandle& s, std::uint64_t offset, std::function<void()> wake,
-                         WaitToken* token) {
+bool StreamService::Wait(const StreamHandle& s, std::uint64_t offset, std::function<void()> wake, WaitToken* token) {
   std::lock_guard rl(s->read_mu);
   if (s->gone || s->closed || s->tail > offset) return false;
   // Drop cancelled waiters now and then so idle streams do not accumulate them.

@@ -51,15 +51,15 @@ struct StreamInfo {
 // What every operation answers. `status` is the HTTP status the protocol prescribes.
 struct Reply {
   int status = 200;
-  std::string error;        // short reason for 4xx/5xx (response body)
-  bool has_info = false;    // `info` is valid (the stream was found)
+  std::string error;      // short reason for 4xx/5xx (response body)
+  bool has_info = false;  // `info` is valid (the stream was found)
   StreamInfo info;
-  bool closed_header = false;                    // send Stream-Closed: true
-  std::optional<std::uint64_t> next_offset;      // override Stream-Next-Offset
-  std::optional<std::uint64_t> producer_epoch;   // Producer-Epoch
-  std::optional<std::uint64_t> producer_seq;     // Producer-Seq
-  std::optional<std::uint64_t> expected_seq;     // Producer-Expected-Seq
-  std::optional<std::uint64_t> received_seq;     // Producer-Received-Seq
+  bool closed_header = false;                   // send Stream-Closed: true
+  std::optional<std::uint64_t> next_offset;     // override Stream-Next-Offset
+  std::optional<std::uint64_t> producer_epoch;  // Producer-Epoch
+  std::optional<std::uint64_t> producer_seq;    // Producer-Seq
+  std::optional<std::uint64_t> expected_seq;    // Producer-Expected-Seq
+  std::optional<std::uint64_t> received_seq;    // Producer-Received-Seq
 };
 using ReplyCallback = std::function<void(Reply)>;
 
@@ -69,8 +69,8 @@ struct CreateArgs {
   std::optional<std::uint64_t> ttl_seconds;
   std::optional<std::string> expires_at;
   std::optional<std::int64_t> expires_at_ms;
-  std::optional<std::string> fork_from;     // source path
-  std::optional<std::uint64_t> fork_offset; // position; absent: source tail
+  std::optional<std::string> fork_from;      // source path
+  std::optional<std::uint64_t> fork_offset;  // position; absent: source tail
   std::uint64_t fork_sub_offset = 0;
   bool closed = false;
   std::string body;
@@ -93,22 +93,22 @@ struct AppendArgs {
 
 // One read's result: the framed body (raw bytes, or a JSON array in JSON mode).
 struct ReadReply {
-  Reply reply;             // status 200, or an error (then the rest is empty)
-  StreamHandle stream;     // for live modes
+  Reply reply;          // status 200, or an error (then the rest is empty)
+  StreamHandle stream;  // for live modes
   std::string body;
-  std::size_t messages = 0;          // messages in body (0 = no data)
-  std::uint64_t next = 0;            // Stream-Next-Offset
-  bool up_to_date = false;           // reached the durable tail
-  bool closed_at_end = false;        // closed and reached the final offset
-  bool json = false;                 // JSON mode
+  std::size_t messages = 0;    // messages in body (0 = no data)
+  std::uint64_t next = 0;      // Stream-Next-Offset
+  bool up_to_date = false;     // reached the durable tail
+  bool closed_at_end = false;  // closed and reached the final offset
+  bool json = false;           // JSON mode
 };
 
 // One stream as ListStreams sees it (live streams only).
 struct StreamListing {
   std::string path;
-  bool json = false;        // JSON mode (application/json)
-  bool closed = false;      // durably closed
-  std::uint64_t tail = 0;   // durable tail
+  bool json = false;       // JSON mode (application/json)
+  bool closed = false;     // durably closed
+  std::uint64_t tail = 0;  // durable tail
 };
 
 struct ServiceStats {
@@ -116,8 +116,8 @@ struct ServiceStats {
   std::atomic<std::uint64_t> append_bytes{0};
   std::atomic<std::uint64_t> creates{0};
   std::atomic<std::uint64_t> deletes{0};
-  std::atomic<std::uint64_t> streams{0};       // live streams (not soft-deleted)
-  std::atomic<std::int64_t> live_waiters{0};   // registered long-poll/SSE waits
+  std::atomic<std::uint64_t> streams{0};      // live streams (not soft-deleted)
+  std::atomic<std::int64_t> live_waiters{0};  // registered long-poll/SSE waits
 };
 
 class StreamService {
@@ -151,7 +151,7 @@ class StreamService {
   // The durable tail as readers see it now, without reading data (live readers holding a
   // shared page ask this to know whether they are caught up); renews TTL like a read.
   struct TailState {
-    bool gone = false;       // deleted or expired: live readers end
+    bool gone = false;  // deleted or expired: live readers end
     std::uint64_t tail = 0;
     bool closed = false;
   };
@@ -163,8 +163,7 @@ class StreamService {
   struct WaitToken {
     std::shared_ptr<std::atomic<bool>> armed;
   };
-  bool Wait(const StreamHandle& stream, std::uint64_t offset, std::function<void()> wake,
-            WaitToken* token);
+  bool Wait(const StreamHandle& stream, std::uint64_t offset, std::function<void()> wake, WaitToken* token);
   void CancelWait(WaitToken& token);
 
   // Retention (stream_sweep.cpp): expire every stream whose TTL or Expires-At has passed at
@@ -191,8 +190,7 @@ class StreamService {
   void AfterDurable(const StreamHandle& s, std::function<void()> fn);
   void CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r, bool close,
                       std::optional<ProducerTuple> closer);
-  Result<ReadChunk> ReadChain(const Stream& s, std::uint64_t from, std::uint64_t end,
-                              std::size_t max_bytes) const;
+  Result<ReadChunk> ReadChain(const Stream& s, std::uint64_t from, std::uint64_t end, std::size_t max_bytes) const;
 
   std::unique_ptr<StreamStore> store_;
   ServiceOptions options_;

@@ -54,9 +54,8 @@ AuthResult VerifyBearer(const auth::TokenKey* key, const http::request_header<>&
     r.error = "no token: send 'Authorization: Bearer <token>' (mint one with dsx session token)";
     return r;
   }
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto p = key->Verify(token, now);
   if (!p.ok()) {
     r.status = 401;

@@ -13,8 +13,8 @@
 namespace dsx::session::server {
 
 struct AuthResult {
-  int status = 200;         // 200 or 401
-  std::string error;        // the 401 reason
+  int status = 200;   // 200 or 401
+  std::string error;  // the 401 reason
   auth::Principal principal;
 };
 
@@ -34,9 +34,9 @@ AuthResult VerifyBearer(const auth::TokenKey* key, const http::request_header<>&
 // "some right on the id" is checked here; the exact right per operation is checked by the
 // route (session_routes.cpp), which runs the full gate again. Open: OPTIONS, /health, /ui.
 struct BodyGate {
-  int status = 200;              // 200, 401 or 403
-  std::string error;             // the reason, as the full gate words it
-  bool session_route = false;    // /v1/session/…: the smaller session body limit applies
+  int status = 200;            // 200, 401 or 403
+  std::string error;           // the reason, as the full gate words it
+  bool session_route = false;  // /v1/session/…: the smaller session body limit applies
   // With auth on: preflight, /health and /ui, which anyone may reach without a token. None of
   // them takes a body, so none is read there (limit 0: 413), or an anonymous client could make
   // the server buffer --max-body-bytes per request after all (issue 11, item 6).

@@ -33,8 +33,8 @@ constexpr std::size_t kSinkBytes = 16u << 10;
 
 bool IsNormalClose(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
-         ec == net::error::connection_reset || ec == net::error::eof ||
-         ec == beast::error::timeout || ec == net::error::broken_pipe;
+         ec == net::error::connection_reset || ec == net::error::eof || ec == beast::error::timeout ||
+         ec == net::error::broken_pipe;
 }
 
 }  // namespace
@@ -175,10 +175,8 @@ void HttpSession::on_linger(beast::error_code ec, std::size_t bytes) {
 
 void HttpSession::on_routed(RouteOutcome outcome) {
   switch (outcome.kind) {
-    case RouteOutcome::Kind::kResponse:
-      return do_write(std::move(outcome.response));
-    case RouteOutcome::Kind::kLongPoll:
-      return start_long_poll(std::move(outcome.live));
+    case RouteOutcome::Kind::kResponse: return do_write(std::move(outcome.response));
+    case RouteOutcome::Kind::kLongPoll: return start_long_poll(std::move(outcome.live));
     case RouteOutcome::Kind::kSse: {
       buffer_.clear();
       buffer_.shrink_to_fit();
@@ -202,8 +200,8 @@ void HttpSession::do_write(Response res) {
   // write: Beast's generic serializer cost ~10% of the CPU per small request (profile).
   res_ = std::move(res);
   const unsigned status = res_.result_int();
-  if (res_.find(http::field::content_length) == res_.end() &&
-      res_.find(http::field::transfer_encoding) == res_.end() && status != 204 && status != 304) {
+  if (res_.find(http::field::content_length) == res_.end() && res_.find(http::field::transfer_encoding) == res_.end() &&
+      status != 204 && status != 304) {
     res_.content_length(res_.body().size());
   }
   head_.clear();
@@ -276,8 +274,8 @@ void HttpSession::finish_long_poll(bool timed_out) {
   ctx_->service->CancelWait(wait_);
   // Data that arrived in time is delivered; a wait that reached the token's expiry is not
   // answered 204 (that would invite a retry with the same dead token) but 401.
-  Response res = timed_out && token_first_ ? TokenExpiredResponse(live_)
-                                           : LongPollResponse(*ctx_->service, live_, timed_out);
+  Response res =
+      timed_out && token_first_ ? TokenExpiredResponse(live_) : LongPollResponse(*ctx_->service, live_, timed_out);
   live_ = LiveRead{};
   do_write(std::move(res));
 }

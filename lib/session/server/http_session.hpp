@@ -65,17 +65,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<GrowingStringBody>> parser_;
   std::shared_ptr<const ServerContext> ctx_;
-  Response res_;                   // the response being written (body sent from here)
-  std::string head_;               // its serialized status line and headers
-  SteadyTimer timer_;              // long-poll timeout, or the token's expiry if sooner
-  bool token_first_ = false;       // timer_ is armed at the token's expiry
+  Response res_;              // the response being written (body sent from here)
+  std::string head_;          // its serialized status line and headers
+  SteadyTimer timer_;         // long-poll timeout, or the token's expiry if sooner
+  bool token_first_ = false;  // timer_ is armed at the token's expiry
   LiveRead live_;
   StreamService::WaitToken wait_;
   bool waiting_ = false;
-  bool overflow_ = false;          // over --max-connections: /health or 503, then close
-  bool linger_ = false;            // unread request bytes: drain them before closing
-  std::size_t lingered_ = 0;       // bytes drained so far
-  std::unique_ptr<char[]> sink_;   // drain buffer (only while lingering)
+  bool overflow_ = false;         // over --max-connections: /health or 503, then close
+  bool linger_ = false;           // unread request bytes: drain them before closing
+  std::size_t lingered_ = 0;      // bytes drained so far
+  std::unique_ptr<char[]> sink_;  // drain buffer (only while lingering)
 };
 
 }  // namespace dsx::session::server

@@ -23,8 +23,7 @@ constexpr std::chrono::seconds kErrorLogInterval{10};
 int OpenSpare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 bool OutOfDescriptors(const boost::system::error_code& ec) {
-  return ec == boost::system::errc::too_many_files_open ||
-         ec == boost::system::errc::too_many_files_open_in_system ||
+  return ec == boost::system::errc::too_many_files_open || ec == boost::system::errc::too_many_files_open_in_system ||
          ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
 }
 
@@ -166,7 +165,8 @@ void Listener::log_accept_error(const boost::system::error_code& ec) {
     return;
   }
   log::Warn("accept failed",
-            {{"error", ec.message()}, {"repeats_suppressed", std::to_string(suppressed_errors_)},
+            {{"error", ec.message()},
+             {"repeats_suppressed", std::to_string(suppressed_errors_)},
              {"open_connections", std::to_string(ctx_->metrics->connections.open.load(std::memory_order_relaxed))}});
   last_error_log_ = now;
   suppressed_errors_ = 0;

@@ -53,8 +53,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::size_t next_ = 0;
   TcpAcceptor acceptor_;
   std::shared_ptr<const ServerContext> ctx_;
-  SteadyTimer retry_;                      // accept backoff
-  std::chrono::milliseconds backoff_{0};   // 0: not backing off
+  SteadyTimer retry_;                     // accept backoff
+  std::chrono::milliseconds backoff_{0};  // 0: not backing off
   // A descriptor held open on /dev/null so that one can be freed when the process runs out
   // (see reject_with_spare); -1 while given up.
   int spare_fd_ = -1;

@@ -20,7 +20,8 @@ Result<std::unique_ptr<LiveLayer>> LiveLayer::Open(StreamService& service, const
     return Status::Usage("refusing to serve '" + listen_host +
                          "' without auth: give --auth-key-file FILE, or --insecure to serve it open");
   } else {
-    log::Warn("auth is off: any client that can connect may read, write and cancel (give --auth-key-file to require tokens)");
+    log::Warn(
+        "auth is off: any client that can connect may read, write and cancel (give --auth-key-file to require tokens)");
   }
   l->hub_ = std::make_unique<live::SessionHub>(service);
   l->hub_->StartReaper();

@@ -34,7 +34,7 @@ struct LiveSseParams {
   std::uint64_t offset = 0;
   live::LaneFilter lanes;
   bool compacted = false;
-  bool presence = false;            // join presence while connected
+  bool presence = false;  // join presence while connected
   auth::Principal principal;
   std::chrono::seconds keepalive{15};
   std::chrono::seconds write_timeout{60};
@@ -64,9 +64,9 @@ class LiveSseSession : public std::enable_shared_from_this<LiveSseSession> {
   live::SessionHub& hub_;
   LiveSseParams params_;
   live::LiveCursor cursor_;
-  std::string out_;                                  // this reader's bytes (presence, errors),
+  std::string out_;                                   // this reader's bytes (presence, errors),
   std::shared_ptr<const live::EventsPage> out_page_;  // then a shared page's sse_text
-  std::deque<nlohmann::json> presence_;  // bounded (kMaxPresence)
+  std::deque<nlohmann::json> presence_;               // bounded (kMaxPresence)
   // One periodic timer (every keepalive/2) instead of a keep-alive timer re-armed at each
   // park and a deadline per write: it sends keep-alives and drops a stalled peer.
   SteadyTimer tick_;

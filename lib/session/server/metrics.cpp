@@ -28,7 +28,10 @@ std::string MetricsText(const ServerMetrics& m, const StreamService& service, co
   std::string out;
   out.reserve(4096);
   char buf[256];
-  std::snprintf(buf, sizeof buf, "# HELP dsx_store_info The stream store in use.\n# TYPE dsx_store_info gauge\ndsx_store_info{store=\"%s\"} 1\n", store_name);
+  std::snprintf(
+      buf, sizeof buf,
+      "# HELP dsx_store_info The stream store in use.\n# TYPE dsx_store_info gauge\ndsx_store_info{store=\"%s\"} 1\n",
+      store_name);
   out += buf;
   Line(out, "dsx_streams", "gauge", "Streams that exist (not deleted).", static_cast<double>(s.streams.load()));
   Line(out, "dsx_appends_total", "counter", "Appends accepted.", static_cast<double>(s.appends.load()));
@@ -37,32 +40,41 @@ std::string MetricsText(const ServerMetrics& m, const StreamService& service, co
   Line(out, "dsx_streams_deleted_total", "counter", "Streams deleted.", static_cast<double>(s.deletes.load()));
   Line(out, "dsx_http_requests_total", "counter", "HTTP requests handled.", static_cast<double>(m.requests.load()));
   out += "# HELP dsx_open_connections Open client connections by transport.\n# TYPE dsx_open_connections gauge\n";
-  std::snprintf(buf, sizeof buf, "dsx_open_connections{transport=\"http\"} %lld\ndsx_open_connections{transport=\"sse\"} %lld\n",
+  std::snprintf(buf, sizeof buf,
+                "dsx_open_connections{transport=\"http\"} %lld\ndsx_open_connections{transport=\"sse\"} %lld\n",
                 static_cast<long long>(m.http_connections.load()), static_cast<long long>(m.sse_subscribers.load()));
   out += buf;
-  Line(out, "dsx_connections", "gauge", "Open client connections of every kind (HTTP, SSE, WebSocket); capped by --max-connections.",
+  Line(out, "dsx_connections", "gauge",
+       "Open client connections of every kind (HTTP, SSE, WebSocket); capped by --max-connections.",
        static_cast<double>(m.connections.open.load()));
-  Line(out, "dsx_connections_rejected_total", "counter", "Connections answered 503 at once (over --max-connections, out of descriptors).",
+  Line(out, "dsx_connections_rejected_total", "counter",
+       "Connections answered 503 at once (over --max-connections, out of descriptors).",
        static_cast<double>(m.rejected_connections.load()));
   Line(out, "dsx_accept_errors_total", "counter", "Failed accepts (out of file descriptors and the like).",
        static_cast<double>(m.accept_errors.load()));
   out += "# HELP dsx_subscribers Live readers by transport.\n# TYPE dsx_subscribers gauge\n";
-  std::snprintf(buf, sizeof buf, "dsx_subscribers{transport=\"sse\"} %lld\ndsx_subscribers{transport=\"long-poll\"} %lld\n",
+  std::snprintf(buf, sizeof buf,
+                "dsx_subscribers{transport=\"sse\"} %lld\ndsx_subscribers{transport=\"long-poll\"} %lld\n",
                 static_cast<long long>(m.sse_subscribers.load()), static_cast<long long>(m.long_poll_waiters.load()));
   out += buf;
-  Line(out, "dsx_long_poll_waiters", "gauge", "Long-poll requests waiting for data.", static_cast<double>(m.long_poll_waiters.load()));
+  Line(out, "dsx_long_poll_waiters", "gauge", "Long-poll requests waiting for data.",
+       static_cast<double>(m.long_poll_waiters.load()));
   out += "# HELP dsx_http_responses_total HTTP responses by status code.\n# TYPE dsx_http_responses_total counter\n";
   for (std::size_t code = 100; code < m.responses_by_status.size(); ++code) {
     const auto n = m.responses_by_status[code].load();
     if (n == 0) continue;
-    std::snprintf(buf, sizeof buf, "dsx_http_responses_total{code=\"%zu\"} %llu\n", code, static_cast<unsigned long long>(n));
+    std::snprintf(buf, sizeof buf, "dsx_http_responses_total{code=\"%zu\"} %llu\n", code,
+                  static_cast<unsigned long long>(n));
     out += buf;
   }
-  out += "# HELP dsx_http_errors_total HTTP error responses (4xx/5xx) by status code.\n# TYPE dsx_http_errors_total counter\n";
+  out +=
+      "# HELP dsx_http_errors_total HTTP error responses (4xx/5xx) by status code.\n# TYPE dsx_http_errors_total "
+      "counter\n";
   for (std::size_t code = 400; code < m.responses_by_status.size(); ++code) {
     const auto n = m.responses_by_status[code].load();
     if (n == 0) continue;
-    std::snprintf(buf, sizeof buf, "dsx_http_errors_total{code=\"%zu\"} %llu\n", code, static_cast<unsigned long long>(n));
+    std::snprintf(buf, sizeof buf, "dsx_http_errors_total{code=\"%zu\"} %llu\n", code,
+                  static_cast<unsigned long long>(n));
     out += buf;
   }
   out += "# HELP dsx_fsync_seconds Store sync (fdatasync) latency.\n# TYPE dsx_fsync_seconds histogram\n";
@@ -73,7 +85,8 @@ std::string MetricsText(const ServerMetrics& m, const StreamService& service, co
       std::snprintf(buf, sizeof buf, "dsx_fsync_seconds_bucket{le=\"%g\"} %llu\n", ServerMetrics::kSyncBuckets[i],
                     static_cast<unsigned long long>(cumulative));
     } else {
-      std::snprintf(buf, sizeof buf, "dsx_fsync_seconds_bucket{le=\"+Inf\"} %llu\n", static_cast<unsigned long long>(cumulative));
+      std::snprintf(buf, sizeof buf, "dsx_fsync_seconds_bucket{le=\"+Inf\"} %llu\n",
+                    static_cast<unsigned long long>(cumulative));
     }
     out += buf;
   }

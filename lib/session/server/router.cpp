@@ -158,14 +158,16 @@ void HandlePut(StreamService& svc, Request&& req, const std::string& path, Route
   }
   auto ttl = Header(req, "Stream-TTL");
   auto exp = Header(req, "Stream-Expires-At");
-  if (ttl && exp) return done({RouteOutcome::Kind::kResponse, BadRequest(req, "Stream-TTL and Stream-Expires-At are exclusive"), {}});
+  if (ttl && exp)
+    return done({RouteOutcome::Kind::kResponse, BadRequest(req, "Stream-TTL and Stream-Expires-At are exclusive"), {}});
   if (ttl) {
     a.ttl_seconds = ParseStrictUint(*ttl);
     if (!a.ttl_seconds) return done({RouteOutcome::Kind::kResponse, BadRequest(req, "invalid Stream-TTL"), {}});
   }
   if (exp) {
     a.expires_at_ms = ParseRfc3339Ms(*exp);
-    if (!a.expires_at_ms) return done({RouteOutcome::Kind::kResponse, BadRequest(req, "invalid Stream-Expires-At"), {}});
+    if (!a.expires_at_ms)
+      return done({RouteOutcome::Kind::kResponse, BadRequest(req, "invalid Stream-Expires-At"), {}});
     a.expires_at = std::string(*exp);
   }
   if (auto c = Header(req, "Stream-Closed")) a.closed = EqualsIgnoreCase(*c, "true");
@@ -187,7 +189,8 @@ void HandlePut(StreamService& svc, Request&& req, const std::string& path, Route
     a.fork_from = std::string(f);
     if (off) {
       a.fork_offset = ParseConcreteOffset(*off);
-      if (!a.fork_offset) return done({RouteOutcome::Kind::kResponse, BadRequest(req, "invalid Stream-Fork-Offset"), {}});
+      if (!a.fork_offset)
+        return done({RouteOutcome::Kind::kResponse, BadRequest(req, "invalid Stream-Fork-Offset"), {}});
     }
     if (sub) {
       auto v = ParseStrictUint(*sub);
@@ -214,11 +217,14 @@ void HandlePost(StreamService& svc, Request&& req, const std::string& path, Rout
   auto pseq = Header(req, "Producer-Seq");
   if (pid || pep || pseq) {
     if (!pid || !pep || !pseq || pid->empty()) {
-      return done({RouteOutcome::Kind::kResponse, BadRequest(req, "Producer-Id, Producer-Epoch and Producer-Seq go together"), {}});
+      return done({RouteOutcome::Kind::kResponse,
+                   BadRequest(req, "Producer-Id, Producer-Epoch and Producer-Seq go together"),
+                   {}});
     }
     auto e = ParseDigits(*pep);
     auto q = ParseDigits(*pseq);
-    if (!e || !q) return done({RouteOutcome::Kind::kResponse, BadRequest(req, "invalid Producer-Epoch or Producer-Seq"), {}});
+    if (!e || !q)
+      return done({RouteOutcome::Kind::kResponse, BadRequest(req, "invalid Producer-Epoch or Producer-Seq"), {}});
     a.producer = ProducerArgs{std::string(*pid), *e, *q};
   }
   if (auto c = Header(req, "Stream-Closed")) a.close = EqualsIgnoreCase(*c, "true");
@@ -243,8 +249,7 @@ void SetReadHeaders(Response& res, const ReadReply& rr) {
   if (rr.closed_at_end) res.set("Stream-Closed", "true");
 }
 
-void HandleGet(StreamService& svc, const Request& req, const std::string& path, const Query& q,
-               RouteDone done) {
+void HandleGet(StreamService& svc, const Request& req, const std::string& path, const Query& q, RouteDone done) {
   const std::string* live_mode = q.Get("live");
   const int offsets = q.Count("offset");
   if (offsets > 1) return done({RouteOutcome::Kind::kResponse, BadRequest(req, "more than one offset"), {}});
@@ -267,8 +272,9 @@ void HandleGet(StreamService& svc, const Request& req, const std::string& path, 
   if (long_poll || sse) {
     LiveRead live;
     live.stream = rr.stream;
-    live.offset = offset.kind == OffsetParam::Kind::kNow ? rr.next
-                  : offset.kind == OffsetParam::Kind::kAt ? offset.position : 0;
+    live.offset = offset.kind == OffsetParam::Kind::kNow  ? rr.next
+                  : offset.kind == OffsetParam::Kind::kAt ? offset.position
+                                                          : 0;
     if (const std::string* c = q.Get("cursor")) live.cursor = ParseDigits(*c);
     live.content_type = rr.reply.info.content_type;
     live.json = rr.json;
@@ -363,8 +369,8 @@ std::int64_t TokenExpiry(const Request& req) {
 }
 
 std::optional<std::chrono::steady_clock::time_point> TokenDeadline(std::int64_t exp_s,
-                                                                  std::chrono::system_clock::time_point system_now,
-                                                                  std::chrono::steady_clock::time_point steady_now) {
+                                                                   std::chrono::system_clock::time_point system_now,
+                                                                   std::chrono::steady_clock::time_point steady_now) {
   using std::chrono::milliseconds;
   if (exp_s <= 0) return std::nullopt;
   const std::int64_t now_ms = std::chrono::duration_cast<milliseconds>(system_now.time_since_epoch()).count();
@@ -415,14 +421,10 @@ void RouteUnguarded(StreamService& svc, const RouterOptions& options, Request&& 
     return done({RouteOutcome::Kind::kResponse, std::move(res), {}});
   }
   switch (method) {
-    case http::verb::put:
-      return HandlePut(svc, std::move(req), path, std::move(done));
-    case http::verb::post:
-      return HandlePost(svc, std::move(req), path, std::move(done));
-    case http::verb::get:
-      return HandleGet(svc, req, path, q, std::move(done));
-    case http::verb::head:
-      return done({RouteOutcome::Kind::kResponse, HeadResponse(svc, req, path), {}});
+    case http::verb::put: return HandlePut(svc, std::move(req), path, std::move(done));
+    case http::verb::post: return HandlePost(svc, std::move(req), path, std::move(done));
+    case http::verb::get: return HandleGet(svc, req, path, q, std::move(done));
+    case http::verb::head: return done({RouteOutcome::Kind::kResponse, HeadResponse(svc, req, path), {}});
     case http::verb::delete_: {
       auto shared_req = std::make_shared<Request>(std::move(req));
       return svc.Delete(path, [shared_req, done = std::move(done)](Reply r) {
@@ -462,7 +464,9 @@ void Route(StreamService& svc, const RouterOptions& options, Request&& req, Rout
       Request dummy;
       dummy.version(version);
       dummy.keep_alive(false);
-      answer->done({RouteOutcome::Kind::kResponse, ErrorResponse(dummy, http::status::internal_server_error, "internal error"), {}});
+      answer->done({RouteOutcome::Kind::kResponse,
+                    ErrorResponse(dummy, http::status::internal_server_error, "internal error"),
+                    {}});
     } catch (...) {
       // Out of memory even for the 500: the connection ends without an answer.
     }

@@ -33,11 +33,11 @@ struct RouterOptions {
 // A live read the session must carry out (wait for data, or stream SSE events).
 struct LiveRead {
   StreamHandle stream;
-  std::uint64_t offset = 0;                // read from here
-  std::optional<std::uint64_t> cursor;     // client's cursor
+  std::uint64_t offset = 0;             // read from here
+  std::optional<std::uint64_t> cursor;  // client's cursor
   std::string content_type;
   bool json = false;
-  bool base64 = false;                     // SSE: payloads are base64-encoded
+  bool base64 = false;  // SSE: payloads are base64-encoded
   unsigned version = 11;
   bool keep_alive = true;
   // Expiry of the bearer token that opened the read (Unix seconds; 0: none, as on an open
@@ -104,9 +104,9 @@ std::int64_t TokenExpiry(const Request& request);  // 0 when absent or malformed
 // When a token expiring at exp_s (Unix seconds) runs out, on the steady clock, given the two
 // clocks' "now". nullopt: no expiry (exp_s <= 0) or too far away to matter (> 1 year).
 // Expired means now >= exp_s, as in TokenKey::Verify.
-std::optional<std::chrono::steady_clock::time_point> TokenDeadline(
-    std::int64_t exp_s, std::chrono::system_clock::time_point system_now,
-    std::chrono::steady_clock::time_point steady_now);
+std::optional<std::chrono::steady_clock::time_point> TokenDeadline(std::int64_t exp_s,
+                                                                   std::chrono::system_clock::time_point system_now,
+                                                                   std::chrono::steady_clock::time_point steady_now);
 // The 401 a live read answers when its token runs out first (long-poll): the gate's shape,
 // {"error":"token expired","status":401} with WWW-Authenticate.
 Response TokenExpiredResponse(const LiveRead& live);

@@ -165,13 +165,15 @@ Status ValidateConfig(const ServeConfig& c) {
     return Status::Usage("invalid log format '" + c.log_format + "': want text or json");
   }
   if (c.long_poll_timeout_ms < 1 || c.long_poll_timeout_ms > 3600000) {
-    return Status::Usage("invalid long-poll timeout " + std::to_string(c.long_poll_timeout_ms) + " ms: want 1..3600000");
+    return Status::Usage("invalid long-poll timeout " + std::to_string(c.long_poll_timeout_ms) +
+                         " ms: want 1..3600000");
   }
   if (c.fsync_interval_ms < 1 || c.fsync_interval_ms > 60000) {
     return Status::Usage("invalid fsync interval " + std::to_string(c.fsync_interval_ms) + " ms: want 1..60000");
   }
   if (c.sweep_interval_ms < 0 || c.sweep_interval_ms > 86400000) {
-    return Status::Usage("invalid sweep interval " + std::to_string(c.sweep_interval_ms) + " ms: want 0 (off)..86400000");
+    return Status::Usage("invalid sweep interval " + std::to_string(c.sweep_interval_ms) +
+                         " ms: want 0 (off)..86400000");
   }
   if (c.max_body_bytes < 1) return Status::Usage("invalid max body size: want at least 1 byte");
   if (c.max_session_body_bytes < 1) return Status::Usage("invalid max session body size: want at least 1 byte");
@@ -190,7 +192,8 @@ Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store)
   if (c.memory) {
     store = MakeMemoryStore();
   } else {
-    if (!open_durable_store) return Status::Failed("no durable store wired into serve (the memory store needs --memory)");
+    if (!open_durable_store)
+      return Status::Failed("no durable store wired into serve (the memory store needs --memory)");
     auto opened = open_durable_store(c);
     if (!opened.ok()) return opened.status().Wrap("cannot open store '" + c.data + "'");
     store = std::move(opened).value();

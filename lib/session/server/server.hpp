@@ -15,8 +15,8 @@ namespace dsx::session::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 4437;           // 0: any free port
-  int threads = 0;                     // io threads; 0: hardware concurrency
+  std::uint16_t port = 4437;  // 0: any free port
+  int threads = 0;            // io threads; 0: hardware concurrency
   std::int64_t long_poll_timeout_ms = 30000;
   std::size_t max_body_bytes = 64u << 20;
   std::size_t max_session_body_bytes = 1u << 20;  // /v1/session/ request bodies
@@ -27,7 +27,7 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16u << 10;
   int idle_timeout_s = 30;
   bool log_requests = false;
-  bool handle_signals = true;          // SIGINT/SIGTERM stop Run()
+  bool handle_signals = true;  // SIGINT/SIGTERM stop Run()
   // Retention: how often StreamService::SweepExpired runs [ms]; 0: never (expired streams are
   // then removed only when a request touches them, and keep their disk until then).
   std::int64_t sweep_interval_ms = 10000;

@@ -12,13 +12,13 @@
 namespace dsx::session::server {
 
 struct ServerMetrics {
-  std::atomic<std::int64_t> http_connections{0};  // open HTTP connections (incl. long-poll)
-  std::atomic<std::int64_t> sse_subscribers{0};   // open SSE responses
-  std::atomic<std::int64_t> long_poll_waiters{0}; // long-polls parked waiting for data
+  std::atomic<std::int64_t> http_connections{0};   // open HTTP connections (incl. long-poll)
+  std::atomic<std::int64_t> sse_subscribers{0};    // open SSE responses
+  std::atomic<std::int64_t> long_poll_waiters{0};  // long-polls parked waiting for data
   std::atomic<std::uint64_t> requests{0};
-  ConnectionGauge connections;                     // open connections of every kind (--max-connections)
+  ConnectionGauge connections;                         // open connections of every kind (--max-connections)
   std::atomic<std::uint64_t> rejected_connections{0};  // 503 at accept (over the limit, out of descriptors)
-  std::atomic<std::uint64_t> accept_errors{0};     // failed accept() calls (EMFILE and the like)
+  std::atomic<std::uint64_t> accept_errors{0};         // failed accept() calls (EMFILE and the like)
   std::array<std::atomic<std::uint64_t>, 600> responses_by_status{};  // index = HTTP status
   // fsync latency histogram (store SyncObserver), buckets in seconds.
   static constexpr std::array<double, 12> kSyncBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,

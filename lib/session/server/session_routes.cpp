@@ -96,7 +96,8 @@ RouteOutcome Fail(const Request& req, int status, const std::string& why) {
 }
 
 RouteOutcome FromHub(const Request& req, const live::HubReply& r) {
-  return Respond(JsonResponse(req, r.status, r.status == 204 ? "" : r.body.dump(-1, ' ', false, json::error_handler_t::replace)));
+  return Respond(
+      JsonResponse(req, r.status, r.status == 204 ? "" : r.body.dump(-1, ' ', false, json::error_handler_t::replace)));
 }
 
 // Parses ?offset= (and Last-Event-ID, which wins) into a position; `now` needs the tail.
@@ -282,8 +283,8 @@ struct Handler {
     if (!ResolveOffset(offset_text, stream, hub, &offset)) {
       return done(Fail(rq, 400, "invalid offset '" + offset_text + "'"));
     }
-    const bool sse = t.Get("live") == "sse" ||
-                     HeaderValue(rq, http::field::accept).find("text/event-stream") != std::string::npos;
+    const bool sse =
+        t.Get("live") == "sse" || HeaderValue(rq, http::field::accept).find("text/event-stream") != std::string::npos;
     if (sse) {
       LiveSseParams p;
       p.session = st.id;
@@ -345,8 +346,6 @@ bool ParseSessionPath(std::string_view path, SessionTarget* out) {
   return true;
 }
 
-Intercept MakeSessionIntercept(std::shared_ptr<const SessionRoutesConfig> config) {
-  return Handler{std::move(config)};
-}
+Intercept MakeSessionIntercept(std::shared_ptr<const SessionRoutesConfig> config) { return Handler{std::move(config)}; }
 
 }  // namespace dsx::session::server

@@ -15,8 +15,8 @@
 // fresh token.
 #include <cstdio>
 
-#include "session/model/offset.hpp"
 #include "core/clock.hpp"
+#include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
 #include "session/server/router.hpp"
 
@@ -28,8 +28,8 @@ void Base64(std::string& out, std::string_view in) {
   std::size_t i = 0;
   out.reserve(out.size() + (in.size() + 2) / 3 * 4);
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
     out.push_back(kTable[(v >> 18) & 63]);
     out.push_back(kTable[(v >> 12) & 63]);
     out.push_back(kTable[(v >> 6) & 63]);
@@ -107,7 +107,8 @@ std::pair<std::shared_ptr<const SseDataPage>, std::size_t> ReadPage(StreamServic
   page->next = rr.next;
   if (rr.reply.status == 200 && rr.messages > 0) DataEvent(page->events, live, rr.body);
   // Bytes held (0: not cached): only pages with data are worth sharing.
-  const std::size_t bytes = page->status == 200 && !page->events.empty() ? page->events.size() + sizeof(SseDataPage) : 0;
+  const std::size_t bytes =
+      page->status == 200 && !page->events.empty() ? page->events.size() + sizeof(SseDataPage) : 0;
   return {std::move(page), bytes};
 }
 

@@ -35,9 +35,8 @@ void SseSession::Run() {
 void SseSession::do_write(SseChunk chunk) {
   out_ = std::move(chunk);
   write_started_ = std::chrono::steady_clock::now();
-  std::array<net::const_buffer, 3> bufs{net::buffer(out_.head),
-                                        out_.data ? net::buffer(out_.data->events) : net::const_buffer(),
-                                        net::buffer(out_.tail)};
+  std::array<net::const_buffer, 3> bufs{
+      net::buffer(out_.head), out_.data ? net::buffer(out_.data->events) : net::const_buffer(), net::buffer(out_.tail)};
   net::async_write(stream_.socket(), bufs, beast::bind_front_handler(&SseSession::on_write, shared_from_this()));
 }
 

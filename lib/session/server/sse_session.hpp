@@ -63,11 +63,11 @@ class SseSession : public std::enable_shared_from_this<SseSession> {
   std::chrono::steady_clock::time_point last_write_;
   std::optional<std::chrono::steady_clock::time_point> expiry_;  // the token's, until reached
   StreamService::WaitToken wait_;
-  bool done_ = false;    // final events written or connection failed
+  bool done_ = false;  // final events written or connection failed
   bool closed_ = false;
   bool parked_ = false;
-  bool more_ = false;    // the last read did not reach the tail
-  bool expired_ = false; // the token ran out: the next write is the final error event
+  bool more_ = false;     // the last read did not reach the tail
+  bool expired_ = false;  // the token ran out: the next write is the final error event
 };
 
 }  // namespace dsx::session::server

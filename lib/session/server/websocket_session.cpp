@@ -12,8 +12,8 @@ namespace {
 using nlohmann::json;
 namespace websocket = beast::websocket;
 
-constexpr std::size_t kMaxReplies = 1024;          // unread replies before the peer is dropped
-constexpr std::size_t kMaxFrameBytes = 2u << 20;   // incoming frame limit
+constexpr std::size_t kMaxReplies = 1024;         // unread replies before the peer is dropped
+constexpr std::size_t kMaxFrameBytes = 2u << 20;  // incoming frame limit
 constexpr std::uint16_t kCloseExpired = 4401;
 constexpr std::uint16_t kCloseSlow = 4408;
 
@@ -116,12 +116,9 @@ void WebSocketSession::handle(const WsFrame& f) {
   if (f.framing) return reply({{"op", "error"}, {"status", f.status}, {"error", f.error}});
   if (f.status != 0) return ack_error(f.req, f.status, f.error);
   switch (f.op) {
-    case WsFrame::Op::kSubscribe:
-      return op_subscribe(f);
-    case WsFrame::Op::kAppend:
-      return op_append(f);
-    case WsFrame::Op::kAuth:
-      return op_auth(f);
+    case WsFrame::Op::kSubscribe: return op_subscribe(f);
+    case WsFrame::Op::kAppend: return op_append(f);
+    case WsFrame::Op::kAuth: return op_auth(f);
     case WsFrame::Op::kCredit:
       credit_ = std::min(credit_.value_or(0) + f.n, kMaxWsCredit);
       if (parked_) unpark();
@@ -142,8 +139,7 @@ void WebSocketSession::handle(const WsFrame& f) {
       hub_.PresenceSet(params_.session, presence_key_, who, "client", f.state, 0);
       return reply({{"op", "ack"}, {"req", f.req}, {"status", 204}});
     }
-    case WsFrame::Op::kPing:
-      return reply({{"op", "pong"}, {"req", f.req}});
+    case WsFrame::Op::kPing: return reply({{"op", "pong"}, {"req", f.req}});
   }
 }
 

@@ -39,7 +39,7 @@ struct WebSocketParams {
   std::string session;
   StreamHandle stream;
   auth::Principal principal;
-  const auth::TokenKey* key = nullptr;     // for in-band refresh (null: open server)
+  const auth::TokenKey* key = nullptr;  // for in-band refresh (null: open server)
   std::chrono::seconds keepalive{15};
   std::chrono::seconds write_timeout{60};
 };
@@ -78,7 +78,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   live::SessionHub& hub_;
   WebSocketParams params_;
   beast::flat_buffer in_;
-  std::string out_;                                // the frame being written, or
+  std::string out_;                                   // the frame being written, or
   std::shared_ptr<const live::EventsPage> out_page_;  // a shared page whose ws_frame is
   std::deque<std::string> replies_;
   std::optional<live::LiveCursor> cursor_;  // set by subscribe

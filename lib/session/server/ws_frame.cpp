@@ -132,8 +132,7 @@ WsFrame ParseWsFrame(std::string_view text) {
   return Refuse(std::move(f), "unknown op '" + *op + "'");
 }
 
-WsRefresh CheckRefresh(const auth::Principal& old_principal, const auth::Principal& fresh,
-                       const std::string& session) {
+WsRefresh CheckRefresh(const auth::Principal& old_principal, const auth::Principal& fresh, const std::string& session) {
   WsRefresh r;
   if (fresh.sub != old_principal.sub) {
     r.status = 403;

@@ -33,10 +33,10 @@ struct WsFrame {
   nlohmann::json req;  // any JSON value; null when absent
 
   // subscribe
-  OffsetParam offset;                 // default "-1": from the start
-  bool compacted = false;             // mode: "compacted"
-  std::vector<std::string> lanes;     // empty: every lane
-  std::optional<std::int64_t> credit; // credit mode with this many frames
+  OffsetParam offset;                  // default "-1": from the start
+  bool compacted = false;              // mode: "compacted"
+  std::vector<std::string> lanes;      // empty: every lane
+  std::optional<std::int64_t> credit;  // credit mode with this many frames
   // append
   nlohmann::json event;
   std::optional<ProducerArgs> producer;
@@ -65,7 +65,6 @@ struct WsRefresh {
   bool keep_presence = true;
   std::string dropped;  // why the subscription ends ("" when kept)
 };
-WsRefresh CheckRefresh(const auth::Principal& old_principal, const auth::Principal& fresh,
-                       const std::string& session);
+WsRefresh CheckRefresh(const auth::Principal& old_principal, const auth::Principal& fresh, const std::string& session);
 
 }  // namespace dsx::session::server

@@ -11,8 +11,8 @@ namespace {
 
 struct MemStream {
   Mutex mu;
-  StreamState state GUARDED_BY(mu);             // meta + committed state (tail, producers...)
-  std::string data GUARDED_BY(mu);              // the stream's own log, from meta.base_offset
+  StreamState state GUARDED_BY(mu);               // meta + committed state (tail, producers...)
+  std::string data GUARDED_BY(mu);                // the stream's own log, from meta.base_offset
   std::vector<MessageSpan> spans GUARDED_BY(mu);  // one per message, absolute end offsets
 };
 

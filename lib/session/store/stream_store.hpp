@@ -81,29 +81,29 @@ struct ProducerTuple {
 // Stream configuration fixed at creation (plus the soft-delete flag).
 struct StreamMeta {
   StreamId id = 0;
-  std::string path;                        // full URL path, e.g. "/v1/stream/chat/42"
-  std::string content_type;                // as given at creation, e.g. "application/json"
-  std::optional<std::uint64_t> ttl_seconds;  // Stream-TTL (sliding), if set
-  std::optional<std::string> expires_at;     // Stream-Expires-At as given (RFC 3339), if set
-  std::optional<std::int64_t> expires_at_ms; // the same, parsed: Unix epoch milliseconds
-  std::optional<StreamId> fork_source;       // set for forks: the source stream's id
-  std::uint64_t base_offset = 0;           // first offset of this stream's own log (fork point)
-  std::uint64_t fork_sub_offset = 0;       // Stream-Fork-Sub-Offset given at creation (0 = none)
-  bool fork_offset_given = false;          // Stream-Fork-Offset was sent (idempotency check)
-  std::int64_t created_ms = 0;             // Unix epoch milliseconds
-  bool soft_deleted = false;               // deleted while forks still refer to it (410)
+  std::string path;                           // full URL path, e.g. "/v1/stream/chat/42"
+  std::string content_type;                   // as given at creation, e.g. "application/json"
+  std::optional<std::uint64_t> ttl_seconds;   // Stream-TTL (sliding), if set
+  std::optional<std::string> expires_at;      // Stream-Expires-At as given (RFC 3339), if set
+  std::optional<std::int64_t> expires_at_ms;  // the same, parsed: Unix epoch milliseconds
+  std::optional<StreamId> fork_source;        // set for forks: the source stream's id
+  std::uint64_t base_offset = 0;              // first offset of this stream's own log (fork point)
+  std::uint64_t fork_sub_offset = 0;          // Stream-Fork-Sub-Offset given at creation (0 = none)
+  bool fork_offset_given = false;             // Stream-Fork-Offset was sent (idempotency check)
+  std::int64_t created_ms = 0;                // Unix epoch milliseconds
+  bool soft_deleted = false;                  // deleted while forks still refer to it (410)
 };
 
 // Everything a store must give back at open (Load) for one stream: its metadata and the
 // state that was committed atomically with its appends.
 struct StreamState {
   StreamMeta meta;
-  std::uint64_t tail = 0;                  // end offset of the log (== base_offset if empty)
+  std::uint64_t tail = 0;  // end offset of the log (== base_offset if empty)
   bool closed = false;
-  std::optional<std::string> stream_seq;   // last accepted Stream-Seq
+  std::optional<std::string> stream_seq;           // last accepted Stream-Seq
   std::map<std::string, ProducerState> producers;  // by Producer-Id
-  std::optional<ProducerTuple> closed_by;  // the producer request that closed the stream
-  std::uint64_t message_count = 0;         // messages in the stream's own log (for metrics)
+  std::optional<ProducerTuple> closed_by;          // the producer request that closed the stream
+  std::uint64_t message_count = 0;                 // messages in the stream's own log (for metrics)
   // Set when the store cannot serve the stream: some of its acknowledged records are damaged
   // or missing on disk (docs/formats/segment-log.md, "Torn tails and corruption"). The reason;
   // the service answers 503 with it for every read and write until the stream is repaired
@@ -123,10 +123,10 @@ struct CreateOp {
 // durable (data, producer state, stream_seq, closed flag) or none of it is.
 struct AppendOp {
   StreamId id = 0;
-  Batch batch;                              // may be empty for a close-only request
-  std::optional<ProducerTuple> producer;    // sets producers[id] = {epoch, seq}
-  std::optional<std::string> stream_seq;    // sets the stream's last Stream-Seq
-  bool close = false;                       // closes the stream (sets closed_by = producer)
+  Batch batch;                            // may be empty for a close-only request
+  std::optional<ProducerTuple> producer;  // sets producers[id] = {epoch, seq}
+  std::optional<std::string> stream_seq;  // sets the stream's last Stream-Seq
+  bool close = false;                     // closes the stream (sets closed_by = producer)
 };
 
 struct AppendResult {
@@ -141,8 +141,8 @@ struct MessageSpan {
 
 // A contiguous run of messages: data[i] covers offsets [begin .. messages.back().end).
 struct ReadChunk {
-  std::uint64_t begin = 0;           // offset of data[0] (start of the first message)
-  std::string data;                  // the messages' bytes, concatenated
+  std::uint64_t begin = 0;  // offset of data[0] (start of the first message)
+  std::string data;         // the messages' bytes, concatenated
   std::vector<MessageSpan> messages;
 };
 

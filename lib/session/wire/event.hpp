@@ -33,7 +33,7 @@ inline std::string StoredBytes(const nlohmann::json& event) {
 // "k-", "r-", "m-" ids: prefix + 12 random hex digits.
 inline std::string RandomId(const char* prefix) {
   static thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                           static_cast<std::uint64_t>(NowMs()) * 0x9e3779b97f4a7c15ull};
+                                          static_cast<std::uint64_t>(NowMs()) * 0x9e3779b97f4a7c15ull};
   static constexpr const char* kHex = "0123456789abcdef";
   std::uint64_t v = rng();
   std::string out = prefix;

@@ -9,8 +9,9 @@
 using namespace dsx::audit;
 
 TEST_CASE("syntax: imports of JS/TS and Python files") {
-  auto ts = ParsedFile::Parse(Lang::kTypeScript, "a.ts",
-                              "import { x } from '@ai-sdk/react/extra';\nconst y = require(\"ws\");\nexport * from './z';\n");
+  auto ts =
+      ParsedFile::Parse(Lang::kTypeScript, "a.ts",
+                        "import { x } from '@ai-sdk/react/extra';\nconst y = require(\"ws\");\nexport * from './z';\n");
   REQUIRE(ts.ok());
   const auto& imp = (*ts)->Imports();
   REQUIRE(imp.size() == 3);
@@ -34,9 +35,10 @@ TEST_CASE("syntax: broken code still parses, with errors flagged") {
 TEST_CASE("queries: predicates eq, any-of, match (literal and regex), not-match") {
   auto file = ParsedFile::Parse(Lang::kTypeScript, "r.ts", "streamText({a: 1});\nfoo.stop();\nbar('/api/x/stop');\n");
   REQUIRE(file.ok());
-  auto q = CompiledQuery::Compile(Lang::kTypeScript,
-                                  "(call_expression function: (identifier) @f (#any-of? @f \"streamText\" \"streamObject\")) @hit\n"
-                                  "(call_expression arguments: (arguments (string) @s (#match? @s \"/(stop|cancel)\"))) @hit\n");
+  auto q = CompiledQuery::Compile(
+      Lang::kTypeScript,
+      "(call_expression function: (identifier) @f (#any-of? @f \"streamText\" \"streamObject\")) @hit\n"
+      "(call_expression arguments: (arguments (string) @s (#match? @s \"/(stop|cancel)\"))) @hit\n");
   REQUIRE(q.ok());
   auto matches = (*q)->Run(**file);
   CHECK(matches.size() == 2);
@@ -48,8 +50,9 @@ TEST_CASE("queries: predicates eq, any-of, match (literal and regex), not-match"
 }
 
 TEST_CASE("conditions: all/any/not over facts with values and numeric bounds, with evidence") {
-  Facts facts{{"lib.ai_sdk_major", "5", "package.json", 3, "\"ai\": \"^5\"", "pkg.ai"},
-              {"server.resume_endpoint", "stub_204", "route.ts", 2, "return new Response(null, { status: 204 })", "rs"}};
+  Facts facts{
+      {"lib.ai_sdk_major", "5", "package.json", 3, "\"ai\": \"^5\"", "pkg.ai"},
+      {"server.resume_endpoint", "stub_204", "route.ts", 2, "return new Response(null, { status: 204 })", "rs"}};
   FactIndex index(facts);
   EvalContext ctx;
   ctx.facts = &index;
@@ -59,7 +62,8 @@ TEST_CASE("conditions: all/any/not over facts with values and numeric bounds, wi
   CHECK(ev.size() == 1);
   CHECK(ev[0].fact == "lib.ai_sdk_major=5");
   CHECK_FALSE(Eval(parse("{fact: lib.ai_sdk_major, max: 4}"), ctx, nullptr));
-  CHECK(Eval(parse("{all: [{fact: server.resume_endpoint, value: stub_204}, {not: {fact: client.dsx}}]}"), ctx, nullptr));
+  CHECK(
+      Eval(parse("{all: [{fact: server.resume_endpoint, value: stub_204}, {not: {fact: client.dsx}}]}"), ctx, nullptr));
   CHECK_FALSE(Eval(parse("{fact: server.resume_endpoint, values: [serves]}"), ctx, nullptr));
   ev.clear();
   CHECK(Eval(parse("{any: [{fact: nope}, {fact: server.resume_endpoint}]}"), ctx, &ev));

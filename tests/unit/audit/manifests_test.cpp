@@ -35,14 +35,16 @@ TEST_CASE("package.json and lockfile: the lockfile's exact version wins") {
 }
 
 TEST_CASE("requirements.txt and pyproject.toml; pypi names are normalised") {
-  auto req = ParseManifest("requirements.txt", "# deps\n-r base.txt\nLangGraph_SDK[extra]>=0.2 ; python_version>'3'\nopenai==1.58.1\n");
+  auto req = ParseManifest("requirements.txt",
+                           "# deps\n-r base.txt\nLangGraph_SDK[extra]>=0.2 ; python_version>'3'\nopenai==1.58.1\n");
   REQUIRE(req.ok());
   REQUIRE(req->size() == 2);
   CHECK((*req)[0].name == "langgraph-sdk");
   CHECK((*req)[1].version == "==1.58.1");
   CHECK((*req)[1].exact);
   auto py = ParseManifest("pyproject.toml",
-                          "[project]\nname='x'\ndependencies=['fastapi>=0.115']\n[tool.poetry.dependencies]\npython='^3.11'\nopenai={version='^1.0'}\n");
+                          "[project]\nname='x'\ndependencies=['fastapi>=0.115']\n[tool.poetry.dependencies]\npython='^"
+                          "3.11'\nopenai={version='^1.0'}\n");
   REQUIRE(py.ok());
   REQUIRE(py->size() == 2);
   CHECK((*py)[1].name == "openai");

@@ -26,8 +26,13 @@ Report Sample(Source source, Verdict rd, Verdict stop) {
     }
     r.capabilities.push_back(c);
   }
-  r.failure_modes.push_back({"single_connection_trap", "Single-connection trap", "high", "msg", "FM-SCT-001",
-                             {"resilient_delivery"}, {{"app/api/chat/route.ts", 7, "streamText({", "server.llm_stream"}}});
+  r.failure_modes.push_back({"single_connection_trap",
+                             "Single-connection trap",
+                             "high",
+                             "msg",
+                             "FM-SCT-001",
+                             {"resilient_delivery"},
+                             {{"app/api/chat/route.ts", 7, "streamText({", "server.llm_stream"}}});
   return r;
 }
 
@@ -55,7 +60,8 @@ TEST_CASE("json: the documented shape") {
 }
 
 TEST_CASE("compare: the lower verdict wins and disagreements are named") {
-  auto c = Compare(Sample(Source::kStatic, Verdict::kYes, Verdict::kYes), Sample(Source::kLive, Verdict::kNo, Verdict::kNo));
+  auto c =
+      Compare(Sample(Source::kStatic, Verdict::kYes, Verdict::kYes), Sample(Source::kLive, Verdict::kNo, Verdict::kNo));
   CHECK(c.merged.Find("resilient_delivery")->verdict == Verdict::kNo);
   CHECK(c.merged.Find("resilient_delivery")->score == 10);
   CHECK(c.merged.Find("live_control")->Part("stop")->verdict == Verdict::kNo);
@@ -83,7 +89,8 @@ TEST_CASE("sarif 2.1.0: rules, results with locations, verdicts in run propertie
   CHECK(run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///repo/");
   CHECK(run["properties"]["capabilities"]["live_control"]["stop"] == "no");
   // every result's ruleIndex points at its rule
-  for (const auto& r : run["results"]) CHECK(run["tool"]["driver"]["rules"][r["ruleIndex"].get<int>()]["id"] == r["ruleId"]);
+  for (const auto& r : run["results"])
+    CHECK(run["tool"]["driver"]["rules"][r["ruleIndex"].get<int>()]["id"] == r["ruleId"]);
 }
 
 TEST_CASE("markdown has a row per capability and part") {

@@ -71,10 +71,13 @@ TEST_CASE("fetch: the abort flag set from elsewhere is a drop too") {
   FakeTransport t;
   t.script.push_back(net::testing::SseReply({}, {"one ", "two "}));
   std::atomic<bool> abort{false};
-  HttpResponse r = Fetch(t, Post(), Limits(), [&](std::string_view, const HttpResponse&) {
-    abort.store(true);
-    return true;
-  }, &abort);
+  HttpResponse r = Fetch(
+      t, Post(), Limits(),
+      [&](std::string_view, const HttpResponse&) {
+        abort.store(true);
+        return true;
+      },
+      &abort);
   CHECK(t.requests[0].cancel == &abort);
   CHECK(r.outcome == HttpOutcome::kAborted);
   CHECK(std::string(HttpOutcomeName(r.outcome)) == "dropped");

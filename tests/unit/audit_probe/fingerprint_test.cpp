@@ -11,7 +11,8 @@ RequestSpec Start(const std::string& url) { return RequestSpec{"POST", url, {}, 
 TEST_CASE("fingerprint: AI SDK 5 UI-message stream by header, with message identity") {
   Headers h = {{"content-type", "text/event-stream"}, {"x-vercel-ai-ui-message-stream", "v1"}};
   std::string body =
-      "data: {\"type\":\"start\",\"messageId\":\"m1\"}\n\ndata: {\"type\":\"text-delta\",\"id\":\"0\",\"delta\":\"tok-0001 \"}\n\n";
+      "data: {\"type\":\"start\",\"messageId\":\"m1\"}\n\ndata: "
+      "{\"type\":\"text-delta\",\"id\":\"0\",\"delta\":\"tok-0001 \"}\n\n";
   auto fp = FingerprintResponse("http://h/api/chat", 200, h, body);
   CHECK(fp.protocol == Protocol::kAiSdkUiStream);
   CHECK(fp.message_identity);
@@ -45,8 +46,9 @@ TEST_CASE("fingerprint: Durable Streams, dsx sessions, LangGraph, OpenAI chunks,
   CHECK(ds.next_offset == "0000_0001");
   auto sess = FingerprintResponse("http://h/v1/session/s1/events", 200, {{"content-type", "text/event-stream"}}, "");
   CHECK(sess.protocol == Protocol::kDsxSession);
-  auto lg = FingerprintResponse("http://h/threads/t/runs/stream", 200,
-                                {{"content-location", "/threads/t1/runs/r1"}, {"content-type", "text/event-stream"}}, "");
+  auto lg =
+      FingerprintResponse("http://h/threads/t/runs/stream", 200,
+                          {{"content-location", "/threads/t1/runs/r1"}, {"content-type", "text/event-stream"}}, "");
   CHECK(lg.protocol == Protocol::kLangGraph);
   CHECK(DefaultCancel(lg, Start("http://h/threads/t/runs/stream")).url == "{{origin}}/threads/t1/runs/r1/cancel");
   auto oa = FingerprintResponse("http://h/v1/chat/completions", 200, {{"content-type", "text/event-stream"}},
@@ -71,5 +73,5 @@ TEST_CASE("fingerprint: an endpoint that says SSE and sends garbage") {
 TEST_CASE("tokens: extraction skips cut tokens and keeps order") {
   CHECK(ExtractTokens("tok-0001 tok-0002 tok-00") == std::vector<int>{1, 2});
   CHECK(ExtractTokens("{\"delta\":\"tok-0010 \"}tok-12345 ") == std::vector<int>{10, 12345});
-  CHECK(ExtractTokens("no tokens") .empty());
+  CHECK(ExtractTokens("no tokens").empty());
 }

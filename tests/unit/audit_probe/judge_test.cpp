@@ -132,7 +132,8 @@ TEST_CASE("judge: nothing observed (a hanging endpoint) is undetermined, reporte
   CHECK(Cap(r, kResilientDelivery).properties.at("determined") == "false");
   CHECK(Cap(r, kResilientDelivery).verdict == Verdict::kNo);
   CHECK(Cap(r, kContinuity).properties.at("determined") == "false");
-  CHECK(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) { return n.find("did not answer") != std::string::npos; }));
+  CHECK(std::any_of(r.notes.begin(), r.notes.end(),
+                    [](const std::string& n) { return n.find("did not answer") != std::string::npos; }));
   CHECK(r.failure_modes.empty());
 }
 

@@ -4,8 +4,8 @@
 
 #include <thread>
 
-#include "audit/probe/fingerprint.hpp"
 #include "audit/probe/fetch.hpp"
+#include "audit/probe/fingerprint.hpp"
 #include "audit/probe/mock_llm.hpp"
 #include "audit/probe/mock_log.hpp"
 
@@ -29,7 +29,9 @@ struct Running {
 };
 
 RequestSpec Chat(const std::string& base, bool stream) {
-  return RequestSpec{"POST", base + "/v1/chat/completions", {{"Content-Type", "application/json"}},
+  return RequestSpec{"POST",
+                     base + "/v1/chat/completions",
+                     {{"Content-Type", "application/json"}},
                      std::string(R"({"model":"m","stream":)") + (stream ? "true" : "false") +
                          R"(,"messages":[{"role":"user","content":"hi dsx-probe-t1"}]})"};
 }

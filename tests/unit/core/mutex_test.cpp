@@ -49,7 +49,7 @@ TEST_CASE("MutexLock::Unlock lets another thread in; Lock takes it back; the des
   }
   {
     dsx::MutexLock l(&s.mu);  // free again after the scope above
-    l.Unlock();                // and the destructor must not unlock a second time
+    l.Unlock();               // and the destructor must not unlock a second time
   }
   dsx::MutexLock l(&s.mu);
   CHECK(s.value == 1);

@@ -28,7 +28,12 @@ TEST_CASE("miss, put, hit") {
   TempDir d;
   KernelCache c(d.p.string());
   CHECK(!c.Get(kKey));
-  REQUIRE(c.Put(kKey, std::string("\x7f" "ELF binary\0image", 17), {{"is_cubin", true}}).ok());
+  REQUIRE(c.Put(kKey,
+                std::string("\x7f"
+                            "ELF binary\0image",
+                            17),
+                {{"is_cubin", true}})
+              .ok());
   auto hit = c.Get(kKey);
   REQUIRE(hit);
   CHECK(hit->image.size() == 17);

@@ -60,8 +60,8 @@ TEST_CASE("a missing input, a bad shape or an unknown output fails with the culp
   st = Call("rmsnorm", {{"x", HostTensor{{1, 2}, {1, 2}}}, {"w", HostTensor{{1, 1}, {2}}}}, {}, "y", {0}, v);
   CHECK(st.message() == "cpu reference 'rmsnorm': no scalar 'eps'");
 
-  st = Call("rmsnorm", {{"x", HostTensor{{1, 2}, {1, 2}}}, {"w", HostTensor{{1, 1, 1}, {3}}}}, {{"eps", 0.0}}, "y",
-            {0}, v);
+  st = Call("rmsnorm", {{"x", HostTensor{{1, 2}, {1, 2}}}, {"w", HostTensor{{1, 1, 1}, {3}}}}, {{"eps", 0.0}}, "y", {0},
+            v);
   CHECK(st.message() == "cpu reference 'rmsnorm': length of 'w' is 3, expected 2");
 }
 

@@ -98,24 +98,39 @@ struct FakeDriver {
       *s = reinterpret_cast<CUstream>(static_cast<uintptr_t>(0x1000 + ++created));
       return CUDA_SUCCESS;
     };
-    api.cuStreamDestroy = [](CUstream) { ++destroyed; return CUDA_SUCCESS; };
+    api.cuStreamDestroy = [](CUstream) {
+      ++destroyed;
+      return CUDA_SUCCESS;
+    };
     api.cuEventCreate = [](CUevent* e, unsigned) {
       if (create_result != CUDA_SUCCESS) return create_result;
       *e = reinterpret_cast<CUevent>(static_cast<uintptr_t>(0x2000 + ++created));
       return CUDA_SUCCESS;
     };
-    api.cuEventDestroy = [](CUevent) { ++destroyed; return CUDA_SUCCESS; };
+    api.cuEventDestroy = [](CUevent) {
+      ++destroyed;
+      return CUDA_SUCCESS;
+    };
     api.cuMemAlloc = [](CUdeviceptr* p, size_t) {
       *p = 0x3000 + ++created;
       return CUDA_SUCCESS;
     };
-    api.cuMemFree = [](CUdeviceptr) { ++destroyed; return CUDA_SUCCESS; };
-    api.cuDeviceGet = [](CUdevice* d, int ordinal) { *d = ordinal; return CUDA_SUCCESS; };
+    api.cuMemFree = [](CUdeviceptr) {
+      ++destroyed;
+      return CUDA_SUCCESS;
+    };
+    api.cuDeviceGet = [](CUdevice* d, int ordinal) {
+      *d = ordinal;
+      return CUDA_SUCCESS;
+    };
     api.cuDevicePrimaryCtxRetain = [](CUcontext* c, CUdevice) {
       *c = reinterpret_cast<CUcontext>(static_cast<uintptr_t>(0x4000 + ++created));
       return CUDA_SUCCESS;
     };
-    api.cuDevicePrimaryCtxRelease = [](CUdevice) { ++released; return CUDA_SUCCESS; };
+    api.cuDevicePrimaryCtxRelease = [](CUdevice) {
+      ++released;
+      return CUDA_SUCCESS;
+    };
     api.cuCtxSetCurrent = [](CUcontext) { return set_current_result; };
     api.cuCtxSetLimit = [](CUlimit, size_t) { return CUDA_SUCCESS; };
     api.cuCtxResetPersistingL2Cache = [] { return CUDA_SUCCESS; };

@@ -19,7 +19,8 @@ std::vector<std::string> Rules(const std::string& src) {
 
 TEST_CASE("each rule fires on its trick") {
   CHECK(Rules("__global__ void k(){ long long t = clock64(); }") == std::vector<std::string>{"clock"});
-  CHECK(Rules("__global__ void k(){ asm volatile(\"mov.u64 %0, %%globaltimer;\" : \"=l\"(t)); }") == std::vector<std::string>{"clock"});
+  CHECK(Rules("__global__ void k(){ asm volatile(\"mov.u64 %0, %%globaltimer;\" : \"=l\"(t)); }") ==
+        std::vector<std::string>{"clock"});
   CHECK(Rules("__global__ void k(){ child<<<1,1>>>(); }") == std::vector<std::string>{"side-work"});
   CHECK(Rules("__global__ void k(){ cudaStream_t s; }") == std::vector<std::string>{"side-work"});
   CHECK(Rules("__device__ float cache[1024];\n__global__ void k(){}") == std::vector<std::string>{"device-global"});

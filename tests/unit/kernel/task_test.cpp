@@ -110,21 +110,28 @@ TEST_CASE("entry substitution touches only the template argument T") {
 }
 
 TEST_CASE("bad tasks are usage errors that name the field") {
-  CHECK(ParseErr(Replace(kGood, "[sizes.large]\nN = 10000000\n", "")).find("missing [sizes.large]") != std::string::npos);
-  CHECK(ParseErr(Replace(kGood, "bf16 = 1e-2\n", "")).find("tolerance: missing a value for dtype 'bf16'") != std::string::npos);
+  CHECK(ParseErr(Replace(kGood, "[sizes.large]\nN = 10000000\n", "")).find("missing [sizes.large]") !=
+        std::string::npos);
+  CHECK(ParseErr(Replace(kGood, "bf16 = 1e-2\n", "")).find("tolerance: missing a value for dtype 'bf16'") !=
+        std::string::npos);
   CHECK(ParseErr(Replace(kGood, "io = \"out\"", "io = \"inout\"")).find("io must be") != std::string::npos);
-  CHECK(ParseErr(Replace(kGood, "dtypes = [\"f32\", \"bf16\"]", "dtypes = [\"f8\"]")).find("unknown dtype 'f8'") != std::string::npos);
-  CHECK(ParseErr(Replace(kGood, "shape = [\"N\"]\nio = \"out\"", "shape = [\"M\"]\nio = \"out\"")).find("unknown name 'M'") != std::string::npos);
-  CHECK(ParseErr(Replace(kGood, "block = [256]\n[impl.optimized]", "block = [2048]\n[impl.optimized]")).find("block") != std::string::npos);
+  CHECK(ParseErr(Replace(kGood, "dtypes = [\"f32\", \"bf16\"]", "dtypes = [\"f8\"]")).find("unknown dtype 'f8'") !=
+        std::string::npos);
+  CHECK(ParseErr(Replace(kGood, "shape = [\"N\"]\nio = \"out\"", "shape = [\"M\"]\nio = \"out\""))
+            .find("unknown name 'M'") != std::string::npos);
+  CHECK(ParseErr(Replace(kGood, "block = [256]\n[impl.optimized]", "block = [2048]\n[impl.optimized]")).find("block") !=
+        std::string::npos);
   CHECK(ParseErr(Replace(kGood, "name = \"n\"", "name = \"x\"")).find("duplicate name 'x'") != std::string::npos);
   CHECK(ParseErr("name = \"t\"\ndtypes = [").find("task.toml:") != std::string::npos);
-  CHECK(ParseErr(Replace(kGood, "dtype = \"i64\"\nvalue", "dtype = \"T\"\nvalue")).find("concrete dtype") != std::string::npos);
+  CHECK(ParseErr(Replace(kGood, "dtype = \"i64\"\nvalue", "dtype = \"T\"\nvalue")).find("concrete dtype") !=
+        std::string::npos);
 }
 
 TEST_CASE("the dsx-launch line overrides the optimized launch") {
   auto t = ParseTask(kGood, "/tmp/t");
   REQUIRE(t.ok());
-  auto l = ApplyLaunchLine(t->optimized, "x\n// dsx-launch: entry = \"v2<T>\", grid = [\"N / 4\"], block = [128]\nkernel");
+  auto l =
+      ApplyLaunchLine(t->optimized, "x\n// dsx-launch: entry = \"v2<T>\", grid = [\"N / 4\"], block = [128]\nkernel");
   REQUIRE_MESSAGE(l.ok(), l.status().message());
   CHECK(l->entry == "v2<T>");
   CHECK(l->grid == std::vector<std::string>{"N / 4"});

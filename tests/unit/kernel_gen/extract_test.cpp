@@ -39,7 +39,9 @@ TEST_CASE("3: several blocks: the last one defining the entry wins over earlier 
   std::string reply =
       "First attempt:\n```cuda\n__global__ void rmsnorm(const float* x) { /* draft */ }\n```\n"
       "A helper you might like:\n```cuda\n__device__ float helper(float v) { return v; }\n```\n"
-      "Final version:\n```cuda\n" + kKernel + "```\n"
+      "Final version:\n```cuda\n" +
+      kKernel +
+      "```\n"
       "And usage from Python:\n```python\nprint('rmsnorm')\n```\n";
   auto r = ExtractCode(reply, "rmsnorm");
   REQUIRE(r.ok());
@@ -63,7 +65,8 @@ TEST_CASE("5: no fences: code is cut from the first code line to the last brace"
 }
 
 TEST_CASE("6: <think> sections are dropped before anything else") {
-  std::string reply = "<think>maybe ```cuda\n__global__ void rmsnorm(int bad) {}\n``` no</think>\n```cuda\n" + kKernel + "```";
+  std::string reply =
+      "<think>maybe ```cuda\n__global__ void rmsnorm(int bad) {}\n``` no</think>\n```cuda\n" + kKernel + "```";
   auto r = ExtractCode(reply, "rmsnorm");
   REQUIRE(r.ok());
   CHECK(r->code == kKernel);
@@ -71,8 +74,9 @@ TEST_CASE("6: <think> sections are dropped before anything else") {
 }
 
 TEST_CASE("7: a launch line naming another entry makes that block's entry count") {
-  std::string code = "// dsx-launch: entry = \"rms_v2<T>\", grid = [\"ROWS / 2\"], block = [128]\n"
-                     "template <typename T> __global__ void rms_v2(const T* x) {}\n";
+  std::string code =
+      "// dsx-launch: entry = \"rms_v2<T>\", grid = [\"ROWS / 2\"], block = [128]\n"
+      "template <typename T> __global__ void rms_v2(const T* x) {}\n";
   CHECK(LaunchLineEntry(code) == "rms_v2");
   auto r = ExtractCode("```cuda\n__global__ void other() {}\n```\n```cuda\n" + code + "```", "rmsnorm");
   REQUIRE(r.ok());
@@ -89,7 +93,8 @@ TEST_CASE("8: no code at all is an error that says so") {
 }
 
 TEST_CASE("9: blocks without the entry: the last block with a __global__ is taken, flagged") {
-  auto r = ExtractCode("```cuda\n__device__ int f();\n```\n```cuda\n__global__ void wrong_name(int) {}\n```", "rmsnorm");
+  auto r =
+      ExtractCode("```cuda\n__device__ int f();\n```\n```cuda\n__global__ void wrong_name(int) {}\n```", "rmsnorm");
   REQUIRE(r.ok());
   CHECK_FALSE(r->defines_entry);
   CHECK(r->code.find("wrong_name") != std::string::npos);
@@ -105,7 +110,8 @@ TEST_CASE("10: CRLF replies and indented fences") {
 
 TEST_CASE("DefinesGlobal matches definitions, not calls or other names") {
   CHECK(DefinesGlobal("extern \"C\" __global__ void add_f32(float* a) {}", "add_f32"));
-  CHECK(DefinesGlobal("template <typename T>\n__global__ void\n__launch_bounds__(256, 1)\nsoftmax (const T* x)", "softmax"));
+  CHECK(DefinesGlobal("template <typename T>\n__global__ void\n__launch_bounds__(256, 1)\nsoftmax (const T* x)",
+                      "softmax"));
   CHECK_FALSE(DefinesGlobal("__global__ void softmax_ref(const float* x) {}", "softmax"));
   CHECK_FALSE(DefinesGlobal("__device__ void softmax(const float* x) {}", "softmax"));
   CHECK_FALSE(DefinesGlobal("__global__ void k() { softmax(x); }", "softmax"));

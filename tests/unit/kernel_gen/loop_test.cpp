@@ -19,8 +19,8 @@
 
 namespace stdfs = std::filesystem;
 using namespace dsx::kernel::gen;
-using nlohmann::json;
 using dsx::Result;
+using nlohmann::json;
 
 namespace {
 
@@ -149,8 +149,8 @@ TEST_CASE("loop: rounds, ranking, run folder, events") {
   CHECK(board["entries"][1]["id"] == "r1-c2");
   CHECK(board["entries"][2]["id"] == "r3-c1");
   CHECK(board["entries"][3]["rank"] == 0);
-  for (const char* f : {"leaderboard.json", "leaderboard.md", "run.json", "best.cu", "candidates/r1-c1.cu",
-                        "candidates/r3-c1.cu"})
+  for (const char* f :
+       {"leaderboard.json", "leaderboard.md", "run.json", "best.cu", "candidates/r1-c1.cu", "candidates/r3-c1.cu"})
     CHECK_MESSAGE(stdfs::exists(t.path / f), f);
   CHECK(*dsx::fs::ReadFile(t.path / "best.cu") == "SPEED=2.5");
   auto md = *dsx::fs::ReadFile(t.path / "leaderboard.md");
@@ -184,8 +184,7 @@ TEST_CASE("model source: the second round's prompt holds the first round's verdi
   REQUIRE(skill.ok());
   auto task = LoadTaskInfo("vector_add", {RepoRoot() / "kernels"});
   REQUIRE(task.ok());
-  FakeChat chat({"Plan.\n```cuda\n__global__ void vector_add(int x) { COMPILE_ERROR }\n```\n",
-                 "I could not do it.",
+  FakeChat chat({"Plan.\n```cuda\n__global__ void vector_add(int x) { COMPILE_ERROR }\n```\n", "I could not do it.",
                  "Fixed:\n```cuda\ntemplate <typename T> __global__ void vector_add(const T* a) { SPEED=2 }\n```"});
   RecordingSink sink;
   ModelSourceOptions mo;
@@ -260,10 +259,24 @@ TEST_CASE("bench output interpretation") {
   }
   SUBCASE("passed, with rows and a flag") {
     json doc = {{"status", "ok"},
-                {"results", {{{"dtype", "f32"}, {"preset", "large"}, {"status", "ok"}, {"median_ms", 0.5}, {"gbps", 3000.0},
-                              {"pct_peak_bw", 89.5}, {"speedup", 2.0}, {"flagged", false}},
-                             {{"dtype", "bf16"}, {"preset", "large"}, {"status", "ok"}, {"median_ms", 0.3}, {"gbps", 2500.0},
-                              {"pct_peak_bw", 75.0}, {"speedup", 8.0}, {"flagged", true}, {"flags", {"speedup 11x: flagged"}}}}}};
+                {"results",
+                 {{{"dtype", "f32"},
+                   {"preset", "large"},
+                   {"status", "ok"},
+                   {"median_ms", 0.5},
+                   {"gbps", 3000.0},
+                   {"pct_peak_bw", 89.5},
+                   {"speedup", 2.0},
+                   {"flagged", false}},
+                  {{"dtype", "bf16"},
+                   {"preset", "large"},
+                   {"status", "ok"},
+                   {"median_ms", 0.3},
+                   {"gbps", 2500.0},
+                   {"pct_peak_bw", 75.0},
+                   {"speedup", 8.0},
+                   {"flagged", true},
+                   {"flags", {"speedup 11x: flagged"}}}}}};
     auto e = InterpretBench(0, false, doc.dump(), "");
     REQUIRE(e.ok());
     CHECK(e->outcome == Outcome::kPassed);
@@ -273,9 +286,13 @@ TEST_CASE("bench output interpretation") {
     CHECK(e->summary.find("flagged") != std::string::npos);
   }
   SUBCASE("wrong: the verdict and reasons reach the feedback") {
-    json doc = {{"status", "wrong"}, {"reasons", {"relative error 0.5 above tolerance 1e-06"}},
-                {"results", {{{"dtype", "f32"}, {"preset", "small"}, {"status", "wrong"},
-                              {"reasons", {"relative error 0.5 above tolerance 1e-06", "3 NaN outputs"}}}}}};
+    json doc = {{"status", "wrong"},
+                {"reasons", {"relative error 0.5 above tolerance 1e-06"}},
+                {"results",
+                 {{{"dtype", "f32"},
+                   {"preset", "small"},
+                   {"status", "wrong"},
+                   {"reasons", {"relative error 0.5 above tolerance 1e-06", "3 NaN outputs"}}}}}};
     auto e = InterpretBench(1, false, doc.dump(), "dsx: bench 'x': wrong: relative error\n");
     REQUIRE(e.ok());
     CHECK(e->outcome == Outcome::kWrong);
@@ -284,8 +301,11 @@ TEST_CASE("bench output interpretation") {
     CHECK(e->score == 0);
   }
   SUBCASE("compile step: the log is the feedback") {
-    json doc = {{"ok", false}, {"log", "c.cu(3): error: identifier \"int64_t\" is undefined"},
-                {"diagnostics", {{{"file", "c.cu"}, {"line", 3}, {"severity", "error"}, {"message", "identifier \"int64_t\" is undefined"}}}}};
+    json doc = {
+        {"ok", false},
+        {"log", "c.cu(3): error: identifier \"int64_t\" is undefined"},
+        {"diagnostics",
+         {{{"file", "c.cu"}, {"line", 3}, {"severity", "error"}, {"message", "identifier \"int64_t\" is undefined"}}}}};
     auto e = InterpretCompile(1, false, doc.dump(), "dsx: compile failed\n");
     REQUIRE(e.ok());
     CHECK(e->outcome == Outcome::kCompileError);

@@ -38,7 +38,7 @@ TEST_CASE("prompt: constraints first, task signature, reply format; no feedback 
   REQUIRE(task.ok());
   auto refs = SelectReferences(*skill, "rmsnorm");
   CHECK(std::find(refs.begin(), refs.end(), "references/constraints.md") != refs.end());
-  CHECK(std::find(refs.begin(), refs.end(), "examples/rowwise-rmsnorm.md") == refs.end());   // this task's own
+  CHECK(std::find(refs.begin(), refs.end(), "examples/rowwise-rmsnorm.md") == refs.end());  // this task's own
   CHECK(std::find(refs.begin(), refs.end(), "examples/elementwise-vector-add.md") != refs.end());
   auto va = SelectReferences(*skill, "vector_add");
   CHECK(std::find(va.begin(), va.end(), "examples/elementwise-vector-add.md") == va.end());

@@ -19,8 +19,7 @@ namespace {
 constexpr const char* kToken = "tok-9d1e77a0c3";
 
 // Opens a sink over a FakeTransport scripted with `replies`; `fake` observes it afterwards.
-dsx::Result<std::unique_ptr<SessionSink>> Open(std::vector<dsx::net::testing::Scripted> replies,
-                                               FakeTransport** fake) {
+dsx::Result<std::unique_ptr<SessionSink>> Open(std::vector<dsx::net::testing::Scripted> replies, FakeTransport** fake) {
   auto t = std::make_unique<FakeTransport>();
   for (auto& r : replies) t->script.push_back(std::move(r));
   *fake = t.get();

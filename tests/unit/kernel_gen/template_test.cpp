@@ -34,9 +34,11 @@ bool NoPlaceholdersLeft(const std::string& s) { return s.find("{{") == std::stri
 
 TEST_CASE("grid expansion: every combination, last key fastest, all placeholders replaced") {
   TempDir t;
-  t.Write("templates/k.cu.tmpl", "// {{NAME}} B={{BLOCK}} V={{VEC}} U={{UNROLL}}\n__global__ void k() { int a[{{UNROLL}}]; }\n");
+  t.Write("templates/k.cu.tmpl",
+          "// {{NAME}} B={{BLOCK}} V={{VEC}} U={{UNROLL}}\n__global__ void k() { int a[{{UNROLL}}]; }\n");
   t.Write("templates/task1.toml",
-          "template = \"k.cu.tmpl\"\n[fixed]\nNAME = \"fixed-name\"\n[grid]\nBLOCK = [128, 256]\nVEC = [8, 16]\nUNROLL = [1, 2, 4]\n");
+          "template = \"k.cu.tmpl\"\n[fixed]\nNAME = \"fixed-name\"\n[grid]\nBLOCK = [128, 256]\nVEC = [8, 16]\nUNROLL "
+          "= [1, 2, 4]\n");
   auto k = LoadTemplate(t.path, "task1");
   REQUIRE_MESSAGE(k.ok(), k.status().message());
   auto v = ExpandTemplate(*k);
@@ -93,7 +95,8 @@ TEST_CASE("errors: unknown or unused placeholders, missing template, caps, bad e
 
   t.Write("templates/d.toml", "template = \"b.cu.tmpl\"\n[grid]\nBLOCK = []\n");
   CHECK_FALSE(LoadTemplate(t.path, "d").ok());
-  t.Write("templates/e.toml", "template = \"b.cu.tmpl\"\n[grid]\nBLOCK = [1]\n[[require]]\nexpr = \"NOPE * 2\"\nop = \"==\"\nvalue = 2\n");
+  t.Write("templates/e.toml",
+          "template = \"b.cu.tmpl\"\n[grid]\nBLOCK = [1]\n[[require]]\nexpr = \"NOPE * 2\"\nop = \"==\"\nvalue = 2\n");
   auto e = ExpandTemplate(*LoadTemplate(t.path, "e"));
   REQUIRE_FALSE(e.ok());
   CHECK(e.status().message().find("unknown name 'NOPE'") != std::string::npos);

@@ -45,26 +45,40 @@ ChatRequest Request() {
 // OpenAI chunks, cut at awkward places: inside "data:", inside the JSON, inside a CRLF.
 std::vector<std::string> OpenAiPieces() {
   return {"da",
-          "ta: {\"id\":\"c1\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\r\n\r\n",
+          "ta: "
+          "{\"id\":\"c1\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+          "\"content\":\"\"},\"finish_reason\":null}]}\r\n\r\n",
           "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel",
           "lo\"},\"finish_reason\":null}]}\r",
-          "\n\r\ndata: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\", w\\u00f6rld\"},\"finish_reason\":null}]}\n\n",
+          "\n\r\ndata: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\", "
+          "w\\u00f6rld\"},\"finish_reason\":null}]}\n\n",
           ": keep-alive comment\n\n",
-          "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3}}\n\n",
+          "data: "
+          "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_"
+          "tokens\":12,\"completion_tokens\":3}}\n\n",
           "data: [DONE]\n\n"};
 }
 
 std::vector<std::string> AnthropicPieces() {
-  return {"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[],\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n",
-          "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
-          "event: ping\ndata: {\"type\": \"ping\"}\n\n",
-          "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\n\n",
-          "event: content_block_delta\nda",
-          "ta: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_",
-          "delta\",\"text\":\" there\"}}\n\n",
-          "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
-          "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n",
-          "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"};
+  return {
+      "event: message_start\ndata: "
+      "{\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
+      "\"claude-test\",\"content\":[],\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n",
+      "event: content_block_start\ndata: "
+      "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+      "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+      "event: content_block_delta\ndata: "
+      "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\n\n",
+      "event: content_block_delta\nda",
+      "ta: "
+      "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\nevent: "
+      "content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_",
+      "delta\",\"text\":\" there\"}}\n\n",
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+      "event: message_delta\ndata: "
+      "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_"
+      "tokens\":15}}\n\n",
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"};
 }
 
 bool HasHeader(const std::string& headers, const std::string& line) {
@@ -174,7 +188,8 @@ TEST_CASE("429 with retry-after is honoured, then the reply streams") {
 TEST_CASE("5xx and overload are retried with backoff; the retries are bounded") {
   FakeServer server;
   server.Push(StatusReply(503, "Service Unavailable", "{}"));
-  server.Push(StatusReply(529, "Overloaded", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"));
+  server.Push(
+      StatusReply(529, "Overloaded", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"));
   server.Push(StatusReply(500, "Internal Server Error", "{}"));
   std::vector<double> waits;
   auto client = MakeClient(Config(Provider::kAnthropic, server.url(), &waits));
@@ -203,7 +218,8 @@ TEST_CASE("a retry-after beyond the longest wait gives up at once") {
 TEST_CASE("401: refused, not retried, and the key never appears in the message") {
   FakeServer server;
   server.Push(StatusReply(401, "Unauthorized",
-                          std::string(R"({"error":{"message":"Incorrect API key provided: )") + kKey + R"(","type":"invalid_request_error"}})"));
+                          std::string(R"({"error":{"message":"Incorrect API key provided: )") + kKey +
+                              R"(","type":"invalid_request_error"}})"));
   auto client = MakeClient(Config(Provider::kOpenAI, server.url(), nullptr));
   auto reply = (*client)->Chat(Request(), {});
   REQUIRE_FALSE(reply.ok());
@@ -235,8 +251,10 @@ TEST_CASE("malformed stream data is a clear error") {
   }
   SUBCASE("anthropic: error event mid-stream") {
     FakeServer server;
-    server.Push(SseReply({AnthropicPieces()[0],
-                          "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad thing\"}}\n\n"}));
+    server.Push(SseReply(
+        {AnthropicPieces()[0],
+         "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad "
+         "thing\"}}\n\n"}));
     auto client = MakeClient(Config(Provider::kAnthropic, server.url(), nullptr));
     auto reply = (*client)->Chat(Request(), {});
     REQUIRE_FALSE(reply.ok());
@@ -254,8 +272,10 @@ TEST_CASE("malformed stream data is a clear error") {
 
 TEST_CASE("anthropic: an overloaded error before any text is retried") {
   FakeServer server;
-  server.Push(SseReply({AnthropicPieces()[0],
-                        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"}));
+  server.Push(
+      SseReply({AnthropicPieces()[0],
+                "event: error\ndata: "
+                "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"}));
   server.Push(SseReply(AnthropicPieces()));
   std::vector<double> waits;
   auto client = MakeClient(Config(Provider::kAnthropic, server.url(), &waits));
@@ -267,8 +287,9 @@ TEST_CASE("anthropic: an overloaded error before any text is retried") {
 
 TEST_CASE("a server that ignores stream:true and sends one JSON document still works") {
   FakeServer server;
-  server.Push(StatusReply(200, "OK",
-                          R"({"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}]})"));
+  server.Push(StatusReply(
+      200, "OK",
+      R"({"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}]})"));
   auto client = MakeClient(Config(Provider::kOpenAI, server.url(), nullptr));
   auto reply = (*client)->Chat(Request(), {});
   REQUIRE_MESSAGE(reply.ok(), reply.status().message());

@@ -64,10 +64,10 @@ const dsx::net::HeaderList kSse = {{"Content-Type", "text/event-stream"}};
 
 TEST_CASE("chat over a transport: the request, and SSE split inside fields, JSON and CRLF") {
   Fixture f;
-  f.transport->script.push_back(SseReply(
-      kSse, {"da", "ta: {\"choices\":[{\"delta\":{\"content\":\"He\"}}]}\r", "\n\r\nd",
-             "ata: {\"choices\":[{\"delta\":{\"con", "tent\":\"llo\"},\"finish_reason\":\"stop\"}]}\n", "\n",
-             "data: [DO", "NE]\n\n"}));
+  f.transport->script.push_back(
+      SseReply(kSse, {"da", "ta: {\"choices\":[{\"delta\":{\"content\":\"He\"}}]}\r", "\n\r\nd",
+                      "ata: {\"choices\":[{\"delta\":{\"con", "tent\":\"llo\"},\"finish_reason\":\"stop\"}]}\n", "\n",
+                      "data: [DO", "NE]\n\n"}));
   auto client = f.Client(Provider::kOpenAI);
   std::string streamed;
   auto reply = client->Chat(Hello(), [&](std::string_view t) { streamed.append(t); });
@@ -93,9 +93,12 @@ TEST_CASE("chat over a transport: the request, and SSE split inside fields, JSON
 TEST_CASE("chat over a transport: anthropic events one byte at a time") {
   Fixture f;
   std::string stream =
-      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"c\",\"usage\":{\"input_tokens\":3}}}\n\n"
-      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
-      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n"
+      "event: message_start\ndata: "
+      "{\"type\":\"message_start\",\"message\":{\"model\":\"c\",\"usage\":{\"input_tokens\":3}}}\n\n"
+      "event: content_block_delta\ndata: "
+      "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+      "event: message_delta\ndata: "
+      "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n"
       "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
   std::vector<std::string> bytes;
   for (char c : stream) bytes.emplace_back(1, c);
@@ -111,8 +114,8 @@ TEST_CASE("chat over a transport: anthropic events one byte at a time") {
 TEST_CASE("chat over a transport: 429 waits as told, then succeeds") {
   Fixture f;
   f.transport->script.push_back(ErrorReply(429, R"({"error":{"message":"slow down"}})", {{"Retry-After", "7"}}));
-  f.transport->script.push_back(SseReply(kSse, {"data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n",
-                                                "data: [DONE]\n\n"}));
+  f.transport->script.push_back(
+      SseReply(kSse, {"data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n", "data: [DONE]\n\n"}));
   auto reply = f.Client(Provider::kOpenAI)->Chat(Hello(), nullptr);
   REQUIRE_MESSAGE(reply.ok(), reply.status().message());
   CHECK(reply->attempts == 2);
@@ -152,7 +155,8 @@ TEST_CASE("chat over a transport: transport failures") {
   Fixture f;
   SUBCASE("refused, then up: retried") {
     f.transport->script.push_back(NetError(false, "cannot connect to server"));
-    f.transport->script.push_back(SseReply(kSse, {"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n"}));
+    f.transport->script.push_back(
+        SseReply(kSse, {"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n"}));
     auto reply = f.Client(Provider::kOpenAI)->Chat(Hello(), nullptr);
     REQUIRE_MESSAGE(reply.ok(), reply.status().message());
     CHECK(reply->attempts == 2);
@@ -178,7 +182,8 @@ TEST_CASE("chat over a transport: transport failures") {
   }
   SUBCASE("a stall before any text is retried") {
     f.transport->script.push_back(TimedOut(Outcome::kTimeoutFirstByte));
-    f.transport->script.push_back(SseReply(kSse, {"data: {\"choices\":[{\"delta\":{\"content\":\"y\"}}]}\n\ndata: [DONE]\n\n"}));
+    f.transport->script.push_back(
+        SseReply(kSse, {"data: {\"choices\":[{\"delta\":{\"content\":\"y\"}}]}\n\ndata: [DONE]\n\n"}));
     auto reply = f.Client(Provider::kOpenAI)->Chat(Hello(), nullptr);
     REQUIRE_MESSAGE(reply.ok(), reply.status().message());
     CHECK(reply->text == "y");

@@ -21,7 +21,8 @@ stdfs::path RepoRoot() { return stdfs::path(__FILE__).parent_path().parent_path(
 struct TempDir {
   stdfs::path path;
   TempDir() {
-    path = stdfs::temp_directory_path() / ("dsx-skill-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    path = stdfs::temp_directory_path() /
+           ("dsx-skill-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     stdfs::remove_all(path);
     stdfs::create_directories(path);
   }
@@ -70,9 +71,10 @@ TEST_CASE("the shipped skills are valid, strictly") {
 
 TEST_CASE("a minimal valid skill") {
   TempDir t;
-  auto dir = WriteSkill(t.path, "my-skill",
-                        "---\nname: my-skill\ndescription: Does one thing. Use it when that thing is needed.\n"
-                        "license: MIT\nallowed-tools:\n  - Read\n  - Bash(dsx:*)\n---\n# Body\n\nSee [ref](references/a.md).\n");
+  auto dir = WriteSkill(
+      t.path, "my-skill",
+      "---\nname: my-skill\ndescription: Does one thing. Use it when that thing is needed.\n"
+      "license: MIT\nallowed-tools:\n  - Read\n  - Bash(dsx:*)\n---\n# Body\n\nSee [ref](references/a.md).\n");
   stdfs::create_directories(dir / "references");
   std::ofstream(dir / "references" / "a.md") << "x";
   auto c = CheckSkill(dir);
@@ -115,7 +117,8 @@ TEST_CASE("description rules") {
   CHECK(HasIssue(missing, 2, "missing required field 'description'"));
   auto empty = CheckSkill(WriteSkill(t.path, "b", "---\nname: b\ndescription: \"\"\n---\nbody\n"));
   CHECK(HasIssue(empty, 3, "must not be empty"));
-  auto longer = CheckSkill(WriteSkill(t.path, "c", "---\nname: c\ndescription: " + std::string(1025, 'x') + "\n---\nbody\n"));
+  auto longer =
+      CheckSkill(WriteSkill(t.path, "c", "---\nname: c\ndescription: " + std::string(1025, 'x') + "\n---\nbody\n"));
   CHECK(HasIssue(longer, 3, "at most 1024"));
   auto angle = CheckSkill(WriteSkill(t.path, "d", "---\nname: d\ndescription: use <this>\n---\nbody\n"));
   CHECK(angle.ok());

@@ -14,13 +14,13 @@ TEST_CASE("http status: the one table from HTTP status to exit code") {
     int exit;
   };
   const Row rows[] = {
-      {200, Code::kOk, 0},           {201, Code::kOk, 0},           {204, Code::kOk, 0},
-      {400, Code::kFailed, 1},       {401, Code::kConflict, 4},     {403, Code::kConflict, 4},
-      {404, Code::kNotFound, 3},     {405, Code::kFailed, 1},       {409, Code::kConflict, 4},
-      {410, Code::kNotFound, 3},     {413, Code::kFailed, 1},       {429, Code::kFailed, 1},
-      {500, Code::kFailed, 1},       {501, Code::kFailed, 1},       {502, Code::kUnavailable, 5},
-      {503, Code::kUnavailable, 5},  {504, Code::kUnavailable, 5},  {505, Code::kFailed, 1},
-      {302, Code::kFailed, 1},       {0, Code::kFailed, 1},
+      {200, Code::kOk, 0},          {201, Code::kOk, 0},          {204, Code::kOk, 0},
+      {400, Code::kFailed, 1},      {401, Code::kConflict, 4},    {403, Code::kConflict, 4},
+      {404, Code::kNotFound, 3},    {405, Code::kFailed, 1},      {409, Code::kConflict, 4},
+      {410, Code::kNotFound, 3},    {413, Code::kFailed, 1},      {429, Code::kFailed, 1},
+      {500, Code::kFailed, 1},      {501, Code::kFailed, 1},      {502, Code::kUnavailable, 5},
+      {503, Code::kUnavailable, 5}, {504, Code::kUnavailable, 5}, {505, Code::kFailed, 1},
+      {302, Code::kFailed, 1},      {0, Code::kFailed, 1},
   };
   for (const Row& r : rows) {
     CAPTURE(r.http);

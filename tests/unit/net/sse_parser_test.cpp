@@ -100,7 +100,8 @@ const std::string kAnthropic =
     "data: {\"type\":\"message_start\",\"message\":{\"model\":\"m\"}}\r\n\r\n"
     "event: ping\r\ndata: {\"type\": \"ping\"}\r\n\r\n"
     "event: content_block_delta\r\n"
-    "data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"\xC3\xA9t\xC3\xA9\"}}\r\n\r\n"
+    "data: "
+    "{\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"\xC3\xA9t\xC3\xA9\"}}\r\n\r\n"
     "event: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n";
 
 }  // namespace
@@ -111,8 +112,12 @@ TEST_CASE("every chunk split of a stream gives the same events and counters") {
   CheckEverySplit(kOpenAI);
   CheckEverySplit(kAnthropic);
   CheckEverySplit("data: x\r\n\r\n\r\r\n\n");
-  CheckEverySplit("\xEF\xBB\xBF\xEF\xBB\xBF" "data: y\n\n");
-  CheckEverySplit("\xEF\xBB" "data: z\n\n");
+  CheckEverySplit(
+      "\xEF\xBB\xBF\xEF\xBB\xBF"
+      "data: y\n\n");
+  CheckEverySplit(
+      "\xEF\xBB"
+      "data: z\n\n");
   CheckEverySplit("data: last without blank line", /*finish=*/true);
 }
 
@@ -184,15 +189,21 @@ TEST_CASE("the BOM is dropped once, only at the start of the stream") {
   REQUIRE(p.events.size() == 1);
   CHECK(p.events[0].data == bom + "c");
 
-  p = Parse("\xEF\xBB" "data: d\n\n");  // half a BOM is not a BOM: the bytes stay in the line
+  p = Parse(
+      "\xEF\xBB"
+      "data: d\n\n");  // half a BOM is not a BOM: the bytes stay in the line
   CHECK(p.events.empty());
   CHECK(p.other_lines == 1);
 
-  p = ParseChunks({"\xEF", "\xBB", "\xBF" "data: e\n\n"});  // split across chunks still stripped
+  p = ParseChunks({"\xEF", "\xBB",
+                   "\xBF"
+                   "data: e\n\n"});  // split across chunks still stripped
   REQUIRE(p.events.size() == 1);
   CHECK(p.events[0].data == "e");
 
-  p = Parse("\xEF\n" "data: f\n\n");  // a line end right after a partial BOM still ends the line
+  p = Parse(
+      "\xEF\n"
+      "data: f\n\n");  // a line end right after a partial BOM still ends the line
   REQUIRE(p.events.size() == 1);
   CHECK(p.other_lines == 1);
 }

@@ -61,7 +61,8 @@ std::string SignedHs256(const std::string& claims) {
 }  // namespace
 
 TEST_CASE("base64url round trip and rejects") {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)}) {
     auto d = Base64UrlDecode(Base64UrlEncode(s));
     REQUIRE(d);
     CHECK(*d == s);
@@ -159,11 +160,14 @@ TEST_CASE("times of the wrong type are refused, not ignored (issue 11)") {
   auto key = TokenKey::FromBytes(kSecret);
   REQUIRE(key.ok());
   const std::string base = R"("sub":"alice","rights":{"chat/*":["read"]})";
-  auto verify = [&](const std::string& times) { return (*key)->Verify(SignedHs256("{" + base + "," + times + "}"), kNow); };
+  auto verify = [&](const std::string& times) {
+    return (*key)->Verify(SignedHs256("{" + base + "," + times + "}"), kNow);
+  };
   // The signing helper is right: integer times verify.
   CHECK(verify(R"("exp":1764151260,"iat":1764151200,"nbf":1764151200)").ok());
   CHECK(verify(R"("exp":1764151260,"nbf":1764151300)").status().message() == "token not valid yet");
-  for (const char* bad : {R"("1764151300")", "true", "null", "{}", "[1764151300]", "1764151300.5", "18446744073709551615"}) {
+  for (const char* bad :
+       {R"("1764151300")", "true", "null", "{}", "[1764151300]", "1764151300.5", "18446744073709551615"}) {
     CAPTURE(bad);
     for (const char* claim : {"nbf", "iat"}) {
       auto r = verify(std::string(R"("exp":1764151260,")") + claim + R"(":)" + bad);
@@ -177,6 +181,9 @@ TEST_CASE("times of the wrong type are refused, not ignored (issue 11)") {
   // A float expiry used to be read as an integer (and a huge one was undefined behaviour).
   CHECK_FALSE(verify(R"("exp":1e300)").ok());
   // Deep claims are refused before they are built.
-  CHECK_FALSE((*key)->Verify(SignedHs256("{" + base + R"(,"exp":1764151260,"x":)" + std::string(100000, '[') +
-                                          std::string(100000, ']') + "}"), kNow).ok());
+  CHECK_FALSE((*key)
+                  ->Verify(SignedHs256("{" + base + R"(,"exp":1764151260,"x":)" + std::string(100000, '[') +
+                                       std::string(100000, ']') + "}"),
+                           kNow)
+                  .ok());
 }

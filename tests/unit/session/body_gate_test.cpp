@@ -76,8 +76,9 @@ TEST_CASE("body gate: no token 401, no right on the target 403, some right passe
         200);
   // Open paths: preflight, /health, the UI.
   // They take no body, so none is read there without a token (open_path: limit 0, 413).
-  for (const auto& [verb, target] : {std::pair{http::verb::options, "/v1/stream/s"}, std::pair{http::verb::post, "/health"},
-                                     std::pair{http::verb::post, "/ui/x"}, std::pair{http::verb::post, "/ui?x=1"}}) {
+  for (const auto& [verb, target] :
+       {std::pair{http::verb::options, "/v1/stream/s"}, std::pair{http::verb::post, "/health"},
+        std::pair{http::verb::post, "/ui/x"}, std::pair{http::verb::post, "/ui?x=1"}}) {
     const BodyGate open = CheckBeforeBody(&k, Head(verb, target));
     CHECK(open.status == 200);
     CHECK(open.open_path);
@@ -93,8 +94,7 @@ TEST_CASE("growing body: a declared length reserves nothing like it, bytes still
   http::request_parser<GrowingStringBody> parser;
   parser.body_limit(100u << 20);
   parser.eager(true);
-  const std::string head =
-      "POST /v1/stream/s HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n";
+  const std::string head = "POST /v1/stream/s HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n";
   boost::beast::error_code ec;
   parser.put(boost::asio::buffer(head), ec);
   REQUIRE_FALSE(ec);

@@ -101,8 +101,8 @@ TEST_CASE("issue 11: presence with wrong types is 400, not a crash") {
   Server s;
   const std::string user = s.Token("alice", "work/*", {Right::kPresence, Right::kRead});
   REQUIRE(s.Status(http::verb::put, "/v1/session/work/s1", s.Token("root", "*", {Right::kAdmin})) == 201);
-  for (const char* body : {R"({"state":5})", R"({"kind":[]})", R"({"kind":{}})", R"({"state":false})",
-                           R"({"device":7})"}) {
+  for (const char* body :
+       {R"({"state":5})", R"({"kind":[]})", R"({"kind":{}})", R"({"state":false})", R"({"device":7})"}) {
     CAPTURE(body);
     CHECK(s.Status(http::verb::post, "/v1/session/work/s1/presence", user, body) == 400);
   }
@@ -114,7 +114,8 @@ TEST_CASE("issue 11: run.start with a non-boolean takeover is 400, not a throw")
   Server s;
   const std::string agent = s.Token("agent", "work/*", {Right::kRun, Right::kRead, Right::kCancelAny});
   REQUIRE(s.Status(http::verb::put, "/v1/session/work/s1", agent) == 201);
-  REQUIRE(s.Status(http::verb::post, "/v1/session/work/s1/events", agent, R"({"type":"run.start","run":"r-1"})") == 200);
+  REQUIRE(s.Status(http::verb::post, "/v1/session/work/s1/events", agent, R"({"type":"run.start","run":"r-1"})") ==
+          200);
   for (const char* v : {R"("yes")", "1", "null", "[]", "{}"}) {
     CAPTURE(v);
     const std::string body = std::string(R"({"type":"run.start","run":"r-2","data":{"takeover":)") + v + "}}";
@@ -123,8 +124,11 @@ TEST_CASE("issue 11: run.start with a non-boolean takeover is 400, not a throw")
     CHECK(r.body().find("takeover") != std::string::npos);
   }
   // The same inside a batch.
-  CHECK(s.Status(http::verb::post, "/v1/session/work/s1/events", agent,
-                 R"([{"type":"run.start","run":"r-3","lane":"b"},{"type":"run.start","run":"r-4","lane":"b","data":{"takeover":"yes"}}])") == 400);
+  CHECK(
+      s.Status(
+          http::verb::post, "/v1/session/work/s1/events", agent,
+          R"([{"type":"run.start","run":"r-3","lane":"b"},{"type":"run.start","run":"r-4","lane":"b","data":{"takeover":"yes"}}])") ==
+      400);
   // A boolean still works.
   CHECK(s.Status(http::verb::post, "/v1/session/work/s1/events", agent,
                  R"({"type":"run.start","run":"r-5","data":{"takeover":true}})") == 200);
@@ -183,7 +187,8 @@ TEST_CASE("issue 11: JsonError with invalid UTF-8 in its reason is valid JSON, n
   CHECK(body["error"].get<std::string>().find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD
 }
 
-TEST_CASE("issue 11: an event of an odd shape stored by a raw admin write makes its session unavailable, not the server") {
+TEST_CASE(
+    "issue 11: an event of an odd shape stored by a raw admin write makes its session unavailable, not the server") {
   Server s;
   const std::string root = s.Token("root", "*", {Right::kAdmin});
   REQUIRE(s.Status(http::verb::put, "/v1/session/work/s1", root) == 201);

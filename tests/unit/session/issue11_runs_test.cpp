@@ -129,7 +129,11 @@ TEST_CASE("issue 11: replaying events of the wrong JSON types never throws") {
   SessionState st;
   const std::vector<json> junk = {
       {{"type", 5}},
-      {{"type", "run.start"}, {"run", 7}, {"lane", json::array()}, {"from", "x"}, {"data", {{"epoch", "x"}, {"lease_ms", "y"}}}},
+      {{"type", "run.start"},
+       {"run", 7},
+       {"lane", json::array()},
+       {"from", "x"},
+       {"data", {{"epoch", "x"}, {"lease_ms", "y"}}}},
       {{"type", "run.start"}, {"run", "r1"}, {"from", {{"sub", 1}, {"device", json::object()}}}, {"data", 3}},
       {{"type", "msg.start"}, {"run", "r1"}, {"msg", 9}},
       {{"type", "control.cancel"}, {"run", "r1"}, {"id", json::array()}},

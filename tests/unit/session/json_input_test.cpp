@@ -14,7 +14,7 @@ TEST_CASE("JsonDepth counts arrays and objects, not brackets inside strings") {
   CHECK(JsonDepth(R"(["\"[[[", ["\\", ["x"]]])") == 3);  // escaped quote and backslash
   CHECK(JsonDepth("[[],[],[[]]]") == 3);
   CHECK(JsonDepth(std::string(100000, '['), 64) == 65);  // stops past the limit
-  CHECK(JsonDepth(R"(["\)") == 1);                      // a dangling escape at the end
+  CHECK(JsonDepth(R"(["\)") == 1);                       // a dangling escape at the end
 }
 
 TEST_CASE("ParseClientJson refuses nesting past the limit, accepts it at the limit") {

@@ -35,7 +35,8 @@ Log RandomLog(std::mt19937& rng) {
     log.Add({{"type", "run.start"}, {"run", run}, {"lane", lane}, {"data", json::object()}});
     for (int m = 0; m < 1 + static_cast<int>(rng() % 2); ++m) {
       Open o{run, run + "m" + std::to_string(m), lane, static_cast<int>(rng() % 40)};
-      log.Add({{"type", "msg.start"}, {"run", o.run}, {"msg", o.msg}, {"lane", lane}, {"data", {{"role", "assistant"}}}});
+      log.Add(
+          {{"type", "msg.start"}, {"run", o.run}, {"msg", o.msg}, {"lane", lane}, {"data", {{"role", "assistant"}}}});
       open.push_back(o);
     }
   }
@@ -50,7 +51,10 @@ Log RandomLog(std::mt19937& rng) {
       continue;
     }
     if (rng() % 9 == 0) log.Add({{"type", "user.message"}, {"data", {{"text", "hi"}}}});
-    log.Add({{"type", "msg.append"}, {"run", o.run}, {"msg", o.msg}, {"lane", o.lane},
+    log.Add({{"type", "msg.append"},
+             {"run", o.run},
+             {"msg", o.msg},
+             {"lane", o.lane},
              {"data", {{"text", kPieces[rng() % 10]}}}});
   }
   return log;

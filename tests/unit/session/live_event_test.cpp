@@ -5,7 +5,10 @@
 using namespace dsx::session::live;
 
 TEST_CASE("drafts: server-owned fields are dropped, unknown fields and bad types refused") {
-  auto d = NormalizeDraft(json{{"type", "user.message"}, {"from", {{"sub", "mallory"}}}, {"ts", 1}, {"offset", "x"},
+  auto d = NormalizeDraft(json{{"type", "user.message"},
+                               {"from", {{"sub", "mallory"}}},
+                               {"ts", 1},
+                               {"offset", "x"},
                                {"data", {{"text", "hi"}}}});
   REQUIRE(d.ok());
   CHECK_FALSE(d->contains("from"));

@@ -26,8 +26,9 @@ TEST_CASE("answers carry the offsets readers see; events are stamped") {
   REQUIRE(b.status == 200);
   CHECK(b.body["run"] == "r1");
   CHECK_FALSE(b.body.value("duplicate", false));  // a first write is not a retry
-  auto batch = f.Post(json::array({{{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}},
-                                   {{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", "héllo"}}}}}));
+  auto batch =
+      f.Post(json::array({{{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}},
+                          {{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", "héllo"}}}}}));
   REQUIRE(batch.status == 200);
   auto events = f.All();
   REQUIRE(events.size() == 4);
@@ -48,7 +49,8 @@ TEST_CASE("answers carry the offsets readers see; events are stamped") {
 
 TEST_CASE("a batch is atomic: one bad draft refuses all") {
   Fixture f;
-  auto r = f.Post(json::array({{{"type", "run.start"}, {"run", "r1"}}, {{"type", "msg.append"}, {"run", "r1"}, {"msg", "x"}, {"data", {{"text", "a"}}}}}));
+  auto r = f.Post(json::array({{{"type", "run.start"}, {"run", "r1"}},
+                               {{"type", "msg.append"}, {"run", "r1"}, {"msg", "x"}, {"data", {{"text", "a"}}}}}));
   CHECK(r.status == 409);
   CHECK(f.All().empty());
   CHECK(f.Post({{"type", "run.start"}, {"run", "r1"}}).status == 200);  // r1 was not created by the failed batch

@@ -72,7 +72,7 @@ TEST_CASE("after a restart an open run ends agent_lost without any request") {
   hub.Tick(f.clock.NowMs());
   CHECK(f.Log("chat/open").size() == 2);  // the gap: an untouched session is never reaped
 
-  CHECK(hub.RecoverRuns() == 1);  // only chat/open has an active run
+  CHECK(hub.RecoverRuns() == 1);                     // only chat/open has an active run
   CHECK(hub.PresenceList("chat/open").size() == 1);  // its agent counts as present until the lease lapses
   f.clock.Advance(999);
   hub.Tick(f.clock.NowMs());  // the lease counts from the restart: not yet

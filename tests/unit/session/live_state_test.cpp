@@ -32,7 +32,8 @@ struct Machine {
 };
 
 const auth::Principal kAgent = Who("agent", {auth::Right::kRun});
-const auth::Principal kAlice = Who("alice", {auth::Right::kRead, auth::Right::kAppend, auth::Right::kCancelOwn, auth::Right::kSteer});
+const auth::Principal kAlice =
+    Who("alice", {auth::Right::kRead, auth::Right::kAppend, auth::Right::kCancelOwn, auth::Right::kSteer});
 const auth::Principal kViewer = Who("viewer", {auth::Right::kRead});
 const auth::Principal kOps = Who("ops", {auth::Right::kCancelAny});
 
@@ -49,7 +50,8 @@ TEST_CASE("run lifecycle: start, message, end; state rebuilt by replay is identi
   CHECK(m.Do(kAgent, {{"type", "msg.start"}, {"run", "r1"}, {"msg", "m1"}}).status == 200);
   CHECK(m.Do(kAgent, {{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", "x"}}}}).status == 200);
   CHECK(m.Do(kAgent, {{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}}).status == 400);  // no text
-  CHECK(m.Do(kAgent, {{"type", "msg.append"}, {"run", "r1"}, {"msg", "nope"}, {"data", {{"text", "x"}}}}).status == 409);
+  CHECK(m.Do(kAgent, {{"type", "msg.append"}, {"run", "r1"}, {"msg", "nope"}, {"data", {{"text", "x"}}}}).status ==
+        409);
   CHECK(m.Do(kAlice, {{"type", "msg.append"}, {"run", "r1"}, {"msg", "m1"}, {"data", {{"text", "x"}}}}).status == 403);
   CHECK(m.Do(kAgent, {{"type", "run.end"}, {"run", "r1"}, {"data", {{"reason", "bogus"}}}}).status == 400);
   CHECK(m.Do(kAgent, {{"type", "run.end"}, {"run", "r1"}, {"data", {{"reason", "done"}}}}).status == 200);
@@ -79,12 +81,19 @@ TEST_CASE("control routing: rights, ownership, ended runs, implicit acks") {
   CHECK(any.events[0]["lane"] == "main");
   CHECK(m.Do(kViewer, {{"type", "control.steer"}, {"run", "r1"}, {"data", {{"text", "x"}}}}).status == 403);
   CHECK(m.Do(kAlice, {{"type", "control.steer"}, {"run", "r1"}}).status == 400);  // no text/json
-  CHECK(m.Do(kAlice, {{"type", "control.steer"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"text", "short"}}}}).status == 200);
+  CHECK(m.Do(kAlice, {{"type", "control.steer"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"text", "short"}}}}).status ==
+        200);
   CHECK(m.Do(kAlice, {{"type", "control.cancel"}, {"run", "nope"}}).status == 404);
   // Only the run's agent answers, and only pending requests.
-  CHECK(m.Do(kAlice, {{"type", "control.ack"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"outcome", "applied"}}}}).status == 403);
-  CHECK(m.Do(kAgent, {{"type", "control.ack"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"outcome", "applied"}}}}).status == 200);
-  CHECK(m.Do(kAgent, {{"type", "control.ack"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"outcome", "applied"}}}}).status == 409);
+  CHECK(
+      m.Do(kAlice, {{"type", "control.ack"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"outcome", "applied"}}}}).status ==
+      403);
+  CHECK(
+      m.Do(kAgent, {{"type", "control.ack"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"outcome", "applied"}}}}).status ==
+      200);
+  CHECK(
+      m.Do(kAgent, {{"type", "control.ack"}, {"run", "r1"}, {"id", "k2"}, {"data", {{"outcome", "applied"}}}}).status ==
+      409);
   // The run ends cancelled with k1 unanswered: the server acks it as applied.
   auto end = m.Do(kAgent, {{"type", "run.end"}, {"run", "r1"}, {"data", {{"reason", "cancelled"}}}});
   REQUIRE(end.status == 200);
@@ -134,7 +143,8 @@ TEST_CASE("leases: a lapsed run gets run.end agent_lost and acks for pending req
   CHECK_FALSE(m.st.runs["r1"].active);
   CHECK(m.st.runs["r1"].pending.empty());
   // Lease clamping.
-  REQUIRE(m.Do(kAgent, {{"type", "run.start"}, {"run", "r9"}, {"lane", "z"}, {"data", {{"lease_ms", 1}}}}).status == 200);
+  REQUIRE(m.Do(kAgent, {{"type", "run.start"}, {"run", "r9"}, {"lane", "z"}, {"data", {{"lease_ms", 1}}}}).status ==
+          200);
   CHECK(m.st.runs["r9"].lease_ms == m.limits.min_ms);
 }
 
@@ -145,5 +155,5 @@ TEST_CASE("reserved types and app events") {
   CHECK(m.Do(kAlice, {{"type", "user.message"}, {"data", {{"text", "hi"}}}}).status == 200);
   CHECK(m.Do(kViewer, {{"type", "user.message"}}).status == 403);
   CHECK(m.Do(kAlice, {{"type", "run.start"}}).status == 403);  // no `run` right
-  CHECK(m.Do(kAgent, {{"type", "msg.start"}}).status == 400);   // needs a run
+  CHECK(m.Do(kAgent, {{"type", "msg.start"}}).status == 400);  // needs a run
 }

@@ -22,8 +22,7 @@ struct Fixture {
   Fixture() { REQUIRE(service.Open().ok()); }
 
   RouteOutcome Do(http::verb method, const std::string& target,
-                  std::initializer_list<std::pair<const char*, const char*>> headers = {},
-                  std::string body = "") {
+                  std::initializer_list<std::pair<const char*, const char*>> headers = {}, std::string body = "") {
     Request req{method, target, 11};
     req.set(http::field::host, "example.test:4437");
     for (const auto& [k, v] : headers) req.set(k, v);
@@ -116,9 +115,9 @@ TEST_CASE("idempotent producers: accept, duplicate, gap, stale epoch") {
   Fixture f;
   f.Res(http::verb::put, "/v1/stream/p", {{"Content-Type", "text/plain"}});
   auto send = [&](const char* epoch, const char* seq) {
-    return f.Res(http::verb::post, "/v1/stream/p",
-                 {{"Content-Type", "text/plain"}, {"Producer-Id", "w"}, {"Producer-Epoch", epoch}, {"Producer-Seq", seq}},
-                 "x");
+    return f.Res(
+        http::verb::post, "/v1/stream/p",
+        {{"Content-Type", "text/plain"}, {"Producer-Id", "w"}, {"Producer-Epoch", epoch}, {"Producer-Seq", seq}}, "x");
   };
   CHECK(send("0", "0").result_int() == 200);
   CHECK(send("0", "1").result_int() == 200);
@@ -163,7 +162,8 @@ TEST_CASE("live reads at the tail become waits") {
   REQUIRE(o.kind == RouteOutcome::Kind::kLongPoll);
   bool woke = false;
   StreamService::WaitToken token;
-  CHECK(f.service.Wait(o.live.stream, o.live.offset, [&woke] { woke = true; }, &token));
+  CHECK(f.service.Wait(
+      o.live.stream, o.live.offset, [&woke] { woke = true; }, &token));
   f.Res(http::verb::post, "/v1/stream/l", {{"Content-Type", "text/plain"}}, "data");
   CHECK(woke);
   auto res = LongPollResponse(f.service, o.live, false);
@@ -185,7 +185,8 @@ TEST_CASE("forks read through the source; deleting the source soft-deletes it") 
   f.Res(http::verb::put, "/v1/stream/src", {{"Content-Type", "text/plain"}}, "abc");
   f.Res(http::verb::post, "/v1/stream/src", {{"Content-Type", "text/plain"}}, "def");
   auto fork = f.Res(http::verb::put, "/v1/stream/fork",
-                    {{"Stream-Forked-From", "/v1/stream/src"}, {"Stream-Fork-Offset", "0000000000000000_0000000000000003"},
+                    {{"Stream-Forked-From", "/v1/stream/src"},
+                     {"Stream-Fork-Offset", "0000000000000000_0000000000000003"},
                      {"Stream-Fork-Sub-Offset", "2"}});
   CHECK(fork.result_int() == 201);
   CHECK(H(fork, "Content-Type") == "text/plain");

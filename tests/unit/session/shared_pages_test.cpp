@@ -178,7 +178,9 @@ TEST_CASE("PageCache: least recently used pages go first, within a byte and a pa
 TEST_CASE("PageCache: pages of a dead stream are never served for a new one") {
   PageCache<int> cache;
   auto s1 = std::make_shared<Stream>();
-  auto page = [](int v) { return [v] { return std::pair<std::shared_ptr<const int>, std::size_t>(std::make_shared<int>(v), 8); }; };
+  auto page = [](int v) {
+    return [v] { return std::pair<std::shared_ptr<const int>, std::size_t>(std::make_shared<int>(v), 8); };
+  };
   CHECK(*cache.Get(s1, 0, 0, page(1)) == 1);
   s1.reset();
   auto s2 = std::make_shared<Stream>();  // may reuse the address; must not get s1's page

@@ -23,7 +23,8 @@ class DeferredStore final : public StreamStore {
   void Create(CreateOp op, StatusCallback done) override { inner_->Create(std::move(op), std::move(done)); }
   void Append(AppendOp op, AppendCallback done) override {
     auto shared = std::make_shared<AppendOp>(std::move(op));
-    queue_->push_back([this, shared, done = std::move(done)]() mutable { inner_->Append(std::move(*shared), std::move(done)); });
+    queue_->push_back(
+        [this, shared, done = std::move(done)]() mutable { inner_->Append(std::move(*shared), std::move(done)); });
   }
   Result<ReadChunk> Read(StreamId id, std::uint64_t from, std::uint64_t end, std::size_t max) const override {
     return inner_->Read(id, from, end, max);
@@ -70,20 +71,21 @@ TEST_CASE("appends are answered and visible only once durable") {
 
   std::optional<Reply> first, dup, second, gap;
   svc.Append(Args("a", ProducerArgs{"p", 0, 0}), [&](Reply r) { first = r; });
-  CHECK_FALSE(first);                          // not durable yet: no answer
-  CHECK(svc.Read("/s", {}).body.empty());      // and readers see nothing
+  CHECK_FALSE(first);                      // not durable yet: no answer
+  CHECK(svc.Read("/s", {}).body.empty());  // and readers see nothing
   bool woke = false;
   StreamService::WaitToken token;
   ReadReply rr = svc.Read("/s", {});
-  CHECK(svc.Wait(rr.stream, 0, [&] { woke = true; }, &token));
+  CHECK(svc.Wait(
+      rr.stream, 0, [&] { woke = true; }, &token));
 
-  svc.Append(Args("a", ProducerArgs{"p", 0, 0}), [&](Reply r) { dup = r; });   // retry of in-flight
+  svc.Append(Args("a", ProducerArgs{"p", 0, 0}), [&](Reply r) { dup = r; });     // retry of in-flight
   svc.Append(Args("b", ProducerArgs{"p", 0, 1}), [&](Reply r) { second = r; });  // sees seq 0 pending
   svc.Append(Args("z", ProducerArgs{"p", 0, 5}), [&](Reply r) { gap = r; });
-  REQUIRE(gap);                                // refused at once: validation needs no disk
+  REQUIRE(gap);  // refused at once: validation needs no disk
   CHECK(gap->status == 409);
   CHECK(gap->expected_seq == 2u);
-  CHECK_FALSE(dup);                            // a duplicate waits for the original
+  CHECK_FALSE(dup);  // a duplicate waits for the original
   CHECK_FALSE(woke);
 
   Flush(queue);

@@ -17,7 +17,8 @@ int StatusOf(const std::string& text) { return ParseWsFrame(text).status; }
 }  // namespace
 
 TEST_CASE("ws frames: valid frames of every op") {
-  WsFrame s = ParseWsFrame(R"({"op":"subscribe","req":"s1","offset":"-1","mode":"compacted","lanes":["main"],"credit":8})");
+  WsFrame s =
+      ParseWsFrame(R"({"op":"subscribe","req":"s1","offset":"-1","mode":"compacted","lanes":["main"],"credit":8})");
   REQUIRE(s.status == 0);
   CHECK(s.op == WsFrame::Op::kSubscribe);
   CHECK(s.req == "s1");
@@ -27,7 +28,8 @@ TEST_CASE("ws frames: valid frames of every op") {
   CHECK(s.offset.kind == OffsetParam::Kind::kStart);
   WsFrame now = ParseWsFrame(R"({"op":"subscribe","offset":"now"})");
   CHECK((now.status == 0 && now.offset.kind == OffsetParam::Kind::kNow && !now.credit));
-  WsFrame a = ParseWsFrame(R"({"op":"append","req":{"k":[1]},"event":{"type":"x"},"producer":{"id":"p","epoch":1,"seq":2}})");
+  WsFrame a =
+      ParseWsFrame(R"({"op":"append","req":{"k":[1]},"event":{"type":"x"},"producer":{"id":"p","epoch":1,"seq":2}})");
   REQUIRE(a.status == 0);
   CHECK(a.req == json::parse(R"({"k":[1]})"));
   CHECK(a.event == json::parse(R"({"type":"x"})"));
@@ -44,21 +46,36 @@ TEST_CASE("ws frames: valid frames of every op") {
 }
 
 TEST_CASE("ws frames: each field of the wrong type is a 400 ack naming it, never a throw") {
-  for (const char* text : {
-           R"({"op":"heartbeat","run":5})", R"({"op":"heartbeat","run":"r-1","state":5})",
-           R"({"op":"heartbeat","run":[],"state":"x"})", R"({"op":"heartbeat"})",
-           R"({"op":"subscribe","offset":5})", R"({"op":"subscribe","mode":5})", R"({"op":"subscribe","mode":[]})",
-           R"({"op":"subscribe","lanes":"main"})", R"({"op":"subscribe","lanes":[1]})", R"({"op":"subscribe","lanes":[""]})",
-           R"({"op":"subscribe","credit":"8"})", R"({"op":"subscribe","credit":0})", R"({"op":"subscribe","credit":1.5})",
-           R"({"op":"subscribe","credit":18446744073709551615})", R"({"op":"subscribe","offset":"bad"})",
-           R"({"op":"presence","state":5})", R"({"op":"presence","device":{}})", R"({"op":"presence","state":null})",
-           R"({"op":"credit","n":"4"})", R"({"op":"credit","n":-1})", R"({"op":"credit","n":0})", R"({"op":"credit"})",
-           R"({"op":"auth","token":5})", R"({"op":"auth"})",
-           R"({"op":"append"})", R"({"op":"append","event":{},"producer":"p"})",
-           R"({"op":"append","event":{},"producer":{"id":5,"epoch":1,"seq":2}})",
-           R"({"op":"append","event":{},"producer":{"id":"p","epoch":-1,"seq":2}})",
-           R"({"op":"append","event":{},"producer":{"id":"p","epoch":1}})",
-           R"({"op":"nope"})"}) {
+  for (const char* text : {R"({"op":"heartbeat","run":5})",
+                           R"({"op":"heartbeat","run":"r-1","state":5})",
+                           R"({"op":"heartbeat","run":[],"state":"x"})",
+                           R"({"op":"heartbeat"})",
+                           R"({"op":"subscribe","offset":5})",
+                           R"({"op":"subscribe","mode":5})",
+                           R"({"op":"subscribe","mode":[]})",
+                           R"({"op":"subscribe","lanes":"main"})",
+                           R"({"op":"subscribe","lanes":[1]})",
+                           R"({"op":"subscribe","lanes":[""]})",
+                           R"({"op":"subscribe","credit":"8"})",
+                           R"({"op":"subscribe","credit":0})",
+                           R"({"op":"subscribe","credit":1.5})",
+                           R"({"op":"subscribe","credit":18446744073709551615})",
+                           R"({"op":"subscribe","offset":"bad"})",
+                           R"({"op":"presence","state":5})",
+                           R"({"op":"presence","device":{}})",
+                           R"({"op":"presence","state":null})",
+                           R"({"op":"credit","n":"4"})",
+                           R"({"op":"credit","n":-1})",
+                           R"({"op":"credit","n":0})",
+                           R"({"op":"credit"})",
+                           R"({"op":"auth","token":5})",
+                           R"({"op":"auth"})",
+                           R"({"op":"append"})",
+                           R"({"op":"append","event":{},"producer":"p"})",
+                           R"({"op":"append","event":{},"producer":{"id":5,"epoch":1,"seq":2}})",
+                           R"({"op":"append","event":{},"producer":{"id":"p","epoch":-1,"seq":2}})",
+                           R"({"op":"append","event":{},"producer":{"id":"p","epoch":1}})",
+                           R"({"op":"nope"})"}) {
     CAPTURE(text);
     WsFrame f;
     CHECK_NOTHROW(f = ParseWsFrame(text));
@@ -66,7 +83,8 @@ TEST_CASE("ws frames: each field of the wrong type is a 400 ack naming it, never
     CHECK_FALSE(f.framing);
     CHECK_FALSE(f.error.empty());
   }
-  CHECK(ParseWsFrame(R"({"op":"heartbeat","run":"r-1","state":5})").error == "field 'state' must be a string (got number)");
+  CHECK(ParseWsFrame(R"({"op":"heartbeat","run":"r-1","state":5})").error ==
+        "field 'state' must be a string (got number)");
   CHECK(ParseWsFrame(R"({"op":"subscribe","offset":5,"req":"s"})").req == "s");  // echoed on errors too
 }
 

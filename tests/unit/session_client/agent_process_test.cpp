@@ -70,7 +70,8 @@ TEST_CASE("issue 11 item 10: a shell loop that rides out SIGINT stops at once, w
   // exit: whether bash alone goes on after a SIGINT depends on its version; this one's exits),
   // so the first signal did nothing and the whole grace was waited out. Here the loop ignores
   // SIGINT outright, which any agent may do: the stop must not depend on SIGINT.
-  auto p = AgentProcess::Start({"/bin/bash", "-c", "trap '' INT; for i in $(seq 100000); do echo $i; sleep 0.02; done"});
+  auto p =
+      AgentProcess::Start({"/bin/bash", "-c", "trap '' INT; for i in $(seq 100000); do echo $i; sleep 0.02; done"});
   REQUIRE(p.ok());
   FirstLine(**p);
   const auto t0 = std::chrono::steady_clock::now();

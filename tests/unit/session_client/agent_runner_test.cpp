@@ -31,8 +31,8 @@ TEST_CASE("UTF-8: fragments never end inside a sequence") {
 namespace {
 
 using dsx::ManualClock;
-using testing::FakeSessionServer;
 using testing::AgentScript;
+using testing::FakeSessionServer;
 using Fault = FakeSessionServer::Fault;
 
 // RunAgent on a thread of its own, talking to `server` through fresh transports, starting the
@@ -55,8 +55,8 @@ struct Rig {
     env.clock = &clock;
     env.clock_poll_ms = 1;
     env.transport = [this] { return server.Connect(); };
-    env.start_agent = [this](const std::vector<std::string>&, std::chrono::milliseconds)
-        -> dsx::Result<std::unique_ptr<Agent>> {
+    env.start_agent = [this](const std::vector<std::string>&,
+                             std::chrono::milliseconds) -> dsx::Result<std::unique_ptr<Agent>> {
       ++agents_started;
       return agent->Connect();
     };

@@ -18,9 +18,9 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,7 +118,9 @@ class FakeSessionServer {
   struct Connection final : net::Transport {
     explicit Connection(FakeSessionServer& s) : server(s) {}
     net::Exchange Send(const net::HttpRequest& r) override { return server.Send(r); }
-    net::Exchange Stream(const net::HttpRequest& r, const net::StreamHandler& h) override { return server.Stream(r, h); }
+    net::Exchange Stream(const net::HttpRequest& r, const net::StreamHandler& h) override {
+      return server.Stream(r, h);
+    }
     FakeSessionServer& server;
   };
 

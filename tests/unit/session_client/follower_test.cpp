@@ -131,9 +131,9 @@ TEST_CASE("SSE: a drop between data and control resumes from the last committed 
 
 TEST_CASE("SSE JSON: several data events before one control are merged into one batch") {
   Fixture f;
-  f.transport.script = {Reply(200, Page("application/json", "0_0", true), "[]"),
-                        SseReply(SseHead(), {"event: data\ndata:[{\"a\":1}]\n\nevent: data\ndata:[\"x\"]\n\n" +
-                                             Control("0_2", true)})};
+  f.transport.script = {
+      Reply(200, Page("application/json", "0_0", true), "[]"),
+      SseReply(SseHead(), {"event: data\ndata:[{\"a\":1}]\n\nevent: data\ndata:[\"x\"]\n\n" + Control("0_2", true)})};
   Follower fl(f.client, f.Options(true));
   REQUIRE(f.Run(fl).ok());
   CHECK(f.out == "[{\"a\":1},\"x\"]");
@@ -145,8 +145,8 @@ TEST_CASE("text streams follow with long-poll by default (exact bytes), echoing 
   lp.emplace_back("Stream-Cursor", "100");
   HeaderList timeout = Page("text/plain", "0_4", true);
   timeout.emplace_back("Stream-Cursor", "101");
-  f.transport.script = {Reply(200, Page("text/plain", "0_2", true), "a\r"), Reply(200, lp, "\nb"),
-                        Reply(204, timeout), Reply(204, Page("text/plain", "0_4", true, true))};
+  f.transport.script = {Reply(200, Page("text/plain", "0_2", true), "a\r"), Reply(200, lp, "\nb"), Reply(204, timeout),
+                        Reply(204, Page("text/plain", "0_4", true, true))};
   Follower fl(f.client, f.Options(true));
   REQUIRE(f.Run(fl).ok());
   CHECK(f.out == "a\r\nb");
@@ -195,10 +195,12 @@ TEST_CASE("--retry-for bounds an outage") {
 
 TEST_CASE("a sink error stops reading and the offset stays before the refused chunk") {
   Fixture f;
-  f.transport.script = {Reply(200, Page("text/plain", "0_1", false), "a"), Reply(200, Page("text/plain", "0_2", true), "b")};
+  f.transport.script = {Reply(200, Page("text/plain", "0_1", false), "a"),
+                        Reply(200, Page("text/plain", "0_2", true), "b")};
   Follower fl(f.client, f.Options(false));
   int calls = 0;
-  auto s = fl.Run([&](const Chunk&) { return ++calls == 2 ? dsx::Status::Failed("output closed") : dsx::Status::Ok(); });
+  auto s =
+      fl.Run([&](const Chunk&) { return ++calls == 2 ? dsx::Status::Failed("output closed") : dsx::Status::Ok(); });
   CHECK(s.code() == dsx::Code::kFailed);
   CHECK(fl.offset() == "0_1");
 }

@@ -67,9 +67,10 @@ TEST_CASE("cancel a named run: posts control.cancel, polls the log from its answ
 
 TEST_CASE("cancel without a run asks every active run; a rejection is exit 4") {
   Fixture f;
-  f.transport.script = {Fixture::Json(200, {{"runs", {{{"run", "r-1"}}, {{"run", "r-2"}}}}}),
-                        Fixture::Posted("k-1", "0_7"), Fixture::Posted("k-2", "0_8"),
-                        Fixture::Page(json::array({Fixture::Ack("k-2", "rejected", "busy"), Fixture::Ack("k-1", "applied")}), "0_9")};
+  f.transport.script = {
+      Fixture::Json(200, {{"runs", {{{"run", "r-1"}}, {{"run", "r-2"}}}}}), Fixture::Posted("k-1", "0_7"),
+      Fixture::Posted("k-2", "0_8"),
+      Fixture::Page(json::array({Fixture::Ack("k-2", "rejected", "busy"), Fixture::Ack("k-1", "applied")}), "0_9")};
   auto r = SendControl(f.session, f.clock, Cancel());
   REQUIRE(r.ok());
   REQUIRE(r->results.size() == 2);
@@ -98,7 +99,8 @@ TEST_CASE("no ack within --wait: pending, exit 5, after exactly the wait in virt
 
 TEST_CASE("steer: data goes out as given; several active runs need a name; none is exit 3") {
   Fixture f;
-  f.transport.script = {Fixture::Posted("k-1", "0_1"), Fixture::Page(json::array({Fixture::Ack("k-1", "applied")}), "0_2")};
+  f.transport.script = {Fixture::Posted("k-1", "0_1"),
+                        Fixture::Page(json::array({Fixture::Ack("k-1", "applied")}), "0_2")};
   ControlRequest q;
   q.steer = true;
   q.run = "r-1";

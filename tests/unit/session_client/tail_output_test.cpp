@@ -69,8 +69,13 @@ TEST_CASE("UTF-8 validation") {
 }
 
 TEST_CASE("base64 round-trips and matches RFC 4648 vectors") {
-  const char* vec[][2] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-                          {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const char* vec[][2] = {{"", ""},
+                          {"f", "Zg=="},
+                          {"fo", "Zm8="},
+                          {"foo", "Zm9v"},
+                          {"foob", "Zm9vYg=="},
+                          {"fooba", "Zm9vYmE="},
+                          {"foobar", "Zm9vYmFy"}};
   for (auto& v : vec) {
     CHECK(Base64Encode(v[0]) == v[1]);
     CHECK(*Base64Decode(v[1]) == v[0]);

@@ -71,7 +71,9 @@ TEST_CASE("RelocatedBatchKeepsItsMessageBoundaries") {
   t.segment_target_size = 4096;
   auto store = Open(dir.path, t);
   REQUIRE(store->Load().ok());
-  REQUIRE(CreateSync(*store, {Meta(1, "/v1/stream/json", "application/json"), {MakeBatch({"[1]", "[2]", "[3]"})}, false}).ok());
+  REQUIRE(
+      CreateSync(*store, {Meta(1, "/v1/stream/json", "application/json"), {MakeBatch({"[1]", "[2]", "[3]"})}, false})
+          .ok());
   REQUIRE(CreateSync(*store, {Meta(2, "/v1/stream/junk"), {}, false}).ok());
   for (int i = 0; i < 10; ++i) REQUIRE(AppendText(*store, 2, std::string(1000, 'j')).ok());
   REQUIRE(DropSync(*store, 2).ok());

@@ -38,7 +38,8 @@ TEST_CASE("ReadersSeeWholeInOrderDataWhileAppendsRollAndDropsRun") {
   threads.emplace_back([&] {
     for (int i = 0; i < 60; ++i) {
       StreamId id = 100 + i;
-      if (!CreateSync(*store, {Meta(id, "/tmp/" + std::to_string(i)), {MakeBatch({std::string(500, 'z')})}, false}).ok())
+      if (!CreateSync(*store, {Meta(id, "/tmp/" + std::to_string(i)), {MakeBatch({std::string(500, 'z')})}, false})
+               .ok())
         errors++;
       if (!DropSync(*store, id).ok()) errors++;
     }

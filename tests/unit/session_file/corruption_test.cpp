@@ -30,7 +30,7 @@ std::string Msg(char name, int i) {
 // copied while the store is open (what SIGKILL leaves). `acked` is what each stream was told.
 struct Workload {
   TempDir live, copy;
-  std::map<StreamId, std::string> data;    // every acknowledged byte, per stream
+  std::map<StreamId, std::string> data;     // every acknowledged byte, per stream
   std::map<StreamId, std::uint64_t> acked;  // the last tail each stream was given
   explicit Workload(int n, Tuning t = {}, bool close = false) {
     auto store = Open(live.path, t);
@@ -184,7 +184,8 @@ TEST_CASE("ZeroedRecordsInsideABadRangeMakeItsOwnersUnknown") {
   Workload w(10);
   auto seg = w.last_segment();
   std::string image = Slurp(seg);
-  const std::size_t ra = RecordOf(image, Msg('a', 9)), rb = RecordOf(image, Msg('b', 9)), rc = RecordOf(image, Msg('c', 9));
+  const std::size_t ra = RecordOf(image, Msg('a', 9)), rb = RecordOf(image, Msg('b', 9)),
+                    rc = RecordOf(image, Msg('c', 9));
   REQUIRE((ra < rb && rb < rc));
   image[ra + 40] ^= 0x11;
   std::fill(image.begin() + static_cast<std::ptrdiff_t>(rb), image.begin() + static_cast<std::ptrdiff_t>(rc), '\0');

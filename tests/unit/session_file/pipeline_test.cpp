@@ -23,13 +23,13 @@ class TrackingEnv final : public ForwardingEnv {
  public:
   std::mutex mu;
   std::condition_variable cv;
-  std::map<std::string, std::uint64_t> written_end;  // per file: highest byte written
-  std::map<std::string, std::uint64_t> durable_end;  // per file: covered by a completed sync
+  std::map<std::string, std::uint64_t> written_end;                // per file: highest byte written
+  std::map<std::string, std::uint64_t> durable_end;                // per file: covered by a completed sync
   std::map<int, std::pair<std::string, std::uint64_t>> token_end;  // token -> (file, write end)
-  bool gate = false;          // hold syncs until released
-  int syncs_started = 0;      // counted while gated
+  bool gate = false;                                               // hold syncs until released
+  int syncs_started = 0;                                           // counted while gated
   int syncs_released = 0;
-  int fail_sync_at = 0;       // 1-based among gated syncs; 0: never
+  int fail_sync_at = 0;  // 1-based among gated syncs; 0: never
 
   // The byte position the token's write reached, or 0 if not written yet, and whether a
   // completed sync covers it.
@@ -101,7 +101,9 @@ class TrackingEnv final : public ForwardingEnv {
       d = std::max(d, covers);
       return st;
     }
-    Result<std::size_t> Read(std::uint64_t pos, char* buf, std::size_t n) const override { return base_->Read(pos, buf, n); }
+    Result<std::size_t> Read(std::uint64_t pos, char* buf, std::size_t n) const override {
+      return base_->Read(pos, buf, n);
+    }
     Result<std::uint64_t> Size() const override { return base_->Size(); }
     Status Truncate(std::uint64_t size) override { return base_->Truncate(size); }
     const std::string& name() const override { return base_->name(); }
@@ -148,7 +150,7 @@ TEST_CASE("PipelineCallbacksOnlyAfterACoveringSyncAndInLogOrder") {
   for (int s = 1; s <= kStreams; ++s) REQUIRE(CreateSync(*store, {Meta(s, "/s/" + std::to_string(s)), {}, false}).ok());
 
   std::mutex mu;
-  std::vector<int> completion_order;  // tokens, in callback order
+  std::vector<int> completion_order;                // tokens, in callback order
   std::map<int, std::vector<std::uint64_t>> tails;  // per stream, in callback order
   std::atomic<int> not_durable{0}, failed{0}, done{0};
   for (int wave = 0; wave < 2; ++wave) {

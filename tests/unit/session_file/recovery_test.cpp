@@ -85,7 +85,7 @@ TEST_CASE("PrefilledZerosAreTheEndOfTheLogAndGoAtTheSeal") {
   CHECK(Find(*loaded, 1)->tail == 11);
   CHECK(ReadAll(*store, 1, 0, 11) == "onetwothree");
   CHECK(fsys::file_size(seg) == records.size());  // sealed at its records' end
-  REQUIRE(AppendText(*store, 1, "four").ok());  // into a new, prefilled segment
+  REQUIRE(AppendText(*store, 1, "four").ok());    // into a new, prefilled segment
   REQUIRE(store->Close().ok());
   // A clean close seals that one at its records' end too; the segment it starts stays empty.
   for (const auto& p : Segments(c.copy.path)) {
@@ -101,7 +101,8 @@ TEST_CASE("TornRecordInsidePrefilledZeros") {
   auto seg = c.last_segment();
   std::string image = Slurp(seg);
   const std::size_t records = WithoutPrefill(image).size();
-  std::fill(image.begin() + static_cast<std::ptrdiff_t>(records) - 4, image.begin() + static_cast<std::ptrdiff_t>(records), '\0');
+  std::fill(image.begin() + static_cast<std::ptrdiff_t>(records) - 4,
+            image.begin() + static_cast<std::ptrdiff_t>(records), '\0');
   Spit(seg, image);
   auto store = Open(c.copy.path);
   auto loaded = store->Load();
@@ -189,9 +190,9 @@ TEST_CASE("SealedSegmentIsNotRescannedAtOpenAndACorruptRecordIsNeverServed") {
   Spit(first, bytes);
   auto store = Open(dir.path, t);
   auto loaded = store->Load();
-  REQUIRE(loaded.ok());                      // open read indexes only: it did not notice
+  REQUIRE(loaded.ok());  // open read indexes only: it did not notice
   CHECK(Find(*loaded, 1)->tail == 1000);
-  auto bad = store->Read(1, 0, 1000, 10);     // the reader does
+  auto bad = store->Read(1, 0, 1000, 10);  // the reader does
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("checksum mismatch") != std::string::npos);
   auto good = store->Read(1, 100, 1000, 1 << 20);

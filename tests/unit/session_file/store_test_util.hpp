@@ -32,7 +32,9 @@ struct TempDir {
 class ForwardingEnv : public FileEnv {
  public:
   Result<std::string> ReadAll(const fsys::path& p) override { return PosixEnv()->ReadAll(p); }
-  Status WriteAtomic(const fsys::path& p, std::string_view d, bool s) override { return PosixEnv()->WriteAtomic(p, d, s); }
+  Status WriteAtomic(const fsys::path& p, std::string_view d, bool s) override {
+    return PosixEnv()->WriteAtomic(p, d, s);
+  }
   Status Remove(const fsys::path& p) override { return PosixEnv()->Remove(p); }
   Status CreateDir(const fsys::path& d) override { return PosixEnv()->CreateDir(d); }
   Status SyncDir(const fsys::path& d) override { return PosixEnv()->SyncDir(d); }
@@ -64,7 +66,9 @@ class FaultEnv final : public ForwardingEnv {
       if (++env_->syncs == env_->fail_sync_at) return Status::Failed("injected sync failure");
       return base_->Sync();
     }
-    Result<std::size_t> Read(std::uint64_t pos, char* buf, std::size_t n) const override { return base_->Read(pos, buf, n); }
+    Result<std::size_t> Read(std::uint64_t pos, char* buf, std::size_t n) const override {
+      return base_->Read(pos, buf, n);
+    }
     Result<std::uint64_t> Size() const override { return base_->Size(); }
     Status Truncate(std::uint64_t size) override { return base_->Truncate(size); }
     const std::string& name() const override { return base_->name(); }

@@ -70,10 +70,8 @@ void FileStore::Complete(Pending& p, const Status& s) {
     if (*cb) (*cb)(s);
   } else if (auto* acb = std::get_if<AppendCallback>(&p.done)) {
     if (*acb) {
-      if (s.ok())
-        (*acb)(std::move(p.result));
-      else
-        (*acb)(s);
+      if (s.ok()) (*acb)(std::move(p.result));
+      else (*acb)(s);
     }
   }
 }
@@ -129,7 +127,8 @@ void FileStore::Append(AppendOp op, AppendCallback done) {
     if (refused.ok() && (it == streams_.end() || it->second->dropping))
       refused = Status::NotFound("stream id " + std::to_string(op.id) + " not found");
     if (refused.ok() && it->second->state.unavailable)
-      refused = Status::Unavailable("stream '" + it->second->state.meta.path + "' is unavailable: " + *it->second->state.unavailable);
+      refused = Status::Unavailable("stream '" + it->second->state.meta.path +
+                                    "' is unavailable: " + *it->second->state.unavailable);
     if (refused.ok() && op.batch.payload.size() + 4096 + 4 * op.batch.sizes.size() > kMaxRecordPayload)
       refused = Status::Failed("append of " + std::to_string(op.batch.payload.size()) + " bytes is too large");
     if (refused.ok()) {
@@ -151,9 +150,7 @@ void FileStore::SoftDelete(StreamId id, StatusCallback done) {
   SubmitStreamRecord(id, RecordType::kSoftDelete, std::move(done));
 }
 
-void FileStore::Drop(StreamId id, StatusCallback done) {
-  SubmitStreamRecord(id, RecordType::kDrop, std::move(done));
-}
+void FileStore::Drop(StreamId id, StatusCallback done) { SubmitStreamRecord(id, RecordType::kDrop, std::move(done)); }
 
 // SoftDelete and Drop: a record that names only the stream. A Drop marks the stream as dropping
 // at once, so later mutations of it are refused while the record waits for its sync.

@@ -22,9 +22,9 @@ struct FileStoreOptions {
     kBatch,   // callback after write(); fdatasync at least every batch_interval_ms
     kNever,   // callback after write(); no sync on the append path (throwaway data)
   };
-  std::filesystem::path dir;               // created if missing; locked while the store is open
+  std::filesystem::path dir;  // created if missing; locked while the store is open
   FsyncMode fsync = FsyncMode::kAlways;
-  int batch_interval_ms = 100;             // kBatch only: the longest a write stays unsynced [ms]
+  int batch_interval_ms = 100;  // kBatch only: the longest a write stays unsynced [ms]
 };
 
 // Open (create) the store in `options.dir`. Takes an exclusive lock on DIR/LOCK: a second

@@ -12,7 +12,8 @@ void FileStore::AddExtent(StreamRec& s, const Extent& e) {
   if (ex.empty() || ex.back().start < e.start) {
     ex.push_back(e);  // the common case: an append
   } else {
-    auto it = std::lower_bound(ex.begin(), ex.end(), e.start, [](const Extent& x, std::uint64_t v) { return x.start < v; });
+    auto it =
+        std::lower_bound(ex.begin(), ex.end(), e.start, [](const Extent& x, std::uint64_t v) { return x.start < v; });
     if (it != ex.end() && it->start == e.start) {
       ReleaseExtent(*it);
       *it = e;
@@ -32,8 +33,8 @@ void FileStore::ReleaseExtent(const Extent& e) {
   if (--seg->second.live_extents == 0 && seg->second.sealed) dead_segments_.push_back(e.segment);
 }
 
-std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment,
-                                   std::uint64_t pos, std::uint32_t record_len, std::vector<IndexEntry>* index,
+std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment, std::uint64_t pos,
+                                   std::uint32_t record_len, std::vector<IndexEntry>* index,
                                    Result<AppendResult>* result) {
   auto add_batch = [&](StreamRec& s, LogId lid, const BatchRef& b) {
     mu_.AssertHeld();  // called only from here (the analysis does not follow into lambdas)
@@ -41,7 +42,8 @@ std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, st
     Extent e{s.state.tail, b.data_len, segment, pos, record_len, b.data_off, b.msg_count};
     AddExtent(s, e);
     if (index)
-      index->push_back({lid, e.start, pos, record_len, static_cast<std::uint32_t>(b.data_len), b.msg_count, b.data_off});
+      index->push_back(
+          {lid, e.start, pos, record_len, static_cast<std::uint32_t>(b.data_len), b.msg_count, b.data_off});
     s.state.tail += b.data_len;
     s.state.message_count += b.msg_count;
   };
@@ -102,11 +104,13 @@ std::string FileStore::ApplyRecord(RecordType type, std::string_view payload, st
         return "relocation outside the stream";
       auto old = std::lower_bound(s.extents.begin(), s.extents.end(), r->start_offset,
                                   [](const Extent& x, std::uint64_t v) { return x.start < v; });
-      if (old != s.extents.end() && old->start == r->start_offset && (old->len != b.data_len || old->msg_count != b.msg_count))
+      if (old != s.extents.end() && old->start == r->start_offset &&
+          (old->len != b.data_len || old->msg_count != b.msg_count))
         return "relocation does not match the batch it moves";
       AddExtent(s, Extent{r->start_offset, b.data_len, segment, pos, record_len, b.data_off, b.msg_count});
       if (index)
-        index->push_back({r->lid, r->start_offset, pos, record_len, static_cast<std::uint32_t>(b.data_len), b.msg_count, b.data_off});
+        index->push_back({r->lid, r->start_offset, pos, record_len, static_cast<std::uint32_t>(b.data_len), b.msg_count,
+                          b.data_off});
       return {};
     }
     case RecordType::kSoftDelete:

@@ -47,7 +47,8 @@ Status FileStore::Compact() {
     auto got = m.file->Read(m.extent.record_pos, buf.data(), buf.size());
     std::string_view payload = std::string_view(buf).substr(std::min<std::size_t>(buf.size(), kRecordHeaderSize));
     std::string_view data;
-    if (!got || *got != buf.size() || !CheckRecord(std::string_view(buf).substr(0, kRecordHeaderSize), payload).empty() ||
+    if (!got || *got != buf.size() ||
+        !CheckRecord(std::string_view(buf).substr(0, kRecordHeaderSize), payload).empty() ||
         !DecodeBatchData(payload, m.extent.data_off, &sizes, &data)) {
       // Never copy a record that does not verify; leave the segment as it is (readers of that
       // batch get the error) and say so.
@@ -87,8 +88,8 @@ Status FileStore::Compact() {
   }
   active_size_ += total;
   RemoveDeadSegments();
-  log::Info("compacted segments", {{"segments", std::to_string(victims.size())},
-                                   {"moved_bytes", std::to_string(moved_bytes)}});
+  log::Info("compacted segments",
+            {{"segments", std::to_string(victims.size())}, {"moved_bytes", std::to_string(moved_bytes)}});
   return {};
 }
 

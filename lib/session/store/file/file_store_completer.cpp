@@ -66,7 +66,8 @@ void FileStore::CompleteBatch(Written& w) {
     if (synced.ok()) {
       RemoveDeadSegments();
     } else {
-      log::Error("file store sync failed; refusing all further writes", {{"file", w.file->name()}, {"error", synced.message()}});
+      log::Error("file store sync failed; refusing all further writes",
+                 {{"file", w.file->name()}, {"error", synced.message()}});
       MutexLock lk(&mu_);
       completer_failed_ = Status::Unavailable("file store failed: " + synced.message());
       if (failed_.ok()) failed_ = completer_failed_;

@@ -37,7 +37,7 @@
 namespace dsx::session::filestore {
 
 struct Tuning {
-  FileEnv* env = nullptr;                        // nullptr: PosixEnv()
+  FileEnv* env = nullptr;                                  // nullptr: PosixEnv()
   std::uint64_t segment_target_size = kSegmentTargetSize;  // roll threshold [bytes]
   std::uint64_t prefill_chunk = kPrefillChunk;             // zeros written ahead; 0: none [bytes]
   // Read and verify every record of every segment at open instead of trusting the sealed
@@ -47,8 +47,8 @@ struct Tuning {
 
 // One batch of a stream in the log.
 struct Extent {
-  std::uint64_t start = 0;       // stream offset of the first byte
-  std::uint64_t len = 0;         // data bytes
+  std::uint64_t start = 0;  // stream offset of the first byte
+  std::uint64_t len = 0;    // data bytes
   std::uint64_t segment = 0;
   std::uint64_t record_pos = 0;  // record header position in the segment [bytes]
   std::uint32_t record_len = 0;  // header + payload [bytes]
@@ -59,16 +59,16 @@ struct Extent {
 
 struct StreamRec {
   LogId lid = 0;
-  bool committed = false;        // its kCreate record has been applied
-  StreamState state;             // committed state (applied in log order by the writer)
-  std::vector<Extent> extents;   // committed batches, by start offset
+  bool committed = false;          // its kCreate record has been applied
+  StreamState state;               // committed state (applied in log order by the writer)
+  std::vector<Extent> extents;     // committed batches, by start offset
   std::uint64_t pending_tail = 0;  // tail including queued appends: next append's start
-  bool dropping = false;         // a Drop is queued: later mutations get NotFound
+  bool dropping = false;           // a Drop is queued: later mutations get NotFound
   // Offsets whose data is gone (damaged or missing records): the extents and these tile
   // [base_offset, tail). Persisted in the CHECKPOINT. While state.unavailable is set the stream
   // refuses reads and appends; after a repair accepted the loss, reads step over these ranges.
   std::vector<LostRange> lost;
-  bool loss_unbounded = false;   // see CheckpointStream: a repair leaves it unavailable
+  bool loss_unbounded = false;  // see CheckpointStream: a repair leaves it unavailable
 };
 
 struct Segment {
@@ -78,9 +78,9 @@ struct Segment {
   // Record bytes holding those extents (a record with several batches counts once per batch:
   // an overestimate, so compaction errs towards copying less). Compaction compares it with size.
   std::uint64_t live_bytes = 0;
-  std::uint64_t size = 0;          // file size once sealed [bytes]
+  std::uint64_t size = 0;  // file size once sealed [bytes]
   bool sealed = false;
-  bool index_pending = false;      // its .idx is still being written (not removable yet)
+  bool index_pending = false;  // its .idx is still being written (not removable yet)
 };
 
 class FileStore final : public StreamStore {
@@ -112,9 +112,9 @@ class FileStore final : public StreamStore {
  private:
   struct Pending {
     RecordType type;
-    std::string rec;                   // header + payload, ready to write
+    std::string rec;  // header + payload, ready to write
     std::variant<StatusCallback, AppendCallback> done;
-    std::uint64_t pos = 0;             // where it was written (set by the writer)
+    std::uint64_t pos = 0;  // where it was written (set by the writer)
     std::uint64_t segment = 0;
     Result<AppendResult> result = AppendResult{};  // filled when applied
   };
@@ -133,27 +133,27 @@ class FileStore final : public StreamStore {
 
   // ---- writer thread (file_store_writer.cpp) ----
   void WriterLoop();
-  Status WriteBatch(Written& w);   // write (+ sync under kAlways); sets w.file
-  void WaitCompleted();                            // until the completer has finished every batch
+  Status WriteBatch(Written& w);  // write (+ sync under kAlways); sets w.file
+  void WaitCompleted();           // until the completer has finished every batch
   Status SyncActive(std::size_t covered);
-  Status Roll();                      // seal the active segment, start the next, checkpoint
+  Status Roll();  // seal the active segment, start the next, checkpoint
   Status NewActiveSegment(std::uint64_t number);
   // Zeros ahead of `end` in the active segment, so appends up to it overwrite allocated blocks
   // instead of growing the file (file_store_prefill.cpp).
   Status Prefill(RandomFile& file, std::uint64_t end);
   Status WriteCheckpoint(std::uint64_t replay_segment);
-  void RemoveDeadSegments();          // unlink sealed segments without live data
-  Status Compact();                   // copy live batches out of mostly dead segments (file_store_compact.cpp)
+  void RemoveDeadSegments();  // unlink sealed segments without live data
+  Status Compact();           // copy live batches out of mostly dead segments (file_store_compact.cpp)
 
   // ---- completer thread (file_store_completer.cpp) ----
   void CompleterLoop();
-  void CompleteBatch(Written& w);     // apply, free dead segments, run the callbacks
+  void CompleteBatch(Written& w);  // apply, free dead segments, run the callbacks
 
   // ---- shared by recovery and the writer (file_store_apply.cpp) ----
   // Apply one valid record at (segment, pos) to the registry. "" or why it is invalid.
-  std::string ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment,
-                          std::uint64_t pos, std::uint32_t record_len, std::vector<IndexEntry>* index,
-                          Result<AppendResult>* result) REQUIRES(mu_);
+  std::string ApplyRecord(RecordType type, std::string_view payload, std::uint64_t segment, std::uint64_t pos,
+                          std::uint32_t record_len, std::vector<IndexEntry>* index, Result<AppendResult>* result)
+      REQUIRES(mu_);
   // Attach a batch to a stream, in start order; a batch already known at that start moved
   // (compaction), so the old copy is released.
   void AddExtent(StreamRec& s, const Extent& e) REQUIRES(mu_);
@@ -166,8 +166,7 @@ class FileStore final : public StreamStore {
   Status LoadSealed(std::uint64_t number, SegmentReport* rep) REQUIRES(mu_);
   Status ReplaySegment(std::uint64_t number, Replay& r) REQUIRES(mu_);
   void ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Replay& r) REQUIRES(mu_);
-  void StartRangeCheck(std::uint64_t segment, const BadRange& range, std::string_view bytes, Replay& r)
-      REQUIRES(mu_);
+  void StartRangeCheck(std::uint64_t segment, const BadRange& range, std::string_view bytes, Replay& r) REQUIRES(mu_);
   void FinishRangeChecks(Replay& r) REQUIRES(mu_);
   void CheckCoverage(Replay& r) REQUIRES(mu_);
   static void Damage(StreamRec& s, const std::string& reason);
@@ -194,9 +193,9 @@ class FileStore final : public StreamStore {
   bool loaded_ GUARDED_BY(mu_) = false;
   bool closing_ GUARDED_BY(mu_) = false;
   std::deque<Written> written_ GUARDED_BY(mu_);  // handed to the completer, in log order
-  std::size_t completing_ GUARDED_BY(mu_) = 0;  // batches handed over and not yet completed
+  std::size_t completing_ GUARDED_BY(mu_) = 0;   // batches handed over and not yet completed
   bool completer_stop_ GUARDED_BY(mu_) = false;
-  Status completer_failed_ GUARDED_BY(mu_);  // sticky: first failure found by the completer
+  Status completer_failed_ GUARDED_BY(mu_);                   // sticky: first failure found by the completer
   std::vector<std::uint64_t> dead_segments_ GUARDED_BY(mu_);  // found by ApplyRecord(kDrop)
   SyncObserver observer_ GUARDED_BY(mu_);
   RecoveryReport report_;  // written by Load() only
@@ -204,11 +203,11 @@ class FileStore final : public StreamStore {
   // Writer-thread state (only the writer thread, or Load before it starts, touches these; the
   // completer reads active_ and appends to active_index_ only while the writer cannot roll, see
   // WaitCompleted).
-  std::uint64_t active_ = 0;          // active segment number
-  std::uint64_t active_size_ = 0;     // bytes written to it
-  std::uint64_t prefilled_end_ = 0;   // zeros written (or records) up to here in it [bytes]
+  std::uint64_t active_ = 0;         // active segment number
+  std::uint64_t active_size_ = 0;    // bytes written to it
+  std::uint64_t prefilled_end_ = 0;  // zeros written (or records) up to here in it [bytes]
   std::vector<IndexEntry> active_index_;
-  bool dirty_ = false;                // written but not synced (kBatch, kNever)
+  bool dirty_ = false;  // written but not synced (kBatch, kNever)
   std::size_t unsynced_appends_ = 0;
   std::chrono::steady_clock::time_point last_sync_{};
   std::string write_buf_;

@@ -31,7 +31,8 @@ Result<ReadChunk> FileStore::Read(StreamId id, std::uint64_t from, std::uint64_t
       return Status::Unavailable("stream '" + it->second->state.meta.path + "' is unavailable: " + *why);
     const auto& ex = it->second->extents;
     // The first batch that ends after `from`.
-    auto first = std::upper_bound(ex.begin(), ex.end(), from, [](std::uint64_t f, const Extent& e) { return f < e.end(); });
+    auto first =
+        std::upper_bound(ex.begin(), ex.end(), from, [](std::uint64_t f, const Extent& e) { return f < e.end(); });
     std::uint64_t bytes = 0;
     for (auto e = first; e != ex.end() && e->start < end_limit && bytes < max_bytes; ++e) {
       // A lost range (accepted by a repair) between two batches: a chunk is contiguous, so it
@@ -39,7 +40,8 @@ Result<ReadChunk> FileStore::Read(StreamId id, std::uint64_t from, std::uint64_t
       if (!pieces.empty() && e->start != pieces.back().extent.end()) break;
       auto seg = segments_.find(e->segment);
       if (seg == segments_.end())
-        return Status::Failed("segment " + std::to_string(e->segment) + " of stream id " + std::to_string(id) + " is missing");
+        return Status::Failed("segment " + std::to_string(e->segment) + " of stream id " + std::to_string(id) +
+                              " is missing");
       pieces.push_back({*e, seg->second.file});
       bytes += e->end() - std::max(e->start, from);
     }
@@ -66,7 +68,8 @@ Result<ReadChunk> FileStore::Read(StreamId id, std::uint64_t from, std::uint64_t
     if (!got) return got.status();
     for (std::size_t k = i; k < j && !done; ++k) {
       const Extent& e = pieces[k].extent;
-      const std::string where = "record at byte " + std::to_string(e.record_pos) + " of segment '" + pieces[k].file->name() + "'";
+      const std::string where =
+          "record at byte " + std::to_string(e.record_pos) + " of segment '" + pieces[k].file->name() + "'";
       if (e.record_pos + e.record_len > lo + *got) return Status::Failed("cannot read " + where + ": file too short");
       std::string_view rec(buf.data() + (e.record_pos - lo), e.record_len);
       std::string_view payload = rec.substr(kRecordHeaderSize);

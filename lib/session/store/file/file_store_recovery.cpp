@@ -28,22 +28,22 @@ namespace dsx::session::filestore {
 struct RangeCheck {
   std::uint64_t segment = 0;
   BadRange range;
-  bool owners_known = false;                       // the range's framing named its streams
+  bool owners_known = false;  // the range's framing named its streams
   std::unordered_set<LogId> owners;
   std::unordered_map<LogId, std::uint64_t> tail_at;  // live streams and their tails at the range
-  std::unordered_set<LogId> settled;               // had a later append (proven or damaged then)
-  std::unordered_set<LogId> proven;                // ... and it started exactly at tail_at
-  bool unbounded = false;                          // a missing segment: its size is unknown
-  std::uint64_t extra = 0;                         // bytes of the range cut off its segment
+  std::unordered_set<LogId> settled;                 // had a later append (proven or damaged then)
+  std::unordered_set<LogId> proven;                  // ... and it started exactly at tail_at
+  bool unbounded = false;                            // a missing segment: its size is unknown
+  std::uint64_t extra = 0;                           // bytes of the range cut off its segment
 };
 
 struct FileStore::Replay {
   std::vector<RangeCheck> checks;
   std::vector<std::pair<std::uint64_t, std::vector<IndexEntry>>> scanned;  // sealed at the end
-  std::unordered_map<LogId, std::uint64_t> orphans;   // records of unknown streams
-  std::unordered_map<LogId, std::uint64_t> created_in;  // segment of each replayed kCreate
-  std::unordered_map<LogId, std::uint64_t> appended_in;  // last segment with an append of it
-  std::unordered_map<LogId, std::uint64_t> missing;   // lid -> a segment of its that is missing
+  std::unordered_map<LogId, std::uint64_t> orphans;                        // records of unknown streams
+  std::unordered_map<LogId, std::uint64_t> created_in;                     // segment of each replayed kCreate
+  std::unordered_map<LogId, std::uint64_t> appended_in;                    // last segment with an append of it
+  std::unordered_map<LogId, std::uint64_t> missing;                        // lid -> a segment of its that is missing
   // A segment whose tail does not verify: cut at the end, unless a later segment holds valid
   // records (then it was corruption, not a crash mid-write).
   struct Torn {
@@ -95,11 +95,8 @@ bool ReadOwners(std::string_view bytes, const std::unordered_map<LogId, std::uin
         if (auto m = DecodeRelocate(payload)) lid = m->lid;
         break;
       case RecordType::kSoftDelete:
-      case RecordType::kDrop:
-        lid = DecodeLid(payload);
-        break;
-      default:
-        return false;  // a kCreate (whose stream is unknown so far) or not a record
+      case RecordType::kDrop: lid = DecodeLid(payload); break;
+      default: return false;  // a kCreate (whose stream is unknown so far) or not a record
     }
     if (!lid || !tail_at.count(*lid)) return false;
     owners->insert(*lid);
@@ -143,8 +140,10 @@ Status FileStore::LoadSealed(std::uint64_t number, SegmentReport* rep) {
       rep->bad.push_back({scan.valid_end, image->size(), scan.tail_reason + " (sealed segment)"});
     for (const auto& b : rep->bad)
       log::Warn("corrupt bytes in a sealed segment kept; the streams with records there are unavailable",
-                {{"file", SegmentPath(number).filename().string()}, {"pos", std::to_string(b.begin)},
-                 {"bad_bytes", std::to_string(b.end - b.begin)}, {"reason", b.reason}});
+                {{"file", SegmentPath(number).filename().string()},
+                 {"pos", std::to_string(b.begin)},
+                 {"bad_bytes", std::to_string(b.end - b.begin)},
+                 {"reason", b.reason}});
     SegmentIndex scanned{number, *size, IndexEntries(scan)};
     if (idx) {
       // verify_segments: every batch the index lists must be a verified record. The index may
@@ -169,8 +168,8 @@ Status FileStore::LoadSealed(std::uint64_t number, SegmentReport* rep) {
       idx->entries = std::move(kept);
     } else {
       if (rep->index != "missing")
-        log::Warn("segment index bad; rebuilt it from the segment", {{"file", SegmentPath(number).filename().string()},
-                                                                      {"index", rep->index}});
+        log::Warn("segment index bad; rebuilt it from the segment",
+                  {{"file", SegmentPath(number).filename().string()}, {"index", rep->index}});
       idx = std::move(scanned);
       DSX_RETURN_IF_ERROR(env_->WriteAtomic(IndexPath(number), EncodeIndex(*idx), true));
     }
@@ -178,7 +177,8 @@ Status FileStore::LoadSealed(std::uint64_t number, SegmentReport* rep) {
   for (const auto& e : idx->entries) {
     auto it = by_lid_.find(e.lid);
     if (it == by_lid_.end()) continue;  // dropped stream: dead data
-    AddExtent(*it->second, Extent{e.start_offset, e.data_len, number, e.record_pos, e.record_len, e.data_off, e.msg_count});
+    AddExtent(*it->second,
+              Extent{e.start_offset, e.data_len, number, e.record_pos, e.record_len, e.data_off, e.msg_count});
   }
   return {};
 }
@@ -212,8 +212,8 @@ void FileStore::ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Re
     }
     if (start > s.state.tail) {
       // Records of this stream before this one are gone: the offsets between stay unused.
-      Damage(s, "offsets " + std::to_string(s.state.tail) + ".." + std::to_string(start) + " are lost: records before the " +
-                    at + " do not verify");
+      Damage(s, "offsets " + std::to_string(s.state.tail) + ".." + std::to_string(start) +
+                    " are lost: records before the " + at + " do not verify");
       s.state.tail = start;
     } else if (start < s.state.tail) {
       // A valid record where it cannot be (a copy of an older one over what was there): the
@@ -240,8 +240,8 @@ void FileStore::ReplayRecord(const ScannedRecord& rec, std::uint64_t segment, Re
       Damage(*it->second, "the " + at + " does not apply: " + why);
     }
   }
-  log::Warn("segment log record skipped", {{"file", SegmentFileName(segment)}, {"pos", std::to_string(rec.pos)},
-                                           {"reason", why}});
+  log::Warn("segment log record skipped",
+            {{"file", SegmentFileName(segment)}, {"pos", std::to_string(rec.pos)}, {"reason", why}});
 }
 
 Status FileStore::ReplaySegment(std::uint64_t number, Replay& r) {
@@ -265,8 +265,10 @@ Status FileStore::ReplaySegment(std::uint64_t number, Replay& r) {
     r.torn.reset();
     BadRange range{t.valid_end, t.size, t.reason};
     log::Warn("corrupt bytes in the segment log kept; the streams with records there are unavailable",
-              {{"file", SegmentFileName(t.segment)}, {"pos", std::to_string(range.begin)},
-               {"bad_bytes", std::to_string(range.end - range.begin)}, {"reason", range.reason}});
+              {{"file", SegmentFileName(t.segment)},
+               {"pos", std::to_string(range.begin)},
+               {"bad_bytes", std::to_string(range.end - range.begin)},
+               {"reason", range.reason}});
     for (auto& s : report_.segments)
       if (s.number == t.segment) s.bad.push_back(range);
     StartRangeCheck(t.segment, range, std::string_view(t.image).substr(range.begin), r);
@@ -277,10 +279,8 @@ Status FileStore::ReplaySegment(std::uint64_t number, Replay& r) {
       RangeCheck& c = r.checks.back();
       std::optional<SegmentIndex> idx;
       if (auto bytes = env_->ReadAll(IndexPath(t.segment))) idx = DecodeIndex(*bytes);
-      if (idx && idx->segment == t.segment && idx->segment_size >= t.size)
-        c.extra = idx->segment_size - t.size;
-      else
-        c.unbounded = true;
+      if (idx && idx->segment == t.segment && idx->segment_size >= t.size) c.extra = idx->segment_size - t.size;
+      else c.unbounded = true;
     }
   }
 
@@ -292,15 +292,17 @@ Status FileStore::ReplaySegment(std::uint64_t number, Replay& r) {
       RangeCheck c;
       c.unbounded = true;
       c.segment = prev;
-      c.range = {prev_size, prev_size, "the end of segment " + SegmentFileName(prev) +
-                                           " cannot be checked (no CHECKPOINT, no matching .idx)"};
+      c.range = {
+          prev_size, prev_size,
+          "the end of segment " + SegmentFileName(prev) + " cannot be checked (no CHECKPOINT, no matching .idx)"};
       for (const auto& [lid, s] : by_lid_)
         if (s->committed) c.tail_at[lid] = s->state.tail;
       r.checks.push_back(std::move(c));
     }
   }
   r.ended_clean.reset();
-  if (scan.end != SegmentScan::End::kTorn) r.ended_clean = std::make_pair(number, static_cast<std::uint64_t>(scan.valid_end));
+  if (scan.end != SegmentScan::End::kTorn)
+    r.ended_clean = std::make_pair(number, static_cast<std::uint64_t>(scan.valid_end));
 
   r.scanned.emplace_back(number, std::vector<IndexEntry>{});
   std::size_t b = 0;
@@ -308,7 +310,9 @@ Status FileStore::ReplaySegment(std::uint64_t number, Replay& r) {
     for (; b < scan.bad.size() && scan.bad[b].begin < rec.pos; ++b) {
       const BadRange& range = scan.bad[b];
       log::Warn("corrupt bytes in the segment log kept; the streams with records there are unavailable",
-                {{"file", name}, {"pos", std::to_string(range.begin)}, {"bad_bytes", std::to_string(range.end - range.begin)},
+                {{"file", name},
+                 {"pos", std::to_string(range.begin)},
+                 {"bad_bytes", std::to_string(range.end - range.begin)},
                  {"reason", range.reason}});
       StartRangeCheck(number, range, std::string_view(*image).substr(range.begin, range.end - range.begin), r);
     }
@@ -354,7 +358,8 @@ void FileStore::FinishRangeChecks(Replay& r) {
       StreamRec& s = *it->second;
       if (c.unbounded) {
         Damage(s, "records of this stream may be lost: " +
-                      (c.range.end > c.range.begin ? Where(c.segment, c.range) : c.range.reason) + " (how much is unknown)");
+                      (c.range.end > c.range.begin ? Where(c.segment, c.range) : c.range.reason) +
+                      " (how much is unknown)");
         s.loss_unbounded = true;
         continue;
       }
@@ -389,7 +394,8 @@ void FileStore::CheckCoverage(Replay& r) {
     }
     if (cursor < s.state.tail) gaps.push_back({cursor, s.state.tail});
     if (cursor > s.state.tail) {
-      Damage(s, "data found up to offset " + std::to_string(cursor) + " but the stream ends at " + std::to_string(s.state.tail));
+      Damage(s, "data found up to offset " + std::to_string(cursor) + " but the stream ends at " +
+                    std::to_string(s.state.tail));
       s.state.tail = cursor;
       s.pending_tail = std::max(s.pending_tail, cursor);
     }
@@ -503,7 +509,8 @@ Status FileStore::Recover() {
     const std::string what = n - 1 == expect ? "segment " + first : "segments " + first + " to " + last;
     log::Error("segment log missing after the checkpoint; every stream without a later record is unavailable",
                {{"file", first}, {"last", last}});
-    for (std::uint64_t m = expect; m < n && report_.missing_segments.size() < 64; ++m) report_.missing_segments.push_back(m);
+    for (std::uint64_t m = expect; m < n && report_.missing_segments.size() < 64; ++m)
+      report_.missing_segments.push_back(m);
     RangeCheck c;
     c.unbounded = true;
     c.range.reason = what + " missing";
@@ -586,7 +593,8 @@ Status FileStore::Recover() {
     log::Error("stream unavailable: its records are damaged on disk (dsx session fsck / repair)",
                {{"stream", s->state.meta.path}, {"reason", *s->state.unavailable}});
   }
-  std::sort(report_.damaged.begin(), report_.damaged.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  std::sort(report_.damaged.begin(), report_.damaged.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
 
   // 3. Seal what was scanned, start a fresh active segment, checkpoint, drop dead segments.
   for (auto& [n, index] : r.scanned) {

@@ -29,7 +29,8 @@ Status FileStore::RewriteCorruptSegments() {
       for (const auto& [lid, s] : by_lid_)
         for (const auto& e : s->extents)
           if (e.segment == n)
-            idx.entries.push_back({lid, e.start, e.record_pos, e.record_len, static_cast<std::uint32_t>(e.len), e.msg_count, e.data_off});
+            idx.entries.push_back(
+                {lid, e.start, e.record_pos, e.record_len, static_cast<std::uint32_t>(e.len), e.msg_count, e.data_off});
     }
     std::sort(idx.entries.begin(), idx.entries.end(),
               [](const IndexEntry& a, const IndexEntry& b) { return a.record_pos < b.record_pos; });
@@ -64,7 +65,8 @@ Status FileStore::RewriteCorruptSegments() {
         for (const auto& e : s->extents) {
           auto m = moved.find(e.record_pos);
           if (e.segment != n || m == moved.end()) continue;
-          idx.entries.push_back({lid, e.start, m->second, e.record_len, static_cast<std::uint32_t>(e.len), e.msg_count, e.data_off});
+          idx.entries.push_back(
+              {lid, e.start, m->second, e.record_len, static_cast<std::uint32_t>(e.len), e.msg_count, e.data_off});
         }
     }
     std::sort(idx.entries.begin(), idx.entries.end(),
@@ -74,7 +76,8 @@ Status FileStore::RewriteCorruptSegments() {
     DSX_RETURN_IF_ERROR(env_->WriteAtomic(SegmentPath(n), out, /*sync=*/true));
     DSX_RETURN_IF_ERROR(env_->WriteAtomic(IndexPath(n), EncodeIndex(idx), /*sync=*/true));
     log::Info("segment rewritten without its corrupt bytes",
-              {{"file", SegmentPath(n).filename().string()}, {"records", std::to_string(scan.records.size())},
+              {{"file", SegmentPath(n).filename().string()},
+               {"records", std::to_string(scan.records.size())},
                {"dropped_bytes", std::to_string(image->size() - out.size())}});
   }
   return env_->SyncDir(seg_dir_);

@@ -101,7 +101,8 @@ Status FileStore::SyncActive(std::size_t covered) {
   auto t1 = std::chrono::steady_clock::now();
   last_sync_ = t1;
   if (!st.ok()) {
-    log::Error("file store sync failed; refusing all further writes", {{"file", file->name()}, {"error", st.message()}});
+    log::Error("file store sync failed; refusing all further writes",
+               {{"file", file->name()}, {"error", st.message()}});
     return Status::Unavailable(st.message());
   }
   dirty_ = false;
@@ -140,7 +141,8 @@ Status FileStore::WriteBatch(Written& w) {
   // Zeros ahead first (file_store_prefill.cpp): the sync below covers them too.
   st = Prefill(*file, active_size_ + total);
   if (!st.ok()) {
-    log::Error("file store write failed; refusing all further writes", {{"file", file->name()}, {"error", st.message()}});
+    log::Error("file store write failed; refusing all further writes",
+               {{"file", file->name()}, {"error", st.message()}});
     return Status::Unavailable(st.message());
   }
   std::uint64_t pos = active_size_;
@@ -159,7 +161,8 @@ Status FileStore::WriteBatch(Written& w) {
     if (write_buf_.capacity() > (8u << 20)) std::string().swap(write_buf_);  // do not pin big buffers
   }
   if (!st.ok()) {
-    log::Error("file store write failed; refusing all further writes", {{"file", file->name()}, {"error", st.message()}});
+    log::Error("file store write failed; refusing all further writes",
+               {{"file", file->name()}, {"error", st.message()}});
     return Status::Unavailable(st.message());
   }
   active_size_ += total;
@@ -234,14 +237,15 @@ Status FileStore::Roll() {
     // segment. At most one is in flight. The index is moved, not copied; NewActiveSegment
     // clears it next.
     if (index_write_.valid()) index_write_.wait();
-    index_write_ = std::async(std::launch::async, [this, idx = SegmentIndex{active_, active_size_, std::move(active_index_)}] {
-      Status written = env_->WriteAtomic(IndexPath(idx.segment), EncodeIndex(idx), /*sync=*/true);
-      if (!written.ok())
-        log::Warn("cannot write segment index; the next start scans the segment instead",
-                  {{"segment", std::to_string(idx.segment)}, {"error", written.message()}});
-      MutexLock lk(&mu_);
-      if (auto it = segments_.find(idx.segment); it != segments_.end()) it->second.index_pending = false;
-    });
+    index_write_ =
+        std::async(std::launch::async, [this, idx = SegmentIndex{active_, active_size_, std::move(active_index_)}] {
+          Status written = env_->WriteAtomic(IndexPath(idx.segment), EncodeIndex(idx), /*sync=*/true);
+          if (!written.ok())
+            log::Warn("cannot write segment index; the next start scans the segment instead",
+                      {{"segment", std::to_string(idx.segment)}, {"error", written.message()}});
+          MutexLock lk(&mu_);
+          if (auto it = segments_.find(idx.segment); it != segments_.end()) it->second.index_pending = false;
+        });
     active_index_.clear();
   }
   const std::string index_ms = lap();
@@ -262,9 +266,13 @@ Status FileStore::Roll() {
   const std::string compact_ms = lap();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
   if (ms >= kSlowRollMs)
-    log::Info("slow segment roll", {{"segment", std::to_string(active_)}, {"ms", std::to_string(ms)},
-                                    {"seal_ms", seal_ms}, {"index_ms", index_ms}, {"create_ms", create_ms},
-                                    {"checkpoint_ms", checkpoint_ms}, {"compact_ms", compact_ms}});
+    log::Info("slow segment roll", {{"segment", std::to_string(active_)},
+                                    {"ms", std::to_string(ms)},
+                                    {"seal_ms", seal_ms},
+                                    {"index_ms", index_ms},
+                                    {"create_ms", create_ms},
+                                    {"checkpoint_ms", checkpoint_ms},
+                                    {"compact_ms", compact_ms}});
   return {};
 }
 

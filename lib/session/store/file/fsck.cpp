@@ -31,7 +31,8 @@ Result<FsckResult> Fsck(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir, ec))
     return Status::NotFound("cannot check '" + dir.string() + "': no such directory");
   if (!std::filesystem::exists(dir / "segments", ec) && !std::filesystem::exists(dir / "CHECKPOINT", ec))
-    return Status::NotFound("cannot check '" + dir.string() + "': not a dsx data directory (no segments/, no CHECKPOINT)");
+    return Status::NotFound("cannot check '" + dir.string() +
+                            "': not a dsx data directory (no segments/, no CHECKPOINT)");
   FsckResult out;
   out.dir = dir;
   out.in_use = StoreDirInUse(dir);
@@ -58,7 +59,8 @@ std::string FsckText(const FsckResult& r) {
   std::string out;
   auto line = [&](const std::string& s) { out += s + "\n"; };
   if (r.in_use) line("note: a server holds this directory; its active segment may be mid-write");
-  line("checkpoint: " + rep.checkpoint + (rep.checkpoint == "corrupt" ? " (the registry would be rebuilt from the log)" : ""));
+  line("checkpoint: " + rep.checkpoint +
+       (rep.checkpoint == "corrupt" ? " (the registry would be rebuilt from the log)" : ""));
   for (const auto& s : rep.segments) {
     std::string head = "segment " + SegmentFileName(s.number) + ": " + std::to_string(s.size) + " bytes, ";
     head += s.scanned ? std::to_string(s.records) + " valid records" : "not read";
@@ -80,14 +82,14 @@ std::string FsckText(const FsckResult& r) {
     line(s);
   }
   for (const auto& [lid, n] : rep.orphans)
-    line("orphan records: log id " + std::to_string(lid) + " (" + std::to_string(n) + " records; the stream's create is gone)");
+    line("orphan records: log id " + std::to_string(lid) + " (" + std::to_string(n) +
+         " records; the stream's create is gone)");
   std::size_t bad = 0;
   for (const auto& s : rep.segments) bad += s.bad.size();
   if (r.corrupt())
     line("result: corruption found: " + std::to_string(bad) + " bad ranges, " + std::to_string(rep.damaged.size()) +
          " streams unavailable (dsx session repair salvages every valid record)");
-  else
-    line("result: clean");
+  else line("result: clean");
   return out;
 }
 
@@ -102,7 +104,8 @@ nlohmann::json FsckJson(const FsckResult& r) {
   j["segments"] = json::array();
   auto range = [](const BadRange& b) { return json{{"begin", b.begin}, {"end", b.end}, {"reason", b.reason}}; };
   for (const auto& s : rep.segments) {
-    json seg{{"segment", s.number}, {"file", SegmentFileName(s.number)}, {"size", s.size}, {"scanned", s.scanned},
+    json seg{{"segment", s.number},  {"file", SegmentFileName(s.number)},
+             {"size", s.size},       {"scanned", s.scanned},
              {"records", s.records}, {"index", s.index.empty() ? json(nullptr) : json(s.index)}};
     seg["bad"] = json::array();
     for (const auto& b : s.bad) seg["bad"].push_back(range(b));

@@ -22,7 +22,7 @@ struct IndexEntry {
   std::uint32_t record_len = 0;    // header + payload [bytes]
   std::uint32_t data_len = 0;      // sum of the batch's message sizes [bytes]
   std::uint32_t msg_count = 0;
-  std::uint32_t data_off = 0;      // position of the batch's data structure in the payload [bytes]
+  std::uint32_t data_off = 0;  // position of the batch's data structure in the payload [bytes]
 };
 
 struct SegmentIndex {
@@ -44,8 +44,8 @@ struct LostRange {
 
 struct CheckpointStream {
   LogId lid = 0;
-  StreamState state;              // state.unavailable: the stream is damaged
-  std::vector<LostRange> lost;    // sorted, disjoint
+  StreamState state;            // state.unavailable: the stream is damaged
+  std::vector<LostRange> lost;  // sorted, disjoint
   // What it lost cannot be bounded (a segment after the checkpoint is missing): a repair
   // cannot pick a next offset that is surely past everything it acknowledged, so it stays
   // unavailable until deleted (or the segment is restored).

@@ -85,7 +85,8 @@ class CopyOnWriteFile final : public RandomFile {
 
 class OverlayLock final : public FileLock {
  public:
-  OverlayLock(Mutex* mu, std::set<std::string>* locked, std::string key) : mu_(mu), locked_(locked), key_(std::move(key)) {}
+  OverlayLock(Mutex* mu, std::set<std::string>* locked, std::string key)
+      : mu_(mu), locked_(locked), key_(std::move(key)) {}
   ~OverlayLock() override {
     MutexLock lk(mu_);
     locked_->erase(key_);
@@ -114,7 +115,8 @@ Result<std::shared_ptr<RandomFile>> OverlayEnv::Open(const std::filesystem::path
   MutexLock lk(&mu_);
   const std::string key = path.string();
   const std::string name = path.filename().string();
-  if (auto it = files_.find(key); it != files_.end()) return std::shared_ptr<RandomFile>(std::make_shared<MemFile>(it->second, name));
+  if (auto it = files_.find(key); it != files_.end())
+    return std::shared_ptr<RandomFile>(std::make_shared<MemFile>(it->second, name));
   if (base_ && !removed_.count(key)) {
     auto f = base_->Open(path, /*create=*/false);
     if (f) {

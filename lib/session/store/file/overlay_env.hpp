@@ -39,7 +39,7 @@ class OverlayEnv final : public FileEnv {
   FileEnv* const base_;
   Mutex mu_;
   std::map<std::string, std::shared_ptr<Data>> files_ GUARDED_BY(mu_);  // written here (whole contents)
-  std::set<std::string> removed_ GUARDED_BY(mu_);  // removed here (hides the base file)
+  std::set<std::string> removed_ GUARDED_BY(mu_);                       // removed here (hides the base file)
   std::set<std::string> dirs_ GUARDED_BY(mu_);
   std::set<std::string> locked_ GUARDED_BY(mu_);
 };

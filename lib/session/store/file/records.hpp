@@ -21,9 +21,9 @@ using LogId = std::uint64_t;
 
 // Where one batch's `data` structure sits inside a record payload.
 struct BatchRef {
-  std::uint32_t data_off = 0;   // offset of `u32 count` within the payload [bytes]
+  std::uint32_t data_off = 0;  // offset of `u32 count` within the payload [bytes]
   std::uint32_t msg_count = 0;
-  std::uint64_t data_len = 0;   // sum of message sizes [bytes]
+  std::uint64_t data_len = 0;  // sum of message sizes [bytes]
 };
 
 struct CreateRecord {
@@ -52,8 +52,7 @@ void FinishRecord(std::string& rec, RecordType type);
 void PutMeta(std::string& out, const StreamMeta& meta, std::uint32_t extra_flags = 0);
 void GetMeta(Decoder& d, StreamMeta* meta, std::uint32_t* flags = nullptr);  // errors leave d.ok() false
 
-void EncodeCreate(std::string& rec, LogId lid, const StreamMeta& meta, bool closed,
-                  const std::vector<Batch>& batches);
+void EncodeCreate(std::string& rec, LogId lid, const StreamMeta& meta, bool closed, const std::vector<Batch>& batches);
 void EncodeAppend(std::string& rec, LogId lid, std::uint64_t start_offset, const AppendOp& op);
 void EncodeLid(std::string& rec, LogId lid);  // kSoftDelete, kDrop
 // kRelocate: the batch of stream `lid` that starts at `start_offset`, copied (compaction).

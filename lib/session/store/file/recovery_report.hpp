@@ -14,12 +14,12 @@ namespace dsx::session::filestore {
 
 struct SegmentReport {
   std::uint64_t number = 0;
-  std::uint64_t size = 0;          // bytes as found
-  bool scanned = false;            // records read and verified (else: extents from its .idx only)
-  std::uint64_t records = 0;       // valid records (scanned only)
-  std::vector<BadRange> bad;       // corrupt ranges, kept (valid records follow them)
-  std::optional<BadRange> cut;     // torn tail cut: [where, old size)
-  bool removed = false;            // not even a header: removed
+  std::uint64_t size = 0;       // bytes as found
+  bool scanned = false;         // records read and verified (else: extents from its .idx only)
+  std::uint64_t records = 0;    // valid records (scanned only)
+  std::vector<BadRange> bad;    // corrupt ranges, kept (valid records follow them)
+  std::optional<BadRange> cut;  // torn tail cut: [where, old size)
+  bool removed = false;         // not even a header: removed
   // "ok", "missing", "corrupt", "does not match the segment", or "" for the segment that was
   // active at the last stop (it gets its .idx at this open).
   std::string index;
@@ -34,7 +34,7 @@ struct DamagedStream {
 };
 
 struct RecoveryReport {
-  std::string checkpoint = "ok";   // "ok", "missing", "corrupt"
+  std::string checkpoint = "ok";  // "ok", "missing", "corrupt"
   std::vector<SegmentReport> segments;
   std::vector<std::uint64_t> missing_segments;  // an .idx without its .log
   std::vector<DamagedStream> damaged;

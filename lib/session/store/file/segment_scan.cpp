@@ -106,8 +106,8 @@ SegmentScan ScanSegment(std::string_view image, std::uint64_t number) {
     std::string_view bad = CheckRecord(header, payload);
     if (bad.empty()) {
       const std::uint32_t len = LoadU32(header.data() + 4);
-      out.records.push_back({static_cast<RecordType>(header[8]), pos, static_cast<std::uint32_t>(kRecordHeaderSize + len),
-                             payload.substr(0, len)});
+      out.records.push_back({static_cast<RecordType>(header[8]), pos,
+                             static_cast<std::uint32_t>(kRecordHeaderSize + len), payload.substr(0, len)});
       pos += kRecordHeaderSize + len;
       out.valid_end = pos;
       continue;

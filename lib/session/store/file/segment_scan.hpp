@@ -35,7 +35,7 @@ struct ScannedRecord {
 
 struct BadRange {
   std::uint64_t begin = 0, end = 0;  // [begin, end) of the segment [bytes]
-  std::string reason;                 // why the record at `begin` does not verify
+  std::string reason;                // why the record at `begin` does not verify
 };
 
 struct SegmentScan {
@@ -47,9 +47,9 @@ struct SegmentScan {
   std::vector<ScannedRecord> records;  // every valid record, in file order
   std::vector<BadRange> bad;           // corrupt ranges, each followed by a valid record
   End end = End::kClean;
-  std::uint64_t valid_end = 0;         // where the last valid record (or the header) ends
-  std::string tail_reason;             // kTorn: why the record at valid_end is invalid
-  bool header_ok = true;               // magic and number match (else bad[0] is [0, 16))
+  std::uint64_t valid_end = 0;  // where the last valid record (or the header) ends
+  std::string tail_reason;      // kTorn: why the record at valid_end is invalid
+  bool header_ok = true;        // magic and number match (else bad[0] is [0, 16))
 };
 
 // Scans `image`, the whole file of segment `number`. Records point into `image`.
