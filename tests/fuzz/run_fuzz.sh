@@ -32,12 +32,12 @@ corpus="$out/corpus-$target"
 mkdir -p "$corpus" "$out/obj"
 bin="$out/$target"
 # The router is wired to every layer of the server (session routes, auth, UI hooks), so the
-# fuzzers are built from the whole session closure (dsx_session, its file store and client,
-# dsx_core), instrumented, one object per source, rebuilt only when the source changed
+# fuzzers are built from the whole server closure (dsx_session, its file store, dsx_core; the
+# session client is not part of the server: cmake/module_arrows.txt), instrumented, one object per source, rebuilt only when the source changed
 # (headers: any header change rebuilds everything).
 sources=()
 for dir in lib/session/model lib/session/store lib/session/store/file lib/session/server lib/session/live \
-           lib/session/auth lib/session/client lib/core; do
+           lib/session/auth lib/core; do
   [ -d "$src/$dir" ] && sources+=("$src/$dir"/*.cpp)
 done
 IFS=: read -r -a more <<< "$extra_sources"
@@ -67,7 +67,7 @@ build() {
     export out src cxx
     printf '%s\n' "${stale[@]}" | xargs -r -P "$(nproc)" -I{} sh -c \
       'f={}; o="$out/obj/$(echo "${f#$src/}" | tr / _ | sed "s/^_//").o"; '"$cxx"' '"${flags[*]}"' -c "$f" -o "$o"'
-    "$cxx" -fsanitize=fuzzer,address,undefined "${objs[@]}" -ltomlplusplus -lcrypto -lcurl -lpthread -o "$bin"
+    "$cxx" -fsanitize=fuzzer,address,undefined "${objs[@]}" -ltomlplusplus -lcrypto -lpthread -o "$bin"
   fi
 }
 # One build at a time: the targets share the library objects.
