@@ -19,6 +19,8 @@ void register_session(CLI::App& app);
 void register_kernel(CLI::App& app);  // cmd_kernel.cpp
 void register_skills(CLI::App& app);  // cmd_skills.cpp
 void register_audit(CLI::App& app);   // cmd_audit.cpp
+void register_jobs(CLI::App& app);    // cmd_jobs.cpp
+void register_finetune(CLI::App& app);  // cmd_finetune.cpp
 
 // Parts of a group that live in their own file (called by the group's cmd_<group>.cpp).
 void register_session_serve(CLI::App& session);    // session_serve.cpp

@@ -21,6 +21,8 @@ const CommandGroup kCommandGroups[] = {
     {"audit", dsx::cmd::register_audit},
     {"kernel", dsx::cmd::register_kernel},
     {"skills", dsx::cmd::register_skills},
+    {"jobs", dsx::cmd::register_jobs},
+    {"finetune", dsx::cmd::register_finetune},
 };
 
 }  // namespace
