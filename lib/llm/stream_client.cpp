@@ -119,7 +119,7 @@ Result<ChatReply> StreamingClient::Chat(const ChatRequest& in, const TokenCallba
         raw.append(piece);
         return raw.size() < (64u << 20);
       }
-      parser.Feed(piece);
+      if (!parser.Feed(piece) && stream_status.ok()) stream_status = Status::Failed(parser.OverflowMessage());
       return stream_status.ok();
     };
     net::Exchange posted = Post(http, handler);

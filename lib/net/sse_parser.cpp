@@ -8,6 +8,7 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 }  // namespace
 
 void SseParser::Reset() {
+  overflowed_ = false;
   bom_done_ = false;
   bom_matched_ = 0;
   last_was_cr_ = false;
@@ -19,7 +20,13 @@ void SseParser::Reset() {
   retry_ms_.reset();
 }
 
-void SseParser::Feed(std::string_view chunk) {
+std::string SseParser::OverflowMessage() const {
+  return "an SSE event is larger than " + std::to_string(max_pending_ >> 20) + " MiB (" + std::to_string(max_pending_) +
+         " bytes): the stream was abandoned";
+}
+
+bool SseParser::Feed(std::string_view chunk) {
+  if (overflowed_) return false;
   for (char c : chunk) {
     if (!bom_done_) {
       if (c == kBom[bom_matched_]) {
@@ -42,10 +49,20 @@ void SseParser::Feed(std::string_view chunk) {
       last_was_cr_ = (c == '\r');
       ProcessLine(line_);
       line_.clear();
+      // data_ grows only here: one check per line bounds an event of endless data lines.
+      if (pending_bytes() > max_pending_) break;
       continue;
     }
     line_.push_back(c);
+    if (line_.size() > max_pending_) break;
   }
+  if (pending_bytes() > max_pending_) {
+    overflowed_ = true;
+    line_.clear();
+    data_.clear();
+    type_.clear();
+  }
+  return !overflowed_;
 }
 
 void SseParser::Finish() {

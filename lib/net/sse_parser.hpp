@@ -16,6 +16,12 @@
 // Bytes are passed through as they are (no UTF-8 validation or replacement). A stream that
 // ends without a blank line loses its last event, as the spec says; Finish() is the lenient
 // opt-in for servers that close right after their last data line.
+//
+// Memory is bounded: an unfinished line or event may hold at most max_pending() bytes (default
+// kDefaultMaxPending). A hostile or broken server that sends one endless line, or data lines
+// without ever a blank line, would otherwise make the client buffer all of it. Past the bound
+// the parser stops (overflowed(): Feed returns false and ignores further bytes until Reset) and
+// the caller ends the stream with an error; nothing partial is dispatched.
 #pragma once
 
 #include <cstddef>
@@ -39,17 +45,28 @@ struct SseEvent {
 class SseParser {
  public:
   using Sink = std::function<void(const SseEvent&)>;
-  explicit SseParser(Sink sink) : sink_(std::move(sink)) {}
+  // 16 MiB: far above any event dsx or an LLM API sends (a chat completion chunk is a few KiB;
+  // a session catch-up event is at most the server's 4 MiB append limit, base64-encoded).
+  static constexpr size_t kDefaultMaxPending = size_t{16} << 20;
+
+  explicit SseParser(Sink sink, size_t max_pending = kDefaultMaxPending)
+      : sink_(std::move(sink)), max_pending_(max_pending) {}
 
   // Parses as many complete lines as `chunk` completes; keeps the rest for the next call.
-  void Feed(std::string_view chunk);
+  // False once the unfinished line or event has grown past max_pending() (see above): the
+  // stream must be abandoned; the rest of `chunk` and later chunks are ignored until Reset().
+  bool Feed(std::string_view chunk);
+  bool overflowed() const { return overflowed_; }
+  size_t max_pending() const { return max_pending_; }
+  // "an SSE event is larger than 16 MiB": the message callers put in their error.
+  std::string OverflowMessage() const;
   // Lenient end of stream: processes an unterminated last line and dispatches a pending event
   // that lacked its blank line. Not spec behaviour (it discards them): call it only where such
   // servers must be accepted. Reset() before feeding it another stream.
   void Finish();
-  // Drops the parse state, the last event id, the retry time and the BOM check included (after a
-  // reconnect the next connection is a new stream; a client that resumes sends the id it kept
-  // itself). The counters keep counting.
+  // Drops the parse state, the last event id, the retry time, the BOM check and the overflow
+  // included (after a reconnect the next connection is a new stream; a client that resumes
+  // sends the id it kept itself). The counters keep counting.
   void Reset();
 
   // Bytes of an unfinished line or event currently held (bounded by the caller's limits).
@@ -67,6 +84,8 @@ class SseParser {
   void Dispatch();
 
   Sink sink_;
+  size_t max_pending_;
+  bool overflowed_ = false;
   bool bom_done_ = false;     // the stream start was checked for a BOM
   size_t bom_matched_ = 0;    // BOM bytes seen so far at the stream start (held, not yet in line_)
   bool last_was_cr_ = false;  // a CR ended the previous byte: a following LF belongs to it

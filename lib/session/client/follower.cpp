@@ -237,7 +237,10 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
     return true;
   };
   handler.on_body = [&](std::string_view chunk) {
-    parser.Feed(chunk);
+    if (!parser.Feed(chunk) && failure.ok()) {  // a hostile endless event: a protocol error
+      failure = Status::Failed(parser.OverflowMessage());
+      stop = true;
+    }
     return !stop;
   };
 

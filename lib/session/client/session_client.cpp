@@ -143,7 +143,10 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
       return ok_head;
     };
     handler.on_body = [&](std::string_view chunk) {
-      parser.Feed(chunk);
+      if (!parser.Feed(chunk)) {  // a hostile endless event: do not buffer it, do not retry it
+        fatal = Status::Failed(parser.OverflowMessage());
+        done = true;
+      }
       return !done && !(stop && stop());
     };
     net::Exchange ex = transport_.Stream(req, handler);

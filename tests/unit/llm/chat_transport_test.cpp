@@ -189,3 +189,18 @@ TEST_CASE("chat over a transport: transport failures") {
     CHECK(reply->text == "y");
   }
 }
+
+// Regression: an endless SSE line was buffered whole (memory grew with whatever the server sent).
+TEST_CASE("chat over a transport: an endless SSE event is abandoned with an error, not buffered") {
+  Fixture f;
+  std::vector<std::string> chunks = {"data: {\"choices\":[{\"delta\":{\"content\":\""};
+  const std::string mib(1 << 20, 'a');
+  for (int i = 0; i < 18; ++i) chunks.push_back(mib);  // 18 MiB, never a newline
+  f.transport->script.push_back(SseReply(kSse, std::move(chunks)));
+  auto client = f.Client(Provider::kOpenAI);
+  auto reply = client->Chat(Hello(), nullptr);
+  REQUIRE(!reply.ok());
+  CHECK(reply.status().code() == Code::kFailed);
+  CHECK(reply.status().message().find("larger than 16 MiB") != std::string::npos);
+  CHECK(f.transport->requests.size() == 1);  // a protocol error is not retried
+}

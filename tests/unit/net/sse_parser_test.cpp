@@ -378,3 +378,33 @@ TEST_CASE("ParseSse parses a whole body like a browser") {
   CHECK(ev[1].id == "7");
   CHECK(!ev[1].has_own_id);
 }
+
+// A hostile server that never ends its line, or sends data lines without a blank line, must not
+// make the client buffer everything it sends (regression: pending_bytes grew without bound).
+TEST_CASE("a line or event past max_pending stops the parser; Reset starts over") {
+  int dispatched = 0;
+  SseParser endless_line([&](const SseEvent&) { ++dispatched; }, 1024);
+  std::string piece(100, 'x');
+  bool ok = endless_line.Feed("data: ");
+  for (int i = 0; i < 11 && ok; ++i) ok = endless_line.Feed(piece);
+  CHECK(!ok);
+  CHECK(endless_line.overflowed());
+  CHECK(endless_line.pending_bytes() == 0);                  // what was held is dropped
+  CHECK(!endless_line.Feed("\n\ndata: late\n\n"));           // and nothing after it is parsed
+  CHECK(dispatched == 0);
+  CHECK(endless_line.OverflowMessage().find("1024 bytes") != std::string::npos);
+  endless_line.Reset();
+  CHECK(endless_line.Feed("data: fresh\n\n"));
+  CHECK(dispatched == 1);
+
+  SseParser endless_event([&](const SseEvent&) { ++dispatched; }, 1024);
+  ok = true;
+  for (int i = 0; i < 200 && ok; ++i) ok = endless_event.Feed("data: 0123456789\n");  // never a blank line
+  CHECK(!ok);
+  CHECK(dispatched == 1);
+
+  // Under the bound nothing changes: a 1000-byte event in one line passes.
+  SseParser fits([&](const SseEvent& e) { CHECK(e.data.size() == 1000); ++dispatched; }, 1024);
+  CHECK(fits.Feed("data: " + std::string(1000, 'y') + "\n\n"));
+  CHECK(dispatched == 2);
+}

@@ -230,3 +230,20 @@ TEST_CASE("SSE: an expired token ends the follow with a clear error and the offs
   CHECK(f.out == "hello");
   CHECK(f.transport.requests.size() == 2);  // no reconnect with the dead token
 }
+
+// Regression: a server sending one endless SSE event made `dsx session tail` buffer all of it.
+TEST_CASE("SSE: an endless event ends the follow with a protocol error, not unbounded memory") {
+  Fixture f;
+  std::vector<std::string> chunks = {"event: data\ndata:"};
+  const std::string mib(1 << 20, 'A');
+  for (int i = 0; i < 18; ++i) chunks.push_back(mib);  // never a newline
+  f.transport.script = {Reply(200, Page("application/octet-stream", "0_0", true)),
+                        SseReply(SseHead(true), std::move(chunks))};
+  Follower fl(f.client, f.Options(true));
+  dsx::Status st = f.Run(fl);
+  REQUIRE(!st.ok());
+  CHECK(st.code() == dsx::Code::kFailed);
+  CHECK(st.message().find("larger than 16 MiB") != std::string::npos);
+  CHECK(f.out.empty());
+  CHECK(f.transport.requests.size() == 2);  // not retried
+}
