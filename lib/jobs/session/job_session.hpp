@@ -3,15 +3,20 @@
 // UI / `dsx session cancel jobs/<id>` cancels the job through its backend.
 //
 // What goes into the session (docs/protocol/sessions.md; man dsx-jobs, SESSIONS):
-//   run.start   data {lease_ms, command:"dsx job <name>", job:{id, backend, name, kind}}
+//   run.start   data {lease_ms, takeover:true, command:"<argv, at most 200 bytes>",
+//               job:{id, backend, name, kind, backend_id, url}}. The run id is minted here (so a
+//               retried run.start is a duplicate, not a second run); takeover ends a run a
+//               previous watcher of the same job left active (it crashed, its lease not yet out)
 //   msg.start   one message for the whole job: data {role:"assistant", kind:"job.log"}
-//   msg.append  log lines, coalesced into fragments of at most max_fragment_bytes, in order,
-//               flushed at least every flush_ms (on the clock); state changes are lines of the
-//               same message, "[dsx] <state>[: <detail>]\n", so every viewer shows them in place
-//               among the log lines with no new event type to learn
-//   job.state   also, for programs: an application event {run, data:{state, backend_state,
-//               detail, exit_code?}} after each state line
-//   msg.end + run.end  data {reason: done | cancelled | error, state, exit_code?, error?}
+//   msg.append  log lines, coalesced into fragments of at most max_fragment_bytes (whole lines
+//               unless one line alone is longer; UTF-8 never split), in order, flushed at least
+//               every flush_ms (on the clock). State changes are lines of the same message,
+//               "[dsx] <state>[: <detail>][ (exit N)]", so `dsx session tail` and the web UI show
+//               them in place among the log lines (an application event would sit after the whole
+//               message in the compacted view the UI renders)
+//   heartbeat   every lease_ms / 3 with {"state": "<job state>"}: presence shows queued/running
+//   msg.end + run.end  data {reason: done | cancelled | error, state, backend_state, exit_code?,
+//               error?}
 // Every write carries one idempotent producer (Producer-Id/Epoch/Seq) and is retried for
 // retry_for_ms across transport failures and 502/503/504, so each fragment lands exactly once.
 //
@@ -22,8 +27,10 @@
 // the run's output (409 "was cancelled"): what the dying job still prints is dropped, counted,
 // not an error. control.steer is acked "rejected" (jobs take no steering).
 //
-// Threads: the caller's (State/Log/End, one caller at a time), a flusher (the ~200 ms flush), a
-// heartbeat (lease_ms / 3) and the control follower; each talks over its own transport.
+// Threads: the caller's (State/Log/Flush/End, one caller at a time) and a flusher (the timed
+// flush) share the writer's transport, one write at a time and in order; the heartbeat, the
+// control follower and its acks each have their own. Transports are made in Open, in that order
+// (writer, heartbeat, follower, acks), so a test can tell them apart.
 #pragma once
 
 #include <cstddef>
