@@ -25,6 +25,9 @@ struct ModelInfo {
   int head_dim = 0;                  // per-head size; hidden / heads unless the config says otherwise
   int vocab = 0;                     // vocab_size
   int max_context = 0;               // max_position_embeddings (0 = not recorded)
+  bool tied_embeddings = false;      // lm_head shares the input embedding matrix
+  bool qkv_bias = false;             // q/k/v projections carry biases (Qwen2 family)
+  double vision_params_b = 0;        // an image tower loaded with the model (Gemma 3 4B+), billions
   std::string family;                // "qwen2.5", "llama3.1", ...
   std::string license;               // "apache-2.0", "llama3.1", "gemma", ...
   bool gated = false;                // the Hub asks users to accept a license before download
@@ -84,6 +87,10 @@ class Catalog {
   std::vector<Flavor> flavors_;
   SlurmDefaults slurm_;
 };
+
+// Parameters recomputed from the architecture numbers (embeddings, attention, MLP, norms, vision
+// tower), billions: a cross-check of params_b that catches a mistyped config value.
+double ArchitectureParamsB(const ModelInfo& model);
 
 // Where the shipped configs are: $DSX_CONFIGS_DIR, else ./configs, else next to the executable
 // (../configs, ../../configs, ../share/dsx/configs); "configs" when none exists.

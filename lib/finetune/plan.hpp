@@ -17,11 +17,12 @@
 
 namespace dsx::finetune {
 
-// What the planner assumes for a field the spec leaves empty (Complete() normally fills them; the
-// planner must still work on a partial spec, e.g. for `--dry-run` before every field is known).
-inline constexpr int kPlanDefaultSeqLen = 1024;  // TRL SFTConfig.max_length
-inline constexpr int kPlanDefaultBatch = 8;      // per_device_train_batch_size
-inline constexpr int kPlanDefaultGradAccum = 1;
+// What the planner assumes for a field the spec leaves empty: the same defaults Complete() fills
+// (spec.cpp), so a partial spec (e.g. one the planner sees before Complete()) plans the same way.
+inline constexpr int kPlanDefaultSeqLen = 2048;            // sft/grpo; preference methods use 1024
+inline constexpr int kPlanDefaultPreferenceSeqLen = 1024;  // dpo/kto/reward (TRL's max_length)
+inline constexpr int kPlanDefaultBatch = 4;                // per_device_train_batch_size
+inline constexpr int kPlanDefaultGradAccum = 4;
 inline constexpr int kPlanDefaultLoraRank = 16;
 inline constexpr double kPlanDefaultEpochs = 1;
 // Dataset size when nothing says it (no Hub answer, no max_samples): 10k rows of 512 tokens.
