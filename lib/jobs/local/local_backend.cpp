@@ -1,0 +1,402 @@
+// LocalBackend (local_backend.hpp): starts a detached supervisor per job and reads what it
+// writes into the job's folder.
+#include "jobs/local/local_backend.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "core/fs.hpp"
+#include "jobs/local/local_state.hpp"
+#include "jobs/local/supervisor.hpp"
+#include "jobs/registry.hpp"
+
+extern char** environ;
+
+namespace dsx::jobs {
+namespace {
+
+constexpr auto kStartPoll = std::chrono::milliseconds(50);
+constexpr auto kFollowPoll = std::chrono::milliseconds(150);
+constexpr std::size_t kMaxLine = 1 << 20;  // a longer run without '\n' is passed on in pieces
+constexpr char kLostDetail[] = "the supervisor is gone (reboot or kill -9); the job's outcome is unknown";
+
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:=@%+,-{}") ==
+                        std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size())
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+// The last `max` bytes of a file, for error messages ("" when unreadable).
+std::string Tail(const std::string& path, std::size_t max = 2000) {
+  auto text = fs::ReadFile(path);
+  if (!text.ok()) return "";
+  std::string t = text->size() > max ? text->substr(text->size() - max) : *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+// The last argument of /proc/<pid>/cmdline: a supervisor's is its job folder. Used to recognise
+// a supervisor before it wrote local.json (and so its start time).
+std::string LastArg(long long pid) {
+  auto text = fs::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!text.ok() || text->empty()) return "";
+  std::string s = *text;
+  if (s.back() == '\0') s.pop_back();
+  const auto nul = s.rfind('\0');
+  return nul == std::string::npos ? s : s.substr(nul + 1);
+}
+
+// True if the supervisor of this job still runs: same pid and same start time (so not a process
+// that reused the pid), or, before local.json named its start time, same pid running for this folder.
+bool SupervisorAlive(const LocalState* st, long long pid, const std::string& jobdir) {
+  if (pid <= 0) return false;
+  const long long start = ProcessStartTime(static_cast<int>(pid));
+  if (start < 0) return false;
+  if (st && st->supervisor_start >= 0) return start == st->supervisor_start;
+  return LastArg(pid) == jobdir;
+}
+
+long long ParsePid(const std::string& s) {
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  return (s.empty() || *end != '\0') ? 0 : v;
+}
+
+JobStatus FromLocal(const LocalState& st) {
+  JobStatus out;
+  out.state = st.state;
+  out.exit_code = st.exit_code;
+  switch (st.state) {
+    case JobState::kQueued: out.backend_state = "starting"; break;
+    case JobState::kRunning:
+      out.backend_state = "running";
+      out.detail = "process group " + std::to_string(st.pgid);
+      break;
+    default:
+      if (!st.error.empty()) {
+        out.backend_state = "not started";
+        out.detail = st.error;
+      } else if (st.exit_code) {
+        out.backend_state = "exit " + std::to_string(*st.exit_code);
+      } else if (st.signal) {
+        out.backend_state = "signal " + std::to_string(*st.signal);
+        out.detail = std::string("killed by ") + strsignal(*st.signal);
+      }
+      if (st.state == JobState::kTimeout) out.detail = "stopped at its time limit";
+      if (st.state == JobState::kCancelled) out.detail = "stopped on request";
+  }
+  return out;
+}
+
+// In the grandchild between fork and exec: async-signal-safe calls only.
+[[noreturn]] void ExecSupervisor(char* const* argv, char* const* envp, int null_fd, int log_fd, int report_fd,
+                                 const char* jobdir) {
+  ::dup2(null_fd, 0);
+  ::dup2(null_fd, 1);
+  ::dup2(log_fd, 2);
+  if (report_fd != 3) {
+    ::dup3(report_fd, 3, O_CLOEXEC);
+    report_fd = 3;
+  }
+  // Nothing of the submitter's (sockets, locks, pipes to its terminal) is handed on.
+  if (::close_range(4, ~0U, 0) != 0) {
+    rlimit rl{};
+    const long max =
+        ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? static_cast<long>(rl.rlim_cur) : 65536;
+    for (long fd = 4; fd < max; ++fd) ::close(static_cast<int>(fd));
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) (void)::sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  (void)!::chdir(jobdir);  // do not pin the submitter's working directory (an unmount)
+  ::execvpe(argv[0], argv, envp);
+  const int e = errno;
+  (void)!::write(report_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
+// Starts `argv` detached: fork, setsid, fork again, so the supervisor is no child of ours, has
+// no controlling terminal and survives our exit and our terminal's hangup. Returns its pid.
+Result<long long> SpawnDetached(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                                const std::string& jobdir) {
+  const std::string log_path = jobdir + "/" + kSupervisorLog;
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int report[2] = {-1, -1};
+  auto close_all = [&] {
+    for (int fd : {null_fd, log_fd, report[0], report[1]})
+      if (fd >= 0) ::close(fd);
+  };
+  if (null_fd < 0 || log_fd < 0 || ::pipe2(report, O_CLOEXEC) != 0) {
+    const std::string err = std::strerror(errno);
+    close_all();
+    return Status::Failed("cannot start the job's supervisor: " + err);
+  }
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  const pid_t middle = ::fork();
+  if (middle < 0) {
+    const std::string err = std::strerror(errno);
+    close_all();
+    return Status::Failed("cannot fork: " + err);
+  }
+  if (middle == 0) {
+    ::setsid();  // a new session: no controlling terminal, no SIGHUP when the submitter's closes
+    const pid_t sup = ::fork();
+    if (sup == 0) ExecSupervisor(args.data(), envp.data(), null_fd, log_fd, report[1], jobdir.c_str());
+    const long long pid = sup;
+    (void)!::write(report[1], &pid, sizeof pid);  // -1 when the fork failed
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  report[1] = -1;
+  int st = 0;
+  while (::waitpid(middle, &st, 0) < 0 && errno == EINTR) {}
+  // The pid from the middle process, then an errno from the supervisor if its exec failed; EOF
+  // once it exec'd (the pipe is close-on-exec).
+  char buf[sizeof(long long) + sizeof(int)];
+  std::size_t got = 0;
+  for (;;) {
+    const ssize_t n = ::read(report[0], buf + got, sizeof buf - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+    if (got == sizeof buf) break;
+  }
+  close_all();
+  long long pid = -1;
+  if (got >= sizeof pid) std::memcpy(&pid, buf, sizeof pid);
+  if (pid <= 0) return Status::Failed("cannot start the job's supervisor (fork failed)");
+  if (got == sizeof buf) {
+    int e = 0;
+    std::memcpy(&e, buf + sizeof pid, sizeof e);
+    return Status::NotFound("cannot run the job's supervisor '" + argv[0] + "': " + std::strerror(e));
+  }
+  return pid;
+}
+
+}  // namespace
+
+LocalBackend::LocalBackend(Options options) : options_(std::move(options)) {
+  if (options_.jobs_root.empty()) options_.jobs_root = DefaultRegistryRoot();
+}
+
+std::string LocalBackend::JobDir(const JobRecord& record) const { return options_.jobs_root + "/" + record.id; }
+
+Result<std::string> LocalBackend::Render(const JobRecord& record) const {
+  const JobRequest& r = record.request;
+  if (r.command.empty()) return Status::Usage("the job has no command");
+  const std::string dir = IsValidJobId(record.id) ? JobDir(record) : "{jobdir}";
+  auto sub = [&](const std::string& s) { return Replace(s, "{jobdir}", dir); };
+  std::string out = "local job: a detached supervisor runs it on this machine\n";
+  out += "  command: ";
+  for (std::size_t i = 0; i < r.command.size(); ++i) {
+    if (i) out += ' ';
+    out += ShellQuote(sub(r.command[i]));
+  }
+  out += "\n  workdir: " + ShellQuote(r.workdir.empty() ? dir : sub(r.workdir)) + "\n";
+  if (!r.env.empty()) {
+    out += "  env:";
+    for (const auto& [k, v] : r.env) {
+      out += ' ';
+      out += ShellQuote(k + "=" + v);
+    }
+    out += "\n";
+  }
+  if (!r.secret_env.empty()) {
+    out += "  secrets (inherited from the submitting environment, not stored):";
+    for (const auto& name : r.secret_env) {
+      out += ' ';
+      out += ShellQuote(name);
+    }
+    out += "\n";
+  }
+  out += "  timeout: " +
+         (r.timeout_s > 0 ? std::to_string(r.timeout_s) + " s, then SIGTERM to the process group, SIGKILL after " +
+                                std::to_string(options_.grace.count()) + " ms"
+                          : std::string("none")) +
+         "\n";
+  out += "  log: " + ShellQuote(dir + "/" + kOutputFile) + "\n";
+  return out;
+}
+
+Result<Submitted> LocalBackend::Submit(const JobRecord& record, const std::string& jobdir) {
+  const JobRequest& r = record.request;
+  if (r.command.empty()) return Status::Usage("the job has no command");
+  if (options_.supervisor_argv.empty()) return Status::Usage("the local backend has no supervisor command");
+  for (const auto& name : r.secret_env)
+    if (!std::getenv(name.c_str()))
+      return Status::Usage("the job needs $" + name + " (a secret passed from this environment) and it is not set");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(jobdir, ec)) return Status::NotFound("no job folder '" + jobdir + "'");
+
+  std::vector<std::string> argv = options_.supervisor_argv;
+  argv.push_back(jobdir);
+  std::vector<std::string> env;
+  const std::string grace_prefix = std::string(kGraceEnv) + "=";
+  for (char** e = environ; e && *e; ++e)
+    if (std::strncmp(*e, grace_prefix.c_str(), grace_prefix.size()) != 0) env.emplace_back(*e);
+  env.push_back(grace_prefix + std::to_string(options_.grace.count()));
+
+  auto pid = SpawnDetached(argv, env, jobdir);
+  if (!pid.ok()) return pid.status();
+
+  // Wait for the supervisor to say the command runs (or could not start): a command that is not
+  // there is this Submit's error, not a job that fails later.
+  const auto deadline = std::chrono::steady_clock::now() + options_.start_wait;
+  for (;;) {
+    auto st = ReadLocalState(jobdir);
+    if (st.ok() && st->state != JobState::kQueued) {
+      if (!st->error.empty()) {
+        const Code code = st->error_code == 2 ? Code::kUsage : st->error_code == 3 ? Code::kNotFound : Code::kFailed;
+        return Status(code, st->error);
+      }
+      return Submitted{std::to_string(*pid), ""};
+    }
+    if (!SupervisorAlive(st.ok() ? &*st : nullptr, *pid, jobdir)) {
+      auto again = ReadLocalState(jobdir);  // it may have finished between the two reads
+      if (again.ok() && again->state != JobState::kQueued) continue;
+      const std::string tail = Tail(jobdir + "/" + kSupervisorLog);
+      return Status::Failed("the job's supervisor exited before starting the job" +
+                            (tail.empty() ? std::string() : ": " + tail));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(static_cast<pid_t>(*pid), SIGTERM);  // a late start would run a job nobody records
+      return Status::Unavailable("the job's supervisor did not start the job within " +
+                                 std::to_string(options_.start_wait.count() / 1000) + " s (see '" + jobdir + "/" +
+                                 kSupervisorLog + "')");
+    }
+    std::this_thread::sleep_for(kStartPoll);
+  }
+}
+
+namespace {
+
+Result<JobStatus> PollDir(const JobRecord& record, const std::string& jobdir) {
+  const long long pid = ParsePid(record.backend_id);
+  auto st = ReadLocalState(jobdir);
+  if (!st.ok() && st.status().code() != Code::kNotFound) return st.status();
+  if (!st.ok()) {
+    // Not written yet: starting, if the supervisor is there.
+    JobStatus out;
+    if (pid > 0 && SupervisorAlive(nullptr, pid, jobdir)) {
+      out.backend_state = "starting";
+      return out;
+    }
+    out.state = JobState::kLost;
+    out.backend_state = "no supervisor";
+    out.detail = kLostDetail;
+    return out;
+  }
+  JobStatus out = FromLocal(*st);
+  if (!IsTerminal(st->state) && !SupervisorAlive(&*st, st->supervisor_pid, jobdir)) {
+    // A last look: the supervisor may have written its final state just before exiting.
+    auto again = ReadLocalState(jobdir);
+    if (again.ok() && IsTerminal(again->state)) return FromLocal(*again);
+    out.state = JobState::kLost;
+    out.backend_state = "supervisor gone";
+    out.detail = kLostDetail;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<JobStatus> LocalBackend::Poll(const JobRecord& record) { return PollDir(record, JobDir(record)); }
+
+Status LocalBackend::Cancel(const JobRecord& record) {
+  const std::string jobdir = JobDir(record);
+  auto st = ReadLocalState(jobdir);
+  if (!st.ok() && st.status().code() != Code::kNotFound) return st.status();
+  if (st.ok() && IsTerminal(st->state)) return Status::Ok();
+  const long long pid = st.ok() ? st->supervisor_pid : ParsePid(record.backend_id);
+  // Only a verified supervisor is signalled: a pid reused by another process never is.
+  if (!SupervisorAlive(st.ok() ? &*st : nullptr, pid, jobdir)) return Status::Ok();  // Poll says lost
+  if (::kill(static_cast<pid_t>(pid), SIGTERM) != 0 && errno != ESRCH)
+    return Status::Failed("cannot signal the job's supervisor (pid " + std::to_string(pid) +
+                          "): " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Status LocalBackend::Logs(const JobRecord& record, const std::string& jobdir, bool follow, const LogSink& sink,
+                          const std::atomic<bool>* stop) {
+  const std::string path = jobdir + "/" + kOutputFile;
+  int fd = -1;
+  std::string pending;  // bytes after the last '\n' read so far
+  char buf[1 << 16];
+  auto stopped = [&] { return stop && stop->load(); };
+  // Reads what is there now; false once the sink asked to stop.
+  auto drain = [&]() -> bool {
+    if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;  // not created yet
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return true;
+      pending.append(buf, static_cast<std::size_t>(n));
+      std::size_t start = 0, nl;
+      while ((nl = pending.find('\n', start)) != std::string::npos) {
+        if (!sink(std::string_view(pending).substr(start, nl - start))) return false;
+        start = nl + 1;
+      }
+      pending.erase(0, start);
+      while (pending.size() >= kMaxLine) {
+        if (!sink(std::string_view(pending).substr(0, kMaxLine))) return false;
+        pending.erase(0, kMaxLine);
+      }
+    }
+  };
+  auto finish = [&](Status s) {
+    if (fd >= 0) ::close(fd);
+    return s;
+  };
+  for (;;) {
+    // The state is read before draining: once it is terminal, the drain that follows sees every
+    // byte the job wrote (the supervisor records the end only after the group is gone).
+    bool terminal = true;
+    if (follow) {
+      auto status = PollDir(record, jobdir);
+      if (!status.ok()) return finish(status.status());
+      terminal = IsTerminal(status->state);
+    }
+    if (!drain()) return finish(Status::Ok());
+    if (terminal || stopped()) break;
+    std::this_thread::sleep_for(kFollowPoll);
+    if (stopped()) break;
+  }
+  if (!pending.empty()) sink(pending);  // a last line without its newline
+  if (!follow && fd < 0) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      return finish(std::filesystem::is_directory(jobdir, ec) ? Status::Ok()
+                                                              : Status::NotFound("no job folder '" + jobdir + "'"));
+  }
+  return finish(Status::Ok());
+}
+
+}  // namespace dsx::jobs
