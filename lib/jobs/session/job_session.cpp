@@ -248,50 +248,62 @@ struct JobSession::Impl {
       // when the run ends (applied for a cancel if it ended cancelled).
       (void)c_ack.Post(json{{"type", "control.ack"}, {"run", run}, {"id", id}, {"data", data}}, &ctl, o.retry_for_ms);
     };
-    (void)c.Follow(
-        start_offset, false, "",
-        [&](const json& ev) {
-          if (StringOr(ev, "run") != run) return true;
-          const std::string type = StringOr(ev, "type");
-          const std::string id = StringOr(ev, "id");
-          if (type == "run.end") return false;
-          if (type == "control.steer") {
-            ack(id, "rejected", "a job takes no steering");
-          } else if (type == "control.cancel") {
-            const json& data = ev.contains("data") && ev["data"].is_object() ? ev["data"] : json::object();
-            const std::string reason = StringOr(data, "reason");
-            std::string ended_as;
+    // Follow reconnects by itself after a drop, but gives up when its first connection fails;
+    // a job outlives such blips, so this loop starts it again after the last event it saw
+    // (never from the run's start again: a cancel must reach on_cancel once).
+    std::string offset = start_offset;
+    bool run_ended = false;
+    auto on_event = [&](const json& ev) {
+      offset = StringOr(ev, "offset", offset);
+      if (StringOr(ev, "run") != run) return true;
+      const std::string type = StringOr(ev, "type");
+      const std::string id = StringOr(ev, "id");
+      if (type == "run.end") {
+        run_ended = true;
+        return false;
+      }
+      if (type == "control.steer") {
+        ack(id, "rejected", "a job takes no steering");
+      } else if (type == "control.cancel") {
+        const json& data = ev.contains("data") && ev["data"].is_object() ? ev["data"] : json::object();
+        const std::string reason = StringOr(data, "reason");
+        std::string ended_as;
+        {
+          std::lock_guard lock(mu);
+          ++stats.cancels;
+          if (terminal) ended_as = JobStateName(state);
+        }
+        if (!ended_as.empty()) {
+          ack(id, "rejected", "job already " + ended_as);
+        } else if (applied) {
+          ack(id, "applied", "");  // the backend already confirmed the job is stopping
+        } else if (!o.on_cancel) {
+          ack(id, "rejected", "this job cannot be cancelled from its session");
+        } else {
+          Status st = o.on_cancel(reason);
+          if (st.ok()) {
+            applied = true;
             {
               std::lock_guard lock(mu);
-              ++stats.cancels;
-              if (terminal) ended_as = JobStateName(state);
+              ++stats.cancels_applied;
             }
-            if (!ended_as.empty()) {
-              ack(id, "rejected", "job already " + ended_as);
-            } else if (applied) {
-              ack(id, "applied", "");  // the backend already confirmed the job is stopping
-            } else if (!o.on_cancel) {
-              ack(id, "rejected", "this job cannot be cancelled from its session");
-            } else {
-              Status st = o.on_cancel(reason);
-              if (st.ok()) {
-                applied = true;
-                {
-                  std::lock_guard lock(mu);
-                  ++stats.cancels_applied;
-                }
-                ack(id, "applied", "");
-              } else {
-                ack(id, "rejected", st.message().empty() ? "the backend refused the cancel" : st.message());
-              }
-            }
+            ack(id, "applied", "");
+          } else {
+            ack(id, "rejected", st.message().empty() ? "the backend refused the cancel" : st.message());
           }
-          return true;
-        },
-        [&] {
-          std::lock_guard lock(mu);
-          return stopping;
-        });
+        }
+      }
+      return true;
+    };
+    auto stop = [&] {
+      std::lock_guard lock(mu);
+      return stopping;
+    };
+    while (!run_ended && !stop()) {
+      Status st = c.Follow(offset, false, "", on_event, stop);
+      if (st.ok() || st.code() != Code::kUnavailable) return;  // stopped, or refused (401/403/404)
+      clock.SleepMs(1000);
+    }
   }
 
   void StopThreads() {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -71,16 +72,38 @@ class Recorder {
   std::vector<Sent> sent_;
 };
 
+// Holds the writer's msg.append requests while closed (a server that is slow to answer).
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;
+  void Set(bool c) {
+    std::lock_guard lock(mu);
+    closed = c;
+    cv.notify_all();
+  }
+  void Pass() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return !closed; });
+  }
+};
+
 class RecordingTransport final : public net::Transport {
  public:
-  RecordingTransport(std::unique_ptr<net::Transport> inner, Recorder& rec, int index)
-      : inner_(std::move(inner)), rec_(rec), index_(index) {}
+  RecordingTransport(std::unique_ptr<net::Transport> inner, Recorder& rec, int index, Gate& gate,
+                     std::atomic<int>& fail_streams)
+      : inner_(std::move(inner)), rec_(rec), index_(index), gate_(gate), fail_streams_(fail_streams) {}
   net::Exchange Send(const net::HttpRequest& r) override {
     rec_.Add(index_, r);
+    if (index_ == 0 && r.body.find("\"msg.append\"") != std::string::npos) gate_.Pass();
     return inner_->Send(r);
   }
   net::Exchange Stream(const net::HttpRequest& r, const net::StreamHandler& h) override {
     rec_.Add(index_, r);
+    if (fail_streams_.load() > 0) {  // the server cannot be reached for this connection
+      --fail_streams_;
+      return net::testing::NetError(false, "connection refused").exchange;
+    }
     return inner_->Stream(r, h);
   }
 
@@ -88,6 +111,8 @@ class RecordingTransport final : public net::Transport {
   std::unique_ptr<net::Transport> inner_;
   Recorder& rec_;
   int index_;
+  Gate& gate_;
+  std::atomic<int>& fail_streams_;
 };
 
 // For a state only another thread's answer changes (nothing the fake server sees): polls with a
@@ -128,6 +153,8 @@ struct Rig {
   ManualClock clock;
   FakeSessionServer server{clock, "http://fake", kSession};
   Recorder rec;
+  Gate gate;
+  std::atomic<int> fail_streams{0};
   std::atomic<int> made{0};
   std::mutex cancel_mu;
   std::vector<std::string> cancel_reasons;
@@ -141,7 +168,9 @@ struct Rig {
     options.session = kSession;
     options.clock = &clock;
     options.clock_poll_ms = 1;
-    options.transport = [this] { return std::make_unique<RecordingTransport>(server.Connect(), rec, made++); };
+    options.transport = [this] {
+      return std::make_unique<RecordingTransport>(server.Connect(), rec, made++, gate, fail_streams);
+    };
     options.on_cancel = [this](const std::string& reason) {
       std::lock_guard lock(cancel_mu);
       cancel_reasons.push_back(reason);
@@ -428,6 +457,55 @@ TEST_CASE("Cancel: after the job ended it is rejected 'job already <state>' with
   CHECK(js.End(St(JobState::kFailed, "exit 3", 3)).ok());
   CHECK(rig.server.Count("control.ack") == 2);  // k-3 is another run's
   CHECK(rig.server.EventsOfType("run.end").at(0)["data"]["reason"] == "error");
+}
+
+TEST_CASE("Log: a server slower than the job holds Log back at max_buffered_bytes; nothing is dropped") {
+  Rig rig;
+  rig.options.max_fragment_bytes = 16;
+  rig.options.max_buffered_bytes = 64;
+  JobSession& js = rig.Open();
+  rig.gate.Set(true);
+  std::atomic<bool> done{false};
+  std::thread job([&] {
+    for (int i = 0; i < 40; ++i) CHECK(js.Log("line-" + std::to_string(1000 + i)).ok());  // 10 bytes each
+    done = true;
+  });
+  // The flusher takes one line and waits on the server; Log stops once 64 bytes are waiting.
+  REQUIRE(Eventually([&] { return js.stats().lines >= 7; }));
+  // A negative can only be seen by giving it time: without back-pressure the 40 lines take
+  // microseconds, so 100 ms is ample to fail, and passing costs no more than that.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(js.stats().lines <= 8);
+  CHECK_FALSE(done.load());
+  rig.gate.Set(false);
+  job.join();
+  CHECK(js.Flush().ok());
+  std::string want;
+  for (int i = 0; i < 40; ++i) want += "line-" + std::to_string(1000 + i) + "\n";
+  CHECK(rig.Text() == want);
+  CHECK(js.stats().dropped == 0);
+  CHECK(js.End(St(JobState::kSucceeded, "", 0)).ok());
+}
+
+TEST_CASE("Control: a follower that cannot connect, or is cut, resumes after the last event it saw") {
+  Rig rig;
+  rig.fail_streams = 2;  // the first two connections fail: Follow gives up, the loop starts it again
+  JobSession& js = rig.Open();
+  rig.Cancel("k-1", "first");
+  REQUIRE(rig.server.WaitUntil([&] { return rig.server.Count("control.ack") == 1; }));
+  rig.server.DropStreams();  // a reconnect must not deliver k-1 again
+  rig.Cancel("k-2", "second");
+  REQUIRE(rig.server.WaitUntil([&] { return rig.server.Count("control.ack") == 2; }));
+  CHECK(js.End(St(JobState::kCancelled)).ok());
+  const auto acks = rig.server.EventsOfType("control.ack");
+  REQUIRE(acks.size() == 2);
+  CHECK(acks[0]["id"] == "k-1");
+  CHECK(acks[1]["id"] == "k-2");
+  CHECK(rig.Reasons() == std::vector<std::string>{"first"});  // the backend was asked once
+  CHECK(rig.server.streams_opened() >= 2);
+  int follows = 0;
+  for (const auto& s : rig.rec.All()) follows += s.transport == 2 ? 1 : 0;
+  CHECK(follows >= 4);  // 2 refused, the one cut, the one after it
 }
 
 TEST_CASE("Retries: a lost answer, a refused connection and a 503 re-send the same seq; each line lands once") {
