@@ -1,13 +1,337 @@
-// dsx finetune: submit "<instruction>" -> a validated, costed fine-tuning job; status|logs|cancel|list
-// are `dsx jobs` filtered to fine-tunes. Logic lives in lib/finetune and lib/jobs/service.
+// dsx finetune: submit "<instruction>" -> a validated, costed fine-tuning job (lib/finetune/submit.hpp
+// does the work; --dry-run prints it and sends nothing); status|logs|cancel|list are the jobs service
+// filtered to fine-tunes. This file parses flags, asks for confirmation and prints. Output shapes and
+// exit codes: man dsx-finetune.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "cli.hpp"
 #include "commands.hpp"
+#include "finetune/submit.hpp"
+#include "jobs/registry.hpp"
+#include "jobs/service/job_format.hpp"
+#include "jobs/service/job_service.hpp"
 
 namespace dsx::cmd {
+namespace {
+
+using nlohmann::json;
+namespace ft = dsx::finetune;
+namespace jb = dsx::jobs;
+
+std::vector<std::string> SelfArgv() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return {ec ? std::string("/proc/self/exe") : self.string()};
+}
+
+struct Common {
+  std::string jobs_dir;
+  std::string config;
+  bool json = false;
+};
+
+void AddCommon(CLI::App* cmd, Common& c, bool with_json = true) {
+  cmd->add_option("--jobs-dir", c.jobs_dir, "the job registry (default $DSX_JOBS_DIR, else ~/.local/share/dsx/jobs)")
+      ->envname("DSX_JOBS_DIR");
+  cmd->add_option("--config", c.config,
+                  "jobs config file (default $DSX_CONFIG_DIR/jobs.toml or ~/.config/dsx/jobs.toml)");
+  if (with_json) cmd->add_flag("--json", c.json, "print one JSON document instead of text");
+}
+
+jb::ServiceOptions Options(const Common& c) {
+  jb::ServiceOptions o;
+  o.registry_root = c.jobs_dir;
+  o.config_path = c.config;
+  o.self_argv = SelfArgv();
+  return o;
+}
+
+// ---------------------------------------------------------------- submit
+
+struct SubmitFlags {
+  Common c;
+  cli::ServerFlags net;
+  std::string instruction;
+  std::string backend = "hf";
+  std::vector<std::string> sets;
+  std::optional<double> max_cost;
+  std::string llm;
+  std::string name;
+  std::string trackio_space;
+  bool dry_run = false;
+  bool yes = false;
+};
+
+std::string ValueText(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// The plan for people: the spec with where each value came from, the hardware, time and cost.
+void PrintPlan(const ft::Prepared& p, const std::string& script_path) {
+  std::printf("spec:\n");
+  const json spec = ft::ToJson(p.spec);  // named: a temporary would die before the loop (pre-C++23)
+  for (const auto& [key, f] : spec.items())
+    std::printf("  %-22s %-40s (%s)\n", key.c_str(), ValueText(f["value"]).c_str(),
+                f["source"].get<std::string>().c_str());
+  const ft::Plan& pl = p.plan;
+  std::printf("plan:\n");
+  std::printf("  %-22s %s\n", "backend", p.backend.c_str());
+  if (!pl.flavor.empty()) std::printf("  %-22s %s\n", "flavor", pl.flavor.c_str());
+  if (!pl.gpu.empty()) std::printf("  %-22s %d x %s\n", "gpus", std::max(1, pl.gpus), pl.gpu.c_str());
+  std::printf("  %-22s %.1f GB per GPU (weights %.1f, grads %.1f, optimizer %.1f, activations %.1f)\n", "memory",
+              pl.memory.total_gb, pl.memory.weights_gb, pl.memory.grads_gb, pl.memory.optimizer_gb,
+              pl.memory.activations_gb);
+  std::printf("  %-22s %lld steps, %lld tokens\n", "work", static_cast<long long>(pl.steps),
+              static_cast<long long>(pl.total_tokens));
+  std::printf("  %-22s ~%.2f h (timeout %.2f h)\n", "time", pl.hours, p.request.timeout_s / 3600.0);
+  std::printf("  %-22s ~$%.2f\n", "cost", pl.cost_usd);
+  for (const auto& n : pl.notes) std::printf("  note: %s\n", n.c_str());
+  for (const auto& n : p.notes) std::printf("  parser: %s\n", n.c_str());
+  std::printf("script: %s\n", script_path.c_str());
+}
+
+// Asks on the terminal; false when the answer is not yes.
+bool Confirm(const ft::Prepared& p) {
+  std::fprintf(stderr, "dsx: submit %s to %s%s%s for ~$%.2f (~%.2f h)? [y/N] ", p.request.name.c_str(),
+               p.backend.c_str(), p.plan.flavor.empty() ? "" : " on ", p.plan.flavor.c_str(), p.plan.cost_usd,
+               p.plan.hours);
+  std::fflush(stderr);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES" || answer == "Yes";
+}
+
+void RunSubmit(const SubmitFlags& f) {
+  jb::ServiceOptions o = Options(f.c);
+  o.server = f.net.server;
+  o.token = f.net.token;
+  auto svc = jb::JobService::Open(o);
+  if (!svc.ok()) return cli::Finish(svc.status());
+
+  ft::SubmitInputs in;
+  in.instruction = f.instruction;
+  in.sets = f.sets;
+  in.backend = f.backend;
+  in.max_cost_usd = f.max_cost;
+  in.request.name = f.name;
+  in.request.trackio_space = f.trackio_space;
+  in.render = [&](const jb::JobRequest& r) { return (*svc)->Render(r); };
+  if (!f.llm.empty()) {
+    return cli::Finish(Status::Usage("--llm " + f.llm +
+                                     ": this dsx has no LLM fill for fine-tuning requests yet; rephrase the "
+                                     "words it did not understand or use --set KEY=VALUE"));
+  }
+  auto prepared = ft::Prepare(in);
+  if (!prepared.ok()) return cli::Finish(prepared.status());
+  const ft::Prepared& p = *prepared;
+
+  if (f.dry_run) {
+    auto path = ft::SaveScript(p, ft::DefaultScriptDir());
+    if (!path.ok()) return cli::Finish(path.status());
+    if (f.c.json) {
+      cli::PrintJson(ft::ToJson(p, *path, nullptr));
+      return cli::Finish(Status::Ok());
+    }
+    PrintPlan(p, *path);
+    std::printf("request (%s, not sent: --dry-run):\n%s", p.backend.c_str(), p.rendered.c_str());
+    if (!p.rendered.empty() && p.rendered.back() != '\n') std::fputc('\n', stdout);
+    return cli::Finish(Status::Ok());
+  }
+
+  if (p.plan.cost_usd > 0 && !f.yes) {
+    if (::isatty(STDIN_FILENO) != 1 || !cli::StderrIsTty()) {
+      char cost[32];
+      std::snprintf(cost, sizeof cost, "%.2f", p.plan.cost_usd);
+      return cli::Finish(Status::Usage(std::string("this run costs ~$") + cost +
+                                       " and there is no terminal to confirm it: add --yes (see the plan first "
+                                       "with --dry-run)"));
+    }
+    if (!f.c.json) PrintPlan(p, "(written into the job's folder on submit)");
+    if (!Confirm(p)) return cli::Finish(Status::Conflict("not submitted: not confirmed"));
+  }
+  auto rec = (*svc)->Submit(p.request);
+  if (!rec.ok()) return cli::Finish(rec.status());
+  const std::string script_path = (*svc)->options().registry_root + "/" + rec->id + "/train.py";
+  if (f.c.json) {
+    cli::PrintJson(ft::ToJson(p, script_path, jb::ToJson(*rec)));
+    return cli::Finish(Status::Ok());
+  }
+  std::printf("%s\n", rec->id.c_str());
+  std::fprintf(stderr, "dsx: submitted fine-tune %s (%s) to %s%s%s: ~%.2f h, ~$%.2f\n", rec->id.c_str(),
+               p.request.name.c_str(), p.backend.c_str(), rec->url.empty() ? "" : ": ", rec->url.c_str(), p.plan.hours,
+               p.plan.cost_usd);
+  std::fprintf(stderr, "dsx: script %s\n", script_path.c_str());
+  if (!rec->session.empty()) std::fprintf(stderr, "dsx: follow it with: dsx session tail %s\n", rec->session.c_str());
+  std::fprintf(stderr, "dsx: logs: dsx finetune logs -f %s\n", rec->id.c_str());
+  cli::Finish(Status::Ok());
+}
+
+// ---------------------------------------------------------------- status, logs, cancel, list
+
+struct IdFlags {
+  Common c;
+  std::string id;
+  bool follow = false;
+  double wait_s = 30;
+};
+
+// The fine-tune commands act on fine-tunes only: another kind of job is refused before anything
+// is asked of its backend (dsx jobs handles every kind).
+Status RequireFinetune(const jb::JobService& svc, const std::string& id, const char* verb) {
+  auto reg = jb::Registry::Open(svc.options().registry_root);
+  if (!reg.ok()) return reg.status();
+  auto rec = reg->Load(id);
+  if (!rec.ok()) return rec.status();
+  if (rec->request.kind != "finetune") {
+    return Status::Usage("job '" + id + "' is a " + rec->request.kind + " job, not a fine-tune: use dsx jobs " + verb +
+                         " " + id);
+  }
+  return Status::Ok();
+}
+
+std::atomic<bool> g_interrupted{false};
+void OnInterrupt(int) { g_interrupted = true; }  // internal linkage: cmd_jobs.cpp has its own
+
+void RunStatus(const IdFlags& f) {
+  auto svc = jb::JobService::Open(Options(f.c));
+  if (!svc.ok()) return cli::Finish(svc.status());
+  if (Status s = RequireFinetune(**svc, f.id, "status"); !s.ok()) return cli::Finish(s);
+  auto r = (*svc)->Status(f.id);
+  if (!r.ok()) return cli::Finish(r.status());
+  if (f.c.json) {
+    cli::PrintJson(jb::ToJson(*r));
+  } else {
+    std::fputs(jb::FormatJobStatus(*r, (*svc)->options().registry_root + "/" + r->id).c_str(), stdout);
+  }
+  cli::Finish(Status::Ok());
+}
+
+void RunLogs(const IdFlags& f) {
+  auto svc = jb::JobService::Open(Options(f.c));
+  if (!svc.ok()) return cli::Finish(svc.status());
+  if (Status s = RequireFinetune(**svc, f.id, "logs"); !s.ok()) return cli::Finish(s);
+  g_interrupted = false;
+  struct sigaction sa = {};
+  sa.sa_handler = OnInterrupt;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  Status s = (*svc)->Logs(
+      f.id, f.follow,
+      [](std::string_view line) {
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+        return !std::ferror(stdout);
+      },
+      &g_interrupted);
+  if (s.ok() && g_interrupted) return cli::Finish(Status::Interrupted("interrupted"));
+  cli::Finish(s);
+}
+
+void RunCancel(const IdFlags& f) {
+  if (f.wait_s < 0) return cli::Finish(Status::Usage("--wait must be >= 0"));
+  auto svc = jb::JobService::Open(Options(f.c));
+  if (!svc.ok()) return cli::Finish(svc.status());
+  if (Status s = RequireFinetune(**svc, f.id, "cancel"); !s.ok()) return cli::Finish(s);
+  auto r = (*svc)->Cancel(f.id, std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_s * 1000)));
+  if (!r.ok()) return cli::Finish(r.status());
+  const bool ended = jb::IsTerminal(r->status.state);
+  if (f.c.json) {
+    cli::PrintJson(jb::ToJson(*r));
+  } else if (ended) {
+    std::printf("job %s: %s\n", r->id.c_str(), jb::FormatState(r->status).c_str());
+  } else {
+    std::printf("job %s: cancel accepted by %s; still %s after %g s\n", r->id.c_str(), r->request.backend.c_str(),
+                jb::JobStateName(r->status.state), f.wait_s);
+  }
+  if (!ended)
+    return cli::Finish(
+        Status::Failed("job '" + r->id + "' has not stopped yet (see dsx finetune status " + r->id + ")"));
+  cli::Finish(Status::Ok());
+}
+
+void RunList(const Common& c) {
+  auto svc = jb::JobService::Open(Options(c));
+  if (!svc.ok()) return cli::Finish(svc.status());
+  std::vector<std::string> problems;
+  auto jobs = (*svc)->List("finetune", &problems);
+  if (!jobs.ok()) return cli::Finish(jobs.status());
+  if (c.json) {
+    json list = json::array();
+    for (const auto& r : *jobs) list.push_back(jb::ToJson(r));
+    cli::PrintJson(json{{"jobs", list}, {"problems", problems}});
+  } else {
+    std::fputs(jb::FormatJobTable(*jobs).c_str(), stdout);
+    for (const auto& p : problems) std::fprintf(stderr, "dsx: warning: %s\n", p.c_str());
+  }
+  cli::Finish(Status::Ok());
+}
+
+}  // namespace
 
 void register_finetune(CLI::App& app) {
   auto* ft = app.add_subcommand("finetune", "fine-tune a model from a plain-language request, costed before it runs");
   ft->require_subcommand(1);
+  {
+    auto f = std::make_shared<SubmitFlags>();
+    auto* cmd = ft->add_subcommand("submit", "understand, plan, cost and submit a fine-tune (--dry-run: show only)");
+    cmd->add_option("instruction", f->instruction,
+                    "what to do, in words: \"fine-tune Qwen2.5-0.5B-Instruct on trl-lib/Capybara with LoRA for 2 "
+                    "epochs, push to my-org/qwen-capy\"")
+        ->required();
+    cmd->add_option("--backend", f->backend, "hf (Hugging Face Jobs, default), slurm or local");
+    cmd->add_flag("--dry-run", f->dry_run, "print the plan, script path and exact request; submit nothing");
+    cmd->add_flag("-y,--yes", f->yes, "submit without asking, whatever the cost");
+    cmd->add_option("--set", f->sets, "KEY=VALUE overriding a spec field (repeatable): --set lora_rank=32");
+    cmd->add_option("--max-cost", f->max_cost, "refuse a plan that costs more than USD dollars");
+    cmd->add_option("--llm", f->llm, "ask this LLM provider about words the parser did not understand");
+    cmd->add_option("--name", f->name, "the job's label (default METHOD-MODEL-DATASET)");
+    cmd->add_option("--trackio-space", f->trackio_space, "TRACKIO_SPACE_ID for runs that report to trackio");
+    AddCommon(cmd, f->c);
+    cli::AddServerFlags(cmd, f->net);
+    cmd->get_option("--server")->description("publish the job into session jobs/<id> on this server (default: none)");
+    cmd->footer(
+        "Defaults (method sft, adapter lora r=16, 1 epoch, lr by method, batch 4 x 4, ...) and phrasings:\n"
+        "man dsx-finetune. Every spec field shows its source: said, default, inferred or llm.");
+    cmd->callback([f] { RunSubmit(*f); });
+  }
+  {
+    auto f = std::make_shared<IdFlags>();
+    auto* cmd = ft->add_subcommand("status", "a fine-tune's state now (asks its backend)");
+    cmd->add_option("id", f->id, "job id (j-YYYYMMDD-HHMMSS-xxxxxx)")->required();
+    AddCommon(cmd, f->c);
+    cmd->callback([f] { RunStatus(*f); });
+  }
+  {
+    auto f = std::make_shared<IdFlags>();
+    auto* cmd = ft->add_subcommand("logs", "a fine-tune's output from the start; -f follows it until it ends");
+    cmd->add_option("id", f->id, "job id")->required();
+    cmd->add_flag("-f,--follow", f->follow, "keep printing new lines until the job ends (Ctrl-C stops)");
+    AddCommon(cmd, f->c, /*with_json=*/false);
+    cmd->callback([f] { RunLogs(*f); });
+  }
+  {
+    auto f = std::make_shared<IdFlags>();
+    auto* cmd = ft->add_subcommand("cancel", "stop a fine-tune through its backend and wait for it to end");
+    cmd->add_option("id", f->id, "job id")->required();
+    cmd->add_option("--wait", f->wait_s, "seconds to wait for the job to end (default 30; 0 = do not wait)");
+    AddCommon(cmd, f->c);
+    cmd->callback([f] { RunCancel(*f); });
+  }
+  {
+    auto c = std::make_shared<Common>();
+    auto* cmd = ft->add_subcommand("list", "fine-tunes in the registry, newest first (no network)");
+    AddCommon(cmd, *c);
+    cmd->callback([c] { RunList(*c); });
+  }
 }
 
 }  // namespace dsx::cmd

@@ -1,0 +1,130 @@
+// The fine-tuning pipeline as one call (submit.hpp): every step's error keeps its own code and
+// message, and nothing is written or sent here (the CLI submits the Prepared request).
+#include "finetune/submit.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+
+#include "core/fs.hpp"
+#include "finetune/catalog.hpp"
+#include "finetune/spec_parser.hpp"
+
+namespace dsx::finetune {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+std::string Join(const std::vector<std::string>& words, const char* sep) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : sep) + w;
+  return out;
+}
+
+std::string EnvOr(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// 64-bit FNV-1a: a short, stable tag for a script's content in its file name.
+std::string Hash8(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(buf, 8);
+}
+
+}  // namespace
+
+Result<Prepared> Prepare(const SubmitInputs& in) {
+  if (in.backend != "hf" && in.backend != "slurm" && in.backend != "local")
+    return Status::Usage("unknown backend '" + in.backend + "': use --backend hf, slurm or local");
+  const std::string configs_dir = in.configs_dir.empty() ? DefaultConfigsDir() : in.configs_dir;
+  auto catalog = Catalog::Load(configs_dir);
+  if (!catalog.ok()) return catalog.status();
+
+  ModelResolver resolve = [&](std::string_view alias) { return catalog->ResolveAlias(alias); };
+  auto parsed = ParseInstruction(in.instruction, resolve);
+  if (!parsed.ok()) return parsed.status();
+  Prepared p;
+  p.spec = parsed->spec;
+  p.notes = parsed->notes;
+  if (!parsed->unparsed.empty()) {
+    if (!in.llm_fill)
+      return Status::Usage("did not understand '" + Join(parsed->unparsed, " ") +
+                           "': rephrase it, set the field with --set KEY=VALUE, or add --llm PROVIDER");
+    DSX_RETURN_IF_ERROR(in.llm_fill(in.instruction, parsed->unparsed, p.spec));
+    p.unparsed = parsed->unparsed;
+  }
+  if (in.max_cost_usd) {
+    if (!(*in.max_cost_usd > 0)) return Status::Usage("--max-cost must be a positive number of dollars");
+    p.spec.max_cost_usd.Set(*in.max_cost_usd, Source::kSaid);
+  }
+  for (const auto& set : in.sets) DSX_RETURN_IF_ERROR(ApplySet(p.spec, set));
+  DSX_RETURN_IF_ERROR(Complete(p.spec));
+
+  PlanInputs plan_inputs = in.plan_inputs;
+  plan_inputs.backend = in.backend;
+  auto plan = MakePlan(p.spec, *catalog, plan_inputs);
+  if (!plan.ok()) return plan.status();
+  p.plan = *plan;
+  p.backend = in.backend;
+
+  const std::string templates = in.templates_dir.empty() ? DefaultTemplatesDir() : in.templates_dir;
+  auto script = RenderScript(p.spec, p.plan, templates);
+  if (!script.ok()) return script.status();
+  p.script = *script;
+  // A script that names an argument TRL lacks would fail minutes into a paid job: refuse here.
+  auto trl_args = LoadTrlArgs((stdfs::path(configs_dir) / "trl_args.toml").string());
+  if (!trl_args.ok()) return trl_args.status();
+  auto problems = CheckConfigKeywords(p.script, *trl_args);
+  if (!problems.empty())
+    return Status::Failed("the generated script uses arguments TRL " + trl_args->trl_version +
+                          " does not have (a template bug): " + Join(problems, "; "));
+
+  RequestOptions ro = in.request;
+  ro.backend = in.backend;
+  auto request = BuildRequest(p.spec, p.plan, p.script, ro);
+  if (!request.ok()) return request.status();
+  p.request = *request;
+  if (in.render) {
+    auto rendered = in.render(p.request);
+    if (!rendered.ok()) return rendered.status();
+    p.rendered = *rendered;
+  }
+  return p;
+}
+
+nlohmann::json ToJson(const Prepared& p, const std::string& script_path, const nlohmann::json& job) {
+  nlohmann::json req = jobs::ToJson(p.request);
+  // The script is "script" once; the request names its files only.
+  if (req.contains("files") && req["files"].is_object()) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& [name, _] : req["files"].items()) names.push_back(name);
+    req["files"] = names;
+  }
+  return {{"spec", ToJson(p.spec)}, {"plan", ToJson(p.plan)},
+          {"backend", p.backend},   {"script_path", script_path},
+          {"script", p.script},     {"request", p.rendered},
+          {"job_request", req},     {"notes", p.notes},
+          {"unparsed", p.unparsed}, {"job", job}};
+}
+
+std::string DefaultScriptDir() {
+  if (auto d = EnvOr("DSX_FINETUNE_DIR"); !d.empty()) return d;
+  if (auto x = EnvOr("XDG_CACHE_HOME"); !x.empty()) return x + "/dsx/finetune";
+  if (auto h = EnvOr("HOME"); !h.empty()) return h + "/.cache/dsx/finetune";
+  auto t = EnvOr("TMPDIR");
+  return (t.empty() ? std::string("/tmp") : t) + "/dsx-finetune";
+}
+
+Result<std::string> SaveScript(const Prepared& p, const std::string& dir) {
+  DSX_RETURN_IF_ERROR(fs::EnsureDir(dir));
+  const std::string path = (stdfs::path(dir) / (p.request.name + "-" + Hash8(p.script) + ".py")).string();
+  DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(path, p.script));
+  return path;
+}
+
+}  // namespace dsx::finetune

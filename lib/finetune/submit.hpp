@@ -1,0 +1,79 @@
+// `dsx finetune submit` as one library call: instruction + --set list + backend -> parse -> LLM
+// fill (optional) -> --max-cost and --set -> Complete -> plan -> script (checked against TRL's
+// argument names) -> jobs::JobRequest -> the backend's rendering of it. The same Prepared document
+// serves --dry-run (printed, nothing submitted) and a real submit (the CLI hands `request` to the
+// jobs service), so what a dry run shows is exactly what would be sent.
+//
+// This module may not use the jobs service (cmake/module_arrows.txt), so the two steps that need
+// it or an LLM client come in as functions: `render` (JobService::Render) and `llm_fill`.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.hpp"
+#include "finetune/plan.hpp"
+#include "finetune/script.hpp"
+#include "finetune/spec.hpp"
+#include "jobs/job.hpp"
+
+namespace dsx::finetune {
+
+// Fills fields from the words the parser left (source kLlm); never overrides a said field.
+using LlmFill =
+    std::function<Status(std::string_view instruction, const std::vector<std::string>& unparsed, Spec& spec)>;
+// The backend's exact rendering of a request (HTTP request, sbatch script, command line).
+using RenderRequest = std::function<Result<std::string>(const jobs::JobRequest& request)>;
+
+struct SubmitInputs {
+  std::string instruction;
+  std::vector<std::string> sets;       // "key=value", applied in order after the instruction
+  std::string backend = "hf";          // "hf" | "slurm" | "local"
+  std::optional<double> max_cost_usd;  // --max-cost: the planner refuses a costlier run
+  std::string configs_dir;             // "" = DefaultConfigsDir() (models.toml, flavors.toml, trl_args.toml)
+  std::string templates_dir;           // "" = DefaultTemplatesDir()
+  RequestOptions request;              // name, trackio space/project (backend is taken from above)
+  PlanInputs plan_inputs;              // dataset size, local GPUs (backend is taken from above)
+  LlmFill llm_fill;                    // empty = no LLM: words not understood are an error
+  RenderRequest render;                // empty = no rendering in the document
+};
+
+struct Prepared {
+  Spec spec;
+  Plan plan;
+  std::string backend;
+  std::string script;  // the rendered train.py
+  jobs::JobRequest request;
+  std::string rendered;               // render(request), "" when no renderer was given
+  std::vector<std::string> notes;     // parser notes (corrections, inferences)
+  std::vector<std::string> unparsed;  // words only the LLM understood (empty without --llm)
+};
+
+// The whole pipeline. Errors:
+//   kUsage     the instruction is incomplete, contradictory or impossible, a --set is wrong, words
+//              were not understood and there is no LLM to ask (the message says what to add)
+//   kNotFound  the model is unknown to the catalog (say its size: --set ... or a known alias)
+//   kConflict  nothing fits, or the cost is over --max-cost
+//   kFailed    the generated script uses an argument TRL does not have (a template bug)
+Result<Prepared> Prepare(const SubmitInputs& in);
+
+// The --json document, stable (man/dsx-finetune.1, JSON OUTPUT):
+//   {"spec": ToJson(spec), "plan": ToJson(plan), "backend", "script_path", "script", "request":
+//    the rendered request (string), "job_request": jobs::ToJson(request) without file contents,
+//    "notes": [...], "job": ToJson(record) or null}
+nlohmann::json ToJson(const Prepared& p, const std::string& script_path, const nlohmann::json& job);
+
+// Writes the dry run's script where a person (or agent) can read it before paying:
+// <dir>/<job name>-<8 hex of its hash>.py, atomically. Returns the path.
+Result<std::string> SaveScript(const Prepared& p, const std::string& dir);
+
+// Where SaveScript puts dry-run scripts: $DSX_FINETUNE_DIR, else $XDG_CACHE_HOME/dsx/finetune,
+// else $HOME/.cache/dsx/finetune, else $TMPDIR (or /tmp)/dsx-finetune.
+std::string DefaultScriptDir();
+
+}  // namespace dsx::finetune
