@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -53,6 +54,16 @@ std::string Tail(const std::string& path, std::size_t max = 2000) {
   return t;
 }
 
+// The same spelling for a folder wherever it comes from (the registry, the service's options, a
+// supervisor's command line), so that they compare equal: absolute, normal, no trailing '/'.
+std::string NormalDir(const std::string& dir) {
+  std::error_code ec;
+  std::string out = std::filesystem::absolute(dir, ec).lexically_normal().string();
+  if (ec) out = dir;
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
 // The last argument of /proc/<pid>/cmdline: a supervisor's is its job folder. Used to recognise
 // a supervisor before it wrote local.json (and so its start time).
 std::string LastArg(long long pid) {
@@ -71,7 +82,7 @@ bool SupervisorAlive(const LocalState* st, long long pid, const std::string& job
   const long long start = ProcessStartTime(static_cast<int>(pid));
   if (start < 0) return false;
   if (st && st->supervisor_start >= 0) return start == st->supervisor_start;
-  return LastArg(pid) == jobdir;
+  return LastArg(pid) == jobdir;  // both spelled by NormalDir
 }
 
 long long ParsePid(const std::string& s) {
@@ -203,7 +214,7 @@ Result<long long> SpawnDetached(const std::vector<std::string>& argv, const std:
 }  // namespace
 
 LocalBackend::LocalBackend(Options options) : options_(std::move(options)) {
-  if (options_.jobs_root.empty()) options_.jobs_root = DefaultRegistryRoot();
+  options_.jobs_root = NormalDir(options_.jobs_root.empty() ? DefaultRegistryRoot() : options_.jobs_root);
 }
 
 std::string LocalBackend::JobDir(const JobRecord& record) const { return options_.jobs_root + "/" + record.id; }
@@ -245,7 +256,7 @@ Result<std::string> LocalBackend::Render(const JobRecord& record) const {
   return out;
 }
 
-Result<Submitted> LocalBackend::Submit(const JobRecord& record, const std::string& jobdir) {
+Result<Submitted> LocalBackend::Submit(const JobRecord& record, const std::string& jobdir_arg) {
   const JobRequest& r = record.request;
   if (r.command.empty()) return Status::Usage("the job has no command");
   if (options_.supervisor_argv.empty()) return Status::Usage("the local backend has no supervisor command");
@@ -253,14 +264,21 @@ Result<Submitted> LocalBackend::Submit(const JobRecord& record, const std::strin
     if (!std::getenv(name.c_str()))
       return Status::Usage("the job needs $" + name + " (a secret passed from this environment) and it is not set");
   std::error_code ec;
-  if (!std::filesystem::is_directory(jobdir, ec)) return Status::NotFound("no job folder '" + jobdir + "'");
+  if (!std::filesystem::is_directory(jobdir_arg, ec)) return Status::NotFound("no job folder '" + jobdir_arg + "'");
+  const std::string jobdir = NormalDir(jobdir_arg);
 
   std::vector<std::string> argv = options_.supervisor_argv;
   argv.push_back(jobdir);
+  // The supervisor, and so the job, inherits this environment, except dsx's own: the session
+  // token (DSX_TOKEN) is the session client's, not the job's, unless the request names it.
+  const bool token_wanted = std::find(r.secret_env.begin(), r.secret_env.end(), "DSX_TOKEN") != r.secret_env.end();
   std::vector<std::string> env;
   const std::string grace_prefix = std::string(kGraceEnv) + "=";
-  for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, grace_prefix.c_str(), grace_prefix.size()) != 0) env.emplace_back(*e);
+  for (char** e = environ; e && *e; ++e) {
+    if (std::strncmp(*e, grace_prefix.c_str(), grace_prefix.size()) == 0) continue;
+    if (!token_wanted && std::strncmp(*e, "DSX_TOKEN=", 10) == 0) continue;
+    env.emplace_back(*e);
+  }
   env.push_back(grace_prefix + std::to_string(options_.grace.count()));
 
   auto pid = SpawnDetached(argv, env, jobdir);
@@ -297,7 +315,8 @@ Result<Submitted> LocalBackend::Submit(const JobRecord& record, const std::strin
 
 namespace {
 
-Result<JobStatus> PollDir(const JobRecord& record, const std::string& jobdir) {
+Result<JobStatus> PollDir(const JobRecord& record, const std::string& jobdir_arg) {
+  const std::string jobdir = NormalDir(jobdir_arg);
   const long long pid = ParsePid(record.backend_id);
   auto st = ReadLocalState(jobdir);
   if (!st.ok() && st.status().code() != Code::kNotFound) return st.status();

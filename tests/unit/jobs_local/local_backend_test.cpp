@@ -181,6 +181,44 @@ TEST_CASE("a job that exits 0 succeeds; its output and stderr are in the log; en
   CHECK(errno == ECHILD);
 }
 
+TEST_CASE("the job does not get the session token unless it asks for it") {
+  Fixture f;
+  ::setenv("DSX_TOKEN", "session-secret", 1);
+  auto plain = f.Submit(f.Create({"/bin/sh", "-c", "echo token=${DSX_TOKEN-unset}"}));
+  JobRequest r;
+  r.command = {"/bin/sh", "-c", "echo token=${DSX_TOKEN-unset}"};
+  r.secret_env = {"DSX_TOKEN"};
+  auto asked = f.Submit(*f.registry->Create(r, dsx::NowMs()));
+  ::unsetenv("DSX_TOKEN");
+  CHECK(f.WaitTerminal(plain).state == JobState::kSucceeded);
+  CHECK(f.WaitTerminal(asked).state == JobState::kSucceeded);
+  CHECK(f.Lines(plain) == std::vector<std::string>{"token=unset"});
+  CHECK(f.Lines(asked) == std::vector<std::string>{"token=session-secret"});
+}
+
+TEST_CASE("background children left by a finished command are stopped with it") {
+  Fixture f;
+  auto job = f.Submit(f.Create({"/bin/sh", "-c", "sleep 1000 & echo $! > {jobdir}/pids; exit 0"}));
+  CHECK(f.WaitTerminal(job).state == JobState::kSucceeded);
+  auto pids = Pids(f.Dir(job) + "/pids");
+  REQUIRE(pids.size() == 1);
+  CHECK(WaitFor([&] { return Dead(pids[0]); }));
+}
+
+TEST_CASE("a registry root or job folder spelled differently (/./, trailing /) names the same folders") {
+  Fixture f;
+  auto opts = f.Options();
+  opts.jobs_root = f.root.string() + "/./";
+  LocalBackend odd(opts);
+  auto job = f.Create({"/bin/sh", "-c", "exec sleep 1000"});
+  auto s = odd.Submit(job, f.Dir(job) + "/");
+  REQUIRE(s.ok());
+  job.backend_id = s->backend_id;
+  CHECK(odd.Poll(job)->state == JobState::kRunning);
+  REQUIRE(odd.Cancel(job).ok());
+  CHECK(f.WaitTerminal(job).state == JobState::kCancelled);
+}
+
 TEST_CASE("a non-zero exit fails with its code; a workdir applies") {
   Fixture f;
   JobRequest r;
