@@ -2,7 +2,7 @@
 // so that `dsx session tail jobs/<id>` and the web UI follow it from anywhere, and Stop in the
 // UI / `dsx session cancel jobs/<id>` cancels the job through its backend.
 //
-// What goes into the session (docs/protocol/sessions.md; man dsx-jobs, SESSIONS):
+// What goes into the session (the events: docs/protocol/sessions.md):
 //   run.start   data {lease_ms, takeover:true, command:"<argv, at most 200 bytes>",
 //               job:{id, backend, name, kind, backend_id, url}}. The run id is minted here (so a
 //               retried run.start is a duplicate, not a second run); takeover ends a run a
@@ -60,7 +60,8 @@ struct JobSessionOptions {
   // Called (on the control thread) for control.cancel: ask the backend and return OK only when
   // it confirmed the job is stopping/stopped; the request is acked "applied" on OK, "rejected"
   // with the message otherwise. Unset: every cancel is rejected ("this job cannot be cancelled
-  // from its session").
+  // from its session"). Called once per job: later cancels are acked "applied" without it. It
+  // must not call End (End waits for the control thread).
   std::function<Status(const std::string& reason)> on_cancel;
   // Log batching: a fragment holds at most this many bytes (whole lines unless one line alone is
   // longer; UTF-8 sequences never split), and buffered lines go out at most flush_ms after the
@@ -88,25 +89,31 @@ class JobSession {
   // its data), starts the heartbeat and control threads. Refusals map through net::StatusFromHttp.
   static Result<std::unique_ptr<JobSession>> Open(const JobSessionOptions& options, const JobRecord& record);
 
-  // A state change, visible in the session: the line "[dsx] <state>[: <detail>]" in the job's
-  // message (after the log lines logged before it) and a job.state event. A terminal state makes
-  // later cancels "rejected: job already <state>".
+  // A state change, visible in the session: the line "[dsx] <state>[: <detail>][ (exit N)]" in
+  // the job's message, after the lines logged before it, sent at once; the heartbeats report the
+  // state from then on. A terminal state makes later cancels "rejected: job already <state>".
   Status State(const JobStatus& status);
-  // One log line as (part of) a message fragment, newline added; buffered, exactly once, in order.
-  // Fails only when the server refused or stayed unreachable past retry_for_ms (then the session
-  // is broken: later calls return the same error).
+  // One log line as (part of) a message fragment, newline added (a trailing "\n" or "\r\n" of
+  // its own is dropped first); buffered, exactly once, in order. After an applied cancel the line
+  // is dropped (stats().dropped) and Log still returns OK. Fails when the server refused a write,
+  // stayed unreachable past retry_for_ms or ended the run (lease): the session is then broken and
+  // later calls return the same error; the job itself is not affected.
   Status Log(std::string_view line);
   // Sends what is buffered now (State and End do it themselves).
   Status Flush();
-  // msg.end + run.end: reason done (succeeded) | cancelled (cancelled) | error (other), data.state
-  // = final state. Stops the threads. Idempotent: a second call returns the first one's status.
+  // Flushes, writes the final state line (unless State already did), msg.end + run.end: reason
+  // done (succeeded) | cancelled (cancelled) | error (other), data.state = final state. Stops the
+  // threads. Idempotent: a second call returns the first one's status. Conflict (exit 4) when the
+  // server had ended the run (lease lost): no run.end is sent then.
   Status End(const JobStatus& final);
 
   const std::string& run() const;  // "r-…"
   const std::string& msg() const;  // "m-…"
   JobSessionStats stats() const;
 
-  ~JobSession();  // stops threads; ends nothing by itself (the lease lapses: agent_lost)
+  // Stops the threads; sends nothing (buffered lines are lost: call End, or Flush), ends nothing
+  // (without End the lease lapses and the server ends the run agent_lost).
+  ~JobSession();
 
   JobSession(const JobSession&) = delete;
   JobSession& operator=(const JobSession&) = delete;
