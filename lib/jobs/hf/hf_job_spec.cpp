@@ -93,14 +93,13 @@ Result<nlohmann::json> BuildJobSpec(const JobRecord& record, const SecretLookup&
     if (arg.find(kJobdir) != std::string::npos) uses_jobdir = true;
     arg = ReplaceAll(arg, kJobdir, kInlineDir);
   }
+  // A name with no file is something the job writes there ("--output_dir {jobdir}/out").
+  std::erase_if(referenced, [&](const std::string& name) { return !req.files.count(name); });
   if (!referenced.empty()) {
     std::string script = std::string("set -e; mkdir -p ") + kInlineDir + "; ";
     int n = 0;
     for (const auto& name : referenced) {
       auto it = req.files.find(name);
-      if (it == req.files.end()) {
-        return Status::Usage("the command names {jobdir}/" + name + " but the job has no file '" + name + "'");
-      }
       std::string encoded = Base64Encode(it->second);
       if (encoded.size() > kMaxInlineBase64) {
         return Status::Usage("file '" + name + "' is " + std::to_string(it->second.size()) +
@@ -115,7 +114,7 @@ Result<nlohmann::json> BuildJobSpec(const JobRecord& record, const SecretLookup&
     script += "exec \"$@\"";
     command.insert(command.begin(), {"sh", "-c", script, "dsx-job"});
   } else if (uses_jobdir) {
-    // "{jobdir}" alone (a working folder for outputs): it must exist in the container too.
+    // "{jobdir}" only as a place for outputs: it must exist in the container too.
     command.insert(command.begin(), {"sh", "-c", std::string("mkdir -p ") + kInlineDir + " && exec \"$@\"", "dsx-job"});
   }
 

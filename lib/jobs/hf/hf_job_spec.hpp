@@ -8,6 +8,7 @@
 // command names as "{jobdir}/<name>" travels base64-encoded in an environment variable
 // DSX_FILE_<n>, and the command is wrapped in a small `sh -c` that decodes them into
 // /tmp/dsx-job/ before exec'ing the original argv, in which "{jobdir}" becomes /tmp/dsx-job.
+// A "{jobdir}/<name>" with no file of that name is left as a path there (an output folder).
 // The argv passes through "$@", never through the shell's parser, so no quoting can break it.
 // Linux caps one environment string at 128 KiB (MAX_ARG_STRLEN), hence the per-file limit.
 #pragma once
@@ -35,7 +36,7 @@ inline constexpr size_t kMaxInlineBase64 = 120000;
 using SecretLookup = std::function<Result<std::string>(const std::string& name)>;
 
 // The create body for `record`. kUsage for a request Hugging Face cannot run as asked: no
-// command, a negative timeout, a "{jobdir}/<name>" with no such file, a file too big to inline,
+// command, a negative timeout, a file too big to inline,
 // an environment name used twice (env, secrets, DSX_FILE_*). A lookup error passes through.
 Result<nlohmann::json> BuildJobSpec(const JobRecord& record, const SecretLookup& secrets);
 
