@@ -249,6 +249,9 @@ Result<Plan> PlanHf(const ModelInfo& model, const Spec& spec, const Catalog& cat
     pool.push_back({f.name, f.gpu, f.gpus, f.gpu_mem_gb, f.bf16_tflops_per_gpu, f.bf16, f.usd_per_hour});
   }
 
+  if (pool.empty())  // both a flavor and a GPU class were said, and they disagree
+    return Status::Conflict("flavor '" + *spec.flavor.value + "' has " + catalog.FindFlavor(*spec.flavor.value)->gpu +
+                            " GPUs, not " + want_gpu + ": name one or the other");
   std::vector<Candidate> all;
   for (const auto& hw : pool) all.push_back(Evaluate(model, spec, in, hw));
   const Candidate* best = nullptr;
@@ -414,6 +417,9 @@ Result<Plan> MakePlan(const Spec& spec, const Catalog& catalog, const PlanInputs
                               "config.json), or plan with the Hub's model info");
   }
   const std::string adapter = Or(spec.adapter, std::string("lora"));
+  const std::string method = Or(spec.method, std::string("sft"));
+  if (method != "sft" && method != "dpo" && method != "grpo" && method != "kto" && method != "reward")
+    return Status::Usage("unknown method '" + method + "' (sft, dpo, grpo, kto or reward)");
   if (adapter != "full" && adapter != "lora" && adapter != "qlora")
     return Status::Usage("unknown adapter '" + adapter + "' (full, lora or qlora)");
   std::vector<std::string> extra;

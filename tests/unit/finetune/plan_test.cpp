@@ -372,6 +372,12 @@ TEST_CASE("hardware the user named is honoured or refused with the reason") {
   spec.flavor.Set("cpu-upgrade", Source::kSaid);
   CHECK(ft::MakePlan(spec, Cat(), {}).status().code() == dsx::Code::kConflict);
 
+  spec.flavor.Set("a10g-large", Source::kSaid);  // and a GPU class that disagrees with it
+  spec.gpu.Set("h200", Source::kSaid);
+  p = ft::MakePlan(spec, Cat(), {});
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().message() == "flavor 'a10g-large' has a10g GPUs, not h200: name one or the other");
+
   spec.flavor = {};
   spec.gpu.Set("H100", Source::kSaid);
   p = ft::MakePlan(spec, Cat(), {});
@@ -402,6 +408,9 @@ TEST_CASE("unknown models, adapters and backends are clear errors; a Hub model c
   in.model_override->id = "org/unknown-model";
   CHECK(ft::MakePlan(spec, Cat(), in).ok());
 
+  spec.method.Set("ppo", Source::kSaid);
+  CHECK(ft::MakePlan(spec, Cat(), in).status().code() == dsx::Code::kUsage);
+  spec.method.Set("sft", Source::kSaid);
   spec.adapter.Set("dora", Source::kSaid);
   CHECK(ft::MakePlan(spec, Cat(), in).status().code() == dsx::Code::kUsage);
   ft::PlanInputs bad;
