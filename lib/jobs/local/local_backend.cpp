@@ -235,7 +235,7 @@ Result<std::string> LocalBackend::Render(const JobRecord& record) const {
     out += "  env:";
     for (const auto& [k, v] : r.env) {
       out += ' ';
-      out += ShellQuote(k + "=" + v);
+      out += ShellQuote(k + "=" + sub(v));
     }
     out += "\n";
   }
@@ -329,7 +329,8 @@ Result<JobStatus> PollDir(const JobRecord& record, const std::string& jobdir_arg
     }
     out.state = JobState::kLost;
     out.backend_state = "no supervisor";
-    out.detail = kLostDetail;
+    // No pid at all: the dsx that created the job stopped before its supervisor started.
+    out.detail = pid > 0 ? kLostDetail : "never started: the dsx that submitted it stopped before starting it";
     return out;
   }
   JobStatus out = FromLocal(*st);

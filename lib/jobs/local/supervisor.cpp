@@ -48,6 +48,11 @@ int InstallCancelSignals() {
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ign, nullptr);
+  // An ignored SIGCHLD (inherited through exec) would have the kernel reap the job's leader
+  // before ProcessGroup could read its exit status.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &dfl, nullptr);
   // The submitter may have blocked them (a signal thread); what is blocked stays blocked across exec.
   sigset_t set;
   sigemptyset(&set);
@@ -170,7 +175,7 @@ int RunSupervisor(const std::string& jobdir_arg, const SupervisorOptions& option
 
   // Environment and working directory are set in this process, which exists for this job only,
   // and inherited by the command through fork/exec (PATH lookup included).
-  for (const auto& [k, v] : request->env) ::setenv(k.c_str(), v.c_str(), 1);
+  for (const auto& [k, v] : request->env) ::setenv(k.c_str(), ReplaceAll(v, "{jobdir}", jobdir).c_str(), 1);
   ::setenv("DSX_JOB_DIR", jobdir.c_str(), 1);
   const std::string workdir = request->workdir.empty() ? jobdir : ReplaceAll(request->workdir, "{jobdir}", jobdir);
   if (::chdir(workdir.c_str()) != 0)

@@ -1,11 +1,11 @@
 // The local backend's supervisor: the body of the detached process (`dsx jobs _supervise JOBDIR`)
 // that runs one job on this machine and outlives the dsx that submitted it.
 //
-// It reads JOBDIR/job.json, starts the request's command as a core ProcessGroup (argv with
-// "{jobdir}" replaced by the folder; environment = its own + request.env; working directory =
-// request.workdir, or the job folder), appends the command's stdout and stderr to
-// JOBDIR/output.log, and keeps JOBDIR/local.json (replaced atomically at every change) saying
-// where the job stands:
+// It reads JOBDIR/job.json, starts the request's command as a core ProcessGroup (argv, env
+// values and workdir with "{jobdir}" replaced by the folder; environment = its own + request.env
+// + DSX_JOB_DIR=JOBDIR; working directory = request.workdir, or the job folder), appends the command's stdout and
+// stderr to JOBDIR/output.log, and keeps JOBDIR/local.json (replaced atomically at every change) saying where the job
+// stands:
 //   {"supervisor_pid": 4242, "supervisor_start": 1234567, "pgid": 4243, "state": "running",
 //    "exit_code": null, "signal": null, "started_ms": ..., "finished_ms": ..., "error": "..."}
 // supervisor_start is field 22 of /proc/<pid>/stat (start time in clock ticks since boot): a pid

@@ -5,6 +5,7 @@
 // 2-core machine; each test ends as soon as its condition holds.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -155,8 +156,10 @@ TEST_CASE("process start time: ours is known, a missing or zombie process has no
 TEST_CASE("a job that exits 0 succeeds; its output and stderr are in the log; env, workdir and {jobdir} apply") {
   Fixture f;
   JobRequest r;
-  r.command = {"/bin/sh", "-c", "echo \"$GREETING\" from \"$(pwd)\"; cat {jobdir}/in.txt; echo oops >&2"};
-  r.env = {{"GREETING", "hello world"}};
+  r.command = {"/bin/sh", "-c",
+               "echo \"$GREETING\" from \"$(pwd)\"; cat {jobdir}/in.txt; echo oops >&2; "
+               "[ \"$OUT\" = \"$DSX_JOB_DIR/out\" ] && [ \"$(pwd)\" = \"$DSX_JOB_DIR\" ]"};
+  r.env = {{"GREETING", "hello world"}, {"OUT", "{jobdir}/out"}};
   r.files = {{"in.txt", "file content\n"}};
   auto rec = f.registry->Create(r, dsx::NowMs());
   REQUIRE(rec.ok());
@@ -352,8 +355,10 @@ TEST_CASE("a pid reused by another process is not taken for the supervisor") {
 
   // No local.json and no supervisor at all: lost too.
   auto none = f.Create({"true"});
+  CHECK(f.backend->Poll(none)->detail.find("never started") == 0);  // no backend id: never submitted
   none.backend_id = "999999999";
   CHECK(f.backend->Poll(none)->state == JobState::kLost);
+  CHECK(f.backend->Poll(none)->detail.find("the supervisor is gone") == 0);
   // A damaged local.json is an error, not a guess.
   REQUIRE(dsx::fs::AtomicWriteFile(f.Dir(none) + "/local.json", "{\"state\": 5}").ok());
   CHECK(f.backend->Poll(none).status().code() == Code::kFailed);
@@ -466,4 +471,29 @@ TEST_CASE("render shows the command line, env, workdir and timeout, shell-quoted
   CHECK(with_id->find(f.root.string() + "/j-20261207-013000-3fa9c1/train.py") != std::string::npos);
   rec.request.command.clear();
   CHECK(f.backend->Render(rec).status().code() == Code::kUsage);
+}
+
+TEST_CASE("the supervisor records why a job cannot start, and fails without a job folder") {
+  Fixture f;
+  auto job = f.Create({"true"});
+  std::ofstream(f.Dir(job) + "/job.json") << "{\"id\": 1";  // damaged after Create
+  auto run = [](const std::string& dir) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      const int null_fd = ::open("/dev/null", O_WRONLY);
+      ::dup2(null_fd, 2);  // its complaint goes to supervisor.log in real use
+      std::_Exit(RunSupervisor(dir));
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  CHECK(run(f.Dir(job)) == 0);  // the outcome is recorded: that is the supervisor's success
+  auto local = ReadLocalState(f.Dir(job));
+  REQUIRE(local.ok());
+  CHECK(local->state == JobState::kFailed);
+  CHECK(local->error.find("is not a job") != std::string::npos);
+  CHECK(local->pgid == 0);
+  CHECK(f.backend->Poll(job)->state == JobState::kFailed);
+  CHECK(run(f.Dir(job) + "/missing") == 1);
 }
