@@ -32,12 +32,14 @@ std::string Err(const Status& st) { return "ERR " + std::to_string(st.exit_code(
 int main(int argc, char** argv) {
   std::string server, job, cancel_mode = "ok";
   long retry_for_ms = 60000;
+  long lease_ms = 15000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--server") server = v;
     else if (k == "--job") job = v;
     else if (k == "--cancel") cancel_mode = v;
     else if (k == "--retry-for-ms") retry_for_ms = std::stol(v);
+    else if (k == "--lease-ms") lease_ms = std::stol(v);
     else {
       std::cerr << "unknown flag " << k << "\n";
       return 2;
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   o.session = "jobs/" + job;
   if (const char* t = std::getenv("DSX_TOKEN")) o.token = t;
   o.retry_for_ms = retry_for_ms;
+  o.lease_ms = lease_ms;
   o.on_cancel = [&](const std::string& reason) -> Status {
     Say("CANCEL " + reason);
     if (cancel_mode == "ok") return Status::Ok();

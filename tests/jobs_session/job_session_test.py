@@ -11,7 +11,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
-from harness import Server, all_events, texts, wait_for  # noqa: E402
+from harness import Server, all_events, request, texts, wait_for  # noqa: E402
 
 DSX, DRIVER = sys.argv[1], sys.argv[2]
 JOB = "j-20261207-013000-3fa9c1"
@@ -180,6 +180,31 @@ def test_server_restart(s):
         assert of_run(evs, d.run, "run.end")[0]["data"]["reason"] == "done"
         print("server_restart: kill -9 mid-flood, flush rode out %.1f s of outage: every line exactly once, "
               "run ended done" % waited)
+    finally:
+        d.close()
+
+
+def test_lease(s):
+    """Heartbeats keep a 1 s lease alive for several seconds and report a state the server takes."""
+    d = Driver(s, "--lease-ms", "1000")
+    try:
+        assert d.do("state running") == "OK"
+
+        def agent_state():
+            st, body = request(s.url + "/v1/session/" + SESSION + "/presence")
+            assert st == 200, (st, body)
+            states = [m.get("state") for m in body["members"] if m.get("run") == d.run]
+            return states[0] if states and states[0] in ("streaming", "lost") else None
+
+        assert wait_for(agent_state, 10, "a heartbeat's state in presence") == "streaming"
+        time.sleep(3.5)  # a real server's lease: wall time is the point (3 leases)
+        assert d.do("log still alive") == "OK"
+        assert d.do("end succeeded 0") == "OK"
+        evs = all_events(s.url, SESSION)
+        ends = of_run(evs, d.run, "run.end")
+        assert len(ends) == 1 and ends[0]["data"]["reason"] == "done", ends
+        assert "still alive\n" in texts(evs)[d.msg]
+        print("lease: 1 s lease renewed for 3.5 s, presence 'streaming', run ended done")
     finally:
         d.close()
 

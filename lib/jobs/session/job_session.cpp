@@ -59,6 +59,17 @@ const char* EndReason(JobState state) {
   }
 }
 
+// The presence state a heartbeat reports for a job state. The server takes only the agent states
+// of docs/protocol/sessions.md (thinking, streaming, tool, waiting, idle) and answers anything
+// else 400 without renewing the lease: sending "running" there would lose the run.
+const char* AgentState(JobState state) {
+  switch (state) {
+    case JobState::kQueued: return "waiting";
+    case JobState::kRunning: return "streaming";
+    default: return "idle";
+  }
+}
+
 std::string StateLine(const JobStatus& s) {
   std::string line = std::string("[dsx] ") + JobStateName(s.state);
   if (!s.detail.empty()) line += ": " + s.detail;
@@ -215,6 +226,7 @@ struct JobSession::Impl {
     SessionClient c = ClientOn(*t_beat);
     const std::int64_t period = std::max<std::int64_t>(lease / 3, 200);
     std::int64_t due = lease_start_ms + period;
+    bool with_state = true;
     std::unique_lock lock(mu);
     while (!stopping && !lost) {
       const std::int64_t now = clock.SteadyMs();
@@ -222,9 +234,14 @@ struct JobSession::Impl {
         cv.wait_for(lock, std::chrono::milliseconds(std::min(due - now, Poll())));
         continue;
       }
-      const std::string state = JobStateName(this->state);
+      const std::string state = with_state ? AgentState(this->state) : "";
       lock.unlock();
       auto a = c.Heartbeat(run, state);
+      if (a.ok() && a->status == 400 && with_state) {
+        // A server that takes no state (or not this one) still renews a bare heartbeat.
+        with_state = false;
+        a = c.Heartbeat(run, "");
+      }
       lock.lock();
       if (a.ok() && a->status == 409) {
         lost = true;
@@ -364,7 +381,10 @@ Result<std::unique_ptr<JobSession>> JobSession::Open(const JobSessionOptions& op
        {{"lease_ms", options.lease_ms}, {"takeover", true}, {"command", CommandLine(record.request)}, {"job", job}}}};
   auto started = sc.Post(start, &s.producer, options.retry_for_ms);
   if (!started.ok()) return started.status();
-  if (started->status != 200) return started->Refusal("cannot start a run in session '" + options.session + "'");
+  // 200, or 204 for a retry of a run.start that had landed (the fake's answer to a duplicate).
+  if (started->status != 200 && started->status != 204) {
+    return started->Refusal("cannot start a run in session '" + options.session + "'");
+  }
   s.start_offset = StringOr(started->body, "offset", "-1");
   const std::int64_t lease_start_ms = clock.SteadyMs();
   s.lease = options.lease_ms;
@@ -377,7 +397,7 @@ Result<std::unique_ptr<JobSession>> JobSession::Open(const JobSessionOptions& op
                         {"msg", s.msg},
                         {"data", {{"role", "assistant"}, {"kind", "job.log"}}}},
                    &s.producer, options.retry_for_ms);
-  if (!m.ok() || m->status != 200) {
+  if (!m.ok() || (m->status != 200 && m->status != 204)) {
     Status why = m.ok() ? m->Refusal("cannot start the job's message") : m.status();
     (void)sc.Post(json{{"type", "run.end"}, {"run", s.run}, {"data", {{"reason", "error"}, {"error", why.message()}}}},
                   &s.producer, options.retry_for_ms);

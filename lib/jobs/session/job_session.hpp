@@ -14,7 +14,8 @@
 //               "[dsx] <state>[: <detail>][ (exit N)]", so `dsx session tail` and the web UI show
 //               them in place among the log lines (an application event would sit after the whole
 //               message in the compacted view the UI renders)
-//   heartbeat   every lease_ms / 3 with {"state": "<job state>"}: presence shows queued/running
+//   heartbeat   every lease_ms / 3 with the presence state the server takes for the job's:
+//               {"state": "waiting"} queued, "streaming" running, "idle" ended
 //   msg.end + run.end  data {reason: done | cancelled | error, state, backend_state, exit_code?,
 //               error?}
 // Every write carries one idempotent producer (Producer-Id/Epoch/Seq) and is retried for

@@ -338,7 +338,7 @@ TEST_CASE("State: a line in the job's message after the lines before it, sent at
   REQUIRE(rig.server.WaitUntil([&] { return rig.server.Heartbeats().size() == 1; }));
   const auto beats = rig.server.Heartbeats();
   CHECK(beats[0].steady_ms == t0 + 5000);
-  CHECK(beats[0].state == "running");
+  CHECK(beats[0].state == "streaming");  // the agent state the server takes for a running job
   bool beat_on_its_transport = false;
   for (const auto& s : rig.rec.All()) {
     if (s.request.url.ends_with("/runs/" + js.run() + "/heartbeat")) {
@@ -350,6 +350,43 @@ TEST_CASE("State: a line in the job's message after the lines before it, sent at
   CHECK(js.End(St(JobState::kSucceeded, "", 0)).ok());
   CHECK(rig.Fragments().back() == "[dsx] succeeded (exit 0)\n");
   CHECK(rig.server.Heartbeats().size() == 1);  // none after the end
+}
+
+TEST_CASE("Heartbeat: a queued job reports waiting; a server refusing the state gets bare heartbeats") {
+  Rig rig;
+  JobSession& js = rig.Open();  // the record says queued
+  rig.clock.Advance(5000);
+  REQUIRE(rig.server.WaitUntil([&] { return rig.server.Heartbeats().size() == 1; }));
+  CHECK(rig.server.Heartbeats()[0].state == "waiting");
+  rig.server.SetHeartbeatStatus(400);
+  rig.clock.Advance(5000);
+  REQUIRE(rig.server.WaitUntil([&] { return rig.server.Heartbeats().size() == 3; }));
+  rig.server.SetHeartbeatStatus(200);
+  rig.clock.Advance(5000);
+  REQUIRE(rig.server.WaitUntil([&] { return rig.server.Heartbeats().size() == 4; }));
+  const auto beats = rig.server.Heartbeats();
+  CHECK(beats[1].state == "waiting");
+  CHECK(beats[2].state == "");  // the same beat again, without the state the server refused
+  CHECK(beats[3].state == "");
+  CHECK(js.End(St(JobState::kSucceeded, "", 0)).ok());
+}
+
+TEST_CASE("Open: a run.start whose answer was lost is retried under its seq and the run still opens") {
+  Rig rig;
+  rig.server.FailNextPosts({Fault::kAnswerLost});
+  JobSession& js = rig.Open();
+  CHECK(rig.server.Count("run.start") == 1);
+  const auto starts = rig.rec.Posts("run.start");
+  REQUIRE(starts.size() == 2);
+  CHECK(starts[1].Header("Producer-Seq") == "0");
+  CHECK(starts[1].request.body == starts[0].request.body);
+  CHECK(rig.rec.Posts("msg.start").at(0).Header("Producer-Seq") == "1");
+  // Without the lost answer's offset the follower reads from the start: still one answer per cancel.
+  rig.Cancel("k-1");
+  REQUIRE(rig.server.WaitUntil([&] { return rig.server.Count("control.ack") == 1; }));
+  CHECK(js.End(St(JobState::kCancelled)).ok());
+  CHECK(rig.server.Count("control.ack") == 1);
+  CHECK(rig.Reasons().size() == 1);
 }
 
 TEST_CASE("End: run.end's reason and data by final state; buffered lines and msg.end first") {
