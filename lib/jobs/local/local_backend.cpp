@@ -17,6 +17,7 @@
 
 #include "core/fs.hpp"
 #include "jobs/local/local_state.hpp"
+#include "jobs/local/proc_info.hpp"
 #include "jobs/local/supervisor.hpp"
 #include "jobs/registry.hpp"
 
@@ -341,6 +342,10 @@ Result<JobStatus> PollDir(const JobRecord& record, const std::string& jobdir_arg
     out.state = JobState::kLost;
     out.backend_state = "supervisor gone";
     out.detail = kLostDetail;
+    // Nothing of a job outlives its supervisor: what it left running (its `cmd &` children) is
+    // stopped now that the job is declared over; nobody could watch or stop it otherwise.
+    if (const int n = KillJobStrays(st->pgid, jobdir); n > 0)
+      out.detail += "; stopped " + std::to_string(n) + " process" + (n == 1 ? "" : "es") + " it left";
   }
   return out;
 }
@@ -356,7 +361,10 @@ Status LocalBackend::Cancel(const JobRecord& record) {
   if (st.ok() && IsTerminal(st->state)) return Status::Ok();
   const long long pid = st.ok() ? st->supervisor_pid : ParsePid(record.backend_id);
   // Only a verified supervisor is signalled: a pid reused by another process never is.
-  if (!SupervisorAlive(st.ok() ? &*st : nullptr, pid, jobdir)) return Status::Ok();  // Poll says lost
+  if (!SupervisorAlive(st.ok() ? &*st : nullptr, pid, jobdir)) {
+    if (st.ok()) KillJobStrays(st->pgid, jobdir);  // lost: stop what it left (see PollDir)
+    return Status::Ok();
+  }
   if (::kill(static_cast<pid_t>(pid), SIGTERM) != 0 && errno != ESRCH)
     return Status::Failed("cannot signal the job's supervisor (pid " + std::to_string(pid) +
                           "): " + std::strerror(errno));

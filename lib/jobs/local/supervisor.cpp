@@ -123,36 +123,12 @@ std::chrono::milliseconds GraceFromEnv(std::chrono::milliseconds fallback) {
 
 }  // namespace
 
-long long ProcessStartTime(int pid) {
-#ifdef __linux__
-  if (pid <= 0) return -1;
-  auto text = fs::ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  if (!text.ok()) return -1;
-  // "pid (comm) S ppid ...": comm may hold spaces and ')', so fields are counted after the last
-  // ')'. Field 3 (state) is the first there, field 22 (starttime) the 20th.
-  const auto rp = text->rfind(')');
-  if (rp == std::string::npos) return -1;
-  const char* p = text->c_str() + rp + 1;
-  char state = 0;
-  if (std::sscanf(p, " %c", &state) != 1 || state == 'Z' || state == 'X') return -1;
-  for (int field = 3; field < 22; ++field) {
-    while (*p == ' ') ++p;
-    while (*p && *p != ' ') ++p;
-  }
-  char* end = nullptr;
-  const long long start = std::strtoll(p, &end, 10);
-  return end == p ? -1 : start;
-#else
-  (void)pid;
-  return -1;
-#endif
-}
-
 int RunSupervisor(const std::string& jobdir_arg, const SupervisorOptions& options) {
   const int sig_fd = InstallCancelSignals();
   const auto grace = GraceFromEnv(options.grace);
   std::error_code ec;
-  const std::string jobdir = std::filesystem::absolute(jobdir_arg, ec).lexically_normal().string();
+  std::string jobdir = std::filesystem::absolute(jobdir_arg, ec).lexically_normal().string();
+  while (jobdir.size() > 1 && jobdir.back() == '/') jobdir.pop_back();  // as LocalBackend spells it
   if (ec || !std::filesystem::is_directory(jobdir, ec)) {
     std::fprintf(stderr, "dsx supervisor: no job folder '%s'\n", jobdir_arg.c_str());
     return 1;

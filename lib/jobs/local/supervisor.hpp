@@ -22,11 +22,9 @@
 #include <chrono>
 #include <string>
 
-namespace dsx::jobs {
+#include "jobs/local/proc_info.hpp"  // ProcessStartTime
 
-// Linux: start time of `pid` (field 22 of /proc/<pid>/stat, clock ticks since boot), or -1 when
-// there is no such process or it has ended (a zombie counts as ended). Other systems: -1.
-long long ProcessStartTime(int pid);
+namespace dsx::jobs {
 
 struct SupervisorOptions {
   // SIGTERM -> SIGKILL for the job's process group; $DSX_JOBS_GRACE_MS (set by LocalBackend for

@@ -338,6 +338,58 @@ TEST_CASE("a supervisor killed with SIGKILL leaves the job lost, and cancel neve
   ::kill(static_cast<pid_t>(-local->pgid), SIGKILL);  // belt and braces for this test's machine
 }
 
+TEST_CASE("when a supervisor dies with SIGKILL, declaring the job lost stops what it left running") {
+  Fixture f;
+  auto job = f.Submit(f.Create(kTree));
+  REQUIRE(WaitFor([&] { return stdfs::exists(f.Dir(job) + "/ready"); }));
+  auto pids = Pids(f.Dir(job) + "/pids");
+  REQUIRE(pids.size() == 5);
+  auto local = ReadLocalState(f.Dir(job));
+  REQUIRE(local.ok());
+  REQUIRE(::kill(static_cast<pid_t>(local->supervisor_pid), SIGKILL) == 0);
+  REQUIRE(WaitFor([&] { return ProcessStartTime(static_cast<int>(local->supervisor_pid)) < 0; }));
+  CHECK(WaitFor([&] { return Dead(pids[0]); }));  // the leader: PR_SET_PDEATHSIG
+  CHECK(!Dead(pids[1]));                          // its background sleeps live on ...
+  auto st = f.backend->Poll(job);
+  REQUIRE(st.ok());
+  CHECK(st->state == JobState::kLost);
+  CHECK(st->detail.find("; stopped ") != std::string::npos);
+  for (long long pid : pids) {  // ... until the job is declared lost
+    INFO(pid);
+    CHECK(WaitFor([&] { return Dead(pid); }));
+  }
+}
+
+TEST_CASE("stray killing needs both the group and the job's mark") {
+  // A child of ours in its own group, without DSX_JOB_DIR: not a job's stray.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::setpgid(0, 0);
+    ::execlp("sleep", "sleep", "1000", static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  ::setpgid(child, child);
+  CHECK(KillJobStrays(child, "/tmp/some-job") == 0);
+  ::setenv("DSX_JOB_DIR", "/tmp/some-job", 1);
+  const pid_t marked = ::fork();
+  if (marked == 0) {
+    ::setpgid(0, child);
+    ::execlp("sleep", "sleep", "1000", static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  ::unsetenv("DSX_JOB_DIR");
+  REQUIRE(WaitFor([&] {  // exec'd, so /proc/<pid>/environ is sleep's, with the mark
+    auto env = dsx::fs::ReadFile("/proc/" + std::to_string(marked) + "/cmdline");
+    return env.ok() && env->rfind("sleep", 0) == 0;
+  }));
+  CHECK(KillJobStrays(child, "/tmp/other-job") == 0);
+  CHECK(KillJobStrays(child, "/tmp/some-job") == 1);
+  CHECK(::waitpid(marked, nullptr, 0) == marked);
+  CHECK(::kill(child, 0) == 0);  // the unmarked one is untouched
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
 TEST_CASE("a pid reused by another process is not taken for the supervisor") {
   Fixture f;
   auto job = f.Create({"true"});
