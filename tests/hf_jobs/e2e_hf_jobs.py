@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """End to end: the HF Jobs backend's real HTTP client against fake_hf_jobs.py.
 
-Each case runs the client binary (hf_jobs_driver, HfBackend behind a small CLI) with
-HF_ENDPOINT=http://127.0.0.1:<port> and checks its output, its exit code (core/status.hpp:
-2 usage, 3 not found, 4 refused, 5 unavailable) and the exact requests the server recorded.
+Two layers, each with HF_ENDPOINT=http://127.0.0.1:<port>:
+  case_*      hf_jobs_driver (HfBackend behind a small CLI, no registry): the client itself;
+  case_cli_*  the real `dsx jobs submit --backend hf|status|logs -f|cancel` with a registry in
+              a temp folder (DSX_JOBS_DIR): what a user runs.
+Each checks output, exit code (core/status.hpp: 2 usage, 3 not found, 4 refused,
+5 unavailable) and the exact requests the server recorded.
 The token must never appear in any output. Waits are bounded and generous (a loaded 2-core
 machine); nothing asserts a duration from above except the suite's own time limits.
 """
@@ -22,8 +25,9 @@ TOKEN = "hf_e2eSecretToken7731"
 
 
 class Suite:
-    def __init__(self, driver, server_script):
+    def __init__(self, driver, server_script, dsx=None):
         self.driver = driver
+        self.dsx = dsx
         self.server_script = server_script
         self.tmp = tempfile.mkdtemp(prefix="dsx-hf-e2e-")
         self.record = os.path.join(self.tmp, "requests.json")
@@ -50,17 +54,43 @@ class Suite:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def env(self, token=TOKEN, **extra):
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "HF_ENDPOINT": self.endpoint}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "HF_ENDPOINT": self.endpoint,
+               "DSX_JOBS_DIR": os.path.join(self.tmp, "registry"), "DSX_CONFIG_DIR": os.path.join(self.tmp, "config")}
         if token is not None:
             env["HF_TOKEN"] = token
         env.update(extra)
         return env
 
-    def run(self, args, env=None, timeout=90):
-        p = subprocess.run([self.driver] + args, env=env or self.env(), capture_output=True, text=True,
+    def run(self, args, env=None, timeout=90, binary=None):
+        p = subprocess.run([binary or self.driver] + args, env=env or self.env(), capture_output=True, text=True,
                            timeout=timeout)
         self.outputs.append(p.stdout + p.stderr)
         return p
+
+    def dsx_run(self, args, env=None, timeout=90):
+        return self.run(["jobs"] + args, env=env, timeout=timeout, binary=self.dsx)
+
+    def cli_submit(self, *extra, token=TOKEN, env_extra=None, cmd=("python3", "-c", "print(1)")):
+        """dsx jobs submit --backend hf --json ...: the job's record (or the failed process)."""
+        # --backend last: with a repeatable option (--env) right before "--", the CLI parser
+        # rejects the command's own flags ("-c"); reported to the owner of apps/dsx/cmd_jobs.cpp.
+        p = self.dsx_run(["submit", "--json"] + list(extra) + ["--backend", "hf", "--"] + list(cmd),
+                         env=self.env(token, **(env_extra or {})))
+        return p, (json.loads(p.stdout) if p.returncode == 0 else None)
+
+    def cli_wait_state(self, job_id, want, limit=60):
+        seen = []
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            p = self.dsx_run(["status", job_id, "--json"])
+            check(p.returncode == 0, "dsx jobs status failed: %s" % p.stderr)
+            word = json.loads(p.stdout)["status"]["state"]
+            if not seen or seen[-1] != word:
+                seen.append(word)
+            if word == want:
+                return seen
+            time.sleep(0.2)
+        raise AssertionError("job %s never reached %s (saw %s)" % (job_id, want, seen))
 
     def requests(self):
         if not os.path.exists(self.record):
@@ -304,19 +334,111 @@ CASES = [case_hardware, case_dry_run_needs_no_token_and_sends_nothing, case_subm
          case_unreachable_5, case_token_file_and_missing_token, case_missing_secret_2]
 
 
+# --- the dsx CLI over the same server ----------------------------------------------------------
+
+def case_cli_submit_status_transitions(s):
+    n = len(s.requests())
+    p, rec = s.cli_submit("--flavor", "a10g-large", "--secret", "HF_TOKEN", "--name", "e2e", "--env",
+                          "FAKE_SCHEDULE_S=3", "--env", "FAKE_RUN_S=2", "--timeout", "600")
+    check(p.returncode == 0, p.stderr)
+    reqs = since(s, n)
+    creates = [r for r in reqs if r["method"] == "POST"]
+    check(len(creates) == 1 and creates[0]["path"] == "/api/jobs/alice", [r["path"] for r in reqs])
+    check(creates[0]["headers"]["Authorization"] == "Bearer " + TOKEN, "no Bearer token")
+    want = {"command": ["python3", "-c", "print(1)"], "arguments": [],
+            "environment": {"FAKE_SCHEDULE_S": "3", "FAKE_RUN_S": "2"}, "flavor": "a10g-large",
+            "secrets": {"HF_TOKEN": TOKEN}, "timeoutSeconds": 600, "labels": {"dsx-job": rec["id"]},
+            "dockerImage": "ghcr.io/astral-sh/uv:python3.12-bookworm"}
+    check(creates[0]["body"] == want, json.dumps(creates[0]["body"], indent=1))
+    check(rec["url"] == "%s/jobs/alice/%s" % (s.endpoint, rec["backend_id"]), rec)
+    check(rec["status"]["state"] == "queued", rec["status"])
+    seen = s.cli_wait_state(rec["id"], "succeeded")
+    check(seen == ["queued", "running", "succeeded"], seen)
+    s.cli_job = rec["id"]
+
+
+def case_cli_logs_follow_ends_at_completed(s):
+    p, rec = s.cli_submit("--env", "FAKE_RUN_S=3", "--env", "FAKE_LINES=4")
+    check(p.returncode == 0, p.stderr)
+    p = s.dsx_run(["logs", "-f", rec["id"]], timeout=120)
+    check(p.returncode == 0, p.stderr)
+    lines = p.stdout.splitlines()
+    check(lines[1:] == ["step 1/4", "step 2/4", "step 3/4", "step 4/4", "done"], lines)
+    p = s.dsx_run(["status", rec["id"], "--json"])
+    check(json.loads(p.stdout)["status"]["state"] == "succeeded", p.stdout)
+
+
+def case_cli_cancel(s):
+    p, rec = s.cli_submit("--env", "FAKE_SCHEDULE_S=0.2", "--env", "FAKE_RUN_S=120")
+    check(p.returncode == 0, p.stderr)
+    s.cli_wait_state(rec["id"], "running")
+    n = len(s.requests())
+    p = s.dsx_run(["cancel", rec["id"], "--wait", "30"])
+    check(p.returncode == 0, p.stderr)
+    posts = [r["path"] for r in since(s, n) if r["method"] == "POST"]
+    check(posts == ["/api/jobs/alice/%s/cancel" % rec["backend_id"]], posts)
+    p = s.dsx_run(["status", rec["id"], "--json"])
+    check(json.loads(p.stdout)["status"]["state"] == "cancelled", p.stdout)
+    s.cli_cancelled = rec
+
+
+def case_cli_revoked_token_401(s):
+    p, rec = s.cli_submit("--env", "FAKE_RUN_S=120")
+    check(p.returncode == 0, p.stderr)
+    revoked = "hf_revoked_cli_55aa"
+    for args in (["status", rec["id"]], ["logs", "-f", rec["id"]], ["cancel", rec["id"]]):
+        p = s.dsx_run(args, env=s.env(revoked))
+        check(p.returncode == 4, "%s: exit %d: %s" % (args[0], p.returncode, p.stderr))
+        check("Hugging Face refused the token (401): check HF_TOKEN" in p.stderr, p.stderr)
+        check(revoked not in p.stdout + p.stderr, "the token was printed")
+    check(s.dsx_run(["cancel", rec["id"], "--wait", "0"]).returncode == 0, "cleanup cancel failed")
+
+
+def case_cli_no_credit_402(s):
+    p, _ = s.cli_submit(token="hf_nocredit_cli")
+    check(p.returncode == 4, "exit %d: %s" % (p.returncode, p.stderr))
+    check("no credit on alice: Jobs need a positive balance (402)" in p.stderr, p.stderr)
+
+
+def case_cli_rate_limited_429_retried(s):
+    n = len(s.requests())
+    p, rec = s.cli_submit(token="hf_busy_cli")
+    check(p.returncode == 0, p.stderr)
+    posts = [r for r in since(s, n) if r["method"] == "POST"]
+    check(len(posts) == 3, "%d creates" % len(posts))
+
+
+def case_cli_unknown_job_3(s):
+    p = s.dsx_run(["status", "j-20261207-000000-abcdef"])
+    check(p.returncode == 3, "exit %d: %s" % (p.returncode, p.stderr))
+
+
+def case_cli_unreachable_5(s):
+    p = s.dsx_run(["submit", "--backend", "hf", "--", "true"], env=s.env(HF_ENDPOINT="http://127.0.0.1:9"))
+    check(p.returncode == 5, "exit %d: %s" % (p.returncode, p.stderr))
+    check("cannot reach Hugging Face at http://127.0.0.1:9" in p.stderr, p.stderr)
+
+
+CLI_CASES = [case_cli_submit_status_transitions, case_cli_logs_follow_ends_at_completed, case_cli_cancel,
+             case_cli_revoked_token_401, case_cli_no_credit_402, case_cli_rate_limited_429_retried,
+             case_cli_unknown_job_3, case_cli_unreachable_5]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--driver", required=True)
     ap.add_argument("--server", required=True)
+    ap.add_argument("--dsx", help="the dsx binary: also run the case_cli_* cases")
     ap.add_argument("-k", help="run only cases whose name contains this")
     args = ap.parse_args()
     if shutil.which("sh") is None or shutil.which("base64") is None:
         print("SKIP: sh and base64 (coreutils) are needed")
         return 77
-    suite = Suite(args.driver, args.server)
+    suite = Suite(args.driver, args.server, args.dsx)
+    cases = CASES + (CLI_CASES if args.dsx else [])
     failed = 0
     try:
-        for case in CASES:
+        for case in cases:
             if args.k and args.k not in case.__name__:
                 continue
             t0 = time.monotonic()
