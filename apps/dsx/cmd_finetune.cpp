@@ -17,6 +17,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "finetune/submit.hpp"
+#include "jobs/hf/hf_token.hpp"
 #include "jobs/registry.hpp"
 #include "jobs/service/job_format.hpp"
 #include "jobs/service/job_service.hpp"
@@ -146,6 +147,13 @@ void RunSubmit(const SubmitFlags& f) {
     return cli::Finish(Status::Ok());
   }
 
+  // A push that cannot authenticate would fail after the whole training: refuse now. (HF Jobs
+  // submissions need the token anyway and the hf backend says so.)
+  if (p.spec.output_repo.has() && p.backend != "hf" && !jb::hf::LoadHfToken().ok()) {
+    return cli::Finish(Status::Usage("pushing to " + *p.spec.output_repo.value +
+                                     " needs a Hugging Face token: export HF_TOKEN or run `hf auth login` (or drop "
+                                     "the output repository)"));
+  }
   if (p.plan.cost_usd > 0 && !f.yes) {
     if (::isatty(STDIN_FILENO) != 1 || !cli::StderrIsTty()) {
       char cost[32];

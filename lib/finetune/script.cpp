@@ -314,9 +314,11 @@ Result<jobs::JobRequest> BuildRequest(const Spec& spec, const Plan& plan, const 
     r.resources.cpus = 8 * r.resources.gpus;
     r.resources.mem_gb = std::max(32, 32 * r.resources.gpus);
   }
-  // The token pulls gated models and private datasets and pushes the result; on HF Jobs it is
-  // always at hand (submitting needs it), elsewhere only asked for when the run pushes.
-  if (spec.output_repo.has() || backend == "hf") r.secret_env.push_back("HF_TOKEN");
+  // The token pulls gated models and private datasets and pushes the result. On HF Jobs it is
+  // always at hand (submitting needs it, from HF_TOKEN or the login). Elsewhere the job runs as
+  // this user: it is passed when the run pushes and HF_TOKEN is set; a login's token file is read
+  // by the job itself (the jobs layer could not pass it: it only forwards set variables).
+  if (backend == "hf" || (spec.output_repo.has() && options.hf_token_in_env)) r.secret_env.push_back("HF_TOKEN");
   const std::string tracker = spec.tracker.value.value_or("none");
   if (tracker == "trackio") {
     if (!options.trackio_space.empty()) r.env["TRACKIO_SPACE_ID"] = options.trackio_space;

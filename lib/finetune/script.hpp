@@ -62,6 +62,9 @@ struct RequestOptions {
   std::string name;               // "" = derived from method, model and dataset ("sft-qwen2.5-0.5b-capybara")
   std::string trackio_space;      // TRACKIO_SPACE_ID when the tracker is trackio ("" = trackio's default)
   std::string trackio_project;    // TRACKIO_PROJECT ("" = the job name)
+  // HF_TOKEN is set in the submitting environment. local/slurm pass it to a pushing job as a secret
+  // only then; without it the job's huggingface_hub reads the same user's login token file.
+  bool hf_token_in_env = true;
 };
 
 // The job's timeout: spec.timeout_s when said, else plan hours x 1.5 + 20 min, at least 30 min.
@@ -73,7 +76,8 @@ std::string JobName(const Spec& spec);
 // The request for `script` on `options.backend`. kUsage for an unknown backend.
 //   kind "finetune"; files {"train.py": script}; command {"uv", "run", "{jobdir}/train.py"};
 //   timeout JobTimeoutSeconds; resources: hf the plan's flavor, slurm gpus (+ gres type), cpus and
-//   memory from the plan; secret_env {"HF_TOKEN"} when pushing to the Hub (and WANDB_API_KEY for
+//   memory from the plan; secret_env {"HF_TOKEN"} on hf, and on local/slurm when pushing to the Hub
+//   with HF_TOKEN in the environment (options.hf_token_in_env) (and WANDB_API_KEY for
 //   wandb); env TRACKIO_* when the tracker is trackio; labels {"dsx-kind": "finetune", ...};
 //   meta {"spec": ToJson(spec), "plan": ToJson(plan)}.
 Result<jobs::JobRequest> BuildRequest(const Spec& spec, const Plan& plan, const std::string& script,

@@ -86,6 +86,7 @@ Result<Prepared> Prepare(const SubmitInputs& in) {
 
   RequestOptions ro = in.request;
   ro.backend = in.backend;
+  ro.hf_token_in_env = !EnvOr("HF_TOKEN").empty();
   auto request = BuildRequest(p.spec, p.plan, p.script, ro);
   if (!request.ok()) return request.status();
   p.request = *request;

@@ -14,6 +14,13 @@ echo "dsx: training finished"
 FAKE
 chmod +x "$WORK/bin/uv"
 export PATH=$WORK/bin:$PATH
+# A push with no token anywhere is refused before anything runs (it would fail after the training).
+unset HF_TOKEN
+"$DSX" finetune submit "$EXAMPLE" --backend local --yes >/dev/null 2>"$WORK/err"
+rc=$?
+[ $rc -eq 2 ] || bad "local push without a token exited $rc, want 2"
+grep -qF "needs a Hugging Face token: export HF_TOKEN or run \`hf auth login\`" "$WORK/err" || bad "no-token message: $(cat "$WORK/err")"
+[ -z "$(ls -A "$DSX_JOBS_DIR" 2>/dev/null)" ] || bad "a refused submit wrote into the job registry"
 export HF_TOKEN=hf_e2e_secret_value_123
 "$DSX" finetune submit "$EXAMPLE" --backend local --yes --json >"$WORK/submit.json" 2>"$WORK/err" ||
   { bad "submit exited $?: $(cat "$WORK/err")"; exit 1; }

@@ -19,4 +19,16 @@ expect 4 "--max-cost" -- finetune submit "$EXAMPLE" --max-cost 0.001 --dry-run
 HF_TOKEN= expect 2 "add --yes" -- finetune submit "$EXAMPLE" </dev/null
 [ -z "$(ls -A "$DSX_JOBS_DIR" 2>/dev/null)" ] || bad "a refused submit wrote into the job registry"
 expect 3 "no job" -- finetune status j-20261207-013000-3fa9c1
+# On a terminal a paid run asks first; anything but yes submits nothing (exit 4). `script` gives
+# dsx a pseudo-terminal; without it this part cannot run.
+if command -v script >/dev/null 2>&1; then
+  printf 'n\n' | HF_TOKEN= script -qec "'$DSX' finetune submit '$EXAMPLE'" /dev/null >"$WORK/tty" 2>&1
+  rc=$?
+  [ $rc -eq 4 ] || bad "declined confirmation exited $rc, want 4: $(cat "$WORK/tty")"
+  grep -q "? \[y/N\]" "$WORK/tty" || bad "no confirmation question: $(cat "$WORK/tty")"
+  grep -q "not confirmed" "$WORK/tty" || bad "no 'not confirmed': $(cat "$WORK/tty")"
+  [ -z "$(ls -A "$DSX_JOBS_DIR" 2>/dev/null)" ] || bad "a declined submit wrote into the job registry"
+else
+  echo "note: no 'script' command (util-linux): the terminal confirmation was not tested"
+fi
 exit $fail

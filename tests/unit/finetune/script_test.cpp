@@ -327,6 +327,17 @@ TEST_CASE("BuildRequest: the script as train.py, uv run, resources per backend, 
   CHECK(local->secret_env.empty());
   CHECK_FALSE(local->env.count("TRACKIO_PROJECT"));
 
+  // A pushing local job without HF_TOKEN in the environment: the job reads the login's token file
+  // itself, so the jobs layer is not asked for a variable that is not there.
+  o.hf_token_in_env = false;
+  auto login = BuildRequest(s, p, "x", o);
+  REQUIRE(login.ok());
+  CHECK(login->secret_env.empty());
+  o.backend = "hf";
+  auto hf_login = BuildRequest(s, p, "x", o);
+  REQUIRE(hf_login.ok());
+  CHECK(hf_login->secret_env == std::vector<std::string>{"HF_TOKEN"});  // the hf backend resolves the login
+
   o.backend = "lambda";
   auto bad = BuildRequest(s, p, "x", o);
   REQUIRE_FALSE(bad.ok());
