@@ -274,9 +274,17 @@ void register_jobs(CLI::App& app) {
     cmd->add_option("--name", f->name, "a label for people (not unique)");
     cmd->add_option("--kind", f->kind, "generic, finetune or autolab: what list --kind filters on (default generic)");
     cmd->add_option("--timeout", f->timeout_s, "seconds before the job is stopped (state timeout); 0 = none");
-    cmd->add_option("--env", f->env, "KEY=VALUE in the job's environment (stored with the job, shown)");
+    // One value per occurrence (repeat the flag). With a vector option, CLI11 (2.1) takes the `--`
+    // before COMMAND as the end of that option's values and then parses COMMAND's own flags as
+    // dsx's; positionals_at_end() below keeps `--` meaning "COMMAND follows".
+    cmd->add_option("--env", f->env, "KEY=VALUE in the job's environment (stored with the job, shown); repeatable")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_option("--secret", f->secrets,
-                    "NAME of a variable of this environment passed to the job as a secret (value never stored)");
+                    "NAME of a variable of this environment passed to the job as a secret (value never stored); "
+                    "repeatable")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_option("--workdir", f->workdir, "working directory (local, slurm; default the job's folder)");
     cmd->add_option("--flavor", f->flavor, "hf: hardware flavor (cpu-basic, t4-small, a10g-large, ...)");
     cmd->add_option("--image", f->image, "hf: docker image");
@@ -292,6 +300,7 @@ void register_jobs(CLI::App& app) {
     cli::AddServerFlags(cmd, f->net);
     cmd->get_option("--server")->description("publish the job into session jobs/<id> on this server (default: none)");
     cmd->add_option("command", f->command, "the command and its arguments (after --)")->required();
+    cmd->positionals_at_end();
     cmd->footer(
         "Without --server (or DSX_SERVER) nothing is published: the job is only in the registry. With it,\n"
         "a detached watcher process mirrors the job into session jobs/<id> (run.start, log lines, state\n"
