@@ -153,8 +153,8 @@ JobStatus FromLocal(const LocalState& st) {
 Result<long long> SpawnDetached(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                                 const std::string& jobdir) {
   const std::string log_path = jobdir + "/" + kSupervisorLog;
-  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   int report[2] = {-1, -1};
   auto close_all = [&] {
     for (int fd : {null_fd, log_fd, report[0], report[1]})
@@ -164,6 +164,19 @@ Result<long long> SpawnDetached(const std::vector<std::string>& argv, const std:
     const std::string err = std::strerror(errno);
     close_all();
     return Status::Failed("cannot start the job's supervisor: " + err);
+  }
+  // A dsx started with its stdio closed (cron, a daemon) gets 0-2 from open(); the child's dup2s
+  // onto 0-2 would then overwrite them, so they move above.
+  for (int* fd : {&null_fd, &log_fd, &report[0], &report[1]}) {
+    if (*fd > 2) continue;
+    const int moved = ::fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) {
+      const std::string err = std::strerror(errno);
+      close_all();
+      return Status::Failed("cannot start the job's supervisor: " + err);
+    }
+    ::close(*fd);
+    *fd = moved;
   }
   std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -549,3 +549,39 @@ TEST_CASE("the supervisor records why a job cannot start, and fails without a jo
   CHECK(f.backend->Poll(job)->state == JobState::kFailed);
   CHECK(run(f.Dir(job) + "/missing") == 1);
 }
+
+TEST_CASE("a submitter with its stdio closed still starts the job and keeps the supervisor's stderr") {
+  Fixture f;
+  auto job = f.Create({"/bin/sh", "-c", "echo ran"});
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t submitter = ::fork();
+  if (submitter == 0) {  // like a dsx run from cron with 0, 1 and 2 closed
+    ::close(pipe_fds[0]);
+    const int report = ::fcntl(pipe_fds[1], F_DUPFD, 10);
+    ::close(pipe_fds[1]);
+    ::close(0);
+    ::close(1);
+    ::close(2);
+    LocalBackend b(f.Options());
+    auto s = b.Submit(job, f.Dir(job));
+    auto opts = f.Options();
+    opts.supervisor_argv = {"/bin/sh", "-c", "echo broken supervisor >&2; exit 1"};
+    LocalBackend broken(opts);
+    auto job2 = f.Create({"true"});
+    auto s2 = broken.Submit(job2, f.Dir(job2));  // its stderr must reach supervisor.log
+    const bool heard = s2.status().message().find("broken supervisor") != std::string::npos;
+    const char result[2] = {s.ok() ? 'y' : 'n', heard ? 'y' : 'n'};
+    (void)!::write(report, result, 2);
+    std::_Exit(0);
+  }
+  ::close(pipe_fds[1]);
+  char result[2] = {0, 0};
+  CHECK(::read(pipe_fds[0], result, 2) == 2);
+  ::close(pipe_fds[0]);
+  ::waitpid(submitter, nullptr, 0);
+  CHECK(result[0] == 'y');
+  CHECK(result[1] == 'y');
+  REQUIRE(WaitFor([&] { return ReadLocalState(f.Dir(job)).ok() && IsTerminal(ReadLocalState(f.Dir(job))->state); }));
+  CHECK(f.Lines(job) == std::vector<std::string>{"ran"});
+}
