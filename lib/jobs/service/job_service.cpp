@@ -3,6 +3,7 @@
 #include "jobs/service/job_service.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "jobs/registry.hpp"
@@ -80,6 +81,14 @@ Result<JobRecord> JobService::Submit(const JobRequest& request_in) {
   auto backend = OpenBackend(request.backend);
   if (!backend.ok()) return backend.status();
   if (request.command.empty()) return dsx::Status::Usage("a job needs a command");
+  // Secret values are read from this environment when the backend submits; a missing one would
+  // otherwise surface late (or as an empty secret on a remote machine).
+  for (const auto& name : request.secret_env) {
+    const char* v = std::getenv(name.c_str());
+    if (!v)
+      return dsx::Status::Usage("the job needs $" + name +
+                                " (a secret passed from this environment) and it is not set");
+  }
   Registry& reg = impl_->registry;
   auto created = reg.Create(request, impl_->clock->NowMs());
   if (!created.ok()) return created.status();

@@ -304,6 +304,11 @@ TEST_CASE("bad requests write nothing: unknown backend, no command") {
   r = Echo();
   r.command.clear();
   CHECK(f.service->Submit(r).status().code() == Code::kUsage);
+  r = Echo();
+  r.secret_env = {"DSX_JOBS_SERVICE_TEST_UNSET_SECRET"};
+  ::unsetenv("DSX_JOBS_SERVICE_TEST_UNSET_SECRET");
+  CHECK(f.service->Submit(r).status().code() == Code::kUsage);
+  CHECK(f.world.submitted_dirs.empty());
   auto all = f.service->List("", nullptr);
   REQUIRE(all.ok());
   CHECK(all->empty());
