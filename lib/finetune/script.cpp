@@ -230,8 +230,8 @@ TemplateValues ScriptValues(const Spec& spec, const Plan& plan) {
   // short loses at most a tenth of its work; never more often than every 10 steps.
   const std::int64_t steps = plan.steps > 0 ? plan.steps : spec.max_steps.value.value_or(0);
   v["save_steps"] = std::to_string(steps > 0 ? std::clamp<std::int64_t>(steps / 10, 10, 500) : 200);
-  // Warm-up over ~3% of the steps, as a whole number: a float warmup_steps only means a ratio
-  // from transformers v5 on (warmup_ratio is deprecated there), TRL 1.9 also runs on 4.56.
+  // Warm-up over ~3% of the steps, as a whole number of steps (warmup_ratio is deprecated in
+  // transformers v5, and a whole number reads the same in every version).
   v["warmup_steps"] = std::to_string(steps > 0 ? std::max<std::int64_t>(1, (steps * 3 + 99) / 100) : 10);
   const std::string tracker = spec.tracker.value.value_or("none");
   v["report_to"] = PyString(tracker == "trackio" || tracker == "wandb" ? tracker : "none");
@@ -321,6 +321,7 @@ Result<jobs::JobRequest> BuildRequest(const Spec& spec, const Plan& plan, const 
   if (backend == "hf" || (spec.output_repo.has() && options.hf_token_in_env)) r.secret_env.push_back("HF_TOKEN");
   const std::string tracker = spec.tracker.value.value_or("none");
   if (tracker == "trackio") {
+    // The script passes these to TrainingArguments (project, trackio_space_id).
     if (!options.trackio_space.empty()) r.env["TRACKIO_SPACE_ID"] = options.trackio_space;
     r.env["TRACKIO_PROJECT"] = options.trackio_project.empty() ? r.name : options.trackio_project;
   } else if (tracker == "wandb") {

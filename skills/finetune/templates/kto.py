@@ -2,7 +2,7 @@
 # requires-python = ">=3.10"
 # dependencies = [
 #     "trl>=1.9",
-#     "transformers>=4.56.2",
+#     "transformers>=5.0",
 #     "datasets>=4.7",
 #     "accelerate>=1.4",
 #     "huggingface_hub>=0.34",
@@ -133,6 +133,10 @@ training_args = KTOConfig(
     hub_model_id=OUTPUT_REPO,
     hub_strategy="checkpoint",
     report_to={{report_to}},
+{{#trackio}}
+    project=os.environ.get("TRACKIO_PROJECT", "huggingface"),
+    trackio_space_id=os.environ.get("TRACKIO_SPACE_ID", "trackio"),
+{{/trackio}}
     seed=42,
 )
 

@@ -124,6 +124,7 @@ TEST_CASE("every method x adapter renders from the shipped templates, and every 
       CHECK(Contains(*script, "push_to_hub=True"));
       CHECK(Contains(*script, "report_to=\"trackio\""));
       CHECK(Contains(*script, "#     \"trackio\","));
+      CHECK(Contains(*script, "trackio_space_id=os.environ.get(\"TRACKIO_SPACE_ID\""));
       CHECK(Contains(*script, "trainer.train(resume_from_checkpoint=resume)"));
       CHECK(Contains(*script, "LoraConfig(") == (std::string(adapter) != "full"));
       CHECK(Contains(*script, "bnb_4bit_quant_type=\"nf4\"") == (std::string(adapter) == "qlora"));
