@@ -170,24 +170,30 @@ TEST_CASE("a failing job is failed with its exit code; its output is still there
   CHECK(lines == std::vector<std::string>{"about to fail"});
 }
 
-TEST_CASE("env values, secrets and the job folder reach the job intact; the secret is written nowhere") {
+TEST_CASE(
+    "env values, secrets and the job folder reach the job intact; the secret is written nowhere, the session token not "
+    "passed") {
   SlurmBackend b = MakeSlurm();
   std::string jobdir;
   const std::string hostile = "it's $(echo pwned) `id` \"q\"\nsecond line";
   JobRecord r =
-      NewJob("env", {"bash", "-c", "printf '%s|' \"$PWD\" \"$HOSTILE\" \"$DSX_E2E_SECRET\" \"$1\"", "-", "{jobdir}/x"},
+      NewJob("env",
+             {"bash", "-c", "printf '%s|' \"$PWD\" \"$HOSTILE\" \"$DSX_E2E_SECRET\" \"$1\" \"${DSX_TOKEN-no token}\"",
+              "-", "{jobdir}/x"},
              jobdir);
   r.request.env = {{"HOSTILE", hostile}};
   r.request.secret_env = {"DSX_E2E_SECRET"};
   ::setenv("DSX_E2E_SECRET", "s3cr3t-e2e-value", 1);
+  ::setenv("DSX_TOKEN", "session-token-never-in-jobs", 1);  // dsx's own: never handed to Slurm
   auto sub = b.Submit(r, jobdir);
   ::unsetenv("DSX_E2E_SECRET");
+  ::unsetenv("DSX_TOKEN");
   REQUIRE_MESSAGE(sub.ok(), sub.status().message());
   r.backend_id = sub->backend_id;
   CHECK(WaitTerminal(b, r).state == JobState::kSucceeded);
   auto out = fs::ReadFile(jobdir + "/output.log");
   REQUIRE(out.ok());
-  CHECK(*out == jobdir + "|" + hostile + "|s3cr3t-e2e-value|" + jobdir + "/x|");
+  CHECK(*out == jobdir + "|" + hostile + "|s3cr3t-e2e-value|" + jobdir + "/x|no token|");
   CHECK(fs::ReadFile(jobdir + "/job.sbatch")->find("s3cr3t") == std::string::npos);
 }
 

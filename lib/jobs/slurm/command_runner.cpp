@@ -39,7 +39,7 @@ Status Errno(const std::string& what) { return Status::Unavailable(what + ": " +
 }  // namespace
 
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout, const std::vector<std::string>& unset_env) {
   if (argv.empty() || argv[0].empty()) return Status::Usage("no program to run");
   // fd[0]/fd[1]: stdout pipe (read/write), fd[2]/fd[3]: stderr pipe, fd[4]/fd[5]: stdin, a socket
   // pair rather than a pipe so that writing to a child that exited early is EPIPE via
@@ -72,8 +72,17 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    bool drop = false;
+    for (const auto& name : unset_env) {
+      drop = drop || (std::strncmp(*e, name.c_str(), name.size()) == 0 && (*e)[name.size()] == '=');
+    }
+    if (!drop) env.push_back(*e);
+  }
+  env.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
@@ -125,12 +134,25 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std
       if (written == stdin_data.size()) fds.Close(4);                  // EOF for the child
     }
   }
-  if (timed_out) kill(pid, SIGKILL);
+  // The pipes close when the program exits (or hands them on); it may also close them and keep
+  // running, so the wait for its exit has the same deadline.
   int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
+  for (;;) {
+    if (timed_out) kill(pid, SIGKILL);
+    pid_t got = waitpid(pid, &wstatus, timed_out ? 0 : WNOHANG);
+    if (got == pid || (got < 0 && errno != EINTR)) break;
+    if (got == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        timed_out = true;
+      } else {
+        usleep(5000);
+      }
+    }
+  }
   if (timed_out) {
-    return Status::Unavailable("'" + argv[0] + "' did not finish within " + std::to_string(timeout.count() / 1000) +
-                               " s");
+    const auto ms = timeout.count();
+    return Status::Unavailable("'" + argv[0] + "' did not finish within " +
+                               (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms"));
   }
   if (WIFEXITED(wstatus)) {
     result.exit_code = WEXITSTATUS(wstatus);

@@ -30,10 +30,12 @@ using CommandRunner =
     std::function<Result<CommandResult>(const std::vector<std::string>& argv, const std::string& stdin_data)>;
 
 // The real runner: posix_spawnp with pipes for stdout/stderr and `stdin_data` on stdin (empty:
-// /dev/null). A command still running after `timeout` is killed (SIGKILL) and reported as
-// kUnavailable: Slurm clients retry an unreachable controller for a long time on their own, and a
-// poll loop must not hang on one of them.
+// /dev/null), in this process's environment less the variables named in `unset_env`. A command
+// still running after `timeout` is killed (SIGKILL) and reported as kUnavailable: Slurm clients
+// retry an unreachable controller for a long time on their own, and a poll loop must not hang on
+// one of them.
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data,
-                                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(120),
+                                 const std::vector<std::string>& unset_env = {});
 
 }  // namespace dsx::jobs

@@ -14,6 +14,8 @@
 namespace dsx::jobs {
 namespace {
 
+constexpr const char* kSessionTokenVar = "DSX_TOKEN";
+
 std::string FirstLine(const std::string& s) {
   std::size_t start = s.find_first_not_of(" \t\r\n");
   if (start == std::string::npos) return "";
@@ -96,7 +98,11 @@ class FileTail {
 
 SlurmBackend::SlurmBackend(Options options) : options_(std::move(options)) {
   if (!options_.run) {
-    options_.run = [](const std::vector<std::string>& argv, const std::string& in) { return RunCommand(argv, in); };
+    // Never hand dsx's session token to Slurm: sbatch would copy it into the job's environment
+    // and the controller's state files (--export=ALL), and no Slurm client needs it.
+    options_.run = [](const std::vector<std::string>& argv, const std::string& in) {
+      return RunCommand(argv, in, std::chrono::seconds(120), {std::string(kSessionTokenVar)});
+    };
   }
   if (options_.clock == nullptr) options_.clock = &Clock::System();
   defaults_ = {options_.partition, options_.account, options_.gres_type};
@@ -128,6 +134,10 @@ Result<Submitted> SlurmBackend::Submit(const JobRecord& record, const std::strin
   // sbatch copies the submitting environment into the job (--export=ALL): a secret missing here
   // would silently be missing in the job, so say so before anything is queued.
   for (const auto& name : record.request.secret_env) {
+    if (name == kSessionTokenVar) {
+      return Status::Usage(std::string("the session token ") + kSessionTokenVar +
+                           " is never passed to Slurm jobs (sbatch would store it in the controller's state)");
+    }
     if (std::getenv(name.c_str()) == nullptr) {
       return Status::Usage("secret '" + name + "' is not set in this environment: sbatch passes the job the " +
                            "value it has when the job is submitted");

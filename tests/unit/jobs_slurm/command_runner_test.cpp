@@ -49,3 +49,21 @@ TEST_CASE("a command past its time limit is killed and reported unavailable") {
   CHECK(r.status().code() == Code::kUnavailable);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
 }
+
+TEST_CASE("a program that closes its output and keeps running still meets the time limit") {
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunCommand({"/bin/sh", "-c", "exec >/dev/null 2>&1; sleep 30"}, "", std::chrono::milliseconds(500));
+  CHECK(r.status().code() == Code::kUnavailable);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+}
+
+TEST_CASE("variables named in unset_env do not reach the program; the rest of the environment does") {
+  ::setenv("DSX_RUNNER_TEST_TOKEN", "tok-123", 1);
+  ::setenv("DSX_RUNNER_TEST_TOKEN_X", "kept", 1);  // a longer name with the same prefix stays
+  auto r = RunCommand({"/bin/sh", "-c", "echo ${DSX_RUNNER_TEST_TOKEN-unset} $DSX_RUNNER_TEST_TOKEN_X"}, "",
+                      std::chrono::seconds(30), {"DSX_RUNNER_TEST_TOKEN"});
+  ::unsetenv("DSX_RUNNER_TEST_TOKEN");
+  ::unsetenv("DSX_RUNNER_TEST_TOKEN_X");
+  REQUIRE(r.ok());
+  CHECK(r->out == "unset kept\n");
+}

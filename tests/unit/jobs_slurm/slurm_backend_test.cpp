@@ -160,6 +160,13 @@ TEST_CASE("Submit errors: no sbatch, a bad partition, an unreachable controller,
   CHECK(fs::ReadFile(dir.path / "job.sbatch")->find("s3cr3t") == std::string::npos);
   for (const auto& arg : slurm.calls.back()) CHECK(arg.find("s3cr3t") == std::string::npos);
 
+  // The session token is never handed to sbatch, so a job cannot ask for it.
+  JobRecord tok = Record("");
+  tok.request.secret_env = {"DSX_TOKEN"};
+  auto token = backend.Submit(tok, dir.path.string());
+  CHECK(token.status().code() == Code::kUsage);
+  CHECK(token.status().message().find("DSX_TOKEN is never passed to Slurm jobs") != std::string::npos);
+
   // A request that cannot become a script: nothing written, nothing run.
   std::size_t calls = slurm.calls.size();
   JobRecord none = Record("");
