@@ -66,7 +66,8 @@ struct Fixture {
   }
   LocalBackend::Options Options() const {
     LocalBackend::Options o;
-    o.supervisor_argv = {"/proc/self/exe", "--dsx-test-supervise"};
+    // Resolved here, as the CLI does (under valgrind, exec of /proc/self/exe would run valgrind).
+    o.supervisor_argv = {stdfs::read_symlink("/proc/self/exe").string(), "--dsx-test-supervise"};
     o.grace = std::chrono::milliseconds(500);
     o.jobs_root = root.string();
     return o;
