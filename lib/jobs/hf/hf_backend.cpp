@@ -313,7 +313,10 @@ Result<std::vector<Flavor>> HfBackend::ListHardware() {
   req.headers = Headers(token, false);
   auto ex = Call(*transport, req, true);
   if (!ex.ok()) return ex.status();
-  if (ex->response.status != 200) return HttpError(*ex, "hardware list", "");
+  if (ex->response.status == 404) {
+    return Status::NotFound("no Jobs hardware list at " + options_.endpoint + " (404): check HF_ENDPOINT");
+  }
+  if (ex->response.status != 200) return HttpError(*ex, "the hardware list", "");
   return ParseHardware(ex->response.body);
 }
 

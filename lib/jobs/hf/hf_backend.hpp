@@ -14,6 +14,9 @@
 //
 // The token (Options::token, else hf_token.hpp) goes into the Authorization header and nowhere
 // else: not into Render output, Status messages, or anything echoed back from the server.
+//
+// One HfBackend serves one thread at a time (it caches the token and whoami's answer); Logs
+// uses two transports of its own, so the state checks never share the stream's connection.
 #pragma once
 
 #include <cstdint>

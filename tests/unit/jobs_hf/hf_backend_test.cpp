@@ -259,6 +259,14 @@ TEST_CASE("ListHardware converts per-minute prices to $/hour and reads the accel
   CHECK((*hw)[2].gpu_memory_gb == doctest::Approx(141));
 }
 
+TEST_CASE("ListHardware: no list at the endpoint is kNotFound naming HF_ENDPOINT") {
+  Harness h;
+  h.t().script.push_back(Reply(404, {}, "Not Found"));
+  auto hw = h.backend->ListHardware();
+  CHECK(hw.status().code() == Code::kNotFound);
+  CHECK(hw.status().message() == "no Jobs hardware list at https://hf.test (404): check HF_ENDPOINT");
+}
+
 TEST_CASE("ParseHardware rejects malformed lists") {
   CHECK(ParseHardware("{}").status().code() == Code::kFailed);
   CHECK(ParseHardware(R"([{"prettyName":"x"}])").status().code() == Code::kFailed);

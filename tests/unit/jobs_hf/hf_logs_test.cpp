@@ -102,7 +102,7 @@ TEST_CASE("follow: while lines keep coming the state is checked every poll inter
 TEST_CASE("follow: a terminal job whose stream never goes quiet is cut after drain_ms") {
   Harness h;
   std::vector<std::string> chunks;
-  for (int i = 0; i < 20; ++i) chunks.push_back(LogEvent("x" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) chunks.push_back(LogEvent(std::string("x").append(std::to_string(i))));
   h.t().script.push_back(Silent(chunks));
   h.t().script.push_back(Reply(200, {}, JobJson("COMPLETED")));
   int n = 0;
