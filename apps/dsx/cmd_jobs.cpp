@@ -5,7 +5,6 @@
 // parses flags and prints. Output shapes and exit codes: man dsx-jobs.
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include "cli.hpp"
@@ -19,14 +18,6 @@ namespace {
 
 using nlohmann::json;
 namespace jb = dsx::jobs;
-
-// This dsx's own path, so that the detached supervisor and watcher run the same binary even when
-// it was started through a relative path or a PATH lookup and the caller's cwd changes.
-std::vector<std::string> SelfArgv() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return {ec ? std::string("/proc/self/exe") : self.string()};
-}
 
 struct Common {
   std::string jobs_dir;  // --jobs-dir (DSX_JOBS_DIR)
@@ -46,7 +37,7 @@ jb::ServiceOptions Options(const Common& c) {
   jb::ServiceOptions o;
   o.registry_root = c.jobs_dir;
   o.config_path = c.config;
-  o.self_argv = SelfArgv();
+  o.self_argv = jb::SelfDsxArgv();
   return o;
 }
 

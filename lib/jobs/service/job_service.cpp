@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <utility>
 
 #include "jobs/registry.hpp"
@@ -34,6 +35,12 @@ struct JobService::Impl {
 
 JobService::JobService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JobService::~JobService() = default;
+
+std::vector<std::string> SelfDsxArgv() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return {ec ? std::string("/proc/self/exe") : self.string()};
+}
 
 Result<std::unique_ptr<JobService>> JobService::Open(ServiceOptions options) {
   if (options.registry_root.empty()) options.registry_root = DefaultRegistryRoot();
@@ -136,6 +143,8 @@ Result<JobRecord> JobService::Submit(const JobRequest& request_in) {
   auto fresh = Status(record.id);
   return fresh.ok() ? std::move(*fresh) : record;
 }
+
+Result<JobRecord> JobService::Load(const std::string& id) { return impl_->registry.Load(id); }
 
 Result<JobRecord> JobService::Status(const std::string& id) {
   Registry& reg = impl_->registry;

@@ -46,6 +46,8 @@ class JobService {
   Result<std::string> Render(const JobRequest& request);
   // Registry Create -> backend Submit -> Save; starts the watcher when a server is set.
   Result<JobRecord> Submit(const JobRequest& request);
+  // The record as last stored: registry only, no backend call (kUsage bad id, kNotFound unknown).
+  Result<JobRecord> Load(const std::string& id);
   // Backend Poll; the registry is updated (a state change appends an event). A terminal record
   // is returned as stored, without asking the backend again.
   Result<JobRecord> Status(const std::string& id);
@@ -69,6 +71,10 @@ class JobService {
   explicit JobService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// This dsx binary's path as ServiceOptions::self_argv wants it: /proc/self/exe resolved, so the
+// detached supervisor and watcher run the same binary whatever the caller's cwd and PATH.
+std::vector<std::string> SelfDsxArgv();
 
 // The watcher process body (`dsx jobs _watch ID`): follows one job until terminal: polls status
 // (registry updated), follows logs, publishes state and log lines into the session jobs/<id>

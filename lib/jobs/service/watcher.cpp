@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "jobs/service/job_service.hpp"
+#include "jobs/service/watcher.hpp"
 #include "jobs/session/job_session.hpp"
 
 namespace dsx::jobs {
@@ -101,14 +102,20 @@ class Publisher {
 }  // namespace
 
 int RunWatcher(const ServiceOptions& options, const std::string& id) {
-  Clock& clock = options.clock ? *options.clock : Clock::System();
   auto opened = JobService::Open(options);
   if (!opened.ok()) {
     Note(opened.status().message());
     return opened.status().exit_code();
   }
-  JobService& service = **opened;
-  auto first = service.Status(id);
+  return WatchJob(**opened, id);
+}
+
+int WatchJob(JobService& service, const std::string& id) {
+  const ServiceOptions& options = service.options();
+  Clock& clock = options.clock ? *options.clock : Clock::System();
+  // The stored record, not a poll: a backend that cannot be reached right now is the loop's
+  // business (it retries), not a reason to leave the job unwatched.
+  auto first = service.Load(id);
   if (!first.ok()) {
     Note(first.status().message());
     return first.status().exit_code();
@@ -136,6 +143,7 @@ int RunWatcher(const ServiceOptions& options, const std::string& id) {
   const std::int64_t base = std::max<std::int64_t>(options.poll_interval.count(), 1);
   std::int64_t pause = base;
   JobStatus final = published;
+  int exit_code = 0;
   while (true) {
     auto r = service.Status(id);
     if (r.ok()) {
@@ -152,6 +160,7 @@ int RunWatcher(const ServiceOptions& options, const std::string& id) {
       Note(r.status().message());  // the job's folder is gone: nothing left to watch
       final.state = JobState::kLost;
       final.detail = r.status().message();
+      exit_code = r.status().exit_code();
       break;
     } else {
       Note(r.status().message());
@@ -170,7 +179,7 @@ int RunWatcher(const ServiceOptions& options, const std::string& id) {
   }
   publisher.State(final);
   publisher.End(final);
-  return 0;
+  return exit_code;
 }
 
 }  // namespace dsx::jobs

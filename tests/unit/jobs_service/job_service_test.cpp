@@ -14,6 +14,7 @@
 #include "jobs/service/job_service.hpp"
 #include "jobs/service/jobs_config.hpp"
 #include "jobs/service/record_update.hpp"
+#include "jobs/service/watcher.hpp"
 #include "jobs/service/watcher_process.hpp"
 
 namespace fs = std::filesystem;
@@ -37,6 +38,9 @@ struct FakeWorld {
   bool cancel_is_immediate = true;  // Cancel turns the job cancelled at once (else only later)
   int cancel_after_polls = -1;      // with !cancel_is_immediate: cancelled after this many polls
   std::vector<std::string> log_lines;
+  // States Poll moves through, one per poll (the last one stays); empty: `jobs` as set.
+  std::vector<JobStatus> script;
+  int poll_errors_left = 0;  // this many polls fail with kUnavailable first
 };
 
 class FakeBackend final : public Backend {
@@ -61,8 +65,16 @@ class FakeBackend final : public Backend {
     std::lock_guard<std::mutex> l(w_.mu);
     ++w_.polls;
     if (!w_.poll_error.ok()) return w_.poll_error;
+    if (w_.poll_errors_left > 0) {
+      --w_.poll_errors_left;
+      return Status::Unavailable("fake: connection refused");
+    }
     auto it = w_.jobs.find(r.backend_id);
     if (it == w_.jobs.end()) return Status::NotFound("fake: no job " + r.backend_id);
+    if (it != w_.jobs.end() && !w_.script.empty()) {
+      it->second = w_.script.front();
+      if (w_.script.size() > 1) w_.script.erase(w_.script.begin());
+    }
     if (w_.cancel_after_polls > 0 && --w_.cancel_after_polls == 0) {
       it->second = JobStatus{JobState::kCancelled, "CANCELLED", "", std::nullopt};
     }
@@ -452,4 +464,64 @@ TEST_CASE("the watcher's argv carries no token; the token goes by environment on
         "/usr/bin/dsx jobs _watch j-20260101-000000-abcdef --jobs-dir /data/jobs --config "
         "/etc/dsx/jobs.toml ");
   CHECK(joined.find("secret") == std::string::npos);
+}
+
+TEST_CASE("the watcher (no server) follows a job to its end and records every state once") {
+  Fixture f;
+  auto rec = f.service->Submit(Echo());
+  REQUIRE(rec.ok());
+  f.world.script = {JobStatus{JobState::kQueued, "PENDING", "", std::nullopt},
+                    JobStatus{JobState::kRunning, "RUNNING", "node n1", std::nullopt},
+                    JobStatus{JobState::kRunning, "RUNNING", "node n1", std::nullopt},
+                    JobStatus{JobState::kFailed, "FAILED", "OOM", 137}};
+  CHECK(WatchJob(*f.service, rec->id) == 0);
+  auto done = f.service->Status(rec->id);
+  REQUIRE(done.ok());
+  CHECK(done->status.state == JobState::kFailed);
+  CHECK(done->status.exit_code == 137);
+  std::vector<std::string> states;
+  for (const auto& e : f.Events(rec->id)) {
+    if (e.contains("state")) states.push_back(e["state"]);
+  }
+  CHECK(states == std::vector<std::string>{"queued", "running", "failed"});
+  // It paced itself on the clock: one poll interval between polls.
+  for (auto ms : f.clock.sleeps()) CHECK(ms == 1000);
+}
+
+TEST_CASE("the watcher rides out an unreachable backend, backing off, and still records the end") {
+  Fixture f;
+  auto rec = f.service->Submit(Echo());
+  REQUIRE(rec.ok());
+  f.world.poll_errors_left = 4;
+  f.world.script = {JobStatus{JobState::kSucceeded, "COMPLETED", "", 0}};
+  CHECK(WatchJob(*f.service, rec->id) == 0);
+  auto done = f.service->Status(rec->id);
+  REQUIRE(done.ok());
+  CHECK(done->status.state == JobState::kSucceeded);
+  const auto sleeps = f.clock.sleeps();
+  REQUIRE(sleeps.size() >= 4);
+  CHECK(sleeps[0] == 2000);
+  CHECK(sleeps[1] == 4000);
+  CHECK(sleeps[3] == 16000);
+}
+
+TEST_CASE("the watcher of a job that does not exist ends at once with not found") {
+  Fixture f;
+  CHECK(WatchJob(*f.service, "j-20260101-000000-abcdef") == 3);
+  CHECK(WatchJob(*f.service, "../x") == 2);
+}
+
+TEST_CASE("a record left without a backend id by a killed submit turns lost after the grace period") {
+  Fixture f;
+  Registry reg = *Registry::Open((f.tmp.path / "jobs").string());
+  auto rec = reg.Create(Echo(), f.clock.NowMs());
+  REQUIRE(rec.ok());
+  auto early = f.service->Status(rec->id);
+  REQUIRE(early.ok());
+  CHECK(early->status.state == JobState::kQueued);  // another dsx may still be submitting it
+  f.clock.Advance(11 * 60 * 1000);
+  auto late = f.service->Status(rec->id);
+  REQUIRE(late.ok());
+  CHECK(late->status.state == JobState::kLost);
+  CHECK(f.world.polls == 0);  // there was nothing to ask the backend about
 }
