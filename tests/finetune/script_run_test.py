@@ -45,7 +45,8 @@ def render(instruction, *sets):
 
 def run(script, columns, hub=None):
     rec = tempfile.mktemp(dir=work, suffix=".jsonl")
-    env = dict(env_base, PYTHONPATH=os.path.join(HERE, "fake_py"), FAKE_RECORD=rec, FAKE_COLUMNS=columns,
+    # PYTHONDONTWRITEBYTECODE: the stand-ins live in the source tree; leave no __pycache__ there.
+    env = dict(env_base, PYTHONPATH=os.path.join(HERE, "fake_py"), PYTHONDONTWRITEBYTECODE="1", FAKE_RECORD=rec, FAKE_COLUMNS=columns,
                FAKE_TRL_ARGS=os.path.join(SRC, "configs", "trl_args.toml"), FAKE_HUB=hub or "/nonexistent")
     env.pop("WORLD_SIZE", None)
     p = subprocess.run([sys.executable, script], capture_output=True, text=True, env=env, cwd=work)
