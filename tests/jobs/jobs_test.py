@@ -381,6 +381,24 @@ def case_session_cancel():
         server.stop()
 
 
+def case_session_cli_cancel():
+    # `dsx jobs cancel` (not the session) on a mirrored job: the watcher sees it and ends the run
+    # cancelled, after the job's output.
+    server = Server()
+    try:
+        r = submit("--server", server.url, "--", "bash", "-c", "echo begin; sleep 300")
+        wait_events(server, r["id"], lambda ev: "begin" in log_text(ev), "the job's first line")
+        c = json.loads(dsx("jobs", "cancel", r["id"], "--json", check_rc=0).stdout)
+        check(c["status"]["state"] == "cancelled", "cancel: %s" % c["status"])
+        events = wait_events(server, r["id"], lambda ev: any(e["type"] == "run.end" for e in ev), "run.end")
+        end = [e for e in events if e["type"] == "run.end"][0]
+        check(end["data"]["reason"] == "cancelled" and end["data"]["state"] == "cancelled", "run.end: %s" % end)
+        text = log_text(events)
+        check(text.index("begin") < text.index("[dsx] cancelled"), "order: %r" % text)
+    finally:
+        server.stop()
+
+
 def main():
     global DSX, TMP, ENV
     if len(sys.argv) != 3:

@@ -7,6 +7,7 @@
 //                Cancel through JobService, so the cancel is acked only once the backend took it
 // At the end the log thread gets a moment to drain (the last lines come before the final state
 // line), then the terminal state and run.end are published.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -19,6 +20,16 @@ namespace dsx::jobs {
 namespace {
 
 void Note(const std::string& line) { std::fprintf(stderr, "dsx jobs _watch: %s\n", line.c_str()); }
+
+// The slowest a watcher polls each backend at, whatever ServiceOptions::poll_interval says: a
+// Slurm poll is one or two client calls to the controller and an HF poll an API request, and a
+// watcher may run for hours (the log follower reports progress in between; the state only has to
+// be timely).
+std::int64_t PollFloorMs(const std::string& backend) {
+  if (backend == "slurm") return 2000;
+  if (backend == "hf") return 5000;
+  return 0;
+}
 
 bool SameStatus(const JobStatus& a, const JobStatus& b) {
   return a.state == b.state && a.backend_state == b.backend_state && a.detail == b.detail && a.exit_code == b.exit_code;
@@ -140,7 +151,8 @@ int WatchJob(JobService& service, const std::string& id) {
 
   // Poll until terminal. A backend that cannot be reached is retried (slower and slower, up to a
   // minute apart): the job goes on without us, and its end must still be recorded.
-  const std::int64_t base = std::max<std::int64_t>(options.poll_interval.count(), 1);
+  const std::int64_t base =
+      std::max<std::int64_t>({options.poll_interval.count(), PollFloorMs(record.request.backend), 1});
   std::int64_t pause = base;
   JobStatus final = published;
   int exit_code = 0;
