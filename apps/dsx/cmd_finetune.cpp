@@ -21,6 +21,7 @@
 #include "jobs/registry.hpp"
 #include "jobs/service/job_format.hpp"
 #include "jobs/service/job_service.hpp"
+#include "llm/chat.hpp"
 
 namespace dsx::cmd {
 namespace {
@@ -67,6 +68,7 @@ struct SubmitFlags {
   std::vector<std::string> sets;
   std::optional<double> max_cost;
   std::string llm;
+  std::string llm_model;
   std::string name;
   std::string trackio_space;
   bool dry_run = false;
@@ -125,10 +127,17 @@ void RunSubmit(const SubmitFlags& f) {
   in.request.name = f.name;
   in.request.trackio_space = f.trackio_space;
   in.render = [&](const jb::JobRequest& r) { return (*svc)->Render(r); };
+  std::unique_ptr<llm::ChatClient> chat;
   if (!f.llm.empty()) {
-    return cli::Finish(Status::Usage("--llm " + f.llm +
-                                     ": this dsx has no LLM fill for fine-tuning requests yet; rephrase the "
-                                     "words it did not understand or use --set KEY=VALUE"));
+    auto provider = llm::ParseProvider(f.llm);
+    if (!provider.ok())
+      return cli::Finish(Status::Usage("unknown --llm provider '" + f.llm + "': use openai or anthropic"));
+    auto config = llm::ConfigFromEnv(*provider, f.llm_model, "");
+    if (!config.ok()) return cli::Finish(config.status());
+    auto client = llm::MakeClient(std::move(*config));
+    if (!client.ok()) return cli::Finish(client.status());
+    chat = std::move(*client);
+    in.llm_chat = ft::ChatFnFor(*chat);
   }
   auto prepared = ft::Prepare(in);
   if (!prepared.ok()) return cli::Finish(prepared.status());
@@ -300,7 +309,10 @@ void register_finetune(CLI::App& app) {
     cmd->add_flag("-y,--yes", f->yes, "submit without asking, whatever the cost");
     cmd->add_option("--set", f->sets, "KEY=VALUE overriding a spec field (repeatable): --set lora_rank=32");
     cmd->add_option("--max-cost", f->max_cost, "refuse a plan that costs more than USD dollars");
-    cmd->add_option("--llm", f->llm, "ask this LLM provider about words the parser did not understand");
+    cmd->add_option("--llm", f->llm,
+                    "openai or anthropic: ask it about words the parser did not understand (key from "
+                    "OPENAI_API_KEY / ANTHROPIC_API_KEY)");
+    cmd->add_option("--llm-model", f->llm_model, "the --llm provider's model (default: the provider's)");
     cmd->add_option("--name", f->name, "the job's label (default METHOD-MODEL-DATASET)");
     cmd->add_option("--trackio-space", f->trackio_space, "TRACKIO_SPACE_ID for runs that report to trackio");
     AddCommon(cmd, f->c);

@@ -51,12 +51,16 @@ Result<Prepared> Prepare(const SubmitInputs& in) {
   Prepared p;
   p.spec = parsed->spec;
   p.notes = parsed->notes;
-  if (!parsed->unparsed.empty()) {
-    if (!in.llm_fill)
-      return Status::Usage("did not understand '" + Join(parsed->unparsed, " ") +
-                           "': rephrase it, set the field with --set KEY=VALUE, or add --llm PROVIDER");
-    DSX_RETURN_IF_ERROR(in.llm_fill(in.instruction, parsed->unparsed, p.spec));
+  if (in.llm_chat && NeedsLlm(*parsed)) {
+    auto filled = FillWithLlm(in.instruction, *parsed, in.llm_chat, resolve);
+    if (!filled.ok()) return filled.status();
+    p.spec = filled->spec;
     p.unparsed = parsed->unparsed;
+    p.llm_filled = filled->filled;
+    for (const auto& f : filled->ignored) p.notes.push_back("ignored the LLM's " + f + ": the request said it");
+  } else if (!parsed->unparsed.empty()) {
+    return Status::Usage("did not understand '" + Join(parsed->unparsed, " ") +
+                         "': rephrase it, set the field with --set KEY=VALUE, or add --llm PROVIDER");
   }
   if (in.max_cost_usd) {
     if (!(*in.max_cost_usd > 0)) return Status::Usage("--max-cost must be a positive number of dollars");
@@ -106,11 +110,17 @@ nlohmann::json ToJson(const Prepared& p, const std::string& script_path, const n
     for (const auto& [name, _] : req["files"].items()) names.push_back(name);
     req["files"] = names;
   }
-  return {{"spec", ToJson(p.spec)}, {"plan", ToJson(p.plan)},
-          {"backend", p.backend},   {"script_path", script_path},
-          {"script", p.script},     {"request", p.rendered},
-          {"job_request", req},     {"notes", p.notes},
-          {"unparsed", p.unparsed}, {"job", job}};
+  return {{"spec", ToJson(p.spec)},
+          {"plan", ToJson(p.plan)},
+          {"backend", p.backend},
+          {"script_path", script_path},
+          {"script", p.script},
+          {"request", p.rendered},
+          {"job_request", req},
+          {"notes", p.notes},
+          {"unparsed", p.unparsed},
+          {"llm_filled", p.llm_filled},
+          {"job", job}};
 }
 
 std::string DefaultScriptDir() {

@@ -4,8 +4,8 @@
 // serves --dry-run (printed, nothing submitted) and a real submit (the CLI hands `request` to the
 // jobs service), so what a dry run shows is exactly what would be sent.
 //
-// This module may not use the jobs service (cmake/module_arrows.txt), so the two steps that need
-// it or an LLM client come in as functions: `render` (JobService::Render) and `llm_fill`.
+// This module may not use the jobs service (cmake/module_arrows.txt), and tests replace the LLM, so
+// the two steps that need them come in as functions: `render` (JobService::Render) and `llm_chat`.
 #pragma once
 
 #include <functional>
@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.hpp"
+#include "finetune/llm_fill.hpp"
 #include "finetune/plan.hpp"
 #include "finetune/script.hpp"
 #include "finetune/spec.hpp"
@@ -24,9 +25,6 @@
 
 namespace dsx::finetune {
 
-// Fills fields from the words the parser left (source kLlm); never overrides a said field.
-using LlmFill =
-    std::function<Status(std::string_view instruction, const std::vector<std::string>& unparsed, Spec& spec)>;
 // The backend's exact rendering of a request (HTTP request, sbatch script, command line).
 using RenderRequest = std::function<Result<std::string>(const jobs::JobRequest& request)>;
 
@@ -39,8 +37,9 @@ struct SubmitInputs {
   std::string templates_dir;           // "" = DefaultTemplatesDir()
   RequestOptions request;              // name, trackio space/project (backend is taken from above)
   PlanInputs plan_inputs;              // dataset size, local GPUs (backend is taken from above)
-  LlmFill llm_fill;                    // empty = no LLM: words not understood are an error
-  RenderRequest render;                // empty = no rendering in the document
+  ChatFn llm_chat;       // --llm: asked (llm_fill.hpp FillWithLlm) when the parser left words, the model or
+                         // the dataset; empty = no LLM, and words not understood are an error
+  RenderRequest render;  // empty = no rendering in the document
 };
 
 struct Prepared {
@@ -49,9 +48,10 @@ struct Prepared {
   std::string backend;
   std::string script;  // the rendered train.py
   jobs::JobRequest request;
-  std::string rendered;               // render(request), "" when no renderer was given
-  std::vector<std::string> notes;     // parser notes (corrections, inferences)
-  std::vector<std::string> unparsed;  // words only the LLM understood (empty without --llm)
+  std::string rendered;                 // render(request), "" when no renderer was given
+  std::vector<std::string> notes;       // parser notes (corrections, inferences)
+  std::vector<std::string> unparsed;    // words the parser left for the LLM (empty without --llm)
+  std::vector<std::string> llm_filled;  // fields the LLM set (source llm)
 };
 
 // The whole pipeline. Errors:
@@ -65,7 +65,7 @@ Result<Prepared> Prepare(const SubmitInputs& in);
 // The --json document, stable (man/dsx-finetune.1, JSON OUTPUT):
 //   {"spec": ToJson(spec), "plan": ToJson(plan), "backend", "script_path", "script", "request":
 //    the rendered request (string), "job_request": jobs::ToJson(request) without file contents,
-//    "notes": [...], "job": ToJson(record) or null}
+//    "notes": [...], "unparsed": [...], "llm_filled": [...], "job": ToJson(record) or null}
 nlohmann::json ToJson(const Prepared& p, const std::string& script_path, const nlohmann::json& job);
 
 // Writes the dry run's script where a person (or agent) can read it before paying:

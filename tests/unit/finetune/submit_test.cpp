@@ -140,27 +140,52 @@ TEST_CASE("words the parser did not understand: an error without --llm, the LLM'
   CHECK(Contains(plain.status().message(), "did not understand 'zorblax'"));
   CHECK(Contains(plain.status().message(), "--llm PROVIDER"));
 
+  // --llm: the words, the instruction and what was understood go to the model; its JSON reply
+  // fills the empty fields only (source llm).
   SubmitInputs in = Inputs(std::string(kExample) + " zorblax");
-  std::vector<std::string> asked;
-  in.llm_fill = [&](std::string_view, const std::vector<std::string>& unparsed, Spec& spec) {
-    asked = unparsed;
-    spec.lora_rank.Set(64, Source::kLlm);
-    return Status::Ok();
+  std::string asked;
+  in.llm_chat = [&](const llm::ChatRequest& req) -> Result<llm::ChatReply> {
+    for (const auto& m : req.messages) asked += m.content;
+    llm::ChatReply reply;
+    reply.text = R"({"lora_rank": 64, "model": "meta-llama/Llama-3.1-8B"})";
+    return reply;
   };
   auto p = Prepare(in);
   REQUIRE_MESSAGE(p.ok(), p.status().message());
-  CHECK(asked == std::vector<std::string>{"zorblax"});
+  CHECK(Contains(asked, "zorblax"));
   CHECK(*p->spec.lora_rank.value == 64);
   CHECK(p->spec.lora_rank.source == Source::kLlm);
+  CHECK(*p->spec.model.value == "Qwen/Qwen2.5-0.5B-Instruct");  // said in the text: never overridden
   CHECK(Contains(p->script, "r=64,"));
   CHECK(p->unparsed == std::vector<std::string>{"zorblax"});
+  CHECK(p->llm_filled == std::vector<std::string>{"lora_rank"});
+  nlohmann::json doc = ToJson(*p, "", nullptr);
+  CHECK(doc["spec"]["lora_rank"]["source"] == "llm");
+  CHECK(doc["llm_filled"] == nlohmann::json::array({"lora_rank"}));
 
-  in.llm_fill = [](std::string_view, const std::vector<std::string>&, Spec&) {
-    return Status::Unavailable("provider down");
+  // Nothing left for the LLM: it is not asked.
+  SubmitInputs clean = Inputs(kExample);
+  bool called = false;
+  clean.llm_chat = [&](const llm::ChatRequest&) -> Result<llm::ChatReply> {
+    called = true;
+    return llm::ChatReply{};
   };
+  REQUIRE(Prepare(clean).ok());
+  CHECK_FALSE(called);
+
+  // The provider's failure is the submit's, with its code; a reply off the schema fills nothing.
+  in.llm_chat = [](const llm::ChatRequest&) -> Result<llm::ChatReply> { return Status::Unavailable("provider down"); };
   auto down = Prepare(in);
   REQUIRE_FALSE(down.ok());
   CHECK(down.status().code() == Code::kUnavailable);
+  in.llm_chat = [](const llm::ChatRequest&) -> Result<llm::ChatReply> {
+    llm::ChatReply reply;
+    reply.text = R"({"lora_rank": "lots"})";
+    return reply;
+  };
+  auto off = Prepare(in);
+  REQUIRE_FALSE(off.ok());
+  CHECK(off.status().code() == Code::kFailed);
 }
 
 TEST_CASE("--set overrides the instruction; --max-cost below the plan's cost is refused with the cost") {
