@@ -201,7 +201,8 @@ def case_submit_exact_request_and_inline_files(s):
 
 
 def case_status_transitions(s):
-    p = s.submit("st", "--namespace", "alice", "--env", "FAKE_SCHEDULE_S=3", "--env", "FAKE_RUN_S=2")
+    # 3 s in each stage: wide enough for a status call every 0.2 s on a loaded machine.
+    p = s.submit("st", "--namespace", "alice", "--env", "FAKE_SCHEDULE_S=3", "--env", "FAKE_RUN_S=3")
     check(p.returncode == 0, p.stderr)
     seen = s.wait_state("st", "succeeded")
     check(seen == ["queued", "running", "succeeded"], seen)
@@ -234,6 +235,21 @@ def case_logs_follow_ends_at_completed(s):
     # Without -f, a finished job's log comes back whole, once.
     p = s.run(["logs", "--state", s.state("logs")])
     check(p.returncode == 0 and p.stdout.splitlines()[1:] == lines[1:], p.stdout)
+
+
+def case_logs_follow_silent_stream_reconnects_without_duplicates(s):
+    # The server writes to this job's stream only every 30 s: the client sees silence, checks
+    # the state, reconnects, gets the whole log replayed, and must print each line once.
+    p = s.submit("quiet", "--namespace", "alice", "--env", "FAKE_SCHEDULE_S=0.2", "--env", "FAKE_RUN_S=4",
+                 "--env", "FAKE_LINES=3", "--env", "FAKE_KEEPALIVE_S=30")
+    check(p.returncode == 0, p.stderr)
+    n = len(s.requests())
+    p = s.run(["logs", "-f", "--state", s.state("quiet")], env=s.env(DSX_HF_IDLE_MS="1000"), timeout=120)
+    check(p.returncode == 0, p.stderr)
+    lines = p.stdout.splitlines()
+    check(lines[1:] == ["step 1/3", "step 2/3", "step 3/3", "done"], lines)
+    streams = [r for r in since(s, n) if r["path"].endswith("/logs")]
+    check(len(streams) >= 2, "expected reconnects, saw %d log requests" % len(streams))
 
 
 def case_cancel(s):
@@ -329,7 +345,8 @@ def case_missing_secret_2(s):
 
 
 CASES = [case_hardware, case_dry_run_needs_no_token_and_sends_nothing, case_submit_exact_request_and_inline_files,
-         case_status_transitions, case_failed_job, case_logs_follow_ends_at_completed, case_cancel,
+         case_status_transitions, case_failed_job, case_logs_follow_ends_at_completed,
+         case_logs_follow_silent_stream_reconnects_without_duplicates, case_cancel,
          case_revoked_token_401, case_no_credit_402, case_rate_limited_429_retried, case_unknown_job_3,
          case_unreachable_5, case_token_file_and_missing_token, case_missing_secret_2]
 
@@ -339,20 +356,21 @@ CASES = [case_hardware, case_dry_run_needs_no_token_and_sends_nothing, case_subm
 def case_cli_submit_status_transitions(s):
     n = len(s.requests())
     p, rec = s.cli_submit("--flavor", "a10g-large", "--secret", "HF_TOKEN", "--name", "e2e", "--env",
-                          "FAKE_SCHEDULE_S=3", "--env", "FAKE_RUN_S=2", "--timeout", "600")
+                          "FAKE_SCHEDULE_S=3", "--env", "FAKE_RUN_S=3", "--timeout", "600")
     check(p.returncode == 0, p.stderr)
     reqs = since(s, n)
     creates = [r for r in reqs if r["method"] == "POST"]
     check(len(creates) == 1 and creates[0]["path"] == "/api/jobs/alice", [r["path"] for r in reqs])
     check(creates[0]["headers"]["Authorization"] == "Bearer " + TOKEN, "no Bearer token")
     want = {"command": ["python3", "-c", "print(1)"], "arguments": [],
-            "environment": {"FAKE_SCHEDULE_S": "3", "FAKE_RUN_S": "2"}, "flavor": "a10g-large",
+            "environment": {"FAKE_SCHEDULE_S": "3", "FAKE_RUN_S": "3"}, "flavor": "a10g-large",
             "secrets": {"HF_TOKEN": TOKEN}, "timeoutSeconds": 600, "labels": {"dsx-job": rec["id"]},
             "dockerImage": "ghcr.io/astral-sh/uv:python3.12-bookworm"}
     check(creates[0]["body"] == want, json.dumps(creates[0]["body"], indent=1))
     check(rec["url"] == "%s/jobs/alice/%s" % (s.endpoint, rec["backend_id"]), rec)
     check(rec["status"]["state"] == "queued", rec["status"])
     seen = s.cli_wait_state(rec["id"], "succeeded")
+    seen = ["queued"] + seen[1:] if seen[0] == "queued" else ["queued"] + seen  # submit said queued
     check(seen == ["queued", "running", "succeeded"], seen)
     s.cli_job = rec["id"]
 
@@ -444,7 +462,7 @@ def main():
             t0 = time.monotonic()
             try:
                 case(suite)
-                print("ok   %-52s %.1fs" % (case.__name__, time.monotonic() - t0), flush=True)
+                print("ok   %-62s %.1fs" % (case.__name__, time.monotonic() - t0), flush=True)
             except Exception:
                 failed += 1
                 print("FAIL %s" % case.__name__, flush=True)

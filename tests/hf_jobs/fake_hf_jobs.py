@@ -17,8 +17,8 @@ an error mode, so the client under test needs no special header:
   hf_throttled...   429 (Retry-After: 1) on every request
 A job runs on the server's clock: SCHEDULING for FAKE_SCHEDULE_S (0.3 s), RUNNING for
 FAKE_RUN_S (1.5 s) while FAKE_LINES (5) log lines appear evenly, then FAKE_FINAL_STAGE
-(COMPLETED); those four come from the job's own "environment" so each test sets its job's
-timing. Every request is appended to the --record JSON file (rewritten atomically), so tests
+(COMPLETED); those four (and FAKE_KEEPALIVE_S, the pause between writes on its log stream)
+come from the job's own "environment" so each test sets its job's timing. Every request is appended to the --record JSON file (rewritten atomically), so tests
 assert exactly what went over the wire.
 """
 import argparse
@@ -60,6 +60,9 @@ class Job:
         self.run_s = float(env.get("FAKE_RUN_S", "1.5"))
         self.lines = int(env.get("FAKE_LINES", "5"))
         self.final = env.get("FAKE_FINAL_STAGE", "COMPLETED")
+        # Seconds between writes on this job's log stream (default: the server's --keepalive); a
+        # long one makes the stream go silent, as the real one does between its 30 s keep-alives.
+        self.keepalive_s = float(env["FAKE_KEEPALIVE_S"]) if "FAKE_KEEPALIVE_S" in env else None
         self.cancelled_at = None
 
     def stage(self):
@@ -261,7 +264,7 @@ class Handler(BaseHTTPRequestHandler):
                 sent = max(sent, len(lines))
                 self.wfile.write(b": keep-alive\n\n")
                 self.wfile.flush()
-                time.sleep(self.state.keepalive_s)
+                time.sleep(job.keepalive_s if job.keepalive_s is not None else self.state.keepalive_s)
         except (BrokenPipeError, ConnectionResetError):
             pass
 

@@ -7,7 +7,8 @@
 //   hf_jobs_driver hardware
 // The job record lives in --state (JSON, written atomically). Errors go to stderr as
 // "hf_jobs_driver: <message>" and the exit status is the Status's code (core/status.hpp).
-// DSX_HF_POLL_MS shortens the log follower's state-check interval (default 5000) for tests.
+// DSX_HF_POLL_MS and DSX_HF_IDLE_MS shorten the log follower's state-check interval and the
+// silence after which it re-checks (defaults 5000 each) for tests.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
 
   hf::HfBackend::Options options = hf::HfBackend::OptionsFromEnv();
   if (const char* ms = std::getenv("DSX_HF_POLL_MS")) options.poll_interval_ms = std::atoll(ms);
+  if (const char* ms = std::getenv("DSX_HF_IDLE_MS")) options.log_idle_ms = std::atol(ms);
   hf::HfBackend backend(options);
 
   if (verb == "hardware") {

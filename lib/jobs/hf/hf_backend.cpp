@@ -252,10 +252,12 @@ Result<Submitted> HfBackend::Submit(const JobRecord& record, const std::string& 
   return out;
 }
 
-Result<JobStatus> HfBackend::PollWith(net::Transport& transport, const std::string& ns, const std::string& id) {
+Result<JobStatus> HfBackend::PollWith(net::Transport& transport, const std::string& ns, const std::string& id,
+                                      const std::atomic<bool>* cancel) {
   auto token = Token();
   if (!token.ok()) return token.status();
   net::HttpRequest req;
+  req.cancel = cancel;
   req.url = Api("/api/jobs/" + ns + "/" + id);
   req.headers = Headers(*token, false);
   auto ex = Call(transport, req, true);

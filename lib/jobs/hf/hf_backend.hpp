@@ -104,7 +104,8 @@ class HfBackend final : public Backend {
   // The Status for a non-2xx answer; `ns` and `job` name what it was about.
   Status HttpError(const net::Exchange& ex, const std::string& ns, const std::string& job) const;
   std::string Scrub(std::string text) const;
-  Result<JobStatus> PollWith(net::Transport& transport, const std::string& ns, const std::string& id);
+  Result<JobStatus> PollWith(net::Transport& transport, const std::string& ns, const std::string& id,
+                             const std::atomic<bool>* cancel = nullptr);
 
   Options options_;
   std::string token_;        // resolved token (secret)

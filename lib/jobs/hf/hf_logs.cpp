@@ -5,9 +5,13 @@
 //  - the stream does not close when the job ends: the job's state is re-checked after every
 //    silence (the transport's idle timeout, log_idle_ms) and every poll_interval_ms while lines
 //    arrive; once it is terminal, reading goes on until the stream goes quiet (a keep-alive or
-//    the idle timeout) or drain_ms have passed, so the last lines are not cut off;
+//    the idle timeout) or drain_ms have passed, so the last lines are not cut off. A job found
+//    over only after its connection went quiet gets one more pass (a reconnect to the quiet end
+//    of the replay): its last lines may have reached the stream after the silence began;
 //  - every connection replays the log from its first line: the lines already delivered are
-//    counted and skipped after a reconnect, so the sink never sees one twice;
+//    counted and skipped after a reconnect, so the sink never sees one twice. The price is a
+//    replay after each quiet spell of a running job; a short idle limit is what lets a follow
+//    end within seconds of the job (the server's keep-alives come only every 30 s);
 //  - early on, the log may be empty: a connection that brings nothing is retried after
 //    reconnect_delay_ms while the job is queued or running.
 // One event is one `data: {"data": "<line>", "timestamp": ...}`; SseParser bounds what it holds
@@ -68,7 +72,7 @@ Status HfBackend::Logs(const JobRecord& record, const std::string& /*jobdir*/, b
   Status poll_error;
   auto check_terminal = [&]() -> bool {
     last_poll = clock().SteadyMs();
-    auto now = PollWith(*poll_transport, *ns, id);
+    auto now = PollWith(*poll_transport, *ns, id, stop);
     if (!now.ok()) {
       if (now.status().code() == Code::kNotFound || now.status().code() == Code::kConflict) poll_error = now.status();
       return false;  // unreachable for a moment: the stream loop decides when to give up
@@ -80,6 +84,11 @@ Status HfBackend::Logs(const JobRecord& record, const std::string& /*jobdir*/, b
     return terminal;
   };
 
+  // A job that is already over is read in one pass, to the stream's quiet end.
+  if (follow) {
+    check_terminal();
+    if (!poll_error.ok()) return poll_error;
+  }
   for (;;) {
     if (Stopped(stop)) return Status::Ok();
     std::int64_t seen = 0;  // lines of this connection, replayed ones included
@@ -173,10 +182,12 @@ Status HfBackend::Logs(const JobRecord& record, const std::string& /*jobdir*/, b
     bool was_terminal = terminal;
     check_terminal();
     if (!poll_error.ok()) return poll_error;
-    // Over, and this connection ran to a quiet end (or the job was already over before it
-    // opened): every line has been delivered.
-    if (terminal && (clean || was_terminal)) return Status::Ok();
-    if (terminal) continue;  // over, but the connection broke: one more pass to read the rest
+    // This connection was read while the job was known to be over: every line has come.
+    if (was_terminal) return Status::Ok();
+    // Over now, but this connection was opened while it ran: the last lines the job wrote may
+    // not have reached the stream before it went quiet (regression: "done" was lost). One more
+    // pass reads the replay to its quiet end; it skips what was delivered.
+    if (terminal) continue;
 
     // Still queued or running. A connection that went idle already waited log_idle_ms; one
     // that brought nothing new or failed waits before the next try (an early empty log).

@@ -70,14 +70,17 @@ TEST_CASE("without follow: a keep-alive after the backlog ends the read") {
 
 TEST_CASE("follow: the stream never closes; the state is polled and reading stops at COMPLETED") {
   Harness h;
+  h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent({LogEvent("a"), kKeepAlive, LogEvent("b")}));
   h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent({LogEvent("a"), LogEvent("b"), LogEvent("c"), kKeepAlive}));  // replayed
   h.t().script.push_back(Reply(200, {}, JobJson("COMPLETED")));
+  // Found over after the stream went quiet: one last pass brings what the job wrote last.
+  h.t().script.push_back(Silent({LogEvent("a"), LogEvent("b"), LogEvent("c"), LogEvent("done"), kKeepAlive}));
   Collected c;
   REQUIRE(h.backend->Logs(SubmittedRecord(), "", true, c.sink(), nullptr).ok());
-  CHECK(c.lines == std::vector<std::string>{"a", "b", "c"});
-  CHECK(Urls(h.t()) == std::vector<std::string>{kLogsUrl, kInspectUrl, kLogsUrl, kInspectUrl});
+  CHECK(c.lines == std::vector<std::string>{"a", "b", "c", "done"});
+  CHECK(Urls(h.t()) == std::vector<std::string>{kInspectUrl, kLogsUrl, kInspectUrl, kLogsUrl, kInspectUrl, kLogsUrl});
   CHECK(h.t().script.empty());
   CHECK(h.clock.sleeps().empty());  // each connection brought lines: no extra wait
 }
@@ -86,6 +89,7 @@ TEST_CASE("follow: while lines keep coming the state is checked every poll inter
   Harness h;
   // Each line takes 3 s: after the second, 6 s have passed and the state is checked on a second
   // connection while this one stays open; COMPLETED, so the stream is read until it goes quiet.
+  h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent({LogEvent("l1"), LogEvent("l2"), LogEvent("l3"), kKeepAlive, LogEvent("never")}));
   h.t().script.push_back(Reply(200, {}, JobJson("COMPLETED")));
   std::vector<std::string> lines;
@@ -96,13 +100,14 @@ TEST_CASE("follow: while lines keep coming the state is checked every poll inter
   };
   REQUIRE(h.backend->Logs(SubmittedRecord(), "", true, sink, nullptr).ok());
   CHECK(lines == std::vector<std::string>{"l1", "l2", "l3"});
-  CHECK(Urls(h.t()) == std::vector<std::string>{kLogsUrl, kInspectUrl});
+  CHECK(Urls(h.t()) == std::vector<std::string>{kInspectUrl, kLogsUrl, kInspectUrl});
 }
 
 TEST_CASE("follow: a terminal job whose stream never goes quiet is cut after drain_ms") {
   Harness h;
   std::vector<std::string> chunks;
   for (int i = 0; i < 20; ++i) chunks.push_back(LogEvent(std::string("x").append(std::to_string(i))));
+  h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent(chunks));
   h.t().script.push_back(Reply(200, {}, JobJson("COMPLETED")));
   int n = 0;
@@ -118,10 +123,12 @@ TEST_CASE("follow: a terminal job whose stream never goes quiet is cut after dra
 
 TEST_CASE("follow: a dropped connection reconnects and skips the replayed lines") {
   Harness h;
+  h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(SseReply({}, {LogEvent("one"), LogEvent("two")}, /*then_error=*/true));
   h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent({LogEvent("one"), LogEvent("two"), LogEvent("three")}));
   h.t().script.push_back(Reply(200, {}, JobJson("COMPLETED")));
+  h.t().script.push_back(Silent({LogEvent("one"), LogEvent("two"), LogEvent("three"), kKeepAlive}));
   Collected c;
   REQUIRE(h.backend->Logs(SubmittedRecord(), "", true, c.sink(), nullptr).ok());
   CHECK(c.lines == std::vector<std::string>{"one", "two", "three"});
@@ -130,6 +137,7 @@ TEST_CASE("follow: a dropped connection reconnects and skips the replayed lines"
 
 TEST_CASE("follow: early empty logs and a 404 before the log exists are retried") {
   Harness h;
+  h.t().script.push_back(Reply(200, {}, JobJson("SCHEDULING")));
   h.t().script.push_back(Reply(404, {}, R"({"error":"no logs yet"})"));
   h.t().script.push_back(Reply(200, {}, JobJson("SCHEDULING")));  // checked: the job exists
   h.t().script.push_back(Reply(200, {}, JobJson("SCHEDULING")));
@@ -137,6 +145,7 @@ TEST_CASE("follow: early empty logs and a 404 before the log exists are retried"
   h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent({LogEvent("hello")}));
   h.t().script.push_back(Reply(200, {}, JobJson("COMPLETED")));
+  h.t().script.push_back(Silent({LogEvent("hello"), kKeepAlive}));
   Collected c;
   REQUIRE(h.backend->Logs(SubmittedRecord(), "", true, c.sink(), nullptr).ok());
   CHECK(c.lines == std::vector<std::string>{"hello"});
@@ -144,17 +153,19 @@ TEST_CASE("follow: early empty logs and a 404 before the log exists are retried"
   CHECK(h.clock.sleeps().size() == 2);
 }
 
-TEST_CASE("follow: a job already over gives its log once and returns") {
+TEST_CASE("follow: a job already over gives its log once, in one pass") {
   Harness h;
-  h.t().script.push_back(Silent({LogEvent("done"), kKeepAlive}));
   h.t().script.push_back(Reply(200, {}, JobJson("ERROR", "exit code 1")));
+  h.t().script.push_back(Silent({LogEvent("done"), kKeepAlive, LogEvent("never")}));
   Collected c;
   REQUIRE(h.backend->Logs(SubmittedRecord(), "", true, c.sink(), nullptr).ok());
   CHECK(c.lines == std::vector<std::string>{"done"});
+  CHECK(Urls(h.t()) == std::vector<std::string>{kInspectUrl, kLogsUrl});
 }
 
 TEST_CASE("follow: a job that disappears is kNotFound") {
   Harness h;
+  h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent({LogEvent("a")}));
   h.t().script.push_back(Reply(404, {}, ""));
   Collected c;
@@ -167,6 +178,7 @@ TEST_CASE("follow: a server that stays unreachable ends in kUnavailable naming t
     o.max_stream_failures = 2;
     o.retry.max_attempts = 1;
   });
+  h.t().script.push_back(NetError(false, "connection refused"));  // the first state check
   h.t().script.push_back(NetError(false, "connection refused"));
   h.t().script.push_back(NetError(false, "connection refused"));  // the state check
   h.t().script.push_back(NetError(false, "connection refused"));
@@ -189,13 +201,14 @@ TEST_CASE("a hostile endless line ends in kFailed, bounded, with nothing partial
   Harness h("alice", kToken, [](HfBackend::Options& o) { o.max_log_event_bytes = 4096; });
   std::vector<std::string> chunks = {LogEvent("fine"), "data: "};
   for (int i = 0; i < 100; ++i) chunks.push_back(std::string(1000, 'x'));  // no newline, ever
+  h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent(chunks));
   Collected c;
   auto st = h.backend->Logs(SubmittedRecord(), "", true, c.sink(), nullptr);
   CHECK(st.code() == Code::kFailed);
   CHECK(st.message().find("broke off") != std::string::npos);
   CHECK(c.lines == std::vector<std::string>{"fine"});
-  CHECK(h.t().requests.size() == 1);  // no reconnect into the same flood
+  CHECK(h.t().requests.size() == 2);  // the state check, the stream: no reconnect into the flood
 }
 
 TEST_CASE("events with several lines, raw data, and CRLF") {
@@ -208,6 +221,7 @@ TEST_CASE("events with several lines, raw data, and CRLF") {
 
 TEST_CASE("a sink that returns false or the stop flag ends following at once") {
   Harness h;
+  h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h.t().script.push_back(Silent({LogEvent("a"), LogEvent("b"), LogEvent("c")}));
   int n = 0;
   REQUIRE(h.backend
@@ -218,6 +232,7 @@ TEST_CASE("a sink that returns false or the stop flag ends following at once") {
 
   Harness h2;
   std::atomic<bool> stop{false};
+  h2.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
   h2.t().script.push_back(Silent({LogEvent("a"), LogEvent("b")}));
   std::vector<std::string> got;
   auto sink = [&](std::string_view l) {
@@ -227,5 +242,6 @@ TEST_CASE("a sink that returns false or the stop flag ends following at once") {
   };
   REQUIRE(h2.backend->Logs(SubmittedRecord(), "", true, sink, &stop).ok());
   CHECK(got == std::vector<std::string>{"a"});
-  CHECK(h2.t().requests[0].cancel == &stop);
+  CHECK(h2.t().requests[0].cancel == &stop);  // the state checks stop with it too
+  CHECK(h2.t().requests[1].cancel == &stop);
 }
