@@ -5,6 +5,7 @@
 // parses flags and prints. Output shapes and exit codes: man dsx-jobs.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "cli.hpp"
@@ -316,6 +317,7 @@ void register_jobs(CLI::App& app) {
     cmd->callback([c, id] {
       jb::ServiceOptions o = Options(*c);
       o.token = cli::Env("DSX_TOKEN");  // never from argv
+      ::unsetenv("DSX_TOKEN");          // and not inherited by what the watcher runs (scancel)
       cli::SetExit(jb::RunWatcher(o, *id));
     });
   }

@@ -208,6 +208,10 @@ Result<JobRecord> JobService::Cancel(const std::string& id, std::chrono::millise
   auto record = Status(id);  // fresh: a job that already ended is reported, not cancelled
   if (!record.ok()) return record.status();
   if (IsTerminal(record->status.state)) return record;
+  if (record->backend_id.empty()) {
+    // Between Create and the backend's answer there is nothing to cancel yet.
+    return dsx::Status::Conflict("job '" + id + "' is still being submitted; cancel it again in a moment");
+  }
   auto backend = OpenBackend(record->request.backend);
   if (!backend.ok()) return backend.status();
   DSX_RETURN_IF_ERROR((*backend)->Cancel(*record).Wrap("cannot cancel job '" + id + "'"));

@@ -525,3 +525,12 @@ TEST_CASE("a record left without a backend id by a killed submit turns lost afte
   CHECK(late->status.state == JobState::kLost);
   CHECK(f.world.polls == 0);  // there was nothing to ask the backend about
 }
+
+TEST_CASE("cancelling a job its submitter has not handed over yet is refused, the backend untouched") {
+  Fixture f;
+  Registry reg = *Registry::Open((f.tmp.path / "jobs").string());
+  auto rec = reg.Create(Echo(), f.clock.NowMs());
+  REQUIRE(rec.ok());
+  CHECK(f.service->Cancel(rec->id, std::chrono::seconds(1)).status().code() == Code::kConflict);
+  CHECK(f.world.cancels == 0);
+}
