@@ -2,8 +2,8 @@
 // prints progress is submitted, its log lines followed as they come, its states seen through
 // squeue and then scontrol; another is cancelled mid-run; a failing one reports its exit code; a
 // bad partition is a clear usage error; a secret reaches the job without being written anywhere;
-// a job id the cluster never had is lost; no sbatch at all is "not found". Waits are bounded and
-// generous: a loaded 2-core machine runs this.
+// a job id the cluster never had is lost; no sbatch at all is "not found"; an unreachable
+// controller is unavailable. Waits are bounded and generous: a loaded 2-core machine runs this.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -13,6 +13,11 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/fs.hpp"
 #include "jobs/slurm/slurm_backend.hpp"
@@ -224,4 +229,41 @@ TEST_CASE("a job id the cluster never had is lost; no Slurm clients at all is un
   auto sub = none.Submit(j, jobdir);
   CHECK(sub.status().code() == Code::kUnavailable);
   CHECK(sub.status().message() == "/nonexistent/slurm/bin/sbatch not found: is Slurm installed?");
+}
+
+TEST_CASE("a controller that cannot be reached is unavailable, with Slurm's words") {
+  // The same cluster's config with the controller's port moved to one where nothing listens.
+  const char* conf = std::getenv("SLURM_CONF");
+  REQUIRE(conf != nullptr);
+  auto text = fs::ReadFile(conf);
+  REQUIRE(text.ok());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);  // free again, and nothing listens on it
+  std::string moved;
+  std::size_t at = text->find("SlurmctldPort=");
+  REQUIRE(at != std::string::npos);
+  moved = text->substr(0, at) + "SlurmctldPort=" + std::to_string(ntohs(addr.sin_port)) +
+          text->substr(text->find('\n', at));
+  const std::string dead_conf = JobsRoot() + "/dead-controller.conf";
+  REQUIRE(fs::AtomicWriteFile(dead_conf, moved).ok());
+  const std::string live_conf = conf;
+  ::setenv("SLURM_CONF", dead_conf.c_str(), 1);
+
+  SlurmBackend b = MakeSlurm();
+  std::string jobdir;
+  JobRecord r = NewJob("unreachable", {"true"}, jobdir);
+  auto sub = b.Submit(r, jobdir);
+  r.backend_id = "1";
+  auto cancel = b.Cancel(r);
+  ::setenv("SLURM_CONF", live_conf.c_str(), 1);
+  CHECK(sub.status().code() == Code::kUnavailable);
+  CHECK_MESSAGE(sub.status().message().find("Unable to contact slurm controller") != std::string::npos,
+                sub.status().message());
+  CHECK(cancel.code() == Code::kUnavailable);
 }
