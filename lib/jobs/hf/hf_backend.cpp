@@ -161,10 +161,7 @@ Status HfBackend::HttpError(const net::Exchange& ex, const std::string& ns, cons
     case 410:
       if (!job.empty()) return Status::NotFound("Hugging Face has no job " + job + " in " + ns + " (404)");
       return Status::NotFound("Hugging Face does not know " + ns + " (404)" + suffix);
-    case 429:
-      return Status::Unavailable("Hugging Face kept answering 429 (too many requests) after " +
-                                 std::to_string(std::max(1, options_.retry.max_attempts)) +
-                                 " attempts; try again later");
+    case 429: return Status::Unavailable("Hugging Face kept answering 429 (too many requests); try again later");
     default: return net::StatusFromHttp(code, "Hugging Face answered " + std::to_string(code) + suffix);
   }
 }

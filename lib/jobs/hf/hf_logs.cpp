@@ -54,7 +54,9 @@ Status HfBackend::Logs(const JobRecord& record, const std::string& /*jobdir*/, b
   net::HttpRequest req;
   req.url = Api("/api/jobs/" + *ns + "/" + id + "/logs");
   req.headers = Headers(*token, false);
-  req.headers.back() = {"Accept", "text/event-stream"};
+  for (auto& [name, value] : req.headers) {
+    if (name == "Accept") value = "text/event-stream";
+  }
   req.connect_timeout_ms = options_.connect_timeout_ms;
   req.first_byte_timeout_ms = options_.request_timeout_ms;
   req.idle_timeout_ms = options_.log_idle_ms;
@@ -180,17 +182,20 @@ Status HfBackend::Logs(const JobRecord& record, const std::string& /*jobdir*/, b
       }
     }
     bool was_terminal = terminal;
-    check_terminal();
-    if (!poll_error.ok()) return poll_error;
-    // This connection was read while the job was known to be over: every line has come.
-    if (was_terminal) return Status::Ok();
+    if (!was_terminal) {
+      check_terminal();
+      if (!poll_error.ok()) return poll_error;
+    }
+    // This connection was read to its end while the job was known to be over: every line came.
+    if (was_terminal && clean) return Status::Ok();
     // Over now, but this connection was opened while it ran: the last lines the job wrote may
     // not have reached the stream before it went quiet (regression: "done" was lost). One more
     // pass reads the replay to its quiet end; it skips what was delivered.
-    if (terminal) continue;
+    if (terminal && !was_terminal) continue;
 
-    // Still queued or running. A connection that went idle already waited log_idle_ms; one
-    // that brought nothing new or failed waits before the next try (an early empty log).
+    // Still queued or running, or the last pass broke. A connection that went idle already
+    // waited log_idle_ms; one that brought nothing new or failed waits before the next try
+    // (an early empty log, a dropped connection).
     bool idle = ex.outcome == net::Outcome::kTimeoutIdle;
     if (!clean || !idle || delivered == delivered_before) {
       std::int64_t wait = backoff;

@@ -163,6 +163,18 @@ TEST_CASE("follow: a job already over gives its log once, in one pass") {
   CHECK(Urls(h.t()) == std::vector<std::string>{kInspectUrl, kLogsUrl});
 }
 
+TEST_CASE("follow: a last pass that breaks is tried again, then returns") {
+  Harness h;
+  h.t().script.push_back(Reply(200, {}, JobJson("COMPLETED")));
+  h.t().script.push_back(SseReply({}, {LogEvent("one")}, /*then_error=*/true));
+  h.t().script.push_back(Silent({LogEvent("one"), LogEvent("two"), kKeepAlive}));
+  Collected c;
+  REQUIRE(h.backend->Logs(SubmittedRecord(), "", true, c.sink(), nullptr).ok());
+  CHECK(c.lines == std::vector<std::string>{"one", "two"});
+  CHECK(Urls(h.t()) == std::vector<std::string>{kInspectUrl, kLogsUrl, kLogsUrl});
+  CHECK(h.clock.sleeps() == std::vector<std::int64_t>{2000});
+}
+
 TEST_CASE("follow: a job that disappears is kNotFound") {
   Harness h;
   h.t().script.push_back(Reply(200, {}, JobJson("RUNNING")));
