@@ -48,6 +48,9 @@ bool KeepWhole(std::string_view w) { return w.find('/') != std::string_view::npo
 
 // Splits one white-space word at '=' / ':' (kept as "=") and, outside ids, at '_'.
 void Emit(std::string_view w, std::vector<Token>& out) {
+  // "--max_steps" (flag spelling) reads as "max steps"; "-1" keeps its sign.
+  while (w.size() > 1 && w[0] == '-' && !std::isdigit(static_cast<unsigned char>(w[1])) && w[1] != '.')
+    w.remove_prefix(1);
   if (w.empty()) return;
   std::string lw = Lower(w);
   if (lw == "w/") return out.push_back(MakeToken("with"));

@@ -185,8 +185,9 @@ bool IsStopWord(std::string_view w) {
       "so",      "while",    "keep",    "limit",      "max",         "under",       "within",   "below",      "full",
       "each",    "per",      "every",   "total",      "mode",        "method",      "approach", "style",      "way",
       "version", "s",        "its",     "their",      "your",        "hey",         "now",      "gpu",        "gpus",
-      "card",    "instance", "machine", "fine",       "cheap",       "cheaply",     "fast",     "small",      "tiny",
-      "go",      "make",     "sure",    "ok",         "okay",
+      "card",    "instance", "machine", "fine",       "should",      "must",        "will",     "take",       "takes",
+      "cheap",   "cheaply",  "fast",    "small",      "tiny",        "go",          "make",     "sure",       "ok",
+      "okay",
   };
   for (const char* s : kStop) {
     if (w == s) return true;
@@ -547,7 +548,7 @@ class Parser {
   // A bound word ("under", "max", "limit", "gpu") with nothing it can bound after it is a filler:
   // "max 3 epochs" reads on as "3 epochs". A specific cue ("timeout", "budget") is not.
   size_t BoundFallback(Key key, size_t n) const {
-    if (key == Key::kBound || key == Key::kGpu) return n;
+    if (key == Key::kBound || key == Key::kGpu || key == Key::kCost) return n;
     return 0;
   }
 
@@ -608,38 +609,52 @@ class Parser {
     const Token& t = t_[i];
     auto q = ParseQuantity(t.lower, 1000);
     if (!q) q = WordNumber(t.lower);
-    const Token* unit = At(i + 1);
+    // "2 full epochs", "500 training steps", "10k more examples": one filler between number and unit.
+    size_t n = 2;
+    if (At(i + 2) && InList(t_[i + 1].lower, {"full", "complete", "whole", "training", "optimizer", "total", "more",
+                                              "additional", "extra", "train"}))
+      n = 3;
+    const Token* unit = At(i + n - 1);
     if (!q || !unit) return 0;
     const std::string& u = unit->lower;
-    const std::string text = t.raw + " " + unit->raw;
+    const std::string text = Text(i, i + n);
     if (InList(u, {"epoch", "epochs", "ep", "eps", "pass", "passes"})) {
       auto e = ParseQuantity(t.lower, 1000, false);
       if (!e) e = WordNumber(t.lower);
       if (!e) return 0;
       Put(out_.spec.epochs, *e, "epoch counts", text);
-      return 2;
+      return n;
     }
     if (InList(u, {"step", "steps", "iterations", "iters", "updates"})) {
       if (!IsIntegral(*q)) return 0;
       Put(out_.spec.max_steps, static_cast<std::int64_t>(*q), "step counts", text);
-      return 2;
+      return n;
     }
     if (InList(u, {"sample", "samples", "example", "examples", "rows", "records", "conversations", "items"})) {
       if (!IsIntegral(*q)) return 0;
       Put(out_.spec.max_samples, static_cast<std::int64_t>(*q), "sample counts", text);
-      return 2;
+      return n;
     }
     if (InList(u, {"context", "ctx", "tokens", "token"})) {
-      auto n = ParseQuantity(t.lower, 1024, false);
-      if (!n || !IsIntegral(*n)) return 0;
+      auto len = ParseQuantity(t.lower, 1024, false);  // "8k context" is 8192 tokens
+      if (!len || !IsIntegral(*len)) return 0;
       size_t extra =
-          (u == "token" || u == "tokens") && At(i + 2) && InList(At(i + 2)->lower, {"context", "ctx"}) ? 1 : 0;
-      Put(out_.spec.seq_len, static_cast<int>(*n), "sequence lengths", Text(i, i + 2 + extra));
-      return 2 + extra;
+          (u == "token" || u == "tokens") && At(i + n) && InList(At(i + n)->lower, {"context", "ctx"}) ? 1 : 0;
+      Put(out_.spec.seq_len, static_cast<int>(*len), "sequence lengths", Text(i, i + n + extra));
+      return n + extra;
     }
-    if (InList(u, {"bit", "bits"})) return Bits(t.lower, Text(i, i + 2)) ? 2 : 0;
-    if (IsMoneyUnit(u)) return Money(i, "", true);
-    if (DurationUnit(u) && !IsGpu(u)) return Duration(i, "");
+    if (InList(u, {"bit", "bits"})) return Bits(t.lower, Text(i, i + n)) ? n : 0;
+    if (n == 2 && IsMoneyUnit(u)) return Money(i, "", true);
+    if (n == 2 && DurationUnit(u) && !IsGpu(u)) return Duration(i, "");
+    // "2 a100s": the GPU class is kept; a count has no field (a flavor names several GPUs).
+    std::string gpu =
+        u.size() > 1 && u.back() == 's' && IsGpu(u.substr(0, u.size() - 1)) ? u.substr(0, u.size() - 1) : u;
+    if (n == 2 && IsGpu(gpu) && IsIntegral(*q)) {
+      Put(out_.spec.gpu, gpu, "GPUs", text);
+      if (*q != 1)
+        out_.notes.push_back("'" + text + "': the GPU count is not used; name a flavor for several GPUs (e.g. h200x2)");
+      return n;
+    }
     return 0;
   }
 

@@ -251,6 +251,23 @@ const std::vector<Case>& Cases() {
            "model":"meta-llama/Llama-3.1-8B-Instruct","dataset":"trl-lib/ultrafeedback_binarized","learning_rate":5e-6,
            "max_steps":1000,"batch_size":2,"grad_accum":8,"seq_len":1024,"gpu":"a100","max_cost_usd":30,
            "timeout_s":21600,"tracker":"trackio"})"},
+      // --- found while trying phrasings by hand (regressions)
+      {"qwen2.5-0.5b trl-lib/Capybara for 1 full epoch",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","epochs":1})"},
+      {"qwen2.5-0.5b on trl-lib/Capybara; it should take at most 45 minutes and cost no more than $3",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","timeout_s":2700,"max_cost_usd":3})"},
+      {"qwen2.5-0.5b trl-lib/Capybara on 2 a100s",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","gpu":"a100"})"},
+      {"qwen2.5-0.5b trl-lib/Capybara 500 training steps 4096 token context",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","max_steps":500,"seq_len":4096})"},
+      {"dataset: trl-lib/Capybara, model: Qwen/Qwen2.5-0.5B, epochs: 3, r: 16",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","epochs":3,"lora_rank":16})"},
+      {"Qwen/Qwen2.5-0.5B trl-lib/Capybara --max_steps 100 --learning_rate 1e-5 --per_device_train_batch_size 2 "
+       "--gradient_accumulation_steps 16 --max_length 512 --use_peft --lora_r 8",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","max_steps":100,"learning_rate":1e-5,"batch_size":2,
+           "grad_accum":16,"seq_len":512,"adapter":"lora","lora_rank":8})"},
+      {"Qwen/Qwen2.5-0.5B trl-lib/Capybara report_to trackio push_to_hub my-org/out",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","tracker":"trackio","output_repo":"my-org/out"})"},
       // --- words left for --llm
       {"fine-tune qwen2.5-0.5b on trl-lib/Capybara with cosine schedule",
        R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara"})",
