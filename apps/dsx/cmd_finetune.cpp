@@ -127,6 +127,7 @@ void RunSubmit(const SubmitFlags& f) {
   in.request.name = f.name;
   in.request.trackio_space = f.trackio_space;
   in.render = [&](const jb::JobRequest& r) { return (*svc)->Render(r); };
+  in.local_gpus = ft::DetectLocalGpus;
   std::unique_ptr<llm::ChatClient> chat;
   if (!f.llm.empty()) {
     auto provider = llm::ParseProvider(f.llm);

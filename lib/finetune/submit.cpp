@@ -71,6 +71,14 @@ Result<Prepared> Prepare(const SubmitInputs& in) {
 
   PlanInputs plan_inputs = in.plan_inputs;
   plan_inputs.backend = in.backend;
+  if (in.backend == "local" && plan_inputs.local_gpus == 0 && in.local_gpus) {
+    LocalGpus gpus = in.local_gpus();
+    if (gpus.count > 0) {
+      plan_inputs.local_gpus = gpus.count;
+      plan_inputs.local_gpu_mem_gb = gpus.mem_gb;
+      p.notes.push_back("this machine: " + std::to_string(gpus.count) + " x " + gpus.name);
+    }
+  }
   auto plan = MakePlan(p.spec, *catalog, plan_inputs);
   if (!plan.ok()) return plan.status();
   p.plan = *plan;
@@ -121,6 +129,47 @@ nlohmann::json ToJson(const Prepared& p, const std::string& script_path, const n
           {"unparsed", p.unparsed},
           {"llm_filled", p.llm_filled},
           {"job", job}};
+}
+
+Result<LocalGpus> ParseNvidiaSmi(std::string_view text) {
+  LocalGpus out;
+  size_t pos = 0;
+  int line_no = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty()) continue;
+    size_t comma = line.rfind(',');
+    char* end = nullptr;
+    const std::string mib_text = comma == std::string::npos ? "" : line.substr(comma + 1);
+    const double mib = std::strtod(mib_text.c_str(), &end);
+    if (comma == std::string::npos || end == mib_text.c_str() || *end != '\0' || !(mib > 0))
+      return Status::Failed("nvidia-smi line " + std::to_string(line_no) + " is not 'NAME, MiB': '" + line + "'");
+    const double gb = mib * 1048576.0 / 1e9;
+    if (out.count == 0 || gb < out.mem_gb) out.mem_gb = gb;
+    if (out.count == 0) {
+      out.name = line.substr(0, comma);
+      while (!out.name.empty() && out.name.back() == ' ') out.name.pop_back();
+    }
+    ++out.count;
+  }
+  return out;
+}
+
+LocalGpus DetectLocalGpus() {
+  // A fixed command line; stderr dropped: no driver is an answer (no GPUs), not an error.
+  FILE* f = ::popen("nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits 2>/dev/null", "r");
+  if (!f) return {};
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  if (::pclose(f) != 0) return {};
+  auto parsed = ParseNvidiaSmi(text);
+  return parsed.ok() ? *parsed : LocalGpus{};
 }
 
 std::string DefaultScriptDir() {

@@ -28,6 +28,19 @@ namespace dsx::finetune {
 // The backend's exact rendering of a request (HTTP request, sbatch script, command line).
 using RenderRequest = std::function<Result<std::string>(const jobs::JobRequest& request)>;
 
+// This machine's GPUs, for planning --backend local.
+struct LocalGpus {
+  int count = 0;      // 0 = none found (no driver, no nvidia-smi)
+  double mem_gb = 0;  // the smallest GPU's memory, GB (10^9 bytes): the run must fit each one
+  std::string name;   // the first GPU's name ("NVIDIA H100 80GB HBM3")
+};
+
+// Parses `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` (one "NAME, MiB"
+// line per GPU). kFailed naming the line for anything else.
+Result<LocalGpus> ParseNvidiaSmi(std::string_view text);
+// Runs that query (nvidia-smi from PATH); count 0 when it is missing or fails.
+LocalGpus DetectLocalGpus();
+
 struct SubmitInputs {
   std::string instruction;
   std::vector<std::string> sets;       // "key=value", applied in order after the instruction
@@ -40,6 +53,9 @@ struct SubmitInputs {
   ChatFn llm_chat;       // --llm: asked (llm_fill.hpp FillWithLlm) when the parser left words, the model or
                          // the dataset; empty = no LLM, and words not understood are an error
   RenderRequest render;  // empty = no rendering in the document
+  // --backend local: how to find this machine's GPUs when plan_inputs says nothing (the CLI passes
+  // DetectLocalGpus; empty = unknown, and the plan says the memory was not checked).
+  std::function<LocalGpus()> local_gpus;
 };
 
 struct Prepared {

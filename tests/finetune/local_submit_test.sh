@@ -13,6 +13,9 @@ for step in 1 2 3; do echo "{'loss': 1.\$step, 'step': \$step}"; done
 echo "dsx: training finished"
 FAKE
 chmod +x "$WORK/bin/uv"
+# This machine's GPUs, as nvidia-smi reports them: one 24 GB card (the plan must fit it).
+printf '#!/bin/sh\necho "NVIDIA A10G, 23028"\n' >"$WORK/bin/nvidia-smi"
+chmod +x "$WORK/bin/nvidia-smi"
 export PATH=$WORK/bin:$PATH
 # A push with no token anywhere is refused before anything runs (it would fail after the training).
 unset HF_TOKEN
@@ -29,6 +32,8 @@ id=$(json_get "$WORK/submit.json" 'd["job"]["id"]')
 [ "$(json_get "$WORK/submit.json" 'd["job"]["request"]["kind"]')" = finetune ] || bad "job kind is not finetune"
 [ "$(json_get "$WORK/submit.json" 'd["plan"]["cost_usd"]')" = 0.0 ] || bad "a local run should cost 0"
 jobdir=$DSX_JOBS_DIR/$id
+[ "$(json_get "$WORK/submit.json" 'any("this machine: 1 x NVIDIA A10G" in n for n in d["notes"])')" = True ] ||
+  bad "the plan did not use this machine's GPU (nvidia-smi)"
 [ "$(json_get "$WORK/submit.json" 'd["script_path"]')" = "$jobdir/train.py" ] || bad "script_path is not the job's train.py"
 # Status from new processes until the job ends (bounded: a loaded 2-core machine can be slow).
 state=""
@@ -54,6 +59,11 @@ grep -q "'step': 1" "$WORK/logs-f" || bad "logs -f lacks the output"
 if grep -rq "hf_e2e_secret_value_123" "$DSX_JOBS_DIR" "$WORK/submit.json" "$WORK/status.json" "$WORK/logs"; then
   bad "the HF_TOKEN value reached a file or the output"
 fi
+# A full fine-tune of a 7B model cannot fit one 24 GB card: refused before anything runs (exit 4).
+"$DSX" finetune submit "fine-tune qwen2.5-7b-instruct on trl-lib/Capybara full" --backend local --yes >/dev/null 2>"$WORK/err"
+rc=$?
+[ $rc -eq 4 ] || bad "a 7B full fine-tune on a 24 GB machine exited $rc, want 4: $(cat "$WORK/err")"
+grep -q "does not fit this machine" "$WORK/err" || bad "no 'does not fit this machine': $(cat "$WORK/err")"
 # Another kind of job: dsx finetune refuses it (dsx jobs handles it), before touching the backend.
 "$DSX" jobs submit --backend local --json -- true >"$WORK/generic.json" 2>"$WORK/err" || bad "jobs submit exited $?: $(cat "$WORK/err")"
 gid=$(json_get "$WORK/generic.json" 'd["id"]')

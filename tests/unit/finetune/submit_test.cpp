@@ -271,3 +271,33 @@ TEST_CASE("SaveScript writes the dry run's script under a name that changes with
   REQUIRE(changed.ok());
   CHECK(*changed != *path);
 }
+
+TEST_CASE("nvidia-smi's GPU list: count, the smallest GPU's memory in GB, the first name; junk is an error") {
+  auto two = ParseNvidiaSmi("NVIDIA H100 80GB HBM3, 81559\nNVIDIA A10G, 23028\n");
+  REQUIRE(two.ok());
+  CHECK(two->count == 2);
+  CHECK(two->name == "NVIDIA H100 80GB HBM3");
+  CHECK(two->mem_gb == doctest::Approx(23028 * 1048576.0 / 1e9));
+  auto none = ParseNvidiaSmi("");
+  REQUIRE(none.ok());
+  CHECK(none->count == 0);
+  auto junk = ParseNvidiaSmi("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver\n");
+  REQUIRE_FALSE(junk.ok());
+  CHECK(Contains(junk.status().message(), "line 1"));
+}
+
+TEST_CASE("local plans use this machine's GPUs: a run that does not fit them is refused") {
+  SubmitInputs in = Inputs(kExample, "local");
+  in.local_gpus = [] { return LocalGpus{1, 24.0, "NVIDIA A10G"}; };
+  auto fits = Prepare(in);
+  REQUIRE_MESSAGE(fits.ok(), fits.status().message());
+  bool noted = false;
+  for (const auto& n : fits->notes) noted = noted || Contains(n, "this machine: 1 x NVIDIA A10G");
+  CHECK(noted);
+  for (const auto& n : fits->plan.notes) CHECK_FALSE(Contains(n, "memory unknown"));
+  in.local_gpus = [] { return LocalGpus{1, 2.0, "Tiny"}; };
+  auto tiny = Prepare(in);
+  REQUIRE_FALSE(tiny.ok());
+  CHECK(tiny.status().code() == Code::kConflict);
+  CHECK(Contains(tiny.status().message(), "does not fit this machine"));
+}
