@@ -2,8 +2,10 @@
 // message, and nothing is written or sent here (the CLI submits the Prepared request).
 #include "finetune/submit.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 
@@ -34,6 +36,19 @@ std::string Hash8(std::string_view s) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return std::string(buf, 8);
+}
+
+// "NVIDIA A10G" -> "a10g", "Tesla T4" -> "t4"; "" when not one of the classes dsx plans for.
+std::string GpuClass(const std::string& name) {
+  std::string n;
+  for (char c : name) n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  // Longer names first: "l40s" before "l4", "a100" and "a10g" before "a10".
+  for (const char* cls : {"h200", "h100", "a100", "a10g", "a10", "l40s", "l4", "t4", "v100", "p100"}) {
+    auto at = n.find(cls);
+    const size_t end = at + std::strlen(cls);
+    if (at != std::string::npos && (end == n.size() || !std::isalnum(static_cast<unsigned char>(n[end])))) return cls;
+  }
+  return "";
 }
 
 }  // namespace
@@ -71,8 +86,9 @@ Result<Prepared> Prepare(const SubmitInputs& in) {
 
   PlanInputs plan_inputs = in.plan_inputs;
   plan_inputs.backend = in.backend;
+  LocalGpus gpus;
   if (in.backend == "local" && plan_inputs.local_gpus == 0 && in.local_gpus) {
-    LocalGpus gpus = in.local_gpus();
+    gpus = in.local_gpus();
     if (gpus.count > 0) {
       plan_inputs.local_gpus = gpus.count;
       plan_inputs.local_gpu_mem_gb = gpus.mem_gb;
@@ -83,6 +99,8 @@ Result<Prepared> Prepare(const SubmitInputs& in) {
   if (!plan.ok()) return plan.status();
   p.plan = *plan;
   p.backend = in.backend;
+  // The GPU class this machine really has decides the script's precision (no bf16 on T4/V100).
+  if (std::string cls = GpuClass(gpus.name); !cls.empty()) p.plan.gpu = cls;
 
   const std::string templates = in.templates_dir.empty() ? DefaultTemplatesDir() : in.templates_dir;
   auto script = RenderScript(p.spec, p.plan, templates);

@@ -295,7 +295,18 @@ TEST_CASE("local plans use this machine's GPUs: a run that does not fit them is 
   for (const auto& n : fits->notes) noted = noted || Contains(n, "this machine: 1 x NVIDIA A10G");
   CHECK(noted);
   for (const auto& n : fits->plan.notes) CHECK_FALSE(Contains(n, "memory unknown"));
+  CHECK(fits->plan.gpu == "a10g");
+  CHECK(Contains(fits->script, "bf16=True"));
+  // A T4 has no bf16: the script trains in fp16 there.
+  in.local_gpus = [] { return LocalGpus{1, 15.8, "Tesla T4"}; };
+  in.sets = {"batch_size=1"};  // the example's activations need ~13 GB at batch 4
+  auto t4 = Prepare(in);
+  REQUIRE_MESSAGE(t4.ok(), t4.status().message());
+  CHECK(t4->plan.gpu == "t4");
+  CHECK(Contains(t4->script, "fp16=True"));
+  CHECK(Contains(t4->script, "bf16=False"));
   in.local_gpus = [] { return LocalGpus{1, 2.0, "Tiny"}; };
+  in.sets.clear();
   auto tiny = Prepare(in);
   REQUIRE_FALSE(tiny.ok());
   CHECK(tiny.status().code() == Code::kConflict);
