@@ -225,7 +225,7 @@ std::optional<std::int64_t> ParseDurationToken(std::string_view s) {
     total += *num * static_cast<double>(*unit);
     any = true;
   }
-  if (!any) return std::nullopt;
+  if (!any || !(total < 1e15)) return std::nullopt;  // beyond any job; llround would overflow
   return static_cast<std::int64_t>(std::llround(total));
 }
 

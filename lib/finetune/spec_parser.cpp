@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "finetune/spec_lexer.hpp"
@@ -171,24 +172,29 @@ const std::vector<Phrase>& Phrases() {
 
 // Words that carry no field. Some also steer where a following Hub id goes (Run()).
 bool IsStopWord(std::string_view w) {
+  // clang-format off
   static const char* kStop[] = {
-      "please",  "the",      "a",       "an",         "for",         "model",       "models",   "with",       "and",
-      "on",      "using",    "use",     "to",         "of",          "it",          "my",       "me",         "our",
-      "then",    "in",       "at",      "via",        "by",          "just",        "i",        "we",         "want",
-      "would",   "like",     "can",     "you",        "could",       "need",        "run",      "job",        "this",
-      "that",    "is",       "be",      "hf",         "hub",         "huggingface", "hugging",  "face",       "jobs",
-      "do",      "some",     "also",    "let's",      "lets",        "go",          "quick",    "quickly",    "from",
-      "into",    "as",       "up",      "set",        "weights",     "adapter",     "adapters", "results",    "result",
-      "base",    "report",   "log",     "logging",    "track",       "tracking",    "training", "data",       "=",
-      "+",       "&",        "-",       "/",          "about",       "around",      "approx",   "~",          "only",
-      "over",    "llm",      "lm",      "checkpoint", "checkpoints", "finally",     "after",    "afterwards", "then",
-      "so",      "while",    "keep",    "limit",      "max",         "under",       "within",   "below",      "full",
-      "each",    "per",      "every",   "total",      "mode",        "method",      "approach", "style",      "way",
-      "version", "s",        "its",     "their",      "your",        "hey",         "now",      "gpu",        "gpus",
-      "card",    "instance", "machine", "fine",       "should",      "must",        "will",     "take",       "takes",
-      "cheap",   "cheaply",  "fast",    "small",      "tiny",        "go",          "make",     "sure",       "ok",
-      "okay",
+      // function words
+      "a", "an", "the", "and", "or", "but", "so", "then", "also", "finally", "after", "afterwards", "while", "if",
+      "for", "of", "on", "in", "at", "to", "into", "onto", "from", "with", "without", "by", "via", "as", "over",
+      "through", "about", "around", "approx", "up", "only", "just", "each", "per", "every", "total", "all", "any",
+      "no", "not", "is", "are", "be", "been", "it", "its", "this", "that", "these", "those", "there", "here", "now",
+      "i", "me", "my", "we", "us", "our", "you", "your", "their", "s", "hey", "please", "thanks", "thank", "ok",
+      "okay", "let's", "lets", "let", "can", "could", "would", "should", "must", "will", "may", "might", "want",
+      "like", "need", "needs", "make", "sure", "keep", "take", "takes", "do", "some", "very", "really", "again",
+      "set",
+      // launch words
+      "use", "using", "run", "start", "launch", "submit", "kick", "off", "go", "create", "job", "jobs", "task",
+      "experiment", "quick", "quickly", "cheap", "cheaply", "fast", "small", "tiny", "new",
+      // nouns that carry no field here (the cue tables read the ones that do)
+      "model", "models", "llm", "lm", "base", "version", "weights", "adapter", "adapters", "results", "result",
+      "checkpoint", "checkpoints", "hf", "hub", "huggingface", "hugging", "face", "report", "log", "logging",
+      "track", "tracking", "training", "data", "mode", "method", "approach", "style", "way", "gpu", "gpus", "card",
+      "instance", "machine", "fine", "full", "limit", "max", "under", "within", "below",
+      // punctuation left alone as a word
+      "=", "+", "&", "-", "/", "~",
   };
+  // clang-format on
   for (const char* s : kStop) {
     if (w == s) return true;
   }
@@ -253,6 +259,8 @@ bool IsFlavor(std::string_view w) {
 }
 
 bool IsIntegral(double v) { return std::isfinite(v) && std::floor(v) == v && std::fabs(v) < 9e15; }
+// For the int fields (batch, rank, sequence length): a value past INT_MAX is left unparsed, not wrapped.
+bool FitsInt(double v) { return IsIntegral(v) && std::fabs(v) <= std::numeric_limits<int>::max(); }
 
 bool IsNameish(std::string_view w) {
   if (w.empty()) return false;
@@ -453,6 +461,11 @@ class Parser {
       if (!q || !IsIntegral(*q)) return std::nullopt;
       return static_cast<std::int64_t>(*q);
     };
+    auto small_integer = [&](double k) -> std::optional<int> {
+      auto n = integer(k);
+      if (!n || !FitsInt(static_cast<double>(*n))) return std::nullopt;
+      return static_cast<int>(*n);
+    };
     switch (best->key) {
       case Key::kLr: {
         auto q = ParseQuantity(t->lower, 1000, false);
@@ -464,9 +477,9 @@ class Parser {
       case Key::kAccum:
       case Key::kRank:
       case Key::kAlpha: {
-        auto n = integer(1000);
+        auto n = small_integer(1000);
         if (!n) return 0;
-        int x = static_cast<int>(*n);
+        int x = *n;
         if (best->key == Key::kBatch) Put(out_.spec.batch_size, x, "batch sizes", text);
         if (best->key == Key::kAccum) Put(out_.spec.grad_accum, x, "gradient accumulations", text);
         if (best->key == Key::kRank) Put(out_.spec.lora_rank, x, "LoRA ranks", text);
@@ -474,9 +487,9 @@ class Parser {
         return v + 1;
       }
       case Key::kSeq: {
-        auto n = integer(1024);  // "8k context" is 8192 tokens
+        auto n = small_integer(1024);  // "8k context" is 8192 tokens
         if (!n) return 0;
-        Put(out_.spec.seq_len, static_cast<int>(*n), "sequence lengths", text);
+        Put(out_.spec.seq_len, *n, "sequence lengths", text);
         return v + 1 + (At(i + v + 1) && InList(At(i + v + 1)->lower, {"tokens", "token"}) ? 1 : 0);
       }
       case Key::kSteps: {
@@ -598,7 +611,7 @@ class Parser {
     const Token* unit = At(i + 1);
     if (!q || !unit) return 0;
     auto per = DurationUnit(unit->lower);
-    if (!per) return 0;
+    if (!per || !(*q * static_cast<double>(*per) < 1e15)) return 0;
     Put(out_.spec.timeout_s, static_cast<std::int64_t>(std::llround(*q * static_cast<double>(*per))), "time limits",
         text + " " + unit->raw);
     return 2;
@@ -637,7 +650,7 @@ class Parser {
     }
     if (InList(u, {"context", "ctx", "tokens", "token"})) {
       auto len = ParseQuantity(t.lower, 1024, false);  // "8k context" is 8192 tokens
-      if (!len || !IsIntegral(*len)) return 0;
+      if (!len || !FitsInt(*len)) return 0;
       size_t extra =
           (u == "token" || u == "tokens") && At(i + n) && InList(At(i + n)->lower, {"context", "ctx"}) ? 1 : 0;
       Put(out_.spec.seq_len, static_cast<int>(*len), "sequence lengths", Text(i, i + n + extra));
@@ -699,7 +712,7 @@ class Parser {
     // "r16", "r64": a LoRA rank.
     if (w.size() >= 2 && w[0] == 'r') {
       auto q = ParseQuantity(w.substr(1), 1000, false);
-      if (q && IsIntegral(*q)) {
+      if (q && FitsInt(*q)) {
         Put(out_.spec.lora_rank, static_cast<int>(*q), "LoRA ranks", t.raw);
         return 1;
       }
@@ -738,9 +751,15 @@ class Parser {
   }
 
   // lora | qlora | q-lora | peft | full [fine-tune|parameter|...]: recorded, resolved at the end.
+  // "without LoRA" / "no lora" asks for a full fine-tune.
   size_t AdapterWord(size_t i) {
     const Token& t = t_[i];
     const std::string& w = t.lower;
+    if (InList(w, {"without", "no", "not"}) && At(i + 1) &&
+        InList(At(i + 1)->lower, {"lora", "qlora", "q-lora", "peft", "adapter", "adapters"})) {
+      if (full_.empty()) full_ = Text(i, i + 2);
+      return 2;
+    }
     if (w == "lora" || w == "peft") {
       if (lora_.empty()) lora_ = t.raw;
       return 1;

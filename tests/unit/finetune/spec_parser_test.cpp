@@ -268,6 +268,15 @@ const std::vector<Case>& Cases() {
            "grad_accum":16,"seq_len":512,"adapter":"lora","lora_rank":8})"},
       {"Qwen/Qwen2.5-0.5B trl-lib/Capybara report_to trackio push_to_hub my-org/out",
        R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","tracker":"trackio","output_repo":"my-org/out"})"},
+      {"qwen2.5-0.5b on trl-lib/Capybara without LoRA",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","adapter":"full"})"},
+      // too big for the field: left for the user to see, never wrapped around
+      {"qwen2.5-0.5b trl-lib/Capybara batch 99999999999",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara"})",
+       {"batch", "99999999999"}},
+      {"qwen2.5-0.5b trl-lib/Capybara timeout 99999999999999999h",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara"})",
+       {"timeout", "99999999999999999h"}},
       // --- words left for --llm
       {"fine-tune qwen2.5-0.5b on trl-lib/Capybara with cosine schedule",
        R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara"})",
