@@ -471,6 +471,16 @@ def main():
         if leaks:
             failed += 1
             print("FAIL the token appeared in %d outputs" % len(leaks))
+        # Nor in any file the client or dsx wrote (driver state files, the job registry).
+        for root, _, files in os.walk(suite.tmp):
+            for name in files:
+                path = os.path.join(root, name)
+                if path == suite.record or path.startswith(suite.home):
+                    continue  # the server's own log of what it received; the token file
+                with open(path, "rb") as f:
+                    if TOKEN.encode() in f.read():
+                        failed += 1
+                        print("FAIL the token was written to %s" % os.path.relpath(path, suite.tmp))
     finally:
         suite.close()
     print("%s: %d failed" % ("FAILED" if failed else "PASSED", failed))
