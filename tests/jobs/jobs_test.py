@@ -381,6 +381,19 @@ def case_session_cancel():
         server.stop()
 
 
+def case_logs_interrupt():
+    # Ctrl-C on `logs -f` stops following (exit 130) and leaves the job running.
+    r = submit("--", "bash", "-c", "echo first; sleep 300")
+    p = subprocess.Popen([DSX, "jobs", "logs", "-f", r["id"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=ENV)
+    check(p.stdout.readline() == "first\n", "no first line")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    check(p.returncode == 130, "logs -f after SIGINT: exit %d (%s)" % (p.returncode, err))
+    check(status(r["id"])["status"]["state"] == "running", "the job stopped with the follower")
+    dsx("jobs", "cancel", r["id"], check_rc=0)
+
+
 def case_session_cli_cancel():
     # `dsx jobs cancel` (not the session) on a mirrored job: the watcher sees it and ends the run
     # cancelled, after the job's output.
