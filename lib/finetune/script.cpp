@@ -224,7 +224,12 @@ TemplateValues ScriptValues(const Spec& spec, const Plan& plan) {
   // T4/V100 have no bf16 arithmetic: fp16 mixed precision there, bf16 everywhere else.
   v["bf16"] = PyBool(!fp16);
   v["fp16"] = PyBool(fp16);
-  v["dtype"] = PyString(fp16 ? "float16" : "bfloat16");
+  // Full fine-tuning loads the weights in float32 and trains in bf16/fp16 autocast (mixed
+  // precision): fp32 master weights and AdamW states keep the small updates of fine-tuning
+  // learning rates that pure bf16 weights round away, and it is the 16 bytes/parameter the
+  // planner's memory model assumes (docs/finetune-memory.md). LoRA/QLoRA keep the frozen base
+  // in the half type (only the adapters train).
+  v["dtype"] = PyString(adapter == "full" ? "float32" : fp16 ? "float16" : "bfloat16");
   v["dtype_name"] = fp16 ? "float16" : "bfloat16";
   // Checkpoints reach the Hub (hub_strategy="checkpoint") about ten times per run, so a job cut
   // short loses at most a tenth of its work; never more often than every 10 steps.

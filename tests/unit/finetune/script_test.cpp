@@ -344,3 +344,15 @@ TEST_CASE("BuildRequest: the script as train.py, uv run, resources per backend, 
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == Code::kUsage);
 }
+
+// Regression: full fine-tunes loaded bf16 weights (pure bf16 training: ~8 B/param, small updates
+// rounded away) while the planner sized them for mixed precision (16 B/param).
+TEST_CASE("full fine-tunes load fp32 weights and train in bf16 autocast; adapters keep a half-precision base") {
+  auto full = ScriptValues(MakeSpec("sft", "full"), MakePlan("a100-large", "a100"));
+  CHECK(full.values["dtype"] == "\"float32\"");
+  CHECK(full.values["bf16"] == "True");
+  auto lora = ScriptValues(MakeSpec("sft", "lora"), MakePlan("a100-large", "a100"));
+  CHECK(lora.values["dtype"] == "\"bfloat16\"");
+  auto qlora_t4 = ScriptValues(MakeSpec("sft", "qlora"), MakePlan("t4-small", "t4"));
+  CHECK(qlora_t4.values["dtype"] == "\"float16\"");
+}
