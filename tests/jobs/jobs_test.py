@@ -108,10 +108,10 @@ TREE = "echo $$ > {d}/pids; sleep 300 & echo $! >> {d}/pids; (sleep 301; echo ne
 class Server:
     """dsx session serve --memory on a free port (read from its 'listening on' line)."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
         self.log = open(os.path.join(TMP, "server.log"), "w+")
-        self.proc = subprocess.Popen([DSX, "session", "serve", "--memory", "--listen", "127.0.0.1:0", "--threads", "2"],
-                                     stdout=self.log, stderr=self.log, env=ENV)
+        self.proc = subprocess.Popen([DSX, "session", "serve", "--memory", "--listen", "127.0.0.1:0", "--threads", "2"] +
+                                     list(extra), stdout=self.log, stderr=self.log, env=ENV)
         deadline = time.time() + 30
         while True:
             self.log.seek(0)
@@ -133,15 +133,11 @@ class Server:
                 self.proc.kill()
 
 
-def session_events(server, job_id):
-    p = dsx("session", "tail", "jobs/" + job_id, "--server", server.url, "--jsonl", check_rc=0)
-    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
-
-
-def wait_events(server, job_id, pred, what, timeout=60):
+def wait_events(server, job_id, pred, what, timeout=60, token=None):
     deadline = time.time() + timeout
     while True:
-        p = dsx("session", "tail", "jobs/" + job_id, "--server", server.url, "--jsonl")
+        p = dsx("session", "tail", "jobs/" + job_id, "--server", server.url, "--jsonl",
+                *(["--token", token] if token else []))
         events = [json.loads(line) for line in p.stdout.splitlines() if line.strip()] if p.returncode == 0 else []
         if pred(events):
             return events
@@ -408,6 +404,40 @@ def case_session_cli_cancel():
         check(end["data"]["reason"] == "cancelled" and end["data"]["state"] == "cancelled", "run.end: %s" % end)
         text = log_text(events)
         check(text.index("begin") < text.index("[dsx] cancelled"), "order: %r" % text)
+    finally:
+        server.stop()
+
+
+def case_session_auth():
+    # A server that requires tokens: the job's token reaches the watcher (by environment), a
+    # reader follows the run with its own token, and a cancel needs the right to cancel.
+    key = os.path.join(TMP, "key")
+    open(key, "w").write("k" * 40 + "\n")
+    server = Server(["--auth-key-file", key])
+
+    def tok(sub, rights):
+        p = dsx("session", "token", "--auth-key-file", key, "--sub", sub, "--rights", rights, "--session", "jobs/*",
+                "--ttl", "1h", check_rc=0)
+        return p.stdout.strip().splitlines()[-1]
+
+    try:
+        agent, viewer, ops = tok("jobs-agent", "run,read,append"), tok("viewer", "read"), tok("ops", "read,cancel_any")
+        r = submit("--server", server.url, "--", "bash", "-c", "echo hello; sleep 300",
+                   env=dict(ENV, DSX_TOKEN=agent))
+        events = wait_events(server, r["id"], lambda ev: "hello" in log_text(ev), "the job's first line",
+                             token=viewer)
+        check(events[0]["type"] == "run.start" and events[0]["from"]["sub"] == "jobs-agent", "run.start: %s" % events[0])
+        p = dsx("session", "cancel", "jobs/" + r["id"], "--server", server.url, "--token", viewer, "--wait", "10")
+        check(p.returncode == 4, "a reader's cancel: exit %d %s" % (p.returncode, p.stderr))
+        check(status(r["id"])["status"]["state"] == "running", "a refused cancel stopped the job")
+        p = dsx("session", "cancel", "jobs/" + r["id"], "--server", server.url, "--token", ops, "--wait", "30", "--json",
+                check_rc=0)
+        check(json.loads(p.stdout)["results"][0]["outcome"] == "applied", "cancel: " + p.stdout)
+        check(wait_state(r["id"], ["cancelled", "failed", "succeeded", "lost"])["status"]["state"] == "cancelled",
+              "state after the cancel")
+        for root, _, files in os.walk(jobdir(r["id"])):
+            for f in files:
+                check(agent.encode() not in open(os.path.join(root, f), "rb").read(), "the token is in " + f)
     finally:
         server.stop()
 
