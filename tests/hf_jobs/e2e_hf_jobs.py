@@ -337,6 +337,13 @@ def case_token_file_and_missing_token(s):
     check("no Hugging Face token: set HF_TOKEN or run `hf auth login`" in p.stderr, p.stderr)
 
 
+def case_rejected_spec_400(s):
+    # h100 left the Jobs flavors in 2026: the server's own reason reaches the user, exit 1.
+    p = s.submit("h100", "--namespace", "alice", "--flavor", "h100")
+    check(p.returncode == 1, "exit %d: %s" % (p.returncode, p.stderr))
+    check("Hugging Face answered 400: unknown flavor 'h100'" in p.stderr, p.stderr)
+
+
 def case_missing_secret_2(s):
     n = len(s.requests())
     p = s.submit("nosecret", "--namespace", "alice", "--secret", "WANDB_API_KEY")
@@ -348,7 +355,7 @@ CASES = [case_hardware, case_dry_run_needs_no_token_and_sends_nothing, case_subm
          case_status_transitions, case_failed_job, case_logs_follow_ends_at_completed,
          case_logs_follow_silent_stream_reconnects_without_duplicates, case_cancel,
          case_revoked_token_401, case_no_credit_402, case_rate_limited_429_retried, case_unknown_job_3,
-         case_unreachable_5, case_token_file_and_missing_token, case_missing_secret_2]
+         case_unreachable_5, case_token_file_and_missing_token, case_rejected_spec_400, case_missing_secret_2]
 
 
 # --- the dsx CLI over the same server ----------------------------------------------------------
