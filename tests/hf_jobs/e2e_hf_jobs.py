@@ -72,9 +72,9 @@ class Suite:
 
     def cli_submit(self, *extra, token=TOKEN, env_extra=None, cmd=("python3", "-c", "print(1)")):
         """dsx jobs submit --backend hf --json ...: the job's record (or the failed process)."""
-        # --backend last: with a repeatable option (--env) right before "--", the CLI parser
-        # rejects the command's own flags ("-c"); reported to the owner of apps/dsx/cmd_jobs.cpp.
-        p = self.dsx_run(["submit", "--json"] + list(extra) + ["--backend", "hf", "--"] + list(cmd),
+        # Options straight before "--" on purpose: a repeatable one (--env) there once made the
+        # parser take the command's own flags ("-c") as dsx's (fixed in 7b8e3df).
+        p = self.dsx_run(["submit", "--backend", "hf", "--json"] + list(extra) + ["--"] + list(cmd),
                          env=self.env(token, **(env_extra or {})))
         return p, (json.loads(p.stdout) if p.returncode == 0 else None)
 
