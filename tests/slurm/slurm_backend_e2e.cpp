@@ -59,14 +59,16 @@ SlurmBackend MakeSlurm() {
 }
 
 // Polls until the job is terminal (bounded), recording each state seen.
-JobStatus WaitTerminal(SlurmBackend& b, const JobRecord& r, std::vector<JobState>* seen = nullptr) {
-  auto deadline = Steady::now() + std::chrono::seconds(120);
+JobStatus WaitTerminal(SlurmBackend& b, const JobRecord& r, std::vector<JobState>* seen = nullptr,
+                       std::chrono::seconds limit = std::chrono::seconds(120)) {
+  auto deadline = Steady::now() + limit;
   for (;;) {
     auto st = b.Poll(r);
     REQUIRE_MESSAGE(st.ok(), st.status().message());
     if (seen && (seen->empty() || seen->back() != st->state)) seen->push_back(st->state);
     if (IsTerminal(st->state)) return *st;
-    REQUIRE_MESSAGE(Steady::now() < deadline, "job " << r.backend_id << " not done after 120 s: " << st->backend_state);
+    REQUIRE_MESSAGE(Steady::now() < deadline,
+                    "job " << r.backend_id << " not done after " << limit.count() << " s: " << st->backend_state);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
@@ -266,4 +268,19 @@ TEST_CASE("a controller that cannot be reached is unavailable, with Slurm's word
   CHECK_MESSAGE(sub.status().message().find("Unable to contact slurm controller") != std::string::npos,
                 sub.status().message());
   CHECK(cancel.code() == Code::kUnavailable);
+}
+
+TEST_CASE("a job past its time limit is stopped by Slurm and reported as timeout") {
+  SlurmBackend b = MakeSlurm();
+  std::string jobdir;
+  JobRecord r = NewJob("overtime", {"bash", "-c", "echo started; sleep 600"}, jobdir);
+  r.request.timeout_s = 30;  // rounded up to Slurm's one minute
+  auto sub = b.Submit(r, jobdir);
+  REQUIRE_MESSAGE(sub.ok(), sub.status().message());
+  r.backend_id = sub->backend_id;
+  CHECK(fs::ReadFile(jobdir + "/job.sbatch")->find("#SBATCH --time=0-00:01:00\n") != std::string::npos);
+  JobStatus end = WaitTerminal(b, r, nullptr, std::chrono::seconds(240));
+  CHECK(end.state == JobState::kTimeout);
+  CHECK(end.backend_state == "TIMEOUT");
+  CHECK(!end.exit_code);
 }
