@@ -203,10 +203,14 @@ void RunSubmit(const SubmitFlags& f) {
     auto text = (*svc)->Render(*request);
     if (!text.ok()) return cli::Finish(text.status());
     if (f.c.json) {
-      cli::PrintJson(json{{"dry_run", true}, {"request", jb::ToJson(*request)}, {"render", *text}});
+      cli::PrintJson(
+          json{{"dry_run", true}, {"request", jb::ToJson(*request)}, {"render", *text}, {"server", o.server}});
     } else {
       std::fputs(text->c_str(), stdout);
       if (!text->empty() && text->back() != '\n') std::fputc('\n', stdout);
+      if (!o.server.empty()) {
+        std::printf("session: jobs/<id> on %s (a detached watcher mirrors the job there)\n", o.server.c_str());
+      }
     }
     return cli::Finish(Status::Ok());
   }
