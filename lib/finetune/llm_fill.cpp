@@ -1,6 +1,7 @@
 // The --llm fallback of the request parser (see llm_fill.hpp): prompt, schema, strict reply check.
 #include "finetune/llm_fill.hpp"
 
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -44,6 +45,8 @@ std::string Excerpt(std::string_view s) {
 
 template <typename T>
 bool HasType(const nlohmann::json& v) {
+  // 18446744073709551615 is an integer to JSON but would wrap to -1 here.
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) return false;
   if constexpr (std::is_same_v<T, std::string>) return v.is_string();
   else if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
   else if constexpr (std::is_same_v<T, double>) return v.is_number();

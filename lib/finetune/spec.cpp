@@ -104,6 +104,8 @@ void Default(Field<T>& f, T v, Source s = Source::kDefault) {
   if (!f.has()) f.Set(std::move(v), s);
 }
 
+constexpr int kMaxLoraRank = 65536;
+
 bool IsPreference(const std::string& method) { return method == "dpo" || method == "kto" || method == "reward"; }
 
 // Learning rates when none was said. The numbers are the ones TRL's own launch scripts use
@@ -236,6 +238,11 @@ Status Complete(Spec& spec) {
   const std::string adapter = *s.adapter.value;
   if (adapter != "full") {
     Default(s.lora_rank, 16);
+    // A rank is at most a layer's width (largest open models: ~16k-32k); beyond that it is a typo,
+    // and 2 x rank below would overflow.
+    if (*s.lora_rank.value > kMaxLoraRank)
+      return Status::Usage("LoRA rank " + std::to_string(*s.lora_rank.value) + " is larger than any layer (at most " +
+                           std::to_string(kMaxLoraRank) + "): say e.g. 'lora r=16'");
     // alpha = 2 x rank, the common pairing (16/32) that keeps the update scale as r changes.
     Default(s.lora_alpha, 2 * *s.lora_rank.value,
             s.lora_rank.source == Source::kDefault ? Source::kDefault : Source::kInferred);

@@ -132,6 +132,7 @@ TEST_CASE("replies that break the schema are refused with the key named, and fil
       {R"({"learning_rate": "2e-5"})", "'learning_rate' is \"2e-5\", not a number"},
       {R"({"gradient_checkpointing": "yes"})", "not a boolean"},
       {R"({"lora_rank": 99999999999})", "not an integer"},
+      {R"({"max_steps": 18446744073709551615})", "not an integer"},
       {R"(["dataset", "trl-lib/Capybara"])", "not a JSON object"},
       {"", "not a JSON object"},
       {R"({"dataset": "trl-lib/Capybara")", "not a JSON object"},

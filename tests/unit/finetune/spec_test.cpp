@@ -201,6 +201,8 @@ TEST_CASE("Complete refuses incomplete, contradictory and impossible specs, leav
       {"cost 0", [](Spec& s) { s.max_cost_usd.Set(0, Source::kSaid); }, "max cost must be above zero"},
       {"bad repo", [](Spec& s) { s.output_repo.Set("qwen-capy", Source::kSaid); }, "'qwen-capy' is not a Hub id"},
       {"bad repo 2", [](Spec& s) { s.output_repo.Set("a/b/c", Source::kSaid); }, "is not a Hub id"},
+      {"huge rank (2 x rank overflowed int)", [](Spec& s) { s.lora_rank.Set(2000000000, Source::kSaid); },
+       "LoRA rank 2000000000 is larger than any layer"},
       {"bad method", [](Spec& s) { s.method.Set("ppo", Source::kSaid); }, "unknown method 'ppo'"},
       {"bad adapter", [](Spec& s) { s.adapter.Set("ia3", Source::kSaid); }, "unknown adapter 'ia3'"},
       {"bad tracker", [](Spec& s) { s.tracker.Set("mlflow", Source::kSaid); }, "unknown tracker 'mlflow'"},
