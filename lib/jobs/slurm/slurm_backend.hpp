@@ -4,6 +4,10 @@
 // (until MinJobAge purges it: then the job is `lost`), logs by reading <jobdir>/output.log (the
 // job's --output and --error), cancel with `scancel`.
 //
+// The job folder must be visible to the compute node under the same path (a shared home or
+// project filesystem, as on any cluster where sbatch --output works): the job writes its log
+// there and runs there unless the request names a workdir.
+//
 // Every command goes through Options::run (command_runner.hpp), so unit tests check the exact argv
 // and feed recorded output; the e2e suite (tests/slurm) runs the real clients against a real
 // single-node cluster.
