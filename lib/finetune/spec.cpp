@@ -158,7 +158,7 @@ Status Check(const Spec& s) {
     // They could agree only for one dataset size and batch, which is not known here: refuse
     // rather than silently prefer one.
     return Status::Usage("say epochs or steps, not both (got " + Num(*s.epochs.value) + " epochs and " +
-                         std::to_string(*s.max_steps.value) + " steps)");
+                         std::to_string(*s.max_steps.value) + " steps; --set epochs= or --set max_steps= drops one)");
   }
   DSX_RETURN_IF_ERROR(Positive("epochs", s.epochs, "2 epochs"));
   DSX_RETURN_IF_ERROR(Positive("max_steps", s.max_steps, "500 steps"));
@@ -199,10 +199,16 @@ Status ApplySet(Spec& spec, std::string_view assignment) {
                               : std::is_same_v<T, double> ? "a number"
                                                           : "an integer"));
     };
+    // An empty value clears the field, whatever its type: "--set output_repo=" (do not push), or
+    // "--set epochs= --set max_steps=500" to trade the request's epochs for steps. Complete() then
+    // fills the default again where there is one.
+    if (value.empty()) {
+      field = std::decay_t<decltype(field)>{};
+      result = Status::Ok();
+      return;
+    }
     if constexpr (std::is_same_v<T, std::string>) {
-      // An empty value clears the field (e.g. --set output_repo= : do not push).
-      if (value.empty()) field = Field<std::string>{};
-      else field.Set(value, Source::kSaid);
+      field.Set(value, Source::kSaid);
       result = Status::Ok();
     } else if constexpr (std::is_same_v<T, bool>) {
       bool b = false;

@@ -55,11 +55,19 @@ TEST_CASE("ApplySet overrides a value from any source") {
   CHECK(s.learning_rate.source == Source::kSaid);
 }
 
-TEST_CASE("ApplySet with an empty string value clears the field") {
+TEST_CASE("ApplySet with an empty value clears the field, whatever its type") {
   Spec s = Minimal();
   s.output_repo.Set("me/x", Source::kSaid);
   REQUIRE(ApplySet(s, "output_repo=").ok());
   CHECK_FALSE(s.output_repo.has());
+  // Trading the request's epochs for steps: without the clear, Complete refuses both.
+  s.epochs.Set(2, Source::kSaid);
+  REQUIRE(ApplySet(s, "max_steps=500").ok());
+  CHECK(Complete(s).message().find("--set epochs=") != std::string::npos);
+  REQUIRE(ApplySet(s, "epochs=").ok());
+  REQUIRE(Complete(s).ok());
+  CHECK_FALSE(s.epochs.has());
+  CHECK(*s.max_steps.value == 500);
 }
 
 TEST_CASE("ApplySet errors name the key and the expected type, and change nothing") {
@@ -123,8 +131,9 @@ TEST_CASE("Complete picks the learning rate per method and adapter") {
   for (Row r :
        {Row{"sft", "full", 2e-5}, Row{"sft", "lora", 2e-4}, Row{"sft", "qlora", 2e-4}, Row{"dpo", "full", 5e-7},
         Row{"dpo", "lora", 5e-6}, Row{"grpo", "full", 1e-6}, Row{"kto", "full", 5e-7}, Row{"reward", "lora", 1e-4}}) {
-    CAPTURE(r.method);
-    CAPTURE(r.adapter);
+    std::string method = r.method, adapter = r.adapter;
+    CAPTURE(method);
+    CAPTURE(adapter);
     Spec s = Minimal();
     s.method.Set(r.method, Source::kSaid);
     s.adapter.Set(r.adapter, Source::kSaid);
@@ -190,7 +199,7 @@ TEST_CASE("Complete refuses incomplete, contradictory and impossible specs, leav
          s.epochs.Set(2, Source::kSaid);
          s.max_steps.Set(500, Source::kSaid);
        },
-       "say epochs or steps, not both (got 2 epochs and 500 steps)"},
+       "say epochs or steps, not both (got 2 epochs and 500 steps;"},
       {"negative epochs", [](Spec& s) { s.epochs.Set(-1, Source::kSaid); }, "epochs must be above zero (got -1)"},
       {"zero steps", [](Spec& s) { s.max_steps.Set(0, Source::kSaid); }, "max_steps must be above zero"},
       {"lr 2", [](Spec& s) { s.learning_rate.Set(2, Source::kSaid); }, "learning rate 2 is too large"},
@@ -208,7 +217,8 @@ TEST_CASE("Complete refuses incomplete, contradictory and impossible specs, leav
       {"bad tracker", [](Spec& s) { s.tracker.Set("mlflow", Source::kSaid); }, "unknown tracker 'mlflow'"},
   };
   for (const Row& r : rows) {
-    CAPTURE(r.name);
+    std::string name = r.name;
+    CAPTURE(name);
     Spec s = Minimal();
     r.edit(s);
     nlohmann::json before = ToJson(s);
