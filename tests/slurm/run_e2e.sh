@@ -16,7 +16,13 @@ trap cleanup EXIT
 export SLURM_CONF=$state/cluster/slurm.conf
 export DSX_SLURM_E2E_DIR="$state/jobs dir"
 mkdir -p "$DSX_SLURM_E2E_DIR"
-"$@"
+# In the background and waited for, so that a SIGTERM/SIGINT (ctest's timeout, Ctrl-C) is handled
+# at once: the program is stopped and the EXIT trap stops the daemons, which would otherwise
+# outlive us (they daemonize into their own sessions).
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM INT HUP
+wait "$child"
 rc=$?
 if [ $rc -ne 0 ]; then
   echo "--- slurmctld.log (last 30 lines)" >&2
