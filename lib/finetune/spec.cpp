@@ -87,6 +87,16 @@ bool IsRepoPart(std::string_view p) {
   return p.front() != '-' && p.front() != '.' && p.back() != '-' && p.back() != '.';
 }
 
+// A datasets split slice, "train[:10%]" or "train[100:200]".
+bool IsSplitSlice(std::string_view w) {
+  size_t open = w.find('[');
+  if (open == std::string_view::npos || w.back() != ']' || !IsRepoPart(w.substr(0, open))) return false;
+  for (char c : w.substr(open + 1, w.size() - open - 2)) {
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != ':' && c != '%' && c != '-') return false;
+  }
+  return true;
+}
+
 bool IsRepoId(std::string_view id) {
   size_t slash = id.find('/');
   if (slash == std::string_view::npos || id.find('/', slash + 1) != std::string_view::npos) return false;
@@ -177,6 +187,19 @@ Status Check(const Spec& s) {
   if (s.output_repo.has() && !IsRepoId(*s.output_repo.value))
     return Status::Usage("output repository '" + *s.output_repo.value +
                          "' is not a Hub id: write it as owner/name, e.g. 'push to my-org/qwen-capy'");
+  // Names end up in a generated Python script and a job request: only the characters a Hub id, a
+  // column or a split slice uses get there, whatever --set or an LLM reply said.
+  if (!IsRepoId(*s.model.value) && !IsRepoPart(*s.model.value))
+    return Status::Usage("model '" + *s.model.value + "' is not a Hub id: write it as owner/name");
+  if (!IsRepoId(*s.dataset.value) && !IsRepoPart(*s.dataset.value))
+    return Status::Usage("dataset '" + *s.dataset.value + "' is not a Hub id: write it as owner/name");
+  if (!IsRepoPart(*s.split.value) && !IsSplitSlice(*s.split.value))
+    return Status::Usage("split '" + *s.split.value + "' is not a split name: e.g. train, test, train[:10%]");
+  for (const Field<std::string>* f :
+       {&s.text_column, &s.prompt_column, &s.chosen_column, &s.rejected_column, &s.flavor, &s.gpu}) {
+    if (f->has() && !IsRepoPart(*f->value))
+      return Status::Usage("'" + *f->value + "' is not a column or hardware name (letters, digits, - _ . only)");
+  }
   return Status::Ok();
 }
 

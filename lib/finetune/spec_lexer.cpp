@@ -55,7 +55,7 @@ void Emit(std::string_view w, std::vector<Token>& out) {
   std::string lw = Lower(w);
   if (lw == "w/") return out.push_back(MakeToken("with"));
   if (lw == "w/o") return out.push_back(MakeToken("without"));
-  if (!StartsWith(lw, "http")) {
+  if (!StartsWith(lw, "http") && lw.find('[') == std::string::npos) {
     size_t eq = w.find_first_of("=:");
     if (eq != std::string_view::npos) {
       Emit(w.substr(0, eq), out);
@@ -92,6 +92,8 @@ std::vector<Token> Tokenize(std::string_view text) {
     while (!w.empty() && std::string_view("\"'`([{<").find(w.front()) != std::string_view::npos) w.remove_prefix(1);
     bool pause = false;
     while (!w.empty() && std::string_view("\"'`)]}>.,;!?").find(w.back()) != std::string_view::npos) {
+      // A split slice keeps its bracket: "train[:10%]".
+      if (w.back() == ']' && w.find('[') != std::string_view::npos && w.front() != '[') break;
       pause = pause || std::string_view(".,;!?").find(w.back()) != std::string_view::npos;
       w.remove_suffix(1);
     }

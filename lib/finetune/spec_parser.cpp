@@ -266,7 +266,7 @@ class Parser {
         Put(out_.spec.gpu, t->lower, "GPUs", text);
         return v + 1;
       case Key::kSplit:
-        if (!IsNameish(t->raw) || IsStopWord(t->lower)) return 0;
+        if (!(IsNameish(t->raw) || IsSplitSlice(t->raw)) || IsStopWord(t->lower)) return 0;
         Put(out_.spec.split, t->raw, "splits", text);
         return v + 1;
       case Key::kTextColumn:

@@ -233,6 +233,15 @@ bool IsNameish(std::string_view w) {
 }
 
 // "mistral-7b", "phi-3.5b-mini": looks like a model with a size, for the "not in the catalog" note.
+bool IsSplitSlice(std::string_view w) {
+  size_t open = w.find('[');
+  if (open == 0 || open == std::string_view::npos || w.back() != ']' || !IsNameish(w.substr(0, open))) return false;
+  for (char c : w.substr(open + 1, w.size() - open - 2)) {
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != ':' && c != '%' && c != '-') return false;
+  }
+  return true;
+}
+
 bool LooksLikeModelName(std::string_view w) {
   if (w.empty() || !std::isalpha(static_cast<unsigned char>(w[0]))) return false;
   for (size_t i = 1; i + 1 <= w.size(); ++i) {

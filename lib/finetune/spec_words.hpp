@@ -63,7 +63,9 @@ bool IsFlavor(std::string_view lower);
 
 bool IsIntegral(double v);  // a whole number a 64-bit field holds exactly
 bool FitsInt(double v);     // ... and an int field (batch, rank, sequence length): past INT_MAX it stays unparsed
-bool IsNameish(std::string_view w);           // letters, digits, - _ . /
+bool IsNameish(std::string_view w);
+bool IsSplitSlice(std::string_view w);  // a datasets split slice: "train[:10%]", "train[100:200]"           // letters,
+                                        // digits, - _ . /
 bool LooksLikeModelName(std::string_view w);  // "mistral-7b": a size in billions, for the "not in the catalog" note
 
 inline bool InList(std::string_view w, std::initializer_list<const char*> list) {

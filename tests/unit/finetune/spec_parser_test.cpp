@@ -277,6 +277,8 @@ const std::vector<Case>& Cases() {
       {"qwen2.5-0.5b trl-lib/Capybara timeout 99999999999999999h",
        R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara"})",
        {"timeout", "99999999999999999h"}},
+      {"qwen2.5-0.5b on trl-lib/Capybara split train[:10%]",
+       R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara","split":"train[:10%]"})"},
       // --- words left for --llm
       {"fine-tune qwen2.5-0.5b on trl-lib/Capybara with cosine schedule",
        R"({"model":"Qwen/Qwen2.5-0.5B","dataset":"trl-lib/Capybara"})",

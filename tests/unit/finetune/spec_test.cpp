@@ -167,6 +167,14 @@ TEST_CASE("Complete infers LoRA from a said rank and alpha from the rank") {
   CHECK(s.lora_alpha.source == Source::kInferred);
 }
 
+TEST_CASE("Complete accepts bare Hub names and split slices") {
+  Spec s = Minimal();
+  s.model.Set("gpt2", Source::kSaid);
+  s.dataset.Set("imdb", Source::kSaid);
+  s.split.Set("train[:10%]", Source::kSaid);
+  CHECK(Complete(s).ok());
+}
+
 TEST_CASE("Complete keeps what was said and is idempotent") {
   Spec s = Minimal();
   s.max_steps.Set(500, Source::kSaid);
@@ -212,6 +220,10 @@ TEST_CASE("Complete refuses incomplete, contradictory and impossible specs, leav
       {"bad repo 2", [](Spec& s) { s.output_repo.Set("a/b/c", Source::kSaid); }, "is not a Hub id"},
       {"huge rank (2 x rank overflowed int)", [](Spec& s) { s.lora_rank.Set(2000000000, Source::kSaid); },
        "LoRA rank 2000000000 is larger than any layer"},
+      {"model with a quote", [](Spec& s) { s.model.Set("Qwen/x\"); import os", Source::kLlm); }, "is not a Hub id"},
+      {"dataset with a space", [](Spec& s) { s.dataset.Set("trl lib/x", Source::kSaid); }, "dataset 'trl lib/x'"},
+      {"split with a quote", [](Spec& s) { s.split.Set("train'", Source::kSaid); }, "is not a split name"},
+      {"column with a paren", [](Spec& s) { s.text_column.Set("text)", Source::kSaid); }, "is not a column"},
       {"bad method", [](Spec& s) { s.method.Set("ppo", Source::kSaid); }, "unknown method 'ppo'"},
       {"bad adapter", [](Spec& s) { s.adapter.Set("ia3", Source::kSaid); }, "unknown adapter 'ia3'"},
       {"bad tracker", [](Spec& s) { s.tracker.Set("mlflow", Source::kSaid); }, "unknown tracker 'mlflow'"},
