@@ -256,6 +256,10 @@ Status ApplySet(Spec& spec, std::string_view assignment) {
 Status Complete(Spec& spec) {
   // Work on a copy: a request that fails the checks leaves the caller's spec as it was.
   Spec s = spec;
+  // Names from --set or an LLM reply may come capitalised ("DPO", "LoRA", "A100").
+  for (Field<std::string>* f : {&s.method, &s.adapter, &s.tracker, &s.gpu, &s.flavor}) {
+    if (f->has()) *f->value = Lower(*f->value);
+  }
   Default(s.method, std::string("sft"));
   if (!s.adapter.has()) {
     // A LoRA rank or alpha said without an adapter means LoRA. Otherwise LoRA is the default: it

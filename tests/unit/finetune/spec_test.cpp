@@ -167,6 +167,18 @@ TEST_CASE("Complete infers LoRA from a said rank and alpha from the rank") {
   CHECK(s.lora_alpha.source == Source::kInferred);
 }
 
+TEST_CASE("Complete lower-cases method, adapter, tracker and hardware names") {
+  Spec s = Minimal();
+  REQUIRE(ApplySet(s, "method=DPO").ok());
+  REQUIRE(ApplySet(s, "adapter=LoRA").ok());
+  REQUIRE(ApplySet(s, "gpu=A100").ok());
+  REQUIRE(Complete(s).ok());
+  CHECK(*s.method.value == "dpo");
+  CHECK(*s.adapter.value == "lora");
+  CHECK(*s.gpu.value == "a100");
+  CHECK(*s.learning_rate.value == doctest::Approx(5e-6));
+}
+
 TEST_CASE("Complete accepts bare Hub names and split slices") {
   Spec s = Minimal();
   s.model.Set("gpt2", Source::kSaid);
