@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/utf8.hpp"
 #include "finetune/spec_fields.hpp"
 
 namespace dsx::finetune {
@@ -209,6 +210,7 @@ Status ApplySet(Spec& spec, std::string_view assignment) {
   size_t eq = assignment.find('=');
   if (eq == std::string_view::npos)
     return Status::Usage("--set '" + std::string(assignment) + "': write key=value, e.g. --set learning_rate=1e-4");
+  if (!IsValidUtf8(assignment)) return Status::Usage("--set: the value is not valid UTF-8 text");
   std::string key = Trim(assignment.substr(0, eq));
   std::string value = Trim(assignment.substr(eq + 1));
   Status result = Status::Usage("--set: unknown key '" + key + "'; keys are the JSON field names of the spec " +

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/utf8.hpp"
 #include "finetune/spec_lexer.hpp"
 #include "finetune/spec_words.hpp"
 
@@ -600,6 +601,9 @@ Result<ParseResult> ParseInstruction(std::string_view text, const ModelResolver&
     return Status::Usage(
         "empty request: say what to fine-tune, e.g. \"fine-tune Qwen/Qwen2.5-0.5B-Instruct on "
         "trl-lib/Capybara\"");
+  // Everything understood ends up in JSON (--json, job.json) and in a Python script: both need
+  // UTF-8 (found by fuzz_client_inputs: a stray byte made the JSON writer throw).
+  if (!IsValidUtf8(text)) return Status::Usage("the request is not valid UTF-8 text");
   Parser parser(Tokenize(text), resolve);
   return parser.Run();
 }

@@ -279,4 +279,14 @@ bool IsValidJobId(std::string_view id) {
   return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour < 24 && minute < 60 && second < 61;
 }
 
+Status CheckRequestText(const JobRequest& request) {
+  try {
+    (void)ToJson(request).dump();
+  } catch (const nlohmann::json::type_error&) {
+    return Status::Usage(
+        "the job request holds text that is not valid UTF-8 (command, environment, files, name or labels)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace dsx::jobs

@@ -101,6 +101,11 @@ nlohmann::json ToJson(const JobRecord& record);
 Result<JobRequest> RequestFromJson(const nlohmann::json& j);
 Result<JobRecord> RecordFromJson(const nlohmann::json& j);
 
+// kUsage unless every string of the request is valid UTF-8. job.json, the HF create body and
+// --json output are JSON, and JSON text is UTF-8; a request with other bytes (an argv word in
+// Latin-1) is refused before anything is written or sent, rather than stored or run altered.
+Status CheckRequestText(const JobRequest& request);
+
 // "j-20261207-013000-3fa9c1" from the time and 24 random bits.
 std::string NewJobId(std::int64_t now_ms);
 // True for ids NewJobId can produce (and nothing else: ids become folder and session names).

@@ -107,6 +107,7 @@ std::string Registry::Dir(const std::string& id) const { return root_ + "/" + id
 
 Result<JobRecord> Registry::Create(const JobRequest& request, std::int64_t now_ms) {
   for (const auto& [name, content] : request.files) DSX_RETURN_IF_ERROR(CheckFileName(name));
+  DSX_RETURN_IF_ERROR(CheckRequestText(request));  // job.json must be JSON: UTF-8 only
   JobRecord record;
   record.request = request;
   record.created_ms = record.updated_ms = now_ms;
@@ -175,7 +176,9 @@ Status Registry::Save(const JobRecord& record) {
   const nlohmann::json all = ToJson(record);
   nlohmann::json state = nlohmann::json::object();
   for (const char* key : kMutableFields) state[key] = all[key];
-  return fs::AtomicWriteFile(dir / "state.json", state.dump(2) + "\n");
+  // Backend text (details, messages) is display only: bytes that are not UTF-8 become U+FFFD.
+  return fs::AtomicWriteFile(dir / "state.json",
+                             state.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 Status Registry::AppendEvent(const std::string& id, const nlohmann::json& event) {
@@ -186,7 +189,7 @@ Status Registry::AppendEvent(const std::string& id, const nlohmann::json& event)
   if (!stdfs::is_directory(Dir(id), ec)) return Status::NotFound("no job '" + id + "' (see dsx jobs list)");
   // One write() of the whole line with O_APPEND: concurrent appenders never interleave inside a
   // line (dump() escapes newlines inside strings, so the line is one line).
-  const std::string line = event.dump() + "\n";
+  const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Failed("cannot open '" + path + "': " + std::strerror(errno));
   ssize_t n;

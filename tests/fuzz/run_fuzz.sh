@@ -84,5 +84,8 @@ fi
 if [ -d "$src/tests/fuzz/seeds/$target" ]; then cp -f "$src/tests/fuzz/seeds/$target"/* "$corpus"/ 2>/dev/null || true; fi
 options=(-max_len=4096)
 if [ -f "$src/tests/fuzz/$target.options" ]; then read -r -a options < "$src/tests/fuzz/$target.options"; fi
-ASAN_OPTIONS=detect_leaks=0 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 "${options[@]}" \
+# libFuzzer exits 77 on a crash by default, which is CTest's skip code here (SKIP_RETURN_CODE 77
+# marks "clang missing" and opt-in long runs): a crash would pass as "skipped". Findings exit 1.
+ASAN_OPTIONS=detect_leaks=0 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -error_exitcode=1 -timeout_exitcode=1 "${options[@]}" \
   -print_final_stats=1 "$corpus"

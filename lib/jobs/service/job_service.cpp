@@ -64,6 +64,7 @@ void JobService::SetBackendFactoryForTest(BackendFactory factory) { impl_->facto
 Result<std::unique_ptr<Backend>> JobService::OpenBackend(const std::string& name) { return impl_->factory(name); }
 
 Result<std::string> JobService::Render(const JobRequest& request_in) {
+  DSX_RETURN_IF_ERROR(CheckRequestText(request_in));  // the HF body is JSON (found by fuzzing)
   JobRequest request = request_in;
   ApplyJobsConfig(impl_->config, request);
   auto backend = OpenBackend(request.backend);
@@ -82,6 +83,7 @@ Result<std::string> JobService::Render(const JobRequest& request_in) {
 }
 
 Result<JobRecord> JobService::Submit(const JobRequest& request_in) {
+  DSX_RETURN_IF_ERROR(CheckRequestText(request_in));
   JobRequest request = request_in;
   ApplyJobsConfig(impl_->config, request);
   // The backend first: an unknown backend or a missing credential must leave no job folder behind.

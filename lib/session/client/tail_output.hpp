@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "core/utf8.hpp"
 #include "session/client/follower.hpp"
 
 namespace dsx::session::client {
@@ -38,7 +39,6 @@ class TailOutput {
   bool broken_pipe_ = false;
 };
 
-// True if `s` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool IsValidUtf8(std::string_view s);
+using ::dsx::IsValidUtf8;  // core/utf8.hpp
 
 }  // namespace dsx::session::client

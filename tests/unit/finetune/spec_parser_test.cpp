@@ -601,3 +601,20 @@ TEST_CASE("random requests give a spec or a usage error, never anything else") {
     REQUIRE(s.dataset.has());
   }
 }
+
+// Regression (fuzz_client_inputs): a byte that is not UTF-8 went into the spec, and writing the
+// spec as JSON (--json, job.json) threw and ended dsx.
+TEST_CASE("a request or --set value that is not UTF-8 is a usage error") {
+  auto r = ParseInstruction("fine-tune Qwen2.5-0.5B-Instruct on trl-lib/Capybara, push to m\x81-org/qwen", Resolve);
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == dsx::Code::kUsage);
+  CHECK(r.status().message().find("UTF-8") != std::string::npos);
+  auto ok = ParseInstruction("fine-tune Qwen2.5-0.5B-Instruct on trl-lib/Capybara", Resolve);
+  REQUIRE(ok.ok());
+  Spec spec = ok->spec;
+  dsx::Status set = ApplySet(spec, "flavor=aer $2\xff\xff\xff;");
+  CHECK(set.code() == dsx::Code::kUsage);
+  CHECK(set.message().find("UTF-8") != std::string::npos);
+  CHECK(!spec.flavor.has());
+  CHECK_NOTHROW((void)ToJson(spec).dump());
+}

@@ -273,3 +273,31 @@ TEST_CASE("list is newest first") {
   CHECK((*list)[1].request.name == "c");
   CHECK((*list)[2].request.name == "a");
 }
+
+// Regression (fuzz_client_inputs): a request with bytes that are not UTF-8 made the JSON writer
+// throw inside Create, which ended the dsx process.
+TEST_CASE("create refuses a request that is not UTF-8 and writes nothing; state text is stored lossy") {
+  TempDir t;
+  auto reg = Registry::Open(t.path.string());
+  REQUIRE(reg.ok());
+  JobRequest bad = Request();
+  bad.command.push_back("caf\xe9");  // Latin-1
+  auto rec = reg->Create(bad, kNow);
+  REQUIRE(!rec.ok());
+  CHECK(rec.status().code() == dsx::Code::kUsage);
+  CHECK(rec.status().message().find("UTF-8") != std::string::npos);
+  CHECK(stdfs::is_empty(t.path));
+  bad = Request();
+  bad.env["NOTE"] = "\x81";
+  CHECK(CheckRequestText(bad).code() == dsx::Code::kUsage);
+  CHECK(CheckRequestText(Request()).ok());
+
+  auto good = reg->Create(Request(), kNow);
+  REQUIRE(good.ok());
+  good->status.detail = "node said \xff";  // a backend's bytes: display only
+  REQUIRE(reg->Save(*good).ok());
+  REQUIRE(reg->AppendEvent(good->id, {{"detail", "\xff"}}).ok());
+  auto back = reg->Load(good->id);
+  REQUIRE(back.ok());
+  CHECK(back->status.detail == "node said \xef\xbf\xbd");
+}

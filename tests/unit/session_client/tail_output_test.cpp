@@ -59,15 +59,6 @@ TEST_CASE("--json records: array for JSON, string for UTF-8 text, base64 otherwi
   CHECK(j4["encoding"] == "base64");  // invalid UTF-8 in a text stream
 }
 
-TEST_CASE("UTF-8 validation") {
-  CHECK(IsValidUtf8("plain"));
-  CHECK(IsValidUtf8("\xe2\x82\xac \xf0\x9f\x98\x80"));
-  CHECK_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
-  CHECK_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  CHECK_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
-  CHECK_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
-}
-
 TEST_CASE("base64 round-trips and matches RFC 4648 vectors") {
   const char* vec[][2] = {{"", ""},
                           {"f", "Zg=="},
