@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -17,8 +15,8 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "finetune/submit.hpp"
+#include "job_views.hpp"
 #include "jobs/hf/hf_token.hpp"
-#include "jobs/registry.hpp"
 #include "jobs/service/job_format.hpp"
 #include "jobs/service/job_service.hpp"
 #include "llm/chat.hpp"
@@ -30,33 +28,9 @@ using nlohmann::json;
 namespace ft = dsx::finetune;
 namespace jb = dsx::jobs;
 
-std::vector<std::string> SelfArgv() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return {ec ? std::string("/proc/self/exe") : self.string()};
-}
-
-struct Common {
-  std::string jobs_dir;
-  std::string config;
-  bool json = false;
-};
-
-void AddCommon(CLI::App* cmd, Common& c, bool with_json = true) {
-  cmd->add_option("--jobs-dir", c.jobs_dir, "the job registry (default $DSX_JOBS_DIR, else ~/.local/share/dsx/jobs)")
-      ->envname("DSX_JOBS_DIR");
-  cmd->add_option("--config", c.config,
-                  "jobs config file (default $DSX_CONFIG_DIR/jobs.toml or ~/.config/dsx/jobs.toml)");
-  if (with_json) cmd->add_flag("--json", c.json, "print one JSON document instead of text");
-}
-
-jb::ServiceOptions Options(const Common& c) {
-  jb::ServiceOptions o;
-  o.registry_root = c.jobs_dir;
-  o.config_path = c.config;
-  o.self_argv = SelfArgv();
-  return o;
-}
+using job_views::AddCommon;
+using job_views::Common;
+using job_views::Options;
 
 // ---------------------------------------------------------------- submit
 
@@ -192,107 +166,6 @@ void RunSubmit(const SubmitFlags& f) {
   cli::Finish(Status::Ok());
 }
 
-// ---------------------------------------------------------------- status, logs, cancel, list
-
-struct IdFlags {
-  Common c;
-  std::string id;
-  bool follow = false;
-  double wait_s = 30;
-};
-
-// The fine-tune commands act on fine-tunes only: another kind of job is refused before anything
-// is asked of its backend (dsx jobs handles every kind).
-Status RequireFinetune(const jb::JobService& svc, const std::string& id, const char* verb) {
-  auto reg = jb::Registry::Open(svc.options().registry_root);
-  if (!reg.ok()) return reg.status();
-  auto rec = reg->Load(id);
-  if (!rec.ok()) return rec.status();
-  if (rec->request.kind != "finetune") {
-    return Status::Usage("job '" + id + "' is a " + rec->request.kind + " job, not a fine-tune: use dsx jobs " + verb +
-                         " " + id);
-  }
-  return Status::Ok();
-}
-
-std::atomic<bool> g_interrupted{false};
-void OnInterrupt(int) { g_interrupted = true; }  // internal linkage: cmd_jobs.cpp has its own
-
-void RunStatus(const IdFlags& f) {
-  auto svc = jb::JobService::Open(Options(f.c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  if (Status s = RequireFinetune(**svc, f.id, "status"); !s.ok()) return cli::Finish(s);
-  auto r = (*svc)->Status(f.id);
-  if (!r.ok()) return cli::Finish(r.status());
-  if (f.c.json) {
-    cli::PrintJson(jb::ToJson(*r));
-  } else {
-    std::fputs(jb::FormatJobStatus(*r, (*svc)->options().registry_root + "/" + r->id).c_str(), stdout);
-  }
-  cli::Finish(Status::Ok());
-}
-
-void RunLogs(const IdFlags& f) {
-  auto svc = jb::JobService::Open(Options(f.c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  if (Status s = RequireFinetune(**svc, f.id, "logs"); !s.ok()) return cli::Finish(s);
-  g_interrupted = false;
-  struct sigaction sa = {};
-  sa.sa_handler = OnInterrupt;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  Status s = (*svc)->Logs(
-      f.id, f.follow,
-      [](std::string_view line) {
-        std::fwrite(line.data(), 1, line.size(), stdout);
-        std::fputc('\n', stdout);
-        std::fflush(stdout);
-        return !std::ferror(stdout);
-      },
-      &g_interrupted);
-  if (s.ok() && g_interrupted) return cli::Finish(Status::Interrupted("interrupted"));
-  cli::Finish(s);
-}
-
-void RunCancel(const IdFlags& f) {
-  if (f.wait_s < 0) return cli::Finish(Status::Usage("--wait must be >= 0"));
-  auto svc = jb::JobService::Open(Options(f.c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  if (Status s = RequireFinetune(**svc, f.id, "cancel"); !s.ok()) return cli::Finish(s);
-  auto r = (*svc)->Cancel(f.id, std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_s * 1000)));
-  if (!r.ok()) return cli::Finish(r.status());
-  const bool ended = jb::IsTerminal(r->status.state);
-  if (f.c.json) {
-    cli::PrintJson(jb::ToJson(*r));
-  } else if (ended) {
-    std::printf("job %s: %s\n", r->id.c_str(), jb::FormatState(r->status).c_str());
-  } else {
-    std::printf("job %s: cancel accepted by %s; still %s after %g s\n", r->id.c_str(), r->request.backend.c_str(),
-                jb::JobStateName(r->status.state), f.wait_s);
-  }
-  if (!ended)
-    return cli::Finish(
-        Status::Failed("job '" + r->id + "' has not stopped yet (see dsx finetune status " + r->id + ")"));
-  cli::Finish(Status::Ok());
-}
-
-void RunList(const Common& c) {
-  auto svc = jb::JobService::Open(Options(c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  std::vector<std::string> problems;
-  auto jobs = (*svc)->List("finetune", &problems);
-  if (!jobs.ok()) return cli::Finish(jobs.status());
-  if (c.json) {
-    json list = json::array();
-    for (const auto& r : *jobs) list.push_back(jb::ToJson(r));
-    cli::PrintJson(json{{"jobs", list}, {"problems", problems}});
-  } else {
-    std::fputs(jb::FormatJobTable(*jobs).c_str(), stdout);
-    for (const auto& p : problems) std::fprintf(stderr, "dsx: warning: %s\n", p.c_str());
-  }
-  cli::Finish(Status::Ok());
-}
-
 }  // namespace
 
 void register_finetune(CLI::App& app) {
@@ -324,35 +197,7 @@ void register_finetune(CLI::App& app) {
         "man dsx-finetune. Every spec field shows its source: said, default, inferred or llm.");
     cmd->callback([f] { RunSubmit(*f); });
   }
-  {
-    auto f = std::make_shared<IdFlags>();
-    auto* cmd = ft->add_subcommand("status", "a fine-tune's state now (asks its backend)");
-    cmd->add_option("id", f->id, "job id (j-YYYYMMDD-HHMMSS-xxxxxx)")->required();
-    AddCommon(cmd, f->c);
-    cmd->callback([f] { RunStatus(*f); });
-  }
-  {
-    auto f = std::make_shared<IdFlags>();
-    auto* cmd = ft->add_subcommand("logs", "a fine-tune's output from the start; -f follows it until it ends");
-    cmd->add_option("id", f->id, "job id")->required();
-    cmd->add_flag("-f,--follow", f->follow, "keep printing new lines until the job ends (Ctrl-C stops)");
-    AddCommon(cmd, f->c, /*with_json=*/false);
-    cmd->callback([f] { RunLogs(*f); });
-  }
-  {
-    auto f = std::make_shared<IdFlags>();
-    auto* cmd = ft->add_subcommand("cancel", "stop a fine-tune through its backend and wait for it to end");
-    cmd->add_option("id", f->id, "job id")->required();
-    cmd->add_option("--wait", f->wait_s, "seconds to wait for the job to end (default 30; 0 = do not wait)");
-    AddCommon(cmd, f->c);
-    cmd->callback([f] { RunCancel(*f); });
-  }
-  {
-    auto c = std::make_shared<Common>();
-    auto* cmd = ft->add_subcommand("list", "fine-tunes in the registry, newest first (no network)");
-    AddCommon(cmd, *c);
-    cmd->callback([c] { RunList(*c); });
-  }
+  job_views::Register(ft, {"finetune", "finetune", "fine-tune"});
 }
 
 }  // namespace dsx::cmd

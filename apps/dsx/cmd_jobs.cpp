@@ -3,13 +3,13 @@
 // starts detached: `_supervise JOBDIR` (the local backend's supervisor) and `_watch ID` (the
 // watcher that mirrors a job into its session). Logic lives in lib/jobs/service; this file
 // parses flags and prints. Output shapes and exit codes: man dsx-jobs.
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "job_views.hpp"
 #include "jobs/local/supervisor.hpp"
 #include "jobs/service/job_format.hpp"
 #include "jobs/service/job_service.hpp"
@@ -20,125 +20,9 @@ namespace {
 using nlohmann::json;
 namespace jb = dsx::jobs;
 
-struct Common {
-  std::string jobs_dir;  // --jobs-dir (DSX_JOBS_DIR)
-  std::string config;    // --config
-  bool json = false;
-};
-
-void AddCommon(CLI::App* cmd, Common& c, bool with_json = true) {
-  cmd->add_option("--jobs-dir", c.jobs_dir, "the job registry (default $DSX_JOBS_DIR, else ~/.local/share/dsx/jobs)")
-      ->envname("DSX_JOBS_DIR");
-  cmd->add_option("--config", c.config,
-                  "jobs config file (default $DSX_CONFIG_DIR/jobs.toml or ~/.config/dsx/jobs.toml)");
-  if (with_json) cmd->add_flag("--json", c.json, "print one JSON document instead of text");
-}
-
-jb::ServiceOptions Options(const Common& c) {
-  jb::ServiceOptions o;
-  o.registry_root = c.jobs_dir;
-  o.config_path = c.config;
-  o.self_argv = jb::SelfDsxArgv();
-  return o;
-}
-
-Result<std::unique_ptr<jb::JobService>> OpenService(const jb::ServiceOptions& o) { return jb::JobService::Open(o); }
-
-std::string JobDir(const jb::JobService& s, const std::string& id) { return s.options().registry_root + "/" + id; }
-
-// Ctrl-C while following logs: stop reading, end cleanly.
-std::atomic<bool> g_interrupted{false};
-extern "C" void OnInterrupt(int) { g_interrupted = true; }
-
-// ---------------------------------------------------------------- list, status
-
-struct ListFlags {
-  Common c;
-  std::string kind;
-};
-
-void RunList(const ListFlags& f) {
-  auto svc = OpenService(Options(f.c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  std::vector<std::string> problems;
-  auto jobs = (*svc)->List(f.kind, &problems);
-  if (!jobs.ok()) return cli::Finish(jobs.status());
-  if (f.c.json) {
-    json list = json::array();
-    for (const auto& r : *jobs) list.push_back(jb::ToJson(r));
-    cli::PrintJson(json{{"jobs", list}, {"problems", problems}});
-  } else {
-    std::fputs(jb::FormatJobTable(*jobs).c_str(), stdout);
-    for (const auto& p : problems) std::fprintf(stderr, "dsx: warning: %s\n", p.c_str());
-  }
-  cli::Finish(Status::Ok());
-}
-
-struct IdFlags {
-  Common c;
-  std::string id;
-  bool follow = false;
-  double wait_s = 30;
-};
-
-void RunStatus(const IdFlags& f) {
-  auto svc = OpenService(Options(f.c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  auto r = (*svc)->Status(f.id);
-  if (!r.ok()) return cli::Finish(r.status());
-  if (f.c.json) {
-    cli::PrintJson(jb::ToJson(*r));
-  } else {
-    std::fputs(jb::FormatJobStatus(*r, JobDir(**svc, r->id)).c_str(), stdout);
-  }
-  cli::Finish(Status::Ok());
-}
-
-// ---------------------------------------------------------------- logs
-
-void RunLogs(const IdFlags& f) {
-  auto svc = OpenService(Options(f.c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  g_interrupted = false;
-  struct sigaction sa = {};
-  sa.sa_handler = OnInterrupt;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  Status s = (*svc)->Logs(
-      f.id, f.follow,
-      [](std::string_view line) {
-        std::fwrite(line.data(), 1, line.size(), stdout);
-        std::fputc('\n', stdout);
-        std::fflush(stdout);
-        return !std::ferror(stdout);  // a closed pipe (| head) ends the follow
-      },
-      &g_interrupted);
-  if (s.ok() && g_interrupted) return cli::Finish(Status::Interrupted("interrupted"));
-  cli::Finish(s);
-}
-
-// ---------------------------------------------------------------- cancel
-
-void RunCancel(const IdFlags& f) {
-  if (f.wait_s < 0) return cli::Finish(Status::Usage("--wait must be >= 0"));
-  auto svc = OpenService(Options(f.c));
-  if (!svc.ok()) return cli::Finish(svc.status());
-  auto r = (*svc)->Cancel(f.id, std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_s * 1000)));
-  if (!r.ok()) return cli::Finish(r.status());
-  const bool ended = jb::IsTerminal(r->status.state);
-  if (f.c.json) {
-    cli::PrintJson(jb::ToJson(*r));
-  } else if (ended) {
-    std::printf("job %s: %s\n", r->id.c_str(), jb::FormatState(r->status).c_str());
-  } else {
-    std::printf("job %s: cancel accepted by %s; still %s after %g s\n", r->id.c_str(), r->request.backend.c_str(),
-                jb::JobStateName(r->status.state), f.wait_s);
-  }
-  if (!ended) {
-    return cli::Finish(Status::Failed("job '" + r->id + "' has not stopped yet (see dsx jobs status " + r->id + ")"));
-  }
-  cli::Finish(Status::Ok());
-}
+using job_views::AddCommon;
+using job_views::Common;
+using job_views::Options;
 
 // ---------------------------------------------------------------- submit
 
@@ -197,7 +81,7 @@ void RunSubmit(const SubmitFlags& f) {
   jb::ServiceOptions o = Options(f.c);
   o.server = f.net.server;
   o.token = f.net.token;
-  auto svc = OpenService(o);
+  auto svc = jb::JobService::Open(o);
   if (!svc.ok()) return cli::Finish(svc.status());
   if (f.dry_run) {
     auto text = (*svc)->Render(*request);
@@ -233,36 +117,7 @@ void register_jobs(CLI::App& app) {
   auto* jobs =
       app.add_subcommand("jobs", "jobs on this machine, Slurm or Hugging Face Jobs: list, status, logs, cancel");
   jobs->require_subcommand(1);
-  {
-    auto f = std::make_shared<ListFlags>();
-    auto* cmd = jobs->add_subcommand("list", "every job in the registry, newest first (no network)");
-    AddCommon(cmd, f->c);
-    cmd->add_option("--kind", f->kind, "only jobs of this kind (generic, finetune, autolab)");
-    cmd->callback([f] { RunList(*f); });
-  }
-  {
-    auto f = std::make_shared<IdFlags>();
-    auto* cmd = jobs->add_subcommand("status", "a job's state now (asks its backend; the registry is updated)");
-    cmd->add_option("id", f->id, "job id (j-YYYYMMDD-HHMMSS-xxxxxx)")->required();
-    AddCommon(cmd, f->c);
-    cmd->callback([f] { RunStatus(*f); });
-  }
-  {
-    auto f = std::make_shared<IdFlags>();
-    auto* cmd = jobs->add_subcommand("logs", "a job's output, from the start; -f follows it until the job ends");
-    cmd->add_option("id", f->id, "job id")->required();
-    cmd->add_flag("-f,--follow", f->follow, "keep printing new lines until the job ends (Ctrl-C stops)");
-    AddCommon(cmd, f->c, /*with_json=*/false);
-    cmd->callback([f] { RunLogs(*f); });
-  }
-  {
-    auto f = std::make_shared<IdFlags>();
-    auto* cmd = jobs->add_subcommand("cancel", "stop a job through its backend and wait for it to end");
-    cmd->add_option("id", f->id, "job id")->required();
-    cmd->add_option("--wait", f->wait_s, "seconds to wait for the job to end (default 30; 0 = do not wait)");
-    AddCommon(cmd, f->c);
-    cmd->callback([f] { RunCancel(*f); });
-  }
+  job_views::Register(jobs, {"jobs", "", "job"});
   {
     auto f = std::make_shared<SubmitFlags>();
     auto* cmd = jobs->add_subcommand("submit", "run COMMAND as a job on this machine, Slurm or Hugging Face Jobs");
