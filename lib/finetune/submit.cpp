@@ -95,9 +95,28 @@ Result<Prepared> Prepare(const SubmitInputs& in) {
       p.notes.push_back("this machine: " + std::to_string(gpus.count) + " x " + gpus.name);
     }
   }
+  // The Hub, when reachable: a model the catalog lacks, the dataset's columns and split size.
+  std::vector<std::string> hub_notes;
+  if (in.transport) {
+    HubOptions hub = HubOptionsFromEnv();
+    hub.transport = in.transport;
+    hub.offline = hub.offline || in.offline;
+    if (hub.offline) hub_notes.push_back("offline: no Hub lookups (parameters from configs/models.toml)");
+    if (!plan_inputs.model_override && !catalog->Model(*p.spec.model.value)) {
+      auto model = LookupModel(*p.spec.model.value, hub);
+      if (!model.ok()) return model.status();
+      if (model->model) plan_inputs.model_override = std::move(model->model);
+      if (!model->note.empty()) hub_notes.push_back(model->note);
+    }
+    auto dataset = LookupDataset(p.spec, hub);
+    if (!dataset.ok()) return dataset.status();
+    if (dataset->rows > 0 && plan_inputs.dataset_rows <= 0) plan_inputs.dataset_rows = dataset->rows;
+    if (!dataset->note.empty()) hub_notes.push_back(dataset->note);
+  }
   auto plan = MakePlan(p.spec, *catalog, plan_inputs);
   if (!plan.ok()) return plan.status();
   p.plan = *plan;
+  p.plan.notes.insert(p.plan.notes.begin(), hub_notes.begin(), hub_notes.end());
   p.backend = in.backend;
   // The GPU class this machine really has decides the script's precision (no bf16 on T4/V100).
   if (std::string cls = GpuClass(gpus.name); !cls.empty()) p.plan.gpu = cls;

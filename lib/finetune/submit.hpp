@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.hpp"
+#include "finetune/hub_lookup.hpp"
 #include "finetune/llm_fill.hpp"
 #include "finetune/plan.hpp"
 #include "finetune/script.hpp"
@@ -56,6 +57,11 @@ struct SubmitInputs {
   // --backend local: how to find this machine's GPUs when plan_inputs says nothing (the CLI passes
   // DetectLocalGpus; empty = unknown, and the plan says the memory was not checked).
   std::function<LocalGpus()> local_gpus;
+  // The Hub lookups (hub_lookup.hpp): a model configs/models.toml lacks, the dataset's columns and
+  // rows. Empty = no lookups (tests); the CLI passes net::CurlTransport. `offline` (--offline) or
+  // HF_HUB_OFFLINE=1 skip them too.
+  TransportFactory transport;
+  bool offline = false;
 };
 
 struct Prepared {
@@ -72,7 +78,9 @@ struct Prepared {
 
 // The whole pipeline. Errors:
 //   kUsage     the instruction is incomplete, contradictory or impossible, a --set is wrong, words
-//              were not understood and there is no LLM to ask (the message says what to add)
+//              were not understood and there is no LLM to ask (the message says what to add); the
+//              Hub has no such model, dataset or split, or the dataset lacks the method's columns
+//   kConflict  (also) the model is gated or private and there is no token with access
 //   kNotFound  the model is unknown to the catalog (say its size: --set ... or a known alias)
 //   kConflict  nothing fits, or the cost is over --max-cost
 //   kFailed    the generated script uses an argument TRL does not have (a template bug)
