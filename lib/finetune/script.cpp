@@ -33,12 +33,13 @@ bool IsIdent(std::string_view s) {
   return !std::isdigit(static_cast<unsigned char>(s[0]));
 }
 
-// "{{#name}}" -> ('#', "name"); "{{/name}}" -> ('/', "name"); otherwise ('\0', "").
+// "{{#name}}" -> ('#', "name"); "{{/name}}" -> ('/', "name"); "{{>name}}" -> ('>', "name");
+// otherwise ('\0', "").
 std::pair<char, std::string> SectionMark(std::string_view line) {
   std::string t = Trim(line);
   if (t.size() < 6 || t.compare(0, 2, "{{") != 0 || t.compare(t.size() - 2, 2, "}}") != 0) return {'\0', ""};
   char kind = t[2];
-  if (kind != '#' && kind != '/') return {'\0', ""};
+  if (kind != '#' && kind != '/' && kind != '>') return {'\0', ""};
   std::string name = t.substr(3, t.size() - 5);
   if (!IsIdent(name)) return {'\0', ""};
   return {kind, name};
@@ -109,7 +110,16 @@ std::string PyFloat(double v) {
 
 std::string PyBool(bool b) { return b ? "True" : "False"; }
 
-Result<std::string> RenderTemplate(std::string_view text, const TemplateValues& tv, const std::string& where) {
+namespace {
+
+// Deep enough for a partial that includes a partial that includes one more; a deeper chain is
+// almost surely a cycle through names the stack check does not see (it sees them all, but this
+// bounds the work a bad template can cause).
+constexpr int kMaxPartialDepth = 8;
+
+// `stack` holds the partials being rendered, outermost first, to refuse a cycle.
+Result<std::string> RenderLines(std::string_view text, const TemplateValues& tv, const std::string& where,
+                                const PartialLoader& partials, std::vector<std::string>& stack) {
   std::string out;
   std::vector<std::pair<std::string, int>> open;  // section name, line it opened on
   int depth_off = 0;                              // open sections whose flag is off
@@ -122,6 +132,31 @@ Result<std::string> RenderTemplate(std::string_view text, const TemplateValues& 
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
     auto [kind, name] = SectionMark(line);
+    if (kind == '>') {
+      // Rendered even inside a section that is off: a hole in a partial is an error wherever it is.
+      if (std::find(stack.begin(), stack.end(), name) != stack.end()) {
+        std::string chain;
+        for (const auto& s : stack) chain += s + " -> ";
+        return Status::Usage(at(line_no) + "partial '" + name + "' includes itself (" + chain + name + ")");
+      }
+      if (static_cast<int>(stack.size()) >= kMaxPartialDepth)
+        return Status::Usage(at(line_no) + "partials nested deeper than " + std::to_string(kMaxPartialDepth) + " at '" +
+                             name + "'");
+      if (!partials) return Status::Usage(at(line_no) + "partial '" + name + "' but no partials folder here");
+      auto partial = partials(name);
+      if (!partial.ok()) return Status::Usage(at(line_no) + partial.status().message());
+      stack.push_back(name);
+      auto body = RenderLines(partial->text, tv, partial->where, partials, stack);
+      stack.pop_back();
+      if (!body.ok())
+        return Status::Usage(body.status().message() + " (included from " + where + ":" + std::to_string(line_no) +
+                             ")");
+      if (depth_off == 0) {
+        out += *body;
+        if (!body->empty() && body->back() != '\n' && nl != std::string_view::npos) out.push_back('\n');
+      }
+      continue;
+    }
     if (kind == '#') {
       auto f = tv.flags.find(name);
       if (f == tv.flags.end()) return Status::Usage(at(line_no) + "unknown section '" + name + "'");
@@ -163,6 +198,23 @@ Result<std::string> RenderTemplate(std::string_view text, const TemplateValues& 
   if (!open.empty())
     return Status::Usage(at(open.back().second) + "section '" + open.back().first + "' is never closed");
   return out;
+}
+
+}  // namespace
+
+Result<std::string> RenderTemplate(std::string_view text, const TemplateValues& tv, const std::string& where,
+                                   const PartialLoader& partials) {
+  std::vector<std::string> stack;
+  return RenderLines(text, tv, where, partials, stack);
+}
+
+PartialLoader PartialsIn(const std::string& templates_dir) {
+  return [templates_dir](const std::string& name) -> Result<Partial> {
+    stdfs::path path = stdfs::path(templates_dir) / ("_" + name + ".py");
+    auto text = fs::ReadFile(path);
+    if (!text.ok()) return Status::NotFound("no partial '" + name + "' (" + path.string() + ")");
+    return Partial{*text, path.string()};
+  };
 }
 
 std::string DefaultTemplatesDir() {
@@ -242,6 +294,8 @@ TemplateValues ScriptValues(const Spec& spec, const Plan& plan) {
   v["report_to"] = PyString(tracker == "trackio" || tracker == "wandb" ? tracker : "none");
   v["lora_r"] = std::to_string(rank);
   v["lora_alpha"] = std::to_string(spec.lora_alpha.value.value_or(2 * rank));
+  // A reward model is a sequence classifier (a scalar head); every other method trains a causal LM.
+  v["lora_task_type"] = PyString(method == "reward" ? "SEQ_CLS" : "CAUSAL_LM");
   v["num_gpus"] = std::to_string(gpus);
   // Full fine-tuning on several GPUs shards weights, gradients and optimizer state (FSDP), which
   // is what the planner's memory estimate assumed; adapters replicate (DDP).
@@ -283,7 +337,7 @@ Result<std::string> RenderScript(const Spec& spec, const Plan& plan, const std::
   if (!text.ok())
     return Status::NotFound("no template '" + path.string() +
                             "' (the finetune skill's templates; set DSX_SKILLS_DIR to the skills folder)");
-  return RenderTemplate(*text, ScriptValues(spec, plan), path.string());
+  return RenderTemplate(*text, ScriptValues(spec, plan), path.string(), PartialsIn(templates_dir));
 }
 
 std::int64_t JobTimeoutSeconds(const Spec& spec, const Plan& plan) {

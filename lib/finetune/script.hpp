@@ -6,7 +6,13 @@
 // Templates are plain Python with two kinds of marks, so a person can read them as scripts:
 //   {{name}}                 replaced by a Python literal ("Qwen/..." quoted, 2e-05, True, None)
 //   {{#flag}} ... {{/flag}}  lines kept only when the flag is on (each mark alone on its line)
-// An unknown name or flag, or a mark left open, is an error: a script is never rendered with a hole.
+//   {{>name}}                the partial templates/_name.py, rendered with the same values and
+//                            flags (alone on its line): the blocks every method shares (PEP 723
+//                            header, imports, resume, data loading, adapters, the train/push tail)
+//                            are written once. Partials may include partials (a few deep); the
+//                            rendered script is still one self-contained file.
+// An unknown name or flag, a mark left open, a missing partial or a partial that includes itself is
+// an error: a script is never rendered with a hole.
 //
 // The keyword check (CheckConfigKeywords) reads a rendered script and verifies that every `name=`
 // argument of every `...Config(...)` call exists in configs/trl_args.toml (the argument names of
@@ -15,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -34,10 +41,24 @@ struct TemplateValues {
   std::map<std::string, bool> flags;
 };
 
-// Fills `text`; kUsage naming `where` and the line for an unknown placeholder or flag, an
-// unclosed or unbalanced section, or a stray "{{".
+// A partial's text and the name its errors cite (its file's path).
+struct Partial {
+  std::string text;
+  std::string where;
+};
+// Finds the partial `name` for a {{>name}} line; an error (e.g. kNotFound) when there is none.
+using PartialLoader = std::function<Result<Partial>(const std::string& name)>;
+
+// The partials of a templates folder: {{>name}} reads <templates_dir>/_name.py. (Files, not a
+// _partials/ folder: a templates folder stays a flat set of files that can be copied as one.)
+PartialLoader PartialsIn(const std::string& templates_dir);
+
+// Fills `text`; kUsage naming `where` (or the partial's file) and the line for an unknown
+// placeholder or flag, an unclosed or unbalanced section, a stray "{{", a partial that is missing,
+// includes itself or nests too deep (an error inside a partial also names the including line).
+// Without `partials`, a {{>name}} line is an error.
 Result<std::string> RenderTemplate(std::string_view text, const TemplateValues& values,
-                                   const std::string& where = "template");
+                                   const std::string& where = "template", const PartialLoader& partials = {});
 
 // Python literal forms used for the placeholders.
 std::string PyString(std::string_view s);  // "..." with escapes (valid Python and JSON)
@@ -52,8 +73,8 @@ std::string DefaultTemplatesDir();
 // `--dry-run` can show exactly what went into the script.
 TemplateValues ScriptValues(const Spec& spec, const Plan& plan);
 
-// Reads <templates_dir>/<method>.py and renders it. kNotFound when the template is missing,
-// kUsage for a method without a template or a template that does not render.
+// Reads <templates_dir>/<method>.py and renders it with its partials (PartialsIn). kNotFound when the template is
+// missing, kUsage for a method without a template or a template that does not render.
 Result<std::string> RenderScript(const Spec& spec, const Plan& plan, const std::string& templates_dir);
 
 // Options that are not part of the spec: where the job runs and how it reports.

@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 
+#include "core/fs.hpp"
 #include "finetune/script.hpp"
 
 using namespace dsx;
@@ -18,6 +20,15 @@ std::string RepoPath(const char* rel) {
 }
 
 bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Partials from a map, cited as "_<name>.py" like the files PartialsIn reads.
+PartialLoader MapPartials(std::map<std::string, std::string> texts) {
+  return [texts = std::move(texts)](const std::string& name) -> Result<Partial> {
+    auto it = texts.find(name);
+    if (it == texts.end()) return Status::NotFound("no partial '" + name + "' (_" + name + ".py)");
+    return Partial{it->second, "_" + name + ".py"};
+  };
+}
 
 Spec MakeSpec(const std::string& method, const std::string& adapter) {
   Spec s;
@@ -97,6 +108,97 @@ TEST_CASE("RenderTemplate refuses holes: unknown names, unknown or unbalanced se
   auto stray = RenderTemplate("d = {{ {'a': 1} }}\n", tv, "t.py");
   REQUIRE_FALSE(stray.ok());
   CHECK(Contains(stray.status().message(), "stray '{{'"));
+}
+
+TEST_CASE("partials: {{>name}} is replaced by the partial rendered with the same values and flags, nested too") {
+  TemplateValues tv;
+  tv.values["r"] = "16";
+  tv.flags["lora"] = true;
+  tv.flags["qlora"] = false;
+  auto partials = MapPartials({{"head", "import os\n{{>inner}}\n"},
+                               {"inner", "r = {{r}}\n{{#qlora}}\nq = 1\n{{/qlora}}\n"},
+                               {"adapter", "peft = {{r}}\n"},
+                               {"quant", "bnb = 1\n"}});
+  auto out =
+      RenderTemplate("{{>head}}\n{{#lora}}\n  {{>adapter}}\n{{/lora}}\n{{#qlora}}\n{{>quant}}\n{{/qlora}}\nend\n", tv,
+                     "t.py", partials);
+  REQUIRE_MESSAGE(out.ok(), out.status().message());
+  CHECK(*out == "import os\nr = 16\npeft = 16\nend\n");
+  // A partial without a final newline still ends its line; a template's last line may include one.
+  auto bare = RenderTemplate("a\n{{>x}}\nb\n{{>x}}", tv, "t.py", MapPartials({{"x", "x = 1"}}));
+  REQUIRE(bare.ok());
+  CHECK(*bare == "a\nx = 1\nb\nx = 1");
+}
+
+TEST_CASE("partials: missing, cyclic, too deep, broken inside or unavailable are errors naming file and line") {
+  TemplateValues tv;
+  tv.values["a"] = "1";
+  tv.flags["off"] = false;
+  auto missing = RenderTemplate("x = 1\n{{>nope}}\n", tv, "t.py", MapPartials({}));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == Code::kUsage);
+  CHECK(Contains(missing.status().message(), "t.py:2: no partial 'nope' (_nope.py)"));
+  // Checked even inside a section that is off, like placeholders.
+  auto hidden = RenderTemplate("{{#off}}\n{{>nope}}\n{{/off}}\n", tv, "t.py", MapPartials({}));
+  REQUIRE_FALSE(hidden.ok());
+  CHECK(Contains(hidden.status().message(), "t.py:2: no partial 'nope'"));
+
+  auto self = RenderTemplate("{{>a}}\n", tv, "t.py", MapPartials({{"a", "x\n{{>a}}\n"}}));
+  REQUIRE_FALSE(self.ok());
+  CHECK(Contains(self.status().message(), "_a.py:2: partial 'a' includes itself (a -> a)"));
+  auto cycle = RenderTemplate("{{>a}}\n", tv, "t.py", MapPartials({{"a", "{{>b}}\n"}, {"b", "y\n{{>a}}\n"}}));
+  REQUIRE_FALSE(cycle.ok());
+  CHECK(Contains(cycle.status().message(), "_b.py:2: partial 'a' includes itself (a -> b -> a)"));
+  CHECK(Contains(cycle.status().message(), "(included from _a.py:1)"));
+  CHECK(Contains(cycle.status().message(), "(included from t.py:1)"));
+  // The same partial twice in a row is not a cycle.
+  auto twice = RenderTemplate("{{>a}}\n{{>a}}\n", tv, "t.py", MapPartials({{"a", "{{a}}\n"}}));
+  REQUIRE(twice.ok());
+  CHECK(*twice == "1\n1\n");
+
+  std::map<std::string, std::string> chain;
+  for (int i = 0; i < 12; ++i) {
+    std::string next = std::to_string(i + 1);  // (built in steps: GCC 12 warns falsely on "lit" + to_string)
+    chain[std::string("p").append(std::to_string(i))] = std::string("{{>p").append(next).append("}}\n");
+  }
+  chain["p12"] = "end\n";
+  auto deep = RenderTemplate("{{>p0}}\n", tv, "t.py", MapPartials(chain));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(Contains(deep.status().message(), "nested deeper than"));
+
+  auto broken = RenderTemplate("a\n{{>p}}\n", tv, "t.py", MapPartials({{"p", "ok\nx = {{typo}}\n"}}));
+  REQUIRE_FALSE(broken.ok());
+  CHECK(Contains(broken.status().message(), "_p.py:2: unknown placeholder '{{typo}}' (included from t.py:2)"));
+  auto open = RenderTemplate("{{>p}}\n{{/off}}\n", tv, "t.py", MapPartials({{"p", "{{#off}}\n"}}));
+  REQUIRE_FALSE(open.ok());  // a section opened in a partial must close there
+  CHECK(Contains(open.status().message(), "_p.py:1: section 'off' is never closed"));
+
+  auto none = RenderTemplate("{{>p}}\n", tv, "t.py");
+  REQUIRE_FALSE(none.ok());
+  CHECK(Contains(none.status().message(), "t.py:1: partial 'p' but no partials folder here"));
+}
+
+TEST_CASE("PartialsIn reads <dir>/_name.py; the shipped templates share their common blocks through partials") {
+  const std::string dir = RepoPath("skills/finetune/templates");
+  auto resume = PartialsIn(dir)("resume");
+  REQUIRE_MESSAGE(resume.ok(), resume.status().message());
+  CHECK(Contains(resume->text, "def last_checkpoint():"));
+  CHECK(Contains(resume->where, "_resume.py"));
+  auto missing = PartialsIn(dir)("nope");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(Contains(missing.status().message(), "_nope.py"));
+  // The resume logic is written once: no method template carries its own copy.
+  for (const char* method : {"sft", "dpo", "grpo", "kto", "reward"}) {
+    CAPTURE(method);
+    auto text = fs::ReadFile(std::filesystem::path(dir) / (std::string(method) + ".py"));
+    REQUIRE(text.ok());
+    CHECK(Contains(*text, "{{>resume}}"));
+    CHECK_FALSE(Contains(*text, "def last_checkpoint"));
+    auto script = RenderScript(MakeSpec(method, "lora"), MakePlan(), dir);
+    REQUIRE_MESSAGE(script.ok(), script.status().message());
+    CHECK(Contains(*script, "def last_checkpoint():"));
+    CHECK_FALSE(Contains(*script, "{{"));
+  }
 }
 
 TEST_CASE("Python literals: strings escape quotes, backslashes and controls; floats read back as floats") {

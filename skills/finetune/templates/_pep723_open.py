@@ -1,0 +1,8 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = [
+#     "trl>=1.9",
+#     "transformers>=5.0",
+#     "datasets>=4.7",
+#     "accelerate>=1.4",
+#     "huggingface_hub>=0.34",
