@@ -20,6 +20,7 @@
 #include "jobs/service/job_format.hpp"
 #include "jobs/service/job_service.hpp"
 #include "llm/chat.hpp"
+#include "net/curl_transport.hpp"
 
 namespace dsx::cmd {
 namespace {
@@ -47,6 +48,7 @@ struct SubmitFlags {
   std::string trackio_space;
   bool dry_run = false;
   bool yes = false;
+  bool offline = false;
 };
 
 std::string ValueText(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
@@ -102,6 +104,8 @@ void RunSubmit(const SubmitFlags& f) {
   in.request.trackio_space = f.trackio_space;
   in.render = [&](const jb::JobRequest& r) { return (*svc)->Render(r); };
   in.local_gpus = ft::DetectLocalGpus;
+  in.transport = [] { return std::make_unique<net::CurlTransport>(); };
+  in.offline = f.offline;
   std::unique_ptr<llm::ChatClient> chat;
   if (!f.llm.empty()) {
     auto provider = llm::ParseProvider(f.llm);
@@ -181,6 +185,8 @@ void register_finetune(CLI::App& app) {
     cmd->add_option("--backend", f->backend, "hf (Hugging Face Jobs, default), slurm or local");
     cmd->add_flag("--dry-run", f->dry_run, "print the plan, script path and exact request; submit nothing");
     cmd->add_flag("-y,--yes", f->yes, "submit without asking, whatever the cost");
+    cmd->add_flag("--offline", f->offline,
+                  "ask the Hub nothing (as HF_HUB_OFFLINE=1): no model or dataset lookups, sizes assumed");
     cmd->add_option("--set", f->sets, "KEY=VALUE overriding a spec field (repeatable): --set lora_rank=32");
     cmd->add_option("--max-cost", f->max_cost, "refuse a plan that costs more than USD dollars");
     cmd->add_option("--llm", f->llm,
