@@ -3,6 +3,9 @@
 // split, rows filled into the plan, an unreachable Hub as a note, offline as no request at all.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
