@@ -45,6 +45,13 @@ std::pair<char, std::string> SectionMark(std::string_view line) {
   return {kind, name};
 }
 
+// "{{! what this partial is }}" alone on its line: a note for the template's reader, not rendered
+// (a Python comment would land in every script).
+bool IsTemplateNote(std::string_view line) {
+  std::string t = Trim(line);
+  return t.size() >= 5 && t.compare(0, 3, "{{!") == 0 && t.compare(t.size() - 2, 2, "}}") == 0;
+}
+
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -131,6 +138,7 @@ Result<std::string> RenderLines(std::string_view text, const TemplateValues& tv,
     std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
+    if (IsTemplateNote(line)) continue;
     auto [kind, name] = SectionMark(line);
     if (kind == '>') {
       // Rendered even inside a section that is off: a hole in a partial is an error wherever it is.

@@ -3,7 +3,7 @@
 // -> a jobs::JobRequest for the chosen backend (kind "finetune", the script as the job file
 // train.py, `uv run {jobdir}/train.py`, timeout, resources, secrets by name only).
 //
-// Templates are plain Python with two kinds of marks, so a person can read them as scripts:
+// Templates are plain Python with a few marks, so a person can read them as scripts:
 //   {{name}}                 replaced by a Python literal ("Qwen/..." quoted, 2e-05, True, None)
 //   {{#flag}} ... {{/flag}}  lines kept only when the flag is on (each mark alone on its line)
 //   {{>name}}                the partial templates/_name.py, rendered with the same values and
@@ -11,6 +11,7 @@
 //                            header, imports, resume, data loading, adapters, the train/push tail)
 //                            are written once. Partials may include partials (a few deep); the
 //                            rendered script is still one self-contained file.
+//   {{! note }}              a line for the template's reader only (not rendered)
 // An unknown name or flag, a mark left open, a missing partial or a partial that includes itself is
 // an error: a script is never rendered with a hole.
 //

@@ -1,3 +1,4 @@
+{{! LoRA (peft_config) and QLoRA (quantization_config) settings; lora_task_type is SEQ_CLS for reward models. }}
 {{#lora}}
 peft_config = LoraConfig(
     r={{lora_r}},

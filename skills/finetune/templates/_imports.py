@@ -1,3 +1,4 @@
+{{! Imports every method needs (the trl import is the method's own), and the torchrun relaunch on several GPUs. }}
 import os
 
 {{#multi_gpu}}

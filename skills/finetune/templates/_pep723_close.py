@@ -1,3 +1,4 @@
+{{! PEP 723 header, second half: the dependencies the adapter and the tracker need, and the end of the header. }}
 {{#lora}}
 #     "peft>=0.17",
 {{/lora}}

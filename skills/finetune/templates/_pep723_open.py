@@ -1,3 +1,4 @@
+{{! PEP 723 header, first half: the dependencies every method needs (a method adds its own after it, then {{>pep723_close}}). }}
 # /// script
 # requires-python = ">=3.10"
 # dependencies = [

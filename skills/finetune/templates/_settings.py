@@ -1,3 +1,4 @@
+{{! The model and the data: the first settings of every script (the method's column settings follow). }}
 MODEL = {{model}}
 DATASET = {{dataset}}
 SPLIT = {{split}}

@@ -1,3 +1,4 @@
+{{! The first TrainingArguments every method sets, inside its XConfig( call (the method's own follow). }}
     output_dir={{output_dir}},
     run_name={{run_name}},
     num_train_epochs={{num_train_epochs}},

@@ -1,3 +1,4 @@
+{{! The rest of the TrainingArguments every method sets: precision, saving, pushing, tracking. }}
     gradient_checkpointing={{gradient_checkpointing}},
     bf16={{bf16}},
     fp16={{fp16}},

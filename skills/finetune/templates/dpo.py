@@ -8,16 +8,8 @@ Run it with `uv run train.py`; every setting is below, in one place."""
 from trl import DPOConfig, DPOTrainer
 
 {{>settings}}
-# This dataset's column -> TRL's name (None = the dataset already uses TRL's name).
-COLUMNS = {
-    {{prompt_column}}: "prompt",
-    {{chosen_column}}: "chosen",
-    {{rejected_column}}: "rejected",
-}
-{{>resume}}
-
-
-{{>load_dataset}}
+{{>preference_columns}}
+{{>resume_and_load}}
 {{>rename_columns}}
 print(f"dsx: {len(dataset)} rows of {DATASET}[{SPLIT}], columns {dataset.column_names}", flush=True)
 
@@ -34,6 +26,4 @@ trainer = DPOTrainer(
     model=MODEL,
     args=training_args,
     train_dataset=dataset,
-{{>trainer_adapters}}
-)
-{{>train_and_push}}
+{{>trainer_end}}

@@ -14,10 +14,7 @@ from trl.rewards import accuracy_reward, think_format_reward
 COLUMNS = {
     {{prompt_column}}: "prompt",
 }
-{{>resume}}
-
-
-{{>load_dataset}}
+{{>resume_and_load}}
 {{>rename_columns}}
 print(f"dsx: {len(dataset)} rows of {DATASET}[{SPLIT}], columns {dataset.column_names}", flush=True)
 # Rewards: TRL's accuracy_reward checks each completion against a "solution" column (math-style
@@ -41,6 +38,4 @@ trainer = GRPOTrainer(
     reward_funcs=reward_funcs,
     args=training_args,
     train_dataset=dataset,
-{{>trainer_adapters}}
-)
-{{>train_and_push}}
+{{>trainer_end}}

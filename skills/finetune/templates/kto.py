@@ -8,18 +8,10 @@ Run it with `uv run train.py`; every setting is below, in one place."""
 from trl import KTOConfig, KTOTrainer
 
 {{>settings}}
-# This dataset's column -> TRL's name (None = the dataset already uses TRL's name). KTO learns from
-# unpaired examples (prompt, completion, boolean label); a paired preference dataset (prompt, chosen,
-# rejected) is unpaired by the trainer: chosen -> label True, rejected -> label False.
-COLUMNS = {
-    {{prompt_column}}: "prompt",
-    {{chosen_column}}: "chosen",
-    {{rejected_column}}: "rejected",
-}
-{{>resume}}
-
-
-{{>load_dataset}}
+# KTO learns from unpaired examples (prompt, completion, boolean label); a paired preference dataset
+# (prompt, chosen, rejected) is unpaired by the trainer: chosen -> label True, rejected -> label False.
+{{>preference_columns}}
+{{>resume_and_load}}
 {{>rename_columns}}
 print(f"dsx: {len(dataset)} rows of {DATASET}[{SPLIT}], columns {dataset.column_names}", flush=True)
 
@@ -38,6 +30,4 @@ trainer = KTOTrainer(
     model=MODEL,
     args=training_args,
     train_dataset=dataset,
-{{>trainer_adapters}}
-)
-{{>train_and_push}}
+{{>trainer_end}}

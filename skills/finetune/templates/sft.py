@@ -9,10 +9,7 @@ from trl import SFTConfig, SFTTrainer
 
 {{>settings}}
 TEXT_COLUMN = {{text_column}}  # None = TRL's own choice: "messages" (chat) or "text"
-{{>resume}}
-
-
-{{>load_dataset}}
+{{>resume_and_load}}
 if TEXT_COLUMN is not None and TEXT_COLUMN not in ("text", "messages"):
     # TRL reads conversations from "messages" and plain text from "text".
     chat = isinstance(dataset[0][TEXT_COLUMN], list)
@@ -31,6 +28,4 @@ trainer = SFTTrainer(
     model=MODEL,
     args=training_args,
     train_dataset=dataset,
-{{>trainer_adapters}}
-)
-{{>train_and_push}}
+{{>trainer_end}}

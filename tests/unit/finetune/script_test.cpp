@@ -124,6 +124,10 @@ TEST_CASE("partials: {{>name}} is replaced by the partial rendered with the same
                      "t.py", partials);
   REQUIRE_MESSAGE(out.ok(), out.status().message());
   CHECK(*out == "import os\nr = 16\npeft = 16\nend\n");
+  // A {{! note }} line is for the template's reader: not rendered, even with braces or marks inside.
+  auto noted = RenderTemplate("{{! {{r}} and {{>x}} are not read here }}\na = {{r}}\n", tv, "t.py");
+  REQUIRE_MESSAGE(noted.ok(), noted.status().message());
+  CHECK(*noted == "a = 16\n");
   // A partial without a final newline still ends its line; a template's last line may include one.
   auto bare = RenderTemplate("a\n{{>x}}\nb\n{{>x}}", tv, "t.py", MapPartials({{"x", "x = 1"}}));
   REQUIRE(bare.ok());
@@ -180,10 +184,10 @@ TEST_CASE("partials: missing, cyclic, too deep, broken inside or unavailable are
 
 TEST_CASE("PartialsIn reads <dir>/_name.py; the shipped templates share their common blocks through partials") {
   const std::string dir = RepoPath("skills/finetune/templates");
-  auto resume = PartialsIn(dir)("resume");
+  auto resume = PartialsIn(dir)("resume_and_load");
   REQUIRE_MESSAGE(resume.ok(), resume.status().message());
   CHECK(Contains(resume->text, "def last_checkpoint():"));
-  CHECK(Contains(resume->where, "_resume.py"));
+  CHECK(Contains(resume->where, "_resume_and_load.py"));
   auto missing = PartialsIn(dir)("nope");
   REQUIRE_FALSE(missing.ok());
   CHECK(Contains(missing.status().message(), "_nope.py"));
@@ -192,7 +196,7 @@ TEST_CASE("PartialsIn reads <dir>/_name.py; the shipped templates share their co
     CAPTURE(method);
     auto text = fs::ReadFile(std::filesystem::path(dir) / (std::string(method) + ".py"));
     REQUIRE(text.ok());
-    CHECK(Contains(*text, "{{>resume}}"));
+    CHECK(Contains(*text, "{{>resume_and_load}}"));
     CHECK_FALSE(Contains(*text, "def last_checkpoint"));
     auto script = RenderScript(MakeSpec(method, "lora"), MakePlan(), dir);
     REQUIRE_MESSAGE(script.ok(), script.status().message());

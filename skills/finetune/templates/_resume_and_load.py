@@ -1,3 +1,4 @@
+{{! OUTPUT_REPO, resuming from the last checkpoint pushed to it, and loading DATASET[SPLIT] (MAX_SAMPLES rows at most). }}
 OUTPUT_REPO = {{output_repo}}  # None = the model stays on this machine (no push)
 
 
@@ -14,3 +15,8 @@ def last_checkpoint():
         print(f"dsx: no checkpoint to resume from ({type(err).__name__})", flush=True)
         return None
     return path if os.path.isfile(os.path.join(path, "trainer_state.json")) else None
+
+
+dataset = load_dataset(DATASET, split=SPLIT)
+if MAX_SAMPLES is not None:
+    dataset = dataset.select(range(min(MAX_SAMPLES, len(dataset))))

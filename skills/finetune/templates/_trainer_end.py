@@ -1,3 +1,11 @@
+{{! The end of the XTrainer( call (adapter arguments), then train (resuming when possible), save and push. }}
+{{#lora}}
+    peft_config=peft_config,
+{{/lora}}
+{{#qlora}}
+    quantization_config=quantization_config,
+{{/qlora}}
+)
 resume = last_checkpoint()
 if resume is not None:
     print(f"dsx: resuming from {OUTPUT_REPO}/last-checkpoint", flush=True)
