@@ -2,7 +2,8 @@
 // (net::SseParser, with a small bound so overflow paths are reached), a job record read back
 // from the registry (jobs::RecordFromJson: a job.json edited or damaged by hand), and a
 // fine-tuning instruction (finetune::ParseInstruction -> --set -> Complete -> MakePlan over the
-// shipped catalogs). The first byte picks the parser; the rest is its input. Properties: no
+// shipped catalogs), and what the Hub answers about a model or a dataset (finetune::ModelInfoFromHub,
+// ParseDatasetInfo, CheckColumns). The first byte picks the parser; the rest is its input. Properties: no
 // crash, no sanitizer report, bounded memory, and a plan is only made from a complete spec.
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "finetune/catalog.hpp"
+#include "finetune/hub_lookup.hpp"
 #include "finetune/plan.hpp"
 #include "finetune/spec.hpp"
 #include "finetune/spec_parser.hpp"
@@ -84,15 +86,36 @@ void FuzzInstruction(std::string_view in) {
   }
 }
 
+// "<models api json>\0<config.json>" or a datasets-server /info body.
+void FuzzHubAnswers(std::string_view in, bool model) {
+  if (model) {
+    size_t nul = in.find('\0');
+    std::string_view api = in.substr(0, nul);
+    std::string_view config = nul == std::string_view::npos ? std::string_view("{}") : in.substr(nul + 1);
+    auto info = dsx::finetune::ModelInfoFromHub("org/model", api, config);
+    if (info.ok() && !(info->params_b >= 0)) __builtin_trap();  // NaN or negative never reach the planner
+    return;
+  }
+  auto configs = dsx::finetune::ParseDatasetInfo(in);
+  if (!configs.ok()) return;
+  dsx::finetune::Spec spec;
+  for (const char* method : {"sft", "dpo", "grpo", "kto", "reward"}) {
+    spec.method.Set(method, dsx::finetune::Source::kSaid);
+    for (const auto& c : *configs) (void)dsx::finetune::CheckColumns(spec, c);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 5) {
     case 0: FuzzSse(in); break;
     case 1: FuzzJobRecord(in); break;
-    default: FuzzInstruction(in); break;
+    case 2: FuzzInstruction(in); break;
+    case 3: FuzzHubAnswers(in, /*model=*/true); break;
+    default: FuzzHubAnswers(in, /*model=*/false); break;
   }
   return 0;
 }

@@ -67,7 +67,9 @@ build() {
     export out src cxx
     printf '%s\n' "${stale[@]}" | xargs -r -P "$(nproc)" -I{} sh -c \
       'f={}; o="$out/obj/$(echo "${f#$src/}" | tr / _ | sed "s/^_//").o"; '"$cxx"' '"${flags[*]}"' -c "$f" -o "$o"'
-    "$cxx" -fsanitize=fuzzer,address,undefined "${objs[@]}" -ltomlplusplus -lcrypto -lpthread -o "$bin"
+    # DSX_FUZZ_LDLIBS: extra libraries a target's extra sources need (the clients' target: -lcurl).
+    # shellcheck disable=SC2086
+    "$cxx" -fsanitize=fuzzer,address,undefined "${objs[@]}" -ltomlplusplus -lcrypto -lpthread ${DSX_FUZZ_LDLIBS:-} -o "$bin"
   fi
 }
 # One build at a time: the targets share the library objects.
