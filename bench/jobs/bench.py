@@ -63,6 +63,12 @@ def main():
         t0 = time.monotonic()
         job = subprocess.run([DSX, "jobs", "submit", "--"] + cmd, env=env, check=True,
                              capture_output=True, text=True).stdout.strip()
+        # The watcher creates the session a moment after submit returns: wait for it (bounded).
+        for _ in range(200):
+            if subprocess.run([DSX, "session", "info", f"jobs/{job}"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode == 0:
+                break
+            time.sleep(0.01)
         tail = subprocess.Popen([DSX, "session", "tail", f"jobs/{job}", "--follow", "--jsonl"], env=env,
                                 stdout=subprocess.PIPE, text=True)
         jobdir = os.path.join(env["DSX_JOBS_DIR"], job)
