@@ -23,6 +23,7 @@ const CommandGroup kCommandGroups[] = {
     {"skills", dsx::cmd::register_skills},
     {"jobs", dsx::cmd::register_jobs},
     {"finetune", dsx::cmd::register_finetune},
+    {"autolab", dsx::cmd::register_autolab},
 };
 
 }  // namespace
