@@ -7,6 +7,8 @@ Cases (argv[1]):
                 line that repeats the last epoch's loss
   determinism   the same seed gives byte-identical output; a different seed gives different output
   bad_args      bad or missing arguments exit 2 with a message on stderr and nothing on stdout
+  plan_command  digits.yaml's experiment.command, with its files copied into a fresh working folder
+                and its placeholders filled in, runs train.py and yields the plan's metric
   sweep         a sweep by hand: 3 configurations x 3 seeds, 2 at a time; mean and a 95% Student-t
                 interval per configuration; the best configuration's interval must not overlap the
                 worst's -- the separation the AutoLab report is meant to show on this example
@@ -18,12 +20,17 @@ import concurrent.futures
 import json
 import math
 import os
+import re
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TRAIN = os.path.join(ROOT, "configs", "autolab", "examples", "digits", "train.py")
+PLAN = os.path.join(ROOT, "configs", "autolab", "examples", "digits.yaml")
+TRAIN = os.path.join(os.path.dirname(PLAN), "digits", "train.py")
 PYTHON = "/usr/bin/python3"  # the Debian interpreter that python3-sklearn installs into
 RUN_TIMEOUT_S = 120          # one run takes ~2-3 s; generous for a loaded 2-core machine
 
@@ -168,8 +175,52 @@ def case_sweep():
     print(f"ok: {best} beats {worst} with non-overlapping 95% intervals")
 
 
+def plan_block(text, key):
+    """The indented lines under a top-level `key:` of the plan (stdlib has no YAML reader; the
+    example's layout is simple and this test pins it)."""
+    match = re.search(rf"^{key}:\n((?:[ #].*\n|\n)*)", text, re.M)
+    check(match, f"digits.yaml has no top-level {key}:")
+    return match.group(1)
+
+
+def case_plan_command():
+    # What a worker will do with the plan: copy experiment.files into the experiment's folder
+    # (by name), fill in {workdir}, the sweep's parameters and {seed}, split the command into words
+    # without a shell, add experiment.env, and read experiment.metric from stdout.
+    with open(PLAN) as f:
+        text = f.read()
+    experiment = plan_block(text, "experiment")
+    command = re.search(r"^  command: (.+)$", experiment, re.M)
+    check(command, "experiment.command not found")
+    template = command.group(1).strip()
+    files = re.findall(r"^    - (\S+)$", experiment.split("  files:\n", 1)[1], re.M)
+    check(files == ["digits/train.py"], f"experiment.files: {files}")
+    env = dict(re.findall(r'^    ([A-Z_]+): "(.*)"$', experiment, re.M))
+    check(env.get("OMP_NUM_THREADS") == "1", f"experiment.env: {env}")
+    placeholders = set(re.findall(r"\{(\w+)\}", template))
+    swept = set(re.findall(r"^    (\w+):$", plan_block(text, "sweep"), re.M))
+    check(swept == {"lr", "width", "alpha"}, f"sweep.params: {swept}")
+    check(placeholders == swept | {"workdir", "seed"}, f"command placeholders {placeholders}")
+    objective = plan_block(text, "objective")
+    check(re.search(r"^  metric: val_loss$", objective, re.M), "objective.metric is not val_loss")
+    check(re.search(r"^    intermediate_key: step$", experiment, re.M), "intermediate_key is not step")
+
+    values = {"lr": "0.0113879", "width": "8", "alpha": "6.66801e-05", "seed": "2"}  # as the sampler prints them
+    with tempfile.TemporaryDirectory(prefix="digits-workdir-") as workdir:
+        for path in files:
+            shutil.copy(os.path.join(os.path.dirname(PLAN), path), workdir)
+        words = [re.sub(r"\{(\w+)\}", lambda m: {**values, "workdir": workdir}[m.group(1)], word)
+                 for word in shlex.split(template)]
+        proc = subprocess.run(words, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, cwd=workdir,
+                              env={**os.environ, **env})
+    check(proc.returncode == 0, f"{words}: exit {proc.returncode}\n{proc.stderr}")
+    epochs = int(words[words.index("--epochs") + 1])
+    final = parse_run(words, proc.stdout, epochs)
+    print(f"ok: {' '.join(words)} -> val_loss {final['val_loss']:.4f}")
+
+
 CASES = {"output": case_output, "determinism": case_determinism, "bad_args": case_bad_args,
-         "sweep": case_sweep}
+         "plan_command": case_plan_command, "sweep": case_sweep}
 
 
 def main():
