@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -113,6 +114,28 @@ TEST_CASE("Open makes a WAL database with the schema version; a newer version is
 
   auto nowhere = Ledger::Open(dir.path + "/no/such/dir/ledger.sqlite", clock);
   CHECK(nowhere.status().code() == Code::kUnavailable);
+}
+
+TEST_CASE("a file that is not a ledger is refused with a clear error and left as it was") {
+  TempDir dir;
+  ManualClock clock;
+  const std::string junk = "this is not an SQLite database, and it must survive Open\n";
+  {
+    FILE* f = std::fopen(dir.Ledger().c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+  }
+  auto l = Ledger::Open(dir.Ledger(), clock);
+  REQUIRE(!l.ok());
+  CHECK(l.status().message().find("not a database") != std::string::npos);
+  CHECK(l.status().message().find(dir.Ledger()) != std::string::npos);
+  std::string back(junk.size() + 10, '\0');
+  FILE* f = std::fopen(dir.Ledger().c_str(), "rb");
+  REQUIRE(f != nullptr);
+  back.resize(std::fread(back.data(), 1, back.size(), f));
+  std::fclose(f);
+  CHECK(back == junk);
 }
 
 TEST_CASE("Propose: once only (never run twice), fields kept, ids checked") {
