@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """The digits example (configs/autolab/examples/digits/train.py) on its own, before `dsx autolab run`.
 
-Cases (argv[1]):
+Cases (argv[1]; validate also takes the dsx binary as argv[2]):
   output        a few parameter sets (mlp and logreg) print one valid JSON line per epoch with
                 increasing "step" and a finite "val_loss", then a final {"val_loss", "val_accuracy"}
                 line that repeats the last epoch's loss
   determinism   the same seed gives byte-identical output; a different seed gives different output
-  bad_args      bad or missing arguments exit 2 with a message on stderr and nothing on stdout
+  bad_args      bad or missing arguments exit 2 with a message on stderr and nothing on stdout;
+                a diverging learning rate exits 1 with a one-line reason and no final metric line
   plan_command  digits.yaml's experiment.command, with its files copied into a fresh working folder
                 and its placeholders filled in, runs train.py and yields the plan's metric
+  validate      `dsx autolab validate` accepts digits.yaml (30 experiments: 10 configurations x 3) and,
+                as a control, rejects a copy whose command names a parameter the sweep lacks
   sweep         a sweep by hand: 3 configurations x 3 seeds, 2 at a time; mean and a 95% Student-t
                 interval per configuration; the best configuration's interval must not overlap the
                 worst's -- the separation the AutoLab report is meant to show on this example
@@ -132,6 +135,15 @@ def case_bad_args():
         check(out == "", f"{args}: printed a metric on stdout: {out!r}")
         check("error" in err, f"{args}: no message on stderr: {err!r}")
     print(f"ok: {len(bad)} bad argument sets exit 2 with a message")
+    # Regression: an absurd learning rate made sklearn raise on overflowed weights and train.py died
+    # with a traceback (exit 1 by accident). Now it is a deliberate exit 1 with one line of reason,
+    # and stdout holds only whole epoch lines, never a final result.
+    code, out, err = train("--lr", "1e300", "--epochs", 3)
+    check(code == 1, f"diverging run: exit {code}, want 1\n{err}")
+    check("diverged" in err and "Traceback" not in err, f"diverging run: stderr {err!r}")
+    for line in out.splitlines():
+        check("step" in json.loads(line), f"diverging run printed a final metric: {line!r}")
+    print("ok: a diverging run exits 1 with a reason")
 
 
 def summarize(values):
@@ -219,22 +231,54 @@ def case_plan_command():
     print(f"ok: {' '.join(words)} -> val_loss {final['val_loss']:.4f}")
 
 
+def case_validate(dsx):
+    def validate(plan):
+        return subprocess.run([dsx, "autolab", "validate", "--json", plan], capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT_S)
+
+    proc = validate(PLAN)
+    check(proc.returncode == 0, f"validate {PLAN}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+    report = json.loads(proc.stdout)
+    check(report["ok"] and report["errors"] == [], f"validate: {report}")
+    check((report["configurations"], report["repeats"], report["experiments"], report["budget"]) == (10, 3, 30, 30),
+          f"validate: the plan's size changed: {report}")
+    # The control: the same plan and files with a misspelt placeholder must fail, naming the line,
+    # so the pass above means the checker really read this plan.
+    with open(PLAN) as f:
+        text = f.read()
+    check("--alpha {alpha}" in text, "the command has no --alpha {alpha}")
+    with tempfile.TemporaryDirectory(prefix="digits-plan-") as folder:
+        shutil.copytree(os.path.join(os.path.dirname(PLAN), "digits"), os.path.join(folder, "digits"))
+        broken = os.path.join(folder, "digits.yaml")
+        with open(broken, "w") as f:
+            f.write(text.replace("--alpha {alpha}", "--alpha {alpah}"))
+        proc = validate(broken)
+    check(proc.returncode == 2, f"a misspelt placeholder passed: exit {proc.returncode}\n{proc.stdout}")
+    errors = json.loads(proc.stdout)["errors"]
+    command_line = 1 + text[:text.index("  command:")].count("\n")
+    check(any(e["line"] == command_line and "alpah" in e["message"] for e in errors),
+          f"no error at line {command_line} naming {{alpah}}: {errors}")
+    print(f"ok: digits.yaml validates ({report['experiments']} experiments); a misspelt copy fails at line "
+          f"{command_line}")
+
+
 CASES = {"output": case_output, "determinism": case_determinism, "bad_args": case_bad_args,
-         "plan_command": case_plan_command, "sweep": case_sweep}
+         "plan_command": case_plan_command, "validate": case_validate, "sweep": case_sweep}
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: digits_test.py {{{'|'.join(CASES)}}}", file=sys.stderr)
+    if len(sys.argv) < 2 or sys.argv[1] not in CASES or len(sys.argv) != (3 if sys.argv[1] == "validate" else 2):
+        print(f"usage: digits_test.py {{{'|'.join(CASES)}}} (validate: DSX_BINARY)", file=sys.stderr)
         return 2
+    # validate only reads the plan: it needs no scikit-learn.
     probe = subprocess.run([PYTHON, "-c", "import sklearn.neural_network, sklearn.datasets"],
                            capture_output=True, text=True)
-    if probe.returncode != 0:
+    if probe.returncode != 0 and sys.argv[1] != "validate":
         print("SKIP: /usr/bin/python3 cannot import scikit-learn (apt-get install python3-sklearn; "
               f"scripts/deps/autolab.apt lists it): {probe.stderr.strip().splitlines()[-1:]}")
         return 77
     try:
-        CASES[sys.argv[1]]()
+        CASES[sys.argv[1]](*sys.argv[2:])
     except Failure as failure:
         print(f"FAIL: {failure}", file=sys.stderr)
         return 1

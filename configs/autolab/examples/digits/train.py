@@ -77,6 +77,12 @@ def emit(record):
     print(json.dumps(record), flush=True)
 
 
+def diverged(epoch, lr, why):
+    # A clean one-line reason (not a traceback) and no final metric line: the run has no result.
+    print(f"train.py: training diverged at epoch {epoch} (lr={lr}): {why}", file=sys.stderr)
+    return 1
+
+
 def main(argv):
     args = parse_args(argv)
 
@@ -111,12 +117,13 @@ def main(argv):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             with np.errstate(all="ignore"):  # divergence is reported below, not as numpy noise
-                model.partial_fit(x_train, y_train, classes=classes)
+                try:
+                    model.partial_fit(x_train, y_train, classes=classes)
+                except ValueError as error:  # sklearn refuses weights that overflowed to inf/NaN
+                    return diverged(epoch, args.lr, error)
                 probabilities = model.predict_proba(x_val)
         if not np.all(np.isfinite(probabilities)):
-            print(f"train.py: training diverged at epoch {epoch} (lr={args.lr}): non-finite outputs",
-                  file=sys.stderr)
-            return 1
+            return diverged(epoch, args.lr, "non-finite outputs")
         val_loss = float(log_loss(y_val, probabilities, labels=classes))
         emit({"step": epoch, "val_loss": val_loss})
 
