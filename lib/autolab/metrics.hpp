@@ -46,6 +46,7 @@ class MetricStream {
  public:
   // JSON lines: an object line holding `metric` gives a value; if it also holds an integer
   // `step_key` the (step, value) pair is an intermediate point. The last value is the final one.
+  // An empty `step_key` (the plan's intermediate_key left out) reads final values only, no curve.
   // Python's json.dumps writes NaN, Infinity and -Infinity bare; those are read (as garbage).
   static MetricStream Json(std::string metric, std::string step_key = "step");
   // Regex: `pattern` must have exactly one capture group holding the number; the last match in the

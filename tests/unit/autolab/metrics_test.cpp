@@ -218,3 +218,10 @@ TEST_CASE("ReadMetricFile: value, and errors naming the file and key") {
   REQUIRE_FALSE(arr.ok());
   CHECK(arr.status().message().find("holds a JSON array, not an object") != std::string::npos);
 }
+
+TEST_CASE("an empty step key reads the final value without a curve") {
+  auto o = FeedAll(MetricStream::Json("val_loss", ""), "{\"step\": 1, \"val_loss\": 2.5}\n{\"val_loss\": 2}\n");
+  REQUIRE(o.value);
+  CHECK(*o.value == 2);
+  CHECK(o.curve.empty());
+}
