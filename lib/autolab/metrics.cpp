@@ -167,6 +167,13 @@ void MetricStream::JsonLine(std::string_view raw) {
   if (line.empty() || line.front() != '{') return;
   if (line.find(metric_) == std::string_view::npos) return;
   const json j = ParseLenient(line);
+  if (j.is_discarded() && near_miss_.empty()) {
+    // Mentions the metric, looks like an object, is not JSON: most likely print(dict) with single
+    // quotes. Kept so "printed no metric" can say what went wrong.
+    near_miss_ = "line " + std::to_string(line_no_) +
+                 " looks like one but is not JSON: " + std::string(line.substr(0, 60)) +
+                 (line.size() > 60 ? "..." : "");
+  }
   if (!j.is_object()) return;
   const auto it = j.find(metric_);
   if (it == j.end()) return;
@@ -232,6 +239,7 @@ MetricOutcome MetricStream::Outcome() const {
   out.kind = MetricKind::kMissing;
   out.reason = regex_ ? "printed no line matching the regex for metric " + Quote(metric_)
                       : "printed no metric " + Quote(metric_);
+  if (!near_miss_.empty()) out.reason += " (" + near_miss_ + ")";
   if (skipped_long_lines_ > 0) {
     out.reason += " (" + std::to_string(skipped_long_lines_) + " line(s) over " + std::to_string(max_line_ >> 10) +
                   " KiB were skipped)";

@@ -87,6 +87,7 @@ class MetricStream {
   std::vector<std::pair<std::int64_t, double>> curve_;
   std::string garbage_reason_;  // first garbage seen wins
   std::size_t skipped_long_lines_ = 0;
+  std::string near_miss_;  // the first '{' line naming the metric that did not parse, for the reason
 };
 
 // A results file holding one JSON object; `metric` names a top-level key whose value is a finite

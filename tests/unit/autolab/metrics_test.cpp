@@ -225,3 +225,10 @@ TEST_CASE("an empty step key reads the final value without a curve") {
   CHECK(*o.value == 2);
   CHECK(o.curve.empty());
 }
+
+TEST_CASE("a Python dict printed instead of JSON: missing, and the reason points at the line") {
+  auto o = FeedAll(MetricStream::Json("val_loss"), "start\n{'step': 10, 'val_loss': 1.23}\n");
+  CHECK(o.kind == MetricKind::kMissing);
+  CHECK(o.reason ==
+        "printed no metric 'val_loss' (line 2 looks like one but is not JSON: {'step': 10, 'val_loss': 1.23})");
+}
