@@ -87,7 +87,9 @@ EvolveState InitialEvolveState(const Plan& plan);
 EvolveState RecordOutcome(const Plan& plan, EvolveState state, const std::string& hypothesis_id, bool won);
 
 // The next step's candidates (one per seed), or nullopt when the baseline and every hypothesis were tried
-// (or the plan has no evolve section).
+// (or the plan has no evolve section). A hypothesis that changes nothing (its overrides equal the best's,
+// no patch) yields the ids of the best's own experiments: PlanQueue drops them, and the caller records it
+// as tried (not won) from what the ledger already holds for those ids.
 std::optional<std::vector<Candidate>> NextEvolveStep(const Plan& plan, const EvolveState& state);
 
 // The Planner. Drops candidates whose id is in already_known_ids (run, running or queued) or repeats
