@@ -158,8 +158,8 @@ constexpr const char* kColumns =
     "seq, id, config_key, params, seed, patch, hypothesis, rationale, state, attempts, job_id, host, pid, "
     "metric, log_path, reason, created_ms, started_ms, finished_ms, promoted";
 
-Result<Experiment> ReadRow(Stmt& st) {
-  Experiment e;
+Result<ExperimentRecord> ReadRow(Stmt& st) {
+  ExperimentRecord e;
   e.seq = st.Int(0);
   e.id = st.Text(1);
   e.config_key = st.Text(2);
@@ -314,7 +314,7 @@ Result<std::optional<std::string>> Ledger::Meta(const std::string& key) {
   return std::optional<std::string>(st.Text(0));
 }
 
-Result<bool> Ledger::Propose(Experiment e) {
+Result<bool> Ledger::Propose(ExperimentRecord e) {
   if (!e.params.is_object()) return Status::Usage("experiment params must be a JSON object");
   std::string id = ExperimentId(e.params, e.seed, e.patch);
   if (!e.id.empty() && e.id != id) {
@@ -473,13 +473,13 @@ Result<std::vector<std::pair<std::int64_t, double>>> Ledger::Curve(const std::st
   return out;
 }
 
-Result<std::vector<Experiment>> Ledger::List(std::optional<ExpState> filter) {
+Result<std::vector<ExperimentRecord>> Ledger::List(std::optional<ExpState> filter) {
   MutexLock lock(&mu_);
   std::string sql =
       std::string("SELECT ") + kColumns + " FROM experiments" + (filter ? " WHERE state = ?" : "") + " ORDER BY seq";
   Stmt st(db_, sql.c_str());
   if (filter) DSX_RETURN_IF_ERROR(st.Bind({std::string(ExpStateName(*filter))}));
-  std::vector<Experiment> out;
+  std::vector<ExperimentRecord> out;
   while (true) {
     auto row = st.Step();
     if (!row.ok()) return row.status();
@@ -491,7 +491,7 @@ Result<std::vector<Experiment>> Ledger::List(std::optional<ExpState> filter) {
   return out;
 }
 
-Result<Experiment> Ledger::Get(const std::string& id) {
+Result<ExperimentRecord> Ledger::Get(const std::string& id) {
   MutexLock lock(&mu_);
   std::string sql = std::string("SELECT ") + kColumns + " FROM experiments WHERE id = ?";
   Stmt st(db_, sql.c_str());

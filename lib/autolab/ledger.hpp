@@ -34,7 +34,9 @@ std::optional<ExpState> ParseExpState(std::string_view name);
 // finished, failed, pruned and cancelled: nothing more happens to the experiment.
 bool IsTerminal(ExpState s);
 
-struct Experiment {
+// One experiment as the ledger records it (named like jobs::JobRecord; plan.hpp's Experiment is the
+// plan's `experiment:` section, the template every record is made from).
+struct ExperimentRecord {
   std::int64_t seq = 0;    // order of proposal (assigned by the ledger)
   std::string id;          // ExperimentId(params, seed, patch); filled by Propose when empty
   std::string config_key;  // ConfigKey(params, patch): repeats of one configuration share it
@@ -94,7 +96,7 @@ class Ledger {
   // Inserts the experiment as proposed (INSERT OR IGNORE by id). false when that experiment was
   // already proposed, whatever its state since: an experiment is never run twice. Fills id and
   // config_key when empty; a given id that is not ExperimentId(...) of the fields is kUsage.
-  Result<bool> Propose(Experiment e);
+  Result<bool> Propose(ExperimentRecord e);
 
   // Transitions. Each checks the from-state and returns kConflict naming both states otherwise
   // (kNotFound for an unknown id); each is one transaction with its event.
@@ -114,8 +116,8 @@ class Ledger {
   Status AddIntermediate(const std::string& id, std::int64_t step, double value);
   Result<std::vector<std::pair<std::int64_t, double>>> Curve(const std::string& id);
 
-  Result<std::vector<Experiment>> List(std::optional<ExpState> filter = {});  // ordered by seq
-  Result<Experiment> Get(const std::string& id);                              // kNotFound
+  Result<std::vector<ExperimentRecord>> List(std::optional<ExpState> filter = {});  // ordered by seq
+  Result<ExperimentRecord> Get(const std::string& id);                              // kNotFound
   // The history, oldest first; all experiments when `id` is empty.
   Result<std::vector<LedgerEvent>> Events(const std::string& id = "");
 

@@ -36,8 +36,8 @@ struct TempDir {
   std::string Ledger() const { return path + "/ledger.sqlite"; }
 };
 
-Experiment Exp(double lr, std::int64_t seed, std::string patch = "") {
-  Experiment e;
+ExperimentRecord Exp(double lr, std::int64_t seed, std::string patch = "") {
+  ExperimentRecord e;
   e.params = {{"lr", lr}, {"width", 64}};
   e.seed = seed;
   e.patch = std::move(patch);
@@ -52,7 +52,7 @@ std::unique_ptr<Ledger> OpenOk(const std::string& path, dsx::Clock& clock) {
   return std::move(*l);
 }
 
-std::string ProposeOk(Ledger& l, const Experiment& e) {
+std::string ProposeOk(Ledger& l, const ExperimentRecord& e) {
   auto r = l.Propose(e);
   REQUIRE_MESSAGE(r.ok(), r.status().message());
   CHECK(*r);
@@ -142,7 +142,7 @@ TEST_CASE("Propose: once only (never run twice), fields kept, ids checked") {
   TempDir dir;
   ManualClock clock(1'000);
   auto l = OpenOk(dir.Ledger(), clock);
-  Experiment e = Exp(0.1, 7, "patch-text");
+  ExperimentRecord e = Exp(0.1, 7, "patch-text");
   std::string id = ProposeOk(*l, e);
   auto again = l->Propose(e);
   REQUIRE(again.ok());
@@ -166,10 +166,10 @@ TEST_CASE("Propose: once only (never run twice), fields kept, ids checked") {
   CHECK(got->rationale == "sweep");
   CHECK(got->created_ms == 1'000);
 
-  Experiment wrong = Exp(0.2, 1);
+  ExperimentRecord wrong = Exp(0.2, 1);
   wrong.id = "e-000000000000";
   CHECK(l->Propose(wrong).status().code() == Code::kUsage);
-  Experiment not_object = Exp(0.2, 1);
+  ExperimentRecord not_object = Exp(0.2, 1);
   not_object.params = nlohmann::json::array({1, 2});
   CHECK(l->Propose(not_object).status().code() == Code::kUsage);
   CHECK(l->Get("e-missing").status().code() == Code::kNotFound);
@@ -387,7 +387,7 @@ struct Ack {
   if (!opened.ok()) _exit(10);
   Ledger& l = **opened;
   for (int i = 0; i < count; ++i) {
-    Experiment e = Exp(0.001 * (i + 1), i);
+    ExperimentRecord e = Exp(0.001 * (i + 1), i);
     auto fresh = l.Propose(e);
     if (!fresh.ok()) _exit(11);
     std::string id = ExperimentId(e.params, e.seed, e.patch);
@@ -463,7 +463,7 @@ void CheckDurable(const std::string& path, const std::vector<Ack>& acks) {
   std::map<int, int> reached;
   for (const Ack& a : acks) reached[a.index] = std::max(reached[a.index], a.rank);
   for (auto [index, rank] : reached) {
-    Experiment e = Exp(0.001 * (index + 1), index);
+    ExperimentRecord e = Exp(0.001 * (index + 1), index);
     auto got = l->Get(ExperimentId(e.params, e.seed, e.patch));
     REQUIRE_MESSAGE(got.ok(), "acknowledged experiment " << index << " lost");
     CHECK_MESSAGE(Rank(got->state) >= rank, "experiment " << index << " acknowledged at rank " << rank);
