@@ -14,9 +14,11 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "autolab/ledger.hpp"
+#include "autolab/plan.hpp"  // both in one TU: the regression test for the name clash below
 #include "core/clock.hpp"
 
 using dsx::Code;
@@ -80,6 +82,11 @@ std::string Pragma(const std::string& path, const std::string& sql) {
 }
 
 }  // namespace
+
+// Regression: the ledger's record was once named Experiment like plan.hpp's `experiment:` section;
+// the two classes broke the ODR (a crash in ~Experiment) and would not compile together. This file
+// includes both headers, so a clash fails the build.
+static_assert(!std::is_same_v<dsx::autolab::Experiment, ExperimentRecord>);
 
 TEST_CASE("ids are stable: key order does not matter, the seed does; repeats share a config key") {
   nlohmann::json a = nlohmann::json::parse(R"({"lr": 0.1, "width": 64})");
