@@ -137,7 +137,17 @@ class Checker {
     int column = m.column >= 0 ? m.column + 1 : 0;
     errors_.push_back({line, column, std::move(message)});
   }
-  void Error(const YAML::Node& n, std::string message) { ErrorAt(n.Mark(), std::move(message)); }
+  void Error(const YAML::Node& n, std::string message) { ErrorAt(Where(n), std::move(message)); }
+
+  // Where a mapping's own key is ("budget:"), so "budget.x is required" points at the section's
+  // name rather than at whichever key happens to come first inside it.
+  void RememberKey(const YAML::Node& value, const YAML::Mark& key_mark) { key_marks_.emplace_back(value, key_mark); }
+  YAML::Mark Where(const YAML::Node& n) const {
+    for (const auto& [node, mark] : key_marks_) {
+      if (node.is(n)) return mark;
+    }
+    return n.Mark();
+  }
 
   static std::string Join(std::string_view where, std::string_view key) {
     return where.empty() ? std::string(key) : std::string(where) + "." + std::string(key);
@@ -168,12 +178,15 @@ class Checker {
   YAML::Node Section(const YAML::Node& parent, const std::string& key, bool required, std::string_view where = "") {
     YAML::Node n = parent[key];
     if (!n) {
-      if (required) ErrorAt(parent.Mark(), Join(where, key) + " is required");
+      if (required) ErrorAt(Where(parent), Join(where, key) + " is required");
       return YAML::Node(YAML::NodeType::Undefined);
     }
     if (!n.IsMap()) {
       Error(n, Join(where, key) + " must be a mapping (got " + Got(n) + ")");
       return YAML::Node(YAML::NodeType::Undefined);
+    }
+    for (const auto& kv : parent) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) RememberKey(n, kv.first.Mark());
     }
     return n;
   }
@@ -272,12 +285,12 @@ class Checker {
     auto& o = plan_.objective;
     Keys(n, "objective", {"metric", "direction", "margin", "repeats", "confidence"});
     if (auto m = n["metric"]; !m) {
-      ErrorAt(n.Mark(), "objective.metric is required (the metric's key, such as val_loss)");
+      ErrorAt(Where(n), "objective.metric is required (the metric's key, such as val_loss)");
     } else {
       String(m, "objective.metric", o.metric, true);
     }
     if (auto d = n["direction"]; !d) {
-      ErrorAt(n.Mark(), "objective.direction is required (minimize or maximize)");
+      ErrorAt(Where(n), "objective.direction is required (minimize or maximize)");
     } else {
       std::string word;
       if (Enum(d, "objective.direction", {"minimize", "maximize"}, word)) o.maximize = word == "maximize";
@@ -296,14 +309,14 @@ class Checker {
     auto& b = plan_.budget;
     Keys(n, "budget", {"max_experiments", "max_parallel", "wall_clock", "experiment_timeout", "max_cost_usd"});
     if (auto m = n["max_experiments"]; !m) {
-      ErrorAt(n.Mark(), "budget.max_experiments is required");
+      ErrorAt(Where(n), "budget.max_experiments is required");
     } else {
       Integer(m, "budget.max_experiments", b.max_experiments, 1);
     }
     if (auto m = n["max_parallel"]; m) Integer(m, "budget.max_parallel", b.max_parallel, 1);
     if (auto m = n["wall_clock"]; m) Duration(m, "budget.wall_clock", b.wall_clock_s, false);
     if (auto m = n["experiment_timeout"]; !m) {
-      ErrorAt(n.Mark(), "budget.experiment_timeout is required (a hung experiment must be killed)");
+      ErrorAt(Where(n), "budget.experiment_timeout is required (a hung experiment must be killed)");
     } else {
       Duration(m, "budget.experiment_timeout", b.experiment_timeout_s, true);
     }
@@ -316,7 +329,7 @@ class Checker {
     auto& e = plan_.experiment;
     Keys(n, "experiment", {"command", "files", "git_worktree", "env", "metric", "pruning"});
     if (auto c = n["command"]; !c) {
-      ErrorAt(n.Mark(), "experiment.command is required");
+      ErrorAt(Where(n), "experiment.command is required");
     } else if (String(c, "experiment.command", e.command, true)) {
       command_node_ = c;
     }
@@ -350,7 +363,7 @@ class Checker {
       if (auto s = p["median_stopping"]; s) Bool(s, "experiment.pruning.median_stopping", e.pruning.median_stopping);
       if (auto s = p["min_steps"]; s) Integer(s, "experiment.pruning.min_steps", e.pruning.min_steps, 0);
       if (e.pruning.median_stopping && e.metric.intermediate_key.empty()) {
-        ErrorAt(p.Mark(),
+        ErrorAt(Where(p),
                 "experiment.pruning.median_stopping needs experiment.metric.intermediate_key "
                 "(the step key of intermediate metric lines)");
       }
@@ -377,10 +390,10 @@ class Checker {
     }
     if (auto n = m["intermediate_key"]; n) String(n, "experiment.metric.intermediate_key", s.intermediate_key, true);
     if (s.kind == MetricSource::kFile && s.file.empty() && !m["file"]) {
-      ErrorAt(m.Mark(), "experiment.metric.file is required with source: file");
+      ErrorAt(Where(m), "experiment.metric.file is required with source: file");
     }
     if (s.kind == MetricSource::kRegex && !m["regex"]) {
-      ErrorAt(m.Mark(), "experiment.metric.regex is required with source: regex");
+      ErrorAt(Where(m), "experiment.metric.regex is required with source: regex");
     }
     if (s.kind != MetricSource::kFile && m["file"]) Error(m["file"], "experiment.metric.file is only for source: file");
     if (s.kind != MetricSource::kRegex && m["regex"]) {
@@ -404,13 +417,15 @@ class Checker {
         Integer(s, "sweep.samples", sweep.samples, 1);
       }
     } else if (sweep.mode == Sweep::kRandom) {
-      ErrorAt(n.Mark(), "sweep.samples is required with mode: random");
+      ErrorAt(Where(n), "sweep.samples is required with mode: random");
     }
     if (auto s = n["seed"]; s) Integer<std::uint64_t>(s, "sweep.seed", sweep.seed, 0);
     if (auto p = Section(n, "params", true, "sweep"); p) {
       if (p.size() == 0) Error(p, "sweep.params must name at least one parameter");
       for (const auto& kv : p) {
         Param param;
+        declared_.push_back(kv.first.Scalar());
+        RememberKey(kv.second, kv.first.Mark());
         if (ParamSpec(kv.first, kv.second, sweep.mode, param)) sweep.params.push_back(std::move(param));
       }
     }
@@ -441,7 +456,7 @@ class Checker {
     if (auto t = spec["type"]; t) {
       if (!Enum(t, field + ".type", {"grid", "choice", "uniform", "loguniform", "int"}, type)) return false;
     } else if (type.empty()) {
-      ErrorAt(spec.Mark(), field + ".type is required (grid, choice, uniform, loguniform or int)");
+      ErrorAt(Where(spec), field + ".type is required (grid, choice, uniform, loguniform or int)");
       return false;
     }
     bool ok = true;
@@ -449,7 +464,7 @@ class Checker {
       p.kind = type == "grid" ? Param::kGrid : Param::kChoice;
       auto v = spec["values"];
       if (!v || !v.IsSequence() || v.size() == 0) {
-        ErrorAt(v ? v.Mark() : spec.Mark(), field + ".values must be a non-empty list");
+        ErrorAt(v ? v.Mark() : Where(spec), field + ".values must be a non-empty list");
         return false;
       }
       for (const auto& item : v) p.values.push_back(ValueJson(item));
@@ -464,7 +479,7 @@ class Checker {
       auto b = spec[k];
       double& out = std::string(k) == "low" ? p.low : p.high;
       if (!b) {
-        ok = false, ErrorAt(spec.Mark(), field + "." + k + " is required for type " + type);
+        ok = false, ErrorAt(Where(spec), field + "." + k + " is required for type " + type);
       } else if (p.kind == Param::kInt) {
         std::int64_t i = 0;
         if (Integer(b, field + "." + k, i, std::numeric_limits<std::int64_t>::min())) out = static_cast<double>(i);
@@ -473,14 +488,14 @@ class Checker {
         ok = false;
       }
     }
-    if (ok && p.low >= p.high) ok = false, ErrorAt(spec.Mark(), field + ": low must be less than high");
+    if (ok && p.low >= p.high) ok = false, ErrorAt(Where(spec), field + ": low must be less than high");
     if (ok && p.kind == Param::kLogUniform && p.low <= 0) {
       ok = false, Error(spec["low"], field + ".low must be positive for loguniform");
     }
     if (auto c = spec["count"]; c) {
       if (!Integer(c, field + ".count", p.count, p.kind == Param::kInt ? 1 : 2)) ok = false;
     } else if (mode == Sweep::kGrid && p.kind != Param::kInt) {
-      ok = false, ErrorAt(spec.Mark(), field + ".count is required in a grid sweep (points over [low, high])");
+      ok = false, ErrorAt(Where(spec), field + ".count is required in a grid sweep (points over [low, high])");
     }
     return ok;
   }
@@ -491,6 +506,7 @@ class Checker {
     if (auto b = Section(n, "base", false, "evolve"); b) {
       for (const auto& kv : b) {
         const std::string key = kv.first.Scalar();
+        declared_.push_back(key);
         if (!IsIdentifier(key)) Error(kv.first, "evolve.base: '" + key + "' is not a valid parameter name");
         ev.base[key] = ValueJson(kv.second);
       }
@@ -521,7 +537,7 @@ class Checker {
     Keys(n, field, {"id", "rationale", "overrides", "patch"});
     bool ok = true;
     if (auto id = n["id"]; !id) {
-      ok = false, ErrorAt(n.Mark(), field + ".id is required");
+      ok = false, ErrorAt(Where(n), field + ".id is required");
     } else if (String(id, field + ".id", h.id, true) && !IsIdentifier(std::string(1, 'x') + h.id)) {
       // ids become folder names: letters, digits, '_' and '-' only
       bool clean = std::all_of(h.id.begin(), h.id.end(), [](char c) {
@@ -558,7 +574,7 @@ class Checker {
       }
     }
     if (!n["overrides"] && !n["patch"])
-      ok = false, ErrorAt(n.Mark(), field + " needs overrides or a patch (one change)");
+      ok = false, ErrorAt(Where(n), field + " needs overrides or a patch (one change)");
     return ok;
   }
 
@@ -567,7 +583,7 @@ class Checker {
     Keys(n, "researcher", {"provider", "model", "goal", "notes"});
     for (const char* k : {"provider", "model"}) {
       std::string& out = std::string(k) == "provider" ? r.provider : r.model;
-      if (auto v = n[k]; !v) ErrorAt(n.Mark(), std::string("researcher.") + k + " is required");
+      if (auto v = n[k]; !v) ErrorAt(Where(n), std::string("researcher.") + k + " is required");
       else String(v, std::string("researcher.") + k, out, true);
     }
     if (auto g = n["goal"]; g) String(g, "researcher.goal", r.goal, true);
@@ -610,18 +626,18 @@ class Checker {
     const bool sweep = root["sweep"].IsDefined(), evolve = root["evolve"].IsDefined();
     const bool researcher = root["researcher"].IsDefined();
     if (sweep && evolve) {
-      Error(root["evolve"], "a plan has sweep or evolve, not both (sweep is at line " +
-                                std::to_string(root["sweep"].Mark().line + 1) + ")");
+      ErrorAt(Where(root["evolve"]), "a plan has sweep or evolve, not both (sweep is at line " +
+                                         std::to_string(Where(root["sweep"]).line + 1) + ")");
     }
     if (!sweep && !evolve && !researcher) {
       ErrorAt(root_mark_, "a plan needs a generator: sweep, evolve (hypotheses), or researcher");
     }
     if (sweep && researcher) {
-      Error(root["researcher"], "researcher proposes evolve hypotheses; it cannot be combined with sweep");
+      ErrorAt(Where(root["researcher"]), "researcher proposes evolve hypotheses; it cannot be combined with sweep");
     }
     if (evolve && !researcher && plan_.evolve && plan_.evolve->hypotheses.empty() && evolve_node_ &&
         !evolve_node_["hypotheses"]) {
-      ErrorAt(evolve_node_.Mark(), "evolve.hypotheses is required unless a researcher proposes them");
+      ErrorAt(Where(evolve_node_), "evolve.hypotheses is required unless a researcher proposes them");
     }
     if (plan_.budget.max_experiments > 0 && plan_.budget.max_experiments < plan_.objective.repeats) {
       Error(root["budget"]["max_experiments"],
@@ -630,12 +646,10 @@ class Checker {
                 "): not even one configuration can be measured");
     }
     if (command_node_) {
+      // Every name the plan declares, even one whose spec has errors of its own (one mistake, one message).
       std::vector<std::string> known = {"workdir", "seed"};
-      if (plan_.sweep) {
-        for (const auto& p : plan_.sweep->params) known.push_back(p.name);
-      }
-      if (plan_.evolve) {
-        for (const auto& [k, v] : plan_.evolve->base) known.push_back(k);
+      for (const auto& d : declared_) {
+        if (std::find(known.begin(), known.end(), d) == known.end()) known.push_back(d);
       }
       for (const auto& name : CommandPlaceholders(plan_.experiment.command)) {
         if (std::find(known.begin(), known.end(), name) != known.end()) continue;
@@ -653,6 +667,8 @@ class Checker {
   Plan plan_;
   std::vector<PlanError> errors_;
   YAML::Mark root_mark_;
+  std::vector<std::pair<YAML::Node, YAML::Mark>> key_marks_;
+  std::vector<std::string> declared_;  // parameter names of sweep.params and evolve.base
   YAML::Node command_node_{YAML::NodeType::Undefined};
   YAML::Node evolve_node_{YAML::NodeType::Undefined};
 };
