@@ -13,6 +13,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "autolab/command_template.hpp"
 #include "core/fs.hpp"
 
 namespace dsx::autolab {
@@ -425,6 +426,9 @@ class Checker {
       for (const auto& kv : p) {
         Param param;
         declared_.push_back(kv.first.Scalar());
+        if (kv.first.Scalar() == "seed" || kv.first.Scalar() == "workdir") {
+          Error(kv.first, "sweep.params: '" + kv.first.Scalar() + "' is a built-in placeholder, not a parameter name");
+        }
         RememberKey(kv.second, kv.first.Mark());
         if (ParamSpec(kv.first, kv.second, sweep.mode, param)) sweep.params.push_back(std::move(param));
       }
@@ -507,6 +511,9 @@ class Checker {
       for (const auto& kv : b) {
         const std::string key = kv.first.Scalar();
         declared_.push_back(key);
+        if (key == "seed" || key == "workdir") {
+          Error(kv.first, "evolve.base: '" + key + "' is a built-in placeholder, not a parameter name");
+        }
         if (!IsIdentifier(key)) Error(kv.first, "evolve.base: '" + key + "' is not a valid parameter name");
         ev.base[key] = ValueJson(kv.second);
       }
@@ -650,6 +657,11 @@ class Checker {
       std::vector<std::string> known = {"workdir", "seed"};
       for (const auto& d : declared_) {
         if (std::find(known.begin(), known.end(), d) == known.end()) known.push_back(d);
+      }
+      // The workers split the command without a shell (command_template.hpp): a template that does
+      // not split would fail every run, so it fails here, once.
+      if (auto words = SplitCommandWords(plan_.experiment.command); !words.ok()) {
+        Error(command_node_, "experiment.command: " + words.status().message());
       }
       for (const auto& name : CommandPlaceholders(plan_.experiment.command)) {
         if (std::find(known.begin(), known.end(), name) != known.end()) continue;

@@ -85,7 +85,8 @@ struct Pruning {
 };
 
 struct Experiment {
-  std::string command;             // shell template: {param}, {workdir}, {seed}; ${VAR} is the shell's
+  std::string
+      command;  // split like a shell's simple command, no shell (command_template.hpp); {param}, {workdir}, {seed}
   std::vector<std::string> files;  // copied into each experiment's folder (relative to the plan's folder)
   bool git_worktree = false;       // check out a git worktree of the plan's repository per experiment
   std::map<std::string, std::string> env;
@@ -148,8 +149,8 @@ std::int64_t CountExperiments(const Plan& plan);
 nlohmann::json ToJson(const Plan& plan);
 std::string PlanHash(const Plan& plan);
 
-// Names of the {placeholders} in a command template, in order, without duplicates: "{{" and "}}"
-// are literal braces and "${...}" belongs to the shell.
+// Names of the {placeholders} in a command template, in order, without duplicates ("{{" and "}}"
+// are literal braces): autolab::Placeholders of command_template.hpp, which the workers expand with.
 std::vector<std::string> CommandPlaceholders(std::string_view command);
 
 }  // namespace dsx::autolab

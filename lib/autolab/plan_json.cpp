@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "autolab/command_template.hpp"
 #include "autolab/plan.hpp"
 #include "core/hash.hpp"
 
@@ -138,26 +139,7 @@ nlohmann::json ToJson(const Plan& plan) {
 // canonical without a separate canonicalisation pass.
 std::string PlanHash(const Plan& plan) { return hash::Sha256Hex(ToJson(plan).dump()); }
 
-std::vector<std::string> CommandPlaceholders(std::string_view command) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < command.size(); ++i) {
-    char c = command[i];
-    if ((c == '{' || c == '}') && i + 1 < command.size() && command[i + 1] == c) {
-      ++i;  // "{{" / "}}": a literal brace
-      continue;
-    }
-    if (c != '{') continue;
-    size_t close = command.find('}', i + 1);
-    if (close == std::string_view::npos) break;
-    if (i > 0 && command[i - 1] == '$') {  // ${VAR}: the shell's
-      i = close;
-      continue;
-    }
-    std::string name(command.substr(i + 1, close - i - 1));
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-    i = close;
-  }
-  return names;
-}
+// One definition of what a placeholder is: the one the workers expand with (command_template.hpp).
+std::vector<std::string> CommandPlaceholders(std::string_view command) { return Placeholders(command); }
 
 }  // namespace dsx::autolab

@@ -30,7 +30,7 @@ budget:
   experiment_timeout: 300
   max_cost_usd: 0
 experiment:
-  command: python3 train.py --lr {lr} --width {width} --alpha {alpha} --seed {seed} --out {workdir} ${HOME}
+  command: python3 train.py --lr {lr} --width {width} --alpha {alpha} --seed {seed} --out {workdir}
   env:
     OMP_NUM_THREADS: "1"
   metric:
@@ -57,6 +57,14 @@ std::string Errors(const std::string& yaml) {
   for (const auto& e : check.errors)
     out += std::to_string(e.line) + ":" + std::to_string(e.column) + ": " + e.message + "\n";
   return out;
+}
+
+// text with the first `from` replaced by `to` (built by concatenation: GCC 12's -Wrestrict misfires
+// on std::string::replace here).
+std::string Swap(const std::string& text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.substr(0, at) + to + text.substr(at + from.size());
 }
 
 // A minimal valid plan with one line replaced or added, for the one-mistake cases.
@@ -168,7 +176,7 @@ TEST_CASE("wrong types are reported with line, column and the value") {
         "weeks')\n");
   CHECK(Errors(Minimal("", "experiment2: 1\n")).find("unknown key 'experiment2'") != std::string::npos);
   std::string yaml = Minimal();
-  yaml.replace(yaml.find("command: run --lr {lr}"), 22, "command: [a, b]");
+  yaml = Swap(yaml, "command: run --lr {lr}", "command: [a, b]");
   CHECK(Errors(yaml) == "8:12: experiment.command must be a non-empty string (got a list)\n");
   CHECK(Errors(Minimal("", "resources: {gpus: many}\n")) ==
         "12:19: resources.gpus must be a non-negative integer (got 'many')\n");
@@ -177,7 +185,7 @@ TEST_CASE("wrong types are reported with line, column and the value") {
   yaml = Minimal() + "evolve: 3\n";
   CHECK(Errors(yaml).find("12:9: evolve must be a mapping (got '3')") != std::string::npos);
   yaml = Minimal();
-  yaml.replace(yaml.find("experiment:\n"), 12, "experiment:\n  git_worktree: maybe\n");
+  yaml = Swap(yaml, "experiment:\n", "experiment:\n  git_worktree: maybe\n");
   CHECK(Errors(yaml) == "8:17: experiment.git_worktree must be true or false (got 'maybe')\n");
   CHECK(Errors(Minimal("", "session_server: ftp://x\n")) ==
         "12:17: session_server must be an http:// or https:// URL (got 'ftp://x')\n");
@@ -191,31 +199,36 @@ TEST_CASE("an unknown key one edit away gets a suggestion") {
 
 TEST_CASE("a missing metric, a bad enum word and an impossible budget") {
   std::string yaml = Minimal();
-  yaml.replace(yaml.find("  metric: loss\n"), 15, "");
+  yaml = Swap(yaml, "  metric: loss\n", "");
   CHECK(Errors(yaml) == "1:1: objective.metric is required (the metric's key, such as val_loss)\n");
   yaml = Minimal();
-  yaml.replace(yaml.find("minimize"), 8, "minimise");
+  yaml = Swap(yaml, "minimize", "minimise");
   CHECK(Errors(yaml) ==
         "3:14: objective.direction must be one of minimize, maximize (got 'minimise'): did you mean 'minimize'?\n");
   yaml = Minimal();
-  yaml.replace(yaml.find("direction: minimize\n"), 20, "direction: minimize\n  repeats: 5\n");
+  yaml = Swap(yaml, "direction: minimize\n", "direction: minimize\n  repeats: 5\n");
   CHECK(Errors(yaml) ==
         "6:20: budget.max_experiments (4) is less than objective.repeats (5): not even one configuration can be "
         "measured\n");
   yaml = Minimal();
-  yaml.replace(yaml.find("max_experiments: 4"), 18, "max_experiments: 0");
+  yaml = Swap(yaml, "max_experiments: 4", "max_experiments: 0");
   CHECK(Errors(yaml) == "5:20: budget.max_experiments must be a positive integer (got '0')\n");
   yaml = Minimal();
-  yaml.replace(yaml.find("  experiment_timeout: 60\n"), 25, "");
+  yaml = Swap(yaml, "  experiment_timeout: 60\n", "");
   CHECK(Errors(yaml) == "4:1: budget.experiment_timeout is required (a hung experiment must be killed)\n");
 }
 
 TEST_CASE("placeholders that name no parameter") {
   std::string yaml = Minimal();
-  yaml.replace(yaml.find("{lr}"), 4, "{lr} {seed} {workdir} {{literal}} ${HOME} {lrr}");
+  yaml = Swap(yaml, "{lr}", "{lr} {seed} {workdir} {{literal}} {lrr}");
   CHECK(Errors(yaml) ==
         "8:12: experiment.command: {lrr} names no parameter (known: lr, seed, workdir): did you mean '{lr}'?\n");
-  CHECK(al::CommandPlaceholders("a {x} {{y}} ${Z} {x} {seed}") == std::vector<std::string>{"x", "seed"});
+  CHECK(al::CommandPlaceholders("a {x} {{y}} {x} {seed}") == std::vector<std::string>{"x", "seed"});
+  yaml = Minimal();
+  yaml = Swap(yaml, "{lr}", "{lr} 'unterminated");
+  CHECK(Errors(yaml).rfind("8:12: experiment.command: ", 0) == 0);  // does not split: refused here
+  CHECK(Errors(Minimal("", "    seed: [1, 2]\n")) ==
+        "12:5: sweep.params: 'seed' is a built-in placeholder, not a parameter name\n");
 }
 
 TEST_CASE("generators: both sweep and evolve, none, random without samples") {
@@ -226,7 +239,7 @@ TEST_CASE("generators: both sweep and evolve, none, random without samples") {
       "experiment: {command: x}\n";
   CHECK(Errors(yaml) == "1:1: a plan needs a generator: sweep, evolve (hypotheses), or researcher\n");
   yaml = Minimal();
-  yaml.replace(yaml.find("sweep:\n"), 7, "sweep:\n  mode: random\n");
+  yaml = Swap(yaml, "sweep:\n", "sweep:\n  mode: random\n");
   CHECK(Errors(yaml) == "9:1: sweep.samples is required with mode: random\n");
   CHECK(Errors(Minimal("", "    mu: {type: uniform, low: 1, high: 0, count: 2}\n")) ==
         "12:5: sweep.params.mu: low must be less than high\n");
@@ -291,7 +304,7 @@ experiment:
   pruning: {min_steps: 5, median_stopping: true}
   metric: {intermediate_key: step, source: json_lines}
   env: {OMP_NUM_THREADS: "1"}
-  command: python3 train.py --lr {lr} --width {width} --alpha {alpha} --seed {seed} --out {workdir} ${HOME}
+  command: python3 train.py --lr {lr} --width {width} --alpha {alpha} --seed {seed} --out {workdir}
 budget: {max_cost_usd: 0, experiment_timeout: 5m, wall_clock: 7200, max_parallel: 2, max_experiments: 60}
 objective: {confidence: 0.9, repeats: 3, margin: 0.01, direction: minimize, metric: val_loss}
 name: digits
@@ -304,7 +317,7 @@ name: digits
   CHECK(al::PlanHash(*a) == al::PlanHash(*b));
   CHECK(al::PlanHash(*a).size() == 64);
   std::string changed = kSweepPlan;
-  changed.replace(changed.find("max_parallel: 2"), 15, "max_parallel: 3");
+  changed = Swap(changed, "max_parallel: 2", "max_parallel: 3");
   auto c = al::ParsePlan(changed, "/a/digits.yaml");
   REQUIRE(c.ok());
   CHECK(al::PlanHash(*a) != al::PlanHash(*c));
