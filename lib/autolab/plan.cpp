@@ -165,9 +165,15 @@ class Checker {
   }
 
   // Unknown keys are errors (a misspelt key silently ignored would run the wrong experiment).
+  // A key given twice is an error too: yaml-cpp keeps one of them silently.
   void Keys(const YAML::Node& map, std::string_view where, const std::vector<std::string>& known) {
+    std::map<std::string, int> seen;
     for (const auto& kv : map) {
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (auto [it, fresh] = seen.emplace(key, kv.first.Mark().line + 1); !fresh) {
+        Error(kv.first, "'" + Join(where, key) + "' is given twice (first at line " + std::to_string(it->second) + ")");
+        continue;
+      }
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
       std::string msg = "unknown key '" + Join(where, key) + "'";
       if (std::string s = Suggest(key, known); !s.empty()) msg += ": did you mean '" + s + "'?";
@@ -497,7 +503,13 @@ class Checker {
       ok = false, Error(spec["low"], field + ".low must be positive for loguniform");
     }
     if (auto c = spec["count"]; c) {
-      if (!Integer(c, field + ".count", p.count, p.kind == Param::kInt ? 1 : 2)) ok = false;
+      if (!Integer(c, field + ".count", p.count, p.kind == Param::kInt ? 1 : 2)) {
+        ok = false;
+      } else if (ok && p.kind == Param::kInt && p.count > p.high - p.low + 1) {
+        ok = false,
+        Error(c, field + ".count is more than the " + std::to_string(static_cast<std::int64_t>(p.high - p.low + 1)) +
+                     " integers in [low, high]");
+      }
     } else if (mode == Sweep::kGrid && p.kind != Param::kInt) {
       ok = false, ErrorAt(Where(spec), field + ".count is required in a grid sweep (points over [low, high])");
     }
@@ -694,9 +706,12 @@ PlanCheck CheckPlan(std::string_view yaml_text, const std::string& path_for_erro
 std::string FormatErrors(const std::string& path, const std::vector<PlanError>& errors) {
   std::string out;
   for (const auto& e : errors) {
-    out += path;
-    if (e.line > 0) out += ":" + std::to_string(e.line) + ":" + std::to_string(e.column);
-    out += ": " + e.message + "\n";
+    // Appended piece by piece: GCC 12's -Wrestrict misfires on `":" + std::to_string(...)` here.
+    out.append(path);
+    if (e.line > 0) {
+      out.append(":").append(std::to_string(e.line)).append(":").append(std::to_string(e.column));
+    }
+    out.append(": ").append(e.message).append("\n");
   }
   if (!out.empty()) out.pop_back();
   return out;

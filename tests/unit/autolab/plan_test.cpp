@@ -192,6 +192,10 @@ TEST_CASE("wrong types are reported with line, column and the value") {
 }
 
 TEST_CASE("an unknown key one edit away gets a suggestion") {
+  CHECK(Errors(Minimal("  max_parallel: 1\n  max_parallel: 2\n")) ==
+        "8:3: 'budget.max_parallel' is given twice (first at line 7)\n");
+  CHECK(Errors(Minimal("", "    k: {type: int, low: 1, high: 3, count: 4}\n")) ==
+        "12:44: sweep.params.k.count is more than the 3 integers in [low, high]\n");
   CHECK(Errors(Minimal("  max_paralel: 2\n")) ==
         "7:3: unknown key 'budget.max_paralel': did you mean 'max_parallel'?\n");
   CHECK(Errors(Minimal("  colour: 2\n")) == "7:3: unknown key 'budget.colour'\n");
