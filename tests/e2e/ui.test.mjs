@@ -163,7 +163,12 @@ describe("web UI in headless Chromium", { skip: kSkip || false }, () => {
     await sleep(800);
     assert.equal(await pageText(a), stopped, "no output after the stop");
     assert.equal(await pageText(b), stopped);
-    assert.equal(stopped, agent.output());
+    // What the agent printed after the cancel took effect is dropped by design (the runner stops
+    // sending at the ack: session_client/agent_runner.hpp), so the page holds a prefix of the
+    // agent's output; under load the agent may print a line or two in that window. Asserting
+    // equality made this test flake on a busy 2-core machine (CI 2026-12-07: 56 of 57 lines).
+    assert.ok(agent.output().startsWith(stopped), "the page shows a prefix of what the agent printed");
+    assert.ok(stopped.endsWith("\n"), "whole lines only");
     assert.ok(agent.output().split("\n").length < 300, "the agent stopped early");
     assert.equal(await a.evaluate(() => document.getElementById("stop").disabled), true);
     await a.close();
