@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
+#include "core/json_limits.hpp"
 
 namespace dsx::autolab {
 namespace {
@@ -65,9 +66,9 @@ std::optional<std::string> MarkNonFinite(std::string_view in) {
 
 // Parses a JSON text, accepting Python's bare non-finite tokens. Discarded json on failure.
 json ParseLenient(std::string_view text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(text);
   if (!j.is_discarded()) return j;
-  if (auto marked = MarkNonFinite(text)) return json::parse(*marked, nullptr, false);
+  if (auto marked = MarkNonFinite(text)) return ParseJsonOrDiscarded(*marked);
   return j;
 }
 
@@ -251,6 +252,10 @@ Result<double> ReadMetricFile(const std::filesystem::path& path, const std::stri
   const std::string file = Quote(path.string());
   auto text = fs::ReadFile(path);
   if (!text.ok()) return text.status().Wrap("results file");
+  if (JsonDepth(*text) > kMaxJsonDepth) {
+    return Status::Failed("results file " + file + " nests JSON deeper than " + std::to_string(kMaxJsonDepth) +
+                          " levels");
+  }
   json j;
   try {
     j = json::parse(*text);

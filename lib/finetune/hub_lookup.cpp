@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_limits.hpp"
 #include "net/curl_transport.hpp"
 
 namespace dsx::finetune {
@@ -94,7 +95,7 @@ std::string WhyUnreachable(const net::Exchange& e, const std::string& server) {
 std::string ServerSays(const net::HttpResponse& r) {
   std::string msg = r.Header("X-Error-Message");
   if (msg.empty()) {
-    auto j = json::parse(r.body, nullptr, false);
+    auto j = ParseJsonOrDiscarded(r.body);
     if (j.is_object()) {
       for (const char* k : {"error", "message"})
         if (j.contains(k) && j[k].is_string()) msg = j[k].get<std::string>();
@@ -170,9 +171,9 @@ HubOptions HubOptionsFromEnv(const GetEnv& getenv) {
 }
 
 Result<ModelInfo> ModelInfoFromHub(const std::string& id, std::string_view api_json, std::string_view config_json) {
-  auto api = json::parse(api_json, nullptr, false);
+  auto api = ParseJsonOrDiscarded(api_json);
   if (!api.is_object()) return Status::Failed("the Hub's model API answered for " + id + " with something not JSON");
-  auto config = json::parse(config_json, nullptr, false);
+  auto config = ParseJsonOrDiscarded(config_json);
   if (!config.is_object()) return Status::Failed("config.json of " + id + " is not a JSON object");
   // Multimodal models (Gemma 3, Llava, Qwen2-VL) keep the language model's numbers in text_config.
   json c = config;
@@ -232,7 +233,7 @@ Result<ModelInfo> ModelInfoFromHub(const std::string& id, std::string_view api_j
 }
 
 Result<std::vector<DatasetConfigInfo>> ParseDatasetInfo(std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = ParseJsonOrDiscarded(body);
   if (!doc.is_object() || !doc.contains("dataset_info") || !doc["dataset_info"].is_object())
     return Status::Failed("the dataset viewer's /info answer has no dataset_info object");
   const json& di = doc["dataset_info"];

@@ -5,6 +5,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/json_limits.hpp"
 #include "finetune/spec_fields.hpp"
 
 namespace dsx::finetune {
@@ -100,7 +101,7 @@ Result<LlmFill> FillWithLlm(std::string_view instruction, const ParseResult& par
   Result<llm::ChatReply> reply = chat(request);
   if (!reply.ok()) return reply.status().Wrap("--llm");
 
-  nlohmann::json obj = nlohmann::json::parse(JsonText(reply->text), nullptr, /*allow_exceptions=*/false);
+  nlohmann::json obj = ParseJsonOrDiscarded(JsonText(reply->text));
   if (obj.is_discarded() || !obj.is_object())
     return Status::Failed("--llm: the reply is not a JSON object: '" + Excerpt(reply->text) + "'");
 

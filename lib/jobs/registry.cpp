@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "core/fs.hpp"
+#include "core/json_limits.hpp"
 
 namespace dsx::jobs {
 namespace {
@@ -78,7 +79,11 @@ Result<nlohmann::json> ParseJsonFile(const std::string& id, const stdfs::path& p
     if (text.status().code() == Code::kNotFound) return Damaged(id, file, "missing");
     return Damaged(id, file, text.status().message());
   }
-  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  // Nested past the limit would parse, then overflow the stack when copied or printed.
+  if (JsonDepth(*text) > kMaxJsonDepth) {
+    return Damaged(id, file, "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  auto j = ParseJsonOrDiscarded(*text);
   if (j.is_discarded()) return Damaged(id, file, "not valid JSON");
   if (!j.is_object()) return Damaged(id, file, "not a JSON object");
   return j;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_limits.hpp"
 #include "jobs/hf/hf_job_spec.hpp"
 #include "net/curl_transport.hpp"
 #include "net/http_date.hpp"
@@ -23,7 +24,7 @@ std::string EnvValue(const GetEnv& getenv, const char* name) {
 // The human part of an error answer: {"error": "..."} (the Hub's shape), {"message": ...},
 // else the start of the body.
 std::string ServerMessage(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = ParseJsonOrDiscarded(body);
   if (!j.is_discarded() && j.is_object()) {
     for (const char* key : {"error", "message", "detail"}) {
       if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
@@ -189,7 +190,7 @@ Result<std::string> HfBackend::NamespaceFor(const JobRecord& record) {
   auto ex = Call(*transport, req, true);
   if (!ex.ok()) return ex.status();
   if (ex->response.status != 200) return HttpError(*ex, "your account", "").Wrap("who am I");
-  auto j = nlohmann::json::parse(ex->response.body, nullptr, false);
+  auto j = ParseJsonOrDiscarded(ex->response.body);
   if (j.is_discarded() || !j.is_object() || !j.contains("name") || !j["name"].is_string() ||
       j["name"].get<std::string>().empty()) {
     return Status::Failed("Hugging Face's whoami answer has no account name");
@@ -235,7 +236,7 @@ Result<Submitted> HfBackend::Submit(const JobRecord& record, const std::string& 
   auto ex = Call(*transport, req, false);
   if (!ex.ok()) return ex.status();
   if (ex->response.status < 200 || ex->response.status >= 300) return HttpError(*ex, *ns, "");
-  auto j = nlohmann::json::parse(ex->response.body, nullptr, false);
+  auto j = ParseJsonOrDiscarded(ex->response.body);
   if (j.is_discarded() || !j.is_object() || !j.contains("id") || !j["id"].is_string()) {
     return Status::Failed("Hugging Face accepted the job but its answer has no job id");
   }
@@ -260,7 +261,7 @@ Result<JobStatus> HfBackend::PollWith(net::Transport& transport, const std::stri
   auto ex = Call(transport, req, true);
   if (!ex.ok()) return ex.status();
   if (ex->response.status != 200) return HttpError(*ex, ns, id);
-  auto j = nlohmann::json::parse(ex->response.body, nullptr, false);
+  auto j = ParseJsonOrDiscarded(ex->response.body);
   if (j.is_discarded() || !j.is_object() || !j.contains("status") || !j["status"].is_object() ||
       !j["status"].contains("stage") || !j["status"]["stage"].is_string()) {
     return Status::Failed("Hugging Face's answer for job " + id + " has no status.stage");

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_limits.hpp"
 #include "jobs/hf/hf_backend.hpp"
 
 namespace dsx::jobs::hf {
@@ -26,7 +27,7 @@ double LeadingNumber(const std::string& text) {
 }  // namespace
 
 Result<std::vector<Flavor>> ParseHardware(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = ParseJsonOrDiscarded(body);
   if (j.is_discarded() || !j.is_array()) return Status::Failed("Hugging Face's hardware list is not a JSON array");
   std::vector<Flavor> out;
   for (size_t i = 0; i < j.size(); ++i) {

@@ -19,6 +19,7 @@
 // unbounded memory.
 #include <nlohmann/json.hpp>
 
+#include "core/json_limits.hpp"
 #include "jobs/hf/hf_backend.hpp"
 #include "net/sse_parser.hpp"
 
@@ -28,7 +29,7 @@ namespace {
 // The text of one log event: the "data" member of its JSON, else the raw data.
 std::string LineOf(const std::string& data) {
   if (!data.empty() && data.front() == '{') {
-    auto j = nlohmann::json::parse(data, nullptr, false);
+    auto j = ParseJsonOrDiscarded(data);
     if (!j.is_discarded() && j.is_object() && j.contains("data") && j["data"].is_string()) {
       return j["data"].get<std::string>();
     }

@@ -2,6 +2,7 @@
 #include "jobs/local/local_state.hpp"
 
 #include "core/fs.hpp"
+#include "core/json_limits.hpp"
 
 namespace dsx::jobs {
 namespace {
@@ -76,7 +77,7 @@ Result<LocalState> ReadLocalState(const std::string& jobdir) {
   const std::string path = jobdir + "/" + kLocalStateFile;
   auto text = fs::ReadFile(path);
   if (!text.ok()) return text.status();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
+  auto j = ParseJsonOrDiscarded(*text);
   if (j.is_discarded()) return Status::Failed("'" + path + "' is not valid JSON");
   auto s = LocalStateFromJson(j);
   if (!s.ok()) return s.status().Wrap("'" + path + "'");

@@ -19,6 +19,7 @@
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/json_limits.hpp"
 #include "core/process_group.hpp"
 #include "jobs/job.hpp"
 #include "jobs/local/local_state.hpp"
@@ -142,7 +143,7 @@ int RunSupervisor(const std::string& jobdir_arg, const SupervisorOptions& option
 
   auto job_text = fs::ReadFile(jobdir + "/job.json");
   if (!job_text.ok()) return StartFailed(file, log_fd, job_text.status());
-  auto job = nlohmann::json::parse(*job_text, nullptr, false);
+  auto job = ParseJsonOrDiscarded(*job_text);
   if (job.is_discarded() || !job.is_object() || !job.contains("request"))
     return StartFailed(file, log_fd, Status::Failed("'" + jobdir + "/job.json' is not a job"));
   auto request = RequestFromJson(job["request"]);

@@ -6,35 +6,7 @@ namespace dsx::session {
 
 using nlohmann::json;
 
-int JsonDepth(std::string_view text, int limit) {
-  int depth = 0;
-  int deepest = 0;
-  const std::size_t n = text.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const char c = text[i];
-    if (c == '"') {
-      // Skip the string: up to the next quote that no backslash escapes.
-      for (++i; i < n && text[i] != '"'; ++i) {
-        if (text[i] == '\\') ++i;
-      }
-    } else if (c == '[' || c == '{') {
-      if (++depth > deepest && (deepest = depth) > limit) return limit + 1;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
-Result<json> ParseClientJson(std::string_view text, int max_depth) {
-  // Text no longer than the limit cannot nest past it (each level is at least one byte).
-  if (text.size() > static_cast<std::size_t>(max_depth) && JsonDepth(text, max_depth) > max_depth) {
-    return Status::Failed("JSON nested deeper than " + std::to_string(max_depth) + " levels");
-  }
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return Status::Failed("invalid JSON");
-  return value;
-}
+Result<json> ParseClientJson(std::string_view text, int max_depth) { return ParseJsonBounded(text, max_depth); }
 
 JsonFields::JsonFields(const json& object, std::string what, std::string prefix)
     : object_(object), prefix_(std::move(prefix)) {

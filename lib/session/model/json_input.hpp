@@ -15,22 +15,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_limits.hpp"
 #include "core/status.hpp"
 #include "session/wire/event.hpp"
 
 namespace dsx::session {
 
-// Deepest nesting of arrays and objects accepted from a client (docs/protocol/streams.md,
-// "JSON mode"; sessions.md section 2). 64 is far beyond any event or frame the protocol
-// defines (an event's own data sits at depth 2, a batch adds 1, a WebSocket frame 1 more) and
-// keeps the serializer's recursion to a few tens of KiB of stack, even under sanitizers; the
-// same default as .NET's System.Text.Json.
-inline constexpr int kMaxJsonDepth = 64;
-
-// Nesting depth of the JSON text: arrays and objects count one level each, a scalar is 0.
-// One pass over the bytes that skips strings (escapes included); it stops at limit + 1.
-// Exact for valid JSON; for invalid JSON the number means nothing, and the parse fails anyway.
-int JsonDepth(std::string_view text, int limit = kMaxJsonDepth);
+// Deepest nesting accepted from a client and the depth scan: core/json_limits.hpp (docs/protocol/
+// streams.md, "JSON mode"; sessions.md section 2), shared with every client module.
+using ::dsx::JsonDepth;
+using ::dsx::kMaxJsonDepth;
 
 // Parse client JSON, refusing text nested deeper than `max_depth` before any value is built.
 // Errors are Status::Failed (HTTP 400): "invalid JSON" or "JSON nested deeper than 64 levels".

@@ -301,3 +301,28 @@ TEST_CASE("create refuses a request that is not UTF-8 and writes nothing; state 
   REQUIRE(back.ok());
   CHECK(back->status.detail == "node said \xef\xbf\xbd");
 }
+
+// Regression: a job.json whose meta nests 100,000 deep (edited by hand, or damaged) made
+// `dsx jobs status` overflow the stack; it is now a damaged job like any other.
+TEST_CASE("a job.json nested too deep is reported damaged, not a crash") {
+  TempDir t;
+  auto reg = Registry::Open(t.path.string());
+  REQUIRE(reg.ok());
+  auto rec = reg->Create(Request(), kNow);
+  REQUIRE(rec.ok());
+  const stdfs::path job = reg->Dir(rec->id) + "/job.json";
+  std::string text = *dsx::fs::ReadFile(job);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const auto at = text.find("\"meta\": {}");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 10, "\"meta\": {\"x\": " + deep + "}");
+  Write(job, text);
+  auto loaded = reg->Load(rec->id);
+  REQUIRE(!loaded.ok());
+  CHECK(loaded.status().message().find("damaged") != std::string::npos);
+  std::vector<std::string> problems;
+  auto all = reg->List(&problems);
+  REQUIRE(all.ok());
+  CHECK(all->empty());
+  CHECK(problems.size() == 1);
+}
