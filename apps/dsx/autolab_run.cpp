@@ -1,0 +1,138 @@
+// dsx autolab run PLAN: one invocation of the research loop (lib/autolab/driver.hpp RunPlan). It
+// loads the plan, opens the jobs layer (experiments are jobs of kind "autolab"), adds the LLM
+// researcher when the plan names one, and drives the run folder until the budget is spent, nothing
+// is left, a stop/pause request arrives, or another invocation is found driving it. Safe to start
+// again at any time (cron): the ledger says where the run stands. Exit codes are the RunEnd values
+// (0 done, 6 stopped, 7 paused, 9 lease held) or the error's (man dsx-autolab, EXIT STATUS).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "autolab/driver.hpp"
+#include "autolab/plan.hpp"
+#include "autolab/researcher.hpp"
+#include "autolab/run_dir.hpp"
+#include "cli.hpp"
+#include "commands.hpp"
+#include "jobs/service/job_service.hpp"
+
+namespace dsx::cmd {
+namespace {
+
+namespace al = dsx::autolab;
+namespace jb = dsx::jobs;
+using json = nlohmann::json;
+
+struct RunFlags {
+  std::string plan;
+  std::string run_dir;
+  std::string jobs_dir;
+  std::string config;
+  bool json = false;
+  bool quiet = false;
+  int max_attempts = 3;
+  std::int64_t poll_ms = 500;
+};
+
+const char* EndName(al::RunEnd end) {
+  switch (end) {
+    case al::RunEnd::kDone: return "done";
+    case al::RunEnd::kStopped: return "stopped";
+    case al::RunEnd::kPaused: return "paused";
+    case al::RunEnd::kLeaseHeld: return "lease_held";
+  }
+  return "done";
+}
+
+json ResultJson(const al::RunResult& r, const std::string& run_dir) {
+  return {{"end", EndName(r.end)},  {"exit_code", static_cast<int>(r.end)},
+          {"reason", r.reason},     {"run_dir", run_dir},
+          {"finished", r.finished}, {"failed", r.failed},
+          {"pruned", r.pruned},     {"cancelled", r.cancelled},
+          {"pending", r.pending},   {"best_id", r.best_id.empty() ? json(nullptr) : json(r.best_id)}};
+}
+
+void Run(const RunFlags& f) {
+  if (f.max_attempts < 1) return cli::Finish(Status::Usage("--max-attempts must be at least 1"));
+  if (f.poll_ms < 1) return cli::Finish(Status::Usage("--poll-ms must be at least 1"));
+  auto plan = al::LoadPlan(f.plan);
+  if (!plan.ok()) return cli::Finish(plan.status());
+  const std::string run_dir = f.run_dir.empty() ? al::DefaultRunDir(*plan) : f.run_dir;
+
+  // Progress goes to stderr, one line each, so stdout keeps only the outcome (or --json).
+  const bool talk = !f.quiet;
+  auto say = [talk](const std::string& line) {
+    if (talk) std::fprintf(stderr, "dsx autolab: %s\n", line.c_str());
+  };
+
+  jb::ServiceOptions o;
+  o.registry_root = f.jobs_dir;
+  o.config_path = f.config;
+  o.self_argv = jb::SelfDsxArgv();
+  // No session server for the experiments' jobs: the run is published as a whole (autolab/<run>),
+  // not as one session per experiment.
+  auto jobs = jb::JobService::Open(o);
+  if (!jobs.ok()) return cli::Finish(jobs.status());
+
+  std::unique_ptr<al::HypothesisSource> researcher;
+  if (plan->researcher) {
+    auto made = al::MakeLlmResearcher(*plan);
+    if (made.ok()) {
+      researcher = std::move(*made);
+    } else if (made.status().code() == Code::kUsage) {
+      // No API key (or no such provider): the plan's own hypotheses still run; an unattended run
+      // must not end because the researcher cannot be asked.
+      std::fprintf(stderr, "dsx autolab: researcher off: %s; going on with the plan's own hypotheses\n",
+                   made.status().message().c_str());
+    } else {
+      return cli::Finish(made.status());
+    }
+  }
+
+  al::RunOptions options;
+  options.run_dir = run_dir;
+  options.jobs = jobs->get();
+  options.poll_ms = f.poll_ms;
+  options.max_attempts = f.max_attempts;
+  options.researcher = researcher.get();
+  options.log = say;
+  say("run " + plan->name + " in " + run_dir);
+
+  auto result = al::RunPlan(*plan, options);
+  if (!result.ok()) return cli::Finish(result.status());
+  const al::RunResult& r = *result;
+  if (f.json) {
+    cli::PrintJson(ResultJson(r, run_dir));
+  } else {
+    std::printf("%s: %s (finished %d, failed %d, pruned %d, pending %d%s%s)\n", EndName(r.end), r.reason.c_str(),
+                r.finished, r.failed, r.pruned, r.pending, r.best_id.empty() ? "" : "; best ", r.best_id.c_str());
+  }
+  cli::SetExit(static_cast<int>(r.end));
+}
+
+}  // namespace
+
+void register_autolab_run(CLI::App& autolab) {
+  auto f = std::make_shared<RunFlags>();
+  auto* cmd = autolab.add_subcommand(
+      "run", "run a plan until its budget is spent or nothing is left (0), stopped (6), paused (7), or held (9)");
+  cmd->add_option("PLAN", f->plan, "the plan's YAML file")->required();
+  cmd->add_option("--run-dir", f->run_dir, "the run folder (default $DSX_AUTOLAB_DIR/<plan name>)");
+  cmd->add_option("--jobs-dir", f->jobs_dir, "the job registry (default $DSX_JOBS_DIR, else ~/.local/share/dsx/jobs)")
+      ->envname("DSX_JOBS_DIR");
+  cmd->add_option("--config", f->config, "jobs config file (default $DSX_CONFIG_DIR/jobs.toml)");
+  cmd->add_option("--max-attempts", f->max_attempts,
+                  "starts per experiment whose outcome was lost (its job vanished); default 3");
+  cmd->add_option("--poll-ms", f->poll_ms, "milliseconds between passes when nothing changed; default 500");
+  cmd->add_flag("--quiet", f->quiet, "no progress lines on stderr (errors and the outcome line only)");
+  cmd->add_flag("--json", f->json, "print the outcome as one JSON object: end, exit_code, reason, counts, best_id");
+  cmd->footer(
+      "Safe to run again at any time (cron): finished experiments are never rerun, running ones are\n"
+      "adopted, lost ones retried. A stop or pause request (dsx autolab stop|pause RUN) ends it; dsx\n"
+      "autolab resume RUN clears it. See man dsx-autolab.");
+  cmd->callback([f] { Run(*f); });
+}
+
+}  // namespace dsx::cmd
