@@ -1,0 +1,104 @@
+// Files into a Hugging Face dataset repository, in one commit, over the Hub's HTTP API as
+// huggingface_hub (the reference client) speaks it. Read for this: huggingface_hub 1.29.0.dev0
+// (git ee0a4510, 2026-08-20) src/huggingface_hub/_commit_api.py (_fetch_upload_modes,
+// _prepare_commit_payload, _send_commit), hf_api.py (create_repo, create_commit's skipping of
+// unchanged files) and utils/_http.py (X-Error-Code). The exchange:
+//
+//   1. POST {endpoint}/api/datasets/{repo}/preupload/{revision}
+//        {"files":[{"path","sample":base64(first 512 bytes),"size"}]}
+//        -> {"files":[{"path","uploadMode":"regular"|"lfs","shouldIgnore":bool,"oid":sha1|null}]}
+//      404 (X-Error-Code RepoNotFound, or none): the repo is missing ->
+//      POST {endpoint}/api/repos/create {"type":"dataset","name","organization","private"}
+//        (409 = it exists: fine), then preupload again. X-Error-Code RevisionNotFound: kNotFound.
+//   2. Files whose remote oid equals the git blob sha1 of our content are unchanged: left out; none
+//      left = no commit (huggingface_hub does the same, to avoid empty commits).
+//   3. POST {endpoint}/api/datasets/{repo}/commit/{revision}, Content-Type application/x-ndjson:
+//        {"key":"header","value":{"summary","description"}}
+//        {"key":"file","value":{"content":base64,"path","encoding":"base64"}}   one per file
+//      -> {"commitUrl","commitOid"}
+//
+// Files the Hub wants as LFS (uploadMode "lfs": over 10 MB, or matched by the repo's
+// .gitattributes) are refused with kFailed naming the file: this client speaks only the regular
+// (inline base64) path, which every AutoLab file fits in practice (a row is ~200 bytes).
+//
+// Errors: 401/403 kConflict (the token was refused or may not write there), 404 after creating
+// kNotFound, 429 and 5xx kUnavailable after the retries, no answer kUnavailable. The token goes
+// into the Authorization header only: it is scrubbed from anything the server echoes back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/status.hpp"
+#include "jobs/hf/hf_token.hpp"
+#include "net/transport.hpp"
+
+namespace dsx::autolab {
+
+struct HubFile {
+  std::string path;     // in the repo, '/'-separated ("autolab/digits.jsonl")
+  std::string content;  // bytes
+};
+
+struct HubCommitResult {
+  bool created_repo = false;
+  bool committed = false;              // false: every file was already there unchanged
+  std::vector<std::string> unchanged;  // paths left out of the commit
+  std::string commit_url, commit_oid;
+};
+
+// "owner/name" with each part of letters, digits, '-', '_', '.' (no "--" or "..", not starting or
+// ending with '-' or '.'), at most 96 characters: the Hub's repo id rule (huggingface_hub
+// utils/_validators.py). "" when valid, else why not.
+std::string RepoIdProblem(std::string_view repo_id);
+
+// The git blob id of `content`: sha1("blob <size>\0" + content), lowercase hex. The preupload
+// answer's "oid" of a regular file is this.
+std::string GitBlobSha1(std::string_view content);
+
+// The commit request body (application/x-ndjson), exactly as _prepare_commit_payload builds it.
+std::string CommitPayload(const std::string& summary, const std::string& description,
+                          const std::vector<HubFile>& files);
+
+class HubClient {
+ public:
+  using TransportFactory = std::function<std::shared_ptr<net::Transport>()>;
+  struct Options {
+    std::string endpoint;                // "" = $HF_ENDPOINT, else https://huggingface.co ('/' at the end dropped)
+    std::string token;                   // "" = jobs::hf::LoadHfToken(getenv) at the first request
+    jobs::hf::GetEnv getenv;             // null = ::getenv
+    TransportFactory transport;          // null = a net::CurlTransport
+    Clock* clock = nullptr;              // null = Clock::System(): paces retries
+    int max_attempts = 3;                // tries in all for 429/5xx/no answer (a commit only when it never left)
+    std::int64_t retry_delay_ms = 1000;  // doubled after each try
+    long request_timeout_ms = 120000;
+    long connect_timeout_ms = 10000;
+  };
+
+  explicit HubClient(Options options);
+
+  const std::string& endpoint() const { return options_.endpoint; }
+
+  // Commits `files` to the dataset `repo_id` at `revision`, creating the repo (private when
+  // `create_private`) when it does not exist.
+  Result<HubCommitResult> UploadToDataset(const std::string& repo_id, const std::string& revision,
+                                          const std::vector<HubFile>& files, const std::string& summary,
+                                          bool create_private);
+
+ private:
+  Result<std::string> Token();
+  Result<net::Exchange> Call(net::Transport& transport, net::HttpRequest request, bool idempotent);
+  Status HttpError(const net::Exchange& ex, const std::string& what) const;
+  std::string Scrub(std::string text) const;
+  net::HeaderList Headers(const std::string& content_type) const;
+
+  Options options_;
+  std::string token_;
+};
+
+}  // namespace dsx::autolab
