@@ -97,9 +97,12 @@ std::string ParamsText(const json& params) {
   return out.empty() ? "(none)" : out;
 }
 
+// At most n bytes, cut at a UTF-8 character boundary (never inside one).
 std::string Truncate(std::string s, std::size_t n) {
-  if (s.size() > n) s = s.substr(0, n - 3) + "...";
-  return s;
+  if (s.size() <= n) return s;
+  std::size_t cut = n - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + "...";
 }
 
 std::string UtcTime(std::int64_t ms) {
@@ -303,7 +306,7 @@ std::string ResultsTsv(const Plan& plan, const Inputs& in) {
 
 std::string ConfigLabel(const ConfigStanding& c, int rank) {
   std::string what = c.hypothesis.empty() ? ParamsText(c.params) : c.hypothesis;
-  return Truncate("#" + std::to_string(rank) + " " + what, 28);
+  return Truncate("#" + std::to_string(rank) + " " + what, 25);  // fits the legend's width
 }
 
 std::string MetricSvg(const Plan& plan, const Inputs& in) {
@@ -634,7 +637,10 @@ Result<ReportFiles> WriteReport(const Plan& plan, Ledger& ledger, const std::str
   files.results_tsv = (dir / "results.tsv").string();
   DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(files.results_tsv, ResultsTsv(plan, in)));
   files.results_json = (dir / "results.json").string();
-  DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(files.results_json, ResultsJson(plan, in, run_dir).dump(2) + "\n"));
+  // A reason or hypothesis may hold bytes that are not UTF-8 (a crashed program's output): written as
+  // U+FFFD instead of nlohmann's exception.
+  DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(
+      files.results_json, ResultsJson(plan, in, run_dir).dump(2, ' ', false, json::error_handler_t::replace) + "\n"));
   files.report_md = (dir / "report.md").string();
   DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(files.report_md, ReportMd(plan, in, run_dir, has_curves)));
   return files;

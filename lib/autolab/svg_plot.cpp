@@ -81,6 +81,34 @@ std::string Attr(std::string_view name, const std::string& value) {
   return out;
 }
 
+// Length of the valid UTF-8 sequence at text[i], or 0 when the bytes there are not one (overlong
+// forms, surrogates and code points past U+10FFFF included).
+std::size_t Utf8Length(std::string_view text, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  std::size_t n;
+  unsigned min_second = 0x80, max_second = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) min_second = 0xA0;  // overlong
+    if (c == 0xED) max_second = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) min_second = 0x90;  // overlong
+    if (c == 0xF4) max_second = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > text.size()) return 0;
+  if (b(i + 1) < min_second || b(i + 1) > max_second) return 0;
+  for (std::size_t k = 2; k < n; ++k)
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
 }  // namespace
 
 std::string FormatNumber(double v) {
@@ -92,7 +120,20 @@ std::string FormatNumber(double v) {
 std::string EscapeXml(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const std::size_t n = Utf8Length(text, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD: an XML reader refuses a file with invalid UTF-8
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    ++i;
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -149,7 +190,7 @@ std::string Render(const Chart& chart) {
   }
   constexpr std::size_t kMaxLegend = 20;
 
-  const double left = 80, top = 44, bottom = 62, right = legend.empty() ? 24 : 200;
+  const double left = 80, top = 44, bottom = 62, right = legend.empty() ? 24 : 210;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
 
   Range xr, yr;
@@ -287,7 +328,10 @@ std::string Render(const Chart& chart) {
                          " M" + Px(x - 5) + " " + Px(hi) + " H" + Px(x + 5)) +
            " fill=\"none\"" + Attr("stroke", color) + " stroke-width=\"1.5\"/>\n";
     }
-    if (s.markers) {
+    // A line through one point draws nothing: show that point as a dot (a run pruned at its first step).
+    const auto finite = std::count_if(s.points.begin(), s.points.end(),
+                                      [](const Point& p) { return std::isfinite(p.x) && std::isfinite(p.y); });
+    if (s.markers || (s.line && finite == 1)) {
       for (const Point& p : s.points) {
         if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
         o += "<circle" + Attr("cx", Px(px(p.x))) + Attr("cy", Px(py(p.y))) + " r=\"3\"" + Attr("fill", color) + "/>\n";

@@ -59,7 +59,8 @@ std::vector<double> NiceTicks(double lo, double hi, int target = 6);
 // The ten colours of Tableau 10 (distinct, colour-blind aware), cycled.
 std::string Palette(std::size_t index);
 
-// &, <, >, " and ' as entities; control characters other than tab/newline (invalid in XML 1.0) as '?'.
+// &, <, >, " and ' as entities; control characters other than tab/newline (invalid in XML 1.0) as '?';
+// bytes that are not valid UTF-8 as U+FFFD (an XML reader refuses the whole file otherwise).
 std::string EscapeXml(std::string_view text);
 
 // Shortest text that reads back as v (std::to_chars); "nan"/"inf" never reach a chart.

@@ -553,6 +553,29 @@ TEST_CASE("evolve plan: the keep-or-revert history in order") {
   CHECK(lines[0] == "id\tconfig\tseed\thypothesis\tlr\twidth\tval_loss");
 }
 
+TEST_CASE("text that is not UTF-8 (a crashed program's output in a reason) is written, not thrown on") {
+  Lab lab;
+  const auto plan = SweepPlan();
+  std::vector<Planned> exps = {{json{{"lr", 0.1}}, 0, kFinish, 0.5, "h\xe2\x88\x9e"},
+                               {json{{"lr", 0.2}}, 0, kFail, 0, ""}};
+  auto ids = lab.Fill(exps, {0});
+  REQUIRE(lab.ledger->Fail(ids[1], "printed no metric: last line 'loss=\xff\xfe'").ok());
+  auto files = lab.Report(plan);
+  const std::string text = Read(files.results_json);
+  const json j = json::parse(text);
+  bool found = false;
+  for (const auto& e : j["experiments"]) {
+    if (e["id"] == ids[1]) {
+      CHECK(e["reason"] == "printed no metric: last line 'loss=\xef\xbf\xbd\xef\xbf\xbd'");
+      found = true;
+    }
+  }
+  CHECK(found);
+  for (const auto& p : files.plots) CHECK(dsx_test_svg::XmlProblem(Read(p)) == "");
+  CHECK(Read(lab.Path("plots/metric.svg")).find("#1 h\xe2\x88\x9e") != std::string::npos);
+  CHECK(Read(files.report_md).find("printed no metric") != std::string::npos);
+}
+
 TEST_CASE("an empty ledger reports no winner, and a run folder that is a file is an error") {
   Lab lab;
   const auto plan = SweepPlan();

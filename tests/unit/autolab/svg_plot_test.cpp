@@ -154,6 +154,14 @@ TEST_CASE("NiceTicks: round steps covering the range") {
 TEST_CASE("EscapeXml and FormatNumber") {
   CHECK(EscapeXml("a<b & 'c' \"d\">") == "a&lt;b &amp; &apos;c&apos; &quot;d&quot;&gt;");
   CHECK(EscapeXml(std::string("x\x01y\tz")) == "x?y\tz");  // C0 controls are invalid XML 1.0
+  // Invalid UTF-8 (a stray byte, a truncated sequence, an overlong form, a surrogate) becomes U+FFFD;
+  // valid multi-byte characters pass through.
+  CHECK(EscapeXml("caf\xc3\xa9 \xe2\x88\x9e") == "caf\xc3\xa9 \xe2\x88\x9e");
+  CHECK(EscapeXml("a\xff") == "a\xef\xbf\xbd");
+  CHECK(EscapeXml("\xc3") == "\xef\xbf\xbd");
+  CHECK(EscapeXml("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(EscapeXml("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(EscapeXml("\xf0\x9f\x98\x80<") == "\xf0\x9f\x98\x80&lt;");
   CHECK(FormatNumber(0.1) == "0.1");
   CHECK(FormatNumber(2) == "2");
   const double tricky = 0.1 + 0.2;
@@ -201,10 +209,10 @@ TEST_CASE("Render: a well-formed chart that holds its points, deterministically"
   // One error bar drawn (the one with an infinite end is skipped): a path with two caps.
   CHECK(Count(doc, "stroke-width=\"1.5\"") == 1);
 
-  // Every marker inside the plot area (left 80, top 44, legend 200 on the right, bottom 62).
+  // Every marker inside the plot area (left 80, top 44, legend 210 on the right, bottom 62).
   for (double cx : AttrValues(doc, "circle", "cx")) {
     CHECK(cx >= 80);
-    CHECK(cx <= c.width - 200);
+    CHECK(cx <= c.width - 210);
   }
   for (double cy : AttrValues(doc, "circle", "cy")) {
     CHECK(cy >= 44);
@@ -249,6 +257,14 @@ TEST_CASE("Render: categorical ticks, thinned labels, empty and degenerate chart
   doc = Render(empty);
   CHECK(XmlProblem(doc) == "");
   CHECK(doc.find(">no data</text>") != std::string::npos);
+
+  Chart one;  // a line through a single point is drawn as a dot, not as nothing
+  Series single;
+  single.points = {{5, 1.5}};
+  one.series = {single};
+  doc = Render(one);
+  CHECK(XmlProblem(doc) == "");
+  CHECK(Count(doc, "<circle") == 1);
 
   Chart flat;  // every value equal: the axis still has a range
   Series f;
