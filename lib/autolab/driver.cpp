@@ -335,6 +335,8 @@ Result<std::map<std::string, std::string>> Driver::OrphanJobs() {
     if (!m.is_object() || !m.contains("autolab") || !m["autolab"].is_object()) continue;
     const auto& a = m["autolab"];
     if (a.value("run_dir", "") != run_dir_abs_) continue;
+    // Refused by its backend: never ran, nothing to adopt (the experiment stays queued).
+    if (job.status.backend_state == "not submitted") continue;
     if (!a.contains("experiment") || !a["experiment"].is_string() || !a.contains("attempt") ||
         !a["attempt"].is_number_integer())
       continue;

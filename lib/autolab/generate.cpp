@@ -1,6 +1,8 @@
 // Sweep and evolve generators, the Planner's queue, and patch application (see generate.hpp).
 #include "autolab/generate.hpp"
 
+#include "autolab/ledger.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -163,10 +165,9 @@ Candidate MakeCandidate(nlohmann::json params, std::vector<std::string> patches,
   c.seed = seed;
   c.hypothesis = std::move(hypothesis);
   c.rationale = std::move(rationale);
-  // nlohmann::json objects are std::map-ordered: dump() is canonical (sorted keys, no spaces).
-  c.config_key = hash::Sha256Hex(nlohmann::json{{"params", c.params}, {"patch", c.patch}}.dump());
-  c.id = "e-" +
-         hash::Sha256Hex(nlohmann::json{{"params", c.params}, {"patch", c.patch}, {"seed", seed}}.dump()).substr(0, 12);
+  // The ledger's identities, so a candidate and its ledger row agree on what it is.
+  c.config_key = ConfigKey(c.params, c.patch);
+  c.id = ExperimentId(c.params, seed, c.patch);
   return c;
 }
 

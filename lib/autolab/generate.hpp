@@ -41,8 +41,8 @@ struct Candidate {
   std::vector<std::string> patches;  // the unified diffs to apply, in order (evolve stacks them)
   std::string hypothesis;            // evolve: the hypothesis id ("baseline" first); sweep: ""
   std::string rationale;             // evolve: the hypothesis's one line
-  std::string config_key;            // hex sha256 of the canonical JSON {params, patch}: one per configuration
-  std::string id;                    // "e-" + 12 hex of sha256 of {params, patch, seed}: one per experiment
+  std::string config_key;            // ConfigKey(params, patch) of ledger.hpp: one per configuration
+  std::string id;                    // ExperimentId(params, seed, patch) of ledger.hpp: one per experiment
 };
 
 // A candidate with config_key and id filled in from its params, patches and seed.

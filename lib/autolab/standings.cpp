@@ -31,6 +31,8 @@ Standings ComputeStandings(const Plan& plan, const std::vector<ExperimentRecord>
     switch (r->state) {
       case ExpState::kFinished:
         if (r->metric) c.values.push_back(*r->metric);
+        // The ledger promotes a finished experiment: the configuration's first one.
+        if (c.values.size() == 1) c.representative_id = r->id;
         break;
       case ExpState::kFailed: ++c.failed; break;
       case ExpState::kPruned: ++c.pruned; break;

@@ -23,7 +23,8 @@ namespace dsx::autolab {
 
 struct ConfigStanding {
   std::string config_key;
-  std::string representative_id;  // its first-proposed experiment: the one the ledger promotes
+  std::string representative_id;  // its first-proposed finished experiment (the one the ledger
+                                  // promotes); the first-proposed one while none has finished
   std::int64_t first_seq = 0;
   nlohmann::json params = nlohmann::json::object();
   std::string patch;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "autolab/generate.hpp"
+#include "autolab/ledger.hpp"
 #include "core/hash.hpp"
 
 using dsx::Code;
@@ -170,18 +171,19 @@ TEST_CASE("candidate ids: stable, distinct per seed and patch, independent of ke
   CHECK(a.config_key == b.config_key);
   CHECK(a.id.size() == 14);
   CHECK(a.id.rfind("e-", 0) == 0);
-  CHECK(a.config_key.size() == 64);
+  // The ledger's identities (Propose refuses an id that is not ExperimentId of the row's fields).
+  CHECK(a.id == dsx::autolab::ExperimentId(p1, 0, ""));
+  CHECK(a.config_key == dsx::autolab::ConfigKey(p1, ""));
   Candidate seeded = MakeCandidate(p1, {}, 1), patched = MakeCandidate(p1, {"--- a/x\n+++ b/x\n"}, 0);
   CHECK(seeded.id != a.id);
   CHECK(seeded.config_key == a.config_key);
   CHECK(patched.config_key != a.config_key);
   CHECK(MakeCandidate(json{{"a", 1}}, {}, 0).id != MakeCandidate(json{{"a", 1.5}}, {}, 0).id);
   // Pinned: the id is part of the ledger and of results.tsv; changing its recipe orphans old runs.
-  CHECK(MakeCandidate(json{{"lr", 0.1}}, {}, 0).id == "e-d7854d71b0da");  // sha256 by Python's hashlib
+  // sha256 by Python's hashlib of params.dump() + "\n" + seed + "\n" + patch (ledger.hpp).
+  CHECK(MakeCandidate(json{{"lr", 0.1}}, {}, 0).id == "e-1f4efe7fae3d");
   CHECK(MakeCandidate(json{{"lr", 0.1}}, {}, 0).config_key ==
-        dsx::hash::Sha256Hex(R"({"params":{"lr":0.1},"patch":""})"));
-  CHECK(MakeCandidate(json{{"lr", 0.1}}, {}, 0).id ==
-        "e-" + dsx::hash::Sha256Hex(R"({"params":{"lr":0.1},"patch":"","seed":0})").substr(0, 12));
+        "c-" + dsx::hash::Sha256Hex("{\"lr\":0.1}\n").substr(0, 12));
 }
 
 TEST_CASE("evolve: baseline, h1 wins and is kept, h2 loses and is reverted, h3 on top of h1") {
