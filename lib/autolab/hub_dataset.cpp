@@ -125,6 +125,30 @@ std::string CommitPayload(const std::string& summary, const std::string& descrip
   return out;
 }
 
+Result<std::map<std::string, PreuploadFile>> ParsePreuploadAnswer(const std::string& body) {
+  auto answer = ParseJsonOrDiscarded(body);
+  if (answer.is_discarded() || !answer.is_object() || !answer.contains("files") || !answer["files"].is_array()) {
+    return Status::Failed("the Hub's preupload answer has no files list");
+  }
+  std::map<std::string, PreuploadFile> out;
+  for (const auto& f : answer["files"]) {
+    if (!f.is_object() || !f.contains("path") || !f["path"].is_string() || !f.contains("uploadMode") ||
+        !f["uploadMode"].is_string()) {
+      return Status::Failed("the Hub's preupload answer has a file without path or uploadMode");
+    }
+    PreuploadFile m;
+    m.upload_mode = f["uploadMode"].get<std::string>();
+    if (m.upload_mode != "regular" && m.upload_mode != "lfs") {
+      return Status::Failed("the Hub's preupload answer has an unknown uploadMode '" + m.upload_mode.substr(0, 40) +
+                            "'");
+    }
+    m.should_ignore = f.contains("shouldIgnore") && f["shouldIgnore"].is_boolean() && f["shouldIgnore"].get<bool>();
+    if (f.contains("oid") && f["oid"].is_string()) m.oid = f["oid"].get<std::string>();
+    out[f["path"].get<std::string>()] = std::move(m);
+  }
+  return out;
+}
+
 HubClient::HubClient(Options options) : options_(std::move(options)) {
   if (options_.endpoint.empty()) {
     const char* v = options_.getenv ? options_.getenv("HF_ENDPOINT") : std::getenv("HF_ENDPOINT");
@@ -265,35 +289,16 @@ Result<HubCommitResult> HubClient::UploadToDataset(const std::string& repo_id, c
     return Status::NotFound("dataset " + repo_id + " is not there even after creating it (404)");
   }
   if (!Is2xx(ex->response.status)) return HttpError(*ex, "preupload to dataset " + repo_id);
-  auto answer = ParseJsonOrDiscarded(ex->response.body);
-  if (answer.is_discarded() || !answer.is_object() || !answer.contains("files") || !answer["files"].is_array()) {
-    return Status::Failed("the Hub's preupload answer for " + repo_id + " has no files list");
-  }
-  struct Mode {
-    std::string upload_mode;
-    bool ignore = false;
-    std::string oid;
-  };
-  std::map<std::string, Mode> modes;
-  for (const auto& f : answer["files"]) {
-    if (!f.is_object() || !f.contains("path") || !f["path"].is_string() || !f.contains("uploadMode") ||
-        !f["uploadMode"].is_string()) {
-      return Status::Failed("the Hub's preupload answer for " + repo_id + " is malformed");
-    }
-    Mode m;
-    m.upload_mode = f["uploadMode"].get<std::string>();
-    m.ignore = f.contains("shouldIgnore") && f["shouldIgnore"].is_boolean() && f["shouldIgnore"].get<bool>();
-    if (f.contains("oid") && f["oid"].is_string()) m.oid = f["oid"].get<std::string>();
-    modes[f["path"].get<std::string>()] = m;
-  }
+  auto modes = ParsePreuploadAnswer(ex->response.body);
+  if (!modes.ok()) return modes.status().Wrap("dataset " + repo_id);
 
   // 2. what goes into the commit.
   std::vector<HubFile> changed;
   for (const auto& f : files) {
-    auto it = modes.find(f.path);
-    if (it == modes.end()) return Status::Failed("the Hub's preupload answer does not mention " + f.path);
-    const Mode& m = it->second;
-    if (m.ignore) {
+    auto it = modes->find(f.path);
+    if (it == modes->end()) return Status::Failed("the Hub's preupload answer does not mention " + f.path);
+    const PreuploadFile& m = it->second;
+    if (m.should_ignore) {
       return Status::Failed("dataset " + repo_id + " ignores " + f.path + " (its .gitignore): nothing would be stored");
     }
     if (m.upload_mode == "lfs" && !f.content.empty()) {

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +65,15 @@ std::string GitBlobSha1(std::string_view content);
 // The commit request body (application/x-ndjson), exactly as _prepare_commit_payload builds it.
 std::string CommitPayload(const std::string& summary, const std::string& description,
                           const std::vector<HubFile>& files);
+
+// One file in the preupload answer.
+struct PreuploadFile {
+  std::string upload_mode;  // "regular" | "lfs"
+  bool should_ignore = false;
+  std::string oid;  // git blob sha1 of the file the Hub holds ("" = none)
+};
+// The preupload answer's files by path (server input: depth-bounded parse, kFailed when malformed).
+Result<std::map<std::string, PreuploadFile>> ParsePreuploadAnswer(const std::string& body);
 
 class HubClient {
  public:

@@ -1,12 +1,6 @@
-// The open data layer: a run's metrics published where other tools read them, when the plan names
-// a destination in its optional `publish:` section (docs/formats/autolab-publish.md):
-//
-//   publish:
-//     hub_dataset: alice/digits-runs     # a Hugging Face dataset repo (created private when missing)
-//     hub_revision: main                 # optional, default main
-//     hub_private: true                  # optional, default true: visibility when dsx creates the repo
-//     trackio:
-//       project: digits                  # a trackio project: $TRACKIO_DIR/<project>.db
+// The open data layer: a run's metrics published where other tools read them, when the plan's
+// optional `publish:` section (publish_config.hpp) names a destination: a Hugging Face dataset
+// and/or a trackio project. Formats and protocol: docs/formats/autolab-publish.md.
 //
 // What is published comes from the ledger alone (like the reporter's files), so publishing twice
 // gives the same content:
@@ -33,35 +27,10 @@
 #include "autolab/hub_dataset.hpp"
 #include "autolab/ledger.hpp"
 #include "autolab/plan.hpp"
+#include "autolab/publish_config.hpp"
 #include "core/status.hpp"
 
-namespace YAML {
-class Node;
-}
-
 namespace dsx::autolab {
-
-// The plan's `publish:` section. Empty destinations = nothing to publish.
-struct PublishConfig {
-  std::string hub_dataset;            // "owner/name" ("" = no Hub dataset)
-  std::string hub_revision = "main";  // the branch commits go to
-  bool hub_private = true;            // visibility of a repo dsx creates (an existing one is not changed)
-  std::string trackio_project;        // "" = no trackio export
-  bool any() const { return !hub_dataset.empty() || !trackio_project.empty(); }
-};
-
-// Checks the value of a plan's `publish` key and appends every problem (line and column, as
-// CheckPlan reports them: unknown keys, wrong types, a repo id that is not owner/name, a trackio
-// project name trackio refuses). For plan.cpp: call it with root["publish"] when present.
-PublishConfig CheckPublishSection(const YAML::Node& publish, std::vector<PlanError>* errors);
-
-// Reads only the `publish` key of a plan's YAML text (any other key is left to CheckPlan): a
-// config with no destination when the key is absent; kUsage with "path:line:col: message" lines.
-Result<PublishConfig> ReadPublishConfig(std::string_view yaml_text, const std::string& path_for_errors);
-
-// Canonical JSON of the section ({"hub_dataset","hub_revision","hub_private","trackio":{"project"}}),
-// for ToJson(Plan) should the lead want it hashed or shown.
-nlohmann::json ToJson(const PublishConfig& config);
 
 // The rows, from the ledger: for every experiment (ordered by id) one row per intermediate point
 // (ordered by step) and, once the experiment is terminal, one final row:

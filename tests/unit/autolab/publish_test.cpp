@@ -383,6 +383,22 @@ TEST_CASE("publish: the commit payload is huggingface_hub's ndjson") {
         "{\"key\":\"file\",\"value\":{\"content\":\"\",\"encoding\":\"base64\",\"path\":\"x/b.md\"}}\n");
 }
 
+TEST_CASE("publish: the preupload answer is read strictly") {
+  auto ok = ParsePreuploadAnswer(R"({"files":[{"path":"a","uploadMode":"regular","shouldIgnore":false,"oid":"ab"},)"
+                                 R"({"path":"b","uploadMode":"lfs","shouldIgnore":true,"oid":null}],"commitOid":"x"})");
+  REQUIRE(ok.ok());
+  CHECK(ok->at("a").upload_mode == "regular");
+  CHECK(ok->at("a").oid == "ab");
+  CHECK(ok->at("b").should_ignore);
+  CHECK(ok->at("b").oid.empty());
+  for (const char* bad :
+       {"", "[]", "{}", R"({"files":{}})", R"({"files":[1]})", R"({"files":[{"path":"a"}]})",
+        R"({"files":[{"path":"a","uploadMode":"xet"}]})", R"({"files":[{"path":1,"uploadMode":"lfs"}]})"}) {
+    CHECK_MESSAGE(ParsePreuploadAnswer(bad).status().code() == Code::kFailed, bad);
+  }
+  CHECK_FALSE(ParsePreuploadAnswer(std::string(100000, '[') + std::string(100000, ']')).ok());  // depth-bounded
+}
+
 TEST_CASE("publish: repo ids follow the Hub's rule") {
   CHECK(RepoIdProblem("alice/digits-runs").empty());
   CHECK(RepoIdProblem("org_1/a.b_c-d").empty());
