@@ -5,6 +5,7 @@
 // shipped catalogs), and what the Hub answers about a model or a dataset (finetune::ModelInfoFromHub,
 // ParseDatasetInfo, CheckColumns). The first byte picks the parser; the rest is its input. Properties: no
 // crash, no sanitizer report, bounded memory, and a plan is only made from a complete spec.
+// AutoLab's researcher adds its own inputs on first bytes 0xA0-0xA3 (see FuzzResearcher below).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -13,6 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autolab/hypothesis_json.hpp"
+#include "autolab/papers.hpp"
+#include "core/utf8.hpp"
 #include "finetune/catalog.hpp"
 #include "finetune/hub_lookup.hpp"
 #include "finetune/plan.hpp"
@@ -105,11 +109,73 @@ void FuzzHubAnswers(std::string_view in, bool model) {
   }
 }
 
+// AutoLab's researcher: what a model answers ({"hypotheses": [...]}, checked against a plan) and what
+// the Hub's paper API (JSON) and arXiv's export API (Atom) send back. Properties: whatever is accepted
+// is within the documented bounds and valid UTF-8 (it goes into JSON: the ledger, the next prompt),
+// and every reason for a dropped hypothesis is valid UTF-8 too (it reaches logs and error messages).
+void FuzzResearcher(std::string_view in, int which) {
+  if (which == 0) {
+    static const dsx::autolab::Plan plan = [] {
+      dsx::autolab::Plan p;
+      dsx::autolab::Evolve ev;
+      ev.base = {{"lr", 0.01}, {"width", 64}, {"optimizer", "adam"}, {"nesterov", false}, {"list", {1, 2}}};
+      dsx::autolab::Hypothesis own;
+      own.id = "wider";
+      own.overrides = {{"width", 128}};
+      ev.hypotheses.push_back(own);
+      p.evolve = ev;
+      return p;
+    }();
+    auto answer = dsx::autolab::ParseHypothesisAnswer(in, plan, {"tried"}, 3);
+    if (!answer.ok()) {
+      (void)dsx::IsValidUtf8(answer.status().message());
+      return;
+    }
+    if (answer->accepted.size() > 3) __builtin_trap();
+    for (const auto& d : answer->dropped) {
+      if (!dsx::IsValidUtf8(d)) __builtin_trap();
+    }
+    for (const auto& h : answer->accepted) {
+      if (!dsx::autolab::IsResearcherId(h.id) || h.id == "tried" || h.id == "wider") __builtin_trap();
+      if (h.rationale.empty() || h.rationale.size() > dsx::autolab::kMaxRationaleBytes ||
+          h.rationale.find('\n') != std::string::npos || !dsx::IsValidUtf8(h.rationale))
+        __builtin_trap();
+      if (h.overrides.empty() && h.patch.empty()) __builtin_trap();
+      if (!h.patch.empty() &&
+          (h.patch.size() > dsx::autolab::kMaxPatchBytes + 1 || h.patch.find("+++ ") == std::string::npos))
+        __builtin_trap();
+      for (const auto& [k, v] : h.overrides) {
+        auto b = plan.evolve->base.find(k);
+        if (b == plan.evolve->base.end() || !v.is_primitive() || v.is_null()) __builtin_trap();
+        if (b->second.is_number_integer() && !v.is_number_integer()) __builtin_trap();
+      }
+      nlohmann::json j = {{"id", h.id}, {"rationale", h.rationale}, {"patch", h.patch}};
+      for (const auto& [k, v] : h.overrides) j["overrides"][k] = v;
+      (void)j.dump();  // throws (a crash here) on invalid UTF-8
+    }
+    return;
+  }
+  if (which == 3) {
+    auto ref = dsx::autolab::ParsePaperRef(in);
+    if (ref && (ref->id.empty() || ref->id.find_first_of("?&#%: ") != std::string::npos)) __builtin_trap();
+    return;
+  }
+  auto paper = which == 1 ? dsx::autolab::ParseHfPaper(in) : dsx::autolab::ParseArxivAtom(in);
+  if (!paper.ok()) return;
+  for (const std::string* s : {&paper->title, &paper->abstract}) {
+    if (!dsx::IsValidUtf8(*s) || s->find('\n') != std::string::npos) __builtin_trap();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] >= 0xA0 && data[0] <= 0xA3) {  // the researcher's inputs, outside the rotation below
+    FuzzResearcher(in, data[0] - 0xA0);
+    return 0;
+  }
   switch (data[0] % 5) {
     case 0: FuzzSse(in); break;
     case 1: FuzzJobRecord(in); break;
