@@ -421,6 +421,21 @@ TEST_CASE("report.md: says when the ledger has not promoted the winner yet, and 
   CHECK(j["configurations"][0]["config"] == Key(exps[6].params));
 }
 
+TEST_CASE("the winner's experiment is a finished one when its first seed failed") {
+  Lab lab;
+  const auto plan = SweepPlan();
+  auto exps = SweepExperiments();
+  exps.resize(6);
+  exps[3].outcome = kFail;  // B's seed 0: B still wins on seeds 1 and 2
+  auto ids = lab.Fill(exps, Iota(6));
+  lab.Report(plan);
+  const json j = json::parse(Read(lab.Path("results.json")));
+  CHECK(j["best"]["config"] == Key(exps[3].params));
+  CHECK(j["best"]["id"] == ids[4]);  // the ledger can promote only a finished experiment
+  CHECK(lab.ledger->Promote(j["best"]["id"].get<std::string>()).ok());
+  CHECK(Read(lab.Path("report.md")).find("(experiment `" + ids[4] + "`)") != std::string::npos);
+}
+
 TEST_CASE("determinism: same ledger twice, and another ledger filled in another order after a crash") {
   const auto plan = SweepPlan();
   const auto exps = SweepExperiments();
