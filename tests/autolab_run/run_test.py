@@ -69,7 +69,10 @@ EXPMOD = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(EXPMOD)
 
 EXIT_DONE, EXIT_STOPPED, EXIT_PAUSED, EXIT_LEASE = 0, 6, 7, 9
-CRASH_POINTS = {"planned": 1, "submitted": 3, "started": 2, "finished": 3, "report": 1}
+# The n-th time each point is reached (DSX_AUTOLAB_CRASH_AT=<point>:<n>): mid-run where the point
+# recurs. The driver writes the report on its first pass (a resumed run may have missed it) and
+# after every pass where something ended, so the 3rd report comes after at least one finish.
+CRASH_POINTS = {"planned": 1, "submitted": 3, "started": 2, "finished": 3, "report": 3}
 
 
 class Failure(Exception):
@@ -564,10 +567,8 @@ def make_crash_case(point):
             check(len(jobs) == n and len(started) == n, "want %d jobs and %d ledger starts; %s" % (n, n, where))
         elif point == "finished":
             check(st.get("finished", 0) == n, "want %d finished; %s" % (n, where))
-        elif point == "report":
-            check(st.get("finished", 0) >= 1, where)
-            check(not os.path.exists(os.path.join(run_dir, "results.json")),
-                  "results.json written before the first report crash point; %s" % where)
+        elif point == "report":  # killed before rewriting files an earlier pass wrote: now stale
+            check(st.get("finished", 0) >= 1 and os.path.exists(os.path.join(run_dir, "results.json")), where)
         # The same command again.
         lab.dsx_run(lab.run_args(plan, run_dir), want=EXIT_DONE, label="resume")
         rows = check_sweep_done(lab, run_dir, XS, 2)
@@ -848,9 +849,11 @@ def case_digits(lab):
     shutil.copytree(os.path.join(src, "digits"), os.path.join(folder, "digits"))
     with open(os.path.join(src, "digits.yaml")) as f:
         text = f.read()
-    # A short budget: 3 random configurations x 3 seeds, 10 epochs each.
+    # A short budget: 3 random configurations x 3 seeds, 10 epochs each. Median stopping off: which
+    # run it stops depends on which others finished first (timing), and this test wants the same
+    # experiments finished every time, so the winner always has its 3-seed interval.
     for old, new in (("max_experiments: 30", "max_experiments: 9"), ("samples: 10", "samples: 3"),
-                     ("--epochs 30", "--epochs 10")):
+                     ("--epochs 30", "--epochs 10"), ("median_stopping: true", "median_stopping: false")):
         check(text.count(old) == 1, "digits.yaml no longer has one %r: update this test" % old)
         text = text.replace(old, new)
     plan = os.path.join(folder, "digits.yaml")
@@ -860,12 +863,13 @@ def case_digits(lab):
     lab.dsx_run(lab.run_args(plan, run_dir), want=EXIT_DONE, timeout=480)
     rows, doc, report = check_report_agrees(run_dir)
     check(len(rows) == 9, "ledger: %d experiments, want 9\n%s" % (len(rows), describe(run_dir)))
-    check(all(r["state"] in ("finished", "pruned", "failed") for r in rows), describe(run_dir))
+    check(all(r["state"] in ("finished", "failed") for r in rows), describe(run_dir))
+    check(sum(r["state"] == "finished" for r in rows) >= 6, "fewer than 2 configurations finished\n" + describe(run_dir))
     promoted = [r for r in rows if r["promoted"]]
     check(len(promoted) == 1, "no winner promoted\n" + describe(run_dir))
     best = promoted[0]
     values = [r["metric"] for r in rows if r["config_key"] == best["config_key"] and r["state"] == "finished"]
-    check(len(values) >= 2, "the winner has %d finished repeats: no interval" % len(values))
+    check(len(values) == 3, "the winner has %d finished repeats, want 3" % len(values))
     check(doc["best"] and doc["best"]["config"] == best["config_key"], "results.json best %s" % doc["best"])
     low, high = doc["best"]["summary"]["ci_low"], doc["best"]["summary"]["ci_high"]
     mean = statistics.fmean(values)
@@ -873,11 +877,11 @@ def case_digits(lab):
           "results.json best interval [%s, %s] around mean %s" % (low, high, mean))
     check(best["config_key"] in report or best["id"] in report, "report.md does not name the winner")
     check(re.search(r"(CI|interval|±|\+-)", report), "report.md shows no confidence interval")
-    # The winner has the best mean (the chain promotes only real improvements, so it may be a close
-    # second only when the margin says the gap is noise): it is first or within the margin of the first.
+    # The winner is the promotion chain's (a configuration replaces the best only when its whole
+    # interval beats it by the margin), so it need not have the lowest mean: check_report_agrees
+    # compared it with the ledger's promoted experiment; here it must at least have values.
     ranking = config_ranking_from_ledger(rows)
-    best_mean = dict(ranking)[best["config_key"]]
-    check(best_mean <= ranking[0][1] + 0.01 + 1e-12, "winner mean %s, best mean %s" % (best_mean, ranking[0][1]))
+    check(best["config_key"] in dict(ranking), "the winner %s has no finished repeat" % best["config_key"])
     print("digits: winner %s val_loss %.4f [%.4f, %.4f] over %d seeds; ranking %s" %
           (best["config_key"], mean, low, high, len(values), [(k, round(m, 4)) for k, m in ranking]))
 
