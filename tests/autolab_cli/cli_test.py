@@ -20,6 +20,8 @@ experiment) is run as local jobs in a temporary $DSX_AUTOLAB_DIR / $DSX_JOBS_DIR
              twice; falls back to the plan file when the run folder has no plan.json
   researcher_off  a plan with a researcher and no API key: the run says why and runs the plan's own
              hypotheses (exit 0)
+  skill_plan the plan skeleton and train.py of skills/dsx/references/autolab.md validate and run, and
+             the status --json example there has the keys the real one has
   man_page   every subcommand and flag of `dsx autolab ... --help` is in man/dsx-autolab.1, which
              lists every exit code and the crontab line
 """
@@ -340,6 +342,39 @@ def case_researcher_off(lab):
     check(out["finished"] == 4, "baseline and one hypothesis, 2 repeats each: %s" % out)
     best = lab.json(["autolab", "status", "evo"])["best"]
     check(best and best["params"] == {"x": 2} and best["hypothesis"] == "closer", "best: %s" % best)
+
+
+def case_skill_plan(lab):
+    with open(os.path.join(ROOT, "skills", "dsx", "references", "autolab.md")) as f:
+        ref = f.read()
+    blocks = re.findall(r"```(\w*)\n(.*?)```", ref, re.S)
+    train = [b for lang, b in blocks if lang == "python" and "json.dumps" in b]
+    plan = [b for lang, b in blocks if lang == "yaml" and "objective:" in b]
+    status = [b for lang, b in blocks if lang == "json" and '"counts"' in b]
+    check(len(train) == 1 and len(plan) == 1 and len(status) == 1, "the reference's blocks changed shape")
+    folder = os.path.join(lab.tmp, "skill")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "train.py"), "w") as f:
+        f.write(train[0])
+    path = os.path.join(folder, "lr-sweep.yaml")
+    with open(path, "w") as f:
+        f.write(plan[0].replace("python3 ", "/usr/bin/python3 ", 1))
+    v = lab.json(["autolab", "validate", path])
+    check(v["ok"] and v["experiments"] == 6, "skeleton: %s" % v)
+    out = json.loads(lab.run(["autolab", "run", path, "--json", "--quiet", "--poll-ms", "50"], want=EXIT_DONE).stdout)
+    check(out["finished"] == 6 and out["best_id"], "skeleton run: %s" % out)
+    real = lab.json(["autolab", "status", "lr-sweep"])
+    check(real["best"]["params"] == {"lr": 0.3}, "the largest step wins in train.py: %s" % real["best"])
+    example = json.loads(status[0].replace('"..."', '""').replace('"e-..."', '""').replace('"j-..."', '""')
+                         .replace('"c-..."', '""'))
+    check(sorted(example) == sorted(real), "status keys: doc %s, real %s" % (sorted(example), sorted(real)))
+    for k in ("plan", "counts", "budget", "objective", "best"):
+        check(sorted(example[k]) == sorted(real[k]), "status .%s keys: doc %s, real %s"
+              % (k, sorted(example[k]), sorted(real[k])))
+    check(sorted(example["lease"]) == ["acquired_ms", "alive", "expires_ms", "host", "pid", "renewed_ms"],
+          "lease keys in the doc: %s" % sorted(example["lease"]))
+    check(sorted(example["running"][0]) == sorted(["id", "job_id", "host", "pid", "started_ms", "attempts",
+                                                   "params", "seed"]), "running[] keys in the doc")
 
 
 def man_text():
