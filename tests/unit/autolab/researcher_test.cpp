@@ -22,6 +22,7 @@
 #include "autolab/note_text.hpp"
 #include "autolab/notes.hpp"
 #include "autolab/papers.hpp"
+#include "autolab/plan.hpp"
 #include "core/utf8.hpp"
 #include "net/fake_transport.hpp"
 
@@ -683,4 +684,30 @@ TEST_CASE("note text helpers") {
   CHECK(Utf8Prefix("a\xC3\xA9", 2) == "a");
   CHECK(Utf8Prefix("a\xC3\xA9", 3) == "a\xC3\xA9");
   CHECK(Utf8Prefix("abc", 10) == "abc");
+}
+
+TEST_CASE("researcher: the digits-researcher example plan loads, and its prompt quotes its notes and train.py") {
+  // The shipped example, found from this file's path (tests/unit/autolab/ -> the repository root).
+  const std::string root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
+  auto plan = LoadPlan(root + "/configs/autolab/examples/digits-researcher.yaml");
+  REQUIRE_MESSAGE(plan.ok(), plan.status().message());
+  REQUIRE(plan->researcher);
+  CHECK(plan->researcher->notes == std::vector<std::string>{"digits/notes.md"});
+  Fixture f;
+  f.llm->script.push_back(Answer(
+      R"({"hypotheses":[{"id":"wide-128","rationale":"width 128 helped at lr 0.003 [digits/notes.md]","overrides":{"width":128}}]})"));
+  auto researcher = f.Make(*plan);
+  ResearchContext ctx;
+  ctx.plan = &*plan;
+  ctx.tried_ids = {"baseline", "lr-3x"};
+  auto got = researcher->Propose(ctx);
+  REQUIRE_MESSAGE(got.ok(), got.status().message());
+  REQUIRE(got->size() == 1);
+  CHECK((*got)[0].overrides.at("width") == 128);
+  const std::string p = f.Prompt();
+  CHECK(p.find("### [digits/notes.md]\n# Notes for the digits researcher") != std::string::npos);
+  CHECK(p.find("### [working file digits/train.py]\n#!/usr/bin/python3") != std::string::npos);
+  CHECK(p.find("Lower the held-out log-loss (val_loss) of the digits classifier") != std::string::npos);
+  CHECK(p.find("- model = \"mlp\" (string)") != std::string::npos);
+  CHECK(f.papers->requests.empty());  // no paper entries: no network
 }
