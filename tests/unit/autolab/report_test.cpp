@@ -436,6 +436,43 @@ TEST_CASE("the winner's experiment is a finished one when its first seed failed"
   CHECK(Read(lab.Path("report.md")).find("(experiment `" + ids[4] + "`)") != std::string::npos);
 }
 
+TEST_CASE("maximize: higher is better in the ranking, the winner and best so far") {
+  Lab lab;
+  auto plan = SweepPlan();
+  plan.objective.metric = "accuracy";
+  plan.objective.maximize = true;
+  auto exps = SweepExperiments();
+  exps.resize(6);  // A: 0.5 0.52 0.48 (baseline), B: 0.19 0.2 0.21 (worse when maximizing)
+  lab.Fill(exps, Iota(6));
+  lab.Report(plan);
+  const json j = json::parse(Read(lab.Path("results.json")));
+  CHECK(j["objective"]["direction"] == "maximize");
+  CHECK(j["best"]["config"] == Key(exps[0].params));
+  CHECK(j["configurations"][0]["config"] == Key(exps[0].params));
+  CHECK(j["promotion_chain"][1]["promoted"] == false);
+  const std::string md = Read(lab.Path("report.md"));
+  CHECK(md.find("maximize (higher is better)") != std::string::npos);
+  const std::string best = Read(lab.Path("plots/best.svg"));
+  CHECK(best.find("data-values=\"1,0.5 2,0.52 3,0.52 4,0.52 5,0.52 6,0.52\"") != std::string::npos);
+  CHECK(best.find("higher is better") != std::string::npos);
+  CHECK(Lines(Read(lab.Path("results.tsv")))[0] == "id\tconfig\tseed\thypothesis\tlr\taccuracy");
+}
+
+TEST_CASE("a log outside the run folder is linked as the ledger has it") {
+  Lab lab;
+  const auto plan = SweepPlan();
+  ExperimentRecord e;
+  e.params = {{"lr", 0.1}};
+  REQUIRE(*lab.ledger->Propose(e));
+  const std::string id = ExperimentId(e.params, 0, "");
+  REQUIRE(lab.ledger->Queue(id).ok());
+  REQUIRE(lab.ledger->Start(id, "job-1", "host-1", 1).ok());
+  REQUIRE(lab.ledger->Finish(id, 0.5, "/var/log/elsewhere/out.log").ok());
+  lab.Report(plan);
+  const json j = json::parse(Read(lab.Path("results.json")));
+  CHECK(j["experiments"][0]["log"] == "/var/log/elsewhere/out.log");
+}
+
 TEST_CASE("determinism: same ledger twice, and another ledger filled in another order after a crash") {
   const auto plan = SweepPlan();
   const auto exps = SweepExperiments();
