@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hash.hpp"
 #include "core/json_limits.hpp"
 #include "jobs/hf/hf_job_spec.hpp"  // Base64Encode (RFC 4648, padded, no line breaks)
 #include "net/curl_transport.hpp"
@@ -117,6 +118,14 @@ std::string CommitPayload(const std::string& summary, const std::string& descrip
   std::string out =
       nlohmann::json{{"key", "header"}, {"value", {{"summary", summary}, {"description", description}}}}.dump() + "\n";
   for (const auto& f : files) {
+    if (f.lfs) {
+      nlohmann::json line = {
+          {"key", "lfsFile"},
+          {"value",
+           {{"path", f.path}, {"algo", "sha256"}, {"oid", hash::Sha256Hex(f.content)}, {"size", f.content.size()}}}};
+      out += line.dump() + "\n";
+      continue;
+    }
     nlohmann::json line = {
         {"key", "file"},
         {"value", {{"content", jobs::hf::Base64Encode(f.content)}, {"path", f.path}, {"encoding", "base64"}}}};
@@ -145,6 +154,60 @@ Result<std::map<std::string, PreuploadFile>> ParsePreuploadAnswer(const std::str
     m.should_ignore = f.contains("shouldIgnore") && f["shouldIgnore"].is_boolean() && f["shouldIgnore"].get<bool>();
     if (f.contains("oid") && f["oid"].is_string()) m.oid = f["oid"].get<std::string>();
     out[f["path"].get<std::string>()] = std::move(m);
+  }
+  return out;
+}
+
+Result<std::vector<LfsAction>> ParseLfsBatchAnswer(const std::string& body) {
+  auto answer = ParseJsonOrDiscarded(body);
+  if (answer.is_discarded() || !answer.is_object() || !answer.contains("objects") || !answer["objects"].is_array()) {
+    return Status::Failed("the Hub's LFS batch answer has no objects list");
+  }
+  if (answer.contains("transfer") && answer["transfer"].is_string() && answer["transfer"] != "basic") {
+    return Status::Failed("the Hub's LFS batch answer chose a transfer other than basic");
+  }
+  auto href_of = [](const nlohmann::json& action, std::string* href) {
+    if (!action.is_object() || !action.contains("href") || !action["href"].is_string()) return false;
+    if (action.contains("header") && !action["header"].is_null() && !action["header"].is_object()) return false;
+    *href = action["href"].get<std::string>();
+    return !href->empty();
+  };
+  std::vector<LfsAction> out;
+  for (const auto& o : answer["objects"]) {
+    if (!o.is_object() || !o.contains("oid") || !o["oid"].is_string() || !o.contains("size") ||
+        !o["size"].is_number_integer()) {
+      return Status::Failed("the Hub's LFS batch answer has an object without oid or size");
+    }
+    LfsAction a;
+    a.oid = o["oid"].get<std::string>();
+    a.size = o["size"].get<std::int64_t>();
+    if (o.contains("error")) {
+      const auto& e = o["error"];
+      a.error = e.is_object() && e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>()
+                                                                                   : "unspecified error";
+      out.push_back(std::move(a));
+      continue;
+    }
+    if (o.contains("actions") && !o["actions"].is_null()) {
+      const auto& acts = o["actions"];
+      if (!acts.is_object()) return Status::Failed("the Hub's LFS batch answer has malformed actions");
+      if (acts.contains("upload")) {
+        if (!href_of(acts["upload"], &a.upload_href)) return Status::Failed("the Hub's LFS upload action has no href");
+        if (acts["upload"].contains("header") && acts["upload"]["header"].is_object()) {
+          for (auto it = acts["upload"]["header"].begin(); it != acts["upload"]["header"].end(); ++it) {
+            if (it.key() == "chunk_size") {
+              return Status::Failed("the Hub asks for a multipart LFS upload, which dsx does not do");
+            }
+            if (!it.value().is_string()) return Status::Failed("the Hub's LFS upload action has a non-text header");
+            a.upload_headers.emplace_back(it.key(), it.value().get<std::string>());
+          }
+        }
+      }
+      if (acts.contains("verify") && !href_of(acts["verify"], &a.verify_href)) {
+        return Status::Failed("the Hub's LFS verify action has no href");
+      }
+    }
+    out.push_back(std::move(a));
   }
   return out;
 }
@@ -218,6 +281,63 @@ Status HubClient::HttpError(const net::Exchange& ex, const std::string& what) co
   if (code == 429) return Status::Unavailable(head + " (too many requests; try again later)" + suffix);
   if (code >= 500) return Status::Unavailable(head + suffix);
   return net::StatusFromHttp(code, head + suffix);
+}
+
+Status HubClient::UploadLfs(net::Transport& transport, const std::string& repo_id, const std::string& revision,
+                            const std::vector<HubFile>& files) {
+  nlohmann::json objects = nlohmann::json::array();
+  std::map<std::string, const HubFile*> by_oid;
+  for (const auto& f : files) {
+    std::string oid = hash::Sha256Hex(f.content);
+    objects.push_back({{"oid", oid}, {"size", f.content.size()}});
+    by_oid[oid] = &f;
+  }
+  net::HttpRequest batch;
+  batch.method = "POST";
+  batch.url = options_.endpoint + "/datasets/" + repo_id + ".git/info/lfs/objects/batch";
+  batch.headers = {{"Authorization", "Bearer " + token_},
+                   {"Accept", "application/vnd.git-lfs+json"},
+                   {"Content-Type", "application/vnd.git-lfs+json"}};
+  batch.body = nlohmann::json{{"operation", "upload"},
+                              {"transfers", {"basic"}},
+                              {"objects", objects},
+                              {"hash_algo", "sha256"},
+                              {"ref", {{"name", revision}}}}
+                   .dump();
+  auto ex = Call(transport, batch, true);
+  if (!ex.ok()) return ex.status();
+  if (!Is2xx(ex->response.status)) return HttpError(*ex, "LFS batch for dataset " + repo_id);
+  auto actions = ParseLfsBatchAnswer(ex->response.body);
+  if (!actions.ok()) return actions.status().Wrap("dataset " + repo_id);
+  for (const auto& a : *actions) {
+    auto it = by_oid.find(a.oid);
+    if (it == by_oid.end()) return Status::Failed("the Hub's LFS batch answer names an object dsx did not send");
+    const HubFile& f = *it->second;
+    if (!a.error.empty()) return Status::Failed("the Hub refused " + f.path + " as an LFS object: " + Scrub(a.error));
+    if (a.upload_href.empty()) continue;  // already stored
+    net::HttpRequest put;
+    put.method = "PUT";
+    put.url = a.upload_href;
+    // The href is a presigned storage URL: it carries its own authorisation, and the Hub token
+    // must not travel to another host. Headers the action names (git-lfs basic transfer) are sent.
+    for (const auto& h : a.upload_headers) put.headers.push_back(h);
+    put.body = f.content;
+    auto sent = Call(transport, put, true);  // same bytes to the same object: safe to repeat
+    if (!sent.ok()) return sent.status();
+    if (!Is2xx(sent->response.status)) return HttpError(*sent, "uploading " + f.path + " (LFS)");
+    if (a.verify_href.empty()) continue;
+    net::HttpRequest verify;
+    verify.method = "POST";
+    verify.url = a.verify_href;
+    verify.headers = {{"Accept", "application/vnd.git-lfs+json"}, {"Content-Type", "application/vnd.git-lfs+json"}};
+    if (a.verify_href.rfind(options_.endpoint + "/", 0) == 0)
+      verify.headers.emplace_back("Authorization", "Bearer " + token_);
+    verify.body = nlohmann::json{{"oid", a.oid}, {"size", a.size}}.dump();
+    auto checked = Call(transport, verify, true);
+    if (!checked.ok()) return checked.status();
+    if (!Is2xx(checked->response.status)) return HttpError(*checked, "verifying " + f.path + " (LFS)");
+  }
+  return Status::Ok();
 }
 
 Result<HubCommitResult> HubClient::UploadToDataset(const std::string& repo_id, const std::string& revision,
@@ -301,18 +421,24 @@ Result<HubCommitResult> HubClient::UploadToDataset(const std::string& repo_id, c
     if (m.should_ignore) {
       return Status::Failed("dataset " + repo_id + " ignores " + f.path + " (its .gitignore): nothing would be stored");
     }
-    if (m.upload_mode == "lfs" && !f.content.empty()) {
-      return Status::Failed("the Hub wants " + f.path + " (" + std::to_string(f.content.size()) +
-                            " bytes) as a large (LFS) file, which dsx does not upload; check the .gitattributes of " +
-                            repo_id);
-    }
-    if (!m.oid.empty() && m.oid == GitBlobSha1(f.content)) {
+    // Empty files always travel inline: storage refuses empty LFS objects (as _commit_api.py notes).
+    bool lfs = m.upload_mode == "lfs" && !f.content.empty();
+    // The remote oid is the git blob sha1 of a regular file, the sha256 of an LFS one.
+    if (!m.oid.empty() && m.oid == (lfs ? hash::Sha256Hex(f.content) : GitBlobSha1(f.content))) {
       result.unchanged.push_back(f.path);
       continue;
     }
     changed.push_back(f);
+    changed.back().lfs = lfs;
   }
   if (changed.empty()) return result;
+  std::vector<HubFile> large;
+  for (const auto& f : changed) {
+    if (f.lfs) large.push_back(f);
+  }
+  if (!large.empty()) {
+    if (Status s = UploadLfs(*transport, repo_id, revision, large); !s.ok()) return s;
+  }
 
   // 3. the commit.
   net::HttpRequest cm;

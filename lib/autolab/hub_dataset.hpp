@@ -18,8 +18,17 @@
 //      -> {"commitUrl","commitOid"}
 //
 // Files the Hub wants as LFS (uploadMode "lfs": over 10 MB, or matched by the repo's
-// .gitattributes) are refused with kFailed naming the file: this client speaks only the regular
-// (inline base64) path, which every AutoLab file fits in practice (a row is ~200 bytes).
+// .gitattributes) go first through the git-lfs batch API (git-lfs docs/api/batch.md; as lfs.py's
+// post_lfs_batch_info and lfs_upload use it), "basic" transfer only:
+//      POST {endpoint}/datasets/{repo}.git/info/lfs/objects/batch  (application/vnd.git-lfs+json)
+//        {"operation":"upload","transfers":["basic"],"objects":[{"oid":sha256,"size"}],
+//         "hash_algo":"sha256","ref":{"name":revision}}
+//        -> {"objects":[{"oid","size","actions":{"upload":{"href","header"},"verify":{"href"}}}]}
+//      PUT the bytes to upload.href (no actions: the Hub has them already), WITHOUT the token (the
+//      href is a presigned storage URL), then POST {"oid","size"} to verify.href (token sent only
+//      when that href is on the endpoint); the commit then names the file by
+//        {"key":"lfsFile","value":{"path","algo":"sha256","oid","size"}}
+// An answer asking for a multipart upload (header.chunk_size, for files of many GB) is refused.
 //
 // Errors: 401/403 kConflict (the token was refused or may not write there), 404 after creating
 // kNotFound, 429 and 5xx kUnavailable after the retries, no answer kUnavailable. The token goes
@@ -32,6 +41,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -44,6 +54,7 @@ namespace dsx::autolab {
 struct HubFile {
   std::string path;     // in the repo, '/'-separated ("autolab/digits.jsonl")
   std::string content;  // bytes
+  bool lfs = false;     // committed as an LFS pointer (the client sets it from the preupload answer)
 };
 
 struct HubCommitResult {
@@ -62,7 +73,8 @@ std::string RepoIdProblem(std::string_view repo_id);
 // answer's "oid" of a regular file is this.
 std::string GitBlobSha1(std::string_view content);
 
-// The commit request body (application/x-ndjson), exactly as _prepare_commit_payload builds it.
+// The commit request body (application/x-ndjson), exactly as _prepare_commit_payload builds it
+// (a "file" line with the base64 content, or an "lfsFile" line for files marked lfs).
 std::string CommitPayload(const std::string& summary, const std::string& description,
                           const std::vector<HubFile>& files);
 
@@ -74,6 +86,19 @@ struct PreuploadFile {
 };
 // The preupload answer's files by path (server input: depth-bounded parse, kFailed when malformed).
 Result<std::map<std::string, PreuploadFile>> ParsePreuploadAnswer(const std::string& body);
+
+// One object of a git-lfs batch answer.
+struct LfsAction {
+  std::string oid;
+  std::int64_t size = 0;
+  std::string error;        // the object's error message ("" = none)
+  std::string upload_href;  // "" = the server has the object already
+  std::vector<std::pair<std::string, std::string>> upload_headers;
+  std::string verify_href;  // "" = no verify step
+};
+// The batch answer's objects (server input: depth-bounded parse, kFailed when malformed, or when
+// it asks for a multipart upload).
+Result<std::vector<LfsAction>> ParseLfsBatchAnswer(const std::string& body);
 
 class HubClient {
  public:
@@ -104,6 +129,9 @@ class HubClient {
   Result<std::string> Token();
   Result<net::Exchange> Call(net::Transport& transport, net::HttpRequest request, bool idempotent);
   Status HttpError(const net::Exchange& ex, const std::string& what) const;
+  // The batch request, the PUTs and the verifies for `files` (all marked lfs).
+  Status UploadLfs(net::Transport& transport, const std::string& repo_id, const std::string& revision,
+                   const std::vector<HubFile>& files);
   std::string Scrub(std::string text) const;
   net::HeaderList Headers(const std::string& content_type) const;
 

@@ -31,6 +31,7 @@
 #include "autolab/publish.hpp"
 #include "autolab/trackio_export.hpp"
 #include "core/clock.hpp"
+#include "core/hash.hpp"
 
 using namespace dsx;
 using namespace dsx::autolab;
@@ -109,7 +110,9 @@ class FakeHub {
     int commits = 0;
   };
 
-  std::map<std::string, Repo> repos;  // guarded by mu (tests read it after the client returned)
+  std::map<std::string, Repo> repos;             // guarded by mu (tests read it after the client returned)
+  std::map<std::string, std::string> lfs_store;  // sha256 -> bytes: the storage behind presigned URLs
+  std::set<std::string> lfs_paths;               // "<repo>:<path>" committed as LFS pointers
   std::atomic<int> fail_with{0};
   std::atomic<bool> echo_auth_in_errors{false};
   std::atomic<size_t> lfs_over{10 * 1024 * 1024};  // files larger than this are "lfs"
@@ -153,6 +156,15 @@ class FakeHub {
 
   Reply Handle(const Request& r) {
     if (fail_with > 0) return Error(fail_with, "the Hub is having a bad day", r);
+    // The presigned storage URL: authorised by the URL itself (a bearer token here is a leak).
+    if (r.method == "PUT" && r.path.rfind("/lfs-store/", 0) == 0) {
+      if (!r.Header("Authorization").empty()) return Error(400, "storage got an Authorization header", r);
+      std::string oid = r.path.substr(11);
+      if (hash::Sha256Hex(r.body) != oid) return Error(400, "content does not match its oid", r);
+      std::lock_guard<std::mutex> l(mu);
+      lfs_store[oid] = r.body;
+      return {200, "", {}};
+    }
     if (r.Header("Authorization") != std::string("Bearer ") + kToken) {
       return Error(401, "Invalid credentials in Authorization header", r,
                    {"X-Error-Message: Invalid credentials in Authorization header"});
@@ -166,6 +178,36 @@ class FakeHub {
       if (repos.count(id)) return Error(409, "You already created this dataset repo", r);
       repos[id].is_private = body.value("private", false);
       return Json(200, {{"url", url() + "/datasets/" + id}, {"name", id}});
+    }
+    if (r.path == "/lfs-verify") {
+      json body = json::parse(r.body, nullptr, false);
+      std::lock_guard<std::mutex> l(mu);
+      auto it = lfs_store.find(body.value("oid", ""));
+      if (it == lfs_store.end() || body.value("size", -1) != static_cast<long>(it->second.size())) {
+        return Error(404, "object not uploaded", r);
+      }
+      return Json(200, {{"message", "verified"}});
+    }
+    const std::string lfs_suffix = ".git/info/lfs/objects/batch";
+    if (r.path.rfind("/datasets/", 0) == 0 && r.path.size() > lfs_suffix.size() &&
+        r.path.compare(r.path.size() - lfs_suffix.size(), lfs_suffix.size(), lfs_suffix) == 0) {
+      if (r.Header("Accept") != "application/vnd.git-lfs+json") return Error(406, "git-lfs media type expected", r);
+      json body = json::parse(r.body, nullptr, false);
+      if (body.is_discarded() || body.value("operation", "") != "upload" || body.value("hash_algo", "") != "sha256" ||
+          body["transfers"] != json{"basic"} || body["ref"]["name"] != "main") {
+        return Error(400, "bad batch body", r);
+      }
+      std::lock_guard<std::mutex> l(mu);
+      json objects = json::array();
+      for (const auto& o : body["objects"]) {
+        json out = {{"oid", o["oid"]}, {"size", o["size"]}};
+        if (!lfs_store.count(o["oid"])) {
+          out["actions"] = {{"upload", {{"href", url() + "/lfs-store/" + o["oid"].get<std::string>()}}},
+                            {"verify", {{"href", url() + "/lfs-verify"}}}};
+        }
+        objects.push_back(out);
+      }
+      return Json(200, {{"transfer", "basic"}, {"objects", objects}});
     }
     const std::string prefix = "/api/datasets/";
     if (r.path.rfind(prefix, 0) != 0) return Error(404, "no such route", r);
@@ -192,7 +234,9 @@ class FakeHub {
         std::string path = f["path"];
         size_t size = f["size"];
         json oid = nullptr;
-        if (auto it = repo->second.files.find(path); it != repo->second.files.end()) oid = GitBlob(it->second);
+        if (auto it = repo->second.files.find(path); it != repo->second.files.end()) {
+          oid = lfs_paths.count(id + ":" + path) ? hash::Sha256Hex(it->second) : GitBlob(it->second);
+        }
         files.push_back({{"path", path},
                          {"uploadMode", size > lfs_over ? "lfs" : "regular"},
                          {"shouldIgnore", false},
@@ -214,10 +258,23 @@ class FakeHub {
       }
       if (lines.empty() || lines[0].value("key", "") != "header") return Error(400, "first line must be the header", r);
       for (size_t i = 1; i < lines.size(); ++i) {
-        if (lines[i].value("key", "") != "file" || lines[i]["value"].value("encoding", "") != "base64") {
-          return Error(400, "only base64 files are supported here", r);
+        const json& v = lines[i]["value"];
+        if (lines[i].value("key", "") == "lfsFile") {
+          auto it = lfs_store.find(v.value("oid", ""));
+          if (v.value("algo", "") != "sha256" || it == lfs_store.end() ||
+              v.value("size", -1) != static_cast<long>(it->second.size())) {
+            return Error(400, "Your push was rejected because an LFS pointer pointed to a file that does not exist", r);
+          }
+          repo->second.files[v["path"]] = it->second;
+          lfs_paths.insert(id + ":" + v["path"].get<std::string>());
+          continue;
         }
-        repo->second.files[lines[i]["value"]["path"]] = Base64Decode(lines[i]["value"]["content"]);
+        if (lines[i].value("key", "") != "file" || v.value("encoding", "") != "base64") {
+          return Error(400, "unknown commit line", r);
+        }
+        if (v["content"].get<std::string>().size() * 3 / 4 > lfs_over) return Error(400, "file too large: use LFS", r);
+        repo->second.files[v["path"]] = Base64Decode(v["content"]);
+        lfs_paths.erase(id + ":" + v["path"].get<std::string>());
       }
       int n = ++repo->second.commits;
       return Json(200, {{"commitUrl", url() + "/datasets/" + id + "/commit/c" + std::to_string(n)},
@@ -591,7 +648,7 @@ TEST_CASE("publish: a commit answered 503 is not sent twice (it may have landed)
   for (size_t i = 2; i < 5; ++i) CHECK(reqs[i].path.find("/preupload/") != std::string::npos);
 }
 
-TEST_CASE("publish: an unknown revision is kNotFound; an LFS-only file is refused by name") {
+TEST_CASE("publish: an unknown revision is kNotFound, and no repo is created for it") {
   LabFixture lab;
   FakeHub hub;
   {
@@ -609,13 +666,79 @@ TEST_CASE("publish: an unknown revision is kNotFound; an LFS-only file is refuse
   CHECK(r.status().code() == Code::kNotFound);
   CHECK(r.status().message().find("'dev'") != std::string::npos);
   CHECK(hub.requests().size() == 1);  // no create for a missing revision
+}
 
-  hub.lfs_over = 4;
-  auto big = client.UploadToDataset("alice/runs", "main", {{"autolab/big.jsonl", "0123456789\n"}}, "s", true);
-  REQUIRE_FALSE(big.ok());
-  CHECK(big.status().code() == Code::kFailed);
-  CHECK(big.status().message().find("autolab/big.jsonl") != std::string::npos);
-  CHECK(hub.requests().back().path.find("/preupload/") != std::string::npos);  // nothing committed
+TEST_CASE("publish: files the Hub wants as LFS go through the batch API; the token never goes to storage") {
+  ManualClock clock;
+  FakeHub hub;
+  hub.lfs_over = 8;
+  {
+    std::lock_guard<std::mutex> l(hub.mu);
+    hub.repos["alice/runs"];
+  }
+  HubClient::Options o;
+  o.endpoint = hub.url();
+  o.token = kToken;
+  o.clock = &clock;
+  HubClient client(o);
+  const std::string big = "0123456789abcdef\n", small = "x\n";
+  auto r = client.UploadToDataset("alice/runs", "main", {{"autolab/big.jsonl", big}, {"small.md", small}}, "s", true);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->committed);
+  auto reqs = hub.requests();
+  REQUIRE(reqs.size() == 5);
+  CHECK(reqs[1].path == "/datasets/alice/runs.git/info/lfs/objects/batch");
+  CHECK(reqs[1].Header("Content-Type") == "application/vnd.git-lfs+json");
+  CHECK(json::parse(reqs[1].body) == json{{"operation", "upload"},
+                                          {"transfers", {"basic"}},
+                                          {"objects", {{{"oid", hash::Sha256Hex(big)}, {"size", big.size()}}}},
+                                          {"hash_algo", "sha256"},
+                                          {"ref", {{"name", "main"}}}});
+  CHECK(reqs[2].method == "PUT");
+  CHECK(reqs[2].Header("Authorization").empty());
+  CHECK(reqs[3].path == "/lfs-verify");
+  CHECK(reqs[3].Header("Authorization") == std::string("Bearer ") + kToken);  // on the endpoint
+  CHECK(reqs[4].body ==
+        "{\"key\":\"header\",\"value\":{\"description\":\"\",\"summary\":\"s\"}}\n"
+        "{\"key\":\"lfsFile\",\"value\":{\"algo\":\"sha256\",\"oid\":\"" +
+            hash::Sha256Hex(big) +
+            "\",\"path\":\"autolab/big.jsonl\",\"size\":17}}\n"
+            "{\"key\":\"file\",\"value\":{\"content\":\"eAo=\",\"encoding\":\"base64\","
+            "\"path\":\"small.md\"}}\n");
+  {
+    std::lock_guard<std::mutex> l(hub.mu);
+    CHECK(hub.repos["alice/runs"].files["autolab/big.jsonl"] == big);
+    CHECK(hub.repos["alice/runs"].files["small.md"] == small);
+  }
+  // Unchanged (the LFS file compared by sha256, the small one by git blob sha1): no batch, no commit.
+  auto again =
+      client.UploadToDataset("alice/runs", "main", {{"autolab/big.jsonl", big}, {"small.md", small}}, "s", true);
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->committed);
+  CHECK(again->unchanged == std::vector<std::string>{"autolab/big.jsonl", "small.md"});
+  CHECK(hub.requests().size() == 6);
+}
+
+TEST_CASE("publish: the LFS batch answer is read strictly") {
+  auto ok = ParseLfsBatchAnswer(
+      R"({"transfer":"basic","objects":[{"oid":"a","size":3,"actions":{"upload":{"href":"https://s/x",)"
+      R"("header":{"X-Amz":"1"}},"verify":{"href":"https://hub/v"}}},{"oid":"b","size":1},)"
+      R"({"oid":"c","size":2,"error":{"code":422,"message":"too big"}}]})");
+  REQUIRE_MESSAGE(ok.ok(), ok.status().message());
+  REQUIRE(ok->size() == 3);
+  CHECK(ok->at(0).upload_href == "https://s/x");
+  CHECK(ok->at(0).upload_headers == std::vector<std::pair<std::string, std::string>>{{"X-Amz", "1"}});
+  CHECK(ok->at(0).verify_href == "https://hub/v");
+  CHECK(ok->at(1).upload_href.empty());
+  CHECK(ok->at(2).error == "too big");
+  for (const char* bad :
+       {"", "{}", R"({"objects":[{"oid":"a"}]})", R"({"objects":[{"oid":"a","size":"1"}]})",
+        R"({"transfer":"multipart","objects":[]})",
+        R"({"objects":[{"oid":"a","size":1,"actions":{"upload":{"href":"h","header":{"chunk_size":"5"}}}}]})",
+        R"({"objects":[{"oid":"a","size":1,"actions":{"upload":{}}}]})",
+        R"({"objects":[{"oid":"a","size":1,"actions":[]}]})"}) {
+    CHECK_MESSAGE(ParseLfsBatchAnswer(bad).status().code() == Code::kFailed, bad);
+  }
 }
 
 TEST_CASE("publish: refused inputs never reach the server") {
