@@ -55,8 +55,7 @@ class LlmResearcher final : public HypothesisSource {
         for (const std::string& d : parsed->dropped) Log("researcher: dropped " + d);
         // Usable: some hypotheses, or an honest "nothing left" (an empty list).
         if (!parsed->accepted.empty() || parsed->dropped.empty()) {
-          for (const Hypothesis& h : parsed->accepted) Log("researcher: proposed " + h.id + ": " + h.rationale);
-          if (parsed->accepted.empty()) Log("researcher: the model has nothing more to propose");
+          // What is proposed is the caller's to log (the driver says it as it records it).
           return std::move(parsed->accepted);
         }
         problems = parsed->dropped;
