@@ -107,6 +107,9 @@ class Driver {
   Status LoadResearcherHypotheses();
   Result<MetricStream> NewMetricStream() const;
   Result<int> BudgetLeft();
+  Result<std::pair<double, double>> Cost();
+  bool cost_capped_ = false;  // this pass, the cost limit kept a queued experiment from starting
+  bool cost_logged_ = false;
   Result<bool> PlanMore();
   Result<bool> PlanSweep(const std::vector<ExperimentRecord>& records, int budget_left);
   Result<bool> PlanEvolve(const std::vector<ExperimentRecord>& records, int budget_left);
@@ -159,6 +162,26 @@ Result<MetricStream> Driver::NewMetricStream() const {
   const MetricSource& m = plan_.experiment.metric;
   if (m.kind == MetricSource::kRegex) return MetricStream::Regex(plan_.objective.metric, m.regex);
   return MetricStream::Json(plan_.objective.metric, m.intermediate_key);
+}
+
+// Cost so far and the worst case of what runs now, in dollars (0 without a price).
+Result<std::pair<double, double>> Driver::Cost() {
+  if (opt_.usd_per_hour <= 0) return std::make_pair(0.0, 0.0);
+  auto all = ledger_.List();
+  if (!all.ok()) return all.status();
+  const std::int64_t now = clock_.NowMs();
+  const double per_ms = opt_.usd_per_hour / 3'600'000.0;
+  double spent = 0, worst_running = 0;
+  for (const auto& r : *all) {
+    if (r.started_ms <= 0) continue;
+    const std::int64_t end = IsTerminal(r.state) && r.finished_ms > 0 ? r.finished_ms : now;
+    spent += static_cast<double>(std::max<std::int64_t>(0, end - r.started_ms)) * per_ms;
+    if (r.state == ExpState::kRunning)
+      worst_running += static_cast<double>(
+                           std::max<std::int64_t>(0, plan_.budget.experiment_timeout_s * 1000 - (now - r.started_ms))) *
+                       per_ms;
+  }
+  return std::make_pair(spent, worst_running);
 }
 
 Result<int> Driver::BudgetLeft() {
@@ -414,9 +437,24 @@ Result<bool> Driver::StartQueued() {
   for (const auto& r : *records)
     if (r.state == ExpState::kRunning) ++running;
   bool changed = false;
+  cost_capped_ = false;
   for (const auto& r : *records) {
     if (running >= plan_.budget.max_parallel) break;
     if (r.state != ExpState::kQueued) continue;
+    if (plan_.budget.max_cost_usd > 0 && opt_.usd_per_hour > 0) {
+      auto cost = Cost();
+      if (!cost.ok()) return cost.status();
+      const double next = static_cast<double>(plan_.budget.experiment_timeout_s) * opt_.usd_per_hour / 3600.0;
+      if (cost->first + cost->second + next > plan_.budget.max_cost_usd) {
+        if (!cost_logged_)
+          Log("cost limit: $" + std::to_string(cost->first) + " spent, $" + std::to_string(cost->second) +
+              " more possible by the running experiments, $" + std::to_string(next) +
+              " for the next: no new experiment starts (budget.max_cost_usd " +
+              std::to_string(plan_.budget.max_cost_usd) + ")");
+        cost_capped_ = cost_logged_ = true;
+        break;
+      }
+    }
     if (auto s = StartOne(r); !s.ok()) return s;
     auto now = ledger_.Get(r.id);
     if (now.ok() && now->state == ExpState::kRunning) ++running;
@@ -673,6 +711,7 @@ Result<RunResult> Driver::Finish(RunEnd end, std::string reason) {
     }
     if (r.promoted) out.best_id = r.id;
   }
+  if (auto cost = Cost(); cost.ok()) out.cost_usd = cost->first;
   const char* state = end == RunEnd::kDone ? "done" : end == RunEnd::kStopped ? "stopped" : "paused";
   Publish({{"type", "autolab.run"}, {"state", state}, {"reason", out.reason}});
   Log(out.reason);
@@ -751,10 +790,12 @@ Result<RunResult> Driver::Run() {
     }
     const bool nothing_running =
         std::none_of(records->begin(), records->end(), [](const auto& r) { return r.state == ExpState::kRunning; });
-    if (nothing_running && (busy == 0 || out_of_time)) {
+    if (nothing_running && (busy == 0 || out_of_time || cost_capped_)) {
       if (auto s = PromoteAndReport(true); !s.ok()) return s;
       std::string why;
       if (out_of_time) why = "wall-clock budget spent (" + std::to_string(plan_.budget.wall_clock_s) + " s)";
+      else if (cost_capped_)
+        why = "cost budget spent (budget.max_cost_usd " + std::to_string(plan_.budget.max_cost_usd) + ")";
       else if (static_cast<int>(records->size()) >= plan_.budget.max_experiments)
         why = "budget spent: " + std::to_string(records->size()) + " of " +
               std::to_string(plan_.budget.max_experiments) + " experiments";

@@ -54,12 +54,18 @@ struct RunOptions {
   HypothesisSource* researcher = nullptr;       // optional: proposes hypotheses after the plan's own
   std::function<void(const std::string&)> log;  // one line per notable thing (stderr progress); may be empty
   std::int64_t max_passes = 0;                  // tests: stop after this many loop passes (0 = no limit)
+  // What one experiment's hardware costs (a paid backend: the hf flavor's price; 0 = free or
+  // unknown). With budget.max_cost_usd, an experiment starts only when the cost so far (each
+  // experiment's running time x this) plus the worst case of the running ones and of the new one
+  // (experiment_timeout_s each) stays within the limit.
+  double usd_per_hour = 0;
 };
 
 struct RunResult {
   RunEnd end = RunEnd::kDone;
   std::string reason;  // one line: "budget spent: 12 of 12 experiments", "paused by request", ...
   int finished = 0, failed = 0, pruned = 0, cancelled = 0, pending = 0;  // ledger counts at exit
+  double cost_usd = 0;  // experiments' running time x RunOptions::usd_per_hour
   std::string best_id;                                                   // promoted experiment ("" = none yet)
 };
 

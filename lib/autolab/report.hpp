@@ -5,7 +5,7 @@
 //                 ranking table, failed/pruned experiments with reasons, the evolve history
 //                 (kept / reverted), links to plots and logs
 //   results.json  {"run","plan_hash","objective":{..},"best":{..},"configurations":[..ranked..],
-//                  "experiments":[..one per experiment, ordered by id..]} (documented in docs/autolab.md)
+//                  "experiments":[..one per experiment, ordered by id..]} (documented in docs/formats/autolab-results.md)
 //   results.tsv   one row per finished experiment, its id in the first column, then config, seed,
 //                 hypothesis, params (one column per parameter), metric; sorted by id
 //   plots/metric.svg      metric per experiment (grouped by configuration, CI bars)

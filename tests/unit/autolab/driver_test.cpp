@@ -489,3 +489,26 @@ TEST_CASE("a submit error leaves the experiment queued and ends the invocation w
   REQUIRE_MESSAGE(again.ok(), again.status().message());
   CHECK(again->finished == 8);
 }
+
+TEST_CASE("the cost limit: an experiment starts only when its worst case fits what is left") {
+  Fixture f;
+  f.world.clock = &f.clock;
+  f.world.poll_cost_ms = 10'000;  // each poll is 10 s of (paid) running time
+  std::string plan = kSweep;
+  // 60 s timeout at $36/h = $0.60 worst case each; $2 allows 3 worst cases at first, and as real
+  // costs (~30 s = $0.30 each) replace worst cases, more start; never past $2 in the worst case.
+  plan.replace(plan.find("max_parallel: 2, experiment_timeout: 60"), 39,
+               "max_parallel: 2, experiment_timeout: 60, max_cost_usd: 2");
+  auto o = f.Options();
+  o.usd_per_hour = 36;
+  auto r = al::RunPlan(f.Plan(plan), o);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->end == al::RunEnd::kDone);
+  std::string all;
+  for (const auto& l : f.log) all += l + "\n";
+  CHECK_MESSAGE(r->reason.find("cost budget") != std::string::npos, all);
+  CHECK(f.world.submitted.size() < 8);
+  CHECK(f.world.submitted.size() >= 3);
+  CHECK(r->cost_usd <= 2.0);
+  CHECK(r->cost_usd > 0.5);
+}
