@@ -13,11 +13,12 @@ sleeping:
               basename of WORKDIR (the run folder's experiments/<id>), so counting start lines per id
               tells how many times an experiment ran, and their order the concurrency
   $AL_GATE    when set: the final metric is printed only once this file exists (bounded wait), so
-              the test decides when running experiments may finish
+              the test decides when running experiments may finish; meanwhile each file
+              $AL_GATE.ping.<id>.<k> (k = 1, 2, ...) makes it print {"ping": k} once
 Modes (the bad ones are what issue 14 asks the driver to survive):
   ok        steps then the final metric; exit 0
   crash     a step, a message on stderr, exit 3
-  hang      starts a child (same process group) that would create $AL_MARKS/late.<id> after 6 s,
+  hang      starts a child (same process group) that would create $AL_MARKS/late.<id> after 20 s,
             records the child's pid in $AL_MARKS/child.<id>, then sleeps for 10 minutes: the
             driver's per-experiment timeout must kill the whole tree before the child writes
   block     starts the same kind of child (it writes after 10 minutes), then waits for $AL_GATE:
@@ -78,12 +79,23 @@ def spawn_late_writer(exp_id, delay_s):
     return child
 
 
-def wait_gate():
+def wait_gate(exp_id):
     gate = os.environ.get("AL_GATE")
     if not gate:
         return
     deadline = time.monotonic() + GATE_WAIT_S
+    ping = 1
     while not os.path.exists(gate):
+        # Pings: the test creates <gate>.ping.<id>.<k> and waits for {"ping": k} in the run folder's
+        # copy of this output, which the driver appends while it reconciles (after reading the
+        # control word, in every pass): two answered pings prove a whole pass began after a moment.
+        # A line follows it because the driver holds back a running job's last line (it may be
+        # incomplete) until the next one arrives.
+        if os.path.exists("%s.ping.%s.%d" % (gate, exp_id, ping)):
+            emit({"ping": ping})
+            print("pong %d" % ping, flush=True)
+            ping += 1
+            continue
         if time.monotonic() > deadline:
             print("exp.py: gate %s never opened" % gate, file=sys.stderr)
             sys.exit(1)
@@ -107,7 +119,7 @@ def main():
         print("exp.py: simulated crash", file=sys.stderr, flush=True)
         sys.exit(3)
     if a.mode == "hang":
-        spawn_late_writer(exp_id, 6)
+        spawn_late_writer(exp_id, 20)
         time.sleep(600)
         sys.exit(1)
     if a.mode == "block":
@@ -128,7 +140,7 @@ def main():
         return
     for step in (1, 2, 3):
         emit({"step": step, "loss": round(value + 0.1 * (3 - step), 6)})
-    wait_gate()
+    wait_gate(exp_id)
     emit({"loss": value})
     append(log, "end %s %d" % (exp_id, a.seed))
 

@@ -761,6 +761,18 @@ def case_bad_patch(lab):
     print("bad_patch: 'broken' failed (%s); 'bonus' kept; 'wider' reverted" % by_h["broken"][0]["reason"].splitlines()[0])
 
 
+def wait_full_pass(lab, run_dir, exp_id, proc):
+    """Returns once the driver began a whole loop pass (control read first, then reconcile) after
+    this call: the running experiment exp_id answers two pings, and the driver copies each answer
+    into the run folder's output.log when it reconciles. The 2nd answer is printed only after the
+    1st was copied, so the pass that copies it read the control word after this call began."""
+    log = os.path.join(run_dir, "experiments", exp_id, "output.log")
+    for k in (1, 2):
+        open("%s.ping.%s.%d" % (lab.gate, exp_id, k), "w").close()
+        lab.wait_for(lambda: ('"ping": %d' % k) in open(log).read() or ('"ping":%d' % k) in open(log).read(),
+                     "ping %d of %s in %s" % (k, exp_id, log), procs=[proc])
+
+
 def case_pause(lab):
     plan = gated_plan(lab, "pause")
     run_dir = os.path.join(lab.tmp, "run")
@@ -768,6 +780,10 @@ def case_pause(lab):
     wait_starts(lab, 2, [a])
     lab.wait_for(lambda: states(run_dir).get("running") == 2, "2 experiments running", procs=[a])
     lab.dsx_run(["autolab", "pause", run_dir], want=0)
+    # Only once the driver has surely read the pause may the running ones finish: a pass that read
+    # "run" just before the pause and then saw them end could legitimately start the next two.
+    running = [r["id"] for r in experiments(run_dir) if r["state"] == "running"]
+    wait_full_pass(lab, run_dir, running[0], a)
     open(lab.gate, "w").close()  # the running ones may finish now; nothing new may start
     rc = lab.wait(a)
     check(rc == EXIT_PAUSED, "paused run: exit %s, want %d\n%s" % (rc, EXIT_PAUSED, lab.tail(a)))
@@ -824,6 +840,12 @@ def case_stop(lab):
           "starts per experiment %s: the 2 stopped ones again, the others once" % starts)
     for i in running:
         check(not os.path.exists(os.path.join(lab.marks, "late." + i)), "a stopped experiment's child wrote its file")
+    # Every experiment's child, of the reruns too, went with its job (the tree ends with the job).
+    for name in os.listdir(lab.marks):
+        if name.startswith("child."):
+            with open(os.path.join(lab.marks, name)) as f:
+                pid, st = map(int, f.read().split())
+            lab.wait_for(lambda: not pid_alive(pid, st), "%s (pid %d) gone with its job" % (name, pid), 30)
     # The same final results as a run never stopped (same plan, its own run folder and log).
     os.rename(lab.log, lab.log + ".stopped")
     lab.dsx_run(lab.run_args(plan, ref_dir), env={"DSX_JOBS_DIR": os.path.join(lab.tmp, "jobs-ref")},
