@@ -11,7 +11,8 @@ Cases:
                    experiments ever ran at once, each ran once; `report` regenerates the same files;
                    `status --json` reads the run
   crash_planned, crash_submitted, crash_started, crash_finished, crash_report
-                   DSX_AUTOLAB_CRASH_AT makes the driver SIGKILL itself at that point; the ledger and
+                   DSX_AUTOLAB_CRASH_AT makes the driver SIGKILL itself at that point (the n-th time:
+                   CRASH_POINTS below, mid-run where the point recurs); the ledger and
                    the jobs registry must then show the point was really reached (e.g. `submitted`: one
                    more job than ledger Starts); the same command again exits 0 and results.json and
                    results.tsv equal an uninterrupted run's; no experiment ran (or was submitted) twice
@@ -24,7 +25,8 @@ Cases:
                    before it writes its file) / prints no metric / prints NaN or a non-number / an
                    evolve hypothesis whose patch does not apply: each failed with its reason, in the
                    ledger, results.json and report.md, and the run goes on to exit 0
-  pause, stop      `dsx autolab pause|stop RUN` while experiments run: exit 7 once they finished /
+  pause, stop      `dsx autolab pause|stop RUN` while experiments run (pause: the gate opens only after
+                   a whole driver pass has begun since the request, see wait_full_pass): exit 7 once they finished /
                    exit 6 at once with their process trees killed and the experiments requeued; later
                    invocations exit 7/6 at once until `resume`; then the run finishes with the
                    uninterrupted run's results
