@@ -10,8 +10,9 @@
 //      404 (X-Error-Code RepoNotFound, or none): the repo is missing ->
 //      POST {endpoint}/api/repos/create {"type":"dataset","name","organization","private"}
 //        (409 = it exists: fine), then preupload again. X-Error-Code RevisionNotFound: kNotFound.
-//   2. Files whose remote oid equals the git blob sha1 of our content are unchanged: left out; none
-//      left = no commit (huggingface_hub does the same, to avoid empty commits).
+//   2. Files whose remote oid equals the git blob sha1 of our content (an LFS file: its sha256) are
+//      unchanged: left out; none left = no commit (huggingface_hub does the same, to avoid empty
+//      commits).
 //   3. POST {endpoint}/api/datasets/{repo}/commit/{revision}, Content-Type application/x-ndjson:
 //        {"key":"header","value":{"summary","description"}}
 //        {"key":"file","value":{"content":base64,"path","encoding":"base64"}}   one per file
@@ -29,6 +30,8 @@
 //      when that href is on the endpoint); the commit then names the file by
 //        {"key":"lfsFile","value":{"path","algo":"sha256","oid","size"}}
 // An answer asking for a multipart upload (header.chunk_size, for files of many GB) is refused.
+// (huggingface_hub prefers the Xet protocol when hf_xet is installed and falls back to this LFS path
+// without it; dsx speaks only the LFS path.)
 //
 // Errors: 401/403 kConflict (the token was refused or may not write there), 404 after creating
 // kNotFound, 429 and 5xx kUnavailable after the retries, no answer kUnavailable. The token goes
