@@ -199,7 +199,7 @@ std::string ResearchUserPrompt(const Plan& plan, const ResearchContext& context,
        "{workdir}):\n    " +
        plan.experiment.command + "\n";
   if (!plan.experiment.files.empty()) {
-    s += "Working files copied into {workdir} (by file name) before each run:";
+    s += "Working files copied into {workdir} before each run (at these paths inside it; patch them as a/<path>):";
     for (const std::string& f : plan.experiment.files) s += " " + f;
     s += "\n";
   }
