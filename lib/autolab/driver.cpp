@@ -19,6 +19,7 @@
 #include "autolab/generate.hpp"
 #include "autolab/ledger.hpp"
 #include "autolab/metrics.hpp"
+#include "autolab/publish.hpp"
 #include "autolab/report.hpp"
 #include "autolab/run_dir.hpp"
 #include "autolab/run_lease.hpp"
@@ -712,6 +713,14 @@ Result<RunResult> Driver::Finish(RunEnd end, std::string reason) {
     if (r.promoted) out.best_id = r.id;
   }
   if (auto cost = Cost(); cost.ok()) out.cost_usd = cost->first;
+  if (plan_.publish.any()) {
+    // The open data layer: once per invocation, at its end (the Hub commits once, not per experiment).
+    PublishOptions po;
+    po.log = opt_.log;
+    auto published = autolab::Publish(plan_, plan_.publish, ledger_, opt_.run_dir, po);
+    if (!published.ok())
+      Log("publish: " + published.status().message() + " (the run folder has everything; retried next time)");
+  }
   const char* state = end == RunEnd::kDone ? "done" : end == RunEnd::kStopped ? "stopped" : "paused";
   Publish({{"type", "autolab.run"}, {"state", state}, {"reason", out.reason}});
   Log(out.reason);
@@ -775,6 +784,13 @@ Result<RunResult> Driver::Run() {
       auto startedq = StartQueued();
       if (!startedq.ok()) return startedq.status();
       changed = changed || *planned || *startedq;
+      // An experiment can end in the pass that planned it (a patch that does not apply fails it
+      // before it starts): plan again before deciding that nothing is left.
+      if (*planned || *startedq) {
+        if (anything_ended_)
+          if (auto s = PromoteAndReport(true); !s.ok()) return s;
+        continue;
+      }
     }
     if (anything_ended_ || report_due) {
       if (auto s = PromoteAndReport(true); !s.ok()) return s;

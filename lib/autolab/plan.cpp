@@ -3,6 +3,8 @@
 // plan is returned only when there are none. Reference: man/dsx-autolab.1, docs/autolab.md.
 #include "autolab/plan.hpp"
 
+#include "autolab/publish_config.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -112,7 +114,7 @@ class Checker {
     root_mark_ = root.Mark();
     Keys(root, "",
          {"name", "objective", "budget", "experiment", "sweep", "evolve", "researcher", "backend", "resources",
-          "session_server"});
+          "session_server", "publish"});
     if (auto n = root["name"]; n) String(n, "name", plan_.name, true);
     Objective(Section(root, "objective", true));
     BudgetSection(Section(root, "budget", true));
@@ -128,6 +130,7 @@ class Checker {
         Error(n, "session_server must be an http:// or https:// URL (got " + Got(n) + ")");
       }
     }
+    if (auto n = root["publish"]; n) plan_.publish = CheckPublishSection(n, &errors_);
     CrossChecks(root);
     return Finish();
   }

@@ -6,7 +6,8 @@
 //
 // ToJson/PlanHash give the plan a canonical identity: the ledger stores the hash so a run folder is
 // never continued with a different plan. Key order in the YAML and the plan's location on disk do
-// not change the hash; any value (or a patch file's content) does.
+// not change the hash; any value (or a patch file's content) does, except where results are sent
+// (session_server, publish): those do not change what the experiments are.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autolab/publish_config.hpp"
 #include "core/status.hpp"
 #include "jobs/job.hpp"
 
@@ -113,6 +115,7 @@ struct Plan {
   std::string backend = "local";  // "local" | "slurm" | "hf" (the jobs layer)
   jobs::Resources resources;
   std::string session_server;  // "" = none: where progress is published as autolab/<run>
+  PublishConfig publish;       // where metrics also go (a Hub dataset, a trackio project); none by default
 };
 
 // One problem in a plan; line and column are 1-based (0 when the problem has no place, such as an
@@ -145,7 +148,8 @@ std::string FormatErrors(const std::string& path, const std::vector<PlanError>& 
 std::int64_t CountConfigurations(const Plan& plan);
 std::int64_t CountExperiments(const Plan& plan);
 
-// Canonical JSON (object keys sorted; path and dir left out) and its sha256 (64 hex digits).
+// Canonical JSON (object keys sorted; path, dir and publish left out) and the sha256 (64 hex digits)
+// of it without session_server (PlanHash).
 nlohmann::json ToJson(const Plan& plan);
 std::string PlanHash(const Plan& plan);
 

@@ -137,7 +137,13 @@ nlohmann::json ToJson(const Plan& plan) {
 
 // nlohmann::json objects are std::map-backed, so dump() already writes keys sorted: the text is
 // canonical without a separate canonicalisation pass.
-std::string PlanHash(const Plan& plan) { return hash::Sha256Hex(ToJson(plan).dump()); }
+std::string PlanHash(const Plan& plan) {
+  // Where results are sent is not what the experiments are: moving the session server or adding a
+  // Hub dataset must not make the run folder "another plan's".
+  nlohmann::json j = ToJson(plan);
+  j.erase("session_server");
+  return hash::Sha256Hex(j.dump());
+}
 
 // One definition of what a placeholder is: the one the workers expand with (command_template.hpp).
 std::vector<std::string> CommandPlaceholders(std::string_view command) { return Placeholders(command); }

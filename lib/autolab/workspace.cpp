@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "autolab/generate.hpp"
@@ -54,14 +55,18 @@ bool Inside(const fs::path& base, const fs::path& p) {
 
 Status CopyFiles(const Plan& plan, const fs::path& workdir) {
   const fs::path base = fs::absolute(plan.dir.empty() ? "." : plan.dir);
+  std::set<std::string> names;
   for (const std::string& rel : plan.experiment.files) {
     const fs::path from = (base / rel).lexically_normal();
     if (fs::path(rel).is_absolute() || !Inside(base, from))
       return Status::Failed("experiment.files: '" + rel + "' is outside the plan's folder");
-    const fs::path to = (workdir / fs::path(rel)).lexically_normal();
+    // By name: digits/train.py is {workdir}/train.py, a folder tiny-lm/ is {workdir}/tiny-lm/.
+    fs::path name = from.filename();
+    if (name.empty()) name = from.parent_path().filename();
+    if (!names.insert(name.string()).second)
+      return Status::Failed("experiment.files: two entries are named '" + name.string() + "' in {workdir}");
+    const fs::path to = workdir / name;
     std::error_code ec;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) return Status::Failed("cannot create " + to.parent_path().string() + ": " + ec.message());
     if (!fs::exists(from, ec))
       return Status::Failed("experiment.files: '" + rel + "' does not exist in " + base.string());
     fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);

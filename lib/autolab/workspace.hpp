@@ -1,7 +1,8 @@
 // An experiment's working folder, the {workdir} of its command: made fresh for every attempt so an
 // experiment never sees what an earlier attempt (or another experiment) left behind.
-//   - experiment.files: copied from the plan's folder, keeping their relative paths (folders are
-//     copied whole); a path that leaves the plan's folder is refused
+//   - experiment.files: copied from the plan's folder into {workdir} by name (digits/train.py is
+//     {workdir}/train.py; a folder is copied whole under its name); a path that leaves the plan's
+//     folder, or two entries with one name, are refused
 //   - experiment.git_worktree: a detached `git worktree` of the plan's repository at HEAD instead
 //     (committed content only: what the report can name by commit)
 //   - then the candidate's patches are applied in order (ApplyPatches: all or nothing)
