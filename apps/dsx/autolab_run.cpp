@@ -2,7 +2,9 @@
 // loads the plan, opens the jobs layer (experiments are jobs of kind "autolab"), adds the LLM
 // researcher when the plan names one, and drives the run folder until the budget is spent, nothing
 // is left, a stop/pause request arrives, or another invocation is found driving it. Safe to start
-// again at any time (cron): the ledger says where the run stands. Exit codes are the RunEnd values
+// again at any time (cron): the ledger says where the run stands. With --server (or DSX_SERVER, or the
+// plan's session_server) progress is published into the session autolab/<run folder name>, and a
+// Stop or Pause there reaches the run (lib/autolab/session). Exit codes are the RunEnd values
 // (0 done, 6 stopped, 7 paused, 9 lease held) or the error's (man dsx-autolab, EXIT STATUS).
 #include <cstdio>
 #include <cstdlib>
@@ -14,8 +16,10 @@
 #include "autolab/plan.hpp"
 #include "autolab/researcher.hpp"
 #include "autolab/run_dir.hpp"
+#include "autolab/session/run_session.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
+#include "core/clock.hpp"
 #include "jobs/service/job_service.hpp"
 
 namespace dsx::cmd {
@@ -30,6 +34,7 @@ struct RunFlags {
   std::string run_dir;
   std::string jobs_dir;
   std::string config;
+  std::string server;
   bool json = false;
   bool quiet = false;
   int max_attempts = 3;
@@ -91,6 +96,21 @@ void Run(const RunFlags& f) {
     }
   }
 
+  // The run's session: the flag (or DSX_SERVER), else the plan's session_server. The token comes
+  // from the environment only, so it never sits on a command line; the jobs layer keeps it from
+  // the experiments.
+  const std::string server = !f.server.empty() ? f.server : plan->session_server;
+  std::unique_ptr<al::RunSession> session;
+  if (!server.empty()) {
+    std::filesystem::path dir = std::filesystem::path(run_dir).lexically_normal();
+    if (dir.filename().empty()) dir = dir.parent_path();  // "runs/tiny/"
+    const std::string run_name = dir.filename().string();
+    auto opened = al::RunSession::Open(server, cli::Env("DSX_TOKEN"), run_name, Clock::System());
+    if (!opened.ok()) return cli::Finish(opened.status().Wrap("session server " + server));
+    session = std::move(*opened);
+    say("publishing to session " + session->session() + " on " + server);
+  }
+
   al::RunOptions options;
   options.run_dir = run_dir;
   options.jobs = jobs->get();
@@ -98,9 +118,15 @@ void Run(const RunFlags& f) {
   options.max_attempts = f.max_attempts;
   options.researcher = researcher.get();
   options.log = say;
+  options.progress = session.get();
   say("run " + plan->name + " in " + run_dir);
 
   auto result = al::RunPlan(*plan, options);
+  if (session) {
+    // The run's outcome is the ledger's; a session that could not deliver everything is only noted.
+    if (auto closed = session->Close(); !closed.ok())
+      std::fprintf(stderr, "dsx autolab: session %s: %s\n", session->session().c_str(), closed.message().c_str());
+  }
   if (!result.ok()) return cli::Finish(result.status());
   const al::RunResult& r = *result;
   if (f.json) {
@@ -126,6 +152,10 @@ void register_autolab_run(CLI::App& autolab) {
   cmd->add_option("--max-attempts", f->max_attempts,
                   "starts per experiment whose outcome was lost (its job vanished); default 3");
   cmd->add_option("--poll-ms", f->poll_ms, "milliseconds between passes when nothing changed; default 500");
+  cmd->add_option("--server", f->server,
+                  "publish progress to session autolab/<run> on this dsx session serve (default the plan's "
+                  "session_server; token from DSX_TOKEN)")
+      ->envname("DSX_SERVER");
   cmd->add_flag("--quiet", f->quiet, "no progress lines on stderr (errors and the outcome line only)");
   cmd->add_flag("--json", f->json, "print the outcome as one JSON object: end, exit_code, reason, counts, best_id");
   cmd->footer(

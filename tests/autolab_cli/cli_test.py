@@ -22,6 +22,9 @@ experiment) is run as local jobs in a temporary $DSX_AUTOLAB_DIR / $DSX_JOBS_DIR
              hypotheses (exit 0)
   skill_plan the plan skeleton and train.py of skills/dsx/references/autolab.md validate and run, and
              the status --json example there has the keys the real one has
+  session    run --server on a local `dsx session serve --memory`: progress lands in the session
+             autolab/<run> (run.start, autolab.run, autolab.experiment), and a pause steered there
+             reaches the live driver (exit 7)
   man_page   every subcommand and flag of `dsx autolab ... --help` is in man/dsx-autolab.1, which
              lists every exit code and the crontab line
 """
@@ -342,6 +345,64 @@ def case_researcher_off(lab):
     check(out["finished"] == 4, "baseline and one hypothesis, 2 repeats each: %s" % out)
     best = lab.json(["autolab", "status", "evo"])["best"]
     check(best and best["params"] == {"x": 2} and best["hypothesis"] == "closer", "best: %s" % best)
+
+
+def serve(lab):
+    """A memory-store session server on a free port; returns its base URL."""
+    log = os.path.join(lab.tmp, "serve.log")
+    with open(log, "w") as err:
+        p = subprocess.Popen([lab.dsx, "session", "serve", "--memory", "--listen", "127.0.0.1:0"], env=lab.env,
+                             stdout=subprocess.DEVNULL, stderr=err)
+    lab.bg.append(p)
+
+    def address():
+        with open(log) as f:
+            m = re.search(r"http://127\.0\.0\.1:\d+", f.read())
+        return m.group(0) if m else None
+    return lab.wait_for("the session server to listen", address)
+
+
+def session_events(lab, server, name):
+    p = lab.run(["session", "tail", name, "--jsonl", "--server", server], want=0)
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def case_session(lab):
+    server = serve(lab)
+    gate = os.path.join(lab.tmp, "gate")
+    plan = lab.plan(xs=(1, 3), repeats=2, max_parallel=2, gate=gate)
+    driver = lab.start(["autolab", "run", plan, "--poll-ms", "50", "--server", server])
+
+    def two_running():
+        if not os.path.exists(os.path.join(lab.run_dir(), "ledger.sqlite")):
+            return None
+        try:
+            s = lab.json(["autolab", "status", plan], want=None)
+        except Failure:
+            return None
+        return s if s["counts"]["running"] == 2 else None
+    lab.wait_for("two experiments running", two_running)
+
+    def started():
+        types = [e.get("type") for e in session_events(lab, server, "autolab/tiny")]
+        return types if "run.start" in types and "autolab.experiment" in types else None
+    types = lab.wait_for("the run's events in session autolab/tiny", started)
+    check("autolab.run" in types, "no autolab.run event: %s" % types)
+    # Pause from the session (what the web UI's steer box sends): the driver lets both finish, exits 7.
+    lab.run(["session", "steer", "autolab/tiny", "pause", "--server", server], want=None, timeout=60)
+    lab.wait_for("the pause to reach the ledger", lambda: lab.json(["autolab", "status", plan])["control"] == "pause")
+    with open(gate, "w"):
+        pass
+    try:
+        rc = driver.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        raise Failure("the driver did not exit within %ds of the pause" % WAIT_S)
+    check(rc == EXIT_PAUSED, "driver exit %d after a pause from the session, want 7\n%s"
+          % (rc, driver.stderr.read()[-2000:]))
+    s = lab.json(["autolab", "status", plan])
+    check(s["counts"]["finished"] == 2 and s["counts"]["running"] == 0, "paused: running ones finish: %s" % s["counts"])
+    ends = [e for e in session_events(lab, server, "autolab/tiny") if e.get("type") == "run.end"]
+    check(ends, "the session run was not ended")
 
 
 def case_skill_plan(lab):
