@@ -68,6 +68,16 @@ std::string OneLine(std::string s, std::size_t max = 200) {
   return s;
 }
 
+// True when `line` is a whole JSON object: no proper prefix of an object's text is itself an object,
+// so such a last line needs no newline to be known complete (the metric is read at once, not one
+// print late); anything else is held back until more output or the job's end.
+bool WholeJsonLine(std::string_view line) {
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.size() < 2 || line.front() != '{' || line.back() != '}') return false;
+  auto j = ParseJsonBounded(line);
+  return j.ok() && j->is_object();
+}
+
 // What the driver holds for one running experiment: how far its log was read.
 struct Running {
   std::string job_id;
@@ -587,7 +597,7 @@ Status Driver::ReconcileOne(const ExperimentRecord& r, bool* changed) {
       },
       nullptr);
   if (!logs.ok() && logs.code() != Code::kNotFound) return logs.Wrap("reading the log of " + r.id);
-  if (!terminal && !lines.empty()) lines.pop_back();
+  if (!terminal && !lines.empty() && !WholeJsonLine(lines.back())) lines.pop_back();
   for (const auto& line : lines) {
     *run.log << line << '\n';
     run.metrics->Feed(line);
