@@ -151,6 +151,22 @@ std::string NoteBlock(const Note& n, const char* kind) {
   return s + "\n";
 }
 
+// The blocks of `notes` while their text fits kMaxPromptNotesBytes; the rest named as left out.
+std::string NoteBlocks(const std::vector<Note>& notes, const char* kind) {
+  std::string s;
+  std::size_t used = 0;
+  for (const Note& n : notes) {
+    if (n.skipped.empty() && used + n.text.size() > kMaxPromptNotesBytes) {
+      s += "### [" + n.name + "] (left out: the prompt already holds " + std::to_string(used) + " bytes of " + kind +
+           "s)\n\n";
+      continue;
+    }
+    used += n.text.size();
+    s += NoteBlock(n, kind);
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string ResearchSystemPrompt(const Plan& plan, int max_hypotheses) {
@@ -214,7 +230,7 @@ std::string ResearchUserPrompt(const Plan& plan, const ResearchContext& context,
   }
   s += "\n";
 
-  for (const Note& f : working_files) s += NoteBlock(f, "file");
+  s += NoteBlocks(working_files, "file");
 
   s += "## Results so far\n";
   if (!context.best_summary.empty()) s += "Best so far: " + OneLine(ToValidUtf8(context.best_summary)) + "\n";
@@ -233,7 +249,7 @@ std::string ResearchUserPrompt(const Plan& plan, const ResearchContext& context,
 
   s += "## Notes (cite them by the name in brackets)\n";
   if (notes.empty()) s += "(the plan lists no notes)\n\n";
-  for (const Note& n : notes) s += NoteBlock(n, "note");
+  s += NoteBlocks(notes, "note");
 
   s += "## Your answer\nPropose at most " + std::to_string(context.max_hypotheses) +
        " new hypotheses as the JSON object described in the instructions.\n";

@@ -16,6 +16,10 @@ namespace dsx::autolab {
 
 // At most this many configurations are listed in "Results so far" (the best and the most recent).
 inline constexpr std::size_t kMaxPromptConfigurations = 40;
+// Notes (and, separately, working files) in one prompt: at most this many bytes of text in all. Each
+// note is already bounded (NoteOptions::max_bytes); this keeps a plan with many notes within a
+// model's context. Those past the bound are named, with the reason, instead of quoted.
+inline constexpr std::size_t kMaxPromptNotesBytes = 120000;
 
 // The system prompt: the role and the exact JSON answer format (hypothesis_json.hpp checks it).
 std::string ResearchSystemPrompt(const Plan& plan, int max_hypotheses);

@@ -780,3 +780,22 @@ TEST_CASE("researcher over real HTTP: nothing listening means a skipped paper an
   CHECK(log[0].find("researcher: note arxiv:1412.6980 skipped: http://127.0.0.1:1/api/query?id_list=1412.6980") !=
         std::string::npos);
 }
+
+TEST_CASE("researcher: many long notes stay within the prompt's bound; those past it are named") {
+  Fixture f;
+  std::vector<std::string> names;
+  for (int i = 1; i <= 8; ++i) {
+    names.push_back(std::string("n").append(std::to_string(i)).append(".md"));  // (GCC 12 -Wrestrict on "n" + ...)
+    f.dir.Write(names.back(), std::string(30000, static_cast<char>('a' + i)));  // each cut to 20000 bytes
+  }
+  f.llm->script.push_back(Answer(R"({"hypotheses":[]})"));
+  auto researcher = f.Make(EvolvePlan(f.dir.path, names));
+  ResearchContext ctx;
+  REQUIRE(researcher->Propose(ctx).ok());
+  const std::string p = f.Prompt();
+  CHECK(p.find("### [n6.md]\n" + std::string(20000, 'g') + "\n[... cut: the first 20000 of 30000+ bytes are shown]") !=
+        std::string::npos);
+  CHECK(p.find("### [n7.md] (left out: the prompt already holds 120000 bytes of notes)") != std::string::npos);
+  CHECK(p.find("### [n8.md] (left out:") != std::string::npos);
+  CHECK(p.find(std::string(100, 'h')) == std::string::npos);
+}
