@@ -31,13 +31,17 @@ inline constexpr std::size_t kMaxLineBytes = 1000;
 
 class ProgressText {
  public:
+  // `metric`: the objective's metric name when the caller knows it (the plan's), until an
+  // autolab.run event says.
+  explicit ProgressText(std::string metric = "metric") : metric_(std::move(metric)) {}
+
   // The line for `event` (no trailing newline).
   std::string Line(const nlohmann::json& event);
 
   const std::string& metric_name() const { return metric_; }
 
  private:
-  std::string metric_ = "metric";
+  std::string metric_;
 };
 
 }  // namespace dsx::autolab

@@ -168,6 +168,9 @@ struct RunSession::Impl {
   std::int64_t close_deadline = 0, end_deadline = 0;
   Status close_status;
   bool reject_logged = false;
+  // A run is started once there is something to publish: an invocation that publishes nothing
+  // (another one holds the run's lease and drives it) never takes the live run's place.
+  bool want_run = false;
   RunSessionStats stats;
 
   // Writer thread (and Open, before the threads start).
@@ -179,7 +182,11 @@ struct RunSession::Impl {
   std::thread writer, heartbeat, follower;
 
   Impl(const RunSessionOptions& options, Clock& c)
-      : o(options), clock(c), session("autolab/" + options.run_name), lease(options.lease_ms) {}
+      : o(options),
+        clock(c),
+        session("autolab/" + options.run_name),
+        lease(options.lease_ms),
+        text(options.metric.empty() ? "metric" : options.metric) {}
 
   std::unique_ptr<net::Transport> NewTransport(const std::atomic<bool>* cancel, long max_timeout_ms) {
     std::unique_ptr<net::Transport> t = o.transport ? o.transport() : std::make_unique<net::CurlTransport>();
@@ -240,10 +247,13 @@ struct RunSession::Impl {
   bool PastCloseLocked(bool end = false) const {
     return closing && clock.SteadyMs() >= (end ? end_deadline : close_deadline);
   }
-  // Backoff pause of the writer: ends early when stopping or Close's deadline passes.
+  // Backoff pause of the writer: ends early when stopping, when Close's deadline passes, and
+  // when Close begins (one more try at once: the server may be back, and the queue must not
+  // sit out the flush time in a long backoff).
   void Pause(std::int64_t ms, bool end = false) {
     std::unique_lock lock(mu);
-    WaitLocked(lock, ms, [&] { return stopping || PastCloseLocked(end); });
+    const bool was_closing = closing;
+    WaitLocked(lock, ms, [&] { return stopping || (closing && !was_closing) || PastCloseLocked(end); });
   }
 
   // The server ended our run (lease, takeover, restart): the writer opens a new one.
@@ -258,14 +268,21 @@ struct RunSession::Impl {
 
   // ------------------------------------------------------------------ writer thread
 
-  // Creates the session if missing, starts a run (taking over what an earlier invocation left
-  // active) and its text message. kUnavailable: try again later; anything else is a refusal.
-  Status Connect(SessionClient& c) {
+  // PUT: the session exists (again, after a server that lost it). kUnavailable: try again later;
+  // anything else is a refusal.
+  Status CreateSession(SessionClient& c) {
     auto created = c.Create();
     if (!created.ok()) return created.status();
     if (created->status != 200 && created->status != 201) {
       return Refused(*created, "cannot create session '" + session + "'");
     }
+    return Status::Ok();
+  }
+
+  // Creates the session if missing, starts a run (taking over what an earlier invocation left
+  // active) and its text message. kUnavailable: try again later; anything else is a refusal.
+  Status Connect(SessionClient& c) {
+    DSX_RETURN_IF_ERROR(CreateSession(c));
     const std::string new_run = RandomId("r-");
     const std::string new_msg = RandomId("m-");
     Producer p{"autolab-" + new_run, static_cast<std::uint64_t>(clock.NowMs()), 0};
@@ -292,8 +309,15 @@ struct RunSession::Impl {
                          {"msg", new_msg},
                          {"data", {{"role", "assistant"}, {"kind", "autolab.log"}}}},
                     &p, 0);
-    if (!m.ok()) return m.status();
-    if (m->status != 200 && m->status != 204) return Refused(*m, "cannot start the run's text in '" + session + "'");
+    if (!m.ok()) return m.status();  // the next try takes this run over
+    if (m->status != 200 && m->status != 204) {
+      Status why = Refused(*m, "cannot start the run's text in '" + session + "'");
+      // Not left active until its lease lapses (as JobSession::Open does).
+      (void)c.Post(
+          json{{"type", "run.end"}, {"run", new_run}, {"data", {{"reason", "error"}, {"error", why.message()}}}}, &p,
+          0);
+      return why;
+    }
     producer = p;
     ctl = Producer{"autolab-control-" + new_run, static_cast<std::uint64_t>(clock.NowMs()), 0};
     std::uint64_t opened;
@@ -321,13 +345,11 @@ struct RunSession::Impl {
   bool SendAcks(SessionClient& c) {
     for (;;) {
       Ack ack;
-      std::string current;
       {
         std::lock_guard lock(mu);
         std::erase_if(acks, [&](const Ack& a) { return a.run != run; });
         if (acks.empty()) return true;
         ack = acks.front();
-        current = run;
       }
       json data = {{"outcome", ack.outcome}};
       if (!ack.reason.empty()) data["reason"] = ack.reason;
@@ -487,8 +509,9 @@ struct RunSession::Impl {
       bool need_connect;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock,
-                [&] { return stopping || closing || !connected || !queue.empty() || !batch.empty() || !acks.empty(); });
+        cv.wait(lock, [&] {
+          return stopping || closing || (want_run && !connected) || !queue.empty() || !batch.empty() || !acks.empty();
+        });
         if (stopping) break;
         if (closing) {
           const bool nothing = queue.empty() && batch.empty() && (acks.empty() || !connected);
@@ -699,9 +722,10 @@ Result<std::unique_ptr<RunSession>> RunSession::Open(const RunSessionOptions& op
   s.t_beat = s.NewTransport(&s.abort, options.request_timeout_ms);
   s.t_follow = s.NewTransport(&s.follow_cancel, 0);
   {
-    // One try now, so that a token or server the run can never use is said at once.
+    // One try now, so that a token or server the run can never use is said at once. The run
+    // itself starts with the first event (want_run).
     SessionClient c = s.ClientOn(*s.t_writer);
-    Status st = s.Connect(c);
+    Status st = s.CreateSession(c);
     if (!st.ok() && st.code() != Code::kUnavailable) return st;
     if (!st.ok()) {
       s.Problem("cannot reach the server (" + st.message() + "); the run goes on, progress is sent when it answers");
@@ -745,6 +769,7 @@ void RunSession::Publish(const json& event) {
       if (type == "autolab.run" && event.contains("state") && event["state"].is_string()) {
         s.run_state = event["state"].get<std::string>();
       }
+      s.want_run = true;
       s.queue.push_back(Item{event, type == "autolab.metric", bytes.size(), false, {}});
       while (s.queue.size() > std::max<std::size_t>(s.o.max_queued, 1)) {
         // Intermediate points are the cheapest to lose: the final metric and the states say more.

@@ -5,7 +5,8 @@
 // Modelled on jobs/session/job_session (a job as a run of "jobs/<id>"); the wire format is
 // docs/formats/autolab-session.md, the protocol docs/protocol/sessions.md.
 //
-// What goes into the session, per invocation of `dsx autolab run` (one session run each):
+// What goes into the session, per invocation of `dsx autolab run` (one session run each, started
+// with its first event):
 //   run.start   data {lease_ms, takeover:true, command:"dsx autolab run <run>", autolab:{run}};
 //               takeover ends a run that a crashed earlier invocation left active
 //   msg.start   one text message for the invocation: data {role:"assistant", kind:"autolab.log"}
@@ -60,6 +61,7 @@ struct RunSessionOptions {
   std::string server;      // http(s) base URL of a `dsx session serve`
   std::string token;       // bearer token (DSX_TOKEN); "" for an open server; never logged
   std::string run_name;    // the session is "autolab/<run_name>"
+  std::string metric;      // the plan's objective metric, for the lines ("val_loss=0.123"); "" = "metric"
   Clock* clock = nullptr;  // nullptr = Clock::System()
   std::int64_t lease_ms = 30000;
   std::size_t max_queued = 1024;          // events waiting to be sent; beyond it the oldest are dropped
@@ -93,11 +95,13 @@ class RunSession final : public ProgressSink {
   // The CLI's call: `dsx autolab run --server URL` with the token from DSX_TOKEN.
   static Result<std::unique_ptr<RunSession>> Open(const std::string& server_url, const std::string& token,
                                                   const std::string& run_name, Clock& clock);
-  // Tries to open the session run once before returning. kUsage: no server URL (or not
-  // http(s)), a run name that is not one session path segment; the server's refusal (401/403
-  // with the token's problem, 400/404 ...) when it refused at once: a configuration to fix.
-  // An unreachable or failing (5xx) server is not an error: the session keeps trying in the
-  // background and the run goes on.
+  // Creates the session (PUT) once before returning. kUsage: no server URL (or not http(s)), a
+  // run name that is not one session path segment; the server's refusal (401/403 with the
+  // token's problem, 404 not a session server ...) when it refused at once: a configuration to
+  // fix. An unreachable or failing (5xx) server is not an error: the session keeps trying in
+  // the background and the run goes on. The session run starts with the first Publish, so an
+  // invocation that publishes nothing (it found the run's lease held by a live invocation)
+  // never takes the live invocation's session run over.
   static Result<std::unique_ptr<RunSession>> Open(const RunSessionOptions& options);
 
   // Queues one event (an object with a string "type" that is not a session type: run.*, msg.*,

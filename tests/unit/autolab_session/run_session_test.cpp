@@ -84,6 +84,16 @@ RunSessionOptions Options(const std::string& server, const std::string& run) {
   return o;
 }
 
+// The session run, once the first event has started it.
+std::string WaitRun(RunSession& rs) {
+  std::string run;
+  WaitUntil([&] {
+    run = rs.run();
+    return !run.empty();
+  });
+  return run;
+}
+
 std::optional<Control> WaitControl(RunSession& rs) {
   std::optional<Control> got;
   WaitUntil([&] {
@@ -100,8 +110,7 @@ TEST_CASE("published events and their readable lines land in autolab/<run>, then
   auto rs = RunSession::Open(server.url(), "", "digits", Clock::System());  // the CLI's call
   REQUIRE_MESSAGE(rs.ok(), rs.status().message());
   CHECK((*rs)->session() == "autolab/digits");
-  const std::string run = (*rs)->run();
-  REQUIRE(run.rfind("r-", 0) == 0);
+  CHECK((*rs)->run().empty());  // the session run starts with the first event
 
   (*rs)->Publish({{"type", "autolab.run"},
                   {"state", "started"},
@@ -119,6 +128,8 @@ TEST_CASE("published events and their readable lines land in autolab/<run>, then
   (*rs)->Publish({{"type", "autolab.promoted"}, {"id", "e-1234"}, {"mean", 0.123}, {"ci", {0.1, 0.15}}});
   (*rs)->Publish({{"type", "autolab.report"}, {"path", "/runs/digits/report.md"}});
   (*rs)->Publish({{"type", "autolab.run"}, {"state", "done"}, {"run", "digits"}});
+  const std::string run = WaitRun(**rs);
+  REQUIRE(run.rfind("r-", 0) == 0);
 
   const std::vector<std::string> types = {"autolab.run",        "autolab.experiment", "autolab.metric",
                                           "autolab.experiment", "autolab.promoted",   "autolab.report",
@@ -173,8 +184,8 @@ TEST_CASE("Stop from the session (control.cancel, as the web UI's Stop sends it)
   ServeProcess server;
   auto rs = RunSession::Open(Options(server.url(), "digits"));
   REQUIRE_MESSAGE(rs.ok(), rs.status().message());
-  const std::string run = (*rs)->run();
   (*rs)->Publish({{"type", "autolab.run"}, {"state", "started"}, {"run", "digits"}});
+  const std::string run = WaitRun(**rs);
   CHECK_FALSE((*rs)->TakeControl().has_value());
 
   // `dsx session cancel autolab/digits`: every active run, then waits for the acks.
@@ -216,6 +227,8 @@ TEST_CASE("pause and resume arrive by steer, as `dsx session steer` sends them; 
   ServeProcess server;
   auto rs = RunSession::Open(Options(server.url(), "tiny-lm"));
   REQUIRE_MESSAGE(rs.ok(), rs.status().message());
+  (*rs)->Publish({{"type", "autolab.run"}, {"state", "started"}, {"run", "tiny-lm"}});
+  REQUIRE(!WaitRun(**rs).empty());
   net::CurlTransport t;
   sc::SessionClient client(t, server.url(), "autolab/tiny-lm", "");
   auto steer = [&](json data) {
@@ -346,11 +359,11 @@ TEST_CASE("server killed mid-run and restarted on its data: every event lands ex
   ServeProcess server(so);
   auto rs = RunSession::Open(Options(server.url(), "digits"));
   REQUIRE(rs.ok());
-  const std::string run = (*rs)->run();
   for (int i = 0; i < 20; ++i) (*rs)->Publish(Experiment("e-" + std::to_string(i), "finished"));
   REQUIRE(
       WaitUntil([&] { return CountId(ReadLog(server.url(), "autolab/digits"), "autolab.experiment", "e-19") == 1; }));
 
+  const std::string run = (*rs)->run();
   server.Kill();
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 20; i < 50; ++i) {
@@ -377,9 +390,9 @@ TEST_CASE("server restarted empty: a new run is opened and publishing goes on") 
   ServeProcess server;  // --memory: the restart forgets the session
   auto rs = RunSession::Open(Options(server.url(), "digits"));
   REQUIRE(rs.ok());
-  const std::string first = (*rs)->run();
   (*rs)->Publish(Experiment("e-1", "finished"));
   REQUIRE(WaitUntil([&] { return (*rs)->stats().sent == 1; }));
+  const std::string first = (*rs)->run();
   server.Kill();
   server.Start();
   (*rs)->Publish(Experiment("e-2", "finished"));
@@ -409,6 +422,8 @@ TEST_CASE("Close with the server gone is bounded and says what was not delivered
   o.close_flush_ms = 500;
   auto rs = RunSession::Open(o);
   REQUIRE(rs.ok());
+  (*rs)->Publish(Experiment("e-first", "running"));
+  REQUIRE(WaitUntil([&] { return (*rs)->stats().sent == 1; }));
   server.Kill();
   for (int i = 0; i < 10; ++i) (*rs)->Publish(Experiment("e-" + std::to_string(i), "finished"));
   const auto t0 = std::chrono::steady_clock::now();
@@ -418,6 +433,44 @@ TEST_CASE("Close with the server gone is bounded and says what was not delivered
   CHECK(st.message().find("10 progress events were not delivered to session 'autolab/digits'") != std::string::npos);
   (*rs)->Publish(Experiment("e-late", "finished"));  // after Close: dropped, no crash
   CHECK((*rs)->stats().dropped == 1);
+}
+
+TEST_CASE("an invocation that publishes nothing (the run's lease is held elsewhere) leaves the live run alone") {
+  ServeProcess server;
+  auto live = RunSession::Open(Options(server.url(), "digits"));
+  REQUIRE(live.ok());
+  (*live)->Publish(Experiment("e-1", "running"));
+  const std::string run = WaitRun(**live);
+  {
+    auto overlapping = RunSession::Open(Options(server.url(), "digits"));  // cron, one hour later
+    REQUIRE(overlapping.ok());
+    CHECK((*overlapping)->Close().ok());
+    CHECK((*overlapping)->stats().runs_opened == 0);
+  }
+  (*live)->Publish(Experiment("e-1", "finished"));
+  std::vector<json> log;
+  REQUIRE(WaitUntil([&] {
+    log = ReadLog(server.url(), "autolab/digits");
+    return CountId(log, "autolab.experiment", "e-1") == 2;
+  }));
+  CHECK(OfType(log, "run.start").size() == 1);
+  CHECK(OfType(log, "run.end").empty());
+  CHECK((*live)->run() == run);
+  CHECK((*live)->stats().runs_opened == 1);
+  CHECK((*live)->Close().ok());
+}
+
+TEST_CASE("the plan's metric name reads in the lines before any run event says it") {
+  ServeProcess server;
+  RunSessionOptions o = Options(server.url(), "digits");
+  o.metric = "val_bpb";
+  auto rs = RunSession::Open(o);
+  REQUIRE(rs.ok());
+  (*rs)->Publish({{"type", "autolab.experiment"}, {"id", "e-9"}, {"state", "finished"}, {"metric", 1.25}});
+  REQUIRE(WaitUntil([&] {
+    return Text(ReadLog(server.url(), "autolab/digits")).find("e-9 finished val_bpb=1.25\n") != std::string::npos;
+  }));
+  CHECK((*rs)->Close().ok());
 }
 
 TEST_CASE("what is not an event is counted and dropped; odd strings are sent, not thrown") {
