@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -137,17 +138,31 @@ Plan EvolvePlan(const std::string& dir, std::vector<std::string> notes = {}) {
   return plan;
 }
 
+// Sets OPENAI_API_KEY (and clears OPENAI_BASE_URL) for one test, then puts both back as they were:
+// other tests in this binary must not see a key they did not set.
+struct EnvGuard {
+  std::optional<std::string> key, base;
+  EnvGuard() {
+    if (const char* k = std::getenv("OPENAI_API_KEY")) key = k;
+    if (const char* b = std::getenv("OPENAI_BASE_URL")) base = b;
+    setenv("OPENAI_API_KEY", kKey, 1);
+    unsetenv("OPENAI_BASE_URL");
+  }
+  ~EnvGuard() {
+    if (key) setenv("OPENAI_API_KEY", key->c_str(), 1);
+    else unsetenv("OPENAI_API_KEY");
+    if (base) setenv("OPENAI_BASE_URL", base->c_str(), 1);
+    else unsetenv("OPENAI_BASE_URL");
+  }
+};
+
 struct Fixture {
+  EnvGuard env;
   TempDir dir;
   std::shared_ptr<FakeTransport> llm = std::make_shared<FakeTransport>();
   std::shared_ptr<FakeTransport> papers = std::make_shared<FakeTransport>();
   std::vector<std::string> log;
   std::vector<double> waits;
-
-  Fixture() {
-    setenv("OPENAI_API_KEY", kKey, 1);
-    unsetenv("OPENAI_BASE_URL");
-  }
 
   LlmResearcherOptions Options() {
     LlmResearcherOptions o;
@@ -728,7 +743,7 @@ TEST_CASE("researcher over real HTTP: a local server speaking the Hub's paper AP
       {"data: " + delta.dump() + "\n\n", "data: " + delta2.dump() + "\n\n", "data: [DONE]\n\n"}));
 
   TempDir dir;
-  setenv("OPENAI_API_KEY", kKey, 1);
+  EnvGuard env;
   LlmResearcherOptions o;
   o.base_url = server.url();
   PaperOptions p;
@@ -758,7 +773,7 @@ TEST_CASE("researcher over real HTTP: a local server speaking the Hub's paper AP
 TEST_CASE("researcher over real HTTP: nothing listening means a skipped paper and an unavailable model") {
   // Port 1 on the loopback: connection refused at once.
   TempDir dir;
-  setenv("OPENAI_API_KEY", kKey, 1);
+  EnvGuard env;
   LlmResearcherOptions o;
   o.base_url = "http://127.0.0.1:1";
   std::vector<double> waits;
