@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include "autolab/note_text.hpp"
@@ -25,6 +26,9 @@ std::string Excerpt(std::string_view s) {
   if (s.size() > 160) one += "...";
   return one.empty() ? "(empty)" : "'" + one + "'";
 }
+
+// A name from the answer as it appears in a reason: short, one line (reasons go to logs, one per line).
+std::string Shown(std::string_view s) { return OneLine(ToValidUtf8(Utf8Prefix(s, 64))); }
 
 // A value of the same type family as `base`, or "" with `why` set. Integers stay integers: a
 // parameter the plan gives as 64 goes into a command line as "--width 64", never "64.5".
@@ -105,8 +109,7 @@ Result<HypothesisAnswer> ParseHypothesisAnswer(std::string_view answer, const Pl
     return Status::Failed("the answer is JSON " + std::string(root.type_name()) + ", not an object");
   for (const auto& item : root.items()) {
     if (item.key() != "hypotheses")
-      return Status::Failed("the answer has an unknown key '" + ToValidUtf8(Utf8Prefix(item.key(), 64)) +
-                            "' (only \"hypotheses\")");
+      return Status::Failed("the answer has an unknown key '" + Shown(item.key()) + "' (only \"hypotheses\")");
   }
   auto list = root.find("hypotheses");
   if (list == root.end() || !list->is_array()) return Status::Failed("the answer has no \"hypotheses\" list");
@@ -136,7 +139,7 @@ Result<HypothesisAnswer> ParseHypothesisAnswer(std::string_view answer, const Pl
       continue;
     }
     const std::string id = id_it->get<std::string>();
-    label += " ('" + ToValidUtf8(Utf8Prefix(id, 64)) + "')";
+    label += " ('" + Shown(id) + "')";
     if (!IsResearcherId(id)) {
       drop("the id must be 1-48 lower-case letters, digits and '-' (not starting with '-')");
       continue;
@@ -149,15 +152,15 @@ Result<HypothesisAnswer> ParseHypothesisAnswer(std::string_view answer, const Pl
       drop("the id is used twice in the answer");
       continue;
     }
-    std::string bad_key;
+    std::optional<std::string> bad_key;  // optional: a key of only spaces or newlines shows as ""
     for (const auto& kv : item.items()) {
       if (kv.key() != "id" && kv.key() != "rationale" && kv.key() != "overrides" && kv.key() != "patch") {
-        bad_key = ToValidUtf8(Utf8Prefix(kv.key(), 64));
+        bad_key = Shown(kv.key());
         break;
       }
     }
-    if (!bad_key.empty()) {
-      drop("unknown key '" + bad_key + "' (id, rationale, overrides, patch)");
+    if (bad_key) {
+      drop("unknown key '" + *bad_key + "' (id, rationale, overrides, patch)");
       continue;
     }
     Hypothesis h;
@@ -179,7 +182,7 @@ Result<HypothesisAnswer> ParseHypothesisAnswer(std::string_view answer, const Pl
       for (const auto& kv : ov->items()) {
         auto b = base.find(kv.key());
         if (b == base.end()) {
-          why = "overrides '" + ToValidUtf8(Utf8Prefix(kv.key(), 64)) + "', which is not a parameter of evolve.base";
+          why = "overrides '" + Shown(kv.key()) + "', which is not a parameter of evolve.base";
           if (base.empty()) why += " (the plan has none: propose a patch)";
           break;
         }

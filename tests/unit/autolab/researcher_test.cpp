@@ -570,6 +570,7 @@ TEST_CASE("hypothesis answer: each hypothesis is checked, and only the bad ones 
     {"id":"huge","rationale":"r","overrides":{"width":18446744073709551615}},
     {"id":"unknown","rationale":"r","overrides":{"depth":3}},
     {"id":"extra-key","rationale":"r","overrides":{"lr":0.1},"expected_gain":0.1},
+    {"id":"newline-key","rationale":"r","overrides":{"lr":0.1},"\n":1},
     {"id":"no-rationale","overrides":{"lr":0.1}},
     {"id":"blank-rationale","rationale":" \n ","overrides":{"lr":0.1}},
     {"id":"nothing","rationale":"r","overrides":{},"patch":""},
@@ -593,7 +594,7 @@ TEST_CASE("hypothesis answer: each hypothesis is checked, and only the bad ones 
   CHECK(a->accepted[1].id == "good-2");
   CHECK(a->accepted[2].id == "good-3");
   const auto& d = a->dropped;
-  REQUIRE(d.size() == 25);
+  REQUIRE(d.size() == 26);
   auto has = [&](std::size_t i, const std::string& part) {
     INFO(d.at(i));
     CHECK(d.at(i).find(part) != std::string::npos);
@@ -614,15 +615,16 @@ TEST_CASE("hypothesis answer: each hypothesis is checked, and only the bad ones 
   has(13, "override 'width' is out of range");
   has(14, "overrides 'depth', which is not a parameter of evolve.base");
   has(15, "unknown key 'expected_gain'");
-  has(16, "('no-rationale'): has no \"rationale\"");
-  has(17, "('blank-rationale'): has no \"rationale\"");
-  has(18, "('nothing'): changes nothing");
-  has(19, "('not-diff'): the patch is not a unified diff");
-  has(20, "('patch-num'): \"patch\" is number, not a string");
-  has(21, "('ov-list'): \"overrides\" is array, not an object");
-  has(22, "hypothesis 24: is string, not an object");
-  has(23, "hypothesis 25: has no string \"id\"");
-  has(24, "('good-4'): more than the 3 hypotheses asked for");
+  has(16, "('newline-key'): unknown key ''");
+  has(17, "('no-rationale'): has no \"rationale\"");
+  has(18, "('blank-rationale'): has no \"rationale\"");
+  has(19, "('nothing'): changes nothing");
+  has(20, "('not-diff'): the patch is not a unified diff");
+  has(21, "('patch-num'): \"patch\" is number, not a string");
+  has(22, "('ov-list'): \"overrides\" is array, not an object");
+  has(23, "hypothesis 25: is string, not an object");
+  has(24, "hypothesis 26: has no string \"id\"");
+  has(25, "('good-4'): more than the 3 hypotheses asked for");
 }
 
 TEST_CASE("hypothesis answer: rationales are one line of at most 300 bytes; no base means patches only") {
