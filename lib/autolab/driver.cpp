@@ -78,6 +78,23 @@ bool WholeJsonLine(std::string_view line) {
   return j.ok() && j->is_object();
 }
 
+// The ledger's counts at exit (and the promoted experiment).
+Status CountInto(Ledger& ledger, RunResult* out) {
+  auto records = ledger.List();
+  if (!records.ok()) return records.status();
+  for (const auto& r : *records) {
+    switch (r.state) {
+      case ExpState::kFinished: ++out->finished; break;
+      case ExpState::kFailed: ++out->failed; break;
+      case ExpState::kPruned: ++out->pruned; break;
+      case ExpState::kCancelled: ++out->cancelled; break;
+      default: ++out->pending; break;
+    }
+    if (r.promoted) out->best_id = r.id;
+  }
+  return Status::Ok();
+}
+
 // What the driver holds for one running experiment: how far its log was read.
 struct Running {
   std::string job_id;
@@ -710,18 +727,7 @@ Result<RunResult> Driver::Finish(RunEnd end, std::string reason) {
   RunResult out;
   out.end = end;
   out.reason = std::move(reason);
-  auto records = ledger_.List();
-  if (!records.ok()) return records.status();
-  for (const auto& r : *records) {
-    switch (r.state) {
-      case ExpState::kFinished: ++out.finished; break;
-      case ExpState::kFailed: ++out.failed; break;
-      case ExpState::kPruned: ++out.pruned; break;
-      case ExpState::kCancelled: ++out.cancelled; break;
-      default: ++out.pending; break;
-    }
-    if (r.promoted) out.best_id = r.id;
-  }
+  if (auto s = CountInto(ledger_, &out); !s.ok()) return s;
   if (auto cost = Cost(); cost.ok()) out.cost_usd = cost->first;
   if (plan_.publish.any()) {
     // The open data layer: once per invocation, at its end (the Hub commits once, not per experiment).
@@ -848,6 +854,7 @@ Result<RunResult> RunPlan(const Plan& plan, const RunOptions& options) {
     RunResult held;
     held.end = RunEnd::kLeaseHeld;
     held.reason = lease.status().message();
+    (void)CountInto(**ledger, &held);  // a reader beside the driver: counts as of now
     return held;
   }
 
@@ -869,10 +876,14 @@ Result<RunResult> RunPlan(const Plan& plan, const RunOptions& options) {
 
   auto control = ReadControl(**ledger);
   if (!control.ok()) return control.status();
-  if (*control == Control::kStop)
-    return RunResult{RunEnd::kStopped, "the run is stopped (dsx autolab resume RUN, then run again)"};
-  if (*control == Control::kPause)
-    return RunResult{RunEnd::kPaused, "the run is paused (dsx autolab resume RUN, then run again)"};
+  if (*control != Control::kRun) {
+    RunResult held;
+    held.end = *control == Control::kStop ? RunEnd::kStopped : RunEnd::kPaused;
+    held.reason = std::string("the run is ") + (*control == Control::kStop ? "stopped" : "paused") +
+                  " (dsx autolab resume RUN, then run again)";
+    if (auto s = CountInto(**ledger, &held); !s.ok()) return s;
+    return held;
+  }
 
   Driver driver(plan, options, **ledger, **lease, clock);
   auto result = driver.Run();

@@ -434,6 +434,8 @@ TEST_CASE("pause lets running experiments finish; stop cancels and requeues them
   auto stopped = al::RunPlan(plan, f.Options());
   REQUIRE(stopped.ok());
   CHECK(stopped->end == al::RunEnd::kStopped);  // refused at once: the flag was there before
+  CHECK(stopped->finished == 2);                // the counts are the ledger's, even when nothing ran
+  CHECK(stopped->pending == 6);
   {
     auto l = al::Ledger::Open(al::LedgerPath(f.RunDir()), f.clock);
     REQUIRE(al::WriteControl(**l, al::Control::kRun).ok());
