@@ -163,6 +163,23 @@ TEST_CASE("published events and their readable lines land in autolab/<run>, then
   REQUIRE(starts.size() == 1);
   CHECK(starts[0]["data"]["command"] == "dsx autolab run digits");
   CHECK(OfType(log, "msg.start").at(0)["data"]["kind"] == "autolab.log");
+  {
+    // What the web UI renders: the compacted view, the run's lines as one message item.
+    net::CurlTransport t;
+    sc::SessionClient c(t, server.url(), "autolab/digits", "");
+    net::HttpRequest r;
+    r.url = c.Url("/view");
+    r.timeout_ms = 10000;
+    auto ex = t.Send(r);
+    REQUIRE(ex.ok());
+    REQUIRE(ex.response.status == 200);
+    const json view = json::parse(ex.response.body);
+    std::string shown;
+    for (const auto& item : view["items"]) {
+      if (item.value("type", "") == "msg") shown += item["data"].value("text", "");
+    }
+    CHECK(shown.find("e-1234 finished val_loss=0.123\n") != std::string::npos);
+  }
 
   CHECK((*rs)->Close().ok());
   log = ReadLog(server.url(), "autolab/digits");
