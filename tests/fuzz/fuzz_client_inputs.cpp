@@ -134,6 +134,7 @@ void FuzzResearcher(std::string_view in, int which) {
     if (answer->accepted.size() > 3) __builtin_trap();
     for (const auto& d : answer->dropped) {
       if (!dsx::IsValidUtf8(d)) __builtin_trap();
+      if (d.find('\n') != std::string::npos) __builtin_trap();  // one log line each
     }
     for (const auto& h : answer->accepted) {
       if (!dsx::autolab::IsResearcherId(h.id) || h.id == "tried" || h.id == "wider") __builtin_trap();
