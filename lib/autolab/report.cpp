@@ -371,16 +371,32 @@ std::string BestSvg(const Plan& plan, const Inputs& in) {
   all.line = false;
   all.markers = true;
   all.opacity = 0.6;
-  best.name = "best so far";
+  best.name = "best so far (the promoted configuration's mean)";
   best.legend = "best so far";
   best.color = "#e15759";
   best.step = true;
-  std::optional<double> so_far;
+  // Each experiment's dot, in finishing order.
+  std::map<std::string, double> position;  // experiment id -> its x
   for (std::size_t i = 0; i < finished.size(); ++i) {
-    const double v = *finished[i]->metric, x = static_cast<double>(i + 1);
-    if (!so_far || (plan.objective.maximize ? v > *so_far : v < *so_far)) so_far = v;
-    all.points.push_back({x, v});
-    best.points.push_back({x, *so_far});
+    const double x = static_cast<double>(i + 1);
+    position[finished[i]->id] = x;
+    all.points.push_back({x, *finished[i]->metric});
+  }
+  // The best line is the promotion chain (standings.hpp), so it ends at the winner the ledger
+  // promotes, never at a lucky single run: step k of the chain is drawn once every configuration
+  // of steps 1..k has finished its repeats (x = the last of their finishing positions).
+  std::optional<double> best_mean;
+  double x = 0;
+  for (const PromotionStep& step : in.standings.chain) {
+    const ConfigStanding* c = FindConfig(in.standings, step.config_key);
+    if (!c) continue;
+    for (const std::string& id : c->ids)
+      if (auto it = position.find(id); it != position.end()) x = std::max(x, it->second);
+    if (step.decision.promote) best_mean = c->summary.mean;
+    if (best_mean && x > 0) {
+      if (!best.points.empty() && best.points.back().x == x) best.points.back().y = *best_mean;
+      else best.points.push_back({x, *best_mean});
+    }
   }
   chart.series.push_back(std::move(all));
   chart.series.push_back(std::move(best));
