@@ -110,6 +110,9 @@ class Driver {
   Driver(const Plan& plan, const RunOptions& options, Ledger& ledger, RunLease& lease, Clock& clock)
       : plan_(plan), opt_(options), ledger_(ledger), lease_(lease), clock_(clock) {
     run_dir_abs_ = sfs::absolute(opt_.run_dir).lexically_normal().string();
+    // A researcher without an evolve section proposes every change itself: the loop starts from
+    // the unchanged working files (no parameters) and keeps or reverts each of its hypotheses.
+    if (!plan_.evolve && plan_.researcher) plan_.evolve.emplace();
   }
 
   Result<RunResult> Run();
@@ -755,6 +758,10 @@ Result<RunResult> Driver::Run() {
            {"state", "started"},
            {"run", run_dir_abs_},
            {"plan", plan_.name},
+           {"objective",
+            {{"metric", plan_.objective.metric},
+             {"direction", plan_.objective.maximize ? "maximize" : "minimize"},
+             {"repeats", plan_.objective.repeats}}},
            {"budget",
             {{"max_experiments", plan_.budget.max_experiments},
              {"max_parallel", plan_.budget.max_parallel},

@@ -3,6 +3,7 @@
 // plan is returned only when there are none. Reference: man/dsx-autolab.1, docs/autolab.md.
 #include "autolab/plan.hpp"
 
+#include "autolab/papers.hpp"
 #include "autolab/publish_config.hpp"
 
 #include <algorithm>
@@ -617,7 +618,12 @@ class Checker {
           std::string path;
           std::string field = "researcher.notes[" + std::to_string(i) + "]";
           if (!String(notes[i], field, path, true)) continue;
-          if (!stdfs::exists(stdfs::path(plan_.dir) / path)) {
+          if (LooksLikePaperRef(path)) {
+            // A paper page (arxiv:ID, hf-paper:ID), fetched when reachable: its id must be well formed.
+            if (!ParsePaperRef(path))
+              Error(notes[i],
+                    field + ": '" + path + "' is not a paper reference (arxiv:2406.12345, hf-paper:2406.12345)");
+          } else if (!stdfs::exists(stdfs::path(plan_.dir) / path)) {
             Error(notes[i], field + ": '" + path + "' does not exist (relative to " + plan_.dir + ")");
           }
           r.notes.push_back(path);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -215,8 +216,10 @@ std::string ResearchUserPrompt(const Plan& plan, const ResearchContext& context,
        "{workdir}):\n    " +
        plan.experiment.command + "\n";
   if (!plan.experiment.files.empty()) {
-    s += "Working files copied into {workdir} before each run (at these paths inside it; patch them as a/<path>):";
-    for (const std::string& f : plan.experiment.files) s += " " + f;
+    s += "Working files copied into {workdir} before each run (by name, at these paths inside it; patch them as "
+         "a/<path>):";
+    for (const std::string& f : plan.experiment.files)
+      s += " " + std::filesystem::path(f).lexically_normal().filename().string();
     s += "\n";
   }
   if (plan.experiment.git_worktree) s += "Each run works in a git worktree of the plan's repository.\n";

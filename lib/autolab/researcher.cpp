@@ -158,7 +158,8 @@ Result<std::unique_ptr<HypothesisSource>> MakeLlmResearcher(const Plan& plan, Ll
       n.name = f;
       n.skipped = OneLine(file.status().message());
     }
-    n.name = "working file " + f;
+    // Named as it is inside {workdir} (files are copied there by name: workspace.hpp).
+    n.name = "working file " + std::filesystem::path(f).lexically_normal().filename().string();
     files.push_back(std::move(n));
   }
   return std::unique_ptr<HypothesisSource>(

@@ -514,3 +514,57 @@ TEST_CASE("the cost limit: an experiment starts only when its worst case fits wh
   CHECK(r->cost_usd <= 2.0);
   CHECK(r->cost_usd > 0.5);
 }
+
+namespace {
+// Proposes two patches-free hypotheses once, then nothing more.
+class ScriptedResearcher final : public al::HypothesisSource {
+ public:
+  int calls = 0;
+  Result<std::vector<al::Hypothesis>> Propose(const al::ResearchContext& ctx) override {
+    ++calls;
+    if (calls > 1) return std::vector<al::Hypothesis>{};
+    al::Hypothesis h;
+    h.id = "closer";
+    h.rationale = "move toward 3 [notes.md]";
+    h.overrides["x"] = 3;
+    CHECK(ctx.tried_ids.empty());
+    return std::vector<al::Hypothesis>{h};
+  }
+};
+}  // namespace
+
+TEST_CASE("researcher hypotheses run after the plan's own and are replayed, not asked again, after a restart") {
+  Fixture f;
+  const char* kPlan = R"Y(name: sim-research
+objective: {metric: loss, direction: minimize, repeats: 1}
+budget: {max_experiments: 10, max_parallel: 1, experiment_timeout: 60}
+experiment:
+  command: sim {x} {seed}
+  metric: {source: json_lines}
+evolve:
+  base: {x: 0}
+  hypotheses: []
+researcher: {provider: openai, model: m}
+)Y";
+  auto plan = f.Plan(kPlan);
+  ScriptedResearcher researcher;
+  auto o = f.Options();
+  o.researcher = &researcher;
+  auto r = al::RunPlan(plan, o);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->finished == 2);
+  std::string promoted;
+  for (const auto& e : f.Records())
+    if (e.promoted) promoted = e.hypothesis;
+  CHECK(promoted == "closer");
+  // A restart replays the stored hypothesis (a model never answers twice alike) and asks only
+  // for more, once.
+  ScriptedResearcher second;
+  second.calls = 1;  // answers "nothing more"
+  o.researcher = &second;
+  auto again = al::RunPlan(plan, o);
+  REQUIRE(again.ok());
+  CHECK(again->finished == 2);
+  CHECK(f.world.submitted.size() == 2);
+  CHECK(second.calls == 2);
+}

@@ -722,7 +722,7 @@ TEST_CASE("researcher: the digits-researcher example plan loads, and its prompt 
   CHECK((*got)[0].overrides.at("width") == 128);
   const std::string p = f.Prompt();
   CHECK(p.find("### [digits/notes.md]\n# Notes for the digits researcher") != std::string::npos);
-  CHECK(p.find("### [working file digits/train.py]\n#!/usr/bin/python3") != std::string::npos);
+  CHECK(p.find("### [working file train.py]\n#!/usr/bin/python3") != std::string::npos);
   CHECK(p.find("Lower the held-out log-loss (val_loss) of the digits classifier") != std::string::npos);
   CHECK(p.find("- model = \"mlp\" (string)") != std::string::npos);
   CHECK(f.papers->requests.empty());  // no paper entries: no network
