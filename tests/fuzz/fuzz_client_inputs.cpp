@@ -5,7 +5,8 @@
 // shipped catalogs), and what the Hub answers about a model or a dataset (finetune::ModelInfoFromHub,
 // ParseDatasetInfo, CheckColumns). The first byte picks the parser; the rest is its input. Properties: no
 // crash, no sanitizer report, bounded memory, and a plan is only made from a complete spec.
-// AutoLab's researcher adds its own inputs on first bytes 0xA0-0xA3 (see FuzzResearcher below).
+// AutoLab's researcher adds its own inputs on first bytes 0xA0-0xA3 (see FuzzResearcher below), and
+// its run folder and live inputs on 0xA4-0xA6 (FuzzAutolabRun).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -14,8 +15,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autolab/hub_dataset.hpp"
 #include "autolab/hypothesis_json.hpp"
 #include "autolab/papers.hpp"
+#include "autolab/run_plan.hpp"
+#include "autolab/session/progress_text.hpp"
+#include "autolab/session/steer_control.hpp"
+#include "core/json_limits.hpp"
 #include "core/utf8.hpp"
 #include "finetune/catalog.hpp"
 #include "finetune/hub_lookup.hpp"
@@ -170,11 +176,40 @@ void FuzzResearcher(std::string_view in, int which) {
 
 }  // namespace
 
+// AutoLab's run folder and live inputs: a plan.json read back (PlanFromJson: whatever it accepts
+// writes back to a plan with the same hash), a steer sent to the run's session (ControlFromSteer and
+// the text line shown for any event), and what the Hub answers to preupload and LFS batch requests.
+void FuzzAutolabRun(std::string_view in, int which) {
+  const nlohmann::json j = dsx::ParseJsonOrDiscarded(in);
+  if (which == 0) {
+    if (j.is_discarded()) return;
+    auto plan = dsx::autolab::PlanFromJson(j);
+    if (!plan.ok()) return;
+    auto again = dsx::autolab::PlanFromJson(dsx::autolab::ToJson(*plan));
+    if (!again.ok() || dsx::autolab::PlanHash(*again) != dsx::autolab::PlanHash(*plan)) __builtin_trap();
+  } else if (which == 1) {
+    if (j.is_discarded()) return;
+    auto control = dsx::autolab::ControlFromSteer(j);
+    if (!control.ok() && !dsx::IsValidUtf8(control.status().message())) __builtin_trap();
+    dsx::autolab::ProgressText text;
+    (void)text.Line(j);
+  } else {
+    auto pre = dsx::autolab::ParsePreuploadAnswer(std::string(in));
+    auto lfs = dsx::autolab::ParseLfsBatchAnswer(std::string(in));
+    (void)pre;
+    (void)lfs;
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] >= 0xA0 && data[0] <= 0xA3) {  // the researcher's inputs, outside the rotation below
     FuzzResearcher(in, data[0] - 0xA0);
+    return 0;
+  }
+  if (data[0] >= 0xA4 && data[0] <= 0xA6) {  // AutoLab's run folder and live inputs
+    FuzzAutolabRun(in, data[0] - 0xA4);
     return 0;
   }
   switch (data[0] % 5) {
