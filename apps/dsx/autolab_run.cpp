@@ -20,11 +20,13 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "core/clock.hpp"
+#include "finetune/catalog.hpp"
 #include "jobs/service/job_service.hpp"
 
 namespace dsx::cmd {
 namespace {
 
+namespace ft = dsx::finetune;
 namespace al = dsx::autolab;
 namespace jb = dsx::jobs;
 using json = nlohmann::json;
@@ -56,7 +58,8 @@ json ResultJson(const al::RunResult& r, const std::string& run_dir) {
           {"reason", r.reason},     {"run_dir", run_dir},
           {"finished", r.finished}, {"failed", r.failed},
           {"pruned", r.pruned},     {"cancelled", r.cancelled},
-          {"pending", r.pending},   {"best_id", r.best_id.empty() ? json(nullptr) : json(r.best_id)}};
+          {"pending", r.pending},   {"best_id", r.best_id.empty() ? json(nullptr) : json(r.best_id)},
+          {"cost_usd", r.cost_usd}};
 }
 
 void Run(const RunFlags& f) {
@@ -112,6 +115,19 @@ void Run(const RunFlags& f) {
   }
 
   al::RunOptions options;
+  if (plan->backend == "hf" && plan->budget.max_cost_usd > 0) {
+    // The cost limit needs a price: the flavor's, from the shipped table the fine-tuning planner uses.
+    const std::string flavor = plan->resources.flavor.empty() ? "cpu-basic" : plan->resources.flavor;
+    auto catalog = ft::Catalog::Load(ft::DefaultConfigsDir());
+    if (!catalog.ok()) return cli::Finish(catalog.status().Wrap("budget.max_cost_usd needs the flavor table"));
+    const ft::Flavor* priced = catalog->FindFlavor(flavor);
+    if (!priced)
+      return cli::Finish(Status::Usage("budget.max_cost_usd: no price for flavor '" + flavor +
+                                       "' (resources.flavor must be one of configs/flavors.toml)"));
+    options.usd_per_hour = priced->usd_per_hour;
+    say("cost limit $" + std::to_string(plan->budget.max_cost_usd) + " at $" + std::to_string(priced->usd_per_hour) +
+        "/h (" + flavor + ")");
+  }
   options.run_dir = run_dir;
   options.jobs = jobs->get();
   options.poll_ms = f.poll_ms;

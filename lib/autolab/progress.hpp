@@ -2,7 +2,7 @@
 // server (lib/autolab_session implements this), so people and agents can watch a run from anywhere
 // and stop or pause it from the web UI. The driver never depends on it: a sink that fails only logs.
 //
-// Events are JSON objects with a "type" (documented in docs/autolab.md, SESSION EVENTS):
+// Events are JSON objects with a "type" (wire format: docs/formats/autolab-session.md):
 //   {"type":"autolab.run","state":"started|paused|stopped|done|...","run":..,"plan":..,"budget":{..}}
 //   {"type":"autolab.experiment","id":..,"state":"queued|running|finished|failed|pruned|cancelled",
 //    "params":{..},"seed":..,"hypothesis":..,"metric":..,"reason":..}

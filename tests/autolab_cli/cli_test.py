@@ -246,6 +246,16 @@ def case_errors(lab):
     p = lab.run(["autolab", "run", other, "--run-dir", lab.run_dir()], want=2)
     check("another plan" in p.stderr, "plan mismatch message: %r" % p.stderr)
     check(lab.json(["autolab", "status", lab.run_dir()]) == before, "the refused run changed the ledger")
+    # A cost limit on a paid backend needs a price: an unknown flavor is refused before anything runs.
+    with open(plan) as f:
+        text = f.read()
+    priced = os.path.join(os.path.dirname(plan), "priced.yaml")
+    with open(priced, "w") as f:
+        f.write(text.replace("name: tiny", "name: priced")
+                .replace("experiment_timeout: 120}", "experiment_timeout: 120, max_cost_usd: 5}") +
+                "backend: hf\nresources: {flavor: no-such-flavor}\n")
+    p = lab.run(["autolab", "run", priced], want=2)
+    check("no price for flavor 'no-such-flavor'" in p.stderr, "unpriced flavor: %r" % p.stderr)
 
 
 def case_live(lab):
