@@ -50,7 +50,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseHeaders(const std:
 
 Result<std::string> BodyArg(const std::string& arg) {
   if (arg.empty() || arg[0] != '@') return arg;
-  auto text = fs::ReadFile(arg.substr(1));
+  auto text = fs::ReadFile(arg.substr(1), 64 << 20);  // a request body, not a disk image
   if (!text.ok()) return text.status().Wrap("cannot read body file '" + arg.substr(1) + "'");
   return *text;
 }

@@ -43,13 +43,15 @@ std::string Summary(const al::Plan& plan) {
 }
 
 void RunValidate(const std::string& path, bool as_json) {
-  auto text = dsx::fs::ReadFile(path);
+  auto text = dsx::fs::ReadFile(path, al::kMaxPlanBytes);
   if (!text.ok()) {
-    const Status st = Status::NotFound("cannot read plan " + path + ": " + text.status().message());
+    // A missing plan is not found (3); one that cannot be read or never ends (/dev/zero) is a bad argument (2).
+    const std::string why = "cannot read plan " + path + ": " + text.status().message();
+    const Status st = text.status().code() == Code::kNotFound ? Status::NotFound(why) : Status::Usage(why);
     if (as_json) {
       cli::PrintJson({{"ok", false},
                       {"errors", nlohmann::json::array({{{"line", 0}, {"column", 0}, {"message", st.message()}}})}});
-      cli::SetExit(static_cast<int>(Code::kNotFound));
+      cli::SetExit(st.exit_code());
       return;
     }
     cli::Fail(st);

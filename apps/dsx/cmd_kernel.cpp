@@ -154,7 +154,7 @@ void RegisterCompile(CLI::App& kernel) {
       if (!dir.ok()) return cli::Finish(dir.status());
       auto t = k::LoadTask(*dir);
       if (!t.ok()) return cli::Finish(t.status());
-      auto src = dsx::fs::ReadFile(o->file);
+      auto src = dsx::fs::ReadFile(o->file, 16 << 20);  // a kernel source, bounded like NVRTC input should be
       if (!src.ok()) return cli::Finish(src.status());
       auto launch = k::LaunchForFile(*t, o->file, *src);
       if (!launch.ok()) return cli::Finish(launch.status());

@@ -250,7 +250,7 @@ MetricOutcome MetricStream::Outcome() const {
 
 Result<double> ReadMetricFile(const std::filesystem::path& path, const std::string& metric) {
   const std::string file = Quote(path.string());
-  auto text = fs::ReadFile(path);
+  auto text = fs::ReadFile(path, kMaxMetricFileBytes);
   if (!text.ok()) return text.status().Wrap("results file");
   if (JsonDepth(*text) > kMaxJsonDepth) {
     return Status::Failed("results file " + file + " nests JSON deeper than " + std::to_string(kMaxJsonDepth) +

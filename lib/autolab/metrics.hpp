@@ -90,6 +90,9 @@ class MetricStream {
   std::string near_miss_;  // the first '{' line naming the metric that did not parse, for the reason
 };
 
+// The most ReadMetricFile reads: the experiment writes the file (or a link to /dev/zero).
+inline constexpr std::size_t kMaxMetricFileBytes = 1 << 20;
+
 // A results file holding one JSON object; `metric` names a top-level key whose value is a finite
 // number. Errors name the file and the key: NotFound for a missing file, Failed otherwise.
 Result<double> ReadMetricFile(const std::filesystem::path& path, const std::string& metric);

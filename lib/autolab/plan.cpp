@@ -585,7 +585,7 @@ class Checker {
     if (auto p = n["patch"]; p && String(p, field + ".patch", h.patch, true)) {
       if (h.patch.find('\n') == std::string::npos) {  // a path, read now so the hash covers its content
         stdfs::path file = stdfs::path(plan_.dir) / h.patch;
-        auto text = dsx::fs::ReadFile(file);
+        auto text = dsx::fs::ReadFile(file, kMaxPatchFileBytes);
         if (!text.ok()) {
           ok = false, Error(p, field + ".patch: cannot read '" + h.patch + "' (relative to " + plan_.dir + ")");
         } else {
@@ -734,8 +734,9 @@ Result<Plan> ParsePlan(std::string_view yaml_text, const std::string& path_for_e
 
 Result<Plan> LoadPlan(const std::string& path) {
   if (!stdfs::exists(path)) return Status::NotFound("plan " + path + " does not exist");
-  auto text = dsx::fs::ReadFile(path);
-  if (!text.ok()) return text.status();
+  auto text = dsx::fs::ReadFile(path, kMaxPlanBytes);
+  // Unreadable or endless (/dev/zero): the argument is wrong, as for a plan with errors.
+  if (!text.ok()) return Status::Usage("cannot read plan " + path + ": " + text.status().message());
   return ParsePlan(*text, path);
 }
 

@@ -10,6 +10,7 @@
 // (session_server, publish): those do not change what the experiments are.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -117,6 +118,10 @@ struct Plan {
   std::string session_server;  // "" = none: where progress is published as autolab/<run>
   PublishConfig publish;       // where metrics also go (a Hub dataset, a trackio project); none by default
 };
+
+// Bounds on what a plan reads (a plan names files: a patch: /dev/zero must not hang validation).
+inline constexpr std::size_t kMaxPlanBytes = 4 << 20;        // the plan's YAML (and plan.json)
+inline constexpr std::size_t kMaxPatchFileBytes = 16 << 20;  // one hypothesis's .patch file
 
 // One problem in a plan; line and column are 1-based (0 when the problem has no place, such as an
 // unreadable file).

@@ -224,7 +224,7 @@ Result<Plan> LoadRunPlan(const std::string& run_dir) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     return Status::NotFound("no " + std::string(kRunPlanFileName) + " in run folder " + run_dir);
-  auto text = fs::ReadFile(path);
+  auto text = fs::ReadFile(path, kMaxPlanBytes);
   if (!text.ok()) return text.status().Wrap("cannot read " + path);
   auto j = ParseJsonBounded(*text);
   if (!j.ok()) return j.status().Wrap(path);

@@ -15,7 +15,9 @@ std::string Quote(const std::filesystem::path& p) { return "'" + p.string() + "'
 std::string Errno() { return std::strerror(errno); }
 }  // namespace
 
-Result<std::string> ReadFile(const std::filesystem::path& path) {
+Result<std::string> ReadFile(const std::filesystem::path& path) { return ReadFile(path, std::string().max_size()); }
+
+Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::NotFound("cannot open " + Quote(path) + ": no such file");
@@ -32,6 +34,10 @@ Result<std::string> ReadFile(const std::filesystem::path& path) {
       return Status::Failed("cannot read " + Quote(path) + ": " + err);
     }
     if (n == 0) break;
+    if (static_cast<size_t>(n) > max_bytes - out.size()) {
+      ::close(fd);
+      return Status::Failed(Quote(path) + " is larger than " + std::to_string(max_bytes) + " bytes");
+    }
     out.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);

@@ -1,6 +1,7 @@
 // Small file helpers with the error messages users should see.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -11,6 +12,10 @@ namespace dsx::fs {
 
 // Whole file into memory. NotFound if missing.
 Result<std::string> ReadFile(const std::filesystem::path& path);
+// The same for a file named by outside input (a plan, a patch, what an experiment wrote): kFailed
+// "... is larger than N bytes" once more than `max_bytes` were read, so /dev/zero, a runaway file or
+// a symlink to either cannot exhaust memory or hang the reader.
+Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_bytes);
 
 // Write to "<path>.tmp.<pid>.<n>", fsync, rename over `path`, fsync the directory.
 // Readers see either the old or the new file, never a torn one; parallel writers

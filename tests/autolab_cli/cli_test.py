@@ -235,6 +235,10 @@ def case_errors(lab):
     check("bad.yaml:1:12:" in p.stderr, "bad plan errors with line:col: %r" % p.stderr)
     lab.run(["autolab", "status", bad], want=2)
     lab.run(["autolab", "run", os.path.join(lab.tmp, "missing.yaml")], want=3)
+    # A plan path that never ends (/dev/zero) is refused past the bound, not read until memory runs out.
+    for verb in ("validate", "run"):
+        p = lab.run(["autolab", verb, "/dev/zero"], want=2, timeout=60)
+        check("larger than" in p.stderr, "%s /dev/zero: %r" % (verb, p.stderr))
     lab.run(["autolab", "run", plan, "--max-attempts", "0"], want=2)
     lab.run(["autolab", "run", plan, "--poll-ms", "0"], want=2)
     lab.run(["autolab", "run"], want=2)

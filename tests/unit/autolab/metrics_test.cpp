@@ -232,3 +232,11 @@ TEST_CASE("a Python dict printed instead of JSON: missing, and the reason points
   CHECK(o.reason ==
         "printed no metric 'val_loss' (line 2 looks like one but is not JSON: {'step': 10, 'val_loss': 1.23})");
 }
+
+TEST_CASE("ReadMetricFile: an experiment's results file linked to /dev/zero is refused, not read forever") {
+  TempDir dir;
+  std::filesystem::create_symlink("/dev/zero", dir.path / "results.json");
+  auto v = ReadMetricFile(dir.path / "results.json", "val_loss");
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.status().message().find("larger than") != std::string::npos);
+}

@@ -326,3 +326,25 @@ name: digits
   REQUIRE(c.ok());
   CHECK(al::PlanHash(*a) != al::PlanHash(*c));
 }
+
+TEST_CASE("a plan naming /dev/zero (as the plan or as a patch) gets an error, not a hang") {
+  auto big = al::LoadPlan("/dev/zero");
+  REQUIRE(!big.ok());
+  CHECK(big.status().message().find("larger than") != std::string::npos);
+  const std::string yaml = R"Y(objective: {metric: bpb, direction: minimize}
+budget: {max_experiments: 10, experiment_timeout: 5m}
+experiment:
+  command: python3 train.py --lr {lr}
+evolve:
+  base: {lr: 0.01}
+  hypotheses:
+    - id: zero
+      patch: /dev/zero
+)Y";
+  auto check = al::CheckPlan(yaml, "/tmp/plan.yaml");
+  REQUIRE(!check.plan);
+  bool found = false;
+  for (const auto& e : check.errors)
+    if (e.message.find("cannot read '/dev/zero'") != std::string::npos) found = e.line == 9;
+  CHECK(found);
+}

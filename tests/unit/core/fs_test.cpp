@@ -36,3 +36,16 @@ TEST_CASE("status wrap keeps the code") {
   CHECK(s.exit_code() == 4);
   CHECK(s.message() == "cannot append to 'chat/1': stream is closed");
 }
+
+TEST_CASE("a bounded read stops past its bound: /dev/zero and big files are refused, not read forever") {
+  auto r = dsx::fs::ReadFile("/dev/zero", 1 << 20);
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == dsx::Code::kFailed);
+  CHECK(r.status().message().find("larger than 1048576 bytes") != std::string::npos);
+
+  auto path = std::filesystem::temp_directory_path() / ("dsx_fs_bounded_" + std::to_string(::getpid()));
+  REQUIRE(dsx::fs::AtomicWriteFile(path, std::string(100, 'x'), false).ok());
+  CHECK(dsx::fs::ReadFile(path, 100).ok());  // exactly the bound is fine
+  CHECK(!dsx::fs::ReadFile(path, 99).ok());
+  std::filesystem::remove(path);
+}
