@@ -6,7 +6,9 @@
 // ParseDatasetInfo, CheckColumns). The first byte picks the parser; the rest is its input. Properties: no
 // crash, no sanitizer report, bounded memory, and a plan is only made from a complete spec.
 // AutoLab's researcher adds its own inputs on first bytes 0xA0-0xA3 (see FuzzResearcher below), and
-// its run folder and live inputs on 0xA4-0xA6 (FuzzAutolabRun).
+// its run folder and live inputs on 0xA4-0xA6 (FuzzAutolabRun), plans, command templates and
+// experiment output on 0xA7-0xA9 (FuzzAutolabInputs).
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -16,7 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "autolab/hub_dataset.hpp"
+#include "autolab/command_template.hpp"
 #include "autolab/hypothesis_json.hpp"
+#include "autolab/metrics.hpp"
+#include "autolab/plan.hpp"
 #include "autolab/papers.hpp"
 #include "autolab/run_plan.hpp"
 #include "autolab/session/progress_text.hpp"
@@ -201,6 +206,42 @@ void FuzzAutolabRun(std::string_view in, int which) {
   }
 }
 
+// What a person or an agent writes for AutoLab and what an experiment prints: a whole plan (YAML,
+// every key; what is accepted has a canonical JSON that reads back to the same hash), a command
+// template split and expanded (no argument ever holds an unexpanded placeholder's braces split
+// apart), and an experiment's output fed to the metric readers in uneven pieces.
+void FuzzAutolabInputs(std::string_view in, int which) {
+  if (which == 0) {
+    auto check = dsx::autolab::CheckPlan(in, "/nonexistent-dir/plan.yaml");
+    if (check.plan) {
+      auto again = dsx::autolab::PlanFromJson(dsx::autolab::ToJson(*check.plan));
+      if (!again.ok() || dsx::autolab::PlanHash(*again) != dsx::autolab::PlanHash(*check.plan)) __builtin_trap();
+    } else if (check.errors.empty()) {
+      __builtin_trap();  // no plan must mean at least one error
+    }
+  } else if (which == 1) {
+    auto argv = dsx::autolab::ExpandCommand(in, {{"lr", 0.1}, {"name", "a b"}}, "/work dir", 3);
+    if (argv.ok())
+      for (const auto& a : *argv)
+        if (!dsx::IsValidUtf8(a) && dsx::IsValidUtf8(in)) __builtin_trap();
+    (void)dsx::autolab::Placeholders(in);
+  } else {
+    auto json = dsx::autolab::MetricStream::Json("loss", "step");
+    auto regex = dsx::autolab::MetricStream::Regex("loss", "loss=([0-9.eE+-]+)");
+    size_t i = 0, step = 1;
+    while (i < in.size()) {
+      size_t n = std::min(step, in.size() - i);
+      json.Feed(in.substr(i, n));
+      if (regex.ok()) regex->Feed(in.substr(i, n));
+      i += n;
+      step = step * 5 % 23 + 1;
+    }
+    json.Finish();
+    auto out = json.Outcome();
+    if (out.kind == dsx::autolab::MetricKind::kOk && (!out.value || !std::isfinite(*out.value))) __builtin_trap();
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
@@ -210,6 +251,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (data[0] >= 0xA4 && data[0] <= 0xA6) {  // AutoLab's run folder and live inputs
     FuzzAutolabRun(in, data[0] - 0xA4);
+    return 0;
+  }
+  if (data[0] >= 0xA7 && data[0] <= 0xA9) {  // AutoLab's plans, commands and experiment output
+    FuzzAutolabInputs(in, data[0] - 0xA7);
     return 0;
   }
   switch (data[0] % 5) {
