@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -18,6 +19,7 @@
 
 #include "autolab/command_template.hpp"
 #include "core/fs.hpp"
+#include "core/utf8.hpp"
 
 namespace dsx::autolab {
 
@@ -100,6 +102,24 @@ class Checker {
   }
 
   PlanCheck Run(std::string_view text) {
+    // The plan becomes JSON (plan.json, its hash, the ledger), and JSON text is UTF-8: a plan in
+    // Latin-1 is refused here, at the first bad byte, rather than failing (or crashing) later.
+    if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+      int line = 1, column = 1;
+      for (size_t i = 0; i < bad; ++i) {
+        if (text[i] == '\n') {
+          ++line;
+          column = 1;
+        } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+          ++column;
+        }
+      }
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+      errors_.push_back(
+          {line, column, std::string("the plan is not valid UTF-8 (byte ") + byte + "): save it as UTF-8"});
+      return Finish();
+    }
     YAML::Node root;
     try {
       root = YAML::Load(std::string(text));
@@ -588,6 +608,9 @@ class Checker {
         auto text = dsx::fs::ReadFile(file, kMaxPatchFileBytes);
         if (!text.ok()) {
           ok = false, Error(p, field + ".patch: cannot read '" + h.patch + "' (relative to " + plan_.dir + ")");
+        } else if (!IsValidUtf8(*text)) {
+          ok = false,
+          Error(p, field + ".patch: '" + h.patch + "' is not valid UTF-8 (a plan's patches are stored as JSON)");
         } else {
           h.patch = *text;
         }

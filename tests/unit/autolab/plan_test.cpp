@@ -348,3 +348,38 @@ evolve:
     if (e.message.find("cannot read '/dev/zero'") != std::string::npos) found = e.line == 9;
   CHECK(found);
 }
+
+TEST_CASE("a plan that is not UTF-8 is refused at the first bad byte (found by fuzzing: its hash threw)") {
+  const std::string yaml =
+      "name: x\nobjective: {metric: l, direction: minimize}\n"
+      "budget: {max_experiments: 2, experiment_timeout: 5}\n"
+      "experiment: {command: \"run {x} \xA4{seed}\"}\nsweep: {params: {x: [1, 2]}}\n";
+  auto check = al::CheckPlan(yaml, "/tmp/plan.yaml");
+  REQUIRE(!check.plan);
+  REQUIRE(check.errors.size() == 1);
+  CHECK(check.errors[0].line == 4);
+  CHECK(check.errors[0].column == 32);
+  CHECK(check.errors[0].message.find("not valid UTF-8 (byte 0xA4)") != std::string::npos);
+}
+
+TEST_CASE("a patch file that is not UTF-8 is an error on its line") {
+  auto dir = stdfs::temp_directory_path() / ("autolab_plan_latin1_" + std::to_string(::getpid()));
+  stdfs::create_directories(dir);
+  std::ofstream(dir / "l1.patch") << "--- a/t.py\n+++ b/t.py\n@@ -1 +1 @@\n-a\n+caf\xE9\n";
+  const std::string yaml = R"Y(objective: {metric: bpb, direction: minimize}
+budget: {max_experiments: 10, experiment_timeout: 5m}
+experiment:
+  command: python3 t.py --lr {lr}
+evolve:
+  base: {lr: 0.01}
+  hypotheses:
+    - id: latin1
+      patch: l1.patch
+)Y";
+  auto check = al::CheckPlan(yaml, (dir / "plan.yaml").string());
+  stdfs::remove_all(dir);
+  REQUIRE(!check.plan);
+  REQUIRE(check.errors.size() == 1);
+  CHECK(check.errors[0].line == 9);
+  CHECK(check.errors[0].message.find("not valid UTF-8") != std::string::npos);
+}

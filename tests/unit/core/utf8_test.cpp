@@ -15,3 +15,13 @@ TEST_CASE("UTF-8 validation") {
   CHECK_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
   CHECK_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
 }
+
+TEST_CASE("FirstInvalidUtf8 gives the offset of the first bad sequence") {
+  CHECK(dsx::FirstInvalidUtf8("plain") == std::string_view::npos);
+  CHECK(dsx::FirstInvalidUtf8("caf\xC3\xA9") == std::string_view::npos);
+  CHECK(dsx::FirstInvalidUtf8("ab\xA4"
+                              "cd") == 2);
+  CHECK(dsx::FirstInvalidUtf8("ab\xC3") == 2);           // truncated at the end
+  CHECK(dsx::FirstInvalidUtf8("\xC0\x80") == 0);         // overlong
+  CHECK(dsx::FirstInvalidUtf8("ok \xED\xA0\x80") == 3);  // a surrogate
+}
