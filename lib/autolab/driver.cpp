@@ -68,6 +68,13 @@ std::string OneLine(std::string s, std::size_t max = 200) {
   return s;
 }
 
+// obj[key] when it is a string, else "" (json::value() throws when the key holds another type, and
+// these objects come from files: the ledger's meta, job.json in the registry).
+std::string StringField(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // True when `line` is a whole JSON object: no proper prefix of an object's text is itself an object,
 // so such a last line needs no newline to be known complete (the metric is read at once, not one
 // print late); anything else is held back until more output or the job's end.
@@ -178,10 +185,13 @@ Status Driver::LoadResearcherHypotheses() {
   auto j = ParseJsonBounded(**stored);
   if (!j.ok() || !j->is_array()) return Status::Failed("ledger meta 'researcher_hypotheses' is damaged");
   for (const auto& h : *j) {
+    // Written by an earlier invocation, but a file anyone can edit: checked, never a throwing accessor.
+    if (!h.is_object() || StringField(h, "id").empty())
+      return Status::Failed("ledger meta 'researcher_hypotheses' is damaged (an entry without an id)");
     Hypothesis hyp;
-    hyp.id = h.value("id", "");
-    hyp.rationale = h.value("rationale", "");
-    hyp.patch = h.value("patch", "");
+    hyp.id = StringField(h, "id");
+    hyp.rationale = StringField(h, "rationale");
+    hyp.patch = StringField(h, "patch");
     if (h.contains("overrides") && h["overrides"].is_object())
       for (const auto& [k, v] : h["overrides"].items()) hyp.overrides[k] = v;
     plan_.evolve->hypotheses.push_back(std::move(hyp));
@@ -388,7 +398,7 @@ Result<std::map<std::string, std::string>> Driver::OrphanJobs() {
     const auto& m = job.request.meta;
     if (!m.is_object() || !m.contains("autolab") || !m["autolab"].is_object()) continue;
     const auto& a = m["autolab"];
-    if (a.value("run_dir", "") != run_dir_abs_) continue;
+    if (StringField(a, "run_dir") != run_dir_abs_) continue;
     // Refused by its backend: never ran, nothing to adopt (the experiment stays queued).
     if (job.status.backend_state == "not submitted") continue;
     if (!a.contains("experiment") || !a["experiment"].is_string() || !a.contains("attempt") ||

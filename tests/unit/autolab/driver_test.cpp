@@ -568,3 +568,46 @@ researcher: {provider: openai, model: m}
   CHECK(f.world.submitted.size() == 2);
   CHECK(second.calls == 2);
 }
+
+TEST_CASE("damaged files never throw: a job.json whose autolab meta has wrong types, a damaged researcher list") {
+  Fixture f;
+  auto plan = f.Plan(WithModes("[ok]"));
+  // A job in the registry claiming this run with a run_dir that is a number (edited by hand).
+  JobRequest req;
+  req.name = "odd";
+  req.kind = "autolab";
+  req.command = {"sim", "3", "0", "ok"};
+  req.env["DSX_AUTOLAB_EXPERIMENT"] = "x";
+  req.meta = {{"autolab", {{"run_dir", 42}, {"experiment", 7}, {"attempt", "one"}}}};
+  REQUIRE(f.service->Submit(req).ok());
+  auto r = al::RunPlan(plan, f.Options());
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->finished == 1);
+
+  auto l = al::Ledger::Open(al::LedgerPath(f.RunDir()), f.clock);
+  REQUIRE(l.ok());
+  REQUIRE((*l)->SetMeta("researcher_hypotheses", R"([{"id": 5, "patch": []}])").ok());
+  l->reset();
+  std::string evolve = R"Y(name: sim-modes
+objective: {metric: loss, direction: minimize}
+budget: {max_experiments: 20, max_parallel: 3, experiment_timeout: 60}
+experiment:
+  command: sim {x} {seed}
+  metric: {source: json_lines}
+evolve:
+  base: {x: 0}
+  hypotheses: []
+)Y";
+  std::filesystem::remove_all(f.RunDir() + "2");
+  auto o = f.Options();
+  o.run_dir = f.RunDir() + "2";
+  std::filesystem::create_directories(o.run_dir);
+  {
+    auto l2 = al::Ledger::Open(al::LedgerPath(o.run_dir), f.clock);
+    REQUIRE(l2.ok());
+    REQUIRE((*l2)->SetMeta("researcher_hypotheses", R"([{"id": 5, "patch": []}])").ok());
+  }
+  auto damaged = al::RunPlan(f.Plan(evolve), o);
+  CHECK(damaged.status().code() == Code::kFailed);
+  CHECK(damaged.status().message().find("damaged") != std::string::npos);
+}
