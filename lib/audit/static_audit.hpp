@@ -35,6 +35,9 @@ struct StaticAuditOptions {
   std::filesystem::path root;
   WalkOptions walk;
   unsigned threads = 0;  // 0: hardware concurrency
+  // Facts from tests, scripts, mocks and fixtures (lib/audit/static/evidence_scope.hpp) are not
+  // evidence about the product unless asked for: a create_task in a test proves nothing.
+  bool include_tests = false;
 };
 
 // Per-file result, exposed for `dsx audit rules test` and `--facts`.
