@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "audit/static/gitignore.hpp"
+#include "audit/static/script_blocks.hpp"
 #include "core/fs.hpp"
 
 namespace dsx::audit {
@@ -39,6 +40,9 @@ Lang LangForPath(std::string_view path) {
   if (EndsWith(path, ".js") || EndsWith(path, ".mjs") || EndsWith(path, ".cjs") || EndsWith(path, ".jsx"))
     return Lang::kJavaScript;
   if (EndsWith(path, ".py")) return Lang::kPython;
+  // Component files: their <script> blocks (ExtractScriptBlocks) are parsed as TypeScript, which
+  // also reads plain JavaScript blocks.
+  if (IsComponentFile(path)) return Lang::kTypeScript;
   return Lang::kNone;
 }
 

@@ -16,7 +16,7 @@ namespace dsx::audit {
 
 enum class Lang { kNone, kJavaScript, kTypeScript, kTsx, kPython };
 std::string_view LangName(Lang lang);     // "js", "ts", "tsx", "py"
-Lang LangForPath(std::string_view path);  // by extension; kNone for other files
+Lang LangForPath(std::string_view path);  // by extension (.svelte/.vue: ts); kNone for other files
 
 struct SourceFile {
   std::filesystem::path path;  // absolute (or as given)
