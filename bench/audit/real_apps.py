@@ -55,7 +55,7 @@ SHORT = {  # column headers of the per-app table
 }
 # The marker that says which commit a checkout this script extracted holds. It lives next to the
 # checkout, not inside it, so the audited tree is exactly the app's tree.
-MARKER = ".{slug}.commit"
+MARKER = ".{slug}.commit"  # "<commit> <root>"
 
 
 class KeyError_(Exception):
@@ -178,10 +178,11 @@ def materialize(key, checkouts, mirror_arg):
     dest = os.path.join(checkouts, slug)
     marker = os.path.join(checkouts, MARKER.format(slug=slug))
     made_here = os.path.isfile(marker)
+    stamp = commit + " " + (key["root"] or ".")
     if os.path.isdir(dest):
         if made_here:
             with open(marker, encoding="utf-8") as f:
-                if f.read().strip() == commit:
+                if f.read().strip() == stamp:
                     return dest, "checkout reused"
         elif git_head(dest) == commit:
             return dest, "git checkout at the key's commit"
@@ -195,27 +196,81 @@ def materialize(key, checkouts, mirror_arg):
         return None, how_to_get(key, checkouts)
     os.makedirs(checkouts, exist_ok=True)
     # Extract into a temporary folder and rename, so an interrupted run leaves no half checkout.
+    # Only the key's root is extracted: a monorepo's other packages are not audited.
     tmp = tempfile.mkdtemp(prefix="." + slug + ".", dir=checkouts)
+    skipped = 0
     try:
-        archive = subprocess.Popen(["git", "--git-dir=" + mirror, "archive", commit], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
-        tar = subprocess.run(["tar", "-x", "-C", tmp], stdin=archive.stdout, capture_output=True)
-        archive.stdout.close()
-        err = archive.stderr.read().decode("utf-8", "replace")
-        if archive.wait() != 0 or tar.returncode != 0:
+        ok, err = archive_into(mirror, commit, key["root"], tmp)
+        if not ok:
+            # Snapshots may lack their largest blobs (images, GIFs): `git archive` then fails as a
+            # whole, so extract blob by blob and leave the absent ones out.
             shutil.rmtree(tmp, ignore_errors=True)
-            return None, how_to_get(key, checkouts, "`git archive %s` from the mirror %s failed (%s)"
-                                    % (commit, mirror, err.strip() or tar.stderr.decode("utf-8", "replace").strip()))
-        if made_here and os.path.isdir(dest):
-            shutil.rmtree(dest)  # our own checkout of an older commit of the key
+            tmp = tempfile.mkdtemp(prefix="." + slug + ".", dir=checkouts)
+            skipped, err2 = extract_blobs(mirror, commit, key["root"], tmp)
+            if skipped is None:
+                shutil.rmtree(tmp, ignore_errors=True)
+                return None, how_to_get(key, checkouts, "`git archive %s` from the mirror %s failed (%s; %s)"
+                                        % (commit, mirror, err, err2))
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the checkout is an ordinary folder
+        if made_here and os.path.isdir(dest):
+            shutil.rmtree(dest)  # our own checkout of another commit or root of the key
         os.rename(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     with open(marker, "w", encoding="utf-8") as f:
-        f.write(commit + "\n")
-    return dest, "extracted from %s" % mirror
+        f.write(stamp + "\n")
+    note = "extracted from %s" % mirror
+    if skipped:
+        note += " (%d blob(s) absent from the mirror left out)" % skipped
+    return dest, note
+
+
+def archive_into(mirror, commit, root, dest):
+    """`git archive <commit> [-- root] | tar -x -C dest`; returns (ok, error text)."""
+    cmd = ["git", "--git-dir=" + mirror, "archive", commit] + (["--", root] if root else [])
+    archive = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tar = subprocess.run(["tar", "-x", "-C", dest], stdin=archive.stdout, capture_output=True)
+    archive.stdout.close()
+    err = archive.stderr.read().decode("utf-8", "replace").strip()
+    if archive.wait() != 0 or tar.returncode != 0:
+        return False, err or tar.stderr.decode("utf-8", "replace").strip()
+    return True, ""
+
+
+def extract_blobs(mirror, commit, root, dest):
+    """Writes every readable blob of <commit> under root; returns (number left out, error)."""
+    ls = subprocess.run(["git", "--git-dir=" + mirror, "ls-tree", "-r", "-z", commit] + (["--", root] if root else []),
+                        capture_output=True)
+    if ls.returncode != 0:
+        return None, ls.stderr.decode("utf-8", "replace").strip()
+    entries = []
+    for rec in ls.stdout.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, name = rec.partition(b"\t")
+        mode, kind, sha = meta.split()
+        if kind == b"blob" and mode in (b"100644", b"100755"):  # links and submodules are not audited
+            entries.append((sha.decode(), name.decode("utf-8", "surrogateescape")))
+    batch = subprocess.Popen(["git", "--git-dir=" + mirror, "cat-file", "--batch"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+    skipped = 0
+    for sha, name in entries:
+        batch.stdin.write(sha.encode() + b"\n")
+        batch.stdin.flush()
+        header = batch.stdout.readline().split()
+        if len(header) != 3:  # "<sha> missing"
+            skipped += 1
+            continue
+        data = batch.stdout.read(int(header[2]))
+        batch.stdout.readline()
+        path = os.path.join(dest, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    batch.stdin.close()
+    batch.wait()
+    return skipped, ""
 
 
 def run_dsx(dsx, rules, target, timeout):
