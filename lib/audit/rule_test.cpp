@@ -69,12 +69,44 @@ Result<RuleTestResult> RunRuleTests(const RuleSet& rules, const stdfs::path& dir
     if (it->is_regular_file() && LangForPath(it->path().string()) != Lang::kNone) paths.push_back(it->path());
   }
   std::sort(paths.begin(), paths.end());
-  for (const auto& p : paths) {
+  // Scan every fixture first, then decide deferred facts (#kind?, imports through project files)
+  // per top-level fixture folder: each folder is one small project.
+  std::vector<FileScan> scans(paths.size());
+  std::map<std::string, std::vector<size_t>> groups;
+  std::map<std::string, std::vector<std::string>> package_dirs;
+  for (auto it = stdfs::recursive_directory_iterator(dir, ec); it != stdfs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (ec) break;
+    if (!it->is_regular_file() || it->path().filename() != "package.json") continue;
+    std::string rel = stdfs::relative(it->path(), dir).generic_string();
+    std::string group = rel.substr(0, rel.find('/'));
+    std::string parent = stdfs::path(rel).parent_path().generic_string();
+    package_dirs[group].push_back(parent == group ? "" : parent.substr(group.size() + 1));
+  }
+  for (size_t i = 0; i < paths.size(); ++i) {
+    SourceFile f;
+    f.path = paths[i];
+    f.rel = stdfs::relative(paths[i], dir).generic_string();
+    f.lang = LangForPath(f.rel);
+    size_t slash = f.rel.find('/');
+    std::string group = slash == std::string::npos ? "" : f.rel.substr(0, slash);
+    // Scan with paths relative to the group, as an audit of that folder would see them.
+    if (!group.empty()) f.rel = f.rel.substr(slash + 1);
+    scans[i] = ScanFile(rules, f);
+    groups[group].push_back(i);
+  }
+  for (auto& [group, members] : groups) {
+    std::vector<FileScan> part;
+    for (size_t i : members) part.push_back(std::move(scans[i]));
+    ResolveDeferred(part, package_dirs[group]);
+    for (size_t k = 0; k < members.size(); ++k) scans[members[k]] = std::move(part[k]);
+  }
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const stdfs::path& p = paths[i];
     SourceFile f;
     f.path = p;
     f.rel = stdfs::relative(p, dir).generic_string();
-    f.lang = LangForPath(f.rel);
-    FileScan scan = ScanFile(rules, f);
+    FileScan& scan = scans[i];
     if (!scan.error.empty()) {
       result.failures.push_back(f.rel + ": " + scan.error);
       continue;

@@ -1,6 +1,7 @@
 // The static audit pipeline; see static_audit.hpp.
 #include "audit/static_audit.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -22,8 +23,8 @@ namespace stdfs = std::filesystem;
 Result<std::unique_ptr<RuleSet>> LoadRuleSet(const stdfs::path& dir) {
   auto rules = std::make_unique<RuleSet>();
   rules->dir = dir;
-  DSX_RETURN_IF_ERROR(LoadDetectors(dir / "detectors", rules->detectors, rules->packages));
-  auto index = BuildDetectorIndex(rules->detectors);
+  DSX_RETURN_IF_ERROR(LoadDetectors(dir / "detectors", rules->detectors, rules->packages, rules->kinds));
+  auto index = BuildDetectorIndex(rules->detectors, rules->kinds);
   if (!index.ok()) return index.status();
   rules->index = std::move(index).value();
   auto cap = LoadCapabilityRules(dir / "capabilities");
@@ -100,8 +101,45 @@ FileScan ScanFile(const RuleSet& rules, const SourceFile& file) {
     }
     ts_tree_cursor_delete(&cursor);
   }
-  scan.facts = RunDetectors(rules.detectors, rules.index, pf);
+  FileDetection found = RunDetectors(rules.detectors, rules.kinds, rules.index, pf);
+  scan.facts = std::move(found.facts);
+  scan.deferred = std::move(found.deferred);
+  scan.symbols = std::make_shared<const FileSymbols>(Summarize(pf, found.kind_hits));
   return scan;
+}
+
+void ResolveDeferred(std::vector<FileScan>& scans, const std::vector<std::string>& package_dirs) {
+  bool any = false;
+  for (const auto& s : scans) any = any || !s.deferred.empty();
+  if (!any) return;
+  std::vector<std::shared_ptr<const FileSymbols>> files;
+  for (const auto& s : scans)
+    if (s.symbols) files.push_back(s.symbols);
+  ProjectSymbols project(std::move(files), package_dirs);
+  for (auto& s : scans) {
+    if (s.deferred.empty()) continue;
+    std::set<std::tuple<std::string, std::string, int>> seen;
+    for (const auto& f : s.facts) seen.insert({f.detector + "\x1f" + f.value, f.name, f.line});
+    bool added = false;
+    for (auto& d : s.deferred) {
+      bool holds =
+          std::all_of(d.probes.begin(), d.probes.end(), [&](const KindProbe& p) { return project.Holds(s.rel, p); });
+      if (holds && !d.needs_import.empty()) {
+        holds = false;
+        auto have = project.EffectiveImports(s.rel);
+        for (const auto& want : d.needs_import)
+          for (const auto& h : have)
+            if (ImportMatches(h, want)) holds = true;
+      }
+      if (!holds) continue;
+      if (!seen.insert({d.fact.detector + "\x1f" + d.fact.value, d.fact.name, d.fact.line}).second) continue;
+      s.facts.push_back(std::move(d.fact));
+      added = true;
+    }
+    s.deferred.clear();
+    if (added)
+      std::stable_sort(s.facts.begin(), s.facts.end(), [](const Fact& a, const Fact& b) { return a.line < b.line; });
+  }
 }
 
 Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& options, Facts* facts_out) {
@@ -138,6 +176,15 @@ Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& op
   for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
+
+  std::vector<std::string> package_dirs;
+  for (const SourceFile* m : manifests) {
+    std::string_view rel = m->rel;
+    size_t slash = rel.rfind('/');
+    if (rel.substr(slash == std::string_view::npos ? 0 : slash + 1) == "package.json")
+      package_dirs.emplace_back(slash == std::string_view::npos ? "" : rel.substr(0, slash));
+  }
+  ResolveDeferred(scans, package_dirs);
 
   Facts facts;
   std::set<std::string> stacks;

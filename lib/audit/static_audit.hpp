@@ -18,7 +18,8 @@ namespace dsx::audit {
 struct RuleSet {
   std::filesystem::path dir;  // the configs/audit folder they came from
   std::vector<Detector> detectors;
-  DetectorIndex index;  // detectors' queries combined per language
+  std::vector<KindRule> kinds;  // `kinds:` rules (symbols.hpp)
+  DetectorIndex index;          // detectors' and kind rules' queries combined per language
   std::vector<PackageRule> packages;
   CapabilityRules capability;
 };
@@ -43,14 +44,21 @@ struct StaticAuditOptions {
 // Per-file result, exposed for `dsx audit rules test` and `--facts`.
 struct FileScan {
   std::string rel;
-  Facts facts;
-  std::string error;  // why it could not be read ("" = fine)
+  Facts facts;                                 // decided inside the file
+  std::vector<DeferredFact> deferred;          // decided by ResolveDeferred
+  std::shared_ptr<const FileSymbols> symbols;  // bindings, for the project pass
+  std::string error;                           // why it could not be read ("" = fine)
   bool syntax_errors = false;
   int first_error_line = 0;
 };
 
 // Read and parse one file and run the detectors over it.
 FileScan ScanFile(const RuleSet& rules, const SourceFile& file);
+
+// The project pass: decide every scan's deferred facts (#kind? checks, imports through project
+// files) now that all files are summarized, and add those that hold to scan.facts (source order).
+// `package_dirs`: folders with a package.json ("" = root), where `@/` and `$lib/` imports point.
+void ResolveDeferred(std::vector<FileScan>& scans, const std::vector<std::string>& package_dirs);
 
 // The whole static audit. Fails only for a missing root; unreadable parts go to Report::skipped.
 Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& options, Facts* facts_out = nullptr);

@@ -41,7 +41,7 @@ std::string Unquoted(std::string_view s) {
 
 }  // namespace
 
-Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const std::string& source) {
+Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const std::string& source, bool allow_kinds) {
   uint32_t error_offset = 0;
   TSQueryError error = TSQueryErrorNone;
   TSQuery* q =
@@ -98,8 +98,13 @@ Result<std::unique_ptr<CompiledQuery>> CompiledQuery::Compile(Lang lang, const s
         } catch (const std::regex_error& e) {
           return Status::Usage("bad regex '" + pred.strings[0] + "' in #" + op + ": " + e.what());
         }
+      } else if (op == "kind?" || op == "not-kind?") {
+        if (!allow_kinds)
+          return Status::Usage("#" + op + " is only allowed in a detector's `query` (not in inside/file_has/kinds)");
+        if (pred.strings.size() != 1 || pred.other_is_capture) return Status::Usage("#" + op + " takes one kind name");
       } else if (op != "eq?" && op != "not-eq?" && op != "any-of?" && op != "not-any-of?") {
-        return Status::Usage("unsupported predicate #" + op + " (use eq?, not-eq?, match?, not-match?, any-of?)");
+        return Status::Usage("unsupported predicate #" + op +
+                             " (use eq?, not-eq?, match?, not-match?, any-of?, not-any-of?, kind?, not-kind?)");
       }
       cq->predicates_[p].push_back(std::move(pred));
       cur.clear();
@@ -123,7 +128,16 @@ std::vector<CompiledQuery::Match> CompiledQuery::Run(const ParsedFile& file) con
       return false;
     };
     bool ok = true;
+    std::vector<Match::KindCheck> kind_checks;
     for (const auto& pred : predicates_[m.pattern_index]) {
+      if (pred.op == "kind?" || pred.op == "not-kind?") {
+        for (uint16_t i = 0; i < m.capture_count; ++i)
+          if (m.captures[i].index == pred.capture) {
+            kind_checks.push_back({m.captures[i].node, pred.strings[0], pred.op == "not-kind?"});
+            break;
+          }
+        continue;
+      }
       std::string text;
       if (!text_of(pred.capture, text)) continue;  // optional capture absent: predicate vacuous
       std::string bare = Unquoted(text);
@@ -153,6 +167,7 @@ std::vector<CompiledQuery::Match> CompiledQuery::Run(const ParsedFile& file) con
     if (!ok) continue;
     Match match;
     match.pattern = m.pattern_index;
+    match.kind_checks = std::move(kind_checks);
     for (uint16_t i = 0; i < m.capture_count; ++i)
       match.captures.emplace(capture_names_[m.captures[i].index], m.captures[i].node);
     out.push_back(std::move(match));
@@ -226,16 +241,73 @@ Status LoadDetector(const YAML::Node& n, const std::string& origin, Detector& d)
   return Status::Ok();
 }
 
+Status LoadKindRule(const YAML::Node& n, const std::string& origin, KindRule& k) {
+  k.id = Str(n, "id");
+  if (k.id.empty()) return Status::Usage("a kind rule has no id");
+  k.kind = Str(n, "kind");
+  if (k.kind.empty() || k.kind.find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789") != std::string::npos)
+    return Status::Usage("kind rule '" + k.id + "' needs a kind name of [a-z0-9_]");
+  k.origin = origin;
+  std::string target = Str(n, "target");
+  if (target == "function") k.target_function = true;
+  else if (!target.empty() && target != "value")
+    return Status::Usage("kind rule '" + k.id + "': target must be value or function, not '" + target + "'");
+  k.imports = StringList(n["imports"]);
+  if (n["paths"]) {
+    k.paths_include = StringList(n["paths"]["include"]);
+    k.paths_exclude = StringList(n["paths"]["exclude"]);
+  }
+  k.query_text = Str(n, "query");
+  if (k.query_text.empty()) return Status::Usage("kind rule '" + k.id + "' has no query");
+  if (k.query_text.find("@value") == std::string::npos)
+    return Status::Usage("kind rule '" + k.id + "': its query must capture @value");
+  auto langs = StringList(n["languages"]);
+  if (langs.empty()) return Status::Usage("kind rule '" + k.id + "' names no languages");
+  for (const auto& name : langs) {
+    auto lang = ParseLangName(name);
+    if (!lang.ok()) return lang.status().Wrap("kind rule '" + k.id + "'");
+    k.langs.push_back(*lang);
+  }
+  return Status::Ok();
+}
+
+bool AnyGlob(const std::vector<std::string>& globs, std::string_view rel) {
+  for (const auto& g : globs) {
+    // A glob without '/' matches the file name anywhere, like .gitignore.
+    if (g.find('/') == std::string::npos) {
+      size_t slash = rel.rfind('/');
+      if (GlobMatch(g, slash == std::string_view::npos ? rel : rel.substr(slash + 1))) return true;
+    } else if (GlobMatch(g, rel)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool PathsSelected(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
+                   std::string_view rel) {
+  if (!include.empty() && !AnyGlob(include, rel)) return false;
+  return !AnyGlob(exclude, rel);
+}
+
+bool ImportsAny(const std::vector<std::string>& wanted, const std::vector<std::string>& have) {
+  for (const auto& want : wanted)
+    for (const auto& h : have)
+      if (ImportMatches(h, want)) return true;
+  return false;
+}
+
 }  // namespace
 
-Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, std::vector<PackageRule>& packages) {
+Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, std::vector<PackageRule>& packages,
+                     std::vector<KindRule>& kinds) {
   std::error_code ec;
   if (!stdfs::is_directory(dir, ec)) return Status::NotFound("cannot open detector folder '" + dir.string() + "'");
   std::vector<stdfs::path> files;
   for (const auto& e : stdfs::directory_iterator(dir, ec))
     if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  std::set<std::string> ids;
+  std::set<std::string> ids, kind_ids;
   for (const auto& path : files) {
     std::string origin = path.filename().string();
     try {
@@ -248,6 +320,13 @@ Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, s
         if (!ids.insert(d.id).second)
           return Status::Usage("detector file '" + origin + "': duplicate id '" + d.id + "'");
         detectors.push_back(std::move(d));
+      }
+      for (const auto& n : doc["kinds"]) {
+        KindRule k;
+        DSX_RETURN_IF_ERROR(LoadKindRule(n, origin, k).Wrap("detector file '" + origin + "'"));
+        if (!kind_ids.insert(k.id).second)
+          return Status::Usage("detector file '" + origin + "': duplicate kind rule id '" + k.id + "'");
+        kinds.push_back(std::move(k));
       }
       for (const auto& n : doc["packages"]) {
         PackageRule p{Str(n, "id"), Str(n, "ecosystem"), Str(n, "name"), Str(n, "fact"), Str(n, "value")};
@@ -267,20 +346,7 @@ Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, s
 // ----- running -----
 
 bool PathSelected(const Detector& d, std::string_view rel) {
-  auto any = [&](const std::vector<std::string>& globs) {
-    for (const auto& g : globs) {
-      // A glob without '/' matches the file name anywhere, like .gitignore.
-      if (g.find('/') == std::string::npos) {
-        size_t slash = rel.rfind('/');
-        if (GlobMatch(g, slash == std::string_view::npos ? rel : rel.substr(slash + 1))) return true;
-      } else if (GlobMatch(g, rel)) {
-        return true;
-      }
-    }
-    return false;
-  };
-  if (!d.paths_include.empty() && !any(d.paths_include)) return false;
-  return !any(d.paths_exclude);
+  return PathsSelected(d.paths_include, d.paths_exclude, rel);
 }
 
 namespace {
@@ -300,24 +366,35 @@ std::vector<TSNode> Scopes(const CompiledQuery& q, const ParsedFile& file) {
 
 }  // namespace
 
-Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors) {
+Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors, const std::vector<KindRule>& kinds) {
   DetectorIndex index;
+  index.detector_count = detectors.size();
+  auto text_of = [&](size_t i) -> const std::string& {
+    return i < detectors.size() ? detectors[i].query_text : kinds[i - detectors.size()].query_text;
+  };
+  auto name_of = [&](size_t i) {
+    return i < detectors.size()
+               ? "detector '" + detectors[i].id + "' (" + detectors[i].origin + ")"
+               : "kind rule '" + kinds[i - detectors.size()].id + "' (" + kinds[i - detectors.size()].origin + ")";
+  };
   for (Lang lang : {Lang::kJavaScript, Lang::kTypeScript, Lang::kTsx, Lang::kPython}) {
     std::string source;
-    std::vector<std::pair<uint32_t, size_t>> starts;  // byte offset where detector i's text begins
-    for (size_t i = 0; i < detectors.size(); ++i) {
-      if (!detectors[i].compiled.count(lang)) continue;
+    std::vector<std::pair<uint32_t, size_t>> starts;  // byte offset where rule i's text begins
+    for (size_t i = 0; i < detectors.size() + kinds.size(); ++i) {
+      bool applies = i < detectors.size() ? detectors[i].compiled.count(lang) > 0
+                                          : std::count(kinds[i - detectors.size()].langs.begin(),
+                                                       kinds[i - detectors.size()].langs.end(), lang) > 0;
+      if (!applies) continue;
       starts.emplace_back(static_cast<uint32_t>(source.size()), i);
-      source += detectors[i].query_text;
+      source += text_of(i);
       source += "\n";
     }
     if (starts.empty()) continue;
-    auto q = CompiledQuery::Compile(lang, source);
+    auto q = CompiledQuery::Compile(lang, source, /*allow_kinds=*/true);
     if (!q.ok()) {
       for (const auto& [at, i] : starts) {
-        auto alone = CompiledQuery::Compile(lang, detectors[i].query_text);
-        if (!alone.ok())
-          return alone.status().Wrap("detector '" + detectors[i].id + "' (" + detectors[i].origin + ") query");
+        auto alone = CompiledQuery::Compile(lang, text_of(i), /*allow_kinds=*/i < detectors.size());
+        if (!alone.ok()) return alone.status().Wrap(name_of(i) + " query");
       }
       return q.status().Wrap("cannot combine the " + std::string(LangName(lang)) + " detectors");
     }
@@ -326,18 +403,25 @@ Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors)
     for (uint32_t p = 0; p < per.combined->PatternCount(); ++p) {
       uint32_t at = per.combined->PatternStartByte(p);
       auto it = std::upper_bound(starts.begin(), starts.end(), std::make_pair(at, SIZE_MAX));
-      per.pattern_detector.push_back(std::prev(it)->second);
+      size_t rule = std::prev(it)->second;
+      if (rule >= detectors.size()) {
+        // A kind rule may not use #kind?: what it marks is what #kind? is decided from.
+        auto alone = CompiledQuery::Compile(lang, text_of(rule), /*allow_kinds=*/false);
+        if (!alone.ok()) return alone.status().Wrap(name_of(rule) + " query");
+      }
+      per.pattern_detector.push_back(rule);
     }
     index.langs.emplace(lang, std::move(per));
   }
   return index;
 }
 
-Facts RunDetectors(const std::vector<Detector>& detectors, const DetectorIndex& index, const ParsedFile& file) {
-  Facts out;
+FileDetection RunDetectors(const std::vector<Detector>& detectors, const std::vector<KindRule>& kinds,
+                           const DetectorIndex& index, const ParsedFile& file) {
+  FileDetection out;
   auto per = index.langs.find(file.lang());
   if (per == index.langs.end()) return out;
-  // One pass over the tree; group the matches by detector.
+  // One pass over the tree; group the matches by detector (kind rules after the detectors).
   std::map<size_t, std::vector<CompiledQuery::Match>> by_detector;
   for (auto& m : per->second.combined->Run(file))
     by_detector[per->second.pattern_detector[m.pattern]].push_back(std::move(m));
@@ -345,17 +429,27 @@ Facts RunDetectors(const std::vector<Detector>& detectors, const DetectorIndex& 
 
   std::set<std::tuple<std::string, std::string, int>> seen;
   const auto& imports = file.Imports();
+  // Whether a missing import may still come through a project file (checked project-wide).
+  bool has_imports = !imports.empty();
   for (auto& [di, matches] : by_detector) {
+    if (di >= detectors.size()) {
+      const KindRule& k = kinds[di - detectors.size()];
+      if (!PathsSelected(k.paths_include, k.paths_exclude, file.rel())) continue;
+      if (!k.imports.empty() && !ImportsAny(k.imports, imports)) continue;
+      for (const auto& m : matches) {
+        auto v = m.captures.find("value");
+        if (v != m.captures.end()) out.kind_hits.push_back({v->second, &k});
+      }
+      continue;
+    }
     const Detector& d = detectors[di];
     auto it = d.compiled.find(file.lang());
     if (it == d.compiled.end()) continue;
     if (!PathSelected(d, file.rel())) continue;
-    if (!d.imports.empty()) {
-      bool found = false;
-      for (const auto& want : d.imports)
-        for (const auto& have : imports)
-          if (ImportMatches(have, want)) found = true;
-      if (!found) continue;
+    bool import_deferred = false;
+    if (!d.imports.empty() && !ImportsAny(d.imports, imports)) {
+      if (!has_imports) continue;
+      import_deferred = true;  // e.g. `from app.server import sio`: app/server.py may import socketio
     }
     const Detector::Compiled& c = it->second;
     if (c.file_has && c.file_has->Run(file).empty()) continue;
@@ -381,11 +475,23 @@ Facts RunDetectors(const std::vector<Detector>& detectors, const DetectorIndex& 
       f.line = static_cast<int>(ts_node_start_point(node).row) + 1;
       f.excerpt = MakeExcerpt(file.LineAt(ts_node_start_byte(node)));
       f.detector = d.id;
-      if (!seen.insert({d.id + "\x1f" + f.value, f.name, f.line}).second) continue;
-      out.push_back(std::move(f));
+      if (m.kind_checks.empty() && !import_deferred) {
+        if (seen.insert({d.id + "\x1f" + f.value, f.name, f.line}).second) out.facts.push_back(std::move(f));
+        continue;
+      }
+      DeferredFact df;
+      df.fact = std::move(f);
+      for (const auto& check : m.kind_checks) {
+        KindProbe p = ProbeFor(file, check.node);
+        p.kind = check.kind;
+        p.negate = check.negate;
+        df.probes.push_back(std::move(p));
+      }
+      if (import_deferred) df.needs_import = d.imports;
+      out.deferred.push_back(std::move(df));
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const Fact& a, const Fact& b) { return a.line < b.line; });
+  std::stable_sort(out.facts.begin(), out.facts.end(), [](const Fact& a, const Fact& b) { return a.line < b.line; });
   return out;
 }
 

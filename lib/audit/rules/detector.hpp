@@ -15,6 +15,7 @@
 #include <tree_sitter/api.h>
 
 #include "audit/rules/fact.hpp"
+#include "audit/rules/symbols.hpp"
 #include "audit/static/source_walker.hpp"
 #include "core/status.hpp"
 
@@ -34,7 +35,9 @@ struct PackageRule {
 // A tree-sitter query compiled for one language, with its text predicates pre-parsed.
 class CompiledQuery {
  public:
-  static Result<std::unique_ptr<CompiledQuery>> Compile(Lang lang, const std::string& source);
+  // `allow_kinds`: accept #kind? / #not-kind? (only detectors' match queries may use them: they are
+  // decided after the whole project is read, see symbols.hpp).
+  static Result<std::unique_ptr<CompiledQuery>> Compile(Lang lang, const std::string& source, bool allow_kinds = false);
   ~CompiledQuery();
   CompiledQuery(const CompiledQuery&) = delete;
   CompiledQuery& operator=(const CompiledQuery&) = delete;
@@ -42,6 +45,12 @@ class CompiledQuery {
   struct Match {
     uint32_t pattern = 0;                    // index of the pattern that matched
     std::map<std::string, TSNode> captures;  // by name (the first node of each capture)
+    struct KindCheck {
+      TSNode node;
+      std::string kind;
+      bool negate = false;
+    };
+    std::vector<KindCheck> kind_checks;  // #kind? predicates, left for the project pass
   };
   // All matches in `file` whose predicates hold.
   std::vector<Match> Run(const ParsedFile& file) const;
@@ -50,7 +59,7 @@ class CompiledQuery {
 
  private:
   struct Predicate {
-    std::string op;  // eq? not-eq? match? not-match? any-of? not-any-of?
+    std::string op;  // eq? not-eq? match? not-match? any-of? not-any-of? kind? not-kind?
     uint32_t capture = 0;
     bool other_is_capture = false;
     uint32_t other_capture = 0;
@@ -88,24 +97,43 @@ struct Detector {
   std::string query_text;
 };
 
-// Load every detectors/*.yaml under `dir` (sorted by name) into `out`.
+// Load every detectors/*.yaml under `dir` (sorted by name): detectors, package rules and kind rules.
 Status LoadDetectors(const std::filesystem::path& dir, std::vector<Detector>& detectors,
-                     std::vector<PackageRule>& packages);
+                     std::vector<PackageRule>& packages, std::vector<KindRule>& kinds);
 
 // Speed: all detectors' match queries for one language compiled into ONE query, so a file's tree
 // is walked once instead of once per detector; each pattern maps back to its detector. The
 // structural conditions (inside, file_has, ...) run only for files where a match was found.
+// Kind rules' queries join the same combined query.
 struct DetectorIndex {
   struct PerLang {
     std::unique_ptr<CompiledQuery> combined;
-    std::vector<size_t> pattern_detector;  // pattern index -> index into the detector list
+    // pattern index -> index into the detector list; values >= detectors.size() are kind rules
+    // (index - detectors.size()).
+    std::vector<size_t> pattern_detector;
   };
   std::map<Lang, PerLang> langs;
+  size_t detector_count = 0;
 };
-Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors);
+Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors, const std::vector<KindRule>& kinds);
 
-// Run all detectors that apply to `file`; facts in source order, deduplicated.
-Facts RunDetectors(const std::vector<Detector>& detectors, const DetectorIndex& index, const ParsedFile& file);
+// A fact that holds only if its #kind? checks hold and (when `needs_import` is set) the file
+// imports one of those modules through a project file; decided by ResolveDeferred (static_audit).
+struct DeferredFact {
+  Fact fact;
+  std::vector<KindProbe> probes;
+  std::vector<std::string> needs_import;
+};
+
+struct FileDetection {
+  Facts facts;                         // in source order, deduplicated
+  std::vector<DeferredFact> deferred;  // decided once every file is read
+  std::vector<KindHit> kind_hits;      // for Summarize
+};
+
+// Run all detectors and kind rules that apply to `file`.
+FileDetection RunDetectors(const std::vector<Detector>& detectors, const std::vector<KindRule>& kinds,
+                           const DetectorIndex& index, const ParsedFile& file);
 
 // The path of a fixture-relative glob check (exposed for tests).
 bool PathSelected(const Detector& d, std::string_view rel);

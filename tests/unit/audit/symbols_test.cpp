@@ -1,0 +1,170 @@
+// Bindings across statements and files (lib/audit/rules/symbols.hpp): what `#kind?` sees.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit/rules/detector.hpp"
+#include "audit/rules/symbols.hpp"
+#include "audit/static/syntax.hpp"
+
+using namespace dsx::audit;
+
+namespace {
+
+struct Project {
+  std::vector<std::unique_ptr<ParsedFile>> parsed;
+  std::vector<std::shared_ptr<const FileSymbols>> symbols;
+  std::vector<KindRule> rules;
+
+  // Rule `kind` marks the @value of `query` (in every language given).
+  void Rule(std::string kind, Lang lang, std::string query, bool function = false) {
+    KindRule r;
+    r.id = kind + "." + std::to_string(rules.size());
+    r.kind = std::move(kind);
+    r.langs = {lang};
+    r.query_text = std::move(query);
+    r.target_function = function;
+    rules.push_back(std::move(r));
+  }
+
+  void File(const std::string& rel, const std::string& text) {
+    Lang lang = LangForPath(rel);
+    auto pf = ParsedFile::Parse(lang, rel, text);
+    REQUIRE(pf.ok());
+    std::vector<KindHit> hits;
+    for (const auto& r : rules) {
+      if (r.langs[0] != lang) continue;
+      auto q = CompiledQuery::Compile(lang, r.query_text);
+      REQUIRE(q.ok());
+      for (const auto& m : (*q)->Run(**pf)) hits.push_back({m.captures.at("value"), &r});
+    }
+    symbols.push_back(std::make_shared<const FileSymbols>(Summarize(**pf, hits)));
+    parsed.push_back(std::move(pf).value());
+  }
+
+  bool Holds(const std::string& rel, const std::string& name, const std::string& kind, bool call = false,
+             std::vector<std::string> package_dirs = {}) {
+    ProjectSymbols p(symbols, std::move(package_dirs));
+    KindProbe probe;
+    probe.name = name;
+    probe.kind = kind;
+    probe.call_result = call;
+    return p.Holds(rel, probe);
+  }
+};
+
+const char* kCtxQuery = "(call_expression function: (identifier) @f (#eq? @f \"createResumableStreamContext\")) @value";
+
+}  // namespace
+
+TEST_CASE("symbols: a context returned by a helper in another file reaches the variable it is assigned to") {
+  Project p;
+  p.Rule("rs_context", Lang::kTypeScript, kCtxQuery);
+  p.File("lib/stream.ts",
+         "import { createResumableStreamContext } from 'resumable-stream';\n"
+         "let globalCtx: any = null;\n"
+         "export function getStreamContext() {\n"
+         "  if (!globalCtx) { globalCtx = createResumableStreamContext({ waitUntil: after }); }\n"
+         "  return globalCtx;\n"
+         "}\n");
+  p.File("app/api/chat/[id]/stream/route.ts",
+         "import { getStreamContext } from '@/lib/stream';\n"
+         "export async function GET() {\n"
+         "  const ctx = await getStreamContext();\n"
+         "  const other = makeSomethingElse();\n"
+         "  return ctx.resumeExistingStream('x');\n"
+         "}\n");
+  CHECK(p.Holds("app/api/chat/[id]/stream/route.ts", "ctx", "rs_context"));
+  CHECK_FALSE(p.Holds("app/api/chat/[id]/stream/route.ts", "other", "rs_context"));
+  CHECK(p.Holds("app/api/chat/[id]/stream/route.ts", "getStreamContext", "rs_context", /*call=*/true));
+  // The same import without the alias root resolving nowhere: nothing is guessed.
+  Project q;
+  q.Rule("rs_context", Lang::kTypeScript, kCtxQuery);
+  q.File("route.ts", "import { getStreamContext } from 'some-package';\nconst ctx = getStreamContext();\n");
+  CHECK_FALSE(q.Holds("route.ts", "ctx", "rs_context"));
+}
+
+TEST_CASE("symbols: a socket.io server imported from another Python module keeps its kind") {
+  Project p;
+  p.Rule("socketio_server", Lang::kPython,
+         "(call function: (attribute object: (identifier) @m (#eq? @m \"socketio\") attribute: (identifier) @c "
+         "(#any-of? @c \"AsyncServer\" \"Server\"))) @value");
+  p.File("backend/app/server.py", "import socketio\nsio = socketio.AsyncServer(async_mode='asgi')\n");
+  p.File("backend/app/handlers.py",
+         "from app.server import sio\n\n@sio.on('stop')\nasync def stop(sid, data):\n    pass\n");
+  p.File("backend/app/relative.py", "from .server import sio as server\n");
+  p.File("backend/app/other.py", "sio = make_something()\n");
+  CHECK(p.Holds("backend/app/handlers.py", "sio", "socketio_server"));
+  CHECK(p.Holds("backend/app/relative.py", "server", "socketio_server"));
+  CHECK_FALSE(p.Holds("backend/app/other.py", "sio", "socketio_server"));
+}
+
+TEST_CASE("symbols: function kinds propagate through calls, locally and across imports") {
+  Project p;
+  p.Rule("reaches_model", Lang::kPython,
+         "(call arguments: (argument_list (keyword_argument name: (identifier) @k (#eq? @k \"stream\") "
+         "value: (true)))) @value",
+         /*function=*/true);
+  p.File("svc/llm.py",
+         "async def generate(messages):\n"
+         "    return await client.chat.completions.create(model='m', messages=messages, stream=True)\n");
+  p.File("svc/routes.py",
+         "import asyncio\nfrom svc.llm import generate\n\n"
+         "async def run(job):\n    async for c in await generate(job):\n        pass\n\n"
+         "async def cleanup():\n    pass\n\n"
+         "asyncio.create_task(run(1))\nasyncio.create_task(cleanup())\n");
+  p.File("svc/other.py", "from svc import llm\n\nasync def go():\n    await llm.generate([])\n");
+  CHECK(p.Holds("svc/routes.py", "run", "reaches_model"));
+  CHECK(p.Holds("svc/routes.py", "generate", "reaches_model"));
+  CHECK_FALSE(p.Holds("svc/routes.py", "cleanup", "reaches_model"));
+  CHECK(p.Holds("svc/other.py", "go", "reaches_model"));
+}
+
+TEST_CASE("symbols: JS re-exports, default exports, require and this.x") {
+  Project p;
+  p.Rule("sio_server", Lang::kJavaScript, "(new_expression constructor: (identifier) @c (#eq? @c \"Server\")) @value");
+  p.File("src/io.js", "const { Server } = require('socket.io');\nconst io = new Server(3000);\nexport default io;\n");
+  p.File("src/index.js", "export { default as io } from './io.js';\nexport * from './more';\n");
+  p.File("src/more.js", "export const other = new Server(1);\n");
+  p.File("src/a.js",
+         "import io from './io';\nimport { io as viaIndex, other } from './index';\n"
+         "const { helper } = require('./io');\n"
+         "class Hub { constructor() { this.server = io; } }\n");
+  CHECK(p.Holds("src/a.js", "io", "sio_server"));
+  CHECK(p.Holds("src/a.js", "viaIndex", "sio_server"));
+  CHECK(p.Holds("src/a.js", "other", "sio_server"));
+  CHECK(p.Holds("src/a.js", "server", "sio_server"));  // this.server
+  CHECK_FALSE(p.Holds("src/a.js", "helper", "sio_server"));
+}
+
+TEST_CASE("symbols: import cycles end, and module resolution follows the documented roots") {
+  Project p;
+  p.File("a.ts", "import { y } from './b';\nexport const x = y;\n");
+  p.File("b.ts", "import { x } from './a';\nexport const y = x;\n");
+  CHECK_FALSE(p.Holds("a.ts", "x", "anything"));
+  p.File("web/src/lib/server/llm.ts", "export const a = 1;\n");
+  p.File("web/src/routes/chat/+server.ts",
+         "import { a } from '$lib/server/llm';\nimport b from '@/lib/server/llm.js';\n");
+  p.File("pkg/mod/__init__.py", "x = 1\n");
+  p.File("pkg/mod/deep/use.py", "from ..sub import z\n");
+  p.File("pkg/mod/sub.py", "z = 1\n");
+  ProjectSymbols s(p.symbols, {"web"});
+  CHECK(s.ResolveModule("web/src/routes/chat/+server.ts", "$lib/server/llm") == "web/src/lib/server/llm.ts");
+  CHECK(s.ResolveModule("web/src/routes/chat/+server.ts", "@/lib/server/llm.js") == "web/src/lib/server/llm.ts");
+  CHECK(s.ResolveModule("web/src/routes/chat/+server.ts", "react") == "");
+  CHECK(s.ResolveModule("pkg/mod/deep/use.py", "..sub") == "pkg/mod/sub.py");
+  CHECK(s.ResolveModule("pkg/mod/deep/use.py", "pkg.mod") == "pkg/mod/__init__.py");
+  CHECK(s.ResolveModule("pkg/mod/deep/use.py", "mod.sub") == "pkg/mod/sub.py");
+}
+
+TEST_CASE("symbols: effective imports follow a project import one step") {
+  Project p;
+  p.File("app/server.py", "import socketio\nsio = socketio.AsyncServer()\n");
+  p.File("app/events.py", "from app.server import sio\n");
+  ProjectSymbols s(p.symbols, {});
+  auto imports = s.EffectiveImports("app/events.py");
+  CHECK(std::find(imports.begin(), imports.end(), "socketio") != imports.end());
+  CHECK(std::find(imports.begin(), imports.end(), "app.server") != imports.end());
+}
