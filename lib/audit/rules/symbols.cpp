@@ -71,7 +71,7 @@ std::string NameOf(const ParsedFile& f, TSNode n) {
 
 // The name a function-like node is known by, or "" when anonymous (then its body belongs to the
 // enclosing function).
-std::string FunctionName(const ParsedFile& f, TSNode fn) {
+std::string FunctionName(const ParsedFile& f, TSNode fn, TSNode parent) {
   std::string_view t = Type(fn);
   if (t == "function_declaration" || t == "generator_function_declaration" || t == "function_definition" ||
       t == "method_definition") {
@@ -79,7 +79,6 @@ std::string FunctionName(const ParsedFile& f, TSNode fn) {
     return ts_node_is_null(name) ? "" : std::string(f.NodeText(name));
   }
   // Named function expressions: `const f = function g() {}` is known as f in this file.
-  TSNode parent = ts_node_parent(fn);
   if (ts_node_is_null(parent)) return "";
   std::string_view pt = Type(parent);
   if (pt == "variable_declarator") return NameOf(f, Field(parent, "name"));
@@ -107,14 +106,14 @@ class Summarizer {
 
   void Run() {
     fn_stack_.push_back("");
-    Visit(f_.root(), 0);
+    Walk();
   }
 
  private:
   std::string EnclosingFunction(TSNode n) {
     for (TSNode p = ts_node_parent(n); !ts_node_is_null(p); p = ts_node_parent(p)) {
       if (!IsFunctionNode(Type(p))) continue;
-      std::string name = FunctionName(f_, p);
+      std::string name = FunctionName(f_, p, ts_node_parent(p));
       if (!name.empty()) return name;
     }
     return "";
@@ -224,7 +223,7 @@ class Summarizer {
     if (is_default) {
       TSNode decl = Field(node, "declaration");
       TSNode value = Field(node, "value");
-      if (!ts_node_is_null(decl)) out_.default_export = FunctionName(f_, decl);
+      if (!ts_node_is_null(decl)) out_.default_export = FunctionName(f_, decl, node);
       else if (!ts_node_is_null(value)) out_.default_export = NameOf(f_, value);
       if (out_.default_export.empty() && !ts_node_is_null(value)) Bind("default", value);
       if (out_.default_export.empty() && !ts_node_is_null(value)) out_.default_export = "default";
@@ -311,12 +310,13 @@ class Summarizer {
     }
   }
 
-  void Visit(TSNode node, int depth) {
-    if (depth > 600) return;  // generated code nested this deep holds no app logic worth following
+  // Depth-first over the named nodes with a cursor (ts_node_parent and ts_node_named_child(i) are
+  // not O(1) in tree-sitter; this walk is the audit's second pass over every file, so it must be
+  // linear). Returns whether to descend into the node's children.
+  bool Enter(TSNode node, TSNode parent, bool& pushed) {
     std::string_view t = Type(node);
-    bool pushed = false;
     if (IsFunctionNode(t)) {
-      std::string name = FunctionName(f_, node);
+      std::string name = FunctionName(f_, node, parent);
       if (!name.empty()) {
         fn_stack_.push_back(name);
         pushed = true;
@@ -328,10 +328,10 @@ class Summarizer {
       }
     } else if (t == "import_statement" && f_.lang() != Lang::kPython) {
       JsImport(node);
-      return;
+      return false;
     } else if (t == "import_statement" || t == "import_from_statement") {
       PyImport(node, t == "import_from_statement");
-      return;
+      return false;
     } else if (t == "export_statement") {
       JsExport(node);
     } else if (t == "variable_declarator") {
@@ -347,9 +347,47 @@ class Summarizer {
         if (std::find(list.begin(), list.end(), callee) == list.end()) list.push_back(callee);
       }
     }
-    uint32_t n = ts_node_named_child_count(node);
-    for (uint32_t i = 0; i < n; ++i) Visit(ts_node_named_child(node, i), depth + 1);
-    if (pushed) fn_stack_.pop_back();
+    return true;
+  }
+
+  void Walk() {
+    struct Frame {
+      TSNode node;
+      bool pushed;
+    };
+    std::vector<Frame> stack;  // the named ancestors of the cursor's node
+    TSTreeCursor cursor = ts_tree_cursor_new(f_.root());
+    TSNode root = f_.root();
+    stack.push_back({root, false});
+    if (ts_tree_cursor_goto_first_child(&cursor)) {
+      for (;;) {
+        TSNode node = ts_tree_cursor_current_node(&cursor);
+        bool descend = false;
+        if (ts_node_is_named(node) && stack.size() < 600) {
+          bool pushed = false;
+          descend = Enter(node, stack.back().node, pushed) && ts_node_named_child_count(node) > 0;
+          if (descend) stack.push_back({node, pushed});
+          else if (pushed) fn_stack_.pop_back();
+        }
+        if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
+        if (descend) {  // no children after all
+          if (stack.back().pushed) fn_stack_.pop_back();
+          stack.pop_back();
+        }
+        // Next sibling, climbing out of finished subtrees.
+        bool moved = false;
+        while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor))) {
+          if (!ts_tree_cursor_goto_parent(&cursor)) break;
+          TSNode up = ts_tree_cursor_current_node(&cursor);
+          if (stack.size() > 1 && ts_node_eq(stack.back().node, up)) {
+            if (stack.back().pushed) fn_stack_.pop_back();
+            stack.pop_back();
+          }
+        }
+        if (!moved) break;
+      }
+    }
+    ts_tree_cursor_delete(&cursor);
   }
 
   const ParsedFile& f_;
