@@ -164,6 +164,8 @@ def how_to_get(key, checkouts, reason="no checkout and no mirror"):
 
 
 def git_head(path):
+    if not os.path.exists(os.path.join(path, ".git")):
+        return None  # not a checkout of its own (git would walk up to an enclosing repository)
     try:
         out = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=60)
@@ -190,7 +192,11 @@ def materialize(key, checkouts, mirror_arg):
             return None, ("%s is a git checkout at %s, not the key's commit %s: run "
                           "`git -C %s checkout %s`" % (dest, git_head(dest), commit, dest, commit))
         else:
-            return dest, "WARNING: %s was not made by this script; its commit is not checked" % dest
+            # A folder someone made by hand may hold another commit or only part of the repo:
+            # auditing it would measure something else than the key describes.
+            return None, ("  %s exists but was not made by this script (no %s) and is not a git checkout, so its "
+                          "commit cannot be checked: move it away (the script then extracts the key's commit) or "
+                          "pass another --checkouts DIR" % (dest, marker))
     mirror = find_mirror(key["repo"], mirror_arg)
     if mirror is None:
         return None, how_to_get(key, checkouts)
