@@ -8,7 +8,9 @@
 #include <set>
 #include <thread>
 
+#include "audit/static/evidence_scope.hpp"
 #include "audit/static/manifests.hpp"
+#include "audit/static/script_blocks.hpp"
 #include "audit/static/syntax.hpp"
 #include "core/fs.hpp"
 
@@ -73,6 +75,8 @@ FileScan ScanFile(const RuleSet& rules, const SourceFile& file) {
     scan.error = "binary file; not parsed";
     return scan;
   }
+  // .svelte/.vue: only the <script> blocks are code; blanking the markup keeps every line in place.
+  if (IsComponentFile(file.rel)) *text = ExtractScriptBlocks(*text);
   auto parsed = ParsedFile::Parse(file.lang, file.rel, std::move(text).value());
   if (!parsed.ok()) {
     scan.error = parsed.status().message();
@@ -201,6 +205,7 @@ Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& op
       report.skipped.push_back({s.rel, "syntax errors from line " + std::to_string(s.first_error_line) +
                                            "; the rest of the file was still checked"});
     for (auto& f : s.facts) {
+      if (!options.include_tests && IsNonProductPath(f.file)) continue;  // tests prove nothing about the app
       auto it = stack_of.find(f.detector);
       if (it != stack_of.end()) stacks.insert(it->second);
       facts.push_back(std::move(f));
