@@ -168,3 +168,26 @@ TEST_CASE("symbols: effective imports follow a project import one step") {
   CHECK(std::find(imports.begin(), imports.end(), "socketio") != imports.end());
   CHECK(std::find(imports.begin(), imports.end(), "app.server") != imports.end());
 }
+
+TEST_CASE("symbols: hostile input ends (deep nesting, long import chains, paths above the root)") {
+  Project p;
+  p.Rule("k", Lang::kTypeScript, "(call_expression function: (identifier) @f (#eq? @f \"mk\")) @value");
+  // 20,000 nested arrays around a binding: the walk stops descending, it does not overflow.
+  std::string deep = "const a = " + std::string(20000, '[') + "mk()" + std::string(20000, ']') + ";\nconst b = mk();\n";
+  p.File("deep.ts", deep);
+  CHECK(p.Holds("deep.ts", "b", "k"));
+  // A chain of 60 files re-binding the same value: resolution is bounded, and near links still hold.
+  p.File("c0.ts", "export const v = mk();\n");
+  for (int i = 1; i < 60; ++i)
+    p.File("c" + std::to_string(i) + ".ts",
+           "import { v as w } from './c" + std::to_string(i - 1) + "';\nexport const v = w;\n");
+  CHECK(p.Holds("c3.ts", "v", "k"));
+  // Imports that climb above the root, import themselves, or name nothing.
+  p.File("x/self.ts", "import { s } from './self';\nimport { t } from '../../../../etc/passwd';\nexport const s = s;\n");
+  p.File("x/rel.py", "from ....... import nothing\nfrom . import\n");
+  CHECK_FALSE(p.Holds("x/self.ts", "s", "k"));
+  CHECK_FALSE(p.Holds("x/rel.py", "nothing", "k"));
+  ProjectSymbols s(p.symbols, {});
+  CHECK(s.ResolveModule("x/self.ts", "../../../../etc/passwd") == "");
+  CHECK(s.ResolveModule("x/rel.py", ".......") == "");
+}
