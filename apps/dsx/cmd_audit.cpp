@@ -33,6 +33,7 @@ struct AuditFlags {
   bool no_gitignore = false;
   unsigned threads = 0;
   bool facts = false;
+  bool include_tests = false;
 };
 
 stdfs::path SelfExe() {
@@ -70,6 +71,7 @@ void RunAudit(const AuditFlags& f) {
     opts.walk.max_file_bytes = static_cast<std::uintmax_t>(f.max_file_mb * 1024 * 1024);
     opts.walk.use_gitignore = !f.no_gitignore;
     opts.threads = f.threads;
+    opts.include_tests = f.include_tests;
     auto report = audit::RunStaticAudit(**rules, opts, f.facts ? &facts : nullptr);
     if (!report.ok()) return cli::Finish(report.status());
     stat = std::move(report).value();
@@ -88,6 +90,14 @@ void RunAudit(const AuditFlags& f) {
   std::string out = audit::Render(cmp, *format, ro);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
+  // Undetermined (no streaming AI code recognised) cannot pass a gate: a CI job pointed at the
+  // wrong folder, or at a stack the detectors do not read, must not go green on "nothing found".
+  if (f.fail_under >= 0 && !cmp.merged.HasScore()) {
+    std::fprintf(stderr,
+                 "dsx: audit has nothing to score (no streaming AI code was recognised); --fail-under %d fails\n",
+                 f.fail_under);
+    return cli::SetExit(1);
+  }
   int score = cmp.merged.OverallScore();
   if (f.fail_under >= 0 && score < f.fail_under) {
     std::fprintf(stderr, "dsx: audit score %d is below --fail-under %d\n", score, f.fail_under);
@@ -170,6 +180,8 @@ void register_audit(CLI::App& app) {
   audit->add_flag("--no-gitignore", flags->no_gitignore, "also read files that .gitignore excludes");
   audit->add_option("--threads", flags->threads, "parser threads (default: one per CPU)");
   audit->add_flag("--facts", flags->facts, "print the facts the detectors found instead of the report");
+  audit->add_flag("--include-tests", flags->include_tests,
+                  "also take evidence from tests, scripts, mocks and fixtures (excluded by default)");
   audit->require_subcommand(0, 1);
   audit->callback([audit, flags] {
     if (!audit->get_subcommands().empty()) return;  // `rules ...` or a probe subcommand ran

@@ -70,10 +70,12 @@ json RenderSarif(const Comparison& c, const RenderOptions& o) {
   }
   json verdicts = json::object();
   for (const auto& cap : r.capabilities) {
-    json v{{"verdict", VerdictName(cap.verdict)}, {"score", cap.score}};
+    bool undetermined = cap.verdict == Verdict::kUndetermined;
+    json v{{"verdict", VerdictName(cap.verdict)}, {"score", undetermined ? json(nullptr) : json(cap.score)}};
     for (const auto& p : cap.parts) v[p.id] = VerdictName(p.verdict);
     verdicts[cap.id] = v;
-    if (cap.verdict == Verdict::kYes) continue;
+    // Undetermined is not a finding: nothing was there to fall short (the note says why).
+    if (cap.verdict == Verdict::kYes || undetermined) continue;
     std::string id = "capability/" + cap.id;
     std::string level = cap.verdict == Verdict::kNo ? "warning" : "note";
     int index = add_rule(id, "Capability " + cap.id + " not fully met",
@@ -98,7 +100,7 @@ json RenderSarif(const Comparison& c, const RenderOptions& o) {
            {"columnKind", "utf16CodeUnits"},
            {"properties",
             {{"source", c.static_report && c.live_report ? "both" : std::string(SourceName(r.source))},
-             {"score", r.OverallScore()},
+             {"score", r.HasScore() ? json(r.OverallScore()) : json(nullptr)},
              {"capabilities", std::move(verdicts)}}}};
   if (c.static_report) run["originalUriBaseIds"] = {{"%SRCROOT%", {{"uri", "file:///"}}}};
   if (c.static_report) {

@@ -23,11 +23,28 @@ std::string Title(const std::string& id) {
 std::string Paint(const RenderOptions& o, Verdict v, std::string_view text) {
   std::string s(text);
   if (!o.color) return s;
-  const char* code = v == Verdict::kYes ? "\033[32m" : v == Verdict::kPartial ? "\033[33m" : "\033[31m";
+  const char* code = v == Verdict::kYes            ? "\033[32m"
+                     : v == Verdict::kPartial      ? "\033[33m"
+                     : v == Verdict::kUndetermined ? "\033[2m"
+                                                   : "\033[31m";
   return code + s + "\033[0m";
 }
 
 std::string Where(const Evidence& e) { return e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file; }
+
+// "55/100", or "-" for an undetermined assessment (it has no score).
+std::string ScoreText(const Assessment& a) {
+  return a.verdict == Verdict::kUndetermined ? std::string("-") : std::to_string(a.score) + "/100";
+}
+
+// The markdown table's Score column: the number, or "-" when undetermined.
+std::string MdScore(const Assessment& a) {
+  return a.verdict == Verdict::kUndetermined ? std::string("-") : std::to_string(a.score);
+}
+
+std::string OverallText(const Report& r) {
+  return r.HasScore() ? std::to_string(r.OverallScore()) + "/100" : std::string("none (nothing to score)");
+}
 
 void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, const std::string& indent, size_t limit) {
   size_t n = 0;
@@ -44,7 +61,8 @@ void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, cons
 
 void TextAssessment(std::ostringstream& out, const Assessment& a, const RenderOptions& o, const std::string& indent) {
   std::string verdict(VerdictName(a.verdict));
-  out << indent << Title(a.id) << ": " << Paint(o, a.verdict, verdict) << "  " << a.score << "/100\n";
+  out << indent << Title(a.id) << ": " << Paint(o, a.verdict, verdict) << "  " << ScoreText(a) << "\n";
+  if (a.verdict == Verdict::kUndetermined) return;  // nothing was judged; the note says why, once
   out << indent << "  score: " << a.derivation << "\n";
   if (!a.verdict_rule.empty()) out << indent << "  verdict: " << a.verdict_rule << "\n";
   for (const auto& c : a.criteria) {
@@ -63,8 +81,9 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
     for (const auto& s : r.stacks) out << " " << s;
     out << "\n";
   }
-  out << "overall score: " << r.OverallScore() << "/100";
-  if (o.fail_under >= 0)
+  out << "overall score: " << OverallText(r);
+  if (o.fail_under >= 0 && !r.HasScore()) out << "  (fails --fail-under " << o.fail_under << ": nothing to score)";
+  else if (o.fail_under >= 0)
     out << (r.OverallScore() < o.fail_under ? "  (below --fail-under " : "  (meets --fail-under ") << o.fail_under
         << ")";
   out << "\n\n";
@@ -75,7 +94,9 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
     for (const auto& [k, v] : c.properties) out << "  " << k << ": " << v << "\n";
     out << "\n";
   }
-  if (r.failure_modes.empty()) {
+  if (r.failure_modes.empty() && !r.HasScore() && !r.capabilities.empty()) {
+    out << "failure modes: not judged (nothing to score)\n\n";
+  } else if (r.failure_modes.empty()) {
     out << "failure modes: none found\n\n";
   } else {
     out << "failure modes:\n";
@@ -105,10 +126,20 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
     for (const auto& s : r.skipped) out << "  " << s.path << ": " << s.reason << "\n";
     out << "\n";
   }
+  if (!r.partial.empty()) {  // bounded: a repository of generated code can have hundreds
+    constexpr size_t kShown = 5;
+    out << "parsed with syntax errors, still checked (" << r.partial.size() << "):\n";
+    for (size_t i = 0; i < r.partial.size() && i < kShown; ++i)
+      out << "  " << r.partial[i].path << ":" << r.partial[i].line << "\n";
+    if (r.partial.size() > kShown)
+      out << "  ... " << (r.partial.size() - kShown) << " more (--format json lists all)\n";
+    out << "\n";
+  }
   for (const auto& n : r.notes) out << "note: " << n << "\n";
   if (r.source == Source::kStatic)
     out << r.stats.files_seen << " files, " << r.stats.files_parsed << " parsed, " << r.stats.facts << " facts, "
-        << r.stats.files_skipped << " not read, " << r.stats.seconds << " s\n";
+        << r.stats.files_skipped << " not read, " << r.partial.size() << " parsed partially, " << r.stats.seconds
+        << " s\n";
 }
 
 }  // namespace
@@ -153,25 +184,29 @@ std::string Md(std::string s) {  // keep table cells on one line
 
 void MdReport(std::ostringstream& out, const Report& r) {
   out << "## " << (r.source == Source::kLive ? "Live probe" : "Static audit") << ": `" << r.target << "`\n\n";
-  out << "Overall score: **" << r.OverallScore() << "/100**";
+  out << "Overall score: **" << OverallText(r) << "**";
   if (!r.stacks.empty()) {
     out << " · stacks:";
     for (const auto& s : r.stacks) out << " `" << s << "`";
   }
   out << "\n\n| Capability | Verdict | Score | How it was scored |\n|---|---|---|---|\n";
   for (const auto& c : r.capabilities) {
-    out << "| " << Title(c.id) << " | **" << VerdictName(c.verdict) << "** | " << c.score << " | " << Md(c.derivation)
-        << " |\n";
+    out << "| " << Title(c.id) << " | **" << VerdictName(c.verdict) << "** | " << MdScore(c) << " | "
+        << Md(c.derivation) << " |\n";
     for (const auto& p : c.parts)
-      out << "| ↳ " << Title(p.id) << " | " << VerdictName(p.verdict) << " | " << p.score << " | " << Md(p.derivation)
-          << " |\n";
+      out << "| ↳ " << Title(p.id) << " | " << VerdictName(p.verdict) << " | " << MdScore(p) << " | "
+          << Md(p.derivation) << " |\n";
   }
   out << "\n### Failure modes\n\n";
   if (r.failure_modes.empty()) out << "None found.\n";
   for (const auto& fm : r.failure_modes) {
     out << "- **" << fm.title << "** (`" << fm.id << "`, " << fm.severity << "): " << Md(fm.message) << "\n";
-    for (const auto& e : fm.evidence)
+    constexpr size_t kShown = 6;  // the same bound as the text report; JSON has all
+    for (size_t i = 0; i < fm.evidence.size() && i < kShown; ++i) {
+      const Evidence& e = fm.evidence[i];
       out << "  - `" << Where(e) << "`" << (e.excerpt.empty() ? "" : ": `" + Md(e.excerpt) + "`") << "\n";
+    }
+    if (fm.evidence.size() > kShown) out << "  - ... " << (fm.evidence.size() - kShown) << " more\n";
   }
   if (!r.migration.empty()) {
     out << "\n### Migration plan\n\n";
@@ -188,6 +223,10 @@ void MdReport(std::ostringstream& out, const Report& r) {
   if (!r.skipped.empty()) {
     out << "\n### Not read\n\n";
     for (const auto& s : r.skipped) out << "- `" << s.path << "`: " << s.reason << "\n";
+  }
+  if (!r.partial.empty()) {
+    out << "\n### Parsed with syntax errors (still checked)\n\n";
+    for (const auto& p : r.partial) out << "- `" << p.path << ":" << p.line << "`\n";
   }
   for (const auto& n : r.notes) out << "\n> " << n << "\n";
   out << "\n";

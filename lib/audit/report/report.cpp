@@ -12,6 +12,7 @@ std::string_view VerdictName(Verdict v) {
     case Verdict::kYes: return "yes";
     case Verdict::kPartial: return "partial";
     case Verdict::kNo: return "no";
+    case Verdict::kUndetermined: return "undetermined";
   }
   return "no";
 }
@@ -20,7 +21,8 @@ Result<Verdict> ParseVerdict(std::string_view s) {
   if (s == "yes") return Verdict::kYes;
   if (s == "partial") return Verdict::kPartial;
   if (s == "no") return Verdict::kNo;
-  return Status::Usage("unknown verdict '" + std::string(s) + "' (want yes, partial or no)");
+  if (s == "undetermined") return Verdict::kUndetermined;
+  return Status::Usage("unknown verdict '" + std::string(s) + "' (want yes, partial, no or undetermined)");
 }
 
 std::string_view SourceName(Source s) { return s == Source::kLive ? "live" : "static"; }
@@ -38,10 +40,19 @@ const Capability* Report::Find(std::string_view capability_id) const {
 }
 
 int Report::OverallScore() const {
-  if (capabilities.empty()) return 0;
   double sum = 0;
-  for (const auto& c : capabilities) sum += c.score;
-  return static_cast<int>(std::lround(sum / static_cast<double>(capabilities.size())));
+  int n = 0;
+  for (const auto& c : capabilities) {
+    if (c.verdict == Verdict::kUndetermined) continue;
+    sum += c.score;
+    ++n;
+  }
+  return n ? static_cast<int>(std::lround(sum / n)) : 0;
+}
+
+bool Report::HasScore() const {
+  return std::any_of(capabilities.begin(), capabilities.end(),
+                     [](const Capability& c) { return c.verdict != Verdict::kUndetermined; });
 }
 
 Result<Format> ParseFormat(std::string_view name) {
@@ -58,7 +69,18 @@ namespace {
 
 // The lower of two assessments; evidence and criteria of both are kept so the merged view can
 // still show why each side decided as it did.
+// An undetermined side saw nothing to judge: the other side's verdict and score stand.
 void MergeLower(Assessment& into, const Assessment& other) {
+  if (other.verdict == Verdict::kUndetermined) {
+    into.caps.insert(into.caps.end(), other.caps.begin(), other.caps.end());
+    return;
+  }
+  if (into.verdict == Verdict::kUndetermined) {
+    Assessment keep = other;
+    keep.evidence.insert(keep.evidence.end(), into.evidence.begin(), into.evidence.end());
+    into = std::move(keep);
+    return;
+  }
   if (other.verdict < into.verdict) {
     into.verdict = other.verdict;
     into.verdict_rule = other.verdict_rule;
@@ -72,6 +94,10 @@ void MergeLower(Assessment& into, const Assessment& other) {
 }
 
 std::string DisagreementNote(const std::string& what, Verdict s, Verdict l) {
+  if (s == Verdict::kUndetermined)
+    return "the static rules recognised no streaming AI code; the probe judged the running app (a stack the "
+           "detectors do not read?)";
+  if (l == Verdict::kUndetermined) return "the probe could not judge this; the static verdict stands";
   if (what == "live_control.distinguish" || what == "live_control.stop") {
     if (s > l)
       return "the code has a stop path the probe could not see work; platforms that never deliver "
@@ -135,6 +161,7 @@ Comparison Compare(std::optional<Report> static_report, std::optional<Report> li
     }
   }
   out.merged.skipped.insert(out.merged.skipped.end(), l.skipped.begin(), l.skipped.end());
+  out.merged.partial.insert(out.merged.partial.end(), l.partial.begin(), l.partial.end());
   out.merged.notes.insert(out.merged.notes.end(), l.notes.begin(), l.notes.end());
   for (const auto& [k, v] : l.properties) out.merged.properties.emplace(k, v);
   return out;
@@ -157,7 +184,9 @@ nlohmann::json EvidenceJson(const std::vector<Evidence>& evidence) {
 nlohmann::json AssessmentJson(const Assessment& a) {
   nlohmann::json j;
   j["verdict"] = VerdictName(a.verdict);
-  j["score"] = a.score;
+  // An undetermined assessment has no score: null, so that no consumer averages a 0 that means
+  // "nothing found" into a real score.
+  j["score"] = a.verdict == Verdict::kUndetermined ? nlohmann::json(nullptr) : nlohmann::json(a.score);
   j["derivation"] = a.derivation;
   j["verdict_rule"] = a.verdict_rule;
   j["evidence"] = EvidenceJson(a.evidence);
@@ -180,7 +209,7 @@ nlohmann::json ToJson(const Report& r) {
   nlohmann::json j;
   j["source"] = SourceName(r.source);
   j["target"] = r.target;
-  j["score"] = r.OverallScore();
+  j["score"] = r.HasScore() ? nlohmann::json(r.OverallScore()) : nlohmann::json(nullptr);
   nlohmann::json caps = nlohmann::json::object();
   for (const auto& c : r.capabilities) {
     nlohmann::json cj = AssessmentJson(c);
@@ -213,11 +242,15 @@ nlohmann::json ToJson(const Report& r) {
   nlohmann::json skipped = nlohmann::json::array();
   for (const auto& s : r.skipped) skipped.push_back({{"path", s.path}, {"reason", s.reason}});
   j["skipped"] = std::move(skipped);
+  nlohmann::json partial = nlohmann::json::array();
+  for (const auto& p : r.partial) partial.push_back({{"path", p.path}, {"line", p.line}});
+  j["partial_parses"] = std::move(partial);
   j["notes"] = r.notes;
   j["properties"] = r.properties;
   j["stats"] = {{"files_seen", r.stats.files_seen},
                 {"files_parsed", r.stats.files_parsed},
                 {"files_skipped", r.stats.files_skipped},
+                {"files_partial", r.partial.size()},
                 {"facts", r.stats.facts},
                 {"seconds", std::round(r.stats.seconds * 1000.0) / 1000.0}};
   return j;

@@ -2,7 +2,7 @@
 // (lib/audit/probe), and the printers that render it (text, markdown, json, sarif).
 //
 // A Report is what ONE source (static code analysis or a live probe) concluded about an app:
-// three capabilities, each with a verdict (yes|partial|no), a 0-100 score and the derivation of
+// three capabilities, each with a verdict (yes|partial|no|undetermined), a 0-100 score and the derivation of
 // that score (which criteria held, with their evidence); the failure modes found; and a migration
 // plan. A Comparison holds a static and a live report side by side with their disagreements, and
 // is what every printer takes (a single report is a Comparison with one side empty).
@@ -23,11 +23,14 @@
 
 namespace dsx::audit {
 
-enum class Verdict { kNo = 0, kPartial = 1, kYes = 2 };
+// kUndetermined: nothing to judge (no streaming AI code was recognised). It is not a rank: it is
+// neither better nor worse than no, so Compare() takes the other source's verdict over it and
+// scores skip it (JSON score null).
+enum class Verdict { kNo = 0, kPartial = 1, kYes = 2, kUndetermined = 3 };
 enum class Source { kStatic, kLive };
 
-std::string_view VerdictName(Verdict v);           // "no" | "partial" | "yes"
-Result<Verdict> ParseVerdict(std::string_view s);  // accepts those three names
+std::string_view VerdictName(Verdict v);           // "no" | "partial" | "yes" | "undetermined"
+Result<Verdict> ParseVerdict(std::string_view s);  // accepts those four names
 std::string_view SourceName(Source s);             // "static" | "live"
 
 // Capability ids, in report order.
@@ -66,7 +69,7 @@ struct Criterion {
 struct Assessment {
   std::string id;  // "resilient_delivery", "stop", ...
   Verdict verdict = Verdict::kNo;
-  int score = 0;           // 0-100
+  int score = 0;           // 0-100; meaningless (JSON null) when verdict is undetermined
   std::string derivation;  // one sentence: "30 (producer decoupled) + 30 (...) = 60, capped at 40 by half_wired_resume"
   std::string verdict_rule;         // which verdict rule decided it ("yes: all of ..."), for disputes
   std::vector<Criterion> criteria;  // every criterion, met or not
@@ -104,8 +107,14 @@ struct MigrationStep {
 // Something the audit could not read or chose to skip; the audit still finishes.
 struct Skipped {
   std::string path;
-  std::string reason;  // "binary file", "larger than 2 MiB", "permission denied", "symlink loop", "syntax errors
-                       // (parsed partially)"
+  std::string reason;  // "binary file", "larger than 2 MiB", "permission denied", "symlink loop"
+};
+
+// A file the grammar parsed with errors: it WAS checked (detectors ran over the tree, ERROR nodes
+// and all), so it is not skipped, but a pattern near the error may have been missed.
+struct PartialParse {
+  std::string path;
+  int line = 0;  // 1-based line of the first syntax error
 };
 
 struct Stats {
@@ -124,13 +133,17 @@ struct Report {
   std::vector<MigrationStep> migration;
   std::vector<std::string> stacks;  // detected stacks ("vercel-ai-sdk@5", "fastapi", ...)
   std::vector<Skipped> skipped;
+  std::vector<PartialParse> partial;              // parsed with syntax errors, still checked
   std::vector<std::string> notes;                 // warnings for the reader ("no streaming code found")
   std::map<std::string, std::string> properties;  // live: "fingerprint", ... static: "rules"
   Stats stats;
 
   const Capability* Find(std::string_view capability_id) const;
-  // Mean of the three capability scores, rounded; what --fail-under compares.
+  // Mean of the scores of the capabilities that are not undetermined, rounded; what --fail-under
+  // compares. 0 when HasScore() is false.
   int OverallScore() const;
+  // False when every capability is undetermined (or there is none): nothing to score.
+  bool HasScore() const;
 };
 
 // A place where the static and live reports disagree ("live_control.stop": static yes, live no).

@@ -2,9 +2,14 @@
 #include "audit/rules/capability_rules.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <set>
+#include <tuple>
 
 #include <yaml-cpp/yaml.h>
+
+#include "audit/rules/verdict_rule.hpp"
+#include "audit/static/evidence_scope.hpp"
 
 namespace dsx::audit {
 
@@ -56,6 +61,8 @@ Status LoadAssessment(const YAML::Node& n, AssessmentRule& a, const std::string&
     VerdictRule vr;
     auto verdict = ParseVerdict(Str(v, "verdict"));
     if (!verdict.ok()) return verdict.status().Wrap(here);
+    if (*verdict == Verdict::kUndetermined)
+      return Status::Usage(here + ": 'undetermined' is not a verdict rule's to give; it comes from streaming_code");
     vr.verdict = *verdict;
     auto w = When(v, "when", here + " verdict rule");
     if (!w.ok()) return w.status();
@@ -72,6 +79,16 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
   YAML::Node doc = YAML::LoadFile(path.string());
   if (Str(doc, "schema") != "dsx/capability@1")
     return Status::Usage("'" + origin + "': schema must be dsx/capability@1");
+  if (const YAML::Node n = doc["streaming_code"]) {
+    if (rules.streaming.present) return Status::Usage("'" + origin + "': a second streaming_code section");
+    if (!n["when"] || Str(n, "undetermined").empty())
+      return Status::Usage("'" + origin + "': streaming_code needs when and undetermined (the reason shown)");
+    auto w = When(n, "when", "'" + origin + "' streaming_code");
+    if (!w.ok()) return w.status();
+    rules.streaming = {true, std::move(w).value(), Str(n, "undetermined")};
+    while (!rules.streaming.undetermined.empty() && rules.streaming.undetermined.back() == '\n')
+      rules.streaming.undetermined.pop_back();
+  }
   for (const auto& n : doc["failure_modes"]) {
     FailureModeRule fm;
     fm.id = Str(n, "id");
@@ -179,14 +196,34 @@ void Dedupe(std::vector<Evidence>& ev) {
   std::vector<Evidence> out;
   for (auto& e : ev)
     if (seen.insert({e.file, e.line, e.fact}).second) out.push_back(std::move(e));
-  std::stable_sort(out.begin(), out.end(), [](const Evidence& a, const Evidence& b) {
-    return std::tie(a.file, a.line) < std::tie(b.file, b.line);
-  });
   ev = std::move(out);
 }
 
-// Score the criteria and pick the verdict of one assessment (a capability or a part).
-// Returns the points earned.
+// Most relevant first. The printers show only the first few, so this order decides what a reader
+// sees. A failure mode's `evidence:` list is the author's ranking: its order comes first, then the
+// server's code before the client's (the server decides what survives a drop), then place. A
+// criterion's condition order is not a ranking (`any: [a, b]` is a set): server first, then the
+// condition's order, then place. A capability keeps its criteria's order (ByCriterion).
+enum class RankBy { kNamedOrder, kServerFirst };
+
+void Rank(std::vector<Evidence>& ev, const std::vector<std::string>& order, RankBy by) {
+  auto key = [&](const Evidence& e) {
+    std::string name = e.fact.substr(0, e.fact.find('='));
+    size_t pos = static_cast<size_t>(std::find(order.begin(), order.end(), name) - order.begin());
+    size_t side = name.rfind("server.", 0) == 0 ? 0 : name.rfind("client.", 0) == 0 ? 2 : 1;
+    return by == RankBy::kNamedOrder ? std::make_tuple(pos, side, std::cref(e.file), e.line)
+                                     : std::make_tuple(side, pos, std::cref(e.file), e.line);
+  };
+  std::stable_sort(ev.begin(), ev.end(), [&](const Evidence& a, const Evidence& b) { return key(a) < key(b); });
+}
+
+void DedupeAndRank(std::vector<Evidence>& ev, const std::vector<std::string>& order, RankBy by) {
+  Dedupe(ev);
+  Rank(ev, order, by);
+}
+
+// Score the criteria and take the first matching verdict rule of one assessment (a capability or
+// a part). Returns the points earned.
 int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
   out.id = rule.id;
   std::map<std::string, bool> met;
@@ -198,7 +235,7 @@ int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
     c.description = cr.description;
     c.max_points = cr.points;
     c.met = Eval(cr.when, ctx, &c.evidence);
-    Dedupe(c.evidence);
+    DedupeAndRank(c.evidence, FactNames(cr.when), RankBy::kServerFirst);
     c.points = c.met ? cr.points : 0;
     met[cr.id] = c.met;
     if (c.met) {
@@ -208,7 +245,7 @@ int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
     }
     out.criteria.push_back(std::move(c));
   }
-  Dedupe(out.evidence);
+  Dedupe(out.evidence);  // ByCriterion: the first criterion's best evidence first
   ctx.criteria = &met;
   for (const auto& vr : rule.verdicts) {
     if (!Eval(vr.when, ctx, nullptr)) continue;
@@ -223,6 +260,104 @@ int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
   return earned;
 }
 
+// Nothing to judge: keep the criteria (what was found), drop verdict, score and caps.
+void MarkUndetermined(Assessment& a, const std::string& why) {
+  a.verdict = Verdict::kUndetermined;
+  a.score = 0;
+  a.caps.clear();
+  a.derivation = "undetermined: " + why;
+  a.verdict_rule = "undetermined because no streaming AI code was recognised (streaming_code)";
+}
+
+// A failure mode's evidence: only its `evidence:` facts when it lists them, ranked in that order.
+std::vector<Evidence> FailureModeEvidence(const FailureModeRule& rule, std::vector<Evidence> ev) {
+  if (!rule.evidence_facts.empty()) {
+    std::vector<Evidence> kept;
+    for (auto& e : ev) {
+      std::string name = e.fact.substr(0, e.fact.find('='));
+      if (std::find(rule.evidence_facts.begin(), rule.evidence_facts.end(), name) != rule.evidence_facts.end())
+        kept.push_back(std::move(e));
+    }
+    ev = std::move(kept);
+  }
+  if (rule.evidence_facts.empty()) DedupeAndRank(ev, FactNames(rule.when), RankBy::kServerFirst);
+  else DedupeAndRank(ev, rule.evidence_facts, RankBy::kNamedOrder);
+  return ev;
+}
+
+std::string ReplaceAll(std::string s, std::string_view from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+// The files a migration step changes, most relevant first: in `files_from` order (a fact name,
+// or NAME=VALUE for one value), each fact's files by place; never test, script or mock files,
+// which are not fix targets even when --include-tests made them evidence.
+std::vector<std::string> StepFiles(const MigrationRule& m, const FactIndex& index) {
+  std::vector<std::string> files;
+  for (const auto& from : m.files_from) {
+    size_t eq = from.find('=');
+    std::string name = from.substr(0, eq);
+    std::vector<const Fact*> hits;
+    for (const Fact* f : index.Named(name))
+      if (eq == std::string::npos || f->value == from.substr(eq + 1)) hits.push_back(f);
+    std::stable_sort(hits.begin(), hits.end(), [](const Fact* a, const Fact* b) {
+      return std::tie(a->file, a->line) < std::tie(b->file, b->line);
+    });
+    for (const Fact* f : hits)
+      if (!IsNonProductPath(f->file) && std::find(files.begin(), files.end(), f->file) == files.end())
+        files.push_back(f->file);
+  }
+  return files;
+}
+
+// `{file}`: the step's first target file; `{done_by}`: "file:line" of the best evidence of the
+// condition that made the step done or not needed.
+std::string FillStepText(std::string text, const std::vector<std::string>& files, const std::vector<Evidence>& by) {
+  text = ReplaceAll(std::move(text), "{file}",
+                    files.empty() ? std::string("the code that streams the answer") : files.front());
+  std::string done_by = "the code found";
+  for (const auto& e : by)
+    if (!IsNonProductPath(e.file)) {
+      done_by = e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file;
+      break;
+    }
+  return ReplaceAll(std::move(text), "{done_by}", done_by);
+}
+
+void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, const FactIndex& index, Report& report) {
+  int number = 0;
+  for (const auto& m : rules.migration) {
+    MigrationStep step;
+    step.number = ++number;
+    step.id = m.id;
+    step.title = m.title;
+    step.dsx_feature = m.dsx_feature;
+    std::vector<Evidence> not_needed_by, done_by, by;
+    std::string text;
+    if (m.has_not_needed_when && Eval(m.not_needed_when, base, &not_needed_by)) {
+      step.status = "not_needed";
+      text = m.not_needed;
+      by = std::move(not_needed_by);
+      DedupeAndRank(by, FactNames(m.not_needed_when), RankBy::kServerFirst);
+    } else if (m.has_done_when && Eval(m.done_when, base, &done_by)) {
+      step.status = "done";
+      text = m.done;
+      by = std::move(done_by);
+      DedupeAndRank(by, FactNames(m.done_when), RankBy::kServerFirst);
+    } else {
+      step.status = "todo";
+      text = m.todo;
+    }
+    // A step that is done or not needed changes nothing: listing files there reads as "replace
+    // your working code". Only the audit step lists what it read.
+    if (step.status == "todo" || m.id == "audit") step.files = StepFiles(m, index);
+    step.action = FillStepText(text, step.files, by);
+    report.migration.push_back(std::move(step));
+  }
+}
+
 }  // namespace
 
 void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) {
@@ -231,23 +366,16 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
   EvalContext base;
   base.facts = &index;
   base.failure_modes = &found;
+  const bool streaming = !rules.streaming.present || Eval(rules.streaming.when, base, nullptr);
 
-  for (const auto& rule : rules.failure_modes) {
+  // Without streaming code a failure mode would describe code that is not there (a sessionStorage
+  // id in an app with no model call): none is reported.
+  for (const auto& rule : streaming ? rules.failure_modes : std::vector<FailureModeRule>{}) {
     std::vector<Evidence> ev;
     if (!Eval(rule.when, base, &ev)) continue;
     if (!found.insert(rule.id).second) continue;
-    if (!rule.evidence_facts.empty()) {
-      std::vector<Evidence> kept;
-      for (auto& e : ev) {
-        std::string name = e.fact.substr(0, e.fact.find('='));
-        if (std::find(rule.evidence_facts.begin(), rule.evidence_facts.end(), name) != rule.evidence_facts.end())
-          kept.push_back(std::move(e));
-      }
-      ev = std::move(kept);
-    }
-    Dedupe(ev);
-    report.failure_modes.push_back(
-        {rule.id, rule.title, rule.severity, rule.message, rule.rule, rule.capabilities, std::move(ev)});
+    report.failure_modes.push_back({rule.id, rule.title, rule.severity, rule.message, rule.rule, rule.capabilities,
+                                    FailureModeEvidence(rule, std::move(ev))});
   }
 
   for (const auto& rule : rules.capabilities) {
@@ -260,6 +388,7 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
       int pts = Assess(part_rule, base, part);
       earned += pts;
       parts_sum += (parts_sum.empty() ? "" : " + ") + std::to_string(pts) + " (" + part_rule.id + ")";
+      if (!streaming) MarkUndetermined(part, rules.streaming.undetermined);
       part_verdicts[part.id] = part.verdict;
       cap.parts.push_back(std::move(part));
     }
@@ -272,15 +401,32 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
       Dedupe(cap.evidence);
       cap.derivation = parts_sum + " = " + std::to_string(earned) + " of 100 points";
     }
+    VerdictInputs in;
+    in.streaming_recognised = streaming;
+    in.rule_verdict = cap.verdict;
+    in.score_before_caps = cap.score;
     for (const auto& fm_rule : rules.failure_modes) {
       auto it = fm_rule.caps.find(rule.id);
-      if (it == fm_rule.caps.end() || !found.count(fm_rule.id) || cap.score <= it->second) continue;
+      if (it == fm_rule.caps.end() || !found.count(fm_rule.id)) continue;
+      if (it->second < in.ceiling) {
+        in.ceiling = it->second;
+        in.ceiling_by = fm_rule.id;
+      }
+      if (cap.score <= it->second) continue;
       cap.score = it->second;
       cap.caps.push_back("capped at " + std::to_string(it->second) + " by " + fm_rule.id);
     }
     if (!cap.caps.empty()) {
       cap.derivation += ", ";
       for (size_t i = 0; i < cap.caps.size(); ++i) cap.derivation += (i ? ", " : "") + cap.caps[i];
+    }
+    in.score = cap.score;
+    VerdictDecision decided = DecideVerdict(in);
+    if (!streaming) {
+      MarkUndetermined(cap, rules.streaming.undetermined);
+    } else if (!decided.overruled.empty()) {
+      cap.verdict = decided.verdict;
+      cap.verdict_rule = decided.overruled + " (overrules: " + cap.verdict_rule + ")";
     }
     report.capabilities.push_back(std::move(cap));
   }
@@ -291,32 +437,13 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
   std::stable_sort(report.capabilities.begin(), report.capabilities.end(),
                    [&](const Capability& a, const Capability& b) { return order(a.id) < order(b.id); });
 
+  if (!streaming) {  // the reason first; no plan: there is no streaming path to migrate
+    report.notes.push_back("undetermined: " + rules.streaming.undetermined);
+    return;
+  }
   for (const auto& n : rules.notes)
     if (Eval(n.when, base, nullptr)) report.notes.push_back(n.text);
-
-  int number = 0;
-  for (const auto& m : rules.migration) {
-    MigrationStep step;
-    step.number = ++number;
-    step.id = m.id;
-    step.title = m.title;
-    step.dsx_feature = m.dsx_feature;
-    if (m.has_not_needed_when && Eval(m.not_needed_when, base, nullptr)) {
-      step.status = "not_needed";
-      step.action = m.not_needed;
-    } else if (m.has_done_when && Eval(m.done_when, base, nullptr)) {
-      step.status = "done";
-      step.action = m.done;
-    } else {
-      step.status = "todo";
-      step.action = m.todo;
-    }
-    std::set<std::string> files;
-    for (const auto& fact_name : m.files_from)
-      for (const Fact* f : index.Named(fact_name)) files.insert(f->file);
-    step.files.assign(files.begin(), files.end());
-    report.migration.push_back(std::move(step));
-  }
+  EvaluateMigration(rules, base, index, report);
 }
 
 }  // namespace dsx::audit

@@ -3,11 +3,21 @@
 // notes and the ten-step migration plan. Data: configs/audit/capabilities/*.yaml, schema
 // dsx/capability@1. Evaluation order, which a user disputing a finding can follow by hand:
 //   1. failure modes, in file order (a rule may refer to failure modes found before it);
+//   0. `streaming_code`: when its condition does not hold, no streaming AI code was recognised:
+//      every capability and part is undetermined (score null), no failure mode is reported and
+//      the migration plan is empty; the reason is the report's first note;
+//   1. failure modes, in file order (a rule may refer to failure modes found before it);
 //   2. per capability (and per part): each criterion holds or not and earns its points; the
 //      score is the sum (a part's score is its points scaled to 0-100; a capability with parts
 //      scores the sum of its parts' points); each failure mode found that caps the capability
-//      lowers the score to the cap; the FIRST verdict rule whose condition holds sets the verdict;
-//   3. notes, then migration steps (status done / todo / not_needed; files from named facts).
+//      lowers the score to the cap; the FIRST verdict rule whose condition holds proposes the
+//      verdict and DecideVerdict (verdict_rule.hpp) makes it agree with the score and caps;
+//   3. notes, then migration steps (status done / todo / not_needed; files from named facts on
+//      the streaming path, never test or script files; `{file}` and `{done_by}` in the texts name
+//      the first target file and what already does the step).
+// Evidence is ranked, most relevant first: a failure mode's in its `evidence:` list order, then
+// server before client, then file and line; a criterion's server before client, then in the order
+// its condition names the facts, then file and line; a capability's by criterion, in order.
 #pragma once
 
 #include <filesystem>
@@ -61,10 +71,21 @@ struct MigrationRule {
   std::string id, title, dsx_feature, todo, done, not_needed;
   Condition done_when, not_needed_when;
   bool has_done_when = false, has_not_needed_when = false;
-  std::vector<std::string> files_from;  // facts whose files this step changes
+  // Facts whose files this step changes ("server.llm_stream", or "server.resume_endpoint=stub_204"
+  // for one value only), in priority order: `{file}` is the first file of the first fact found.
+  std::vector<std::string> files_from;
+};
+
+// Whether there is anything to judge: the verdicts mean something only for code that streams a
+// model's answer. Optional; without it, streaming code is assumed.
+struct StreamingRule {
+  bool present = false;
+  Condition when;            // streaming AI code was recognised
+  std::string undetermined;  // why every verdict is undetermined when `when` does not hold
 };
 
 struct CapabilityRules {
+  StreamingRule streaming;
   std::vector<FailureModeRule> failure_modes;
   std::vector<CapabilityRule> capabilities;
   std::vector<NoteRule> notes;

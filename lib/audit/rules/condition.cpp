@@ -1,6 +1,7 @@
 // Condition parsing and evaluation; see condition.hpp.
 #include "audit/rules/condition.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace dsx::audit {
@@ -143,6 +144,24 @@ bool Eval(const Condition& c, const EvalContext& ctx, std::vector<Evidence>* evi
     }
   }
   return false;
+}
+
+namespace {
+
+void CollectFactNames(const Condition& c, std::vector<std::string>& out) {
+  if (c.kind == Condition::Kind::kFact) {
+    if (std::find(out.begin(), out.end(), c.name) == out.end()) out.push_back(c.name);
+    return;
+  }
+  for (const auto& child : c.children) CollectFactNames(child, out);
+}
+
+}  // namespace
+
+std::vector<std::string> FactNames(const Condition& c) {
+  std::vector<std::string> out;
+  CollectFactNames(c, out);
+  return out;
 }
 
 std::string Describe(const Condition& c) {

@@ -62,4 +62,8 @@ std::string Describe(const Condition& c);
 
 Evidence ToEvidence(const Fact& f);
 
+// The fact names a condition mentions, in the order written, each once (negated ones too: they
+// never yield evidence, so their place does not matter). Ranks evidence by what a rule names first.
+std::vector<std::string> FactNames(const Condition& c);
+
 }  // namespace dsx::audit

@@ -23,4 +23,15 @@ using Facts = std::vector<Fact>;
 // UTF-8 boundary and add "..." when cut.
 std::string MakeExcerpt(std::string_view line, size_t max = 160);
 
+// An excerpt that says nothing on its own: fewer than 12 non-blank characters, or no word of 3+
+// characters starting with a letter ("const {", "}", "(", "})", "x = [").
+bool IsWeakExcerpt(std::string_view excerpt);
+
+// The excerpt of a match spanning bytes [begin, end) of a file's `text`: the line holding `begin`,
+// and while that is weak (IsWeakExcerpt), the next non-blank lines joined by one space: through
+// the match's last line, and at least 3 lines past the first (so `streamText(` on its own line
+// still shows its arguments), at most 6 lines in all; then cut to `max` like MakeExcerpt.
+// A destructuring `const {` thus reads `const { messages,` (the names it takes).
+std::string MakeStatementExcerpt(std::string_view text, size_t begin, size_t end, size_t max = 160);
+
 }  // namespace dsx::audit

@@ -10,7 +10,14 @@ expected.yaml:
     sse_resume_cancel_conflict: [app/api/chat/route.ts:15, app/chat/page.tsx:8]
   skipped:                       # optional: exactly these paths, each reason containing the text
     - {path: blob.bin, reason: binary}
+  partial_parses: [app/page.tsx:12]   # optional: exactly these files parsed with errors (first error line)
   notes: 1                       # optional: number of notes
+  migration:                     # optional: these steps (by id) have this status and exactly these files
+    redirect_agents: {status: todo, files: [app/api/chat/route.ts], action_has: [app/api/chat/route.ts]}
+    design_session_layer: {status: done}
+  # files are compared in order (most relevant first); action_has: texts the action must contain.
+  # `migration: {}` means the plan must be empty (undetermined apps have none).
+A verdict may be `undetermined`; its score is then null (`score: null`).
 
 Usage: check_app.py DSX APP_DIR [--rules DIR]
 Prints every mismatch; exit 0 when none.
@@ -70,6 +77,28 @@ def main():
                 errors.append(f"skipped {path}: reported ({got_sk[path]}), not expected")
             elif exp_sk[path] not in got_sk[path]:
                 errors.append(f"skipped {path}: reason '{got_sk[path]}' lacks '{exp_sk[path]}'")
+    if "partial_parses" in want:
+        exp_pp = sorted(want["partial_parses"] or [])
+        got_pp = sorted(f"{p['path']}:{p['line']}" for p in got.get("partial_parses", []))
+        if exp_pp != got_pp:
+            errors.append(f"partial_parses: {got_pp}, expected {exp_pp}")
+    if "migration" in want:
+        exp_mig = want["migration"] or {}
+        got_mig = {s["id"]: s for s in got["migration_plan"]}
+        if not exp_mig and got_mig:
+            errors.append(f"migration: expected no plan, got {sorted(got_mig)}")
+        for sid, exp in exp_mig.items():
+            g = got_mig.get(sid)
+            if g is None:
+                errors.append(f"migration step {sid}: missing from the plan")
+                continue
+            if "status" in exp and exp["status"] != g["status"]:
+                errors.append(f"migration step {sid}: status {g['status']}, expected {exp['status']} ({g['action']})")
+            if "files" in exp and list(exp["files"] or []) != g["files"]:
+                errors.append(f"migration step {sid}: files {g['files']}, expected {list(exp['files'] or [])}")
+            for text in exp.get("action_has", []):
+                if text not in g["action"]:
+                    errors.append(f"migration step {sid}: action lacks '{text}' ({g['action']})")
     if "notes" in want and want["notes"] != len(got["notes"]):
         errors.append(f"notes: {len(got['notes'])} ({got['notes']}), expected {want['notes']}")
 

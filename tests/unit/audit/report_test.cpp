@@ -99,3 +99,79 @@ TEST_CASE("markdown has a row per capability and part") {
   CHECK(md.find("| ↳ stop | no |") != std::string::npos);
   CHECK(md.find("`app/api/chat/route.ts:7`") != std::string::npos);
 }
+
+namespace {
+
+// What the static audit reports when it recognises no streaming AI code.
+Report Undetermined() {
+  Report r = Sample(Source::kStatic, Verdict::kNo, Verdict::kNo);
+  r.failure_modes.clear();
+  for (auto& c : r.capabilities) {
+    c.verdict = Verdict::kUndetermined;
+    c.score = 0;
+    c.derivation = "undetermined: no streaming AI code was recognised";
+    for (auto& p : c.parts) p.verdict = Verdict::kUndetermined;
+  }
+  r.notes.push_back("undetermined: no streaming AI code was recognised");
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("undetermined: no score anywhere (JSON null, text '-', markdown '-'), no capability findings in SARIF") {
+  Comparison c = Compare(Undetermined(), std::nullopt);
+  CHECK_FALSE(c.merged.HasScore());
+  auto j = ToJson(c);
+  CHECK(j["score"].is_null());
+  CHECK(j["capabilities"]["resilient_delivery"]["verdict"] == "undetermined");
+  CHECK(j["capabilities"]["resilient_delivery"]["score"].is_null());
+  CHECK(j["capabilities"]["live_control"]["stop"]["verdict"] == "undetermined");
+  std::string text = RenderText(c, {false, 60, ""});
+  CHECK(text.find("overall score: none (nothing to score)  (fails --fail-under 60: nothing to score)") !=
+        std::string::npos);
+  CHECK(text.find("Resilient delivery: undetermined  -\n") != std::string::npos);
+  CHECK(text.find("failure modes: not judged") != std::string::npos);
+  std::string md = RenderMarkdown(c, {});
+  CHECK(md.find("| Resilient delivery | **undetermined** | - |") != std::string::npos);
+  auto sarif = RenderSarif(c, {});
+  CHECK(sarif["runs"][0]["results"].empty());
+  CHECK(sarif["runs"][0]["properties"]["score"].is_null());
+  CHECK(sarif["runs"][0]["properties"]["capabilities"]["continuity"]["verdict"] == "undetermined");
+}
+
+TEST_CASE("undetermined: the overall score averages only the capabilities that were judged") {
+  Report r = Sample(Source::kStatic, Verdict::kNo, Verdict::kNo);  // 10, 50, 50
+  r.capabilities[0].verdict = Verdict::kUndetermined;
+  CHECK(r.HasScore());
+  CHECK(r.OverallScore() == 50);
+}
+
+TEST_CASE("compare: an undetermined static side takes the live verdict, and says why they differ") {
+  auto c = Compare(Undetermined(), Sample(Source::kLive, Verdict::kYes, Verdict::kYes));
+  CHECK(c.merged.Find("resilient_delivery")->verdict == Verdict::kYes);
+  CHECK(c.merged.Find("resilient_delivery")->score == 100);
+  CHECK(c.merged.Find("live_control")->Part("stop")->verdict == Verdict::kYes);
+  CHECK(c.merged.HasScore());
+  REQUIRE_FALSE(c.disagreements.empty());
+  CHECK(c.disagreements[0].note.find("recognised no streaming AI code") != std::string::npos);
+  // and the other way round: a live verdict is never replaced by an undetermined one
+  Report live = Undetermined();
+  live.source = Source::kLive;
+  auto d = Compare(Sample(Source::kStatic, Verdict::kPartial, Verdict::kNo), live);
+  CHECK(d.merged.Find("resilient_delivery")->verdict == Verdict::kPartial);
+}
+
+TEST_CASE("partial parses: their own JSON list and text section, not 'could not read'") {
+  Report r = Sample(Source::kStatic, Verdict::kNo, Verdict::kNo);
+  for (int i = 1; i <= 7; ++i) r.partial.push_back({"app/page" + std::to_string(i) + ".tsx", i * 10});
+  auto j = ToJson(Compare(r, std::nullopt));
+  REQUIRE(j["partial_parses"].size() == 7);
+  CHECK(j["partial_parses"][0]["path"] == "app/page1.tsx");
+  CHECK(j["partial_parses"][0]["line"] == 10);
+  CHECK(j["skipped"].empty());
+  CHECK(j["stats"]["files_partial"] == 7);
+  std::string text = RenderText(Compare(r, std::nullopt), {});
+  CHECK(text.find("parsed with syntax errors, still checked (7):\n  app/page1.tsx:10\n") != std::string::npos);
+  CHECK(text.find("  ... 2 more") != std::string::npos);  // bounded: five shown
+  CHECK(text.find("could not read") == std::string::npos);
+}

@@ -1,0 +1,45 @@
+// Excerpts: a fact's evidence must say something on its own, never a lone `const {` or `(`.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "audit/rules/fact.hpp"
+
+using namespace dsx::audit;
+
+TEST_CASE("excerpt: weak lines are the ones that say nothing on their own") {
+  for (const char* s : {"const {", "}", "(", "})", "x = [", "return (", "} else {", "a.b.c(d, e, f)", ""})
+    CHECK_MESSAGE(IsWeakExcerpt(s), s);
+  for (const char* s : {"const result = streamText({", "await stream.close()", "consumeSseStream: ({ stream }) =>"})
+    CHECK_MESSAGE(!IsWeakExcerpt(s), s);
+}
+
+TEST_CASE("excerpt: a destructuring `const {` reads on to the call it destructures") {
+  std::string text = "export function Chat() {\n  const {\n    messages,\n    stop,\n  } = useChat({ id });\n}\n";
+  size_t begin = text.find("const {");
+  size_t end = text.find(";", begin);
+  CHECK(MakeStatementExcerpt(text, begin, end) == "const { messages,");
+}
+
+TEST_CASE("excerpt: a strong first line is kept alone, like MakeExcerpt") {
+  std::string text = "  const result = streamText({\n    model,\n  });\n";
+  CHECK(MakeStatementExcerpt(text, 2, text.size()) == "const result = streamText({");
+}
+
+TEST_CASE("excerpt: a lone `(` is widened past the end of a short match, within bounds") {
+  std::string text = "foo(\n  a,\n  b,\n  abortSignal: req.signal,\n  e,\n  f,\n  g,\n)\n";
+  CHECK(MakeStatementExcerpt(text, 0, 3) == "foo( a, b, abortSignal: req.signal,");
+  // Never more than six lines, even when all of them are weak.
+  std::string weak = "(\n(\n(\n(\n(\n(\n(\n(\n";
+  CHECK(MakeStatementExcerpt(weak, 0, weak.size()) == "( ( ( ( ( (");
+}
+
+TEST_CASE("excerpt: blank lines are skipped, the result is cut at max bytes on a UTF-8 boundary") {
+  std::string text = "}\n\n\n  handleStopGeneratingRequest(conversationId)\n";
+  CHECK(MakeStatementExcerpt(text, 0, 1) == "} handleStopGeneratingRequest(conversationId)");
+  std::string wide = "x = (\n" + std::string(20, 'a') + "\xc3\xa9" + std::string(200, 'b') + "\n";
+  std::string e = MakeStatementExcerpt(wide, 0, wide.size(), 27);  // byte 27 is inside é
+  CHECK(e == "x = ( " + std::string(20, 'a') + "...");             // the 2-byte é is not split
+  CHECK(MakeStatementExcerpt("", 0, 0).empty());
+  CHECK(MakeStatementExcerpt("abc", 10, 20) == "abc");  // offsets past the end are clamped
+}
