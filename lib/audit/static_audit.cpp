@@ -10,6 +10,7 @@
 
 #include "audit/static/evidence_scope.hpp"
 #include "audit/static/manifests.hpp"
+#include "audit/static/parse_repair.hpp"
 #include "audit/static/script_blocks.hpp"
 #include "audit/static/syntax.hpp"
 #include "core/fs.hpp"
@@ -82,28 +83,23 @@ FileScan ScanFile(const RuleSet& rules, const SourceFile& file) {
     scan.error = parsed.status().message();
     return scan;
   }
+  // Known grammar gaps (a bare '&' in JSX text, `import("m").T` types) made whole files "syntax
+  // errors": repair those rows and keep the second parse when it has fewer errors.
+  ParseErrors errors = FindParseErrors(**parsed);
+  for (int attempt = 0; attempt < 3 && errors.count > 0; ++attempt) {
+    std::string repaired = (*parsed)->text();
+    if (!RepairKnownGrammarGaps(file.lang, repaired, errors.rows)) break;
+    auto again = ParsedFile::Parse(file.lang, file.rel, std::move(repaired));
+    if (!again.ok()) break;
+    ParseErrors now = FindParseErrors(**again);
+    if (now.count >= errors.count) break;
+    parsed = std::move(again);
+    errors = std::move(now);
+  }
   const ParsedFile& pf = **parsed;
-  if (pf.has_errors()) {
+  if (errors.count > 0) {
     scan.syntax_errors = true;
-    // The first ERROR/MISSING node's line, for the note.
-    TSTreeCursor cursor = ts_tree_cursor_new(pf.root());
-    bool found = false;
-    for (int guard = 0; guard < 1'000'000 && !found; ++guard) {
-      TSNode n = ts_tree_cursor_current_node(&cursor);
-      if (std::string_view(ts_node_type(n)) == "ERROR" || ts_node_is_missing(n)) {
-        scan.first_error_line = static_cast<int>(ts_node_start_point(n).row) + 1;
-        found = true;
-        break;
-      }
-      if (ts_node_has_error(n) && ts_tree_cursor_goto_first_child(&cursor)) continue;
-      while (!ts_tree_cursor_goto_next_sibling(&cursor)) {
-        if (!ts_tree_cursor_goto_parent(&cursor)) {
-          guard = 1'000'000;
-          break;
-        }
-      }
-    }
-    ts_tree_cursor_delete(&cursor);
+    scan.first_error_line = errors.rows.empty() ? 1 : errors.rows.front() + 1;
   }
   FileDetection found = RunDetectors(rules.detectors, rules.kinds, rules.index, pf);
   scan.facts = std::move(found.facts);
