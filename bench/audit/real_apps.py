@@ -436,6 +436,29 @@ def print_text(apps, totals, args):
     print("  all checks:    %s" % pct(totals["all"]["agree"], totals["all"]["total"]))
 
 
+def print_markdown(apps, totals, args):
+    """The per-app table and the totals as Markdown, for bench/audit/real-apps.md."""
+    print("dsx `%s`, rules `%s`. A cell is dsx's verdict; **dsx / key** where they differ." % (args.dsx, args.rules))
+    print()
+    print("| app | " + " | ".join(SHORT[v] for v in VERDICT_IDS) + " | failure modes | disagreeing failure modes |")
+    print("|---|" + "---|" * len(VERDICT_IDS) + "---|---|")
+    for app in apps:
+        if app["status"] == "skipped":
+            print("| %s | %s | | |" % (app["slug"], " | ".join(["(skipped)"] * len(VERDICT_IDS))))
+            continue
+        cells = []
+        for vid in VERDICT_IDS:
+            c = app["checks"]["verdicts"][vid]
+            cells.append(c["dsx"] if c["agree"] else "**%s / %s**" % (c["dsx"], c["key"]))
+        fms = app["checks"]["failure_modes"]
+        bad = ["%s (dsx %s)" % (fm, "present" if c["dsx"] else "absent") for fm, c in fms.items() if not c["agree"]]
+        print("| %s | %s | %d/9 | %s |" % (app["slug"], " | ".join(cells), sum(1 for c in fms.values() if c["agree"]),
+                                          ", ".join(bad)))
+    print()
+    for label, key in (("verdicts", "verdicts"), ("failure modes", "failure_modes"), ("all checks", "all")):
+        print("- %s: %s" % (label, pct(totals[key]["agree"], totals[key]["total"])))
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -451,6 +474,7 @@ def main(argv):
                     help="rules folder passed as --rules (default %(default)s; '' for the built-in rules)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per audit (default %(default)s)")
     ap.add_argument("--json", action="store_true", help="print a machine-readable summary instead")
+    ap.add_argument("--markdown", action="store_true", help="print the table and totals as Markdown instead")
     args = ap.parse_args(argv)
 
     paths = key_paths(args.keys, args.slugs)
@@ -503,6 +527,8 @@ def main(argv):
     if args.json:
         json.dump({"dsx": args.dsx, "rules": args.rules, "apps": apps, "totals": totals}, sys.stdout, indent=1)
         print()
+    elif args.markdown:
+        print_markdown(apps, totals, args)
     else:
         print_text(apps, totals, args)
     return 0
