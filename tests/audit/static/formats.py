@@ -62,6 +62,28 @@ def main():
     high = run(dsx, "audit", good, "--fail-under", "90")
     if high.returncode != 0:
         errors.append(f"--fail-under 90 on dsx-client: exit {high.returncode}")
+    # Nothing to score (no streaming AI code): undetermined everywhere, and no CI gate passes on it.
+    none = f"{apps}/no-ai-undetermined"
+    gate = run(dsx, "audit", none, "--fail-under", "0")
+    if gate.returncode != 1 or "nothing to score" not in gate.stderr:
+        errors.append(f"--fail-under 0 on an undetermined app: exit {gate.returncode}, stderr {gate.stderr!r}")
+    nj = json.loads(run(dsx, "audit", none, "--json").stdout)
+    if nj["score"] is not None or any(c["verdict"] != "undetermined" or c["score"] is not None
+                                      for c in nj["capabilities"].values()):
+        errors.append(f"json: undetermined app has a score or a verdict ({nj['score']})")
+    nt = run(dsx, "audit", none)
+    if nt.returncode != 0 or "Resilient delivery: undetermined" not in nt.stdout or "nothing to score" not in nt.stdout:
+        errors.append("text output of an undetermined app does not say so")
+    nm = run(dsx, "audit", none, "--format", "markdown")
+    if "| Resilient delivery | **undetermined** | - |" not in nm.stdout:
+        errors.append("markdown output of an undetermined app does not say so")
+    ns = json.loads(run(dsx, "audit", none, "--format", "sarif").stdout)
+    if ns["runs"][0]["results"] or ns["runs"][0]["properties"]["score"] is not None:
+        errors.append("sarif: an undetermined app has results or a score")
+    inc = run(dsx, "audit", trap, "--include-tests", "--json")
+    if inc.returncode != 0:
+        errors.append(f"--include-tests: exit {inc.returncode}")
+
     bad = run(dsx, "audit", trap, "--format", "xml")
     if bad.returncode != 2:
         errors.append(f"--format xml: exit {bad.returncode}, want 2")
