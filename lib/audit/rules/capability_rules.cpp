@@ -138,6 +138,7 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
     m.todo = Str(n, "todo");
     m.done = Str(n, "done");
     m.not_needed = Str(n, "not_needed");
+    m.todo_no_files = Str(n, "todo_no_files");
     m.files_from = Strings(n["files_from"]);
     std::string ctx = "'" + origin + "' migration step '" + m.id + "'";
     if (n["done_when"]) {
@@ -340,12 +341,12 @@ void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, co
       step.status = "not_needed";
       text = m.not_needed;
       by = std::move(not_needed_by);
-      DedupeAndRank(by, FactNames(m.not_needed_when), RankBy::kServerFirst);
+      DedupeAndRank(by, FactNames(m.not_needed_when), RankBy::kNamedOrder);
     } else if (m.has_done_when && Eval(m.done_when, base, &done_by)) {
       step.status = "done";
       text = m.done;
       by = std::move(done_by);
-      DedupeAndRank(by, FactNames(m.done_when), RankBy::kServerFirst);
+      DedupeAndRank(by, FactNames(m.done_when), RankBy::kNamedOrder);  // the author's most telling fact first
     } else {
       step.status = "todo";
       text = m.todo;
@@ -353,6 +354,7 @@ void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, co
     // A step that is done or not needed changes nothing: listing files there reads as "replace
     // your working code". Only the audit step lists what it read.
     if (step.status == "todo" || m.id == "audit") step.files = StepFiles(m, index);
+    if (step.status == "todo" && step.files.empty() && !m.todo_no_files.empty()) text = m.todo_no_files;
     step.action = FillStepText(text, step.files, by);
     report.migration.push_back(std::move(step));
   }

@@ -69,6 +69,7 @@ struct NoteRule {
 
 struct MigrationRule {
   std::string id, title, dsx_feature, todo, done, not_needed;
+  std::string todo_no_files;  // the todo text when no file was found (e.g. no client code here)
   Condition done_when, not_needed_when;
   bool has_done_when = false, has_not_needed_when = false;
   // Facts whose files this step changes ("server.llm_stream", or "server.resume_endpoint=stub_204"

@@ -140,6 +140,7 @@ migration:
     done_when: {fact: server.resume_endpoint, value: serves}
     done: already served by {done_by}
     todo: add a log in {file}
+    todo_no_files: no server code here
     files_from: [server.resume_endpoint=stub_204, server.llm_stream]
 )";
 
@@ -249,4 +250,12 @@ TEST_CASE("capability rules: a verdict rule may not say undetermined; streaming_
   CHECK_FALSE(r.ok());
   CHECK(r.status().message().find("not a verdict rule's to give") != std::string::npos);
   stdfs::remove_all(dir);
+}
+
+TEST_CASE("evaluate: a todo step without any file says so instead of naming a file") {
+  Report r = Run({F("client.chat_hook", "", "app/page.tsx", 3)});
+  REQUIRE(r.migration.size() == 1);
+  CHECK(r.migration[0].status == "todo");
+  CHECK(r.migration[0].files.empty());
+  CHECK(r.migration[0].action == "no server code here");
 }
