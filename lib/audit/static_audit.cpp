@@ -197,9 +197,8 @@ Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& op
       continue;
     }
     ++report.stats.files_parsed;
-    if (s.syntax_errors)
-      report.skipped.push_back({s.rel, "syntax errors from line " + std::to_string(s.first_error_line) +
-                                           "; the rest of the file was still checked"});
+    // Checked all the same (detectors ran over the tree, errors and all): partial, not skipped.
+    if (s.syntax_errors) report.partial.push_back({s.rel, s.first_error_line});
     for (auto& f : s.facts) {
       if (!options.include_tests && IsNonProductPath(f.file)) continue;  // tests prove nothing about the app
       auto it = stack_of.find(f.detector);
