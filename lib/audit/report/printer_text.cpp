@@ -113,9 +113,11 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
       out << "  " << s.number << ". " << s.title << " [" << s.status << "]\n";
       out << "     " << s.action << "\n";
       if (!s.dsx_feature.empty()) out << "     dsx: " << s.dsx_feature << "\n";
-      if (!s.files.empty()) {
+      if (!s.files.empty()) {  // most relevant first; bounded, JSON has all
+        constexpr size_t kShown = 6;
         out << "     files:";
-        for (const auto& f : s.files) out << " " << f;
+        for (size_t i = 0; i < s.files.size() && i < kShown; ++i) out << " " << s.files[i];
+        if (s.files.size() > kShown) out << " ... " << (s.files.size() - kShown) << " more";
         out << "\n";
       }
     }
@@ -214,8 +216,10 @@ void MdReport(std::ostringstream& out, const Report& r) {
       out << s.number << ". **" << s.title << "** (" << s.status << "): " << Md(s.action);
       if (!s.dsx_feature.empty()) out << " *dsx:* " << Md(s.dsx_feature);
       if (!s.files.empty()) {
+        constexpr size_t kShown = 6;
         out << " *Files:*";
-        for (const auto& f : s.files) out << " `" << f << "`";
+        for (size_t i = 0; i < s.files.size() && i < kShown; ++i) out << " `" << s.files[i] << "`";
+        if (s.files.size() > kShown) out << " ... " << (s.files.size() - kShown) << " more";
       }
       out << "\n";
     }

@@ -140,6 +140,7 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
     m.not_needed = Str(n, "not_needed");
     m.todo_no_files = Str(n, "todo_no_files");
     m.files_from = Strings(n["files_from"]);
+    m.files_fallback = Strings(n["files_fallback"]);
     std::string ctx = "'" + origin + "' migration step '" + m.id + "'";
     if (n["done_when"]) {
       auto w = When(n, "done_when", ctx);
@@ -204,7 +205,8 @@ void Dedupe(std::vector<Evidence>& ev) {
 // sees. A failure mode's `evidence:` list is the author's ranking: its order comes first, then the
 // server's code before the client's (the server decides what survives a drop), then place. A
 // criterion's condition order is not a ranking (`any: [a, b]` is a set): server first, then the
-// condition's order, then place. A capability keeps its criteria's order (ByCriterion).
+// condition's order, then place. A capability keeps its criteria's order: the first criterion's
+// best evidence first.
 enum class RankBy { kNamedOrder, kServerFirst };
 
 void Rank(std::vector<Evidence>& ev, const std::vector<std::string>& order, RankBy by) {
@@ -246,7 +248,7 @@ int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
     }
     out.criteria.push_back(std::move(c));
   }
-  Dedupe(out.evidence);  // ByCriterion: the first criterion's best evidence first
+  Dedupe(out.evidence);  // in criterion order, each already ranked
   ctx.criteria = &met;
   for (const auto& vr : rule.verdicts) {
     if (!Eval(vr.when, ctx, nullptr)) continue;
@@ -295,9 +297,9 @@ std::string ReplaceAll(std::string s, std::string_view from, const std::string& 
 // The files a migration step changes, most relevant first: in `files_from` order (a fact name,
 // or NAME=VALUE for one value), each fact's files by place; never test, script or mock files,
 // which are not fix targets even when --include-tests made them evidence.
-std::vector<std::string> StepFiles(const MigrationRule& m, const FactIndex& index) {
+std::vector<std::string> StepFiles(const std::vector<std::string>& files_from, const FactIndex& index) {
   std::vector<std::string> files;
-  for (const auto& from : m.files_from) {
+  for (const auto& from : files_from) {
     size_t eq = from.find('=');
     std::string name = from.substr(0, eq);
     std::vector<const Fact*> hits;
@@ -353,7 +355,10 @@ void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, co
     }
     // A step that is done or not needed changes nothing: listing files there reads as "replace
     // your working code". Only the audit step lists what it read.
-    if (step.status == "todo" || m.id == "audit") step.files = StepFiles(m, index);
+    if (step.status == "todo" || m.id == "audit") {
+      step.files = StepFiles(m.files_from, index);
+      if (step.files.empty()) step.files = StepFiles(m.files_fallback, index);
+    }
     if (step.status == "todo" && step.files.empty() && !m.todo_no_files.empty()) text = m.todo_no_files;
     step.action = FillStepText(text, step.files, by);
     report.migration.push_back(std::move(step));

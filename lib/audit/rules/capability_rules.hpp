@@ -75,6 +75,9 @@ struct MigrationRule {
   // Facts whose files this step changes ("server.llm_stream", or "server.resume_endpoint=stub_204"
   // for one value only), in priority order: `{file}` is the first file of the first fact found.
   std::vector<std::string> files_from;
+  // Used only when files_from names no file: facts that are weaker signs of the place to change
+  // (a streaming response is often not the model's; a CSV export streams too).
+  std::vector<std::string> files_fallback;
 };
 
 // Whether there is anything to judge: the verdicts mean something only for code that streams a

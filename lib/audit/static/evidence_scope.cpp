@@ -22,12 +22,14 @@ std::string Lower(std::string_view s) {
 }
 
 bool IsNonProductDir(std::string_view dir) {
-  static constexpr std::array<std::string_view, 9> kDirs = {"tests",   "test",  "__tests__", "e2e",     "spec",
-                                                            "scripts", "mocks", "__mocks__", "fixtures"};
+  static constexpr std::array<std::string_view, 11> kDirs = {"tests",    "test",      "__tests__",   "e2e",
+                                                             "spec",     "scripts",   "__mocks__",   "fixtures",
+                                                             "loadtest", "loadtests", "__fixtures__"};
   std::string d = Lower(dir);
   for (auto k : kDirs)
     if (d == k) return true;
-  return false;
+  // mocks/, mock_llm/, mock-server/; integration_tests/, load-tests/
+  return StartsWith(d, "mock") || EndsWith(d, "_tests") || EndsWith(d, "-tests");
 }
 
 // `name` has `.tag.` between its stem and its extension: page.test.tsx, chat.spec.ts, Button.stories.jsx.

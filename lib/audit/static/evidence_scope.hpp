@@ -11,7 +11,8 @@ namespace dsx::audit {
 
 // True when `rel` (a path relative to the audited root, '/' separators) is test, script, mock,
 // fixture or story code, at any depth:
-//   folders  tests/ test/ __tests__/ e2e/ spec/ scripts/ mocks/ __mocks__/ fixtures/
+//   folders  tests/ test/ __tests__/ e2e/ spec/ scripts/ __mocks__/ fixtures/ __fixtures__/
+//            loadtest(s)/ mock*/ (mocks/, mock_llm/) *_tests/ *-tests/ (integration_tests/)
 //   files    *.spec.*  *.test.*  *.stories.*  test_*.py  *_test.py  conftest.py  mock*
 // Examples (examples/) are product code of example apps and are NOT excluded.
 bool IsNonProductPath(std::string_view rel);

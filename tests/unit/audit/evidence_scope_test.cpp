@@ -20,9 +20,9 @@ TEST_CASE("evidence scope: test, spec, story and mock file names are not product
 }
 
 TEST_CASE("evidence scope: product code, examples and look-alike names stay") {
-  for (const char* p :
-       {"app/api/chat/route.ts", "examples/chat/app.py", "src/testing-library.ts", "app/contest.py", "lib/latest.ts",
-        "lib/specs.ts", "app/api/test-run/route.ts", "main.py", "server.js", "app/protest.py", "src/hammock.ts",
-        "lib/testimonials/page.tsx", "app/e2e-keys.ts", "app/script.ts"})
+  for (const char* p : {"app/api/chat/route.ts", "examples/chat/app.py", "src/testing-library.ts", "app/contest.py",
+                        "lib/latest.ts", "lib/specs.ts", "app/api/test-run/route.ts", "main.py", "server.js",
+                        "app/protest.py", "src/hammock.ts", "lib/testimonials/page.tsx", "app/e2e-keys.ts",
+                        "app/script.ts", "app/hammock/page.tsx", "app/tests-page/route.ts", "src/latest_tests.ts"})
     CHECK_MESSAGE(!IsNonProductPath(p), p);
 }

@@ -142,6 +142,7 @@ migration:
     todo: add a log in {file}
     todo_no_files: no server code here
     files_from: [server.resume_endpoint=stub_204, server.llm_stream]
+    files_fallback: [server.stream_response]
 )";
 
 // A rules folder of its own per test (tests may run in parallel processes).
@@ -258,4 +259,13 @@ TEST_CASE("evaluate: a todo step without any file says so instead of naming a fi
   CHECK(r.migration[0].status == "todo");
   CHECK(r.migration[0].files.empty());
   CHECK(r.migration[0].action == "no server code here");
+}
+
+TEST_CASE("evaluate: fallback facts name files only when the step's own facts name none") {
+  Report r = Run({F("client.chat_hook", "", "app/page.tsx", 3), F("server.stream_response", "", "api/export.py", 9)});
+  REQUIRE(r.migration.size() == 1);
+  CHECK(r.migration[0].files == std::vector<std::string>{"api/export.py"});
+  CHECK(r.migration[0].action == "add a log in api/export.py");
+  r = Run({F("server.llm_stream", "", "api/chat.py", 4), F("server.stream_response", "", "api/export.py", 9)});
+  CHECK(r.migration[0].files == std::vector<std::string>{"api/chat.py"});  // a CSV export is no target
 }
