@@ -17,6 +17,7 @@ expected.yaml:
     design_session_layer: {status: done}
   # files are compared in order (most relevant first); action_has: texts the action must contain.
   # `migration: {}` means the plan must be empty (undetermined apps have none).
+  score: 37                      # optional: the overall score (null when nothing was scored)
 A verdict may be `undetermined`; its score is then null (`score: null`).
 
 Usage: check_app.py DSX APP_DIR [--rules DIR]
@@ -56,6 +57,9 @@ def main():
         for part in ("stop", "distinguish", "steer"):
             if part in exp and str(exp[part]) != g[part]["verdict"]:
                 errors.append(f"{cap}.{part}: verdict {g[part]['verdict']}, expected {exp[part]} ({g[part]['verdict_rule']})")
+
+    if "score" in want and want["score"] != got["score"]:
+        errors.append(f"overall score {got['score']}, expected {want['score']}")
 
     exp_fm = want.get("failure_modes") or {}
     got_fm = {f["id"]: sorted(f"{e['file']}:{e['line']}" for e in f["evidence"]) for f in got["failure_modes"]}
