@@ -2,7 +2,9 @@
 #include "audit/rules/detector.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <yaml-cpp/yaml.h>
@@ -261,6 +263,9 @@ Status LoadKindRule(const YAML::Node& n, const std::string& origin, KindRule& k)
   if (k.query_text.empty()) return Status::Usage("kind rule '" + k.id + "' has no query");
   if (k.query_text.find("@value") == std::string::npos)
     return Status::Usage("kind rule '" + k.id + "': its query must capture @value");
+  // What a kind rule marks is what #kind? is decided from: it cannot ask for kinds itself.
+  if (k.query_text.find("#kind?") != std::string::npos || k.query_text.find("#not-kind?") != std::string::npos)
+    return Status::Usage("kind rule '" + k.id + "': #kind? is only allowed in a detector's query");
   auto langs = StringList(n["languages"]);
   if (langs.empty()) return Status::Usage("kind rule '" + k.id + "' names no languages");
   for (const auto& name : langs) {
@@ -377,41 +382,52 @@ Result<DetectorIndex> BuildDetectorIndex(const std::vector<Detector>& detectors,
                ? "detector '" + detectors[i].id + "' (" + detectors[i].origin + ")"
                : "kind rule '" + kinds[i - detectors.size()].id + "' (" + kinds[i - detectors.size()].origin + ")";
   };
-  for (Lang lang : {Lang::kJavaScript, Lang::kTypeScript, Lang::kTsx, Lang::kPython}) {
+  // One combined query per language. ts_query_new's analysis dominates loading the rules (about a
+  // second for the TypeScript grammar alone), so the four languages compile on their own threads.
+  const Lang langs[] = {Lang::kJavaScript, Lang::kTypeScript, Lang::kTsx, Lang::kPython};
+  struct Job {
     std::string source;
     std::vector<std::pair<uint32_t, size_t>> starts;  // byte offset where rule i's text begins
+    Result<std::unique_ptr<CompiledQuery>> query = Status::Failed("not compiled");
+  };
+  std::vector<Job> jobs(std::size(langs));
+  for (size_t l = 0; l < jobs.size(); ++l) {
     for (size_t i = 0; i < detectors.size() + kinds.size(); ++i) {
-      bool applies = i < detectors.size() ? detectors[i].compiled.count(lang) > 0
+      bool applies = i < detectors.size() ? detectors[i].compiled.count(langs[l]) > 0
                                           : std::count(kinds[i - detectors.size()].langs.begin(),
-                                                       kinds[i - detectors.size()].langs.end(), lang) > 0;
+                                                       kinds[i - detectors.size()].langs.end(), langs[l]) > 0;
       if (!applies) continue;
-      starts.emplace_back(static_cast<uint32_t>(source.size()), i);
-      source += text_of(i);
-      source += "\n";
+      jobs[l].starts.emplace_back(static_cast<uint32_t>(jobs[l].source.size()), i);
+      jobs[l].source += text_of(i);
+      jobs[l].source += "\n";
     }
-    if (starts.empty()) continue;
-    auto q = CompiledQuery::Compile(lang, source, /*allow_kinds=*/true);
-    if (!q.ok()) {
-      for (const auto& [at, i] : starts) {
-        auto alone = CompiledQuery::Compile(lang, text_of(i), /*allow_kinds=*/i < detectors.size());
+  }
+  {
+    std::vector<std::thread> threads;
+    for (size_t l = 0; l < jobs.size(); ++l)
+      if (!jobs[l].starts.empty())
+        threads.emplace_back(
+            [&, l] { jobs[l].query = CompiledQuery::Compile(langs[l], jobs[l].source, /*allow_kinds=*/true); });
+    for (auto& t : threads) t.join();
+  }
+  for (size_t l = 0; l < jobs.size(); ++l) {
+    Job& job = jobs[l];
+    if (job.starts.empty()) continue;
+    if (!job.query.ok()) {
+      for (const auto& [at, i] : job.starts) {
+        auto alone = CompiledQuery::Compile(langs[l], text_of(i), /*allow_kinds=*/true);
         if (!alone.ok()) return alone.status().Wrap(name_of(i) + " query");
       }
-      return q.status().Wrap("cannot combine the " + std::string(LangName(lang)) + " detectors");
+      return job.query.status().Wrap("cannot combine the " + std::string(LangName(langs[l])) + " detectors");
     }
     DetectorIndex::PerLang per;
-    per.combined = std::move(q).value();
+    per.combined = std::move(job.query).value();
     for (uint32_t p = 0; p < per.combined->PatternCount(); ++p) {
       uint32_t at = per.combined->PatternStartByte(p);
-      auto it = std::upper_bound(starts.begin(), starts.end(), std::make_pair(at, SIZE_MAX));
-      size_t rule = std::prev(it)->second;
-      if (rule >= detectors.size()) {
-        // A kind rule may not use #kind?: what it marks is what #kind? is decided from.
-        auto alone = CompiledQuery::Compile(lang, text_of(rule), /*allow_kinds=*/false);
-        if (!alone.ok()) return alone.status().Wrap(name_of(rule) + " query");
-      }
-      per.pattern_detector.push_back(rule);
+      auto it = std::upper_bound(job.starts.begin(), job.starts.end(), std::make_pair(at, SIZE_MAX));
+      per.pattern_detector.push_back(std::prev(it)->second);
     }
-    index.langs.emplace(lang, std::move(per));
+    index.langs.emplace(langs[l], std::move(per));
   }
   return index;
 }
