@@ -1,0 +1,45 @@
+// libFuzzer target for text the static audit reads from any repository before tree-sitter sees it:
+// the <script> blocks of component files (audit::ExtractScriptBlocks over a .svelte/.vue file).
+// Properties: no crash, no sanitizer report; the result is exactly as long as the input; every
+// line break stays where it was (facts keep the file's lines); every other byte is either the
+// input's byte at that offset or a space; nothing before the first "<script" is kept.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "audit/static/script_blocks.hpp"
+
+namespace {
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+size_t FirstScriptTag(std::string_view in) {
+  static constexpr std::string_view kTag = "<script";
+  for (size_t i = 0; i + kTag.size() <= in.size(); ++i) {
+    size_t k = 0;
+    while (k < kTag.size() && Lower(in[i + k]) == kTag[k]) ++k;
+    if (k == kTag.size()) return i;
+  }
+  return in.size();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  std::string out = dsx::audit::ExtractScriptBlocks(in);
+  if (out.size() != in.size()) __builtin_trap();
+  size_t first_tag = FirstScriptTag(in);
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '\n' || c == '\r') {
+      if (out[i] != c) __builtin_trap();  // lines are kept
+    } else if (out[i] != ' ' && out[i] != c) {
+      __builtin_trap();  // only the input's own bytes or blanks
+    } else if (i < first_tag && out[i] != ' ') {
+      __builtin_trap();  // markup before any script block is never code
+    }
+  }
+  return 0;
+}
