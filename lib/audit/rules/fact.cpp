@@ -36,12 +36,46 @@ bool IsWeakExcerpt(std::string_view s) {
   return true;
 }
 
+namespace {
+
+// A weak first line that opens a bracket (`const {`, `foo(`): the line where that bracket closes,
+// when it says something (`} = useChat({`), so the excerpt reads `const { ... } = useChat({`.
+// Brackets inside strings and comments are not told apart: a miss only falls back to joining.
+std::string_view ClosingLine(std::string_view text, size_t line_start) {
+  constexpr int kMaxScan = 40;  // lines; a destructuring longer than that is not worth the walk
+  int depth = 0, lines = 0;
+  size_t at = line_start;
+  for (size_t i = line_start; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '(' || c == '{' || c == '[') ++depth;
+    if (c == ')' || c == '}' || c == ']') --depth;
+    if (c == '\n') {
+      if (++lines > kMaxScan || depth <= 0) return {};  // balanced on the first line: nothing opened
+      at = i + 1;
+    } else if (depth <= 0 && lines > 0) {
+      size_t nl = text.find('\n', i);
+      std::string_view line = Trim(text.substr(at, (nl == std::string_view::npos ? text.size() : nl) - at));
+      return IsWeakExcerpt(line) ? std::string_view() : line;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string MakeStatementExcerpt(std::string_view text, size_t begin, size_t end, size_t max) {
   constexpr int kMinExtraLines = 3, kMaxLines = 6;
   begin = std::min(begin, text.size());
   end = std::max(begin, std::min(end, text.size()));
   size_t line_start = text.rfind('\n', begin == 0 ? std::string_view::npos : begin - 1);
   line_start = (begin == 0 || line_start == std::string_view::npos) ? 0 : line_start + 1;
+  size_t first_end = text.find('\n', line_start);
+  std::string_view first =
+      Trim(text.substr(line_start, (first_end == std::string_view::npos ? text.size() : first_end) - line_start));
+  if (IsWeakExcerpt(first) && !first.empty() && std::string_view("({[").find(first.back()) != std::string_view::npos) {
+    std::string_view closing = ClosingLine(text, line_start);
+    if (!closing.empty()) return MakeExcerpt(std::string(first) + " ... " + std::string(closing), max);
+  }
   std::string joined;
   int lines = 0;
   for (size_t at = line_start; at < text.size() && lines < kMaxLines;) {

@@ -31,7 +31,8 @@ bool IsWeakExcerpt(std::string_view excerpt);
 // and while that is weak (IsWeakExcerpt), the next non-blank lines joined by one space: through
 // the match's last line, and at least 3 lines past the first (so `streamText(` on its own line
 // still shows its arguments), at most 6 lines in all; then cut to `max` like MakeExcerpt.
-// A destructuring `const {` thus reads `const { messages,` (the names it takes).
+// A weak first line that ends with an opening bracket is shown with the line where that bracket
+// closes, when that line says something: `const { ... } = useChat({`.
 std::string MakeStatementExcerpt(std::string_view text, size_t begin, size_t end, size_t max = 160);
 
 }  // namespace dsx::audit

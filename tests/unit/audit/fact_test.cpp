@@ -18,7 +18,13 @@ TEST_CASE("excerpt: a destructuring `const {` reads on to the call it destructur
   std::string text = "export function Chat() {\n  const {\n    messages,\n    stop,\n  } = useChat({ id });\n}\n";
   size_t begin = text.find("const {");
   size_t end = text.find(";", begin);
-  CHECK(MakeStatementExcerpt(text, begin, end) == "const { messages,");
+  CHECK(MakeStatementExcerpt(text, begin, end) == "const { ... } = useChat({ id });");
+  // the ai-chatbot shape: a long destructuring whose closing line holds the call
+  std::string chat = "  const {\n    messages,\n    setMessages,\n    stop,\n  } = useChat<ChatMessage>({\n    id,\n";
+  CHECK(MakeStatementExcerpt(chat, 2, chat.size()) == "const { ... } = useChat<ChatMessage>({");
+  // a closing line that says nothing itself: the next lines are joined instead
+  std::string bare = "const {\n  messages,\n} = x;\n";
+  CHECK(MakeStatementExcerpt(bare, 0, bare.size()) == "const { messages,");
 }
 
 TEST_CASE("excerpt: a strong first line is kept alone, like MakeExcerpt") {
