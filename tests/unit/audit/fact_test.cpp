@@ -49,3 +49,18 @@ TEST_CASE("excerpt: blank lines are skipped, the result is cut at max bytes on a
   CHECK(MakeStatementExcerpt("", 0, 0).empty());
   CHECK(MakeStatementExcerpt("abc", 10, 20) == "abc");  // offsets past the end are clamped
 }
+
+TEST_CASE("excerpt: any text and any offsets give a bounded excerpt (seeded random inputs)") {
+  const std::string alphabet = "({[]}) \n\t\r;=abcXYZ_$09\xc3\xa9";
+  unsigned seed = 12345;
+  auto next = [&] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+  for (int round = 0; round < 3000; ++round) {
+    std::string text(next() % 200, ' ');
+    for (auto& c : text) c = alphabet[next() % alphabet.size()];
+    size_t begin = next() % (text.size() + 5), end = next() % (text.size() + 5);
+    size_t max = 1 + next() % 80;
+    std::string e = MakeStatementExcerpt(text, begin, end, max);
+    CHECK(e.size() <= max + 3);  // "..." when cut
+    CHECK(e.find('\n') == std::string::npos);
+  }
+}
