@@ -2,6 +2,7 @@
 #include "audit/rules/detector.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <set>
 #include <thread>
@@ -200,15 +201,19 @@ std::vector<std::string> StringList(const YAML::Node& n) {
 
 std::string Str(const YAML::Node& n, const char* key) { return n[key] ? n[key].as<std::string>() : std::string(); }
 
-Status CompileInto(const std::string& src, Lang lang, std::unique_ptr<CompiledQuery>& out, const char* what) {
-  if (src.empty()) return Status::Ok();
-  auto q = CompiledQuery::Compile(lang, src);
-  if (!q.ok()) return q.status().Wrap(what);
-  out = std::move(q).value();
-  return Status::Ok();
-}
+// A condition query (inside, not_inside, file_has, file_lacks) waiting to be compiled. Each
+// ts_query_new analyses the grammar's parse states, ~10 ms for TypeScript however small the
+// query, so LoadDetectors compiles them all at the end, on every core.
+struct PendingCompile {
+  size_t detector;
+  Lang lang;
+  std::unique_ptr<CompiledQuery> Detector::Compiled::*slot;
+  std::string source;
+  std::string what;
+};
 
-Status LoadDetector(const YAML::Node& n, const std::string& origin, Detector& d) {
+Status LoadDetector(const YAML::Node& n, const std::string& origin, Detector& d, size_t index,
+                    std::vector<PendingCompile>& pending) {
   d.id = Str(n, "id");
   if (d.id.empty()) return Status::Usage("a detector has no id");
   d.description = Str(n, "description");
@@ -230,15 +235,19 @@ Status LoadDetector(const YAML::Node& n, const std::string& origin, Detector& d)
     auto lang = ParseLangName(name);
     if (!lang.ok()) return lang.status().Wrap("detector '" + d.id + "'");
     d.langs.push_back(*lang);
-    Detector::Compiled c;
-    std::string ctx = "detector '" + d.id + "'";
+    std::string ctx = "detector '" + d.id + "' (" + origin + ")";
     // The match query itself is compiled once for all detectors (BuildDetectorIndex); only when
     // that fails is each detector's query compiled alone, to name the culprit.
-    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "inside"), *lang, c.inside, (ctx + " inside").c_str()));
-    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "not_inside"), *lang, c.not_inside, (ctx + " not_inside").c_str()));
-    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "file_has"), *lang, c.file_has, (ctx + " file_has").c_str()));
-    DSX_RETURN_IF_ERROR(CompileInto(Str(n, "file_lacks"), *lang, c.file_lacks, (ctx + " file_lacks").c_str()));
-    d.compiled.emplace(*lang, std::move(c));
+    const std::pair<const char*, std::unique_ptr<CompiledQuery> Detector::Compiled::*> conditions[] = {
+        {"inside", &Detector::Compiled::inside},
+        {"not_inside", &Detector::Compiled::not_inside},
+        {"file_has", &Detector::Compiled::file_has},
+        {"file_lacks", &Detector::Compiled::file_lacks}};
+    for (const auto& [key, slot] : conditions) {
+      std::string src = Str(n, key);
+      if (!src.empty()) pending.push_back({index, *lang, slot, std::move(src), ctx + " " + key});
+    }
+    d.compiled.emplace(*lang, Detector::Compiled{});
   }
   return Status::Ok();
 }
@@ -313,6 +322,7 @@ Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, s
     if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   std::set<std::string> ids, kind_ids;
+  std::vector<PendingCompile> pending;
   for (const auto& path : files) {
     std::string origin = path.filename().string();
     try {
@@ -321,7 +331,8 @@ Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, s
         return Status::Usage("detector file '" + origin + "': schema must be dsx/detector@1");
       for (const auto& n : doc["detectors"]) {
         Detector d;
-        DSX_RETURN_IF_ERROR(LoadDetector(n, origin, d).Wrap("detector file '" + origin + "'"));
+        DSX_RETURN_IF_ERROR(
+            LoadDetector(n, origin, d, detectors.size(), pending).Wrap("detector file '" + origin + "'"));
         if (!ids.insert(d.id).second)
           return Status::Usage("detector file '" + origin + "': duplicate id '" + d.id + "'");
         detectors.push_back(std::move(d));
@@ -345,6 +356,27 @@ Status LoadDetectors(const stdfs::path& dir, std::vector<Detector>& detectors, s
       return Status::Usage("cannot load detector file '" + origin + "': " + e.what());
     }
   }
+  // Compile the conditions on every core; report the first failure in file order.
+  std::vector<Status> results(pending.size(), Status::Ok());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < pending.size();) {
+      PendingCompile& job = pending[i];
+      auto q = CompiledQuery::Compile(job.lang, job.source);
+      if (!q.ok()) {
+        results[i] = q.status().Wrap(job.what);
+        continue;
+      }
+      detectors[job.detector].compiled.at(job.lang).*job.slot = std::move(q).value();
+    }
+  };
+  unsigned n = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 8));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n && t < pending.size(); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (const auto& r : results)
+    if (!r.ok()) return r;
   return Status::Ok();
 }
 
