@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <mutex>
 #include <unordered_map>
 
 #include "audit/static/syntax.hpp"
@@ -90,6 +91,27 @@ std::string FunctionName(const ParsedFile& f, TSNode fn, TSNode parent) {
     return ts_node_is_null(name) ? "" : std::string(f.NodeText(name));
   }
   return "";
+}
+
+// Which node types Summarizer::Enter looks at, by grammar symbol: comparing type names on every
+// node of every file cost more than the rest of the walk.
+const std::vector<bool>& InterestingSymbols(const TSLanguage* lang) {
+  static std::mutex mu;
+  static std::map<const TSLanguage*, std::vector<bool>> tables;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = tables.find(lang);
+  if (it != tables.end()) return it->second;
+  uint32_t n = ts_language_symbol_count(lang);
+  std::vector<bool> table(n, false);
+  for (uint32_t sym = 0; sym < n; ++sym) {
+    const char* name = ts_language_symbol_name(lang, static_cast<TSSymbol>(sym));
+    if (!name) continue;
+    std::string_view t(name);
+    table[sym] = IsFunctionNode(t) || IsCall(t) || t == "import_statement" || t == "import_from_statement" ||
+                 t == "export_statement" || t == "variable_declarator" || t == "assignment_expression" ||
+                 t == "assignment" || t == "return_statement";
+  }
+  return tables.emplace(lang, std::move(table)).first->second;
 }
 
 class Summarizer {
@@ -356,6 +378,7 @@ class Summarizer {
       bool pushed;
     };
     std::vector<Frame> stack;  // the named ancestors of the cursor's node
+    const std::vector<bool>& interesting = InterestingSymbols(GrammarFor(f_.lang()));
     TSTreeCursor cursor = ts_tree_cursor_new(f_.root());
     TSNode root = f_.root();
     stack.push_back({root, false});
@@ -365,7 +388,9 @@ class Summarizer {
         bool descend = false;
         if (ts_node_is_named(node) && stack.size() < 600) {
           bool pushed = false;
-          descend = Enter(node, stack.back().node, pushed) && ts_node_named_child_count(node) > 0;
+          TSSymbol sym = ts_node_symbol(node);
+          bool look = sym < interesting.size() && interesting[sym];
+          descend = (!look || Enter(node, stack.back().node, pushed)) && ts_node_child_count(node) > 0;
           if (descend) stack.push_back({node, pushed});
           else if (pushed) fn_stack_.pop_back();
         }
