@@ -206,28 +206,34 @@ void Dedupe(std::vector<Evidence>& ev) {
 // server's code before the client's (the server decides what survives a drop), then place. A
 // criterion's condition order is not a ranking (`any: [a, b]` is a set): server first, then the
 // condition's order, then place. A capability keeps its criteria's order: the first criterion's
-// best evidence first.
+// best evidence first. Within the same fact, one in a file on the streaming path (a file that
+// also holds streaming code, per streaming_code) comes before one elsewhere: a create_task next
+// to the model call says more than one in a connector.
 enum class RankBy { kNamedOrder, kServerFirst };
 
-void Rank(std::vector<Evidence>& ev, const std::vector<std::string>& order, RankBy by) {
+using StreamingFiles = std::set<std::string>;
+
+void Rank(std::vector<Evidence>& ev, const std::vector<std::string>& order, RankBy by, const StreamingFiles& path) {
   auto key = [&](const Evidence& e) {
     std::string name = e.fact.substr(0, e.fact.find('='));
     size_t pos = static_cast<size_t>(std::find(order.begin(), order.end(), name) - order.begin());
     size_t side = name.rfind("server.", 0) == 0 ? 0 : name.rfind("client.", 0) == 0 ? 2 : 1;
-    return by == RankBy::kNamedOrder ? std::make_tuple(pos, side, std::cref(e.file), e.line)
-                                     : std::make_tuple(side, pos, std::cref(e.file), e.line);
+    size_t off_path = path.count(e.file) ? 0 : 1;
+    return by == RankBy::kNamedOrder ? std::make_tuple(pos, side, off_path, std::cref(e.file), e.line)
+                                     : std::make_tuple(side, pos, off_path, std::cref(e.file), e.line);
   };
   std::stable_sort(ev.begin(), ev.end(), [&](const Evidence& a, const Evidence& b) { return key(a) < key(b); });
 }
 
-void DedupeAndRank(std::vector<Evidence>& ev, const std::vector<std::string>& order, RankBy by) {
+void DedupeAndRank(std::vector<Evidence>& ev, const std::vector<std::string>& order, RankBy by,
+                   const StreamingFiles& path) {
   Dedupe(ev);
-  Rank(ev, order, by);
+  Rank(ev, order, by, path);
 }
 
 // Score the criteria and take the first matching verdict rule of one assessment (a capability or
 // a part). Returns the points earned.
-int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
+int Assess(const AssessmentRule& rule, EvalContext ctx, const StreamingFiles& path, Assessment& out) {
   out.id = rule.id;
   std::map<std::string, bool> met;
   int earned = 0;
@@ -238,7 +244,7 @@ int Assess(const AssessmentRule& rule, EvalContext ctx, Assessment& out) {
     c.description = cr.description;
     c.max_points = cr.points;
     c.met = Eval(cr.when, ctx, &c.evidence);
-    DedupeAndRank(c.evidence, FactNames(cr.when), RankBy::kServerFirst);
+    DedupeAndRank(c.evidence, FactNames(cr.when), RankBy::kServerFirst, path);
     c.points = c.met ? cr.points : 0;
     met[cr.id] = c.met;
     if (c.met) {
@@ -273,7 +279,8 @@ void MarkUndetermined(Assessment& a, const std::string& why) {
 }
 
 // A failure mode's evidence: only its `evidence:` facts when it lists them, ranked in that order.
-std::vector<Evidence> FailureModeEvidence(const FailureModeRule& rule, std::vector<Evidence> ev) {
+std::vector<Evidence> FailureModeEvidence(const FailureModeRule& rule, std::vector<Evidence> ev,
+                                          const StreamingFiles& path) {
   if (!rule.evidence_facts.empty()) {
     std::vector<Evidence> kept;
     for (auto& e : ev) {
@@ -283,8 +290,8 @@ std::vector<Evidence> FailureModeEvidence(const FailureModeRule& rule, std::vect
     }
     ev = std::move(kept);
   }
-  if (rule.evidence_facts.empty()) DedupeAndRank(ev, FactNames(rule.when), RankBy::kServerFirst);
-  else DedupeAndRank(ev, rule.evidence_facts, RankBy::kNamedOrder);
+  if (rule.evidence_facts.empty()) DedupeAndRank(ev, FactNames(rule.when), RankBy::kServerFirst, path);
+  else DedupeAndRank(ev, rule.evidence_facts, RankBy::kNamedOrder, path);
   return ev;
 }
 
@@ -329,7 +336,8 @@ std::string FillStepText(std::string text, const std::vector<std::string>& files
   return ReplaceAll(std::move(text), "{done_by}", done_by);
 }
 
-void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, const FactIndex& index, Report& report) {
+void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, const FactIndex& index,
+                       const StreamingFiles& path, Report& report) {
   int number = 0;
   for (const auto& m : rules.migration) {
     MigrationStep step;
@@ -343,12 +351,12 @@ void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, co
       step.status = "not_needed";
       text = m.not_needed;
       by = std::move(not_needed_by);
-      DedupeAndRank(by, FactNames(m.not_needed_when), RankBy::kNamedOrder);
+      DedupeAndRank(by, FactNames(m.not_needed_when), RankBy::kNamedOrder, path);
     } else if (m.has_done_when && Eval(m.done_when, base, &done_by)) {
       step.status = "done";
       text = m.done;
       by = std::move(done_by);
-      DedupeAndRank(by, FactNames(m.done_when), RankBy::kNamedOrder);  // the author's most telling fact first
+      DedupeAndRank(by, FactNames(m.done_when), RankBy::kNamedOrder, path);  // the author's most telling fact first
     } else {
       step.status = "todo";
       text = m.todo;
@@ -374,6 +382,10 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
   base.facts = &index;
   base.failure_modes = &found;
   const bool streaming = !rules.streaming.present || Eval(rules.streaming.when, base, nullptr);
+  StreamingFiles path;  // files that hold streaming code: evidence there ranks first
+  if (rules.streaming.present)
+    for (const auto& name : FactNames(rules.streaming.when))
+      for (const Fact* f : index.Named(name)) path.insert(f->file);
 
   // Without streaming code a failure mode would describe code that is not there (a sessionStorage
   // id in an app with no model call): none is reported.
@@ -382,7 +394,7 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
     if (!Eval(rule.when, base, &ev)) continue;
     if (!found.insert(rule.id).second) continue;
     report.failure_modes.push_back({rule.id, rule.title, rule.severity, rule.message, rule.rule, rule.capabilities,
-                                    FailureModeEvidence(rule, std::move(ev))});
+                                    FailureModeEvidence(rule, std::move(ev), path)});
   }
 
   for (const auto& rule : rules.capabilities) {
@@ -392,7 +404,7 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
     std::string parts_sum;
     for (const auto& part_rule : rule.parts) {
       Assessment part;
-      int pts = Assess(part_rule, base, part);
+      int pts = Assess(part_rule, base, path, part);
       earned += pts;
       parts_sum += (parts_sum.empty() ? "" : " + ") + std::to_string(pts) + " (" + part_rule.id + ")";
       if (!streaming) MarkUndetermined(part, rules.streaming.undetermined);
@@ -401,7 +413,7 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
     }
     EvalContext ctx = base;
     ctx.parts = &part_verdicts;
-    earned += Assess(rule, ctx, cap);
+    earned += Assess(rule, ctx, path, cap);
     if (!rule.parts.empty()) {
       cap.score = earned;  // parts' points sum to 100 with the capability's own criteria
       for (const auto& p : cap.parts) cap.evidence.insert(cap.evidence.end(), p.evidence.begin(), p.evidence.end());
@@ -450,7 +462,7 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
   }
   for (const auto& n : rules.notes)
     if (Eval(n.when, base, nullptr)) report.notes.push_back(n.text);
-  EvaluateMigration(rules, base, index, report);
+  EvaluateMigration(rules, base, index, path, report);
 }
 
 }  // namespace dsx::audit

@@ -269,3 +269,12 @@ TEST_CASE("evaluate: fallback facts name files only when the step's own facts na
   r = Run({F("server.llm_stream", "", "api/chat.py", 4), F("server.stream_response", "", "api/export.py", 9)});
   CHECK(r.migration[0].files == std::vector<std::string>{"api/chat.py"});  // a CSV export is no target
 }
+
+TEST_CASE("evaluate: evidence in a file that holds streaming code ranks before the same fact elsewhere") {
+  Report r = Run({F("server.llm_stream", "", "app/chat.py", 4), F("server.decoupled", "", "app/a_connector.py", 9),
+                  F("server.decoupled", "", "app/chat.py", 30)});
+  const Capability* rd = r.Find(kResilientDelivery);
+  REQUIRE(rd->criteria[0].evidence.size() == 2);
+  CHECK(rd->criteria[0].evidence[0].file == "app/chat.py");  // by place alone, a_connector.py came first
+  CHECK(rd->criteria[0].evidence[1].file == "app/a_connector.py");
+}
