@@ -71,29 +71,29 @@ std::string Unquote(std::string_view s) {
   return std::string(s);
 }
 
-void CollectJs(const ParsedFile& f, TSNode node, std::vector<std::string>& out, int depth) {
-  if (depth > 400) return;  // deeply nested generated code: imports sit near the top anyway
-  const char* type = ts_node_type(node);
-  std::string_view t(type);
+// One node: returns whether its children may hold more imports.
+bool JsImportAt(const ParsedFile& f, TSNode node, std::vector<std::string>& out) {
+  std::string_view t(ts_node_type(node));
   if (t == "import_statement" || t == "export_statement") {
     TSNode src = ts_node_child_by_field_name(node, "source", 6);
     if (!ts_node_is_null(src)) out.push_back(Unquote(f.NodeText(src)));
-  } else if (t == "call_expression") {
+    return t == "export_statement";  // `export const x = require('m')`
+  }
+  if (t == "call_expression") {
     TSNode fn = ts_node_child_by_field_name(node, "function", 8);
     TSNode args = ts_node_child_by_field_name(node, "arguments", 9);
     if (!ts_node_is_null(fn) && !ts_node_is_null(args) && ts_node_named_child_count(args) >= 1) {
       std::string_view name = f.NodeText(fn);
-      TSNode arg = ts_node_named_child(args, 0);
-      if ((name == "require" || name == "import") && std::string_view(ts_node_type(arg)) == "string")
-        out.push_back(Unquote(f.NodeText(arg)));
+      if (name == "require" || name == "import") {
+        TSNode arg = ts_node_named_child(args, 0);
+        if (std::string_view(ts_node_type(arg)) == "string") out.push_back(Unquote(f.NodeText(arg)));
+      }
     }
   }
-  uint32_t n = ts_node_named_child_count(node);
-  for (uint32_t i = 0; i < n; ++i) CollectJs(f, ts_node_named_child(node, i), out, depth + 1);
+  return true;
 }
 
-void CollectPy(const ParsedFile& f, TSNode node, std::vector<std::string>& out, int depth) {
-  if (depth > 400) return;
+bool PyImportAt(const ParsedFile& f, TSNode node, std::vector<std::string>& out) {
   std::string_view t(ts_node_type(node));
   if (t == "import_statement") {
     uint32_t n = ts_node_named_child_count(node);
@@ -106,7 +106,7 @@ void CollectPy(const ParsedFile& f, TSNode node, std::vector<std::string>& out, 
         if (!ts_node_is_null(name)) out.emplace_back(f.NodeText(name));
       }
     }
-    return;
+    return false;
   }
   if (t == "import_from_statement") {
     TSNode mod = ts_node_child_by_field_name(node, "module_name", 11);
@@ -120,18 +120,40 @@ void CollectPy(const ParsedFile& f, TSNode node, std::vector<std::string>& out, 
         if (std::string_view(ts_node_type(c)) == "dotted_name") out.push_back(base + "." + std::string(f.NodeText(c)));
       }
     }
-    return;
+    return false;
   }
-  uint32_t n = ts_node_named_child_count(node);
-  for (uint32_t i = 0; i < n; ++i) CollectPy(f, ts_node_named_child(node, i), out, depth + 1);
+  return true;
+}
+
+// Every named node, depth first, with a cursor (ts_node_named_child(i) is O(i), which made the
+// recursive walk quadratic on long files); at most 400 levels deep, where generated code is.
+template <typename Visit>
+void WalkNamed(TSNode root, Visit visit) {
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  int depth = 0;
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    bool descend = ts_node_is_named(node) && depth < 400 && visit(node);
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) {
+      ++depth;
+      continue;
+    }
+    bool moved = false;
+    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor))) {
+      if (!ts_tree_cursor_goto_parent(&cursor)) break;
+      --depth;
+    }
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&cursor);
 }
 
 }  // namespace
 
 const std::vector<std::string>& ParsedFile::Imports() const {
   if (!imports_done_) {
-    if (lang_ == Lang::kPython) CollectPy(*this, root(), imports_, 0);
-    else CollectJs(*this, root(), imports_, 0);
+    if (lang_ == Lang::kPython) WalkNamed(root(), [&](TSNode n) { return PyImportAt(*this, n, imports_); });
+    else WalkNamed(root(), [&](TSNode n) { return JsImportAt(*this, n, imports_); });
     imports_done_ = true;
   }
   return imports_;
