@@ -86,15 +86,22 @@ FileScan ScanFile(const RuleSet& rules, const SourceFile& file) {
   // Known grammar gaps (a bare '&' in JSX text, `import("m").T` types) made whole files "syntax
   // errors": repair those rows and keep the second parse when it has fewer errors.
   ParseErrors errors = FindParseErrors(**parsed);
+  // First the conservative repair; when it does not help, the aggressive one ('&&' in JSX text).
   for (int attempt = 0; attempt < 3 && errors.count > 0; ++attempt) {
-    std::string repaired = (*parsed)->text();
-    if (!RepairKnownGrammarGaps(file.lang, repaired, errors.rows)) break;
-    auto again = ParsedFile::Parse(file.lang, file.rel, std::move(repaired));
-    if (!again.ok()) break;
-    ParseErrors now = FindParseErrors(**again);
-    if (now.count >= errors.count) break;
-    parsed = std::move(again);
-    errors = std::move(now);
+    bool improved = false;
+    for (bool aggressive : {false, true}) {
+      std::string repaired = (*parsed)->text();
+      if (!RepairKnownGrammarGaps(file.lang, repaired, errors.rows, aggressive)) continue;
+      auto again = ParsedFile::Parse(file.lang, file.rel, std::move(repaired));
+      if (!again.ok()) continue;
+      ParseErrors now = FindParseErrors(**again);
+      if (now.count >= errors.count) continue;
+      parsed = std::move(again);
+      errors = std::move(now);
+      improved = true;
+      break;
+    }
+    if (!improved) break;
   }
   const ParsedFile& pf = **parsed;
   if (errors.count > 0) {

@@ -521,7 +521,7 @@ FileDetection RunDetectors(const std::vector<Detector>& detectors, const std::ve
       }
       f.file = file.rel();
       f.line = static_cast<int>(ts_node_start_point(node).row) + 1;
-      f.excerpt = MakeExcerpt(file.LineAt(ts_node_start_byte(node)));
+      f.excerpt = MakeStatementExcerpt(file.text(), ts_node_start_byte(node), ts_node_end_byte(node));
       f.detector = d.id;
       if (m.kind_checks.empty() && !import_deferred) {
         if (seen.insert({d.id + "\x1f" + f.value, f.name, f.line}).second) out.facts.push_back(std::move(f));

@@ -55,12 +55,12 @@ bool IsEntity(std::string_view line, size_t i) {
   return j > start && j < line.size() && line[j] == ';';
 }
 
-bool RepairAmpersands(std::string& line) {
+bool RepairAmpersands(std::string& line, bool aggressive) {
   bool changed = false;
   for (size_t i = 0; i < line.size(); ++i) {
     if (line[i] != '&') continue;
     bool paired = (i + 1 < line.size() && (line[i + 1] == '&' || line[i + 1] == '=')) || (i > 0 && line[i - 1] == '&');
-    if (paired) {
+    if (paired && !aggressive) {
       ++i;
       continue;
     }
@@ -104,7 +104,7 @@ bool RepairImportTypes(std::string& line) {
 
 }  // namespace
 
-bool RepairKnownGrammarGaps(Lang lang, std::string& text, const std::vector<int>& rows) {
+bool RepairKnownGrammarGaps(Lang lang, std::string& text, const std::vector<int>& rows, bool aggressive) {
   bool jsx = lang == Lang::kJavaScript || lang == Lang::kTsx;
   bool ts = lang == Lang::kTypeScript || lang == Lang::kTsx;
   if (!jsx && !ts) return false;
@@ -121,7 +121,7 @@ bool RepairKnownGrammarGaps(Lang lang, std::string& text, const std::vector<int>
     if (row == want[w]) {
       std::string line = text.substr(start, end - start);
       bool c = false;
-      if (jsx) c = RepairAmpersands(line) || c;
+      if (jsx) c = RepairAmpersands(line, aggressive) || c;
       if (ts) c = RepairImportTypes(line) || c;
       if (c) {
         text.replace(start, end - start, line);  // same length

@@ -27,6 +27,8 @@ ParseErrors FindParseErrors(const ParsedFile& file, size_t max = 32);
 // Rewrites, on the given rows of `text` only: a bare '&' (not '&&', '&=', nor an entity such as
 // '&amp;') becomes a space in JS/JSX/TSX; in TS/TSX `import("m").` becomes blanks and a lone
 // `import("m")` becomes `_` and blanks. Returns whether anything changed.
-bool RepairKnownGrammarGaps(Lang lang, std::string& text, const std::vector<int>& rows);
+// `aggressive` (a second try, when the first did not reduce the errors) also blanks '&&' and
+// '&=' on those rows: JSX text such as `<p>a && b</p>` is text, not an operator.
+bool RepairKnownGrammarGaps(Lang lang, std::string& text, const std::vector<int>& rows, bool aggressive = false);
 
 }  // namespace dsx::audit

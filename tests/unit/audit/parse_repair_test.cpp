@@ -61,3 +61,20 @@ TEST_CASE("parse repair: a real syntax error stays one, and only error rows are 
   std::string py = "def f(:\n  x = a & b\n";
   CHECK_FALSE(RepairKnownGrammarGaps(Lang::kPython, py, {0, 1}));
 }
+
+TEST_CASE("parse repair: '&&' in JSX text needs the aggressive pass, which the code rows never get") {
+  std::string src = "const y = a && b;\nexport const A = () => <p>a && b</p>;\n";
+  auto first = ParsedFile::Parse(Lang::kTsx, "a.tsx", src);
+  REQUIRE(first.ok());
+  ParseErrors errors = FindParseErrors(**first);
+  REQUIRE(errors.count > 0);
+  std::string conservative = src;
+  RepairKnownGrammarGaps(Lang::kTsx, conservative, errors.rows, false);
+  CHECK(conservative == src);
+  std::string aggressive = src;
+  CHECK(RepairKnownGrammarGaps(Lang::kTsx, aggressive, errors.rows, true));
+  auto second = ParsedFile::Parse(Lang::kTsx, "a.tsx", aggressive);
+  REQUIRE(second.ok());
+  CHECK(FindParseErrors(**second).count == 0);
+  CHECK(aggressive.find("const y = a && b;") == 0);  // row 0 had no error
+}
