@@ -433,6 +433,19 @@ KindProbe ProbeFor(const ParsedFile& f, TSNode node) {
   TSNode v = Unwrap(node);
   if (ts_node_is_null(v)) return p;
   std::string_view t = Type(v);
+  // The property of `obj.m` (a capture on the callee's name) stands for `obj.m`: its meaning comes
+  // from obj (an import, an instance), not from a local name m.
+  if (t == "property_identifier" || t == "identifier") {
+    TSNode parent = ts_node_parent(v);
+    if (!ts_node_is_null(parent)) {
+      std::string_view pt = Type(parent);
+      TSNode prop = Field(parent, pt == "attribute" ? "attribute" : "property");
+      if ((pt == "member_expression" || pt == "attribute") && !ts_node_is_null(prop) && ts_node_eq(prop, v)) {
+        v = parent;
+        t = pt;
+      }
+    }
+  }
   if (IsCall(t)) {
     p.call_result = true;
     p.name = CalleeName(f, Field(v, t == "new_expression" ? "constructor" : "function"));
@@ -646,10 +659,37 @@ struct ProjectSymbols::Impl {
         // An imported object: its methods are defined in the module it comes from.
         if (t.empty()) t = Resolve(rel, imp->second.module);
       }
-      if (!t.empty()) add(Exported(t, member, want, depth + 1));
+      if (!t.empty()) {
+        add(Exported(t, member, want, depth + 1));
+        // `export const chatService = new ChatService()` with the class in yet another module.
+        if (imp->second.name != "*" && want != Want::kValue)
+          add(InstanceMember(t, imp->second.name, member, want, depth + 1));
+      }
     } else if (want != Want::kValue) {
-      // A local object's method: defined (if anywhere here) in this file.
+      // A local object's method: defined (if anywhere here) in this file, or in the module its
+      // class or factory comes from.
       add(Kinds(rel, member, want, depth + 1));
+      add(InstanceMember(rel, ns, member, want, depth + 1));
+    }
+    return out;
+  }
+
+  // `obj.member` where obj = new C(...) or make(...) in file `rel` and C / make is imported: the
+  // member as the module of C / make defines it.
+  std::set<std::string> InstanceMember(const std::string& rel, const std::string& obj, const std::string& member,
+                                       Want want, int depth) {
+    std::set<std::string> out;
+    const FileSymbols* f = Get(rel);
+    if (!f || depth > 24) return out;
+    auto calls = f->call_results.find(obj);
+    if (calls == f->call_results.end()) return out;
+    for (const auto& ctor : calls->second) {
+      auto imp = f->imported.find(ctor);
+      if (imp == f->imported.end() || imp->second.name == "*") continue;
+      std::string t = Resolve(rel, imp->second.module);
+      if (t.empty()) continue;
+      auto k = Exported(t, member, want, depth + 1);
+      out.insert(k.begin(), k.end());
     }
     return out;
   }

@@ -183,11 +183,55 @@ TEST_CASE("symbols: hostile input ends (deep nesting, long import chains, paths 
            "import { v as w } from './c" + std::to_string(i - 1) + "';\nexport const v = w;\n");
   CHECK(p.Holds("c3.ts", "v", "k"));
   // Imports that climb above the root, import themselves, or name nothing.
-  p.File("x/self.ts", "import { s } from './self';\nimport { t } from '../../../../etc/passwd';\nexport const s = s;\n");
+  p.File("x/self.ts",
+         "import { s } from './self';\nimport { t } from '../../../../etc/passwd';\nexport const s = s;\n");
   p.File("x/rel.py", "from ....... import nothing\nfrom . import\n");
   CHECK_FALSE(p.Holds("x/self.ts", "s", "k"));
   CHECK_FALSE(p.Holds("x/rel.py", "nothing", "k"));
   ProjectSymbols s(p.symbols, {});
   CHECK(s.ResolveModule("x/self.ts", "../../../../etc/passwd") == "");
   CHECK(s.ResolveModule("x/rel.py", ".......") == "");
+}
+
+TEST_CASE("symbols: a method called on an imported instance, and on an instance of an imported class") {
+  Project p;
+  p.Rule("reaches_model", Lang::kTypeScript,
+         "(call_expression function: (identifier) @f (#eq? @f \"streamText\")) @value", /*function=*/true);
+  p.File("src/chat.ts",
+         "import { streamText } from 'ai';\n"
+         "export class ChatService {\n"
+         "  async processUserMessage(m: any) { return this.run(m); }\n"
+         "  private async run(m: any) { const r = streamText({ prompt: m }); }\n"
+         "  async ping() { return 1; }\n"
+         "}\n"
+         "export const chatService = new ChatService();\n");
+  p.File("src/wire.ts", "import { ChatService } from './chat';\nexport const service = new ChatService();\n");
+  p.File("src/socket.ts",
+         "import { chatService } from './chat';\nimport { service } from './wire';\nimport { ChatService } from "
+         "'./chat';\n"
+         "const local = new ChatService();\n");
+  CHECK(p.Holds("src/socket.ts", "chatService.processUserMessage", "reaches_model"));
+  CHECK_FALSE(p.Holds("src/socket.ts", "chatService.ping", "reaches_model"));
+  CHECK(p.Holds("src/socket.ts", "service.processUserMessage", "reaches_model"));
+  CHECK(p.Holds("src/socket.ts", "local.processUserMessage", "reaches_model"));
+  CHECK_FALSE(p.Holds("src/socket.ts", "local.ping", "reaches_model"));
+}
+
+TEST_CASE("symbols: a #kind? capture on a callee's property stands for the whole member") {
+  auto pf =
+      ParsedFile::Parse(Lang::kTypeScript, "s.ts", "await chatService.processUserMessage(data);\nthis.run();\nf();\n");
+  REQUIRE(pf.ok());
+  auto q = CompiledQuery::Compile(Lang::kTypeScript,
+                                  "(call_expression function: [(identifier) @fn (member_expression property: "
+                                  "(property_identifier) @fn)]) @call");
+  REQUIRE(q.ok());
+  std::vector<std::string> names, calls;
+  for (const auto& m : (*q)->Run(**pf)) {
+    names.push_back(ProbeFor(**pf, m.captures.at("fn")).name);
+    KindProbe c = ProbeFor(**pf, m.captures.at("call"));
+    CHECK(c.call_result);
+    calls.push_back(c.name);
+  }
+  CHECK(names == std::vector<std::string>{"chatService.processUserMessage", "run", "f"});
+  CHECK(calls == names);
 }
