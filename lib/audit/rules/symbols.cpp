@@ -2,6 +2,7 @@
 #include "audit/rules/symbols.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -66,6 +67,16 @@ std::string NameOf(const ParsedFile& f, TSNode n) {
     std::string_view otext = f.NodeText(obj);
     if (ot == "this" || otext == "self" || otext == "cls") return std::string(f.NodeText(prop));
     if (ot == "identifier") return std::string(otext) + "." + std::string(f.NodeText(prop));
+    // this.llm.stream() / self.llm.stream(): the field llm's member.
+    if (ot == "member_expression" || ot == "attribute") {
+      TSNode inner = Field(obj, ot == "attribute" ? "object" : "object");
+      TSNode field = Field(obj, ot == "attribute" ? "attribute" : "property");
+      if (!ts_node_is_null(inner) && !ts_node_is_null(field)) {
+        std::string_view it = Type(inner), itext = f.NodeText(inner);
+        if (it == "this" || itext == "self")
+          return std::string(f.NodeText(field)) + "." + std::string(f.NodeText(prop));
+      }
+    }
   }
   return "";
 }
@@ -109,7 +120,8 @@ const std::vector<bool>& InterestingSymbols(const TSLanguage* lang) {
     std::string_view t(name);
     table[sym] = IsFunctionNode(t) || IsCall(t) || t == "import_statement" || t == "import_from_statement" ||
                  t == "export_statement" || t == "variable_declarator" || t == "assignment_expression" ||
-                 t == "assignment" || t == "return_statement";
+                 t == "assignment" || t == "return_statement" || t == "public_field_definition" ||
+                 t == "field_definition";
   }
   return tables.emplace(lang, std::move(table)).first->second;
 }
@@ -360,6 +372,13 @@ class Summarizer {
       if (!JsRequire(node)) Bind(NameOf(f_, Field(node, "name")), Field(node, "value"));
     } else if (t == "assignment_expression" || t == "assignment") {
       Bind(NameOf(f_, Field(node, "left")), Field(node, "right"));
+    } else if (t == "public_field_definition" || t == "field_definition") {
+      // Class fields: `private llm = new LLMService();` (TS) / `llm = new LLMService();` (JS).
+      TSNode name = Field(node, "name");
+      if (ts_node_is_null(name)) name = Field(node, "property");
+      TSNode value = Field(node, "value");
+      if (!ts_node_is_null(name) && !ts_node_is_null(value) && !IsFunctionNode(Type(value)))
+        Bind(std::string(f_.NodeText(name)), value);
     } else if (t == "return_statement") {
       if (ts_node_named_child_count(node) > 0) Return(fn_stack_.back(), ts_node_named_child(node, 0));
     } else if (IsCall(t)) {
@@ -520,7 +539,12 @@ struct ProjectSymbols::Impl {
   // Python: dotted module suffix -> files ("socket.main" -> backend/open_webui/socket/main.py).
   std::unordered_map<std::string, std::vector<std::string>> py_modules;
   std::map<std::tuple<int, std::string, std::string>, std::set<std::string>> memo;
-  std::set<std::tuple<int, std::string, std::string>> busy;
+  // Keys being computed, with their depth on the stack. A result that saw an unfinished key below
+  // it (a cycle back to an ancestor) or a cut by depth is incomplete: it is returned but not
+  // memoized, or the first path through a cycle would fix a wrong answer for every later query.
+  std::map<std::tuple<int, std::string, std::string>, int> busy;
+  int low = INT_MAX;      // the shallowest unfinished key the current computation ran into
+  long budget = 2000000;  // Kinds calls before memoizing regardless (bounds pathological graphs)
   std::map<std::pair<std::string, std::string>, std::string> resolved;
 
   const FileSymbols* Get(const std::string& rel) const {
@@ -608,7 +632,11 @@ struct ProjectSymbols::Impl {
   // Kinds of `name` as exported by file `rel` (following default, re-exports and `export *`).
   std::set<std::string> Exported(const std::string& rel, std::string name, Want want, int depth) {
     const FileSymbols* f = Get(rel);
-    if (!f || depth > 10) return {};
+    if (!f) return {};
+    if (depth > 96) {
+      low = std::min(low, -1);
+      return {};
+    }
     if (name == "default") {
       if (f->default_export.empty()) return {};
       name = f->default_export;
@@ -680,7 +708,11 @@ struct ProjectSymbols::Impl {
                                        Want want, int depth) {
     std::set<std::string> out;
     const FileSymbols* f = Get(rel);
-    if (!f || depth > 24) return out;
+    if (!f) return out;
+    if (depth > 96) {
+      low = std::min(low, -1);
+      return out;
+    }
     auto calls = f->call_results.find(obj);
     if (calls == f->call_results.end()) return out;
     for (const auto& ctor : calls->second) {
@@ -696,11 +728,23 @@ struct ProjectSymbols::Impl {
 
   std::set<std::string> Kinds(const std::string& rel, const std::string& name, Want want, int depth) {
     const FileSymbols* f = Get(rel);
-    if (!f || name.empty() || depth > 24) return {};
+    if (!f || name.empty()) return {};
+    if (depth > 96) {
+      low = std::min(low, -1);  // cut: nothing above is complete
+      return {};
+    }
     auto key = std::make_tuple(static_cast<int>(want), rel, name);
     auto m = memo.find(key);
     if (m != memo.end()) return m->second;
-    if (!busy.insert(key).second) return {};  // a cycle: what is known so far comes from the other path
+    auto b = busy.find(key);
+    if (b != busy.end()) {  // a cycle: what is known so far comes from the other path
+      low = std::min(low, b->second);
+      return {};
+    }
+    busy.emplace(key, depth);
+    int saved_low = low;
+    low = INT_MAX;
+    --budget;
     std::set<std::string> out;
     auto add = [&](const std::set<std::string>& k) { out.insert(k.begin(), k.end()); };
     auto direct = [&](const std::map<std::string, std::set<std::string>>& map) {
@@ -732,7 +776,9 @@ struct ProjectSymbols::Impl {
     }
     add(ThroughImport(rel, *f, name, want, depth));
     busy.erase(key);
-    memo.emplace(key, out);
+    bool complete = low >= depth || budget < 0;
+    low = std::min(saved_low, low < depth ? low : INT_MAX);
+    if (complete) memo.emplace(key, out);
     return out;
   }
 };

@@ -235,3 +235,54 @@ TEST_CASE("symbols: a #kind? capture on a callee's property stands for the whole
   CHECK(names == std::vector<std::string>{"chatService.processUserMessage", "run", "f"});
   CHECK(calls == names);
 }
+
+TEST_CASE("symbols: fields hold instances: this.llm.stream() reaches the field's class, in TS and Python") {
+  Project p;
+  p.Rule("reaches_model", Lang::kTypeScript,
+         "(call_expression function: (identifier) @f (#eq? @f \"streamText\")) @value", /*function=*/true);
+  p.Rule("reaches_model", Lang::kPython, "(call function: (identifier) @f (#eq? @f \"astream\")) @value",
+         /*function=*/true);
+  p.File("llm.ts",
+         "import { streamText } from 'ai';\nexport class LLM {\n  stream() { return streamText({}); }\n  count() { "
+         "return 1; }\n}\n");
+  p.File("chat.ts",
+         "import { LLM } from './llm';\n"
+         "export class Chat {\n"
+         "  private llm = new LLM();\n"
+         "  private other: LLM;\n"
+         "  constructor() { this.other = new LLM(); }\n"
+         "  run() { return this.llm.stream(); }\n"
+         "  run2() { return this.other.stream(); }\n"
+         "  idle() { return this.llm.count(); }\n"
+         "}\n");
+  p.File("agent/llm.py", "class LLM:\n    def go(self):\n        return astream()\n");
+  p.File("agent/chat.py",
+         "from agent.llm import LLM\n\nclass Chat:\n    def __init__(self):\n        self.llm = LLM()\n\n"
+         "    def run(self):\n        return self.llm.go()\n");
+  CHECK(p.Holds("chat.ts", "run", "reaches_model"));
+  CHECK(p.Holds("chat.ts", "run2", "reaches_model"));
+  CHECK_FALSE(p.Holds("chat.ts", "idle", "reaches_model"));
+  CHECK(p.Holds("agent/chat.py", "run", "reaches_model"));
+}
+
+TEST_CASE("symbols: a cycle does not fix a wrong answer for later queries, and long chains are followed") {
+  Project p;
+  p.Rule("reaches_model", Lang::kTypeScript,
+         "(call_expression function: (identifier) @f (#eq? @f \"streamText\")) @value", /*function=*/true);
+  // a streams and calls b; b calls a back. Asking for a first computes b while a is unfinished.
+  p.File("cycle.ts", "export function a() { streamText({}); b(); }\nexport function b() { a(); }\n");
+  {
+    ProjectSymbols s(p.symbols, {});
+    KindProbe pa{"a", "reaches_model"}, pb{"b", "reaches_model"};
+    CHECK(s.Holds("cycle.ts", pa));
+    CHECK(s.Holds("cycle.ts", pb));  // was memoized empty from inside a's computation
+  }
+  // A chain of 12 files, each calling the next one's function through an import, then a method
+  // on an instance: beyond the old depth cut of 10.
+  p.File("m12.ts", "import { streamText } from 'ai';\nexport function f12() { streamText({}); }\n");
+  for (int i = 11; i >= 1; --i)
+    p.File("m" + std::to_string(i) + ".ts", "import { f" + std::to_string(i + 1) + " } from './m" +
+                                                std::to_string(i + 1) + "';\nexport function f" + std::to_string(i) +
+                                                "() { return f" + std::to_string(i + 1) + "(); }\n");
+  CHECK(p.Holds("m1.ts", "f1", "reaches_model"));
+}
