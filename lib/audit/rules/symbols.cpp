@@ -228,6 +228,28 @@ class Summarizer {
     }
   }
 
+  // Calls `each(name, exported_as)` for every specifier of the export clauses of `node`; returns
+  // whether there was a clause (`export { a as b }`), as opposed to `export *` or a declaration.
+  template <typename Each>
+  bool ForEachExportSpecifier(TSNode node, Each each) {
+    bool clause = false;
+    uint32_t n = ts_node_named_child_count(node);
+    for (uint32_t i = 0; i < n; ++i) {
+      TSNode c = ts_node_named_child(node, i);
+      if (Type(c) != "export_clause") continue;
+      clause = true;
+      uint32_t k = ts_node_named_child_count(c);
+      for (uint32_t s = 0; s < k; ++s) {
+        TSNode spec = ts_node_named_child(c, s);
+        TSNode name = Field(spec, "name"), alias = Field(spec, "alias");
+        if (ts_node_is_null(name)) continue;
+        std::string from = Unquote(f_.NodeText(name));
+        each(from, ts_node_is_null(alias) ? from : Unquote(f_.NodeText(alias)));
+      }
+    }
+    return clause;
+  }
+
   void JsExport(TSNode node) {
     TSNode src = Field(node, "source");
     bool is_default = false;
@@ -236,46 +258,34 @@ class Summarizer {
       if (Type(ts_node_child(node, i)) == "default") is_default = true;
     if (!ts_node_is_null(src)) {
       std::string module = Unquote(f_.NodeText(src));
-      bool clause = false;
-      uint32_t n = ts_node_named_child_count(node);
-      for (uint32_t i = 0; i < n; ++i) {
-        TSNode c = ts_node_named_child(node, i);
-        if (Type(c) != "export_clause") continue;
-        clause = true;
-        uint32_t k = ts_node_named_child_count(c);
-        for (uint32_t s = 0; s < k; ++s) {
-          TSNode spec = ts_node_named_child(c, s);
-          TSNode name = Field(spec, "name"), alias = Field(spec, "alias");
-          if (ts_node_is_null(name)) continue;
-          std::string from = Unquote(f_.NodeText(name));
-          out_.reexports[ts_node_is_null(alias) ? from : Unquote(f_.NodeText(alias))] = {module, from};
-        }
-      }
+      bool clause = ForEachExportSpecifier(node, [&](const std::string& from, const std::string& as) {
+        out_.reexports[as] = {module, from};
+      });
       if (!clause) out_.star_exports.push_back(module);
       return;
     }
     if (is_default) {
       TSNode decl = Field(node, "declaration");
       TSNode value = Field(node, "value");
-      if (!ts_node_is_null(decl)) out_.default_export = FunctionName(f_, decl, node);
-      else if (!ts_node_is_null(value)) out_.default_export = NameOf(f_, value);
-      if (out_.default_export.empty() && !ts_node_is_null(value)) Bind("default", value);
-      if (out_.default_export.empty() && !ts_node_is_null(value)) out_.default_export = "default";
+      if (!ts_node_is_null(decl)) {
+        std::string_view dt = Type(decl);
+        TSNode name = Field(decl, "name");
+        out_.default_export = (dt == "class_declaration" || dt == "class") && !ts_node_is_null(name)
+                                  ? std::string(f_.NodeText(name))
+                                  : FunctionName(f_, decl, node);
+      } else if (!ts_node_is_null(value)) {
+        out_.default_export = NameOf(f_, value);
+        if (out_.default_export.empty()) {  // `export default createThing()`: the value itself
+          Bind("default", value);
+          out_.default_export = "default";
+        }
+      }
       return;
     }
     // `export { a as b }`: b is another name for a.
-    uint32_t n = ts_node_named_child_count(node);
-    for (uint32_t i = 0; i < n; ++i) {
-      TSNode c = ts_node_named_child(node, i);
-      if (Type(c) != "export_clause") continue;
-      uint32_t k = ts_node_named_child_count(c);
-      for (uint32_t s = 0; s < k; ++s) {
-        TSNode spec = ts_node_named_child(c, s);
-        TSNode name = Field(spec, "name"), alias = Field(spec, "alias");
-        if (ts_node_is_null(name) || ts_node_is_null(alias)) continue;
-        out_.aliases[Unquote(f_.NodeText(alias))].push_back(Unquote(f_.NodeText(name)));
-      }
-    }
+    ForEachExportSpecifier(node, [&](const std::string& from, const std::string& as) {
+      if (as != from) out_.aliases[as].push_back(from);
+    });
   }
 
   // `const { a, b: c } = require('./m')` and `const m = require('./m')`.

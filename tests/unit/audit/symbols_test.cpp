@@ -286,3 +286,15 @@ TEST_CASE("symbols: a cycle does not fix a wrong answer for later queries, and l
                                                 "() { return f" + std::to_string(i + 1) + "(); }\n");
   CHECK(p.Holds("m1.ts", "f1", "reaches_model"));
 }
+
+TEST_CASE("symbols: default exports of a class and of a call") {
+  Project p;
+  p.Rule("reaches_model", Lang::kTypeScript,
+         "(call_expression function: (identifier) @f (#eq? @f \"streamText\")) @value", /*function=*/true);
+  p.Rule("sio_server", Lang::kTypeScript, "(new_expression constructor: (identifier) @c (#eq? @c \"Server\")) @value");
+  p.File("svc.ts", "export default class Svc {\n  go() { streamText({}); }\n}\n");
+  p.File("io.ts", "export default new Server(1);\n");
+  p.File("use.ts", "import Svc from './svc';\nimport io from './io';\nconst s = new Svc();\n");
+  CHECK(p.Holds("use.ts", "s.go", "reaches_model"));
+  CHECK(p.Holds("use.ts", "io", "sio_server"));
+}
