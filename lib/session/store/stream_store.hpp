@@ -109,6 +109,10 @@ struct StreamState {
   // the service answers 503 with it for every read and write until the stream is repaired
   // (`dsx session repair`) or deleted. Other streams are unaffected.
   std::optional<std::string> unavailable;
+  // Shared stores only (see "Shared stores" below): the token of the last mutation applied,
+  // and the source's path for a fork (so a server that never saw the source can find it).
+  std::uint64_t version = 0;
+  std::optional<std::string> fork_source_path;
 };
 
 // Create a stream. `batches` are its initial appends (a fork's sub-offset prefix, then the
@@ -117,6 +121,9 @@ struct CreateOp {
   StreamMeta meta;
   std::vector<Batch> batches;
   bool closed = false;
+  // Shared stores: the created stream's version token, and the fork source's path.
+  std::uint64_t new_version = 0;
+  std::optional<std::string> fork_source_path;
 };
 
 // Append one batch atomically with the state update that goes with it: either all of it is
@@ -127,6 +134,10 @@ struct AppendOp {
   std::optional<ProducerTuple> producer;  // sets producers[id] = {epoch, seq}
   std::optional<std::string> stream_seq;  // sets the stream's last Stream-Seq
   bool close = false;                     // closes the stream (sets closed_by = producer)
+  // Shared stores: apply only if the stream's version is `expect_version`, then set it to
+  // `new_version`; otherwise apply nothing and fail with Conflict. Unused (0) elsewhere.
+  std::uint64_t expect_version = 0;
+  std::uint64_t new_version = 0;
 };
 
 struct AppendResult {
@@ -190,6 +201,35 @@ class StreamStore {
 
   // Optional hook for /metrics (see SyncObserver). Stores without syncs ignore it.
   virtual void SetSyncObserver(SyncObserver observer) { (void)observer; }
+
+  // ---- Shared stores (store/redis: several servers on one store) ----------------------------
+  // Every server keeps the service's view of a stream in memory; the store arbitrates:
+  //  - each mutation carries a version token: Append applies only if the stream's version is
+  //    op.expect_version (else Conflict, nothing applied) and sets op.new_version; Create fails
+  //    with Conflict when the path exists (whoever made it). Tokens are unique per mutation (a
+  //    server's random id in the high 32 bits, a counter below), so a chain of pipelined appends
+  //    from one server breaks at the first conflict and never resumes on another server's write;
+  //  - Fetch gives a stream's committed state by path (nullopt: no such stream), with its data
+  //    up to state.tail readable through Read by the time `done` runs;
+  //  - the change listener hears of every mutation any server made (path and new version), so
+  //    live readers wake on every node;
+  //  - callbacks never run inside the call that submitted them (the service takes its
+  //    per-stream lock in them), and a mutation that may not have run (Redis unreachable,
+  //    timeout) fails with Unavailable.
+  virtual bool Shared() const { return false; }
+  // A fresh stream id (unique across servers for shared stores). `local_next` is the
+  // service's own counter, which single-server stores use as is.
+  virtual StreamId NewId(StreamId local_next) { return local_next; }
+  using FetchCallback = std::function<void(Result<std::optional<StreamState>>)>;
+  virtual void Fetch(const std::string& path, FetchCallback done) {
+    (void)path;
+    done(Status::Failed("not a shared store"));
+  }
+  using ChangeListener = std::function<void(const std::string& path, std::uint64_t version)>;
+  virtual void SetChangeListener(ChangeListener listener) { (void)listener; }
+  // The listener may have missed changes (subscription lost and re-established): the service
+  // resynchronises every stream it holds. Shared stores call it after a reconnect.
+  virtual void SetResyncListener(std::function<void()> listener) { (void)listener; }
 
   // Shutdown: complete every submitted mutation (invoking its callback), sync, release
   // files. Later mutations fail with Unavailable. Blocks; call off the io threads.
