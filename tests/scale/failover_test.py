@@ -6,7 +6,6 @@ failover with --redis-wait-replicas 1.
 Usage: failover_test.py DSX {reader_failover,publisher_failover,redis_restart,redis_unreachable,sentinel_failover}
 """
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -215,6 +214,10 @@ def test_redis_unreachable(dsx):
     name = "down/x"
     create_stream(a.url, name)
     assert append(a.url, name, "before ")[0] == 204
+    # A reader following through B across the outage: told, retries, ends with the exact text.
+    tail = h.popen([dsx, "session", "tail", name, "-f", "--server", b.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tail_out = Collector(tail)
+    wait_for(lambda: tail_out.out == b"before ", 10, "tail -f through B to print the first append")
     redis.kill9()
     t0 = time.time()
     st, hd, body = append(a.url, name, "during ", timeout=30)
@@ -257,6 +260,15 @@ def test_redis_unreachable(dsx):
     assert st == 200 and body == b"live", "long-poll on B after the outage: %d %r" % (st, body)
     log("long-poll on B woke %.0f ms after an append through A, after the outage" % ((time.time() - t2) * 1000))
     assert http("PUT", h.stream_url(a.url, "down/new"), headers={"Content-Type": "text/plain"})[0] == 201
+    assert append(a.url, name, "", extra={"Stream-Closed": "true"})[0] == 204
+    try:
+        tail.wait(30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("tail -f through B did not end after the close (has %r)" % tail_out.out)
+    tail_out.join(5)
+    err = tail.stderr.read().decode(errors="replace")
+    assert tail.returncode == 0 and tail_out.out == b"before after live", (tail.returncode, tail_out.out, err[-1500:])
+    log("tail -f through B across the outage: exact text, exit 0; stderr: %s" % " | ".join(err.strip().splitlines()[-3:]))
     for n in (a, b):
         n.assert_alive()
 
