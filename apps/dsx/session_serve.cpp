@@ -1,21 +1,30 @@
 // dsx session serve: flags -> lib/session/server/serve.hpp. Precedence: flags > DSX_*
 // environment > --config FILE > built-in defaults.
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "commands.hpp"
 #include "core/log.hpp"
 #include "session/server/serve.hpp"
 #include "session/store/file/file_store.hpp"
+// Transitional (issue 16 in progress): the Redis store is wired once its implementation exists.
+#if __has_include("session/store/redis/redis_store.hpp") && __has_include("session/store/redis/redis_store.cpp")
+#include "redis/client.hpp"
+#include "session/store/redis/redis_store.hpp"
+#define DSX_HAVE_REDIS_STORE 1
+#endif
 
 namespace dsx::cmd {
 namespace {
 
-// The durable store of `dsx session serve`: the file store. Wired here, not in the server library,
-// because the file store is built on that library (docs/ARCHITECTURE.md, "Module arrows").
-Result<std::unique_ptr<session::StreamStore>> OpenFileStoreFor(const session::ServeConfig& c) {
+// The durable stores of `dsx session serve`: the file store and the Redis store. Wired here, not
+// in the server library, because they are built on that library (docs/ARCHITECTURE.md, "Module
+// arrows").
+Result<std::unique_ptr<session::StreamStore>> OpenFileStoreFor(const session::ServeConfig& c, const std::string& dir) {
   session::FileStoreOptions fo;
-  fo.dir = c.data;
+  fo.dir = dir;
   fo.fsync = c.fsync == "always"  ? session::FileStoreOptions::FsyncMode::kAlways
              : c.fsync == "batch" ? session::FileStoreOptions::FsyncMode::kBatch
                                   : session::FileStoreOptions::FsyncMode::kNever;
@@ -24,6 +33,54 @@ Result<std::unique_ptr<session::StreamStore>> OpenFileStoreFor(const session::Se
     log::Warn("fsync is off: acknowledged appends can be lost in a crash (--fsync never)");
   }
   return session::OpenFileStore(fo);
+}
+
+// A Redis URL checked before anything starts, so a typo is a usage error (exit 2) with
+// redis::ParseUrl's reason (rediss://, a password in the URL, a sentinel URL without master...).
+Status CheckRedisUrl(const std::string& url) {
+#ifdef DSX_HAVE_REDIS_STORE
+  auto parsed = redis::ParseUrl(url);
+  if (!parsed.ok()) return Status::Usage("invalid --store: " + parsed.status().message());
+  return Status::Ok();
+#else
+  (void)url;
+  return Status::Usage("--store: this dsx was built without the Redis store (lib/session/store/redis)");
+#endif
+}
+
+Result<std::unique_ptr<session::StreamStore>> OpenRedisStoreFor(const session::ServeConfig& c, const std::string& url,
+                                                               const std::string& password) {
+#ifdef DSX_HAVE_REDIS_STORE
+  session::RedisStoreOptions ro;
+  ro.url = url;
+  ro.password = password;
+  ro.wait_replicas = static_cast<int>(c.redis_wait_replicas);
+  std::vector<std::string> warnings;
+  auto store = session::OpenRedisStore(ro, &warnings);
+  if (!store.ok()) return store.status();
+  // What the connected Redis may lose of acknowledged appends (AOF off, everysec, replicas
+  // without --redis-wait-replicas: a failover may drop the appends the replica had not got).
+  for (const std::string& w : warnings) log::Warn(w);
+  log::Info("store: " + url + (c.redis_wait_replicas > 0
+                                   ? " (appends acknowledged after WAIT " + std::to_string(c.redis_wait_replicas) + ")"
+                                   : ""));
+  return store;
+#else
+  (void)c;
+  (void)url;
+  (void)password;
+  return Status::Failed("this dsx was built without the Redis store (lib/session/store/redis)");
+#endif
+}
+
+Result<std::unique_ptr<session::StreamStore>> OpenStoreFor(const session::ServeConfig& c,
+                                                          const std::string& redis_password) {
+  auto choice = session::ChooseStore(c);
+  if (!choice.ok()) return choice.status();
+  if (choice->kind == session::StoreChoice::Kind::kRedis) {
+    return OpenRedisStoreFor(c, choice->redis_url, redis_password);
+  }
+  return OpenFileStoreFor(c, choice->dir);
 }
 
 struct ServeFlags {
@@ -70,10 +127,20 @@ void register_session_serve(CLI::App& session) {
       cmd->add_option("--sweep-interval-ms", f->flags.sweep_interval_ms,
                       "how often expired streams are removed and their disk freed (0: only when touched) [ms]")
           ->default_str("10000");
+  auto* store = cmd->add_option("--store", f->flags.store,
+                                "where streams live: file:DIR (as --data), memory: (as --memory), "
+                                "redis://HOST:PORT[/DB], redis+sentinel://HOST:PORT[,...]/MASTER[/DB] or "
+                                "redis+cluster://HOST:PORT[,...]; see docs/scaling.md");
+  auto* pwfile = cmd->add_option("--redis-password-file", f->flags.redis_password_file,
+                                 "Redis password: this file's content (else DSX_REDIS_PASSWORD); never on the "
+                                 "command line");
+  auto* wait = cmd->add_option("--redis-wait-replicas", f->flags.redis_wait_replicas,
+                               "acknowledge an append only after WAIT confirms N replicas have it (0..16)")
+                   ->default_str("0");
   cmd->add_option("--config", f->config_file, "TOML file with the same keys (flags and DSX_* win)");
 
   cmd->callback([f, listen, data, memory, lp, fsync, interval, body, session_body, max_conns, fmt, logreq, threads, key,
-                 insecure, sweep] {
+                 insecure, sweep, store, pwfile, wait] {
     session::ServeConfig c;
     if (!f->config_file.empty()) {
       if (Status s = session::ApplyConfigFile(f->config_file, &c); !s.ok()) return cli::Finish(s);
@@ -95,7 +162,33 @@ void register_session_serve(CLI::App& session) {
     if (key->count()) c.auth_key_file = v.auth_key_file;
     if (insecure->count()) c.insecure = v.insecure;
     if (sweep->count()) c.sweep_interval_ms = v.sweep_interval_ms;
-    cli::Finish(session::Serve(c, OpenFileStoreFor));
+    // --store names the store as --data and --memory do: two of them on one command line are a
+    // mistake; one on the command line wins over a store named by DSX_* or the config file.
+    if (store->count() + data->count() + memory->count() > 1) {
+      return cli::Finish(Status::Usage("--store, --data and --memory exclude each other: give one"));
+    }
+    if (store->count()) {
+      c.store = v.store;
+      c.memory = false;
+    } else if (data->count() || memory->count()) {
+      c.store.clear();
+    }
+    if (pwfile->count()) c.redis_password_file = v.redis_password_file;
+    if (wait->count()) c.redis_wait_replicas = v.redis_wait_replicas;
+    if (Status s = session::ValidateConfig(c); !s.ok()) return cli::Finish(s);
+    // The Redis URL and password are checked before anything starts: a typo or a missing
+    // password file is a usage error (exit 2). The password goes straight to the opener.
+    std::string password;
+    auto choice = session::ChooseStore(c);
+    if (choice.ok() && choice->kind == session::StoreChoice::Kind::kRedis) {
+      if (Status s = CheckRedisUrl(choice->redis_url); !s.ok()) return cli::Finish(s);
+      auto pw = session::ReadRedisPassword(c);
+      if (!pw.ok()) return cli::Finish(pw.status());
+      password = std::move(pw).value();
+    }
+    cli::Finish(session::Serve(c, [password](const session::ServeConfig& config) {
+      return OpenStoreFor(config, password);
+    }));
   });
 }
 

@@ -176,3 +176,106 @@ TEST_CASE("connection and session body limits: environment and ranges") {
   c.max_session_body_bytes = 0;
   CHECK_FALSE(ValidateConfig(c).ok());
 }
+
+TEST_CASE("--store: file:DIR, memory: and Redis URLs; everything else is a usage error") {
+  ServeConfig c;
+  auto file = ChooseStore(c);  // no --store: the file store in --data
+  REQUIRE(file.ok());
+  CHECK(file->kind == StoreChoice::Kind::kFile);
+  CHECK(file->dir == "./var/dsx");
+
+  c.store = "file:/srv/dsx";
+  auto dir = ChooseStore(c);
+  REQUIRE(dir.ok());
+  CHECK(dir->kind == StoreChoice::Kind::kFile);
+  CHECK(dir->dir == "/srv/dsx");
+  CHECK(dir->Describe() == "file:/srv/dsx");
+
+  c.store = "memory:";
+  CHECK(ChooseStore(c)->kind == StoreChoice::Kind::kMemory);
+
+  for (const char* url : {"redis://127.0.0.1:6390", "redis://127.0.0.1:6390/2", "rediss://h:1",
+                          "redis+sentinel://127.0.0.1:26390/mymaster", "redis+cluster://127.0.0.1:7000,127.0.0.1:7001"}) {
+    c.store = url;
+    auto r = ChooseStore(c);
+    REQUIRE(r.ok());
+    CHECK(r->kind == StoreChoice::Kind::kRedis);
+    CHECK(r->redis_url == url);  // the app checks it with redis::ParseUrl (rediss:// refused there)
+    CHECK(ValidateConfig(c).ok());
+  }
+
+  for (const char* bad : {"file:", "postgres://x", "memory", "/var/dsx"}) {
+    c.store = bad;
+    Status s = ChooseStore(c).status();
+    CHECK(s.code() == Code::kUsage);
+    CHECK(ValidateConfig(c).code() == Code::kUsage);
+  }
+  c.store = "redis://127.0.0.1:6390";
+  c.memory = true;
+  CHECK(ValidateConfig(c).code() == Code::kUsage);  // two stores named
+}
+
+TEST_CASE("--store, --redis-password-file and --redis-wait-replicas from the file and the environment") {
+  TempConfig f("store = \"redis://127.0.0.1:6390\"\nredis-password-file = \"/etc/dsx/redis.pw\"\nredis_wait_replicas = 1\n");
+  ServeConfig c;
+  REQUIRE(ApplyConfigFile(f.path, &c).ok());
+  CHECK(c.store == "redis://127.0.0.1:6390");
+  CHECK(c.redis_password_file == "/etc/dsx/redis.pw");
+  CHECK(c.redis_wait_replicas == 1);
+  {
+    ScopedEnv store("DSX_STORE", "redis+cluster://127.0.0.1:7000");
+    ScopedEnv wait("DSX_REDIS_WAIT_REPLICAS", "2");
+    REQUIRE(ApplyEnvironment(&c).ok());
+    CHECK(c.store == "redis+cluster://127.0.0.1:7000");
+    CHECK(c.redis_wait_replicas == 2);
+  }
+  c.redis_password_file.clear();
+  CHECK(ValidateConfig(c).ok());
+  c.redis_wait_replicas = 17;
+  CHECK(ValidateConfig(c).code() == Code::kUsage);
+  c.redis_wait_replicas = 16;
+  CHECK(ValidateConfig(c).ok());
+
+  // The Redis options need a Redis store.
+  ServeConfig m;
+  m.memory = true;
+  m.redis_wait_replicas = 1;
+  CHECK(ValidateConfig(m).code() == Code::kUsage);
+  m.redis_wait_replicas = 0;
+  m.redis_password_file = "/etc/dsx/redis.pw";
+  CHECK(ValidateConfig(m).code() == Code::kUsage);
+}
+
+TEST_CASE("the Redis password: from the file (newline stripped), else DSX_REDIS_PASSWORD; never in messages") {
+  ServeConfig c;
+  c.store = "redis://127.0.0.1:6390";
+  {
+    ScopedEnv pw("DSX_REDIS_PASSWORD", "from-env");
+    auto r = ReadRedisPassword(c);
+    REQUIRE(r.ok());
+    CHECK(*r == "from-env");
+
+    TempConfig file("hunter2-secret\r\n");  // the file wins over the environment
+    c.redis_password_file = file.path;
+    auto f = ReadRedisPassword(c);
+    REQUIRE(f.ok());
+    CHECK(*f == "hunter2-secret");
+  }
+  c.redis_password_file.clear();
+  CHECK(ReadRedisPassword(c).value() == "");  // neither: no AUTH
+
+  c.redis_password_file = "/nonexistent/redis.pw";
+  Status missing = ReadRedisPassword(c).status();
+  CHECK(missing.code() == Code::kUsage);
+  CHECK(missing.message().find("/nonexistent/redis.pw") != std::string::npos);
+
+  TempConfig empty("\n");
+  c.redis_password_file = empty.path;
+  CHECK(ReadRedisPassword(c).status().code() == Code::kUsage);
+
+  TempConfig two("line-one-secret\nline-two\n");
+  c.redis_password_file = two.path;
+  Status s = ReadRedisPassword(c).status();
+  CHECK(s.code() == Code::kUsage);
+  CHECK(s.message().find("line-one-secret") == std::string::npos);
+}

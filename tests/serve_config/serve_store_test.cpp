@@ -79,3 +79,29 @@ TEST_CASE("serve: an invalid config fails before the opener is called") {
   CHECK(calls == 0);
   CHECK(s.code() == Code::kUsage);
 }
+
+TEST_CASE("serve: --store file:DIR and redis URLs go to the opener; memory: does not") {
+  ServeConfig c = Unlistenable();
+  c.store = "file:/nonexistent/other";
+  Status s = Serve(c, [](const ServeConfig&) -> Result<std::unique_ptr<StreamStore>> {
+    return Status::Unavailable("disk on fire");
+  });
+  CHECK(s.message() == "cannot open store '/nonexistent/other': disk on fire");
+
+  c.store = "redis://127.0.0.1:1";
+  s = Serve(c, [](const ServeConfig& got) -> Result<std::unique_ptr<StreamStore>> {
+    CHECK(got.store == "redis://127.0.0.1:1");
+    return Status::Unavailable("redis unreachable: connection refused");
+  });
+  CHECK(s.code() == Code::kUnavailable);
+  CHECK(s.message() == "cannot open store 'redis://127.0.0.1:1': redis unreachable: connection refused");
+
+  c.store = "memory:";
+  int calls = 0;
+  s = Serve(c, [&](const ServeConfig&) -> Result<std::unique_ptr<StreamStore>> {
+    ++calls;
+    return MakeMemoryStore();
+  });
+  CHECK(calls == 0);
+  CHECK_FALSE(s.ok());  // the bind failed
+}

@@ -1,7 +1,11 @@
 #include "session/server/serve.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -70,6 +74,9 @@ Status ApplyKey(const std::string& key, const toml::node& v, ServeConfig* c, con
   if (k == "auth-key-file") return str(&c->auth_key_file);
   if (k == "insecure") return flag(&c->insecure);
   if (k == "sweep-interval-ms") return num(&c->sweep_interval_ms);
+  if (k == "store") return str(&c->store);
+  if (k == "redis-password-file") return str(&c->redis_password_file);
+  if (k == "redis-wait-replicas") return num(&c->redis_wait_replicas);
   if (k == "threads") {
     std::int64_t n = 0;
     DSX_RETURN_IF_ERROR(num(&n));
@@ -149,7 +156,83 @@ Status ApplyEnvironment(ServeConfig* c) {
   EnvStr("DSX_AUTH_KEY_FILE", &c->auth_key_file);
   DSX_RETURN_IF_ERROR(EnvBool("DSX_INSECURE", &c->insecure));
   DSX_RETURN_IF_ERROR(EnvNum("DSX_SWEEP_INTERVAL_MS", &c->sweep_interval_ms));
+  EnvStr("DSX_STORE", &c->store);
+  EnvStr("DSX_REDIS_PASSWORD_FILE", &c->redis_password_file);
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_REDIS_WAIT_REPLICAS", &c->redis_wait_replicas));
   return Status::Ok();
+}
+
+std::string StoreChoice::Describe() const {
+  switch (kind) {
+    case Kind::kMemory:
+      return "memory:";
+    case Kind::kRedis:
+      return redis_url;
+    case Kind::kFile:
+      break;
+  }
+  return "file:" + dir;
+}
+
+Result<StoreChoice> ChooseStore(const ServeConfig& c) {
+  StoreChoice out;
+  if (c.store.empty()) {
+    if (c.memory) {
+      out.kind = StoreChoice::Kind::kMemory;
+      return out;
+    }
+    if (c.data.empty()) return Status::Usage("no data directory: give --data DIR, --memory or --store URL");
+    out.dir = c.data;
+    return out;
+  }
+  const std::string& s = c.store;
+  auto starts = [&](std::string_view p) { return s.compare(0, p.size(), p) == 0; };
+  if (c.memory && s != "memory:") {
+    return Status::Usage("--store '" + s + "' and --memory exclude each other (--store memory: is --memory)");
+  }
+  if (starts("file:")) {
+    out.dir = s.substr(5);
+    if (out.dir.empty()) return Status::Usage("invalid store 'file:': want file:DIR");
+    return out;
+  }
+  if (s == "memory:") {
+    out.kind = StoreChoice::Kind::kMemory;
+    return out;
+  }
+  if (starts("redis://") || starts("rediss://") || starts("redis+sentinel://") || starts("redis+cluster://")) {
+    out.kind = StoreChoice::Kind::kRedis;
+    out.redis_url = s;
+    return out;
+  }
+  // Never echo a value that is not a store URL in full: it may be a mistyped secret.
+  const std::string shown = s.size() > 40 ? s.substr(0, 40) + "..." : s;
+  return Status::Usage("invalid store '" + shown +
+                       "': want file:DIR, memory:, redis://HOST:PORT[/DB], "
+                       "redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] or "
+                       "redis+cluster://HOST:PORT[,HOST:PORT...]");
+}
+
+Result<std::string> ReadRedisPassword(const ServeConfig& c) {
+  if (c.redis_password_file.empty()) {
+    const char* env = std::getenv("DSX_REDIS_PASSWORD");
+    return std::string(env ? env : "");
+  }
+  const std::string& path = c.redis_password_file;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Usage("cannot read the Redis password file '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string password = text.str();
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+  if (password.empty()) return Status::Usage("the Redis password file '" + path + "' is empty");
+  if (password.find('\n') != std::string::npos) {
+    return Status::Usage("the Redis password file '" + path + "' has more than one line");
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH)) {
+    log::Warn("the Redis password file '" + path + "' is readable by every user (chmod 600 it)");
+  }
+  return password;
 }
 
 Status ValidateConfig(const ServeConfig& c) {
@@ -181,21 +264,33 @@ Status ValidateConfig(const ServeConfig& c) {
     return Status::Usage("invalid max connections " + std::to_string(c.max_connections) + ": want 1..10000000");
   }
   if (c.threads < 0 || c.threads > 256) return Status::Usage("invalid thread count: want 0..256");
-  if (!c.memory && c.data.empty()) return Status::Usage("no data directory: give --data DIR or --memory");
+  auto store = ChooseStore(c);
+  if (!store.ok()) return store.status();
+  if (c.redis_wait_replicas < 0 || c.redis_wait_replicas > 16) {
+    return Status::Usage("invalid --redis-wait-replicas " + std::to_string(c.redis_wait_replicas) + ": want 0..16");
+  }
+  if (store->kind != StoreChoice::Kind::kRedis) {
+    if (c.redis_wait_replicas != 0) return Status::Usage("--redis-wait-replicas needs a Redis --store");
+    if (!c.redis_password_file.empty()) return Status::Usage("--redis-password-file needs a Redis --store");
+  }
   return Status::Ok();
 }
 
 Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store) {
   DSX_RETURN_IF_ERROR(ValidateConfig(c));
   log::SetFormat(c.log_format == "json" ? log::Format::kJson : log::Format::kText);
+  auto choice = ChooseStore(c);
+  if (!choice.ok()) return choice.status();
   std::unique_ptr<StreamStore> store;
-  if (c.memory) {
+  if (choice->kind == StoreChoice::Kind::kMemory) {
     store = MakeMemoryStore();
   } else {
     if (!open_durable_store)
       return Status::Failed("no durable store wired into serve (the memory store needs --memory)");
     auto opened = open_durable_store(c);
-    if (!opened.ok()) return opened.status().Wrap("cannot open store '" + c.data + "'");
+    // The file store's message names its directory as before ('DIR', not 'file:DIR').
+    const std::string where = choice->kind == StoreChoice::Kind::kFile ? choice->dir : choice->Describe();
+    if (!opened.ok()) return opened.status().Wrap("cannot open store '" + where + "'");
     store = std::move(opened).value();
   }
   StreamService service(std::move(store), ServiceOptions{});

@@ -28,29 +28,60 @@ struct ServeConfig {
   std::string auth_key_file;               // HS256 secret or Ed25519 PEM: tokens required (live_layer.hpp)
   bool insecure = false;                   // allow a non-loopback listen address without a key
   std::int64_t sweep_interval_ms = 10000;  // retention sweep of expired streams; 0: off
+  // --store URL: file:DIR (as --data DIR), memory: (as --memory) or a Redis URL (redis://,
+  // redis+sentinel://, redis+cluster://; see lib/redis/client.hpp and docs/scaling.md). Empty:
+  // --memory / --data decide. A Redis URL never holds a password (refused by redis::ParseUrl).
+  std::string store;
+  std::string redis_password_file;       // the Redis password: this file's content (else DSX_REDIS_PASSWORD)
+  std::int64_t redis_wait_replicas = 0;  // acknowledge an append after WAIT N replicas (0..16)
 };
+
+// The store a config names: --store when set, else --memory, else the file store in --data.
+struct StoreChoice {
+  enum class Kind { kFile, kMemory, kRedis };
+  Kind kind = Kind::kFile;
+  std::string dir;        // kFile: the directory
+  std::string redis_url;  // kRedis: the URL as given (no password in it)
+  // For messages: "file:DIR", "memory:" or the Redis URL.
+  std::string Describe() const;
+};
+// Usage error for an unknown scheme (want file:DIR, memory: or a redis URL), an empty file:
+// directory, or --store together with --memory. The Redis URL itself is checked by the app
+// (redis::ParseUrl; this library does not link the Redis client).
+Result<StoreChoice> ChooseStore(const ServeConfig& config);
+
+// The Redis password: the content of config.redis_password_file (trailing CR/LF stripped; a
+// file every user may read gets a warning on the log), else the DSX_REDIS_PASSWORD environment
+// variable, else "" (no AUTH). Usage error for a file that cannot be read or is empty. The
+// password is never logged and never part of any message.
+Result<std::string> ReadRedisPassword(const ServeConfig& config);
 
 // Keys (TOML, top level or in a [serve] table): every long option of `dsx session serve`
 // except --config itself: listen, data, memory, long-poll-timeout-ms, fsync,
 // fsync-interval-ms, max-body-bytes, max-session-body-bytes, max-connections, log-format,
-// log-requests, threads, auth-key-file, insecure, sweep-interval-ms. Underscores work as well as dashes. Paths are
+// log-requests, threads, auth-key-file, insecure, sweep-interval-ms, store, redis-password-file,
+// redis-wait-replicas. Underscores work as well as dashes. Paths are
 // taken as given (relative ones from the working directory, as on the command line). An unknown key, a table other than
 // [serve], or a value of the wrong type is a usage error naming the key and the file.
 Status ApplyConfigFile(const std::string& path, ServeConfig* config);
 // DSX_LISTEN, DSX_DATA, DSX_MEMORY, DSX_LONG_POLL_TIMEOUT_MS, DSX_FSYNC, DSX_FSYNC_INTERVAL_MS,
 // DSX_MAX_BODY_BYTES, DSX_MAX_SESSION_BODY_BYTES, DSX_MAX_CONNECTIONS, DSX_LOG_FORMAT, DSX_LOG_REQUESTS, DSX_THREADS,
-// DSX_AUTH_KEY_FILE, DSX_INSECURE, DSX_SWEEP_INTERVAL_MS (when set and non-empty).
+// DSX_AUTH_KEY_FILE, DSX_INSECURE, DSX_SWEEP_INTERVAL_MS, DSX_STORE, DSX_REDIS_PASSWORD_FILE,
+// DSX_REDIS_WAIT_REPLICAS (when set and non-empty). DSX_REDIS_PASSWORD is read by
+// ReadRedisPassword, never stored in the config.
 Status ApplyEnvironment(ServeConfig* config);
-// Check values (listen syntax, fsync mode, ranges).
+// Check values (listen syntax, fsync mode, ranges, the store choice; the Redis options only
+// with a Redis store).
 Status ValidateConfig(const ServeConfig& config);
 
-// Opens the durable store for a validated config (config.data, config.fsync,
-// config.fsync_interval_ms). The application wires it (the file store, dsx_session_file), so this
+// Opens the durable store for a validated config: ChooseStore(config) is kFile (config.data,
+// config.fsync, config.fsync_interval_ms) or kRedis (the URL, ReadRedisPassword,
+// config.redis_wait_replicas). The application wires it (the file store, dsx_session_file), so this
 // library, which the store is built on, does not link a store implementation of its own beyond
 // the memory store.
 using DurableStoreOpener = std::function<Result<std::unique_ptr<StreamStore>>(const ServeConfig&)>;
 
-// Open the store (the memory store under config.memory, else open_durable_store), load streams,
+// Open the store (the memory store for StoreChoice::kMemory, else open_durable_store), load streams,
 // listen, print `dsx: listening on http://HOST:PORT` on stderr, serve until SIGINT/SIGTERM, then
 // finish in-flight appends, sync and return OK.
 Status Serve(const ServeConfig& config, const DurableStoreOpener& open_durable_store);
