@@ -415,7 +415,7 @@ class Node:
     across restarts. The address is taken from the "dsx: listening on" line of its stderr."""
 
     def __init__(self, dsx, store, name="node", extra=(), port=None):
-        self.dsx = dsx
+        self.dsx = os.path.abspath(dsx)
         self.store = store
         self.name = name
         self.extra = list(extra)
@@ -635,6 +635,7 @@ class Writer(threading.Thread):
         self.errors = []
         self.failure = None
         self.dup_acks = 0
+        self.history = []  # (time, node index, seq, status, body) of the last attempts
 
     def run(self):
         i = self.k % len(self.bases)
@@ -648,6 +649,8 @@ class Writer(threading.Thread):
                     st, h, b = append(base, self.stream, body, "application/json", (pid, self.epoch, seq), timeout=15)
                 except OSError as e:
                     st, h, b = 0, {}, repr(e).encode()
+                self.history = (self.history + [("%.3f" % (time.time() % 1000), "node%d" % i, seq, st,
+                                                 b[:120].decode(errors="replace").strip())])[-6:]
                 if st in (200, 204):
                     self.acked.append(seq)
                     if st == 204:
@@ -655,10 +658,12 @@ class Writer(threading.Thread):
                     break
                 self.errors.append((seq, st, b[:200].decode(errors="replace")))
                 if st not in (0, 502, 503, 504):
-                    self.failure = "seq %d: unexpected %d %s" % (seq, st, b[:300])
+                    self.failure = "writer %d seq %d: unexpected %d %s; last attempts (time, node, seq, status, body): %r" % (
+                        self.k, seq, st, b[:300], self.history)
                     return
                 if time.time() > deadline:
-                    self.failure = "seq %d not acknowledged within %d s (last %d %s)" % (seq, self.retry_for, st, b[:200])
+                    self.failure = "writer %d seq %d not acknowledged within %d s; last attempts: %r" % (
+                        self.k, seq, self.retry_for, self.history)
                     return
                 i = (i + 1) % len(self.bases)
                 time.sleep(0.05)
@@ -690,6 +695,39 @@ def check_exactly_once(msgs, writers):
     unacked_present = len(seen) - acked_total
     return "%d acknowledged appends present exactly once (%d present, %d present but not acknowledged)" % (
         acked_total, len(seen), unacked_present)
+
+
+def normalize_events(evs):
+    """A session log as a reader sees it, independent of how catch-up pages merged consecutive
+    msg.append fragments: every event but msg.append as is, each message's whole text, and the
+    last offset."""
+    out = []
+    for e in evs:
+        if e["type"] == "msg.append":
+            if out and out[-1].get("type") == "msg.text" and out[-1]["msg"] == e["msg"]:
+                out[-1]["text"] += e["data"]["text"]
+                out[-1]["offset"] = e["offset"]
+            else:
+                out.append({"type": "msg.text", "msg": e["msg"], "text": e["data"]["text"], "offset": e["offset"]})
+        else:
+            out.append(e)
+    return out
+
+
+def assert_same_events(named):
+    """named: [(node name, events)]. Fails with the first difference (fragments merged the same
+    way on every side first: catch-up pages may merge consecutive msg.append events)."""
+    named = [(n, normalize_events(evs)) for n, evs in named]
+    base_name, base = named[0]
+    for name, evs in named[1:]:
+        if evs == base:
+            continue
+        n = min(len(evs), len(base))
+        i = next((k for k in range(n) if evs[k] != base[k]), n)
+        raise AssertionError("session logs differ between %s (%d events) and %s (%d events) at index %d:\n  %s: %s\n  %s: %s"
+                             % (base_name, len(base), name, len(evs), i, base_name,
+                                json.dumps(base[i])[:400] if i < len(base) else "(end)", name,
+                                json.dumps(evs[i])[:400] if i < len(evs) else "(end)"))
 
 
 def dsx_run(dsx, *args, timeout=60, check=None, input=None):

@@ -66,7 +66,7 @@ def check_sse(a, b, name):
         st, _, _ = append(a.url, name, "sse-%d " % i)
         assert st == 204, st
         want = before + "".join("sse-%d " % j for j in range(i + 1))
-        wait_for(lambda: rd.data == want, LIVE_DEADLINE,
+        wait_for(lambda: rd.data == want, LIVE_DEADLINE, interval=0.002, what=
                  "SSE on %s to show append %d made through %s (has %r)" % (b.name, i, a.name, rd.data[-60:]))
         lat.append(time.time() - t0)
     rd.close()
