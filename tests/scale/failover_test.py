@@ -70,7 +70,7 @@ def test_reader_failover(dsx):
     def progress():
         for live, (p, c) in readers.items():
             if p.poll() is not None:
-                raise AssertionError("tail --live %s --server A,B exited %d early: %s" % (
+                raise h.Fatal("tail --live %s --server A,B exited %d early: %s" % (
                     live, p.returncode, p.stderr.read().decode(errors="replace")[-1500:]))
         return all(c.out.count(b"\n") >= 50 for _, c in readers.values())
     try:

@@ -56,8 +56,13 @@ def log(msg):
     print("[%.3f] %s" % (time.time() % 1000, msg), flush=True)
 
 
+class Fatal(AssertionError):
+    """Raised inside a wait_for predicate: fail at once instead of polling on (a process died)."""
+
+
 def wait_for(pred, timeout, what, interval=0.05):
-    """Poll pred() until it returns a truthy value (returned) or raise after timeout seconds."""
+    """Poll pred() until it returns a truthy value (returned) or raise after timeout seconds.
+    Exceptions other than Fatal count as 'not yet' (the last one is reported)."""
     deadline = time.time() + timeout
     last_exc = None
     while True:
@@ -65,6 +70,8 @@ def wait_for(pred, timeout, what, interval=0.05):
             v = pred()
             if v:
                 return v
+        except Fatal:
+            raise
         except Exception as e:  # noqa: BLE001 - kept for the message
             last_exc = e
         if time.time() >= deadline:
@@ -249,7 +256,7 @@ class Redis:
 
     def _ready(self):
         if self.proc.poll() is not None:
-            raise RuntimeError("%s exited %s:\n%s" % (self.name, self.proc.returncode, tail_file(self.log)))
+            raise Fatal("%s exited %s:\n%s" % (self.name, self.proc.returncode, tail_file(self.log)))
         try:
             if resp(self.port, "PING") != "PONG":
                 return False
@@ -322,7 +329,7 @@ class SentinelSet:
 
     def _sentinel_ready(self, port, proc, d):
         if proc.poll() is not None:
-            raise RuntimeError("sentinel exited:\n" + tail_file(os.path.join(d, "sentinel.log")))
+            raise Fatal("sentinel exited:\n" + tail_file(os.path.join(d, "sentinel.log")))
         try:
             reps = resp(port, "SENTINEL", "REPLICAS", self.master)
             sens = resp(port, "SENTINEL", "SENTINELS", self.master)
@@ -439,7 +446,7 @@ class Node:
 
     def _listening(self):
         if self.proc.poll() is not None:
-            raise AssertionError("%s exited %s at start: %s\n%s" % (self.name, self.proc.returncode,
+            raise Fatal("%s exited %s at start: %s\n%s" % (self.name, self.proc.returncode,
                                                                      " ".join(self.argv()), self.log_text()))
         with open(self.log, "rb") as f:
             f.seek(self._log_start)
@@ -636,6 +643,7 @@ class Writer(threading.Thread):
         self.failure = None
         self.dup_acks = 0
         self.history = []  # (time, node index, seq, status, body) of the last attempts
+        self.ack_info = {}  # seq -> (status, node index, attempts) of its acknowledgement
 
     def run(self):
         i = self.k % len(self.bases)
@@ -653,6 +661,7 @@ class Writer(threading.Thread):
                                                  b[:120].decode(errors="replace").strip())])[-6:]
                 if st in (200, 204):
                     self.acked.append(seq)
+                    self.ack_info[seq] = (st, i, len([x for x in self.errors if x[0] == seq]) + 1)
                     if st == 204:
                         self.dup_acks += 1
                     break
@@ -689,7 +698,14 @@ def check_exactly_once(msgs, writers):
             acked_total += 1
             if (w.k, s) not in seen:
                 missing.append((w.k, s))
-    assert not missing, "acknowledged appends missing: %r (of %d acknowledged)" % (missing[:20], acked_total)
+    if missing:
+        byk = {w.k: w for w in writers}
+        detail = ["w%d s%d acked %s via node%d after %d attempt(s), errors for it: %r" % (
+            k, s_, byk[k].ack_info[s_][0], byk[k].ack_info[s_][1], byk[k].ack_info[s_][2],
+            [e[1:] for e in byk[k].errors if e[0] == s_][:3]) for k, s_ in missing[:8]]
+        raise AssertionError("%d acknowledged appends missing (of %d acknowledged): %r\n  %s\n  stream has for those writers: %r" % (
+            len(missing), acked_total, missing[:20], "\n  ".join(detail),
+            {k: order.get(k, [])[-5:] for k in sorted({m[0] for m in missing})}))
     for k, seqs in order.items():
         assert seqs == sorted(seqs), "writer %d out of order: %r" % (k, seqs[:50])
     unacked_present = len(seen) - acked_total
