@@ -352,9 +352,12 @@ void Connection::RunBatch(std::vector<Request>& batch) {
         } else {
           result = Unreachable(options_.name + ": connection lost before the script could be sent again");
         }
-      } else if (options_.follow_failover && IsFailoverReply(*result) && Clock::now() < r.deadline) {
-        resend.push_back(std::move(r));
-        continue;
+      } else if (options_.follow_failover && IsFailoverReply(*result)) {
+        if (Clock::now() < r.deadline) {
+          resend.push_back(std::move(r));
+          continue;
+        }
+        result = Unreachable(options_.name + ": no ready primary (" + result->str + ")");
       } else if (IsErrorWith(*result, "LOADING") || IsErrorWith(*result, "MASTERDOWN")) {
         result = Unreachable(options_.name + ": " + result->str);
       }

@@ -77,6 +77,11 @@ Status Handshake(redisContext* c, const Credentials& credentials) {
     auto r = RunCommand(c, {"SELECT", std::to_string(credentials.db)});
     if (!r.ok()) return Status::Unavailable("SELECT: " + r.status().message());
     if (r->is_error()) return Status::Unavailable("SELECT " + std::to_string(credentials.db) + " refused: " + r->str);
+  } else if (credentials.password.empty()) {
+    // Nothing asked yet: a server that wants a password (NOAUTH) is found now, not at the first command.
+    auto r = RunCommand(c, {"PING"});
+    if (!r.ok()) return Status::Unavailable("PING: " + r.status().message());
+    if (r->is_error()) return Status::Unavailable(r->str);
   }
   return Status::Ok();
 }

@@ -30,7 +30,7 @@ struct Credentials {
 Result<ContextPtr> ConnectContext(const Endpoint& endpoint, std::chrono::milliseconds connect_timeout,
                                   std::chrono::milliseconds command_timeout);
 
-// AUTH and SELECT as `credentials` say. An error reply (wrong password) is Unavailable too: the
+// AUTH and SELECT as `credentials` say (PING when neither is needed, so NOAUTH shows here). An error reply (wrong password) is Unavailable too: the
 // server cannot be used. The message never contains the password.
 Status Handshake(redisContext* c, const Credentials& credentials);
 
