@@ -183,6 +183,21 @@ def resp(port, *args, timeout=2.0, host="127.0.0.1"):
         return _read_reply(f)
 
 
+def resp_auth(port, password, *args, timeout=2.0):
+    """AUTH then one command on one connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        out = b""
+        for cmd in (("AUTH", password), args):
+            out += b"*%d\r\n" % len(cmd)
+            for a in cmd:
+                a = str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+        s.sendall(out)
+        f = s.makefile("rb")
+        _read_reply(f)
+        return _read_reply(f)
+
+
 def _read_reply(f):
     line = f.readline()
     if not line:
@@ -249,6 +264,13 @@ class Redis:
                   "--cluster-node-timeout", "3000", "--cluster-port", str(self.bus_port)]
         return a + self.extra
 
+    password = None
+
+    def start_auth(self, password, timeout=20):
+        """start() for a Redis with requirepass: the harness's own commands authenticate."""
+        self.password = password
+        return self.start(timeout)
+
     def start(self, timeout=20):
         self.proc = spawn(self.argv(), self.log)
         wait_for(self._ready, timeout, "%s on port %d to answer PING (log: %s)" % (self.name, self.port, self.log))
@@ -258,6 +280,8 @@ class Redis:
         if self.proc.poll() is not None:
             raise Fatal("%s exited %s:\n%s" % (self.name, self.proc.returncode, tail_file(self.log)))
         try:
+            if self.password:
+                return resp_auth(self.port, self.password, "PING") == "PONG"
             if resp(self.port, "PING") != "PONG":
                 return False
             # Still loading the AOF after a restart: PING answers, commands say LOADING.
@@ -421,8 +445,9 @@ class Node:
     """`dsx session serve --store URL --listen 127.0.0.1:PORT`. The port is picked once and kept
     across restarts. The address is taken from the "dsx: listening on" line of its stderr."""
 
-    def __init__(self, dsx, store, name="node", extra=(), port=None):
+    def __init__(self, dsx, store, name="node", extra=(), port=None, env=None):
         self.dsx = os.path.abspath(dsx)
+        self.env = env
         self.store = store
         self.name = name
         self.extra = list(extra)
@@ -438,7 +463,11 @@ class Node:
 
     def start(self, timeout=30):
         self._log_start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
-        self.proc = spawn(self.argv(), self.log, cwd=self.dir)
+        env = None
+        if self.env:
+            env = dict(os.environ)
+            env.update(self.env)
+        self.proc = spawn(self.argv(), self.log, cwd=self.dir, env=env)
         self.url = wait_for(self._listening, timeout, "%s to print 'listening on'" % self.name)
         wait_for(lambda: http_get(self.url + "/health")[0] == 200, timeout, "%s /health" % self.name)
         log("%s %s (store %s)" % (self.name, self.url, self.store))

@@ -5,6 +5,7 @@ state, racing appends never torn or duplicated.
 Usage: multinode_test.py DSX {two_nodes,three_nodes} [standalone|cluster]
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -215,5 +216,36 @@ def test_three_nodes(dsx, kind="standalone"):
     run(dsx, 3, kind)
 
 
+def test_password(dsx, kind="standalone"):
+    """Redis with requirepass: nodes given --redis-password-file (or DSX_REDIS_PASSWORD) serve,
+    a node without the password does not (it fails at start or answers 503, with a reason), and
+    the password appears neither in a node's log nor on its command line."""
+    h.require_redis()
+    secret = "s3cret-%d" % os.getpid()
+    redis = h.Redis(extra=["--requirepass", secret]).start_auth(secret)
+    pwfile = os.path.join(h.tmpdir("dsx-scale-pw-"), "redis.pw")
+    with open(pwfile, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(pwfile, 0o600)
+    a = h.Node(dsx, redis.url, "nodeA", ["--redis-password-file", pwfile]).start()
+    b = h.Node(dsx, redis.url, "nodeB", env={"DSX_REDIS_PASSWORD": secret}).start()
+    create_stream(a.url, "pw/x")
+    assert append(a.url, "pw/x", "hi")[0] == 204
+    assert read_all(b.url, "pw/x")[0] == b"hi"
+    for n in (a, b):
+        assert secret not in open(n.log, errors="replace").read(), "the password is in %s's log" % n.name
+        assert secret not in open("/proc/%d/cmdline" % n.proc.pid, "rb").read().decode(errors="replace")
+    c = h.Node(dsx, redis.url, "nodeC")
+    try:
+        c.start(timeout=15)
+        st, _, body = append(c.url, "pw/x", "x")
+        assert st == 503 and body.strip(), "append through a node without the password: %d %r" % (st, body)
+        how = "serves 503: %s" % body.decode(errors="replace").strip()[:200]
+    except h.Fatal as e:
+        how = "refuses to start: %s" % str(e).strip().splitlines()[-1][:200]
+    assert secret not in open(c.log, errors="replace").read()
+    log("requirepass: --redis-password-file and DSX_REDIS_PASSWORD work, never logged; without it the node %s" % how)
+
+
 if __name__ == "__main__":
-    h.main({"two_nodes": test_two_nodes, "three_nodes": test_three_nodes}, sys.argv)
+    h.main({"two_nodes": test_two_nodes, "three_nodes": test_three_nodes, "password": test_password}, sys.argv)

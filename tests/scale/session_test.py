@@ -62,6 +62,10 @@ def test_run(dsx, kind="standalone"):
     # The session exists before the run so the reader can subscribe first.
     assert request(a.url + "/v1/session/" + session, "PUT")[0] in (200, 201)
     rd = SessionSse(b.url, session)
+    ws = h.WebSocket(c.url, "/v1/session/%s/ws" % session)
+    assert ws.status == 101, ws.head
+    ws.recv_until(lambda f: f["op"] == "hello")
+    ws.send({"op": "subscribe", "offset": "-1", "req": "s1"})
     p = start_run(dsx, a, session, agent_cmd(lines, 0.02), "--json")
     # Live: B's SSE shows fragments while the agent is still running.
     assert rd.pump(lambda r: sum(1 for e in r.events if e[2].get("type") == "msg.append") >= 5, 20), \
@@ -73,6 +77,12 @@ def test_run(dsx, kind="standalone"):
     assert rd.pump(lambda r: any(e[2].get("type") == "run.end" for e in r.events), 10), "B's SSE never saw run.end"
     live_text = "".join(e[2]["data"]["text"] for e in rd.events if e[2].get("type") == "msg.append")
     assert live_text == expected(lines), "B's live text differs: %r" % live_text[-80:]
+    # A WebSocket subscriber on C got the same events live.
+    ws_events = []
+    ws.recv_until(lambda f: f["op"] == "events" and (ws_events.extend(f["events"]) or
+                                                     any(e["type"] == "run.end" for e in f["events"])), 20)
+    ws_text = "".join(e["data"]["text"] for e in ws_events if e["type"] == "msg.append")
+    assert ws_text == expected(lines), "C's WebSocket text differs: %r" % ws_text[-80:]
     ea, eb, ec = all_events(a.url, session), all_events(b.url, session), all_events(c.url, session)
     h.assert_same_events([(a.name, ea), (b.name, eb), (c.name, ec)])
     assert list(texts(eb).values()) == [expected(lines)]
@@ -83,7 +93,7 @@ def test_run(dsx, kind="standalone"):
     st, view = request(b.url + "/v1/session/%s/view" % session)
     msgs = [i for i in view["items"] if i["type"] == "msg"]
     assert st == 200 and len(msgs) == 1 and msgs[0]["data"]["text"] == expected(lines) and msgs[0]["data"]["state"] == "done", view
-    log("run on A: B's SSE saw it live; A, B, C logs identical (%d events); tail --text and view through B/C" % len(eb))
+    log("run on A: B's SSE and C's WebSocket saw it live; A, B, C logs identical (%d events); tail --text and view through B/C" % len(eb))
 
 
 def test_cancel(dsx, kind="standalone"):
