@@ -47,4 +47,13 @@ void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
       ->envname("DSX_TOKEN");
 }
 
+void AddServerListFlags(CLI::App* cmd, ServerFlags& flags) {
+  cmd->add_option("--server", flags.server,
+                  "server base URL, or several separated by commas: nodes of one store, tried in turn when one "
+                  "stops answering (default http://127.0.0.1:4437)")
+      ->envname("DSX_SERVER");
+  cmd->add_option("--token", flags.token, "bearer token sent as 'Authorization: Bearer' (never printed)")
+      ->envname("DSX_TOKEN");
+}
+
 }  // namespace dsx::cli

@@ -38,5 +38,8 @@ struct ServerFlags {
   std::string token;   // sent as 'Authorization: Bearer'; never printed
 };
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
+// The same flags for commands that fail over between servers: --server URL1,URL2,... (and
+// DSX_SERVER with commas) names several nodes of one store (docs/scaling.md).
+void AddServerListFlags(CLI::App* cmd, ServerFlags& flags);
 
 }  // namespace dsx::cli

@@ -12,6 +12,7 @@
 #include "net/curl_transport.hpp"
 #include "session/client/follower.hpp"
 #include "session/client/publish.hpp"
+#include "session/client/server_list.hpp"
 #include "session/client/stream_client.hpp"
 #include "session/client/tail_output.hpp"
 #include "session/client/text_render.hpp"
@@ -31,7 +32,7 @@ struct Common {
 
 void AddCommon(CLI::App* cmd, Common& c) {
   cmd->add_option("stream", c.stream, "stream path (chat/42, under SERVER/v1/stream/) or full http(s) URL")->required();
-  cli::AddServerFlags(cmd, c.net);
+  cli::AddServerListFlags(cmd, c.net);
   cmd->add_flag("--json", c.json, "print one JSON document instead of text");
 }
 
@@ -42,10 +43,12 @@ struct Session {
 };
 
 Result<std::unique_ptr<Session>> Open(const Common& c) {
-  auto ref = sc::ResolveStream(c.stream, c.net.server);
-  if (!ref.ok()) return ref.status();
+  auto servers = sc::ParseServerList(c.net.server);
+  if (!servers.ok()) return servers.status();
+  auto refs = sc::ResolveStreamAll(c.stream, *servers);
+  if (!refs.ok()) return refs.status();
   auto s = std::make_unique<Session>();
-  s->client = std::make_unique<sc::StreamClient>(s->transport, *ref, c.net.token);
+  s->client = std::make_unique<sc::StreamClient>(s->transport, std::move(refs).value(), c.net.token);
   return s;
 }
 

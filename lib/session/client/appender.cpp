@@ -22,7 +22,8 @@ Appender::Appender(StreamClient& client, Options options)
     : client_(client),
       options_(std::move(options)),
       producer_(options_.producer),
-      backoff_(options_.backoff, options_.seed) {}
+      backoff_(options_.backoff, options_.seed),
+      failover_(client.server_count()) {}
 
 Result<AppendResult> Appender::Append(std::string_view body, bool close) {
   if (body.empty()) return Status::Failed("empty append");
@@ -37,11 +38,19 @@ Result<AppendResult> Appender::Send(std::string_view body, bool close) {
   backoff_.Reset();
   // Retry after `why`, or give up with it when the budget is spent.
   auto retry = [&](const Status& why) -> bool {
-    const Millis delay = backoff_.Next();
+    // Publish learned the stream through this client (HEAD) first: a failure here is an outage.
+    const Failover::Action action = failover_.OnFailure(why, /*contacted=*/true);
+    if (action == Failover::Action::kGiveUp) return false;
+    const Millis delay = action == Failover::Action::kSwitchNow ? Millis(0) : backoff_.Next();
     if (clock.SteadyMs() + delay.count() - start_ms > options_.retry_for.count()) return false;
     ++retries_;
-    if (options_.on_retry) options_.on_retry(why, delay);
-    clock.SleepMs(delay.count());
+    if (action != Failover::Action::kRetryLater) {
+      client_.UseServer(client_.active_server() + 1);
+      if (options_.on_retry) options_.on_retry(Status::Unavailable(why.message() + "; trying " + client_.server()), delay);
+    } else if (options_.on_retry) {
+      options_.on_retry(why, delay);
+    }
+    if (delay.count() > 0) clock.SleepMs(delay.count());
     return true;
   };
 
@@ -73,6 +82,7 @@ Result<AppendResult> Appender::Send(std::string_view body, bool close) {
 
     const net::HttpResponse& r = ex.response;
     if (r.status == 200 || r.status == 204) {
+      failover_.OnSuccess();
       AppendResult out;
       out.next_offset = r.Header("Stream-Next-Offset");
       out.closed = net::EqualsIgnoreCase(r.Header("Stream-Closed"), "true");

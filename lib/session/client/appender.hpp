@@ -14,6 +14,13 @@
 // answers the first append with 403 and a higher Producer-Epoch, nothing of this run has been
 // accepted yet, so the appender moves to that epoch + 1 and starts again at seq 0. A 403
 // after data was accepted means a newer instance took over: a kConflict error.
+//
+// Several servers (StreamClient with a list): a retry goes to the next server (at once while
+// some server has not failed since the last success, then after the backoff). The same rule of
+// what is safe to resend holds: the producer's (epoch, seq) is deduplicated by the shared store
+// whichever node receives the retry, so an append that landed on the dead node before it died is
+// answered 204 (duplicate) by the next one; without a producer only a request that never left
+// (or got 502/503/504) is resent.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +30,7 @@
 
 #include "core/clock.hpp"
 #include "session/client/backoff.hpp"
+#include "session/client/server_list.hpp"
 #include "session/client/stream_client.hpp"
 
 namespace dsx::session::client {
@@ -73,6 +81,7 @@ class Appender {
   bool accepted_any_ = false;
   int retries_ = 0;
   Backoff backoff_;
+  Failover failover_;
 };
 
 }  // namespace dsx::session::client

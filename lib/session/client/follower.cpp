@@ -25,15 +25,34 @@ bool IsTextType(const std::string& content_type) { return NormalizeContentType(c
 }  // namespace
 
 Follower::Follower(StreamClient& client, Options options)
-    : client_(client), options_(std::move(options)), backoff_(options_.backoff, options_.seed) {}
+    : client_(client),
+      options_(std::move(options)),
+      backoff_(options_.backoff, options_.seed),
+      failover_(client.server_count()) {}
 
 Status Follower::PauseForRetry(const Status& why) {
-  if (!contacted_ || why.code() != Code::kUnavailable) return why;
+  const Failover::Action action = failover_.OnFailure(why, contacted_);
+  if (action == Failover::Action::kGiveUp) return why;
   Clock& clock = *options_.clock;
+  if (action == Failover::Action::kSwitchNow || action == Failover::Action::kSwitchLater) {
+    client_.UseServer(client_.active_server() + 1);
+    cursor_.clear();  // a cursor is one server's; the offset is every server's
+    if (options_.notice) {
+      options_.notice((contacted_ ? "connection lost: " : "") + why.message() + "; trying " + client_.server() +
+                      (contacted_ ? " from offset " + offset_ : ""));
+    }
+  }
+  if (!contacted_) return Status::Ok();  // first contact: the next server at once
   if (!in_outage_) {
     in_outage_ = true;
     outage_start_ms_ = clock.SteadyMs();
-    if (options_.notice) options_.notice("connection lost: " + why.message() + "; reconnecting");
+    if (options_.notice && action == Failover::Action::kRetryLater) {
+      options_.notice("connection lost: " + why.message() + "; reconnecting");
+    }
+  }
+  if (action == Failover::Action::kSwitchNow) {
+    if (options_.retry_for.count() > 0 && clock.SteadyMs() - outage_start_ms_ > options_.retry_for.count()) return why;
+    return Status::Ok();
   }
   const Millis delay = backoff_.Next();
   if (options_.retry_for.count() > 0 &&
@@ -47,6 +66,7 @@ Status Follower::PauseForRetry(const Status& why) {
 void Follower::Recovered() {
   contacted_ = true;
   backoff_.Reset();
+  failover_.OnSuccess();
   if (in_outage_) {
     in_outage_ = false;
     if (options_.notice) options_.notice("reconnected; resuming at offset " + offset_);

@@ -12,6 +12,12 @@
 // cannot give back a "\r\n" or a lone "\r" exactly; long-poll returns the stored bytes. If
 // the server refuses SSE (not 200 text/event-stream before any SSE worked), the follower
 // falls back to long-poll for the rest of the run.
+//
+// Several servers (StreamClient with a list, server_list.hpp): a request that gets no answer or
+// 502/503/504 moves the follower to the next server (at once while some server of the list has
+// not failed since the last success, then with backoff), and it resumes there from the last
+// committed offset; offsets are the same on every node of one store, so nothing is skipped or
+// repeated. On first contact every server is tried once before the error is returned.
 #pragma once
 
 #include <functional>
@@ -19,6 +25,7 @@
 
 #include "core/clock.hpp"
 #include "session/client/backoff.hpp"
+#include "session/client/server_list.hpp"
 #include "session/client/stream_client.hpp"
 
 namespace dsx::session::client {
@@ -73,6 +80,7 @@ class Follower {
   StreamClient& client_;
   Options options_;
   Backoff backoff_;
+  Failover failover_;
   std::string offset_;
   std::string cursor_;
   std::string content_type_;

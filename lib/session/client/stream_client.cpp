@@ -97,37 +97,78 @@ Status StatusFromResponse(const net::HttpResponse& r) {
 }
 
 StreamClient::StreamClient(net::Transport& transport, StreamRef ref, std::string token)
-    : transport_(transport), ref_(std::move(ref)), token_(std::move(token)) {}
+    : transport_(transport), token_(std::move(token)) {
+  refs_.push_back(std::move(ref));
+}
+
+StreamClient::StreamClient(net::Transport& transport, std::vector<StreamRef> refs, std::string token)
+    : transport_(transport), refs_(std::move(refs)), token_(std::move(token)) {
+  if (refs_.empty()) refs_.push_back(StreamRef{});
+}
+
+std::string StreamClient::server() const { return Origin(ref().url); }
+
+template <typename Build, typename RetryOk>
+net::Exchange StreamClient::SendOnAny(const Build& build, const RetryOk& retry_ok) {
+  net::Exchange ex = transport_.Send(build());
+  for (std::size_t tried = 1; tried < refs_.size() && retry_ok(ex); ++tried) {
+    UseServer(active_ + 1);
+    ex = transport_.Send(build());
+  }
+  return ex;
+}
+
+namespace {
+
+bool Unavailable5xx(const net::Exchange& ex) {
+  const int s = ex.response.status;
+  return ex.ok() && (s == 502 || s == 503 || s == 504);
+}
+// Safe to send again to another server for an idempotent request: no answer, or 502/503/504.
+bool AnyOutage(const net::Exchange& ex) { return !ex.ok() || Unavailable5xx(ex); }
+// For a request that must not be applied twice: it never left, or the server refused it whole.
+bool NeverApplied(const net::Exchange& ex) { return (!ex.ok() && !ex.maybe_delivered) || Unavailable5xx(ex); }
+
+}  // namespace
 
 net::HttpRequest StreamClient::MakeRequest(std::string method, const std::string& query) const {
   net::HttpRequest req;
   req.method = std::move(method);
-  req.url = ref_.url;
+  req.url = ref().url;
   if (!query.empty()) req.url += "?" + query;
   if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
   return req;
 }
 
 Status StreamClient::TransportError(const net::Exchange& exchange) const {
-  return net::StatusFromFailedExchange(exchange, Origin(ref_.url));
+  return net::StatusFromFailedExchange(exchange, Origin(ref().url));
 }
 
 Result<StreamInfo> StreamClient::Head() {
-  net::HttpRequest req = MakeRequest("HEAD");
-  req.timeout_ms = 30000;
-  net::Exchange ex = transport_.Send(req);
+  net::Exchange ex = SendOnAny(
+      [&] {
+        net::HttpRequest req = MakeRequest("HEAD");
+        req.timeout_ms = 30000;
+        return req;
+      },
+      AnyOutage);
   if (!ex.ok()) return TransportError(ex);
   if (ex.response.status != 200) return StatusFromResponse(ex.response);
   return InfoFromHeaders(ex.response);
 }
 
 Result<CreateResult> StreamClient::Create(const CreateOptions& options) {
-  net::HttpRequest req = MakeRequest("PUT");
-  req.timeout_ms = 30000;
-  if (!options.content_type.empty()) req.headers.emplace_back("Content-Type", options.content_type);
-  if (options.ttl_seconds) req.headers.emplace_back("Stream-TTL", std::to_string(*options.ttl_seconds));
-  if (!options.expires_at.empty()) req.headers.emplace_back("Stream-Expires-At", options.expires_at);
-  net::Exchange ex = transport_.Send(req);
+  // PUT is idempotent (the same settings again: 200), so any outage may be retried elsewhere.
+  net::Exchange ex = SendOnAny(
+      [&] {
+        net::HttpRequest req = MakeRequest("PUT");
+        req.timeout_ms = 30000;
+        if (!options.content_type.empty()) req.headers.emplace_back("Content-Type", options.content_type);
+        if (options.ttl_seconds) req.headers.emplace_back("Stream-TTL", std::to_string(*options.ttl_seconds));
+        if (!options.expires_at.empty()) req.headers.emplace_back("Stream-Expires-At", options.expires_at);
+        return req;
+      },
+      AnyOutage);
   if (!ex.ok()) return TransportError(ex);
   const int s = ex.response.status;
   if (s == 409) {
@@ -142,9 +183,13 @@ Result<CreateResult> StreamClient::Create(const CreateOptions& options) {
 }
 
 Status StreamClient::Delete() {
-  net::HttpRequest req = MakeRequest("DELETE");
-  req.timeout_ms = 30000;
-  net::Exchange ex = transport_.Send(req);
+  net::Exchange ex = SendOnAny(
+      [&] {
+        net::HttpRequest req = MakeRequest("DELETE");
+        req.timeout_ms = 30000;
+        return req;
+      },
+      NeverApplied);
   if (!ex.ok()) return TransportError(ex);
   if (ex.response.status != 200 && ex.response.status != 204) return StatusFromResponse(ex.response);
   return Status::Ok();

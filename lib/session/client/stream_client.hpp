@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "net/transport.hpp"
 #include "session/client/stream_ref.hpp"
@@ -60,10 +61,23 @@ class StreamClient {
   // `transport` must outlive the client. `token` (may be empty) goes out as
   // `Authorization: Bearer <token>` and is never part of any message.
   StreamClient(net::Transport& transport, StreamRef ref, std::string token);
+  // The same stream on several servers (server_list.hpp): requests go to the current one;
+  // FailOver() moves to the next. `refs` must not be empty.
+  StreamClient(net::Transport& transport, std::vector<StreamRef> refs, std::string token);
 
-  const StreamRef& ref() const { return ref_; }
+  // The stream on the current server.
+  const StreamRef& ref() const { return refs_[active_]; }
   net::Transport& transport() { return transport_; }
+  std::size_t server_count() const { return refs_.size(); }
+  std::size_t active_server() const { return active_; }
+  // Make `index` (mod server_count()) the current server; the next request goes there.
+  void UseServer(std::size_t index) { active_ = index % refs_.size(); }
+  // The current server's origin ("http://h:1"), for notices.
+  std::string server() const;
 
+  // With several servers, Head and Create (idempotent) try the next server after a kUnavailable
+  // failure, each server once; Delete only when the request cannot have been applied (never
+  // delivered, or 502/503/504).
   Result<StreamInfo> Head();
   Result<CreateResult> Create(const CreateOptions& options);
   Status Delete();
@@ -76,8 +90,14 @@ class StreamClient {
   Status TransportError(const net::Exchange& exchange) const;
 
  private:
+  // Send `build()`'s request; with several servers, on a failure that `retry_ok` allows, once
+  // more on each other server.
+  template <typename Build, typename RetryOk>
+  net::Exchange SendOnAny(const Build& build, const RetryOk& retry_ok);
+
   net::Transport& transport_;
-  StreamRef ref_;
+  std::vector<StreamRef> refs_;
+  std::size_t active_ = 0;
   std::string token_;
 };
 
