@@ -25,9 +25,22 @@ HubReply HubReply::Error(int status, std::string why) {
 }
 
 SessionHub::SessionHub(StreamService& service, HubOptions options)
-    : service_(service), clock_(service.clock()), options_(options) {}
+    : service_(service), clock_(service.clock()), options_(options) {
+  if (service_.Shared()) {
+    // Another server changed a session's log: what this one holds of it is stale. Marking is
+    // cheap; the state is read again on next use, or by the reaper (at most once a second).
+    const std::string prefix = StreamPathFor("");
+    service_.SetRemoteChangeObserver([this, prefix](const std::string& path) {
+      if (!path.starts_with(prefix)) return;
+      Get(path.substr(prefix.size()))->stale.store(true);
+    });
+  }
+}
 
-SessionHub::~SessionHub() { StopReaper(); }
+SessionHub::~SessionHub() {
+  if (service_.Shared()) service_.SetRemoteChangeObserver(nullptr);
+  StopReaper();
+}
 
 void SessionHub::StartReaper() {
   if (reaper_.joinable()) return;
@@ -72,13 +85,19 @@ std::optional<HubReply> SessionHub::LoadLocked(const std::string& id, Session& s
   SessionState fresh;
   StreamHandle stream;
   std::uint64_t end = 0;
-  if (auto err = ReplayLog(id, now, &fresh, &stream, &end)) return err;
+  std::uint64_t remote_seen = 0;
+  s.stale.store(false);  // before reading: a change during the replay marks it stale again
+  if (auto err = ReplayLog(id, now, &fresh, &stream, &end, &remote_seen)) {
+    s.stale.store(true);
+    return err;
+  }
   InstallLocked(s, std::move(fresh), now);
+  s.remote_seen = remote_seen;
   return std::nullopt;
 }
 
 std::optional<HubReply> SessionHub::ReplayLog(const std::string& id, std::int64_t now, SessionState* out,
-                                              StreamHandle* stream, std::uint64_t* end) {
+                                              StreamHandle* stream, std::uint64_t* end, std::uint64_t* remote_seen) {
   OffsetParam start;
   ReadReply first = service_.Read(StreamPathFor(id), start);
   if (first.reply.status != 200) {
@@ -87,6 +106,9 @@ std::optional<HubReply> SessionHub::ReplayLog(const std::string& id, std::int64_
         first.reply.status == 404 || first.reply.status == 410 ? "no session '" + id + "'" : first.reply.error);
   }
   if (!first.json) return HubReply::Error(409, "stream '" + id + "' is not a JSON stream, so not a session");
+  // Before the pages are read: a change installed later counts past this, so an append decided
+  // on this state is refused (changed_elsewhere) rather than applied over a log it never saw.
+  if (remote_seen) *remote_seen = service_.RemoteChanges(first.stream);
   std::uint64_t from = 0;
   for (;;) {
     EventPage page = ReadEvents(service_, first.stream, from);
@@ -114,7 +136,6 @@ std::optional<HubReply> SessionHub::ReplayLog(const std::string& id, std::int64_
 void SessionHub::InstallLocked(Session& s, SessionState state, std::int64_t now) {
   s.state = std::move(state);
   s.loaded = true;
-  s.stale.store(false);
   // Agents of runs found active are present (their presence is not in the log).
   for (const auto& [rid, run] : s.state.runs) {
     if (!run.active) continue;
@@ -142,7 +163,8 @@ std::size_t SessionHub::RecoverRuns(const std::atomic<bool>* stop) {
     SessionState state;
     StreamHandle stream;
     std::uint64_t end = 0;
-    if (ReplayLog(id, now, &state, &stream, &end)) continue;
+    std::uint64_t seen = 0;
+    if (ReplayLog(id, now, &state, &stream, &end, &seen)) continue;
     bool active = false;
     for (const auto& [rid, run] : state.runs) active = active || run.active;
     if (!active) continue;
@@ -150,8 +172,10 @@ std::size_t SessionHub::RecoverRuns(const std::atomic<bool>* stop) {
     MutexLock lock(&s->mu);
     if (s->loaded && !s->stale.load()) continue;
     StreamService::TailState t = service_.Peek(stream);
-    if (!t.gone && t.tail == end) {
+    if (!t.gone && t.tail == end && service_.RemoteChanges(stream) == seen) {
+      s->stale.store(false);
       InstallLocked(*s, std::move(state), now);
+      s->remote_seen = seen;
     } else if (LoadLocked(id, *s)) {
       continue;  // written or removed meanwhile and now unreadable: the next request decides
     }
@@ -179,6 +203,20 @@ void SessionHub::Create(const std::string& id, HubDone done) {
 
 void SessionHub::Submit(const std::string& id, const auth::Principal& who, const json& drafts,
                         std::optional<ProducerArgs> producer, HubDone done) {
+  SubmitAttempt(id, who, drafts, std::move(producer), std::move(done), 0);
+}
+
+void SessionHub::SubmitAttempt(const std::string& id, const auth::Principal& who, const json& drafts,
+                               std::optional<ProducerArgs> producer, HubDone done, int attempt) {
+  if (service_.Shared()) {
+    // Another server may append to this session between our read of the log and our append:
+    // then the append is refused untouched (changed_elsewhere) and the drafts are checked
+    // again on the log as it is now. A few rounds; a session that busy answers 409.
+    done = [this, id, who, drafts, producer, attempt, done = std::move(done)](HubReply r) mutable {
+      if (!r.changed_elsewhere || attempt >= 8) return done(std::move(r));
+      SubmitAttempt(id, who, drafts, std::move(producer), std::move(done), attempt + 1);
+    };
+  }
   const bool batch = drafts.is_array();
   if (batch && drafts.empty()) return done(HubReply::Error(400, "empty event batch"));
   if (batch && drafts.size() > 1000) return done(HubReply::Error(413, "more than 1000 events in one batch"));
@@ -249,6 +287,7 @@ void SessionHub::AppendLocked(const std::string& id, const SessionPtr& s, std::v
   a.path = StreamPathFor(id);
   a.content_type = "application/json";
   a.producer = std::move(producer);
+  if (service_.Shared()) a.expect_remote_changes = s->remote_seen;
   std::vector<std::size_t> sizes;
   json arr = json::array();
   for (json& e : events) {
@@ -269,7 +308,9 @@ void SessionHub::AppendLocked(const std::string& id, const SessionPtr& s, std::v
                                  done = std::move(done)](Reply r) mutable {
     if (r.status != 200 && r.status != 204) {
       s->stale.store(true);  // the state ran ahead of the log: rebuild it on next use
-      return done(HubReply::Error(r.status, r.error.empty() ? "append failed" : r.error));
+      HubReply err = HubReply::Error(r.status, r.error.empty() ? "append failed" : r.error);
+      err.changed_elsewhere = r.changed_elsewhere;
+      return done(std::move(err));
     }
     HubReply ok;
     ok.body = std::move(answer);
@@ -310,6 +351,7 @@ HubReply SessionHub::Heartbeat(const std::string& id, const auth::Principal& who
     }
     if (!run.active) return HubReply::Error(409, "run '" + run.id + "' has ended (" + run.end_reason + ")");
     run.deadline_ms = clock_.NowMs() + run.lease_ms;
+    if (service_.Shared()) service_.store().PutLease(StreamPathFor(id), run.id, run.deadline_ms);
     if (!state.empty() && state != run.agent_state) {
       run.agent_state = state;
       auto m = s->members.find("run:" + run.id);
@@ -336,10 +378,17 @@ void SessionHub::Tick(std::int64_t now) {
     std::vector<json> presence;
     {
       MutexLock lock(&s->mu);
+      if (service_.Shared() && s->stale.load() && now >= s->reload_after_ms) {
+        // Changed on another server: read it again here too, so this reaper sees the runs
+        // started elsewhere (at most once a second: a reload replays the whole log).
+        s->reload_after_ms = now + 1000;
+        if (LoadLocked(id, *s)) continue;
+      }
       if (!s->loaded) continue;
       std::vector<json> events;
       for (auto& [rid, run] : s->state.runs) {
         if (!run.active || run.deadline_ms > now) continue;
+        if (service_.Shared() && !LeaseLapsedEverywhere(id, s, run, now)) continue;
         for (json& e : LeaseLostEvents(run, now)) events.push_back(std::move(e));
       }
       if (!events.empty()) {
@@ -364,6 +413,29 @@ void SessionHub::Tick(std::int64_t now) {
     }
     Broadcast(s, presence);
   }
+}
+
+bool SessionHub::LeaseLapsedEverywhere(const std::string& id, const SessionPtr& s, const RunInfo& run,
+                                       std::int64_t now) {
+  (void)now;
+  auto lapsed = s->lease_lapsed.find(run.id);
+  if (lapsed != s->lease_lapsed.end() && lapsed->second == run.deadline_ms) return true;
+  if (!s->lease_checks.insert(run.id).second) return false;  // the store is being asked
+  const std::string rid = run.id;
+  const std::int64_t mine = run.deadline_ms;
+  service_.store().GetLease(StreamPathFor(id), rid, [s, rid, mine](Result<std::int64_t> latest) {
+    MutexLock lock(&s->mu);
+    s->lease_checks.erase(rid);
+    if (!latest.ok()) return;  // cannot tell: end nothing while the store is away
+    auto it = s->state.runs.find(rid);
+    if (it == s->state.runs.end() || !it->second.active) return;
+    if (*latest > it->second.deadline_ms) {
+      it->second.deadline_ms = *latest;  // renewed through another server
+    } else if (it->second.deadline_ms == mine) {
+      s->lease_lapsed[rid] = mine;  // nobody renewed it: the next tick ends it
+    }
+  });
+  return false;
 }
 
 HubReply SessionHub::Info(const std::string& id) {

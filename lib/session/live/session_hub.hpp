@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -37,6 +38,7 @@ struct HubOptions {
 struct HubReply {
   int status = 200;
   json body = json::object();
+  bool changed_elsewhere = false;  // 409: another server changed the session first (shared store)
   static HubReply Error(int status, std::string why);
 };
 using HubDone = std::function<void(HubReply)>;
@@ -110,6 +112,14 @@ class SessionHub {
     SessionState state GUARDED_BY(mu);
     std::map<std::string, Member> members GUARDED_BY(mu);
     std::map<std::uint64_t, Listener> listeners GUARDED_BY(mu);
+    // Shared store (several servers): remote changes of the stream the state was built on (an
+    // append refused with changed_elsewhere makes the hub read the log again), when a stale
+    // state may be reloaded by the reaper, and leases being checked with the store / confirmed
+    // lapsed there (run id -> the deadline the store had nothing later than).
+    std::uint64_t remote_seen GUARDED_BY(mu) = 0;
+    std::int64_t reload_after_ms GUARDED_BY(mu) = 0;
+    std::set<std::string> lease_checks GUARDED_BY(mu);
+    std::map<std::string, std::int64_t> lease_lapsed GUARDED_BY(mu);
   };
   using SessionPtr = std::shared_ptr<Session>;
 
@@ -119,7 +129,7 @@ class SessionHub {
   // Replays the session's whole log into `out` (lease deadlines from `now_ms`); `stream` and
   // `end` tell which stream and up to which offset. No lock needed.
   std::optional<HubReply> ReplayLog(const std::string& id, std::int64_t now_ms, SessionState* out, StreamHandle* stream,
-                                    std::uint64_t* end);
+                                    std::uint64_t* end, std::uint64_t* remote_seen = nullptr);
   // Makes `state` the session's state (loaded) and marks agents of active runs present. mu held.
   void InstallLocked(Session& s, SessionState state, std::int64_t now_ms) REQUIRES(s.mu);
   // Appends `events` (stamped) to the session's stream; mu held (submission order).
@@ -131,6 +141,11 @@ class SessionHub {
   void SetMemberLocked(Session& s, const std::string& key, json info, std::int64_t expires_ms, std::vector<json>* out)
       REQUIRES(s.mu);
   void Broadcast(const SessionPtr& s, const std::vector<json>& events);
+  void SubmitAttempt(const std::string& id, const auth::Principal& who, const json& drafts,
+                     std::optional<ProducerArgs> producer, HubDone done, int attempt);
+  // Shared store: a lapsed lease is ended only after the store confirms no server renewed it.
+  bool LeaseLapsedEverywhere(const std::string& id, const SessionPtr& s, const RunInfo& run, std::int64_t now)
+      REQUIRES(s->mu);
 
   StreamService& service_;
   Clock& clock_;

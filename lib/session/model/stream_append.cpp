@@ -87,6 +87,17 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
 
   std::unique_lock wl(s->write_mu);
   if (s->failed) return done(Error(503, "stream store failed; restart the server"));
+  if (s->resyncing) {
+    // A shared store: this server's view lost a race (stream_sync.cpp); decide once it is in.
+    s->parked.emplace_back(std::move(args), std::move(done));
+    MaybeStartResync(s);
+    return;
+  }
+  if (args.expect_remote_changes && *args.expect_remote_changes != s->remote_changes.load()) {
+    Reply moved = Error(409, "the stream changed on another server; read it again");
+    moved.changed_elsewhere = true;
+    return done(std::move(moved));
+  }
 
   Reply r;
   r.has_info = true;
@@ -156,7 +167,10 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   if (args.stream_seq && s->pending_seq && *args.stream_seq <= *s->pending_seq) {
     return done(Error(409, "Stream-Seq is not greater than the last one"));
   }
-  // 9. Body framing.
+  // 9. Body framing. A shared store may refuse the append (another server got there first):
+  //    then it is decided again from these arguments.
+  std::optional<AppendArgs> retry;
+  if (shared_) retry = args;
   AppendOp op;
   op.id = s->meta.id;
   if (!close_only) {
@@ -178,6 +192,10 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
     s->pending_closed_by = tuple;
   }
   s->submitted++;
+  if (shared_) {
+    op.expect_version = s->pending_version;
+    op.new_version = s->pending_version = NextVersion();
+  }
   op.producer = tuple;
   op.stream_seq = std::move(args.stream_seq);
   op.close = args.close;
@@ -201,12 +219,36 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   };
   auto handoff = std::make_shared<Handoff>();
   handoff->done = std::move(done);
-  store_->Append(std::move(op), [this, s, close, tuple, handoff, r = std::move(r)](Result<AppendResult> res) mutable {
-    if (!res.ok()) {
+  const std::uint64_t version = op.new_version;
+  store_->Append(std::move(op), [this, s, close, tuple, handoff, version, retry = std::move(retry),
+                                 r = std::move(r)](Result<AppendResult> res) mutable {
+    if (!res.ok() && shared_) {
+      CompleteAppend(s, res, false, std::nullopt);
+      if (res.status().code() == Code::kConflict) {
+        // Lost the race: nothing was applied. Decided again on the store's state; answered then.
+        ParkAfterConflict(s, std::move(*retry), [handoff](Reply again) {
+          handoff->reply = std::move(again);
+          if (handoff->state.exchange(1, std::memory_order_acq_rel) == 2) handoff->done(std::move(handoff->reply));
+        });
+        return;
+      }
+      // Unreachable or timed out: it may or may not have been applied. Not sticky (the store
+      // comes back), but this view is unknown now: the next append first fetches the state.
+      {
+        std::lock_guard wl(s->write_mu);
+        s->resyncing = true;
+        MaybeStartResync(s);
+      }
+      handoff->reply = Error(503, "cannot append: " + res.status().message());
+    } else if (!res.ok()) {
       s->failed = true;  // the store's state is unknown now (sticky)
       CompleteAppend(s, res, false, std::nullopt);
       handoff->reply = Error(503, "cannot append: " + res.status().message());
     } else {
+      if (shared_) {
+        std::lock_guard rl(s->read_mu);
+        s->version = version;
+      }
       r.next_offset = res->tail;
       r.info.tail = res->tail;
       r.info.closed = close;

@@ -80,6 +80,10 @@ void StreamService::Create(CreateArgs args, ReplyCallback done) {
     }
   }
 
+  // A shared store may refuse the creation (another server made the path first): then it is
+  // answered from the store's stream, as an idempotent create.
+  std::optional<CreateArgs> retry;
+  if (shared_) retry = args;
   auto s = std::make_shared<Stream>();
   StreamMeta& meta = s->meta;
   std::vector<Batch> batches;
@@ -164,7 +168,7 @@ void StreamService::Create(CreateArgs args, ReplyCallback done) {
     }
   }
 
-  meta.id = next_id_++;
+  meta.id = store_->NewId(next_id_++);
   meta.path = args.path;
   meta.content_type = std::move(content_type);
   meta.created_ms = now;
@@ -181,10 +185,41 @@ void StreamService::Create(CreateArgs args, ReplyCallback done) {
 
   std::unique_lock wl(s->write_mu);
   s->submitted++;
-  CreateOp op{meta, std::move(batches), args.closed};
+  CreateOp op{meta, std::move(batches), args.closed, 0, std::nullopt};
+  if (shared_) {
+    op.new_version = s->pending_version = NextVersion();
+    op.fork_source_path = args.fork_from;
+  }
   lk.unlock();
   const bool closed = args.closed;
-  store_->Create(std::move(op), [s, tail, closed, done = std::move(done)](Status st) {
+  const std::uint64_t version = op.new_version;
+  store_->Create(std::move(op), [this, s, tail, closed, version, retry = std::move(retry),
+                                 done = std::move(done)](Status st) mutable {
+    if (!st.ok() && shared_) {
+      // Not created. Forget our record (the store comes back; the path must not stay taken).
+      // Conflict: another server created this path first: fetch theirs, answer as PUT does.
+      {
+        std::unique_lock lk(map_mu_);
+        {
+          std::lock_guard rl(s->read_mu);
+          s->completed++;
+          s->gone = true;
+        }
+        auto it = by_path_.find(s->meta.path);
+        if (it != by_path_.end() && it->second == s) {
+          by_path_.erase(it);
+          stats_.streams--;
+          stats_.creates--;
+        }
+        if (s->source) s->source->fork_refs--;
+      }
+      if (st.code() != Code::kConflict) return done(Error(503, "cannot create stream: " + st.message()));
+      const std::string path = s->meta.path;
+      Sync(path, [this, retry = std::move(retry), done = std::move(done)]() mutable {
+        Create(std::move(*retry), std::move(done));
+      });
+      return;
+    }
     if (!st.ok()) {
       s->failed = true;
       {
@@ -203,6 +238,7 @@ void StreamService::Create(CreateArgs args, ReplyCallback done) {
       s->closed = closed;
       s->ready = true;
       s->completed++;
+      s->version = version;
     }
     FillInfo(*s, &r);
     done(std::move(r));

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "session/model/stream_service.hpp"
 #include "session/store/stream_store.hpp"
 
 namespace dsx::session {
@@ -42,6 +43,12 @@ struct Stream {
   std::optional<ProducerTuple> pending_closed_by;
   std::uint64_t submitted = 0;      // mutations submitted
   std::atomic<bool> failed{false};  // the store failed a mutation: refuse more (sticky)
+  // Shared stores only (stream_sync.cpp), under write_mu:
+  std::uint64_t pending_version = 0;  // token of the last submitted mutation (the next one expects it)
+  bool resyncing = false;             // a mutation lost a race: appends park until the store's state is in
+  bool resync_fetching = false;       // the Fetch for that is under way
+  std::vector<std::pair<AppendArgs, ReplyCallback>> parked;  // appends to decide again, in order
+  std::atomic<std::uint64_t> remote_changes{0};  // states installed from other servers (SessionHub checks it)
 
   // Durable view: what readers see. Under read_mu.
   mutable std::mutex read_mu;
@@ -50,6 +57,7 @@ struct Stream {
   bool ready = false;           // creation is durable
   bool gone = false;            // dropped (deleted/expired): live readers end
   std::uint64_t completed = 0;  // mutations completed
+  std::uint64_t version = 0;    // shared stores: token of the last durable mutation
   std::vector<Waiter> waiters;
   std::size_t live_waiters_at_purge = 0;
   std::vector<std::pair<std::uint64_t, std::function<void()>>> barriers;  // run when completed >= n

@@ -35,6 +35,7 @@ Status StreamService::Open() {
     s->pending_seq = std::move(st.stream_seq);
     s->producers = std::move(st.producers);
     s->pending_closed_by = std::move(st.closed_by);
+    s->version = s->pending_version = st.version;
     s->ready = true;
     if (st.unavailable) s->unavailable = std::move(*st.unavailable);
     max_id = std::max(max_id, s->meta.id);
@@ -58,6 +59,8 @@ Status StreamService::Open() {
     if (!s->meta.soft_deleted) stats_.streams++;
   }
   next_id_ = max_id + 1;
+  lk.unlock();
+  if (store_->Shared()) EnableSharing();
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -60,6 +61,7 @@ struct Reply {
   std::optional<std::uint64_t> producer_seq;    // Producer-Seq
   std::optional<std::uint64_t> expected_seq;    // Producer-Expected-Seq
   std::optional<std::uint64_t> received_seq;    // Producer-Received-Seq
+  bool changed_elsewhere = false;               // 409 for AppendArgs::expect_remote_changes
 };
 using ReplyCallback = std::function<void(Reply)>;
 
@@ -89,6 +91,10 @@ struct AppendArgs {
   std::optional<std::string> stream_seq;
   bool close = false;
   std::string body;
+  // Shared stores: refuse (409, Reply::changed_elsewhere) if another server changed the stream
+  // since the caller read this many remote changes (RemoteChanges). The SessionHub decides on
+  // its replay of the log; this tells it the log moved under it.
+  std::optional<std::uint64_t> expect_remote_changes;
 };
 
 // One read's result: the framed body (raw bytes, or a JSON array in JSON mode).
@@ -177,6 +183,20 @@ class StreamService {
   // not expired at `now_ms`, creation durable). Does not renew TTLs. O(streams).
   std::vector<StreamListing> ListStreams(std::string_view prefix, std::int64_t now_ms);
 
+  // ---- Several servers on one shared store (stream_sync.cpp; see StreamStore "Shared stores").
+  // Every server keeps its view of the streams in memory; before a request is served the router
+  // brings the stream it names up to date (Sync), and changes other servers make arrive through
+  // the store's change listener (live readers wake on every server).
+  bool Shared() const { return shared_; }
+  // Bring `path` up to the store's committed state (created, appended, closed or deleted by
+  // another server), then call `then` (on a store thread, or inline for unshared stores and
+  // when the store cannot be reached: the request then meets the store's error itself).
+  void Sync(const std::string& path, std::function<void()> then);
+  // Called (any thread) after a state from another server was installed for `path`.
+  void SetRemoteChangeObserver(std::function<void(const std::string& path)> observer);
+  // How many states from other servers were installed into this stream (see AppendArgs).
+  std::uint64_t RemoteChanges(const StreamHandle& stream) const;
+
   const ServiceStats& stats() const { return stats_; }
   StreamStore& store() { return *store_; }
   // The service's time: whatever runs beside it (the hub's leases, the retention sweep, live
@@ -192,7 +212,23 @@ class StreamService {
                       std::optional<ProducerTuple> closer);
   Result<ReadChunk> ReadChain(const Stream& s, std::uint64_t from, std::uint64_t end, std::size_t max_bytes) const;
 
+  // Shared stores (stream_sync.cpp).
+  void EnableSharing();
+  void OnRemoteChange(const std::string& path, std::uint64_t version);
+  void ResyncAll();
+  void Install(const std::string& path, const Result<std::optional<StreamState>>& fetched);
+  StreamHandle Adopt(StreamState st);                       // map_mu_ held exclusively
+  void ForgetLocked(const StreamHandle& s);                 // map_mu_ held exclusively
+  void ParkAfterConflict(const StreamHandle& s, AppendArgs args, ReplyCallback done);
+  void MaybeStartResync(const StreamHandle& s);             // s->write_mu held
+  std::uint64_t NextVersion();
+
   std::unique_ptr<StreamStore> store_;
+  bool shared_ = false;
+  std::uint64_t node_tag_ = 0;  // high 32 bits of this server's version tokens
+  std::atomic<std::uint32_t> version_counter_{0};
+  std::mutex observer_mu_;
+  std::function<void(const std::string&)> remote_observer_;  // GUARDED_BY(observer_mu_)
   ServiceOptions options_;
   Clock& clock_;
   ServiceStats stats_;

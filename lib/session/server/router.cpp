@@ -12,7 +12,9 @@
 #include "core/log.hpp"
 #include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
+#include "session/live/event.hpp"
 #include "session/server/auth_gate.hpp"
+#include "session/server/session_routes.hpp"
 
 namespace dsx::session::server {
 namespace {
@@ -447,16 +449,33 @@ struct Answer {
 
 }  // namespace
 
-void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
-  // Last line of defence (issue 11): an exception out of any handler (the session routes, the
-  // UI, the stream routes; std::bad_alloc included) becomes a 500 and a log line, never
-  // std::terminate. Handlers validate their input first; this is for the bugs left.
+namespace {
+
+// The stream a request touches, for StreamService::Sync on a shared store: the stream routes'
+// path, or a session's stream. Nothing for the rest (UI, health, metrics).
+std::optional<std::string> StreamToSync(const Request& req) {
+  const std::string_view target(req.target().data(), req.target().size());
+  if (target.starts_with("/v1/stream/")) {
+    std::string path;
+    Query q;
+    SplitTarget(target, &path, &q);
+    return path;
+  }
+  if (target.starts_with("/v1/session/")) {
+    SessionTarget st;
+    if (ParseSessionPath(target.substr(0, target.find('?')), &st)) return live::StreamPathFor(st.id);
+  }
+  return std::nullopt;
+}
+
+// Routes with the last line of defence (issue 11): an exception out of any handler (the session
+// routes, the UI, the stream routes; std::bad_alloc included) becomes a 500 and a log line,
+// never std::terminate. Handlers validate their input first; this is for the bugs left.
+void RouteGuarded(StreamService& svc, const RouterOptions& options, Request&& req, std::shared_ptr<Answer> answer) {
   const unsigned version = req.version();
   const http::verb method = req.method();
   const std::string_view target(req.target().data(), req.target().size());
   std::string path(target.substr(0, target.find('?')));  // the query may hold a token: not logged
-  auto answer = std::make_shared<Answer>();
-  answer->done = std::move(done);
   auto fail = [&](const char* why) noexcept {
     try {
       log::Error("request failed", {{"method", std::string(http::to_string(method))}, {"path", path}, {"why", why}});
@@ -480,6 +499,28 @@ void Route(StreamService& svc, const RouterOptions& options, Request&& req, Rout
   } catch (...) {
     fail("unknown exception");
   }
+}
+
+}  // namespace
+
+void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
+  auto answer = std::make_shared<Answer>();
+  answer->done = std::move(done);
+  std::optional<std::string> sync;
+  if (svc.Shared()) {
+    try {
+      sync = StreamToSync(req);
+    } catch (...) {
+      sync.reset();  // routed as is: the handler meets the same input and answers it
+    }
+  }
+  if (!sync) return RouteGuarded(svc, options, std::move(req), std::move(answer));
+  // Several servers share the store: bring the stream up to date first (one store round trip,
+  // off this thread), so a request sees every write any server acknowledged before it.
+  auto held = std::make_shared<Request>(std::move(req));
+  svc.Sync(*sync, [&svc, &options, held, answer]() mutable {
+    RouteGuarded(svc, options, std::move(*held), std::move(answer));
+  });
 }
 
 Response LongPollResponse(StreamService& svc, LiveRead& live, bool timed_out) {

@@ -231,6 +231,19 @@ class StreamStore {
   // resynchronises every stream it holds. Shared stores call it after a reconnect.
   virtual void SetResyncListener(std::function<void()> listener) { (void)listener; }
 
+  // Run leases every server sees (SessionHub): `deadline_ms` (the service clock's epoch ms) is
+  // when the lease of `run` in the stream at `path` lapses unless renewed; a later PutLease
+  // wins only if its deadline is later. GetLease: the latest deadline any server recorded, 0 when
+  // none. Unshared stores keep leases in the hub's memory and never get these calls.
+  virtual void PutLease(const std::string& path, const std::string& run, std::int64_t deadline_ms) {
+    (void)path, (void)run, (void)deadline_ms;
+  }
+  virtual void GetLease(const std::string& path, const std::string& run,
+                        std::function<void(Result<std::int64_t>)> done) {
+    (void)path, (void)run;
+    done(std::int64_t{0});
+  }
+
   // Shutdown: complete every submitted mutation (invoking its callback), sync, release
   // files. Later mutations fail with Unavailable. Blocks; call off the io threads.
   virtual Status Close() = 0;

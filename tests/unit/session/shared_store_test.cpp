@@ -1,0 +1,321 @@
+// Two StreamServices ("servers") on one shared store: the races a shared store arbitrates
+// (StreamStore "Shared stores", model/stream_sync.cpp), made deterministic. FakeBackend plays
+// Redis: one queue of operations run in the order they reached it, when the test pumps it, so
+// each test chooses exactly how the servers' requests interleave.
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+
+#include "session/model/stream_service.hpp"
+
+using namespace dsx;
+using namespace dsx::session;
+
+namespace {
+
+struct Message {
+  MessageSpan span;
+  std::string bytes;
+};
+
+struct FakeBackend {
+  struct Entry {
+    StreamState st;
+    std::vector<Message> msgs;
+  };
+  std::map<std::string, Entry> by_path;
+  std::deque<std::function<void()>> queue;
+  std::vector<StreamStore::ChangeListener> listeners;
+  StreamId next_id = 100;
+  std::map<std::string, std::int64_t> leases;
+
+  void Pump() {
+    while (!queue.empty()) {
+      auto fn = std::move(queue.front());
+      queue.pop_front();
+      fn();
+    }
+  }
+  void Publish(const std::string& path, std::uint64_t version) {
+    for (auto& l : listeners) queue.push_back([l, path, version] { l(path, version); });
+  }
+  Entry* ById(StreamId id) {
+    for (auto& [p, e] : by_path)
+      if (e.st.meta.id == id) return &e;
+    return nullptr;
+  }
+  void Apply(Entry& e, const Batch& b) {
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < b.sizes.size(); ++i) {
+      e.st.tail += b.sizes[i];
+      e.msgs.push_back({{e.st.tail, i == 0}, b.payload.substr(pos, b.sizes[i])});
+      pos += b.sizes[i];
+      e.st.message_count++;
+    }
+  }
+};
+
+class FakeSharedStore final : public StreamStore {
+ public:
+  explicit FakeSharedStore(FakeBackend* b) : b_(b) {}
+  const char* Name() const override { return "fake-shared"; }
+  bool Shared() const override { return true; }
+  StreamId NewId(StreamId) override { return b_->next_id++; }
+  Result<std::vector<StreamState>> Load() override {
+    std::vector<StreamState> out;
+    for (auto& [p, e] : b_->by_path) out.push_back(e.st);
+    return out;
+  }
+  void Create(CreateOp op, StatusCallback done) override {
+    b_->queue.push_back([this, op = std::move(op), done = std::move(done)] {
+      if (b_->by_path.count(op.meta.path)) return done(Status::Conflict("exists"));
+      auto& e = b_->by_path[op.meta.path];
+      e.st.meta = op.meta;
+      e.st.tail = op.meta.base_offset;
+      e.st.closed = op.closed;
+      e.st.version = op.new_version;
+      e.st.fork_source_path = op.fork_source_path;
+      for (const Batch& batch : op.batches) b_->Apply(e, batch);
+      b_->Publish(op.meta.path, op.new_version);
+      done(Status::Ok());
+    });
+  }
+  void Append(AppendOp op, AppendCallback done) override {
+    b_->queue.push_back([this, op = std::move(op), done = std::move(done)] {
+      FakeBackend::Entry* e = b_->ById(op.id);
+      if (!e) return done(Status::NotFound("no stream"));
+      if (e->st.version != op.expect_version) return done(Status::Conflict("version moved"));
+      b_->Apply(*e, op.batch);
+      if (op.producer) e->st.producers[op.producer->id] = {op.producer->epoch, op.producer->seq};
+      if (op.stream_seq) e->st.stream_seq = op.stream_seq;
+      if (op.close) {
+        e->st.closed = true;
+        e->st.closed_by = op.producer;
+      }
+      e->st.version = op.new_version;
+      b_->Publish(e->st.meta.path, op.new_version);
+      done(AppendResult{e->st.tail});
+    });
+  }
+  Result<ReadChunk> Read(StreamId id, std::uint64_t from, std::uint64_t end, std::size_t max) const override {
+    ReadChunk c;
+    c.begin = from;
+    FakeBackend::Entry* e = b_->ById(id);
+    if (!e) return Status::NotFound("no stream");
+    std::uint64_t start = e->st.meta.base_offset;
+    for (const Message& m : e->msgs) {
+      const std::uint64_t begin = m.span.end - m.bytes.size();
+      if (m.span.end > from && begin < end) {
+        if (c.messages.empty()) c.begin = begin;
+        c.data += m.bytes;
+        c.messages.push_back(m.span);
+        if (c.data.size() >= max) break;
+      }
+      start = m.span.end;
+    }
+    (void)start;
+    return c;
+  }
+  void SoftDelete(StreamId id, StatusCallback done) override {
+    b_->queue.push_back([this, id, done = std::move(done)] {
+      if (FakeBackend::Entry* e = b_->ById(id)) {
+        e->st.meta.soft_deleted = true;
+        b_->Publish(e->st.meta.path, 0);
+      }
+      done(Status::Ok());
+    });
+  }
+  void Drop(StreamId id, StatusCallback done) override {
+    b_->queue.push_back([this, id, done = std::move(done)] {
+      for (auto it = b_->by_path.begin(); it != b_->by_path.end(); ++it) {
+        if (it->second.st.meta.id != id) continue;
+        const std::string path = it->first;
+        b_->by_path.erase(it);
+        b_->Publish(path, 0);
+        break;
+      }
+      done(Status::Ok());
+    });
+  }
+  void Fetch(const std::string& path, FetchCallback done) override {
+    b_->queue.push_back([this, path, done = std::move(done)] {
+      auto it = b_->by_path.find(path);
+      if (it == b_->by_path.end()) return done(std::optional<StreamState>{});
+      done(std::optional<StreamState>(it->second.st));
+    });
+  }
+  void SetChangeListener(ChangeListener l) override { b_->listeners.push_back(std::move(l)); }
+  Status Close() override { return Status::Ok(); }
+
+ private:
+  FakeBackend* b_;
+};
+
+struct Cluster {
+  FakeBackend backend;
+  StreamService a{std::make_unique<FakeSharedStore>(&backend), ServiceOptions{}};
+  StreamService b{std::make_unique<FakeSharedStore>(&backend), ServiceOptions{}};
+  Cluster() {
+    REQUIRE(a.Open().ok());
+    REQUIRE(b.Open().ok());
+  }
+};
+
+CreateArgs Create(std::string path) {
+  CreateArgs c;
+  c.path = std::move(path);
+  c.content_type = "text/plain";
+  return c;
+}
+
+AppendArgs Args(std::string body, std::optional<ProducerArgs> producer = std::nullopt) {
+  AppendArgs a;
+  a.path = "/s";
+  a.content_type = "text/plain";
+  a.body = std::move(body);
+  a.producer = std::move(producer);
+  return a;
+}
+
+std::string ReadAll(StreamService& svc, const std::string& path) {
+  ReadReply r = svc.Read(path, OffsetParam{});
+  return r.reply.status == 200 ? r.body : "<" + std::to_string(r.reply.status) + ">";
+}
+
+}  // namespace
+
+TEST_CASE("shared store: a stream created on one server is served by the other after Sync") {
+  Cluster c;
+  int status = 0;
+  c.a.Create(Create("/s"), [&](Reply r) { status = r.status; });
+  c.backend.Pump();
+  CHECK(status == 201);
+  c.a.Append(Args("hello"), [&](Reply r) { status = r.status; });
+  c.backend.Pump();
+  CHECK(status == 204);
+  bool synced = false;
+  c.b.Sync("/s", [&] { synced = true; });
+  c.backend.Pump();
+  CHECK(synced);
+  CHECK(ReadAll(c.b, "/s") == "hello");
+}
+
+TEST_CASE("shared store: the same producer request through two servers is stored once") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  // Both servers decide on the same view (seq 0 not seen) before either reaches the store.
+  std::vector<int> statuses;
+  c.a.Append(Args("x", ProducerArgs{"p", 1, 0}), [&](Reply r) { statuses.push_back(r.status); });
+  c.b.Append(Args("x", ProducerArgs{"p", 1, 0}), [&](Reply r) { statuses.push_back(r.status); });
+  c.backend.Pump();
+  REQUIRE(statuses.size() == 2);
+  CHECK(statuses[0] == 200);  // a wins the race
+  CHECK(statuses[1] == 204);  // b lost it, decided again on a's state: a duplicate
+  CHECK(ReadAll(c.a, "/s") == "x");
+  CHECK(ReadAll(c.b, "/s") == "x");
+}
+
+TEST_CASE("shared store: two servers never both win a producer epoch") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  int sa = 0, sb = 0;
+  c.b.Append(Args("new", ProducerArgs{"p", 2, 0}), [&](Reply r) { sb = r.status; });
+  c.a.Append(Args("old", ProducerArgs{"p", 1, 0}), [&](Reply r) { sa = r.status; });
+  c.backend.Pump();
+  CHECK(sb == 200);
+  CHECK(sa == 403);  // decided again after b's epoch 2: stale
+  CHECK(ReadAll(c.a, "/s") == "new");
+}
+
+TEST_CASE("shared store: a pipelined chain broken by another server is decided again in order") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  std::vector<std::string> answered;
+  c.b.Append(Args("B"), [&](Reply r) { answered.push_back("B" + std::to_string(r.status)); });
+  c.a.Append(Args("1"), [&](Reply r) { answered.push_back("1:" + std::to_string(r.status)); });
+  c.a.Append(Args("2"), [&](Reply r) { answered.push_back("2:" + std::to_string(r.status)); });
+  c.a.Append(Args("3"), [&](Reply r) { answered.push_back("3:" + std::to_string(r.status)); });
+  c.backend.Pump();
+  CHECK(ReadAll(c.a, "/s") == "B123");
+  CHECK(ReadAll(c.b, "/s") == "B123");
+  CHECK(answered == std::vector<std::string>{"B204", "1:204", "2:204", "3:204"});
+}
+
+TEST_CASE("shared store: a live reader on one server wakes on an append made on the other") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  ReadReply first = c.b.Read("/s", OffsetParam{});
+  REQUIRE(first.reply.status == 200);
+  bool woke = false;
+  StreamService::WaitToken token;
+  REQUIRE(c.b.Wait(first.stream, first.next, [&] { woke = true; }, &token));
+  c.a.Append(Args("live"), [](Reply) {});
+  c.backend.Pump();
+  CHECK(woke);
+  CHECK(c.b.ReadFrom(first.stream, first.next).body == "live");
+}
+
+TEST_CASE("shared store: create races answer 201 once and 200 for the same settings") {
+  Cluster c;
+  int sa = 0, sb = 0;
+  c.a.Create(Create("/s"), [&](Reply r) { sa = r.status; });
+  c.b.Create(Create("/s"), [&](Reply r) { sb = r.status; });
+  c.backend.Pump();
+  CHECK(sa == 201);
+  CHECK(sb == 200);
+  c.b.Append(Args("via b"), [](Reply) {});
+  c.backend.Pump();
+  CHECK(ReadAll(c.a, "/s") == "via b");
+}
+
+TEST_CASE("shared store: a delete on one server removes the stream on the other") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  CHECK(ReadAll(c.b, "/s").empty());
+  int st = 0;
+  c.a.Delete("/s", [&](Reply r) { st = r.status; });
+  c.backend.Pump();
+  CHECK(st == 204);
+  CHECK(ReadAll(c.b, "/s") == "<404>");
+  int sb = 0;
+  c.b.Append(Args("late"), [&](Reply r) { sb = r.status; });
+  c.backend.Pump();
+  CHECK(sb == 404);
+}
+
+TEST_CASE("shared store: an append refused for a remote change tells the caller (the hub reloads)") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  ReadReply seen = c.b.Read("/s", OffsetParam{});
+  const std::uint64_t changes = c.b.RemoteChanges(seen.stream);
+  c.a.Append(Args("a"), [](Reply) {});
+  c.backend.Pump();
+  AppendArgs mine = Args("b");
+  mine.expect_remote_changes = changes;
+  Reply got;
+  c.b.Append(std::move(mine), [&](Reply r) { got = std::move(r); });
+  c.backend.Pump();
+  CHECK(got.status == 409);
+  CHECK(got.changed_elsewhere);
+  CHECK(ReadAll(c.b, "/s") == "a");
+}
