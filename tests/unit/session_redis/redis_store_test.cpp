@@ -139,6 +139,12 @@ TEST_CASE("CreateOfAnExistingPathConflicts") {
   CHECK(b->Read(12, 0, 1, 100).status().code() == Code::kNotFound);  // the failed create left nothing
   auto f = FetchSync(*b, "/v1/stream/x");
   REQUIRE(f.ok());
+  // B knows the stream now; a create over it (B's view was stale) fails and keeps B's copy.
+  st = CreateSync(*b, MakeCreate(13, "/v1/stream/x", {MakeBatch({"c"})}, 3));
+  CHECK(st.code() == Code::kConflict);
+  CHECK(ReadAll(*b, 11, 0, 1) == "a");
+  f = FetchSync(*b, "/v1/stream/x");
+  REQUIRE(f.ok());
   REQUIRE(f->has_value());
   CHECK((*f)->meta.id == 11);
   CHECK(ReadAll(*b, 11, 0, 1) == "a");
@@ -334,7 +340,7 @@ TEST_CASE("PipelinedAppendsCompleteInOrderAndNeverInline") {
     order.push_back(-1);
   });
   for (int i = 0; i < n; ++i) {
-    a->Append(MakeAppend(41, {"m" + std::to_string(i % 10)}, 1000 + i, 1001 + i), [&, i](Result<AppendResult> r) {
+    a->Append(MakeAppend(41, {std::to_string(i % 10) + "m"}, 1000 + i, 1001 + i), [&, i](Result<AppendResult> r) {
       std::lock_guard<std::mutex> lk(mu);
       if (std::this_thread::get_id() == caller) inline_call = true;
       CHECK(r.ok());

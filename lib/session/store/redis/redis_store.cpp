@@ -174,15 +174,31 @@ class RedisStore final : public StreamStore {
   }
   // The committed local copy for the stream Redis holds at `path` as `id`: the existing one, or
   // a new one replacing whatever the path held before.
+  // (This server's own create of `id`, still in flight, is the one: Redis already has it.)
   std::shared_ptr<LocalLog> Adopt(StreamId id, const std::string& path, std::uint64_t base) {
-    WriterMutexLock lk(&map_mu_);
-    auto pt = by_path_.find(path);
-    if (pt != by_path_.end() && pt->second->id() == id) return pt->second;
-    if (pt != by_path_.end()) by_id_.erase(pt->second->id());
-    auto log = std::make_shared<LocalLog>(id, path, base, true);
-    by_path_[path] = log;
-    by_id_[id] = log;
+    std::shared_ptr<LocalLog> log;
+    {
+      WriterMutexLock lk(&map_mu_);
+      auto it = by_id_.find(id);
+      if (it != by_id_.end() && it->second->path() == path) {
+        log = it->second;
+      } else {
+        log = std::make_shared<LocalLog>(id, path, base, true);
+        by_id_[id] = log;
+      }
+      Register(path, log);
+    }
+    log->SetCommitted();
     return log;
+  }
+  // `log` becomes the copy for `path`; the one it replaces (another id) is forgotten.
+  void Register(const std::string& path, const std::shared_ptr<LocalLog>& log) REQUIRES(map_mu_) {
+    auto pt = by_path_.find(path);
+    if (pt != by_path_.end() && pt->second != log) {
+      auto old = by_id_.find(pt->second->id());
+      if (old != by_id_.end() && old->second == pt->second) by_id_.erase(old);
+    }
+    by_path_[path] = log;
   }
   std::uint64_t NewToken() {
     MutexLock lk(&rng_mu_);
@@ -370,10 +386,9 @@ void RedisStore::Create(CreateOp op, StatusCallback done) {
       End();
       return deferred_.Post([done, id] { done(Status::Conflict("stream id " + std::to_string(id) + " exists")); });
     }
-    auto pt = by_path_.find(path);
-    if (pt != by_path_.end()) by_id_.erase(pt->second->id());  // a stale copy: Redis decides
+    // Known by id only until Redis accepts it: a copy the path already has stays until then
+    // (the create may fail with Conflict, and that stream is still there).
     by_id_[id] = log;
-    by_path_[path] = log;
   }
   // Initial messages, their end offsets computed here (base + sizes).
   std::vector<std::string> triplets;
@@ -423,6 +438,10 @@ void RedisStore::Create(CreateOp op, StatusCallback done) {
           for (auto s : b.sizes) pos += s;
         }
         log->SetCommitted();
+        {
+          WriterMutexLock lk(&map_mu_);
+          Register(log->path(), log);
+        }
         done(Status::Ok());
       },
       // The index entry goes in first (in parallel, another slot): a path in the set whose
