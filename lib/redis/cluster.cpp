@@ -107,8 +107,12 @@ class ClusterClient final : public ClientBase {
 
   bool Healthy() const override {
     MutexLock l(&mu_);
+    const Connection* checked = nullptr;
     for (const auto& c : slots_) {
-      if (!c || !c->Connected()) return false;
+      if (!c) return false;
+      if (c.get() == checked) continue;  // ranges of one owner are contiguous
+      if (!c->Connected()) return false;
+      checked = c.get();
     }
     return true;
   }

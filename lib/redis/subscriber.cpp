@@ -101,6 +101,7 @@ void Subscriber::Run() {
         if (s.ok()) {
           backoff = kMinBackoff;
           why = Session(c->get());
+          if (session_subscribed_) reported = false;  // this loss is a new one: log it
         } else {
           why = s.message();
         }
@@ -129,10 +130,10 @@ void Subscriber::Run() {
 
 std::string Subscriber::Session(redisContext* c) {
   if (!Send(c, {"SUBSCRIBE", channel_})) return ContextError(c);
+  session_subscribed_ = false;
   auto last_data = std::chrono::steady_clock::now();
   bool ping_outstanding = false;
   auto ping_sent = last_data;
-  bool reported_restore = false;
   while (!Stopping()) {
     pollfd p{c->fd, POLLIN, 0};
     const int n = poll(&p, 1, kPollMs);
@@ -157,6 +158,7 @@ std::string Subscriber::Session(redisContext* c) {
         } else if (kind == "pong") {
           ping_outstanding = false;
         } else if (kind == "subscribe") {
+          session_subscribed_ = true;
           bool reconnect = false;
           {
             MutexLock l(&mu_);
@@ -166,10 +168,7 @@ std::string Subscriber::Session(redisContext* c) {
             cv_.SignalAll();
           }
           if (reconnect) {
-            if (!reported_restore) {
-              log::Info("redis subscription restored", {{"channel", channel_}, {"server", options_.name}});
-              reported_restore = true;
-            }
+            log::Info("redis subscription restored", {{"channel", channel_}, {"server", options_.name}});
             if (on_reconnect_) on_reconnect_();
           }
         }

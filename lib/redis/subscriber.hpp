@@ -50,6 +50,7 @@ class Subscriber {
   const std::function<void(std::string_view)> on_message_;
   const std::function<void()> on_reconnect_;
   std::thread thread_;
+  bool session_subscribed_ = false;  // the thread's: the current connection got its SUBSCRIBE confirmed
 
   mutable Mutex mu_;
   CondVar cv_{&mu_};

@@ -77,6 +77,33 @@ TEST_SUITE("live") {
     REQUIRE(cross.ok());
     CHECK(cross->is_error());
 
+    // ASK: the key's slot is migrating from its owner to another node; a key the owner does not
+    // have is answered with ASK, and the client retries once on the target behind ASKING.
+    const std::string key = "ask:key";
+    size_t owner = cluster.size();
+    for (size_t n = 0; n < cluster.size(); ++n) {
+      if (RawCommand(cluster.node(n).port(), "GET " + key).rfind("-MOVED", 0) != 0) owner = n;
+    }
+    REQUIRE(owner < cluster.size());
+    const size_t target = (owner + 1) % cluster.size();
+    auto id_of = [&](size_t n) {
+      std::string id = Cli("-p " + std::to_string(cluster.node(n).port()) + " cluster myid");
+      while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
+      return id;
+    };
+    const std::string slot = std::to_string(KeySlot(key));
+    const std::string owner_port = std::to_string(cluster.node(owner).port());
+    const std::string target_port = std::to_string(cluster.node(target).port());
+    REQUIRE(Cli("-p " + target_port + " cluster setslot " + slot + " importing " + id_of(owner)).find("OK") != std::string::npos);
+    REQUIRE(Cli("-p " + owner_port + " cluster setslot " + slot + " migrating " + id_of(target)).find("OK") != std::string::npos);
+    auto set = client->CommandSync(key, {"SET", key, "asked"});
+    REQUIRE(set.ok());
+    CHECK_MESSAGE(set->str == "OK", set->str);
+    CHECK(RawCommand(cluster.node(owner).port(), "GET " + key).rfind("-ASK", 0) == 0);  // not on the owner
+    auto get = client->CommandSync(key, {"GET", key});
+    REQUIRE(get.ok());
+    CHECK_MESSAGE(get->str == "asked", get->str);
+
     // Pub/sub: subscribed on one node, published through another.
     std::atomic<int> got{0};
     client->Subscribe("cluster-changes", [&](std::string_view p) { if (p == "hello") ++got; }, [] {});

@@ -82,6 +82,36 @@ TEST_SUITE("live") {
         30s));
   }
 
+  TEST_CASE("A command whose reply never came fails with Unavailable and is not sent again") {
+    if (!HaveRedis()) {
+      MESSAGE(kSkipMessage);
+      return;
+    }
+    RedisServer server;
+    REQUIRE_MESSAGE(server.ok(), server.log());
+    auto client = OpenOrNull(server.url(), 500ms);
+    REQUIRE(client);
+    // The script increments, then keeps the server busy past the command timeout.
+    const Script slow = MakeScript(
+        "redis.call('INCR', KEYS[1]) "
+        "local t0 = redis.call('TIME') "
+        "while true do local t = redis.call('TIME') "
+        "if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1500000 then break end end "
+        "return 1");
+    auto r = EvalSync(*client, slow, {"ran"}, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kUnavailable);
+    CHECK_MESSAGE(r.status().message().find("may have run") != std::string::npos, r.status().message());
+    // The client reconnects by itself; the script ran exactly once.
+    REQUIRE(PollUntil(
+        [&] {
+          auto g = client->CommandSync("ran", {"GET", "ran"});
+          return g.ok() && g->type == Reply::Type::kString;
+        },
+        30s));
+    CHECK(client->CommandSync("ran", {"GET", "ran"})->str == "1");
+  }
+
   TEST_CASE("Sentinel: the client follows the promoted replica after the primary is killed") {
     if (!HaveSentinel()) {
       MESSAGE("skipped: redis-server/redis-sentinel are not installed (scripts/deps/scale.apt)");
