@@ -398,7 +398,8 @@ void SessionHub::Tick(std::int64_t now) {
         }
         const std::string sid = id;
         AppendLocked(id, s, std::move(events), std::nullopt, json::object(), [sid](HubReply r) {
-          if (r.status >= 400)
+          // changed_elsewhere: another server's reaper (or the agent) got there first.
+          if (r.status >= 400 && !r.changed_elsewhere)
             log::Warn("cannot end lapsed run", {{"session", sid}, {"why", StringOr(r.body, "error", "")}});
         });
       }

@@ -8,6 +8,9 @@
 #include <functional>
 #include <map>
 
+#include "core/clock.hpp"
+#include "session/live/event.hpp"
+#include "session/live/session_hub.hpp"
 #include "session/model/stream_service.hpp"
 
 using namespace dsx;
@@ -147,6 +150,19 @@ class FakeSharedStore final : public StreamStore {
     });
   }
   void SetChangeListener(ChangeListener l) override { b_->listeners.push_back(std::move(l)); }
+  void PutLease(const std::string& path, const std::string& run, std::int64_t deadline_ms) override {
+    b_->queue.push_back([this, key = path + "#" + run, deadline_ms] {
+      auto& v = b_->leases[key];
+      v = std::max(v, deadline_ms);
+    });
+  }
+  void GetLease(const std::string& path, const std::string& run,
+                std::function<void(Result<std::int64_t>)> done) override {
+    b_->queue.push_back([this, key = path + "#" + run, done = std::move(done)] {
+      auto it = b_->leases.find(key);
+      done(it == b_->leases.end() ? std::int64_t{0} : it->second);
+    });
+  }
   Status Close() override { return Status::Ok(); }
 
  private:
@@ -154,9 +170,10 @@ class FakeSharedStore final : public StreamStore {
 };
 
 struct Cluster {
+  ManualClock clock;
   FakeBackend backend;
-  StreamService a{std::make_unique<FakeSharedStore>(&backend), ServiceOptions{}};
-  StreamService b{std::make_unique<FakeSharedStore>(&backend), ServiceOptions{}};
+  StreamService a{std::make_unique<FakeSharedStore>(&backend), ServiceOptions{}, clock};
+  StreamService b{std::make_unique<FakeSharedStore>(&backend), ServiceOptions{}, clock};
   Cluster() {
     REQUIRE(a.Open().ok());
     REQUIRE(b.Open().ok());
@@ -318,4 +335,55 @@ TEST_CASE("shared store: an append refused for a remote change tells the caller 
   CHECK(got.status == 409);
   CHECK(got.changed_elsewhere);
   CHECK(ReadAll(c.b, "/s") == "a");
+}
+
+TEST_CASE("shared store: a lease renewed through one server holds on the other; agent_lost is appended once") {
+  using live::SessionHub;
+  Cluster c;
+  SessionHub ha(c.a), hb(c.b);
+  const std::string path = live::StreamPathFor("chat/1");
+  auto open = auth::Principal::Open();
+  live::HubReply r;
+  ha.Create("chat/1", [&](live::HubReply x) { r = x; });
+  c.backend.Pump();
+  REQUIRE(r.status == 201);
+  // The agent starts its run through b (the router syncs the stream before each request).
+  c.b.Sync(path, [] {});
+  c.backend.Pump();
+  r.status = -1;
+  hb.Submit("chat/1", open, {{"type", "run.start"}, {"run", "r1"}, {"data", {{"lease_ms", 1000}}}}, std::nullopt,
+            [&](live::HubReply x) { r = x; });
+  c.backend.Pump();
+  REQUIRE(r.status == 200);
+  // Its heartbeat reaches a.
+  c.clock.Advance(500);
+  c.a.Sync(path, [] {});
+  c.backend.Pump();
+  REQUIRE(ha.Heartbeat("chat/1", open, "r1", "").status == 204);
+  c.backend.Pump();
+  auto run_ends = [&] {
+    int n = 0;
+    for (const live::LogEvent& e : live::ReadEvents(c.a, c.a.Read(path, OffsetParam{}).stream, 0).events)
+      n += e.type() == "run.end";
+    return n;
+  };
+  // b's own deadline (start + 1000) passes, but the lease was renewed on a: nothing ends.
+  c.clock.Advance(501);
+  for (int i = 0; i < 3; ++i) {
+    ha.Tick(c.clock.NowMs());
+    hb.Tick(c.clock.NowMs());
+    c.backend.Pump();
+  }
+  CHECK(run_ends() == 0);
+  // Past the renewed deadline both reapers see it lapse; exactly one run.end is stored.
+  c.clock.Advance(500);
+  for (int i = 0; i < 4; ++i) {
+    ha.Tick(c.clock.NowMs());
+    hb.Tick(c.clock.NowMs());
+    c.backend.Pump();
+  }
+  CHECK(run_ends() == 1);
+  c.b.Sync(path, [] {});
+  c.backend.Pump();
+  CHECK(hb.Heartbeat("chat/1", open, "r1", "").status == 409);  // b learned the run ended
 }
