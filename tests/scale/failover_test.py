@@ -353,7 +353,40 @@ def test_sentinel_failover(dsx):
     log("errors the writers saw during the failover (status codes, 0 = no answer): %r" % codes)
 
 
+def test_durability_warnings(dsx):
+    """At start a node says what the connected Redis may lose of acknowledged appends: nothing
+    with AOF + appendfsync always; a warning for appendonly no, for appendfsync everysec, and for
+    replicas without --redis-wait-replicas (a failover may lose the last appends)."""
+    def warnings_of(url, extra=()):
+        n = h.Node(dsx, url, "node", list(extra)).start()
+        n.stop()
+        return [l for l in open(n.log, errors="replace").read().splitlines()
+                if "warning" in l.lower() and "redis" in l.lower()]
+    h.require_redis(sentinel=True)
+    cases = []
+    for aof, extra, want in ((True, [], None), (False, [], "appendonly no"),
+                             (True, ["--appendfsync", "everysec"], "everysec")):
+        r = h.Redis(aof=aof, extra=extra).start()
+        w = warnings_of(r.url)
+        r.stop()
+        if want is None:
+            assert not w, "AOF with appendfsync always loses nothing, yet: %r" % w
+        else:
+            assert any(want in l for l in w), "no warning naming %r: %r" % (want, w)
+        cases.append("%s -> %s" % ("appendonly no" if not aof else " ".join(extra) or "appendfsync always",
+                                   w[0] if w else "no warning"))
+    ss = h.SentinelSet(replicas=1)
+    w = warnings_of(ss.url)
+    assert any("failover" in l for l in w), "replicas without --redis-wait-replicas: no failover warning: %r" % w
+    cases.append("sentinel, wait 0 -> " + w[0])
+    w = warnings_of(ss.url, ["--redis-wait-replicas", "1"])
+    assert not any("failover" in l for l in w), "with --redis-wait-replicas 1 still warned: %r" % w
+    cases.append("sentinel, wait 1 -> %s" % (w[0] if w else "no warning"))
+    for c in cases:
+        log(c)
+
+
 if __name__ == "__main__":
     h.main({"reader_failover": test_reader_failover, "publisher_failover": test_publisher_failover,
             "redis_restart": test_redis_restart, "redis_unreachable": test_redis_unreachable,
-            "sentinel_failover": test_sentinel_failover}, sys.argv)
+            "sentinel_failover": test_sentinel_failover, "durability_warnings": test_durability_warnings}, sys.argv)
