@@ -371,13 +371,13 @@ TEST_CASE("RedisDownGivesUnavailableAndServiceResumes") {
   REQUIRE(a);
   REQUIRE(a->Load().ok());
   REQUIRE(CreateSync(*a, MakeCreate(51, "/v1/stream/u", {MakeBatch({"one"})}, 1)).ok());
-  redis.Kill(SIGKILL);
+  redis.Kill();
   auto r = AppendSync(*a, MakeAppend(51, {"two"}, 1, 2));
   CHECK(r.status().code() == Code::kUnavailable);
   auto f = FetchSync(*a, "/v1/stream/u");
   CHECK(f.status().code() == Code::kUnavailable);
   CHECK(ReadAll(*a, 51, 0, 3) == "one");  // reads keep working from the local copy
-  redis.Start();
+  REQUIRE(redis.Restart());
   // Not sticky: once Redis is back (the client reconnects by itself), mutations succeed.
   Result<AppendResult> again = Status::Unavailable("not tried");
   for (int i = 0; i < 100 && !again.ok(); ++i) {
@@ -496,6 +496,77 @@ TEST_CASE("NewIdIsRandomNonZeroAnd63Bit") {
     seen.insert(id);
   }
   CHECK(seen.size() == 1000);
+}
+
+TEST_CASE("LeasesKeepTheLatestDeadlineAndGoWithADrop") {
+  REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  auto a = OpenStore(redis);
+  auto b = OpenStore(redis);
+  REQUIRE(a->Load().ok());
+  REQUIRE(CreateSync(*a, MakeCreate(81, "/v1/session/s1", {}, 1)).ok());
+  auto get = [](StreamStore& s, const std::string& run) {
+    std::promise<Result<std::int64_t>> p;
+    s.GetLease("/v1/session/s1", run, [&](Result<std::int64_t> r) { p.set_value(r); });
+    return p.get_future().get();
+  };
+  CHECK(get(*b, "run-1").value() == 0);
+  a->PutLease("/v1/session/s1", "run-1", 5000);
+  b->PutLease("/v1/session/s1", "run-1", 4000);  // earlier: does not win
+  CHECK(PollUntil([&] { return get(*b, "run-1").value() == 5000; }, std::chrono::seconds(5)));
+  b->PutLease("/v1/session/s1", "run-1", 7000);
+  CHECK(PollUntil([&] { return get(*a, "run-1").value() == 7000; }, std::chrono::seconds(5)));
+  CHECK(get(*a, "run-2").value() == 0);
+  REQUIRE(DropSync(*a, 81).ok());
+  CHECK(get(*b, "run-1").value() == 0);
+}
+
+TEST_CASE("WorksOnARedisCluster") {
+  REQUIRE_REDIS_SERVER();
+  RedisCluster cluster;
+  REQUIRE_MESSAGE(cluster.ok(), cluster.create_output());
+  auto a = OpenStore(cluster);
+  auto b = OpenStore(cluster);
+  REQUIRE(a);
+  REQUIRE(b);
+  std::mutex mu;
+  std::vector<std::string> heard;
+  b->SetChangeListener([&](const std::string& path, std::uint64_t) {
+    std::lock_guard<std::mutex> lk(mu);
+    heard.push_back(path);
+  });
+  REQUIRE(a->Load().ok());
+  REQUIRE(b->Load().ok());
+  // Streams spread over the slots (and so the three masters).
+  const int n = 12;
+  for (int i = 0; i < n; ++i) {
+    const std::string path = "/v1/stream/c/" + std::to_string(i);
+    REQUIRE(CreateSync(*a, MakeCreate(100 + i, path, {MakeBatch({"a"})}, 1)).ok());
+    REQUIRE(AppendSync(*a, MakeAppend(100 + i, {"bc"}, 1, 2)).ok());
+    auto f = FetchSync(*b, path);
+    REQUIRE(f.ok());
+    REQUIRE(f->has_value());
+    CHECK((*f)->tail == 3);
+    CHECK(ReadAll(*b, 100 + i, 0, 3) == "abc");
+    // The CAS holds there too.
+    CHECK(AppendSync(*b, MakeAppend(100 + i, {"x"}, 1, 3)).status().code() == Code::kConflict);
+    CHECK(AppendSync(*b, MakeAppend(100 + i, {"d"}, 2, 3)).ok());
+  }
+  CHECK(PollUntil(
+      [&] {
+        std::lock_guard<std::mutex> lk(mu);
+        return heard.size() >= static_cast<std::size_t>(3 * n);
+      },
+      std::chrono::seconds(5)));
+  auto c = OpenStore(cluster);
+  auto loaded = c->Load();
+  REQUIRE(loaded.ok());
+  CHECK(loaded->size() == static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) CHECK(ReadAll(*c, 100 + i, 0, 4) == "abcd");
+  REQUIRE(DropSync(*c, 100).ok());
+  auto f = FetchSync(*a, "/v1/stream/c/0");
+  REQUIRE(f.ok());
+  CHECK_FALSE(f->has_value());
 }
 
 }  // namespace dsx::session

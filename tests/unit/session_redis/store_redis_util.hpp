@@ -1,107 +1,27 @@
-// Helpers for the Redis store tests: a redis-server on a free loopback port (own temp dir,
-// killed at the end), synchronous wrappers over the async store API, batches and metas.
-// Tests skip (pass with a message) when redis-server is not installed.
+// Helpers for the Redis store tests: redis-server processes from the redis module's fixture
+// (tests/unit/redis/redis_server_fixture.hpp), synchronous wrappers over the async store API,
+// batches and metas. Tests skip (pass with a message) when redis-server is not installed.
 #pragma once
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "../redis/redis_server_fixture.hpp"
 #include "redis/client.hpp"
 #include "session/store/redis/redis_store.hpp"
 
 namespace dsx::session::redistest {
 
-namespace fsys = std::filesystem;
+using redis::test::FreePort;
+using redis::test::PollUntil;
+using redis::test::RedisCluster;
+using redis::test::RedisServer;  // Kill() (SIGKILL), Restart() (same port and folder)
 
-inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
-inline bool HaveRedisServer() { return ::access("/usr/bin/redis-server", X_OK) == 0; }
-
-// One redis-server process. Start() again after Kill() reuses port and directory (AOF files).
-class RedisServer {
- public:
-  explicit RedisServer(std::vector<std::string> extra = {}) : port_(FreePort()), extra_(std::move(extra)) {
-    static std::atomic<int> n{0};
-    dir_ = fsys::temp_directory_path() / ("dsx-redis-store-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fsys::remove_all(dir_);
-    fsys::create_directories(dir_);
-    Start();
-  }
-  ~RedisServer() {
-    Kill(SIGKILL);
-    fsys::remove_all(dir_);
-  }
-  RedisServer(const RedisServer&) = delete;
-  RedisServer& operator=(const RedisServer&) = delete;
-
-  void Start() {
-    std::vector<std::string> args{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                  "--dir", dir_.string(), "--save", "", "--appendonly", "no"};
-    for (auto& e : extra_) args.push_back(e);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      const int null = ::open("/dev/null", O_WRONLY);  // not stdio: its buffers are the parent's
-      ::dup2(null, 1);
-      ::execv("/usr/bin/redis-server", argv.data());
-      ::_exit(127);
-    }
-    // Wait until it accepts connections.
-    for (int i = 0; i < 200; ++i) {
-      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = htons(static_cast<std::uint16_t>(port_));
-      const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      ::close(fd);
-      if (ok) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  void Kill(int sig = SIGKILL) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int port_;
-  std::vector<std::string> extra_;
-  fsys::path dir_;
-  pid_t pid_ = -1;
-};
-
-inline RedisStoreOptions Options(const RedisServer& r, int wait_replicas = 0) {
+template <typename Server>
+RedisStoreOptions Options(const Server& r, int wait_replicas = 0) {
   RedisStoreOptions o;
   o.url = r.url();
   o.wait_replicas = wait_replicas;
@@ -109,7 +29,8 @@ inline RedisStoreOptions Options(const RedisServer& r, int wait_replicas = 0) {
   return o;
 }
 
-inline std::unique_ptr<StreamStore> OpenStore(const RedisServer& r, int wait_replicas = 0) {
+template <typename Server>
+std::unique_ptr<StreamStore> OpenStore(const Server& r, int wait_replicas = 0) {
   auto s = OpenRedisStore(Options(r, wait_replicas));
   if (!s) return nullptr;
   return std::move(*s);
@@ -211,8 +132,8 @@ inline const StreamState* Find(const std::vector<StreamState>& v, StreamId id) {
 // Skip the test case when there is no redis-server.
 #define REQUIRE_REDIS_SERVER()                                      \
   do {                                                              \
-    if (!::dsx::session::redistest::HaveRedisServer()) {            \
-      MESSAGE("redis-server not installed: skipped");               \
+    if (!::dsx::redis::test::HaveRedis()) {                         \
+      MESSAGE(::dsx::redis::test::kSkipMessage);                    \
       return;                                                       \
     }                                                               \
   } while (0)

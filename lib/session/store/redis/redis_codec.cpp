@@ -9,7 +9,7 @@ Keys StreamKeys(std::string_view prefix, std::string_view path) {
   std::string base;
   base.reserve(prefix.size() + path.size() + 3);
   base.append(prefix).append(":{").append(path).append("}:");
-  return Keys{base + "m", base + "p", base + "d"};
+  return Keys{base + "m", base + "p", base + "d", base + "l"};
 }
 
 std::optional<std::uint64_t> ParseU64(std::string_view text) {

@@ -15,13 +15,13 @@
 namespace dsx::session::redisstore {
 
 struct Keys {
-  std::string meta, producers, data;
+  std::string meta, producers, data, leases;
 };
 Keys StreamKeys(std::string_view prefix, std::string_view path);
 
 // The Lua scripts (sources and SHA1s), made once.
 struct Scripts {
-  redis::Script create, append, soft_delete, drop, read, verify;
+  redis::Script create, append, soft_delete, drop, read, verify, put_lease;
 };
 const Scripts& GetScripts();
 

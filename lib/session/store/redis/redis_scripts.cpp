@@ -10,14 +10,14 @@
 namespace dsx::session::redisstore {
 namespace {
 
-// KEYS: meta, producers, data. ARGV: channel, path, version, n (count of HSET items), the n
+// KEYS: meta, producers, data, leases. ARGV: channel, path, version, n (count of HSET items), the n
 // meta items, then (end, bytes, first) per initial message.
 // Returns {1} or {0, existing version} when the stream exists.
 constexpr const char* kCreate = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {0, redis.call('HGET', KEYS[1], 'version') or ''}
 end
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 local n = tonumber(ARGV[4])
 local i = 5 + n
 while i <= #ARGV do
@@ -89,13 +89,13 @@ redis.call('PUBLISH', ARGV[1], ARGV[4] .. ' ' .. ARGV[2])
 return 1
 )lua";
 
-// KEYS: meta, producers, data. ARGV: channel, path, id. Returns 1 (deleted), 2 (no such
-// stream), 3 (the path holds another stream now: left alone).
+// KEYS: meta, producers, data, leases. ARGV: channel, path, id. Returns 1 (deleted), 2 (no
+// such stream), 3 (the path holds another stream now: left alone).
 constexpr const char* kDrop = R"lua(
 local id = redis.call('HGET', KEYS[1], 'id')
 if not id then return 2 end
 if id ~= ARGV[3] then return 3 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 redis.call('PUBLISH', ARGV[1], '0 ' .. ARGV[2])
 return 1
 )lua";
@@ -150,12 +150,23 @@ end
 return 0
 )lua";
 
+// KEYS: leases. ARGV: run, deadline (epoch ms). The later deadline wins. Returns the one kept.
+constexpr const char* kPutLease = R"lua(
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > cur then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return ARGV[2]
+end
+return string.format('%.0f', cur)
+)lua";
+
 }  // namespace
 
 const Scripts& GetScripts() {
   static const Scripts scripts{redis::MakeScript(kCreate),     redis::MakeScript(kAppend),
                                redis::MakeScript(kSoftDelete), redis::MakeScript(kDrop),
-                               redis::MakeScript(kRead),       redis::MakeScript(kVerify)};
+                               redis::MakeScript(kRead),       redis::MakeScript(kVerify),
+                               redis::MakeScript(kPutLease)};
   return scripts;
 }
 

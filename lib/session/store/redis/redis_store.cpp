@@ -11,6 +11,7 @@
 // token tells the service (its next append conflicts, and it Fetches).
 #include "session/store/redis/redis_store.hpp"
 
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -140,6 +141,9 @@ class RedisStore final : public StreamStore {
     MutexLock lk(&listen_mu_);
     resync_ = std::move(listener);
   }
+  void PutLease(const std::string& path, const std::string& run, std::int64_t deadline_ms) override;
+  void GetLease(const std::string& path, const std::string& run,
+                std::function<void(Result<std::int64_t>)> done) override;
   Status Close() override;
 
  private:
@@ -415,7 +419,7 @@ void RedisStore::Create(CreateOp op, StatusCallback done) {
   auto batches = std::make_shared<std::vector<Batch>>(std::move(op.batches));
   const std::uint64_t base = op.meta.base_offset;
   Mutate(
-      log, redisstore::GetScripts().create, {k.meta, k.producers, k.data}, std::move(args),
+      log, redisstore::GetScripts().create, {k.meta, k.producers, k.data, k.leases}, std::move(args),
       [path, version, first_end](const Reply& r) {
         Outcome o;
         if (r.type == Reply::Type::kArray && !r.elements.empty() && r.elements[0].integer == 1) {
@@ -542,7 +546,8 @@ void RedisStore::Drop(StreamId id, StatusCallback done) {
   const std::string path = log->path();
   Keys k = KeysOf(path);
   Mutate(
-      log, redisstore::GetScripts().drop, {k.meta, k.producers, k.data}, {channel_, path, std::to_string(id)},
+      log, redisstore::GetScripts().drop, {k.meta, k.producers, k.data, k.leases},
+      {channel_, path, std::to_string(id)},
       [id](const Reply& r) {
         Outcome o;
         if (r.type != Reply::Type::kInteger || r.integer < 1 || r.integer > 3) {
@@ -674,6 +679,41 @@ Result<std::vector<StreamState>> RedisStore::Load() {
   }
   if (!failed.ok()) return failed.Wrap("loading streams from Redis");
   return out;
+}
+
+// Leases live in the stream's slot (<prefix>:{path}:l, run -> deadline ms), go with a drop, and
+// are written by a script so that only a later deadline replaces an earlier one. A lease write
+// that fails (Redis down) is dropped: the renewing server tries again at its next renewal, and
+// GetLease, which the hub asks before ending a lapsed lease, fails with Unavailable meanwhile.
+void RedisStore::PutLease(const std::string& path, const std::string& run, std::int64_t deadline_ms) {
+  if (!Begin()) return;
+  client_->Eval(redisstore::GetScripts().put_lease, {KeysOf(path).leases}, {run, std::to_string(deadline_ms)},
+                [this](Result<Reply>) { End(); });
+}
+
+void RedisStore::GetLease(const std::string& path, const std::string& run,
+                          std::function<void(Result<std::int64_t>)> done) {
+  if (!Begin()) return deferred_.Post([done] { done(Status::Unavailable("store is closed")); });
+  const std::string key = KeysOf(path).leases;
+  client_->Command(key, {"HGET", key, run}, [this, done](Result<Reply> r) {
+    if (!r) {
+      done(FromClient(r.status()));
+    } else if (r->is_error()) {
+      done(FromReplyError(*r));
+    } else if (r->type == Reply::Type::kNil) {
+      done(std::int64_t{0});
+    } else {
+      std::int64_t v = 0;
+      const std::string& t = r->str;
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc() || p != t.data() + t.size()) {
+        done(Status::Failed("redis store: bad lease value '" + t + "'"));
+      } else {
+        done(v);
+      }
+    }
+    End();
+  });
 }
 
 void RedisStore::SetChangeListener(ChangeListener listener) {
