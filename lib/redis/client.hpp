@@ -92,13 +92,19 @@ class Client {
   // EVALSHA script numkeys keys... args...; routed by keys[0] (all keys must share a slot).
   virtual void Eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
                     Callback done) = 0;
-  // Blocking form of Command, for start-up and tools (never on an I/O thread).
+  // Blocking form of Command, for start-up and tools (never on an I/O thread, and never inside a
+  // callback of this client: that thread is the one that would answer it).
+  // Blocking commands (WAIT, XREAD BLOCK, BLPOP) must return within command_timeout: a reply
+  // later than that fails the command with Unavailable and the connection is re-opened.
   virtual Result<Reply> CommandSync(std::string_view route_key, std::vector<std::string> args) = 0;
 
   // Pub/sub on a dedicated connection (cluster: on one node; PUBLISH reaches every node).
   // `on_message` runs on the subscriber thread for each message on `channel`; `on_reconnect`
   // runs after the subscription was lost and re-established (messages may have been missed:
   // the caller resynchronises). Call once per channel, before or after traffic starts.
+  // Returns once the SUBSCRIBE is confirmed (messages published after that are delivered), or
+  // after connect_timeout + command_timeout when Redis is down: it then keeps trying in the
+  // background and runs on_reconnect when the subscription is first made.
   virtual void Subscribe(std::string channel, std::function<void(std::string_view payload)> on_message,
                          std::function<void()> on_reconnect) = 0;
 

@@ -2,6 +2,9 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <cerrno>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "core/log.hpp"
 #include "redis/reply.hpp"
@@ -9,7 +12,7 @@
 namespace dsx::redis {
 namespace {
 
-constexpr int kPollMs = 200;                              // how late Close is noticed
+constexpr int kPollMs = 200;  // how often the PING timer is looked at
 constexpr auto kPingAfter = std::chrono::milliseconds(1000);  // idle this long: PING
 constexpr auto kMinBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
@@ -36,9 +39,13 @@ Subscriber::Subscriber(SubscriberOptions options, std::string channel,
     : options_(std::move(options)),
       channel_(std::move(channel)),
       on_message_(std::move(on_message)),
-      on_reconnect_(std::move(on_reconnect)) {}
+      on_reconnect_(std::move(on_reconnect)),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-Subscriber::~Subscriber() { Close(); }
+Subscriber::~Subscriber() {
+  Close();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 void Subscriber::Start() {
   MutexLock l(&mu_);
@@ -73,6 +80,10 @@ void Subscriber::Close() {
     MutexLock l(&mu_);
     stop_ = true;
     cv_.SignalAll();
+    if (wake_fd_ >= 0) {
+      const std::uint64_t one = 1;
+      (void)!write(wake_fd_, &one, sizeof(one));  // ends the thread's poll now
+    }
     if (started_ && !joined_) {
       joined_ = true;
       join = true;
@@ -135,10 +146,11 @@ std::string Subscriber::Session(redisContext* c) {
   bool ping_outstanding = false;
   auto ping_sent = last_data;
   while (!Stopping()) {
-    pollfd p{c->fd, POLLIN, 0};
-    const int n = poll(&p, 1, kPollMs);
+    pollfd p[2] = {{c->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int n = poll(p, wake_fd_ >= 0 ? 2 : 1, kPollMs);
     const auto now = std::chrono::steady_clock::now();
     if (n < 0 && errno != EINTR) return "poll failed";
+    if (n > 0 && p[0].revents == 0) continue;  // woken by Close (the loop checks Stopping)
     if (n > 0) {
       if (redisBufferRead(c) != REDIS_OK) return ContextError(c);
       last_data = now;

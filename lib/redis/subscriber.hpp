@@ -49,6 +49,7 @@ class Subscriber {
   const std::string channel_;
   const std::function<void(std::string_view)> on_message_;
   const std::function<void()> on_reconnect_;
+  const int wake_fd_;  // eventfd: Close wakes the thread's poll
   std::thread thread_;
   bool session_subscribed_ = false;  // the thread's: the current connection got its SUBSCRIBE confirmed
 
