@@ -2,7 +2,7 @@
 to node A, readers and controllers to node B (and C): run, cancel, steer, presence, agent_lost
 after a lease expiry (appended exactly once although every node watches leases).
 
-Usage: session_test.py DSX {run,cancel,steer_presence,agent_lost} [standalone|cluster]
+Usage: session_test.py DSX {run,cancel,steer,presence,agent_lost} [standalone|cluster]
 """
 import json
 import os
@@ -132,9 +132,9 @@ def test_cancel(dsx, kind="standalone"):
     log("cancel: run ended cancelled, agent %d gone, nothing after the ack, a late cancel through B rejected" % agent_pid)
 
 
-def test_steer_presence(dsx, kind="standalone"):
-    """Agent on A; `who` and steer through B; a client's presence posted on B is listed on A and
-    announced to an SSE subscriber (presence=1) on A."""
+def test_steer(dsx, kind="standalone"):
+    """Agent on A; `who` and steer through B: the agent is listed, steer text reaches its stdin
+    and is acknowledged; after the run nobody is listed and a steer is refused."""
     a, b = setup(dsx, kind)
     session = "chat/steer"
     code = ("import sys\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
@@ -146,7 +146,41 @@ def test_steer_presence(dsx, kind="standalone"):
     agents = [m for m in who["members"] if m["kind"] == "agent"]
     assert len(agents) == 1 and agents[0]["run"] == run, "who through B: %r" % who
     assert [r["run"] for r in who["runs"]] == [run], who
-    # Presence of a client posted through B, seen through A (list and SSE broadcast).
+    r = h.dsx_run(dsx, "session", "steer", session, "hello there", "--server", b.url, check=0)
+    assert "acknowledged" in r.stdout, r.stdout
+    wait_for(lambda: "got: hello there" in "".join(texts(events(a, session)).values()), 10, "steer echo")
+    h.dsx_run(dsx, "session", "steer", session, run, "bye", "--server", b.url, check=0)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, (out, err)
+    assert wait_for(lambda: run_ends(b, session, run), 10, "run.end")[0]["data"]["reason"] == "done"
+
+    def nobody():
+        who = json.loads(h.dsx_run(dsx, "session", "who", session, "--server", b.url, "--json", check=0).stdout)
+        return (who["runs"] == [] and not [m for m in who["members"] if m["kind"] == "agent"]) or (nobody.last.append(who) and False)
+    nobody.last = []
+    try:
+        wait_for(nobody, 3, "who through B to list nobody after run.end")
+    except AssertionError as e:
+        raise AssertionError("%s: %r" % (e, nobody.last[-1:]))
+    r = h.dsx_run(dsx, "session", "steer", session, "again", "--server", b.url)
+    assert r.returncode == 3 and "no active run" in r.stderr, (r.returncode, r.stderr)
+    log("steer through B reached the agent on A and was acknowledged; who through B: agent, then nobody")
+
+
+def test_presence(dsx, kind="standalone"):
+    """Presence across nodes: the agent (on A) is listed through B with its state; a client's
+    presence posted on B is listed on A and announced to an SSE subscriber (presence=1) on A;
+    an SSE subscriber with presence=1 on B is listed on A while it is connected."""
+    a, b = setup(dsx, kind)
+    session = "chat/here"
+    p = start_run(dsx, a, session, agent_cmd(100000, 0.05), "--grace", "1")
+    run = run_of(b, session)
+
+    def agent_on_b():
+        st, pres = request(b.url + "/v1/session/%s/presence" % session)
+        return [m for m in pres["members"] if m.get("kind") == "agent" and m.get("run") == run
+                and m.get("state") == "streaming"]
+    wait_for(agent_on_b, 5, "the agent on A listed through B as streaming")
     rd = SessionSse(a.url, session, query="offset=now&presence=1")
     assert rd.pump(lambda r: r.status is not None, 5) and rd.status == 200, rd.status
     st, body = request(b.url + "/v1/session/%s/presence" % session, "POST", {"state": "typing", "kind": "client"})
@@ -158,19 +192,9 @@ def test_steer_presence(dsx, kind="standalone"):
     wait_for(listed, 5, "the presence posted on B to be listed on A")
     assert rd.pump(lambda r: any(e[0] == "presence" and e[2].get("data", {}).get("state") == "typing" for e in r.events), 5), \
         "A's SSE (presence=1) did not announce B's presence: %r" % rd.events[-5:]
-    log("presence: posted on B, listed on A and announced on A's SSE")
-    r = h.dsx_run(dsx, "session", "steer", session, "hello there", "--server", b.url, check=0)
-    assert "acknowledged" in r.stdout, r.stdout
-    wait_for(lambda: "got: hello there" in "".join(texts(events(a, session)).values()), 10, "steer echo")
-    h.dsx_run(dsx, "session", "steer", session, run, "bye", "--server", b.url, check=0)
-    out, err = p.communicate(timeout=20)
-    assert p.returncode == 0, (out, err)
-    assert wait_for(lambda: run_ends(b, session, run), 10, "run.end")[0]["data"]["reason"] == "done"
-    who = json.loads(h.dsx_run(dsx, "session", "who", session, "--server", b.url, "--json", check=0).stdout)
-    assert who["runs"] == [] and not [m for m in who["members"] if m["kind"] == "agent"], who
-    r = h.dsx_run(dsx, "session", "steer", session, "again", "--server", b.url)
-    assert r.returncode == 3 and "no active run" in r.stderr, (r.returncode, r.stderr)
-    log("steer through B reached the agent on A and was acknowledged; who through B: agent, then nobody")
+    h.dsx_run(dsx, "session", "cancel", session, "--server", a.url, check=0)
+    p.communicate(timeout=20)
+    log("presence: the agent on A listed through B; a client's presence posted on B listed on A and announced on A's SSE")
 
 
 def test_agent_lost(dsx, kind="standalone"):
@@ -213,5 +237,5 @@ def test_agent_lost(dsx, kind="standalone"):
 
 
 if __name__ == "__main__":
-    h.main({"run": test_run, "cancel": test_cancel, "steer_presence": test_steer_presence,
+    h.main({"run": test_run, "cancel": test_cancel, "steer": test_steer, "presence": test_presence,
             "agent_lost": test_agent_lost}, sys.argv)
