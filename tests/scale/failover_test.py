@@ -3,7 +3,7 @@ list of servers, Redis restarted (AOF, appendfsync always) during concurrent ide
 Redis unreachable (503 with a reason, no crash, service resumes by itself), and a Sentinel
 failover with --redis-wait-replicas 1.
 
-Usage: failover_test.py DSX {reader_failover,publisher_failover,redis_restart,redis_unreachable,sentinel_failover}
+Usage: failover_test.py DSX {reader_failover,session_reader_failover,publisher_failover,redis_restart,redis_unreachable,sentinel_failover}
 """
 import json
 import subprocess
@@ -105,6 +105,43 @@ def test_reader_failover(dsx):
             % (live, lines, " | ".join(err.strip().splitlines()[-3:])))
     got, _ = read_all(b.url, name)
     assert got.decode() == expected(lines)
+
+
+def test_session_reader_failover(dsx):
+    """`dsx session tail SESSION -f --jsonl --server A,B` follows a session whose agent runs on B;
+    A is killed with SIGKILL mid-reply; the reader goes on through B and ends with the exact text."""
+    import session_test as st
+    h.require_redis()
+    redis = h.Redis().start()
+    a, b = h.Node(dsx, redis.url, "nodeA").start(), h.Node(dsx, redis.url, "nodeB").start()
+    session, lines = "chat/k", 150
+    a.stop()
+    a.extra = ["--log-requests"]
+    a.start()
+    runner = st.start_run(dsx, b, session, st.agent_cmd(lines, 0.02))
+    st.run_of(b, session)
+    reader = h.popen([dsx, "session", "tail", session, "--server", a.url + "," + b.url, "--follow", "--jsonl"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = Collector(reader)
+
+    def text():
+        evs = [json.loads(x) for x in out.out.decode(errors="replace").splitlines() if x.strip()]
+        return "".join(h.texts(evs).values())
+    wait_for(lambda: text().count("\n") >= 30, 20, "the reader to print 30 lines")
+    assert "chat/k" in open(a.log, errors="replace").read(), "the reader is not reading through A (first of the list)"
+    a.kill9()
+    o, e = runner.communicate(timeout=60)
+    assert runner.returncode == 0, (o, e)
+    try:
+        wait_for(lambda: text() == expected(lines), 15, "the reader's text to be complete")
+    except AssertionError as ex:
+        got = text().splitlines()
+        raise AssertionError("%s: %d lines, duplicates %r, stderr %s" % (
+            ex, len(got), sorted({x for x in got if got.count(x) > 1})[:5],
+            reader.stderr.read1(100000).decode(errors="replace")[-1500:] if reader.poll() is not None else "(running)"))
+    reader.terminate()
+    reader.wait(10)
+    log("session tail -f --server A,B: exact text (%d lines) across the SIGKILL of A" % lines)
 
 
 def test_publisher_failover(dsx):
@@ -388,5 +425,6 @@ def test_durability_warnings(dsx):
 
 if __name__ == "__main__":
     h.main({"reader_failover": test_reader_failover, "publisher_failover": test_publisher_failover,
+            "session_reader_failover": test_session_reader_failover,
             "redis_restart": test_redis_restart, "redis_unreachable": test_redis_unreachable,
             "sentinel_failover": test_sentinel_failover, "durability_warnings": test_durability_warnings}, sys.argv)
