@@ -412,12 +412,17 @@ TEST_CASE("WaitReplicasWithAReplicaSucceeds") {
   RedisServer primary;
   RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
   auto client = OpenClient(primary);
-  for (int i = 0; i < 100; ++i) {
-    auto info = client->CommandSync("", {"INFO", "replication"});
-    if (info.ok() && info->str.find("state=online") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  auto a = OpenStore(primary, 1);
+  REQUIRE(PollUntil(
+      [&] {
+        auto info = client->CommandSync("", {"INFO", "replication"});
+        return info.ok() && info->str.find("state=online") != std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  RedisStoreOptions o = Options(primary, 1);
+  o.wait_timeout = std::chrono::milliseconds(2000);  // a loaded machine: the replica may ack late
+  auto opened = OpenRedisStore(o);
+  REQUIRE(opened.ok());
+  auto a = std::move(*opened);
   REQUIRE(a->Load().ok());
   Status created = CreateSync(*a, MakeCreate(71, "/v1/stream/r", {MakeBatch({"x"})}, 1));
   INFO(created.message());
@@ -567,6 +572,52 @@ TEST_CASE("WorksOnARedisCluster") {
   auto f = FetchSync(*a, "/v1/stream/c/0");
   REQUIRE(f.ok());
   CHECK_FALSE(f->has_value());
+}
+
+TEST_CASE("PipelinedChainsFromTwoStoresNeverInterleave") {
+  REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  auto a = OpenStore(redis);
+  auto b = OpenStore(redis);
+  REQUIRE(a->Load().ok());
+  REQUIRE(CreateSync(*a, MakeCreate(91, "/v1/stream/chain", {}, 7)).ok());
+  REQUIRE(b->Load().ok());
+  // Each store pipelines a chain of 50 appends starting from version 7 with its own tokens: one
+  // chain wins from its first append on, the other breaks at its first and never resumes.
+  const int n = 50;
+  std::mutex mu;
+  std::vector<std::string> acked;
+  int done = 0;
+  std::promise<void> all;
+  auto run = [&](StreamStore& s, std::uint64_t tag, const std::string& name) {
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t expect = i == 0 ? 7 : (tag | i);
+      s.Append(MakeAppend(91, {name + std::to_string(i) + ";"}, expect, tag | (i + 1)),
+               [&, name, i](Result<AppendResult> r) {
+                 std::lock_guard<std::mutex> lk(mu);
+                 if (r.ok()) acked.push_back(name + std::to_string(i) + ";");
+                 else CHECK(r.status().code() == Code::kConflict);
+                 if (++done == 2 * n) all.set_value();
+               });
+    }
+  };
+  std::thread ta([&] { run(*a, 0xaaaa00000000ull, "a"); });
+  std::thread tb([&] { run(*b, 0xbbbb00000000ull, "b"); });
+  ta.join();
+  tb.join();
+  all.get_future().get();
+  REQUIRE(acked.size() == static_cast<std::size_t>(n));
+  std::string expect;
+  for (auto& m : acked) expect += m;
+  auto& winner = acked[0][0] == 'a' ? *a : *b;
+  auto& loser = acked[0][0] == 'a' ? *b : *a;
+  CHECK(ReadAll(winner, 91, 0, expect.size()) == expect);
+  auto f = FetchSync(loser, "/v1/stream/chain");
+  REQUIRE(f.ok());
+  REQUIRE(f->has_value());
+  CHECK((*f)->tail == expect.size());
+  CHECK((*f)->message_count == static_cast<std::uint64_t>(n));
+  CHECK(ReadAll(loser, 91, 0, expect.size()) == expect);
 }
 
 }  // namespace dsx::session
