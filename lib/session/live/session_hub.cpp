@@ -1,5 +1,8 @@
 #include "session/live/session_hub.hpp"
 
+#include <cstdio>
+#include <random>
+
 #include <chrono>
 
 #include "core/log.hpp"
@@ -34,11 +37,19 @@ SessionHub::SessionHub(StreamService& service, HubOptions options)
       if (!path.starts_with(prefix)) return;
       Get(path.substr(prefix.size()))->stale.store(true);
     });
+    std::random_device rd;
+    char name[17];
+    std::snprintf(name, sizeof name, "%08x%08x", rd(), rd());
+    node_ = name;
+    service_.store().SetEphemeralListener([this](std::string_view payload) { OnRemotePresence(payload); });
   }
 }
 
 SessionHub::~SessionHub() {
-  if (service_.Shared()) service_.SetRemoteChangeObserver(nullptr);
+  if (service_.Shared()) {
+    service_.SetRemoteChangeObserver(nullptr);
+    service_.store().SetEphemeralListener(nullptr);
+  }
   StopReaper();
 }
 
@@ -136,6 +147,17 @@ std::optional<HubReply> SessionHub::ReplayLog(const std::string& id, std::int64_
 void SessionHub::InstallLocked(Session& s, SessionState state, std::int64_t now) {
   s.state = std::move(state);
   s.loaded = true;
+  // Agents of runs that ended meanwhile (on another server, or while this one was away) leave.
+  for (auto it = s.members.begin(); it != s.members.end();) {
+    if (it->first.starts_with("run:")) {
+      auto run = s.state.runs.find(it->first.substr(4));
+      if (run == s.state.runs.end() || !run->second.active) {
+        it = s.members.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
   // Agents of runs found active are present (their presence is not in the log).
   for (const auto& [rid, run] : s.state.runs) {
     if (!run.active) continue;
@@ -382,7 +404,15 @@ void SessionHub::Tick(std::int64_t now) {
         // Changed on another server: read it again here too, so this reaper sees the runs
         // started elsewhere (at most once a second: a reload replays the whole log).
         s->reload_after_ms = now + 1000;
+        std::map<std::string, json> agents_before;
+        for (const auto& [k, m] : s->members)
+          if (k.starts_with("run:")) agents_before[k] = m.info;
         if (LoadLocked(id, *s)) continue;
+        // Tell this server's listeners which agents came and went with the other server's writes.
+        for (const auto& [k, info] : agents_before)
+          if (!s->members.count(k)) presence.push_back(PresenceEvent("presence.leave", info));
+        for (const auto& [k, m] : s->members)
+          if (k.starts_with("run:") && !agents_before.count(k)) presence.push_back(PresenceEvent("presence.join", m.info));
       }
       if (!s->loaded) continue;
       std::vector<json> events;
@@ -403,17 +433,21 @@ void SessionHub::Tick(std::int64_t now) {
             log::Warn("cannot end lapsed run", {{"session", sid}, {"why", StringOr(r.body, "error", "")}});
         });
       }
+      bool local_left = false;
       for (auto it = s->members.begin(); it != s->members.end();) {
         if (it->second.expires_ms > 0 && it->second.expires_ms <= now) {
           presence.push_back(PresenceEvent("presence.leave", it->second.info));
+          local_left = local_left || !it->first.starts_with("node:");
           it = s->members.erase(it);
         } else {
           ++it;
         }
       }
+      if (local_left) PublishPresenceLocked(id, *s);
     }
     Broadcast(s, presence);
   }
+  if (service_.Shared()) RepublishPresence(now);
 }
 
 bool SessionHub::LeaseLapsedEverywhere(const std::string& id, const SessionPtr& s, const RunInfo& run,
@@ -519,6 +553,7 @@ void SessionHub::PresenceSet(const std::string& id, const std::string& key, cons
     json info = {{"sub", who.sub}, {"kind", kind}, {"state", state.empty() ? "online" : state}};
     if (!who.device.empty()) info["device"] = who.device;
     SetMemberLocked(*s, key, std::move(info), ttl_ms > 0 ? clock_.NowMs() + ttl_ms : 0, &out);
+    if (!out.empty()) PublishPresenceLocked(id, *s);
   }
   Broadcast(s, out);
 }
@@ -532,6 +567,7 @@ void SessionHub::PresenceLeave(const std::string& id, const std::string& key) {
     if (it == s->members.end()) return;
     out.push_back(PresenceEvent("presence.leave", it->second.info));
     s->members.erase(it);
+    PublishPresenceLocked(id, *s);
   }
   Broadcast(s, out);
 }

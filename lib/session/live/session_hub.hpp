@@ -120,6 +120,10 @@ class SessionHub {
     std::int64_t reload_after_ms GUARDED_BY(mu) = 0;
     std::set<std::string> lease_checks GUARDED_BY(mu);
     std::map<std::string, std::int64_t> lease_lapsed GUARDED_BY(mu);
+    // Shared store: members held on other servers are kept here as "node:<server>/<key>" with an
+    // expiry (their server repeats its snapshot); ours are sent after each change and repeated.
+    std::int64_t presence_sent_ms GUARDED_BY(mu) = 0;
+    bool presence_sent_nonempty GUARDED_BY(mu) = false;
   };
   using SessionPtr = std::shared_ptr<Session>;
 
@@ -141,6 +145,11 @@ class SessionHub {
   void SetMemberLocked(Session& s, const std::string& key, json info, std::int64_t expires_ms, std::vector<json>* out)
       REQUIRES(s.mu);
   void Broadcast(const SessionPtr& s, const std::vector<json>& events);
+  // Shared store presence (session_presence_sync.cpp).
+  void PublishPresenceLocked(const std::string& id, Session& s) REQUIRES(s.mu);
+  void OnRemotePresence(std::string_view payload);
+  void RepublishPresence(std::int64_t now);
+  std::string node_;  // this server's name in presence snapshots (random)
   void SubmitAttempt(const std::string& id, const auth::Principal& who, const json& drafts,
                      std::optional<ProducerArgs> producer, HubDone done, int attempt);
   // Shared store: a lapsed lease is ended only after the store confirms no server renewed it.

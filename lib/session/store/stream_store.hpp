@@ -45,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.hpp"
@@ -243,6 +244,12 @@ class StreamStore {
     (void)path, (void)run;
     done(std::int64_t{0});
   }
+
+  // Ephemeral messages to every server (SessionHub presence): nothing is stored; a server that
+  // is down misses them (the hub repeats its snapshot every few seconds). Unshared stores never
+  // get these calls. The listener runs on a store thread and hears this server's own messages too.
+  virtual void PublishEphemeral(std::string payload) { (void)payload; }
+  virtual void SetEphemeralListener(std::function<void(std::string_view payload)> listener) { (void)listener; }
 
   // Shutdown: complete every submitted mutation (invoking its callback), sync, release
   // files. Later mutations fail with Unavailable. Blocks; call off the io threads.

@@ -144,6 +144,33 @@ class RedisStore final : public StreamStore {
   void PutLease(const std::string& path, const std::string& run, std::int64_t deadline_ms) override;
   void GetLease(const std::string& path, const std::string& run,
                 std::function<void(Result<std::int64_t>)> done) override;
+  // Ephemeral messages (hub presence) on <prefix>:ephemeral: PUBLISH, nothing stored.
+  void PublishEphemeral(std::string payload) override {
+    if (!Begin()) return;
+    client_->Command(ephemeral_channel_, {"PUBLISH", ephemeral_channel_, std::move(payload)},
+                     [this](Result<Reply>) { End(); });
+  }
+  void SetEphemeralListener(std::function<void(std::string_view payload)> listener) override {
+    bool subscribe = false;
+    {
+      MutexLock lk(&listen_mu_);
+      ephemeral_ = std::move(listener);
+      subscribe = !ephemeral_subscribed_ && ephemeral_;
+      if (subscribe) ephemeral_subscribed_ = true;
+    }
+    if (!subscribe) return;
+    client_->Subscribe(
+        ephemeral_channel_,
+        [this](std::string_view payload) {
+          std::function<void(std::string_view)> l;
+          {
+            MutexLock lk(&listen_mu_);
+            l = ephemeral_;
+          }
+          if (l) l(payload);
+        },
+        [] {});
+  }
   Status Close() override;
 
  private:
@@ -230,6 +257,10 @@ class RedisStore final : public StreamStore {
 
   std::unique_ptr<redis::Client> client_;
   const std::string prefix_, set_key_, channel_;
+  // Declared after prefix_: initialized from it.
+  const std::string ephemeral_channel_ = prefix_ + ":ephemeral";
+  std::function<void(std::string_view)> ephemeral_;  // GUARDED_BY(listen_mu_)
+  bool ephemeral_subscribed_ = false;                // GUARDED_BY(listen_mu_)
   const int wait_replicas_;
   const long long wait_timeout_ms_;
 
