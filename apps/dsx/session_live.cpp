@@ -11,6 +11,7 @@
 #include "session/auth/jwt.hpp"
 #include "session/client/agent_runner.hpp"
 #include "session/client/run_control.hpp"
+#include "session/client/server_list.hpp"
 #include "session/client/session_client.hpp"
 
 namespace dsx::cmd {
@@ -27,9 +28,13 @@ struct LiveCommon {
 
 void AddLiveCommon(CLI::App* cmd, LiveCommon& c) {
   cmd->add_option("session", c.session, "session id (chat/42)")->required();
-  cli::AddServerFlags(cmd, c.net);
+  cli::AddServerListFlags(cmd, c.net);
   cmd->add_flag("--json", c.json, "print one JSON document instead of text");
 }
+
+// --server URL1,URL2,...: a bad list is a usage error before anything is sent (SessionClient
+// itself would take an unparsable list as one URL).
+Status CheckServers(const LiveCommon& c) { return lv::ParseServerList(c.net.server).status(); }
 
 void Notice(const std::string& line) { std::fprintf(stderr, "dsx: %s\n", line.c_str()); }
 
@@ -45,6 +50,7 @@ struct RunFlags {
 };
 
 void RunRun(const RunFlags& f) {
+  if (Status s = CheckServers(f.c); !s.ok()) return cli::Finish(s);
   if (f.command.empty()) return cli::Finish(Status::Usage("no command: dsx session run SESSION -- COMMAND..."));
   if (f.lease_s < 1 || f.lease_s > 600) return cli::Finish(Status::Usage("--lease must be 1..600 seconds"));
   if (f.grace_s < 0) return cli::Finish(Status::Usage("--grace must be >= 0"));
@@ -93,6 +99,7 @@ struct ControlFlags {
 };
 
 void RunControl(const ControlFlags& f) {
+  if (Status s = CheckServers(f.c); !s.ok()) return cli::Finish(s);
   lv::ControlRequest q;
   q.steer = f.steer;
   std::string text;
@@ -139,6 +146,7 @@ void RunControl(const ControlFlags& f) {
 // ---------------------------------------------------------------- who
 
 void RunWho(const LiveCommon& c) {
+  if (Status s = CheckServers(c); !s.ok()) return cli::Finish(s);
   net::CurlTransport transport;
   lv::SessionClient sc(transport, c.net.server, c.session, c.net.token);
   auto info = sc.Info();

@@ -4,6 +4,7 @@
 
 #include "net/http_status.hpp"
 #include "net/sse_parser.hpp"
+#include "session/client/server_list.hpp"
 #include "session/client/stream_ref.hpp"
 
 namespace dsx::session::client {
@@ -20,17 +21,27 @@ Status Answer::Refusal(const std::string& what) const {
 
 SessionClient::SessionClient(net::Transport& transport, std::string server, std::string session, std::string token,
                              Clock& clock)
-    : transport_(transport),
-      clock_(clock),
-      server_(std::move(server)),
-      session_(std::move(session)),
-      token_(std::move(token)) {
-  if (server_.empty()) server_ = kDefaultServer;
-  while (!server_.empty() && server_.back() == '/') server_.pop_back();
+    : transport_(transport), clock_(clock), session_(std::move(session)), token_(std::move(token)) {
+  auto list = ParseServerList(server);
+  if (list.ok() && !list->empty()) {
+    servers_ = std::move(list).value();
+  } else {
+    if (server.empty()) server = kDefaultServer;
+    while (!server.empty() && server.back() == '/') server.pop_back();
+    servers_.push_back(std::move(server));
+  }
 }
 
 std::string SessionClient::Url(const std::string& suffix) const {
-  return server_ + "/v1/session/" + EncodePath(session_) + suffix;
+  return servers_[active_] + "/v1/session/" + EncodePath(session_) + suffix;
+}
+
+net::HttpRequest SessionClient::NextServer(const net::HttpRequest& req) {
+  const std::string& from = servers_[active_];
+  active_ = (active_ + 1) % servers_.size();
+  net::HttpRequest out = req;
+  if (out.url.compare(0, from.size(), from) == 0) out.url = servers_[active_] + out.url.substr(from.size());
+  return out;
 }
 
 net::HttpRequest SessionClient::Request(std::string method, const std::string& suffix) const {
@@ -42,9 +53,23 @@ net::HttpRequest SessionClient::Request(std::string method, const std::string& s
   return req;
 }
 
-Result<Answer> SessionClient::Exchange(const net::HttpRequest& req) {
+Result<Answer> SessionClient::Exchange(const net::HttpRequest& request, bool idempotent) {
+  net::HttpRequest req = request;
   net::Exchange ex = transport_.Send(req);
-  if (!ex.ok()) return net::StatusFromFailedExchange(ex, server_);
+  for (std::size_t tried = 1; servers_.size() > 1; ++tried) {
+    const int st = ex.ok() ? ex.response.status : 0;
+    const bool outage = !ex.ok() || st == 502 || st == 503 || st == 504;
+    if (!outage) break;
+    const std::string failed_on = servers_[active_];
+    const bool resend = tried < servers_.size() && (idempotent || ex.ok() || !ex.maybe_delivered);
+    req = NextServer(req);  // the next request goes to the next server in any case
+    if (!resend) {
+      if (!ex.ok()) return net::StatusFromFailedExchange(ex, failed_on);
+      break;
+    }
+    ex = transport_.Send(req);
+  }
+  if (!ex.ok()) return net::StatusFromFailedExchange(ex, servers_[active_]);
   Answer a;
   a.status = ex.response.status;
   if (!ex.response.body.empty()) a.body = json::parse(ex.response.body, nullptr, false);
@@ -74,7 +99,8 @@ Result<Answer> SessionClient::Post(const json& draft, Producer* producer, long r
   const std::int64_t deadline = clock_.SteadyMs() + retry_for_ms;
   long delay = 100;
   for (;;) {
-    auto a = Exchange(req);
+    req.url = Url("/events");  // the current server: an outage may have moved the client on
+    auto a = Exchange(req, /*idempotent=*/producer != nullptr);
     // Retry only what is safe: with a producer anything transient (the server dedups the
     // seq); without one only requests that never reached the server.
     const bool transient = !a.ok() || a->status == 502 || a->status == 503 || a->status == 504;
@@ -108,6 +134,7 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
   bool done = false;
   Status fatal;
   std::int64_t outage_start = 0;
+  std::size_t first_failures = 0;  // before the first answer: each server is tried once
   while (!done && !(stop && stop())) {
     std::string query = "?live=sse&offset=" + EncodeQueryValue(offset);
     if (compacted && first) query += "&mode=compacted";
@@ -162,7 +189,14 @@ Status SessionClient::Follow(const std::string& offset, bool compacted, const st
       first = false;
       outage_start = 0;
     }
-    if (first && !ok_head && !ex.ok()) return net::StatusFromFailedExchange(ex, server_);
+    // No answer, a broken connection (a node killed mid-stream) or a 5xx: the next node.
+    const bool outage = !ex.ok() || (!ok_head && status >= 500);
+    const std::string failed_on = servers_[active_];
+    if (outage && servers_.size() > 1) active_ = (active_ + 1) % servers_.size();  // resume on the next
+    if (first && !ok_head && !ex.ok()) {
+      if (++first_failures < servers_.size()) continue;
+      return net::StatusFromFailedExchange(ex, failed_on);
+    }
     if (outage_start == 0) outage_start = clock_.SteadyMs();
     if (retry_for_ms > 0 && clock_.SteadyMs() - outage_start > retry_for_ms) {
       return Status::Unavailable("connection lost for more than " + std::to_string(retry_for_ms / 1000) + " s");

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,12 @@ struct Producer {
   std::uint64_t seq = 0;  // next seq to send
 };
 
+// `server` may list several nodes of one store, separated by commas (server_list.hpp): requests
+// go to one of them; a request that gets no answer or 502/503/504 moves the client to the next.
+// Idempotent requests (PUT, GET, heartbeat) are then sent once to each other node at once; an
+// event POST only when it cannot have been applied (never left, or 502/503/504), and its
+// producer retries go to the current node. Follow resumes on the next node after its
+// Last-Event-ID. A list that does not parse is taken as one URL (as before lists existed).
 class SessionClient {
  public:
   SessionClient(net::Transport& transport, std::string server, std::string session, std::string token,
@@ -62,15 +69,21 @@ class SessionClient {
                 long retry_for_ms = 0);
 
   const std::string& session() const { return session_; }
+  // On the current server.
   std::string Url(const std::string& suffix) const;
+  const std::string& server() const { return servers_[active_]; }
 
  private:
   net::HttpRequest Request(std::string method, const std::string& suffix) const;
-  Result<Answer> Exchange(const net::HttpRequest& req);
+  // `idempotent`: after an outage, send it to each other server at once.
+  Result<Answer> Exchange(const net::HttpRequest& req, bool idempotent = true);
+  // Moves to the next server; returns `req` re-addressed to it.
+  net::HttpRequest NextServer(const net::HttpRequest& req);
 
   net::Transport& transport_;
   Clock& clock_;
-  std::string server_;
+  std::vector<std::string> servers_;
+  std::size_t active_ = 0;
   std::string session_;
   std::string token_;
 };

@@ -273,3 +273,95 @@ TEST_CASE("stream client: HEAD tries the next node on an outage; DELETE only whe
   transport.script = {Reply(503), Reply(204)};
   CHECK(client.Delete().ok());
 }
+
+// ---------------------------------------------------------------- SessionClient (run, cancel, steer, who)
+
+#include "session/client/session_client.hpp"
+
+TEST_CASE("session client: one URL as before; a list moves GETs to the next node at once") {
+  FakeTransport transport;
+  ManualClock clock;
+  SessionClient one(transport, "http://a:1/", "s1", "", clock);
+  CHECK(one.Url("") == "http://a:1/v1/session/s1");
+  CHECK(one.server() == "http://a:1");
+
+  SessionClient two(transport, "http://a:1,http://b:2", "s1", "", clock);
+  transport.script = {NetError(true, "connection reset"), Reply(200, {}, "{\"presence\":[]}")};
+  auto info = two.Info();
+  REQUIRE(info.ok());
+  CHECK(info->status == 200);
+  REQUIRE(transport.requests.size() == 2);
+  CHECK(transport.requests[0].url == "http://a:1/v1/session/s1");
+  CHECK(transport.requests[1].url == "http://b:2/v1/session/s1");
+  CHECK(two.server() == "http://b:2");  // stays on the node that answered
+
+  transport.script = {Reply(404, {}, "{\"error\":\"no session\"}")};  // an answer: no move
+  CHECK(two.Info()->status == 404);
+  CHECK(transport.requests.back().url == "http://b:2/v1/session/s1");
+}
+
+TEST_CASE("session client: an event POST without a producer is re-sent elsewhere only if it never left") {
+  FakeTransport transport;
+  ManualClock clock;
+  SessionClient c(transport, "http://a:1,http://b:2", "s1", "", clock);
+  transport.script = {NetError(false, "connection refused"), Reply(201, {}, "{}")};
+  auto a = c.Post({{"type", "msg.append"}});
+  REQUIRE(a.ok());
+  CHECK(transport.requests[1].url == "http://b:2/v1/session/s1/events");
+
+  transport.script = {NetError(true, "connection reset")};  // may have been applied: reported
+  auto b = c.Post({{"type", "msg.append"}});
+  CHECK(b.status().code() == Code::kUnavailable);
+  CHECK(transport.requests.size() == 3);
+  CHECK(c.server() == "http://a:1");  // but the next request tries the other node
+}
+
+TEST_CASE("session client: producer retries go round the nodes with the same seq") {
+  FakeTransport transport;
+  ManualClock clock;
+  SessionClient c(transport, "http://a:1,http://b:2", "s1", "", clock);
+  Producer p{"agent", 3, 5};
+  transport.script = {NetError(true, "connection reset"), Reply(503), Reply(204, {}, "")};
+  auto a = c.Post({{"type", "msg.append"}}, &p, 10000);
+  REQUIRE(a.ok());
+  CHECK(a->status == 204);
+  CHECK(p.seq == 6);
+  REQUIRE(transport.requests.size() == 3);
+  CHECK(transport.requests[0].url.rfind("http://a:1/", 0) == 0);
+  CHECK(transport.requests[1].url.rfind("http://b:2/", 0) == 0);
+  CHECK(transport.requests[2].url.rfind("http://a:1/", 0) == 0);  // after a backoff pause
+  for (const auto& r : transport.requests) CHECK(HeaderOf(r, "Producer-Seq") == "5");
+}
+
+TEST_CASE("session client: Follow resumes on the next node with Last-Event-ID") {
+  FakeTransport transport;
+  ManualClock clock;
+  SessionClient c(transport, "http://a:1,http://b:2", "s1", "", clock);
+  transport.script = {
+      SseReply({{"Content-Type", "text/event-stream"}}, {"id: 7\ndata: {\"type\":\"x\",\"n\":1}\n\n"}, true),
+      SseReply({{"Content-Type", "text/event-stream"}}, {"id: 8\ndata: {\"type\":\"x\",\"n\":2}\n\n"})};
+  std::vector<int> seen;
+  Status st = c.Follow(
+      "-1", false, "",
+      [&](const nlohmann::json& j) {
+        seen.push_back(j.value("n", 0));
+        return seen.size() < 2;
+      },
+      [] { return false; }, 60000);
+  CHECK(st.ok());
+  CHECK(seen == std::vector<int>{1, 2});
+  REQUIRE(transport.requests.size() == 2);
+  CHECK(transport.requests[1].url.rfind("http://b:2/v1/session/s1/events", 0) == 0);
+  CHECK(HeaderOf(transport.requests[1], "Last-Event-ID") == "7");
+}
+
+TEST_CASE("session client: Follow tries each node once at first contact") {
+  FakeTransport transport;
+  ManualClock clock;
+  SessionClient c(transport, "http://a:1,http://b:2", "s1", "", clock);
+  transport.script = {NetError(false, "connection refused"), NetError(false, "connection refused")};
+  Status st = c.Follow(
+      "-1", false, "", [](const nlohmann::json&) { return true; }, [] { return false; }, 60000);
+  CHECK(st.code() == Code::kUnavailable);
+  CHECK(transport.requests.size() == 2);
+}
