@@ -274,8 +274,8 @@ def test_redis_unreachable(dsx):
     create_stream(a.url, name)
     assert append(a.url, name, "before ")[0] == 204
     # A reader following through B across the outage: told, retries, ends with the exact text.
-    tail = h.popen([dsx, "session", "tail", name, "-f", "--server", b.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    tail_out = Collector(tail)
+    tail_p = h.popen([dsx, "session", "tail", name, "-f", "--server", b.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tail_out = Collector(tail_p)
     wait_for(lambda: tail_out.out == b"before ", 10, "tail -f through B to print the first append")
     redis.kill9()
     t0 = time.time()
@@ -340,12 +340,12 @@ def test_redis_unreachable(dsx):
     assert http("PUT", h.stream_url(a.url, "down/new"), headers={"Content-Type": "text/plain"})[0] == 201
     assert append(a.url, name, "", extra={"Stream-Closed": "true"})[0] == 204
     try:
-        tail.wait(30)
+        tail_p.wait(30)
     except subprocess.TimeoutExpired:
         raise AssertionError("tail -f through B did not end after the close (has %r)" % tail_out.out)
     tail_out.join(5)
-    err = tail.stderr.read().decode(errors="replace")
-    assert tail.returncode == 0 and tail_out.out == b"before after live", (tail.returncode, tail_out.out, err[-1500:])
+    err = tail_p.stderr.read().decode(errors="replace")
+    assert tail_p.returncode == 0 and tail_out.out == b"before after live", (tail_p.returncode, tail_out.out, err[-1500:])
     log("tail -f through B across the outage: exact text, exit 0; stderr: %s" % " | ".join(err.strip().splitlines()[-3:]))
     for n in (a, b):
         n.assert_alive()
