@@ -212,14 +212,19 @@ void StreamService::Install(const std::string& path, const Result<std::optional<
             stats_.streams--;
             changed = true;
           }
+          // The pending view always becomes the store's: after an append whose outcome is
+          // unknown (Redis went away) it ran ahead of what the store holds.
+          s->pending_tail = st.tail;
+          s->pending_closed = st.closed;
+          s->pending_seq = st.stream_seq;
+          s->producers = st.producers;
+          s->pending_closed_by = st.closed_by;
+          s->pending_version = st.version;
           std::lock_guard rl(s->read_mu);
           if (st.version != s->version || st.tail != s->tail || st.closed != s->closed) {
-            s->pending_tail = s->tail = st.tail;
-            s->pending_closed = s->closed = st.closed;
-            s->pending_seq = st.stream_seq;
-            s->producers = st.producers;
-            s->pending_closed_by = st.closed_by;
-            s->version = s->pending_version = st.version;
+            s->tail = st.tail;
+            s->closed = st.closed;
+            s->version = st.version;
             s->remote_changes++;
             waiters.swap(s->waiters);
             s->live_waiters_at_purge = 0;

@@ -33,6 +33,7 @@ struct FakeBackend {
   std::vector<StreamStore::ChangeListener> listeners;
   StreamId next_id = 100;
   std::map<std::string, std::int64_t> leases;
+  int unreachable = 0;  // the next N operations fail with Unavailable, applying nothing
 
   void Pump() {
     while (!queue.empty()) {
@@ -87,6 +88,7 @@ class FakeSharedStore final : public StreamStore {
   }
   void Append(AppendOp op, AppendCallback done) override {
     b_->queue.push_back([this, op = std::move(op), done = std::move(done)] {
+      if (b_->unreachable > 0 && b_->unreachable--) return done(Status::Unavailable("redis unreachable"));
       FakeBackend::Entry* e = b_->ById(op.id);
       if (!e) return done(Status::NotFound("no stream"));
       if (e->st.version != op.expect_version) return done(Status::Conflict("version moved"));
@@ -144,6 +146,7 @@ class FakeSharedStore final : public StreamStore {
   }
   void Fetch(const std::string& path, FetchCallback done) override {
     b_->queue.push_back([this, path, done = std::move(done)] {
+      if (b_->unreachable > 0 && b_->unreachable--) return done(Status::Unavailable("redis unreachable"));
       auto it = b_->by_path.find(path);
       if (it == b_->by_path.end()) return done(std::optional<StreamState>{});
       done(std::optional<StreamState>(it->second.st));
@@ -386,4 +389,23 @@ TEST_CASE("shared store: a lease renewed through one server holds on the other; 
   c.b.Sync(path, [] {});
   c.backend.Pump();
   CHECK(hb.Heartbeat("chat/1", open, "r1", "").status == 409);  // b learned the run ended
+}
+
+TEST_CASE("shared store: after an append lost to an outage the next one is decided on the store's state") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  int st = 0;
+  c.backend.unreachable = 2;  // the append, then the resync's fetch
+  c.a.Append(Args("lost", ProducerArgs{"p", 1, 0}), [&](Reply r) { st = r.status; });
+  c.backend.Pump();
+  CHECK(st == 503);
+  // The client retries the same producer request: not a duplicate of something never stored.
+  c.a.Append(Args("lost", ProducerArgs{"p", 1, 0}), [&](Reply r) { st = r.status; });
+  c.backend.Pump();
+  CHECK(st == 200);
+  c.a.Append(Args("+next"), [&](Reply r) { st = r.status; });
+  c.backend.Pump();
+  CHECK(st == 204);
+  CHECK(ReadAll(c.a, "/s") == "lost+next");
 }
