@@ -184,13 +184,22 @@ std::string FormatUrl(const Options& options) {
     case Options::Mode::kSentinel: out = "redis+sentinel://"; break;
     case Options::Mode::kCluster: out = "redis+cluster://"; break;
   }
-  if (!options.username.empty()) out += options.username + "@";
+  if (!options.username.empty()) {
+    out += options.username;
+    out += '@';
+  }
   for (size_t i = 0; i < options.endpoints.size(); ++i) {
     if (i) out += ",";
     out += FormatEndpoint(options.endpoints[i]);
   }
-  if (options.mode == Options::Mode::kSentinel) out += "/" + options.master_name;
-  if (options.mode != Options::Mode::kCluster) out += "/" + std::to_string(options.db);
+  if (options.mode == Options::Mode::kSentinel) {
+    out += '/';
+    out += options.master_name;
+  }
+  if (options.mode != Options::Mode::kCluster) {
+    out += '/';
+    out += std::to_string(options.db);
+  }
   return out;
 }
 
