@@ -238,7 +238,7 @@ def test_redis_restart(dsx):
         e0 = _errors(writers)
         getattr(redis, how)()
         # Keep Redis down until the writers have seen it (a 503 or a failed request).
-        wait_for(lambda: _errors(writers) > e0, 20, "a writer to see Redis down (%s)" % how)
+        wait_for(lambda: _errors(writers) >= e0 + len(writers), 20, "the writers to see Redis down (%s)" % how)
         redis.restart()
         log("redis back after %s: %d acknowledged so far, %d errors seen" % (how, _acked(writers), _errors(writers)))
     _finish(writers)
@@ -365,10 +365,19 @@ def test_sentinel_failover(dsx):
         w.start()
     wait_for(lambda: _acked(writers) >= 80, 60, "80 acknowledged appends")
     old = ss.primary
+    # The nodes do ask the replicas to confirm: WAIT ran on the primary at least once per append.
+    waits = h.command_calls(old.port, "wait")
     acked_before = _acked(writers)
+    assert waits >= acked_before, "WAIT ran %d times for %d acknowledged appends" % (waits, acked_before)
     old.kill9()
+    acked_at_kill = _acked(writers)
     new = ss.wait_failover(old.port)
-    log("%d appends acknowledged before the SIGKILL" % acked_before)
+    log("%d appends acknowledged before the SIGKILL (WAIT ran %d times)" % (acked_before, waits))
+    # The new primary has no replica until the old one rejoins: nothing may be acknowledged
+    # meanwhile (at most the appends whose WAIT had answered before the kill, one per writer).
+    acked_no_replica = _acked(writers) - acked_at_kill
+    assert acked_no_replica <= len(writers), \
+        "%d appends acknowledged while no replica could confirm them (--redis-wait-replicas 1)" % acked_no_replica
     # The old primary comes back (same port and dir); Sentinel makes it a replica of the new one,
     # so WAIT 1 can be satisfied again.
     old.restart()

@@ -231,6 +231,14 @@ def info(port, section=""):
     return d
 
 
+def command_calls(port, command):
+    """How many times Redis ran `command` (INFO commandstats; 0 if never)."""
+    for line in resp(port, "INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_%s:" % command.lower()):
+            return int(line.split("calls=", 1)[1].split(",", 1)[0])
+    return 0
+
+
 # ---------------------------------------------------------------- Redis
 
 class Redis:
