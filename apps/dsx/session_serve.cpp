@@ -9,12 +9,8 @@
 #include "core/log.hpp"
 #include "session/server/serve.hpp"
 #include "session/store/file/file_store.hpp"
-// Transitional (issue 16 in progress): the Redis store is wired once its implementation exists.
-#if __has_include("session/store/redis/redis_store.hpp") && __has_include("session/store/redis/redis_store.cpp")
 #include "redis/client.hpp"
 #include "session/store/redis/redis_store.hpp"
-#define DSX_HAVE_REDIS_STORE 1
-#endif
 
 namespace dsx::cmd {
 namespace {
@@ -38,19 +34,13 @@ Result<std::unique_ptr<session::StreamStore>> OpenFileStoreFor(const session::Se
 // A Redis URL checked before anything starts, so a typo is a usage error (exit 2) with
 // redis::ParseUrl's reason (rediss://, a password in the URL, a sentinel URL without master...).
 Status CheckRedisUrl(const std::string& url) {
-#ifdef DSX_HAVE_REDIS_STORE
   auto parsed = redis::ParseUrl(url);
   if (!parsed.ok()) return Status::Usage("invalid --store: " + parsed.status().message());
   return Status::Ok();
-#else
-  (void)url;
-  return Status::Usage("--store: this dsx was built without the Redis store (lib/session/store/redis)");
-#endif
 }
 
 Result<std::unique_ptr<session::StreamStore>> OpenRedisStoreFor(const session::ServeConfig& c, const std::string& url,
                                                                const std::string& password) {
-#ifdef DSX_HAVE_REDIS_STORE
   session::RedisStoreOptions ro;
   ro.url = url;
   ro.password = password;
@@ -65,12 +55,6 @@ Result<std::unique_ptr<session::StreamStore>> OpenRedisStoreFor(const session::S
                                    ? " (appends acknowledged after WAIT " + std::to_string(c.redis_wait_replicas) + ")"
                                    : ""));
   return store;
-#else
-  (void)c;
-  (void)url;
-  (void)password;
-  return Status::Failed("this dsx was built without the Redis store (lib/session/store/redis)");
-#endif
 }
 
 Result<std::unique_ptr<session::StreamStore>> OpenStoreFor(const session::ServeConfig& c,
