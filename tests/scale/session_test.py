@@ -214,7 +214,8 @@ def test_agent_lost(dsx, kind="standalone"):
     # Now the agent dies without a word.
     p = start_run(dsx, a, session, agent_cmd(100000, 0.05), "--lease", "2")
     run = wait_for(lambda: (lambda r: r if r != ends[0]["run"] else None)(run_of(b, session)), 20, "second run")
-    wait_for(lambda: "".join(texts(events(b, session)).values()).count("\n") >= 5, 10, "output")
+    wait_for(lambda: len([e for e in events(b, session) if e["type"] == "msg.append" and e["run"] == run]) >= 3, 10,
+             "output of the second run")
     t0 = time.time()
     p.send_signal(signal.SIGKILL)
     p.wait()
@@ -230,7 +231,8 @@ def test_agent_lost(dsx, kind="standalone"):
             assert len(ends_n) == 1, "%d run.end events for %s through %s: %r" % (len(ends_n), run, n.name, ends_n)
         time.sleep(0.25)
     st, view = request(c.url + "/v1/session/%s/view" % session)
-    assert [i for i in view["items"] if i["type"] == "msg"][-1]["data"]["state"] == "aborted", view
+    msgs = [i for i in view["items"] if i["type"] == "msg" and i.get("run") == run]
+    assert msgs and msgs[-1]["data"]["state"] == "aborted", [(i.get("run"), i["type"], i["data"].get("state")) for i in view["items"]]
     who = json.loads(h.dsx_run(dsx, "session", "who", session, "--server", c.url, "--json", check=0).stdout)
     assert who["runs"] == [], who
     log("agent killed: run.end agent_lost after %.2f s (lease 2 s), exactly once through A, B and C" % took)
