@@ -169,6 +169,10 @@ void register_session_serve(CLI::App& session) {
       auto pw = session::ReadRedisPassword(c);
       if (!pw.ok()) return cli::Finish(pw.status());
       password = std::move(pw).value();
+      if (fsync->count() || interval->count()) {
+        log::Warn("--fsync and --fsync-interval-ms apply to the file store; with Redis, its appendfsync decides "
+                  "(docs/scaling.md, Durability)");
+      }
     }
     cli::Finish(session::Serve(c, [password](const session::ServeConfig& config) {
       return OpenStoreFor(config, password);
