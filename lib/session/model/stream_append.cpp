@@ -34,6 +34,21 @@ void StreamService::AfterDurable(const StreamHandle& s, std::function<void()> fn
   fn();
 }
 
+bool StreamService::RedecideAfterInFlight(const StreamHandle& s, AppendArgs& args, ReplyCallback& done) {
+  // A retry of a request still in flight. On one server the original cannot fail without the
+  // store failing for good; on a shared store it can (lost race, Redis away), so the retry is
+  // decided again once the original has its answer, instead of being promised its success.
+  if (!shared_) return false;
+  {
+    std::lock_guard rl(s->read_mu);
+    if (s->completed >= s->submitted) return false;  // all durable: answer now
+    s->barriers.emplace_back(s->submitted, [this, a = std::move(args), d = std::move(done)]() mutable {
+      Append(std::move(a), std::move(d));
+    });
+  }
+  return true;
+}
+
 void StreamService::CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r, bool close,
                                    std::optional<ProducerTuple> closer) {
   (void)closer;
@@ -116,6 +131,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
         r.producer_epoch = tuple->epoch;
         r.producer_seq = tuple->seq;
       }
+      if (RedecideAfterInFlight(s, args, done)) return;
       AfterDurable(s, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
       return;
     }
@@ -147,6 +163,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
         r.producer_epoch = tuple->epoch;
         r.producer_seq = pc.last_seq;
         r.next_offset = s->pending_tail;
+        if (RedecideAfterInFlight(s, args, done)) return;
         AfterDurable(s, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
         return;
       case ProducerVerdict::kStaleEpoch:
@@ -223,22 +240,28 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   store_->Append(std::move(op), [this, s, close, tuple, handoff, version, retry = std::move(retry),
                                  r = std::move(r)](Result<AppendResult> res) mutable {
     if (!res.ok() && shared_) {
-      CompleteAppend(s, res, false, std::nullopt);
-      if (res.status().code() == Code::kConflict) {
-        // Lost the race: nothing was applied. Decided again on the store's state; answered then.
-        ParkAfterConflict(s, std::move(*retry), [handoff](Reply again) {
-          handoff->reply = std::move(again);
-          if (handoff->state.exchange(1, std::memory_order_acq_rel) == 2) handoff->done(std::move(handoff->reply));
-        });
-        return;
-      }
-      // Unreachable or timed out: it may or may not have been applied. Not sticky (the store
-      // comes back), but this view is unknown now: the next append first fetches the state.
+      // The pending view is wrong now: resync before anything (a retry waiting on this append
+      // in a barrier is decided again when CompleteAppend runs it, and must park, not decide).
+      const bool lost_race = res.status().code() == Code::kConflict;
       {
         std::lock_guard wl(s->write_mu);
         s->resyncing = true;
+        if (lost_race) {
+          // Nothing was applied: decided again on the store's state, answered then.
+          s->parked.emplace_back(std::move(*retry), [handoff](Reply again) {
+            handoff->reply = std::move(again);
+            if (handoff->state.exchange(1, std::memory_order_acq_rel) == 2) handoff->done(std::move(handoff->reply));
+          });
+        }
+      }
+      CompleteAppend(s, res, false, std::nullopt);
+      {
+        std::lock_guard wl(s->write_mu);
         MaybeStartResync(s);
       }
+      if (lost_race) return;
+      // Unreachable or timed out: it may or may not have been applied. Not sticky (the store
+      // comes back); the resync tells which.
       handoff->reply = Error(503, "cannot append: " + res.status().message());
     } else if (!res.ok()) {
       s->failed = true;  // the store's state is unknown now (sticky)

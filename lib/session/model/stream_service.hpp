@@ -219,7 +219,7 @@ class StreamService {
   void Install(const std::string& path, const Result<std::optional<StreamState>>& fetched);
   StreamHandle Adopt(StreamState st);                       // map_mu_ held exclusively
   void ForgetLocked(const StreamHandle& s);                 // map_mu_ held exclusively
-  void ParkAfterConflict(const StreamHandle& s, AppendArgs args, ReplyCallback done);
+  bool RedecideAfterInFlight(const StreamHandle& s, AppendArgs& args, ReplyCallback& done);  // write_mu held
   void MaybeStartResync(const StreamHandle& s);             // s->write_mu held
   std::uint64_t NextVersion();
 

@@ -273,11 +273,5 @@ void StreamService::MaybeStartResync(const StreamHandle& s) {
   store_->Fetch(path, [this, path](Result<std::optional<StreamState>> r) { Install(path, r); });
 }
 
-void StreamService::ParkAfterConflict(const StreamHandle& s, AppendArgs args, ReplyCallback done) {
-  std::lock_guard wl(s->write_mu);
-  s->resyncing = true;
-  s->parked.emplace_back(std::move(args), std::move(done));
-  MaybeStartResync(s);
-}
 
 }  // namespace dsx::session

@@ -409,3 +409,16 @@ TEST_CASE("shared store: after an append lost to an outage the next one is decid
   CHECK(st == 204);
   CHECK(ReadAll(c.a, "/s") == "lost+next");
 }
+
+TEST_CASE("shared store: a retry sent while the original is in flight is not promised the original's success") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  std::vector<int> st;
+  c.backend.unreachable = 1;  // the original fails (Redis away); the resync's fetch works
+  c.a.Append(Args("x", ProducerArgs{"p", 1, 0}), [&](Reply r) { st.push_back(r.status); });
+  c.a.Append(Args("x", ProducerArgs{"p", 1, 0}), [&](Reply r) { st.push_back(r.status); });  // client retry
+  c.backend.Pump();
+  CHECK(st == std::vector<int>{503, 200});  // was {503, 204}: a duplicate of nothing
+  CHECK(ReadAll(c.a, "/s") == "x");
+}
