@@ -9,9 +9,13 @@
 //                               soft_deleted, tail, closed, stream_seq, closed_by, message_count,
 //                               version (the CAS token of the last mutation)
 //   <prefix>:{<path>}:p  hash   producer id -> "<epoch> <last seq>"
-//   <prefix>:{<path>}:d  stream one entry per message, entry id "<end offset>-0", fields
-//                               e (end offset), b (bytes), f ("0", or the mutation's version
-//                               token on the first message of a batch)
+//   <prefix>:{<path>}:d  stream one entry per message, fields e (end offset), b (bytes),
+//                               f ("1" if it starts a batch, else "0") and, on a batch's first
+//                               message only, v (the mutation's version token: WAIT's check).
+//                               Entry ids are explicit, "<end offset>-0": XRANGE finds messages
+//                               by offset with no index of our own, and XADD refuses an id that
+//                               does not grow, a second guard against a torn or repeated append
+//   <prefix>:{<path>}:l  hash   run leases: run -> deadline (epoch ms), the later one kept
 //   <prefix>:streams     set    every stream path, for Load (another slot, so it is written
 //                               outside the per-stream scripts: added before a create, removed
 //                               after a drop; Load skips a path whose meta key is gone)
@@ -21,6 +25,11 @@
 // and set), writes data and state together and publishes the change, so two servers racing on a
 // stream never interleave. Reads never touch Redis: each server keeps a local copy of the data of
 // every stream it knows (filled by Load, by its own mutations and by Fetch).
+//
+// Limits: Load reads every stream's whole data into memory (and so does Fetch for a stream this
+// server had not seen), so a server's memory bounds the total data; offsets must stay below 2^53
+// (Lua numbers). Unlike the file store, a failed mutation does not make the store fail the next
+// ones (redis_store.cpp, "Failure model").
 #pragma once
 
 #include <chrono>
