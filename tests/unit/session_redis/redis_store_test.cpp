@@ -620,4 +620,36 @@ TEST_CASE("PipelinedChainsFromTwoStoresNeverInterleave") {
   CHECK(ReadAll(loser, 91, 0, expect.size()) == expect);
 }
 
+TEST_CASE("FetchRefillsACopyThatIsAheadOfRedisAndFlagsMissingData") {
+  REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  auto a = OpenStore(redis);
+  REQUIRE(a->Load().ok());
+  REQUIRE(CreateSync(*a, MakeCreate(5, "/v1/stream/lost", {MakeBatch({"abc"})}, 1)).ok());
+  // Redis loses everything (restarted without AOF) and the stream is made again, shorter.
+  auto client = OpenClient(redis);
+  REQUIRE(client->CommandSync("", {"FLUSHALL"}).ok());
+  auto b = OpenStore(redis);
+  REQUIRE(b->Load().ok());
+  REQUIRE(CreateSync(*b, MakeCreate(5, "/v1/stream/lost", {MakeBatch({"z"})}, 2)).ok());
+  auto f = FetchSync(*a, "/v1/stream/lost");
+  REQUIRE(f.ok());
+  REQUIRE(f->has_value());
+  CHECK((*f)->tail == 1);
+  CHECK_FALSE((*f)->unavailable.has_value());
+  CHECK(ReadAll(*a, 5, 0, 1) == "z");  // Redis is the truth: the copy was refilled
+  auto after = a->Read(5, 0, 3, 100);
+  REQUIRE(after.ok());
+  CHECK(after->data == "z");
+
+  // Data missing in Redis (the stream key deleted by hand): the stream is unavailable.
+  REQUIRE(client->CommandSync("dsx:{/v1/stream/lost}:d", {"DEL", "dsx:{/v1/stream/lost}:d"}).ok());
+  auto c = OpenStore(redis);
+  auto loaded = c->Load();
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->size() == 1);
+  REQUIRE(loaded->front().unavailable.has_value());
+  CHECK(loaded->front().unavailable->find("before its tail 1") != std::string::npos);
+}
+
 }  // namespace dsx::session
