@@ -249,7 +249,7 @@ class Redis:
         self.name = name
         self.extra = list(extra)
         self.cluster = cluster
-        self.port = port or free_port(also_plus=10000 if cluster else None)
+        self.port = port or free_port()
         self.bus_port = None
         if cluster:
             self.bus_port = free_port()
