@@ -257,7 +257,12 @@ class ClusterClient final : public ClientBase {
         refresh_wanted_ = false;
       }
       Status s = Refresh();
-      if (!s.ok()) log::Warn("redis cluster slot map not refreshed", {{"reason", s.message()}});
+      if (!s.ok() && !refresh_failing_) {
+        log::Warn("redis cluster slot map not refreshed", {{"reason", s.message()}});
+      } else if (s.ok() && refresh_failing_) {
+        log::Info("redis cluster slot map refreshed");
+      }
+      refresh_failing_ = !s.ok();  // log the first failure of a series and the recovery only
       MutexLock l(&mu_);
       const auto until = Clock::now() + kRefreshGap;
       while (!stop_ && cv_.WaitUntil(until)) {
@@ -274,6 +279,7 @@ class ClusterClient final : public ClientBase {
   bool stop_ GUARDED_BY(mu_) = false;
   size_t subscriber_turn_ GUARDED_BY(mu_) = 0;
   std::thread refresher_;
+  bool refresh_failing_ = false;  // the refresher thread's
 };
 
 }  // namespace
