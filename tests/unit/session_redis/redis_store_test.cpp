@@ -652,4 +652,32 @@ TEST_CASE("FetchRefillsACopyThatIsAheadOfRedisAndFlagsMissingData") {
   CHECK(loaded->front().unavailable->find("before its tail 1") != std::string::npos);
 }
 
+TEST_CASE("EphemeralMessagesReachEveryStore") {
+  REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  auto a = OpenStore(redis);
+  auto b = OpenStore(redis);
+  std::mutex mu;
+  std::vector<std::string> got_a, got_b;
+  a->SetEphemeralListener([&](std::string_view p) {
+    std::lock_guard<std::mutex> lk(mu);
+    got_a.emplace_back(p);
+  });
+  b->SetEphemeralListener([&](std::string_view p) {
+    std::lock_guard<std::mutex> lk(mu);
+    got_b.emplace_back(p);
+  });
+  // Subscriptions are asynchronous: publish until both heard one, then check the content.
+  REQUIRE(PollUntil(
+      [&] {
+        a->PublishEphemeral("presence snapshot");
+        std::lock_guard<std::mutex> lk(mu);
+        return !got_a.empty() && !got_b.empty();
+      },
+      std::chrono::seconds(10)));
+  std::lock_guard<std::mutex> lk(mu);
+  CHECK(got_b.front() == "presence snapshot");
+  CHECK(got_a.front() == "presence snapshot");  // a server hears its own messages too
+}
+
 }  // namespace dsx::session
