@@ -98,7 +98,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   Reply err;
   StreamHandle s = Find(args.path, now, &err);
   if (!s) return done(std::move(err));
-  s->last_access_ms.store(now, std::memory_order_relaxed);
+  NoteAccess(s, now);
 
   std::unique_lock wl(s->write_mu);
   if (s->failed) return done(Error(503, "stream store failed; restart the server"));

@@ -69,7 +69,7 @@ ReadReply StreamService::Read(const std::string& path, const OffsetParam& offset
 }
 
 StreamService::TailState StreamService::Peek(const StreamHandle& s) {
-  s->last_access_ms.store(clock_.NowMs(), std::memory_order_relaxed);
+  NoteAccess(s, clock_.NowMs());
   std::lock_guard rl(s->read_mu);
   return TailState{s->gone, s->tail, s->closed};
 }
@@ -78,7 +78,7 @@ ReadReply StreamService::ReadFrom(const StreamHandle& s, std::uint64_t from) {
   ReadReply rr;
   rr.stream = s;
   rr.json = s->json;
-  s->last_access_ms.store(clock_.NowMs(), std::memory_order_relaxed);
+  NoteAccess(s, clock_.NowMs());
   std::uint64_t tail;
   bool closed;
   {

@@ -30,6 +30,7 @@ struct Stream {
   std::string fork_from_path;                   // as given at creation (idempotency check)
   int fork_refs = 0;                            // live forks referring to this stream; under map_mu_
   std::atomic<std::int64_t> last_access_ms{0};  // sliding TTL clock
+  std::atomic<std::int64_t> touch_sent_ms{0};    // shared stores: last StreamStore::Touch sent
   // Non-empty: the store cannot serve this stream (StreamState::unavailable, damaged records
   // on disk); every read and write is answered 503 with this reason. Fixed at Open.
   std::string unavailable;

@@ -213,6 +213,8 @@ class StreamService {
   Result<ReadChunk> ReadChain(const Stream& s, std::uint64_t from, std::uint64_t end, std::size_t max_bytes) const;
 
   // Shared stores (stream_sync.cpp).
+  // Sliding TTL: note a read or write (and, on a shared store, tell the others ~once a second).
+  void NoteAccess(const StreamHandle& s, std::int64_t now_ms);
   void EnableSharing();
   void OnRemoteChange(const std::string& path, std::uint64_t version);
   void ResyncAll();

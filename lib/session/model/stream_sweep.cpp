@@ -25,6 +25,21 @@ std::size_t StreamService::SweepExpired(std::int64_t now_ms) {
     }
   }
   if (expired.empty()) return 0;
+  if (shared_) {
+    // Other servers may have kept a stream alive (reads there) or ended it already: decide on
+    // the store's state, fetched first. Answered asynchronously; counted as candidates.
+    for (const StreamHandle& s : expired) {
+      const std::string path = s->meta.path;
+      Sync(path, [this, path] {
+        const std::int64_t now = clock_.NowMs();
+        std::unique_lock lk(map_mu_);
+        auto it = by_path_.find(path);
+        if (it == by_path_.end() || it->second->meta.soft_deleted || !it->second->Expired(now)) return;
+        ExpireLocked(it->second);
+      });
+    }
+    return expired.size();
+  }
   // Pass 2, exclusive: check again (a request may have expired, deleted or renewed it in
   // between) and expire. Order does not matter: a fork dropped before its expired source
   // leaves the source with no refs (dropped when reached); a source reached first is

@@ -46,6 +46,16 @@ std::uint64_t StreamService::NextVersion() {
   return node_tag_ | n;
 }
 
+void StreamService::NoteAccess(const StreamHandle& s, std::int64_t now) {
+  s->last_access_ms.store(now, std::memory_order_relaxed);
+  if (!shared_ || !s->meta.ttl_seconds) return;
+  const std::int64_t period = std::min<std::int64_t>(1000, static_cast<std::int64_t>(*s->meta.ttl_seconds) * 250);
+  std::int64_t sent = s->touch_sent_ms.load(std::memory_order_relaxed);
+  if (now - sent < period) return;
+  if (!s->touch_sent_ms.compare_exchange_strong(sent, now)) return;  // another thread sends it
+  store_->Touch(s->meta.path, now);
+}
+
 void StreamService::SetRemoteChangeObserver(std::function<void(const std::string& path)> observer) {
   std::lock_guard lk(observer_mu_);
   remote_observer_ = std::move(observer);
@@ -93,7 +103,8 @@ StreamHandle StreamService::Adopt(StreamState st) {
   s->meta = std::move(st.meta);
   s->ct_normalized = NormalizeContentType(s->meta.content_type);
   s->json = s->ct_normalized == "application/json";
-  s->last_access_ms = clock_.NowMs();
+  // Counted as read when adopted (as at Open), or later if another server recorded a later access.
+  s->last_access_ms = std::max(clock_.NowMs(), st.last_access_ms);
   s->pending_tail = s->tail = st.tail;
   s->pending_closed = s->closed = st.closed;
   s->pending_seq = std::move(st.stream_seq);
@@ -206,6 +217,7 @@ void StreamService::Install(const std::string& path, const Result<std::optional<
         }
         // With mutations of ours in flight their own answers decide: if this state is newer,
         // they lose their race and a resync installs it.
+        if (st.last_access_ms > s->last_access_ms.load()) s->last_access_ms.store(st.last_access_ms);
         if (idle) {
           if (st.meta.soft_deleted && !s->meta.soft_deleted) {
             s->meta.soft_deleted = true;

@@ -114,6 +114,7 @@ struct StreamState {
   // and the source's path for a fork (so a server that never saw the source can find it).
   std::uint64_t version = 0;
   std::optional<std::string> fork_source_path;
+  std::int64_t last_access_ms = 0;  // latest read or write any server recorded (Touch); 0: none
 };
 
 // Create a stream. `batches` are its initial appends (a fork's sub-offset prefix, then the
@@ -244,6 +245,12 @@ class StreamStore {
     (void)path, (void)run;
     done(std::int64_t{0});
   }
+
+  // Sliding TTLs across servers: record that the stream at `path` was read or written at
+  // `now_ms` (only a later time replaces an earlier one; no version change). Fetch and Load give
+  // it back as StreamState::last_access_ms, so a server never expires a stream that another
+  // server's readers keep alive. Servers call it at most about once a second per stream.
+  virtual void Touch(const std::string& path, std::int64_t now_ms) { (void)path, (void)now_ms; }
 
   // Ephemeral messages to every server (SessionHub presence): nothing is stored; a server that
   // is down misses them (the hub repeats its snapshot every few seconds). Unshared stores never

@@ -153,6 +153,12 @@ class FakeSharedStore final : public StreamStore {
     });
   }
   void SetChangeListener(ChangeListener l) override { b_->listeners.push_back(std::move(l)); }
+  void Touch(const std::string& path, std::int64_t now_ms) override {
+    b_->queue.push_back([this, path, now_ms] {
+      auto it = b_->by_path.find(path);
+      if (it != b_->by_path.end()) it->second.st.last_access_ms = std::max(it->second.st.last_access_ms, now_ms);
+    });
+  }
   void PutLease(const std::string& path, const std::string& run, std::int64_t deadline_ms) override {
     b_->queue.push_back([this, key = path + "#" + run, deadline_ms] {
       auto& v = b_->leases[key];
@@ -421,4 +427,28 @@ TEST_CASE("shared store: a retry sent while the original is in flight is not pro
   c.backend.Pump();
   CHECK(st == std::vector<int>{503, 200});  // was {503, 204}: a duplicate of nothing
   CHECK(ReadAll(c.a, "/s") == "x");
+}
+
+TEST_CASE("shared store: reads on one server keep a sliding TTL alive on the other") {
+  Cluster c;
+  CreateArgs args = Create("/s");
+  args.ttl_seconds = 10;
+  c.a.Create(args, [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  c.clock.Advance(6000);
+  CHECK(ReadAll(c.b, "/s").empty());  // a read through b only
+  c.backend.Pump();
+  c.clock.Advance(6000);  // 12 s after a last saw it used, 6 s after b's read
+  c.a.SweepExpired(c.clock.NowMs());
+  c.backend.Pump();
+  CHECK(c.a.Head("/s").status == 200);  // still there: a asked the store before expiring (HEAD renews nothing)
+  c.clock.Advance(5000);  // 11 s after the last read anywhere
+  c.a.SweepExpired(c.clock.NowMs());
+  c.backend.Pump();
+  CHECK(c.a.Head("/s").status == 404);
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  CHECK(ReadAll(c.b, "/s") == "<404>");
 }

@@ -133,6 +133,7 @@ Result<StreamState> DecodeState(const redis::Reply& meta_reply, const redis::Rep
   }
   s.message_count = u64("message_count", false).value_or(0);
   s.version = u64("version", true).value_or(0);
+  if (auto a = text("last_access_ms")) s.last_access_ms = ParseI64(*a).value_or(0);
   for (auto& [id, value] : *prods) {
     const auto sp = value.find(' ');
     auto epoch = sp == std::string::npos ? std::nullopt : ParseU64(std::string_view(value).substr(0, sp));

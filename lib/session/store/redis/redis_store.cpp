@@ -144,6 +144,18 @@ class RedisStore final : public StreamStore {
   void PutLease(const std::string& path, const std::string& run, std::int64_t deadline_ms) override;
   void GetLease(const std::string& path, const std::string& run,
                 std::function<void(Result<std::int64_t>)> done) override;
+  // Sliding TTLs across servers: the meta hash's last_access_ms only grows, and a stream that
+  // is gone is not brought back (no meta key: nothing written).
+  void Touch(const std::string& path, std::int64_t now_ms) override {
+    static const redis::Script touch = redis::MakeScript(
+        "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+        "local cur = tonumber(redis.call('HGET', KEYS[1], 'last_access_ms') or '0')\n"
+        "if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 'last_access_ms', ARGV[1]) end\n"
+        "return 1\n");
+    if (!Begin()) return;
+    client_->Eval(touch, {KeysOf(path).meta}, {std::to_string(now_ms)}, [this](Result<Reply>) { End(); });
+  }
+
   // Ephemeral messages (hub presence) on <prefix>:ephemeral: PUBLISH, nothing stored.
   void PublishEphemeral(std::string payload) override {
     if (!Begin()) return;
