@@ -294,6 +294,17 @@ def test_redis_unreachable(dsx):
     assert st3 == 503, "PUT with Redis down: %d %r" % (st3, body3[:200])
     hs = h.http_get(a.url + "/health")[0]
     log("GET with Redis down: %d; PUT: 503; /health: %d" % (st2, hs))
+    # Requests keep coming for 2 s of outage: every POST is a 503 with a reason, nothing crashes.
+    codes = {}
+    until = time.time() + 2.0
+    while time.time() < until:
+        for n in (a, b):
+            st_, _, _ = append(n.url, name, "x", timeout=30)
+            codes[st_] = codes.get(st_, 0) + 1
+            h.http_get(h.stream_url(n.url, name) + "?offset=-1")
+        time.sleep(0.05)
+    assert set(codes) == {503}, "POSTs during the outage: %r" % codes
+    log("2 s of outage: %d POSTs, all 503" % codes[503])
     for n in (a, b):
         n.assert_alive()
     redis.restart()
