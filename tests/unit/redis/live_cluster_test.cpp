@@ -115,3 +115,43 @@ TEST_SUITE("live") {
         20s));
   }
 }
+
+TEST_SUITE("live") {
+  TEST_CASE("Cluster: a master killed: its keys fail with Unavailable; restarted: the client recovers by itself") {
+    if (!HaveRedis()) {
+      MESSAGE(kSkipMessage);
+      return;
+    }
+    RedisCluster cluster;
+    REQUIRE_MESSAGE(cluster.ok(), cluster.create_output());
+    auto client = OpenOrNull(cluster.url(), 1000ms);
+    REQUIRE(client);
+    // A key on node 0 (the one whose GET is not a MOVED).
+    std::string key;
+    for (int i = 0; key.empty() && i < 1000; ++i) {
+      const std::string k = std::to_string(i) + ":key";
+      if (RawCommand(cluster.node(0).port(), "GET " + k).rfind("-MOVED", 0) != 0) key = k;
+    }
+    REQUIRE_FALSE(key.empty());
+    REQUIRE(client->CommandSync(key, {"SET", key, "1"}).ok());
+
+    cluster.node(0).Kill();
+    REQUIRE(PollUntil(
+        [&] {
+          auto r = client->CommandSync(key, {"GET", key});
+          return !r.ok() && r.status().code() == dsx::Code::kUnavailable;
+        },
+        30s));
+    CHECK(PollUntil([&] { return !client->Healthy(); }, 10s));
+
+    REQUIRE(cluster.node(0).Restart());  // same port and folder: nodes.conf brings it back into the cluster
+    REQUIRE(PollUntil(
+        [&] {
+          auto r = client->CommandSync(key, {"SET", key, "2"});
+          return r.ok() && !r->is_error();
+        },
+        60s));
+    CHECK(client->CommandSync(key, {"GET", key})->str == "2");
+    CHECK(PollUntil([&] { return client->Healthy(); }, 10s));
+  }
+}

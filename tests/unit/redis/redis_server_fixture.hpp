@@ -321,7 +321,11 @@ class RedisCluster {
   const std::string& create_output() const { return create_output_; }
   std::string url() const {
     std::string u = "redis+cluster://";
-    for (size_t i = 0; i < nodes_.size(); ++i) u += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(nodes_[i]->port());
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (i) u += ',';
+      u += "127.0.0.1:";
+      u += std::to_string(nodes_[i]->port());
+    }
     return u;
   }
 
