@@ -3,7 +3,8 @@ list of servers, Redis restarted (AOF, appendfsync always) during concurrent ide
 Redis unreachable (503 with a reason, no crash, service resumes by itself), and a Sentinel
 failover with --redis-wait-replicas 1.
 
-Usage: failover_test.py DSX {reader_failover,session_reader_failover,publisher_failover,redis_restart,redis_unreachable,sentinel_failover}
+Usage: failover_test.py DSX {reader_failover,session_reader_failover,publisher_failover,redis_restart,
+       redis_unreachable,sentinel_failover,durability_warnings} [standalone|cluster (the first three)]
 """
 import json
 import subprocess
@@ -51,13 +52,12 @@ def line_writer(base, name, lines, pace, producer="lines", start=0):
         time.sleep(pace)
 
 
-def test_reader_failover(dsx):
+def test_reader_failover(dsx, kind="standalone"):
     """`dsx session tail -f --server A,B` (SSE and long-poll) follows a stream written through B;
     A is killed with SIGKILL mid-stream; the readers go on through B and end, at the close, with
     the exact text."""
-    h.require_redis()
-    redis = h.Redis().start()
-    a, b = h.Node(dsx, redis.url, "nodeA", ["--log-requests"]).start(), h.Node(dsx, redis.url, "nodeB").start()
+    _store, url = h.make_store(kind)
+    a, b = h.Node(dsx, url, "nodeA", ["--log-requests"]).start(), h.Node(dsx, url, "nodeB").start()
     name, lines = "follow/x", 300
     create_stream(b.url, name)
     readers = {}
@@ -107,13 +107,12 @@ def test_reader_failover(dsx):
     assert got.decode() == expected(lines)
 
 
-def test_session_reader_failover(dsx):
+def test_session_reader_failover(dsx, kind="standalone"):
     """`dsx session tail SESSION -f --jsonl --server A,B` follows a session whose agent runs on B;
     A is killed with SIGKILL mid-reply; the reader goes on through B and ends with the exact text."""
     import session_test as st
-    h.require_redis()
-    redis = h.Redis().start()
-    a, b = h.Node(dsx, redis.url, "nodeA").start(), h.Node(dsx, redis.url, "nodeB").start()
+    _store, url = h.make_store(kind)
+    a, b = h.Node(dsx, url, "nodeA").start(), h.Node(dsx, url, "nodeB").start()
     session, lines = "chat/k", 150
     a.stop()
     a.extra = ["--log-requests"]
@@ -144,12 +143,11 @@ def test_session_reader_failover(dsx):
     log("session tail -f --server A,B: exact text (%d lines) across the SIGKILL of A" % lines)
 
 
-def test_publisher_failover(dsx):
+def test_publisher_failover(dsx, kind="standalone"):
     """`dsx session publish --producer P --server A,B` keeps appending through B after A is
     killed with SIGKILL; the stream ends with the exact text (no gap, no duplicate)."""
-    h.require_redis()
-    redis = h.Redis().start()
-    a, b = h.Node(dsx, redis.url, "nodeA").start(), h.Node(dsx, redis.url, "nodeB").start()
+    _store, url = h.make_store(kind)
+    a, b = h.Node(dsx, url, "nodeA").start(), h.Node(dsx, url, "nodeB").start()
     name, lines = "pub/x", 200
     create_stream(b.url, name)
     p = h.popen([dsx, "session", "publish", name, "--server", a.url + "," + b.url, "--producer", "pub-1",
