@@ -50,6 +50,7 @@ struct Stream {
   bool resync_fetching = false;       // the Fetch for that is under way
   std::vector<std::pair<AppendArgs, ReplyCallback>> parked;  // appends to decide again, in order
   std::atomic<std::uint64_t> remote_changes{0};  // states installed from other servers (SessionHub checks it)
+  std::atomic<bool> remote_dirty{false};         // changed elsewhere, not fetched (no live reader here then)
 
   // Durable view: what readers see. Under read_mu.
   mutable std::mutex read_mu;

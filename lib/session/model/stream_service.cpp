@@ -217,6 +217,12 @@ bool StreamService::Wait(const StreamHandle& s, std::uint64_t offset, std::funct
   token->armed = std::make_shared<std::atomic<bool>>(true);
   s->waiters.push_back(Waiter{token->armed, offset, std::move(wake)});
   stats_.live_waiters++;
+  // Shared store: another server wrote while nobody here waited, so no fetch was made
+  // (stream_sync.cpp, OnRemoteChange): make it now that someone waits.
+  if (shared_ && s->remote_dirty.exchange(false)) {
+    const std::string path = s->meta.path;
+    store_->Fetch(path, [this, path](Result<std::optional<StreamState>> r) { Install(path, r); });
+  }
   return true;
 }
 

@@ -8,6 +8,7 @@
 // fetched and installed, and the parked appends are decided again on it, in order. So two
 // servers racing on one stream can never both win a producer epoch or both accept one
 // Producer-Seq: the loser's decision is retaken on the winner's state.
+#include <algorithm>
 #include <mutex>
 #include <random>
 
@@ -76,12 +77,21 @@ void StreamService::Sync(const std::string& path, std::function<void()> then) {
 void StreamService::OnRemoteChange(const std::string& path, std::uint64_t version) {
   // Our own mutations come back too: their callbacks already updated this view.
   if (version != 0 && (version & kNodeMask) == node_tag_) return;
+  // Fetch only what someone here is waiting on. Every request brings its stream up to date
+  // first (router: Sync), so a stream nobody waits on here is fetched when asked for, not on
+  // every append another server makes: with N servers an append costs one fetch per server
+  // with live readers of that stream, not N-1. A stream never served here is not adopted.
   {
     std::shared_lock lk(map_mu_);
     auto it = by_path_.find(path);
-    if (it != by_path_.end() && version != 0) {
-      std::lock_guard rl(it->second->read_mu);
-      if (it->second->version == version) return;
+    if (it == by_path_.end()) return;
+    Stream& s = *it->second;
+    std::lock_guard rl(s.read_mu);
+    if (version != 0 && s.version == version) return;
+    const bool waited_on = std::any_of(s.waiters.begin(), s.waiters.end(), [](const Waiter& w) { return w.armed->load(); });
+    if (!waited_on && version != 0) {
+      s.remote_dirty.store(true);  // Wait fetches it when a reader parks (under read_mu: no gap)
+      return;
     }
   }
   store_->Fetch(path, [this, path](Result<std::optional<StreamState>> r) { Install(path, r); });

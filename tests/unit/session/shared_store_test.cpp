@@ -274,6 +274,8 @@ TEST_CASE("shared store: a pipelined chain broken by another server is decided a
   c.a.Append(Args("3"), [&](Reply r) { answered.push_back("3:" + std::to_string(r.status)); });
   c.backend.Pump();
   CHECK(ReadAll(c.a, "/s") == "B123");
+  c.b.Sync("/s", [] {});  // as the router does before serving a request
+  c.backend.Pump();
   CHECK(ReadAll(c.b, "/s") == "B123");
   CHECK(answered == std::vector<std::string>{"B204", "1:204", "2:204", "3:204"});
 }
@@ -304,6 +306,8 @@ TEST_CASE("shared store: create races answer 201 once and 200 for the same setti
   CHECK(sa == 201);
   CHECK(sb == 200);
   c.b.Append(Args("via b"), [](Reply) {});
+  c.backend.Pump();
+  c.a.Sync("/s", [] {});
   c.backend.Pump();
   CHECK(ReadAll(c.a, "/s") == "via b");
 }
@@ -451,4 +455,39 @@ TEST_CASE("shared store: reads on one server keep a sliding TTL alive on the oth
   c.b.Sync("/s", [] {});
   c.backend.Pump();
   CHECK(ReadAll(c.b, "/s") == "<404>");
+}
+
+TEST_CASE("shared store: a server fetches another's appends only for streams someone waits on here") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  std::size_t ops = 0;
+  auto count_pump = [&] {
+    while (!c.backend.queue.empty()) {
+      auto fn = std::move(c.backend.queue.front());
+      c.backend.queue.pop_front();
+      fn();
+      ++ops;
+    }
+  };
+  // Nobody waits on b: a's appends cost b no fetch (only the change notices reach it).
+  c.a.Append(Args("1"), [](Reply) {});
+  count_pump();
+  CHECK(ops == 3);  // a's append, and the change notice to each server
+  // A reader parks on b (its view is behind): the parking itself fetches what it missed.
+  ReadReply first = c.b.Read("/s", OffsetParam{});
+  bool woke = false;
+  StreamService::WaitToken token;
+  REQUIRE(c.b.Wait(first.stream, first.next, [&] { woke = true; }, &token));
+  count_pump();
+  CHECK(woke);  // woken by the fetch of "1" it had missed
+  CHECK(c.b.ReadFrom(first.stream, first.next).body == "1");
+  ReadReply again = c.b.ReadFrom(first.stream, 0);
+  woke = false;
+  REQUIRE(c.b.Wait(again.stream, again.next, [&] { woke = true; }, &token));
+  c.a.Append(Args("2"), [](Reply) {});
+  count_pump();
+  CHECK(woke);  // a waiter here: fetched at once
 }
