@@ -7,9 +7,9 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "core/log.hpp"
+#include "redis/client.hpp"
 #include "session/server/serve.hpp"
 #include "session/store/file/file_store.hpp"
-#include "redis/client.hpp"
 #include "session/store/redis/redis_store.hpp"
 
 namespace dsx::cmd {
@@ -40,7 +40,7 @@ Status CheckRedisUrl(const std::string& url) {
 }
 
 Result<std::unique_ptr<session::StreamStore>> OpenRedisStoreFor(const session::ServeConfig& c, const std::string& url,
-                                                               const std::string& password) {
+                                                                const std::string& password) {
   session::RedisStoreOptions ro;
   ro.url = url;
   ro.password = password;
@@ -51,14 +51,15 @@ Result<std::unique_ptr<session::StreamStore>> OpenRedisStoreFor(const session::S
   // What the connected Redis may lose of acknowledged appends (AOF off, everysec, replicas
   // without --redis-wait-replicas: a failover may drop the appends the replica had not got).
   for (const std::string& w : warnings) log::Warn(w);
-  log::Info("store: " + url + (c.redis_wait_replicas > 0
-                                   ? " (appends acknowledged after WAIT " + std::to_string(c.redis_wait_replicas) + ")"
-                                   : ""));
+  log::Info("store: " + url +
+            (c.redis_wait_replicas > 0
+                 ? " (appends acknowledged after WAIT " + std::to_string(c.redis_wait_replicas) + ")"
+                 : ""));
   return store;
 }
 
 Result<std::unique_ptr<session::StreamStore>> OpenStoreFor(const session::ServeConfig& c,
-                                                          const std::string& redis_password) {
+                                                           const std::string& redis_password) {
   auto choice = session::ChooseStore(c);
   if (!choice.ok()) return choice.status();
   if (choice->kind == session::StoreChoice::Kind::kRedis) {
@@ -170,13 +171,13 @@ void register_session_serve(CLI::App& session) {
       if (!pw.ok()) return cli::Finish(pw.status());
       password = std::move(pw).value();
       if (fsync->count() || interval->count()) {
-        log::Warn("--fsync and --fsync-interval-ms apply to the file store; with Redis, its appendfsync decides "
-                  "(docs/scaling.md, Durability)");
+        log::Warn(
+            "--fsync and --fsync-interval-ms apply to the file store; with Redis, its appendfsync decides "
+            "(docs/scaling.md, Durability)");
       }
     }
-    cli::Finish(session::Serve(c, [password](const session::ServeConfig& config) {
-      return OpenStoreFor(config, password);
-    }));
+    cli::Finish(
+        session::Serve(c, [password](const session::ServeConfig& config) { return OpenStoreFor(config, password); }));
   });
 }
 

@@ -194,8 +194,9 @@ TEST_CASE("--store: file:DIR, memory: and Redis URLs; everything else is a usage
   c.store = "memory:";
   CHECK(ChooseStore(c)->kind == StoreChoice::Kind::kMemory);
 
-  for (const char* url : {"redis://127.0.0.1:6390", "redis://127.0.0.1:6390/2", "rediss://h:1",
-                          "redis+sentinel://127.0.0.1:26390/mymaster", "redis+cluster://127.0.0.1:7000,127.0.0.1:7001"}) {
+  for (const char* url :
+       {"redis://127.0.0.1:6390", "redis://127.0.0.1:6390/2", "rediss://h:1",
+        "redis+sentinel://127.0.0.1:26390/mymaster", "redis+cluster://127.0.0.1:7000,127.0.0.1:7001"}) {
     c.store = url;
     auto r = ChooseStore(c);
     REQUIRE(r.ok());
@@ -216,7 +217,8 @@ TEST_CASE("--store: file:DIR, memory: and Redis URLs; everything else is a usage
 }
 
 TEST_CASE("--store, --redis-password-file and --redis-wait-replicas from the file and the environment") {
-  TempConfig f("store = \"redis://127.0.0.1:6390\"\nredis-password-file = \"/etc/dsx/redis.pw\"\nredis_wait_replicas = 1\n");
+  TempConfig f(
+      "store = \"redis://127.0.0.1:6390\"\nredis-password-file = \"/etc/dsx/redis.pw\"\nredis_wait_replicas = 1\n");
   ServeConfig c;
   REQUIRE(ApplyConfigFile(f.path, &c).ok());
   CHECK(c.store == "redis://127.0.0.1:6390");

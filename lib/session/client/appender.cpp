@@ -46,7 +46,8 @@ Result<AppendResult> Appender::Send(std::string_view body, bool close) {
     ++retries_;
     if (action != Failover::Action::kRetryLater) {
       client_.UseServer(client_.active_server() + 1);
-      if (options_.on_retry) options_.on_retry(Status::Unavailable(why.message() + "; trying " + client_.server()), delay);
+      if (options_.on_retry)
+        options_.on_retry(Status::Unavailable(why.message() + "; trying " + client_.server()), delay);
     } else if (options_.on_retry) {
       options_.on_retry(why, delay);
     }

@@ -24,8 +24,8 @@ Result<std::vector<std::string>> ParseServerList(std::string_view text) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = text.find(',', start);
-    std::string_view entry = Trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                                     : comma - start));
+    std::string_view entry =
+        Trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     if (entry.empty()) {
       return Status::Usage("server list '" + std::string(text) + "' has an empty entry");
     }

@@ -164,12 +164,9 @@ Status ApplyEnvironment(ServeConfig* c) {
 
 std::string StoreChoice::Describe() const {
   switch (kind) {
-    case Kind::kMemory:
-      return "memory:";
-    case Kind::kRedis:
-      return redis_url;
-    case Kind::kFile:
-      break;
+    case Kind::kMemory: return "memory:";
+    case Kind::kRedis: return redis_url;
+    case Kind::kFile: break;
   }
   return "file:" + dir;
 }

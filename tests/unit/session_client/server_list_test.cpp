@@ -123,12 +123,12 @@ TEST_CASE("follower: a node that dies mid-follow; the next node resumes from the
   ManualClock clock;
   StreamClient client(transport, TwoNodes(), "");
   transport.script = {
-      Reply(200, Page("0_3", true), "abc"),                 // a: catch-up
-      Reply(200, Page("0_5", false), "de"),                 // a: long-poll
-      NetError(true, "connection reset"),                   // a: killed
-      Reply(200, Page("0_8", false), "fgh"),                // b: resumes at 0_5
-      NetError(false, "connection refused"),                // b: killed too
-      Reply(200, Page("0_9", false, true), "i"),            // a (restarted): closes
+      Reply(200, Page("0_3", true), "abc"),       // a: catch-up
+      Reply(200, Page("0_5", false), "de"),       // a: long-poll
+      NetError(true, "connection reset"),         // a: killed
+      Reply(200, Page("0_8", false), "fgh"),      // b: resumes at 0_5
+      NetError(false, "connection refused"),      // b: killed too
+      Reply(200, Page("0_9", false, true), "i"),  // a (restarted): closes
   };
   Follower::Options o;
   o.follow = true;
@@ -195,10 +195,10 @@ TEST_CASE("follower: every node down after contact waits with backoff, going rou
   FakeTransport transport;
   ManualClock clock;
   StreamClient client(transport, TwoNodes(), "");
-  transport.script = {Reply(200, Page("0_1", true), "a"),        // a
-                      NetError(false, "connection refused"),     // a: long-poll
-                      NetError(false, "connection refused"),     // b: at once
-                      NetError(false, "connection refused"),     // a: after backoff
+  transport.script = {Reply(200, Page("0_1", true), "a"),          // a
+                      NetError(false, "connection refused"),       // a: long-poll
+                      NetError(false, "connection refused"),       // b: at once
+                      NetError(false, "connection refused"),       // a: after backoff
                       Reply(200, Page("0_2", false, true), "b")};  // b: after backoff
   Follower::Options o;
   o.follow = true;
@@ -226,7 +226,7 @@ TEST_CASE("appender: a producer retry goes to the next node with the same epoch 
   o.clock = &clock;
   Appender a(client, o);
   transport.script = {Reply(200, {{"Stream-Next-Offset", "0_1"}}),
-                      NetError(true, "connection reset"),  // a died: maybe applied
+                      NetError(true, "connection reset"),            // a died: maybe applied
                       Reply(204, {{"Stream-Next-Offset", "0_2"}})};  // b: duplicate, it had landed
   REQUIRE(a.Append("x").ok());
   auto r = a.Append("y");
