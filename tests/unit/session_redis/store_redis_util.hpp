@@ -18,7 +18,9 @@ namespace dsx::session::redistest {
 using redis::test::FreePort;
 using redis::test::PollUntil;
 using redis::test::RedisCluster;
+using redis::test::RawCommand;
 using redis::test::RedisServer;  // Kill() (SIGKILL), Restart() (same port and folder)
+using redis::test::SentinelServer;
 
 template <typename Server>
 RedisStoreOptions Options(const Server& r, int wait_replicas = 0) {
