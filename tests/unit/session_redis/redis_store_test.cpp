@@ -683,6 +683,38 @@ TEST_CASE("EphemeralMessagesReachEveryStore") {
   CHECK(got_a.front() == "presence snapshot");  // a server hears its own messages too
 }
 
+TEST_CASE("TouchRecordsTheLatestAccessAndNeverResurrects") {
+  REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  auto a = OpenStore(redis);
+  auto b = OpenStore(redis);
+  REQUIRE(a->Load().ok());
+  REQUIRE(CreateSync(*a, MakeCreate(201, "/v1/stream/ttl", {}, 1)).ok());
+  auto access = [&](StreamStore& s) -> std::int64_t {
+    auto f = FetchSync(s, "/v1/stream/ttl");
+    return f.ok() && f->has_value() ? (*f)->last_access_ms : -1;
+  };
+  CHECK(access(*b) == 0);
+  a->Touch("/v1/stream/ttl", 5000);
+  b->Touch("/v1/stream/ttl", 4000);  // earlier: kept at 5000
+  CHECK(PollUntil([&] { return access(*b) == 5000; }, std::chrono::seconds(5)));
+  b->Touch("/v1/stream/ttl", 9000);
+  CHECK(PollUntil([&] { return access(*a) == 9000; }, std::chrono::seconds(5)));
+  auto c = OpenStore(redis);
+  auto loaded = c->Load();
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->size() == 1);
+  CHECK(loaded->front().last_access_ms == 9000);
+  // A touch of a dropped stream does not bring its meta key back.
+  REQUIRE(DropSync(*a, 201).ok());
+  a->Touch("/v1/stream/ttl", 10000);
+  CHECK(access(*a) == -1);  // same slot, same connection: runs after the touch
+  auto client = OpenClient(redis);
+  auto exists = client->CommandSync("", {"EXISTS", "dsx:{/v1/stream/ttl}:m"});
+  REQUIRE(exists.ok());
+  CHECK(exists->integer == 0);
+}
+
 // The primary is SIGKILLed during appends acknowledged after WAIT 1; Sentinel promotes one of
 // the two replicas (the other follows it, so WAIT 1 passes again). Every acknowledged append is
 // in the promoted primary exactly once.
