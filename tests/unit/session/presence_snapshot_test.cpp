@@ -236,6 +236,9 @@ TEST_CASE("presence snapshot: hostile sizes: 100000 levels of nesting, a 10 MB p
 // nested 100000 levels deep overflows the stack (SIGSEGV) on the store's thread. Anyone who can
 // PUBLISH on the ephemeral channel takes every dsx node down. Fix in lib/session/live (lead):
 // parse with core::ParseJsonOrDiscarded(payload) (json_limits.hpp, depth 64) at line 39.
+// Seen on the Release build (gcc): the first subcase (objects nested in "members") crashes with
+// SIGSEGV in basic_json's copy constructor under OnRemotePresence; the second (arrays nested in
+// one member's info) passed there, but is the same recursion and kept as a guard.
 TEST_CASE("presence snapshot: deep nesting inside members is ignored, not a stack overflow" * doctest::skip(true)) {
   Node n;
   SUBCASE("members nested 100000 levels") {
@@ -252,4 +255,25 @@ TEST_CASE("presence snapshot: deep nesting inside members is ignored, not a stac
     n.Deliver(deep_info);  // the same member again: compared with what is held (presence.update)
     CheckSane(n.List("chat/1"));
   }
+}
+
+TEST_CASE("presence snapshot: members of a server that stops sending leave a loaded session after their ttl") {
+  Node n;
+  live::HubReply r;
+  r.status = -1;
+  n.hub->Create("chat/2", [&](live::HubReply x) { r = x; });
+  if (r.status == -1) {
+    MESSAGE("Create did not answer inline on this store: skipped");
+    return;
+  }
+  REQUIRE(r.status == 201);
+  CHECK(n.List("chat/2").empty());  // loads it
+  n.Deliver(Snapshot("dead", "chat/2", {{"a", Member("a")}}, 2000));
+  CHECK(n.List("chat/2").size() == 1);
+  n.clock.Advance(1999);
+  n.hub->Tick(n.clock.NowMs());
+  CHECK(n.List("chat/2").size() == 1);
+  n.clock.Advance(2);
+  n.hub->Tick(n.clock.NowMs());
+  CHECK(n.List("chat/2").empty());
 }
