@@ -34,6 +34,18 @@ void StreamService::AfterDurable(const StreamHandle& s, std::function<void()> fn
   fn();
 }
 
+bool StreamService::RefetchBeforeRefusing(const StreamHandle& s, AppendArgs& args, ReplyCallback& done) {
+  // On a shared store this server's view may be behind (another server took the producer's
+  // next seqs or started its epoch): a refusal only it could get wrong is decided again on the
+  // store's state, once. Accepting needs no such care: the store's version check catches it.
+  if (!shared_ || args.view_fetched) return false;
+  args.view_fetched = true;
+  s->resyncing = true;
+  s->parked.emplace_back(std::move(args), std::move(done));
+  MaybeStartResync(s);
+  return true;
+}
+
 bool StreamService::RedecideAfterInFlight(const StreamHandle& s, AppendArgs& args, ReplyCallback& done) {
   // A retry of a request still in flight. On one server the original cannot fail without the
   // store failing for good; on a shared store it can (lost race, Redis away), so the retry is
@@ -172,12 +184,15 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
         r.producer_epoch = pc.current_epoch;
         return done(std::move(r));
       case ProducerVerdict::kSeqGap:
+        if (RefetchBeforeRefusing(s, args, done)) return;
         r.status = 409;
         r.error = "producer sequence gap";
         r.expected_seq = pc.expected_seq;
         r.received_seq = tuple->seq;
         return done(std::move(r));
-      case ProducerVerdict::kBadNewEpoch: return done(Error(400, "a new producer epoch must start at Producer-Seq 0"));
+      case ProducerVerdict::kBadNewEpoch:
+        if (RefetchBeforeRefusing(s, args, done)) return;
+        return done(Error(400, "a new producer epoch must start at Producer-Seq 0"));
     }
   }
   // 8. Stream-Seq: strictly increasing, byte-wise.
@@ -276,6 +291,10 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
       r.info.tail = res->tail;
       r.info.closed = close;
       CompleteAppend(s, res, close, tuple);
+      if (shared_) {
+        std::lock_guard wl(s->write_mu);
+        MaybeStartResync(s);  // a refusal parked behind this append waits for it (RefetchBeforeRefusing)
+      }
       handoff->reply = std::move(r);
     }
     if (handoff->state.exchange(1, std::memory_order_acq_rel) == 2) handoff->done(std::move(handoff->reply));

@@ -95,6 +95,8 @@ struct AppendArgs {
   // since the caller read this many remote changes (RemoteChanges). The SessionHub decides on
   // its replay of the log; this tells it the log moved under it.
   std::optional<std::uint64_t> expect_remote_changes;
+  // Internal (shared stores): this append was already decided once, then again after a fetch.
+  bool view_fetched = false;
 };
 
 // One read's result: the framed body (raw bytes, or a JSON array in JSON mode).
@@ -192,6 +194,8 @@ class StreamService {
   // another server), then call `then` (on a store thread, or inline for unshared stores and
   // when the store cannot be reached: the request then meets the store's error itself).
   void Sync(const std::string& path, std::function<void()> then);
+  // This server has a view of `path` (a stream it created, loaded or fetched).
+  bool Holds(const std::string& path);
   // Called (any thread) after a state from another server was installed for `path`.
   void SetRemoteChangeObserver(std::function<void(const std::string& path)> observer);
   // How many states from other servers were installed into this stream (see AppendArgs).
@@ -221,6 +225,7 @@ class StreamService {
   void Install(const std::string& path, const Result<std::optional<StreamState>>& fetched);
   StreamHandle Adopt(StreamState st);                       // map_mu_ held exclusively
   void ForgetLocked(const StreamHandle& s);                 // map_mu_ held exclusively
+  bool RefetchBeforeRefusing(const StreamHandle& s, AppendArgs& args, ReplyCallback& done);  // write_mu held
   bool RedecideAfterInFlight(const StreamHandle& s, AppendArgs& args, ReplyCallback& done);  // write_mu held
   void MaybeStartResync(const StreamHandle& s);             // s->write_mu held
   std::uint64_t NextVersion();

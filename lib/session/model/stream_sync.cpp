@@ -66,6 +66,11 @@ std::uint64_t StreamService::RemoteChanges(const StreamHandle& stream) const {
   return stream ? stream->remote_changes.load() : 0;
 }
 
+bool StreamService::Holds(const std::string& path) {
+  std::shared_lock lk(map_mu_);
+  return by_path_.count(path) > 0;
+}
+
 void StreamService::Sync(const std::string& path, std::function<void()> then) {
   if (!shared_ || closing_) return then();
   store_->Fetch(path, [this, path, then = std::move(then)](Result<std::optional<StreamState>> r) {

@@ -510,6 +510,11 @@ void Route(StreamService& svc, const RouterOptions& options, Request&& req, Rout
   if (svc.Shared()) {
     try {
       sync = StreamToSync(req);
+      // An append to a raw stream this server holds skips the round trip: the store refuses an
+      // append decided on a stale view (version check), and the refusals a stale view can get
+      // wrong are decided again after a fetch (stream_append.cpp). Session writes keep it: the
+      // hub's checks (runs, leases) read its state, not just the stream's.
+      if (sync && req.method() == http::verb::post && sync->starts_with("/v1/stream/") && svc.Holds(*sync)) sync.reset();
     } catch (...) {
       sync.reset();  // routed as is: the handler meets the same input and answers it
     }

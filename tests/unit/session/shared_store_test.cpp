@@ -491,3 +491,27 @@ TEST_CASE("shared store: a server fetches another's appends only for streams som
   count_pump();
   CHECK(woke);  // a waiter here: fetched at once
 }
+
+TEST_CASE("shared store: a producer moving between servers is not refused by a server whose view is behind") {
+  Cluster c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.b.Sync("/s", [] {});
+  c.backend.Pump();
+  std::vector<int> st;
+  auto post = [&](StreamService& via, std::uint64_t seq) {
+    // No Sync first: the router skips it for appends to a stream the server holds.
+    via.Append(Args(std::to_string(seq), ProducerArgs{"p", 1, seq}), [&](Reply r) { st.push_back(r.status); });
+    c.backend.Pump();
+  };
+  post(c.a, 0);
+  post(c.b, 1);
+  post(c.a, 2);  // a last saw seq 0: a gap only in its stale view
+  post(c.b, 3);
+  CHECK(st == std::vector<int>{200, 200, 200, 200});
+  c.a.Sync("/s", [] {});
+  c.backend.Pump();
+  CHECK(ReadAll(c.a, "/s") == "0123");
+  post(c.a, 5);  // a real gap is still refused, after one fetch
+  CHECK(st.back() == 409);
+}
