@@ -414,9 +414,11 @@ void SessionHub::Tick(std::int64_t now) {
         for (const auto& [k, m] : s->members)
           if (k.starts_with("run:") && !agents_before.count(k)) presence.push_back(PresenceEvent("presence.join", m.info));
       }
-      if (!s->loaded) continue;
       std::vector<json> events;
+      // Runs only in a loaded session; presence (members heard from other servers included)
+      // lapses in every session.
       for (auto& [rid, run] : s->state.runs) {
+        if (!s->loaded) break;
         if (!run.active || run.deadline_ms > now) continue;
         if (service_.Shared() && !LeaseLapsedEverywhere(id, s, run, now)) continue;
         for (json& e : LeaseLostEvents(run, now)) events.push_back(std::move(e));
@@ -577,7 +579,11 @@ json SessionHub::PresenceList(const std::string& id) {
   MutexLock lock(&s->mu);
   (void)LoadLocked(id, *s);  // agents of active runs are members
   json members = json::array();
-  for (const auto& [k, m] : s->members) members.push_back(m.info);
+  const std::int64_t now = clock_.NowMs();
+  for (const auto& [k, m] : s->members) {
+    if (m.expires_ms > 0 && m.expires_ms <= now) continue;  // lapsed, not yet reaped
+    members.push_back(m.info);
+  }
   return members;
 }
 

@@ -7,7 +7,9 @@
 // Agents of active runs are not sent: every server derives them from the log.
 #include <random>
 
+#include "core/json_limits.hpp"
 #include "core/log.hpp"
+#include "session/live/event.hpp"
 #include "session/live/session_hub.hpp"
 
 namespace dsx::session::live {
@@ -36,7 +38,9 @@ void SessionHub::PublishPresenceLocked(const std::string& id, Session& s) {
 }
 
 void SessionHub::OnRemotePresence(std::string_view payload) {
-  json msg = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  // Depth-limited: members are copied (recursively) below, and the channel is anyone's who can
+  // PUBLISH on this Redis (fuzz found a 100000-level snapshot overflowing the stack).
+  json msg = ParseJsonOrDiscarded(payload);
   if (!msg.is_object() || !msg.contains("node") || !msg["node"].is_string() || !msg.contains("session") ||
       !msg["session"].is_string() || !msg.contains("members") || !msg["members"].is_object()) {
     log::Warn("ignoring a malformed presence snapshot from another server");
@@ -45,6 +49,9 @@ void SessionHub::OnRemotePresence(std::string_view payload) {
   const std::string node = msg["node"];
   if (node == node_) return;
   const std::string id = msg["session"];
+  // Only sessions this server serves: a session entry per id heard would let any publisher grow
+  // this server's memory. A session first served later learns the members at the next repeat.
+  if (!service_.Holds(StreamPathFor(id))) return;
   std::int64_t ttl = kPresenceTtlMs;
   if (msg.contains("ttl_ms") && msg["ttl_ms"].is_number_integer()) ttl = msg["ttl_ms"].get<std::int64_t>();
   ttl = std::clamp<std::int64_t>(ttl, 1000, 300000);
