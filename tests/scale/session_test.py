@@ -137,8 +137,10 @@ def test_steer(dsx, kind="standalone"):
     and is acknowledged; after the run nobody is listed and a steer is refused."""
     a, b = setup(dsx, kind)
     session = "chat/steer"
-    code = ("import sys\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
-            "    print('got: ' + line.strip(), flush=True)\n    if line.strip() == 'bye': break\n")
+    # After 'bye' the agent lingers 1 s before it exits, so that the runner's ack of that steer
+    # is not raced by the end of the run (that race is not what this test is about).
+    code = ("import sys, time\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
+            "    print('got: ' + line.strip(), flush=True)\n    if line.strip() == 'bye': time.sleep(1); break\n")
     p = start_run(dsx, a, session, ["/usr/bin/python3", "-c", code])
     run = run_of(b, session)
     wait_for(lambda: "ready" in "".join(texts(events(b, session)).values()), 10, "ready through B")
