@@ -230,15 +230,44 @@ void SessionHub::Submit(const std::string& id, const auth::Principal& who, const
 
 void SessionHub::SubmitAttempt(const std::string& id, const auth::Principal& who, const json& drafts,
                                std::optional<ProducerArgs> producer, HubDone done, int attempt) {
+  // Another server may append to this session between our read of the log and our append:
+  // then the append is refused untouched (changed_elsewhere) and the drafts are checked again
+  // on the log as it is now. A few rounds; a session that busy answers 409. The refusal can
+  // come inline, while this call still holds the session's lock: the retry then runs after the
+  // lock is released (below), never from inside it (that deadlocked: found by tests/scale).
+  struct Retry {
+    Mutex mu;
+    bool in_call GUARDED_BY(mu) = true;
+    std::optional<HubDone> stashed GUARDED_BY(mu);
+  };
+  std::shared_ptr<Retry> retry;
   if (service_.Shared()) {
-    // Another server may append to this session between our read of the log and our append:
-    // then the append is refused untouched (changed_elsewhere) and the drafts are checked
-    // again on the log as it is now. A few rounds; a session that busy answers 409.
-    done = [this, id, who, drafts, producer, attempt, done = std::move(done)](HubReply r) mutable {
+    retry = std::make_shared<Retry>();
+    done = [this, id, who, drafts, producer, attempt, retry, done = std::move(done)](HubReply r) mutable {
       if (!r.changed_elsewhere || attempt >= 8) return done(std::move(r));
+      {
+        MutexLock lock(&retry->mu);
+        if (retry->in_call) {
+          retry->stashed = std::move(done);
+          return;
+        }
+      }
       SubmitAttempt(id, who, drafts, std::move(producer), std::move(done), attempt + 1);
     };
   }
+  SubmitLocked(id, who, drafts, producer, std::move(done));
+  if (!retry) return;
+  std::optional<HubDone> again;
+  {
+    MutexLock lock(&retry->mu);
+    retry->in_call = false;
+    again.swap(retry->stashed);
+  }
+  if (again) SubmitAttempt(id, who, drafts, std::move(producer), std::move(*again), attempt + 1);
+}
+
+void SessionHub::SubmitLocked(const std::string& id, const auth::Principal& who, const json& drafts,
+                              std::optional<ProducerArgs> producer, HubDone done) {
   const bool batch = drafts.is_array();
   if (batch && drafts.empty()) return done(HubReply::Error(400, "empty event batch"));
   if (batch && drafts.size() > 1000) return done(HubReply::Error(413, "more than 1000 events in one batch"));

@@ -150,6 +150,9 @@ class SessionHub {
   void OnRemotePresence(std::string_view payload);
   void RepublishPresence(std::int64_t now);
   std::string node_;  // this server's name in presence snapshots (random)
+  // One check-and-append of Submit (takes the session's lock; answers through `done`).
+  void SubmitLocked(const std::string& id, const auth::Principal& who, const json& drafts,
+                    std::optional<ProducerArgs> producer, HubDone done);
   void SubmitAttempt(const std::string& id, const auth::Principal& who, const json& drafts,
                      std::optional<ProducerArgs> producer, HubDone done, int attempt);
   // Shared store: a lapsed lease is ended only after the store confirms no server renewed it.

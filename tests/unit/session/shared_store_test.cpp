@@ -515,3 +515,33 @@ TEST_CASE("shared store: a producer moving between servers is not refused by a s
   post(c.a, 5);  // a real gap is still refused, after one fetch
   CHECK(st.back() == 409);
 }
+
+TEST_CASE("shared store: a session append refused at once for a remote change is retried after the lock") {
+  using live::SessionHub;
+  Cluster c;
+  SessionHub ha(c.a), hb(c.b);
+  const std::string path = live::StreamPathFor("chat/1");
+  auto open = auth::Principal::Open();
+  ha.Create("chat/1", [](live::HubReply) {});
+  c.backend.Pump();
+  c.b.Sync(path, [] {});
+  c.backend.Pump();
+  REQUIRE(hb.Runs("chat/1").status == 200);  // b's hub has read the log
+  // The window between a remote state being installed and the hub hearing of it: the service's
+  // remote-change count moves, the hub's state is not marked stale yet.
+  c.b.SetRemoteChangeObserver(nullptr);
+  ha.Submit("chat/1", open, {{"type", "run.start"}, {"run", "r1"}}, std::nullopt, [](live::HubReply) {});
+  c.backend.Pump();
+  c.b.Sync(path, [] {});
+  c.backend.Pump();
+  // b decides on its old replay; the service refuses it inline (changed_elsewhere) while the hub
+  // holds the session's lock. Before the fix the retry re-entered that lock: a deadlock.
+  live::HubReply r;
+  r.status = -1;
+  hb.Submit("chat/1", open, {{"type", "run.start"}, {"run", "r2"}, {"lane", "side"}}, std::nullopt,
+            [&](live::HubReply x) { r = x; });
+  c.backend.Pump();
+  INFO(r.body.dump());
+  CHECK(r.status == 200);  // decided again on the log with r1 in it (r2 in lane main would be 409)
+  CHECK(hb.Runs("chat/1").body["runs"].size() == 2);
+}
