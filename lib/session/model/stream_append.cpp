@@ -20,6 +20,14 @@ Reply Error(int status, std::string why) {
   return r;
 }
 
+// Answers a refusal with the stream's write lock released: a caller may append to the same
+// stream again from its callback (the SessionHub retries a changed_elsewhere refusal; answered
+// under the lock, that deadlocked on a shared store).
+void Refuse(std::unique_lock<std::mutex>& wl, ReplyCallback& done, Reply r) {
+  wl.unlock();
+  done(std::move(r));
+}
+
 }  // namespace
 
 void StreamService::AfterDurable(const StreamHandle& s, std::function<void()> fn) {
@@ -113,7 +121,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   NoteAccess(s, now);
 
   std::unique_lock wl(s->write_mu);
-  if (s->failed) return done(Error(503, "stream store failed; restart the server"));
+  if (s->failed) return Refuse(wl, done, Error(503, "stream store failed; restart the server"));
   if (s->resyncing) {
     // A shared store: this server's view lost a race (stream_sync.cpp); decide once it is in.
     s->parked.emplace_back(std::move(args), std::move(done));
@@ -123,7 +131,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   if (args.expect_remote_changes && *args.expect_remote_changes != s->remote_changes.load()) {
     Reply moved = Error(409, "the stream changed on another server; read it again");
     moved.changed_elsewhere = true;
-    return done(std::move(moved));
+    return Refuse(wl, done, std::move(moved));
   }
 
   Reply r;
@@ -153,16 +161,16 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
         r.status = 403;
         r.error = "stale producer epoch";
         r.producer_epoch = it->second.epoch;
-        return done(std::move(r));
+        return Refuse(wl, done, std::move(r));
       }
     }
     r.status = 409;
     r.error = "stream is closed";
-    return done(std::move(r));
+    return Refuse(wl, done, std::move(r));
   }
   // 6. Content type must match the stream's.
   if (!close_only && NormalizeContentType(*args.content_type) != s->ct_normalized) {
-    return done(Error(409, "content type does not match the stream's"));
+    return Refuse(wl, done, Error(409, "content type does not match the stream's"));
   }
   // 7. Producer fencing and dedupe (before Stream-Seq, so a retried request is a duplicate).
   if (tuple) {
@@ -182,22 +190,22 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
         r.status = 403;
         r.error = "stale producer epoch";
         r.producer_epoch = pc.current_epoch;
-        return done(std::move(r));
+        return Refuse(wl, done, std::move(r));
       case ProducerVerdict::kSeqGap:
         if (RefetchBeforeRefusing(s, args, done)) return;
         r.status = 409;
         r.error = "producer sequence gap";
         r.expected_seq = pc.expected_seq;
         r.received_seq = tuple->seq;
-        return done(std::move(r));
+        return Refuse(wl, done, std::move(r));
       case ProducerVerdict::kBadNewEpoch:
         if (RefetchBeforeRefusing(s, args, done)) return;
-        return done(Error(400, "a new producer epoch must start at Producer-Seq 0"));
+        return Refuse(wl, done, Error(400, "a new producer epoch must start at Producer-Seq 0"));
     }
   }
   // 8. Stream-Seq: strictly increasing, byte-wise.
   if (args.stream_seq && s->pending_seq && *args.stream_seq <= *s->pending_seq) {
-    return done(Error(409, "Stream-Seq is not greater than the last one"));
+    return Refuse(wl, done, Error(409, "Stream-Seq is not greater than the last one"));
   }
   // 9. Body framing. A shared store may refuse the append (another server got there first):
   //    then it is decided again from these arguments.
@@ -208,7 +216,7 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   if (!close_only) {
     if (s->json) {
       auto batch = JsonBatchFromBody(args.body, /*allow_empty=*/false);
-      if (!batch.ok()) return done(Error(400, batch.status().message()));
+      if (!batch.ok()) return Refuse(wl, done, Error(400, batch.status().message()));
       op.batch = std::move(batch).value();
     } else {
       op.batch.sizes.push_back(static_cast<std::uint32_t>(args.body.size()));

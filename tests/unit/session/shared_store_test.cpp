@@ -545,3 +545,29 @@ TEST_CASE("shared store: a session append refused at once for a remote change is
   CHECK(r.status == 200);  // decided again on the log with r1 in it (r2 in lane main would be 409)
   CHECK(hb.Runs("chat/1").body["runs"].size() == 2);
 }
+
+TEST_CASE("shared store: a session append that lost a race is refused without holding the stream's lock") {
+  using live::SessionHub;
+  Cluster c;
+  SessionHub ha(c.a), hb(c.b);
+  const std::string path = live::StreamPathFor("chat/1");
+  auto open = auth::Principal::Open();
+  ha.Create("chat/1", [](live::HubReply) {});
+  c.backend.Pump();
+  c.b.Sync(path, [] {});
+  c.backend.Pump();
+  REQUIRE(hb.Runs("chat/1").status == 200);
+  // Both hubs decide on the same log; a's append reaches the store first. b's loses the version
+  // check, is parked, and on the fetched state is refused (changed_elsewhere) from inside the
+  // service's resync; the hub's retry appends to the same stream from that callback. Before
+  // the fix the refusal was answered under the stream's write lock: the retry deadlocked.
+  ha.Submit("chat/1", open, {{"type", "run.start"}, {"run", "r1"}}, std::nullopt, [](live::HubReply) {});
+  live::HubReply r;
+  r.status = -1;
+  hb.Submit("chat/1", open, {{"type", "run.start"}, {"run", "r2"}, {"lane", "side"}}, std::nullopt,
+            [&](live::HubReply x) { r = x; });
+  c.backend.Pump();
+  INFO(r.body.dump());
+  CHECK(r.status == 200);
+  CHECK(hb.Runs("chat/1").body["runs"].size() == 2);
+}
