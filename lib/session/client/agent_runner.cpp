@@ -196,6 +196,9 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     return m.ok() ? Refusal("cannot start the message", *m) : m.status();
   }
 
+  // An ack in flight is stored before the run's end: a steer delivered just before the agent
+  // exits is answered, not left to be 'rejected: run ended before the agent answered'.
+  std::mutex ack_mu;
   // Control: follow the session from the run's start and answer requests for this run.
   std::thread control([&] {
     auto t = new_transport();  // one per exchange in flight: acks go out mid-stream
@@ -206,6 +209,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     auto ack = [&](const std::string& id, const std::string& outcome, const std::string& reason) {
       json data = {{"outcome", outcome}};
       if (!reason.empty()) data["reason"] = reason;
+      std::lock_guard in_flight(ack_mu);
       (void)c_ack.Post(json{{"type", "control.ack"}, {"run", res.run}, {"id", id}, {"data", data}}, &ctl,
                        o.retry_for_ms);
     };
@@ -339,6 +343,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
   res.steers = sh.steers.load();
 
   Status ended;
+  std::unique_lock acks_done(ack_mu);  // held until run.end is written (see ack_mu)
   if (sh.lost.load()) {
     res.reason = "agent_lost";
   } else if (!failure.ok()) {
@@ -362,6 +367,7 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     if (!res.exit.exited) extra["signal"] = res.exit.signal;
     ended = end_run(res.reason, extra);
   }
+  acks_done.unlock();
   control.join();  // the follower sees our run.end (or stops as finished)
   if (!failure.ok()) return failure;
   if (!ended.ok()) return ended;
