@@ -81,7 +81,12 @@ bool SupervisorAlive(const LocalState* st, long long pid, const std::string& job
   const long long start = ProcessStartTime(static_cast<int>(pid));
   if (start < 0) return false;
   if (st && st->supervisor_start >= 0) return start == st->supervisor_start;
-  return LastArg(pid) == jobdir;  // both spelled by NormalDir
+  const std::string last = LastArg(pid);
+  if (!last.empty()) return last == jobdir;  // both spelled by NormalDir
+  // No arguments yet: an exec in flight (its new command line is set up after the point where
+  // the old image is gone). SpawnDetached's child enters the job folder before its exec.
+  std::error_code ec;
+  return std::filesystem::equivalent("/proc/" + std::to_string(pid) + "/cwd", jobdir, ec);
 }
 
 long long ParsePid(const std::string& s) {
@@ -188,6 +193,14 @@ Result<Submitted> LocalBackend::Submit(const JobRecord& record, const std::strin
 
   auto pid = SpawnDetached(argv, env, jobdir, jobdir + "/" + kSupervisorLog);
   if (!pid.ok()) return pid.status();
+  // The supervisor is known by pid and start time from here on, not by its command line: the
+  // pipe that told us the pid closes when its exec begins, before the kernel has set up the new
+  // /proc/PID/cmdline (empty until then), and a supervisor started through a wrapper shows the
+  // wrapper's arguments for a while. Read by cmdline, a loaded machine saw "exited" (CI flake:
+  // "the job's supervisor exited before starting the job" with an empty log). Exec keeps the start
+  // time; -1 means it has already ended, which the state file then explains.
+  const long long started_at = ProcessStartTime(static_cast<int>(*pid));
+  auto still_running = [&] { return started_at >= 0 && ProcessStartTime(static_cast<int>(*pid)) == started_at; };
 
   // Wait for the supervisor to say the command runs (or could not start): a command that is not
   // there is this Submit's error, not a job that fails later.
@@ -204,7 +217,7 @@ Result<Submitted> LocalBackend::Submit(const JobRecord& record, const std::strin
       }
       return Submitted{std::to_string(*pid), ""};
     }
-    if (!SupervisorAlive(st.ok() ? &*st : nullptr, *pid, jobdir)) {
+    if (!still_running()) {
       auto again = ReadLocalState(jobdir);  // it may have finished between the two reads
       if (again.ok() && again->state != JobState::kQueued) continue;
       const std::string tail = Tail(jobdir + "/" + kSupervisorLog);

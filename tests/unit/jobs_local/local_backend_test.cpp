@@ -288,6 +288,26 @@ TEST_CASE("bad submissions: no command, a missing secret, a supervisor that cann
   CHECK(s3.status().message().find("broken supervisor") != std::string::npos);
 }
 
+// Regression (CI flake, "the job's supervisor exited before starting the job" with an empty log):
+// Submit told a live supervisor from a dead one by its command line, which is empty while its exec
+// is in flight and the wrapper's own while a wrapper runs. Here a wrapper shows other arguments
+// for 300 ms before it execs the real supervisor in the same process; Submit must wait for it.
+TEST_CASE("a supervisor that shows other arguments before it starts the job is waited for") {
+  Fixture f;
+  auto opts = f.Options();
+  const std::string exe = opts.supervisor_argv[0];
+  opts.supervisor_argv = {"/bin/sh", "-c",
+                          "exec /bin/sh -c 'sleep 0.3; exec \"$0\" --dsx-test-supervise \"$1\"' \"$0\" \"$1\" "
+                          "not-the-job-folder",
+                          exe};
+  LocalBackend wrapped(opts);
+  auto job = f.Create({"true"});
+  auto s = wrapped.Submit(job, f.Dir(job));
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  job.backend_id = s->backend_id;
+  CHECK(f.WaitTerminal(job).state == JobState::kSucceeded);
+}
+
 TEST_CASE("a timeout stops the whole process tree") {
   Fixture f;
   auto job = f.Submit(f.Create(kTree, /*timeout_s=*/2));
