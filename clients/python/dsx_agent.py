@@ -468,6 +468,18 @@ class Run:
         control threads. Raises DsxError (e.g. 409 busy lane, 403 no 'run' right)."""
         if self._started:
             return self
+        try:
+            self._start()
+        except BaseException:
+            self._wconn.close()
+            raise
+        for target, name in ((self._writer, "writer"), (self._heartbeat, "heartbeat"), (self._follow, "control")):
+            t = threading.Thread(target=target, name="dsx-run-%s-%s" % (self.id, name), daemon=True)
+            self._threads.append(t)
+            t.start()
+        return self
+
+    def _start(self):
         if self._create_session:
             self._agent.create_session(self.session)
         data = dict(self.start_data)
@@ -491,11 +503,6 @@ class Run:
             raise _refusal("cannot start a run in session '%s'" % self.session, a, self._client.has_token)
         self._started = True
         self._started_at = time.monotonic()
-        for target, name in ((self._writer, "writer"), (self._heartbeat, "heartbeat"), (self._follow, "control")):
-            t = threading.Thread(target=target, name="dsx-run-%s-%s" % (self.id, name), daemon=True)
-            self._threads.append(t)
-            t.start()
-        return self
 
     def _find_start_offset(self):
         conn = _Conn(self._client.timeout)
@@ -1118,6 +1125,7 @@ class DsxAgent:
         self._local = threading.local()
         self._producers = {}
         self._plock = threading.Lock()
+        self._conns = []
 
     @property
     def servers(self):
@@ -1130,7 +1138,23 @@ class DsxAgent:
         c = getattr(self._local, "conn", None)
         if c is None:
             c = self._local.conn = _Conn(self._client.timeout)
+            with self._plock:
+                self._conns.append(c)
         return c
+
+    def close(self):
+        """Closes the agent's own connections (runs close theirs when they end)."""
+        with self._plock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            c.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
     def _req(self, what, method, suffix, session, body=None, ok=(200,), retry=False):
         a = self._client.request(self._conn(), method, _session_path(session) + suffix, body,
@@ -1163,12 +1187,15 @@ class DsxAgent:
     def post(self, session, draft):
         """Appends one draft or a list of drafts (an application event like
         {"type":"user.message","data":{"text":"hi"}}, or a control), exactly once (producer
-        headers). Returns the server's answer ({} when a retry found it already stored)."""
+        headers), creating the session if missing. Returns the server's answer ({} when a retry found it already stored)."""
         with self._plock:
             producer = self._producers.get(session)
             if producer is None:
                 producer = self._producers[session] = _Producer("client-" + secrets.token_hex(8))
         a = self._client.post_events(self._conn(), session, draft, producer, self._client.retry_for)
+        if a.status == 404 and "no session" in a.error_text():
+            self.create_session(session)  # posting creates the session, as a run does
+            a = self._client.post_events(self._conn(), session, draft, producer, self._client.retry_for)
         if not a.ok:
             raise _refusal("cannot post to session '%s'" % session, a, self._client.has_token)
         return a.body if isinstance(a.body, dict) else {}
