@@ -7,6 +7,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "core/log.hpp"
+#include "llm/proxy/llm_proxy.hpp"
 #include "redis/client.hpp"
 #include "session/server/serve.hpp"
 #include "session/store/file/file_store.hpp"
@@ -71,7 +72,37 @@ Result<std::unique_ptr<session::StreamStore>> OpenStoreFor(const session::ServeC
 struct ServeFlags {
   session::ServeConfig flags;  // values as parsed; applied only where the flag was given
   std::string config_file;
+  std::vector<std::string> llm_proxy;  // --llm-proxy URL | NAME=URL (repeatable)
+  long llm_idle_timeout_ms = 120000;
+  std::int64_t llm_max_body_bytes = 8ll << 20;
 };
+
+// --llm-proxy values -> the proxy's options (usage errors: a bad URL, a name given twice).
+Result<llm::proxy::ProxyOptions> LlmProxyOptions(const ServeFlags& f) {
+  llm::proxy::ProxyOptions o;
+  for (const std::string& v : f.llm_proxy) {
+    auto spec = llm::proxy::ParseUpstreamSpec(v);
+    if (!spec.ok()) return spec.status();
+    for (const auto& u : o.upstreams) {
+      if (u.name == spec->name) {
+        return Status::Usage(spec->name.empty() ? std::string("--llm-proxy: more than one default upstream (URL "
+                                                              "without NAME=)")
+                                                : "--llm-proxy: upstream '" + spec->name + "' given twice");
+      }
+    }
+    o.upstreams.push_back(std::move(spec).value());
+  }
+  if (f.llm_idle_timeout_ms < 100 || f.llm_idle_timeout_ms > 3600000) {
+    return Status::Usage("invalid --llm-proxy-idle-timeout-ms " + std::to_string(f.llm_idle_timeout_ms) +
+                         ": want 100..3600000");
+  }
+  if (f.llm_max_body_bytes < 1 || f.llm_max_body_bytes > (1ll << 30)) {
+    return Status::Usage("invalid --llm-proxy-max-body-bytes: want 1..1073741824");
+  }
+  o.idle_timeout_ms = f.llm_idle_timeout_ms;
+  o.max_body_bytes = static_cast<std::size_t>(f.llm_max_body_bytes);
+  return o;
+}
 
 }  // namespace
 
@@ -123,6 +154,18 @@ void register_session_serve(CLI::App& session) {
                                "acknowledge an append only after WAIT confirms N replicas have it (0..16)")
                    ->default_str("0");
   cmd->add_option("--config", f->config_file, "TOML file with the same keys (flags and DSX_* win)");
+  cmd->add_option("--llm-proxy", f->llm_proxy,
+                  "durable LLM proxy: URL (default upstream, OpenAI-compatible base such as "
+                  "https://api.openai.com/v1, served at /llm/v1/chat/completions) or NAME=URL (at "
+                  "/llm/NAME/v1/chat/completions and, for Anthropic, /llm/NAME/v1/messages); repeatable. "
+                  "Calls are stored in the session named by X-Dsx-Session; see docs/llm-proxy.md")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--llm-proxy-idle-timeout-ms", f->llm_idle_timeout_ms,
+                  "an upstream silent this long ends its run with error 'upstream stalled' [ms]")
+      ->default_str("120000");
+  cmd->add_option("--llm-proxy-max-body-bytes", f->llm_max_body_bytes, "largest LLM proxy request body (413 above)")
+      ->default_str("8388608");
 
   cmd->callback([f, listen, data, memory, lp, fsync, interval, body, session_body, max_conns, fmt, logreq, threads, key,
                  insecure, sweep, store, pwfile, wait] {
@@ -176,8 +219,28 @@ void register_session_serve(CLI::App& session) {
             "(docs/scaling.md, Durability)");
       }
     }
-    cli::Finish(
-        session::Serve(c, [password](const session::ServeConfig& config) { return OpenStoreFor(config, password); }));
+    std::vector<session::ServeExtensionFactory> extensions;
+    if (!f->llm_proxy.empty()) {
+      auto opts = LlmProxyOptions(*f);
+      if (!opts.ok()) return cli::Finish(opts.status());
+      extensions.push_back([o = std::move(opts).value()](session::live::SessionHub& hub,
+                                                         const session::auth::TokenKey* key)
+                               -> Result<session::ServeExtension> {
+        auto proxy = std::make_shared<llm::proxy::Proxy>(o, hub, key);
+        std::string names;
+        for (const auto& u : o.upstreams) names += (names.empty() ? "" : ", ") + (u.name.empty() ? "default" : u.name);
+        log::Info("llm proxy on: POST /llm/v1/chat/completions, /llm/NAME/v1/...", {{"upstreams", names}});
+        session::ServeExtension e;
+        e.intercept = [proxy](session::server::Request& req, session::server::RouteDone& done) {
+          return proxy->Handle(req, done);
+        };
+        e.stop = [proxy] { proxy->Stop(); };
+        e.keep = proxy;
+        return e;
+      });
+    }
+    cli::Finish(session::Serve(
+        c, [password](const session::ServeConfig& config) { return OpenStoreFor(config, password); }, extensions));
   });
 }
 

@@ -273,7 +273,8 @@ Status ValidateConfig(const ServeConfig& c) {
   return Status::Ok();
 }
 
-Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store) {
+Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store,
+             const std::vector<ServeExtensionFactory>& extensions) {
   DSX_RETURN_IF_ERROR(ValidateConfig(c));
   log::SetFormat(c.log_format == "json" ? log::Format::kJson : log::Format::kText);
   auto choice = ChooseStore(c);
@@ -310,10 +311,38 @@ Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store)
     return live.status();
   }
   so.intercept = (*live)->intercept();
+  std::vector<ServeExtension> added;
+  for (const auto& make : extensions) {
+    auto ext = make((*live)->hub(), (*live)->key());
+    if (!ext.ok()) {
+      (void)service.Close();
+      return ext.status();
+    }
+    added.push_back(std::move(ext).value());
+  }
+  if (!added.empty()) {
+    std::vector<server::Intercept> first;
+    for (const auto& e : added) {
+      if (e.intercept) first.push_back(e.intercept);
+    }
+    so.intercept = [first = std::move(first), base = std::move(so.intercept)](server::Request& req,
+                                                                             server::RouteDone& done) {
+      for (const auto& f : first) {
+        if (f(req, done)) return true;
+      }
+      return base(req, done);
+    };
+  }
+  auto stop_extensions = [&added] {
+    for (auto& e : added) {
+      if (e.stop) e.stop();
+    }
+  };
   so.auth_key = (*live)->key();  // the body gate checks tokens before bodies are read
   server::Server srv(so, service);
   auto bound = srv.Start();
   if (!bound.ok()) {
+    stop_extensions();
     (void)service.Close();
     return bound.status();
   }
@@ -323,6 +352,7 @@ Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store)
   std::fflush(stderr);
   srv.Run();
   log::Info("shutting down: finishing in-flight appends");
+  stop_extensions();  // e.g. the LLM proxy's runs in flight end before the hub and the store
   (*live)->hub().StopReaper();  // no lease expiry (an append) or run recovery after the store closes
   DSX_RETURN_IF_ERROR(service.Close().Wrap("cannot close store"));
   return Status::Ok();

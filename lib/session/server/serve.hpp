@@ -6,8 +6,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.hpp"
+#include "session/auth/jwt.hpp"
+#include "session/live/session_hub.hpp"
+#include "session/server/session_routes.hpp"
 #include "session/store/stream_store.hpp"
 
 namespace dsx::session {
@@ -81,9 +85,24 @@ Status ValidateConfig(const ServeConfig& config);
 // the memory store.
 using DurableStoreOpener = std::function<Result<std::unique_ptr<StreamStore>>(const ServeConfig&)>;
 
+// Routes an application adds to the server without this library knowing them (the LLM proxy of
+// lib/llm/proxy, wired by apps/dsx/session_serve.cpp: this module may not include net or llm).
+// Made once the session hub and the token key exist. `intercept` sees every request before the
+// auth gate and the session routes (after /ui) and returns true when it took it; it does its own
+// auth. `stop` runs after the listener stopped and before the hub and the store close (end what
+// is in flight). `keep` holds whatever the routes need alive until then.
+struct ServeExtension {
+  server::Intercept intercept;
+  std::function<void()> stop;
+  std::shared_ptr<void> keep;
+};
+using ServeExtensionFactory =
+    std::function<Result<ServeExtension>(live::SessionHub& hub, const auth::TokenKey* key)>;
+
 // Open the store (the memory store for StoreChoice::kMemory, else open_durable_store), load streams,
 // listen, print `dsx: listening on http://HOST:PORT` on stderr, serve until SIGINT/SIGTERM, then
-// finish in-flight appends, sync and return OK.
-Status Serve(const ServeConfig& config, const DurableStoreOpener& open_durable_store);
+// finish in-flight appends, sync and return OK. `extensions` add routes (ServeExtension).
+Status Serve(const ServeConfig& config, const DurableStoreOpener& open_durable_store,
+             const std::vector<ServeExtensionFactory>& extensions = {});
 
 }  // namespace dsx::session

@@ -1,0 +1,814 @@
+#include "llm/proxy/llm_proxy.hpp"
+
+#include <chrono>
+#include <deque>
+#include <future>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "net/curl_transport.hpp"
+#include "net/sse_parser.hpp"
+#include "session/live/event.hpp"
+#include "session/model/offset.hpp"
+#include "session/server/auth_gate.hpp"
+#include "session/server/query_text.hpp"
+#include "session/server/session_routes.hpp"
+
+namespace dsx::llm::proxy {
+
+namespace http = boost::beast::http;
+namespace beast = boost::beast;
+namespace asio = boost::asio;
+using nlohmann::json;
+using session::server::Request;
+using session::server::Response;
+using session::server::RouteDone;
+using session::server::RouteOutcome;
+using session::server::TcpStream;
+
+namespace {
+
+// A client that reads this far behind is dropped (it resumes from the session).
+constexpr std::size_t kMaxClientBacklog = 8u << 20;
+// An upstream's error body kept for the client and data.error.
+constexpr std::size_t kMaxErrorBody = 64u << 10;
+constexpr std::chrono::seconds kClientWriteTimeout{60};
+constexpr const char* kExpose = "X-Dsx-Session, X-Dsx-Run, X-Dsx-Offset";
+
+std::string HeaderOf(const Request& req, std::string_view name) {
+  auto it = req.find(beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return {};
+  return std::string(it->value().data(), it->value().size());
+}
+
+Response JsonErr(const Request& req, int status, const std::string& why, const std::string& session_id = {}) {
+  Response res = session::server::JsonError(req, status, why);
+  res.set(http::field::access_control_expose_headers, kExpose);
+  if (!session_id.empty()) res.set("X-Dsx-Session", session_id);
+  return res;
+}
+
+std::string ChunkOf(std::string_view bytes) {
+  char size[32];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+  std::string out(size, static_cast<std::size_t>(n));
+  out.append(bytes);
+  out += "\r\n";
+  return out;
+}
+
+// `data:` lines for a (possibly multi-line) data value.
+void AppendDataLines(std::string* out, std::string_view data) {
+  while (true) {
+    const auto nl = data.find('\n');
+    *out += "data: ";
+    out->append(data.substr(0, nl));
+    *out += '\n';
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+  }
+}
+
+// Waits for a hub answer (the worker thread may block; the I/O threads never do).
+struct HubWait {
+  session::live::HubDone Done() {
+    auto p = std::make_shared<std::promise<session::live::HubReply>>();
+    fut = p->get_future();
+    return [p](session::live::HubReply r) { p->set_value(std::move(r)); };
+  }
+  session::live::HubReply Get() { return fut.get(); }
+  std::future<session::live::HubReply> fut;
+};
+
+std::string ReplyError(const session::live::HubReply& r) {
+  if (r.body.is_object() && r.body.contains("error") && r.body["error"].is_string()) {
+    return r.body["error"].get<std::string>();
+  }
+  return "session write failed (" + std::to_string(r.status) + ")";
+}
+
+}  // namespace
+
+// The client's side of one call: owns the connection after the takeover. Any thread may queue
+// bytes; writes run on the connection's I/O thread, one at a time. A peer that closes, a write
+// error or a backlog over kMaxClientBacklog drops the client; the run is not affected.
+class ClientConn : public std::enable_shared_from_this<ClientConn> {
+ public:
+  ClientConn(TcpStream&& stream) : stream_(std::move(stream)) {}
+
+  void Start() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stream_.expires_never();  // the HTTP session's read deadline no longer applies
+      self->ReadForClose();
+    });
+  }
+  // Raw bytes (a response head or a whole response); `last`: close after them.
+  void SendRaw(std::string bytes, bool last) { Queue(std::move(bytes), last); }
+  // One chunk of a chunked body.
+  void SendChunk(std::string_view bytes) {
+    if (!bytes.empty()) Queue(ChunkOf(bytes), false);
+  }
+  // The chunked body's end, then close.
+  void Finish() { Queue("0\r\n\r\n", true); }
+  bool gone() const { return gone_.load(); }
+
+ private:
+  void Queue(std::string bytes, bool last) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (gone_.load() || finished_) return;
+    pending_ += bytes;
+    if (last) finished_ = true;
+    if (pending_.size() > kMaxClientBacklog) {
+      pending_.clear();
+      gone_ = true;
+      asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+      return;
+    }
+    if (!writing_) {
+      writing_ = true;
+      asio::post(stream_.get_executor(), [self = shared_from_this()] { self->DoWrite(); });
+    }
+  }
+  void DoWrite() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (gone_.load()) {
+        writing_ = false;
+        return;
+      }
+      out_.swap(pending_);
+      pending_.clear();
+      if (out_.empty()) {
+        writing_ = false;
+        if (finished_) Close();
+        return;
+      }
+    }
+    stream_.expires_after(kClientWriteTimeout);
+    asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->stream_.expires_never();
+      self->out_.clear();
+      if (ec) {
+        self->gone_ = true;
+        return self->Close();
+      }
+      self->DoWrite();
+    });
+  }
+  void ReadForClose() {
+    stream_.async_read_some(asio::buffer(sink_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        // The peer closed (or reset): nothing more can reach it. The run goes on.
+        std::lock_guard<std::mutex> lock(self->mu_);
+        if (!self->finished_ || self->writing_) self->gone_ = true;
+        return;
+      }
+      self->ReadForClose();  // bytes after the request (pipelining) are ignored
+    });
+  }
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  TcpStream stream_;
+  std::mutex mu_;
+  std::string pending_;
+  std::string out_;
+  bool writing_ = false;
+  bool finished_ = false;
+  bool closed_ = false;  // I/O thread only
+  std::atomic<bool> gone_{false};
+  char sink_[512];
+};
+
+// One proxied call: from the takeover to run.end.
+class Run : public std::enable_shared_from_this<Run> {
+ public:
+  Proxy* proxy = nullptr;
+  std::string session_id;
+  session::auth::Principal who;
+  ProxyTarget target;
+  std::string upstream_name;  // for run.start ("default" for the default upstream)
+  std::string url;
+  std::string body;
+  dsx::net::HeaderList pass_headers;
+  ProxyRequest request;
+  std::string run_id = session::wire::RandomId("r-");
+  std::string msg_id = session::wire::RandomId("m-");
+  std::shared_ptr<ClientConn> client;
+
+  // Ticker state.
+  std::atomic<bool> cancel{false};
+  std::mutex cancel_mu;
+  std::string cancel_id;       // the control.cancel applied ("" when cancelled for another reason)
+  std::string abort_reason;    // why the upstream was aborted without a control.cancel
+  std::uint64_t watch_from = 0;  // ticker only
+  session::StreamHandle stream;  // ticker only
+  std::int64_t last_heartbeat_ms = 0;
+  std::atomic<bool> registered{false};
+
+  void Main();
+  void RequestAbort(const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(cancel_mu);
+      if (cancel_id.empty() && abort_reason.empty()) abort_reason = reason;
+    }
+    cancel = true;
+  }
+
+ private:
+  struct Frame {
+    std::string text;  // the SSE lines without `id:`
+    bool waiting = false;
+    std::string offset;  // set when its append is stored
+    bool finish = false;
+  };
+  // Queues a frame; waits_for_append: it is sent once Complete(seq) gives its offset.
+  std::uint64_t Enqueue(std::string text, bool waits_for_append, bool finish = false);
+  void Complete(std::uint64_t seq, std::string offset);
+  void Flush(std::unique_lock<std::mutex>& lock);
+  void SubmitAsync(json drafts, std::function<void(const session::live::HubReply&)> then);
+  session::live::HubReply SubmitWait(json drafts);
+  std::string HeadFor(int status, const std::string& content_type, bool chunked) const;
+  void Respond(int status, const std::string& content_type, const std::string& bytes);
+  void RespondError(int status, const std::string& why);
+  // The run's end: stores the final events; returns run.end's offset ("" when refused).
+  std::string End(const std::string& reason, const std::string& error);
+
+  std::mutex frames_mu_;
+  std::deque<Frame> frames_;
+  std::uint64_t frames_base_ = 0;  // seq of frames_.front()
+  std::string last_offset_;        // offset of the last stored event the client was sent
+  std::string start_offset_;       // X-Dsx-Offset
+  std::mutex store_mu_;
+  std::string store_error_;  // an append the session refused
+};
+
+std::uint64_t Run::Enqueue(std::string text, bool waits_for_append, bool finish) {
+  std::unique_lock<std::mutex> lock(frames_mu_);
+  frames_.push_back(Frame{std::move(text), waits_for_append, {}, finish});
+  const std::uint64_t seq = frames_base_ + frames_.size() - 1;
+  if (!waits_for_append) Flush(lock);
+  return seq;
+}
+
+void Run::Complete(std::uint64_t seq, std::string offset) {
+  std::unique_lock<std::mutex> lock(frames_mu_);
+  if (seq < frames_base_ || seq - frames_base_ >= frames_.size()) return;
+  Frame& f = frames_[seq - frames_base_];
+  f.offset = std::move(offset);
+  f.waiting = false;
+  Flush(lock);
+}
+
+void Run::Flush(std::unique_lock<std::mutex>&) {
+  std::string out;
+  bool finish = false;
+  while (!frames_.empty() && !frames_.front().waiting) {
+    Frame& f = frames_.front();
+    if (!f.offset.empty()) last_offset_ = f.offset;
+    if (!f.text.empty()) {
+      out += "id: ";
+      out += last_offset_;
+      out += '\n';
+      out += f.text;
+    }
+    finish = finish || f.finish;
+    frames_.pop_front();
+    ++frames_base_;
+  }
+  if (!out.empty()) client->SendChunk(out);
+  if (finish) client->Finish();
+}
+
+void Run::SubmitAsync(json drafts, std::function<void(const session::live::HubReply&)> then) {
+  auto self = shared_from_this();
+  proxy->hub().Submit(session_id, who, drafts, std::nullopt,
+                      [self, then = std::move(then)](session::live::HubReply r) { then(r); });
+}
+
+session::live::HubReply Run::SubmitWait(json drafts) {
+  HubWait w;
+  auto done = w.Done();
+  proxy->hub().Submit(session_id, who, drafts, std::nullopt, std::move(done));
+  return w.Get();
+}
+
+std::string Run::HeadFor(int status, const std::string& content_type, bool chunked) const {
+  std::string h = "HTTP/1.1 " + std::to_string(status) + " " +
+                  std::string(http::obsolete_reason(static_cast<http::status>(status))) + "\r\n";
+  h += "Content-Type: " + content_type + "\r\n";
+  h += "Cache-Control: no-store\r\n";
+  if (chunked) h += "Transfer-Encoding: chunked\r\nX-Accel-Buffering: no\r\n";
+  h += "Connection: close\r\n";
+  h += "X-Content-Type-Options: nosniff\r\n";
+  h += "Access-Control-Allow-Origin: *\r\n";
+  h += std::string("Access-Control-Expose-Headers: ") + kExpose + "\r\n";
+  h += "X-Dsx-Session: " + session_id + "\r\n";
+  h += "X-Dsx-Run: " + run_id + "\r\n";
+  if (!start_offset_.empty()) h += "X-Dsx-Offset: " + start_offset_ + "\r\n";
+  return h;
+}
+
+void Run::Respond(int status, const std::string& content_type, const std::string& bytes) {
+  std::string h = HeadFor(status, content_type, false);
+  h += "Content-Length: " + std::to_string(bytes.size()) + "\r\n\r\n";
+  h += bytes;
+  client->SendRaw(std::move(h), true);
+}
+
+void Run::RespondError(int status, const std::string& why) {
+  const json e = {{"error", {{"message", why}, {"type", "upstream_error"}}}, {"status", status}};
+  Respond(status, "application/json", e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+std::string Run::End(const std::string& reason, const std::string& error) {
+  json drafts = json::array();
+  if (reason == "cancelled") {
+    std::string id;
+    {
+      std::lock_guard<std::mutex> lock(cancel_mu);
+      id = cancel_id;
+    }
+    if (!id.empty()) {
+      drafts.push_back({{"type", "control.ack"}, {"run", run_id}, {"id", id}, {"data", {{"outcome", "applied"}}}});
+    }
+  }
+  drafts.push_back({{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}});
+  json data = {{"reason", reason}};
+  if (!error.empty()) data["error"] = error;
+  drafts.push_back({{"type", "run.end"}, {"run", run_id}, {"data", std::move(data)}});
+  session::live::HubReply r = SubmitWait(std::move(drafts));
+  if (r.status >= 400) {
+    log::Warn("llm proxy: run end refused", {{"session", session_id}, {"run", run_id}, {"why", ReplyError(r)}});
+    return {};
+  }
+  return r.body.value("offset", std::string());
+}
+
+void Run::Main() {
+  auto& hub = proxy->hub();
+  // 1. The session (created if missing) and the run's first events, in one append.
+  {
+    HubWait w;
+    hub.Create(session_id, w.Done());
+    session::live::HubReply r = w.Get();
+    if (r.status >= 400) {
+      const json e = {{"error", ReplyError(r)}, {"status", r.status}};
+      std::string h = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                      std::string(http::obsolete_reason(static_cast<http::status>(r.status))) +
+                      "\r\nContent-Type: application/json\r\nConnection: close\r\nAccess-Control-Allow-Origin: "
+                      "*\r\nX-Dsx-Session: " +
+                      session_id + "\r\n";
+      const std::string b = e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+      h += "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
+      client->SendRaw(std::move(h), true);
+      return;
+    }
+    if (!r.body.value("created", false)) start_offset_ = r.body.value("offset", std::string());
+  }
+  json drafts = json::array();
+  const bool with_prompt = request.user_text.has_value() && who.Allows(session_id, session::auth::Right::kAppend);
+  if (with_prompt) drafts.push_back({{"type", "user.message"}, {"data", {{"text", *request.user_text}}}});
+  if (!with_prompt && start_offset_.empty()) start_offset_ = session::FormatOffset(0);
+  if (!with_prompt) {
+    session::live::HubReply info = hub.Info(session_id);
+    if (info.status == 200) start_offset_ = info.body.value("offset", start_offset_);
+  }
+  drafts.push_back({{"type", "run.start"},
+                    {"run", run_id},
+                    {"data",
+                     {{"source", "llm-proxy"},
+                      {"upstream", upstream_name},
+                      {"model", request.model},
+                      {"lease_ms", proxy->options().lease_ms}}}});
+  drafts.push_back({{"type", "msg.start"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"role", "assistant"}}}});
+  {
+    session::live::HubReply r = SubmitWait(drafts);
+    if (r.status >= 400) {
+      const json e = {{"error", ReplyError(r)}, {"status", r.status}};
+      const std::string b = e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+      std::string h = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                      std::string(http::obsolete_reason(static_cast<http::status>(r.status))) +
+                      "\r\nContent-Type: application/json\r\nConnection: close\r\nAccess-Control-Allow-Origin: "
+                      "*\r\nAccess-Control-Expose-Headers: " +
+                      std::string(kExpose) + "\r\nX-Dsx-Session: " + session_id + "\r\n";
+      h += "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
+      client->SendRaw(std::move(h), true);
+      return;
+    }
+    const json& ev = r.body["events"];
+    if (with_prompt && ev.is_array() && !ev.empty()) start_offset_ = ev[0].value("offset", start_offset_);
+    last_offset_ = r.body.value("offset", std::string());
+    if (auto pos = session::ParseConcreteOffset(start_offset_)) watch_from = *pos;
+  }
+  session::live::HubReply miss;
+  stream = hub.Stream(session_id, &miss);
+  last_heartbeat_ms = NowMs();
+  proxy->Track(shared_from_this());
+
+  // 2. The upstream call.
+  dsx::net::CurlTransport::Options topts;
+  topts.connect_timeout_ms = proxy->options().connect_timeout_ms;
+  topts.stream_idle_timeout_s = 0;
+  topts.user_agent = "dsx-llm-proxy";
+  dsx::net::CurlTransport transport(topts);
+  dsx::net::HttpRequest hr;
+  hr.method = "POST";
+  hr.url = url;
+  hr.headers = pass_headers;
+  hr.headers.emplace_back("Content-Type", "application/json");
+  if (request.stream) hr.headers.emplace_back("Accept", "text/event-stream");
+  hr.body = std::move(body);
+  hr.idle_timeout_ms = proxy->options().idle_timeout_ms;
+  hr.first_byte_timeout_ms = proxy->options().idle_timeout_ms;
+  hr.cancel = &cancel;
+
+  int status = 0;
+  std::string content_type;
+  bool sse = false, head_sent = false, upstream_done = false;
+  std::string error_body;  // non-2xx or non-SSE answers (bounded)
+  std::string stream_error;
+  std::string answer;  // non-streamed answer
+  const Api api = target.api;
+  auto self = shared_from_this();
+  dsx::net::SseParser parser([&](const dsx::net::SseEvent& e) {
+    if (!stream_error.empty()) return;
+    StreamStep step = ParseStreamEvent(api, e.type, e.data);
+    if (!step.error.empty()) {
+      stream_error = step.error;
+      return;
+    }
+    if (step.done) upstream_done = true;
+    std::string text;
+    if (step.forward) {
+      if (api == Api::kAnthropicMessages) text = "event: " + e.type + "\n";
+      AppendDataLines(&text, e.data);
+      text += '\n';
+    }
+    if (step.text.empty()) {
+      if (!text.empty()) Enqueue(std::move(text), false);
+      return;
+    }
+    const std::uint64_t seq = Enqueue(std::move(text), true);
+    json draft = {{"type", "msg.append"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"text", step.text}}}};
+    SubmitAsync(json::array({std::move(draft)}), [self, seq](const session::live::HubReply& r) {
+      if (r.status >= 400) {
+        {
+          std::lock_guard<std::mutex> lock(self->store_mu_);
+          if (self->store_error_.empty()) self->store_error_ = ReplyError(r);
+        }
+        self->RequestAbort("the session refused the reply: " + ReplyError(r));
+        return self->Complete(seq, {});
+      }
+      self->Complete(seq, r.body.value("offset", std::string()));
+    });
+  });
+  dsx::net::StreamHandler handler;
+  handler.on_headers = [&](const dsx::net::HttpResponse& head) {
+    status = head.status;
+    content_type = head.Header("Content-Type");
+    const bool ok = status >= 200 && status < 300;
+    const std::string_view ct(content_type);
+    sse = ct.substr(0, ct.find(';')).find("text/event-stream") != std::string_view::npos;
+    if (ok && request.stream && sse) {
+      client->SendRaw(HeadFor(200, "text/event-stream; charset=utf-8", true) + "\r\n", false);
+      head_sent = true;
+    }
+    return true;
+  };
+  handler.on_body = [&](std::string_view chunk) {
+    const bool ok = status >= 200 && status < 300;
+    if (!ok || (request.stream && !sse)) {
+      if (error_body.size() < kMaxErrorBody) error_body.append(chunk.substr(0, kMaxErrorBody - error_body.size()));
+      return !(ok && request.stream);  // a non-SSE answer to a streamed request: stop at once
+    }
+    if (!request.stream) {
+      if (answer.size() + chunk.size() > (64u << 20)) {
+        stream_error = "upstream answer larger than 64 MiB";
+        return false;
+      }
+      answer.append(chunk);
+      return true;
+    }
+    if (!parser.Feed(chunk)) {
+      stream_error = "upstream stream broken: " + parser.OverflowMessage();
+      return false;
+    }
+    return stream_error.empty();
+  };
+  const dsx::net::Exchange ex = transport.Stream(hr, handler);
+  if (request.stream && sse && stream_error.empty() && !cancel.load()) parser.Finish();
+
+  // 3. How it ended.
+  std::string reason = "done", error;
+  std::string cancel_by;
+  {
+    std::lock_guard<std::mutex> lock(cancel_mu);
+    cancel_by = cancel_id;
+    if (cancel_by.empty() && cancel.load()) error = abort_reason;
+  }
+  const long stall_s = proxy->options().idle_timeout_ms / 1000;
+  const std::string stall = stall_s > 0 ? std::to_string(stall_s) + " s"
+                                        : std::to_string(proxy->options().idle_timeout_ms) + " ms";
+  if (!cancel_by.empty()) {
+    reason = "cancelled";
+  } else if (!error.empty()) {
+    reason = "error";
+  } else if (!stream_error.empty()) {
+    reason = "error";
+    error = stream_error;
+  } else if (ex.outcome == dsx::net::Outcome::kTimeoutIdle || ex.outcome == dsx::net::Outcome::kTimeoutFirstByte) {
+    reason = "error";
+    error = "upstream stalled " + stall;
+  } else if (!ex.ok() && ex.outcome != dsx::net::Outcome::kAborted) {
+    reason = "error";
+    error = status == 0 ? "upstream unreachable: " + ex.error.message()
+                        : "upstream connection failed: " + ex.error.message();
+  } else if (status < 200 || status >= 300) {
+    reason = "error";
+    error = "upstream answered " + std::to_string(status) + ": " + BodyExcerpt(error_body);
+  } else if (request.stream && !sse) {
+    reason = "error";
+    error = "upstream answered " + (content_type.empty() ? std::string("no content type") : BodyExcerpt(content_type, 100)) +
+            ", not SSE";
+  } else if (request.stream && !upstream_done) {
+    reason = "error";
+    error = api == Api::kOpenAiChat ? "upstream ended the stream before data: [DONE]"
+                                    : "upstream ended the stream before message_stop";
+  }
+  {
+    std::lock_guard<std::mutex> lock(store_mu_);
+    if (!store_error_.empty() && reason != "cancelled") {
+      reason = "error";
+      error = "the session refused the reply: " + store_error_;
+    }
+  }
+  if (!request.stream && reason == "done") {
+    auto text = AnswerText(api, answer);
+    if (!text) {
+      reason = "error";
+      error = "upstream answer is not a " + std::string(api == Api::kOpenAiChat ? "chat completion" : "message") +
+              ": " + BodyExcerpt(answer, 200);
+    } else if (!text->empty()) {
+      // The whole answer as one append, with the run's end (one write).
+      json d = json::array({{{"type", "msg.append"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"text", *text}}}}});
+      d.push_back({{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}});
+      d.push_back({{"type", "run.end"}, {"run", run_id}, {"data", {{"reason", "done"}}}});
+      session::live::HubReply r = SubmitWait(std::move(d));
+      proxy->WorkerDone(self);
+      if (r.status >= 400) return RespondError(502, "the session refused the reply: " + ReplyError(r));
+      return Respond(200, content_type.empty() ? "application/json" : content_type, answer);
+    }
+  }
+  const std::string end_offset = End(reason, error);
+  proxy->WorkerDone(self);
+  log::Info("llm proxy run ended",
+            {{"session", session_id}, {"run", run_id}, {"reason", reason}, {"error", error}});
+
+  if (head_sent) {
+    std::string tail;
+    const std::string id = end_offset.empty() ? last_offset_ : end_offset;
+    if (reason == "error") {
+      tail = ErrorFrame(api, error, id);
+    } else if (api == Api::kOpenAiChat) {
+      tail = "data: [DONE]\n\n";
+    }
+    // After every frame before it (the sequencer keeps the order); `id:` is run.end's offset.
+    std::unique_lock<std::mutex> lock(frames_mu_);
+    frames_.push_back(Frame{tail.rfind("id: ", 0) == 0 ? tail.substr(tail.find('\n') + 1) : tail, false, id, true});
+    Flush(lock);
+    return;
+  }
+  if (!request.stream && reason == "done") return Respond(200, content_type.empty() ? "application/json" : content_type, answer);
+  if (reason == "cancelled") return RespondError(499, "the run was cancelled (control.cancel)");
+  if (status >= 400 && !error_body.empty()) {
+    return Respond(status, content_type.empty() ? "application/json" : content_type, error_body);
+  }
+  RespondError(502, error);
+}
+
+// ---- Proxy
+
+Proxy::Proxy(ProxyOptions options, session::live::SessionHub& hub, const session::auth::TokenKey* key)
+    : options_(std::move(options)), hub_(hub), key_(key) {
+  ticker_ = std::thread([this] { Tick(); });
+}
+
+Proxy::~Proxy() {
+  Stop();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ticker_stop_ = true;
+  }
+  cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Proxy::Stop() {
+  stopping_ = true;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const auto& r : runs_) r->RequestAbort("server shutting down");
+  cv_.wait_for(lock, std::chrono::seconds(30), [this] { return workers_ == 0; });
+}
+
+void Proxy::Track(const std::shared_ptr<Run>& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  runs_.insert(run);
+  run->registered = true;
+  if (stopping_) run->RequestAbort("server shutting down");
+}
+
+void Proxy::WorkerStarted() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++workers_;
+}
+
+void Proxy::WorkerExited() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --workers_;
+  cv_.notify_all();
+}
+
+void Proxy::WorkerDone(const std::shared_ptr<Run>& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  runs_.erase(run);
+  cv_.notify_all();
+}
+
+void Proxy::Tick() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!ticker_stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms));
+    if (ticker_stop_) break;
+    std::vector<std::shared_ptr<Run>> runs(runs_.begin(), runs_.end());
+    lock.unlock();
+    const std::int64_t now = NowMs();
+    for (const auto& r : runs) {
+      if (r->cancel.load()) continue;
+      if (now - r->last_heartbeat_ms >= options_.lease_ms / 3) {
+        r->last_heartbeat_ms = now;
+        session::live::HubReply hb = hub_.Heartbeat(r->session_id, r->who, r->run_id, "streaming");
+        if (hb.status == 409 || hb.status == 404) r->RequestAbort("the run ended in the session: " + ReplyError(hb));
+      }
+      if (!r->stream) continue;
+      session::live::EventPage page = session::live::ReadEvents(hub_.service(), r->stream, r->watch_from);
+      if (page.status != 200) continue;
+      r->watch_from = page.next;
+      for (const auto& e : page.events) {
+        if (e.type() == "control.cancel" && e.Str("run") == r->run_id) {
+          {
+            std::lock_guard<std::mutex> cl(r->cancel_mu);
+            if (r->cancel_id.empty()) r->cancel_id = e.Str("id");
+          }
+          r->cancel = true;
+          break;
+        }
+      }
+    }
+    lock.lock();
+  }
+}
+
+const UpstreamSpec* Proxy::FindUpstream(const std::string& name) const {
+  for (const auto& u : options_.upstreams) {
+    if (u.name == name) return &u;
+  }
+  return nullptr;
+}
+
+bool Proxy::Handle(Request& req, RouteDone& done) {
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path != "/llm" && !path.starts_with("/llm/")) return false;
+  auto answer = [&](Response res) { done({RouteOutcome::Kind::kResponse, std::move(res), {}}); };
+  if (req.method() == http::verb::options) {
+    Response res{http::status::no_content, req.version()};
+    res.keep_alive(req.keep_alive());
+    session::server::AddCommonHeaders(res);
+    res.set(http::field::access_control_expose_headers, kExpose);
+    res.set(http::field::access_control_allow_methods, "POST, OPTIONS");
+    const std::string asked = HeaderOf(req, "Access-Control-Request-Headers");
+    res.set(http::field::access_control_allow_headers,
+            asked.empty() ? "Authorization, Content-Type, X-Dsx-Session, X-Dsx-Token, x-api-key, anthropic-version, "
+                            "anthropic-beta"
+                          : asked);
+    res.set(http::field::access_control_max_age, "86400");
+    answer(std::move(res));
+    return true;
+  }
+  auto t = ParseProxyPath(path);
+  if (!t) {
+    answer(JsonErr(req, 404,
+                   "no LLM proxy route '" + std::string(path.substr(0, 200)) +
+                       "': POST /llm/v1/chat/completions, /llm/NAME/v1/chat/completions or /llm/NAME/v1/messages"));
+    return true;
+  }
+  const UpstreamSpec* up = FindUpstream(t->upstream);
+  if (!up) {
+    std::string names;
+    for (const auto& u : options_.upstreams) names += (names.empty() ? "" : ", ") + (u.name.empty() ? "(default)" : u.name);
+    answer(JsonErr(req, 404,
+                   (t->upstream.empty() ? std::string("no default upstream (give --llm-proxy URL)")
+                                        : "no upstream named '" + t->upstream + "'") +
+                       "; this server has: " + (names.empty() ? "none" : names)));
+    return true;
+  }
+  if (req.method() != http::verb::post) {
+    Response res = JsonErr(req, 405, "method not allowed: POST");
+    res.set(http::field::allow, "POST, OPTIONS");
+    answer(std::move(res));
+    return true;
+  }
+  // Who: the dsx token rides in X-Dsx-Token (or ?access_token=); Authorization is the upstream's.
+  session::auth::Principal who = session::auth::Principal::Open();
+  if (key_) {
+    std::string token = HeaderOf(req, "X-Dsx-Token");
+    if (token.empty()) token = session::server::QueryValue(target, "access_token").value_or("");
+    if (token.empty()) {
+      answer(JsonErr(req, 401, "no dsx token: send 'X-Dsx-Token: <token>' (Authorization goes to the upstream)"));
+      return true;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto p = key_->Verify(token, now);
+    if (!p.ok()) {
+      answer(JsonErr(req, 401, p.status().message()));
+      return true;
+    }
+    who = std::move(p).value();
+  }
+  std::string session_id = HeaderOf(req, "X-Dsx-Session");
+  if (session_id.empty()) {
+    session_id = "llm/" + session::wire::RandomId("");
+  } else {
+    session::server::SessionTarget st;
+    if (!session::server::ParseSessionPath("/v1/session/" + session_id, &st) || st.id != session_id ||
+        !st.endpoint.empty()) {
+      answer(JsonErr(req, 400, "invalid X-Dsx-Session: want a session id (1..200 bytes, no '/' at the ends)"));
+      return true;
+    }
+  }
+  if (!who.Allows(session_id, session::auth::Right::kRun)) {
+    answer(JsonErr(req, 403, who.Lacks(session_id, session::auth::Right::kRun), session_id));
+    return true;
+  }
+  if (req.body().size() > options_.max_body_bytes) {
+    answer(JsonErr(req, 413,
+                   "request body too large: the LLM proxy takes at most " + std::to_string(options_.max_body_bytes) +
+                       " bytes",
+                   session_id));
+    return true;
+  }
+  auto parsed = ParseProxyRequest(req.body(), t->api);
+  if (!parsed.ok()) {
+    answer(JsonErr(req, 400, parsed.status().message(), session_id));
+    return true;
+  }
+  if (stopping_) {
+    answer(JsonErr(req, 503, "server shutting down", session_id));
+    return true;
+  }
+  auto run = std::make_shared<Run>();
+  run->proxy = this;
+  run->session_id = session_id;
+  run->who = std::move(who);
+  run->target = *t;
+  run->upstream_name = t->upstream.empty() ? "default" : t->upstream;
+  run->url = UpstreamUrl(up->base_url, t->api);
+  run->request = std::move(parsed).value();
+  for (const char* h : {"Authorization", "x-api-key", "anthropic-version", "anthropic-beta", "OpenAI-Organization",
+                        "OpenAI-Project"}) {
+    std::string v = HeaderOf(req, h);
+    if (!v.empty()) run->pass_headers.emplace_back(h, std::move(v));
+  }
+  run->body = std::move(req.body());
+  RouteOutcome o;
+  o.kind = RouteOutcome::Kind::kTakeover;
+  o.takeover = [run](TcpStream&& stream, beast::flat_buffer&&) {
+    run->client = std::make_shared<ClientConn>(std::move(stream));
+    run->client->Start();
+    run->proxy->WorkerStarted();
+    std::thread([run] {
+      try {
+        run->Main();
+      } catch (const std::exception& e) {
+        log::Error("llm proxy run failed", {{"session", run->session_id}, {"run", run->run_id}, {"why", e.what()}});
+        run->proxy->WorkerDone(run);
+      }
+      run->proxy->WorkerExited();
+    }).detach();
+  };
+  done(std::move(o));
+  return true;
+}
+
+}  // namespace dsx::llm::proxy

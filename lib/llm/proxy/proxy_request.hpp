@@ -1,0 +1,81 @@
+// The durable LLM proxy's pure parts (no sockets, no session): which upstream and API a
+// request path names, what a request body must hold, and what each upstream SSE event or JSON
+// answer contributes to the session (the text deltas). Fuzzed by tests/fuzz/fuzz_llm_proxy.cpp,
+// unit-tested by tests/llm_proxy/proxy_request_test.cpp. docs/llm-proxy.md is the user's view.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.hpp"
+
+namespace dsx::llm::proxy {
+
+enum class Api { kOpenAiChat, kAnthropicMessages };
+
+// The route a path under /llm/ names.
+struct ProxyTarget {
+  std::string upstream;  // "" for the default upstream
+  Api api = Api::kOpenAiChat;
+};
+// "/llm/v1/chat/completions" -> default, OpenAI; "/llm/NAME/v1/chat/completions" -> NAME,
+// OpenAI; "/llm/NAME/v1/messages" -> NAME, Anthropic. Anything else: nullopt (404). The query
+// string must already be cut off. NAME: 1..64 of [A-Za-z0-9._-].
+std::optional<ProxyTarget> ParseProxyPath(std::string_view path);
+
+// One --llm-proxy value: "URL" (the default upstream) or "NAME=URL". URL: http:// or https://,
+// no user:password part, no query or fragment; a trailing '/' is dropped. Usage errors name the
+// problem (never echo more than the scheme and host of a URL that may hold a secret).
+struct UpstreamSpec {
+  std::string name;  // "" = default
+  std::string base_url;
+};
+Result<UpstreamSpec> ParseUpstreamSpec(std::string_view value);
+
+// The URL the proxy calls for `api` on an upstream whose base URL is `base`:
+// OpenAI: base + "/chat/completions" (base is ".../v1"); Anthropic: base + "/v1/messages", or
+// base + "/messages" when base already ends in "/v1".
+std::string UpstreamUrl(const std::string& base, Api api);
+
+// What the proxy needs from a request body (the body itself goes upstream byte for byte).
+struct ProxyRequest {
+  std::string model;
+  bool stream = false;
+  std::optional<std::string> user_text;  // the last user message's text, when there is one
+};
+// Validates the body: a JSON object (depth <= 64) with `model` a non-empty string, `messages`
+// an array of objects whose `role` is a string and `content` a string, an array (text parts are
+// joined) or null; `stream` a boolean when present. Errors (HTTP 400) name the field and the
+// type it needs: "field 'messages' must be an array (got string)".
+Result<ProxyRequest> ParseProxyRequest(std::string_view body, Api api);
+
+// What one upstream SSE event means for the run.
+struct StreamStep {
+  std::string text;   // content delta ("" for none)
+  bool done = false;  // the upstream's end marker: OpenAI `[DONE]`, Anthropic `message_stop`
+  std::string error;  // non-empty: the upstream reported an error in the stream
+  bool forward = true;  // pass the event on to the client
+};
+// `type`: the SSE event type ("message" when none); `data`: its data.
+StreamStep ParseStreamEvent(Api api, std::string_view type, std::string_view data);
+
+// The assistant text of a non-streamed answer (OpenAI choices[0].message.content, Anthropic's
+// text content blocks joined). nullopt when the body is not such an answer.
+std::optional<std::string> AnswerText(Api api, std::string_view body);
+
+// The final frame the client gets when the run ends in an error (the text of data.error):
+// OpenAI `data: {"error":{"message":…,"type":"upstream_error"}}` then `data: [DONE]`,
+// Anthropic `event: error` with {"type":"error","error":{"type":"api_error","message":…}}.
+// `id` is the session offset after run.end.
+std::string ErrorFrame(Api api, const std::string& message, const std::string& id);
+
+// A short, single-line, printable excerpt of an upstream's error body for data.error (at most
+// `limit` bytes; the JSON error message when the body is the usual {"error":{"message":…}}).
+std::string BodyExcerpt(std::string_view body, std::size_t limit = 300);
+
+}  // namespace dsx::llm::proxy
