@@ -390,11 +390,41 @@ Response TokenExpiredResponse(const LiveRead& live) {
 
 namespace {
 
+// The stream a stream-route request touches, for StreamService::Sync on a shared store; nothing
+// on a store of its own, and for the rest (UI, health, metrics). The session routes sync their
+// session's stream themselves, after their rights check (session_routes.cpp).
+std::optional<std::string> StreamToSync(StreamService& svc, const Request& req) {
+  if (!svc.Shared()) return std::nullopt;
+  const std::string_view target(req.target().data(), req.target().size());
+  if (!target.starts_with("/v1/stream/")) return std::nullopt;
+  std::string path;
+  Query q;
+  SplitTarget(target, &path, &q);
+  // An append to a raw stream this server holds skips the round trip: the store refuses an
+  // append decided on a stale view (version check), and the refusals a stale view can get
+  // wrong are decided again after a fetch (stream_append.cpp).
+  if (req.method() == http::verb::post && svc.Holds(path)) return std::nullopt;
+  return path;
+}
+
+void RouteStreams(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done);
+
 void RouteUnguarded(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
   if (ServeUi(req, done)) return;  // /ui/: public web UI files, before auth (ui_routes.hpp)
   // Only the auth gate may say how long the token lasts: drop what a client sent.
   req.erase(boost::beast::string_view(kTokenExpiryField.data(), kTokenExpiryField.size()));
   if (options.intercept && options.intercept(req, done)) return;  // auth + /v1/session/ (session_routes)
+  // Admitted to the stream routes (by the gate, or no gate): on a shared store, the stream first.
+  if (std::optional<std::string> sync = StreamToSync(svc, req)) {
+    auto held = std::make_shared<Request>(std::move(req));
+    return SyncThen(svc, *sync, *held, std::move(done), [&svc, &options, held](RouteDone d) {
+      RouteStreams(svc, options, std::move(*held), std::move(d));
+    });
+  }
+  RouteStreams(svc, options, std::move(req), std::move(done));
+}
+
+void RouteStreams(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
   std::string path;
   Query q;
   SplitTarget(std::string_view(req.target().data(), req.target().size()), &path, &q);
@@ -451,23 +481,6 @@ struct Answer {
 
 namespace {
 
-// The stream a request touches, for StreamService::Sync on a shared store: the stream routes'
-// path, or a session's stream. Nothing for the rest (UI, health, metrics).
-std::optional<std::string> StreamToSync(const Request& req) {
-  const std::string_view target(req.target().data(), req.target().size());
-  if (target.starts_with("/v1/stream/")) {
-    std::string path;
-    Query q;
-    SplitTarget(target, &path, &q);
-    return path;
-  }
-  if (target.starts_with("/v1/session/")) {
-    SessionTarget st;
-    if (ParseSessionPath(target.substr(0, target.find('?')), &st)) return live::StreamPathFor(st.id);
-  }
-  return std::nullopt;
-}
-
 // Routes with the last line of defence (issue 11): an exception out of any handler (the session
 // routes, the UI, the stream routes; std::bad_alloc included) becomes a 500 and a log line,
 // never std::terminate. Handlers validate their input first; this is for the bugs left.
@@ -506,25 +519,37 @@ void RouteGuarded(StreamService& svc, const RouterOptions& options, Request&& re
 void Route(StreamService& svc, const RouterOptions& options, Request&& req, RouteDone done) {
   auto answer = std::make_shared<Answer>();
   answer->done = std::move(done);
-  std::optional<std::string> sync;
-  if (svc.Shared()) {
+  RouteGuarded(svc, options, std::move(req), std::move(answer));
+}
+
+void SyncThen(StreamService& svc, const std::string& stream, const Request& req, RouteDone done,
+              std::function<void(RouteDone)> next) {
+  if (!svc.Shared()) return next(std::move(done));
+  const unsigned version = req.version();
+  const http::verb method = req.method();
+  const std::string_view target(req.target().data(), req.target().size());
+  std::string path(target.substr(0, target.find('?')));  // the query may hold a token: not logged
+  svc.Sync(stream, [version, method, path = std::move(path), done = std::move(done), next = std::move(next)]() mutable {
+    // On the store's thread nothing above would catch a throw (std::terminate). `done` answers
+    // at most once, so a handler that answered before it threw is left as it is.
+    auto fail = [&](const char* why) noexcept {
+      try {
+        log::Error("request failed", {{"method", std::string(http::to_string(method))}, {"path", path}, {"why", why}});
+        Request dummy;
+        dummy.version(version);
+        dummy.keep_alive(false);
+        done({RouteOutcome::Kind::kResponse, ErrorResponse(dummy, http::status::internal_server_error, "internal error"),
+              {}});
+      } catch (...) {
+      }
+    };
     try {
-      sync = StreamToSync(req);
-      // An append to a raw stream this server holds skips the round trip: the store refuses an
-      // append decided on a stale view (version check), and the refusals a stale view can get
-      // wrong are decided again after a fetch (stream_append.cpp). Session writes keep it: the
-      // hub's checks (runs, leases) read its state, not just the stream's.
-      if (sync && req.method() == http::verb::post && sync->starts_with("/v1/stream/") && svc.Holds(*sync)) sync.reset();
+      next(done);
+    } catch (const std::exception& e) {
+      fail(e.what());
     } catch (...) {
-      sync.reset();  // routed as is: the handler meets the same input and answers it
+      fail("unknown exception");
     }
-  }
-  if (!sync) return RouteGuarded(svc, options, std::move(req), std::move(answer));
-  // Several servers share the store: bring the stream up to date first (one store round trip,
-  // off this thread), so a request sees every write any server acknowledged before it.
-  auto held = std::make_shared<Request>(std::move(req));
-  svc.Sync(*sync, [&svc, &options, held, answer]() mutable {
-    RouteGuarded(svc, options, std::move(*held), std::move(answer));
   });
 }
 

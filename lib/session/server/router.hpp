@@ -61,6 +61,15 @@ using RouteDone = std::function<void(RouteOutcome)>;
 // from another thread (appends answer when durable).
 void Route(StreamService& service, const RouterOptions& options, Request&& request, RouteDone done);
 
+// Several servers on one store (StreamService::Shared): brings `stream` up to date (Sync: one
+// store round trip, off this thread) and then runs `next` with `done`, so the request sees every
+// write any server acknowledged before it; on a store of its own, runs `next` at once. Called
+// once the auth gate has admitted the request, never before it: a request without rights costs
+// no store round trip. An exception out of `next` on the store's thread becomes a 500 and a log
+// line (as Route does for its own handlers). `request` names the request in that answer.
+void SyncThen(StreamService& service, const std::string& stream, const Request& request, RouteDone done,
+              std::function<void(RouteDone)> next);
+
 // Long-poll: the response once data arrived (or the stream closed), or after the timeout.
 Response LongPollResponse(StreamService& service, LiveRead& live, bool timed_out);
 

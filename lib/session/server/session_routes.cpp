@@ -79,6 +79,14 @@ RouteOutcome Respond(Response res) {
   return o;
 }
 
+// True when the token holds any right on session `id`: every session endpoint needs one.
+bool AnyRight(const auth::Principal& who, const std::string& id) {
+  for (Right r : {Right::kRead, Right::kAppend, Right::kRun, Right::kCancelOwn, Right::kCancelAny, Right::kSteer,
+                  Right::kPresence, Right::kAdmin})
+    if (who.Allows(id, r)) return true;
+  return false;
+}
+
 // The rights some event type needs (docs/protocol/sessions.md section 7); `cancel_any` and
 // `admin` imply one of them. A token with none of them cannot post any event.
 bool MayPostEvents(const auth::Principal& who, const std::string& id) {
@@ -153,7 +161,16 @@ struct Handler {
       done(Fail(req, 400, "invalid session path '" + t.path + "'"));
       return true;
     }
-    Session(req, t, st, who, done);
+    // On a shared store the session's stream is brought up to date first, once the token is known
+    // to hold some right on this session (each endpoint checks its exact right in Session): a
+    // request with none is refused without a store round trip.
+    if (!cfg->hub->service().Shared() || !AnyRight(who, st.id)) {
+      Session(req, t, st, who, done);
+      return true;
+    }
+    auto held = std::make_shared<Request>(std::move(req));
+    SyncThen(cfg->hub->service(), live::StreamPathFor(st.id), *held, done,
+             [self = *this, held, t, st, who](RouteDone d) { self.Session(*held, t, st, who, d); });
     return true;
   }
 

@@ -12,6 +12,8 @@
 #include "session/live/event.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/model/stream_service.hpp"
+#include "session/server/router.hpp"
+#include "session/server/session_routes.hpp"
 
 using namespace dsx;
 using namespace dsx::session;
@@ -570,4 +572,74 @@ TEST_CASE("shared store: a session append that lost a race is refused without ho
   INFO(r.body.dump());
   CHECK(r.status == 200);
   CHECK(hb.Runs("chat/1").body["runs"].size() == 2);
+}
+
+namespace {
+
+// Server a of a Cluster behind the real auth gate and routes, as `dsx session serve` wires them.
+struct GatedServer {
+  Cluster c;
+  live::SessionHub hub{c.a};
+  std::unique_ptr<auth::TokenKey> key = std::move(auth::TokenKey::FromBytes(std::string(40, 'k')).value());
+  server::RouterOptions options;
+  GatedServer() {
+    auto cfg = std::make_shared<server::SessionRoutesConfig>();
+    cfg->hub = &hub;
+    cfg->key = key.get();
+    options.intercept = server::MakeSessionIntercept(cfg);
+  }
+  std::string Token(std::vector<auth::Right> rights) {
+    auth::Principal p;
+    p.sub = "someone";
+    p.grants.push_back({"chat/*", std::move(rights)});
+    return key->Mint(p, dsx::NowMs() / 1000, 600).value();
+  }
+  // Routes one request; the status once answered, nullopt while it waits on the store.
+  std::shared_ptr<std::optional<int>> Send(server::http::verb m, const std::string& target, const std::string& token) {
+    server::Request req{m, target, 11};
+    if (!token.empty()) req.set(server::http::field::authorization, "Bearer " + token);
+    req.prepare_payload();
+    auto status = std::make_shared<std::optional<int>>();
+    server::Route(c.a, options, std::move(req), [status](server::RouteOutcome o) {
+      *status = o.kind == server::RouteOutcome::Kind::kResponse ? o.response.result_int() : 101;
+    });
+    return status;
+  }
+};
+
+}  // namespace
+
+// Regression (issue 16 review): the router fetched the stream from the shared store before the
+// auth gate ran, so a request with no token, or a token for other sessions, cost a store round
+// trip and was answered only after it. Refusals must come at once, with nothing sent to the store.
+TEST_CASE("shared store: requests the auth gate refuses cost no store round trip") {
+  GatedServer g;
+  g.hub.Create("chat/1", [](live::HubReply) {});
+  g.c.backend.Pump();
+  const std::string reader = g.Token({auth::Right::kRead});
+  const std::string admin = g.Token({auth::Right::kAdmin});
+
+  for (const auto& [target, token, want] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"/v1/stream/chat/1", "", 401},
+           {"/v1/stream/chat/1", reader + "x", 401},
+           {"/v1/session/chat/1/events", "", 401},
+           {"/v1/session/other/1/events", reader, 403},
+           {"/v1/stream/other/1", reader, 403}}) {
+    INFO(target);
+    auto got = g.Send(server::http::verb::get, target, token);
+    CHECK(g.c.backend.queue.empty());  // nothing asked of the store
+    REQUIRE(got->has_value());
+    CHECK(**got == want);
+  }
+
+  // Admitted requests are synced first, then served.
+  for (const auto& [target, token] : std::vector<std::pair<std::string, std::string>>{
+           {"/v1/session/chat/1/events", reader}, {"/v1/stream/chat/1", admin}}) {
+    INFO(target);
+    auto got = g.Send(server::http::verb::get, target, token);
+    CHECK_FALSE(g.c.backend.queue.empty());
+    g.c.backend.Pump();
+    REQUIRE(got->has_value());
+    CHECK(**got == 200);
+  }
 }
