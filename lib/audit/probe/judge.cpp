@@ -242,6 +242,44 @@ FailureMode Fm(std::string id, std::string title, std::string severity, std::str
   return f;
 }
 
+// The migration kit's pieces (issue 17), for findings of the live probe: it sees no source, so a
+// fix names the kit piece and the change, not a file (the static audit names the file and line).
+Fix KitFix(std::string_view kit, std::string change) {
+  return Fix{std::string(kit), std::string(KitName(kit)), "", 0, std::move(change)};
+}
+
+Fix ProxyFix() {
+  return KitFix(kKitLlmProxy,
+                "Run `dsx session serve --llm-proxy <upstream base URL>` and set the app's model base URL to "
+                "SERVER/llm/v1 (header X-Dsx-Session: the chat id): the model call then belongs to the dsx server, "
+                "every token is kept in the session, and control.cancel on the run aborts the upstream call.");
+}
+
+Fix TransportFix() {
+  return KitFix(kKitAiSdkTransport,
+                "Pass `transport: new DsxChatTransport({...})` (npm @dsx/ai-sdk-transport, or GET "
+                "/ui/kit/dsx-chat-transport.js) to useChat: the chat reads the run from the session by offset "
+                "(exact resume, other tabs see it) and Stop sends control.cancel to the run.");
+}
+
+Fix AgentFix() {
+  return KitFix(kKitPythonAgent,
+                "For a Python agent, run the streaming loop with clients/python/dsx_agent.py (DsxAgent): open a run, "
+                "append each delta, handle the cancel and steer callbacks, end the run; the route only starts it.");
+}
+
+// What closes the gap of each capability and part that is not yes.
+void AddCapabilityFixes(Capability& cap) {
+  if (cap.verdict == Verdict::kYes || cap.verdict == Verdict::kUndetermined) return;
+  if (cap.id == kResilientDelivery || cap.id == kContinuity) cap.fixes = {ProxyFix(), TransportFix(), AgentFix()};
+  if (cap.id == kLiveControl) cap.fixes = {TransportFix(), ProxyFix(), AgentFix()};
+  for (auto& p : cap.parts) {
+    if (p.verdict == Verdict::kYes || p.verdict == Verdict::kUndetermined) continue;
+    if (p.id == kSteer) p.fixes = {AgentFix()};
+    else p.fixes = {TransportFix(), ProxyFix()};
+  }
+}
+
 }  // namespace
 
 Report Judge(const Observations& o) {
@@ -297,6 +335,12 @@ Report Judge(const Observations& o) {
                                : "no stop contract; the model kept generating after the drop",
                "live.stop")}));
   }
+  for (auto& fm : r.failure_modes) {
+    if (fm.id == "single_connection_trap") fm.fixes = {ProxyFix(), TransportFix(), AgentFix()};
+    else if (fm.id == "sse_resume_cancel_conflict") fm.fixes = {TransportFix(), ProxyFix(), AgentFix()};
+    else fm.fixes = {TransportFix(), ProxyFix()};  // half-wired resume, full replay: read the session by offset
+  }
+  for (auto& c : r.capabilities) AddCapabilityFixes(c);
   for (const auto& u : o.undetermined) r.notes.push_back(u);
   for (const auto& c : r.capabilities)
     if (c.properties.count("determined") && c.properties.at("determined") == "false")

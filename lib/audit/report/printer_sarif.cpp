@@ -1,6 +1,7 @@
 // SARIF 2.1.0 printer (what GitHub code scanning reads). Each failure mode is a rule and each of
 // its findings a result located at its evidence; a capability whose verdict is not "yes" is a
 // result of rule "capability/<id>"; verdicts and scores also travel in run.properties.
+#include <algorithm>
 #include <set>
 
 #include "audit/report/report.hpp"
@@ -34,6 +35,21 @@ json Locations(const std::vector<Evidence>& evidence) {
   return locs;
 }
 
+// The fix texts appended to a result's message, and the structured fixes for its properties.
+// (SARIF's own `fixes` needs byte-exact artifactChanges; these are instructions, not patches.)
+std::string FixText(const std::vector<Fix>& fixes) {
+  std::string text;
+  for (const auto& f : fixes) text += " Fix (" + f.kit_name + "): " + f.change;
+  return text;
+}
+
+json FixesJson(const std::vector<Fix>& fixes) {
+  json arr = json::array();
+  for (const auto& f : fixes)
+    arr.push_back({{"kit", f.kit}, {"kitName", f.kit_name}, {"file", f.file}, {"line", f.line}, {"change", f.change}});
+  return arr;
+}
+
 }  // namespace
 
 json RenderSarif(const Comparison& c, const RenderOptions& o) {
@@ -62,8 +78,8 @@ json RenderSarif(const Comparison& c, const RenderOptions& o) {
     json result{{"ruleId", fm.id},
                 {"ruleIndex", index},
                 {"level", Level(fm.severity)},
-                {"message", {{"text", fm.title + ": " + fm.message}}},
-                {"properties", {{"capabilities", fm.capabilities}, {"rule", fm.rule}}}};
+                {"message", {{"text", fm.title + ": " + fm.message + FixText(fm.fixes)}}},
+                {"properties", {{"capabilities", fm.capabilities}, {"rule", fm.rule}, {"fixes", FixesJson(fm.fixes)}}}};
     json locs = Locations(fm.evidence);
     if (!locs.empty()) result["locations"] = std::move(locs);
     results.push_back(std::move(result));
@@ -80,12 +96,18 @@ json RenderSarif(const Comparison& c, const RenderOptions& o) {
     std::string level = cap.verdict == Verdict::kNo ? "warning" : "note";
     int index = add_rule(id, "Capability " + cap.id + " not fully met",
                          "The app does not fully provide " + cap.id + "; see the score derivation.", level);
+    std::vector<Fix> fixes = cap.fixes;
+    for (const auto& p : cap.parts)
+      for (const auto& f : p.fixes)
+        if (std::none_of(fixes.begin(), fixes.end(), [&](const Fix& x) { return x.change == f.change; }))
+          fixes.push_back(f);
     json result{{"ruleId", id},
                 {"ruleIndex", index},
                 {"level", level},
                 {"message",
                  {{"text", cap.id + ": " + std::string(VerdictName(cap.verdict)) + ", score " +
-                               std::to_string(cap.score) + ". " + cap.derivation}}}};
+                               std::to_string(cap.score) + ". " + cap.derivation + FixText(fixes)}}},
+                {"properties", {{"fixes", FixesJson(fixes)}}}};
     json locs = Locations(cap.evidence);
     if (!locs.empty()) result["locations"] = std::move(locs);
     results.push_back(std::move(result));

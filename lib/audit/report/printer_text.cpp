@@ -59,6 +59,14 @@ void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, cons
   }
 }
 
+// The fixes of a finding: the change (naming the app's file and line) and the kit piece to use.
+void TextFixes(std::ostringstream& out, const std::vector<Fix>& fixes, const std::string& indent) {
+  for (const auto& f : fixes) {
+    out << indent << "fix: " << f.change << "\n";
+    out << indent << "     kit: " << f.kit_name << "\n";
+  }
+}
+
 void TextAssessment(std::ostringstream& out, const Assessment& a, const RenderOptions& o, const std::string& indent) {
   std::string verdict(VerdictName(a.verdict));
   out << indent << Title(a.id) << ": " << Paint(o, a.verdict, verdict) << "  " << ScoreText(a) << "\n";
@@ -70,6 +78,7 @@ void TextAssessment(std::ostringstream& out, const Assessment& a, const RenderOp
         << ")\n";
     if (c.met) TextEvidence(out, c.evidence, indent + "        ", 3);
   }
+  TextFixes(out, a.fixes, indent + "  ");
 }
 
 std::string VerdictWord(Verdict v) { return std::string(VerdictName(v)); }
@@ -104,6 +113,7 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
       out << "  " << fm.id << " (" << fm.severity << "): " << fm.title << "\n";
       out << "    " << fm.message << "\n";
       TextEvidence(out, fm.evidence, "      ", 6);
+      TextFixes(out, fm.fixes, "    ");
     }
     out << "\n";
   }
@@ -199,6 +209,18 @@ void MdReport(std::ostringstream& out, const Report& r) {
       out << "| ↳ " << Title(p.id) << " | " << VerdictName(p.verdict) << " | " << MdScore(p) << " | "
           << Md(p.derivation) << " |\n";
   }
+  bool fix_heading = false;  // capabilities and parts that fall short: what closes the gap
+  for (const auto& c : r.capabilities) {
+    std::vector<std::pair<std::string, const Fix*>> rows;
+    for (const auto& f : c.fixes) rows.push_back({Title(c.id), &f});
+    for (const auto& p : c.parts)
+      for (const auto& f : p.fixes) rows.push_back({Title(c.id) + " / " + Title(p.id), &f});
+    for (const auto& [what, f] : rows) {
+      if (!fix_heading) out << "\n**Fixes** (kit piece, then the change):\n\n";
+      fix_heading = true;
+      out << "- " << what << ": *" << Md(f->kit_name) << "*: " << Md(f->change) << "\n";
+    }
+  }
   out << "\n### Failure modes\n\n";
   if (r.failure_modes.empty()) out << "None found.\n";
   for (const auto& fm : r.failure_modes) {
@@ -209,6 +231,7 @@ void MdReport(std::ostringstream& out, const Report& r) {
       out << "  - `" << Where(e) << "`" << (e.excerpt.empty() ? "" : ": `" + Md(e.excerpt) + "`") << "\n";
     }
     if (fm.evidence.size() > kShown) out << "  - ... " << (fm.evidence.size() - kShown) << " more\n";
+    for (const auto& f : fm.fixes) out << "  - *Fix* (" << Md(f.kit_name) << "): " << Md(f.change) << "\n";
   }
   if (!r.migration.empty()) {
     out << "\n### Migration plan\n\n";

@@ -7,6 +7,14 @@
 
 namespace dsx::audit {
 
+std::string_view KitName(std::string_view kit) {
+  if (kit == kKitLlmProxy) return "durable LLM proxy: dsx session serve --llm-proxy URL, model base URL SERVER/llm/v1";
+  if (kit == kKitAiSdkTransport) return "@dsx/ai-sdk-transport: useChat({ transport: new DsxChatTransport({...}) })";
+  if (kit == kKitPythonAgent) return "clients/python/dsx_agent.py: DsxAgent / Run";
+  if (kit == kKitSession) return "dsx session serve: /ui/dsx-session.js (DsxSession)";
+  return "";
+}
+
 std::string_view VerdictName(Verdict v) {
   switch (v) {
     case Verdict::kYes: return "yes";
@@ -91,6 +99,8 @@ void MergeLower(Assessment& into, const Assessment& other) {
   }
   into.evidence.insert(into.evidence.end(), other.evidence.begin(), other.evidence.end());
   into.caps.insert(into.caps.end(), other.caps.begin(), other.caps.end());
+  // The static side's fixes name files; the live side's only the kit. Keep what there is.
+  if (into.verdict != Verdict::kYes && into.fixes.empty()) into.fixes = other.fixes;
 }
 
 std::string DisagreementNote(const std::string& what, Verdict s, Verdict l) {
@@ -181,6 +191,19 @@ nlohmann::json EvidenceJson(const std::vector<Evidence>& evidence) {
   return arr;
 }
 
+// {"kit", "kit_name", "file", "line", "change"}; file "" and line 0 when no place was found.
+nlohmann::json FixJson(const Fix& f) {
+  return {{"kit", f.kit}, {"kit_name", f.kit_name}, {"file", f.file}, {"line", f.line}, {"change", f.change}};
+}
+
+// "fix": the best fix or null; "fixes": all of them, best first.
+void AddFixes(nlohmann::json& j, const std::vector<Fix>& fixes) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& f : fixes) arr.push_back(FixJson(f));
+  j["fix"] = fixes.empty() ? nlohmann::json(nullptr) : arr.front();
+  j["fixes"] = std::move(arr);
+}
+
 nlohmann::json AssessmentJson(const Assessment& a) {
   nlohmann::json j;
   j["verdict"] = VerdictName(a.verdict);
@@ -200,6 +223,7 @@ nlohmann::json AssessmentJson(const Assessment& a) {
                     {"evidence", EvidenceJson(c.evidence)}});
   j["criteria"] = std::move(crit);
   j["caps"] = a.caps;
+  AddFixes(j, a.fixes);
   return j;
 }
 
@@ -219,14 +243,17 @@ nlohmann::json ToJson(const Report& r) {
   }
   j["capabilities"] = std::move(caps);
   nlohmann::json fms = nlohmann::json::array();
-  for (const auto& fm : r.failure_modes)
-    fms.push_back({{"id", fm.id},
-                   {"title", fm.title},
-                   {"severity", fm.severity},
-                   {"rule", fm.rule},
-                   {"message", fm.message},
-                   {"capabilities", fm.capabilities},
-                   {"evidence", EvidenceJson(fm.evidence)}});
+  for (const auto& fm : r.failure_modes) {
+    nlohmann::json fj{{"id", fm.id},
+                      {"title", fm.title},
+                      {"severity", fm.severity},
+                      {"rule", fm.rule},
+                      {"message", fm.message},
+                      {"capabilities", fm.capabilities},
+                      {"evidence", EvidenceJson(fm.evidence)}};
+    AddFixes(fj, fm.fixes);
+    fms.push_back(std::move(fj));
+  }
   j["failure_modes"] = std::move(fms);
   nlohmann::json plan = nlohmann::json::array();
   for (const auto& s : r.migration)

@@ -52,6 +52,25 @@ struct Evidence {
   std::string fact;     // the fact or probe observation it supports ("server.resume_endpoint")
 };
 
+// The exact change that fixes a finding, with the migration kit piece to use (issue 17). Static
+// fixes name the app's own file and line where the audit found the place to change (where it
+// builds its model client, calls useChat, runs its streaming loop); live ones have no file.
+// Kit ids and their names: kKit* below; the texts come from configs/audit/capabilities/fixes.yaml
+// (static) and lib/audit/probe/judge.cpp (live).
+struct Fix {
+  std::string kit;       // kKitLlmProxy | kKitAiSdkTransport | kKitPythonAgent | kKitSession
+  std::string kit_name;  // how the user reaches it: "dsx session serve --llm-proxy URL", ...
+  std::string file;      // relative to the audited root; "" = no place found (live, or no code here)
+  int line = 0;          // 1-based; 0 = none
+  std::string change;    // the change, one sentence
+};
+inline constexpr std::string_view kKitLlmProxy = "llm_proxy";
+inline constexpr std::string_view kKitAiSdkTransport = "ai_sdk_transport";
+inline constexpr std::string_view kKitPythonAgent = "python_agent";
+inline constexpr std::string_view kKitSession = "dsx_session";  // the session API itself (/ui/dsx-session.js)
+// The name shown for a kit id ("" for an unknown id).
+std::string_view KitName(std::string_view kit);
+
 // One scoring criterion of a capability (or part): `points` of `max_points` were earned.
 // A criterion either holds (points == max_points) or not (0); caps applied by failure modes are
 // listed on the capability, not here.
@@ -75,6 +94,7 @@ struct Assessment {
   std::vector<Criterion> criteria;  // every criterion, met or not
   std::vector<std::string> caps;    // "capped at 40 by half_wired_resume"
   std::vector<Evidence> evidence;   // the evidence of the met criteria, deduplicated
+  std::vector<Fix> fixes;           // when not yes: the kit changes that close the gap, best first
 };
 
 struct Capability : Assessment {
@@ -91,6 +111,7 @@ struct FailureMode {
   std::string rule;                       // the rule that found it ("FM-SCT-001")
   std::vector<std::string> capabilities;  // capabilities it hurts
   std::vector<Evidence> evidence;
+  std::vector<Fix> fixes;  // the exact changes, best first (JSON: "fix" is the first, "fixes" all)
 };
 
 // One of the ten migration steps, filled in for this codebase.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -46,6 +47,7 @@ Result<Condition> When(const YAML::Node& n, const char* key, const std::string& 
 Status LoadAssessment(const YAML::Node& n, AssessmentRule& a, const std::string& ctx) {
   a.id = Str(n, "id");
   if (a.id.empty()) return Status::Usage(ctx + ": capability or part without id");
+  a.fixes = Strings(n["fixes"]);
   std::string here = ctx + " '" + a.id + "'";
   for (const auto& c : n["criteria"]) {
     CriterionRule cr;
@@ -99,6 +101,7 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
     while (!fm.message.empty() && (fm.message.back() == '\n' || fm.message.back() == ' ')) fm.message.pop_back();
     fm.capabilities = Strings(n["capabilities"]);
     fm.evidence_facts = Strings(n["evidence"]);
+    fm.fixes = Strings(n["fixes"]);
     if (n["caps"])
       for (const auto& kv : n["caps"]) fm.caps[kv.first.as<std::string>()] = kv.second.as<int>();
     if (fm.id.empty() || fm.title.empty() || !n["when"])
@@ -156,6 +159,29 @@ Status LoadFile(const stdfs::path& path, CapabilityRules& rules) {
     }
     rules.migration.push_back(std::move(m));
   }
+  if (const YAML::Node fixes = doc["fixes"]) {
+    if (!fixes.IsSequence()) return Status::Usage("'" + origin + "': fixes must be a list");
+    for (const auto& n : fixes) {
+      FixRule f;
+      f.id = Str(n, "id");
+      f.kit = Str(n, "kit");
+      f.change = Str(n, "change");
+      while (!f.change.empty() && (f.change.back() == '\n' || f.change.back() == ' ')) f.change.pop_back();
+      f.at = Strings(n["at"]);
+      f.languages = Strings(n["languages"]);
+      std::string ctx = "'" + origin + "' fix '" + f.id + "'";
+      if (f.id.empty() || f.change.empty()) return Status::Usage("'" + origin + "': a fix needs id and change");
+      if (KitName(f.kit).empty())
+        return Status::Usage(ctx + ": unknown kit '" + f.kit + "' (llm_proxy, ai_sdk_transport, python_agent, dsx_session)");
+      for (const auto& l : f.languages)
+        if (l != "js" && l != "ts" && l != "tsx" && l != "py")
+          return Status::Usage(ctx + ": unknown language '" + l + "' (js, ts, tsx, py)");
+      auto w = When(n, "when", ctx);
+      if (!w.ok()) return w.status();
+      f.when = std::move(w).value();
+      rules.fixes.push_back(std::move(f));
+    }
+  }
   rules.origins.push_back(origin);
   return Status::Ok();
 }
@@ -181,6 +207,19 @@ Result<CapabilityRules> LoadCapabilityRules(const stdfs::path& dir) {
   std::set<std::string> ids;
   for (const auto& fm : rules.failure_modes)
     if (!ids.insert(fm.id).second) return Status::Usage("duplicate failure mode '" + fm.id + "'");
+  std::set<std::string> fix_ids;
+  for (const auto& f : rules.fixes)
+    if (!fix_ids.insert(f.id).second) return Status::Usage("duplicate fix '" + f.id + "'");
+  auto check_fixes = [&](const std::vector<std::string>& named, const std::string& by) {
+    for (const auto& id : named)
+      if (!fix_ids.count(id)) return Status::Usage(by + " names fix '" + id + "', which no fixes: list defines");
+    return Status::Ok();
+  };
+  for (const auto& fm : rules.failure_modes) DSX_RETURN_IF_ERROR(check_fixes(fm.fixes, "failure mode '" + fm.id + "'"));
+  for (const auto& c : rules.capabilities) {
+    DSX_RETURN_IF_ERROR(check_fixes(c.fixes, "capability '" + c.id + "'"));
+    for (const auto& p : c.parts) DSX_RETURN_IF_ERROR(check_fixes(p.fixes, "part '" + c.id + "." + p.id + "'"));
+  }
   for (auto want : {kResilientDelivery, kContinuity, kLiveControl}) {
     bool found = std::any_of(rules.capabilities.begin(), rules.capabilities.end(),
                              [&](const CapabilityRule& c) { return c.id == want; });
@@ -336,6 +375,63 @@ std::string FillStepText(std::string text, const std::vector<std::string>& files
   return ReplaceAll(std::move(text), "{done_by}", done_by);
 }
 
+// The language class of a file, as fix rules name them ("" when none).
+std::string FileLanguage(const std::string& file) {
+  std::string ext = stdfs::path(file).extension().string();
+  if (ext == ".js" || ext == ".jsx" || ext == ".mjs" || ext == ".cjs") return "js";
+  if (ext == ".ts" || ext == ".mts" || ext == ".cts" || ext == ".svelte" || ext == ".vue") return "ts";
+  if (ext == ".tsx") return "tsx";
+  if (ext == ".py") return "py";
+  return "";
+}
+
+// One fix rule made concrete for this codebase, or nothing when it does not apply here.
+std::optional<Fix> MakeFix(const FixRule& rule, const EvalContext& base, const FactIndex& index) {
+  if (!Eval(rule.when, base, nullptr)) return std::nullopt;
+  Fix fix;
+  fix.kit = rule.kit;
+  fix.kit_name = std::string(KitName(rule.kit));
+  if (!rule.at.empty()) {
+    const Fact* place = nullptr;
+    for (const auto& from : rule.at) {
+      size_t eq = from.find('=');
+      std::string name = from.substr(0, eq);
+      for (const Fact* f : index.Named(name)) {
+        if (eq != std::string::npos && f->value != from.substr(eq + 1)) continue;
+        if (IsNonProductPath(f->file)) continue;
+        if (!rule.languages.empty() &&
+            std::find(rule.languages.begin(), rule.languages.end(), FileLanguage(f->file)) == rule.languages.end())
+          continue;
+        if (!place || std::tie(f->file, f->line) < std::tie(place->file, place->line)) place = f;
+      }
+      if (place) break;
+    }
+    if (!place) return std::nullopt;
+    fix.file = place->file;
+    fix.line = place->line;
+  }
+  std::string at = fix.file.empty() ? std::string("the code that streams the answer")
+                                    : fix.file + (fix.line > 0 ? ":" + std::to_string(fix.line) : "");
+  std::string text = ReplaceAll(rule.change, "{at}", at);
+  text = ReplaceAll(std::move(text), "{file}", fix.file.empty() ? std::string("the code that streams the answer") : fix.file);
+  fix.change = ReplaceAll(std::move(text), "{line}", std::to_string(fix.line));
+  return fix;
+}
+
+// The fixes named by `ids` that apply here, in that order, each place named once per kit.
+std::vector<Fix> MakeFixes(const CapabilityRules& rules, const std::vector<std::string>& ids, const EvalContext& base,
+                           const FactIndex& index) {
+  std::vector<Fix> out;
+  std::set<std::tuple<std::string, std::string, int>> seen;
+  for (const auto& id : ids)
+    for (const auto& rule : rules.fixes) {
+      if (rule.id != id) continue;
+      auto fix = MakeFix(rule, base, index);
+      if (fix && seen.insert({fix->kit, fix->file, fix->line}).second) out.push_back(std::move(*fix));
+    }
+  return out;
+}
+
 void EvaluateMigration(const CapabilityRules& rules, const EvalContext& base, const FactIndex& index,
                        const StreamingFiles& path, Report& report) {
   int number = 0;
@@ -394,7 +490,8 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
     if (!Eval(rule.when, base, &ev)) continue;
     if (!found.insert(rule.id).second) continue;
     report.failure_modes.push_back({rule.id, rule.title, rule.severity, rule.message, rule.rule, rule.capabilities,
-                                    FailureModeEvidence(rule, std::move(ev), path)});
+                                    FailureModeEvidence(rule, std::move(ev), path),
+                                    MakeFixes(rules, rule.fixes, base, index)});
   }
 
   for (const auto& rule : rules.capabilities) {
@@ -446,6 +543,11 @@ void Evaluate(const CapabilityRules& rules, const Facts& facts, Report& report) 
     } else if (!decided.overruled.empty()) {
       cap.verdict = decided.verdict;
       cap.verdict_rule = decided.overruled + " (overrules: " + cap.verdict_rule + ")";
+    }
+    if (streaming) {  // what closes the gap, in the app's own files
+      if (cap.verdict != Verdict::kYes) cap.fixes = MakeFixes(rules, rule.fixes, base, index);
+      for (size_t i = 0; i < cap.parts.size() && i < rule.parts.size(); ++i)
+        if (cap.parts[i].verdict != Verdict::kYes) cap.parts[i].fixes = MakeFixes(rules, rule.parts[i].fixes, base, index);
     }
     report.capabilities.push_back(std::move(cap));
   }

@@ -45,6 +45,7 @@ struct VerdictRule {
 
 struct AssessmentRule {
   std::string id;
+  std::vector<std::string> fixes;  // FixRule ids offered when the verdict is not yes
   std::vector<CriterionRule> criteria;
   std::vector<VerdictRule> verdicts;  // first match wins; must end with an unconditional rule
   int MaxPoints() const;
@@ -59,7 +60,22 @@ struct FailureModeRule {
   std::vector<std::string> capabilities;
   std::vector<std::string> evidence_facts;  // evidence only from these facts (empty: all supporting facts)
   std::map<std::string, int> caps;          // capability id -> highest score allowed
+  std::vector<std::string> fixes;           // FixRule ids, best first
   Condition when;
+};
+
+// The exact change for a finding, with the migration kit piece (issue 17): `fixes:` in
+// capabilities/*.yaml. A fix with `at:` applies only where one of those facts (or FACT=VALUE) is
+// found, first fact first, then by file and line, in a product file (never tests or scripts) of
+// one of `languages` (js: .js .jsx .mjs .cjs, ts: .ts .mts .cts .svelte .vue, tsx, py; empty: any);
+// the fix names that file and line. A fix without `at:` always applies and names no file. `when`
+// (optional) must hold too. `change` is one sentence; `{file}`, `{line}` and `{at}` ("file:line")
+// name the place.
+struct FixRule {
+  std::string id, kit, change;
+  std::vector<std::string> at;
+  std::vector<std::string> languages;
+  Condition when;  // kAlways when omitted
 };
 
 struct NoteRule {
@@ -94,11 +110,13 @@ struct CapabilityRules {
   std::vector<CapabilityRule> capabilities;
   std::vector<NoteRule> notes;
   std::vector<MigrationRule> migration;
+  std::vector<FixRule> fixes;
   std::vector<std::string> origins;  // files loaded
 };
 
 // Load every capabilities/*.yaml under `dir`. Checks: unique ids, criteria points of each
-// capability sum to 100, a final unconditional verdict rule, the three capabilities present.
+// capability sum to 100, a final unconditional verdict rule, the three capabilities present,
+// every fix id named by a failure mode or capability defined, every fix's kit known.
 Result<CapabilityRules> LoadCapabilityRules(const std::filesystem::path& dir);
 
 // Fill report.capabilities, failure_modes, notes and migration from `facts`.
