@@ -292,7 +292,15 @@ class _Client:
         with producer.lock:
             headers = {"Producer-Id": producer.id, "Producer-Epoch": str(producer.epoch),
                        "Producer-Seq": str(producer.seq)}
-            a = self.request(conn, "POST", _session_path(session) + "/events", drafts, headers, retry_for, stop)
+            try:
+                a = self.request(conn, "POST", _session_path(session) + "/events", drafts, headers, retry_for, stop)
+            except DsxUnavailable:
+                # Given up without knowing whether it landed: the next write must not reuse
+                # this seq (a landed one would make it a 'duplicate' and drop it). A new epoch
+                # starts at seq 0 and fences any late copy of this request (403).
+                producer.epoch = max(producer.epoch + 1, int(time.time() * 1000))
+                producer.seq = 0
+                raise
             if a.ok:
                 producer.seq += 1
             return a
@@ -458,6 +466,11 @@ class Run:
         self._wconn = _Conn(self._client.timeout)
         self._aconn = _Conn(self._client.timeout)
 
+    @property
+    def error(self):
+        """The first write failure (DsxError), raised by the next append/flush; None if none."""
+        return self._error
+
     def __repr__(self):
         return "Run(%r, session=%r, lane=%r, reason=%r)" % (self.id, self.session, self.lane, self.reason)
 
@@ -618,6 +631,14 @@ class Run:
         if self._error is not None:
             raise self._error
         return True
+
+    async def aflush(self, timeout=None):
+        """flush() for asyncio code (waits in a worker thread, not in the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
+
+    async def aend(self, reason="done", error=None, data=None):
+        """end() for asyncio code."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.end, reason, error, data)
 
     def set_state(self, state):
         """Presence state for the agent (thinking, streaming, tool, waiting, idle): sent with the
@@ -819,7 +840,7 @@ class Run:
                                 continue
                             if kind != "message" or not isinstance(data, dict):
                                 continue
-                            if not self._on_event(data):
+                            if not self._on_event(data) or self._stop.is_set():
                                 return
                         outage = True  # the stream ended: the server went away
                 except (OSError, http.client.HTTPException, ValueError):
@@ -1026,9 +1047,16 @@ class Run:
             except OSError:
                 pass
         me = threading.current_thread()
+        deadline = time.monotonic() + 15
         for t in self._threads:
-            if t is not me:
-                t.join(timeout=15)
+            while t is not me and t.is_alive() and time.monotonic() < deadline:
+                conn = self._follow_conn  # the follower may be (re)connecting right now
+                if conn is not None and conn.sock is not None:
+                    try:
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                t.join(timeout=0.1)
         self._wconn.close()
         self._aconn.close()
 

@@ -389,8 +389,11 @@ class _LosingProxy:
     `lose_seq` (of the run's agent producer), lets the server store it, and then drops the
     connection without answering: the client must retry it, and the retry must not duplicate."""
 
-    def __init__(self, upstream_port, lose_seq):
+    def __init__(self, upstream_port, lose_seq, blackout=False):
         self.lost = []
+        self.blackout = threading.Event()  # set: after the loss, the agent's POSTs get 503
+        if blackout:
+            self.blackout.set()
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -404,9 +407,17 @@ class _LosingProxy:
                 body = self.rfile.read(n) if n else None
                 hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 up = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
-                up.request(self.command, self.path, body=body, headers=hdrs)
-                resp = up.getresponse()
                 pid = self.headers.get("Producer-Id") or ""
+                if not (outer.lost and outer.blackout.is_set() and pid.startswith("agent-")):
+                    up.request(self.command, self.path, body=body, headers=hdrs)
+                pid = self.headers.get("Producer-Id") or ""
+                if outer.lost and outer.blackout.is_set() and pid.startswith("agent-"):
+                    up.close()
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                resp = up.getresponse()
                 if (self.command == "POST" and pid.startswith("agent-") and
                         self.headers.get("Producer-Seq") == str(lose_seq) and not outer.lost):
                     resp.read()
@@ -486,6 +497,33 @@ class RestartTest(Base):
         self.assertEqual(proxy.lost, [("3", 200)])
         self.assertEqual(self.text_of(self.events("chat/p"), run.id), "p0 p1 p2 p3 p4 p5 ")
         self.assertEqual(run.reason, "done")
+
+
+    def test_a_write_given_up_after_landing_does_not_swallow_the_next_one(self):
+        # seq 3 lands but its answer is lost, then every retry gets 503 until the client gives
+        # up. The run.end that follows must be stored, not taken as a duplicate of seq 3.
+        proxy = _LosingProxy(self.server.port, lose_seq=3, blackout=True)
+        try:
+            agent = self.agent("http://127.0.0.1:%d" % proxy.port, retry_for=1.0)
+            run = agent.start_run("chat/u")
+            for i in range(3):
+                run.append("u%d " % i)
+                try:
+                    run.flush()
+                except DsxError:
+                    pass
+            self.assertIsNotNone(run.error)
+            self.assertIn("no server answered", str(run.error))
+            proxy.blackout.clear()
+            self.assertEqual(run.end("error", error=str(run.error)), "error")
+        finally:
+            proxy.close()
+        self.assertEqual(proxy.lost, [("3", 200)])
+        evs = self.events("chat/u")
+        self.assertEqual(self.text_of(evs, run.id), "u0 u1 u2 ")
+        end = self.run_end("chat/u", run.id)
+        self.assertEqual(end["data"]["reason"], "error")
+        self.assertIn("no server answered", end["data"]["error"])
 
 
 class ExampleTest(Base):
