@@ -51,6 +51,7 @@ DEFAULT_SERVER = "http://127.0.0.1:4437"
 _MAX_FRAGMENT_CHARS = 64 * 1024  # one msg.append (a draft may hold 1 MiB; 64 Ki chars is at most 256 KiB)
 _MAX_BATCH_BYTES = 512 * 1024  # one POST (the server's default body limit is 1 MiB)
 _MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024  # a hostile endless SSE event is refused, not buffered
+_MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a larger non-streamed answer is refused, not buffered
 _SSE_READ_TIMEOUT = 45.0  # the server sends a keep-alive every 7.5-15 s; silence this long = dead
 
 
@@ -198,7 +199,10 @@ class _Conn:
                     self._conn.sock.settimeout(timeout or self.timeout)
                 self._conn.request(method, path, body=body, headers=headers)
                 resp = self._conn.getresponse()
-                data = resp.read()
+                data = resp.read(_MAX_ANSWER_BYTES + 1)
+                if len(data) > _MAX_ANSWER_BYTES:  # not a dsx answer: do not buffer it
+                    self.close()
+                    return resp.status, {}, b'{"error":"answer larger than %d bytes"}' % _MAX_ANSWER_BYTES
                 if resp.will_close:
                     self.close()
                 return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), data
@@ -883,7 +887,7 @@ class Run:
         if kind not in ("control.cancel", "control.steer"):
             return True
         cid = ev.get("id")
-        if cid in self._seen_controls:
+        if not isinstance(cid, str) or cid in self._seen_controls:
             return True
         self._seen_controls.add(cid)
         ctl = Control(self, ev)
