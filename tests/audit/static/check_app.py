@@ -18,6 +18,12 @@ expected.yaml:
   # files are compared in order (most relevant first); action_has: texts the action must contain.
   # `migration: {}` means the plan must be empty (undetermined apps have none).
   score: 37                      # optional: the overall score (null when nothing was scored)
+  fixes:                         # optional: a failure mode's, capability's or part's fixes, exactly, best first
+    single_connection_trap: [llm_proxy app/api/chat/route.ts:8, ai_sdk_transport app/page.tsx:7]
+    live_control.stop: [ai_sdk_transport app/page.tsx:7]
+    continuity: []               # no fix (a yes verdict has none)
+  fix_has:                       # optional: texts the FIRST fix's change must contain
+    single_connection_trap: ["SERVER/llm/v1", "app/api/chat/route.ts:8"]
 A verdict may be `undetermined`; its score is then null (`score: null`).
 
 Usage: check_app.py DSX APP_DIR [--rules DIR]
@@ -103,6 +109,36 @@ def main():
             for text in exp.get("action_has", []):
                 if text not in g["action"]:
                     errors.append(f"migration step {sid}: action lacks '{text}' ({g['action']})")
+    # Fixes (issue 17): "KIT FILE:LINE" each, in order; "fix" must be the first of "fixes".
+    def fixes_of(key):
+        if key in got_fm:
+            return next(f for f in got["failure_modes"] if f["id"] == key)
+        cap, _, part = key.partition(".")
+        c = got["capabilities"].get(cap)
+        if c is None:
+            return None
+        return c.get(part) if part else c
+
+    for key, exp in (want.get("fixes") or {}).items():
+        owner = fixes_of(key)
+        if owner is None:
+            errors.append(f"fixes of {key}: no such failure mode, capability or part in the report")
+            continue
+        got_fx = [f"{f['kit']} {f['file']}:{f['line']}" if f["file"] else f["kit"] for f in owner.get("fixes", [])]
+        if list(exp or []) != got_fx:
+            errors.append(f"fixes of {key}: {got_fx}, expected {list(exp or [])}")
+        first = owner.get("fixes", [None])[0] if owner.get("fixes") else None
+        if owner.get("fix") != first:
+            errors.append(f"fixes of {key}: 'fix' is not the first of 'fixes'")
+        for f in owner.get("fixes", []):
+            if not f["change"] or not f["kit_name"] or "\n" in f["change"]:
+                errors.append(f"fixes of {key}: a fix without a one-line change or kit name: {f}")
+    for key, texts in (want.get("fix_has") or {}).items():
+        owner = fixes_of(key)
+        change = (owner or {}).get("fix") or {}
+        for text in texts:
+            if text not in change.get("change", ""):
+                errors.append(f"fix of {key}: change lacks '{text}' ({change.get('change')})")
     if "notes" in want and want["notes"] != len(got["notes"]):
         errors.append(f"notes: {len(got['notes'])} ({got['notes']}), expected {want['notes']}")
 

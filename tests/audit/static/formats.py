@@ -85,6 +85,26 @@ def main():
     if inc.returncode != 0 or json.loads(inc.stdout)["capabilities"]["resilient_delivery"]["verdict"] == "undetermined":
         errors.append(f"--include-tests did not take the test and script files as evidence (exit {inc.returncode})")
 
+    # Fixes (issue 17): every format carries the kit piece and the app's file:line.
+    if "fix: At app/api/chat/route.ts:8" not in text.stdout or "kit: durable LLM proxy" not in text.stdout \
+            or "kit: @dsx/ai-sdk-transport" not in text.stdout:
+        errors.append("text output lacks the fixes (proxy at app/api/chat/route.ts:8, transport)")
+    if "*Fix* (durable LLM proxy" not in md.stdout or "**Fixes**" not in md.stdout:
+        errors.append("markdown output lacks the fixes")
+    sct = next((r for r in run0["results"] if r["ruleId"] == "single_connection_trap"), None)
+    if not sct or "Fix (durable LLM proxy" not in sct["message"]["text"] \
+            or sct["properties"]["fixes"][0]["file"] != "app/api/chat/route.ts" or sct["properties"]["fixes"][0]["line"] != 8:
+        errors.append(f"sarif: single_connection_trap lacks its fix text and structured fixes ({sct})")
+    fm0 = j["failure_modes"][0]
+    if not fm0.get("fix") or set(fm0["fix"]) != {"kit", "kit_name", "file", "line", "change"} \
+            or fm0["fix"]["kit"] != "llm_proxy" or fm0["fix"] != fm0["fixes"][0]:
+        errors.append(f"json: failure_modes[0].fix malformed ({fm0.get('fix')})")
+    if j["capabilities"]["continuity"]["fix"]["kit"] != "ai_sdk_transport":
+        errors.append("json: continuity's fix is not the AI SDK transport")
+    gj = json.loads(run(dsx, "audit", good, "--json").stdout)
+    if any(c["fix"] is not None or c["fixes"] for c in gj["capabilities"].values()):
+        errors.append("json: a yes capability carries a fix")
+
     bad = run(dsx, "audit", trap, "--format", "xml")
     if bad.returncode != 2:
         errors.append(f"--format xml: exit {bad.returncode}, want 2")
