@@ -462,6 +462,7 @@ class Run:
         self._threads = []
         self._follow_conn = None
         self._follow_done = False
+        self._follow_ready = threading.Event()  # the control stream answered (or was refused)
         self.follow_error = None  # why following the session for controls stopped (DsxError)
         self._state = "thinking"
         self._hb_wake = threading.Event()
@@ -494,6 +495,16 @@ class Run:
             t = threading.Thread(target=target, name="dsx-run-%s-%s" % (self.id, name), daemon=True)
             self._threads.append(t)
             t.start()
+        # A run that cannot hear its cancel must not stream on as if it could: wait for the
+        # control stream's first answer, and end the run if it was refused (e.g. no 'read').
+        self._follow_ready.wait(self._client.timeout)
+        if self.follow_error is not None:
+            err = self.follow_error
+            try:
+                self.end("error", error=str(err))
+            except DsxError:
+                pass
+            raise err
         return self
 
     def _start(self):
@@ -830,6 +841,7 @@ class Run:
                             return
                     else:
                         delay, round_failures = 0.1, 0
+                        self._follow_ready.set()
                         for kind, eid, data in _sse_events(resp):
                             if eid:
                                 last_id = eid
@@ -870,10 +882,10 @@ class Run:
             self._end_subscribers()
 
     def _follow_failed(self, status, error):
-        if self._stop.is_set():
-            return
-        self.follow_error = DsxError("following session '%s' for controls failed: %s (HTTP %s)" %
-                                      (self.session, error, status), status, error)
+        if not self._stop.is_set():
+            self.follow_error = DsxError("cannot receive cancel and steer for run '%s' (the token needs 'read' on "
+                                         "the session): %s (HTTP %s)" % (self.id, error, status), status, error)
+        self._follow_ready.set()
 
     def _on_event(self, ev):
         if ev.get("run") != self.id:

@@ -367,6 +367,18 @@ class AuthTest(Base):
             self.agent(self.url, token=other).start_run("chat/1")
         self.assertEqual(cm.exception.status, 403)
 
+    def test_a_token_without_read_cannot_run_deaf_to_cancel(self):
+        writer = self.token("dan", "append,run", "chat/*")
+        with self.assertRaises(DsxError) as cm:
+            with self.agent(self.url, token=writer).run("chat/deaf") as run:
+                run.append("never")
+        self.assertEqual(cm.exception.status, 403)
+        self.assertIn("cannot receive cancel and steer", str(cm.exception))
+        self.assertIn("'read'", cm.exception.error)
+        evs = self.events("chat/deaf", token=self.token("r", "read"))
+        self.assertEqual([e["type"] for e in evs], ["run.start", "run.end"])
+        self.assertEqual(evs[-1]["data"]["reason"], "error")
+
     def test_token_from_env_runs_and_receives_controls(self):
         os.environ["DSX_TOKEN"] = self.token("agent-1", "read,append,run", "chat/*")
         try:

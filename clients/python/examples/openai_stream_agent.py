@@ -71,8 +71,12 @@ class ChatStream:
                 pass
 
     def __iter__(self):
+        if self._closed.is_set():
+            return  # cancelled before the call was made
         try:
             self._conn.request("POST", self._path, body=self._body, headers=self._headers)
+            if self._closed.is_set():  # cancelled while connecting: close() found no socket yet
+                self.close()
             resp = self._conn.getresponse()
         except socket.timeout:
             raise UpstreamError("upstream did not answer in %g s" % self._stall_s) from None
