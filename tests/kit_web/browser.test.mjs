@@ -1,0 +1,144 @@
+// The AI SDK transport in a real AI SDK app (@ai-sdk/react useChat, ai 6.0.325) in headless
+// Chromium, against a real `dsx session serve` and `dsx audit mock-llm` (60 tokens, 50 ms apart):
+//   proxy:   the transport's default, the durable LLM proxy (`--llm-proxy <mock>/v1`);
+//   backend: the transport's `start` option, the app's own backend writing the run.
+// Each mode: (1) a network cut mid-answer (every connection reset, new ones refused), then the
+// answer completes with the exact text once and the model was not cancelled; (2) a second tab
+// opened mid-answer shows the same answer live and ends with the same text once; (3) Stop ends
+// the run `cancelled` and the mock's log shows the model call cancelled.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { startServer, startProxy, tempDir, waitFor, dsxBin } from "../e2e/harness.mjs";
+import { startMock, bundleApp, startPageServer, launchBrowser, pageMessages, pageStatus, assistantText, sessionEvents } from "./kit.mjs";
+
+const hasLlmProxy = (() => {
+  try {
+    return execFileSync(dsxBin, ["session", "serve", "--help"], { encoding: "utf8" }).includes("--llm-proxy");
+  } catch {
+    return false;
+  }
+})();
+
+const kTokens = 60;
+const tokenCount = (text, n) => text.split(`tok-${String(n).padStart(4, "0")} `).length - 1;
+
+for (const mode of ["proxy", "backend"]) {
+  const skip = mode === "proxy" && !hasLlmProxy ? "this dsx has no `session serve --llm-proxy`" : false;
+  describe(`${mode} mode`, { skip }, () => {
+    let mock, server, tcp, pages, browser, bundle;
+    before(async () => {
+      bundle = await bundleApp();
+      mock = await startMock({ tokens: kTokens, intervalMs: 50 });
+      server = await startServer(tempDir("dsx-kitweb-"), mode === "proxy" ? ["--llm-proxy", mock.url + "/v1"] : []);
+      tcp = await startProxy(server.url);
+      pages = await startPageServer({ bundle, dsxUrl: server.url, mockUrl: mock.url });
+      browser = await launchBrowser();
+    });
+    after(async () => {
+      await browser?.close();
+      await pages?.close();
+      await tcp?.close();
+      await server?.stop();
+      await mock?.stop();
+    });
+
+    const open = async (chat) => {
+      const page = await browser.context.newPage();
+      page.on("pageerror", (e) => console.error(`[${mode} page error]`, e.message));
+      await page.goto(`${pages.url}/?mode=${mode}&chat=${encodeURIComponent(chat)}&server=${encodeURIComponent(tcp.url)}`);
+      await waitFor(() => page.evaluate(() => window.__ready === true), "the app to load");
+      return page;
+    };
+    const send = async (page, text) => {
+      await page.fill("#input", text);
+      await page.click("#send");
+    };
+    const tokensShown = async (page, n) => waitFor(async () => tokenCount(await assistantText(page), n) > 0, `token ${n} on the page`);
+    const finished = (page) => waitFor(async () => (await pageStatus(page)) === "ready" &&
+      (await assistantText(page)).length > 0, "the answer to finish", 30000);
+    const runEnd = async (chat) => waitFor(async () => (await sessionEvents(server.url, chat)).find((e) => e.type === "run.end"), "run.end in the session");
+
+    test("1. a network cut mid-answer: the answer completes with the exact text once; the model is not cancelled", async () => {
+      const chat = `kit-${mode}-drop-${Date.now()}`;
+      const marker = `dsx-probe-${mode}-drop-${Date.now()}`;
+      const page = await open(chat);
+      const reads = [];  // the offsets the page's live reads started from
+      page.on("request", (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.endsWith("/events") && u.searchParams.get("live") === "sse") reads.push(u.searchParams.get("offset"));
+      });
+      await send(page, `count for me ${marker}`);
+      await tokensShown(page, 10);
+      const cutsBefore = tcp.cuts;
+      tcp.cut(1500);
+      const during = await assistantText(page);
+      await finished(page);
+      const msgs = await pageMessages(page);
+      assert.equal(tcp.cuts, cutsBefore + 1);
+      assert.ok(during.length < mock.expected.length, "the cut happened mid-answer");
+      assert.deepEqual(msgs.map((m) => m.role), ["user", "assistant"], "one user and one assistant message");
+      assert.equal(msgs[1].text, mock.expected, "the exact answer, each token once");
+      assert.equal(await page.evaluate(() => document.getElementById("error").textContent), "");
+      // The transport reconnected after the cut, from where it was, not from the run's start.
+      assert.ok(reads.length >= 2, `the page read the session again after the cut (reads from ${reads.join(", ")})`);
+      assert.ok(reads.at(-1) > reads[0], `the read after the cut resumed past the first one's start (${reads.join(", ")})`);
+      const end = await runEnd(chat);
+      assert.equal(end.data.reason, "done");
+      const log = await mock.log(marker);
+      assert.ok(log.some((e) => e.event === "done" && e.sent === kTokens), "the model finished its answer");
+      assert.ok(!log.some((e) => e.event === "cancel"), "a network cut never cancels the model call");
+      await page.close();
+    });
+
+    test("2. a second tab opened mid-answer shows the same answer live and ends with it once", async () => {
+      const chat = `kit-${mode}-tabs-${Date.now()}`;
+      const marker = `dsx-probe-${mode}-tabs-${Date.now()}`;
+      const page1 = await open(chat);
+      await send(page1, `count for me ${marker}`);
+      await tokensShown(page1, 5);
+      const page2 = await open(chat);
+      // Live: the second tab shows part of the answer while the first one is still streaming.
+      await waitFor(async () => (await assistantText(page2)).length > 0, "the answer in the second tab");
+      const partial2 = await assistantText(page2);
+      assert.ok(partial2.length < mock.expected.length, "the second tab saw the answer while it was being written");
+      await finished(page1);
+      await finished(page2);
+      for (const [name, p] of [["first", page1], ["second", page2]]) {
+        const msgs = await pageMessages(p);
+        assert.deepEqual(msgs.map((m) => m.role), ["user", "assistant"], `${name} tab: one user and one assistant message`);
+        assert.equal(msgs[0].text, `count for me ${marker}`, `${name} tab shows the prompt`);
+        assert.equal(msgs[1].text, mock.expected, `${name} tab: the exact answer, each token once`);
+      }
+      await page1.close();
+      await page2.close();
+    });
+
+    test("3. Stop ends the run cancelled and the model call is cancelled", async () => {
+      const chat = `kit-${mode}-stop-${Date.now()}`;
+      const marker = `dsx-probe-${mode}-stop-${Date.now()}`;
+      const page = await open(chat);
+      await send(page, `count for me ${marker}`);
+      await tokensShown(page, 10);
+      await page.click("#stop");
+      const end = await runEnd(chat);
+      assert.equal(end.data.reason, "cancelled");
+      const events = await sessionEvents(server.url, chat);
+      const cancel = events.find((e) => e.type === "control.cancel" && e.run === end.run);
+      assert.ok(cancel, "the Stop button posted control.cancel for the run");
+      const ack = events.find((e) => e.type === "control.ack" && e.id === cancel.id);
+      assert.equal(ack?.data?.outcome, "applied");
+      const log = await waitFor(async () => {
+        const l = await mock.log(marker);
+        return l.some((e) => e.event === "cancel") ? l : null;
+      }, "the mock's log to show the cancel");
+      const c = log.find((e) => e.event === "cancel");
+      assert.ok(c.sent < kTokens, `the model stopped early (sent ${c.sent} of ${kTokens})`);
+      assert.ok(!log.some((e) => e.event === "done"), "the model never finished");
+      assert.equal(await pageStatus(page), "ready");
+      const text = await assistantText(page);
+      assert.ok(text.length > 0 && mock.expected.startsWith(text), "the partial answer stays, a prefix of the full one");
+      await page.close();
+    });
+  });
+}

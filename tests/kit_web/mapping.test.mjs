@@ -1,0 +1,168 @@
+// Node-only tests of @dsx/ai-sdk-transport: the session event -> UIMessageChunk mapping, the SSE
+// parser, the UIMessage -> OpenAI conversion, and the abort rules (a Stop posts control.cancel;
+// a resume superseded by a newer one does not) with a fake fetch. No server, no browser.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  createRunChunkMapper, createSseParser, toOpenAiMessages, messageIdForRun, DsxChatTransport,
+} from "../../clients/js/ai-sdk-transport/dsx-chat-transport.js";
+
+const ev = (type, extra = {}) => ({ type, run: "r-1", ...extra });
+
+test("a run maps to start, text-start, deltas, text-end, finish", () => {
+  const m = createRunChunkMapper("r-1");
+  const chunks = [
+    ...m.startChunks(),
+    ...m.map(ev("run.start", { data: { epoch: 1 } })),
+    ...m.map(ev("msg.start", { msg: "m-1", data: { role: "assistant" } })),
+    ...m.map(ev("msg.append", { msg: "m-1", data: { text: "Hel" } })),
+    ...m.map(ev("msg.append", { msg: "m-1", data: { text: "" } })),
+    ...m.map(ev("msg.append", { msg: "m-1", data: { text: "lo" } })),
+    ...m.map(ev("msg.end", { msg: "m-1" })),
+    ...m.map(ev("run.end", { data: { reason: "done" } })),
+  ];
+  assert.deepEqual(chunks, [
+    { type: "start", messageId: messageIdForRun("r-1") },
+    { type: "text-start", id: "m-1" },
+    { type: "text-delta", id: "m-1", delta: "Hel" },
+    { type: "text-delta", id: "m-1", delta: "lo" },
+    { type: "text-end", id: "m-1" },
+    { type: "finish", finishReason: "stop" },
+  ]);
+  assert.equal(m.done, true);
+  assert.deepEqual(m.map(ev("msg.append", { msg: "m-1", data: { text: "late" } })), [], "nothing after run.end");
+});
+
+test("other runs, application and control events give no chunks", () => {
+  const m = createRunChunkMapper("r-1");
+  assert.deepEqual(m.map({ type: "msg.append", run: "r-2", msg: "m-9", data: { text: "x" } }), []);
+  assert.deepEqual(m.map({ type: "user.message", data: { text: "hi" } }), []);
+  assert.deepEqual(m.map(ev("control.cancel", { id: "k-1" })), []);
+  assert.deepEqual(m.map(ev("control.ack", { id: "k-1", data: { outcome: "applied" } })), []);
+  assert.deepEqual(m.map(null), []);
+  assert.deepEqual(m.map("x"), []);
+  assert.equal(m.done, false);
+});
+
+test("a read that starts inside a message still opens its text part; run.end closes open parts", () => {
+  const m = createRunChunkMapper("r-1");
+  assert.deepEqual(m.map(ev("msg.append", { msg: "m-1", data: { text: "a" } })),
+    [{ type: "text-start", id: "m-1" }, { type: "text-delta", id: "m-1", delta: "a" }]);
+  assert.deepEqual(m.map(ev("msg.start", { msg: "m-2" })), [{ type: "text-start", id: "m-2" }]);
+  assert.deepEqual(m.map(ev("msg.end", { msg: "m-3" })), [], "text-end only for an open part");
+  assert.deepEqual(m.map(ev("run.end", { data: { reason: "cancelled" } })), [
+    { type: "text-end", id: "m-1" }, { type: "text-end", id: "m-2" },
+    { type: "abort", reason: "cancelled" }, { type: "finish", finishReason: "other" },
+  ]);
+});
+
+test("run.end error and agent_lost become an error chunk with the reason", () => {
+  const a = createRunChunkMapper("r-1");
+  assert.deepEqual(a.map(ev("run.end", { data: { reason: "error", error: "upstream answered 500: boom" } })),
+    [{ type: "error", errorText: "upstream answered 500: boom" }]);
+  const b = createRunChunkMapper("r-1");
+  assert.match(b.map(ev("run.end", { data: { reason: "agent_lost" } }))[0].errorText, /lease lapsed/);
+  const c = createRunChunkMapper("r-1");
+  assert.deepEqual(c.map(ev("run.end", { data: { reason: "error" } })), [{ type: "error", errorText: "the run ended: error" }]);
+});
+
+test("hostile event shapes never throw and give no chunks", () => {
+  const m = createRunChunkMapper("r-1");
+  for (const bad of [ev("msg.append", { msg: 5, data: { text: "x" } }), ev("msg.append", { msg: "m", data: { text: 5 } }),
+    ev("msg.append", { msg: "m", data: null }), ev("msg.start", { msg: { a: 1 } }), ev("msg.end", {}), { run: "r-1" }]) {
+    assert.deepEqual(m.map(bad), []);
+  }
+  assert.deepEqual(m.map(ev("run.end", { data: "nope" })), [{ type: "finish", finishReason: "stop" }], "run.end without a reason: done");
+});
+
+test("the SSE parser splits events across chunk boundaries, CRLF and comments", () => {
+  const got = [];
+  const p = createSseParser((e) => got.push(e));
+  const text = "retry: 1000\r\n\r\nid: 0_1\r\ndata: {\"a\":1}\r\n\r\n: keep-alive\n\nevent: presence\ndata: {}\n\nid: 0_2\ndata: x\ndata: y\n\n";
+  for (const c of text) p.push(c);  // one character at a time
+  assert.deepEqual(got, [
+    { event: "message", id: "0_1", data: "{\"a\":1}" },
+    { event: "presence", id: null, data: "{}" },
+    { event: "message", id: "0_2", data: "x\ny" },
+  ]);
+});
+
+test("UIMessages become OpenAI chat messages (text parts joined, empty assistant turns dropped)", () => {
+  assert.deepEqual(toOpenAiMessages([
+    { role: "system", parts: [{ type: "text", text: "be brief" }] },
+    { role: "user", parts: [{ type: "text", text: "a" }, { type: "file", url: "x" }, { type: "text", text: "b" }] },
+    { role: "assistant", parts: [{ type: "step-start" }] },
+    { role: "tool", parts: [] },
+    null,
+  ]), [{ role: "system", content: "be brief" }, { role: "user", content: "ab" }]);
+});
+
+// A fake server: GET …/events?live=sse streams `events` and then stays open until aborted;
+// POST …/events records the body.
+function fakeFetch(events) {
+  const posts = [];
+  const fetch = async (url, init = {}) => {
+    const u = new URL(url);
+    if (init.method === "POST") {
+      posts.push({ path: u.pathname, body: JSON.parse(init.body), headers: init.headers });
+      return new Response(JSON.stringify({ offset: "0_9", outcome: { outcome: "pending" } }), { status: 200 });
+    }
+    const body = new ReadableStream({
+      start(c) {
+        for (const e of events) c.enqueue(new TextEncoder().encode(`id: ${e.offset}\ndata: ${JSON.stringify(e)}\n\n`));
+        init.signal?.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError")));
+      },
+    });
+    return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+  };
+  return { fetch, posts };
+}
+
+const started = [{ offset: "0_1", type: "run.start", run: "r-1" }, { offset: "0_2", type: "msg.start", run: "r-1", msg: "m" },
+  { offset: "0_3", type: "msg.append", run: "r-1", msg: "m", data: { text: "hi" } }];
+
+async function readUntil(reader, n) {
+  const out = [];
+  while (out.length < n) out.push((await reader.read()).value);
+  return out;
+}
+
+test("the abort signal (Stop) posts control.cancel for the run, with the token", async () => {
+  const f = fakeFetch(started);
+  const t = new DsxChatTransport({ server: "http://dsx.test", token: "tok", fetch: f.fetch, storage: null,
+    start: async () => ({ run: "r-1", offset: "-1" }) });
+  const stop = new AbortController();
+  const s = await t.sendMessages({ chatId: "c1", messages: [], abortSignal: stop.signal, trigger: "submit-message" });
+  const r = s.getReader();
+  assert.deepEqual((await readUntil(r, 3)).map((c) => c.type), ["start", "text-start", "text-delta"]);
+  stop.abort();
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(f.posts.length, 1);
+  assert.equal(f.posts[0].path, "/v1/session/c1/events");
+  assert.deepEqual(f.posts[0].body, { type: "control.cancel", run: "r-1", data: { reason: "user pressed stop" } });
+  assert.equal(f.posts[0].headers.Authorization, "Bearer tok");
+});
+
+test("a resume aborted because a newer request for the chat started does not cancel", async () => {
+  const f = fakeFetch(started);
+  const t = new DsxChatTransport({ server: "http://dsx.test", fetch: f.fetch, storage: null,
+    start: async () => ({ run: "r-1", offset: "-1" }) });
+  const first = new AbortController();
+  const s = await t.sendMessages({ chatId: "c1", messages: [], abortSignal: first.signal, trigger: "submit-message" });
+  await readUntil(s.getReader(), 3);
+  // What AbstractChat does: abort the old request, then (synchronously) call the transport again.
+  first.abort();
+  const second = new AbortController();
+  const again = t.sendMessages({ chatId: "c1", messages: [], abortSignal: second.signal, trigger: "submit-message" });
+  const s2 = await again;
+  await new Promise((res) => setTimeout(res, 20));
+  assert.deepEqual(f.posts, [], "no control.cancel");
+  await s2.cancel();  // the reader goes away: the stream stops reading, and cancels nothing
+  await new Promise((res) => setTimeout(res, 20));
+  assert.deepEqual(f.posts, [], "cancelling the stream (not the signal) posts nothing");
+});
+
+test("a start callback must return {run, offset}", async () => {
+  const t = new DsxChatTransport({ storage: null, fetch: async () => { throw new Error("no"); }, start: async () => ({ run: "r-1" }) });
+  await assert.rejects(t.sendMessages({ chatId: "c", messages: [] }), /must return \{run, offset\}/);
+});

@@ -1,0 +1,77 @@
+// The transport in Node against a real `dsx session serve` (no browser): reconnectToStream
+// answers null without an active run and replays the active run from its start when nothing
+// is stored (a new device: the run's start comes from the session view); loadMessages builds
+// the history; the server serves the module at /ui/kit/dsx-chat-transport.js.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { startServer, tempDir } from "../e2e/harness.mjs";
+import { here } from "./kit.mjs";
+import { DsxChatTransport, messageIdForRun } from "../../clients/js/ai-sdk-transport/dsx-chat-transport.js";
+
+let server;
+before(async () => { server = await startServer(tempDir("dsx-kitweb-node-")); });
+after(async () => { await server?.stop(); });
+
+const post = async (sid, ev) => {
+  const r = await fetch(`${server.url}/v1/session/${encodeURIComponent(sid)}/events`, { method: "POST", body: JSON.stringify(ev) });
+  const j = await r.json();
+  assert.ok(r.ok, `${ev.type}: ${r.status} ${j.error}`);
+  return j;
+};
+async function collect(stream) {
+  const out = [];
+  for await (const c of stream) out.push(c);
+  return out;
+}
+
+test("reconnectToStream: null without a session or an active run; the active run from its start otherwise", async () => {
+  const sid = `node-${Date.now()}`;
+  const t = new DsxChatTransport({ server: server.url, storage: null });
+  assert.equal(await t.reconnectToStream({ chatId: sid }), null, "no session: null");
+  await fetch(`${server.url}/v1/session/${sid}`, { method: "PUT" });
+  await post(sid, { type: "user.message", data: { text: "count" } });
+  assert.equal(await t.reconnectToStream({ chatId: sid }), null, "no run: null");
+  const { run } = await post(sid, { type: "run.start" });
+  await post(sid, { type: "msg.start", run, msg: "m1", data: { role: "assistant" } });
+  await post(sid, { type: "msg.append", run, msg: "m1", data: { text: "one " } });
+  await post(sid, { type: "msg.append", run, msg: "m1", data: { text: "two " } });
+  // A transport with nothing stored (another device) finds the run's start in the view.
+  const s = await new DsxChatTransport({ server: server.url, storage: null }).reconnectToStream({ chatId: sid });
+  assert.ok(s, "an active run: a stream");
+  const got = collect(s);
+  await post(sid, { type: "msg.append", run, msg: "m1", data: { text: "three" } });
+  await post(sid, { type: "msg.end", run, msg: "m1" });
+  await post(sid, { type: "run.end", run, data: { reason: "done" } });
+  const chunks = await got;
+  assert.equal(chunks[0].type, "start");
+  assert.equal(chunks[0].messageId, messageIdForRun(run));
+  assert.equal(chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join(""), "one two three", "the whole run, once");
+  assert.deepEqual(chunks.slice(-2).map((c) => c.type), ["text-end", "finish"]);
+  assert.equal(await t.reconnectToStream({ chatId: sid }), null, "ended: null");
+
+  const history = await t.loadMessages(sid);
+  assert.deepEqual(history.map((m) => [m.role, m.parts.map((p) => p.text).join("")]), [["user", "count"], ["assistant", "one two three"]]);
+  assert.equal(history[1].id, messageIdForRun(run));
+});
+
+test("a refused read (404: no such session) ends the stream with an error chunk, not a retry loop", async () => {
+  const t = new DsxChatTransport({ server: server.url, storage: null, start: async () => ({ run: "r-x", offset: "-1", sessionId: "no-such-session-" + Date.now() }) });
+  const chunks = await collect(await t.sendMessages({ chatId: "c", messages: [] }));
+  assert.equal(chunks.at(-1).type, "error");
+  assert.match(chunks.at(-1).errorText, /HTTP 404/);
+});
+
+test("dsx session serve serves the module at /ui/kit/dsx-chat-transport.js", async (t) => {
+  const res = await fetch(`${server.url}/ui/kit/dsx-chat-transport.js`);
+  const body = await res.text();
+  if ((res.headers.get("content-type") || "").startsWith("text/html")) {
+    // lib/session/server/ui_routes.cpp looks up assets only for names without '/'.
+    t.todo("the /ui route does not yet look up kit/ assets (the lead's one-line change to ui_routes.cpp)");
+    return;
+  }
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /^text\/javascript/);
+  assert.equal(body, fs.readFileSync(path.join(here, "../../clients/js/ai-sdk-transport/dsx-chat-transport.js"), "utf8"));
+});
