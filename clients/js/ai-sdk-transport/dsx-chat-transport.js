@@ -249,8 +249,10 @@ export class DsxChatTransport {
   //                metadata}) => {run, offset, sessionId?}: the app's own backend starts the
   //                agent, which writes the run into the session; replaces the proxy request.
   //                `offset` is where to read the run from (any offset before its run.start).
-  //   storage      a Storage-like object ({getItem,setItem,removeItem}); default localStorage
-  //                where available, else memory; null: memory
+  //   storage      where the chat's current run is remembered (session, run, the offset its
+  //                reading starts at) for a reload or another tab: a Storage-like object
+  //                ({getItem,setItem,removeItem}); default localStorage where available, else
+  //                memory; null: memory. Without it, resume finds the run in the session view.
   //   fetch        fetch implementation (default globalThis.fetch)
   //   retryDelaysMs delays between reconnects after a drop (the last one repeats)
   //   idleTimeoutMs no byte for this long on a live read = a dead connection: reconnect (the
@@ -293,7 +295,7 @@ export class DsxChatTransport {
     } else {
       ({ sessionId, run, offset } = await this.#startThroughProxy(sessionId, messages, headers, body));
     }
-    this.#save(chatId, { session: sessionId, run, start: offset, last: offset });
+    this.#save(chatId, { session: sessionId, run, start: offset });
     return this.#runStream({ chatId, sessionId, run, from: offset, abortSignal, gen });
   }
 
@@ -317,7 +319,7 @@ export class DsxChatTransport {
       from = await this.#runStartOffset(sessionId, pick.run, abortSignal);
       if (from === null) return null;  // ended between the two reads
     }
-    this.#save(chatId, { session: sessionId, run: pick.run, start: from, last: from });
+    this.#save(chatId, { session: sessionId, run: pick.run, start: from });
     return this.#runStream({ chatId, sessionId, run: pick.run, from, abortSignal, gen });
   }
 
@@ -476,7 +478,9 @@ export class DsxChatTransport {
       // (that call is made synchronously after the abort): that is not a Stop.
       setTimeout(() => {
         if (transport.generation.get(chatId) !== gen || mapper.done) return;
-        transport.#postCancel(sessionId, run, "user pressed stop");
+        transport.#postCancel(sessionId, run, "user pressed stop").then((r) => {
+          if (r && r.error && typeof console !== "undefined") console.warn(`DsxChatTransport: Stop could not cancel run '${run}': ${r.error}`);
+        });
       }, 0);
     };
 
@@ -496,12 +500,8 @@ export class DsxChatTransport {
           try {
             await transport.#readOnce(sessionId, last, stop.signal, (ev) => {
               gotSomething = true;
-              if (typeof ev.offset === "string") {
-                last = ev.offset;
-              }
+              if (typeof ev.offset === "string") last = ev.offset;  // a reconnect resumes right after it
               emit(mapper.map(ev));
-              const saved = transport.#load(chatId);
-              if (saved && saved.run === run) transport.#save(chatId, { ...saved, last });
               return mapper.done;
             });
             // The server closed a live read (shutdown, stalled write): reconnect.
