@@ -1,0 +1,31 @@
+'use client';
+import { useChat } from '@ai-sdk/react';
+import { DsxChatTransport } from '@dsx/ai-sdk-transport';
+import { useState } from 'react';
+
+// The client change: useChat reads the run from the session by offset (resume after a drop or a
+// reload, the same answer in every tab), and Stop posts control.cancel for the run. The answer is
+// kept by the session, so the browser no longer saves it (the old /api/messages route is gone).
+const transport = new DsxChatTransport({
+  server: process.env.NEXT_PUBLIC_DSX_URL,
+  start: async ({ chatId, messages }) => {
+    const res = await fetch('/api/chat', { method: 'POST', body: JSON.stringify({ id: chatId, messages }) });
+    return res.json();
+  },
+});
+
+export default function Chat({ chatId }: { chatId: string }) {
+  const [input, setInput] = useState('');
+  const { messages, sendMessage, status, stop } = useChat({ id: chatId, resume: true, transport });
+  return (
+    <div>
+      {messages.map((m) => (
+        <p key={m.id}>{m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('')}</p>
+      ))}
+      <form onSubmit={(e) => { e.preventDefault(); sendMessage({ text: input }); setInput(''); }}>
+        <input value={input} onChange={(e) => setInput(e.target.value)} />
+        {status === 'streaming' ? <button type="button" onClick={() => stop()}>Stop</button> : <button>Send</button>}
+      </form>
+    </div>
+  );
+}
