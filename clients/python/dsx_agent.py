@@ -88,12 +88,13 @@ class RunCancelled(Exception):
 
 
 class _Answer:
-    __slots__ = ("status", "body", "headers")
+    __slots__ = ("status", "body", "headers", "retried")
 
-    def __init__(self, status, body, headers):
+    def __init__(self, status, body, headers, retried=False):
         self.status = status
         self.body = body
         self.headers = headers
+        self.retried = retried  # sent again after a try that may have reached a server
 
     @property
     def ok(self):
@@ -173,6 +174,7 @@ class _Conn:
         self.timeout = timeout
         self._conn = None
         self._origin = None
+        self.resent = False
 
     def close(self):
         if self._conn is not None:
@@ -187,6 +189,7 @@ class _Conn:
         if self._origin != origin:
             self.close()
         fresh = self._conn is None
+        self.resent = False  # the request went out twice (the first try may have landed)
         for attempt in (0, 1):
             if self._conn is None:
                 u = urllib.parse.urlsplit(origin)
@@ -214,6 +217,7 @@ class _Conn:
                 if attempt == 0 and not fresh and isinstance(
                         e, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
                     fresh = True
+                    self.resent = True
                     continue
                 raise _Transport("%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__)
         raise _Transport("unreachable")
@@ -263,6 +267,8 @@ class _Client:
             index, origin = self.servers.current()
             try:
                 status, rh, data = conn.exchange(origin, method, path, payload, hdrs, timeout)
+                if conn.resent:
+                    last = last or "%s: connection closed, request sent again" % origin
                 if status not in (502, 503, 504):
                     parsed = None
                     if data:
@@ -270,7 +276,7 @@ class _Client:
                             parsed = _json.loads(data.decode("utf-8", "replace"))
                         except ValueError:
                             parsed = {"error": data[:300].decode("utf-8", "replace").strip()}
-                    return _Answer(status, parsed, rh)
+                    return _Answer(status, parsed, rh, retried=bool(last))
                 last = "%s answered HTTP %d" % (origin, status)
             except _Transport as e:
                 last = "%s: %s" % (origin, e)
@@ -307,6 +313,13 @@ class _Client:
                 raise
             if a.ok:
                 producer.seq += 1
+            elif a.retried:
+                # Refused after a retry: an earlier try may have landed (the server checks the
+                # session state, e.g. "no pending control request", before the producer's seq),
+                # so this seq may be taken. Reusing it would make the next write a 'duplicate'
+                # that is never stored: move to a new epoch instead.
+                producer.epoch = max(producer.epoch + 1, int(time.time() * 1000))
+                producer.seq = 0
             return a
 
 
@@ -949,7 +962,8 @@ class Run:
             draft = {"type": "control.ack", "run": self.id, "id": ctl.id, "data": data}
             a = self._client.post_events(self._aconn, self.session, draft, self._ack_producer,
                                          self._client.retry_for)
-            if not a.ok:
+            landed = a.retried and a.status == 409 and "no pending control request" in a.error_text()
+            if not a.ok and not landed:  # (landed: our earlier try was stored, its answer lost)
                 raise _refusal("cannot acknowledge %s '%s'" % (ctl.kind, ctl.id), a, self._client.has_token)
             ctl.outcome = outcome
             if ctl.kind == "cancel" and outcome == "applied":
