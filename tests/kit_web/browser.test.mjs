@@ -1,5 +1,6 @@
 // The AI SDK transport in a real AI SDK app (@ai-sdk/react useChat, ai 6.0.325) in headless
-// Chromium, against a real `dsx session serve` and `dsx audit mock-llm` (60 tokens, 50 ms apart):
+// Chromium, against a real `dsx session serve` and `dsx audit mock-llm` (100 tokens, 60 ms apart:
+// a 6 s answer, so a cut, a second tab and Stop land mid-answer even on a loaded machine):
 //   proxy:   the transport's default, the durable LLM proxy (`--llm-proxy <mock>/v1`);
 //   backend: the transport's `start` option, the app's own backend writing the run.
 // Each mode: (1) a network cut mid-answer (every connection reset, new ones refused), then the
@@ -20,7 +21,7 @@ const hasLlmProxy = (() => {
   }
 })();
 
-const kTokens = 60;
+const kTokens = 100;
 const tokenCount = (text, n) => text.split(`tok-${String(n).padStart(4, "0")} `).length - 1;
 
 for (const mode of ["proxy", "backend"]) {
@@ -29,7 +30,7 @@ for (const mode of ["proxy", "backend"]) {
     let mock, server, tcp, pages, browser, bundle;
     before(async () => {
       bundle = await bundleApp();
-      mock = await startMock({ tokens: kTokens, intervalMs: 50 });
+      mock = await startMock({ tokens: kTokens, intervalMs: 60 });
       server = await startServer(tempDir("dsx-kitweb-"), mode === "proxy" ? ["--llm-proxy", mock.url + "/v1"] : []);
       tcp = await startProxy(server.url);
       pages = await startPageServer({ bundle, dsxUrl: server.url, mockUrl: mock.url });

@@ -1,13 +1,15 @@
 // The transport in Node against a real `dsx session serve` (no browser): reconnectToStream
 // answers null without an active run and replays the active run from its start when nothing
 // is stored (a new device: the run's start comes from the session view); loadMessages builds
-// the history; the server serves the module at /ui/kit/dsx-chat-transport.js.
+// the history; auth through the LLM proxy; the server serves the module at
+// /ui/kit/dsx-chat-transport.js.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { startServer, tempDir } from "../e2e/harness.mjs";
-import { here } from "./kit.mjs";
+import { execFileSync } from "node:child_process";
+import { startServer, tempDir, mintToken, dsxBin } from "../e2e/harness.mjs";
+import { here, startMock } from "./kit.mjs";
 import { DsxChatTransport, messageIdForRun } from "../../clients/js/ai-sdk-transport/dsx-chat-transport.js";
 
 let server;
@@ -74,4 +76,32 @@ test("dsx session serve serves the module at /ui/kit/dsx-chat-transport.js", asy
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type"), /^text\/javascript/);
   assert.equal(body, fs.readFileSync(path.join(here, "../../clients/js/ai-sdk-transport/dsx-chat-transport.js"), "utf8"));
+});
+
+// Through the real LLM proxy with auth on: the token goes to the proxy as X-Dsx-Token and to the
+// session reads as Authorization: Bearer; no token is a clear 401 from sendMessages.
+test("with auth: through the LLM proxy with a token, the full answer; without one, a clear 401", async (t) => {
+  if (!execFileSync(dsxBin, ["session", "serve", "--help"], { encoding: "utf8" }).includes("--llm-proxy")) {
+    t.skip("this dsx has no `session serve --llm-proxy`");
+    return;
+  }
+  const dir = tempDir("dsx-kitweb-auth-");
+  const key = path.join(dir, "key");
+  fs.writeFileSync(key, "k".repeat(48));
+  const mock = await startMock({ tokens: 12, intervalMs: 5 });
+  const authed = await startServer(dir, ["--auth-key-file", key, "--llm-proxy", mock.url + "/v1"]);
+  try {
+    const token = mintToken(key, "alice", "read,append,run,cancel_own");
+    const tr = new DsxChatTransport({ server: authed.url, token: async () => token, storage: null, model: "dsx-mock" });
+    const messages = [{ id: "u1", role: "user", parts: [{ type: "text", text: "count dsx-probe-node-auth" }] }];
+    const chunks = await collect(await tr.sendMessages({ chatId: `auth-${Date.now()}`, messages, trigger: "submit-message" }));
+    assert.equal(chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join(""), mock.expected);
+    assert.equal(chunks.at(-1).type, "finish");
+    const anon = new DsxChatTransport({ server: authed.url, storage: null, model: "dsx-mock" });
+    await assert.rejects(anon.sendMessages({ chatId: `auth-anon-${Date.now()}`, messages, trigger: "submit-message" }),
+      (e) => e.status === 401 && /LLM proxy refused the request: HTTP 401/.test(e.message));
+  } finally {
+    await authed.stop();
+    await mock.stop();
+  }
 });
