@@ -6,7 +6,8 @@
 // Each mode: (1) a network cut mid-answer (every connection reset, new ones refused), then the
 // answer completes with the exact text once and the model was not cancelled; (2) a second tab
 // opened mid-answer shows the same answer live and ends with the same text once; (3) Stop ends
-// the run `cancelled` and the mock's log shows the model call cancelled.
+// the run `cancelled`, the mock's log shows the model call cancelled, and a tab watching the run
+// ends with exactly the text the session kept.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -121,6 +122,8 @@ for (const mode of ["proxy", "backend"]) {
       const page = await open(chat);
       await send(page, `count for me ${marker}`);
       await tokensShown(page, 10);
+      const watcher = await open(chat);  // a second tab watching the run
+      await tokensShown(watcher, 11);
       await page.click("#stop");
       const end = await runEnd(chat);
       assert.equal(end.data.reason, "cancelled");
@@ -139,7 +142,13 @@ for (const mode of ["proxy", "backend"]) {
       assert.equal(await pageStatus(page), "ready");
       const text = await assistantText(page);
       assert.ok(text.length > 0 && mock.expected.startsWith(text), "the partial answer stays, a prefix of the full one");
+      // The watching tab sees the run end too: ready, no error, exactly the text the session kept.
+      const kept = events.filter((e) => e.type === "msg.append" && e.run === end.run).map((e) => e.data.text).join("");
+      await waitFor(async () => (await pageStatus(watcher)) === "ready", "the watching tab to see the run end");
+      assert.equal(await assistantText(watcher), kept);
+      assert.equal(await watcher.evaluate(() => document.getElementById("error").textContent), "");
       await page.close();
+      await watcher.close();
     });
   });
 }

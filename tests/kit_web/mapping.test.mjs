@@ -162,6 +162,17 @@ test("a resume aborted because a newer request for the chat started does not can
   assert.deepEqual(f.posts, [], "cancelling the stream (not the signal) posts nothing");
 });
 
+test("a Stop pressed before the run is known still cancels it once it is", async () => {
+  const f = fakeFetch(started);
+  const stop = new AbortController();
+  const t = new DsxChatTransport({ server: "http://dsx.test", fetch: f.fetch, storage: null,
+    start: async () => { stop.abort(); return { run: "r-1", offset: "-1" }; } });
+  const s = await t.sendMessages({ chatId: "c2", messages: [], abortSignal: stop.signal, trigger: "submit-message" });
+  await new Promise((res) => setTimeout(res, 20));
+  assert.deepEqual(f.posts.map((p) => p.body), [{ type: "control.cancel", run: "r-1", data: { reason: "user pressed stop" } }]);
+  await s.cancel();
+});
+
 test("a start callback must return {run, offset}", async () => {
   const t = new DsxChatTransport({ storage: null, fetch: async () => { throw new Error("no"); }, start: async () => ({ run: "r-1" }) });
   await assert.rejects(t.sendMessages({ chatId: "c", messages: [] }), /must return \{run, offset\}/);

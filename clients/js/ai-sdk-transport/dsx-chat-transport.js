@@ -312,7 +312,7 @@ export class DsxChatTransport {
       this.#forget(chatId);
       return null;
     }
-    let pick = saved && active.find((r) => r.run === saved.run);
+    let pick = saved && isOffset(saved.start) && active.find((r) => r.run === saved.run);
     let from = pick ? saved.start : null;
     if (!pick) {
       pick = active.find((r) => r.lane === "main") || active[active.length - 1];
