@@ -163,6 +163,14 @@ class LifecycleTest(Base):
         self.assertEqual(run.fragments, 4)
         self.assertEqual(agent.session_info("chat/1")["runs"], [])
 
+    def test_large_appends_are_split_below_the_body_limit(self):
+        agent = self.agent(self.url)
+        big = "".join(chr(0x41 + i % 26) if i % 7 else "é" for i in range(300000))
+        with agent.run("chat/big") as run:
+            run.append(big)
+            run.append("🚀" * 70000)  # 4-byte characters: 280 KB in one append
+        self.assertEqual(self.text_of(self.events("chat/big"), run.id), big + "🚀" * 70000)
+
     def test_exception_ends_error_and_run_cancelled_ends_cancelled(self):
         agent = self.agent(self.url)
         with self.assertRaises(ZeroDivisionError):
