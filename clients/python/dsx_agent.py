@@ -308,8 +308,7 @@ class _Client:
                 # Given up without knowing whether it landed: the next write must not reuse
                 # this seq (a landed one would make it a 'duplicate' and drop it). A new epoch
                 # starts at seq 0 and fences any late copy of this request (403).
-                producer.epoch = max(producer.epoch + 1, int(time.time() * 1000))
-                producer.seq = 0
+                producer.new_epoch()
                 raise
             if a.ok:
                 producer.seq += 1
@@ -318,8 +317,7 @@ class _Client:
                 # session state, e.g. "no pending control request", before the producer's seq),
                 # so this seq may be taken. Reusing it would make the next write a 'duplicate'
                 # that is never stored: move to a new epoch instead.
-                producer.epoch = max(producer.epoch + 1, int(time.time() * 1000))
-                producer.seq = 0
+                producer.new_epoch()
             return a
 
 
@@ -329,6 +327,11 @@ class _Producer:
         self.epoch = int(time.time() * 1000)  # a later instance of the same id fences this one
         self.seq = 0
         self.lock = threading.Lock()
+
+    def new_epoch(self):
+        """A higher epoch from seq 0: fences every request of the old one (403 if it arrives)."""
+        self.epoch = max(self.epoch + 1, int(time.time() * 1000))
+        self.seq = 0
 
 
 def _new_id(prefix):
