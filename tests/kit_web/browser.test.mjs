@@ -10,25 +10,17 @@
 // ends with exactly the text the session kept.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { startServer, startProxy, tempDir, waitFor, dsxBin } from "../e2e/harness.mjs";
+import { startServer, startProxy, tempDir, waitFor } from "../e2e/harness.mjs";
 import { startMock, bundleApp, startPageServer, launchBrowser, pageMessages, pageStatus, assistantText, sessionEvents } from "./kit.mjs";
 
-const hasLlmProxy = (() => {
-  try {
-    return execFileSync(dsxBin, ["session", "serve", "--help"], { encoding: "utf8" }).includes("--llm-proxy");
-  } catch {
-    return false;
-  }
-})();
 
 const kTokens = 100;
 const tokenCount = (text, n) => text.split(`tok-${String(n).padStart(4, "0")} `).length - 1;
 
 for (const mode of ["proxy", "backend"]) {
-  const skip = mode === "proxy" && !hasLlmProxy ? "this dsx has no `session serve --llm-proxy`" : false;
-  describe(`${mode} mode`, { skip }, () => {
+  describe(`${mode} mode`, () => {
     let mock, server, tcp, pages, browser, bundle;
+    let lastChat;  // the chat test 1 completed
     before(async () => {
       bundle = await bundleApp();
       mock = await startMock({ tokens: kTokens, intervalMs: 60 });
@@ -63,6 +55,7 @@ for (const mode of ["proxy", "backend"]) {
 
     test("1. a network cut mid-answer: the answer completes with the exact text once; the model is not cancelled", async () => {
       const chat = `kit-${mode}-drop-${Date.now()}`;
+      lastChat = chat;
       const marker = `dsx-probe-${mode}-drop-${Date.now()}`;
       const page = await open(chat);
       const reads = [];  // the offsets the page's live reads started from
@@ -90,6 +83,23 @@ for (const mode of ["proxy", "backend"]) {
       const log = await mock.log(marker);
       assert.ok(log.some((e) => e.event === "done" && e.sent === kTokens), "the model finished its answer");
       assert.ok(!log.some((e) => e.event === "cancel"), "a network cut never cancels the model call");
+      await page.close();
+    });
+
+    test("1b. the module works in the browser without a bundler: a plain import reads the chat's history", async () => {
+      const page = await open(`kit-${mode}-plain-${Date.now()}`);
+      // From the dsx server where it serves the kit (GET /ui/kit/dsx-chat-transport.js), else
+      // the same file from the page's server.
+      const served = await fetch(`${server.url}/ui/kit/dsx-chat-transport.js`);
+      const src = (served.headers.get("content-type") || "").startsWith("text/javascript")
+        ? `${tcp.url}/ui/kit/dsx-chat-transport.js` : `${pages.url}/kit/dsx-chat-transport.js`;
+      const history = await page.evaluate(async ({ src, server, chat }) => {
+        const { DsxChatTransport } = await import(src);
+        const t = new DsxChatTransport({ server });
+        return (await t.loadMessages(chat)).map((m) => [m.role, m.parts.map((p) => p.text).join("")]);
+      }, { src, server: tcp.url, chat: lastChat });
+      assert.deepEqual(history.map((h) => h[0]), ["user", "assistant"]);
+      assert.equal(history[1][1], mock.expected);
       await page.close();
     });
 

@@ -131,6 +131,9 @@ export async function startPageServer({ bundle, dsxUrl, mockUrl }) {
       const u = new URL(req.url, "http://x");
       if (req.method === "GET" && u.pathname === "/") {
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
+      } else if (req.method === "GET" && u.pathname === "/kit/dsx-chat-transport.js") {  // the module, unbundled
+        res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" })
+          .end(fs.readFileSync(path.join(here, "../../clients/js/ai-sdk-transport/dsx-chat-transport.js")));
       } else if (req.method === "GET" && u.pathname === "/bundle.js") {
         res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(bundle);
       } else if (req.method === "POST" && u.pathname === "/start") {
