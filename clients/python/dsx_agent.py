@@ -234,6 +234,7 @@ class _Client:
     def __init__(self, servers, token, timeout, retry_for):
         self.servers = servers
         self._token = token
+        self.token_generation = 0  # bumped by set_token
         self.timeout = timeout
         self.retry_for = retry_for
 
@@ -461,6 +462,7 @@ class Run:
         self.lost = False
         self.lost_reason = None
         self.controls_seen = []  # every Control received, in order
+        self.reconnects = 0  # times the control stream was opened again (drop, restart, new token)
         self._started = False
         self._ended = False
         self._ending = False
@@ -834,6 +836,7 @@ class Run:
                 cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
                 conn = cls(u.hostname, u.port, timeout=_SSE_READ_TIMEOUT)
                 self._follow_conn = conn
+                token_used = self._client.token_generation
                 outage = False
                 try:
                     if self._stop.is_set():
@@ -853,16 +856,22 @@ class Run:
                                 err = _json.loads(body.decode("utf-8", "replace")).get("error")
                             except Exception:
                                 err = None
+                            if resp.status == 401 and self._new_token_since(token_used):
+                                continue  # DsxAgent.set_token: go on with the new one
                             self._follow_failed(resp.status, err or "HTTP %d" % resp.status)
                             return
                     else:
                         delay, round_failures = 0.1, 0
+                        if self._follow_ready.is_set():
+                            self.reconnects += 1
                         self._follow_ready.set()
                         for kind, eid, data in _sse_events(resp):
                             if eid:
                                 last_id = eid
                             if kind == "error":
                                 st = data.get("status") if isinstance(data, dict) else None
+                                if st == 401 and self._new_token_since(token_used):
+                                    break  # the token expired and was replaced: reconnect
                                 if st in (401, 403, 404):
                                     self._follow_failed(st, data.get("error", ""))
                                     return
@@ -874,7 +883,8 @@ class Run:
                                 continue
                             if not self._on_event(data) or self._stop.is_set():
                                 return
-                        outage = True  # the stream ended: the server went away
+                        else:
+                            outage = True  # the stream ended: the server went away
                 except (OSError, http.client.HTTPException, ValueError):
                     outage = True
                 finally:
@@ -896,6 +906,15 @@ class Run:
                     delay = min(delay * 2, 2.0)
         finally:
             self._end_subscribers()
+
+    def _new_token_since(self, generation, grace=30.0):
+        """After a 401: has DsxAgent.set_token() replaced the token used? Waits up to `grace`
+        seconds for a refresh that comes a little late."""
+        deadline = time.monotonic() + grace
+        while self._client.token_generation == generation:
+            if time.monotonic() > deadline or self._stop.wait(0.1):
+                return False
+        return True
 
     def _follow_failed(self, status, error):
         if not self._stop.is_set():
@@ -1202,6 +1221,13 @@ class DsxAgent:
             with self._plock:
                 self._conns.append(c)
         return c
+
+    def set_token(self, token):
+        """Replaces the bearer token (a refreshed one, same principal) for every later request of
+        this agent and its runs; a run's control stream ended by the old token's expiry
+        reconnects with it. Refresh before `exp` (or within 30 s after) to keep a long run."""
+        self._client._token = token or None
+        self._client.token_generation += 1
 
     def close(self):
         """Closes the agent's own connections (runs close theirs when they end)."""

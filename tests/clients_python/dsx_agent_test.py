@@ -106,9 +106,9 @@ class Base(unittest.TestCase):
         self.addCleanup(a.close)
         return a
 
-    def token(self, sub, rights, session="*"):
+    def token(self, sub, rights, session="*", ttl="1h"):
         out = subprocess.run([DSX, "session", "token", "--auth-key-file", self.key, "--sub", sub, "--rights", rights,
-                              "--session", session, "--ttl", "1h"], check=True, capture_output=True, text=True)
+                              "--session", session, "--ttl", ttl], check=True, capture_output=True, text=True)
         return out.stdout.strip().splitlines()[-1]
 
     def events(self, session, token=None, offset="-1"):
@@ -388,6 +388,22 @@ class AuthTest(Base):
         evs = self.events("chat/deaf", token=self.token("r", "read"))
         self.assertEqual([e["type"] for e in evs], ["run.start", "run.end"])
         self.assertEqual(evs[-1]["data"]["reason"], "error")
+
+    def test_a_refreshed_token_keeps_a_run_past_the_old_ones_expiry(self):
+        short = self.token("agent-2", "read,append,run", "chat/*", ttl="2s")
+        expires = time.time() + 2
+        agent = self.agent(self.url, token=short)
+        with agent.run("chat/refresh", lease_ms=1000) as run:
+            agent.set_token(self.token("agent-2", "read,append,run", "chat/*"))
+            # The control stream opened with the short token ends at its expiry (event: error
+            # 401) and comes back with the new one.
+            wait_for(lambda: run.reconnects >= 1, 15, "the control stream to reconnect with the new token")
+            self.assertGreater(time.time(), expires - 1)
+            self.agent(self.url, token=self.token("alice", "cancel_any", "chat/*")).cancel("chat/refresh", run.id)
+            self.assertTrue(run.wait_cancelled(10))
+        self.assertIsNone(run.follow_error)
+        self.assertEqual(run.reason, "cancelled")
+        self.assertIsNone(run.error)
 
     def test_token_from_env_runs_and_receives_controls(self):
         os.environ["DSX_TOKEN"] = self.token("agent-1", "read,append,run", "chat/*")
