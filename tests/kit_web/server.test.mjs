@@ -94,7 +94,7 @@ test("with auth: through the LLM proxy with a token, the full answer; without on
     assert.equal(chunks.at(-1).type, "finish");
     const anon = new DsxChatTransport({ server: authed.url, storage: null, model: "dsx-mock" });
     await assert.rejects(anon.sendMessages({ chatId: `auth-anon-${Date.now()}`, messages, trigger: "submit-message" }),
-      (e) => e.status === 401 && /LLM proxy refused the request: HTTP 401/.test(e.message));
+      (e) => e.status === 401 && /LLM proxy request failed: HTTP 401/.test(e.message));
   } finally {
     await authed.stop();
     await mock.stop();

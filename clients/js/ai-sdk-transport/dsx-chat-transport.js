@@ -153,7 +153,9 @@ async function errorText(res, what) {
     const t = await res.text();
     try {
       const j = JSON.parse(t);
-      detail = j && typeof j.error === "string" ? j.error : t;
+      // dsx answers {"error":"…"}; the LLM proxy, OpenAI-style, {"error":{"message":"…"}}.
+      detail = j && typeof j.error === "string" ? j.error
+        : j && j.error && typeof j.error.message === "string" ? j.error.message : t;
     } catch {
       detail = t;
     }
@@ -422,7 +424,7 @@ export class DsxChatTransport {
     // No abort signal here: the run id comes with the answer's headers, and a Stop pressed
     // before then must still reach the run (the abort listener cancels it once it is known).
     const res = await this.fetchImpl(url, { method: "POST", headers: h, body: JSON.stringify(payload) });
-    if (!res.ok) throw new HttpError(await errorText(res, "the LLM proxy refused the request"), res.status);
+    if (!res.ok) throw new HttpError(await errorText(res, "the LLM proxy request failed"), res.status);
     const run = res.headers.get("X-Dsx-Run");
     const offset = res.headers.get("X-Dsx-Offset");
     const sid = res.headers.get("X-Dsx-Session") || sessionId;
