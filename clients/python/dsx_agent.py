@@ -1248,6 +1248,8 @@ class DsxAgent:
                                  retry_for=self._client.retry_for if retry else 0.0)
         if a.status not in ok:
             raise _refusal(what, a, self._client.has_token)
+        if method == "GET" and not isinstance(a.body, dict):
+            raise DsxError("%s: the answer is not a JSON object (HTTP %d)" % (what, a.status), a.status)
         return a
 
     def create_session(self, session):
