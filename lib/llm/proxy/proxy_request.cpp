@@ -13,7 +13,7 @@ bool NameChar(char c) {
 }
 
 bool ValidName(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
+  if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
   for (char c : s) {
     if (!NameChar(c)) return false;
   }
