@@ -536,7 +536,9 @@ class Run:
         if self._lane_given:
             draft["lane"] = self.lane
         a = self._client.post_events(self._wconn, self.session, draft, self._producer, self._client.retry_for)
-        if a.status == 204:  # an earlier try landed and its answer was lost
+        if a.status == 204 or (a.ok and isinstance(a.body, dict) and not a.body.get("offset")):
+            # An earlier try landed and its answer was lost (204, or 200 "duplicate" without
+            # an offset): find where the run starts in the log.
             self.offset = self._find_start_offset()
         elif a.status == 200 and isinstance(a.body, dict):
             self.offset = a.body.get("offset")

@@ -566,6 +566,23 @@ class RestartTest(Base):
         acks = [(e["id"], e["data"]["outcome"]) for e in mine if e["type"] == "control.ack"]
         self.assertEqual(acks, [(c.id, "applied") for c in run.controls_seen])
 
+    def test_a_run_start_whose_answer_was_lost(self):
+        proxy = _LosingProxy(self.server.port, lose_seq=0)
+        try:
+            agent = self.agent("http://127.0.0.1:%d" % proxy.port)
+            with agent.run("chat/s0", lane="x", lease_ms=4000) as run:
+                run.append("once")
+                self.agent(self.url).steer("chat/s0", run.id, text="heard")
+                wait_for(lambda: run.controls_seen, 10, "the steer")
+        finally:
+            proxy.close()
+        self.assertEqual(proxy.lost, [("0", 200)])
+        evs = self.events("chat/s0")
+        start = [e for e in evs if e["type"] == "run.start"]
+        self.assertEqual(len(start), 1)
+        self.assertEqual((run.offset, run.epoch, run.lease_ms, run.lane), (start[0]["offset"], 1, 4000, "x"))
+        self.assertEqual(self.text_of(evs, run.id), "once")
+
     def test_a_write_given_up_after_landing_does_not_swallow_the_next_one(self):
         # seq 3 lands but its answer is lost, then every retry gets 503 until the client gives
         # up. The run.end that follows must be stored, not taken as a duplicate of seq 3.
