@@ -173,6 +173,31 @@ test("a Stop pressed before the run is known still cancels it once it is", async
   await s.cancel();
 });
 
+test("a read refused 401 is retried once with a fresh token from the token function, then ends with an error", async () => {
+  const tokens = [];
+  let n = 0;
+  const events = [...started, { offset: "0_4", type: "run.end", run: "r-1", data: { reason: "done" } }];
+  const ok = fakeFetch(events).fetch;
+  const fetch = async (url, init) => {
+    tokens.push(init.headers.Authorization);
+    return n++ === 0 ? new Response(JSON.stringify({ error: "token expired", status: 401 }), { status: 401 }) : ok(url, init);
+  };
+  const t = new DsxChatTransport({ server: "http://dsx.test", fetch, storage: null, token: () => "t" + n,
+    start: async () => ({ run: "r-1", offset: "-1" }) });
+  const chunks = [];
+  for await (const c of await t.sendMessages({ chatId: "c3", messages: [] })) chunks.push(c);
+  assert.deepEqual(tokens, ["Bearer t0", "Bearer t1"], "the retry asked the function again");
+  assert.equal(chunks.at(-1).type, "finish");
+
+  const refuse = async () => new Response(JSON.stringify({ error: "bad token", status: 401 }), { status: 401 });
+  const t2 = new DsxChatTransport({ server: "http://dsx.test", fetch: refuse, storage: null, token: () => "x",
+    start: async () => ({ run: "r-1", offset: "-1" }) });
+  const chunks2 = [];
+  for await (const c of await t2.sendMessages({ chatId: "c4", messages: [] })) chunks2.push(c);
+  assert.equal(chunks2.at(-1).type, "error");
+  assert.match(chunks2.at(-1).errorText, /HTTP 401: bad token/);
+});
+
 test("a start callback must return {run, offset}", async () => {
   const t = new DsxChatTransport({ storage: null, fetch: async () => { throw new Error("no"); }, start: async () => ({ run: "r-1" }) });
   await assert.rejects(t.sendMessages({ chatId: "c", messages: [] }), /must return \{run, offset\}/);

@@ -374,7 +374,7 @@ export class DsxChatTransport {
   }
 
   #key(chatId) {
-    return kStoragePrefix + chatId;
+    return kStoragePrefix + (this.server || "same-origin") + "|" + chatId;
   }
   #load(chatId) {
     try {
@@ -497,11 +497,13 @@ export class DsxChatTransport {
         }
         emit(mapper.startChunks());
         let failures = 0;
+        let refusedToken = false;  // a 401 already retried with a fresh token
         while (!mapper.done && !stop.signal.aborted) {
           let gotSomething = false;
           try {
             await transport.#readOnce(sessionId, last, stop.signal, (ev) => {
               gotSomething = true;
+              refusedToken = false;
               if (typeof ev.offset === "string") last = ev.offset;  // a reconnect resumes right after it
               emit(mapper.map(ev));
               return mapper.done;
@@ -509,6 +511,12 @@ export class DsxChatTransport {
             // The server closed a live read (shutdown, stalled write): reconnect.
           } catch (e) {
             if (stop.signal.aborted) break;
+            if (e instanceof HttpError && e.status === 401 && typeof transport.token === "function" && !refusedToken) {
+              // An expired token ends a live read (401); the app's token function may have a
+              // new one: retry once with it before giving up.
+              refusedToken = true;
+              continue;
+            }
             if (e instanceof HttpError && e.status !== 408 && e.status !== 429 && e.status < 500) {
               // A refusal is not a drop: retrying cannot help.
               emit([{ type: "error", errorText: e.message }]);
