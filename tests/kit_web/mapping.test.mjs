@@ -87,6 +87,19 @@ test("the SSE parser splits events across chunk boundaries, CRLF and comments", 
   ]);
 });
 
+test("the SSE parser takes a 4 MB event in 4 kB pieces in linear time", () => {
+  const got = [];
+  const p = createSseParser((e) => got.push(e));
+  const big = "x".repeat(4 << 20);
+  const text = `id: 0_9\ndata: ${big}\n\n`;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < text.length; i += 4096) p.push(text.slice(i, i + 4096));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  assert.equal(got.length, 1);
+  assert.equal(got[0].data.length, big.length);
+  assert.ok(ms < 2000, `took ${ms} ms`);  // quadratic rescanning took minutes
+});
+
 test("UIMessages become OpenAI chat messages (text parts joined, empty assistant turns dropped)", () => {
   assert.deepEqual(toOpenAiMessages([
     { role: "system", parts: [{ type: "text", text: "be brief" }] },

@@ -100,7 +100,6 @@ export function createRunChunkMapper(run) {
 
 // Feeds text; calls onEvent({event, id, data}) per complete event. Comments and retry: ignored.
 export function createSseParser(onEvent) {
-  let buf = "";
   let data = [];
   let event = "";
   let id = null;
@@ -121,15 +120,31 @@ export function createSseParser(onEvent) {
     else if (field === "event") event = value;
     else if (field === "id") id = value;
   };
+  // The current line's pieces: a long line (a merged backlog can be megabytes) arrives in many
+  // chunks; each chunk is scanned once and the pieces joined once (linear, never rescanned).
+  let pieces = [];
+  let skipLf = false;  // the last chunk ended with \r: a \n starting the next one is its pair
   return {
     push(text) {
-      buf += text;
-      let i;
-      while ((i = buf.search(/\r\n|\r|\n/)) >= 0) {
-        const nl = buf[i] === "\r" && buf[i + 1] === "\n" ? 2 : 1;
-        if (buf[i] === "\r" && i + 1 === buf.length) break;  // a lone \r at the end may be half of \r\n
-        const l = buf.slice(0, i);
-        buf = buf.slice(i + nl);
+      let pos = 0;
+      if (skipLf && text.charCodeAt(0) === 10) pos = 1;
+      skipLf = false;
+      while (pos <= text.length) {
+        let i = pos;
+        while (i < text.length && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+        if (i >= text.length) {
+          if (pos < text.length) pieces.push(text.slice(pos));
+          return;
+        }
+        pieces.push(text.slice(pos, i));
+        const l = pieces.length === 1 ? pieces[0] : pieces.join("");
+        pieces = [];
+        if (text.charCodeAt(i) === 13) {
+          if (i + 1 === text.length) skipLf = true;
+          pos = text.charCodeAt(i + 1) === 10 ? i + 2 : i + 1;
+        } else {
+          pos = i + 1;
+        }
         line(l);
       }
     },
