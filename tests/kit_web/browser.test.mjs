@@ -9,10 +9,12 @@
 // answer completes with the exact text once and the model was not cancelled; (2) a second tab
 // opened mid-answer shows the same answer live and ends with the same text once; (3) Stop ends
 // the run `cancelled`, the mock's log shows the model call cancelled, and a tab watching the run
-// ends with exactly the text the session kept.
+// ends with exactly the text the session kept. With auth on: the answer and Stop with a token.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startProxy, tempDir, waitFor } from "../e2e/harness.mjs";
+import fs from "node:fs";
+import path from "node:path";
+import { startServer, startProxy, tempDir, waitFor, mintToken } from "../e2e/harness.mjs";
 import { startMock, bundleApp, startPageServer, launchBrowser, pageMessages, pageStatus, assistantText, sessionEvents } from "./kit.mjs";
 
 
@@ -164,3 +166,48 @@ for (const mode of ["proxy", "backend"]) {
     });
   });
 }
+
+// Auth on, cross-origin (the page's origin is not the server's): the token goes to the proxy as
+// X-Dsx-Token and to the session reads and the cancel as Authorization: Bearer (CORS preflights).
+describe("proxy mode with auth", () => {
+  let mock, server, pages, browser, token;
+  before(async () => {
+    const dir = tempDir("dsx-kitweb-auth-");
+    const key = path.join(dir, "key");
+    fs.writeFileSync(key, "s".repeat(48));
+    mock = await startMock({ tokens: kTokens, intervalMs: 60 });
+    server = await startServer(dir, ["--auth-key-file", key, "--llm-proxy", mock.url + "/v1"]);
+    token = mintToken(key, "alice", "read,append,run,cancel_own");
+    pages = await startPageServer({ bundle: await bundleApp(), dsxUrl: server.url, mockUrl: mock.url });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await pages?.close();
+    await server?.stop();
+    await mock?.stop();
+  });
+
+  test("with a token: the answer streams, and Stop cancels the run (cancel_own)", async () => {
+    const chat = `kit-auth-${Date.now()}`;
+    const marker = `dsx-probe-auth-${Date.now()}`;
+    const page = await browser.context.newPage();
+    await page.goto(`${pages.url}/?mode=proxy&chat=${encodeURIComponent(chat)}&server=${encodeURIComponent(server.url)}&token=${encodeURIComponent(token)}`);
+    await waitFor(() => page.evaluate(() => window.__ready === true), "the app to load");
+    await page.fill("#input", `count for me ${marker}`);
+    await page.click("#send");
+    await waitFor(async () => tokenCount(await assistantText(page), 10) > 0, "token 10 on the page");
+    await page.click("#stop");
+    const log = await waitFor(async () => {
+      const l = await mock.log(marker);
+      return l.some((e) => e.event === "cancel") ? l : null;
+    }, "the mock's log to show the cancel");
+    assert.ok(!log.some((e) => e.event === "done"));
+    const res = await fetch(`${server.url}/v1/session/${encodeURIComponent(chat)}/events?offset=-1`, { headers: { Authorization: "Bearer " + token } });
+    const events = (await res.json()).events;
+    assert.equal(events.find((e) => e.type === "run.end")?.data?.reason, "cancelled");
+    assert.equal(events.find((e) => e.type === "control.cancel")?.from?.sub, "alice", "the cancel was posted with alice's token");
+    assert.equal(await page.evaluate(() => document.getElementById("error").textContent), "");
+    await page.close();
+  });
+});
