@@ -275,7 +275,26 @@ def test_redis_unreachable(dsx):
     tail_p = h.popen([dsx, "session", "tail", name, "-f", "--server", b.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     tail_out = Collector(tail_p)
     wait_for(lambda: tail_out.out == b"before ", 10, "tail -f through B to print the first append")
+    _, tail_before = read_all(b.url, name)
+    # A long-poll parked at the tail on B when Redis dies is told (503 with a reason) within about
+    # a second, not left waiting for writes B can no longer hear of.
+    parked = {}
+
+    def park():
+        t = time.time()
+        parked["r"] = http("GET", h.stream_url(b.url, name) + "?offset=%s&live=long-poll" % tail_before, timeout=40)
+        parked["took"] = time.time() - t
+
+    parker = threading.Thread(target=park, daemon=True)
+    parker.start()
+    time.sleep(0.3)
     redis.kill9()
+    t_kill = time.time()
+    parker.join(40)
+    st_p, _, body_p = parked["r"]
+    assert st_p == 503 and b"unreachable" in body_p, "long-poll on B at the tail while Redis is down: %d %r" % (st_p, body_p[:300])
+    log("long-poll parked on B: 503 %.2f s after Redis died: %s" % (time.time() - t_kill, body_p[:160].decode(errors="replace")))
+    wait_for(lambda: all(h.http_get(n.url + "/health")[0] == 503 for n in (a, b)), 5, "/health on both nodes to say 503")
     t0 = time.time()
     st, hd, body = append(a.url, name, "during ", timeout=30)
     took = time.time() - t0
@@ -291,6 +310,7 @@ def test_redis_unreachable(dsx):
     st3, _, body3 = http("PUT", h.stream_url(a.url, "down/new"), headers={"Content-Type": "text/plain"})
     assert st3 == 503, "PUT with Redis down: %d %r" % (st3, body3[:200])
     hs = h.http_get(a.url + "/health")[0]
+    assert hs == 503, "/health with Redis down: %d" % hs
     log("GET with Redis down: %d; PUT: 503; /health: %d" % (st2, hs))
     # Requests keep coming for 2 s of outage: every POST is a 503 with a reason, nothing crashes.
     codes = {}
@@ -323,6 +343,7 @@ def test_redis_unreachable(dsx):
     except AssertionError as e:
         raise AssertionError("%s; last answer: %r\nnode A log:\n%s" % (e, last, a.log_text(15)))
     log("append through A works again %.2f s after Redis came back (answers in order: %r)" % (time.time() - t1, answers))
+    wait_for(lambda: all(h.http_get(n.url + "/health")[0] == 200 for n in (a, b)), 5, "/health on both nodes to say 200 again")
     # Through both nodes (B hears of the append by the change channel: allow it a moment).
     try:
         wait_for(lambda: all(read_all(n.url, name)[0] == b"before after " for n in (a, b)), 3,

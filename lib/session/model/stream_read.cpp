@@ -91,6 +91,15 @@ ReadReply StreamService::ReadFrom(const StreamHandle& s, std::uint64_t from) {
     tail = s->tail;
     closed = s->closed;
   }
+  if (from >= tail && !closed && store_down_.load()) {
+    // Caught up, and what other servers write cannot reach this one (CheckStoreHealth): a
+    // reader told "up to date" would wait for nothing. It retries, elsewhere if it can.
+    std::lock_guard lk(health_mu_);
+    rr.reply.status = 503;
+    rr.reply.error = "shared store unreachable (" + store_down_reason_ +
+                     "): this server cannot see new writes; retry, or read through another server";
+    return rr;
+  }
   rr.reply.status = 200;
   rr.reply.has_info = true;
   rr.reply.info.content_type = s->meta.content_type;

@@ -131,12 +131,7 @@ void StreamService::RemoveLocked(StreamHandle s) {
     s->gone = true;
     waiters.swap(s->waiters);
   }
-  for (Waiter& w : waiters) {
-    if (w.armed->exchange(false)) {
-      stats_.live_waiters--;
-      w.wake();
-    }
-  }
+  WakeArmed(waiters);
   store_->Drop(s->meta.id, [path = s->meta.path](Status st) {
     if (!st.ok()) log::Error("cannot drop stream", {{"stream", path}, {"error", st.message()}});
   });
@@ -206,9 +201,19 @@ Reply StreamService::Head(const std::string& path) {
   return r;
 }
 
+void StreamService::WakeArmed(std::vector<Waiter>& waiters) {
+  for (Waiter& w : waiters) {
+    if (w.armed->exchange(false)) {
+      stats_.live_waiters--;
+      w.wake();
+    }
+  }
+}
+
 bool StreamService::Wait(const StreamHandle& s, std::uint64_t offset, std::function<void()> wake, WaitToken* token) {
   std::lock_guard rl(s->read_mu);
   if (s->gone || s->closed || s->tail > offset) return false;
+  if (store_down_.load()) return false;  // read again: the read answers 503 (CheckStoreHealth)
   // Drop cancelled waiters now and then so idle streams do not accumulate them.
   if (s->waiters.size() >= 64 && s->waiters.size() >= 2 * s->live_waiters_at_purge) {
     std::erase_if(s->waiters, [](const Waiter& w) { return !w.armed->load(); });

@@ -34,6 +34,7 @@
 namespace dsx::session {
 
 struct Stream;  // internal (stream_record.hpp)
+struct Waiter;  // internal (stream_record.hpp)
 using StreamHandle = std::shared_ptr<Stream>;
 
 struct ServiceOptions {
@@ -194,6 +195,16 @@ class StreamService {
   // another server), then call `then` (on a store thread, or inline for unshared stores and
   // when the store cannot be reached: the request then meets the store's error itself).
   void Sync(const std::string& path, std::function<void()> then);
+  // Store outages (shared stores). While the store cannot be reached this server cannot see
+  // what other servers write: a live reader at the tail would wait for changes that never come
+  // here. So then a read at the tail of an open stream answers 503 with the reason (data this
+  // server holds is still served), Wait does not park, and CheckStoreHealth, called about once
+  // a second by the server, wakes every parked reader when the store becomes unreachable, so
+  // long-polls answer 503 and SSE/WebSocket readers get an error event: clients retry, on
+  // another server when they have a list. StoreHealth: the state as of the last check (for
+  // /health: a load balancer sees what readers see).
+  Status StoreHealth() const;
+  void CheckStoreHealth();
   // This server has a view of `path` (a stream it created, loaded or fetched).
   bool Holds(const std::string& path);
   // Called (any thread) after a state from another server was installed for `path`.
@@ -211,6 +222,8 @@ class StreamService {
   StreamHandle Find(const std::string& path, std::int64_t now_ms, Reply* error);
   void ExpireLocked(StreamHandle s);  // map_mu_ held exclusively; by value: it may erase the map entry
   void RemoveLocked(StreamHandle s);  // map_mu_ held exclusively
+  // Calls the wake of each waiter still armed (the others were cancelled or already fired).
+  void WakeArmed(std::vector<Waiter>& waiters);
   void AfterDurable(const StreamHandle& s, std::function<void()> fn);
   void CompleteAppend(const StreamHandle& s, const Result<AppendResult>& r, bool close,
                       std::optional<ProducerTuple> closer);
@@ -243,6 +256,11 @@ class StreamService {
   std::unordered_map<std::string, StreamHandle> by_path_;  // GUARDED_BY(map_mu_)
   std::atomic<StreamId> next_id_{1};
   std::atomic<bool> closing_{false};
+  // Set by CheckStoreHealth; read under a stream's read_mu by Wait, so a reader either parks
+  // before the flag is set (and is woken by the check) or sees it.
+  std::atomic<bool> store_down_{false};
+  std::string store_down_reason_;  // GUARDED_BY(health_mu_)
+  mutable std::mutex health_mu_;   // store_down_reason_
 };
 
 }  // namespace dsx::session

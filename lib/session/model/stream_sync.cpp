@@ -102,6 +102,45 @@ void StreamService::OnRemoteChange(const std::string& path, std::uint64_t versio
   store_->Fetch(path, [this, path](Result<std::optional<StreamState>> r) { Install(path, r); });
 }
 
+Status StreamService::StoreHealth() const {
+  if (!store_down_.load()) return Status::Ok();
+  std::lock_guard lk(health_mu_);
+  return Status::Unavailable(store_down_reason_);
+}
+
+void StreamService::CheckStoreHealth() {
+  if (!shared_ || closing_) return;
+  const Status health = store_->Health();
+  const bool down = !health.ok();
+  {
+    std::lock_guard lk(health_mu_);
+    if (down) store_down_reason_ = health.message();
+    if (store_down_.load() == down) return;
+    store_down_.store(down);
+  }
+  if (!down) {
+    log::Info("shared store reachable again: live reads resume");
+    return;
+  }
+  log::Warn("shared store unreachable: live readers are told to retry", {{"why", health.message()}});
+  // Every parked reader reads again and meets the 503 (ReadFrom); Wait parks nobody meanwhile.
+  std::vector<StreamHandle> streams;
+  {
+    std::shared_lock lk(map_mu_);
+    streams.reserve(by_path_.size());
+    for (const auto& [p, s] : by_path_) streams.push_back(s);
+  }
+  for (const StreamHandle& s : streams) {
+    std::vector<Waiter> waiters;
+    {
+      std::lock_guard rl(s->read_mu);
+      waiters.swap(s->waiters);
+      s->live_waiters_at_purge = 0;
+    }
+    WakeArmed(waiters);
+  }
+}
+
 void StreamService::ResyncAll() {
   std::vector<std::string> paths;
   {
@@ -157,12 +196,7 @@ void StreamService::ForgetLocked(const StreamHandle& s) {
     s->gone = true;
     waiters.swap(s->waiters);
   }
-  for (Waiter& w : waiters) {
-    if (w.armed->exchange(false)) {
-      stats_.live_waiters--;
-      w.wake();
-    }
-  }
+  WakeArmed(waiters);
   if (s->source) {
     s->source->fork_refs--;
     s->source.reset();
@@ -266,12 +300,7 @@ void StreamService::Install(const std::string& path, const Result<std::optional<
       }
     }
   }
-  for (Waiter& w : waiters) {
-    if (w.armed->exchange(false)) {
-      stats_.live_waiters--;
-      w.wake();
-    }
-  }
+  WakeArmed(waiters);
   if (changed) {
     std::function<void(const std::string&)> observer;
     {

@@ -441,9 +441,12 @@ void RouteStreams(StreamService& svc, const RouterOptions& options, Request&& re
     return done({RouteOutcome::Kind::kResponse, std::move(res), {}});
   }
   if (path == "/health" && (method == http::verb::get || method == http::verb::head)) {
-    Response res = Make(req, http::status::ok);
+    // Unhealthy while a shared store is unreachable: a load balancer moves clients to a server
+    // that can see the other servers' writes.
+    const Status store = svc.StoreHealth();
+    Response res = Make(req, store.ok() ? http::status::ok : http::status::service_unavailable);
     res.set(http::field::cache_control, "no-store");
-    SetBody(res, "ok\n", "text/plain");
+    SetBody(res, store.ok() ? std::string("ok\n") : "store unreachable: " + store.message() + "\n", "text/plain");
     return done({RouteOutcome::Kind::kResponse, std::move(res), {}});
   }
   if (path == "/metrics" && method == http::verb::get && options.metrics_text) {

@@ -79,6 +79,7 @@ std::string SseHead(const LiveRead& live);
 // live readers wake at the same offset after an append; see PageCache). Variant: base64.
 struct SseDataPage {
   int status = 200;        // 200, or the read's error status (then the response ends)
+  std::string error;       // the read's error message when status is not 200
   std::string events;      // `event: data` text ("" when there was nothing to read)
   std::uint64_t next = 0;  // offset after the data
 };

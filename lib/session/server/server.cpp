@@ -33,6 +33,7 @@ struct Server::Impl {
   std::unique_ptr<net::signal_set> signals;
   std::unique_ptr<net::steady_timer> drain;
   std::unique_ptr<net::steady_timer> sweep;  // retention: expired streams (ArmSweep)
+  std::unique_ptr<net::steady_timer> health;  // shared store reachable? (ArmHealth)
   std::atomic<bool> stopping{false};
 
   Impl(ServerOptions o, StreamService& s) : options(std::move(o)), service(s) {
@@ -41,6 +42,19 @@ struct Server::Impl {
     signals = std::make_unique<net::signal_set>(*iocs[0]);
     drain = std::make_unique<net::steady_timer>(*iocs[0]);
     sweep = std::make_unique<net::steady_timer>(*iocs[0]);
+    health = std::make_unique<net::steady_timer>(*iocs[0]);
+  }
+
+  // Every second on a shared store: live readers learn of a store outage within about a second
+  // (StreamService::CheckStoreHealth; a flag read, no store round trip).
+  void ArmHealth() {
+    if (!service.Shared() || stopping) return;
+    health->expires_after(std::chrono::seconds(1));
+    health->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      service.CheckStoreHealth();
+      ArmHealth();
+    });
   }
 
   // Every sweep_interval_ms, on the first io thread: expire streams nobody touches any more so
@@ -149,6 +163,7 @@ void Server::Run() {
   Impl& m = *impl_;
   m.listener->Run();
   m.ArmSweep();
+  m.ArmHealth();
   if (m.options.handle_signals) {
     m.signals->add(SIGINT);
     m.signals->add(SIGTERM);
@@ -173,6 +188,7 @@ void Server::Stop() {
     boost::system::error_code ec;
     m.signals->cancel(ec);
     m.sweep->cancel();
+    m.health->cancel();
     // Give in-flight requests (appends waiting for their sync) a moment to be answered.
     m.drain->expires_after(std::chrono::milliseconds(200));
     m.drain->async_wait([&m](const boost::system::error_code&) {

@@ -15,6 +15,8 @@
 // fresh token.
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "core/clock.hpp"
 #include "session/model/offset.hpp"
 #include "session/model/protocol_values.hpp"
@@ -104,6 +106,7 @@ std::pair<std::shared_ptr<const SseDataPage>, std::size_t> ReadPage(StreamServic
   auto page = std::make_shared<SseDataPage>();
   ReadReply rr = service.ReadFrom(live.stream, live.offset);
   page->status = rr.reply.status;
+  if (rr.reply.status != 200) page->error = rr.reply.error;
   page->next = rr.next;
   if (rr.reply.status == 200 && rr.messages > 0) DataEvent(page->events, live, rr.body);
   // Bytes held (0: not cached): only pages with data are worth sharing.
@@ -141,7 +144,14 @@ SseChunk SseNext(StreamService& service, SsePageCache* pages, LiveRead& live, bo
       pages ? pages->Get(live.stream, live.offset, live.base64 ? 1 : 0, build) : build().first;
   if (page->status != 200) {  // deleted or expired under us: end the response
     *done = true;
-    c.tail = Chunk("", true);
+    // A store outage is worth telling (the reader retries, elsewhere if it can); a stream
+    // deleted under us just ends, as the Durable Streams protocol has it.
+    const std::string why = page->status == 503 ? "event: error\ndata:" +
+                                                      nlohmann::json{{"status", 503}, {"error", page->error}}.dump(
+                                                          -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                                      "\n\n"
+                                                : std::string();
+    c.tail = Chunk(why, true);
     return c;
   }
   live.offset = page->next;

@@ -219,6 +219,10 @@ class StreamStore {
   //    per-stream lock in them), and a mutation that may not have run (Redis unreachable,
   //    timeout) fails with Unavailable.
   virtual bool Shared() const { return false; }
+  // Whether the store can be reached now (a shared store's connection to its server); cheap, any
+  // thread. While it cannot, live readers are told (StreamService::CheckStoreHealth) and
+  // /health answers 503, so clients and load balancers move to a server that can.
+  virtual Status Health() const { return Status::Ok(); }
   // A fresh stream id (unique across servers for shared stores). `local_next` is the
   // service's own counter, which single-server stores use as is.
   virtual StreamId NewId(StreamId local_next) { return local_next; }

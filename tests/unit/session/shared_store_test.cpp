@@ -36,6 +36,7 @@ struct FakeBackend {
   StreamId next_id = 100;
   std::map<std::string, std::int64_t> leases;
   int unreachable = 0;  // the next N operations fail with Unavailable, applying nothing
+  bool down = false;    // what Health() reports
 
   void Pump() {
     while (!queue.empty()) {
@@ -68,6 +69,7 @@ class FakeSharedStore final : public StreamStore {
   explicit FakeSharedStore(FakeBackend* b) : b_(b) {}
   const char* Name() const override { return "fake-shared"; }
   bool Shared() const override { return true; }
+  Status Health() const override { return b_->down ? Status::Unavailable("fake redis is down") : Status::Ok(); }
   StreamId NewId(StreamId) override { return b_->next_id++; }
   Result<std::vector<StreamState>> Load() override {
     std::vector<StreamState> out;
@@ -642,4 +644,58 @@ TEST_CASE("shared store: requests the auth gate refuses cost no store round trip
     REQUIRE(got->has_value());
     CHECK(**got == 200);
   }
+}
+
+// Issue 16: while the shared store cannot be reached a server cannot see other servers' writes,
+// so a reader waiting at the tail would wait for nothing. It is told (503 with the reason),
+// catch-up reads of what the server holds still work, /health says so, and all of it ends when
+// the store is back.
+TEST_CASE("shared store: an outage is told to live readers, and ends when the store is back") {
+  GatedServer g;
+  g.options.intercept = nullptr;  // open server
+  Cluster& c = g.c;
+  c.a.Create(Create("/s"), [](Reply) {});
+  c.backend.Pump();
+  c.a.Append(Args("hello"), [](Reply) {});
+  c.backend.Pump();
+  ReadReply first = c.a.Read("/s", OffsetParam{});
+  REQUIRE(first.reply.status == 200);
+  StreamHandle s = first.stream;
+
+  StreamService::WaitToken token;
+  int woken = 0;
+  REQUIRE(c.a.Wait(s, 5, [&] { ++woken; }, &token));
+  c.a.CheckStoreHealth();  // healthy: nothing happens
+  CHECK(woken == 0);
+
+  c.backend.down = true;
+  c.a.CheckStoreHealth();
+  CHECK(woken == 1);  // the parked reader reads again...
+  ReadReply at_tail = c.a.ReadFrom(s, 5);
+  CHECK(at_tail.reply.status == 503);  // ...and is told why
+  CHECK(at_tail.reply.error.find("fake redis is down") != std::string::npos);
+  StreamService::WaitToken again;
+  CHECK_FALSE(c.a.Wait(s, 5, [&] { ++woken; }, &again));  // nobody parks meanwhile
+  CHECK(c.a.ReadFrom(s, 0).reply.status == 200);           // what this server holds is served
+  server::LiveRead sse;  // a Durable Streams SSE reader at the tail gets an error event, then the end
+  sse.stream = s;
+  sse.offset = 5;
+  sse.content_type = "text/plain";
+  bool done = false, more = false;
+  const std::string chunk = server::SseNextChunk(c.a, sse, &done, &more);
+  CHECK(done);
+  CHECK(chunk.find("event: error") != std::string::npos);
+  CHECK(chunk.find("fake redis is down") != std::string::npos);
+  auto health = g.Send(server::http::verb::get, "/health", "");
+  REQUIRE(health->has_value());
+  CHECK(**health == 503);
+
+  c.backend.down = false;
+  c.a.CheckStoreHealth();
+  CHECK(c.a.ReadFrom(s, 5).reply.status == 200);
+  CHECK(c.a.Wait(s, 5, [&] { ++woken; }, &again));
+  c.a.CancelWait(again);
+  health = g.Send(server::http::verb::get, "/health", "");
+  REQUIRE(health->has_value());
+  CHECK(**health == 200);
 }

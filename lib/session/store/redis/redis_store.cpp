@@ -136,6 +136,10 @@ class RedisStore final : public StreamStore {
     observer_ = std::move(observer);
   }
   void Fetch(const std::string& path, FetchCallback done) override;
+  Status Health() const override {
+    if (client_->Healthy()) return Status::Ok();
+    return Status::Unavailable("Redis at " + client_->Describe() + " is unreachable");
+  }
   void SetChangeListener(ChangeListener listener) override;
   void SetResyncListener(std::function<void()> listener) override {
     MutexLock lk(&listen_mu_);
