@@ -23,12 +23,13 @@ const tokenCount = (text, n) => text.split(`tok-${String(n).padStart(4, "0")} `)
 
 for (const mode of ["proxy", "backend"]) {
   describe(`${mode} mode`, () => {
-    let mock, server, tcp, pages, browser, bundle;
+    let mock, server, tcp, pages, browser, bundle, dir;
     let lastChat;  // the chat test 1 completed
     before(async () => {
       bundle = await bundleApp();
       mock = await startMock({ tokens: kTokens, intervalMs: 60 });
-      server = await startServer(tempDir("dsx-kitweb-"), mode === "proxy" ? ["--llm-proxy", mock.url + "/v1"] : []);
+      dir = tempDir("dsx-kitweb-");
+      server = await startServer(dir, mode === "proxy" ? ["--llm-proxy", mock.url + "/v1"] : []);
       tcp = await startProxy(server.url);
       pages = await startPageServer({ bundle, dsxUrl: server.url, mockUrl: mock.url });
       browser = await launchBrowser();
@@ -39,6 +40,7 @@ for (const mode of ["proxy", "backend"]) {
       await tcp?.close();
       await server?.stop();
       await mock?.stop();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     const open = async (chat) => {
@@ -170,9 +172,9 @@ for (const mode of ["proxy", "backend"]) {
 // Auth on, cross-origin (the page's origin is not the server's): the token goes to the proxy as
 // X-Dsx-Token and to the session reads and the cancel as Authorization: Bearer (CORS preflights).
 describe("proxy mode with auth", () => {
-  let mock, server, pages, browser, token;
+  let mock, server, pages, browser, token, dir;
   before(async () => {
-    const dir = tempDir("dsx-kitweb-auth-");
+    dir = tempDir("dsx-kitweb-auth-");
     const key = path.join(dir, "key");
     fs.writeFileSync(key, "s".repeat(48));
     mock = await startMock({ tokens: kTokens, intervalMs: 60 });
@@ -186,6 +188,7 @@ describe("proxy mode with auth", () => {
     await pages?.close();
     await server?.stop();
     await mock?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test("with a token: the answer streams, and Stop cancels the run (cancel_own)", async () => {

@@ -12,8 +12,12 @@ import { here, startMock } from "./kit.mjs";
 import { DsxChatTransport, messageIdForRun } from "../../clients/js/ai-sdk-transport/dsx-chat-transport.js";
 
 let server;
-before(async () => { server = await startServer(tempDir("dsx-kitweb-node-")); });
-after(async () => { await server?.stop(); });
+const dir = tempDir("dsx-kitweb-node-");
+before(async () => { server = await startServer(dir); });
+after(async () => {
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 const post = async (sid, ev) => {
   const r = await fetch(`${server.url}/v1/session/${encodeURIComponent(sid)}/events`, { method: "POST", body: JSON.stringify(ev) });
@@ -98,5 +102,6 @@ test("with auth: through the LLM proxy with a token, the full answer; without on
   } finally {
     await authed.stop();
     await mock.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
