@@ -415,11 +415,10 @@ void Run::Main() {
   proxy->Track(shared_from_this());
 
   // 2. The upstream call.
-  dsx::net::CurlTransport::Options topts;
-  topts.connect_timeout_ms = proxy->options().connect_timeout_ms;
-  topts.stream_idle_timeout_s = 0;
-  topts.user_agent = "dsx-llm-proxy";
-  dsx::net::CurlTransport transport(topts);
+  // A pooled transport: its libcurl handle keeps the upstream connection (TLS included) alive
+  // between calls, as an SDK's own HTTP client would.
+  std::unique_ptr<dsx::net::CurlTransport> pooled = proxy->BorrowTransport();
+  dsx::net::CurlTransport& transport = *pooled;
   dsx::net::HttpRequest hr;
   hr.method = "POST";
   hr.url = url;
@@ -505,6 +504,7 @@ void Run::Main() {
     return stream_error.empty();
   };
   const dsx::net::Exchange ex = transport.Stream(hr, handler);
+  proxy->ReturnTransport(std::move(pooled));
   if (request.stream && sse && stream_error.empty() && !cancel.load()) parser.Finish();
 
   // 3. How it ended.
@@ -624,6 +624,27 @@ void Proxy::Track(const std::shared_ptr<Run>& run) {
   runs_.insert(run);
   run->registered = true;
   if (stopping_) run->RequestAbort("server shutting down");
+}
+
+std::unique_ptr<dsx::net::CurlTransport> Proxy::BorrowTransport() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_transports_.empty()) {
+      auto t = std::move(idle_transports_.back());
+      idle_transports_.pop_back();
+      return t;
+    }
+  }
+  dsx::net::CurlTransport::Options o;
+  o.connect_timeout_ms = options_.connect_timeout_ms;
+  o.stream_idle_timeout_s = 0;  // the request's idle_timeout_ms decides
+  o.user_agent = "dsx-llm-proxy";
+  return std::make_unique<dsx::net::CurlTransport>(o);
+}
+
+void Proxy::ReturnTransport(std::unique_ptr<dsx::net::CurlTransport> t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_transports_.size() < kMaxIdleTransports) idle_transports_.push_back(std::move(t));
 }
 
 void Proxy::WorkerStarted() {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "llm/proxy/proxy_request.hpp"
+#include "net/curl_transport.hpp"
 #include "session/auth/jwt.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/server/router.hpp"
@@ -71,6 +72,10 @@ class Proxy {
   bool stopping() const { return stopping_.load(); }
   void WorkerDone(const std::shared_ptr<Run>& run);
   void Track(const std::shared_ptr<Run>& run);
+  // Upstream transports kept between calls (connection reuse), at most kMaxIdleTransports idle.
+  std::unique_ptr<dsx::net::CurlTransport> BorrowTransport();
+  void ReturnTransport(std::unique_ptr<dsx::net::CurlTransport> transport);
+  static constexpr std::size_t kMaxIdleTransports = 256;
   void WorkerStarted();
   void WorkerExited();
 
@@ -85,6 +90,7 @@ class Proxy {
   std::mutex mu_;
   std::condition_variable cv_;
   std::set<std::shared_ptr<Run>> runs_;  // runs whose upstream call is in flight (ticker)
+  std::vector<std::unique_ptr<dsx::net::CurlTransport>> idle_transports_;
   std::size_t workers_ = 0;              // worker threads alive (Stop waits for them)
   bool ticker_stop_ = false;
   std::thread ticker_;
