@@ -103,6 +103,22 @@ class Bad(http.server.BaseHTTPRequestHandler):
             Bad.stall_release.wait(30)
             self.close_connection = True
             return
+        if mode == "anth":  # an Anthropic Messages stream
+            self.sse_head()
+            evs = [("message_start", {"type": "message_start", "message": {"id": "msg_1", "role": "assistant"}}),
+                   ("content_block_start", {"type": "content_block_start", "index": 0,
+                                            "content_block": {"type": "text", "text": ""}}),
+                   ("ping", {"type": "ping"})]
+            for w in ("Hel", "lo ", "there"):
+                evs.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                    "delta": {"type": "text_delta", "text": w}}))
+            evs += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                    ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}),
+                    ("message_stop", {"type": "message_stop"})]
+            for name, data in evs:
+                self.chunk("event: %s\ndata: %s\n\n" % (name, json.dumps(data)))
+            self.chunk("")
+            return
         if mode == "html":
             body = b"<html><body>login</body></html>"
             self.send_response(200)
@@ -221,7 +237,7 @@ def main():
                             "--interval-ms", "20"], tmp, "mock")
         args = [DSX, "session", "serve", "--memory", "--listen", "127.0.0.1:0", "--log-requests",
                 "--llm-proxy", mock + "/v1", "--llm-proxy-idle-timeout-ms", "1500"]
-        for mode in ("cut", "errchunk", "stall", "html", "e500"):
+        for mode in ("cut", "errchunk", "stall", "html", "e500", "anth"):
             args += ["--llm-proxy", "%s=%s/%s" % (mode, bad_url, mode)]
         _, srv, srv_log = start(args, tmp, "server")
 
@@ -320,6 +336,19 @@ def main():
             else:
                 check(status in (500, 502), "%s: client gets %d" % (mode, status))
         Bad.stall_release.set()
+
+        # 4b. Anthropic Messages API: events pass through with ids, text stored.
+        c, r = post(srv, "/llm/anth/v1/messages", {"model": "claude-x", "max_tokens": 50, "stream": True,
+                                                   "messages": [{"role": "user", "content": "hi claude"}]},
+                    {"X-Dsx-Session": "t/anth", "x-api-key": API_KEY, "anthropic-version": "2023-06-01"})
+        runa = r.getheader("X-Dsx-Run")
+        body = r.read().decode()
+        c.close()
+        evs, end = wait_run_end(srv, "t/anth", runa)
+        check(r.status == 200 and "event: message_stop" in body and "id: " in body and "[DONE]" not in body,
+              "anthropic: events forwarded with ids")
+        check(end is not None and end["data"]["reason"] == "done" and run_text(evs, runa) == "Hello there",
+              "anthropic: run.end done, text stored")
 
         # 5. Non-streamed.
         c, r = post(srv, "/llm/v1/chat/completions", chat(stream=False, text="whole"), {"X-Dsx-Session": "t/nostream"})
