@@ -10,6 +10,7 @@
 // opened mid-answer shows the same answer live and ends with the same text once; (3) Stop ends
 // the run `cancelled`, the mock's log shows the model call cancelled, and a tab watching the run
 // ends with exactly the text the session kept. With auth on: the answer and Stop with a token.
+// An upstream that stalls: useChat shows the run's error.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -211,6 +212,40 @@ describe("proxy mode with auth", () => {
     assert.equal(events.find((e) => e.type === "run.end")?.data?.reason, "cancelled");
     assert.equal(events.find((e) => e.type === "control.cancel")?.from?.sub, "alice", "the cancel was posted with alice's token");
     assert.equal(await page.evaluate(() => document.getElementById("error").textContent), "");
+    await page.close();
+  });
+});
+
+// An upstream that stalls: the proxy ends the run `error` ("upstream stalled 1 s") and useChat
+// shows that sentence as its error (status "error"), not a spinner forever.
+describe("proxy mode, upstream stalls", () => {
+  let mock, server, pages, browser, dir;
+  before(async () => {
+    dir = tempDir("dsx-kitweb-stall-");
+    mock = await startMock({ tokens: 3, intervalMs: 5000 });
+    server = await startServer(dir, ["--llm-proxy", mock.url + "/v1", "--llm-proxy-idle-timeout-ms", "1000"]);
+    pages = await startPageServer({ bundle: await bundleApp(), dsxUrl: server.url, mockUrl: mock.url });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await pages?.close();
+    await server?.stop();
+    await mock?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the run's error reaches useChat: status error, the proxy's sentence", async () => {
+    const chat = `kit-stall-${Date.now()}`;
+    const page = await browser.context.newPage();
+    await page.goto(`${pages.url}/?mode=proxy&chat=${encodeURIComponent(chat)}&server=${encodeURIComponent(server.url)}`);
+    await waitFor(() => page.evaluate(() => window.__ready === true), "the app to load");
+    await page.fill("#input", "count slowly");
+    await page.click("#send");
+    await waitFor(async () => (await pageStatus(page)) === "error", "useChat to report the error");
+    assert.equal(await page.evaluate(() => document.getElementById("error").textContent), "upstream stalled 1 s");
+    const end = (await sessionEvents(server.url, chat)).find((e) => e.type === "run.end");
+    assert.equal(end.data.reason, "error");
     await page.close();
   });
 });

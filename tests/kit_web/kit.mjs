@@ -48,7 +48,12 @@ export async function startMock({ tokens = 60, intervalMs = 50 } = {}) {
   };
 }
 
-export async function bundleApp() {
+let bundled = null;  // one bundle per test process
+export function bundleApp() {
+  bundled ??= buildApp();
+  return bundled;
+}
+async function buildApp() {
   const esbuild = await import("esbuild");
   const r = await esbuild.build({
     entryPoints: [path.join(here, "app/app.jsx")], bundle: true, format: "esm", write: false,
