@@ -480,6 +480,20 @@ void Prober::PhaseStop() {
   a->Join();
 }
 
+// The outcome of the first control.ack in a dsx session's SSE body ("" when there is none): in
+// the steer phase the steer is the only control request of that session.
+std::string SteerAckOutcome(const std::string& body) {
+  for (const auto& e : net::ParseSse(body)) {
+    if (e.data.find("control.ack") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(e.data, nullptr, false);
+    if (!j.is_object() || j.value("type", "") != "control.ack") continue;
+    const auto& data = j.contains("data") && j["data"].is_object() ? j["data"] : nlohmann::json::object();
+    std::string outcome = data.contains("outcome") && data["outcome"].is_string() ? data["outcome"].get<std::string>() : "";
+    return outcome.empty() ? std::string("without an outcome") : outcome;
+  }
+  return "";
+}
+
 void Prober::PhaseSteer() {
   Gen g = NewGen();
   auto a = Begin(&g, 0);
@@ -502,6 +516,17 @@ void Prober::PhaseSteer() {
     obs_.steer_applied = Is2xx(s.status) && went_on;
     Note("steer", Describe(req) + " -> HTTP " + std::to_string(s.status) +
                       (went_on ? ", the run went on" : ", the run stalled"));
+    if (obs_.fingerprint.protocol == Protocol::kDsxSession && obs_.steer_applied.value_or(false)) {
+      // A dsx session logs any control.steer (200); it is applied only when the run's agent
+      // answers control.ack "applied". Agents ack before they end the run, so read to its end if
+      // the ack is not there yet. No ack by run.end: nothing applied it (an LLM proxy run, an
+      // agent that ignores steering); the server's own "rejected" ack comes after run.end.
+      std::string outcome = SteerAckOutcome(a->Snapshot().body);
+      if (outcome.empty()) outcome = SteerAckOutcome(a->Join().body);
+      obs_.steer_applied = outcome == "applied";
+      Note("steer", outcome.empty() ? "no control.ack answered the steer before the run ended: nothing applied it"
+                                    : "the run answered control.ack " + outcome);
+    }
   } else if (o_.start.method != "POST") {
     Note("steer", "skipped: no steer contract, and the start request (" + o_.start.method +
                       ") is not a message that could be sent twice");
