@@ -303,7 +303,9 @@ void SessionHub::SubmitLocked(const std::string& id, const auth::Principal& who,
       Checked c = CheckDraft(*st, who, id, std::move(normalized).value(), now, options_.lease);
       if (c.status != 200) {
         lock.Unlock();
-        return done(HubReply::Error(c.status, batch ? "event " + std::to_string(i) + ": " + c.error : c.error));
+        HubReply refused = HubReply::Error(c.status, batch ? "event " + std::to_string(i) + ": " + c.error : c.error);
+        if (producer) return AnswerRetryOr(id, *producer, std::move(refused), std::move(done));
+        return done(std::move(refused));
       }
       if (c.duplicate) {
         if (n > 1) {
@@ -330,6 +332,28 @@ void SessionHub::SubmitLocked(const std::string& id, const auth::Principal& who,
     AppendLocked(id, s, std::move(events), std::move(producer), std::move(answer), std::move(done));
   }
   Broadcast(s, presence);
+}
+
+// A producer's retry of a request that was stored (its answer was lost on the way) meets a state
+// that already holds its effects: an ack for a request no longer pending, a msg.end for a closed
+// message. It is answered as the duplicate it is, as the stream layer answers any retry; refused,
+// the client could not tell "stored" from "refused", and a client that moves on to its next seq
+// only after a success would resend this one's seq with other events (stored as "duplicates":
+// lost). Found by the Python client's tests (issue 17).
+void SessionHub::AnswerRetryOr(const std::string& id, const ProducerArgs& producer, HubReply refusal, HubDone done) {
+  AppendArgs a;
+  a.path = StreamPathFor(id);
+  a.content_type = "application/json";
+  a.producer = producer;
+  a.body = "[]";  // never parsed: only a duplicate is answered, and it writes nothing
+  a.only_if_duplicate = true;
+  service_.Append(std::move(a), [refusal = std::move(refusal), done = std::move(done)](Reply r) mutable {
+    if (r.status != 204 || !r.producer_seq) return done(std::move(refusal));
+    HubReply ok;
+    ok.body = {{"duplicate", true}};
+    if (r.next_offset) ok.body["offset"] = FormatOffset(*r.next_offset);
+    done(std::move(ok));
+  });
 }
 
 void SessionHub::AppendLocked(const std::string& id, const SessionPtr& s, std::vector<json> events,

@@ -137,6 +137,7 @@ class SessionHub {
   // Makes `state` the session's state (loaded) and marks agents of active runs present. mu held.
   void InstallLocked(Session& s, SessionState state, std::int64_t now_ms) REQUIRES(s.mu);
   // Appends `events` (stamped) to the session's stream; mu held (submission order).
+  void AnswerRetryOr(const std::string& id, const ProducerArgs& producer, HubReply refusal, HubDone done);
   void AppendLocked(const std::string& id, const SessionPtr& s, std::vector<json> events,
                     std::optional<ProducerArgs> producer, json answer, HubDone done) REQUIRES(s->mu);
   // Presence changes caused by stored events (agents join/leave/update). mu held; collects

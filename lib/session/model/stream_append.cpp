@@ -139,6 +139,13 @@ void StreamService::Append(AppendArgs args, ReplyCallback done) {
   r.info.content_type = s->meta.content_type;
   std::optional<ProducerTuple> tuple;
   if (args.producer) tuple = ProducerTuple{args.producer->id, args.producer->epoch, args.producer->seq};
+  if (args.only_if_duplicate) {
+    auto it = tuple ? s->producers.find(tuple->id) : s->producers.end();
+    const bool retry = it != s->producers.end() &&
+                       CheckProducer(&it->second, tuple->epoch, tuple->seq).verdict == ProducerVerdict::kDuplicate;
+    if (!retry) return Refuse(wl, done, Error(409, "not a retry of an accepted append"));
+    // A duplicate: step 7 answers it (204 once the original is durable) and writes nothing.
+  }
 
   // 5. Closed stream: only an exact retry of the closing request (or a plain re-close)
   //    succeeds; everything else is 409 with the final offset.

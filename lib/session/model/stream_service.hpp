@@ -98,6 +98,10 @@ struct AppendArgs {
   std::optional<std::uint64_t> expect_remote_changes;
   // Internal (shared stores): this append was already decided once, then again after a fetch.
   bool view_fetched = false;
+  // Answer only if `producer` is a retry of an accepted append (204, as for any duplicate);
+  // anything else is refused (409) and nothing is written, whatever the body. The SessionHub
+  // asks this when its checks refuse a producer's request that may be a retry.
+  bool only_if_duplicate = false;
 };
 
 // One read's result: the framed body (raw bytes, or a JSON array in JSON mode).

@@ -135,3 +135,34 @@ TEST_CASE("posted presence leaves when its TTL lapses on the hub's clock; a refr
   REQUIRE(events.size() == 2);
   CHECK(events[1]["type"] == "presence.leave");
 }
+
+// Regression (found by the Python client's tests, issue 17): a producer's retry of a request
+// that was stored but whose answer was lost met a state that already held its effects (the ack
+// answered its request) and was refused 409 "no pending control request". It must be answered
+// as a duplicate, writing nothing; a request that is no retry keeps its refusal.
+TEST_CASE("a producer's retry of a stored request is a duplicate even when the state moved on") {
+  Fixture f;
+  auto post = [&](json draft, std::uint64_t seq) {
+    HubReply out;
+    out.status = -1;
+    f.hub->Submit("chat/1", f.open, std::move(draft), ProducerArgs{"agent-1", 0, seq},
+                  [&](HubReply r) { out = std::move(r); });
+    REQUIRE(out.status != -1);
+    return out;
+  };
+  REQUIRE(post({{"type", "run.start"}, {"run", "r1"}}, 0).status == 200);
+  REQUIRE(f.Post({{"type", "control.steer"}, {"run", "r1"}, {"id", "k-1"}, {"data", {{"text", "shorter"}}}}).status ==
+          200);
+  const json ack = {{"type", "control.ack"}, {"run", "r1"}, {"id", "k-1"}, {"data", {{"outcome", "applied"}}}};
+  REQUIRE(post(ack, 1).status == 200);
+  const std::size_t stored = f.All().size();
+  auto retry = post(ack, 1);
+  INFO(retry.body.dump());
+  CHECK(retry.status == 200);
+  CHECK(retry.body.value("duplicate", false));
+  CHECK(f.All().size() == stored);  // nothing written
+  auto next = post(ack, 2);         // the same ack as a new request: refused, as before
+  CHECK(next.status == 409);
+  CHECK(f.All().size() == stored);
+  CHECK(post({{"type", "run.end"}, {"run", "r1"}, {"data", {{"reason", "done"}}}}, 2).status == 200);
+}
