@@ -109,9 +109,11 @@ bool ServeUi(const Request& req, RouteDone& done) {
     return true;
   }
   std::string_view rest = path.size() > kUi.size() ? path.substr(kUi.size() + 1) : std::string_view();
-  // A client file by name; anything else is a session id (percent-encoded or with '/', as in
+  // A client file by name (top-level names, and the migration kit's modules under kit/, see
+  // web/CMakeLists.txt); anything else is a session id (percent-encoded or with '/', as in
   // stream paths: /ui/chat/42) and gets the page, which reads the id from its own URL.
-  const web::WebAsset* a = rest.find('/') == std::string_view::npos ? web::FindWebAsset(rest) : nullptr;
+  const bool file = rest.find('/') == std::string_view::npos || rest.starts_with("kit/");
+  const web::WebAsset* a = file ? web::FindWebAsset(rest) : nullptr;
   if (!a || rest == "index.html") {
     if (!a && !UiSessionId(rest)) {
       done(Answer(ErrorResponse(req, http::status::bad_request,
