@@ -1,0 +1,47 @@
+// libFuzzer target: the LLM proxy's request parsing (lib/llm/proxy/proxy_request.cpp): request
+// paths, --llm-proxy values, request bodies (JSON from any client), upstream SSE event data and
+// non-streamed answers (JSON from any upstream), error excerpts and frames. Any crash, sanitizer
+// report or hang is a bug; bad input must only ever produce an error.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/proxy/proxy_request.hpp"
+
+using namespace dsx::llm::proxy;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const Api api = (data[0] & 1) ? Api::kAnthropicMessages : Api::kOpenAiChat;
+  const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+  // Path and spec: the first line; body and event data: the rest.
+  const std::size_t nl = in.find('\n');
+  const std::string_view head = in.substr(0, nl);
+  const std::string_view rest = nl == std::string_view::npos ? std::string_view{} : in.substr(nl + 1);
+  if (auto t = ParseProxyPath(head)) {
+    if (t->upstream.size() > 64 || t->upstream == "." || t->upstream == "..") __builtin_trap();
+  }
+  if (auto s = ParseUpstreamSpec(head); s.ok()) {
+    (void)UpstreamUrl(s->base_url, api);
+  }
+  if (auto r = ParseProxyRequest(rest, api); r.ok()) {
+    if (r->model.empty()) __builtin_trap();
+  }
+  const StreamStep step = ParseStreamEvent(api, head, rest);
+  if (!step.error.empty() && step.forward) __builtin_trap();  // errors are never forwarded as data
+  (void)AnswerText(api, rest);
+  const std::string excerpt = BodyExcerpt(rest);
+  for (char c : excerpt) {
+    if (static_cast<unsigned char>(c) < 0x20) __builtin_trap();  // one line, printable
+  }
+  // The error frame's JSON must parse back (invalid UTF-8 in the message is replaced).
+  const std::string frame = ErrorFrame(api, std::string(rest), "0_0");
+  const std::size_t d = frame.find("data: ");
+  const std::size_t e = frame.find('\n', d);
+  if (d == std::string::npos || e == std::string::npos) __builtin_trap();
+  if (nlohmann::json::parse(frame.substr(d + 6, e - d - 6), nullptr, false).is_discarded()) __builtin_trap();
+  return 0;
+}
