@@ -3,11 +3,18 @@
 // Properties: no crash, no sanitizer report; the result is exactly as long as the input; every
 // line break stays where it was (facts keep the file's lines); every other byte is either the
 // input's byte at that offset or a space; nothing before the first "<script" is kept.
+// Also the live probe's reading of a dsx session's control.ack from the app's SSE body
+// (audit::probe::FirstControlAckOutcome, issue 17's steer check): never throws or crashes on any
+// bytes; an outcome is only found where the bytes say "control.ack"; and any outcome text (the
+// input, invalid UTF-8 replaced) wrapped in a well-formed control.ack event comes back exactly.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "audit/probe/control_ack.hpp"
 #include "audit/static/script_blocks.hpp"
 
 namespace {
@@ -41,5 +48,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();  // markup before any script block is never code
     }
   }
+
+  std::string outcome = dsx::audit::probe::FirstControlAckOutcome(in);
+  if (!outcome.empty() && in.find("control.ack") == std::string_view::npos) __builtin_trap();
+  nlohmann::json ack{{"type", "control.ack"}, {"data", {{"outcome", std::string(in)}}}};
+  std::string line = ack.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string want = nlohmann::json::parse(line)["data"]["outcome"].get<std::string>();
+  std::string body = "event: control\r\nid: 1\r\ndata: " + line + "\r\n\r\ndata: {\"type\":\"control.ack\"}\n\n";
+  if (dsx::audit::probe::FirstControlAckOutcome(body) != (want.empty() ? "without an outcome" : want)) __builtin_trap();
   return 0;
 }

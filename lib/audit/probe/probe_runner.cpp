@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/probe/control_ack.hpp"
 #include "audit/probe/fingerprint.hpp"
 #include "audit/probe/judge.hpp"
 #include "audit/probe/mock_log.hpp"
@@ -480,20 +481,6 @@ void Prober::PhaseStop() {
   a->Join();
 }
 
-// The outcome of the first control.ack in a dsx session's SSE body ("" when there is none): in
-// the steer phase the steer is the only control request of that session.
-std::string SteerAckOutcome(const std::string& body) {
-  for (const auto& e : net::ParseSse(body)) {
-    if (e.data.find("control.ack") == std::string::npos) continue;
-    auto j = nlohmann::json::parse(e.data, nullptr, false);
-    if (!j.is_object() || j.value("type", "") != "control.ack") continue;
-    const auto& data = j.contains("data") && j["data"].is_object() ? j["data"] : nlohmann::json::object();
-    std::string outcome = data.contains("outcome") && data["outcome"].is_string() ? data["outcome"].get<std::string>() : "";
-    return outcome.empty() ? std::string("without an outcome") : outcome;
-  }
-  return "";
-}
-
 void Prober::PhaseSteer() {
   Gen g = NewGen();
   auto a = Begin(&g, 0);
@@ -521,8 +508,8 @@ void Prober::PhaseSteer() {
       // answers control.ack "applied". Agents ack before they end the run, so read to its end if
       // the ack is not there yet. No ack by run.end: nothing applied it (an LLM proxy run, an
       // agent that ignores steering); the server's own "rejected" ack comes after run.end.
-      std::string outcome = SteerAckOutcome(a->Snapshot().body);
-      if (outcome.empty()) outcome = SteerAckOutcome(a->Join().body);
+      std::string outcome = FirstControlAckOutcome(a->Snapshot().body);
+      if (outcome.empty()) outcome = FirstControlAckOutcome(a->Join().body);
       obs_.steer_applied = outcome == "applied";
       Note("steer", outcome.empty() ? "no control.ack answered the steer before the run ended: nothing applied it"
                                     : "the run answered control.ack " + outcome);
