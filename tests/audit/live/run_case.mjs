@@ -126,6 +126,10 @@ async function main() {
       expectVerdicts(rep, { resilient_delivery: 'no', continuity: 'no', live_control: 'partial',
                             'live_control.stop': 'partial', 'live_control.distinguish': 'no', 'live_control.steer': 'no' });
       check('single_connection_trap found', fmIds(rep).includes('single_connection_trap'), JSON.stringify(fmIds(rep)));
+      const sct = (rep.failure_modes || []).find((f) => f.id === 'single_connection_trap');
+      check('its fix is the durable LLM proxy, then the AI SDK transport (issue 17)',
+            sct?.fix?.kit === 'llm_proxy' && /SERVER\/llm\/v1/.test(sct?.fix?.change || '') &&
+            (sct?.fixes || []).some((f) => f.kit === 'ai_sdk_transport'), JSON.stringify(sct?.fixes));
       check('fingerprint is the AI SDK UI-message stream', rep.properties?.fingerprint === 'ai-sdk-ui-message-stream',
             `(got ${rep.properties?.fingerprint})`);
       break;

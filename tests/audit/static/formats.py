@@ -105,6 +105,26 @@ def main():
     if any(c["fix"] is not None or c["fixes"] for c in gj["capabilities"].values()):
         errors.append("json: a yes capability carries a fix")
 
+    # Fix rules are checked when loaded: an unknown fix id or kit is a usage error naming it.
+    import os, shutil, tempfile
+    rules_dir = os.environ.get("DSX_AUDIT_RULES")
+    if rules_dir:
+        with tempfile.TemporaryDirectory() as tmp:
+            for case, edit, want in (
+                    ("unknown fix id", lambda t: t.replace("fixes: [python_agent_loop,", "fixes: [no_such_fix, python_agent_loop,", 1),
+                     "names fix 'no_such_fix'"),
+                    ("unknown kit", lambda t: t.replace("kit: python_agent", "kit: teleport", 1), "unknown kit 'teleport'")):
+                copy = f"{tmp}/{case.replace(' ', '-')}"
+                shutil.copytree(rules_dir, copy)
+                target = f"{copy}/capabilities/{'failure-modes' if 'id' in case else 'fixes'}.yaml"
+                with open(target) as f:
+                    text = f.read()
+                with open(target, "w") as f:
+                    f.write(edit(text))
+                r = run(dsx, "audit", trap, "--rules", copy)
+                if r.returncode != 2 or want not in r.stderr:
+                    errors.append(f"rules with an {case}: exit {r.returncode}, stderr {r.stderr.strip()!r}")
+
     bad = run(dsx, "audit", trap, "--format", "xml")
     if bad.returncode != 2:
         errors.append(f"--format xml: exit {bad.returncode}, want 2")
