@@ -293,6 +293,12 @@ def main():
         c, r = post(srv2, "/llm/v1/chat/completions", chat(text="stop me"), {"X-Dsx-Session": "t/cancel"})
         run3 = r.getheader("X-Dsx-Run")
         r.fp.readline()
+        c2, r2 = post(srv2, "/llm/v1/chat/completions", chat(text="second"), {"X-Dsx-Session": "t/cancel"})
+        busy = r2.read().decode()
+        c2.close()
+        check(r2.status == 409 and "active run" in busy, "busy session: a second call -> 409 (%s)" % busy.strip()[:80])
+        check(len([l for l in mock_log(slow_mock) if l.get("event") == "request"]) == 1,
+              "busy session: the refused call never reaches the upstream")
         cc, cr = post(srv2, "/v1/session/t/cancel/events", {"type": "control.cancel", "run": run3,
                                                                "data": {"reason": "user pressed stop"}})
         check(cr.status == 200, "cancel: control.cancel accepted (%d)" % cr.status)

@@ -390,9 +390,21 @@ void Run::Main() {
                       {"model", request.model},
                       {"lease_ms", proxy->options().lease_ms}}}});
   drafts.push_back({{"type", "msg.start"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"role", "assistant"}}}});
-  {
-    session::live::HubReply r = SubmitWait(drafts);
+  // The run's first append goes to the store while the upstream is called: its durability (an
+  // fsync with --fsync always) overlaps the upstream's time to first byte. The hub has checked
+  // and applied it to the run state when Submit returns (refusals, e.g. a busy lane, answer at
+  // once, before any upstream call); nothing reaches the client before it is stored (ApplyInit
+  // runs before the response head). A shared store (Redis) may check later: wait there.
+  if (auto pos = session::ParseConcreteOffset(start_offset_)) watch_from = *pos;
+  HubWait init;
+  hub.Submit(session_id, who, drafts, std::nullopt, init.Done());
+  bool init_applied = false, init_failed = false;
+  auto apply_init = [&]() -> bool {
+    if (init_applied) return !init_failed;
+    init_applied = true;
+    session::live::HubReply r = init.Get();
     if (r.status >= 400) {
+      init_failed = true;
       const json e = {{"error", ReplyError(r)}, {"status", r.status}};
       const std::string b = e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
       std::string h = "HTTP/1.1 " + std::to_string(r.status) + " " +
@@ -402,13 +414,16 @@ void Run::Main() {
                       std::string(kExpose) + "\r\nX-Dsx-Session: " + session_id + "\r\n";
       h += "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
       client->SendRaw(std::move(h), true);
-      return;
+      return false;
     }
     const json& ev = r.body["events"];
     if (with_prompt && ev.is_array() && !ev.empty()) start_offset_ = ev[0].value("offset", start_offset_);
+    std::lock_guard<std::mutex> lock(frames_mu_);
     last_offset_ = r.body.value("offset", std::string());
-    if (auto pos = session::ParseConcreteOffset(start_offset_)) watch_from = *pos;
-  }
+    return true;
+  };
+  const bool ready = init.fut.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  if ((ready || hub.service().Shared()) && !apply_init()) return;
   session::live::HubReply miss;
   stream = hub.Stream(session_id, &miss);
   last_heartbeat_ms = NowMs();
@@ -472,6 +487,7 @@ void Run::Main() {
   });
   dsx::net::StreamHandler handler;
   handler.on_headers = [&](const dsx::net::HttpResponse& head) {
+    if (!apply_init()) return false;  // the run's start was refused: no answer is forwarded
     status = head.status;
     content_type = head.Header("Content-Type");
     const bool ok = status >= 200 && status < 300;
@@ -505,6 +521,10 @@ void Run::Main() {
   };
   const dsx::net::Exchange ex = transport.Stream(hr, handler);
   proxy->ReturnTransport(std::move(pooled));
+  if (!apply_init()) {  // refused while the upstream was called: nothing of the run is stored
+    proxy->WorkerDone(self);
+    return;
+  }
   if (request.stream && sse && stream_error.empty() && !cancel.load()) parser.Finish();
 
   // 3. How it ended.
