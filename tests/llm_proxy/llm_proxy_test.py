@@ -127,6 +127,15 @@ class Bad(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        if mode == "echokey":  # a 401 that quotes the caller's key back
+            key = self.headers.get("Authorization", "")[7:]
+            body = json.dumps({"error": {"message": "Incorrect API key provided: " + key}}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if mode == "e500":
             body = b'{"error":{"message":"internal kaboom","type":"server_error"}}'
             self.send_response(500)
@@ -237,7 +246,7 @@ def main():
                             "--interval-ms", "20"], tmp, "mock")
         args = [DSX, "session", "serve", "--memory", "--listen", "127.0.0.1:0", "--log-requests",
                 "--llm-proxy", mock + "/v1", "--llm-proxy-idle-timeout-ms", "1500"]
-        for mode in ("cut", "errchunk", "stall", "html", "e500", "anth"):
+        for mode in ("cut", "errchunk", "stall", "html", "e500", "anth", "echokey"):
             args += ["--llm-proxy", "%s=%s/%s" % (mode, bad_url, mode)]
         _, srv, srv_log = start(args, tmp, "server")
 
@@ -324,7 +333,8 @@ def main():
         # 4. Upstream failures: run.end error with a clear data.error, partial text kept, final error frame.
         cases = [("cut", "connection closed in the middle of a response", 2), ("errchunk", "model overloaded", 2),
                  ("stall", "upstream stalled", 2), ("html", "text/html, not SSE", 0),
-                 ("e500", "upstream answered 500: internal kaboom", 0)]
+                 ("e500", "upstream answered 500: internal kaboom", 0),
+                 ("echokey", "upstream answered 401: Incorrect API key provided: [redacted]", 0)]
         for mode, want, parts in cases:
             c, r = post(srv, "/llm/%s/v1/chat/completions" % mode, chat(text=mode), {"X-Dsx-Session": "t/" + mode})
             runx = r.getheader("X-Dsx-Run")
@@ -340,7 +350,7 @@ def main():
                 check(status == 200 and '"error"' in body and body.rstrip().endswith("data: [DONE]"),
                       "%s: client gets a final error frame" % mode)
             else:
-                check(status in (500, 502), "%s: client gets %d" % (mode, status))
+                check(status in (500, 502, 401), "%s: client gets %d" % (mode, status))
         Bad.stall_release.set()
 
         # 4b. Anthropic Messages API: events pass through with ids, text stored.
@@ -406,7 +416,7 @@ def main():
         time.sleep(0.2)
         with open(srv_log, "rb") as f:
             log_bytes = f.read()
-        stored = json.dumps([events(srv, s) for s in ("t/full", "t/drop", "t/cut", "t/nostream", sid6)])
+        stored = json.dumps([events(srv, s) for s in ("t/full", "t/drop", "t/cut", "t/nostream", "t/echokey", sid6)])
         check(API_KEY.encode() not in log_bytes and API_KEY not in stored, "API key neither logged nor stored")
         check(b"run ended" in log_bytes, "the server logs each run's end")
 

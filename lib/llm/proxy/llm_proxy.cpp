@@ -564,6 +564,15 @@ void Run::Main() {
     error = api == Api::kOpenAiChat ? "upstream ended the stream before data: [DONE]"
                                     : "upstream ended the stream before message_stop";
   }
+  // An upstream may quote the caller's key in its error ("Incorrect API key provided: sk-…"):
+  // data.error and the log never hold it.
+  for (const auto& [name, value] : pass_headers) {
+    if (name != "Authorization" && name != "x-api-key") continue;
+    std::string_view secret = value;
+    if (secret.starts_with("Bearer ") || secret.starts_with("bearer ")) secret.remove_prefix(7);
+    if (secret.size() < 8) continue;
+    for (std::size_t at; (at = error.find(secret)) != std::string::npos;) error.replace(at, secret.size(), "[redacted]");
+  }
   {
     std::lock_guard<std::mutex> lock(store_mu_);
     if (!store_error_.empty() && reason != "cancelled") {
