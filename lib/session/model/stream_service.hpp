@@ -203,7 +203,8 @@ class StreamService {
   // what other servers write: a live reader at the tail would wait for changes that never come
   // here. So then a read at the tail of an open stream answers 503 with the reason (data this
   // server holds is still served), Wait does not park, and CheckStoreHealth, called about once
-  // a second by the server, wakes every parked reader when the store becomes unreachable, so
+  // a second by the server, wakes every parked reader when the store is found unreachable at
+  // two checks in a row (a connection re-opened in between is no outage), so
   // long-polls answer 503 and SSE/WebSocket readers get an error event: clients retry, on
   // another server when they have a list. StoreHealth: the state as of the last check (for
   // /health: a load balancer sees what readers see).
@@ -265,6 +266,7 @@ class StreamService {
   std::atomic<bool> store_down_{false};
   std::string store_down_reason_;  // GUARDED_BY(health_mu_)
   mutable std::mutex health_mu_;   // store_down_reason_
+  int failed_health_checks_ = 0;   // in a row; CheckStoreHealth runs on one thread
 };
 
 }  // namespace dsx::session

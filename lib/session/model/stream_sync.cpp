@@ -111,7 +111,11 @@ Status StreamService::StoreHealth() const {
 void StreamService::CheckStoreHealth() {
   if (!shared_ || closing_) return;
   const Status health = store_->Health();
-  const bool down = !health.ok();
+  // Down only when unreachable at two checks in a row: a connection the client re-opens (after a
+  // slow reply) is not an outage, and readers told of one would move for nothing.
+  const int failed_checks = health.ok() ? 0 : std::min(failed_health_checks_ + 1, 2);
+  failed_health_checks_ = failed_checks;
+  const bool down = failed_checks >= 2;
   {
     std::lock_guard lk(health_mu_);
     if (down) store_down_reason_ = health.message();

@@ -670,6 +670,8 @@ TEST_CASE("shared store: an outage is told to live readers, and ends when the st
 
   c.backend.down = true;
   c.a.CheckStoreHealth();
+  CHECK(woken == 0);  // one failed check is no outage yet (a connection being re-opened)
+  c.a.CheckStoreHealth();
   CHECK(woken == 1);  // the parked reader reads again...
   ReadReply at_tail = c.a.ReadFrom(s, 5);
   CHECK(at_tail.reply.status == 503);  // ...and is told why
