@@ -74,4 +74,8 @@ struct Stream {
   }
 };
 
+// A durable stream as the store gave it (Load at start, Fetch on a shared store): its record,
+// caught up (pending view = durable view) and ready. Fork links are the caller's.
+StreamHandle StreamFromState(StreamState st, std::int64_t last_access_ms);
+
 }  // namespace dsx::session

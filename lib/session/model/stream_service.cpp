@@ -15,6 +15,23 @@ StreamService::StreamService(std::unique_ptr<StreamStore> store, ServiceOptions 
 
 StreamService::~StreamService() = default;
 
+StreamHandle StreamFromState(StreamState st, std::int64_t last_access_ms) {
+  auto s = std::make_shared<Stream>();
+  s->meta = std::move(st.meta);
+  s->ct_normalized = NormalizeContentType(s->meta.content_type);
+  s->json = s->ct_normalized == "application/json";
+  s->last_access_ms = last_access_ms;
+  s->pending_tail = s->tail = st.tail;
+  s->pending_closed = s->closed = st.closed;
+  s->pending_seq = std::move(st.stream_seq);
+  s->producers = std::move(st.producers);
+  s->pending_closed_by = std::move(st.closed_by);
+  s->version = s->pending_version = st.version;
+  s->ready = true;
+  if (st.unavailable) s->unavailable = std::move(*st.unavailable);
+  return s;
+}
+
 Status StreamService::Open() {
   auto loaded = store_->Load();
   if (!loaded.ok()) return loaded.status().Wrap("cannot load streams");
@@ -23,21 +40,9 @@ Status StreamService::Open() {
   const std::int64_t now = clock_.NowMs();
   StreamId max_id = 0;
   for (StreamState& st : *loaded) {
-    auto s = std::make_shared<Stream>();
-    s->meta = std::move(st.meta);
-    s->ct_normalized = NormalizeContentType(s->meta.content_type);
-    s->json = s->ct_normalized == "application/json";
     // A restart cannot know when the stream was last read: count it as read at open, which
     // can only lengthen a sliding TTL, never cut it short.
-    s->last_access_ms = now;
-    s->pending_tail = s->tail = st.tail;
-    s->pending_closed = s->closed = st.closed;
-    s->pending_seq = std::move(st.stream_seq);
-    s->producers = std::move(st.producers);
-    s->pending_closed_by = std::move(st.closed_by);
-    s->version = s->pending_version = st.version;
-    s->ready = true;
-    if (st.unavailable) s->unavailable = std::move(*st.unavailable);
+    StreamHandle s = StreamFromState(std::move(st), now);
     max_id = std::max(max_id, s->meta.id);
     by_id[s->meta.id] = s;
   }

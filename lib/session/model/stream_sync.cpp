@@ -157,31 +157,21 @@ void StreamService::ResyncAll() {
 }
 
 StreamHandle StreamService::Adopt(StreamState st) {
-  auto s = std::make_shared<Stream>();
-  s->meta = std::move(st.meta);
-  s->ct_normalized = NormalizeContentType(s->meta.content_type);
-  s->json = s->ct_normalized == "application/json";
+  std::optional<std::string> fork_source_path = std::move(st.fork_source_path);
   // Counted as read when adopted (as at Open), or later if another server recorded a later access.
-  s->last_access_ms = std::max(clock_.NowMs(), st.last_access_ms);
-  s->pending_tail = s->tail = st.tail;
-  s->pending_closed = s->closed = st.closed;
-  s->pending_seq = std::move(st.stream_seq);
-  s->producers = std::move(st.producers);
-  s->pending_closed_by = std::move(st.closed_by);
-  s->version = s->pending_version = st.version;
-  s->ready = true;
-  if (st.unavailable) s->unavailable = std::move(*st.unavailable);
-  if (s->meta.fork_source && st.fork_source_path) {
-    auto it = by_path_.find(*st.fork_source_path);
+  const std::int64_t accessed = std::max(clock_.NowMs(), st.last_access_ms);
+  StreamHandle s = StreamFromState(std::move(st), accessed);
+  if (s->meta.fork_source && fork_source_path) {
+    auto it = by_path_.find(*fork_source_path);
     if (it != by_path_.end() && it->second->meta.id == *s->meta.fork_source) {
       s->source = it->second;
-      s->fork_from_path = *st.fork_source_path;
+      s->fork_from_path = *fork_source_path;
       it->second->fork_refs++;
     } else {
       // The source is not known here yet: fetch it, then this fork again (it links then).
       const std::string fork = s->meta.path;
       log::Info("fork source not loaded here yet; fetching it", {{"stream", fork}});
-      Sync(*st.fork_source_path, [this, fork] { Sync(fork, [] {}); });
+      Sync(*fork_source_path, [this, fork] { Sync(fork, [] {}); });
     }
   }
   by_path_[s->meta.path] = s;
