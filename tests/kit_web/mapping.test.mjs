@@ -215,3 +215,96 @@ test("a start callback must return {run, offset}", async () => {
   const t = new DsxChatTransport({ storage: null, fetch: async () => { throw new Error("no"); }, start: async () => ({ run: "r-1" }) });
   await assert.rejects(t.sendMessages({ chatId: "c", messages: [] }), /must return \{run, offset\}/);
 });
+
+test("a steered run (two messages: the partial answer, then the continuation) is one UI message that finishes once", () => {
+  const m = createRunChunkMapper("r-1");
+  const chunks = [
+    ...m.startChunks(),
+    ...m.map(ev("run.start", { data: { source: "llm-proxy" } })),
+    ...m.map(ev("msg.start", { msg: "m-1", data: { role: "assistant" } })),
+    ...m.map(ev("msg.append", { msg: "m-1", data: { text: "A long an" } })),
+    ...m.map(ev("control.steer", { id: "k-1", data: { text: "shorter please" } })),
+    ...m.map(ev("msg.end", { msg: "m-1" })),
+    ...m.map({ type: "user.message", data: { text: "shorter please" } }),
+    ...m.map(ev("control.ack", { id: "k-1", data: { outcome: "applied" } })),
+    ...m.map(ev("msg.start", { msg: "m-2", data: { role: "assistant" } })),
+    ...m.map(ev("msg.append", { msg: "m-2", data: { text: "Short." } })),
+    ...m.map(ev("msg.end", { msg: "m-2" })),
+    ...m.map(ev("run.end", { data: { reason: "done" } })),
+  ];
+  assert.deepEqual(chunks, [
+    { type: "start", messageId: messageIdForRun("r-1") },
+    { type: "text-start", id: "m-1" },
+    { type: "text-delta", id: "m-1", delta: "A long an" },
+    { type: "text-end", id: "m-1" },
+    { type: "text-start", id: "m-2" },
+    { type: "text-delta", id: "m-2", delta: "Short." },
+    { type: "text-end", id: "m-2" },
+    { type: "finish", finishReason: "stop" },
+  ]);
+  assert.equal(chunks.filter((c) => c.type === "finish").length, 1);
+  // The continuation may start before the first message's msg.end reaches a reader (or the agent
+  // leaves it to run.end): both parts stay valid and run.end closes what is open.
+  const m2 = createRunChunkMapper("r-1");
+  const late = [
+    ...m2.map(ev("msg.append", { msg: "m-1", data: { text: "par" } })),
+    ...m2.map(ev("msg.start", { msg: "m-2" })),
+    ...m2.map(ev("msg.append", { msg: "m-2", data: { text: "cont" } })),
+    ...m2.map(ev("run.end", { data: { reason: "done" } })),
+  ];
+  assert.deepEqual(late, [
+    { type: "text-start", id: "m-1" }, { type: "text-delta", id: "m-1", delta: "par" },
+    { type: "text-start", id: "m-2" }, { type: "text-delta", id: "m-2", delta: "cont" },
+    { type: "text-end", id: "m-1" }, { type: "text-end", id: "m-2" },
+    { type: "finish", finishReason: "stop" },
+  ]);
+});
+
+test("steer posts control.steer for the chat's active run (text and json), resolves with the answer, and the stream keeps going", async () => {
+  const f = fakeFetch(started);
+  const t = new DsxChatTransport({ server: "http://dsx.test", token: "tok", fetch: f.fetch, storage: null,
+    start: async () => ({ run: "r-1", offset: "-1" }) });
+  const stop = new AbortController();
+  const s = await t.sendMessages({ chatId: "c1", messages: [], abortSignal: stop.signal, trigger: "submit-message" });
+  const r = s.getReader();
+  await readUntil(r, 3);
+  const answer = await t.steer("c1", "shorter please");
+  assert.deepEqual(answer, { offset: "0_9", outcome: { outcome: "pending" } });
+  await t.steer("c1", { json: { temperature: 0.2, max_tokens: 50 } });
+  await t.steer("c1", { text: "in French", json: { temperature: 0 } });
+  assert.deepEqual(f.posts.map((p) => [p.path, p.body]), [
+    ["/v1/session/c1/events", { type: "control.steer", run: "r-1", data: { text: "shorter please" } }],
+    ["/v1/session/c1/events", { type: "control.steer", run: "r-1", data: { json: { temperature: 0.2, max_tokens: 50 } } }],
+    ["/v1/session/c1/events", { type: "control.steer", run: "r-1", data: { text: "in French", json: { temperature: 0 } } }],
+  ]);
+  assert.equal(f.posts[0].headers.Authorization, "Bearer tok");
+  assert.ok(!f.posts.some((p) => p.body.type === "control.cancel"), "a steer is not a stop");
+  await assert.rejects(t.steer("c1", ""), /steer text is empty/);
+  await assert.rejects(t.steer("c1", { json: [1] }), /`json` must be an object/);
+  await assert.rejects(t.steer("c1", { other: 1 }), /give a text, \{text\} or \{json\}/);
+  await assert.rejects(t.steer("c1", 42), /give a text/);
+  assert.equal(f.posts.length, 3, "bad arguments post nothing");
+  await r.cancel();
+});
+
+test("steer without an active run rejects with a clear error and posts nothing; a refused steer rejects with the server's reason", async () => {
+  const events = [...started, { offset: "0_4", type: "run.end", run: "r-1", data: { reason: "done" } }];
+  const f = fakeFetch(events);
+  const t = new DsxChatTransport({ server: "http://dsx.test", fetch: f.fetch, storage: null,
+    start: async () => ({ run: "r-1", offset: "-1" }) });
+  await assert.rejects(t.steer("never-used", "hi"), /chat 'never-used' has no active run to steer/);
+  for await (const c of await t.sendMessages({ chatId: "c5", messages: [] })) void c;  // the run ends
+  await assert.rejects(t.steer("c5", "too late"), /chat 'c5' has no active run to steer/);
+  assert.deepEqual(f.posts, []);
+
+  const refuse = async (url, init) => init.method === "POST"
+    ? new Response(JSON.stringify({ error: "token lacks the 'steer' right", status: 403 }), { status: 403 })
+    : f.fetch(url, init);
+  const t2 = new DsxChatTransport({ server: "http://dsx.test", fetch: refuse, storage: null,
+    start: async () => ({ run: "r-1", offset: "-1" }) });
+  const s = await t2.sendMessages({ chatId: "c6", messages: [] });
+  const r = s.getReader();
+  await readUntil(r, 2);
+  await assert.rejects(t2.steer("c6", "x"), /steering run 'r-1': HTTP 403: token lacks the 'steer' right/);
+  await r.cancel();
+});

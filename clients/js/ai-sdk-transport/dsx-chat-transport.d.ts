@@ -58,6 +58,13 @@ export declare class DsxChatTransport<UI_MESSAGE extends UIMessage = UIMessage> 
   loadMessages(chatId: string, options?: { signal?: AbortSignal }): Promise<UI_MESSAGE[]>;
   /** Posts control.cancel for the chat's current run. */
   cancel(chatId: string, reason?: string): Promise<unknown>;
+  /**
+   * Posts control.steer for the chat's active run (a string: `data.text`; or `{text?, json?}`) and
+   * resolves with the server's answer; rejects when the chat has no active run or the server refuses.
+   * The steered continuation arrives in the open stream as more messages of the same run.
+   */
+  steer(chatId: string, steer: string | { text?: string; json?: Record<string, unknown> },
+        options?: { signal?: AbortSignal }): Promise<{ offset?: string; outcome?: unknown; [k: string]: unknown }>;
 }
 
 export interface RunChunkMapper {

@@ -15,7 +15,9 @@
 //     first `start` chunk of a resumed stream (resumeStreamIsReplay), so the UI ends with the
 //     full text exactly once;
 //   - Stop (the abort signal) posts `control.cancel` for the run, so the agent / upstream call
-//     really stops; closing a connection alone never cancels anything.
+//     really stops; closing a connection alone never cancels anything;
+//   - steer(chatId, text | {json}) posts `control.steer` for the run; the steered continuation
+//     arrives in the same stream as more messages of the same run.
 // No dependencies: fetch, ReadableStream, TextDecoder, AbortController (browsers, Node >= 18).
 // Protocol: docs/protocol/sessions.md; the proxy: docs/llm-proxy.md; this module:
 // docs/ai-sdk-transport.md.
@@ -378,6 +380,53 @@ export class DsxChatTransport {
     const saved = this.#load(chatId);
     if (!saved || !saved.run) return null;
     return this.#postCancel(saved.session, saved.run, reason);
+  }
+
+  // Steers the chat's active run: posts `control.steer` (`data.text` for a string, or the given
+  // `{text?, json?}`) for the run the chat is streaming (the run Stop would cancel) and resolves
+  // with the server's answer ({offset, outcome}; outcome `pending` until the agent acks; an ack
+  // `rejected` when the run already ended). The open stream keeps going: the agent's steered
+  // continuation arrives as more messages of the same run (the durable LLM proxy stops the
+  // upstream call and calls again with the partial answer and the steer text as a user message),
+  // so the UI message shows the partial answer, then the continuation, and finishes once.
+  // Rejects when the chat has no active run, on a bad argument, or when the server refuses.
+  async steer(chatId, steer, { signal } = {}) {
+    let data;
+    if (typeof steer === "string") {
+      if (steer.trim() === "") throw new TypeError("DsxChatTransport.steer: the steer text is empty");
+      data = { text: steer };
+    } else if (steer && typeof steer === "object" && !Array.isArray(steer)) {
+      data = {};
+      if (steer.text !== undefined) {
+        if (typeof steer.text !== "string" || steer.text.trim() === "") {
+          throw new TypeError("DsxChatTransport.steer: `text` must be a non-empty string");
+        }
+        data.text = steer.text;
+      }
+      if (steer.json !== undefined) {
+        if (!steer.json || typeof steer.json !== "object" || Array.isArray(steer.json)) {
+          throw new TypeError("DsxChatTransport.steer: `json` must be an object (e.g. {temperature: 0.2})");
+        }
+        data.json = steer.json;
+      }
+      if (data.text === undefined && data.json === undefined) {
+        throw new TypeError("DsxChatTransport.steer: give a text, {text} or {json}");
+      }
+    } else {
+      throw new TypeError("DsxChatTransport.steer: give a text, {text} or {json}");
+    }
+    const saved = this.#load(chatId);
+    if (!saved || !saved.run) {
+      throw new Error(`DsxChatTransport.steer: chat '${chatId}' has no active run to steer (steer applies to a reply while it is being written; send a message first)`);
+    }
+    const res = await this.#fetch(`${this.#sessionUrl(saved.session)}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "control.steer", run: saved.run, data }),
+      signal,
+    });
+    if (!res.ok) throw new HttpError(await errorText(res, `steering run '${saved.run}'`), res.status);
+    return res.json();
   }
 
   // ---- internals
