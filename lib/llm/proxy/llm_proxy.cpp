@@ -1,5 +1,6 @@
 #include "llm/proxy/llm_proxy.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -213,15 +214,26 @@ class Run : public std::enable_shared_from_this<Run> {
   session::StreamHandle stream;  // ticker only
   std::int64_t last_heartbeat_ms = 0;
   std::atomic<bool> registered{false};
+  // Steering (docs/llm-proxy.md "Steer"), under cancel_mu: the steers the ticker accepted and
+  // the worker has not applied yet (their events), and whether the last upstream call has ended
+  // for good (a steer seen after that is rejected: the reply is complete).
+  std::vector<json> steers;
+  bool finishing = false;
 
   void Main();
   void RequestAbort(const std::string& reason) {
-    {
-      std::lock_guard<std::mutex> lock(cancel_mu);
-      if (cancel_id.empty() && abort_reason.empty()) abort_reason = reason;
-    }
+    std::lock_guard<std::mutex> lock(cancel_mu);
+    if (cancel_id.empty() && abort_reason.empty()) abort_reason = reason;
+    cancel = true;  // under the lock: the worker's reset between calls cannot lose it
+  }
+  void RequestCancel(const std::string& id) {
+    std::lock_guard<std::mutex> lock(cancel_mu);
+    if (cancel_id.empty()) cancel_id = id;
     cancel = true;
   }
+  // The ticker's answer to a control.steer of this run: queued (the upstream call is stopped and
+  // started again by the worker) or "" + a rejection reason in *why.
+  bool OfferSteer(const json& ev, std::string* why);
 
  private:
   struct Frame {
@@ -329,6 +341,70 @@ void Run::RespondError(int status, const std::string& why) {
   Respond(status, "application/json", e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
+// The request fields a `data.json` steer may set on the next upstream call.
+constexpr const char* kSteerFields[] = {"temperature",      "top_p",             "max_tokens", "max_completion_tokens",
+                                        "presence_penalty", "frequency_penalty", "stop",       "seed"};
+
+bool Run::OfferSteer(const json& ev, std::string* why) {
+  const json* d = ev.contains("data") && ev["data"].is_object() ? &ev["data"] : nullptr;
+  const bool has_text = d && d->contains("text") && (*d)["text"].is_string();
+  const bool has_json = d && d->contains("json");
+  if (!request.stream) {
+    *why = "the LLM proxy steers streamed calls only (this request has \"stream\": false)";
+    return false;
+  }
+  if (has_text && (*d)["text"].get_ref<const std::string&>().empty()) {
+    *why = "data.text is empty";
+    return false;
+  }
+  if (has_json) {
+    const json& j = (*d)["json"];
+    if (!j.is_object()) {
+      *why = "data.json must be an object of request fields";
+      return false;
+    }
+    for (const auto& [k, v] : j.items()) {
+      const bool known = std::any_of(std::begin(kSteerFields), std::end(kSteerFields),
+                                     [&](const char* f) { return k == f; });
+      if (!known) {
+        *why = "data.json field '" + k.substr(0, 100) +
+               "' cannot be steered: the LLM proxy takes temperature, top_p, max_tokens, max_completion_tokens, "
+               "presence_penalty, frequency_penalty, stop, seed";
+        return false;
+      }
+      bool ok;
+      if (k == "stop") {
+        ok = v.is_string() || v.is_null() ||
+             (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_string(); }));
+      } else if (k == "seed" || k == "max_tokens" || k == "max_completion_tokens") {
+        ok = v.is_number_integer() || v.is_null();
+      } else {
+        ok = v.is_number() || v.is_null();
+      }
+      if (!ok) {
+        *why = "data.json field '" + k + "' has the wrong type (" + std::string(v.type_name()) + ")";
+        return false;
+      }
+    }
+  }
+  if (!has_text && !has_json) {
+    *why = "control.steer needs data.text or data.json";
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(cancel_mu);
+  if (!cancel_id.empty() || !abort_reason.empty()) {
+    *why = "the run is being cancelled";
+    return false;
+  }
+  if (finishing) {
+    *why = "the reply is complete";
+    return false;
+  }
+  steers.push_back(ev);
+  cancel = true;  // stops the current upstream call; the worker starts the next one
+  return true;
+}
+
 std::string Run::End(const std::string& reason, const std::string& error) {
   json drafts = json::array();
   if (reason == "cancelled") {
@@ -429,103 +505,181 @@ void Run::Main() {
   last_heartbeat_ms = NowMs();
   proxy->Track(shared_from_this());
 
-  // 2. The upstream call.
-  // A pooled transport: its libcurl handle keeps the upstream connection (TLS included) alive
-  // between calls, as an SDK's own HTTP client would.
-  std::unique_ptr<dsx::net::CurlTransport> pooled = proxy->BorrowTransport();
-  dsx::net::CurlTransport& transport = *pooled;
-  dsx::net::HttpRequest hr;
-  hr.method = "POST";
-  hr.url = url;
-  hr.headers = pass_headers;
-  hr.headers.emplace_back("Content-Type", "application/json");
-  if (request.stream) hr.headers.emplace_back("Accept", "text/event-stream");
-  hr.body = std::move(body);
-  hr.idle_timeout_ms = proxy->options().idle_timeout_ms;
-  hr.first_byte_timeout_ms = proxy->options().idle_timeout_ms;
-  hr.cancel = &cancel;
-
+  // 2. The upstream call: one, and one more after each applied steer (docs/llm-proxy.md
+  // "Steer"), all in this run; the client's response carries them all.
   int status = 0;
   std::string content_type;
   bool sse = false, head_sent = false, upstream_done = false;
   std::string error_body;  // non-2xx or non-SSE answers (bounded)
   std::string stream_error;
-  std::string answer;  // non-streamed answer
+  std::string answer;     // non-streamed answer
+  std::string call_text;  // the current call's text (the partial reply a steer keeps)
+  bool continuation = false;  // the current call follows a steer
+  json conversation;          // the request body once a steer has changed it
   const Api api = target.api;
   auto self = shared_from_this();
-  dsx::net::SseParser parser([&](const dsx::net::SseEvent& e) {
-    if (!stream_error.empty()) return;
-    StreamStep step = ParseStreamEvent(api, e.type, e.data);
-    if (!step.error.empty()) {
-      stream_error = step.error;
-      return;
-    }
-    if (step.done) upstream_done = true;
-    std::string text;
-    if (step.forward) {
-      if (api == Api::kAnthropicMessages) text = "event: " + e.type + "\n";
-      AppendDataLines(&text, e.data);
-      text += '\n';
-    }
-    if (step.text.empty()) {
-      if (!text.empty()) Enqueue(std::move(text), false);
-      return;
-    }
-    const std::uint64_t seq = Enqueue(std::move(text), true);
-    json draft = {{"type", "msg.append"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"text", step.text}}}};
-    SubmitAsync(json::array({std::move(draft)}), [self, seq](const session::live::HubReply& r) {
-      if (r.status >= 400) {
-        {
-          std::lock_guard<std::mutex> lock(self->store_mu_);
-          if (self->store_error_.empty()) self->store_error_ = ReplyError(r);
-        }
-        self->RequestAbort("the session refused the reply: " + ReplyError(r));
-        return self->Complete(seq, {});
+  dsx::net::Exchange ex;
+  for (;;) {
+    status = 0;
+    content_type.clear();
+    sse = upstream_done = false;
+    error_body.clear();
+    stream_error.clear();
+    call_text.clear();
+    // A pooled transport: its libcurl handle keeps the upstream connection (TLS included) alive
+    // between calls, as an SDK's own HTTP client would.
+    std::unique_ptr<dsx::net::CurlTransport> pooled = proxy->BorrowTransport();
+    dsx::net::CurlTransport& transport = *pooled;
+    dsx::net::HttpRequest hr;
+    hr.method = "POST";
+    hr.url = url;
+    hr.headers = pass_headers;
+    hr.headers.emplace_back("Content-Type", "application/json");
+    if (request.stream) hr.headers.emplace_back("Accept", "text/event-stream");
+    hr.body = conversation.is_null() ? body : conversation.dump(-1, ' ', false, json::error_handler_t::replace);
+    hr.idle_timeout_ms = proxy->options().idle_timeout_ms;
+    hr.first_byte_timeout_ms = proxy->options().idle_timeout_ms;
+    hr.cancel = &cancel;
+
+    dsx::net::SseParser parser([&](const dsx::net::SseEvent& e) {
+      if (!stream_error.empty()) return;
+      StreamStep step = ParseStreamEvent(api, e.type, e.data);
+      if (!step.error.empty()) {
+        stream_error = step.error;
+        return;
       }
-      self->Complete(seq, r.body.value("offset", std::string()));
+      if (step.done) upstream_done = true;
+      // A call after a steer continues the client's Anthropic message: a second message_start
+      // would make an SDK start its message over (and drop the text it has), so it is not sent.
+      if (continuation && api == Api::kAnthropicMessages && e.type == "message_start") step.forward = false;
+      std::string text;
+      if (step.forward) {
+        if (api == Api::kAnthropicMessages) text = "event: " + e.type + "\n";
+        AppendDataLines(&text, e.data);
+        text += '\n';
+      }
+      if (step.text.empty()) {
+        if (!text.empty()) Enqueue(std::move(text), false);
+        return;
+      }
+      call_text += step.text;
+      const std::uint64_t seq = Enqueue(std::move(text), true);
+      json draft = {{"type", "msg.append"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"text", step.text}}}};
+      SubmitAsync(json::array({std::move(draft)}), [self, seq](const session::live::HubReply& r) {
+        if (r.status >= 400) {
+          {
+            std::lock_guard<std::mutex> lock(self->store_mu_);
+            if (self->store_error_.empty()) self->store_error_ = ReplyError(r);
+          }
+          self->RequestAbort("the session refused the reply: " + ReplyError(r));
+          return self->Complete(seq, {});
+        }
+        self->Complete(seq, r.body.value("offset", std::string()));
+      });
     });
-  });
-  dsx::net::StreamHandler handler;
-  handler.on_headers = [&](const dsx::net::HttpResponse& head) {
-    if (!apply_init()) return false;  // the run's start was refused: no answer is forwarded
-    status = head.status;
-    content_type = head.Header("Content-Type");
-    const bool ok = status >= 200 && status < 300;
-    const std::string_view ct(content_type);
-    sse = ct.substr(0, ct.find(';')).find("text/event-stream") != std::string_view::npos;
-    if (ok && request.stream && sse) {
-      client->SendRaw(HeadFor(200, "text/event-stream; charset=utf-8", true) + "\r\n", false);
-      head_sent = true;
-    }
-    return true;
-  };
-  handler.on_body = [&](std::string_view chunk) {
-    const bool ok = status >= 200 && status < 300;
-    if (!ok || (request.stream && !sse)) {
-      if (error_body.size() < kMaxErrorBody) error_body.append(chunk.substr(0, kMaxErrorBody - error_body.size()));
-      return !(ok && request.stream);  // a non-SSE answer to a streamed request: stop at once
-    }
-    if (!request.stream) {
-      if (answer.size() + chunk.size() > (64u << 20)) {
-        stream_error = "upstream answer larger than 64 MiB";
+    dsx::net::StreamHandler handler;
+    handler.on_headers = [&](const dsx::net::HttpResponse& head) {
+      if (!apply_init()) return false;  // the run's start was refused: no answer is forwarded
+      status = head.status;
+      content_type = head.Header("Content-Type");
+      const bool ok = status >= 200 && status < 300;
+      const std::string_view ct(content_type);
+      sse = ct.substr(0, ct.find(';')).find("text/event-stream") != std::string_view::npos;
+      if (ok && request.stream && sse && !head_sent) {
+        client->SendRaw(HeadFor(200, "text/event-stream; charset=utf-8", true) + "\r\n", false);
+        head_sent = true;
+      }
+      return true;
+    };
+    handler.on_body = [&](std::string_view chunk) {
+      const bool ok = status >= 200 && status < 300;
+      if (!ok || (request.stream && !sse)) {
+        if (error_body.size() < kMaxErrorBody) error_body.append(chunk.substr(0, kMaxErrorBody - error_body.size()));
+        return !(ok && request.stream);  // a non-SSE answer to a streamed request: stop at once
+      }
+      if (!request.stream) {
+        if (answer.size() + chunk.size() > (64u << 20)) {
+          stream_error = "upstream answer larger than 64 MiB";
+          return false;
+        }
+        answer.append(chunk);
+        return true;
+      }
+      if (!parser.Feed(chunk)) {
+        stream_error = "upstream stream broken: " + parser.OverflowMessage();
         return false;
       }
-      answer.append(chunk);
-      return true;
+      return stream_error.empty();
+    };
+    ex = transport.Stream(hr, handler);
+    proxy->ReturnTransport(std::move(pooled));
+    if (!apply_init()) {  // refused while the upstream was called: nothing of the run is stored
+      proxy->WorkerDone(self);
+      return;
     }
-    if (!parser.Feed(chunk)) {
-      stream_error = "upstream stream broken: " + parser.OverflowMessage();
-      return false;
+    if (request.stream && sse && stream_error.empty() && !cancel.load()) parser.Finish();
+
+    // A steer stopped the call (or came while it ended well): call again, in a new message.
+    std::vector<json> take;
+    {
+      std::lock_guard<std::mutex> store_lock(store_mu_);
+      std::lock_guard<std::mutex> lock(cancel_mu);
+      // Stopped before the upstream answered (status 0) or while it streamed, or ended well.
+      const bool streaming = sse && status >= 200 && status < 300;
+      const bool call_ok = stream_error.empty() && store_error_.empty() &&
+                           ((ex.outcome == dsx::net::Outcome::kCancelled && (status == 0 || streaming)) ||
+                            (ex.outcome == dsx::net::Outcome::kComplete && streaming && head_sent));
+      if (cancel_id.empty() && abort_reason.empty() && !steers.empty() && call_ok) {
+        take.swap(steers);
+        cancel = false;
+      } else {
+        finishing = true;  // steers still queued are answered by the run's end (rejected)
+      }
     }
-    return stream_error.empty();
-  };
-  const dsx::net::Exchange ex = transport.Stream(hr, handler);
-  proxy->ReturnTransport(std::move(pooled));
-  if (!apply_init()) {  // refused while the upstream was called: nothing of the run is stored
-    proxy->WorkerDone(self);
-    return;
+    if (take.empty()) break;
+    if (conversation.is_null()) conversation = json::parse(body);  // checked by ParseProxyRequest
+    json& messages = conversation["messages"];
+    if (!call_text.empty()) messages.push_back({{"role", "assistant"}, {"content", call_text}});
+    const std::string next_msg = session::wire::RandomId("m-");
+    json d = json::array({{{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}},
+                          {{"type", "msg.start"}, {"run", run_id}, {"msg", next_msg}, {"data", {{"role", "assistant"}}}}});
+    for (const json& ev : take) {
+      const json& data = ev["data"];
+      if (data.contains("text") && data["text"].is_string()) {
+        messages.push_back({{"role", "user"}, {"content", data["text"]}});
+      }
+      if (data.contains("json") && data["json"].is_object()) {
+        for (const auto& [k, v] : data["json"].items()) {
+          if (v.is_null()) {
+            conversation.erase(k);
+          } else {
+            conversation[k] = v;
+          }
+        }
+      }
+      d.push_back({{"type", "control.ack"},
+                   {"run", run_id},
+                   {"id", ev.value("id", std::string())},
+                   {"data", {{"outcome", "applied"}}}});
+    }
+    // The switch is stored before the next call's first append (its frames' ids come after it).
+    const std::uint64_t seq = Enqueue(std::string(), true);
+    session::live::HubReply r = SubmitWait(std::move(d));
+    if (r.status >= 400) {
+      {
+        std::lock_guard<std::mutex> lock(store_mu_);
+        if (store_error_.empty()) store_error_ = ReplyError(r);
+      }
+      Complete(seq, {});
+      std::lock_guard<std::mutex> lock(cancel_mu);
+      finishing = true;
+      break;
+    }
+    msg_id = next_msg;
+    Complete(seq, r.body.value("offset", std::string()));
+    continuation = true;
+    log::Info("llm proxy run steered", {{"session", session_id}, {"run", run_id}, {"steers", std::to_string(take.size())}});
   }
-  if (request.stream && sse && stream_error.empty() && !cancel.load()) parser.Finish();
 
   // 3. How it ended.
   std::string reason = "done", error;
@@ -714,7 +868,7 @@ void Proxy::Tick() {
       // instead of a JSON parse of every token).
       session::ReadReply raw = hub_.service().ReadFrom(r->stream, r->watch_from);
       if (raw.reply.status != 200) continue;
-      if (raw.body.find("control.cancel") == std::string::npos) {
+      if (raw.body.find("control.cancel") == std::string::npos && raw.body.find("control.steer") == std::string::npos) {
         r->watch_from = raw.next;
         continue;
       }
@@ -722,13 +876,19 @@ void Proxy::Tick() {
       if (page.status != 200) continue;
       r->watch_from = page.next;
       for (const auto& e : page.events) {
-        if (e.type() == "control.cancel" && e.Str("run") == r->run_id) {
-          {
-            std::lock_guard<std::mutex> cl(r->cancel_mu);
-            if (r->cancel_id.empty()) r->cancel_id = e.Str("id");
-          }
-          r->cancel = true;
+        if (e.Str("run") != r->run_id) continue;
+        if (e.type() == "control.cancel") {
+          r->RequestCancel(e.Str("id"));
           break;
+        }
+        if (e.type() == "control.steer") {
+          std::string why;
+          if (!r->OfferSteer(e.body, &why)) {
+            json ack = {{"type", "control.ack"}, {"run", r->run_id}, {"id", e.Str("id")},
+                        {"data", {{"outcome", "rejected"}, {"reason", why}}}};
+            hub_.Submit(r->session_id, r->who, json::array({std::move(ack)}), std::nullopt,
+                        [](session::live::HubReply) {});
+          }
         }
       }
     }
