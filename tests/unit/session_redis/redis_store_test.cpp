@@ -449,7 +449,7 @@ TEST_CASE("DurabilityWarnings") {
     CHECK(w[0].find("lost if Redis restarts") != std::string::npos);
     w = DurabilityWarnings(*client, 2);
     REQUIRE(w.size() == 2);
-    CHECK(w[1].find("0 connected replica") != std::string::npos);
+    CHECK(w[1].find("0 replica(s) in sync") != std::string::npos);
   }
   {
     RedisServer redis({"--appendonly", "yes", "--appendfsync", "everysec"});
@@ -814,3 +814,17 @@ TEST_CASE("SentinelFailoverLosesNoAppendAcknowledgedAfterWait") {
 }
 
 }  // namespace dsx::session
+
+// Issue 16 review: the start-up warnings counted connected_slaves, which includes replicas still
+// in their first sync (they cannot acknowledge a WAIT yet).
+TEST_CASE("OnlineReplicas counts only replicas in sync") {
+  const std::string info =
+      "# Replication\r\nrole:master\r\nconnected_slaves:3\r\n"
+      "slave0:ip=127.0.0.1,port=7001,state=online,offset=42,lag=0\r\n"
+      "slave1:ip=127.0.0.1,port=7002,state=wait_bgsave,offset=0,lag=0\r\n"
+      "slave2:ip=127.0.0.1,port=7003,state=online,offset=42,lag=1\r\n"
+      "master_failover_state:no-failover\r\n";
+  CHECK(dsx::session::OnlineReplicas(info) == 2);
+  CHECK(dsx::session::OnlineReplicas("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n") == 0);
+  CHECK(dsx::session::OnlineReplicas("") == 0);
+}

@@ -34,6 +34,16 @@ std::string InfoField(const std::string& info, const std::string& field) {
 
 }  // namespace
 
+int OnlineReplicas(const std::string& info) {
+  int online = 0;
+  for (int i = 0;; ++i) {
+    const std::string line = InfoField(info, "slave" + std::to_string(i));  // ip=...,state=online,...
+    if (line.empty()) break;
+    if (("," + line + ",").find(",state=online,") != std::string::npos) ++online;
+  }
+  return online;
+}
+
 std::vector<std::string> DurabilityWarnings(redis::Client& client, int wait_replicas) {
   std::vector<std::string> out;
   const std::string aof = ConfigGet(client, "appendonly");
@@ -71,21 +81,24 @@ std::vector<std::string> DurabilityWarnings(redis::Client& client, int wait_repl
                   "use redis+sentinel://)");
     return out;
   }
-  int replicas = 0;
+  int connected = 0;
   try {
-    replicas = std::stoi(InfoField(info->str, "connected_slaves"));
+    connected = std::stoi(InfoField(info->str, "connected_slaves"));
   } catch (...) {
-    replicas = 0;
+    connected = 0;
   }
-  if (replicas > 0 && wait_replicas == 0) {
-    out.push_back("Redis has " + std::to_string(replicas) +
+  const int replicas = OnlineReplicas(info->str);
+  const std::string syncing =
+      connected > replicas ? " (" + std::to_string(connected - replicas) + " more still in their first sync)" : "";
+  if (connected > 0 && wait_replicas == 0) {
+    out.push_back("Redis has " + std::to_string(connected) +
                   " replica(s) and --redis-wait-replicas is 0: replication is asynchronous, so a failover may lose "
                   "the last acknowledged appends");
   }
   if (wait_replicas > replicas) {
     out.push_back("--redis-wait-replicas is " + std::to_string(wait_replicas) + " but Redis has " +
-                  std::to_string(replicas) +
-                  " connected replica(s): appends fail (503) until enough replicas are connected");
+                  std::to_string(replicas) + " replica(s) in sync" + syncing +
+                  ": appends fail (503) until enough replicas are connected and in sync");
   }
   return out;
 }

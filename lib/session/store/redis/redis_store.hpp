@@ -68,5 +68,8 @@ Result<std::unique_ptr<StreamStore>> OpenRedisStore(const RedisStoreOptions& opt
 // `wait_replicas`, a replica as the target, or CONFIG unavailable (renamed or denied: one
 // warning saying the settings could not be checked). Empty: nothing to warn about. Blocking.
 std::vector<std::string> DurabilityWarnings(redis::Client& client, int wait_replicas);
+// Replicas that can acknowledge a WAIT, from INFO replication text: the slaveN lines with
+// state=online. connected_slaves also counts replicas still in their first sync.
+int OnlineReplicas(const std::string& info_replication);
 
 }  // namespace dsx::session
