@@ -25,6 +25,7 @@ from llm_proxy_test import check, post, events, wait_run_end, run_text, mock_log
 
 BODIES = []  # (path, body) of every request the recorder got
 BODIES_LOCK = threading.Lock()
+HOLD = threading.Event()  # model "hold-N": after its end marker the answer waits for this
 
 
 class Rec(http.server.BaseHTTPRequestHandler):
@@ -60,9 +61,13 @@ class Rec(http.server.BaseHTTPRequestHandler):
                     {"type": "message_start", "message": {"id": "msg_%d" % len(BODIES), "role": "assistant"}}))
                 self.chunk("event: content_block_start\ndata: %s\n\n" % json.dumps(
                     {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))
-            for w in words:
+            hold = body["model"].startswith("hold-") and not steered
+            for i, w in enumerate(words):
                 time.sleep(0.02)
-                if anth:
+                if hold and i == len(words) - 1:  # the last token and [DONE] in one write (one read)
+                    self.chunk("data: %s\n\ndata: [DONE]\n\n" % json.dumps(
+                        {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": w}}]}))
+                elif anth:
                     self.chunk("event: content_block_delta\ndata: %s\n\n" % json.dumps(
                         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}))
                 else:
@@ -73,8 +78,10 @@ class Rec(http.server.BaseHTTPRequestHandler):
                                 ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}),
                                 ("message_stop", {"type": "message_stop"})):
                     self.chunk("event: %s\ndata: %s\n\n" % (name, json.dumps(d)))
-            else:
+            elif not hold:
                 self.chunk("data: [DONE]\n\n")
+            if hold:
+                HOLD.wait(DEADLINE_S)  # the reply is complete; the response is not ended yet
             self.chunk("")
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
@@ -265,6 +272,24 @@ def main():
         check(ack is not None and ack["data"]["outcome"] == "rejected", "late: a steer after the reply is rejected (%s)"
               % (ack or {}).get("data"))
         check(len(bodies("/oai/")) == 5, "late: no new upstream call")
+
+        # 5b. A steer after the upstream sent its end marker, before the run ended: rejected, "the
+        # reply is complete" (the upstream holds its response open until the ack is there).
+        c, r = post(srv, "/llm/rec/v1/chat/completions", chat("hold-4", "hold"), {"X-Dsx-Session": "s/hold"})
+        run = r.getheader("X-Dsx-Run")
+        # The last token and [DONE] come in one write: once the client has the last token, the
+        # proxy has parsed [DONE] too (a frame is sent after its event is stored).
+        read_until_text(r, 4)
+        post_event(srv, "s/hold", {"type": "control.steer", "run": run, "id": "k-h1", "data": {"text": "more"}})
+        ack = wait_ack(srv, "s/hold", "k-h1")
+        HOLD.set()
+        r.fp.read()
+        c.close()
+        evs, endev = wait_run_end(srv, "s/hold", run)
+        check(ack is not None and ack["data"] == {"outcome": "rejected", "reason": "the reply is complete"},
+              "complete: a steer after the upstream's end marker is rejected (%s)" % (ack or {}).get("data"))
+        check(len(bodies("/oai/")) == 6 and endev is not None and endev["data"]["reason"] == "done"
+              and len(msgs_of(evs, run)) == 1, "complete: no new call, the run ends done with one message")
 
         # 6. Cancel after a steer: the run ends cancelled; the steer stays applied.
         c, r = post(srv, "/llm/v1/chat/completions", {"model": "dsx-mock", "stream": True,

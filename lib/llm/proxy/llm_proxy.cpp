@@ -219,6 +219,8 @@ class Run : public std::enable_shared_from_this<Run> {
   // for good (a steer seen after that is rejected: the reply is complete).
   std::vector<json> steers;
   bool finishing = false;
+  std::atomic<bool> reply_complete{false};  // the current call's upstream sent its end marker
+  std::mutex watch_mu;  // the session scan from watch_from: the ticker's, then the worker's last
 
   void Main();
   void RequestAbort(const std::string& reason) {
@@ -261,6 +263,7 @@ class Run : public std::enable_shared_from_this<Run> {
   std::string start_offset_;       // X-Dsx-Offset
   std::mutex store_mu_;
   std::string store_error_;  // an append the session refused
+  std::vector<std::string> late_steers_;  // steers seen after the reply was complete (End rejects them)
 };
 
 std::uint64_t Run::Enqueue(std::string text, bool waits_for_append, bool finish) {
@@ -396,7 +399,7 @@ bool Run::OfferSteer(const json& ev, std::string* why) {
     *why = "the run is being cancelled";
     return false;
   }
-  if (finishing) {
+  if (finishing || reply_complete.load()) {
     *why = "the reply is complete";
     return false;
   }
@@ -417,11 +420,27 @@ std::string Run::End(const std::string& reason, const std::string& error) {
       drafts.push_back({{"type", "control.ack"}, {"run", run_id}, {"id", id}, {"data", {{"outcome", "applied"}}}});
     }
   }
+  for (const std::string& id : late_steers_) {
+    drafts.push_back({{"type", "control.ack"},
+                      {"run", run_id},
+                      {"id", id},
+                      {"data", {{"outcome", "rejected"}, {"reason", "the reply is complete"}}}});
+  }
   drafts.push_back({{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}});
   json data = {{"reason", reason}};
   if (!error.empty()) data["error"] = error;
   drafts.push_back({{"type", "run.end"}, {"run", run_id}, {"data", std::move(data)}});
-  session::live::HubReply r = SubmitWait(std::move(drafts));
+  session::live::HubReply r = SubmitWait(drafts);
+  if (r.status >= 400 && !late_steers_.empty()) {
+    // An ack the session does not take must not keep the run from ending: without them (the
+    // server then rejects those steers itself).
+    drafts.erase(std::remove_if(drafts.begin(), drafts.end(),
+                                [](const json& d) {
+                                  return d["type"] == "control.ack" && d["data"].value("reason", "") == "the reply is complete";
+                                }),
+                 drafts.end());
+    r = SubmitWait(drafts);
+  }
   if (r.status >= 400) {
     log::Warn("llm proxy: run end refused", {{"session", session_id}, {"run", run_id}, {"why", ReplyError(r)}});
     return {};
@@ -523,6 +542,7 @@ void Run::Main() {
     status = 0;
     content_type.clear();
     sse = upstream_done = false;
+    reply_complete = false;
     error_body.clear();
     stream_error.clear();
     call_text.clear();
@@ -548,7 +568,10 @@ void Run::Main() {
         stream_error = step.error;
         return;
       }
-      if (step.done) upstream_done = true;
+      if (step.done) {
+        upstream_done = true;
+        reply_complete = true;
+      }
       // A call after a steer continues the client's Anthropic message: a second message_start
       // would make an SDK start its message over (and drop the text it has), so it is not sent.
       if (continuation && api == Api::kAnthropicMessages && e.type == "message_start") step.forward = false;
@@ -751,6 +774,21 @@ void Run::Main() {
       return Respond(200, content_type.empty() ? "application/json" : content_type, answer);
     }
   }
+  if (reason == "done" && request.stream && stream) {
+    // Steers stored after the last call ended that the ticker has not seen: the reply is
+    // complete; they are answered with run.end's append (later ones by the server's own
+    // "run ended" ack).
+    std::lock_guard<std::mutex> watch_lock(watch_mu);
+    for (int pages = 0; pages < 64; ++pages) {
+      session::live::EventPage page = session::live::ReadEvents(hub.service(), stream, watch_from);
+      if (page.status != 200) break;
+      for (const auto& e : page.events) {
+        if (e.type() == "control.steer" && e.Str("run") == run_id) late_steers_.push_back(e.Str("id"));
+      }
+      if (page.events.empty() || page.up_to_date || page.next == watch_from) break;
+      watch_from = page.next;
+    }
+  }
   const std::string end_offset = End(reason, error);
   proxy->WorkerDone(self);
   log::Info("llm proxy run ended",
@@ -866,6 +904,7 @@ void Proxy::Tick() {
       // Most of what a run's session gains is the run's own tokens: look at the raw bytes first
       // and parse events only when a cancel may be among them (one substring search per tick
       // instead of a JSON parse of every token).
+      std::lock_guard<std::mutex> watch_lock(r->watch_mu);  // the worker's last look (Main) takes it too
       session::ReadReply raw = hub_.service().ReadFrom(r->stream, r->watch_from);
       if (raw.reply.status != 200) continue;
       if (raw.body.find("control.cancel") == std::string::npos && raw.body.find("control.steer") == std::string::npos) {
