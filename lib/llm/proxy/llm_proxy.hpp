@@ -12,7 +12,9 @@
 // upstream's own SSE events forwarded once the event they carry is stored, each with
 // `id: <session offset after it>`. One ticker thread renews the leases of the runs in flight
 // and watches their sessions for control.cancel (then the upstream call is aborted through the
-// transport's cancel flag, control.ack applied, run.end cancelled).
+// transport's cancel flag, control.ack applied, run.end cancelled) and control.steer (the call
+// is stopped the same way and the worker calls the upstream again in the same run, with the
+// partial reply and the steer added to the request, into a new message; docs "Steer").
 //
 // The call belongs to the server: a client that disconnects (or reads too slowly: more than
 // kMaxClientBacklog bytes queued) is dropped, and the run goes on to its end in the session.
