@@ -660,7 +660,11 @@ void Run::Main() {
       }
     }
     if (take.empty()) break;
-    if (conversation.is_null()) conversation = json::parse(body);  // checked by ParseProxyRequest
+    if (conversation.is_null()) conversation = json::parse(body, nullptr, false);  // checked by ParseProxyRequest
+    if (!conversation.is_object() || !conversation.contains("messages") || !conversation["messages"].is_array()) {
+      stream_error = "the request body could not be re-read for a steer";  // ends the run error
+      break;
+    }
     json& messages = conversation["messages"];
     if (!call_text.empty()) messages.push_back({{"role", "assistant"}, {"content", call_text}});
     const std::string next_msg = session::wire::RandomId("m-");
