@@ -6,6 +6,8 @@ import { useState } from 'react';
 // The client change: useChat reads the run from the session by offset (resume after a drop or a
 // reload, the same answer in every tab), and Stop posts control.cancel for the run. The answer is
 // kept by the session, so the browser no longer saves it (the old /api/messages route is gone).
+// Steer: while the reply streams, transport.steer posts control.steer to the run; the LLM proxy
+// behind /api/chat stops the upstream call and continues the same run with the steer text.
 const transport = new DsxChatTransport({
   server: process.env.NEXT_PUBLIC_DSX_URL,
   start: async ({ chatId, messages }) => {
@@ -16,6 +18,7 @@ const transport = new DsxChatTransport({
 
 export default function Chat({ chatId }: { chatId: string }) {
   const [input, setInput] = useState('');
+  const [steerText, setSteerText] = useState('');
   const { messages, sendMessage, status, stop } = useChat({ id: chatId, resume: true, transport });
   return (
     <div>
@@ -26,6 +29,12 @@ export default function Chat({ chatId }: { chatId: string }) {
         <input value={input} onChange={(e) => setInput(e.target.value)} />
         {status === 'streaming' ? <button type="button" onClick={() => stop()}>Stop</button> : <button>Send</button>}
       </form>
+      {status === 'streaming' && (
+        <form onSubmit={(e) => { e.preventDefault(); transport.steer(chatId, steerText); setSteerText(''); }}>
+          <input value={steerText} onChange={(e) => setSteerText(e.target.value)} placeholder="steer" />
+          <button>Steer</button>
+        </form>
+      )}
     </div>
   );
 }

@@ -8,11 +8,14 @@ import { useState } from 'react';
 // the chat id) and reads the run back from the session: resume: true re-attaches from the last
 // offset it delivered (no replay from the start), and stop() posts control.cancel for the run, so
 // the proxy aborts the upstream call instead of a reload resuming the "stopped" answer. The
-// resumable-stream context, its Redis and the /api/chat/[id]/stream route are gone.
+// resumable-stream context, its Redis and the /api/chat/[id]/stream route are gone. The steer
+// input posts control.steer to the run (transport.steer): the proxy stops the upstream call and
+// continues the same run with the steer text, so the reply changes course instead of restarting.
 const transport = new DsxChatTransport({ server: process.env.NEXT_PUBLIC_DSX_URL, model: 'gpt-4o-mini' });
 
 export default function Chat({ id }: { id: string }) {
   const [input, setInput] = useState('');
+  const [steerText, setSteerText] = useState('');
   const { messages, sendMessage, status, stop } = useChat({ id, resume: true, transport });
   return (
     <main>
@@ -23,6 +26,12 @@ export default function Chat({ id }: { id: string }) {
         <input value={input} onChange={(e) => setInput(e.target.value)} />
         {status === 'streaming' && <button type="button" onClick={() => stop()}>Stop</button>}
       </form>
+      {status === 'streaming' && (
+        <form onSubmit={(e) => { e.preventDefault(); transport.steer(id, steerText); setSteerText(''); }}>
+          <input value={steerText} onChange={(e) => setSteerText(e.target.value)} placeholder="steer" />
+          <button>Steer</button>
+        </form>
+      )}
     </main>
   );
 }
