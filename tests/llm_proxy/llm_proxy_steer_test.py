@@ -49,6 +49,8 @@ class Rec(http.server.BaseHTTPRequestHandler):
             BODIES.append((self.path, body))
         steered = any(m.get("role") == "assistant" for m in body["messages"])
         count = 5 if steered else int(body["model"].split("-")[1])
+        if body["model"].startswith("long-"):  # the steered call as long as the first
+            count = int(body["model"].split("-")[1])
         words = [("again%d " if steered else "w%d ") % (i + 1) for i in range(count)]
         anth = self.path.startswith("/anth/")
         self.send_response(200)
@@ -333,6 +335,23 @@ def main():
         check(len(msgs) == 2 and sse_text(raw, anth=True) == msgs[0][1] + msgs[1][1],
               "anthropic: the client's stream carried both answers' text")
         check(end is not None and end["data"]["reason"] == "done", "anthropic: run.end done")
+
+        # 8. The run's lease (15 s) is renewed across calls: a steered run that streams for longer
+        # than the lease still ends done (a lost lease would end it agent_lost).
+        c, r = post(srv, "/llm/rec/v1/chat/completions", chat("long-900", "long"), {"X-Dsx-Session": "s/lease"})
+        run = r.getheader("X-Dsx-Run")
+        read_until_text(r, 3)
+        post_event(srv, "s/lease", {"type": "control.steer", "run": run, "id": "k-l1", "data": {"text": "continue"}})
+        raw = r.fp.read()
+        c.close()
+        evs, end = wait_run_end(srv, "s/lease", run)
+        msgs = msgs_of(evs, run)
+        starts = [e for e in evs if e["type"] == "run.start" and e.get("run") == run]
+        took_ms = end["ts"] - starts[0]["ts"] if end is not None and starts else 0
+        check(end is not None and end["data"]["reason"] == "done" and len(msgs) == 2
+              and msgs[1][1].count("again") == 900 and took_ms > 15000,
+              "lease: a steered run longer than its lease (%d ms) ends done with both messages (%s, %s)"
+              % (took_ms, (end or {}).get("data"), [m[1].count(" ") for m in msgs]))
     finally:
         for p in t.PROCS:
             if p.poll() is None:
