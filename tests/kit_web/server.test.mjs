@@ -100,3 +100,42 @@ test("with auth: through the LLM proxy with a token, the full answer; without on
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("steer through the LLM proxy: the proxy acks it applied and the open stream gets the continuation as a second part of the same message, finished once", async () => {
+  const dir = tempDir("dsx-kitweb-steer-");
+  const mock = await startMock({ tokens: 400, intervalMs: 10 });
+  const srv = await startServer(dir, ["--llm-proxy", mock.url + "/v1"]);
+  try {
+    const tr = new DsxChatTransport({ server: srv.url, storage: null, model: "dsx-mock" });
+    const chatId = `steer-${Date.now()}`;
+    await assert.rejects(tr.steer(chatId, "too early"), /no active run to steer/);
+    const messages = [{ id: "u1", role: "user", parts: [{ type: "text", text: "count dsx-probe-node-steer" }] }];
+    const reader = (await tr.sendMessages({ chatId, messages, trigger: "submit-message" })).getReader();
+    const chunks = [];
+    while (chunks.filter((c) => c.type === "text-delta").length < 3) chunks.push((await reader.read()).value);
+    const answer = await tr.steer(chatId, "shorter please");
+    assert.equal(answer.outcome?.outcome, "pending", JSON.stringify(answer));
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+    const starts = chunks.filter((c) => c.type === "text-start").map((c) => c.id);
+    assert.equal(starts.length, 2, "the partial answer and the continuation: " + JSON.stringify(starts));
+    assert.equal(chunks.filter((c) => c.type === "start").length, 1);
+    assert.equal(chunks.filter((c) => c.type === "finish").length, 1);
+    assert.equal(chunks.at(-1).type, "finish");
+    const partText = (id) => chunks.filter((c) => c.type === "text-delta" && c.id === id).map((c) => c.delta).join("");
+    assert.ok(partText(starts[0]).length > 0 && mock.expected.startsWith(partText(starts[0])), "the partial answer is kept");
+    assert.ok(partText(starts[1]).length > 0, "the continuation streamed into the same message");
+    // The proxy's ack in the session, for the id the server gave the steer.
+    const { events } = await (await fetch(`${srv.url}/v1/session/${encodeURIComponent(chatId)}/events?offset=-1`)).json();
+    const ack = events.find((e) => e.type === "control.ack" && e.id === answer.outcome.id);
+    assert.equal(ack?.data?.outcome, "applied", JSON.stringify(ack));
+    await assert.rejects(tr.steer(chatId, "after the end"), /no active run to steer/);
+  } finally {
+    await srv.stop();
+    await mock.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
