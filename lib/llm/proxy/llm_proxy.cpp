@@ -210,7 +210,7 @@ class Run : public std::enable_shared_from_this<Run> {
   std::mutex cancel_mu;
   std::string cancel_id;       // the control.cancel applied ("" when cancelled for another reason)
   std::string abort_reason;    // why the upstream was aborted without a control.cancel
-  std::uint64_t watch_from = 0;  // ticker only
+  std::uint64_t watch_from = 0;  // under watch_mu (the ticker; the worker once, before run.end)
   session::StreamHandle stream;  // ticker only
   std::int64_t last_heartbeat_ms = 0;
   std::atomic<bool> registered{false};
