@@ -9,7 +9,8 @@
 // answer completes with the exact text once and the model was not cancelled; (2) a second tab
 // opened mid-answer shows the same answer live and ends with the same text once; (3) Stop ends
 // the run `cancelled`, the mock's log shows the model call cancelled, and a tab watching the run
-// ends with exactly the text the session kept. With auth on: the answer and Stop with a token.
+// ends with exactly the text the session kept; (4, proxy mode) a steer mid-answer is acked applied
+// and the one assistant message shows the partial answer, then the continuation. With auth on: the answer and Stop with a token.
 // An upstream that stalls: useChat shows the run's error.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -167,6 +168,42 @@ for (const mode of ["proxy", "backend"]) {
       await page.close();
       await watcher.close();
     });
+
+    // Steer through the durable LLM proxy (the proxy applies control.steer; the backend mode's
+    // agent does not take steering).
+    if (mode === "proxy") {
+      test("4. Steer mid-answer: acked applied, one assistant message with the partial answer then the continuation, finished once", async () => {
+        const chat = `kit-${mode}-steer-${Date.now()}`;
+        const marker = `dsx-probe-${mode}-steer-${Date.now()}`;
+        const page = await open(chat);
+        await send(page, `count for me ${marker}`);
+        await tokensShown(page, 10);
+        await page.fill("#steer-input", "shorter please");
+        await page.click("#steer");
+        const answer = await waitFor(() => page.evaluate(() => window.__steer), "the steer's answer");
+        assert.ok(answer.ok, JSON.stringify(answer));
+        await finished(page);
+        const end = await runEnd(chat);
+        assert.equal(end.data.reason, "done");
+        const events = await sessionEvents(server.url, chat);
+        const ack = events.find((e) => e.type === "control.ack" && e.id === answer.ok.outcome.id);
+        assert.equal(ack?.data?.outcome, "applied", JSON.stringify(ack));
+        const msgIds = [...new Set(events.filter((e) => e.type === "msg.start" && e.run === end.run).map((e) => e.msg))];
+        assert.equal(msgIds.length, 2, "the run has the partial answer and the continuation");
+        const textOf = (id) => events.filter((e) => e.type === "msg.append" && e.msg === id).map((e) => e.data.text).join("");
+        const msgs = await page.evaluate(() => [...document.querySelectorAll(".msg")]
+          .map((e) => ({ role: e.dataset.role, parts: Number(e.dataset.parts), text: e.textContent })));
+        assert.deepEqual(msgs.map((m) => m.role), ["user", "assistant"], "one assistant message for the steered run");
+        assert.equal(msgs[1].parts, 2, "two text parts: the partial answer, then the continuation");
+        assert.ok(textOf(msgIds[0]).length > 0 && mock.expected.startsWith(textOf(msgIds[0])), "the partial answer is kept");
+        assert.equal(msgs[1].text, textOf(msgIds[0]) + textOf(msgIds[1]), "the page shows exactly what the session kept, once");
+        assert.equal(await page.evaluate(() => document.getElementById("error").textContent), "");
+        // The model call was stopped at the steer and a second one made with the steer text.
+        const log = await mock.log(marker);
+        assert.ok(log.some((e) => e.event === "cancel"), "the first model call was stopped");
+        await page.close();
+      });
+    }
   });
 }
 

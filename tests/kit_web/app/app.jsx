@@ -34,13 +34,19 @@ function App({ initial }) {
     onError: (e) => window.__errors.push(String(e && e.message)),
   });
   const [input, setInput] = useState("");
+  const [steerText, setSteerText] = useState("");
+  // Steer: transport.steer posts control.steer for the chat's run; the continuation arrives in
+  // the same stream (window.__steer: the server's answer, or the error).
+  const steer = () => transport.steer(chatId, steerText)
+    .then((r) => { window.__steer = { ok: r }; }, (e) => { window.__steer = { error: String(e && e.message) }; });
   return (
     <div>
       <div id="status">{status}</div>
       <div id="error">{error ? String(error.message) : ""}</div>
       <div id="messages">
         {messages.map((m) => (
-          <div key={m.id} className="msg" data-role={m.role} data-id={m.id}>
+          <div key={m.id} className="msg" data-role={m.role} data-id={m.id}
+               data-parts={m.parts.filter((p) => p.type === "text").length}>
             {m.parts.filter((p) => p.type === "text").map((p) => p.text).join("")}
           </div>
         ))}
@@ -50,6 +56,8 @@ function App({ initial }) {
         <button id="send" type="submit">Send</button>
       </form>
       <button id="stop" onClick={() => stop()}>Stop</button>
+      <input id="steer-input" value={steerText} onChange={(e) => setSteerText(e.target.value)} />
+      <button id="steer" onClick={() => steer()}>Steer</button>
     </div>
   );
 }
