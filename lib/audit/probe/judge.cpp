@@ -268,6 +268,17 @@ Fix AgentFix() {
                 "append each delta, handle the cancel and steer callbacks, end the run; the route only starts it.");
 }
 
+// Steer: the AI SDK transport's steer on a chat the durable LLM proxy runs (the proxy applies
+// control.steer), or an agent's steer callback.
+Fix TransportSteerFix() {
+  return KitFix(kKitAiSdkTransport,
+                "Send new input mid-answer with `transport.steer(chatId, text)` (or `{ json: { temperature: 0.2 } }`) "
+                "on the DsxChatTransport passed to useChat, with the model call on the durable LLM proxy "
+                "(`dsx session serve --llm-proxy <upstream base URL>`): the proxy applies control.steer (stops the "
+                "upstream call and continues the same run with the partial answer and the steer text, acked "
+                "applied) and the UI message shows the continuation.");
+}
+
 // What closes the gap of each capability and part that is not yes.
 void AddCapabilityFixes(Capability& cap) {
   if (cap.verdict == Verdict::kYes || cap.verdict == Verdict::kUndetermined) return;
@@ -275,7 +286,7 @@ void AddCapabilityFixes(Capability& cap) {
   if (cap.id == kLiveControl) cap.fixes = {TransportFix(), ProxyFix(), AgentFix()};
   for (auto& p : cap.parts) {
     if (p.verdict == Verdict::kYes || p.verdict == Verdict::kUndetermined) continue;
-    if (p.id == kSteer) p.fixes = {AgentFix()};
+    if (p.id == kSteer) p.fixes = {TransportSteerFix(), AgentFix()};
     else p.fixes = {TransportFix(), ProxyFix()};
   }
 }

@@ -159,6 +159,10 @@ async function main() {
       check('its fix is the durable LLM proxy, then the AI SDK transport (issue 17)',
             sct?.fix?.kit === 'llm_proxy' && /SERVER\/llm\/v1/.test(sct?.fix?.change || '') &&
             (sct?.fixes || []).some((f) => f.kit === 'ai_sdk_transport'), JSON.stringify(sct?.fixes));
+      const steerFix = rep.capabilities?.live_control?.steer?.fixes?.[0];
+      check('the steer part\'s fix is transport.steer on the durable LLM proxy (issue 17)',
+            steerFix?.kit === 'ai_sdk_transport' && /transport\.steer\(chatId, text\)/.test(steerFix?.change || '') &&
+            /--llm-proxy/.test(steerFix?.change || ''), JSON.stringify(steerFix));
       check('fingerprint is the AI SDK UI-message stream', rep.properties?.fingerprint === 'ai-sdk-ui-message-stream',
             `(got ${rep.properties?.fingerprint})`);
       break;
