@@ -244,8 +244,12 @@ describe("proxy mode with auth", () => {
       return l.some((e) => e.event === "cancel") ? l : null;
     }, "the mock's log to show the cancel");
     assert.ok(!log.some((e) => e.event === "done"));
-    const res = await fetch(`${server.url}/v1/session/${encodeURIComponent(chat)}/events?offset=-1`, { headers: { Authorization: "Bearer " + token } });
-    const events = (await res.json()).events;
+    // The upstream call is aborted first; run.end is written after it (wait for it, as runEnd does).
+    const events = await waitFor(async () => {
+      const res = await fetch(`${server.url}/v1/session/${encodeURIComponent(chat)}/events?offset=-1`, { headers: { Authorization: "Bearer " + token } });
+      const evs = (await res.json()).events;
+      return evs.some((e) => e.type === "run.end") ? evs : null;
+    }, "run.end in the session");
     assert.equal(events.find((e) => e.type === "run.end")?.data?.reason, "cancelled");
     assert.equal(events.find((e) => e.type === "control.cancel")?.from?.sub, "alice", "the cancel was posted with alice's token");
     assert.equal(await page.evaluate(() => document.getElementById("error").textContent), "");
