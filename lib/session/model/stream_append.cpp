@@ -98,12 +98,7 @@ void StreamService::CompleteAppend(const StreamHandle& s, const Result<AppendRes
   // Every reader parked at the old tail wakes: one hand-off per I/O thread, not one per reader
   // (core/handoff_batch.hpp); inside the file store's completer this joins its batch.
   HandoffBatch handoffs;
-  for (Waiter& w : waiters) {
-    if (w.armed->exchange(false)) {
-      stats_.live_waiters--;
-      w.wake();
-    }
-  }
+  WakeArmed(waiters);
   for (auto& fn : ready) fn();
 }
 
