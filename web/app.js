@@ -1,11 +1,17 @@
 // The dsx session web UI (served at /ui/<session>): the session as a chat with live tokens, a
-// Stop button, a steer box, who is present and the connection state. All protocol work is in
-// dsx-session.js; this file only renders its model.
+// Stop button, a steer box, who is present, the connection state, and the progress bars,
+// charts and tables long jobs publish (docs/web-ui.md). All protocol work is in dsx-session.js;
+// log-view.js draws the chat, board.js the progress/charts/tables, presence.js the chips; this
+// file wires them to the client and owns the notice banner.
 //
 // The token comes from the URL fragment (#token=...), which browsers never send to a server.
 // It is moved into sessionStorage and removed from the address bar, so it does not end up in
 // history or screenshots, and a reload of the tab still has it.
+import { Board } from "/ui/board.js";
 import { DsxSession, validSessionId } from "/ui/dsx-session.js";
+import { icon } from "/ui/icons.js";
+import { LogView } from "/ui/log-view.js";
+import { renderPresence } from "/ui/presence.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,72 +46,6 @@ function takeToken(session) {
 
 const session = sessionFromPath();  // null: invalid id (main says so and connects nowhere)
 const log = $("log");
-const elements = new Map();  // item -> element
-
-function label(from) {
-  if (!from) return "";
-  return from.device ? `${from.sub} (${from.device})` : from.sub;
-}
-
-function line(cls, text, attrs = {}) {
-  const el = document.createElement("div");
-  el.className = "event " + cls;
-  el.textContent = text;
-  for (const [k, v] of Object.entries(attrs)) el.dataset[k] = v;
-  return el;
-}
-
-// One element per item of the model.
-function render(item) {
-  const t = item.type;
-  if (t === "msg") {
-    const el = document.createElement("div");
-    el.className = "msg" + (item.data.role === "user" ? " user" : "");
-    el.dataset.run = item.run || "";
-    el.dataset.msg = item.msg;
-    const who = document.createElement("div");
-    who.className = "who";
-    who.textContent = `${label(item.from)} · ${item.data.role || "assistant"}`;
-    const text = document.createElement("div");
-    text.className = "text";
-    el.append(who, text);
-    update(el, item);
-    return el;
-  }
-  if (t === "run.start") {
-    return line("run-start", `▶ run ${item.run} started by ${label(item.from)}` +
-      (item.data && item.data.command ? `: ${item.data.command}` : ""), { run: item.run });
-  }
-  if (t === "run.end") {
-    const d = item.data || {};
-    return line("run-end", `■ run ${item.run} ${d.reason === "done" ? "finished" : d.reason}` +
-      (d.exit_code !== undefined ? ` (exit ${d.exit_code})` : "") + (d.error ? `: ${d.error}` : ""),
-      { run: item.run, reason: d.reason || "" });
-  }
-  if (t === "control.cancel") {
-    return line("cancel", `⏹ ${label(item.from)} asked run ${item.run} to stop`, { run: item.run, id: item.id || "" });
-  }
-  if (t === "control.steer") {
-    const d = item.data || {};
-    const what = typeof d.text === "string" ? d.text : JSON.stringify(d.json);
-    return line("steer", `↪ ${label(item.from)} steered run ${item.run}: ${what}`, { run: item.run, id: item.id || "" });
-  }
-  if (t === "control.ack") {
-    const d = item.data || {};
-    return line("ack", `${d.outcome === "applied" ? "✓" : "✗"} ${item.id} ${d.outcome}` + (d.reason ? `: ${d.reason}` : ""),
-      { run: item.run || "", id: item.id || "", outcome: d.outcome || "" });
-  }
-  if (t === "user.message" && item.data && typeof item.data.text === "string") {
-    return render({ type: "msg", msg: "", from: item.from, data: { role: "user", text: item.data.text, state: "done" } });
-  }
-  return line("other", `${item.type} ${JSON.stringify(item.data || {})}`);
-}
-
-function update(el, item) {
-  if (item.type !== "msg") return;
-  el.dataset.state = item.data.state;
-  el.querySelector(".text").textContent = item.data.text;
-}
 
 function stickToBottom(fn) {
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
@@ -113,37 +53,40 @@ function stickToBottom(fn) {
   if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
-function resetAll(client) {
-  elements.clear();
-  log.replaceChildren();
-  for (const item of client.items) {
-    const el = render(item);
-    elements.set(item, el);
-    log.append(el);
-  }
-  log.scrollTop = log.scrollHeight;
-}
-
+// The banner. Connection notices (source "conn": the session does not exist yet, a refused
+// token) stay until the connection opens, and are cleared then: a "404 no session yet" from
+// before the session existed must not outlive it (issue 18). Notices about an action (a
+// refused stop or steer) go away after 15 s or when dismissed.
 let noticeTimer;
-function notice(text) {
+let noticeSource = "";
+function notice(text, { kind = "error", source = "action" } = {}) {
   const n = $("notice");
-  n.textContent = text;
+  const body = document.createElement("span");
+  body.className = "notice-text";
+  body.textContent = text;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "notice-close";
+  close.setAttribute("aria-label", "dismiss");
+  close.append(icon("close"));
+  close.addEventListener("click", clearNotice);
+  n.replaceChildren(icon(kind === "wait" ? "info" : "warn"), body, close);
+  n.dataset.kind = kind;
   n.hidden = false;
+  noticeSource = source;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => { n.hidden = true; }, 15000);
+  if (source === "action") noticeTimer = setTimeout(clearNotice, 15000);
 }
 
-function renderPresence(members) {
-  const box = $("presence");
-  box.replaceChildren();
-  for (const m of members) {
-    const el = document.createElement("span");
-    el.className = "member " + (m.kind || "client");
-    el.textContent = m.kind === "agent" ? `${m.sub} · ${m.state}` : (m.device ? `${m.sub} (${m.device})` : m.sub);
-    el.dataset.kind = m.kind || "client";
-    box.append(el);
-  }
+function clearNotice() {
+  clearTimeout(noticeTimer);
+  $("notice").hidden = true;
+  $("notice").replaceChildren();
+  noticeSource = "";
 }
+
+const kStateText = { connecting: "connecting", waiting: "waiting for the session", open: "live", reconnecting: "reconnecting",
+  offline: "offline", closed: "closed", denied: "access denied" };
 
 function main() {
   if (session === null) {
@@ -152,6 +95,7 @@ function main() {
     return;
   }
   $("session-name").textContent = session || "(no session in the URL: open /ui/<session>)";
+  $("session-name").title = session;
   document.title = `dsx · ${session}`;
   if (!session) return;
   const device = "browser-" + Math.random().toString(16).slice(2, 6);
@@ -159,30 +103,45 @@ function main() {
   const transport = new URLSearchParams(location.search).get("transport") || "auto";
   const client = new DsxSession({ session, token: takeToken(session), device, transport });
   window.dsxSession = client;  // for the console and tests
+  const view = new LogView(log, stickToBottom);
+  const board = new Board($("board"), client, view.labels);
   const stop = $("stop");
-  const syncStop = () => { stop.disabled = client.runs.size === 0; };
+  stop.prepend(icon("stop"));
+  const syncStop = () => {
+    stop.disabled = client.runs.size === 0;
+    stop.title = client.runs.size ? "Ask the running agent to stop" : "Nothing is running";
+  };
+  const presence = () => renderPresence($("presence"), client.members, view.labels, device);
 
   client.addEventListener("change", (e) => {
     const { kind, item } = e.detail;
-    stickToBottom(() => {
-      if (kind === "reset") return resetAll(client);
-      if (kind === "add") {
-        const el = render(item);
-        elements.set(item, el);
-        log.append(el);
-      } else if (kind === "update" && elements.has(item)) {
-        update(elements.get(item), item);
-      }
-    });
+    if (kind === "reset") {
+      view.reset(client.items);
+      log.scrollTop = log.scrollHeight;
+    } else if (kind === "add") {
+      view.add(item);
+      if (item.type === "run.start" || item.type === "run.end") { board.onRuns(); presence(); }
+    } else if (kind === "update") {
+      view.update(item);
+    }
     syncStop();
   });
+  client.addEventListener("board", (e) => board.onChange(e.detail));
   client.addEventListener("state", (e) => {
     const c = $("conn");
     c.dataset.state = e.detail;
-    c.textContent = e.detail;
+    c.textContent = kStateText[e.detail] || e.detail;
+    if (e.detail === "open" && noticeSource === "conn") clearNotice();
   });
-  client.addEventListener("presence", (e) => renderPresence(e.detail));
-  client.addEventListener("error", (e) => notice(`${e.detail.status || ""} ${e.detail.error}`.trim()));
+  client.addEventListener("presence", presence);
+  client.addEventListener("error", (e) => {
+    const { status, error } = e.detail;
+    if (status === 404) {
+      notice(`Waiting for session '${session}' to start; this page connects by itself when it does.`, { kind: "wait", source: "conn" });
+    } else {
+      notice(`${status || ""} ${error}`.trim(), { source: client.state === "open" ? "action" : "conn" });
+    }
+  });
 
   stop.addEventListener("click", async () => {
     const answers = await client.cancel();
@@ -203,7 +162,10 @@ function main() {
     else input.value = "";
   });
 
-  resetAll(client);  // state restored from sessionStorage (after a reload), if any
+  // State restored from sessionStorage (after a reload), if any.
+  view.reset(client.items);
+  board.onChange({ kind: "reset" });
+  log.scrollTop = log.scrollHeight;
   syncStop();
   client.connect();
 }

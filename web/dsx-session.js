@@ -20,14 +20,24 @@
 // - Tracks presence (who is connected, agent states) and announces this device.
 // - Closing or losing a connection never cancels anything: only cancel() does.
 //
+// - Folds progress, metric and table events (docs/protocol/sessions.md, "Progress, metrics and
+//   tables") into `progress` (latest per key), `metrics` (points per name) and `tables`
+//   (latest per key), from the compacted view's fields at join and from live events after.
+//   They are not items: a chart's 10,000 points do not belong in the message list.
+//
 // Events (EventTarget): "change" {detail: {kind:"reset"|"add"|"update", item?}},
-// "state" {detail: "connecting"|"open"|"reconnecting"|"offline"|"closed"|"denied"},
+// "board" {detail: {kind:"reset"|"progress"|"metric"|"table", key?}},
+// "state" {detail: "connecting"|"waiting"|"open"|"reconnecting"|"offline"|"closed"|"denied"}
+// ("waiting": the session does not exist yet; the client keeps asking every 2 s or less),
 // "presence" {detail: members[]}, "error" {detail: {status, error}}.
 
 const kStoragePrefix = "dsx-session:";
 const kMaxStoredBytes = 2 * 1024 * 1024;   // state larger than this is not cached (join compacted)
 const kPingMs = 15000;                      // app-level ping: detects dead sockets after sleep
 const kPongTimeoutMs = 10000;
+const kWaitingMaxMs = 2000;                 // poll for a session that does not exist yet this often
+const kMaxPoints = 10000;                   // per metric name, as the server's view keeps
+const kBoardTypes = new Set(["progress", "metric", "table"]);
 
 // A session id as the server accepts it: '/'-separated segments, none empty, '.' or '..', no
 // control characters. URLs are built from the id's segments, and a '..' segment would be
@@ -55,6 +65,9 @@ export class DsxSession extends EventTarget {
     this.items = [];          // compacted view: msg items folded, other events as they are
     this.runs = new Map();    // active runs: run id -> {run, lane, owner, ...}
     this.members = [];        // presence
+    this.progress = new Map();  // key -> {key, label, done, total, unit, run, ts}
+    this.metrics = new Map();   // name -> [[step, value], ...] in log order
+    this.tables = new Map();    // key -> {key, title, columns, rows, run, ts}
     this.offset = null;       // offset of the last event folded in (null: nothing yet)
     this.state = "closed";
     this.sub = "";            // principal, from the server's hello
@@ -164,7 +177,8 @@ export class DsxSession extends EventTarget {
   }
 
   async _openOnce() {
-    this._setState(this._attempt === 0 ? "connecting" : "reconnecting");
+    // While waiting for the session to appear, every poll would flip the state: keep "waiting".
+    if (this.state !== "waiting") this._setState(this._attempt === 0 ? "connecting" : "reconnecting");
     // One plain request first: it tells auth failures (401/403) and a missing session (404)
     // apart from network trouble, which a failed WebSocket upgrade cannot.
     let info;
@@ -178,6 +192,7 @@ export class DsxSession extends EventTarget {
       }
       if (r.status === 404) {
         this._emit("error", { status: 404, error: `no session '${this.session}' yet` });
+        this._setState("waiting");
         return this._retry();
       }
       if (!r.ok) throw new Error(body.error || r.statusText);
@@ -322,8 +337,10 @@ export class DsxSession extends EventTarget {
     this._teardown();
     if (this._retryTimer) return;
     const n = this._attempt++;
-    const delay = fixedMs || Math.min(5000, 200 * 2 ** n) * (0.5 + Math.random() / 2);
-    this._setState(navigator.onLine === false ? "offline" : (this.state === "denied" ? "denied" : "reconnecting"));
+    const cap = this.state === "waiting" ? kWaitingMaxMs : 5000;
+    const delay = fixedMs || Math.min(cap, 200 * 2 ** n) * (0.5 + Math.random() / 2);
+    const keep = this.state === "denied" || this.state === "waiting";
+    this._setState(navigator.onLine === false ? "offline" : (keep ? this.state : "reconnecting"));
     this._retryTimer = setTimeout(() => { this._retryTimer = null; this._open(); }, delay);
   }
 
@@ -338,7 +355,15 @@ export class DsxSession extends EventTarget {
   _snapshot(view) {
     this.items = [];
     this._msgIndex.clear();
+    this._setBoard(view);
+    // A server whose view has no board fields (older than issue 18) still lists the events as
+    // items: fold them from there.
+    const fromItems = { progress: !Array.isArray(view.progress), metric: !isObject(view.metrics), table: !Array.isArray(view.tables) };
     for (const it of view.items || []) {
+      if (kBoardTypes.has(it.type)) {
+        if (fromItems[it.type]) this._foldBoard(it, false);
+        continue;
+      }
       const copy = structuredClone(it);
       if (copy.type === "msg") this._msgIndex.set(copy.msg, this.items.length);
       this.items.push(copy);
@@ -346,7 +371,60 @@ export class DsxSession extends EventTarget {
     this.runs = new Map((view.runs || []).map((r) => [r.run, r]));
     this.offset = view.offset || null;
     this._emit("change", { kind: "reset" });
+    this._emit("board", { kind: "reset" });
     this._save();
+  }
+
+  // The view's board fields (each checked: a bad entry is skipped, never thrown on).
+  _setBoard(v) {
+    this.progress = new Map();
+    this.metrics = new Map();
+    this.tables = new Map();
+    for (const p of Array.isArray(v.progress) ? v.progress : []) {
+      const d = checkProgress(p);
+      if (d) this.progress.set(d.key, { ...d, run: str(p.run), ts: num(p.ts) });
+    }
+    if (isObject(v.metrics)) {
+      for (const [name, pts] of Object.entries(v.metrics)) {
+        if (!Array.isArray(pts) || name === "" || name.length > 100) continue;
+        const ok = pts.filter((p) => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]));
+        this.metrics.set(name, ok.slice(-kMaxPoints));
+      }
+    }
+    for (const t of Array.isArray(v.tables) ? v.tables : []) {
+      const d = checkTable(t);
+      if (d) this.tables.set(d.key, { ...d, run: str(t.run), ts: num(t.ts) });
+    }
+  }
+
+  // A progress, metric or table event into the board; `emit`: tell the page (live events).
+  _foldBoard(ev, emit = true) {
+    const t = ev.type;
+    const extra = { run: str(ev.run), ts: num(ev.ts) };
+    if (t === "progress") {
+      const d = checkProgress(ev.data);
+      if (!d) return;
+      this.progress.set(d.key, { ...d, ...extra });
+      if (emit) this._emit("board", { kind: "progress", key: d.key });
+    } else if (t === "metric") {
+      const d = ev.data;
+      if (!isObject(d) || typeof d.name !== "string" || d.name === "" || d.name.length > 100 ||
+          !(Number.isFinite(d.step) && d.step >= 0) || !Number.isFinite(d.value)) return;
+      let pts = this.metrics.get(d.name);
+      if (!pts) this.metrics.set(d.name, (pts = []));
+      pts.push([d.step, d.value]);
+      // Over the cap: thin the older half (every second point), never the newest ones.
+      if (pts.length > kMaxPoints) {
+        const half = pts.length >> 1;
+        this.metrics.set(d.name, [...pts.slice(0, half).filter((_, i) => i % 2 === 0), ...pts.slice(half)]);
+      }
+      if (emit) this._emit("board", { kind: "metric", key: d.name });
+    } else if (t === "table") {
+      const d = checkTable(ev.data);
+      if (!d) return;
+      this.tables.set(d.key, { ...d, ...extra });
+      if (emit) this._emit("board", { kind: "table", key: d.key });
+    }
   }
 
   _applyEvents(events, frameOffset) {
@@ -363,6 +441,7 @@ export class DsxSession extends EventTarget {
 
   _fold(ev) {
     const t = ev.type;
+    if (kBoardTypes.has(t)) return this._foldBoard(ev);
     if (t === "msg.start") {
       const item = { type: "msg", run: ev.run, msg: ev.msg, lane: ev.lane, from: ev.from, ts: ev.ts, offset: ev.offset,
         data: { ...(ev.data || {}), text: "", state: "streaming" } };
@@ -439,6 +518,7 @@ export class DsxSession extends EventTarget {
       this.items = s.items;
       this.offset = s.offset;
       this.runs = new Map((s.runs || []).map((r) => [r.run, r]));
+      if (s.board) this._setBoard(s.board);
       this.items.forEach((it, i) => { if (it.type === "msg") this._msgIndex.set(it.msg, i); });
     } catch { /* a damaged entry: join compacted */ }
   }
@@ -449,7 +529,8 @@ export class DsxSession extends EventTarget {
     const write = () => {
       this._saveTimer = null;
       try {
-        const raw = JSON.stringify({ offset: this.offset, items: this.items, runs: [...this.runs.values()] });
+        const board = { progress: [...this.progress.values()], metrics: Object.fromEntries(this.metrics), tables: [...this.tables.values()] };
+        const raw = JSON.stringify({ offset: this.offset, items: this.items, runs: [...this.runs.values()], board });
         if (raw.length > kMaxStoredBytes) this.storage.setItem(this._key(), JSON.stringify({ offset: null }));
         else this.storage.setItem(this._key(), raw);
       } catch { /* quota: the next load joins compacted */ }
@@ -457,6 +538,28 @@ export class DsxSession extends EventTarget {
     if (now) { clearTimeout(this._saveTimer); return write(); }
     if (!this._saveTimer) this._saveTimer = setTimeout(write, 200);
   }
+}
+
+function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+function str(v) { return typeof v === "string" ? v : ""; }
+function num(v) { return Number.isFinite(v) ? v : null; }
+function clip(v, n) { return typeof v === "string" ? v.slice(0, n) : ""; }
+
+// The progress fields of `d` (docs/protocol/sessions.md), or null when `done` is missing or bad.
+function checkProgress(d) {
+  if (!isObject(d) || !Number.isFinite(d.done) || d.done < 0) return null;
+  return { key: clip(d.key, 64), label: clip(d.label, 200), unit: clip(d.unit, 32), done: d.done,
+    total: Number.isFinite(d.total) && d.total > 0 ? d.total : null };
+}
+
+// The table fields of `d`, or null unless columns are 1..64 strings and every row (at most
+// 1000) is an array of scalars as long as the columns.
+function checkTable(d) {
+  if (!isObject(d) || !Array.isArray(d.columns) || d.columns.length < 1 || d.columns.length > 64 ||
+      !d.columns.every((c) => typeof c === "string") || !Array.isArray(d.rows) || d.rows.length > 1000) return null;
+  const scalar = (c) => c === null || ["string", "number", "boolean"].includes(typeof c);
+  if (!d.rows.every((r) => Array.isArray(r) && r.length === d.columns.length && r.every(scalar))) return null;
+  return { key: clip(d.key, 64), title: clip(d.title, 200), columns: d.columns, rows: d.rows };
 }
 
 function safeSessionStorage() {

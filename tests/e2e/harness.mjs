@@ -107,6 +107,62 @@ export function startAgent(server, session, { lines = 120, everyMs = 40, token, 
   };
 }
 
+// The printer agent: writes the file TEXT in pieces of `chunk` characters every `everyMs`, then
+// stays alive for `holdMs` (a run still going, for screenshots) and exits 0. SIGTERM (Stop)
+// writes cancel.txt and exits 143.
+const kPrinterScript = `
+const fs = require("fs");
+const [dir, textFile, chunk, every, hold] = [process.argv[2], process.argv[3], +process.argv[4], +process.argv[5], +process.argv[6]];
+process.on("SIGTERM", () => { fs.writeFileSync(dir + "/cancel.txt", "SIGTERM\\n"); process.exit(143); });
+process.stdin.resume();
+const text = fs.readFileSync(textFile, "utf8");
+let at = 0;
+const tick = () => {
+  if (at >= text.length) { setTimeout(() => process.exit(0), hold); return; }
+  process.stdout.write(text.slice(at, at + chunk));
+  at += chunk;
+  setTimeout(tick, every);
+};
+setTimeout(tick, every);
+`;
+
+// Starts `dsx session run SESSION -- node printer.js ...` printing `text`.
+export function startPrinter(server, session, text, { chunk = 40, everyMs = 30, holdMs = 0, token } = {}) {
+  const dir = tempDir("dsx-e2e-printer-");
+  const script = path.join(dir, "printer.cjs");
+  fs.writeFileSync(script, kPrinterScript);
+  fs.writeFileSync(path.join(dir, "text.md"), text);
+  const args = ["session", "run", session, "--server", server, "--grace", "2"];
+  if (token) args.push("--token", token);
+  args.push("--", process.execPath, script, dir, path.join(dir, "text.md"), String(chunk), String(everyMs), String(holdMs));
+  const child = track(spawn(dsxBin, args, { stdio: ["ignore", "pipe", "pipe"] }));
+  let stderr = "";
+  child.stderr.on("data", (d) => { stderr += d; });
+  child.stdout.on("data", () => {});
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stderr })));
+  return { dir, child, exited, cancelled: () => fs.existsSync(path.join(dir, "cancel.txt")), stderr: () => stderr };
+}
+
+// The session's HTTP API: create it, post drafts (one or an array), read its view.
+export function sessionUrl(base, session, rest = "") {
+  return `${base}/v1/session/${session.split("/").map(encodeURIComponent).join("/")}${rest}`;
+}
+export async function createSession(base, session) {
+  const r = await fetch(sessionUrl(base, session), { method: "PUT" });
+  if (r.status !== 201 && r.status !== 200) throw new Error(`PUT session: ${r.status} ${await r.text()}`);
+}
+export async function post(base, session, drafts) {
+  const r = await fetch(sessionUrl(base, session, "/events"), {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(drafts) });
+  const body = await r.json().catch(() => ({}));
+  return { status: r.status, body };
+}
+export async function postOk(base, session, drafts) {
+  const a = await post(base, session, drafts);
+  if (a.status >= 300) throw new Error(`POST ${JSON.stringify(drafts).slice(0, 200)}: ${a.status} ${JSON.stringify(a.body)}`);
+  return a.body;
+}
+
 export function mintToken(keyFile, sub, rights) {
   const out = execFileSync(dsxBin, ["session", "token", "--auth-key-file", keyFile, "--sub", sub, "--rights", rights,
     "--session", "*", "--ttl", "1h"], { encoding: "utf8" });
@@ -163,11 +219,13 @@ export async function launchBrowser() {
   return { context, close: () => context.close(), userDataDir };
 }
 
-// Text of the page's assistant message for the run (the first msg item), "" before it exists.
+// Text of the page's assistant message for the run (the first msg item), "" before it exists:
+// the message's source text as the page holds it (`dsxSource`, web/log-view.js), since the
+// page shows it rendered as Markdown (a line break is a <br>, which textContent drops).
 export async function pageText(page) {
   return page.evaluate(() => {
     const el = document.querySelector(".msg:not(.user) .text");
-    return el ? el.textContent : "";
+    return el ? (typeof el.dsxSource === "string" ? el.dsxSource : el.textContent) : "";
   });
 }
 
