@@ -1,7 +1,7 @@
 // Live-probe integration test driver: start the mock LLM (`dsx audit mock-llm`), Redis when
 // the case needs it, the fixture app pointed at the mock, then run `dsx audit --url ...
 // --mock-log ... --format json` and compare the verdicts with what the case expects.
-//   node run_case.mjs --dsx PATH/TO/dsx --case plain|resumable|stop|hang|lie|session|kit|kit_python
+//   node run_case.mjs --dsx PATH/TO/dsx --case plain|resumable|stop|hang|lie|session|kit|kit_python|kit_relay
 // Every process it starts is stopped by pid at the end. Plain Node, no npm packages.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -293,19 +293,23 @@ async function main() {
             JSON.stringify(rep.capabilities?.live_control?.steer?.fixes));
       break;
     }
-    case 'kit_python': {
+    case 'kit_python':
+    case 'kit_relay': {
       // Issue 17: fastapi-trap migrated with the kit (tests/audit/apps/fastapi-trap-dsx-kit), run
       // live as apps/kit_python.py (stdlib stand-ins for FastAPI and the OpenAI SDK; the agent
       // client is the real clients/python/dsx_agent.py), writing into a real `dsx session serve`.
       // Probed and statically audited in one run: all three capabilities yes, and they agree.
       const { match } = await start(dsx, ['session', 'serve', '--memory', '--listen', '127.0.0.1:0'], { ready: listening });
       const srv = match[1];
-      const { match: am } = await start('/usr/bin/python3', [path.join(here, 'apps', 'kit_python.py')],
+      // kit_relay: the agents relay migrated with the kit (tests/audit/apps/agents-relay-dsx-kit):
+      // the orchestrator's run in lane main, each sub-agent's run in a lane of its own.
+      const relay = which === 'kit_relay';
+      const { match: am } = await start('/usr/bin/python3', [path.join(here, 'apps', 'kit_python.py'), ...(relay ? ['--relay'] : [])],
                                         { env: { DSX_URL: srv, OPENAI_BASE_URL: `${mock}/v1` }, ready: listening });
       const app = am[1];
       const starter = `node ${path.join(here, 'apps', 'kit_start.mjs')} --app ${app} --id {{id}} --marker {{marker}} --body openai`;
       const file = writeProbeFile(starter, `${srv}/v1/session/{{id}}/events`, mockLog, true);
-      const staticApp = path.join(here, '..', 'apps', 'fastapi-trap-dsx-kit');
+      const staticApp = path.join(here, '..', 'apps', relay ? 'agents-relay-dsx-kit' : 'fastapi-trap-dsx-kit');
       const both = await audit('', [staticApp, '--probe', file]);
       const rep = both.live || both;
       check('static and live reports both present', !!both.static && !!both.live, `(source ${both.source})`);
@@ -319,6 +323,7 @@ async function main() {
             JSON.stringify(both.disagreements));
       check('the app acked the steer applied', (rep.notes || []).some((n) => /probe steer: the run answered control\.ack applied/.test(n)),
             JSON.stringify((rep.notes || []).filter((n) => /steer/.test(n))));
+      if (relay) check('no relay bottleneck', !fmIds(both.static || {}).includes('orchestrator_relay_bottleneck'));
       break;
     }
     case 'unreachable': {

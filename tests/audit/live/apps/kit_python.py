@@ -10,8 +10,13 @@ Standard library only, because FastAPI, uvicorn and the OpenAI SDK are not Debia
 project may install from (no PyPI): http.server stands in for FastAPI and the example client's
 ChatStream (clients/python/examples/openai_stream_agent.py, http.client) for the OpenAI SDK. What
 the probe measures, the session and the agent client, is the real code the migrated app uses.
-  OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 DSX_URL=http://127.0.0.1:PORT python3 kit_python.py
+  OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 DSX_URL=http://127.0.0.1:PORT python3 kit_python.py [--relay]
   POST /api/chat {"session", "messages": [{"role", "content"}]} -> {"session", "run", "offset"}
+
+--relay: fixture (g), tests/audit/apps/agents-relay-dsx-kit (the agents relay migrated with the kit)
+the same way: the orchestrator's own run streams in lane main, then each sub-agent (researcher,
+writer) streams into a run of its own lane of the same session instead of returning only its final
+text through an opaque tool. A stop of the conversation's run also stops the sub-agents to come.
 """
 import json
 import os
@@ -30,8 +35,12 @@ BASE = os.environ["OPENAI_BASE_URL"]
 dsx = DsxAgent(os.environ["DSX_URL"])
 
 
-def answer(session, messages, started):
-    """The migrated app's answer(): one run; a steer stops the call and calls again with it."""
+RELAY = "--relay" in sys.argv[1:]
+
+
+def answer(session, messages, started, lane=None):
+    """The migrated app's answer(): one run; a steer stops the call and calls again with it.
+    Returns the reply's text and whether the run was cancelled."""
     lock = threading.Lock()
     state = {"stream": None, "steers": []}
 
@@ -47,10 +56,12 @@ def answer(session, messages, started):
                 state["stream"].close()  # the reply so far is kept; the next call continues it
 
     try:
-        with dsx.run(session, on_cancel=on_cancel, on_steer=on_steer,
+        with dsx.run(session, lane=lane, on_cancel=on_cancel, on_steer=on_steer,
                      data={"source": "kit_python.py"}) as run:
-            started.update(session=session, run=run.id, offset=run.offset)
-            started["event"].set()
+            if started is not None:
+                started.update(session=session, run=run.id, offset=run.offset)
+                started["event"].set()
+            reply = []
             conversation = list(messages)
             while True:
                 with lock:
@@ -63,15 +74,29 @@ def answer(session, messages, started):
                         break
                     partial.append(delta)
                 run.end_message()
+                reply += partial
                 with lock:
                     steers, state["steers"] = state["steers"], []
                 if run.cancelled or not steers:
                     break
                 conversation += [{"role": "assistant", "content": "".join(partial)}]
                 conversation += [{"role": "user", "content": s} for s in steers]
+        return "".join(reply), run.cancelled
     except Exception as e:  # noqa: BLE001 - the run already ended 'error' with the reason
-        started.setdefault("error", str(e))
-        started["event"].set()
+        if started is not None:
+            started.setdefault("error", str(e))
+            started["event"].set()
+        return "", True
+
+
+def converse(session, messages, started):
+    """--relay: the orchestrator's run, then one run per sub-agent in its own lane."""
+    plan, cancelled = answer(session, messages, started)
+    for lane in ("research", "write"):
+        if cancelled:
+            return
+        notes, cancelled = answer(session, [{"role": "user", "content": "%s: %s" % (lane, plan[:2000])}], None, lane)
+        plan = notes or plan
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -97,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(session, str) or not session or not isinstance(messages, list):
             return self.reply(400, {"error": "session (string) and messages (array) are required"})
         started = {"event": threading.Event()}
-        threading.Thread(target=answer, args=(session, messages, started), daemon=True).start()
+        threading.Thread(target=converse if RELAY else answer, args=(session, messages, started), daemon=True).start()
         if not started["event"].wait(20):
             return self.reply(504, {"error": "the run did not start in 20 s"})
         if "run" not in started:
@@ -106,5 +131,5 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print("kit-python listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)
+print("kit-python%s listening on http://127.0.0.1:%d" % (" (relay)" if RELAY else "", server.server_address[1]), flush=True)
 server.serve_forever()
