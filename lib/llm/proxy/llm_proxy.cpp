@@ -10,7 +10,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "net/curl_transport.hpp"
+#include "net/curl_multi_loop.hpp"
 #include "net/sse_parser.hpp"
 #include "session/live/event.hpp"
 #include "session/model/offset.hpp"
@@ -227,11 +227,13 @@ class Run : public std::enable_shared_from_this<Run> {
     std::lock_guard<std::mutex> lock(cancel_mu);
     if (cancel_id.empty() && abort_reason.empty()) abort_reason = reason;
     cancel = true;  // under the lock: the worker's reset between calls cannot lose it
+    proxy->upstream().Wake();  // the upstream loop ends the call now, not at its next pass
   }
   void RequestCancel(const std::string& id) {
     std::lock_guard<std::mutex> lock(cancel_mu);
     if (cancel_id.empty()) cancel_id = id;
     cancel = true;
+    proxy->upstream().Wake();
   }
   // The ticker's answer to a control.steer of this run: queued (the upstream call is stopped and
   // started again by the worker) or "" + a rejection reason in *why.
@@ -243,10 +245,16 @@ class Run : public std::enable_shared_from_this<Run> {
     bool waiting = false;
     std::string offset;  // set when its append is stored
     bool finish = false;
+    bool head = false;  // the response head (200, text/event-stream), sent raw before any chunk
   };
   // Queues a frame; waits_for_append: it is sent once Complete(seq) gives its offset.
   std::uint64_t Enqueue(std::string text, bool waits_for_append, bool finish = false);
   void Complete(std::uint64_t seq, std::string offset);
+  // Queues the streamed response's head (it waits for the run's first append like a frame).
+  void EnqueueHead();
+  // The answer to the run's first append (any thread; never blocks): on success the client may
+  // be sent what is queued; on a refusal the upstream call is stopped (Main answers the client).
+  void OnInitReply(const session::live::HubReply& r, bool with_prompt);
   void Flush(std::unique_lock<std::mutex>& lock);
   void SubmitAsync(json drafts, std::function<void(const session::live::HubReply&)> then);
   session::live::HubReply SubmitWait(json drafts);
@@ -261,6 +269,10 @@ class Run : public std::enable_shared_from_this<Run> {
   std::uint64_t frames_base_ = 0;  // seq of frames_.front()
   std::string last_offset_;        // offset of the last stored event the client was sent
   std::string start_offset_;       // X-Dsx-Offset
+  // Under frames_mu_: the run's first append is stored; until then frames (and the head) wait,
+  // as every frame's id and X-Dsx-Offset come from it.
+  bool init_open_ = false;
+  std::atomic<bool> init_refused_{false};
   std::mutex store_mu_;
   std::string store_error_;  // an append the session refused
   std::vector<std::string> late_steers_;  // steers seen after the reply was complete (End rejects them)
@@ -283,11 +295,46 @@ void Run::Complete(std::uint64_t seq, std::string offset) {
   Flush(lock);
 }
 
+void Run::EnqueueHead() {
+  std::unique_lock<std::mutex> lock(frames_mu_);
+  Frame f;
+  f.head = true;
+  frames_.push_back(std::move(f));
+  Flush(lock);
+}
+
+void Run::OnInitReply(const session::live::HubReply& r, bool with_prompt) {
+  if (r.status >= 400) {
+    init_refused_ = true;
+    std::lock_guard<std::mutex> lock(cancel_mu);
+    cancel = true;  // Main sees the refusal after the call and answers it; nothing else is sent
+    proxy->upstream().Wake();
+    return;
+  }
+  std::unique_lock<std::mutex> lock(frames_mu_);
+  if (with_prompt && r.body.contains("events")) {
+    const json& ev = r.body["events"];
+    if (ev.is_array() && !ev.empty() && ev[0].is_object()) start_offset_ = ev[0].value("offset", start_offset_);
+  }
+  last_offset_ = r.body.value("offset", std::string());
+  init_open_ = true;
+  Flush(lock);
+}
+
 void Run::Flush(std::unique_lock<std::mutex>&) {
+  if (!init_open_) return;  // OnInitReply flushes
   std::string out;
   bool finish = false;
   while (!frames_.empty() && !frames_.front().waiting) {
     Frame& f = frames_.front();
+    if (f.head) {
+      if (!out.empty()) client->SendChunk(out);
+      out.clear();
+      client->SendRaw(HeadFor(200, "text/event-stream; charset=utf-8", true) + "\r\n", false);
+      frames_.pop_front();
+      ++frames_base_;
+      continue;
+    }
     if (!f.offset.empty()) last_offset_ = f.offset;
     if (!f.text.empty()) {
       out += "id: ";
@@ -405,6 +452,7 @@ bool Run::OfferSteer(const json& ev, std::string* why) {
   }
   steers.push_back(ev);
   cancel = true;  // stops the current upstream call; the worker starts the next one
+  proxy->upstream().Wake();
   return true;
 }
 
@@ -491,13 +539,22 @@ void Run::Main() {
   // once, before any upstream call); nothing reaches the client before it is stored (ApplyInit
   // runs before the response head). A shared store (Redis) may check later: wait there.
   if (auto pos = session::ParseConcreteOffset(start_offset_)) watch_from = *pos;
-  HubWait init;
-  hub.Submit(session_id, who, drafts, std::nullopt, init.Done());
+  // Its answer opens the client's frames (OnInitReply, on whichever thread the hub answers):
+  // the upstream loop never waits for it, it queues what it forwards until then.
+  auto init_answer = std::make_shared<std::promise<session::live::HubReply>>();
+  std::future<session::live::HubReply> init = init_answer->get_future();
+  hub.Submit(session_id, who, drafts, std::nullopt,
+             [self = shared_from_this(), init_answer, with_prompt](session::live::HubReply r) {
+               self->OnInitReply(r, with_prompt);
+               init_answer->set_value(std::move(r));
+             });
   bool init_applied = false, init_failed = false;
+  // The worker's look at that answer (it may wait): false when the run's start was refused (the
+  // client is answered with the refusal here).
   auto apply_init = [&]() -> bool {
     if (init_applied) return !init_failed;
     init_applied = true;
-    session::live::HubReply r = init.Get();
+    session::live::HubReply r = init.get();
     if (r.status >= 400) {
       init_failed = true;
       const json e = {{"error", ReplyError(r)}, {"status", r.status}};
@@ -511,13 +568,9 @@ void Run::Main() {
       client->SendRaw(std::move(h), true);
       return false;
     }
-    const json& ev = r.body["events"];
-    if (with_prompt && ev.is_array() && !ev.empty()) start_offset_ = ev[0].value("offset", start_offset_);
-    std::lock_guard<std::mutex> lock(frames_mu_);
-    last_offset_ = r.body.value("offset", std::string());
     return true;
   };
-  const bool ready = init.fut.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  const bool ready = init.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   if ((ready || hub.service().Shared()) && !apply_init()) return;
   session::live::HubReply miss;
   stream = hub.Stream(session_id, &miss);
@@ -546,10 +599,6 @@ void Run::Main() {
     error_body.clear();
     stream_error.clear();
     call_text.clear();
-    // A pooled transport: its libcurl handle keeps the upstream connection (TLS included) alive
-    // between calls, as an SDK's own HTTP client would.
-    std::unique_ptr<dsx::net::CurlTransport> pooled = proxy->BorrowTransport();
-    dsx::net::CurlTransport& transport = *pooled;
     dsx::net::HttpRequest hr;
     hr.method = "POST";
     hr.url = url;
@@ -601,15 +650,17 @@ void Run::Main() {
       });
     });
     dsx::net::StreamHandler handler;
+    // The handler runs on the upstream loop's thread, shared by every call: it must not block
+    // (docs/llm-proxy.md "Threads"). Frames and appends are queued; the hub answers later.
     handler.on_headers = [&](const dsx::net::HttpResponse& head) {
-      if (!apply_init()) return false;  // the run's start was refused: no answer is forwarded
+      if (init_refused_.load()) return false;  // the run's start was refused: no answer is forwarded
       status = head.status;
       content_type = head.Header("Content-Type");
       const bool ok = status >= 200 && status < 300;
       const std::string_view ct(content_type);
       sse = ct.substr(0, ct.find(';')).find("text/event-stream") != std::string_view::npos;
       if (ok && request.stream && sse && !head_sent) {
-        client->SendRaw(HeadFor(200, "text/event-stream; charset=utf-8", true) + "\r\n", false);
+        EnqueueHead();
         head_sent = true;
       }
       return true;
@@ -634,8 +685,12 @@ void Run::Main() {
       }
       return stream_error.empty();
     };
-    ex = transport.Stream(hr, handler);
-    proxy->ReturnTransport(std::move(pooled));
+    // The call runs on the proxy's one upstream loop (its keep-alive pool reuses the connection,
+    // TLS included, as an SDK's own HTTP client would); this worker sleeps until it has ended.
+    auto ended = std::make_shared<std::promise<dsx::net::Exchange>>();
+    std::future<dsx::net::Exchange> call = ended->get_future();
+    proxy->upstream().Start(std::move(hr), handler, [ended](dsx::net::Exchange e) { ended->set_value(std::move(e)); });
+    ex = call.get();
     if (!apply_init()) {  // refused while the upstream was called: nothing of the run is stored
       proxy->WorkerDone(self);
       return;
@@ -824,6 +879,10 @@ void Run::Main() {
 
 Proxy::Proxy(ProxyOptions options, session::live::SessionHub& hub, const session::auth::TokenKey* key)
     : options_(std::move(options)), hub_(hub), key_(key) {
+  dsx::net::CurlMultiLoop::Options o;
+  o.connect_timeout_ms = options_.connect_timeout_ms;
+  o.user_agent = "dsx-llm-proxy";
+  upstream_ = std::make_unique<dsx::net::CurlMultiLoop>(std::move(o));
   ticker_ = std::thread([this] { Tick(); });
 }
 
@@ -835,6 +894,8 @@ Proxy::~Proxy() {
   }
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
+  // Calls still in flight (a worker Stop gave up on) end "transport shut down" here.
+  upstream_.reset();
 }
 
 void Proxy::Stop() {
@@ -849,27 +910,6 @@ void Proxy::Track(const std::shared_ptr<Run>& run) {
   runs_.insert(run);
   run->registered = true;
   if (stopping_) run->RequestAbort("server shutting down");
-}
-
-std::unique_ptr<dsx::net::CurlTransport> Proxy::BorrowTransport() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_transports_.empty()) {
-      auto t = std::move(idle_transports_.back());
-      idle_transports_.pop_back();
-      return t;
-    }
-  }
-  dsx::net::CurlTransport::Options o;
-  o.connect_timeout_ms = options_.connect_timeout_ms;
-  o.stream_idle_timeout_s = 0;  // the request's idle_timeout_ms decides
-  o.user_agent = "dsx-llm-proxy";
-  return std::make_unique<dsx::net::CurlTransport>(o);
-}
-
-void Proxy::ReturnTransport(std::unique_ptr<dsx::net::CurlTransport> t) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (idle_transports_.size() < kMaxIdleTransports) idle_transports_.push_back(std::move(t));
 }
 
 void Proxy::WorkerStarted() {

@@ -5,15 +5,21 @@
 // arrives: user.message, run.start, msg.start, msg.append per content delta, msg.end, run.end.
 //
 // Threads. The HTTP I/O thread only checks the request (auth before the body is parsed, then
-// the body) and takes the connection over. Everything else runs on a worker thread per call
-// (one libcurl easy handle each; measured at 500 concurrent calls in bench/llm_proxy): the
-// upstream call, the session appends (through the SessionHub, as the caller's principal, so
-// runs, leases and cancel rules all apply) and the frames for the client, which are the
-// upstream's own SSE events forwarded once the event they carry is stored, each with
-// `id: <session offset after it>`. One ticker thread renews the leases of the runs in flight
-// and watches their sessions for control.cancel (then the upstream call is aborted through the
-// transport's cancel flag, control.ack applied, run.end cancelled) and control.steer (the call
-// is stopped the same way and the worker calls the upstream again in the same run, with the
+// the body) and takes the connection over. Every upstream call runs on the proxy's one upstream
+// loop (net::CurlMultiLoop: one thread, one libcurl multi handle and its keep-alive pool, for all
+// calls; measured at 500 concurrent calls in bench/llm_proxy). Its callbacks never block: they
+// parse the upstream's SSE, hand each content delta to the SessionHub as a msg.append (as the
+// caller's principal, so runs, leases and cancel rules all apply; answered later, on the
+// store's thread) and queue the frame for the client, which is the upstream's own SSE event
+// forwarded once the event it carries is stored, each with `id: <session offset after it>`.
+// Until the run's first append (user.message, run.start, msg.start) is answered, the response
+// head and the frames wait in the run's queue; its answer opens it (Run::OnInitReply).
+// A worker thread per call runs the steps that wait for the hub (session create, the first
+// append with a shared store, a steer's switch, run.end) and sleeps while the upstream answers.
+// One ticker thread renews the leases of the runs in flight and watches their sessions for
+// control.cancel (then the upstream call is aborted through the request's cancel flag, which
+// wakes the loop; control.ack applied, run.end cancelled) and control.steer (the call is
+// stopped the same way and the worker calls the upstream again in the same run, with the
 // partial reply and the steer added to the request, into a new message; docs "Steer").
 //
 // The call belongs to the server: a client that disconnects (or reads too slowly: more than
@@ -33,7 +39,7 @@
 #include <vector>
 
 #include "llm/proxy/proxy_request.hpp"
-#include "net/curl_transport.hpp"
+#include "net/curl_multi_loop.hpp"
 #include "session/auth/jwt.hpp"
 #include "session/live/session_hub.hpp"
 #include "session/server/router.hpp"
@@ -74,10 +80,8 @@ class Proxy {
   bool stopping() const { return stopping_.load(); }
   void WorkerDone(const std::shared_ptr<Run>& run);
   void Track(const std::shared_ptr<Run>& run);
-  // Upstream transports kept between calls (connection reuse), at most kMaxIdleTransports idle.
-  std::unique_ptr<dsx::net::CurlTransport> BorrowTransport();
-  void ReturnTransport(std::unique_ptr<dsx::net::CurlTransport> transport);
-  static constexpr std::size_t kMaxIdleTransports = 256;
+  // The one loop that runs every upstream call (its keep-alive pool is the connection reuse).
+  dsx::net::CurlMultiLoop& upstream() { return *upstream_; }
   void WorkerStarted();
   void WorkerExited();
 
@@ -92,10 +96,10 @@ class Proxy {
   std::mutex mu_;
   std::condition_variable cv_;
   std::set<std::shared_ptr<Run>> runs_;  // runs whose upstream call is in flight (ticker)
-  std::vector<std::unique_ptr<dsx::net::CurlTransport>> idle_transports_;
   std::size_t workers_ = 0;              // worker threads alive (Stop waits for them)
   bool ticker_stop_ = false;
   std::thread ticker_;
+  std::unique_ptr<dsx::net::CurlMultiLoop> upstream_;
 };
 
 }  // namespace dsx::llm::proxy
