@@ -3,7 +3,8 @@
 // heartbeat, presence. Structure-aware: each input picks a route, a session id, a token (none,
 // garbage, expired, rights on this session, rights only on another session, admin) and a body
 // from a known-good draft where one or two fields hold a value of another JSON type, a deep
-// nesting, a huge or odd string. Invariants: no crash, no sanitizer report, no 5xx.
+// nesting, a huge or odd string; progress, metric and table drafts (every field of every type,
+// tables past the row and column limits). Invariants: no crash, no sanitizer report, no 5xx.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -69,8 +70,44 @@ World& TheWorld() {
   return *g_world;
 }
 
+// A table with `n` rows of `width` cells (n up to past the 1000-row limit, cells of any type):
+// the huge-row shapes of issue 18's table event.
+std::string BigTable(FuzzedDataProvider& in) {
+  const int columns = in.ConsumeIntegralInRange<int>(0, 70);
+  const int rows = in.ConsumeIntegralInRange<int>(0, 1100);
+  const int width = in.ConsumeBool() ? columns : in.ConsumeIntegralInRange<int>(0, 70);
+  std::string cols = "[";
+  for (int c = 0; c < columns; ++c) cols += (c ? ",\"c" : "\"c") + std::to_string(c) + "\"";
+  cols += "]";
+  const std::string cell = in.ConsumeBool() ? "1.5" : dsx::fuzz::AnyValue(in, 1);
+  std::string row = "[";
+  for (int c = 0; c < width; ++c) row += (c ? "," : "") + cell;
+  row += "]";
+  std::string body = "[";
+  for (int r = 0; r < rows; ++r) body += (r ? "," : "") + row;
+  body += "]";
+  return Fill(in, R"({"type":"table","run":@run@,"data":{"columns":@columns@,"rows":@rows@,"key":@key@}})",
+              {{"run", R"("r-1")"}, {"columns", cols.c_str()}, {"rows", body.c_str()}, {"key", R"("t")"}});
+}
+
 std::string Draft(FuzzedDataProvider& in) {
-  switch (in.ConsumeIntegralInRange<int>(0, 9)) {
+  switch (in.ConsumeIntegralInRange<int>(0, 13)) {
+    case 10:  // progress, metric, table (issue 18): each field of another type, deep, huge
+      return Fill(in,
+                  R"({"type":"progress","run":@run@,"data":{"done":@done@,"total":@total@,"unit":@unit@,"label":@label@,"key":@key@}})",
+                  {{"run", R"("r-1")"},
+                   {"done", "3"},
+                   {"total", "10.5"},
+                   {"unit", R"("files")"},
+                   {"label", R"("scan")"},
+                   {"key", R"("k")"}});
+    case 11:
+      return Fill(in, R"({"type":"metric","run":@run@,"data":{"name":@name@,"step":@step@,"value":@value@}})",
+                  {{"run", R"("r-1")"}, {"name", R"("loss")"}, {"step", "7"}, {"value", "1e-3"}});
+    case 12:
+      return Fill(in, R"({"type":"table","data":{"columns":@columns@,"rows":@rows@,"title":@title@}})",
+                  {{"columns", R"(["a","b"])"}, {"rows", R"([["x",1],[true,null]])"}, {"title", R"("t")"}});
+    case 13: return BigTable(in);
     case 0:
       return Fill(in, R"({"type":@type@,"data":@data@})",
                   {{"type", R"("user.message")"}, {"data", R"({"text":"hi"})"}});

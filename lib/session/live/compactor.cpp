@@ -1,4 +1,5 @@
 #include "session/live/compactor.hpp"
+#include "session/live/progress_events.hpp"
 #include "session/model/json_input.hpp"
 
 #include "session/model/offset.hpp"
@@ -20,6 +21,7 @@ const std::string* TextField(const json& j) {
 void Compactor::Add(const LogEvent& e) {
   offset_ = e.offset;
   const std::string& type = e.type();
+  if (IsProgressEventType(type)) return AddProgressEvent(e);
   if (type == "msg.start" || type == "msg.append" || type == "msg.end") {
     const std::string run = e.Str("run");
     const std::string msg = e.Str("msg");
@@ -78,6 +80,73 @@ void Compactor::Add(const LogEvent& e) {
 
 std::vector<json> Compactor::Items() const { return items_; }
 
+void Compactor::AddProgressEvent(const LogEvent& e) {
+  // The server checked the shape when the event was posted (CheckProgressData), but a raw admin
+  // write may hold anything: skip what does not check out rather than fold it.
+  auto d = e.body.find("data");
+  if (d == e.body.end() || !CheckProgressData(e.type(), *d).ok()) return;
+  const json& data = *d;
+  const json run = e.body.contains("run") ? e.body["run"] : json(nullptr);
+  const json ts = e.body.contains("ts") ? e.body["ts"] : json(nullptr);
+  auto str = [&data](const char* k) { return StringOr(data, k, ""); };
+  auto remember = [](std::vector<std::string>& order, std::map<std::string, json>& latest, const std::string& key,
+                     json item) {
+    if (!latest.count(key)) order.push_back(key);
+    latest[key] = std::move(item);
+  };
+  if (e.type() == "progress") {
+    remember(progress_keys_, progress_, str("key"),
+             json{{"key", str("key")},
+                  {"label", str("label")},
+                  {"done", data["done"]},
+                  {"total", data.contains("total") ? data["total"] : json(nullptr)},
+                  {"unit", str("unit")},
+                  {"run", run},
+                  {"ts", ts}});
+  } else if (e.type() == "table") {
+    remember(table_keys_, tables_, str("key"),
+             json{{"key", str("key")},
+                  {"title", str("title")},
+                  {"columns", data["columns"]},
+                  {"rows", data["rows"]},
+                  {"run", run},
+                  {"ts", ts}});
+  } else {
+    const std::string name = str("name");
+    auto it = metrics_.find(name);
+    if (it == metrics_.end()) {
+      metric_names_.push_back(name);
+      it = metrics_.emplace(name, json::array()).first;
+    }
+    json& points = it->second;
+    points.push_back(json::array({data["step"], data["value"]}));
+    if (points.size() > kMaxMetricPoints) {
+      json thinned = json::array();
+      for (std::size_t i = 0; i + 1 < points.size(); i += 2) thinned.push_back(std::move(points[i]));
+      thinned.push_back(std::move(points.back()));  // never the newest
+      points = std::move(thinned);
+    }
+  }
+}
+
+json Compactor::Progress() const {
+  json out = json::array();
+  for (const auto& k : progress_keys_) out.push_back(progress_.at(k));
+  return out;
+}
+
+json Compactor::Metrics() const {
+  json out = json::object();
+  for (const auto& n : metric_names_) out[n] = metrics_.at(n);
+  return out;
+}
+
+json Compactor::Tables() const {
+  json out = json::array();
+  for (const auto& k : table_keys_) out.push_back(tables_.at(k));
+  return out;
+}
+
 void TextAssembler::AddItem(const json& item) {
   if (StringOr(item, "type", "") != "msg") return;
   if (const std::string* t = TextField(item)) texts_[StringOr(item, "msg", "")] = *t;
@@ -112,7 +181,11 @@ Result<json> BuildView(StreamService& service, const StreamHandle& stream, const
     if (page.up_to_date || page.events.empty()) break;
   }
   *tail = from;
-  return json{{"items", c.Items()}, {"offset", FormatOffset(from)}};
+  return json{{"items", c.Items()},
+              {"offset", FormatOffset(from)},
+              {"progress", c.Progress()},
+              {"metrics", c.Metrics()},
+              {"tables", c.Tables()}};
 }
 
 }  // namespace dsx::session::live

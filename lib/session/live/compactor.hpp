@@ -21,8 +21,22 @@ class Compactor {
   // The view's items, in order of first appearance (a message sits where its msg.start was).
   std::vector<json> Items() const;
   std::uint64_t offset() const { return offset_; }
+  // Progress, metric and table events (progress_events.hpp) are folded here instead of into
+  // Items(), so a late joiner gets the state of every bar, chart and table at once:
+  //   Progress(): [{"key","label","done","total","unit","run","ts"}...]  latest per key
+  //   Metrics():  {"<name>": [[step, value]...]}  in log order, at most kMaxMetricPoints per name
+  //   Tables():   [{"key","title","columns","rows","run","ts"}...]       latest per key
+  // (keys in order of their first event; absent optional fields are null, label/unit/title "").
+  json Progress() const;
+  json Metrics() const;
+  json Tables() const;
+
+  // Points kept per metric name. Past it the older points are thinned (every other one is
+  // dropped, the newest is always kept), so a chart keeps its shape over a long run.
+  static constexpr std::size_t kMaxMetricPoints = 10000;
 
  private:
+  void AddProgressEvent(const LogEvent& event);
   struct Message {
     std::size_t slot = 0;  // index in items_
     std::string run;
@@ -32,6 +46,10 @@ class Compactor {
   std::map<std::string, Message> messages_;               // by run + '\n' + msg
   std::map<std::string, std::vector<std::string>> open_;  // run -> open message keys
   std::uint64_t offset_ = 0;
+  std::vector<std::string> progress_keys_, table_keys_;  // first-appearance order
+  std::map<std::string, json> progress_, tables_;        // latest per key
+  std::vector<std::string> metric_names_;
+  std::map<std::string, json> metrics_;  // name -> [[step, value]...]
 };
 
 // Assembles message texts from either a compacted view's items or raw/live events (msg.start,

@@ -1,6 +1,8 @@
 #include "session/live/event.hpp"
 
+#include "session/live/progress_events.hpp"
 #include "session/model/json_input.hpp"
+#include "session/model/json_mode.hpp"
 #include "session/model/offset.hpp"
 
 namespace dsx::session::live {
@@ -54,6 +56,11 @@ Result<json> NormalizeDraft(const json& draft) {
     (void)data.OptInt("lease_ms");
     if (!data.ok()) return Status::Failed("event " + data.error());
   }
+  // Progress, metric and table events are drawn by every viewer: their shape is checked here,
+  // so a malformed one is refused (400) and never stored.
+  if (const std::string& type = out["type"].get_ref<const std::string&>(); IsProgressEventType(type)) {
+    DSX_RETURN_IF_ERROR(CheckProgressData(type, out["data"]));
+  }
   return out;
 }
 
@@ -83,12 +90,20 @@ EventPage ReadEvents(StreamService& service, const StreamHandle& stream, std::ui
     return page;
   }
   // Each message's end offset, walking back from the end of the page: the last message ends
-  // at rr.next, and each stored message is exactly StoredBytes(element) long.
+  // at rr.next, and each message is stored as its bytes in the page (the stream keeps JSON
+  // messages as written, json_mode.hpp; events the hub writes are StoredBytes, but a raw write
+  // by an admin may have any spacing or key order).
+  const auto spans = SplitValidJsonArray(rr.body);
+  if (spans.size() != arr.size()) {
+    page.status = 503;
+    page.error = "session log page does not split into its messages";
+    return page;
+  }
   page.events.resize(arr.size());
   std::uint64_t end = rr.next;
   for (std::size_t i = arr.size(); i-- > 0;) {
     page.events[i].offset = end;
-    end -= StoredBytes(arr[i]).size();
+    end -= spans[i].size();
     page.events[i].body = std::move(arr[i]);
   }
   return page;

@@ -2,8 +2,8 @@
 // drafts from clients, server stamping, and reading events back with their offsets. The format
 // both sides share (names, limits, ids, stored bytes) is session/wire/event.hpp.
 //
-// Stored form: one JSON message per event in the session's JSON stream, serialized exactly as
-// the stream service stores JSON messages (nlohmann dump, compact, keys sorted), without
+// Stored form: one JSON message per event in the session's JSON stream, written by the hub as
+// StoredBytes (nlohmann dump, compact, keys sorted) and kept as written by the stream, without
 // `offset`. Wire form: the stored object plus "offset" (the stream position after the event).
 #pragma once
 

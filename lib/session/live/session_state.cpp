@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "session/live/progress_events.hpp"
 #include "session/model/json_input.hpp"
 
 namespace dsx::session::live {
@@ -69,11 +70,17 @@ bool IsOwner(const RunInfo& run, const auth::Principal& who, const std::string& 
 // the run there, so it needs the same right). "" when allowed, else the 403 reason.
 std::string CancelRefusal(const RunInfo& run, const auth::Principal& who, const std::string& session) {
   if (who.Allows(session, Right::kCancelAny)) return "";
-  if (!who.Allows(session, Right::kCancelOwn)) return who.Lacks(session, Right::kCancelOwn);
+  // Name the right that is missing for this run: another principal's run needs cancel_any
+  // (cancel_own would not do), one's own run needs cancel_own (or cancel_any).
   if (run.owner != who.sub) {
-    return "'" + who.sub + "' may cancel only runs it started (run '" + run.id + "' was started by '" + run.owner +
-           "')";
+    const std::string started = "run '" + run.id + "' was started by '" + run.owner + "'";
+    if (who.Allows(session, Right::kCancelOwn)) {
+      return "'" + who.sub + "' may cancel only runs it started (" + started + "): " +
+             who.Lacks(session, Right::kCancelAny);
+    }
+    return who.Lacks(session, Right::kCancelAny) + " (" + started + ")";
   }
+  if (!who.Allows(session, Right::kCancelOwn)) return who.Lacks(session, Right::kCancelOwn);
   return "";
 }
 
@@ -126,6 +133,15 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
                         type.rfind("presence.", 0) == 0 || type.rfind("session.", 0) == 0;
   if (!reserved) {
     if (auto why = need(Right::kAppend); !why.empty()) return Refuse(403, why);
+    if (IsProgressEventType(type) && !run_id.empty()) {
+      // A progress/metric/table of a run follows the run's rules (events.md): a known run, its
+      // lane copied, refused once the run has ended (like msg.*), so a view never shows a bar
+      // moving after its run ended.
+      const RunInfo* run = find_run(run_id);
+      if (!run) return Refuse(404, "no run '" + run_id + "' in session '" + session + "'");
+      if (!run->active) return Refuse(409, Ended(*run));
+      draft["lane"] = run->lane;
+    }
     draft.erase("id");
     c.events.push_back(Stamp(std::move(draft), from, now));
     c.answer = {{"type", type}};
@@ -211,8 +227,9 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
     }
     if (type == "run.end") {
       const std::string reason = DataString(draft, "reason");
-      if (reason != "done" && reason != "cancelled" && reason != "error" && reason != "agent_lost") {
-        return Refuse(400, "run.end needs data.reason: done, cancelled, error or agent_lost");
+      if (reason != "done" && reason != "cancelled" && reason != "error" && reason != "agent_lost" &&
+          reason != "interrupted") {
+        return Refuse(400, "run.end needs data.reason: done, cancelled, error, interrupted or agent_lost");
       }
       if (!run->active) {
         c.duplicate = true;

@@ -6,23 +6,71 @@
 
 namespace dsx::session {
 
+namespace {
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view Trim(std::string_view s) {
+  if (s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);  // a BOM the parser skipped
+  while (!s.empty() && IsJsonSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsJsonSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string_view> SplitValidJsonArray(std::string_view text) {
+  std::vector<std::string_view> out;
+  text = Trim(text);
+  if (text.size() < 2 || text.front() != '[') return out;
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  std::size_t start = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (--depth == 0) {  // the closing bracket of the outer array
+        std::string_view last = Trim(text.substr(start, i - start));
+        if (!last.empty()) out.push_back(last);
+        break;
+      }
+    } else if (c == ',' && depth == 1) {
+      out.push_back(Trim(text.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
 Result<Batch> JsonBatchFromBody(std::string_view body, bool allow_empty) {
-  // Nesting limited (json_input.hpp): the dump below recurses once per level.
+  // Validation only (nesting limited, json_input.hpp): what is stored is the client's own text,
+  // as the protocol's users expect (docs/protocol/streams.md, JSON mode).
   auto parsed = ParseClientJson(body);
   if (!parsed.ok()) return Status::Failed(parsed.status().message() + " in the body");
   const nlohmann::json& value = *parsed;
   Batch batch;
-  auto add = [&batch](const nlohmann::json& message) {
-    const std::string text = message.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
-    batch.payload += text;
-    batch.sizes.push_back(static_cast<std::uint32_t>(text.size()));
+  auto add = [&batch](std::string_view message) {
+    batch.payload.append(message);
+    batch.sizes.push_back(static_cast<std::uint32_t>(message.size()));
   };
   if (value.is_array()) {
     if (value.empty() && !allow_empty) return Status::Failed("empty JSON array");
-    batch.sizes.reserve(value.size());
-    for (const auto& element : value) add(element);
+    const auto elements = SplitValidJsonArray(body);
+    if (elements.size() != value.size()) return Status::Failed("invalid JSON array in the body");  // not reached
+    batch.sizes.reserve(elements.size());
+    for (std::string_view element : elements) add(element);
   } else {
-    add(value);
+    add(Trim(body));
   }
   return batch;
 }

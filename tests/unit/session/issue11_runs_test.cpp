@@ -67,7 +67,8 @@ TEST_CASE("issue 11 item 7: takeover without a cancel right on the replaced run 
 
   auto take = m.Do(runner_only, Start("r2", "main", true));
   CHECK(take.status == 403);
-  CHECK(take.error == "cannot take over lane 'main': token for 'bob' lacks 'cancel_own' on 'chat/1'");
+  CHECK(take.error == "cannot take over lane 'main': token for 'bob' lacks 'cancel_any' on 'chat/1' (run 'r1' was started by "
+                   "'agent')");
   CHECK(take.events.empty());
   auto other = m.Do(own_only, Start("r3", "main", true));
   CHECK(other.status == 403);

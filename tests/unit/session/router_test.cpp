@@ -108,7 +108,8 @@ TEST_CASE("JSON mode flattens one array level and reads back arrays") {
   CHECK(f.Res(http::verb::post, "/v1/stream/j", {{"Content-Type", "application/json"}}, R"([{"a": 1}, [2, 3]])")
             .result_int() == 204);
   CHECK(f.Res(http::verb::post, "/v1/stream/j", {{"Content-Type", "application/json"}}, "\"s\"").result_int() == 204);
-  CHECK(f.Res(http::verb::get, "/v1/stream/j").body() == R"([{"a":1},[2,3],"s"])");
+  // Each message as written (issue 18: they used to be re-serialized, spacing gone, keys sorted).
+  CHECK(f.Res(http::verb::get, "/v1/stream/j").body() == R"([{"a": 1},[2, 3],"s"])");
 }
 
 TEST_CASE("idempotent producers: accept, duplicate, gap, stale epoch") {
