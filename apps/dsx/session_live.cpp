@@ -36,7 +36,10 @@ void AddLiveCommon(CLI::App* cmd, LiveCommon& c) {
 // itself would take an unparsable list as one URL).
 Status CheckServers(const LiveCommon& c) { return lv::ParseServerList(c.net.server).status(); }
 
-void Notice(const std::string& line) { std::fprintf(stderr, "dsx: %s\n", line.c_str()); }
+// Progress notes on stderr, unless --quiet.
+void Notice(const std::string& line) {
+  if (!cli::Quiet()) std::fprintf(stderr, "dsx: %s\n", line.c_str());
+}
 
 // ---------------------------------------------------------------- run
 
@@ -83,6 +86,7 @@ void RunRun(const RunFlags& f) {
                 static_cast<unsigned long long>(r->fragments));
   }
   if (r->reason == "cancelled") return cli::Finish(Status::Interrupted("run '" + r->run + "' was cancelled"));
+  if (r->reason == "interrupted") return cli::Finish(Status::Interrupted("run '" + r->run + "' was interrupted"));
   if (r->reason == "error") return cli::Finish(Status::Failed("the agent failed: " + r->exit.Describe()));
   cli::Finish(Status::Ok());
 }

@@ -250,9 +250,11 @@ def test_auth(s_unused):
         assert p.returncode == 4 and "lacks '" in p.stderr + p.stdout, (p.returncode, p.stdout, p.stderr)
         writer = tok("writer", "read,append")  # may post events, but not cancel
         p = dsx("session", "cancel", "chat/x", run, "--server", s.url, "--token", writer)
-        assert p.returncode == 4 and "lacks 'cancel_own'" in p.stderr + p.stdout, (p.returncode, p.stdout, p.stderr)
+        # Another principal's run: what is missing is cancel_any (issue 18; it used to name cancel_own).
+        assert p.returncode == 4 and "lacks 'cancel_any'" in p.stderr + p.stdout, (p.returncode, p.stdout, p.stderr)
         p = dsx("session", "cancel", "chat/x", run, "--server", s.url, "--token", alice)
         assert p.returncode == 4 and "may cancel only runs it started" in p.stderr + p.stdout, (p.stdout, p.stderr)
+        assert "lacks 'cancel_any'" in p.stderr + p.stdout, (p.stdout, p.stderr)
         st, body = request(s.url + "/v1/session/chat/x/events", "POST",
                            {"type": "control.cancel", "run": run}, token=viewer)
         assert st == 403, (st, body)
@@ -445,7 +447,8 @@ def test_cancel_refuses_late_output(s):
 
 def test_interrupt_stops_group(s):
     """Ctrl-C (SIGINT) or SIGTERM to the runner: the agent's own group no longer gets the
-    terminal's signal, so the runner passes it on, ends the run cancelled and exits 130."""
+    terminal's signal, so the runner passes it on, ends the run `interrupted` (issue 18: a
+    reason of its own, not a cancel nobody sent) and exits 130."""
     for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
         session = "chat/i-" + name.lower()
         runner, run, bash = start_bash_loop(s, session, "--grace", "3")
@@ -453,9 +456,10 @@ def test_interrupt_stops_group(s):
         out, err = runner.communicate(timeout=30)
         assert runner.returncode == 130, (name, runner.returncode, out, err)
         end = run_end(s.url, session, run)
-        assert end["data"]["reason"] == "cancelled" and end["data"].get("interrupted") == name, end
+        assert end["data"]["reason"] == "interrupted" and end["data"].get("interrupted") == name, end
+        assert end["from"]["sub"] != "@server", end  # the runner's own run.end, not a lapsed lease
         assert_group_gone(bash)
-    print("interrupt: SIGINT and SIGTERM to the runner stop the agent's group, run ends cancelled, exit 130")
+    print("interrupt: SIGINT and SIGTERM to the runner stop the agent's group, run ends interrupted, exit 130")
 
 
 def test_takeover_rights(s_unused):
@@ -479,7 +483,7 @@ def test_takeover_rights(s_unused):
 
         assert start(agent, "r-agent", False)[0] == 200
         st, body = start(bob, "r-bob")
-        assert st == 403 and "lacks 'cancel_own'" in body["error"], (st, body)
+        assert st == 403 and "lacks 'cancel_any'" in body["error"], (st, body)
         st, body = start(carol, "r-carol")
         assert st == 403 and "may cancel only runs it started" in body["error"], (st, body)
         st, body = request(url, "POST", {"type": "run.start", "run": "r-x", "data": {"takeover": "yes"}}, token=ops)

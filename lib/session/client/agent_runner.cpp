@@ -113,16 +113,47 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     return std::make_unique<net::CurlTransport>();
   };
   auto client_on = [&](net::Transport& t) { return SessionClient(t, o.server, o.session, o.token, clock); };
+  AgentRunResult res;
+  res.run = RandomId("r-");
+  res.msg = RandomId("m-");
+  Shared sh;
+  std::unique_ptr<Agent> proc;
+  std::atomic<Agent*> live{nullptr};  // what the signal thread may touch
+  // Declared after `proc`, so destroyed (its thread joined) before it.
+  std::unique_ptr<SignalWatch> signals;
+  // Watching signals starts before anything is sent: a Ctrl-C at any moment, even while the
+  // run.start is in flight, ends the run `interrupted` at once instead of leaving it "thinking"
+  // until its lease lapses (issue 18).
+  if (o.stop_on_signals) {
+    signals = std::make_unique<SignalWatch>([&](int sig, int nth) {
+      if (nth == 1) {
+        sh.interrupted = sig;  // before reading `live`: the starter reads them the other way round
+        Note(o, std::string("interrupted by ") + SignalName(sig) +
+                    ": stopping the agent (SIGTERM to its process group, " + "SIGKILL after " +
+                    std::to_string(o.grace.count()) + " ms)");
+        if (Agent* q = live.load()) q->RequestStop();
+      } else if (nth == 2) {
+        Note(o, std::string(SignalName(sig)) + " again: SIGKILL to the agent's process group");
+        if (Agent* q = live.load()) q->Kill();
+      } else {
+        if (Agent* q = live.load()) q->Kill();
+        Note(o, std::string(SignalName(sig)) + " a third time: exiting without ending run '" + res.run +
+                    "' (its lease lapses)");
+        std::_Exit(128 + sig);
+      }
+    });
+  }
   auto transport = new_transport();
   SessionClient sc = client_on(*transport);
-  AgentRunResult res;
 
   auto created = sc.Create();
   if (!created.ok()) return created.status();
   if (created->status != 200 && created->status != 201) return Refusal("cannot create the session", *created);
 
-  res.run = RandomId("r-");
-  res.msg = RandomId("m-");
+  if (sh.interrupted.load() != 0) {
+    return Status::Interrupted(std::string("interrupted by ") + SignalName(sh.interrupted.load()) +
+                               " before the run started");
+  }
   Producer producer{"agent-" + res.run, static_cast<std::uint64_t>(clock.NowMs()), 0};
   json start = {{"type", "run.start"},
                 {"run", res.run},
@@ -149,29 +180,10 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     return Status::Ok();
   };
 
-  Shared sh;
-  std::unique_ptr<Agent> proc;
-  std::atomic<Agent*> live{nullptr};  // what the signal thread may touch
-  // Declared after `proc`, so destroyed (its thread joined) before it.
-  std::unique_ptr<SignalWatch> signals;
-  if (o.stop_on_signals) {
-    signals = std::make_unique<SignalWatch>([&](int sig, int nth) {
-      if (nth == 1) {
-        sh.interrupted = sig;  // before reading `live`: the starter reads them the other way round
-        Note(o, std::string("interrupted by ") + SignalName(sig) +
-                    ": stopping the agent (SIGTERM to its process group, " + "SIGKILL after " +
-                    std::to_string(o.grace.count()) + " ms)");
-        if (Agent* q = live.load()) q->RequestStop();
-      } else if (nth == 2) {
-        Note(o, std::string(SignalName(sig)) + " again: SIGKILL to the agent's process group");
-        if (Agent* q = live.load()) q->Kill();
-      } else {
-        if (Agent* q = live.load()) q->Kill();
-        Note(o, std::string(SignalName(sig)) + " a third time: exiting without ending run '" + res.run +
-                    "' (its lease lapses)");
-        std::_Exit(128 + sig);
-      }
-    });
+  if (sh.interrupted.load() != 0) {  // a signal came while the run was starting: no agent at all
+    res.reason = "interrupted";
+    DSX_RETURN_IF_ERROR(end_run("interrupted", json{{"interrupted", SignalName(sh.interrupted.load())}}));
+    return res;
   }
   {
     auto started_proc = env.start_agent ? env.start_agent(o.argv, o.grace) : [&]() -> Result<std::unique_ptr<Agent>> {
@@ -353,7 +365,9 @@ Result<AgentRunResult> RunAgent(const AgentRunOptions& o, const AgentRunEnv& env
     (void)sc.Post(json{{"type", "msg.end"}, {"run", res.run}, {"msg", res.msg}}, &producer, o.retry_for_ms);
     json extra = json::object();
     if (sh.interrupted.load() != 0) {
-      res.reason = "cancelled";
+      // Not `cancelled` (no one sent a control.cancel) nor the agent's `error`: the person at
+      // the terminal stopped the runner (docs/protocol/sessions.md, run.end reasons).
+      res.reason = "interrupted";
       extra["interrupted"] = SignalName(sh.interrupted.load());
     } else if (sh.cancelled.load()) {
       res.reason = "cancelled";

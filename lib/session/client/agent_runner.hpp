@@ -14,7 +14,9 @@
 //     outlives the run;
 //   - with stop_on_signals, SIGINT/SIGTERM/SIGHUP to the runner (Ctrl-C: the terminal no
 //     longer reaches the command's group) stop the group the same way and end the run
-//     cancelled; a second one sends SIGKILL to the group at once, a third exits the runner.
+//     `interrupted` (data.interrupted names the signal); a second one sends SIGKILL to the group
+//     at once, a third exits the runner. Signals are watched from before the session is
+//     created, so one that comes while the run starts still ends it at once.
 // If the server ends the run itself (lease lost), the command is stopped and Run fails.
 // Refusals get their exit codes from net::StatusFromHttp (net/http_status.hpp).
 //
@@ -53,7 +55,7 @@ struct AgentRunOptions {
 struct AgentRunResult {
   std::string run;
   std::string msg;
-  std::string reason;  // done | cancelled | error | agent_lost
+  std::string reason;  // done | cancelled | interrupted | error | agent_lost
   ExitInfo exit;
   std::uint64_t bytes = 0;  // stdout bytes streamed
   std::uint64_t fragments = 0;

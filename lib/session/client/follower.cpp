@@ -1,5 +1,6 @@
 #include "session/client/follower.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,25 @@ Status Follower::PauseForRetry(const Status& why) {
   return Status::Ok();
 }
 
+Status Follower::WaitForStream(const Status& not_found) {
+  Clock& clock = *options_.clock;
+  if (wait_start_ms_ < 0) {
+    wait_start_ms_ = clock.SteadyMs();
+    if (options_.notice) options_.notice("no such stream yet; waiting for it to be created");
+  }
+  // Polled at most every second (not the outage backoff's 5 s): someone is waiting to watch.
+  const std::int64_t delay = std::min<std::int64_t>(backoff_.Next().count(), 1000);
+  const std::int64_t waited = clock.SteadyMs() - wait_start_ms_;
+  const std::int64_t limit = options_.wait_for.count();
+  if (limit > 0 && waited >= limit) {
+    return Status::NotFound(not_found.message() + " (not created within " +
+                            (limit % 1000 ? std::to_string(limit) + " ms" : std::to_string(limit / 1000) + " s") +
+                            ")");
+  }
+  clock.SleepMs(limit > 0 ? std::min(delay, limit - waited) : delay);  // the last look is at the limit
+  return Status::Ok();
+}
+
 void Follower::Recovered() {
   contacted_ = true;
   backoff_.Reset();
@@ -77,6 +97,7 @@ Status Follower::Deliver(const Sink& sink, std::string data, const std::string& 
   Chunk chunk;
   chunk.json = IsJson();
   chunk.next_offset = next_offset;
+  chunk.start_offset = offset_;
   const bool empty = chunk.json ? IsEmptyJsonArray(data) : data.empty();
   chunk.data = std::move(data);
   if (!empty) DSX_RETURN_IF_ERROR(sink(chunk));
@@ -87,7 +108,9 @@ Status Follower::Deliver(const Sink& sink, std::string data, const std::string& 
 Status Follower::Run(const Sink& sink) {
   offset_ = options_.from.empty() ? "-1" : options_.from;
   DSX_RETURN_IF_ERROR(CatchUp(sink));
-  if (closed_ || !options_.follow) return Status::Ok();
+  if (closed_ || stop_ || !options_.follow) return Status::Ok();
+  if (options_.on_caught_up) options_.on_caught_up();
+  if (stop_) return Status::Ok();
 
   LiveMode mode = options_.live;
   if (mode == LiveMode::kAuto) mode = IsTextType(content_type_) ? LiveMode::kLongPoll : LiveMode::kSse;
@@ -95,7 +118,7 @@ Status Follower::Run(const Sink& sink) {
     live_used_ = "sse";
     Status error;
     Outcome outcome = SseOnce(sink, &error);
-    if (outcome == Outcome::kClosed) return Status::Ok();
+    if (outcome == Outcome::kClosed || stop_) return Status::Ok();
     if (outcome == Outcome::kUnsupported) {
       if (options_.live == LiveMode::kSse) return error;
       if (options_.notice) options_.notice("server does not offer SSE here (" + error.message() + "); using long-poll");
@@ -115,6 +138,10 @@ Status Follower::CatchUp(const Sink& sink) {
   for (;;) {
     auto r = client_.Read(offset_, ReadMode::kCatchUp, "", 60000);
     if (!r.ok()) {
+      if (options_.wait_for_stream && options_.follow && !contacted_ && r.status().code() == Code::kNotFound) {
+        DSX_RETURN_IF_ERROR(WaitForStream(r.status()));
+        continue;
+      }
       DSX_RETURN_IF_ERROR(PauseForRetry(r.status()));
       continue;
     }
@@ -122,6 +149,7 @@ Status Follower::CatchUp(const Sink& sink) {
     const std::string before = offset_;
     DSX_RETURN_IF_ERROR(Deliver(sink, std::move(r->body), r->next_offset));
     Recovered();
+    if (stop_) return Status::Ok();
     if (r->closed) {
       closed_ = true;
       return Status::Ok();
@@ -143,6 +171,7 @@ Status Follower::LongPollLoop(const Sink& sink) {
     if (!r->cursor.empty()) cursor_ = r->cursor;
     DSX_RETURN_IF_ERROR(Deliver(sink, r->http_status == 200 ? std::move(r->body) : std::string(), r->next_offset));
     Recovered();
+    if (stop_) return Status::Ok();
     if (r->closed) {
       closed_ = true;
       return Status::Ok();
@@ -219,6 +248,7 @@ Follower::Outcome Follower::SseOnce(const Sink& sink, Status* error) {
         closed_ = true;
         stop = true;
       }
+      if (stop_) stop = true;  // the sink asked to end here
     } else if (ev.type == "error") {
       // The server ended the read on purpose (docs/protocol/streams.md, Auth): with 401 the
       // token expired. Retrying with the same token cannot work: stop and say how to resume.

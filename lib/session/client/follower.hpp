@@ -33,9 +33,10 @@ namespace dsx::session::client {
 enum class LiveMode { kAuto, kSse, kLongPoll };
 
 struct Chunk {
-  std::string data;         // bytes; for JSON streams a JSON array of messages
-  std::string next_offset;  // where reading resumes after this chunk
-  bool json = false;        // the stream is application/json
+  std::string data;          // bytes; for JSON streams a JSON array of messages
+  std::string next_offset;   // where reading resumes after this chunk
+  std::string start_offset;  // where this chunk was read from ("-1" at the very start)
+  bool json = false;         // the stream is application/json
 };
 
 class Follower {
@@ -50,6 +51,13 @@ class Follower {
     Clock* clock = &Clock::System();  // steady readings pace retries; sleeps between them
     uint64_t seed = 0x7a11;
     std::function<void(const std::string&)> notice;  // one-line human notices (reconnecting...)
+    // With follow: a stream that does not exist yet is waited for (polled with backoff, as the
+    // web page does) instead of being an error, for at most `wait_for` (0: forever); then
+    // kNotFound "... not created within N s".
+    bool wait_for_stream = false;
+    Millis wait_for{0};
+    // Called once when the catch-up reached the tail (before live reading starts).
+    std::function<void()> on_caught_up;
   };
   // Returns non-OK to stop reading (Run then returns that status).
   using Sink = std::function<Status(const Chunk&)>;
@@ -61,6 +69,13 @@ class Follower {
   // and 502/503/504 are retried within retry_for.
   Status Run(const Sink& sink);
 
+  // Ends Run (with OK) once the chunk being delivered is committed; for the sink to call.
+  void RequestStop() { stop_ = true; }
+  bool stopped() const { return stop_; }
+  // The stream did not exist when the follower started (wait_for_stream): all it reads was
+  // written after that.
+  bool waited_for_stream() const { return wait_start_ms_ >= 0; }
+
   const std::string& offset() const { return offset_; }
   const std::string& content_type() const { return content_type_; }
   bool closed() const { return closed_; }
@@ -69,6 +84,7 @@ class Follower {
  private:
   enum class Outcome { kClosed, kReconnect, kUnsupported, kError };
   Status CatchUp(const Sink& sink);
+  Status WaitForStream(const Status& not_found);
   Status LongPollLoop(const Sink& sink);
   Outcome SseOnce(const Sink& sink, Status* error);
   Status Deliver(const Sink& sink, std::string data, const std::string& next_offset);
@@ -85,6 +101,8 @@ class Follower {
   std::string cursor_;
   std::string content_type_;
   bool closed_ = false;
+  bool stop_ = false;
+  std::int64_t wait_start_ms_ = -1;  // SteadyMs() when waiting for the stream began
   bool contacted_ = false;  // some request succeeded: later failures are outages, not errors
   bool sse_worked_ = false;
   bool in_outage_ = false;

@@ -207,6 +207,9 @@ Result<ReadResult> StreamClient::Read(const std::string& offset, ReadMode mode, 
   net::Exchange ex = transport_.Send(req);
   if (!ex.ok()) return TransportError(ex);
   const net::HttpResponse& r = ex.response;
+  // 400 to a read: the server refused the offset (the only input a read carries besides the
+  // cursor it handed out itself), e.g. `tail --from garbage`: a usage error (exit 2).
+  if (r.status == 400) return Status::Usage("offset '" + offset + "' refused: " + StatusFromResponse(r).message());
   if (r.status != 200 && r.status != 204) return StatusFromResponse(r);
   ReadResult out;
   out.http_status = r.status;

@@ -91,6 +91,20 @@ Result<StreamRef> ResolveStream(std::string_view name, std::string_view server) 
   return StreamRef{base + kStreamPrefix + EncodePath(path), std::string(name)};
 }
 
+std::optional<SessionUrls> SessionUrlsFor(std::string_view stream_url) {
+  const std::size_t at = stream_url.find(kStreamPrefix);
+  if (at == std::string_view::npos || stream_url.find_first_of("?#") != std::string_view::npos) return std::nullopt;
+  const std::string base(stream_url.substr(0, at));
+  const std::string id(stream_url.substr(at + std::string_view(kStreamPrefix).size()));
+  if (id.empty()) return std::nullopt;
+  SessionUrls u;
+  u.session = base + "/v1/session/" + id;
+  u.events = u.session + "/events";
+  u.view = u.session + "/view";
+  u.web = base + "/ui/" + id;
+  return u;
+}
+
 bool IsValidOffsetArg(std::string_view offset) {
   if (offset == "-1" || offset == "now") return true;
   if (offset.empty() || offset.size() > 256) return false;

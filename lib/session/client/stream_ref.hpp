@@ -5,6 +5,7 @@
 // so the rest of the client never builds URLs by hand.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,19 @@ struct StreamRef {
 // name with a query/fragment, `.`/`..` segments, empty segments, control characters, or a
 // server that is not an http(s) URL.
 Result<StreamRef> ResolveStream(std::string_view name, std::string_view server);
+
+// The live-session URLs of a stream on a dsx server (docs/protocol/sessions.md, section 4; the
+// web page is served at /ui/<session id>): a JSON stream `chat/42` is session `chat/42`.
+struct SessionUrls {
+  std::string session;  // SERVER/v1/session/<id>: info (runs, presence)
+  std::string events;   // SERVER/v1/session/<id>/events: events with offsets, SSE
+  std::string view;     // SERVER/v1/session/<id>/view: the compacted view
+  std::string web;      // SERVER/ui/<id>: the web page
+};
+
+// From a stream URL ".../v1/stream/<id>" (as ResolveStream makes it); nullopt when the URL does
+// not name a stream under /v1/stream/ (another server's layout).
+std::optional<SessionUrls> SessionUrlsFor(std::string_view stream_url);
 
 // Percent-encodes everything but RFC 3986 unreserved characters (for query values).
 std::string EncodeQueryValue(std::string_view value);

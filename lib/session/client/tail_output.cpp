@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -31,12 +33,81 @@ std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// dsx offsets: "%016llu_%016llu" = read sequence _ byte position (lib/session/model/offset.hpp).
+// Another server's offsets are opaque: nullopt.
+struct DsxOffset {
+  std::string seq;  // the first 16 digits, kept as they are
+  std::uint64_t pos = 0;
+};
+std::optional<DsxOffset> ParseDsxOffset(std::string_view o) {
+  if (o.size() != 33 || o[16] != '_') return std::nullopt;
+  DsxOffset out;
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    if (i == 16) continue;
+    if (o[i] < '0' || o[i] > '9') return std::nullopt;
+    if (i > 16) out.pos = out.pos * 10 + static_cast<std::uint64_t>(o[i] - '0');
+  }
+  out.seq = std::string(o.substr(0, 16));
+  return out;
+}
+
+std::string FormatDsxOffset(const std::string& seq, std::uint64_t pos) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llu", static_cast<unsigned long long>(pos));
+  return seq + "_" + buf;
+}
+
+// One message as one line: as stored, unless a server pretty-printed it over several lines.
+std::string OneLine(std::string_view m) {
+  if (m.find_first_of("\r\n") == std::string_view::npos) return std::string(m);
+  return Dump(nlohmann::ordered_json::parse(m));
+}
+
 }  // namespace
 
+std::vector<std::string> TailOutput::MessageOffsets(const Chunk& chunk, const std::vector<std::string_view>& messages) {
+  std::vector<std::string> out(messages.size());
+  if (out.empty()) return out;
+  out.back() = chunk.next_offset;
+  const auto next = ParseDsxOffset(chunk.next_offset);
+  if (!next) return out;
+  std::uint64_t total = 0;
+  for (std::string_view m : messages) total += m.size();
+  if (total > next->pos) return out;
+  // Checked against where the chunk was read from when that is a concrete offset ("-1" of a
+  // fork does not start at 0; "now" is not a position): a mismatch means the bytes are not
+  // the stored ones (a re-serializing proxy), and a computed offset would point inside a message.
+  if (const auto start = ParseDsxOffset(chunk.start_offset)) {
+    if (start->seq != next->seq || start->pos + total != next->pos) return out;
+  }
+  std::uint64_t end = next->pos;
+  for (std::size_t i = messages.size(); i-- > 0;) {
+    out[i] = FormatDsxOffset(next->seq, end);
+    end -= messages[i].size();
+  }
+  return out;
+}
 
 Result<std::string> TailOutput::Format(const Chunk& chunk, TailFormat format, const std::string& content_type) {
   if (format == TailFormat::kJsonl && !chunk.json) {
     return Status::Failed("--jsonl needs a JSON stream (content type '" + content_type + "'); use --json");
+  }
+  if (format == TailFormat::kEnvelope) {
+    if (!chunk.json) {
+      return Status::Failed("--envelope needs a JSON stream (content type '" + content_type + "'); use --json");
+    }
+    auto messages = SplitJsonArray(chunk.data);
+    if (!messages) return Status::Failed("server sent invalid JSON for a JSON stream");
+    const std::vector<std::string> offsets = MessageOffsets(chunk, *messages);
+    std::string out;
+    for (std::size_t i = 0; i < messages->size(); ++i) {
+      out += "{\"offset\":";
+      out += offsets[i].empty() ? "null" : Dump(nlohmann::ordered_json(offsets[i]));
+      out += ",\"data\":";
+      out += OneLine((*messages)[i]);
+      out += "}\n";
+    }
+    return out;
   }
   if (chunk.json && format != TailFormat::kJson) {
     // Messages are printed as the server sent them, not re-serialized.
