@@ -70,7 +70,7 @@ void Run(const RunFlags& f) {
   const std::string run_dir = f.run_dir.empty() ? al::DefaultRunDir(*plan) : f.run_dir;
 
   // Progress goes to stderr, one line each, so stdout keeps only the outcome (or --json).
-  const bool talk = !f.quiet;
+  const bool talk = !f.quiet && !cli::Quiet();  // its own --quiet, or dsx -q autolab run
   auto say = [talk](const std::string& line) {
     if (talk) std::fprintf(stderr, "dsx autolab: %s\n", line.c_str());
   };

@@ -6,9 +6,40 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "core/log.hpp"
+
 namespace dsx::cli {
 namespace {
 int g_exit = 0;
+bool g_quiet = false;
+
+void AddQuietTo(CLI::App& app) {
+  bool has_long = false, has_short = false;
+  for (const CLI::Option* o : app.get_options()) {
+    has_long = has_long || o->check_lname("quiet");
+    has_short = has_short || o->check_sname("q");
+  }
+  if (!has_long) {
+    app.add_flag_callback(has_short ? "--quiet" : "-q,--quiet", [] { SetQuiet(true); },
+                          "no progress or notices on stderr (errors and results only)");
+  }
+  for (CLI::App* sub : app.get_subcommands(std::function<bool(CLI::App*)>())) AddQuietTo(*sub);
+}
+}  // namespace
+
+bool Quiet() { return g_quiet; }
+void SetQuiet(bool quiet) {
+  g_quiet = quiet;
+  if (quiet) log::SetLevel(log::Level::kWarn);
+}
+void AddQuietFlag(CLI::App& app) { AddQuietTo(app); }
+
+std::string CommandPath(const CLI::App* app) {
+  std::string path;
+  for (const CLI::App* a = app; a != nullptr; a = a->get_parent()) {
+    path = path.empty() ? a->get_name() : a->get_name() + " " + path;
+  }
+  return path;
 }
 
 void SetExit(int code) { g_exit = code; }

@@ -24,6 +24,20 @@ void Finish(const Status& status);
 // One JSON document on stdout, newline-terminated.
 void PrintJson(const nlohmann::json& j);
 
+// --quiet (-q), accepted by every command: no progress lines and no notices on stderr (errors,
+// warnings about lost data and the command's result stay). Process-wide: set once while the
+// command line is parsed, read by any command or helper. Quiet also raises the log level to
+// warnings, so log::Info notices go too.
+bool Quiet();
+void SetQuiet(bool quiet);
+// Adds -q/--quiet to `app` and to every subcommand below it, so the flag works in any position
+// (`dsx -q kernel gen ...`, `dsx kernel gen ... --quiet`) and shows in each --help. A command
+// that already has its own --quiet keeps it (and should read Quiet() as well).
+void AddQuietFlag(CLI::App& app);
+
+// "dsx session run" for the session group's run subcommand.
+std::string CommandPath(const CLI::App* app);
+
 // True when stdout/stderr is a terminal (progress, colour).
 bool StdoutIsTty();
 bool StderrIsTty();

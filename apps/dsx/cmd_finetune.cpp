@@ -161,6 +161,7 @@ void RunSubmit(const SubmitFlags& f) {
     return cli::Finish(Status::Ok());
   }
   std::printf("%s\n", rec->id.c_str());
+  if (cli::Quiet()) return cli::Finish(Status::Ok());  // the id on stdout is the result; the rest are notices
   std::fprintf(stderr, "dsx: submitted fine-tune %s (%s) to %s%s%s: ~%.2f h, ~$%.2f\n", rec->id.c_str(),
                p.request.name.c_str(), p.backend.c_str(), rec->url.empty() ? "" : ": ", rec->url.c_str(), p.plan.hours,
                p.plan.cost_usd);

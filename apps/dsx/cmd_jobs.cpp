@@ -104,6 +104,7 @@ void RunSubmit(const SubmitFlags& f) {
     cli::PrintJson(jb::ToJson(*r));
   } else {
     std::printf("%s\n", r->id.c_str());
+    if (cli::Quiet()) return cli::Finish(Status::Ok());  // the id is the result; the rest are notices
     std::fprintf(stderr, "dsx: submitted job %s to %s (%s)%s%s\n", r->id.c_str(), r->request.backend.c_str(),
                  jb::JobStateName(r->status.state), r->url.empty() ? "" : ": ", r->url.c_str());
     if (!r->session.empty()) std::fprintf(stderr, "dsx: follow it with: dsx session tail %s\n", r->session.c_str());

@@ -277,7 +277,7 @@ void RegisterBench(CLI::App& kernel) {
     if (b.trials < 5) return cli::Finish(Status::Usage("--trials must be at least 5"));
     if (!(b.timeout_s > 0) || !(b.max_noise_pct > 0) || b.min_samples < 1)
       return cli::Finish(Status::Usage("--timeout and --max-noise must be > 0, --min-samples >= 1"));
-    const bool tty = cli::StderrIsTty() && !o->json;
+    const bool tty = cli::StderrIsTty() && !o->json && !cli::Quiet();
     auto progress = [tty](const std::string& line) {
       if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
     };

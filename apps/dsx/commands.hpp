@@ -22,6 +22,7 @@ void register_audit(CLI::App& app);   // cmd_audit.cpp
 void register_jobs(CLI::App& app);    // cmd_jobs.cpp
 void register_finetune(CLI::App& app);  // cmd_finetune.cpp
 void register_autolab(CLI::App& app);   // cmd_autolab.cpp
+void register_completion(CLI::App& app);  // cmd_completion.cpp (walks the whole app: register it last)
 
 // Parts of a group that live in their own file (called by the group's cmd_<group>.cpp).
 void register_session_serve(CLI::App& session);    // session_serve.cpp

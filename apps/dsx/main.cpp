@@ -2,11 +2,14 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "usage_error.hpp"
 #include "version.hpp"
 
 namespace {
@@ -24,6 +27,7 @@ const CommandGroup kCommandGroups[] = {
     {"jobs", dsx::cmd::register_jobs},
     {"finetune", dsx::cmd::register_finetune},
     {"autolab", dsx::cmd::register_autolab},
+    {"completion", dsx::cmd::register_completion},  // last: it reads the table above
 };
 
 }  // namespace
@@ -37,8 +41,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit status: 0 ok, 1 failed, 2 usage, 3 not found, 4 conflict/refused,\n"
-      "5 unavailable/unreachable, 130 interrupted. See man dsx.");
+      "5 unavailable/unreachable, 130 interrupted. See man dsx.\n"
+      "Shell completion: dsx completion bash|zsh|fish (man dsx).");
   for (const auto& group : kCommandGroups) group.add(app);
+  dsx::cli::AddQuietFlag(app);  // after every group: each (sub)command gets -q/--quiet
 
   try {
     app.parse(argc, argv);
@@ -49,10 +55,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Usage errors: one line, exit 2 (CLI11 would use its own codes).
-    std::fprintf(stderr, "dsx: %s\n", e.what());
-    std::fprintf(stderr, "dsx: see 'dsx --help'\n");
-    return 2;
+    // Usage errors: exit 2 (CLI11 would use its own codes), naming the command whose --help to read.
+    return dsx::cli::ReportUsageError(app, e, std::vector<std::string>(argv, argv + argc));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dsx: internal error: %s\n", e.what());
     return 1;
