@@ -1,11 +1,15 @@
 // dsx session serve: flags -> lib/session/server/serve.hpp. Precedence: flags > DSX_*
 // environment > --config FILE > built-in defaults.
+#include <unistd.h>
+
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "llm/proxy/llm_proxy.hpp"
 #include "redis/client.hpp"
@@ -75,7 +79,43 @@ struct ServeFlags {
   std::vector<std::string> llm_proxy;  // --llm-proxy URL | NAME=URL (repeatable)
   long llm_idle_timeout_ms = 120000;
   std::int64_t llm_max_body_bytes = 8ll << 20;
+  std::string ready_file;  // --ready-file PATH: {"listen","url","pid"} written once listening
+  bool json = false;       // --json: the same object as one line on stdout once listening
 };
+
+// What a supervisor or a test reads to know the server is up and where (port 0: the chosen one).
+nlohmann::json ReadyJson(const session::Listening& where) {
+  return {{"listen", where.listen}, {"url", where.url}, {"pid", static_cast<long>(::getpid())}};
+}
+
+// --ready-file must be writable where it is named: checked before the store opens, so a typo is
+// a usage error and not a server that runs without its ready file.
+Status CheckReadyFile(const std::string& path) {
+  namespace stdfs = std::filesystem;
+  std::error_code ec;
+  stdfs::path parent = stdfs::path(path).parent_path();
+  if (parent.empty()) parent = ".";
+  if (!stdfs::is_directory(parent, ec)) {
+    return Status::Usage("--ready-file '" + path + "': no directory '" + parent.string() + "'");
+  }
+  if (stdfs::is_directory(path, ec)) return Status::Usage("--ready-file '" + path + "' is a directory");
+  return Status::Ok();
+}
+
+// Once listening: the ready file (written whole, by rename, so a reader never sees half of it),
+// the --json line on stdout, and the human line on stderr (a JSON log line with --log-format json;
+// none with --quiet).
+session::OnListening Announcer(const ServeFlags& f) {
+  return [ready_file = f.ready_file, json = f.json](const session::Listening& where) -> Status {
+    if (!ready_file.empty()) {
+      Status s = fs::AtomicWriteFile(ready_file, ReadyJson(where).dump() + "\n", false);
+      if (!s.ok()) return s.Wrap("cannot write --ready-file '" + ready_file + "'");
+    }
+    if (json) cli::PrintJson(ReadyJson(where));
+    session::AnnounceListening(where);
+    return Status::Ok();
+  };
+}
 
 // --llm-proxy values -> the proxy's options (usage errors: a bad URL, a name given twice).
 Result<llm::proxy::ProxyOptions> LlmProxyOptions(const ServeFlags& f) {
@@ -118,7 +158,8 @@ void register_session_serve(CLI::App& session) {
                              "how long a long-poll read waits for data [ms]")
                  ->default_str("30000");
   auto* fsync = cmd->add_option("--fsync", f->flags.fsync, "when appends are synced: always, batch or never")
-                    ->default_str("always");
+                    ->default_str("always")
+                    ->check(CLI::IsMember({"always", "batch", "never"}));
   auto* interval = cmd->add_option("--fsync-interval-ms", f->flags.fsync_interval_ms,
                                    "batch mode: longest time an acknowledged append stays unsynced [ms]")
                        ->default_str("100");
@@ -131,7 +172,9 @@ void register_session_serve(CLI::App& session) {
                                     "most open connections of every kind, capped by ulimit -n (503 above)")
                         ->default_str("10000");
   auto* fmt =
-      cmd->add_option("--log-format", f->flags.log_format, "log lines on stderr: text or json")->default_str("text");
+      cmd->add_option("--log-format", f->flags.log_format, "log lines on stderr: text or json")
+          ->default_str("text")
+          ->check(CLI::IsMember({"text", "json"}));
   auto* logreq = cmd->add_flag("--log-requests", f->flags.log_requests, "log one line per request");
   auto* threads = cmd->add_option("--threads", f->flags.threads, "I/O threads (0: one per core)")->default_str("0");
   auto* key = cmd->add_option("--auth-key-file", f->flags.auth_key_file,
@@ -166,6 +209,10 @@ void register_session_serve(CLI::App& session) {
       ->default_str("120000");
   cmd->add_option("--llm-proxy-max-body-bytes", f->llm_max_body_bytes, "largest LLM proxy request body (413 above)")
       ->default_str("8388608");
+  cmd->add_option("--ready-file", f->ready_file,
+                  "once listening, write {\"listen\",\"url\",\"pid\"} as JSON to PATH (atomically; removed on a "
+                  "clean exit)");
+  cmd->add_flag("--json", f->json, "once listening, print {\"listen\",\"url\",\"pid\"} as one JSON line on stdout");
 
   cmd->callback([f, listen, data, memory, lp, fsync, interval, body, session_body, max_conns, fmt, logreq, threads, key,
                  insecure, sweep, store, pwfile, wait] {
@@ -204,6 +251,9 @@ void register_session_serve(CLI::App& session) {
     if (pwfile->count()) c.redis_password_file = v.redis_password_file;
     if (wait->count()) c.redis_wait_replicas = v.redis_wait_replicas;
     if (Status s = session::ValidateConfig(c); !s.ok()) return cli::Finish(s);
+    if (!f->ready_file.empty()) {
+      if (Status s = CheckReadyFile(f->ready_file); !s.ok()) return cli::Finish(s);
+    }
     // The Redis URL and password are checked before anything starts: a typo or a missing
     // password file is a usage error (exit 2). The password goes straight to the opener.
     std::string password;
@@ -239,8 +289,14 @@ void register_session_serve(CLI::App& session) {
         return e;
       });
     }
-    cli::Finish(session::Serve(
-        c, [password](const session::ServeConfig& config) { return OpenStoreFor(config, password); }, extensions));
+    Status served = session::Serve(
+        c, [password](const session::ServeConfig& config) { return OpenStoreFor(config, password); }, extensions,
+        Announcer(*f));
+    if (!f->ready_file.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(f->ready_file, ec);  // a stale file would name a port nobody listens on
+    }
+    cli::Finish(served);
   });
 }
 

@@ -273,8 +273,18 @@ Status ValidateConfig(const ServeConfig& c) {
   return Status::Ok();
 }
 
+void AnnounceListening(const Listening& where) {
+  // Through the logger, so --log-format json gets a JSON line (a shipper parses every line) and
+  // --quiet (log level warn) silences it like the other notices.
+  if (log::GetFormat() == log::Format::kJson) {
+    log::Info("listening on " + where.url, {{"listen", where.listen}, {"url", where.url}});
+  } else {
+    log::Info("listening on " + where.url);
+  }
+}
+
 Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store,
-             const std::vector<ServeExtensionFactory>& extensions) {
+             const std::vector<ServeExtensionFactory>& extensions, const OnListening& on_listening) {
   DSX_RETURN_IF_ERROR(ValidateConfig(c));
   log::SetFormat(c.log_format == "json" ? log::Format::kJson : log::Format::kText);
   auto choice = ChooseStore(c);
@@ -347,9 +357,19 @@ Status Serve(const ServeConfig& c, const DurableStoreOpener& open_durable_store,
     return bound.status();
   }
   const bool v6 = so.host.find(':') != std::string::npos;
-  std::fprintf(stderr, "dsx: listening on http://%s%s%s:%u\n", v6 ? "[" : "", so.host.c_str(), v6 ? "]" : "",
-               static_cast<unsigned>(*bound));
-  std::fflush(stderr);
+  Listening where;
+  where.listen = (v6 ? "[" + so.host + "]" : so.host) + ":" + std::to_string(*bound);
+  where.url = "http://" + where.listen;
+  if (on_listening) {
+    if (Status s = on_listening(where); !s.ok()) {
+      srv.Stop();
+      stop_extensions();
+      (void)service.Close();
+      return s;
+    }
+  } else {
+    AnnounceListening(where);
+  }
   srv.Run();
   log::Info("shutting down: finishing in-flight appends");
   stop_extensions();  // e.g. the LLM proxy's runs in flight end before the hub and the store

@@ -99,10 +99,24 @@ struct ServeExtension {
 using ServeExtensionFactory =
     std::function<Result<ServeExtension>(live::SessionHub& hub, const auth::TokenKey* key)>;
 
+// The address the server listens on, known once it is bound (port 0 in --listen: the port the
+// kernel chose).
+struct Listening {
+  std::string listen;  // "127.0.0.1:PORT", "[::1]:PORT"
+  std::string url;     // "http://127.0.0.1:PORT"
+};
+// Called once the server listens and before it serves a request (ready files, a JSON ready line).
+// A non-OK status stops the server before it serves: Serve returns that status.
+using OnListening = std::function<Status(const Listening&)>;
+// The announcement Serve makes without an OnListening: `dsx: listening on http://HOST:PORT` on
+// stderr, or with log_format json one JSON log line ({"msg":"listening on URL","listen":...,"url":...});
+// both at log level info (--quiet silences them).
+void AnnounceListening(const Listening& where);
+
 // Open the store (the memory store for StoreChoice::kMemory, else open_durable_store), load streams,
-// listen, print `dsx: listening on http://HOST:PORT` on stderr, serve until SIGINT/SIGTERM, then
+// listen, announce it (on_listening, else AnnounceListening), serve until SIGINT/SIGTERM, then
 // finish in-flight appends, sync and return OK. `extensions` add routes (ServeExtension).
 Status Serve(const ServeConfig& config, const DurableStoreOpener& open_durable_store,
-             const std::vector<ServeExtensionFactory>& extensions = {});
+             const std::vector<ServeExtensionFactory>& extensions = {}, const OnListening& on_listening = nullptr);
 
 }  // namespace dsx::session
