@@ -14,6 +14,7 @@
 #include "kernel/gen/sources.hpp"
 #include "kernel/gen/subprocess.hpp"
 #include "kernel/gen/task_info.hpp"
+#include "kernel/cuda/device.hpp"
 #include "kernel/task.hpp"
 #include "llm/chat.hpp"
 #include "llm/skill.hpp"
@@ -68,6 +69,7 @@ Result<stdfs::path> ResolveSkill(const std::string& arg) {
 }
 
 void PrintHuman(const json& board) {
+  if (board["entries"].empty()) return;  // nothing was judged: the error says why, no empty table
   std::printf("%-4s %-8s %-14s %-8s %s\n", "rank", "id", "outcome", "score", "summary");
   int shown = 0;
   for (const auto& e : board["entries"]) {
@@ -96,11 +98,20 @@ void Run(const GenFlags& f) {
   if (!skill_dir.ok()) return cli::Finish(skill_dir.status());
   auto skill = llm::LoadSkill(*skill_dir);
   if (!skill.ok()) return cli::Finish(skill.status());
+  // No GPU, no search: said once, before a model is asked or a run folder is made (exit 5).
+  if (!f.compile_only) {
+    auto dev = kernel::cuda::ProbeDevice(0);
+    if (!dev.ok()) {
+      return cli::Finish(Status(dev.status().code(), "kernel gen: " + dev.status().message() +
+                                                         " (--compile-only judges candidates by compiling only)"));
+    }
+  }
 
   // Provider and model first: a missing key is reported before anything is written.
   std::unique_ptr<llm::ChatClient> client;
   std::unique_ptr<gen::CandidateSource> source;
   std::vector<gen::Variant> variants;
+  std::size_t variants_planned = 0;
   std::string model = f.model;
   if (f.provider == "template") {
     auto tmpl = gen::LoadTemplate(*skill_dir, task->name);
@@ -108,6 +119,7 @@ void Run(const GenFlags& f) {
     auto v = gen::ExpandTemplate(*tmpl);
     if (!v.ok()) return cli::Finish(v.status());
     variants = std::move(*v);
+    variants_planned = variants.size();
     model = tmpl->params_file.filename().string();
   } else {
     auto provider = llm::ParseProvider(f.provider);
@@ -129,10 +141,16 @@ void Run(const GenFlags& f) {
   }
   gen::ProgressSink progress;
   gen::TeeSink sink;
-  sink.Add(&progress);
+  if (!cli::Quiet()) sink.Add(&progress);
   if (session) sink.Add(session.get());
 
-  stdfs::path run_dir = f.out.empty() ? gen::DefaultRunDir(task->name) : stdfs::path(f.out);
+  // Made last, once everything that can fail early has been checked.
+  stdfs::path run_dir = f.out;
+  if (run_dir.empty()) {
+    auto made = gen::CreateRunDir(task->name);
+    if (!made.ok()) return cli::Finish(made.status());
+    run_dir = *made;
+  }
   if (f.provider == "template") {
     source = std::make_unique<gen::TemplateSource>(std::move(variants));
   } else {
@@ -166,6 +184,7 @@ void Run(const GenFlags& f) {
                          {"base_url", client ? client->config().base_url : std::string()}}};
   gen::GenLoop loop(info, run_dir, sink);
   loop.set_time_budget(f.max_time_s);
+  loop.set_planned(f.provider == "template" ? static_cast<int>(variants_planned) : f.rounds * f.candidates);
   auto result = loop.Run(*source, evaluator, f.provider == "template" ? 1 : f.rounds);
   if (!result.ok()) return cli::Finish(result.status());
   if (f.json) {
@@ -173,6 +192,8 @@ void Run(const GenFlags& f) {
   } else {
     PrintHuman(result->leaderboard);
   }
+  if (!result->budget_note.empty() && !cli::Quiet())
+    std::fprintf(stderr, "dsx: kernel gen: stopped: %s\n", result->budget_note.c_str());
   if (!result->stopped.ok()) return cli::Finish(result->stopped);
   if (result->best < 0) return cli::Finish(Status::Failed("kernel gen: no candidate passed verification"));
   cli::SetExit(0);
@@ -187,14 +208,15 @@ void register_kernel_gen(CLI::App& kernel) {
   cmd->add_option("TASK", f->task, "task name or folder")->required();
   cmd->add_option("--skill", f->skill, "skill folder (SKILL.md, references/, templates/)")->capture_default_str();
   cmd->add_option("--provider", f->provider, "openai (also vLLM, llama.cpp), anthropic, or template (no network)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"openai", "anthropic", "template"}));
   cmd->add_option("--model", f->model, "model name (default gpt-4.1 / claude-sonnet-4-5)");
   cmd->add_option("--base-url", f->base_url, "API base URL (overrides OPENAI_BASE_URL / ANTHROPIC_BASE_URL)");
   cmd->add_option("--rounds", f->rounds, "rounds of generate-judge-feedback (model providers)")->capture_default_str();
   cmd->add_option("--candidates", f->candidates, "candidates per round (model providers)")->capture_default_str();
   cmd->add_option("--session", f->session, "stream tokens and results into this durable session on --server");
   cli::AddServerFlags(cmd, f->server);
-  cmd->add_option("--out", f->out, "run folder (default ./runs/kernel-gen/<task>-<timestamp>)");
+  cmd->add_option("--out", f->out, "run folder (default ./runs/kernel-gen/<task>-<UTC timestamp>-<random>, new)");
   cmd->add_option("--bench-arg", f->bench_args,
                   "extra argument for `dsx kernel bench` (repeatable), e.g. --bench-arg=--sizes=large")
       ->allow_extra_args(false);

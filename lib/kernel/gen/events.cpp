@@ -1,5 +1,6 @@
 #include "kernel/gen/events.hpp"
 
+#include <cstdint>
 #include <cstdio>
 
 #include "net/curl_transport.hpp"
@@ -21,12 +22,72 @@ void ProgressSink::Emit(const nlohmann::json& e) {
       extra = " [" + e["meta"]["template"].get<std::string>() + "]";
     line = e.value("candidate", std::string()) + extra + ": " + e.value("outcome", std::string()) + ": " +
            e.value("summary", std::string());
-  } else if (type == "gen.error") {
-    line = "stopped: " + e.value("message", std::string());
   } else {
+    // gen.error is not printed here: the command reports why the search stopped once, as its
+    // error (or, for a spent --max-time, as a notice); printing it here too said it twice.
     return;
   }
   std::fprintf(stderr, "dsx: kernel gen: %s\n", line.c_str());
+}
+
+namespace {
+
+constexpr const char* kProgressKey = "kernel-gen";
+
+nlohmann::json ProgressDraft(const nlohmann::json& e, std::int64_t done) {
+  nlohmann::json data = {{"done", done}, {"unit", "candidates"}, {"key", kProgressKey}};
+  const int planned = e.value("planned", 0);
+  if (planned > 0) data["total"] = planned;
+  std::string label = "kernel gen";
+  if (e.contains("task") && e["task"].is_string()) label += " " + e["task"].get<std::string>();
+  data["label"] = label.substr(0, 200);
+  return {{"type", "progress"}, {"data", data}};
+}
+
+// Cuts at `max` bytes without splitting a UTF-8 sequence.
+std::string Cut(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> ProgressDrafts(const nlohmann::json& e) {
+  const std::string type = e.value("type", std::string());
+  std::vector<nlohmann::json> out;
+  if (type == "gen.start") {
+    out.push_back(ProgressDraft(e, 0));
+  } else if (type == "gen.result") {
+    const std::int64_t tried = e.value("tried", std::int64_t{0});
+    out.push_back(ProgressDraft(e, tried));
+    if (e.contains("best_score") && e["best_score"].is_number()) {
+      out.push_back({{"type", "metric"},
+                     {"data", {{"name", "best_speedup"}, {"step", tried}, {"value", e["best_score"]}}}});
+    }
+  } else if (type == "gen.end") {
+    out.push_back(ProgressDraft(e, e.value("candidates", std::int64_t{0})));
+  }
+  return out;
+}
+
+nlohmann::json LeaderboardTableDraft(const nlohmann::json& board) {
+  nlohmann::json rows = nlohmann::json::array();
+  if (board.contains("entries") && board["entries"].is_array()) {
+    for (const auto& en : board["entries"]) {
+      if (rows.size() >= 1000) break;
+      const int rank = en.value("rank", 0);
+      rows.push_back({rank ? nlohmann::json(rank) : nlohmann::json(nullptr), en.value("id", std::string()),
+                      en.value("outcome", std::string()), en.value("score", 0.0),
+                      Cut(en.value("summary", std::string()), 200)});
+    }
+  }
+  nlohmann::json data = {{"columns", {"rank", "id", "outcome", "score", "summary"}},
+                         {"rows", rows},
+                         {"title", Cut("kernel gen " + board.value("task", std::string()) + ": leaderboard", 200)},
+                         {"key", "kernel-gen-leaderboard"}};
+  return {{"type", "table"}, {"data", data}};
 }
 
 Result<std::string> SessionStreamUrl(const std::string& name, const std::string& server) {
@@ -52,7 +113,15 @@ Result<std::unique_ptr<SessionSink>> SessionSink::Open(const std::string& name, 
   auto url = SessionStreamUrl(name, server);
   if (!url.ok()) return url.status();
   if (!transport) transport = std::make_unique<net::CurlTransport>();
-  std::unique_ptr<SessionSink> s(new SessionSink(std::move(transport), {*url, name}, token));
+  // The session of the same stream: its server and id, also when `name` is a full stream URL.
+  std::string events_server = server.empty() ? "http://127.0.0.1:4437" : server;
+  std::string session = name;
+  if (auto at = url->find("/v1/stream/"); at != std::string::npos) {
+    events_server = url->substr(0, at);
+    session = url->substr(at + std::string("/v1/stream/").size());
+  }
+  std::unique_ptr<SessionSink> s(
+      new SessionSink(std::move(transport), {*url, name}, token, events_server, session));
   net::HttpRequest req = s->client_.MakeRequest("PUT");
   req.headers.emplace_back("Content-Type", "application/json");
   req.timeout_ms = 30000;
@@ -83,9 +152,21 @@ void SessionSink::Warn(const Status& s) {
                  s.message().c_str());
 }
 
+void SessionSink::PostDraft(const nlohmann::json& draft) {
+  auto answer = events_.Post(draft);
+  if (!answer.ok()) return Warn(answer.status());
+  if (answer->status / 100 != 2) Warn(answer->Refusal("cannot post a " + draft.value("type", std::string()) + " event"));
+}
+
 void SessionSink::Emit(const nlohmann::json& event) {
   Flush();
   Warn(Post(event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  for (const auto& draft : ProgressDrafts(event)) PostDraft(draft);
+}
+
+void SessionSink::Finished(const nlohmann::json& leaderboard) {
+  Flush();
+  PostDraft(LeaderboardTableDraft(leaderboard));
 }
 
 void SessionSink::Token(const std::string& candidate, std::string_view text) {

@@ -15,6 +15,7 @@
 
 #include "core/status.hpp"
 #include "net/transport.hpp"
+#include "session/client/session_client.hpp"
 #include "session/client/stream_client.hpp"
 
 namespace dsx::kernel::gen {
@@ -29,6 +30,8 @@ class EventSink {
     (void)text;
   }
   virtual void Flush() {}
+  // The final leaderboard (LeaderboardJson), once the search is over.
+  virtual void Finished(const nlohmann::json& leaderboard) { (void)leaderboard; }
 };
 
 class NullSink : public EventSink {
@@ -49,6 +52,9 @@ class TeeSink : public EventSink {
   void Flush() override {
     for (auto* s : sinks_) s->Flush();
   }
+  void Finished(const nlohmann::json& board) override {
+    for (auto* s : sinks_) s->Finished(board);
+  }
 
  private:
   std::vector<EventSink*> sinks_;
@@ -68,6 +74,13 @@ class ProgressSink : public EventSink {
 // reused). Token text is batched (256 chars or 250 ms) so a fast model does not cost a request per
 // token. After the stream is open, a failed append is reported once on stderr and the search goes
 // on (watching is optional; the run folder is the record).
+//
+// That stream is also the live session of the same name (docs/protocol/sessions.md: one name
+// space), so the progress, metric and table events that viewers draw (tail --text, the web page)
+// go to POST /v1/session/<name>/events, where the server checks and stamps them and folds them
+// into the compacted view: progress (candidates tried of planned), the metric "best_speedup"
+// (best score so far by candidates tried) and, at the end, the leaderboard as a table. The gen.*
+// events stay plain stream appends, as before (docs/cli/kernel-gen.md).
 class SessionSink : public EventSink {
  public:
   static Result<std::unique_ptr<SessionSink>> Open(const std::string& name, const std::string& server,
@@ -76,22 +89,38 @@ class SessionSink : public EventSink {
   void Emit(const nlohmann::json& event) override;
   void Token(const std::string& candidate, std::string_view text) override;
   void Flush() override;
+  void Finished(const nlohmann::json& leaderboard) override;
   ~SessionSink() override;
   const std::string& url() const { return client_.ref().url; }
   int failed_appends() const { return failed_; }
 
  private:
-  SessionSink(std::unique_ptr<net::Transport> transport, session::client::StreamRef ref, std::string token)
-      : transport_(std::move(transport)), client_(*transport_, std::move(ref), std::move(token)) {}
+  SessionSink(std::unique_ptr<net::Transport> transport, session::client::StreamRef ref, std::string token,
+              const std::string& server, const std::string& session)
+      : transport_(std::move(transport)),
+        client_(*transport_, std::move(ref), token),
+        events_(*transport_, server, session, token) {}
   Status Post(const std::string& body);
+  void PostDraft(const nlohmann::json& draft);
   void Warn(const Status& s);
   std::unique_ptr<net::Transport> transport_;
   session::client::StreamClient client_;
+  session::client::SessionClient events_;  // /v1/session/<name>/events: progress, metric, table
   std::string pending_candidate_;
   std::string pending_text_;
   std::chrono::steady_clock::time_point pending_since_{};
   int failed_ = 0;
 };
+
+// The progress and metric drafts (docs/protocol/sessions.md, "Progress, metrics and tables") a
+// gen.* event stands for: gen.start and gen.result give a progress draft (done: candidates tried,
+// total: planned when known, unit "candidates", key "kernel-gen"); gen.result with a passing best
+// so far also a metric draft {"name":"best_speedup","step":tried,"value":best score}; gen.end a
+// last progress draft. Other events give none. Exposed for tests.
+std::vector<nlohmann::json> ProgressDrafts(const nlohmann::json& gen_event);
+// The leaderboard as a table draft (rank, id, outcome, score, summary; the first 1000 entries;
+// summaries cut at 200 bytes), key "kernel-gen-leaderboard".
+nlohmann::json LeaderboardTableDraft(const nlohmann::json& leaderboard);
 
 // Resolves a session name to its stream URL (exposed for tests). Usage error for names with
 // spaces, '..', '?', '#', or an empty segment.

@@ -1,9 +1,14 @@
 #include "kernel/gen/gen_loop.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <random>
 
 #include "core/fs.hpp"
 
@@ -40,15 +45,26 @@ std::string UtcNow() {
   return buf;
 }
 
-stdfs::path DefaultRunDir(const std::string& task) {
+Result<stdfs::path> CreateRunDir(const std::string& task, const stdfs::path& root) {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
   std::string base = stdfs::path(task).filename().string();
   if (base.empty()) base = stdfs::path(task).parent_path().filename().string();
-  return stdfs::path("runs") / "kernel-gen" / (base + "-" + buf);
+  DSX_RETURN_IF_ERROR(fs::EnsureDir(root));
+  std::random_device rd;
+  for (int attempt = 0; attempt < 32; ++attempt) {
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, "%06x", static_cast<unsigned>(rd()) & 0xffffffu);
+    stdfs::path dir = root / (base + "-" + stamp + "-" + suffix);
+    if (::mkdir(dir.c_str(), 0777) == 0) return dir;
+    if (errno != EEXIST) {
+      return Status::Failed("cannot create run folder '" + dir.string() + "': " + std::strerror(errno));
+    }
+  }
+  return Status::Failed("cannot create a run folder under '" + root.string() + "': every name tried exists");
 }
 
 std::vector<size_t> RankAttempts(const std::vector<Attempt>& attempts) {
@@ -141,6 +157,7 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
               {"model", info_.model},
               {"skill", info_.skill},
               {"run_dir", run_dir_.string()},
+              {"planned", planned_},
               {"options", info_.options}});
   const auto t0 = std::chrono::steady_clock::now();
   auto over_budget = [&] {
@@ -192,6 +209,7 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
       if (done.eval.outcome == Outcome::kPassed && (r.best < 0 || done.eval.score > r.attempts[r.best].eval.score))
         r.best = static_cast<int>(r.attempts.size()) - 1;
       sink_.Emit({{"type", "gen.result"},
+                  {"task", info_.task},
                   {"candidate", done.id},
                   {"round", round},
                   {"outcome", OutcomeName(done.eval.outcome)},
@@ -199,18 +217,24 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
                   {"score", done.eval.score},
                   {"rows", RowsJson(done.eval.rows)},
                   {"meta", p.meta},
-                  {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)}});
+                  {"tried", r.attempts.size()},
+                  {"planned", planned_},
+                  {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
+                  {"best_score", r.best >= 0 ? json(r.attempts[r.best].eval.score) : json(nullptr)}});
       DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
     }
     if (source.Exhausted(round)) break;
   }
   DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
   sink_.Emit({{"type", "gen.end"},
+              {"task", info_.task},
+              {"planned", planned_},
               {"candidates", r.attempts.size()},
               {"passed", r.leaderboard.value("passed", 0)},
               {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
               {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},
               {"stopped", r.leaderboard["stopped"]}});
+  sink_.Finished(r.leaderboard);
   sink_.Flush();
   return r;
 }

@@ -74,9 +74,13 @@ class GenLoop {
   // No candidate is started after `seconds` from the start of Run (0: no limit). What was judged
   // stays; the leaderboard says the budget ended the search.
   void set_time_budget(double seconds) { budget_s_ = seconds; }
+  // How many candidates the search means to try (the template grid's size, or rounds x
+  // candidates): progress totals on the session (0: unknown).
+  void set_planned(int candidates) { planned_ = candidates; }
 
  private:
   double budget_s_ = 0;
+  int planned_ = 0;
   Status WriteLeaderboard(GenResult& r);
   GenInfo info_;
   std::filesystem::path run_dir_;
@@ -90,8 +94,12 @@ std::string LeaderboardMarkdown(const nlohmann::json& board);
 // Indices of `attempts` best first: passed by score (desc), then the rest in order.
 std::vector<size_t> RankAttempts(const std::vector<Attempt>& attempts);
 
-// ./runs/kernel-gen/<task>-<UTC timestamp>
-std::filesystem::path DefaultRunDir(const std::string& task);
+// Creates a new run folder <root>/<task>-<UTC yyyymmddThhmmss>-<6 hex> (root: ./runs/kernel-gen by
+// default) and returns its path. The last component is made with mkdir, which fails on an
+// existing name, and the random suffix is redrawn then: two runs started in the same second (or
+// on two machines sharing the folder) never share a run folder.
+Result<std::filesystem::path> CreateRunDir(const std::string& task,
+                                           const std::filesystem::path& root = "runs/kernel-gen");
 std::string UtcNow();  // RFC 3339, seconds
 
 }  // namespace dsx::kernel::gen

@@ -32,17 +32,21 @@ TEST_CASE("session sink: create, events, batched tokens") {
     CHECK((*sink)->failed_appends() == 0);
   }
   auto reqs = server.requests();
-  REQUIRE(reqs.size() == 4);
+  REQUIRE(reqs.size() == 5);
   CHECK(reqs[0].method == "PUT");
   CHECK(reqs[0].path == "/v1/stream/gen/test");
   CHECK(reqs[0].headers.find("Content-Type: application/json") != std::string::npos);
   CHECK(reqs[0].headers.find("Authorization: Bearer tok-secret") != std::string::npos);
   CHECK(reqs[1].method == "POST");
   CHECK(nlohmann::json::parse(reqs[1].body)["type"] == "gen.start");
-  auto tok = nlohmann::json::parse(reqs[2].body);
+  // gen.start's progress event, on the session's events route (issue 18).
+  CHECK(reqs[2].method == "POST");
+  CHECK(reqs[2].path.rfind("/v1/session/gen", 0) == 0);
+  CHECK(nlohmann::json::parse(reqs[2].body)["type"] == "progress");
+  auto tok = nlohmann::json::parse(reqs[3].body);
   CHECK(tok["type"] == "gen.token");
   CHECK(tok["text"] == "Hello");  // two pieces, one append
-  CHECK(nlohmann::json::parse(reqs[3].body)["type"] == "gen.reply");
+  CHECK(nlohmann::json::parse(reqs[4].body)["type"] == "gen.reply");
 }
 
 TEST_CASE("session sink: a conflicting stream is refused at open; a failed append only warns") {
@@ -57,6 +61,6 @@ TEST_CASE("session sink: a conflicting stream is refused at open; a failed appen
   ok.Push(StatusReply(500, "Oops", ""));
   auto sink = SessionSink::Open("x", ok.url(), "");
   REQUIRE(sink.ok());
-  (*sink)->Emit({{"type", "gen.start"}});
+  (*sink)->Emit({{"type", "gen.reply"}});
   CHECK((*sink)->failed_appends() == 1);
 }

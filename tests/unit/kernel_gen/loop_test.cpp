@@ -337,3 +337,72 @@ TEST_CASE("loop: a time budget stops starting candidates and says so") {
   CHECK(r->leaderboard["stopped"] == r->budget_note);
   CHECK(sink.events.back()["type"] == "gen.end");
 }
+
+// issue 18: two runs started in the same second shared ./runs/kernel-gen/<task>-<second>/.
+TEST_CASE("run folders: each call makes a new folder, also within one second") {
+  TempDir t;
+  auto a = CreateRunDir("kernels/vector_add", t.path);
+  auto b = CreateRunDir("kernels/vector_add", t.path);
+  REQUIRE_MESSAGE(a.ok(), a.status().message());
+  REQUIRE_MESSAGE(b.ok(), b.status().message());
+  CHECK(*a != *b);
+  CHECK(stdfs::is_directory(*a));
+  CHECK(stdfs::is_directory(*b));
+  CHECK(a->parent_path() == t.path);
+  CHECK(a->filename().string().rfind("vector_add-", 0) == 0);
+  // A root that cannot be made is an error naming it, not a crash.
+  { std::ofstream(t.path / "file") << "x"; }
+  auto bad = CreateRunDir("vector_add", t.path / "file" / "sub");
+  CHECK_FALSE(bad.ok());
+}
+
+// issue 18: what a session viewer draws (progress, best score so far, leaderboard table) comes
+// from the loop's events: tried/planned/best_score in gen.result and the leaderboard at the end.
+TEST_CASE("loop: results carry tried, planned and the best score so far; the leaderboard at the end") {
+  TempDir t;
+  FakeEvaluator eval;
+  ListSource src({{"WRONG", "SPEED=1.5", "SPEED=3"}});
+  struct BoardSink : RecordingSink {
+    void Finished(const json& board) override { boards.push_back(board); }
+    std::vector<json> boards;
+  } sink;
+  GenLoop loop({"vector_add", "cuda-kernels", "fake", "m", json::object()}, t.path, sink);
+  loop.set_planned(3);
+  auto r = loop.Run(src, eval, 1);
+  REQUIRE(r.ok());
+  std::vector<json> results;
+  for (const auto& e : sink.events)
+    if (e["type"] == "gen.result") results.push_back(e);
+  REQUIRE(results.size() == 3);
+  CHECK(results[0]["tried"] == 1);
+  CHECK(results[0]["planned"] == 3);
+  CHECK(results[0]["best_score"].is_null());  // nothing passed yet: no metric point
+  CHECK(results[1]["best_score"].get<double>() == doctest::Approx(1.5));
+  CHECK(results[2]["best_score"].get<double>() == doctest::Approx(3.0));
+  CHECK(sink.events.front()["planned"] == 3);
+  REQUIRE(sink.boards.size() == 1);
+  CHECK(sink.boards[0]["entries"].size() == 3);
+
+  // The drafts a session sink posts for them (docs/protocol/sessions.md, progress/metric/table).
+  auto start = ProgressDrafts(sink.events.front());
+  REQUIRE(start.size() == 1);
+  CHECK(start[0]["type"] == "progress");
+  CHECK(start[0]["data"]["done"] == 0);
+  CHECK(start[0]["data"]["total"] == 3);
+  CHECK(start[0]["data"]["unit"] == "candidates");
+  CHECK(ProgressDrafts(results[0]).size() == 1);  // progress only
+  auto third = ProgressDrafts(results[2]);
+  REQUIRE(third.size() == 2);
+  CHECK(third[0]["data"]["done"] == 3);
+  CHECK(third[1]["type"] == "metric");
+  CHECK(third[1]["data"]["name"] == "best_speedup");
+  CHECK(third[1]["data"]["step"] == 3);
+  CHECK(third[1]["data"]["value"].get<double>() == doctest::Approx(3.0));
+  auto table = LeaderboardTableDraft(sink.boards[0]);
+  CHECK(table["type"] == "table");
+  CHECK(table["data"]["columns"] == json{"rank", "id", "outcome", "score", "summary"});
+  REQUIRE(table["data"]["rows"].size() == 3);
+  CHECK(table["data"]["rows"][0][1] == "r1-c3");  // best first
+  CHECK(table["data"]["rows"][2][0].is_null());  // a failed candidate has no rank
+  CHECK(ProgressDrafts(json{{"type", "gen.token"}}).empty());
+}

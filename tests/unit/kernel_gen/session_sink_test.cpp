@@ -32,7 +32,7 @@ TEST_CASE("session sink over a transport: create, append, bearer token") {
   FakeTransport* fake = nullptr;
   auto sink = Open({Reply(201), Reply(204)}, &fake);
   REQUIRE_MESSAGE(sink.ok(), sink.status().message());
-  (*sink)->Emit({{"type", "gen.start"}});
+  (*sink)->Emit({{"type", "gen.prompt"}});
   CHECK((*sink)->failed_appends() == 0);
   REQUIRE(fake->requests.size() == 2);
   CHECK(fake->requests[0].method == "PUT");
@@ -41,7 +41,7 @@ TEST_CASE("session sink over a transport: create, append, bearer token") {
   CHECK(fake->Header(0, "Authorization") == std::string("Bearer ") + kToken);
   CHECK(fake->requests[1].method == "POST");
   CHECK(fake->Header(1, "Authorization") == std::string("Bearer ") + kToken);
-  CHECK(nlohmann::json::parse(fake->requests[1].body)["type"] == "gen.start");
+  CHECK(nlohmann::json::parse(fake->requests[1].body)["type"] == "gen.prompt");
 }
 
 TEST_CASE("session sink over a transport: refusals and failures at open") {
@@ -73,4 +73,28 @@ TEST_CASE("session sink over a transport: failed appends are counted, the run go
   (*sink)->Emit({{"type", "c"}});
   CHECK((*sink)->failed_appends() == 2);
   CHECK(fake->requests.size() == 4);
+}
+
+// issue 18: progress, metric and table go to the live session's events route (where the server
+// checks them and viewers read them), the gen.* events to the stream as before.
+TEST_CASE("session sink over a transport: progress, metric and table events to /v1/session/<id>/events") {
+  FakeTransport* fake = nullptr;
+  auto sink = Open({Reply(201), Reply(204), Reply(200), Reply(204), Reply(200), Reply(200), Reply(200)}, &fake);
+  REQUIRE(sink.ok());
+  (*sink)->Emit({{"type", "gen.start"}, {"task", "vector_add"}, {"planned", 4}});
+  (*sink)->Emit({{"type", "gen.result"}, {"tried", 1}, {"planned", 4}, {"best_score", 1.25}});
+  (*sink)->Finished({{"task", "vector_add"}, {"entries", nlohmann::json::array()}});
+  CHECK((*sink)->failed_appends() == 0);
+  REQUIRE(fake->requests.size() == 7);
+  CHECK(fake->requests[1].url == "http://srv:1/v1/stream/gen/x");  // gen.start, as before
+  for (int i : {2, 4, 5, 6}) {
+    CHECK(fake->requests[i].method == "POST");
+    CHECK(fake->requests[i].url.find("http://srv:1/v1/session/gen") == 0);
+    CHECK(fake->requests[i].url.find("/events") != std::string::npos);
+    CHECK(fake->Header(i, "Authorization") == std::string("Bearer ") + kToken);
+  }
+  CHECK(nlohmann::json::parse(fake->requests[2].body)["type"] == "progress");
+  CHECK(nlohmann::json::parse(fake->requests[4].body)["type"] == "progress");
+  CHECK(nlohmann::json::parse(fake->requests[5].body)["data"]["name"] == "best_speedup");
+  CHECK(nlohmann::json::parse(fake->requests[6].body)["type"] == "table");
 }
