@@ -96,9 +96,17 @@ std::string WithDoubleDash(const CLI::App* cmd, const std::vector<std::string>& 
 
 void Say(const std::string& line) { std::fprintf(stderr, "dsx: %s\n", line.c_str()); }
 
+// A word from the command line as the error shows it: control characters (an escape sequence
+// would drive the terminal) as '?', and at most `max` bytes.
+std::string Shown(const std::string& word, std::size_t max = 80) {
+  std::string out;
+  for (char c : word.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  return word.size() > max ? out + "..." : out;
+}
+
 void SayUnknown(const std::string& what, const std::string& word, const std::string& path,
                 const std::vector<std::string>& candidates) {
-  std::string line = "unknown " + what + " '" + word + "' for '" + path + "'";
+  std::string line = "unknown " + what + " '" + Shown(word) + "' for '" + path + "'";
   std::string guess = DidYouMean(word.substr(0, word.find('=')), candidates);
   if (!guess.empty()) line += " (did you mean '" + guess + "'?)";
   Say(line);
@@ -141,20 +149,20 @@ int ReportUsageError(const CLI::App& root, const CLI::ParseError& e, const std::
     if (w.size() > 1 && w[0] == '-') {
       SayUnknown("option", w, path, LongOptionNames(cmd));
       std::string fixed = WithDoubleDash(cmd, argv);
-      if (!fixed.empty()) Say("to pass '" + w + "' to the command, put the command after --: " + fixed);
+      if (!fixed.empty()) Say("to pass '" + Shown(w) + "' to the command, put the command after --: " + Shown(fixed, 200));
     } else if (group) {
       SayUnknown("command", w, path, SubcommandNames(cmd));
     } else {
       std::string line = "unexpected argument";
       if (extras.size() > 1) line += "s";
-      for (std::size_t i = 0; i < extras.size() && i < 5; ++i) line += " '" + extras[i] + "'";
+      for (std::size_t i = 0; i < extras.size() && i < 5; ++i) line += " '" + Shown(extras[i]) + "'";
       if (extras.size() > 5) line += " ...";
       Say(line + " for '" + path + "'");
     }
   } else if (group && cmd->get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
     Say("'" + path + "' needs a command");
   } else {
-    Say(path == "dsx" ? std::string(e.what()) : path.substr(4) + ": " + e.what());
+    Say(Shown(path == "dsx" ? std::string(e.what()) : path.substr(4) + ": " + e.what(), 300));
   }
   if (group && cmd->get_subcommands().empty()) {
     // The usage with the list of subcommands, as --help shows it.

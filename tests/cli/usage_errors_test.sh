@@ -72,6 +72,10 @@ expect 2 "session info: .*required" "see 'dsx session info --help'" -- session i
 # An extra positional.
 expect 2 "unexpected argument 'extra' for 'dsx kernel gen'" -- kernel gen rmsnorm extra
 
+# A word with an escape sequence is shown defanged (it would drive the terminal).
+refute $'\e' -- $'ses\e[31msion'
+expect 2 "unknown command 'ses\?\[31msion'" -- $'ses\e[31msion'
+
 # --help still exits 0.
 "$dsx" session --help >/dev/null 2>&1 || { echo "FAIL: dsx session --help must exit 0"; fail=1; }
 [ $fail -eq 0 ] && echo "usage errors: ok"

@@ -34,22 +34,22 @@ namespace {
 
 constexpr const char* kProgressKey = "kernel-gen";
 
-nlohmann::json ProgressDraft(const nlohmann::json& e, std::int64_t done) {
-  nlohmann::json data = {{"done", done}, {"unit", "candidates"}, {"key", kProgressKey}};
-  const int planned = e.value("planned", 0);
-  if (planned > 0) data["total"] = planned;
-  std::string label = "kernel gen";
-  if (e.contains("task") && e["task"].is_string()) label += " " + e["task"].get<std::string>();
-  data["label"] = label.substr(0, 200);
-  return {{"type", "progress"}, {"data", data}};
-}
-
 // Cuts at `max` bytes without splitting a UTF-8 sequence.
 std::string Cut(const std::string& s, std::size_t max) {
   if (s.size() <= max) return s;
   std::size_t n = max;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return s.substr(0, n);
+}
+
+nlohmann::json ProgressDraft(const nlohmann::json& e, std::int64_t done) {
+  nlohmann::json data = {{"done", done}, {"unit", "candidates"}, {"key", kProgressKey}};
+  const int planned = e.value("planned", 0);
+  if (planned > 0) data["total"] = planned;
+  std::string label = "kernel gen";
+  if (e.contains("task") && e["task"].is_string()) label += " " + e["task"].get<std::string>();
+  data["label"] = Cut(label, 200);
+  return {{"type", "progress"}, {"data", data}};
 }
 
 }  // namespace
