@@ -68,10 +68,11 @@ std::size_t Width(const std::string& s) {
 
 TextStyle TextStyle::ForFd(int fd) {
   TextStyle s;
-  s.tty = ::isatty(fd) == 1;
   const char* no_color = std::getenv("NO_COLOR");
   const char* term = std::getenv("TERM");
-  s.color = s.tty && !(no_color && *no_color) && !(term && std::strcmp(term, "dumb") == 0);
+  // TERM=dumb cannot erase a line: bars are printed as lines there, like without a terminal.
+  s.tty = ::isatty(fd) == 1 && !(term && std::strcmp(term, "dumb") == 0);
+  s.color = s.tty && !(no_color && *no_color);
   return s;
 }
 

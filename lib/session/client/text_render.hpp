@@ -20,7 +20,7 @@
 namespace dsx::session::client {
 
 struct TextStyle {
-  bool tty = false;    // stdout is a terminal: progress bars redraw in place
+  bool tty = false;    // stdout is a terminal (not TERM=dumb): progress bars redraw in place
   bool color = false;  // escapes allowed (a terminal, NO_COLOR unset, TERM not dumb)
   int bar_width = 30;  // characters between the brackets of a progress bar
 

@@ -4,6 +4,7 @@
 // --text labels an agent's reply with the agent, dims control lines only on a colour terminal
 // and draws progress, metric and table events; the session URLs of a stream.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include "core/clock.hpp"
 #include "net/fake_transport.hpp"
@@ -263,4 +264,14 @@ TEST_CASE("session URLs of a stream URL: API, events, view and the web page") {
   CHECK(u->view == "http://127.0.0.1:4437/v1/session/chat/42/view");
   CHECK(u->web == "http://127.0.0.1:4437/ui/chat/42");
   CHECK_FALSE(SessionUrlsFor("http://h/other/path"));
+}
+
+TEST_CASE("--text style: a pipe is no terminal, so no escapes and no in-place bars") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const TextStyle s = TextStyle::ForFd(fds[1]);
+  CHECK_FALSE(s.tty);
+  CHECK_FALSE(s.color);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
