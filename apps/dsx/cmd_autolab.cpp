@@ -115,7 +115,8 @@ void ShowStatus(const std::string& run_arg, bool as_json) {
   auto run = OpenRun(run_arg);
   if (!run.ok()) return cli::Finish(run.status());
   // Without the plan the counts are still right; only the ranking needs the objective.
-  if (!run->plan && !as_json) std::fprintf(stderr, "dsx: no ranking: %s\n", run->plan_status.message().c_str());
+  if (!run->plan && !as_json && !cli::Quiet())
+    std::fprintf(stderr, "dsx: no ranking: %s\n", run->plan_status.message().c_str());
   Clock& clock = Clock::System();
   auto st = al::ReadRunStatus(run->dir, *run->ledger, run->plan ? &*run->plan : nullptr, clock);
   if (!st.ok()) return cli::Finish(st.status());
