@@ -85,7 +85,12 @@ function clearNotice() {
   noticeSource = "";
 }
 
-const kStateText = { connecting: "connecting", waiting: "waiting for the session", open: "live", reconnecting: "reconnecting",
+// Server errors name runs by id ("run 'r-0bfae3fea734' was started by 'agent'"): say "run 2".
+function humanize(text, labels) {
+  return String(text).replace(/\brun '(r-[0-9a-zA-Z_-]+)'/g, (all, id) => (labels.runs.has(id) ? labels.run(id) : all));
+}
+
+const kStateText = { connecting: "connecting", waiting: "waiting", open: "live", reconnecting: "reconnecting",
   offline: "offline", closed: "closed", denied: "access denied" };
 
 function main() {
@@ -118,6 +123,7 @@ function main() {
     if (kind === "reset") {
       view.reset(client.items);
       log.scrollTop = log.scrollHeight;
+      presence();  // run numbers are known now
     } else if (kind === "add") {
       view.add(item);
       if (item.type === "run.start" || item.type === "run.end") { board.onRuns(); presence(); }
@@ -134,22 +140,30 @@ function main() {
     if (e.detail === "open" && noticeSource === "conn") clearNotice();
   });
   client.addEventListener("presence", presence);
+  if (typeof ResizeObserver === "function") {
+    let width = 0;
+    new ResizeObserver(([e]) => {
+      if (Math.abs(e.contentRect.width - width) < 1) return;
+      width = e.contentRect.width;
+      presence();
+    }).observe($("presence"));
+  }
   client.addEventListener("error", (e) => {
     const { status, error } = e.detail;
     if (status === 404) {
       notice(`Waiting for session '${session}' to start; this page connects by itself when it does.`, { kind: "wait", source: "conn" });
     } else {
-      notice(`${status || ""} ${error}`.trim(), { source: client.state === "open" ? "action" : "conn" });
+      notice(`${status || ""} ${humanize(error, view.labels)}`.trim(), { source: client.state === "open" ? "action" : "conn" });
     }
   });
 
   stop.addEventListener("click", async () => {
     const answers = await client.cancel();
     const refused = answers.filter((a) => a.status >= 400 || a.status === 0);
-    if (refused.length) notice("stop refused: " + refused.map((a) => a.error).join("; "));
+    if (refused.length) notice("stop refused: " + refused.map((a) => humanize(a.error, view.labels)).join("; "));
     else {
       const rejected = answers.map((a) => a.result && a.result.outcome).filter((o) => o && o.outcome === "rejected");
-      if (rejected.length) notice("stop rejected: " + rejected.map((o) => o.reason).join("; "));
+      if (rejected.length) notice("stop rejected: " + rejected.map((o) => humanize(o.reason, view.labels)).join("; "));
     }
   });
   $("steer-form").addEventListener("submit", async (e) => {
@@ -158,7 +172,7 @@ function main() {
     const text = input.value.trim();
     if (!text) return;
     const a = await client.steer(text);
-    if (a.status >= 400 || a.status === 0) notice("steer refused: " + a.error);
+    if (a.status >= 400 || a.status === 0) notice("steer refused: " + humanize(a.error, view.labels));
     else input.value = "";
   });
 

@@ -135,7 +135,8 @@ export class Board {
       if (rate) bits.push(rate);
       if (stats.etaMs !== null) {
         // Counted from when this entry arrived, so a redraw for another reason does not restart it.
-        row._etaAt = (this.seenAt.get(key) || performance.now()) + stats.etaMs;
+        row._seenAt = this.seenAt.get(key) || performance.now();
+        row._etaAt = row._seenAt + stats.etaMs;
         bits.push("");  // filled by _etaText
       }
     }
@@ -154,9 +155,14 @@ export class Board {
     return row;
   }
 
+  // Counts down between events; past the ETA by more than 10 s (the job went quiet: stalled,
+  // or a slower phase) it says how long since the last update instead of "almost done".
   _etaText(row) {
-    const left = row._etaAt - performance.now();
-    row._eta.textContent = left > 1000 ? `about ${fmtDuration(left)} left` : "almost done";
+    const now = performance.now();
+    const left = row._etaAt - now;
+    if (left > 1000) row._eta.textContent = `about ${fmtDuration(left)} left`;
+    else if (left > -10000) row._eta.textContent = "almost done";
+    else row._eta.textContent = `no update for ${fmtDuration(now - row._seenAt)}`;
   }
 
   _tickEta() {

@@ -122,7 +122,9 @@ export class LineChart {
       const label = svg("text", { x: kPad.left - 6, y: (y(t) + 4).toFixed(1), "text-anchor": "end" }, grid);
       label.textContent = fmtNum(t);
     }
-    const xt = niceTicks(x0, x1, Math.max(2, Math.floor(w / 90))).filter((t) => Number.isInteger(t) || x1 - x0 < 10);
+    // Steps are usually whole numbers: then so are the step ticks.
+    const wholeSteps = pts.every((p) => Number.isInteger(p[0]));
+    const xt = niceTicks(x0, x1, Math.max(2, Math.floor(w / 70))).filter((t) => !wholeSteps || Number.isInteger(t));
     for (const t of xt) {
       const label = svg("text", { x: x(t).toFixed(1), y: kHeight - 4, "text-anchor": "middle" }, grid);
       label.textContent = fmtNum(t);

@@ -85,6 +85,7 @@ export class LogView {
       text._mdText = null;
     } else {
       renderInto(text, item.data.text);
+      markTail(text);
     }
     const took = performance.now() - t0;
     el._lastRender = performance.now();
@@ -189,6 +190,18 @@ export class LogView {
     el.title = ids.filter(Boolean).join(" · ");
     return el;
   }
+}
+
+// Marks the innermost last block (the paragraph inside the last quote or list item, not the
+// quote) so the streaming caret sits at the end of the text, not on a line of its own.
+function markTail(text) {
+  const old = text.querySelector(".md-tail");
+  if (old) old.classList.remove("md-tail");
+  let el = text.lastElementChild;
+  while (el && /^(BLOCKQUOTE|UL|OL|LI)$/.test(el.tagName) && el.lastElementChild && !/^(BR|CODE|STRONG|EM|DEL|A)$/.test(el.lastElementChild.tagName)) {
+    el = el.lastElementChild;
+  }
+  if (el) el.classList.add("md-tail");
 }
 
 function cap(s) { return s.charAt(0).toUpperCase() + s.slice(1); }

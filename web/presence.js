@@ -1,11 +1,11 @@
 // presence.js: who is here, as chips. People are grouped by name ("alice ×2" for two tabs or
-// devices, devices in the tooltip); agents show their run and state. Each chip is one line
-// (ellipsis, never wrapped inside); past kMaxChips the rest is one "+N" chip, so the header
-// stays one row of chips on a phone (issue 18).
+// devices, devices in the tooltip); agents show their run and state. The chips stay on one row
+// (issue 18: they wrapped badly on a phone): what does not fit becomes one "+N" chip, a button
+// that shows them all (wrapped) until pressed again. Each chip is one line (ellipsis).
 
 import { Labels } from "/ui/labels.js";
 
-const kMaxChips = 5;
+const kMaxChips = 8;
 
 // `labels`: the log's Labels (run numbers); `self`: this page's device name.
 export function renderPresence(box, members, labels = new Labels(), self = "") {
@@ -32,11 +32,35 @@ export function renderPresence(box, members, labels = new Labels(), self = "") {
     const devices = p.devices.filter(Boolean);
     chips.push(chip("client", text, devices.length ? `${sub} on ${devices.join(", ")}` : sub, "online"));
   }
-  if (chips.length > kMaxChips) {
-    const rest = chips.splice(kMaxChips - 1);
-    chips.push(chip("more", `+${rest.length}`, rest.map((c) => c.title || c.textContent).join("\n"), ""));
-  }
+  if (box.classList.contains("expanded")) return box.replaceChildren(...chips, less(box, members, labels, self));
   box.replaceChildren(...chips);
+  // Collapse into "+N" from the end until the row fits (or only one chip is left).
+  const rest = [];
+  const more = chip("more", "", "", "");
+  more.setAttribute("role", "button");
+  more.tabIndex = 0;
+  const fits = () => box.scrollWidth <= box.clientWidth + 1;
+  while ((chips.length > kMaxChips || !fits()) && chips.length > 1) {
+    rest.unshift(chips.pop());
+    box.replaceChildren(...chips, more);
+    more.querySelector(".label").textContent = `+${rest.length}`;
+    more.title = rest.map((c) => c.title || c.textContent).join("\n");
+  }
+  more.setAttribute("aria-label", `${rest.length} more: show everyone`);
+  const expand = () => { box.classList.add("expanded"); box.replaceChildren(...chips, ...rest, less(box, members, labels, self)); };
+  more.addEventListener("click", expand);
+  more.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); expand(); } });
+}
+
+// The chip that folds an expanded row back.
+function less(box, members, labels, self) {
+  const c = chip("more", "less", "show fewer", "");
+  c.setAttribute("role", "button");
+  c.tabIndex = 0;
+  const fold = () => { box.classList.remove("expanded"); renderPresence(box, members, labels, self); };
+  c.addEventListener("click", fold);
+  c.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fold(); } });
+  return c;
 }
 
 function chip(kind, text, title, state) {

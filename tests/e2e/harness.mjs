@@ -23,6 +23,11 @@ const children = new Set();
 process.on("exit", () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 });
+// Kills every child still running (an after() hook: a test that failed half way must not leave
+// an agent that keeps the test file alive until its timeout).
+export function killAll() {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+}
 function track(child) {
   children.add(child);
   child.on("exit", () => children.delete(child));

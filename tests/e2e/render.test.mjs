@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import {
-  chromiumPath, createSession, dsxBin, launchBrowser, mintToken, pageText, post, postOk, sleep, startAgent, startPrinter,
+  chromiumPath, createSession, killAll, dsxBin, launchBrowser, mintToken, pageText, post, postOk, sleep, startAgent, startPrinter,
   startServer, tempDir, waitFor, waitLines,
 } from "./harness.mjs";
 
@@ -45,6 +45,7 @@ describe("web page rendering in headless Chromium", { skip: kSkip || false }, ()
     browser = await launchBrowser();
   });
   after(async () => {
+    killAll();
     await browser?.close();
     browser = null;
     await server?.stop();
@@ -250,7 +251,7 @@ describe("web page rendering in headless Chromium", { skip: kSkip || false }, ()
       const b = await board(page);
       assert.equal(b.hidden, false);
       assert.equal(b.count, "30 / 100 candidates");
-      assert.equal(b.width, "30.0%");
+      assert.equal(b.width, "30%");
       assert.equal(b.state, "active");
       assert.match(b.stats, /^30% · [\d.]+ candidates\/(s|min)$/, "a rate from the events' timestamps");
       assert.match(b.eta, /^(about .+ left|almost done)$/);
@@ -320,6 +321,7 @@ describe("web page at phone width (390 px)", { skip: kSkip || false }, () => {
     if (!browser) browser = await launchBrowser();
   });
   after(async () => {
+    killAll();
     await browser?.close();
     browser = null;
     await authServer?.stop();
@@ -336,7 +338,7 @@ describe("web page at phone width (390 px)", { skip: kSkip || false }, () => {
     for (const n of names.slice(1)) others.push(await openUi(authServer.url, session, { token: mintToken(keyFile, n, "read,presence") }));
     const page = await openUi(authServer.url, session, { token: mintToken(keyFile, names[0], "read,append,presence"), width: 390, height: 844 });
     await waitFor(async () => (await pageText(page)) === longText, "the reply");
-    await waitDom(page, () => document.querySelectorAll("#presence .member").length >= 5, null, "presence chips");
+    await waitDom(page, () => window.dsxSession.members.length >= 5, null, "presence of the agent and four people");
     const run = await page.evaluate(() => [...window.dsxSession.runs.keys()][0]);
     const wide = { type: "table", run, data: { key: "wide", title: "A table much wider than a phone", columns: Array.from({ length: 12 }, (_, i) => `metric ${i}`),
       rows: [Array.from({ length: 12 }, (_, i) => i * 1000.5)] } };
@@ -348,27 +350,34 @@ describe("web page at phone width (390 px)", { skip: kSkip || false }, () => {
       assert.ok(a.status < 300, `${a.status} ${await a.text()}`);
     }
     await waitDom(page, () => !!document.querySelector('.table-card[data-key="wide"]') && !!document.querySelector(".chart"), null, "the board");
-    const r = await page.evaluate(() => {
+    const measure = () => page.evaluate(() => {
       const vw = document.documentElement.clientWidth;
       const out = (sel) => [...document.querySelectorAll(sel)].filter((e) => {
         const b = e.getBoundingClientRect();
         return b.left < -0.5 || b.right > vw + 0.5;
-      }).map((e) => e.className || e.tagName);
+      }).map((e) => `${e.tagName}.${e.className} ${e.textContent.slice(0, 40)}`);
       const chips = [...document.querySelectorAll("#presence .member")].map((c) => c.getBoundingClientRect().height);
       return {
         vw, scroll: document.documentElement.scrollWidth, bodyScroll: document.body.scrollWidth,
-        outside: out("header, header *, #notice, .msg, .event, .progress, .chart, .table-card, footer, footer *"),
+        outside: out("header > *, #presence .member, #notice, .msg, .event, .progress, .chart, .table-card, footer, footer *"),
         chipHeights: chips, lineHeight: parseFloat(getComputedStyle(document.querySelector("#presence .member")).lineHeight),
         header: document.querySelector("header").getBoundingClientRect().height,
         title: (() => { const t = document.querySelector(".title"); return t.scrollWidth > t.clientWidth && getComputedStyle(t).textOverflow === "ellipsis"; })(),
       };
     });
-    assert.equal(r.vw, 390);
-    assert.ok(r.scroll <= r.vw && r.bodyScroll <= r.vw, `page scrolls sideways: ${r.scroll}/${r.bodyScroll} > ${r.vw}`);
-    assert.deepEqual(r.outside, [], "everything sits inside the screen");
-    for (const h of r.chipHeights) assert.ok(h <= r.lineHeight + 6, `a chip wrapped inside: ${h}px`);
+    const r = await measure();
+    if (process.env.DSX_E2E_DEBUG_SHOT) await page.screenshot({ path: process.env.DSX_E2E_DEBUG_SHOT });
+    const row = await page.evaluate(() => [...document.querySelectorAll("#presence .member")].map((c) => c.textContent));
+    assert.match(row[0], /^kernel-agent · run 1 · /, "the agent first, with its run number");
+    assert.match(row[row.length - 1], /^\+\d$/, "what does not fit is one +N chip");
     assert.ok(r.header <= 100, `header ${r.header}px tall`);
-    assert.equal(r.title, true, "a long session name is cut with an ellipsis");
+    check(r);
+    // +N shows everyone (wrapped rows of whole chips), "less" folds them again.
+    await page.click("#presence .member.more");
+    await waitDom(page, () => document.querySelectorAll("#presence .member:not(.more)").length === 5, null, "all chips");
+    check(await measure());
+    await page.click("#presence .member.more");
+    await waitDom(page, () => /^\+\d$/.test(document.querySelector("#presence .member:last-child").textContent), null, "folded");
     assert.deepEqual(page.errors, []);
     agent.child.kill("SIGTERM");
     await agent.exited;
@@ -376,3 +385,11 @@ describe("web page at phone width (390 px)", { skip: kSkip || false }, () => {
     await page.close();
   });
 });
+
+function check(r) {
+  assert.equal(r.vw, 390);
+  assert.ok(r.scroll <= r.vw && r.bodyScroll <= r.vw, `page scrolls sideways: ${r.scroll}/${r.bodyScroll} > ${r.vw}`);
+  assert.deepEqual(r.outside, [], "everything sits inside the screen");
+  for (const h of r.chipHeights) assert.ok(h <= r.lineHeight + 6, `a chip wrapped inside: ${h}px`);
+  assert.equal(r.title, true, "a long session name is cut with an ellipsis");
+}

@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import {
-  chromiumPath, dsxBin, launchBrowser, mintToken, pageText, sleep, startAgent, startProxy, startServer,
+  chromiumPath, dsxBin, killAll, launchBrowser, mintToken, pageText, sleep, startAgent, startProxy, startServer,
   tempDir, waitFor, waitLines,
 } from "./harness.mjs";
 
@@ -49,6 +49,7 @@ describe("web UI in headless Chromium", { skip: kSkip || false }, () => {
     browser = await launchBrowser();
   });
   after(async () => {
+    killAll();
     await browser?.close();
     browser = null;
     await proxy?.close();
@@ -210,6 +211,7 @@ describe("web UI with auth on", { skip: kSkip || false }, () => {
     if (!browser) browser = await launchBrowser();
   });
   after(async () => {
+    killAll();
     await browser?.close();
     browser = null;
     await authServer?.stop();
@@ -229,7 +231,11 @@ describe("web UI with auth on", { skip: kSkip || false }, () => {
     await page.click("#stop");
     await waitFor(() => page.evaluate(() => !document.getElementById("notice").hidden), "refusal notice");
     const notice = await page.evaluate(() => document.getElementById("notice").textContent);
-    assert.match(notice, /stop refused: .*lacks 'cancel_own'/);
+    // The right that is missing to stop someone else's run (issue 18: it named cancel_own), and
+    // the run by its number, not its id.
+    assert.match(notice, /stop refused: .*lacks 'cancel_any'/);
+    assert.match(notice, /run 1 was started by 'agent'/);
+    assert.doesNotMatch(notice, /r-[0-9a-f]{6,}/);
     const text = await finalText(page, agent);
     const { code } = await agent.exited;
     assert.equal(code, 0, "the agent was not cancelled");
