@@ -14,6 +14,8 @@
 #include "audit/rule_test.hpp"
 #include "audit/static_audit.hpp"
 #include "cli.hpp"
+#include "core/clock.hpp"
+#include "core/fs.hpp"
 #include "commands.hpp"
 #include "version.hpp"
 
@@ -72,6 +74,18 @@ void RunAudit(const AuditFlags& f) {
     opts.walk.use_gitignore = !f.no_gitignore;
     opts.threads = f.threads;
     opts.include_tests = f.include_tests;
+    // Progress only for a person watching: stderr a terminal and no -q/--quiet (the global flag,
+    // cli::Quiet(); man dsx-audit).
+    std::unique_ptr<audit::ProgressLine> progress;
+    if (!cli::Quiet() && cli::StderrIsTty()) {
+      progress = std::make_unique<audit::ProgressLine>(
+          [](std::string_view s) {
+            std::fwrite(s.data(), 1, s.size(), stderr);
+            std::fflush(stderr);
+          },
+          Clock::System());
+      opts.progress = progress.get();
+    }
     auto report = audit::RunStaticAudit(**rules, opts, f.facts ? &facts : nullptr);
     if (!report.ok()) return cli::Finish(report.status());
     stat = std::move(report).value();
@@ -87,6 +101,23 @@ void RunAudit(const AuditFlags& f) {
   ro.color = *format == audit::Format::kText && cli::StdoutIsTty() && cli::Env("NO_COLOR").empty();
   ro.fail_under = f.fail_under;
   ro.tool_version = DSX_VERSION;
+  if (stat && *format == audit::Format::kSarif) {
+    // SARIF names files relative to the audited folder (%SRCROOT%, an absolute file URI) and
+    // shows each finding's exact line and the lines around it.
+    std::error_code ec;
+    stdfs::path root = stdfs::absolute(f.path.empty() ? "." : f.path, ec).lexically_normal();
+    if (!ec && !stdfs::is_directory(root, ec)) root = root.parent_path();
+    if (!ec) {
+      std::string r = root.string();
+      if (r.size() > 1 && r.back() == '/') r.pop_back();
+      ro.source_root = r;
+      ro.read_source = [root](const std::string& rel) -> std::optional<std::string> {
+        auto text = dsx::fs::ReadFile(root / rel, std::size_t{64} << 20);
+        if (!text.ok()) return std::nullopt;
+        return std::move(text).value();
+      };
+    }
+  }
   std::string out = audit::Render(cmp, *format, ro);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);

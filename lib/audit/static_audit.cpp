@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <set>
+#include <tuple>
 #include <thread>
 
 #include "audit/static/evidence_scope.hpp"
@@ -149,10 +150,38 @@ void ResolveDeferred(std::vector<FileScan>& scans, const std::vector<std::string
   }
 }
 
+namespace {
+
+// The root-most manifest (package.json first), else the root-most source file: where SARIF
+// anchors a finding that has no source line of its own.
+std::string ProjectFile(const std::vector<SourceFile>& files) {
+  auto rank = [](const SourceFile& f) {
+    size_t depth = static_cast<size_t>(std::count(f.rel.begin(), f.rel.end(), '/'));
+    std::string_view name = std::string_view(f.rel).substr(f.rel.rfind('/') == std::string::npos ? 0 : f.rel.rfind('/') + 1);
+    int kind = !f.manifest ? 4 : name == "package.json" ? 0 : name == "pyproject.toml" ? 1 : name == "package-lock.json" ? 3 : 2;
+    return std::make_tuple(kind == 4, depth, kind, f.rel);
+  };
+  const SourceFile* best = nullptr;
+  for (const auto& f : files)
+    if (!best || rank(f) < rank(*best)) best = &f;
+  return best ? best->rel : std::string();
+}
+
+}  // namespace
+
 Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& options, Facts* facts_out) {
   auto t0 = std::chrono::steady_clock::now();
-  auto walked = WalkSources(options.root, options.walk);
-  if (!walked.ok()) return walked.status();
+  AuditProgress* progress = options.progress;
+  WalkOptions walk_options = options.walk;
+  if (progress) {
+    progress->Phase("finding files", 0);
+    walk_options.on_found = [progress](size_t n) { progress->Advance(n); };
+  }
+  auto walked = WalkSources(options.root, walk_options);
+  if (!walked.ok()) {
+    if (progress) progress->Finish();
+    return walked.status();
+  }
   WalkResult& walk = *walked;
 
   Report report;
@@ -167,6 +196,8 @@ Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& op
   // the output order (and so the report) does not depend on scheduling.
   std::vector<FileScan> scans(sources.size());
   std::atomic<size_t> next{0};
+  std::atomic<size_t> parsed{0};
+  if (progress) progress->Phase("parsing", sources.size());
   unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   n = std::min<unsigned>(n, static_cast<unsigned>(std::max<size_t>(1, sources.size())));
   auto work = [&] {
@@ -177,6 +208,7 @@ Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& op
         scans[i].rel = sources[i]->rel;
         scans[i].error = std::string("internal error while scanning: ") + e.what();
       }
+      if (progress) progress->Advance(parsed.fetch_add(1) + 1);
     }
   };
   std::vector<std::thread> pool;
@@ -184,6 +216,7 @@ Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& op
   work();
   for (auto& t : pool) t.join();
 
+  if (progress) progress->Phase("scoring", 0);
   std::vector<std::string> package_dirs;
   for (const SourceFile* m : manifests) {
     std::string_view rel = m->rel;
@@ -236,7 +269,9 @@ Result<Report> RunStaticAudit(const RuleSet& rules, const StaticAuditOptions& op
   report.stats.files_seen = static_cast<int>(walk.files.size());
   report.stats.files_skipped = static_cast<int>(report.skipped.size());
   report.stats.facts = static_cast<int>(facts.size());
+  report.project_file = ProjectFile(walk.files);
   report.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (progress) progress->Finish();
   if (facts_out) *facts_out = std::move(facts);
   return report;
 }

@@ -11,6 +11,7 @@
 #include "audit/report/report.hpp"
 #include "audit/rules/capability_rules.hpp"
 #include "audit/rules/detector.hpp"
+#include "audit/static/progress.hpp"
 #include "audit/static/source_walker.hpp"
 
 namespace dsx::audit {
@@ -39,6 +40,8 @@ struct StaticAuditOptions {
   // Facts from tests, scripts, mocks and fixtures (lib/audit/static/evidence_scope.hpp) are not
   // evidence about the product unless asked for: a create_task in a test proves nothing.
   bool include_tests = false;
+  // Told the phases and counts as the audit goes (a terminal line); nullptr: nothing is told.
+  AuditProgress* progress = nullptr;
 };
 
 // Per-file result, exposed for `dsx audit rules test` and `--facts`.

@@ -32,6 +32,15 @@ std::string Paint(const RenderOptions& o, Verdict v, std::string_view text) {
 
 std::string Where(const Evidence& e) { return e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file; }
 
+// Every list in the human-readable reports is bounded (issue 18: a 20,000-file tree gave a 1.8 MB
+// report with one 652 KB line): its count, the first few, then one line saying how many more
+// there are and where to find them. --format json always has the full lists.
+constexpr size_t kListShown = 10;    // files: not read, parsed partially, a step's files, stacks
+constexpr size_t kEvidenceShown = 6;  // a failure mode's evidence (most relevant first)
+constexpr size_t kCriterionShown = 3;  // a criterion's evidence
+
+std::string MoreText(size_t more) { return "... and " + std::to_string(more) + " more (see --json)"; }
+
 // "55/100", or "-" for an undetermined assessment (it has no score).
 std::string ScoreText(const Assessment& a) {
   return a.verdict == Verdict::kUndetermined ? std::string("-") : std::to_string(a.score) + "/100";
@@ -47,16 +56,18 @@ std::string OverallText(const Report& r) {
 }
 
 void TextEvidence(std::ostringstream& out, const std::vector<Evidence>& ev, const std::string& indent, size_t limit) {
-  size_t n = 0;
-  for (const auto& e : ev) {
-    if (n++ == limit) {
-      out << indent << "... " << (ev.size() - limit) << " more\n";
-      break;
-    }
-    out << indent << Where(e);
-    if (!e.excerpt.empty()) out << "  " << e.excerpt;
+  for (size_t i = 0; i < ev.size() && i < limit; ++i) {
+    out << indent << Where(ev[i]);
+    if (!ev[i].excerpt.empty()) out << "  " << ev[i].excerpt;
     out << "\n";
   }
+  if (ev.size() > limit) out << indent << MoreText(ev.size() - limit) << "\n";
+}
+
+// "files (N): a b c ... and N more (see --json)" on one line, the first kListShown only.
+void TextInlineList(std::ostringstream& out, const std::vector<std::string>& items) {
+  for (size_t i = 0; i < items.size() && i < kListShown; ++i) out << " " << items[i];
+  if (items.size() > kListShown) out << " " << MoreText(items.size() - kListShown);
 }
 
 // The fixes of a finding: the change (naming the app's file and line) and the kit piece to use.
@@ -76,7 +87,8 @@ void TextAssessment(std::ostringstream& out, const Assessment& a, const RenderOp
   for (const auto& c : a.criteria) {
     out << indent << "  [" << (c.met ? "x" : " ") << "] " << c.description << " (" << c.points << "/" << c.max_points
         << ")\n";
-    if (c.met) TextEvidence(out, c.evidence, indent + "        ", 3);
+    if (c.met) TextEvidence(out, c.evidence, indent + "        ", kCriterionShown);
+    else TextEvidence(out, c.against, indent + "        against: ", kCriterionShown);
   }
   TextFixes(out, a.fixes, indent + "  ");
 }
@@ -87,7 +99,7 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
   out << "dsx audit (" << SourceName(r.source) << "): " << r.target << "\n";
   if (!r.stacks.empty()) {
     out << "stacks:";
-    for (const auto& s : r.stacks) out << " " << s;
+    TextInlineList(out, r.stacks);
     out << "\n";
   }
   out << "overall score: " << OverallText(r);
@@ -98,7 +110,12 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
   out << "\n\n";
   for (const auto& c : r.capabilities) {
     TextAssessment(out, c, o, "");
-    for (const auto& cap : c.caps) out << "  cap: " << cap << "\n";
+    for (const auto& cap : c.caps) {  // with the place that decided it: the failure mode's best evidence
+      out << "  cap: " << cap;
+      for (const auto& fm : r.failure_modes)
+        if (cap.ends_with(" by " + fm.id) && !fm.evidence.empty()) out << " at " << Where(fm.evidence.front());
+      out << "\n";
+    }
     for (const auto& p : c.parts) TextAssessment(out, p, o, "  ");
     for (const auto& [k, v] : c.properties) out << "  " << k << ": " << v << "\n";
     out << "\n";
@@ -112,7 +129,7 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
     for (const auto& fm : r.failure_modes) {
       out << "  " << fm.id << " (" << fm.severity << "): " << fm.title << "\n";
       out << "    " << fm.message << "\n";
-      TextEvidence(out, fm.evidence, "      ", 6);
+      TextEvidence(out, fm.evidence, "      ", kEvidenceShown);
       TextFixes(out, fm.fixes, "    ");
     }
     out << "\n";
@@ -123,11 +140,9 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
       out << "  " << s.number << ". " << s.title << " [" << s.status << "]\n";
       out << "     " << s.action << "\n";
       if (!s.dsx_feature.empty()) out << "     dsx: " << s.dsx_feature << "\n";
-      if (!s.files.empty()) {  // most relevant first; bounded, JSON has all
-        constexpr size_t kShown = 6;
-        out << "     files:";
-        for (size_t i = 0; i < s.files.size() && i < kShown; ++i) out << " " << s.files[i];
-        if (s.files.size() > kShown) out << " ... " << (s.files.size() - kShown) << " more";
+      if (!s.files.empty()) {  // most relevant first
+        out << "     files (" << s.files.size() << "):";
+        TextInlineList(out, s.files);
         out << "\n";
       }
     }
@@ -135,19 +150,20 @@ void TextReport(std::ostringstream& out, const Report& r, const RenderOptions& o
   }
   if (!r.skipped.empty()) {
     out << "could not read (" << r.skipped.size() << "):\n";
-    for (const auto& s : r.skipped) out << "  " << s.path << ": " << s.reason << "\n";
+    for (size_t i = 0; i < r.skipped.size() && i < kListShown; ++i)
+      out << "  " << r.skipped[i].path << ": " << r.skipped[i].reason << "\n";
+    if (r.skipped.size() > kListShown) out << "  " << MoreText(r.skipped.size() - kListShown) << "\n";
     out << "\n";
   }
-  if (!r.partial.empty()) {  // bounded: a repository of generated code can have hundreds
-    constexpr size_t kShown = 5;
+  if (!r.partial.empty()) {  // a repository of generated code can have hundreds
     out << "parsed with syntax errors, still checked (" << r.partial.size() << "):\n";
-    for (size_t i = 0; i < r.partial.size() && i < kShown; ++i)
+    for (size_t i = 0; i < r.partial.size() && i < kListShown; ++i)
       out << "  " << r.partial[i].path << ":" << r.partial[i].line << "\n";
-    if (r.partial.size() > kShown)
-      out << "  ... " << (r.partial.size() - kShown) << " more (--format json lists all)\n";
+    if (r.partial.size() > kListShown) out << "  " << MoreText(r.partial.size() - kListShown) << "\n";
     out << "\n";
   }
-  for (const auto& n : r.notes) out << "note: " << n << "\n";
+  for (size_t i = 0; i < r.notes.size() && i < kListShown; ++i) out << "note: " << r.notes[i] << "\n";
+  if (r.notes.size() > kListShown) out << "note: " << MoreText(r.notes.size() - kListShown) << "\n";
   if (r.source == Source::kStatic)
     out << r.stats.files_seen << " files, " << r.stats.files_parsed << " parsed, " << r.stats.facts << " facts, "
         << r.stats.files_skipped << " not read, " << r.partial.size() << " parsed partially, " << r.stats.seconds
@@ -199,7 +215,8 @@ void MdReport(std::ostringstream& out, const Report& r) {
   out << "Overall score: **" << OverallText(r) << "**";
   if (!r.stacks.empty()) {
     out << " · stacks:";
-    for (const auto& s : r.stacks) out << " `" << s << "`";
+    for (size_t i = 0; i < r.stacks.size() && i < kListShown; ++i) out << " `" << r.stacks[i] << "`";
+    if (r.stacks.size() > kListShown) out << " " << MoreText(r.stacks.size() - kListShown);
   }
   out << "\n\n| Capability | Verdict | Score | How it was scored |\n|---|---|---|---|\n";
   for (const auto& c : r.capabilities) {
@@ -225,12 +242,11 @@ void MdReport(std::ostringstream& out, const Report& r) {
   if (r.failure_modes.empty()) out << "None found.\n";
   for (const auto& fm : r.failure_modes) {
     out << "- **" << fm.title << "** (`" << fm.id << "`, " << fm.severity << "): " << Md(fm.message) << "\n";
-    constexpr size_t kShown = 6;  // the same bound as the text report; JSON has all
-    for (size_t i = 0; i < fm.evidence.size() && i < kShown; ++i) {
+    for (size_t i = 0; i < fm.evidence.size() && i < kEvidenceShown; ++i) {
       const Evidence& e = fm.evidence[i];
       out << "  - `" << Where(e) << "`" << (e.excerpt.empty() ? "" : ": `" + Md(e.excerpt) + "`") << "\n";
     }
-    if (fm.evidence.size() > kShown) out << "  - ... " << (fm.evidence.size() - kShown) << " more\n";
+    if (fm.evidence.size() > kEvidenceShown) out << "  - " << MoreText(fm.evidence.size() - kEvidenceShown) << "\n";
     for (const auto& f : fm.fixes) out << "  - *Fix* (" << Md(f.kit_name) << "): " << Md(f.change) << "\n";
   }
   if (!r.migration.empty()) {
@@ -239,21 +255,24 @@ void MdReport(std::ostringstream& out, const Report& r) {
       out << s.number << ". **" << s.title << "** (" << s.status << "): " << Md(s.action);
       if (!s.dsx_feature.empty()) out << " *dsx:* " << Md(s.dsx_feature);
       if (!s.files.empty()) {
-        constexpr size_t kShown = 6;
-        out << " *Files:*";
-        for (size_t i = 0; i < s.files.size() && i < kShown; ++i) out << " `" << s.files[i] << "`";
-        if (s.files.size() > kShown) out << " ... " << (s.files.size() - kShown) << " more";
+        out << " *Files (" << s.files.size() << "):*";
+        for (size_t i = 0; i < s.files.size() && i < kListShown; ++i) out << " `" << s.files[i] << "`";
+        if (s.files.size() > kListShown) out << " " << MoreText(s.files.size() - kListShown);
       }
       out << "\n";
     }
   }
   if (!r.skipped.empty()) {
-    out << "\n### Not read\n\n";
-    for (const auto& s : r.skipped) out << "- `" << s.path << "`: " << s.reason << "\n";
+    out << "\n### Not read (" << r.skipped.size() << ")\n\n";
+    for (size_t i = 0; i < r.skipped.size() && i < kListShown; ++i)
+      out << "- `" << r.skipped[i].path << "`: " << r.skipped[i].reason << "\n";
+    if (r.skipped.size() > kListShown) out << "- " << MoreText(r.skipped.size() - kListShown) << "\n";
   }
   if (!r.partial.empty()) {
-    out << "\n### Parsed with syntax errors (still checked)\n\n";
-    for (const auto& p : r.partial) out << "- `" << p.path << ":" << p.line << "`\n";
+    out << "\n### Parsed with syntax errors, still checked (" << r.partial.size() << ")\n\n";
+    for (size_t i = 0; i < r.partial.size() && i < kListShown; ++i)
+      out << "- `" << r.partial[i].path << ":" << r.partial[i].line << "`\n";
+    if (r.partial.size() > kListShown) out << "- " << MoreText(r.partial.size() - kListShown) << "\n";
   }
   for (const auto& n : r.notes) out << "\n> " << n << "\n";
   out << "\n";

@@ -220,7 +220,8 @@ nlohmann::json AssessmentJson(const Assessment& a) {
                     {"met", c.met},
                     {"points", c.points},
                     {"max_points", c.max_points},
-                    {"evidence", EvidenceJson(c.evidence)}});
+                    {"evidence", EvidenceJson(c.evidence)},
+                    {"against", EvidenceJson(c.against)}});
   j["criteria"] = std::move(crit);
   j["caps"] = a.caps;
   AddFixes(j, a.fixes);

@@ -11,6 +11,7 @@
 // fields may be added, never renamed or removed.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -81,6 +82,9 @@ struct Criterion {
   int max_points = 0;
   bool met = false;
   std::vector<Evidence> evidence;
+  // Not met: the lines that keep it from holding (a resume route that answers 204, a cancel on
+  // disconnect); empty when it fails for want of something (lib/audit/rules/condition.hpp Against).
+  std::vector<Evidence> against;
 };
 
 // A verdict with its score and how both were derived. Used for capabilities and for the parts
@@ -158,6 +162,9 @@ struct Report {
   std::vector<std::string> notes;                 // warnings for the reader ("no streaming code found")
   std::map<std::string, std::string> properties;  // live: "fingerprint", ... static: "rules"
   Stats stats;
+  // Static: the file a finding with no source line of its own is anchored at (SARIF needs a
+  // location for every result): the root-most manifest, else the root-most source file; "" = none.
+  std::string project_file;
 
   const Capability* Find(std::string_view capability_id) const;
   // Mean of the scores of the capabilities that are not undetermined, rounded; what --fail-under
@@ -198,6 +205,12 @@ struct RenderOptions {
   bool color = false;        // ANSI colours in text output (only when stdout is a TTY)
   int fail_under = -1;       // shown in the text summary when >= 0
   std::string tool_version;  // "0.1.0", used by SARIF's tool.driver.version
+  // SARIF: the audited folder as an absolute path (originalUriBaseIds %SRCROOT%); "" = the
+  // report's target when that is absolute, else none.
+  std::string source_root;
+  // SARIF: the text of an audited file by its relative path, for the exact line (region snippet)
+  // and the lines around it (contextRegion); nullopt when it cannot be read. Unset: excerpts only.
+  std::function<std::optional<std::string>(const std::string& relative_path)> read_source;
 };
 
 nlohmann::json ToJson(const Report& report);

@@ -284,6 +284,10 @@ int Assess(const AssessmentRule& rule, EvalContext ctx, const StreamingFiles& pa
     c.max_points = cr.points;
     c.met = Eval(cr.when, ctx, &c.evidence);
     DedupeAndRank(c.evidence, FactNames(cr.when), RankBy::kServerFirst, path);
+    if (!c.met) {  // what decided it is not met, when a line did
+      Against(cr.when, ctx, &c.against);
+      DedupeAndRank(c.against, FactNames(cr.when), RankBy::kServerFirst, path);
+    }
     c.points = c.met ? cr.points : 0;
     met[cr.id] = c.met;
     if (c.met) {

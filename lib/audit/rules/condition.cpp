@@ -146,6 +146,27 @@ bool Eval(const Condition& c, const EvalContext& ctx, std::vector<Evidence>* evi
   return false;
 }
 
+void Against(const Condition& c, const EvalContext& ctx, std::vector<Evidence>* against) {
+  switch (c.kind) {
+    case Condition::Kind::kAll:  // only the children that fail keep it from holding
+      for (const auto& child : c.children)
+        if (!Eval(child, ctx, nullptr)) Against(child, ctx, against);
+      return;
+    case Condition::Kind::kAny:  // none holds: each says why
+      for (const auto& child : c.children) Against(child, ctx, against);
+      return;
+    case Condition::Kind::kNot: Eval(c.children[0], ctx, against); return;
+    case Condition::Kind::kFact:
+      for (const Fact* f : ctx.facts->Named(c.name))
+        if (!FactMatches(c, *f)) against->push_back(ToEvidence(*f));
+      return;
+    case Condition::Kind::kAlways:
+    case Condition::Kind::kFailureMode:
+    case Condition::Kind::kCriterion:
+    case Condition::Kind::kPart: return;
+  }
+}
+
 namespace {
 
 void CollectFactNames(const Condition& c, std::vector<std::string>& out) {

@@ -57,6 +57,13 @@ struct EvalContext {
 // Evaluate; when true and `evidence` is set, append the facts that support it.
 bool Eval(const Condition& c, const EvalContext& ctx, std::vector<Evidence>* evidence);
 
+// For a condition that does NOT hold: append the facts that keep it from holding, the lines that
+// decide it (issue 18: the resume route that answers 204 was visible only in --facts). Under a
+// `not:` whose inner condition holds, the facts that make it hold (a cancel on disconnect); for a
+// fact condition no fact meets, the facts of that name with another value (a resume route found,
+// but server.resume_endpoint=stub_204, not serves). An absence appends nothing.
+void Against(const Condition& c, const EvalContext& ctx, std::vector<Evidence>* against);
+
 // "server.resume_endpoint=stub_204" style summary for verdict_rule strings.
 std::string Describe(const Condition& c);
 

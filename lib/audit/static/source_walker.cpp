@@ -133,6 +133,7 @@ class Walker {
     f.path = path;
     f.rel = rel;
     result_.files.push_back(std::move(f));
+    if (options_.on_found) options_.on_found(result_.files.size());
   }
 
   bool IsSkippedDir(const std::string& name) const {

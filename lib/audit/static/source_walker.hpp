@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct SourceFile {
 struct WalkOptions {
   std::uintmax_t max_file_bytes = 2u << 20;  // larger source files are skipped with a note
   bool use_gitignore = true;
+  // Called with the number of files found so far, after each one (progress; may be empty).
+  std::function<void(size_t files_found)> on_found;
   // Directory names never entered (dependencies, build output, vendored code, VCS data).
   std::vector<std::string> skip_dirs = {"node_modules",
                                         ".git",

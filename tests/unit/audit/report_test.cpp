@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+#include <algorithm>
+#include <string>
 
 #include "audit/report/report.hpp"
 
@@ -32,7 +34,8 @@ Report Sample(Source source, Verdict rd, Verdict stop) {
                              "msg",
                              "FM-SCT-001",
                              {"resilient_delivery"},
-                             {{"app/api/chat/route.ts", 7, "streamText({", "server.llm_stream"}}});
+                             {{"app/api/chat/route.ts", 7, "streamText({", "server.llm_stream"}},
+                             {}});
   return r;
 }
 
@@ -126,7 +129,9 @@ TEST_CASE("undetermined: no score anywhere (JSON null, text '-', markdown '-'), 
   CHECK(j["capabilities"]["resilient_delivery"]["verdict"] == "undetermined");
   CHECK(j["capabilities"]["resilient_delivery"]["score"].is_null());
   CHECK(j["capabilities"]["live_control"]["stop"]["verdict"] == "undetermined");
-  std::string text = RenderText(c, {false, 60, ""});
+  RenderOptions gate;
+  gate.fail_under = 60;
+  std::string text = RenderText(c, gate);
   CHECK(text.find("overall score: none (nothing to score)  (fails --fail-under 60: nothing to score)") !=
         std::string::npos);
   CHECK(text.find("Resilient delivery: undetermined  -\n") != std::string::npos);
@@ -163,15 +168,53 @@ TEST_CASE("compare: an undetermined static side takes the live verdict, and says
 
 TEST_CASE("partial parses: their own JSON list and text section, not 'could not read'") {
   Report r = Sample(Source::kStatic, Verdict::kNo, Verdict::kNo);
-  for (int i = 1; i <= 7; ++i) r.partial.push_back({"app/page" + std::to_string(i) + ".tsx", i * 10});
+  for (int i = 1; i <= 12; ++i) r.partial.push_back({"app/page" + std::to_string(i) + ".tsx", i * 10});
   auto j = ToJson(Compare(r, std::nullopt));
-  REQUIRE(j["partial_parses"].size() == 7);
+  REQUIRE(j["partial_parses"].size() == 12);
   CHECK(j["partial_parses"][0]["path"] == "app/page1.tsx");
   CHECK(j["partial_parses"][0]["line"] == 10);
   CHECK(j["skipped"].empty());
-  CHECK(j["stats"]["files_partial"] == 7);
+  CHECK(j["stats"]["files_partial"] == 12);
   std::string text = RenderText(Compare(r, std::nullopt), {});
-  CHECK(text.find("parsed with syntax errors, still checked (7):\n  app/page1.tsx:10\n") != std::string::npos);
-  CHECK(text.find("  ... 2 more") != std::string::npos);  // bounded: five shown
+  CHECK(text.find("parsed with syntax errors, still checked (12):\n  app/page1.tsx:10\n") != std::string::npos);
+  CHECK(text.find("  app/page10.tsx:100\n  ... and 2 more (see --json)\n") != std::string::npos);  // ten shown
   CHECK(text.find("could not read") == std::string::npos);
+}
+
+TEST_CASE("issue 18: every list in text and markdown is bounded: count, the first ten, '... and N more (see --json)'") {
+  Report r = Sample(Source::kStatic, Verdict::kNo, Verdict::kNo);
+  for (int i = 0; i < 5000; ++i) r.skipped.push_back({"gen/blob" + std::to_string(i) + ".ts", "binary file; not parsed"});
+  for (int i = 0; i < 40; ++i) r.stacks.push_back("stack" + std::to_string(i));
+  MigrationStep step;
+  step.number = 1;
+  step.id = "redirect_agents";
+  step.title = "Redirect agents";
+  step.status = "todo";
+  step.action = "do it";
+  for (int i = 0; i < 3000; ++i) step.files.push_back("app/api/r" + std::to_string(i) + "/route.ts");
+  r.migration.push_back(step);
+  for (int i = 0; i < 500; ++i)
+    r.failure_modes[0].evidence.push_back({"app/r" + std::to_string(i) + ".ts", 3, "streamText({", "server.llm_stream"});
+  Comparison c = Compare(r, std::nullopt);
+  for (const std::string& out : {RenderText(c, {}), RenderMarkdown(c, {})}) {
+    CHECK(out.size() < 12000);
+    size_t longest = 0;
+    for (size_t at = 0, nl; at < out.size(); at = nl + 1) {
+      nl = out.find('\n', at);
+      if (nl == std::string::npos) nl = out.size();
+      longest = std::max(longest, nl - at);
+    }
+    CHECK(longest < 1200);
+    CHECK(out.find("... and 4990 more (see --json)") != std::string::npos);  // not read
+    CHECK(out.find("... and 2990 more (see --json)") != std::string::npos);  // the step's files
+    CHECK(out.find("... and 30 more (see --json)") != std::string::npos);    // stacks
+    CHECK(out.find("... and 495 more (see --json)") != std::string::npos);   // evidence (six shown)
+    CHECK(out.find("gen/blob9.ts") != std::string::npos);
+    CHECK(out.find("gen/blob10.ts") == std::string::npos);
+  }
+  CHECK(RenderText(c, {}).find("files (3000): app/api/r0/route.ts") != std::string::npos);
+  auto j = ToJson(c);  // JSON keeps everything
+  CHECK(j["skipped"].size() == 5000);
+  CHECK(j["migration_plan"][0]["files"].size() == 3000);
+  CHECK(j["failure_modes"][0]["evidence"].size() == 501);
 }
