@@ -201,15 +201,26 @@ function findCloser(s, from, delim) {
 }
 
 // [text](dest "title"): returns {text, dest, title, end} or null.
-function parseLink(s, i) {
-  let depth = 0;
-  let j = i;
-  for (; j < s.length; j++) {
-    if (s[j] === "\\") { j++; continue; }
-    if (s[j] === "[") depth++;
-    else if (s[j] === "]" && --depth === 0) break;
+const kMaxLinkChars = 2000;  // a destination longer than this is not a link (bounds the scan)
+
+// The matching ']' of every '[' in `s` (escaped brackets skipped), in one pass: finding them
+// one opener at a time would make a long JSON line ("[[1,2],[3,4],...") quadratic.
+function matchBrackets(s) {
+  const match = new Map();
+  const open = [];
+  for (let j = 0; j < s.length; j++) {
+    const c = s[j];
+    if (c === "\\") j++;
+    else if (c === "[") open.push(j);
+    else if (c === "]" && open.length) match.set(open.pop(), j);
   }
-  if (j >= s.length || s[j + 1] !== "(") return null;
+  return match;
+}
+
+// [text](dest "title") at s[i] === '[': {text, dest, title, end} or null. `match`: matchBrackets(s).
+function parseLink(s, i, match) {
+  const j = match.get(i);
+  if (j === undefined || s[j + 1] !== "(") return null;
   const text = s.slice(i + 1, j);
   let k = j + 2;
   let dest = "";
@@ -220,7 +231,7 @@ function parseLink(s, i) {
     k = close + 1;
   } else {
     let parens = 0;
-    for (; k < s.length; k++) {
+    for (const stop = Math.min(s.length, k + kMaxLinkChars); k < stop; k++) {
       const c = s[k];
       if (c === " " || c === "\n") break;
       if (c === "(") parens++;
@@ -237,6 +248,16 @@ function parseLink(s, i) {
 
 // Appends the inline content of `s` to `parent`.
 export function renderInline(parent, s, depth = 0) {
+  // Where a search for a closer (per delimiter) already failed: every later opener of the same
+  // delimiter fails too, so a line of 100,000 '*' costs one scan, not 100,000.
+  const failedFrom = new Map();
+  const closer = (from, delim) => {
+    if (from >= (failedFrom.get(delim) ?? Infinity)) return -1;
+    const j = findCloser(s, from, delim);
+    if (j < 0) failedFrom.set(delim, Math.min(from, failedFrom.get(delim) ?? Infinity));
+    return j;
+  };
+  let brackets = null;  // matchBrackets(s), made at the first '['
   let buf = "";
   const flush = () => { if (buf) { parent.append(document.createTextNode(buf)); buf = ""; } };
   const el = (tag, inner) => {
@@ -255,12 +276,13 @@ export function renderInline(parent, s, depth = 0) {
       while (s[i + n] === "`") n++;
       const ticks = "`".repeat(n);
       let j = i + n;
-      for (;;) {
+      if (j >= (failedFrom.get(ticks) ?? Infinity)) j = -1;
+      for (; j >= 0;) {
         j = s.indexOf(ticks, j);
         if (j < 0 || s[j + n] !== "`") break;
         while (s[j] === "`") j++;
       }
-      if (j < 0) { buf += ticks; i += n; continue; }
+      if (j < 0) { failedFrom.set(ticks, Math.min(i + n, failedFrom.get(ticks) ?? Infinity)); buf += ticks; i += n; continue; }
       let code = s.slice(i + n, j).replace(/\n/g, " ");
       if (code.length > 2 && code[0] === " " && code[code.length - 1] === " ") code = code.slice(1, -1);
       flush();
@@ -271,7 +293,7 @@ export function renderInline(parent, s, depth = 0) {
       continue;
     }
     if ((c === "*" || c === "_") && s[i + 1] === c && s[i + 2] === c && !/\s/.test(s[i + 3] || " ")) {
-      const j = findCloser(s, i + 3, c + c + c);
+      const j = closer(i + 3, c + c + c);
       if (j > 0 && (c !== "_" || !/\w/.test(s[i - 1] || ""))) {
         flush();
         const strong = document.createElement("strong");
@@ -285,7 +307,7 @@ export function renderInline(parent, s, depth = 0) {
     }
     if ((c === "*" || c === "_" || c === "~") && s[i + 1] === c && !/\s/.test(s[i + 2] || " ")) {
       const d = c + c;
-      const j = findCloser(s, i + 2, d);
+      const j = closer(i + 2, d);
       if (j > 0 && (c !== "_" || !/\w/.test(s[i - 1] || ""))) {
         el(c === "~" ? "del" : "strong", s.slice(i + 2, j));
         i = j + 2;
@@ -293,12 +315,13 @@ export function renderInline(parent, s, depth = 0) {
       }
     }
     if ((c === "*" || c === "_") && s[i + 1] !== c && !/\s/.test(s[i + 1] || " ") && (c !== "_" || !/\w/.test(s[i - 1] || ""))) {
-      const j = findCloser(s, i + 1, c);
+      const j = closer(i + 1, c);
       if (j > 0) { el("em", s.slice(i + 1, j)); i = j + 1; continue; }
     }
     if (c === "[" || (c === "!" && s[i + 1] === "[")) {
       const image = c === "!";
-      const l = parseLink(s, image ? i + 1 : i);
+      brackets = brackets || matchBrackets(s);
+      const l = parseLink(s, image ? i + 1 : i, brackets);
       if (l) {
         const href = safeHref(l.dest);
         if (href) {

@@ -147,11 +147,22 @@ describe("web page rendering in headless Chromium", { skip: kSkip || false }, ()
       }
       const deep = document.createElement("div");
       m.renderInto(deep, ">".repeat(5000) + " x\n" + "[".repeat(5000) + "*".repeat(5000));
-      return { mismatches, kept, bad, safe: [m.safeHref("java\tscript:alert(1)"), m.safeHref(" https://a.b/c "), m.safeHref("data:text/html,x")] };
+      // One 300,000-character line of each delimiter: linear work (a closer search per opener
+      // would take minutes; a JSON line full of '[' is what agents print).
+      const slow = {};
+      for (const [name, line] of [["stars", "*".repeat(300000)], ["unders", "_a".repeat(150000)], ["brackets", "[".repeat(300000)],
+        ["images", "![".repeat(150000)], ["ticks", "` ``".repeat(75000)], ["json", JSON.stringify(Array.from({ length: 30000 }, (_, k) => [k, [k]]))]]) {
+        const t0 = performance.now();
+        m.renderInto(document.createElement("div"), line);
+        const ms = performance.now() - t0;
+        if (ms > 10000) slow[name] = Math.round(ms);
+      }
+      return { mismatches, kept, bad, slow, safe: [m.safeHref("java\tscript:alert(1)"), m.safeHref(" https://a.b/c "), m.safeHref("data:text/html,x")] };
     });
     assert.deepEqual(r.mismatches, []);
     assert.equal(r.kept, true);
     assert.equal(r.bad, 0);
+    assert.deepEqual(r.slow, {}, "long single-line inputs render in seconds at most");
     assert.deepEqual(r.safe, [null, "https://a.b/c", null]);
     assert.deepEqual(page.errors, []);
     await page.close();

@@ -107,7 +107,14 @@ describe("web UI in headless Chromium", { skip: kSkip || false }, () => {
     await agent.exited;
     assert.ok(agent.cancelled(), "the agent process received SIGTERM");
     await waitFor(async () => (await runEndReason(page)) === "cancelled", "run.end cancelled on the page");
-    assert.equal(await pageText(page), agent.output());
+    // The page holds exactly what the session stored; the agent may have printed a line more
+    // after the cancel took effect, which the runner drops by design (see test 4). Comparing
+    // with the agent's output failed once this way (126 of 127 lines, 2 busy cores).
+    const view = await (await fetch(`${server.url}/v1/session/${session}/view`)).json();
+    const stored = view.items.find((i) => i.type === "msg").data.text;
+    const shown = await pageText(page);
+    assert.equal(shown, stored);
+    assert.ok(agent.output().startsWith(shown), "the page shows a prefix of what the agent printed");
     assert.equal(await page.evaluate(() => window.dsxSession._useSse), true);
     assert.deepEqual(page.errors, []);
     await page.close();
