@@ -452,7 +452,7 @@ class Run:
         self.on_lost = on_lost
         self.auto_ack_cancel = auto_ack_cancel
         self._create_session = create_session
-        self.reason = None  # how the run ended: done / cancelled / error / agent_lost
+        self.reason = None  # how the run ended: done / cancelled / interrupted / error / agent_lost
         self.cancelled = False  # a control.cancel arrived, or the server cut the output
         self.cancel_event = threading.Event()
         self.cancel_reason = None
@@ -1040,12 +1040,12 @@ class Run:
     # --- end ---------------------------------------------------------------------------------
 
     def end(self, reason="done", error=None, data=None):
-        """Writes run.end (done, cancelled or error with `error`, a sentence) after everything
+        """Writes run.end (done, cancelled, interrupted, or error with `error`, a sentence) after everything
         appended, closing the open messages (msg.end, unless the reason is error), and stops the
         run's threads. Returns the reason. Raises RunLost when the server had ended the run, and
         DsxError when run.end could not be stored."""
-        if reason not in ("done", "cancelled", "error"):
-            raise ValueError("reason must be done, cancelled or error")
+        if reason not in ("done", "cancelled", "interrupted", "error"):
+            raise ValueError("reason must be done, cancelled, interrupted or error")
         if self._ended:
             return self.reason
         if not self._started:
@@ -1125,7 +1125,9 @@ class Run:
                 self.end("cancelled")
                 return True
             if issubclass(et, (KeyboardInterrupt, SystemExit)):
-                self.end("cancelled", data={"interrupted": et.__name__})
+                # The operator stopped the agent (Ctrl-C, exit): not a user's stop, not a failure;
+                # the reason `dsx session run` gives a run whose runner got SIGINT.
+                self.end("interrupted", data={"interrupted": et.__name__})
             elif self.cancelled:
                 self.end("cancelled")
             else:

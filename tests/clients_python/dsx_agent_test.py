@@ -185,6 +185,15 @@ class LifecycleTest(Base):
             run2.append("x")
             raise RunCancelled("user gave up")
         self.assertEqual(self.run_end("chat/e", run2.id)["data"]["reason"], "cancelled")
+        # Ctrl-C in the agent: the run ends interrupted at once (as `dsx session run` does), not
+        # cancelled (nobody pressed Stop) and not agent_lost after the lease.
+        with self.assertRaises(KeyboardInterrupt):
+            with agent.run("chat/e") as run3:
+                run3.append("y")
+                raise KeyboardInterrupt()
+        end3 = self.run_end("chat/e", run3.id)
+        self.assertEqual(end3["data"]["reason"], "interrupted")
+        self.assertEqual(end3["data"]["interrupted"], "KeyboardInterrupt")
 
     def test_busy_lane_is_a_clear_409_and_takeover_works(self):
         agent = self.agent(self.url)

@@ -166,7 +166,7 @@ def scenario_exit_codes(dsx, c):
         server = DsxServer(dsx, data_dir=data).start()
         try:
             s = ["--server", server.url]
-            for args in (["info", "missing/1"], ["tail", "missing/1"], ["tail", "missing/1", "--follow"],
+            for args in (["info", "missing/1"], ["tail", "missing/1"], ["tail", "missing/1", "--follow", "--timeout", "1s"],
                          ["delete", "missing/1"], ["publish", "missing/1"]):
                 r = run(dsx, "session", *args, *s, input=b"data")
                 c.check(r.returncode == 3, f"missing {args}: exit 3 (got {r.returncode}: {r.stderr!r})")

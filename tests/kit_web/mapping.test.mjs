@@ -56,6 +56,14 @@ test("a read that starts inside a message still opens its text part; run.end clo
   ]);
 });
 
+test("run.end interrupted (the runner got Ctrl-C) is a stop, not an error", () => {
+  const m = createRunChunkMapper("r-1");
+  m.map(ev("msg.append", { msg: "m-1", data: { text: "a" } }));
+  assert.deepEqual(m.map(ev("run.end", { data: { reason: "interrupted", interrupted: "SIGINT" } })), [
+    { type: "text-end", id: "m-1" }, { type: "abort", reason: "interrupted" }, { type: "finish", finishReason: "other" },
+  ]);
+});
+
 test("run.end error and agent_lost become an error chunk with the reason", () => {
   const a = createRunChunkMapper("r-1");
   assert.deepEqual(a.map(ev("run.end", { data: { reason: "error", error: "upstream answered 500: boom" } })),

@@ -77,8 +77,10 @@ export function createRunChunkMapper(run) {
           mapper.reason = reason;
           if (reason === "done") {
             out.push({ type: "finish", finishReason: "stop" });
-          } else if (reason === "cancelled") {
-            out.push({ type: "abort", reason: "cancelled" });
+          } else if (reason === "cancelled" || reason === "interrupted") {
+            // interrupted: the agent's operator stopped it (Ctrl-C on its runner); a stop like
+            // the user's own, with the partial reply kept, not an error to show.
+            out.push({ type: "abort", reason });
             out.push({ type: "finish", finishReason: "other" });
           } else {
             const why = typeof data.error === "string" && data.error !== "" ? data.error

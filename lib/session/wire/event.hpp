@@ -24,8 +24,8 @@ inline constexpr std::size_t kMaxNameBytes = 200;        // type, id, run, msg, 
 inline constexpr const char* kServerSub = "@server";     // `from.sub` of server-written events
 inline constexpr const char* kDefaultLane = "main";
 
-// Exactly the bytes the JSON stream stores for `event` (so offsets can be computed). Must match
-// lib/session/model/json_mode.cpp (JsonBatchFromBody): compact, keys sorted, UTF-8 as is.
+// The bytes an event is written as (compact, keys sorted, UTF-8 as is); the JSON stream stores
+// them as written (lib/session/model/json_mode.cpp), so they are also its stored size.
 inline std::string StoredBytes(const nlohmann::json& event) {
   return event.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
 }
