@@ -14,8 +14,9 @@
 // forwarded once the event it carries is stored, each with `id: <session offset after it>`.
 // Until the run's first append (user.message, run.start, msg.start) is answered, the response
 // head and the frames wait in the run's queue; its answer opens it (Run::OnInitReply).
-// A worker thread per call runs the steps that wait for the hub (session create, the first
-// append with a shared store, a steer's switch, run.end) and sleeps while the upstream answers.
+// A worker thread per call in flight runs the steps that wait for the hub (session create, the
+// first append with a shared store, a steer's switch, run.end) and sleeps while the upstream
+// answers; a call's thread then waits for the next call a while (WorkerPool) instead of exiting.
 // One ticker thread renews the leases of the runs in flight and watches their sessions for
 // control.cancel (then the upstream call is aborted through the request's cancel flag, which
 // wakes the loop; control.ack applied, run.end cancelled) and control.steer (the call is
@@ -30,6 +31,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,6 +61,7 @@ struct ProxyOptions {
 };
 
 class Run;
+class WorkerPool;
 
 class Proxy {
  public:
@@ -84,6 +87,9 @@ class Proxy {
   dsx::net::CurlMultiLoop& upstream() { return *upstream_; }
   void WorkerStarted();
   void WorkerExited();
+  // Runs a call's blocking steps (Run::Main) on a worker thread: an idle one when there is one
+  // (a call's thread waits a while for the next call instead of exiting), else a new one.
+  void RunOnWorker(std::function<void()> job);
 
  private:
   void Tick();
@@ -100,6 +106,7 @@ class Proxy {
   bool ticker_stop_ = false;
   std::thread ticker_;
   std::unique_ptr<dsx::net::CurlMultiLoop> upstream_;
+  std::shared_ptr<WorkerPool> workers_pool_;  // shared with its threads, which may outlive the proxy
 };
 
 }  // namespace dsx::llm::proxy
