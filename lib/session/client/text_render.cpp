@@ -257,6 +257,22 @@ std::string TextRenderer::Feed(const json& e) {
     return Table(d);
   }
   if (d.contains("text") && d["text"].is_string()) return Line("[" + Who(e) + "] " + d["text"].get<std::string>());
+  if (!e.contains("from")) {
+    // Written through the plain stream (e.g. kernel gen's gen.* events): no envelope, its fields
+    // at the top level. A dimmed line with them, bounded, rather than "[?] gen.start {}".
+    json fields = json::object();
+    for (const auto& [k, v] : e.items()) {
+      if (k != "type") fields[k] = v;
+    }
+    std::string text = fields.dump(-1, ' ', false, json::error_handler_t::replace);
+    constexpr std::size_t kMaxRawLine = 200;
+    if (text.size() > kMaxRawLine) {
+      std::size_t cut = kMaxRawLine;
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+      text = text.substr(0, cut) + "…";
+    }
+    return Line("── " + (type.empty() ? std::string("event") : type) + " " + text, true);
+  }
   return Line("[" + Who(e) + "] " + type + " " + d.dump());
 }
 

@@ -275,3 +275,12 @@ TEST_CASE("--text style: a pipe is no terminal, so no escapes and no in-place ba
   ::close(fds[0]);
   ::close(fds[1]);
 }
+
+TEST_CASE("--text: an event written through the plain stream (no envelope) shows its fields, bounded") {
+  TextRenderer r;
+  CHECK(r.Feed({{"type", "gen.start"}, {"task", "rmsnorm"}, {"provider", "template"}}) ==
+        "── gen.start {\"provider\":\"template\",\"task\":\"rmsnorm\"}\n");
+  const std::string out = r.Feed({{"type", "gen.token"}, {"text", 5}, {"blob", std::string(500, 'x')}});
+  CHECK(out.size() < 260);
+  CHECK(out.find("…\n") != std::string::npos);
+}
