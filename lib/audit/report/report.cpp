@@ -306,8 +306,12 @@ std::string Render(const Comparison& comparison, Format format, const RenderOpti
   switch (format) {
     case Format::kText: return RenderText(comparison, options);
     case Format::kMarkdown: return RenderMarkdown(comparison, options);
-    case Format::kJson: return ToJson(comparison).dump(2) + "\n";
-    case Format::kSarif: return RenderSarif(comparison, options).dump(2) + "\n";
+    // File names and source lines need not be UTF-8 (a Latin-1 name, a binary-ish line): such
+    // bytes become U+FFFD instead of failing the whole report. SARIF's URIs keep the exact bytes
+    // (percent-encoded, uri.hpp).
+    case Format::kJson: return ToJson(comparison).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    case Format::kSarif:
+      return RenderSarif(comparison, options).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   return {};
 }

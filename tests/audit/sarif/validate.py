@@ -5,7 +5,8 @@ Usage: validate.py DSX APPS_DIR [MULTITOOL_DIR]
 
 Produces SARIF from every fixture app in APPS_DIR (relative paths, as a CI job runs it), and from
 copies of two of them in a temp dir whose path has a space and non-ASCII ("my app/é"), each with
-an extra file whose own name has both, audited by absolute path and by relative path. Then:
+an extra file whose own name has both ("ché t") and one whose name is not UTF-8 (Latin-1
+"caf\xe9 x"), audited by absolute path and by relative path. Then:
 
 1. explicit checks, always: every result has exactly one location with a region; every URI is an
    RFC 3986 reference (percent-encoded); %SRCROOT% is an absolute file:/// URI ending in '/' that
@@ -78,7 +79,7 @@ def explicit_checks(name, log, root):
             if ctx and not ctx["startLine"] <= phys["region"]["startLine"] <= ctx["endLine"]:
                 errors.append(f"{where}: contextRegion {ctx} does not hold the region")
             if phys["artifactLocation"].get("uriBaseId") == "%SRCROOT%":
-                if not os.path.exists(os.path.join(root, urllib.parse.unquote(uri))):
+                if not os.path.exists(os.path.join(os.fsencode(root), urllib.parse.unquote_to_bytes(uri))):
                     errors.append(f"{where}: {uri} decodes to a file that is not under {root}")
     return errors
 
@@ -153,6 +154,12 @@ def main():
             extra = os.path.join(copy, "app", "api", "ché t", "route.ts")
             os.makedirs(os.path.dirname(extra))
             shutil.copy(route, extra)
+            # A name that is not UTF-8 (Latin-1 "café x"), with a Latin-1 byte in the code too: the
+            # URI keeps the byte (%E9), the texts get U+FFFD, and the log is still valid JSON.
+            latin1 = os.path.join(os.fsencode(copy), b"app", b"api", b"caf\xe9 x", b"route.ts")
+            os.makedirs(os.path.dirname(latin1))
+            with open(route, "rb") as src, open(latin1, "wb") as dst:
+                dst.write(b"// caf\xe9\n" + src.read())
             add(app + " (absolute path with spaces)", audit_sarif(dsx, copy), copy)
             add(app + " (relative path with spaces)", audit_sarif(dsx, os.path.join("é", app), cwd=os.path.dirname(spaced)),
                 copy)
@@ -160,8 +167,9 @@ def main():
                 j = json.load(f)
             uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for res in j["runs"][0]["results"]
                     for loc in res.get("locations", []) + res.get("relatedLocations", [])}
-            if "app/api/ch%C3%A9%20t/route.ts" not in uris:
-                errors.append(f"{app}: the file 'app/api/ché t/route.ts' is not among the locations ({sorted(uris)})")
+            for want in ("app/api/ch%C3%A9%20t/route.ts", "app/api/caf%E9%20x/route.ts"):
+                if want not in uris:
+                    errors.append(f"{app}: {want} is not among the locations ({sorted(uris)})")
 
         for name, path, root in logs:
             with open(path, encoding="utf-8") as f:

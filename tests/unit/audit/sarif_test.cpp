@@ -150,3 +150,16 @@ TEST_CASE("sarif: a live-only report is located at the probed URL") {
     CHECK(res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "http://127.0.0.1:3000/api/chat");
   CHECK_FALSE(s["runs"][0].contains("originalUriBaseIds"));
 }
+
+TEST_CASE("json and sarif: a file name or line that is not UTF-8 is written, not an error") {
+  Report r = Spaced();
+  r.failure_modes[0].evidence.insert(r.failure_modes[0].evidence.begin(),
+                                     {"app/caf\xe9/route.ts", 2, "// caf\xe9 \xff", "server.llm_stream"});
+  Comparison c = Compare(r, std::nullopt);
+  std::string sarif, json;
+  CHECK_NOTHROW(sarif = Render(c, Format::kSarif, {}));
+  CHECK_NOTHROW(json = Render(c, Format::kJson, {}));
+  CHECK(sarif.find("\"app/caf%E9/route.ts\"") != std::string::npos);  // the URI keeps the byte
+  CHECK(json.find("app/caf\xef\xbf\xbd/route.ts") != std::string::npos);  // text: U+FFFD
+  CHECK_NOTHROW((void)nlohmann::json::parse(sarif));
+}
