@@ -12,6 +12,11 @@ import { fmtTime } from "/ui/labels.js";
 
 const kProgressMs = 100;
 const kChartMs = 250;
+// The protocol bounds each event, not how many keys and names a session uses: past these the
+// board says how many it does not draw, so a runaway job cannot stall the tab.
+const kMaxBars = 50;
+const kMaxCharts = 24;
+const kMaxTables = 20;
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -34,7 +39,9 @@ export class Board {
     this.progressBox = el("div", "progress-list");
     this.chartBox = el("div", "charts");
     this.tableBox = el("div", "tables");
-    root.replaceChildren(this.progressBox, this.chartBox, this.tableBox);
+    this.note = el("div", "board-note");
+    this.hidden = { bars: 0, charts: new Set(), tables: 0 };
+    root.replaceChildren(this.progressBox, this.chartBox, this.tableBox, this.note);
     this.tick = setInterval(() => this._tickEta(), 1000);
     if (typeof ResizeObserver === "function") {
       new ResizeObserver(() => this._later("charts-all", kChartMs, () => { for (const c of this.charts.values()) c.draw(); })).observe(this.chartBox);
@@ -50,6 +57,7 @@ export class Board {
       for (const t of this.timers.values()) clearTimeout(t);
       this.timers.clear();
       this.charts.clear();
+      this.hidden.charts.clear();
       this.chartBox.replaceChildren();
       this._sampleAll();
       this.drawProgress();
@@ -75,6 +83,9 @@ export class Board {
   }
 
   _visible() {
+    const h = this.hidden;
+    const parts = [h.bars && `${h.bars} progress bars`, h.charts.size && `${h.charts.size} charts`, h.tables && `${h.tables} tables`].filter(Boolean);
+    this.note.textContent = parts.length ? `Not shown: ${parts.join(", ")} (this page draws at most ${kMaxBars} bars, ${kMaxCharts} charts and ${kMaxTables} tables).` : "";
     const c = this.client;
     const any = c.progress.size + c.metrics.size + c.tables.size > 0;
     this.root.hidden = !any;
@@ -96,7 +107,8 @@ export class Board {
 
   drawProgress() {
     const rows = [];
-    for (const [key, p] of this.client.progress) rows.push(this._progressRow(key, p));
+    for (const [key, p] of this.client.progress) if (rows.length < kMaxBars) rows.push(this._progressRow(key, p));
+    this.hidden.bars = this.client.progress.size - rows.length;
     this.progressBox.replaceChildren(...rows);
   }
 
@@ -175,6 +187,7 @@ export class Board {
     const pts = this.client.metrics.get(name);
     if (!pts) return;
     let c = this.charts.get(name);
+    if (!c && this.charts.size >= kMaxCharts) { this.hidden.charts.add(name); return; }
     if (!c) {
       c = new LineChart(name);
       this.charts.set(name, c);
@@ -189,7 +202,8 @@ export class Board {
 
   drawTables() {
     const cards = [];
-    for (const [key, t] of this.client.tables) cards.push(this._table(key, t));
+    for (const [key, t] of this.client.tables) if (cards.length < kMaxTables) cards.push(this._table(key, t));
+    this.hidden.tables = this.client.tables.size - cards.length;
     this.tableBox.replaceChildren(...cards);
   }
 

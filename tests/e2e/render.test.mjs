@@ -292,6 +292,10 @@ describe("web page rendering in headless Chromium", { skip: kSkip || false }, ()
       await waitDom(page, () => !!document.querySelector('.chart[data-metric="accuracy"]'), null, "a second chart");
       assert.deepEqual(page.errors, []);
     }
+    // Many metric names: the page draws a bounded number of charts and says how many it left out.
+    await postOk(server.url, session, Array.from({ length: 30 }, (_, i) => ({ type: "metric", run, data: { name: `m${String(i).padStart(2, "0")}`, step: 1, value: i } })));
+    await waitDom(live, () => /Not shown: 8 charts/.test(document.querySelector(".board-note").textContent), null, "the note");
+    assert.equal(await live.evaluate(() => document.querySelectorAll(".chart").length), 24);
     await postOk(server.url, session, { type: "run.end", run, data: { reason: "done" } });
     await live.close();
     await late.close();
