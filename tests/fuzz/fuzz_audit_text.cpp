@@ -7,6 +7,9 @@
 // (audit::probe::FirstControlAckOutcome, issue 17's steer check): never throws or crashes on any
 // bytes; an outcome is only found where the bytes say "control.ack"; and any outcome text (the
 // input, invalid UTF-8 replaced) wrapped in a well-formed control.ack event comes back exactly.
+// And the SARIF path encoding (audit::PathToUriReference, issue 18): any bytes become a URI
+// reference RFC 3986 accepts (code scanning rejects a whole log over one bad URI), never throwing;
+// DirectoryFileUri gives a file:/// URI ending in '/' for any absolute path, "" for others.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/probe/control_ack.hpp"
+#include "audit/report/uri.hpp"
 #include "audit/static/script_blocks.hpp"
 
 namespace {
@@ -56,5 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string want = nlohmann::json::parse(line)["data"]["outcome"].get<std::string>();
   std::string body = "event: control\r\nid: 1\r\ndata: " + line + "\r\n\r\ndata: {\"type\":\"control.ack\"}\n\n";
   if (dsx::audit::probe::FirstControlAckOutcome(body) != (want.empty() ? "without an outcome" : want)) __builtin_trap();
+
+  if (!dsx::audit::IsUriReference(dsx::audit::PathToUriReference(in))) __builtin_trap();
+  const std::string dir = "/" + std::string(in);
+  const std::string uri = dsx::audit::DirectoryFileUri(dir);
+  if (uri.rfind("file:///", 0) != 0 || uri.back() != '/' || !dsx::audit::IsUriReference(uri)) __builtin_trap();
+  if (!in.empty() && in[0] != '/' && !dsx::audit::DirectoryFileUri(in).empty()) __builtin_trap();
   return 0;
 }
