@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -137,6 +139,37 @@ class Driver {
     if (r.metric) e["metric"] = *r.metric;
     if (!r.reason.empty()) e["reason"] = r.reason;
     Publish(e);
+    if (IsTerminal(r.state)) PublishStandingEvents(r);
+  }
+  // The session protocol's own progress and metric events (docs/protocol/sessions.md), which the
+  // web page draws as a progress bar and charts and `tail --text` as lines, the same vocabulary
+  // kernel gen uses: experiments ended of the budget, each ended experiment's metric and the best
+  // so far, by the number of experiments ended.
+  void PublishStandingEvents(const ExperimentRecord& ended) {
+    auto all = ledger_.List();
+    if (!all.ok()) return;
+    int done = 0;
+    std::optional<double> best;
+    for (const auto& x : *all) {
+      if (!IsTerminal(x.state)) continue;
+      ++done;
+      if (x.state == ExpState::kFinished && x.metric && std::isfinite(*x.metric)) {
+        if (!best || (plan_.objective.maximize ? *x.metric > *best : *x.metric < *best)) best = *x.metric;
+      }
+    }
+    Publish({{"type", "progress"},
+             {"done", done},
+             {"total", std::max(plan_.budget.max_experiments, done)},
+             {"unit", "experiments"},
+             {"label", "experiments ended"}});
+    const std::string& metric = plan_.objective.metric;
+    if (ended.state == ExpState::kFinished && ended.metric && std::isfinite(*ended.metric)) {
+      Publish({{"type", "metric"}, {"name", metric}, {"step", done}, {"value", *ended.metric}});
+    }
+    if (best) {
+      Publish({{"type", "metric"}, {"name", std::string(plan_.objective.maximize ? "best " : "lowest ") + metric},
+               {"step", done}, {"value", *best}});
+    }
   }
   void PublishId(const std::string& id) {
     if (auto r = ledger_.Get(id); r.ok()) PublishExperiment(*r);

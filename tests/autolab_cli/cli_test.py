@@ -415,6 +415,18 @@ def case_session(lab):
           % (rc, driver.stderr.read()[-2000:]))
     s = lab.json(["autolab", "status", plan])
     check(s["counts"]["finished"] == 2 and s["counts"]["running"] == 0, "paused: running ones finish: %s" % s["counts"])
+    # Issue 18: the session gets the protocol's progress and metric events, as kernel gen's, so the
+    # web page draws a bar and charts: 2 of the 4 experiments ended, the metric of each, the best.
+    def standing():
+        evs = session_events(lab, server, "autolab/tiny")
+        prog = [e["data"] for e in evs if e.get("type") == "progress"]
+        metrics = [e["data"] for e in evs if e.get("type") == "metric"]
+        return (prog, metrics) if prog and prog[-1].get("done") == 2 else None
+    prog, metrics = lab.wait_for("progress events in session autolab/tiny", standing)
+    check(prog[-1].get("total") == 4 and prog[-1].get("unit") == "experiments", "progress event: %s" % prog[-1])
+    names = {m.get("name") for m in metrics}
+    check(len(names) == 2 and all(isinstance(m.get("value"), (int, float)) for m in metrics),
+          "metric events (each experiment's and the best so far): %s" % metrics)
     ends = [e for e in session_events(lab, server, "autolab/tiny") if e.get("type") == "run.end"]
     check(ends, "the session run was not ended")
 

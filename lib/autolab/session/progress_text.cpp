@@ -115,6 +115,12 @@ std::string ProgressText::Line(const json& e) {
     if (!Str(e, "reason").empty()) out += ": " + Str(e, "reason");
   } else if (type == "autolab.report") {
     out = "report written: " + Str(e, "path");
+  } else if (type == "progress") {  // the session protocol's own (docs/protocol/sessions.md)
+    out = (Str(e, "label").empty() ? std::string("progress") : Str(e, "label")) + ": " + Value(Field(e, "done"));
+    if (const json& total = Field(e, "total"); total.is_number()) out += "/" + Value(total);
+    if (!Str(e, "unit").empty()) out += " " + Str(e, "unit");
+  } else if (type == "metric") {
+    out = Str(e, "name") + " at " + Value(Field(e, "step")) + ": " + Value(Field(e, "value"));
   } else {
     json rest = e.is_object() ? e : json::object();
     rest.erase("type");

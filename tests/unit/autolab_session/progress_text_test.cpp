@@ -67,3 +67,11 @@ TEST_CASE("odd values and dangerous text stay one bounded line") {
   const std::string body = e.substr(std::string("report written: ").size(), e.size() - 3 - 16);
   CHECK(body.size() % 3 == 0);
 }
+
+TEST_CASE("the session protocol's progress and metric events read as lines, not JSON (issue 18)") {
+  ProgressText t;
+  CHECK(t.Line({{"type", "progress"}, {"done", 2}, {"total", 4}, {"unit", "experiments"}, {"label", "experiments ended"}}) ==
+        "experiments ended: 2/4 experiments");
+  CHECK(t.Line({{"type", "progress"}, {"done", 3}}) == "progress: 3");
+  CHECK(t.Line({{"type", "metric"}, {"name", "best val_loss"}, {"step", 2}, {"value", 0.25}}) == "best val_loss at 2: 0.25");
+}
