@@ -1,4 +1,5 @@
 #include "net/curl_multi_loop.hpp"
+#include "net/curl_common.hpp"
 
 #include <curl/curl.h>
 
@@ -22,51 +23,16 @@ constexpr int kIdleWaitMs = 60000;
 // Easy handles kept for the next transfers (a reset handle costs less than a new one).
 constexpr std::size_t kSpareHandles = 64;
 
-// The helpers below mirror curl_transport.cpp's, so both transports classify and word an
-// outcome the same way (tests/unit/net holds them to the same cases).
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-double MsSince(Steady::time_point t) { return std::chrono::duration<double, std::milli>(Steady::now() - t).count(); }
-
-// curl's fixed texts only (never its error buffer): no URL or header can leak through.
-std::string Describe(CURLcode code) {
-  if (code == CURLE_PARTIAL_FILE) return "connection closed in the middle of a response";
-  if (code == CURLE_GOT_NOTHING) return "server closed the connection without answering";
-  if (code == CURLE_COULDNT_CONNECT) return "cannot connect to server";
-  std::string s = curl_easy_strerror(code);
-  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-bool NeverDelivered(CURLcode code) {
-  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
-         code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT;
-}
-
-bool ConnectFailure(CURLcode code) {
-  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
-         code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION ||
-         code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM;
-}
-
-long Pick(long requested, long fallback) { return requested > 0 ? requested : requested < 0 ? 0 : fallback; }
+using curl_detail::ConnectFailure;
+using curl_detail::Describe;
+using curl_detail::GlobalInitOnce;
+using curl_detail::Limits;
+using curl_detail::MsSince;
+using curl_detail::NeverDelivered;
+using curl_detail::Pick;
+using curl_detail::Trim;
 
 std::string Ms(long ms) { return std::to_string(ms) + " ms"; }
-
-struct Limits {
-  long connect_ms = 0, first_byte_ms = 0, idle_ms = 0, total_ms = 0;
-};
 
 // One transfer: what Start() was given and the state its libcurl callbacks keep. Owned by the
 // loop thread once taken from the queue.

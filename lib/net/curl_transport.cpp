@@ -1,4 +1,5 @@
 #include "net/curl_transport.hpp"
+#include "net/curl_common.hpp"
 
 #include <curl/curl.h>
 
@@ -17,50 +18,14 @@ using Steady = std::chrono::steady_clock;
 // our own limits is noticed.
 constexpr long kPollMs = 100;
 
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-double MsSince(Steady::time_point t) { return std::chrono::duration<double, std::milli>(Steady::now() - t).count(); }
-
-// Lowercase first letter, no trailing full stop: git-style "why" text from a curl code. Only
-// curl's fixed texts are used (never its error buffer), so no URL or header can leak through.
-std::string Describe(CURLcode code) {
-  // A few curl texts read badly in a dsx message; say what happened instead.
-  if (code == CURLE_PARTIAL_FILE) return "connection closed in the middle of a response";
-  if (code == CURLE_GOT_NOTHING) return "server closed the connection without answering";
-  if (code == CURLE_COULDNT_CONNECT) return "cannot connect to server";
-  std::string s = curl_easy_strerror(code);
-  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-bool NeverDelivered(CURLcode code) {
-  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
-         code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT;
-}
-
-bool ConnectFailure(CURLcode code) {
-  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
-         code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION ||
-         code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM;
-}
-
-// A request's limit against the transport's default (see HttpRequest): 0 means none here.
-long Pick(long requested, long fallback) { return requested > 0 ? requested : requested < 0 ? 0 : fallback; }
-
-struct Limits {
-  long connect_ms = 0, first_byte_ms = 0, idle_ms = 0, total_ms = 0;
-};
+using curl_detail::ConnectFailure;
+using curl_detail::Describe;
+using curl_detail::GlobalInitOnce;
+using curl_detail::Limits;
+using curl_detail::MsSince;
+using curl_detail::NeverDelivered;
+using curl_detail::Pick;
+using curl_detail::Trim;
 
 // Per-transfer state shared with the libcurl callbacks.
 struct Transfer {
