@@ -1,7 +1,7 @@
 // Part of 'dsx audit' that lives in its own file; called from cmd_audit.cpp.
 //   dsx audit --url URL [--method M] [--header 'N: V']... [--body B|@FILE] [--resume URL]
 //             [--cancel METHOD URL] [--steer METHOD URL] [--probe FILE] [--mock-log URL|FILE] ...
-//   dsx audit mock-llm [--listen HOST:PORT] [--tokens N] [--interval-ms MS] [--log FILE]
+//   dsx audit mock-llm [--listen HOST:PORT] [--tokens N] [--interval-ms MS] [--log FILE] [--keep-alive]
 // The probe's report reaches cmd_audit.cpp through audit::SetLiveAudit (lib/audit/live_hook.hpp),
 // which prints it with the static report's printers. See docs/cli/audit-probe.md.
 #include <cstdio>
@@ -125,7 +125,7 @@ Result<std::optional<audit::Report>> RunProbe(const ProbeFlags& f) {
   return std::optional<audit::Report>(std::move(result->report));
 }
 
-void RunMockLlm(const std::string& listen, int tokens, int interval_ms, const std::string& log_path) {
+void RunMockLlm(const std::string& listen, int tokens, int interval_ms, const std::string& log_path, bool keep_alive) {
   probe::MockLlmOptions o;
   auto colon = listen.rfind(':');
   if (colon == std::string::npos)
@@ -141,6 +141,7 @@ void RunMockLlm(const std::string& listen, int tokens, int interval_ms, const st
   o.tokens = tokens;
   o.interval_ms = interval_ms;
   o.log_path = log_path;
+  o.keep_alive = keep_alive;
   probe::MockLlmServer server(o);
   Status s = server.Listen();
   if (!s.ok()) return cli::Finish(s);
@@ -207,7 +208,10 @@ void register_audit_probe(CLI::App& audit) {
   mock->add_option("--interval-ms", *interval, "delay before each token in ms (default 100)")
       ->check(CLI::Range(0, 60000));
   mock->add_option("--log", *log_path, "also append the JSON-lines log to FILE (GET /log serves it too)");
-  mock->callback([=] { RunMockLlm(*listen, *tokens, *interval, *log_path); });
+  auto keep_alive = std::make_shared<bool>(false);
+  mock->add_flag("--keep-alive", *keep_alive,
+                 "keep connections open between answers, as a hosted model API does (default: close after each)");
+  mock->callback([=] { RunMockLlm(*listen, *tokens, *interval, *log_path, *keep_alive); });
 }
 
 }  // namespace dsx::cmd

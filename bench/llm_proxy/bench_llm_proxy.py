@@ -4,7 +4,12 @@ upstream called directly (`dsx audit mock-llm`, a fixed token rate), at 1 and N 
 in one run, side by side.
 
   python3 bench/llm_proxy/bench_llm_proxy.py build/bin/dsx [--tokens 50] [--interval-ms 20]
-      [--concurrency 1,500] [--repeat 20] [--store memory|file] [--out FILE.md]
+      [--concurrency 1,500] [--repeat 20] [--store memory|file] [--keep-alive] [--out FILE.md]
+
+--keep-alive starts the mock with `--keep-alive`, so the upstream keeps its connections open
+between answers as a hosted model API does and the proxy reuses them (without it every proxied
+call also opens a TCP connection to the mock, which the direct path never pays: the client's own
+connect is not timed on either path).
 
 Per stream: TTFT = request sent -> first content token received. Per token: its lag = arrival -
 request sent - n * interval (the mock sleeps `interval` before each token), so the lag through the
@@ -139,13 +144,14 @@ def main():
     ap.add_argument("--concurrency", default="1,500")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--store", default="memory", choices=["memory", "file"])
+    ap.add_argument("--keep-alive", action="store_true", help="the mock keeps connections open (as a hosted API)")
     ap.add_argument("--out")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="dsx-bench-llm-")
     procs = []
     try:
         p, mock = start([a.dsx, "audit", "mock-llm", "--listen", "127.0.0.1:0", "--tokens", str(a.tokens),
-                         "--interval-ms", str(a.interval_ms)], tmp, "mock")
+                         "--interval-ms", str(a.interval_ms)] + (["--keep-alive"] if a.keep_alive else []), tmp, "mock")
         procs.append(p)
         store = ["--memory"] if a.store == "memory" else ["--data", os.path.join(tmp, "data"), "--fsync", "always"]
         srv_proc, srv = start([a.dsx, "session", "serve", "--listen", "127.0.0.1:0", "--max-connections", "5000"] + store +

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -94,9 +95,10 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {}
 
   void Start() {
-    parser_.body_limit(1 << 20);
+    parser_.emplace();
+    parser_->body_limit(1 << 20);
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, parser_,
+    http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
   }
 
@@ -104,7 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRequest(beast::error_code ec) {
     if (ec) return Close();  // hang-up or timeout before a request: a normal close
     stream_.expires_never();
-    const auto& req = parser_.get();
+    const auto& req = parser_->get();
     std::string target(req.target());
     if (req.method() == http::verb::post && target.rfind("/v1/chat/completions", 0) == 0)
       return StartCompletion(req.body());
@@ -141,8 +143,9 @@ class Session : public std::enable_shared_from_this<Session> {
     WatchPeer();
     if (stream_mode_) {
       Write(
-          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-          "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n") +
+              (server_->options.keep_alive ? "Connection: keep-alive" : "Connection: close") +
+              "\r\nTransfer-Encoding: chunked\r\n\r\n" +
               Chunked(Frame(Json{{"role", "assistant"}, {"content", ""}}, nullptr)),
           [](Session* s) { s->NextToken(); });
     } else {
@@ -160,13 +163,45 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // A read kept pending for the whole answer: it completes when the client closes the
-  // connection, which is how a cancel (or a drop) shows up at a model server.
+  // connection, which is how a cancel (or a drop) shows up at a model server. With keep-alive,
+  // bytes that arrive are kept in buffer_ (the next request may come before this side has seen
+  // its own answer written), and the end of an answer cancels the read (NextRequest).
   void WatchPeer() {
-    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (self->finished_) return;
+    watching_ = true;
+    auto space = buffer_.prepare(512);
+    stream_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->watching_ = false;
+      if (self->server_->options.keep_alive && !ec) self->buffer_.commit(n);
+      if (self->finished_) {
+        if (self->next_pending_) self->NextRequest();
+        return;
+      }
       if (ec) return self->Cancel("client closed the connection");
-      self->WatchPeer();  // ignore stray bytes
+      self->WatchPeer();  // ignore stray bytes (kept for the parser with keep-alive)
     });
+  }
+
+  // After an answer: close, or with keep-alive read the next request on this connection.
+  void EndAnswer() {
+    if (!server_->options.keep_alive) return Close();
+    next_pending_ = true;
+    if (watching_) {
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);  // WatchPeer's handler calls NextRequest
+      return;
+    }
+    NextRequest();
+  }
+
+  void NextRequest() {
+    next_pending_ = false;
+    stream_mode_ = finished_ = closing_ok_ = false;
+    total_ = sent_ = 0;
+    out_.clear();
+    req_id_.clear();
+    model_.clear();
+    text_.clear();
+    Start();
   }
 
   void NextToken() {
@@ -194,7 +229,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(tail, [](Session* s) {
       s->finished_ = true;
       s->server_->Log({{"event", "done"}, {"req", s->req_id_}, {"sent", s->sent_}});
-      s->Close();
+      s->EndAnswer();
     });
   }
 
@@ -237,10 +272,13 @@ class Session : public std::enable_shared_from_this<Session> {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::content_type, type);
     res->set(http::field::server, "dsx-mock-llm");
-    res->keep_alive(false);
+    res->keep_alive(server_->options.keep_alive);
     res->body() = std::move(body);
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, size_t) { self->Close(); });
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      self->EndAnswer();
+    });
   }
 
   void Close() {
@@ -253,11 +291,12 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer timer_;
   MockLlmServer::Impl* server_;
   beast::flat_buffer buffer_;
-  http::request_parser<http::string_body> parser_;
-  std::array<char, 512> scratch_{};
+  std::optional<http::request_parser<http::string_body>> parser_;
   std::string out_, req_id_, model_, text_;
   int total_ = 0, sent_ = 0;
   bool stream_mode_ = false, finished_ = false, closing_ok_ = false;
+  bool watching_ = false;      // a WatchPeer read is pending
+  bool next_pending_ = false;  // keep-alive: the answer is over, the next request is to be read
 };
 
 }  // namespace

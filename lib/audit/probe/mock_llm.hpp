@@ -11,7 +11,8 @@
 //   GET  /v1/models            one model, "dsx-mock"
 //   GET  /log                  the log so far (application/x-ndjson)
 //   GET  /healthz              "ok"
-// A request may lower the token count with "max_tokens" (never raise it).
+// A request may lower the token count with "max_tokens" (never raise it). With keep_alive the
+// connection takes the next request after an answer (--keep-alive).
 #pragma once
 
 #include <memory>
@@ -27,6 +28,10 @@ struct MockLlmOptions {
   int tokens = 40;        // tokens per answer
   int interval_ms = 100;  // delay before each token
   std::string log_path;   // also append the log to this file ("" = memory only)
+  // Keep a connection open after an answer for the next request, as a hosted model API does
+  // (a client or proxy that reuses connections then pays no connect per call). Off by default:
+  // the live probe reads a closed connection during an answer as the cancel, and that stays so.
+  bool keep_alive = false;
 };
 
 class MockLlmServer {

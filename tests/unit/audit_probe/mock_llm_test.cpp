@@ -2,6 +2,11 @@
 // the log over HTTP, and a client cancel being logged.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "audit/probe/fetch.hpp"
@@ -14,7 +19,8 @@ using namespace dsx::audit::probe;
 namespace {
 
 struct Running {
-  explicit Running(int tokens, int interval_ms) : server(MockLlmOptions{"127.0.0.1", 0, tokens, interval_ms, ""}) {
+  explicit Running(int tokens, int interval_ms, bool keep_alive = false)
+      : server(MockLlmOptions{"127.0.0.1", 0, tokens, interval_ms, "", keep_alive}) {
     REQUIRE(server.Listen().ok());
     thread = std::thread([this] { server.Run(); });
     base = "http://127.0.0.1:" + std::to_string(server.port());
@@ -126,4 +132,76 @@ TEST_CASE("mock-llm: a taken port is a conflict") {
   MockLlmServer b(MockLlmOptions{"127.0.0.1", a.port(), 1, 1, ""});
   auto s = b.Listen();
   CHECK(s.code() == dsx::Code::kConflict);
+}
+
+namespace {
+
+// One raw TCP connection, so a test can send two requests on it (the probe's client never reuses).
+struct Conn {
+  explicit Conn(int port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~Conn() {
+    if (fd >= 0) ::close(fd);
+  }
+  void Send(const std::string& body) {
+    std::string req = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  }
+  // Reads until the chunked answer's last chunk ("0\r\n\r\n"); "" on a close or timeout.
+  std::string ReadAnswer() {
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n0\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return "";
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+  }
+  int fd = -1;
+};
+
+}  // namespace
+
+TEST_CASE("mock-llm --keep-alive: two streamed answers on one connection; a drop is still a cancel") {
+  Running m(3, 1, /*keep_alive=*/true);
+  {
+    Conn c(m.server.port());
+    c.Send(R"({"model":"m","stream":true,"messages":[]})");
+    std::string a = c.ReadAnswer();
+    CHECK(a.find("Connection: keep-alive") != std::string::npos);
+    CHECK(ExtractTokens(a) == std::vector<int>{1, 2, 3});
+    c.Send(R"({"model":"m","stream":true,"max_tokens":2,"messages":[]})");
+    std::string b = c.ReadAnswer();
+    CHECK(ExtractTokens(b) == std::vector<int>{1, 2});
+  }
+  auto log = MockLog::Load(m.base + "/log");
+  REQUIRE(log.ok());
+  auto reqs = log->Requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[0].done);
+  CHECK(reqs[1].done);
+  CHECK(!reqs[0].cancelled);
+
+  Running slow(200, 20, /*keep_alive=*/true);
+  HttpResponse r = Fetch(Chat(slow.base, true), Limits(), [&](std::string_view, const HttpResponse& so_far) {
+    return ExtractTokens(so_far.body).size() < 3;
+  });
+  CHECK(r.outcome == HttpOutcome::kAborted);
+  bool cancelled = false;
+  for (int i = 0; i < 200 && !cancelled; ++i) {  // the mock notices the close on its next read
+    auto l = MockLog::Load(slow.base + "/log");
+    cancelled = l.ok() && !l->Requests().empty() && l->Requests()[0].cancelled;
+    if (!cancelled) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(cancelled);
 }
