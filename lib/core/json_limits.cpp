@@ -25,6 +25,12 @@ int JsonDepth(std::string_view text, int limit) {
 }
 
 Result<nlohmann::json> ParseJsonBounded(std::string_view text, int max_depth) {
+  // JSON text never holds a raw NUL (RFC 8259: control characters are escaped inside strings, and
+  // not allowed outside them), but nlohmann's lexer takes one for the end of the input: "5\0junk"
+  // would parse as 5, and a caller that keeps the text as written would store the junk unchecked.
+  if (std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Status::Failed("invalid JSON: a NUL byte at offset " + std::to_string(nul));
+  }
   // Text no longer than the limit cannot nest past it (each level is at least one byte).
   if (text.size() > static_cast<std::size_t>(max_depth) && JsonDepth(text, max_depth) > max_depth) {
     return Status::Failed("JSON nested deeper than " + std::to_string(max_depth) + " levels");

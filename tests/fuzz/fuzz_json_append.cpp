@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 
@@ -75,7 +76,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   RouteOutcome read = Do(svc, http::verb::get, path + "?offset=" + from, "");
   if (read.response.result_int() == 200) {
     // Stored messages are at most 64 deep, so the array read back is at most 65.
-    if (!ParseClientJson(read.response.body(), kMaxJsonDepth + 1).ok()) __builtin_trap();
+    if (auto parsed = ParseClientJson(read.response.body(), kMaxJsonDepth + 1); !parsed.ok()) {
+      const std::string& b = read.response.body();
+      std::fprintf(stderr, "read back is not JSON (%s), %zu bytes:", parsed.status().message().c_str(), b.size());
+      for (std::size_t i = 0; i < b.size() && i < 200; ++i) std::fprintf(stderr, " %02x", static_cast<unsigned char>(b[i]));
+      std::fprintf(stderr, "\n");
+      __builtin_trap();
+    }
   }
   return 0;
 }

@@ -28,3 +28,15 @@ TEST_CASE("ParseJsonBounded refuses deep text before building it; ParseJsonOrDis
   CHECK(dsx::ParseJsonBounded(at_limit).ok());
   CHECK(!dsx::ParseJsonBounded("[" + at_limit + "]").ok());
 }
+
+TEST_CASE("a raw NUL byte is invalid JSON, not the end of the input (found by fuzz_json_append)") {
+  // nlohmann stops at a NUL: "5\0&" parsed as 5, and the JSON stream, which stores the text as
+  // written, kept "5\0&", so every later read of the stream was not JSON.
+  using namespace std::string_view_literals;
+  auto r = dsx::ParseJsonBounded("5\0&"sv, 64);
+  REQUIRE(!r.ok());
+  CHECK(r.status().message() == "invalid JSON: a NUL byte at offset 1");
+  CHECK(!dsx::ParseJsonBounded("{\"a\":1}\0"sv, 64).ok());
+  CHECK(!dsx::ParseJsonBounded("\"a\0b\""sv, 64).ok());
+  CHECK(dsx::ParseJsonBounded("\"a\\u0000b\""sv, 64).ok());  // an escaped NUL is fine
+}

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "session/model/json_input.hpp"
+#include "session/model/json_mode.hpp"
 
 using namespace dsx::session;
 using nlohmann::json;
@@ -66,4 +67,13 @@ TEST_CASE("JsonFields: typed reads never throw and name the first wrong field") 
   JsonFields not_object(json::array(), "heartbeat body");
   CHECK(not_object.String("state") == "");
   CHECK(not_object.error() == "heartbeat body must be a JSON object (got array)");
+}
+
+TEST_CASE("a JSON stream refuses a body with a raw NUL instead of storing the bytes after it") {
+  // Found by fuzz_json_append: the body "5\0&" was stored as written and every read of the
+  // stream from then on answered "[5\0&]", which is not JSON.
+  using namespace std::string_view_literals;
+  CHECK(!dsx::session::JsonBatchFromBody("5\0&"sv, false).ok());
+  CHECK(!dsx::session::JsonBatchFromBody("[1,2]\0]"sv, false).ok());
+  CHECK(dsx::session::JsonBatchFromBody("[1,\"\\u0000\"]"sv, false).ok());
 }
