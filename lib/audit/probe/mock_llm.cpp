@@ -304,7 +304,14 @@ class Session : public std::enable_shared_from_this<Session> {
 void MockLlmServer::Impl::Accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), this)->Start();
+    if (!ec) {
+      // Small frames go out at once, as a model API's server sends them (with Nagle, a frame
+      // written while the previous one is unacknowledged waits for the peer's delayed ACK:
+      // tens of ms on a kept-alive connection).
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), this)->Start();
+    }
     Accept();
   });
 }
