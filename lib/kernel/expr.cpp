@@ -201,6 +201,17 @@ class Parser {
       for (const auto& a : args) all_int = all_int && a.is_int;
       return all_int ? best : Value::Float(best.AsDouble());
     }
+    if (fn == "sqrt") {  // float result: attention's default softmax scale is 1 / sqrt(D)
+      if (args.size() != 1) {
+        Fail("sqrt takes 1 argument");
+        return Value::Int(0);
+      }
+      if (args[0].AsDouble() < 0) {
+        Fail("sqrt of a negative number");
+        return Value::Int(0);
+      }
+      return Value::Float(std::sqrt(args[0].AsDouble()));
+    }
     Fail("unknown function '" + fn + "'");
     return Value::Int(0);
   }

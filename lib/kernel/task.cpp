@@ -128,6 +128,37 @@ ParamSpec ParseParam(const toml::table& t, size_t index) {
   return p;
 }
 
+// [allowed] VAR = [v1, v2, ...]: every preset must define VAR with one of those values.
+void ParseAllowed(const toml::table& root, TaskSpec& t) {
+  const toml::node* node = root.get("allowed");
+  if (!node) return;
+  const toml::table* at = node->as_table();
+  if (!at) Bad("'allowed' must be a table: [allowed] NAME = [values]");
+  for (const auto& [k, n] : *at) {
+    const std::string var(k.str());
+    const toml::array* arr = n.as_array();
+    if (!arr || arr->empty()) Bad("allowed." + var + " must be a non-empty array of integers");
+    auto& values = t.allowed[var];
+    for (const auto& e : *arr) {
+      auto v = e.value<int64_t>();
+      if (!e.is_integer() || !v) Bad("allowed." + var + " must be a non-empty array of integers");
+      values.push_back(*v);
+    }
+  }
+  for (const auto& p : t.presets) {
+    const auto& vars = t.sizes.at(p);
+    for (const auto& [var, values] : t.allowed) {
+      auto it = vars.find(var);
+      if (it == vars.end()) Bad("sizes." + p + " has no '" + var + "' (it is listed in [allowed])");
+      if (std::find(values.begin(), values.end(), it->second) != values.end()) continue;
+      std::string list;
+      for (int64_t v : values) list += (list.empty() ? "" : ", ") + std::to_string(v);
+      Bad("sizes." + p + "." + var + " = " + std::to_string(it->second) + " is not allowed (allowed." + var +
+          ": " + list + ")");
+    }
+  }
+}
+
 TaskSpec ParseTable(const toml::table& root, const fs::path& dir) {
   TaskSpec t;
   t.dir = dir;
@@ -150,7 +181,9 @@ TaskSpec ParseTable(const toml::table& root, const fs::path& dir) {
     auto& vars = t.sizes[preset];
     for (const auto& [vk, vn] : *pt) {
       auto v = vn.value<int64_t>();
-      if (!v || *v <= 0) Bad("sizes." + preset + "." + std::string(vk.str()) + " must be a positive integer");
+      // 0 is allowed for flags (attention's CAUSAL); a shape dimension of 0 is still an error.
+      if (!vn.is_integer() || !v || *v < 0)
+        Bad("sizes." + preset + "." + std::string(vk.str()) + " must be an integer >= 0");
       vars[std::string(vk.str())] = *v;
     }
     t.presets.push_back(preset);
@@ -165,6 +198,7 @@ TaskSpec ParseTable(const toml::table& root, const fs::path& dir) {
   for (const auto& p : t.presets)
     if (std::find(ordered.begin(), ordered.end(), p) == ordered.end()) ordered.push_back(p);
   t.presets = ordered;
+  ParseAllowed(root, t);
 
   const toml::array* params = root["params"].as_array();
   if (!params || params->empty()) Bad("task: missing [[params]]");
@@ -414,6 +448,7 @@ nlohmann::json TaskToJson(const TaskSpec& t) {
   j["sizes"] = json::object();
   for (const auto& p : t.presets) j["sizes"][p] = t.sizes.at(p);
   j["presets"] = t.presets;
+  j["allowed"] = t.allowed;
   j["params"] = json::array();
   for (const auto& p : t.params) {
     json pj{{"name", p.name}, {"kind", p.kind == ParamKind::kPtr ? "ptr" : "scalar"}, {"dtype", p.dtype}};

@@ -48,6 +48,9 @@ struct TaskSpec {
   std::string cpu_reference;                                    // "" when none
   std::vector<std::string> presets;                             // in file order
   std::map<std::string, std::map<std::string, int64_t>> sizes;  // preset -> variables
+  // [allowed]: size variable -> the only values it may take in any preset (a kernel specialised
+  // for a few head dims, a 0/1 flag). Checked at load time so a bad preset is a named error.
+  std::map<std::string, std::vector<int64_t>> allowed;
   std::vector<ParamSpec> params;
   std::string cost_bytes;
   std::string cost_flops = "0";

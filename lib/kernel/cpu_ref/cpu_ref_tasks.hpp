@@ -20,6 +20,7 @@ DSX_CPU_REF(RmsNorm);
 DSX_CPU_REF(LayerNorm);
 DSX_CPU_REF(Transpose);
 DSX_CPU_REF(Matmul);
+DSX_CPU_REF(Attention);
 
 #undef DSX_CPU_REF
 

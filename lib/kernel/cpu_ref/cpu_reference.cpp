@@ -17,7 +17,8 @@ struct Entry {
 };
 
 // One row per task; the name is what task.toml's `cpu_reference` says.
-constexpr std::array<Entry, 8> kRegistry = {{
+constexpr std::array<Entry, 9> kRegistry = {{
+    {"attention", &cpu_ref::Attention},
     {"layernorm", &cpu_ref::LayerNorm},
     {"matmul", &cpu_ref::Matmul},
     {"reduce_sum", &cpu_ref::ReduceSum},
