@@ -208,7 +208,7 @@ TEST_CASE("the shipped attention task: presets, scale, causal flops and launch")
   auto l = k::ResolveLaunch(t->optimized, *large);
   REQUIRE(l.ok());
   CHECK(l->grid[0] == 32 * 64);           // 128-row query tiles x (batch, head)
-  CHECK(l->shared == 384 * 136 * 2);      // Q + 2 x (K, V) tiles, rows padded to D + 8
+  CHECK(l->shared == (128 + 4 * 32) * 136 * 2);  // Q + 2 x (K, V) 32-key tiles, rows padded to D + 8
   for (const auto& p : t->presets) {
     CAPTURE(p);
     CHECK(t->sizes.at(p).at("CAUSAL") <= 1);
