@@ -1,5 +1,5 @@
 // dsx kernel: run-time compiled CUDA kernels, verified and timed honestly.
-//   list | show TASK | compile FILE.cu | cache stats|clear | bench TASK | peaks
+//   list | show TASK | compile FILE.cu | cache stats|clear | bench TASK... | score RESULTS... | peaks
 // `gen` lives in kernel_gen.cpp. The hidden `__child` runs one benchmark configuration in a
 // separate process (see lib/kernel/bench/child.hpp); users never call it.
 #include <unistd.h>
@@ -8,12 +8,15 @@
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <string>
 
 #include "cli.hpp"
 #include "commands.hpp"
 #include "core/fs.hpp"
 #include "kernel/bench/bench.hpp"
+#include "kernel/bench/fast_p.hpp"
+#include "kernel/bench/fast_p_results.hpp"
 #include "kernel/bench/harness_kernels.hpp"
 #include "kernel/bench/peaks.hpp"
 #include "kernel/bench/runner.hpp"
@@ -236,15 +239,36 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& in) {
   return out;
 }
 
+// --fast-p LIST (default KernelBench's) and --baseline-json FILE, shared by bench and score.
+struct FastPFlags {
+  std::string thresholds;
+  std::string baseline_json;
+};
+
+void AddFastPFlags(CLI::App* cmd, FastPFlags& f) {
+  cmd->add_option("--fast-p", f.thresholds,
+                  "fast_p thresholds p, comma separated (default 0,0.5,0.8,1,1.5,2, KernelBench's)");
+  cmd->add_option("--baseline-json", f.baseline_json,
+                  "baseline for fast_p: PyTorch eager times from bench/kernels/torch_eager.py (JSON lines); "
+                  "default: each task's reference kernel");
+}
+
+Result<std::vector<double>> Thresholds(const FastPFlags& f) {
+  if (f.thresholds.empty()) return dsx::kernel::bench::DefaultFastPThresholds();
+  return dsx::kernel::bench::ParseFastPThresholds(f.thresholds);
+}
+
 void RegisterBench(CLI::App& kernel) {
   auto* cmd = kernel.add_subcommand("bench", "verify a kernel against the reference, then time it (cold and hot)");
   struct Opts {
     dsx::kernel::bench::BenchOptions b;
-    std::vector<std::string> sizes, dtypes;
-    bool json = false, scan_warn = false, no_reference = false, hot_only = false, cold_only = false;
+    std::vector<std::string> tasks, sizes, dtypes;
+    FastPFlags fast_p;
+    bool json = false, scan_warn = false, no_reference = false, hot_only = false, cold_only = false, all = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("TASK", o->b.task, "task name or folder")->required();
+  cmd->add_option("TASK", o->tasks, "task names or folders (several: fast_p over them)");
+  cmd->add_flag("--all", o->all, "every task under kernels/ (their optimized kernels); reports fast_p");
   cmd->add_option("--impl", o->b.impl, "candidate .cu file (default: the task's optimized kernel)");
   cmd->add_option("--sizes", o->sizes, "presets, comma separated (default: all)");
   cmd->add_option("--dtype", o->dtypes, "dtypes, comma separated (default: all of the task's)");
@@ -263,9 +287,11 @@ void RegisterBench(CLI::App& kernel) {
   cmd->add_flag("--no-reference-timing", o->no_reference, "do not time the reference kernel (no speedup)");
   cmd->add_flag("--cold-only", o->cold_only, "only the cold (L2 flushed) measurement");
   cmd->add_flag("--hot-only", o->hot_only, "only the hot measurement");
+  AddFastPFlags(cmd, o->fast_p);
   // For the cheat suite: turn static rejections into warnings so the dynamic guards are exercised.
   cmd->add_flag("--scan-warn-only", o->scan_warn, "report static-scan findings without rejecting")->group("");
   cmd->callback([o] {
+    namespace kb = dsx::kernel::bench;
     auto& b = o->b;
     b.sizes = SplitCommas(o->sizes);
     b.dtypes = SplitCommas(o->dtypes);
@@ -277,23 +303,112 @@ void RegisterBench(CLI::App& kernel) {
     if (b.trials < 5) return cli::Finish(Status::Usage("--trials must be at least 5"));
     if (!(b.timeout_s > 0) || !(b.max_noise_pct > 0) || b.min_samples < 1)
       return cli::Finish(Status::Usage("--timeout and --max-noise must be > 0, --min-samples >= 1"));
+    if (o->all == !o->tasks.empty()) return cli::Finish(Status::Usage("give one or more TASKs, or --all"));
+    std::vector<std::string> tasks = o->tasks;
+    if (o->all) {
+      auto root = k::FindTasksRoot();
+      if (!root.ok()) return cli::Finish(root.status());
+      tasks = k::ListTaskNames(*root);
+      if (tasks.empty()) return cli::Finish(Status::NotFound("no tasks under '" + root->string() + "'"));
+    }
+    const bool several = o->all || tasks.size() > 1;
+    if (several && !b.impl.empty())
+      return cli::Finish(Status::Usage("--impl names one task's kernel: give exactly one TASK with it"));
+    // Everything that can be refused is refused before the first (slow, GPU) run.
+    auto ps = Thresholds(o->fast_p);
+    if (!ps.ok()) return cli::Finish(ps.status());
+    std::optional<kb::BaselineTable> baseline;
+    if (!o->fast_p.baseline_json.empty()) {
+      auto t = kb::LoadBaselineJson(o->fast_p.baseline_json);
+      if (!t.ok()) return cli::Finish(t.status().Wrap("--baseline-json"));
+      baseline = std::move(*t);
+    }
+    for (const auto& t : tasks) {
+      auto dir = k::ResolveTaskDir(t);
+      if (!dir.ok()) return cli::Finish(dir.status());
+    }
     const bool tty = cli::StderrIsTty() && !o->json && !cli::Quiet();
     auto progress = [tty](const std::string& line) {
       if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
     };
-    auto rep = dsx::kernel::bench::RunBench(b, progress);
-    if (tty) std::fprintf(stderr, "\r\033[K");
-    if (!rep.ok()) return cli::Finish(rep.status());
-    if (o->json) cli::PrintJson(rep->doc);
-    else std::fputs(dsx::kernel::bench::FormatReport(rep->doc).c_str(), stdout);
-    if (rep->exit_code != 0) {
-      std::string why = rep->doc.value("status", std::string("failed"));
-      if (rep->doc.contains("reasons") && !rep->doc["reasons"].empty())
-        why += ": " + rep->doc["reasons"][0].get<std::string>();
-      std::fflush(stdout);
-      std::fprintf(stderr, "dsx: bench '%s': %s\n", o->b.task.c_str(), why.c_str());
+    std::vector<json> docs;
+    std::vector<std::string> failures;
+    int exit_code = 0;
+    for (const auto& t : tasks) {
+      kb::BenchOptions one = b;
+      one.task = t;
+      auto rep = kb::RunBench(one, progress);
+      if (tty) std::fprintf(stderr, "\r\033[K");
+      // No device (5) or a bad option (2/3) holds for every task: stop at the first.
+      if (!rep.ok()) return cli::Finish(rep.status());
+      if (!o->json) {
+        if (!docs.empty()) std::fputs("\n", stdout);
+        std::fputs(kb::FormatReport(rep->doc).c_str(), stdout);
+      }
+      if (rep->exit_code != 0) {
+        std::string why = rep->doc.value("status", std::string("failed"));
+        if (rep->doc.contains("reasons") && !rep->doc["reasons"].empty())
+          why += ": " + rep->doc["reasons"][0].get<std::string>();
+        failures.push_back("dsx: bench '" + t + "': " + why);
+        exit_code = std::max(exit_code, rep->exit_code);
+      }
+      docs.push_back(std::move(rep->doc));
     }
-    cli::SetExit(rep->exit_code);
+    auto score = kb::ScoreBenchDocs(docs, *ps, baseline ? &*baseline : nullptr);
+    if (!score.ok()) return cli::Finish(score.status());
+    json fp = kb::FastPToJson(*score);
+    if (baseline) fp["baseline_file"] = o->fast_p.baseline_json;
+    if (o->json) {
+      if (!several) {
+        docs[0]["fast_p"] = fp;  // one task: the document as before, plus its fast_p
+        cli::PrintJson(docs[0]);
+      } else {
+        json failed = json::array();
+        for (const auto& d : docs)
+          if (d.value("status", "") != "ok") failed.push_back(d.value("task", ""));
+        cli::PrintJson({{"status", failed.empty() ? "ok" : "failed"},
+                        {"failed_tasks", failed},
+                        {"tasks", docs},
+                        {"fast_p", fp}});
+      }
+    } else if (several || !o->fast_p.thresholds.empty() || baseline) {
+      std::fputs(("\n" + kb::FormatFastP(*score)).c_str(), stdout);
+    }
+    std::fflush(stdout);
+    for (const auto& f : failures) std::fprintf(stderr, "%s\n", f.c_str());
+    cli::SetExit(exit_code);
+  });
+}
+
+// Scores saved results: no device, no harness. Separate from bench because it shares none of
+// bench's measuring flags and reads what gen writes too (run folders), not only bench.
+void RegisterScore(CLI::App& kernel) {
+  auto* cmd = kernel.add_subcommand(
+      "score", "fast_p over saved results: bench --json files and gen run folders (no GPU needed)");
+  struct Opts {
+    std::vector<std::string> inputs;
+    FastPFlags fast_p;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("RESULTS", o->inputs, "bench --json documents, gen run folders or their leaderboard.json")
+      ->required();
+  AddFastPFlags(cmd, o->fast_p);
+  cmd->add_flag("--json", o->json, "print JSON");
+  cmd->callback([o] {
+    namespace kb = dsx::kernel::bench;
+    auto ps = Thresholds(o->fast_p);
+    if (!ps.ok()) return cli::Finish(ps.status());
+    std::vector<std::filesystem::path> paths(o->inputs.begin(), o->inputs.end());
+    auto score = kb::ScoreFiles(paths, *ps, o->fast_p.baseline_json);
+    if (!score.ok()) return cli::Finish(score.status());
+    if (o->json) {
+      json j = kb::FastPToJson(*score);
+      j["inputs"] = o->inputs;
+      if (!o->fast_p.baseline_json.empty()) j["baseline_file"] = o->fast_p.baseline_json;
+      return cli::PrintJson(j);
+    }
+    std::fputs(kb::FormatFastP(*score).c_str(), stdout);
   });
 }
 
@@ -367,6 +482,7 @@ void register_kernel(CLI::App& app) {
   RegisterCompile(*kernel);
   RegisterCache(*kernel);
   RegisterBench(*kernel);
+  RegisterScore(*kernel);
   RegisterDevice(*kernel);
   RegisterChild(*kernel);
   register_kernel_gen(*kernel);

@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "kernel/bench/fast_p.hpp"
 #include "kernel/gen/bench_evaluator.hpp"
 #include "kernel/gen/gen_loop.hpp"
 #include "kernel/gen/sources.hpp"
@@ -45,6 +46,7 @@ struct GenFlags {
   double temperature = -1;
   bool compile_only = false;
   double max_time_s = 0;
+  std::string fast_p;  // thresholds; "" = KernelBench's
 };
 
 // The skill folder: as given, else under $DSX_SKILLS_DIR or next to the executable (installed
@@ -82,6 +84,8 @@ void PrintHuman(const json& board) {
                 e.value("id", std::string()).c_str(), e.value("outcome", std::string()).c_str(), e.value("score", 0.0),
                 e.value("summary", std::string()).c_str());
   }
+  std::string fp = gen::FastPLine(board);
+  if (!fp.empty()) std::printf("%s\n", fp.c_str());
   std::printf("run folder: %s\n", board.value("run_dir", std::string()).c_str());
   if (board["best"].is_string())
     std::printf("best: %s (%s/best.cu)\n", board["best"].get<std::string>().c_str(),
@@ -90,6 +94,12 @@ void PrintHuman(const json& board) {
 
 void Run(const GenFlags& f) {
   if (f.rounds < 1 || f.candidates < 1) return cli::Finish(Status::Usage("--rounds and --candidates must be >= 1"));
+  std::vector<double> fast_p = kernel::bench::DefaultFastPThresholds();
+  if (!f.fast_p.empty()) {
+    auto ps = kernel::bench::ParseFastPThresholds(f.fast_p);
+    if (!ps.ok()) return cli::Finish(ps.status());
+    fast_p = *ps;
+  }
   auto task_dir = kernel::ResolveTaskDir(f.task);
   if (!task_dir.ok()) return cli::Finish(task_dir.status());
   auto task = gen::LoadTaskInfo(task_dir->string(), {});
@@ -184,6 +194,7 @@ void Run(const GenFlags& f) {
                          {"base_url", client ? client->config().base_url : std::string()}}};
   gen::GenLoop loop(info, run_dir, sink);
   loop.set_time_budget(f.max_time_s);
+  loop.set_fast_p(fast_p);
   loop.set_planned(f.provider == "template" ? static_cast<int>(variants_planned) : f.rounds * f.candidates);
   auto result = loop.Run(*source, evaluator, f.provider == "template" ? 1 : f.rounds);
   if (!result.ok()) return cli::Finish(result.status());
@@ -228,6 +239,8 @@ void register_kernel_gen(CLI::App& kernel) {
   cmd->add_option("--max-tokens", f->max_tokens, "most tokens per model reply")->capture_default_str();
   cmd->add_option("--temperature", f->temperature,
                   "sampling temperature (default: server's; 0.8 when --candidates > 1)");
+  cmd->add_option("--fast-p", f->fast_p,
+                  "thresholds of the run's fast_p in the leaderboard, comma separated (default 0,0.5,0.8,1,1.5,2)");
   cmd->add_flag("--json", f->json, "print the leaderboard as JSON");
   cmd->callback([f] { Run(*f); });
 }

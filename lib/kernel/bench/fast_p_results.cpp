@@ -17,8 +17,9 @@ namespace {
 // points at its own mistake.
 struct Doc {
   std::string source;
+  std::string prefix;  // "line 3: " for JSON lines
   Status Bad(const std::string& path, const std::string& what) const {
-    return Status::Usage("'" + source + "': " + (path.empty() ? "" : path + ": ") + what);
+    return Status::Usage("'" + source + "': " + prefix + (path.empty() ? "" : path + ": ") + what);
   }
   Status Want(const std::string& path, const char* type, const json* got) const {
     return Bad(path, std::string("want ") + type + ", got " + (got ? got->type_name() : "nothing (missing)"));
@@ -266,8 +267,8 @@ Result<BaselineTable> LoadBaselineJson(const stdfs::path& path) {
   }
   if (rows.empty()) return Status::Usage("'" + path.string() + "': no baseline rows (empty file)");
   for (auto& [line, row] : rows) {
-    Doc d{path.string()};
-    const std::string where = "line " + std::to_string(line);
+    const Doc d{path.string(), "line " + std::to_string(line) + ": "};
+    const std::string where;
     if (!row.is_object()) return d.Want(where, "an object", &row);
     auto task = NeedString(d, row, where, "task");
     if (!task.ok()) return task.status();
@@ -287,10 +288,10 @@ Result<BaselineTable> LoadBaselineJson(const stdfs::path& path) {
     } else {
       const json* med = Field(row, "median_ms");
       if (!med) return d.Bad(where, "no \"median_ms\" (a --dry-run listing is not a baseline)");
-      if (!med->is_number()) return d.Want(where + ".median_ms", "a number", med);
+      if (!med->is_number()) return d.Want("median_ms", "a number", med);
       b.median_ms = med->get<double>();
       if (!(b.median_ms > 0) || !std::isfinite(b.median_ms))
-        return d.Bad(where + ".median_ms", "want a time > 0 ms, got " + med->dump());
+        return d.Bad("median_ms", "want a time > 0 ms, got " + med->dump());
     }
     auto key = std::make_tuple(*task, *dtype, *preset);
     if (auto it = table.rows.find(key); it != table.rows.end())
@@ -333,6 +334,37 @@ Status CheckUniqueTasks(const std::vector<TaskOutcome>& tasks) {
                            "'): fast_p scores one result per task");
   }
   return {};
+}
+
+Result<FastPReport> ScoreBenchDocs(const std::vector<json>& docs, const std::vector<double>& ps,
+                                   const BaselineTable* baseline) {
+  std::vector<TaskOutcome> tasks;
+  for (const auto& doc : docs) {
+    auto o = OutcomeFromBenchDoc(doc, "bench");
+    if (!o.ok()) return o.status();
+    tasks.push_back(std::move(*o));
+  }
+  DSX_RETURN_IF_ERROR(CheckUniqueTasks(tasks));
+  if (baseline) ApplyBaseline(tasks, *baseline);
+  return ComputeFastP(tasks, ps);
+}
+
+Result<FastPReport> ScoreFiles(const std::vector<stdfs::path>& paths, const std::vector<double>& ps,
+                               const std::string& baseline_json) {
+  if (paths.empty()) return Status::Usage("no results to score: give bench --json files or gen run folders");
+  std::vector<TaskOutcome> tasks;
+  for (const auto& p : paths) {
+    auto v = LoadResults(p);
+    if (!v.ok()) return v.status();
+    tasks.insert(tasks.end(), std::make_move_iterator(v->begin()), std::make_move_iterator(v->end()));
+  }
+  DSX_RETURN_IF_ERROR(CheckUniqueTasks(tasks));
+  if (!baseline_json.empty()) {
+    auto table = LoadBaselineJson(baseline_json);
+    if (!table.ok()) return table.status().Wrap("--baseline-json");
+    ApplyBaseline(tasks, *table);
+  }
+  return ComputeFastP(tasks, ps);
 }
 
 }  // namespace dsx::kernel::bench

@@ -59,4 +59,15 @@ void ApplyBaseline(std::vector<TaskOutcome>& tasks, const BaselineTable& table);
 // Refuses a task named twice (one result per task: fast_p's denominator is the task set).
 Status CheckUniqueTasks(const std::vector<TaskOutcome>& tasks);
 
+// fast_p of documents `dsx kernel bench` just produced (one per task), against each task's
+// reference kernel or, when `baseline` is given, PyTorch eager. Usage error for a malformed
+// document or a task benched twice.
+Result<FastPReport> ScoreBenchDocs(const std::vector<nlohmann::json>& docs, const std::vector<double>& ps,
+                                   const BaselineTable* baseline);
+
+// `dsx kernel score`: fast_p over saved results (LoadResults of each path), one result per task.
+// `baseline_json` "" = the reference kernels. NotFound / Usage errors as LoadResults.
+Result<FastPReport> ScoreFiles(const std::vector<std::filesystem::path>& paths, const std::vector<double>& ps,
+                               const std::string& baseline_json);
+
 }  // namespace dsx::kernel::bench

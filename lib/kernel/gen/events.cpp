@@ -1,5 +1,6 @@
 #include "kernel/gen/events.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -68,6 +69,18 @@ std::vector<nlohmann::json> ProgressDrafts(const nlohmann::json& e) {
     }
   } else if (type == "gen.end") {
     out.push_back(ProgressDraft(e, e.value("candidates", std::int64_t{0})));
+    // The run's fast_p curve: metric "fast_p", x = the threshold p, y = the fraction.
+    if (e.contains("fast_p") && e["fast_p"].is_object() && e["fast_p"].contains("thresholds") &&
+        e["fast_p"]["thresholds"].is_array()) {
+      std::vector<std::pair<double, double>> pts;
+      for (const auto& t : e["fast_p"]["thresholds"])
+        if (t.is_object() && t.contains("p") && t["p"].is_number() && t.contains("fraction") &&
+            t["fraction"].is_number())
+          pts.push_back({t["p"].get<double>(), t["fraction"].get<double>()});
+      std::sort(pts.begin(), pts.end());
+      for (const auto& [p, f] : pts)
+        out.push_back({{"type", "metric"}, {"data", {{"name", "fast_p"}, {"step", p}, {"value", f}}}});
+    }
   }
   return out;
 }

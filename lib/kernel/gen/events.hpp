@@ -116,7 +116,9 @@ class SessionSink : public EventSink {
 // gen.* event stands for: gen.start and gen.result give a progress draft (done: candidates tried,
 // total: planned when known, unit "candidates", key "kernel-gen"); gen.result with a passing best
 // so far also a metric draft {"name":"best_speedup","step":tried,"value":best score}; gen.end a
-// last progress draft. Other events give none. Exposed for tests.
+// last progress draft and, when the run verified and timed something (gen.end carries "fast_p"),
+// one metric draft per threshold {"name":"fast_p","step":p,"value":fraction} (the fast_p curve,
+// p ascending). Other events give none. Exposed for tests.
 std::vector<nlohmann::json> ProgressDrafts(const nlohmann::json& gen_event);
 // The leaderboard as a table draft (rank, id, outcome, score, summary; the first 1000 entries;
 // summaries cut at 200 bytes), key "kernel-gen-leaderboard".

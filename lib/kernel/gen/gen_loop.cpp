@@ -11,6 +11,7 @@
 #include <random>
 
 #include "core/fs.hpp"
+#include "kernel/gen/run_score.hpp"
 
 namespace dsx::kernel::gen {
 namespace stdfs = std::filesystem;
@@ -35,6 +36,26 @@ json RowsJson(const std::vector<TimingRow>& rows) {
 }
 
 }  // namespace
+
+std::string FastPLine(const json& board) {
+  const json* fp = board.contains("fast_p") && board["fast_p"].is_object() ? &board["fast_p"] : nullptr;
+  if (!fp || !fp->contains("thresholds") || !(*fp)["thresholds"].is_array()) return "";
+  std::string line = "fast_p (this task, baseline " + fp->value("baseline", std::string("reference")) + " kernel):";
+  for (const auto& t : (*fp)["thresholds"]) {
+    char b[64];
+    std::snprintf(b, sizeof b, " fast_%g %g", t.value("p", 0.0), t.value("fraction", 0.0));
+    line += b;
+  }
+  const json& tasks = fp->value("tasks", json::array());
+  if (!tasks.empty() && tasks[0].value("note", std::string()).size())
+    line += " (" + tasks[0]["note"].get<std::string>().substr(0, 160) + ")";
+  else if (!tasks.empty() && tasks[0].contains("speedup") && tasks[0]["speedup"].is_number()) {
+    char b[64];
+    std::snprintf(b, sizeof b, " (speedup %.3fx)", tasks[0]["speedup"].get<double>());
+    line += b;
+  }
+  return line;
+}
 
 std::string UtcNow() {
   std::time_t t = std::time(nullptr);
@@ -79,7 +100,7 @@ std::vector<size_t> RankAttempts(const std::vector<Attempt>& attempts) {
   return idx;
 }
 
-json LeaderboardJson(const GenInfo& info, const GenResult& r) {
+json LeaderboardJson(const GenInfo& info, const GenResult& r, const std::vector<double>& fast_p) {
   json entries = json::array();
   int rank = 0;
   int passed = 0;
@@ -109,6 +130,7 @@ json LeaderboardJson(const GenInfo& info, const GenResult& r) {
                 {"stopped", !r.stopped.ok()         ? json(r.stopped.message())
                             : r.budget_note.empty() ? json(nullptr)
                                                     : json(r.budget_note)},
+                {"fast_p", RunFastPJson(info.task, r, fast_p)},
                 {"entries", entries}};
   return board;
 }
@@ -120,6 +142,8 @@ std::string LeaderboardMarkdown(const json& board) {
         std::to_string(board.value("candidates", 0)) + " candidates passed.\n\n";
   if (board.contains("stopped") && board["stopped"].is_string())
     md += "Stopped early: " + board["stopped"].get<std::string>() + "\n\n";
+  std::string fp = FastPLine(board);
+  if (!fp.empty()) md += fp + "\n\n";
   md += "| rank | id | outcome | score | summary |\n|---|---|---|---|---|\n";
   for (const auto& e : board["entries"]) {
     char score[32];
@@ -135,7 +159,7 @@ std::string LeaderboardMarkdown(const json& board) {
 }
 
 Status GenLoop::WriteLeaderboard(GenResult& r) {
-  r.leaderboard = LeaderboardJson(info_, r);
+  r.leaderboard = LeaderboardJson(info_, r, fast_p_);
   DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "leaderboard.json", Dump(r.leaderboard), false));
   DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "leaderboard.md", LeaderboardMarkdown(r.leaderboard), false));
   if (r.best >= 0) DSX_RETURN_IF_ERROR(fs::AtomicWriteFile(run_dir_ / "best.cu", r.attempts[r.best].source, false));
@@ -226,14 +250,18 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
     if (source.Exhausted(round)) break;
   }
   DSX_RETURN_IF_ERROR(WriteLeaderboard(r));
-  sink_.Emit({{"type", "gen.end"},
+  json end = {{"type", "gen.end"},
               {"task", info_.task},
               {"planned", planned_},
               {"candidates", r.attempts.size()},
               {"passed", r.leaderboard.value("passed", 0)},
               {"best", r.best >= 0 ? json(r.attempts[r.best].id) : json(nullptr)},
               {"best_score", r.best >= 0 ? r.attempts[r.best].eval.score : 0.0},
-              {"stopped", r.leaderboard["stopped"]}});
+              {"stopped", r.leaderboard["stopped"]}};
+  // Only a run that verified and timed something has a fast_p worth plotting: a --compile-only
+  // run's "0" would read as "every kernel was slow".
+  if (RunWasTimed(r)) end["fast_p"] = r.leaderboard["fast_p"];
+  sink_.Emit(end);
   sink_.Finished(r.leaderboard);
   sink_.Flush();
   return r;

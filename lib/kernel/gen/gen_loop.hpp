@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernel/bench/fast_p.hpp"
 #include "kernel/gen/evaluation.hpp"
 #include "kernel/gen/events.hpp"
 #include "kernel/gen/prompt.hpp"
@@ -77,8 +78,11 @@ class GenLoop {
   // How many candidates the search means to try (the template grid's size, or rounds x
   // candidates): progress totals on the session (0: unknown).
   void set_planned(int candidates) { planned_ = candidates; }
+  // Thresholds of the run's fast_p (leaderboard "fast_p", gen.end): KernelBench's by default.
+  void set_fast_p(std::vector<double> ps) { fast_p_ = std::move(ps); }
 
  private:
+  std::vector<double> fast_p_ = bench::DefaultFastPThresholds();
   double budget_s_ = 0;
   int planned_ = 0;
   Status WriteLeaderboard(GenResult& r);
@@ -88,9 +92,14 @@ class GenLoop {
   std::string started_;
 };
 
-// Leaderboard document and its Markdown rendering (exposed for tests and the CLI).
-nlohmann::json LeaderboardJson(const GenInfo& info, const GenResult& r);
+// Leaderboard document and its Markdown rendering (exposed for tests and the CLI). The document's
+// "fast_p" is the run's (one task: its best candidate vs the reference kernel; run_score.hpp).
+nlohmann::json LeaderboardJson(const GenInfo& info, const GenResult& r,
+                               const std::vector<double>& fast_p = bench::DefaultFastPThresholds());
 std::string LeaderboardMarkdown(const nlohmann::json& board);
+// "fast_p (this task, baseline reference kernel): fast_0 1 fast_1 1 fast_2 0 (speedup 1.9x)", or
+// "" when the board has no fast_p. For leaderboard.md and the terminal.
+std::string FastPLine(const nlohmann::json& board);
 // Indices of `attempts` best first: passed by score (desc), then the rest in order.
 std::vector<size_t> RankAttempts(const std::vector<Attempt>& attempts);
 
