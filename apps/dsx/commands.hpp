@@ -30,6 +30,7 @@ void register_session_clients(CLI::App& session);  // session_clients.cpp
 void register_session_live(CLI::App& session);     // session_live.cpp (run, cancel, steer, who, token)
 void register_session_fsck(CLI::App& session);     // session_fsck.cpp (fsck, repair)
 void register_kernel_gen(CLI::App& kernel);        // kernel_gen.cpp
+void register_kernel_export(CLI::App& kernel);     // kernel_export.cpp
 void register_audit_probe(CLI::App& audit);        // audit_probe.cpp (--url probe, mock-llm)
 
 }  // namespace dsx::cmd
