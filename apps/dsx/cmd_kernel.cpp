@@ -243,18 +243,19 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& in) {
 struct FastPFlags {
   std::string thresholds;
   std::string baseline_json;
+  CLI::Option* given = nullptr;  // --fast-p, to tell "--fast-p ''" (refused) from absent (default)
 };
 
 void AddFastPFlags(CLI::App* cmd, FastPFlags& f) {
-  cmd->add_option("--fast-p", f.thresholds,
-                  "fast_p thresholds p, comma separated (default 0,0.5,0.8,1,1.5,2, KernelBench's)");
+  f.given = cmd->add_option("--fast-p", f.thresholds,
+                            "fast_p thresholds p, comma separated (default 0,0.5,0.8,1,1.5,2, KernelBench's)");
   cmd->add_option("--baseline-json", f.baseline_json,
                   "baseline for fast_p: PyTorch eager times from bench/kernels/torch_eager.py (JSON lines); "
                   "default: each task's reference kernel");
 }
 
 Result<std::vector<double>> Thresholds(const FastPFlags& f) {
-  if (f.thresholds.empty()) return dsx::kernel::bench::DefaultFastPThresholds();
+  if (f.given->count() == 0) return dsx::kernel::bench::DefaultFastPThresholds();
   return dsx::kernel::bench::ParseFastPThresholds(f.thresholds);
 }
 
@@ -371,7 +372,7 @@ void RegisterBench(CLI::App& kernel) {
                         {"tasks", docs},
                         {"fast_p", fp}});
       }
-    } else if (several || !o->fast_p.thresholds.empty() || baseline) {
+    } else if (several || o->fast_p.given->count() > 0 || baseline) {
       std::fputs(("\n" + kb::FormatFastP(*score)).c_str(), stdout);
     }
     std::fflush(stdout);
@@ -486,7 +487,6 @@ void register_kernel(CLI::App& app) {
   RegisterDevice(*kernel);
   RegisterChild(*kernel);
   register_kernel_gen(*kernel);
-  register_kernel_export(*kernel);
 }
 
 }  // namespace dsx::cmd

@@ -46,7 +46,8 @@ struct GenFlags {
   double temperature = -1;
   bool compile_only = false;
   double max_time_s = 0;
-  std::string fast_p;  // thresholds; "" = KernelBench's
+  std::string fast_p;  // thresholds (when --fast-p is given; else KernelBench's)
+  bool fast_p_given = false;
 };
 
 // The skill folder: as given, else under $DSX_SKILLS_DIR or next to the executable (installed
@@ -95,7 +96,7 @@ void PrintHuman(const json& board) {
 void Run(const GenFlags& f) {
   if (f.rounds < 1 || f.candidates < 1) return cli::Finish(Status::Usage("--rounds and --candidates must be >= 1"));
   std::vector<double> fast_p = kernel::bench::DefaultFastPThresholds();
-  if (!f.fast_p.empty()) {
+  if (f.fast_p_given) {
     auto ps = kernel::bench::ParseFastPThresholds(f.fast_p);
     if (!ps.ok()) return cli::Finish(ps.status());
     fast_p = *ps;
@@ -239,10 +240,14 @@ void register_kernel_gen(CLI::App& kernel) {
   cmd->add_option("--max-tokens", f->max_tokens, "most tokens per model reply")->capture_default_str();
   cmd->add_option("--temperature", f->temperature,
                   "sampling temperature (default: server's; 0.8 when --candidates > 1)");
-  cmd->add_option("--fast-p", f->fast_p,
-                  "thresholds of the run's fast_p in the leaderboard, comma separated (default 0,0.5,0.8,1,1.5,2)");
+  auto* fast_p = cmd->add_option("--fast-p", f->fast_p,
+                                 "thresholds of the run's fast_p in the leaderboard, comma separated (default "
+                                 "0,0.5,0.8,1,1.5,2)");
   cmd->add_flag("--json", f->json, "print the leaderboard as JSON");
-  cmd->callback([f] { Run(*f); });
+  cmd->callback([f, fast_p] {
+    f->fast_p_given = fast_p->count() > 0;
+    Run(*f);
+  });
 }
 
 }  // namespace dsx::cmd
