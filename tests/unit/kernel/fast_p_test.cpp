@@ -56,8 +56,18 @@ const FastPPoint& At(const FastPReport& r, double p) {
 
 stdfs::path Fixtures() { return stdfs::path(DSX_SOURCE_DIR) / "tests/cli/fixtures/fast_p"; }
 
-stdfs::path TempFile(const std::string& name, const std::string& text) {
+// One folder per test process, removed when the process ends.
+struct TempRoot {
   stdfs::path dir = stdfs::temp_directory_path() / ("dsx-fast-p-test-" + std::to_string(::getpid()));
+  ~TempRoot() {
+    std::error_code ec;
+    stdfs::remove_all(dir, ec);
+  }
+};
+
+stdfs::path TempFile(const std::string& name, const std::string& text) {
+  static TempRoot root;
+  const stdfs::path& dir = root.dir;
   stdfs::create_directories(dir);
   std::ofstream(dir / name, std::ios::binary) << text;
   return dir / name;
