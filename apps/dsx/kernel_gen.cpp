@@ -12,6 +12,7 @@
 #include "kernel/bench/fast_p.hpp"
 #include "kernel/gen/bench_evaluator.hpp"
 #include "kernel/gen/gen_loop.hpp"
+#include "kernel/gen/run_score.hpp"
 #include "kernel/gen/sources.hpp"
 #include "kernel/gen/subprocess.hpp"
 #include "kernel/gen/task_info.hpp"
@@ -28,7 +29,7 @@ namespace gen = dsx::kernel::gen;
 using nlohmann::json;
 
 struct GenFlags {
-  std::string task;
+  std::vector<std::string> tasks;
   std::string skill = "skills/cuda-kernels";
   std::string provider = "openai";
   std::string model;
@@ -93,6 +94,19 @@ void PrintHuman(const json& board) {
                 board.value("run_dir", std::string()).c_str());
 }
 
+// One task of the search, resolved before anything is asked or written.
+struct TaskPlan {
+  stdfs::path dir;
+  gen::TaskInfo info;
+  std::vector<gen::Variant> variants;  // template provider
+  std::string params_file;             // template provider: the model column
+};
+
+struct TaskRun {
+  std::string task;
+  gen::GenResult result;
+};
+
 void Run(const GenFlags& f) {
   if (f.rounds < 1 || f.candidates < 1) return cli::Finish(Status::Usage("--rounds and --candidates must be >= 1"));
   std::vector<double> fast_p = kernel::bench::DefaultFastPThresholds();
@@ -101,14 +115,35 @@ void Run(const GenFlags& f) {
     if (!ps.ok()) return cli::Finish(ps.status());
     fast_p = *ps;
   }
-  auto task_dir = kernel::ResolveTaskDir(f.task);
-  if (!task_dir.ok()) return cli::Finish(task_dir.status());
-  auto task = gen::LoadTaskInfo(task_dir->string(), {});
-  if (!task.ok()) return cli::Finish(task.status());
+  if (f.tasks.empty()) return cli::Finish(Status::Usage("give one or more TASKs"));
+  const bool several = f.tasks.size() > 1;
   auto skill_dir = ResolveSkill(f.skill);
   if (!skill_dir.ok()) return cli::Finish(skill_dir.status());
   auto skill = llm::LoadSkill(*skill_dir);
   if (!skill.ok()) return cli::Finish(skill.status());
+  // Every task (and its template) is checked before the first one runs: a typo in the third name
+  // must not cost the first two searches.
+  std::vector<TaskPlan> plans;
+  for (const auto& name : f.tasks) {
+    TaskPlan plan;
+    auto task_dir = kernel::ResolveTaskDir(name);
+    if (!task_dir.ok()) return cli::Finish(task_dir.status());
+    auto task = gen::LoadTaskInfo(task_dir->string(), {});
+    if (!task.ok()) return cli::Finish(task.status());
+    for (const auto& p : plans)
+      if (p.info.name == task->name) return cli::Finish(Status::Usage("task '" + task->name + "' given twice"));
+    plan.dir = *task_dir;
+    plan.info = std::move(*task);
+    if (f.provider == "template") {
+      auto tmpl = gen::LoadTemplate(*skill_dir, plan.info.name);
+      if (!tmpl.ok()) return cli::Finish(tmpl.status());
+      auto v = gen::ExpandTemplate(*tmpl);
+      if (!v.ok()) return cli::Finish(v.status());
+      plan.variants = std::move(*v);
+      plan.params_file = tmpl->params_file.filename().string();
+    }
+    plans.push_back(std::move(plan));
+  }
   // No GPU, no search: said once, before a model is asked or a run folder is made (exit 5).
   if (!f.compile_only) {
     auto dev = kernel::cuda::ProbeDevice(0);
@@ -120,19 +155,7 @@ void Run(const GenFlags& f) {
 
   // Provider and model first: a missing key is reported before anything is written.
   std::unique_ptr<llm::ChatClient> client;
-  std::unique_ptr<gen::CandidateSource> source;
-  std::vector<gen::Variant> variants;
-  std::size_t variants_planned = 0;
-  std::string model = f.model;
-  if (f.provider == "template") {
-    auto tmpl = gen::LoadTemplate(*skill_dir, task->name);
-    if (!tmpl.ok()) return cli::Finish(tmpl.status());
-    auto v = gen::ExpandTemplate(*tmpl);
-    if (!v.ok()) return cli::Finish(v.status());
-    variants = std::move(*v);
-    variants_planned = variants.size();
-    model = tmpl->params_file.filename().string();
-  } else {
+  if (f.provider != "template") {
     auto provider = llm::ParseProvider(f.provider);
     if (!provider.ok())
       return cli::Finish(Status::Usage("unknown provider '" + f.provider + "': use openai, anthropic or template"));
@@ -141,7 +164,6 @@ void Run(const GenFlags& f) {
     auto c = llm::MakeClient(std::move(*config));
     if (!c.ok()) return cli::Finish(c.status());
     client = std::move(*c);
-    model = client->config().model;
   }
 
   std::unique_ptr<gen::SessionSink> session;
@@ -155,59 +177,103 @@ void Run(const GenFlags& f) {
   if (!cli::Quiet()) sink.Add(&progress);
   if (session) sink.Add(session.get());
 
-  // Made last, once everything that can fail early has been checked.
-  stdfs::path run_dir = f.out;
-  if (run_dir.empty()) {
-    auto made = gen::CreateRunDir(task->name);
-    if (!made.ok()) return cli::Finish(made.status());
-    run_dir = *made;
-  }
-  if (f.provider == "template") {
-    source = std::make_unique<gen::TemplateSource>(std::move(variants));
-  } else {
-    std::vector<std::pair<std::string, std::string>> refs;
-    for (const auto& rel : gen::SelectReferences(*skill, task->name)) {
-      auto text = llm::ReadSkillFile(*skill, rel);
-      if (!text.ok()) return cli::Finish(text.status().Wrap("cannot read skill file '" + rel + "'"));
-      refs.push_back({rel, *text});
+  std::vector<TaskRun> runs;
+  json boards = json::array();
+  for (auto& plan : plans) {
+    const gen::TaskInfo& task = plan.info;
+    // Made last, once everything that can fail early has been checked. Several tasks: one run
+    // folder each (under --out, named after the task).
+    stdfs::path run_dir = f.out.empty() ? stdfs::path() : several ? stdfs::path(f.out) / task.name : stdfs::path(f.out);
+    if (run_dir.empty()) {
+      auto made = gen::CreateRunDir(task.name);
+      if (!made.ok()) return cli::Finish(made.status());
+      run_dir = *made;
     }
-    gen::ModelSourceOptions mo{f.candidates, f.temperature, f.max_tokens, f.arch};
-    source = std::make_unique<gen::ModelSource>(*client, *skill, *task, std::move(refs), mo, run_dir, sink);
+    std::unique_ptr<gen::CandidateSource> source;
+    std::string model = client ? client->config().model : plan.params_file;
+    const std::size_t variants_planned = plan.variants.size();
+    if (f.provider == "template") {
+      source = std::make_unique<gen::TemplateSource>(std::move(plan.variants));
+    } else {
+      std::vector<std::pair<std::string, std::string>> refs;
+      for (const auto& rel : gen::SelectReferences(*skill, task.name)) {
+        auto text = llm::ReadSkillFile(*skill, rel);
+        if (!text.ok()) return cli::Finish(text.status().Wrap("cannot read skill file '" + rel + "'"));
+        refs.push_back({rel, *text});
+      }
+      gen::ModelSourceOptions mo{f.candidates, f.temperature, f.max_tokens, f.arch};
+      source = std::make_unique<gen::ModelSource>(*client, *skill, task, std::move(refs), mo, run_dir, sink);
+    }
+
+    gen::BenchOptions bo;
+    bo.task = plan.dir.string();
+    bo.extra_args = f.bench_args;
+    bo.timeout_s = f.timeout_s;
+    bo.arch = f.arch;
+    bo.compile_only = f.compile_only;
+    gen::BenchEvaluator evaluator(bo);
+
+    gen::GenInfo info{task.name, skill->name, f.provider, model,
+                      json{{"rounds", f.rounds},
+                           {"candidates", f.candidates},
+                           {"bench_args", f.bench_args},
+                           {"timeout_s", f.timeout_s},
+                           {"arch", f.arch},
+                           {"session", f.session},
+                           {"compile_only", f.compile_only},
+                           {"max_time_s", f.max_time_s},
+                           {"tasks", f.tasks},
+                           {"base_url", client ? client->config().base_url : std::string()}}};
+    gen::GenLoop loop(info, run_dir, sink);
+    loop.set_time_budget(f.max_time_s);
+    loop.set_fast_p(fast_p);
+    // Several tasks: the session's fast_p curve is the whole set's (gen.summary below), not each run's.
+    loop.set_fast_p_metric(!several);
+    loop.set_planned(f.provider == "template" ? static_cast<int>(variants_planned) : f.rounds * f.candidates);
+    auto result = loop.Run(*source, evaluator, f.provider == "template" ? 1 : f.rounds);
+    if (!result.ok()) return cli::Finish(result.status());
+    if (f.json) {
+      if (several) boards.push_back(result->leaderboard);
+      else cli::PrintJson(result->leaderboard);
+    } else {
+      if (several) std::printf("%s== %s\n", runs.empty() ? "" : "\n", task.name.c_str());
+      PrintHuman(result->leaderboard);
+    }
+    if (!result->budget_note.empty() && !cli::Quiet())
+      std::fprintf(stderr, "dsx: kernel gen: %s: stopped: %s\n", task.name.c_str(), result->budget_note.c_str());
+    // The harness or the provider is gone (no device, key refused): the next task would fail the same way.
+    if (!result->stopped.ok()) {
+      if (f.json && several) cli::PrintJson({{"runs", boards}});
+      return cli::Finish(result->stopped);
+    }
+    runs.push_back({task.name, std::move(*result)});
   }
 
-  gen::BenchOptions bo;
-  bo.task = task_dir->string();
-  bo.extra_args = f.bench_args;
-  bo.timeout_s = f.timeout_s;
-  bo.arch = f.arch;
-  bo.compile_only = f.compile_only;
-  gen::BenchEvaluator evaluator(bo);
-
-  gen::GenInfo info{task->name, skill->name, f.provider, model,
-                    json{{"rounds", f.rounds},
-                         {"candidates", f.candidates},
-                         {"bench_args", f.bench_args},
-                         {"timeout_s", f.timeout_s},
-                         {"arch", f.arch},
-                         {"session", f.session},
-                         {"compile_only", f.compile_only},
-                         {"max_time_s", f.max_time_s},
-                         {"base_url", client ? client->config().base_url : std::string()}}};
-  gen::GenLoop loop(info, run_dir, sink);
-  loop.set_time_budget(f.max_time_s);
-  loop.set_fast_p(fast_p);
-  loop.set_planned(f.provider == "template" ? static_cast<int>(variants_planned) : f.rounds * f.candidates);
-  auto result = loop.Run(*source, evaluator, f.provider == "template" ? 1 : f.rounds);
-  if (!result.ok()) return cli::Finish(result.status());
-  if (f.json) {
-    cli::PrintJson(result->leaderboard);
-  } else {
-    PrintHuman(result->leaderboard);
+  std::vector<std::string> none_passed;
+  for (const auto& r : runs)
+    if (r.result.best < 0) none_passed.push_back(r.task);
+  if (several) {
+    std::vector<kernel::bench::TaskOutcome> outcomes;
+    bool timed = false;
+    for (const auto& r : runs) {
+      outcomes.push_back(gen::RunOutcome(r.task, r.result));
+      timed = timed || gen::RunWasTimed(r.result);
+    }
+    auto report = kernel::bench::ComputeFastP(outcomes, fast_p);
+    json fp = kernel::bench::FastPToJson(report);
+    if (timed) {
+      sink.Emit({{"type", "gen.summary"}, {"tasks", f.tasks}, {"fast_p", fp}});
+      sink.Flush();
+    }
+    if (f.json) cli::PrintJson({{"runs", boards}, {"fast_p", fp}});
+    else std::printf("\n%s", kernel::bench::FormatFastP(report).c_str());
   }
-  if (!result->budget_note.empty() && !cli::Quiet())
-    std::fprintf(stderr, "dsx: kernel gen: stopped: %s\n", result->budget_note.c_str());
-  if (!result->stopped.ok()) return cli::Finish(result->stopped);
-  if (result->best < 0) return cli::Finish(Status::Failed("kernel gen: no candidate passed verification"));
+  if (!none_passed.empty()) {
+    std::string which;
+    for (const auto& t : none_passed) which += (which.empty() ? "" : ", ") + t;
+    return cli::Finish(Status::Failed(several ? "kernel gen: no candidate passed verification for " + which
+                                              : "kernel gen: no candidate passed verification"));
+  }
   cli::SetExit(0);
 }
 
@@ -217,7 +283,8 @@ void register_kernel_gen(CLI::App& kernel) {
   auto f = std::make_shared<GenFlags>();
   auto* cmd = kernel.add_subcommand(
       "gen", "generate kernels with a model or a Skill's template; compile, verify, time, iterate");
-  cmd->add_option("TASK", f->task, "task name or folder")->required();
+  cmd->add_option("TASK", f->tasks, "task names or folders (several: one run each, then fast_p over them)")
+      ->required();
   cmd->add_option("--skill", f->skill, "skill folder (SKILL.md, references/, templates/)")->capture_default_str();
   cmd->add_option("--provider", f->provider, "openai (also vLLM, llama.cpp), anthropic, or template (no network)")
       ->capture_default_str()

@@ -103,5 +103,29 @@ expect 2 "--fast-p" -- kernel bench softmax --fast-p 2,2
 expect 2 "--fast-p" -- kernel gen softmax --provider template --compile-only --fast-p x --out "$tmp/never"
 [ -e "$tmp/never" ] && { echo "FAIL: gen made a run folder before refusing --fast-p"; fail=1; }
 
+# gen over several tasks (compile-only: no GPU): one run folder per task under --out, then the
+# set's fast_p; the run folders score the same offline. Nothing was verified, so every fast_p is 0.
+skill=$2/skills/cuda-kernels
+"$dsx" kernel gen vector_add rmsnorm --skill "$skill" --provider template --compile-only --out "$tmp/gen" \
+  --json --quiet >"$tmp/gen.json" 2>"$tmp/gen.err" || { echo "FAIL: gen over two tasks"; cat "$tmp/gen.err"; fail=1; }
+"$dsx" kernel score "$tmp/gen/vector_add" "$tmp/gen/rmsnorm" --json >"$tmp/gen-score.json" ||
+  { echo "FAIL: score of the gen run folders"; fail=1; }
+python3 - "$tmp/gen.json" "$tmp/gen-score.json" <<'PY' || fail=1
+import json, sys
+j, score = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert [r["task"] for r in j["runs"]] == ["vector_add", "rmsnorm"], j["runs"]
+assert all(r["fast_p"]["n"] == 1 for r in j["runs"]), j["runs"]
+fp = j["fast_p"]
+assert fp["n"] == 2 and fp["correct"] == 0 and set(fp["fast_p"].values()) == {0.0}, fp
+assert all("compile-only" in t["note"] for t in fp["tasks"]), fp["tasks"]
+score.pop("inputs")
+assert score == fp, (score, fp)
+PY
+expect 2 "task 'vector_add' given twice" -- kernel gen vector_add vector_add --skill "$skill" --provider template \
+  --compile-only --out "$tmp/gen2"
+expect 3 "unknown task 'no_such_task'" -- kernel gen vector_add no_such_task --skill "$skill" --provider template \
+  --compile-only --out "$tmp/gen3"
+[ -e "$tmp/gen2" ] || [ -e "$tmp/gen3" ] && { echo "FAIL: gen made a run folder before refusing a task"; fail=1; }
+
 [ $fail -eq 0 ] && echo "kernel score: ok"
 exit $fail

@@ -67,9 +67,10 @@ std::vector<nlohmann::json> ProgressDrafts(const nlohmann::json& e) {
       out.push_back({{"type", "metric"},
                      {"data", {{"name", "best_speedup"}, {"step", tried}, {"value", e["best_score"]}}}});
     }
-  } else if (type == "gen.end") {
-    out.push_back(ProgressDraft(e, e.value("candidates", std::int64_t{0})));
-    // The run's fast_p curve: metric "fast_p", x = the threshold p, y = the fraction.
+  }
+  if (type == "gen.end") out.push_back(ProgressDraft(e, e.value("candidates", std::int64_t{0})));
+  if (type == "gen.end" || type == "gen.summary") {
+    // The fast_p curve of the run (gen.summary: of the task set): metric "fast_p", x = p, y = fraction.
     if (e.contains("fast_p") && e["fast_p"].is_object() && e["fast_p"].contains("thresholds") &&
         e["fast_p"]["thresholds"].is_array()) {
       std::vector<std::pair<double, double>> pts;

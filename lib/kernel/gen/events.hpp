@@ -2,7 +2,8 @@
 // that people and agents watch with `dsx session tail` or the web UI.
 //
 // Events are JSON objects with a "type" (schema in docs/cli/kernel-gen.md):
-//   gen.start, gen.prompt, gen.token (batched model text), gen.reply, gen.result, gen.error, gen.end
+//   gen.start, gen.prompt, gen.token (batched model text), gen.reply, gen.result, gen.error, gen.end,
+//   gen.summary (several tasks: their fast_p, after the last gen.end)
 #pragma once
 
 #include <chrono>
@@ -118,7 +119,8 @@ class SessionSink : public EventSink {
 // so far also a metric draft {"name":"best_speedup","step":tried,"value":best score}; gen.end a
 // last progress draft and, when the run verified and timed something (gen.end carries "fast_p"),
 // one metric draft per threshold {"name":"fast_p","step":p,"value":fraction} (the fast_p curve,
-// p ascending). Other events give none. Exposed for tests.
+// p ascending); gen.summary (gen over several tasks, once at the end) the same metric drafts for
+// the whole task set. Other events give none. Exposed for tests.
 std::vector<nlohmann::json> ProgressDrafts(const nlohmann::json& gen_event);
 // The leaderboard as a table draft (rank, id, outcome, score, summary; the first 1000 entries;
 // summaries cut at 200 bytes), key "kernel-gen-leaderboard".

@@ -260,7 +260,7 @@ Result<GenResult> GenLoop::Run(CandidateSource& source, Evaluator& evaluator, in
               {"stopped", r.leaderboard["stopped"]}};
   // Only a run that verified and timed something has a fast_p worth plotting: a --compile-only
   // run's "0" would read as "every kernel was slow".
-  if (RunWasTimed(r)) end["fast_p"] = r.leaderboard["fast_p"];
+  if (fast_p_metric_ && RunWasTimed(r)) end["fast_p"] = r.leaderboard["fast_p"];
   sink_.Emit(end);
   sink_.Finished(r.leaderboard);
   sink_.Flush();

@@ -80,9 +80,13 @@ class GenLoop {
   void set_planned(int candidates) { planned_ = candidates; }
   // Thresholds of the run's fast_p (leaderboard "fast_p", gen.end): KernelBench's by default.
   void set_fast_p(std::vector<double> ps) { fast_p_ = std::move(ps); }
+  // false: gen.end does not carry "fast_p" (so no session metric): gen over several tasks
+  // publishes the set's fast_p once, in its gen.summary event.
+  void set_fast_p_metric(bool on) { fast_p_metric_ = on; }
 
  private:
   std::vector<double> fast_p_ = bench::DefaultFastPThresholds();
+  bool fast_p_metric_ = true;
   double budget_s_ = 0;
   int planned_ = 0;
   Status WriteLeaderboard(GenResult& r);

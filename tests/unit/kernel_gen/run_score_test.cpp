@@ -82,12 +82,13 @@ struct Sink : EventSink {
   std::vector<json> events;
 };
 
-json RunLoop(const std::vector<std::string>& cands, Sink& sink, std::vector<double> ps = {}) {
+json RunLoop(const std::vector<std::string>& cands, Sink& sink, std::vector<double> ps = {}, bool metric = true) {
   TempDir t;
   Judge judge;
   List src(cands);
   GenLoop loop({"softmax", "cuda-kernels", "fake", "m", json::object()}, t.path, sink);
   if (!ps.empty()) loop.set_fast_p(ps);
+  loop.set_fast_p_metric(metric);
   auto r = loop.Run(src, judge, 1);
   REQUIRE(r.ok());
   auto md = dsx::fs::ReadFile(t.path / "leaderboard.md");
@@ -155,4 +156,21 @@ TEST_CASE("gen fast_p: a real bench document is read as dsx kernel score reads i
   CHECK(board["fast_p"]["tasks"][0]["speedup"].get<double>() ==
         doctest::Approx(std::sqrt(0.3191 / 0.1922 * 0.2807 / 0.1006)));
   CHECK(Fraction(board["fast_p"], "fast_2") == 1.0);
+}
+
+TEST_CASE("gen fast_p over several tasks: no per-run metric; gen.summary carries the set's curve") {
+  Sink sink;
+  json board = RunLoop({"SPEED=3"}, sink, {}, /*metric=*/false);
+  CHECK(board["fast_p"]["n"] == 1);                 // the leaderboard still shows the run's
+  CHECK(!sink.events.back().contains("fast_p"));    // but gen.end does not publish it
+  CHECK(ProgressDrafts(sink.events.back()).size() == 1);
+  json summary = {{"type", "gen.summary"},
+                  {"tasks", {"a", "b"}},
+                  {"fast_p", {{"thresholds", {{{"p", 1.5}, {"fraction", 0.5}}, {{"p", 0.0}, {"fraction", 1.0}}}}}}};
+  auto drafts = ProgressDrafts(summary);
+  REQUIRE(drafts.size() == 2);  // metric points only (no progress), p ascending
+  CHECK(drafts[0]["data"] == json{{"name", "fast_p"}, {"step", 0.0}, {"value", 1.0}});
+  CHECK(drafts[1]["data"] == json{{"name", "fast_p"}, {"step", 1.5}, {"value", 0.5}});
+  // Malformed thresholds give no metric rather than a refused event.
+  CHECK(ProgressDrafts({{"type", "gen.summary"}, {"fast_p", {{"thresholds", {{{"p", "x"}}}}}}}).empty());
 }
