@@ -23,7 +23,9 @@
 // dim other than 64 or 128, and on too little dynamic shared memory. T must be bf16.
 // Launch: grid = ceil_div(S, 128) * B * H, block = 256,
 //         shared = (128 + 4 * kBc) * (D + 8) * 2 bytes = (128 + 4 * (4096 / D)) * (D + 8) * 2.
+#ifndef DSX_HOST_EMULATION
 #include <cuda_bf16.h>
+#endif
 
 namespace {
 
@@ -31,6 +33,10 @@ constexpr int kBr = 128;     // query rows per block
 constexpr int kThreads = 256;
 constexpr int kPad = 8;      // bf16 elements of padding per shared row (16 bytes)
 
+// The PTX primitives. tests/unit/kernel/attention_emulation_test.cpp compiles this file for the
+// CPU (DSX_HOST_EMULATION) with its own versions of exactly these, written from the PTX ISA's
+// fragment layouts, and runs the kernel's index math against the float64 reference.
+#ifndef DSX_HOST_EMULATION
 __device__ __forceinline__ unsigned SmemAddr(const void* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
@@ -66,6 +72,12 @@ __device__ __forceinline__ unsigned Bf16x2Bits(float lo, float hi) {
   asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
 }
+__device__ __forceinline__ unsigned DynamicSmemBytes() {
+  unsigned r;
+  asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(r));
+  return r;
+}
+#endif  // DSX_HOST_EMULATION
 
 template <int D, int kBc>
 __device__ __forceinline__ void AttentionTile(const unsigned short* __restrict__ Q, const unsigned short* __restrict__ K,
@@ -283,8 +295,7 @@ __global__ void __launch_bounds__(kThreads, 2) attention(const T* __restrict__ Q
   const auto* v = reinterpret_cast<const unsigned short*>(V);
   auto* o = reinterpret_cast<unsigned short*>(O);
   auto* smem = reinterpret_cast<unsigned short*>(attention_smem);
-  unsigned dyn_smem;
-  asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn_smem));
+  const unsigned dyn_smem = DynamicSmemBytes();
   if (head_dim == 128) {
     if (dyn_smem < SmemBytes<128, 32>()) __trap();
     AttentionTile<128, 32>(q, k, v, o, batch_heads, seq_len, causal != 0, scale, smem);
