@@ -324,10 +324,32 @@ void RegisterBench(CLI::App& kernel) {
       if (!t.ok()) return cli::Finish(t.status().Wrap("--baseline-json"));
       baseline = std::move(*t);
     }
+    // --sizes/--dtype must fit each task. Named tasks: refused now, not after the others ran.
+    // --all: the tasks without them are left out (said on stderr), e.g. f32-only tasks for bf16.
+    std::vector<std::string> kept;
     for (const auto& t : tasks) {
       auto dir = k::ResolveTaskDir(t);
       if (!dir.ok()) return cli::Finish(dir.status());
+      auto spec = k::LoadTask(*dir);
+      if (!spec.ok()) return cli::Finish(spec.status());
+      std::string missing;
+      for (const auto& p : b.sizes)
+        if (!spec->sizes.count(p)) missing = "size preset '" + p + "'";
+      for (const auto& d : b.dtypes) {
+        auto dt = k::ParseDType(d);
+        if (!dt || std::find(spec->dtypes.begin(), spec->dtypes.end(), *dt) == spec->dtypes.end())
+          missing = "dtype '" + d + "'";
+      }
+      if (missing.empty()) {
+        kept.push_back(t);
+      } else if (!o->all) {
+        return cli::Finish(Status::Usage("task '" + spec->name + "' has no " + missing));
+      } else if (!cli::Quiet()) {
+        std::fprintf(stderr, "dsx: bench --all: leaving out '%s' (no %s)\n", spec->name.c_str(), missing.c_str());
+      }
     }
+    if (kept.empty()) return cli::Finish(Status::Usage("no task has the given --sizes and --dtype"));
+    tasks = kept;
     const bool tty = cli::StderrIsTty() && !o->json && !cli::Quiet();
     auto progress = [tty](const std::string& line) {
       if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
