@@ -326,7 +326,7 @@ void RegisterBench(CLI::App& kernel) {
     }
     // --sizes/--dtype must fit each task. Named tasks: refused now, not after the others ran.
     // --all: the tasks without them are left out (said on stderr), e.g. f32-only tasks for bf16.
-    std::vector<std::string> kept;
+    std::vector<std::string> kept, kept_names;
     for (const auto& t : tasks) {
       auto dir = k::ResolveTaskDir(t);
       if (!dir.ok()) return cli::Finish(dir.status());
@@ -340,8 +340,11 @@ void RegisterBench(CLI::App& kernel) {
         if (!dt || std::find(spec->dtypes.begin(), spec->dtypes.end(), *dt) == spec->dtypes.end())
           missing = "dtype '" + d + "'";
       }
+      for (const auto& k : kept_names)
+        if (k == spec->name) return cli::Finish(Status::Usage("task '" + spec->name + "' given twice"));
       if (missing.empty()) {
         kept.push_back(t);
+        kept_names.push_back(spec->name);
       } else if (!o->all) {
         return cli::Finish(Status::Usage("task '" + spec->name + "' has no " + missing));
       } else if (!cli::Quiet()) {
@@ -377,9 +380,13 @@ void RegisterBench(CLI::App& kernel) {
       }
       docs.push_back(std::move(rep->doc));
     }
+    // A document the scorer cannot read is a harness bug; the measurements are still printed.
     auto score = kb::ScoreBenchDocs(docs, *ps, baseline ? &*baseline : nullptr);
-    if (!score.ok()) return cli::Finish(score.status());
-    json fp = kb::FastPToJson(*score);
+    json fp = score.ok() ? kb::FastPToJson(*score) : json{{"error", score.status().message()}};
+    if (!score.ok()) {
+      failures.push_back("dsx: bench: cannot compute fast_p: " + score.status().message());
+      exit_code = std::max(exit_code, 1);
+    }
     if (baseline) fp["baseline_file"] = o->fast_p.baseline_json;
     if (o->json) {
       if (!several) {
@@ -394,7 +401,7 @@ void RegisterBench(CLI::App& kernel) {
                         {"tasks", docs},
                         {"fast_p", fp}});
       }
-    } else if (several || o->fast_p.given->count() > 0 || baseline) {
+    } else if (score.ok() && (several || o->fast_p.given->count() > 0 || baseline)) {
       std::fputs(("\n" + kb::FormatFastP(*score)).c_str(), stdout);
     }
     std::fflush(stdout);

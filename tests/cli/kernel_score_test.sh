@@ -100,6 +100,7 @@ expect 2 "--impl names one task's kernel" -- kernel bench softmax rmsnorm --impl
 expect 3 "unknown task 'no_such_task'" -- kernel bench softmax no_such_task
 expect 2 "--baseline-json: " -- kernel bench softmax rmsnorm --baseline-json "$tmp/dry.jsonl"
 expect 2 "--fast-p" -- kernel bench softmax --fast-p 2,2
+expect 2 "task 'softmax' given twice" -- kernel bench softmax "$2/kernels/softmax"
 expect 2 "task 'transpose' has no dtype 'bf16'" -- kernel bench softmax transpose --dtype bf16
 expect 2 "no task has the given --sizes and --dtype" "leaving out 'softmax' (no dtype 'f64')" -- kernel bench --all --dtype f64
 expect 2 "--fast-p" -- kernel gen softmax --provider template --compile-only --fast-p x --out "$tmp/never"
