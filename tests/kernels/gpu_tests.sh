@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/kernels/gpu_tests.sh DSX [OUTDIR]: every check that needs a GPU (CTest label gpu; also
 # step 4 of scripts/gpu-check). Exit 77 (CTest SKIP) when there is no CUDA driver or device.
-#   1 every task's optimized kernel verifies at the small preset (honest kernels pass)
+#   1 every task's optimized kernel verifies at its small presets (small, and small_* where a task has
+#     them, e.g. attention's small_causal and small_large_logits): honest kernels pass
 #   2 the cheat suite: each cheat rejected with the expected reason, guards on and static scan off
 #   3 faults: a compile error, an illegal address and a hang are reported, not fatal
 set -u
@@ -28,22 +29,26 @@ d=json.load(open(sys.argv[1]))
 print(d.get("status",""), "|", " ; ".join(d.get("reasons",[])))' "$1" 2>/dev/null || head -c 400 "$1"
 }
 
-# 1 honest kernels: every task, small preset, all dtypes
+# 1 honest kernels: every task, its small presets, all dtypes
 for d in "$KERNELS"/*/; do
   t=$(basename "$d")
   [ -e "$d/task.toml" ] || continue
-  timeout 120 "$DSX" kernel bench "$t" --sizes small --json --timeout 0.3 --no-reference-timing > "$OUT/honest-$t.json" 2> "$OUT/honest-$t.err"
+  smalls=$(sed -n 's/^\[sizes\.\(small[A-Za-z0-9_]*\)\].*/\1/p' "$d/task.toml" | paste -sd, -)
+  timeout 120 "$DSX" kernel bench "$t" --sizes "${smalls:-small}" --json --timeout 0.3 --no-reference-timing > "$OUT/honest-$t.json" 2> "$OUT/honest-$t.err"
   rc=$?
   if [ $rc -eq 0 ]; then ok "honest $t"; else bad "honest $t (exit $rc): $(reason_of "$OUT/honest-$t.json") $(tail -1 "$OUT/honest-$t.err")"; fi
 done
 
-# 2 cheats (and the honest control among them)
+# 2 cheats (and the honest controls among them); header fields task, dtype, sizes pick the run
+# (default vector_add, f32, small)
 run_cheat() {  # run_cheat FILE EXPECT MODE(static|dynamic)
   local f=$1 expect=$2 mode=$3 name; name=$(basename "$f" .cu)
   local extra=(); [ "$mode" = dynamic ] && extra=(--scan-warn-only)
   local task; task=$(field task "$f"); task=${task:-vector_add}
+  local dtype; dtype=$(field dtype "$f"); dtype=${dtype:-f32}
+  local sizes; sizes=$(field sizes "$f"); sizes=${sizes:-small}
   local js="$OUT/cheat-$name-$mode.json"
-  timeout 120 "$DSX" kernel bench "$task" --impl "$f" --dtype f32 --sizes small --json --timeout 0.3 --child-timeout 60 "${extra[@]}" > "$js" 2> "${js%.json}.err"
+  timeout 120 "$DSX" kernel bench "$task" --impl "$f" --dtype "$dtype" --sizes "$sizes" --json --timeout 0.3 --child-timeout 60 "${extra[@]}" > "$js" 2> "${js%.json}.err"
   local rc=$? why; why=$(reason_of "$js")
   if [ "$expect" = ok ]; then
     if [ $rc -eq 0 ]; then ok "cheat $name ($mode): honest control passes"; else bad "cheat $name ($mode): honest control failed: $why"; fi

@@ -11,7 +11,8 @@ fail=0; pass=0
 field() { sed -n "s|^// $1: *||p" "$2" | head -1; }
 for f in "$HERE"/cheats/*.cu; do
   name=$(basename "$f" .cu); expect=$(field expect "$f")
-  out=$("$DSX" kernel bench vector_add --impl "$f" --sizes small --json 2>/dev/null); rc=$?
+  task=$(field task "$f"); task=${task:-vector_add}
+  out=$("$DSX" kernel bench "$task" --impl "$f" --sizes small --json 2>/dev/null); rc=$?
   if echo "$expect" | grep -q '^static scan\|^side-work\|^clock'; then
     if [ $rc -eq 1 ] && echo "$out" | grep -q '"status":"rejected"' && echo "$out" | grep -qF -- "$expect"; then
       pass=$((pass + 1)); echo "PASS $name: rejected statically"
