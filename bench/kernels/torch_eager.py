@@ -43,7 +43,7 @@ DTYPE_SIZES = {"f32": 4, "f64": 8, "bf16": 2, "f16": 2, "i32": 4, "i64": 8}
 
 
 # ----------------------------------------------------------------------------------------------
-# Expressions (docs/formats/kernel-task.md): + - * / % ( ), ceil_div/min/max, sizeof(T|dtype).
+# Expressions (docs/formats/kernel-task.md): + - * / % ( ), ceil_div/min/max/sqrt, sizeof(T|dtype).
 # Integer arithmetic when both operands are integers ("/" truncates toward zero).
 # ----------------------------------------------------------------------------------------------
 _TOKEN = re.compile(r"\s*(?:(\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\.\d+(?:[eE][-+]?\d+)?)|(\d+)|([A-Za-z_]\w*)|(.))")
@@ -166,6 +166,10 @@ class _Parser:
                             raise ValueError("division by zero")
                         return -((-args[0]) // args[1])
                     return math.ceil(args[0] / args[1])
+                if val == "sqrt" and len(args) == 1:
+                    if args[0] < 0:
+                        raise ValueError(f"sqrt of a negative number in '{self.text}'")
+                    return math.sqrt(args[0])
                 if val == "min":
                     return min(args)
                 if val == "max":
@@ -206,6 +210,11 @@ def _ops(torch):
         "transpose": ("in.t().contiguous()", lambda t, s: t["in"].t().contiguous()),
         "silu_mul": ("F.silu(a) * b", lambda t, s: F.silu(t["a"]) * t["b"]),
         "matmul": ("torch.matmul(A, B) (no TF32)", lambda t, s: torch.matmul(t["A"], t["B"])),
+        # Q, K, V are [B, H, S, D] as SDPA expects; torch picks its backend (FlashAttention-2 for
+        # bf16 with D <= 256 on sm80+), as users of F.scaled_dot_product_attention get.
+        "attention": ("F.scaled_dot_product_attention(Q, K, V, is_causal=CAUSAL, scale=scale)",
+                      lambda t, s: F.scaled_dot_product_attention(t["Q"], t["K"], t["V"],
+                                                                  is_causal=bool(s["causal"]), scale=s["scale"])),
     }
 
 
@@ -218,12 +227,19 @@ def load_tasks(kernels_dir):
     return tasks
 
 
+def presets_of(spec):
+    """small, medium, large first, then any other preset (attention's large_causal, ...) in file order."""
+    sizes = spec.get("sizes", {})
+    return [p for p in ("small", "medium", "large") if p in sizes] + \
+        [p for p in sizes if p not in ("small", "medium", "large")]
+
+
 def configs(tasks, task, preset, dtype):
     for name, spec in tasks.items():
         if task and name != task:
             continue
-        for p in ("small", "medium", "large"):
-            if preset and p != preset or p not in spec.get("sizes", {}):
+        for p in presets_of(spec):
+            if preset and p != preset:
                 continue
             for d in spec.get("dtypes", []):
                 if dtype and d != dtype:
@@ -291,7 +307,7 @@ def run_config(torch, ops, spec, name, preset, dtype, args):
            "gbps": round(nbytes / (med * 1e-3) / 1e9, 2) if med > 0 else None,
            "p10_ms": round(pick(0.1), 6), "p90_ms": round(pick(0.9), 6), "samples": len(times), "op": op_text}
     flops_expr = spec.get("cost", {}).get("flops")
-    if name == "matmul" and flops_expr:
+    if name in ("matmul", "attention") and flops_expr:  # compute-bound tasks: TFLOP/s as dsx reports
         flops = int(evaluate(flops_expr, sizes, tsize))
         row["tflops"] = round(flops / (med * 1e-3) / 1e12, 2) if med > 0 else None
     return row
@@ -301,7 +317,7 @@ def main():
     ap = argparse.ArgumentParser(description="PyTorch eager baseline for the dsx kernel tasks")
     ap.add_argument("--all", action="store_true", help="every task, preset and dtype")
     ap.add_argument("--task")
-    ap.add_argument("--preset", choices=["small", "medium", "large"])
+    ap.add_argument("--preset", help="one preset (small, medium, large, or a task's own, e.g. large_causal)")
     ap.add_argument("--dtype")
     ap.add_argument("--kernels-dir", default=str(ROOT / "kernels"))
     ap.add_argument("--warmup", type=int, default=3)
