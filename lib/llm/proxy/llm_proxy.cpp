@@ -277,6 +277,14 @@ class Run : public std::enable_shared_from_this<Run> {
   std::mutex watch_mu;  // the session scan from watch_from: the ticker's, then the worker's last
 
   void Main();
+  // Starts an upstream call with this body on the proxy's upstream loop (call_).
+  void StartCall(std::string request_body);
+  // Creates the session and submits the run's first append, then starts the first upstream
+  // call, all on the calling (I/O) thread when the store answers at once, as the session routes
+  // do; what is left is Main's, on a worker. The upstream is called only once the run's start is
+  // accepted (a refused run, e.g. a busy lane, never reaches the upstream), and without waiting
+  // for the worker: the hop to it no longer adds to the time to first token (issue 17).
+  void Open();
   void RequestAbort(const std::string& reason) {
     std::lock_guard<std::mutex> lock(cancel_mu);
     if (cancel_id.empty() && abort_reason.empty()) abort_reason = reason;
@@ -327,6 +335,38 @@ class Run : public std::enable_shared_from_this<Run> {
   // as every frame's id and X-Dsx-Offset come from it.
   bool init_open_ = false;
   std::atomic<bool> init_refused_{false};
+  // The current upstream call (StartCall). The loop thread's handler writes it while the call
+  // runs; the worker reads it once the call has ended (`ended`).
+  struct Call {
+    int status = 0;
+    std::string content_type;
+    bool sse = false;
+    bool upstream_done = false;
+    std::string error_body;    // non-2xx or non-SSE answers (bounded)
+    std::string stream_error;
+    std::string answer;     // non-streamed answer
+    std::string call_text;  // this call's text (the partial reply a steer keeps)
+    std::unique_ptr<dsx::net::SseParser> parser;
+    std::future<dsx::net::Exchange> ended;
+  };
+  Call call_;
+  bool head_sent_ = false;     // the streamed response's head is queued
+  bool continuation_ = false;  // the current call follows a steer (set by the worker between calls)
+  bool OnCallHeaders(const dsx::net::HttpResponse& head);
+  bool OnCallBody(std::string_view chunk);
+  void OnCallEvent(const dsx::net::SseEvent& e);
+  void SubmitReplyAppend(json draft, std::uint64_t seq);  // a msg.append of the reply (seq: its frame)
+
+  // The run's opening (Open, then Begin once the session's create is answered): written before
+  // Main runs or by Main itself, read by Main.
+  void Begin();
+  std::future<session::live::HubReply> create_answer_;
+  session::live::HubReply create_reply_;
+  bool begun_ = false;
+  bool with_prompt_ = false;
+  std::future<session::live::HubReply> init_answer_;  // the run's first append
+  bool call_started_ = false;
+
   std::mutex store_mu_;
   std::string store_error_;  // an append the session refused
   std::vector<std::string> late_steers_;  // steers seen after the reply was complete (End rejects them)
@@ -550,32 +590,145 @@ std::string Run::End(const std::string& reason, const std::string& error) {
   return r.body.value("offset", std::string());
 }
 
-void Run::Main() {
+void Run::StartCall(std::string request_body) {
+  call_.status = 0;
+  call_.content_type.clear();
+  call_.sse = call_.upstream_done = false;
+  call_.error_body.clear();
+  call_.stream_error.clear();
+  call_.answer.clear();
+  call_.call_text.clear();
+  reply_complete = false;
+  call_.parser = std::make_unique<dsx::net::SseParser>([this](const dsx::net::SseEvent& e) { OnCallEvent(e); });
+  dsx::net::HttpRequest hr;
+  hr.method = "POST";
+  hr.url = url;
+  hr.headers = pass_headers;
+  hr.headers.emplace_back("Content-Type", "application/json");
+  if (request.stream) hr.headers.emplace_back("Accept", "text/event-stream");
+  hr.body = std::move(request_body);
+  hr.idle_timeout_ms = proxy->options().idle_timeout_ms;
+  hr.first_byte_timeout_ms = proxy->options().idle_timeout_ms;
+  hr.cancel = &cancel;
+  // The handler runs on the upstream loop's thread, shared by every call: it must not block
+  // (docs/llm-proxy.md "Threads"). Frames and appends are queued; the hub answers later. It
+  // holds the run: the loop may call it after the worker stopped waiting (a thrown Main).
+  auto self = shared_from_this();
+  dsx::net::StreamHandler handler;
+  handler.on_headers = [self](const dsx::net::HttpResponse& head) { return self->OnCallHeaders(head); };
+  handler.on_body = [self](std::string_view chunk) { return self->OnCallBody(chunk); };
+  // The call runs on the proxy's one upstream loop (its keep-alive pool reuses the connection,
+  // TLS included, as an SDK's own HTTP client would); the worker waits on `ended`.
+  auto ended = std::make_shared<std::promise<dsx::net::Exchange>>();
+  call_.ended = ended->get_future();
+  proxy->upstream().Start(std::move(hr), std::move(handler),
+                          [ended](dsx::net::Exchange e) { ended->set_value(std::move(e)); });
+}
+
+bool Run::OnCallHeaders(const dsx::net::HttpResponse& head) {
+  if (init_refused_.load()) return false;  // the run's start was refused: no answer is forwarded
+  call_.status = head.status;
+  call_.content_type = head.Header("Content-Type");
+  const bool ok = call_.status >= 200 && call_.status < 300;
+  const std::string_view ct(call_.content_type);
+  call_.sse = ct.substr(0, ct.find(';')).find("text/event-stream") != std::string_view::npos;
+  if (ok && request.stream && call_.sse && !head_sent_) {
+    EnqueueHead();
+    head_sent_ = true;
+  }
+  return true;
+}
+
+bool Run::OnCallBody(std::string_view chunk) {
+  const bool ok = call_.status >= 200 && call_.status < 300;
+  if (!ok || (request.stream && !call_.sse)) {
+    std::string& eb = call_.error_body;
+    if (eb.size() < kMaxErrorBody) eb.append(chunk.substr(0, kMaxErrorBody - eb.size()));
+    return !(ok && request.stream);  // a non-SSE answer to a streamed request: stop at once
+  }
+  if (!request.stream) {
+    if (call_.answer.size() + chunk.size() > (64u << 20)) {
+      call_.stream_error = "upstream answer larger than 64 MiB";
+      return false;
+    }
+    call_.answer.append(chunk);
+    return true;
+  }
+  if (!call_.parser->Feed(chunk)) {
+    call_.stream_error = "upstream stream broken: " + call_.parser->OverflowMessage();
+    return false;
+  }
+  return call_.stream_error.empty();
+}
+
+void Run::OnCallEvent(const dsx::net::SseEvent& e) {
+  if (!call_.stream_error.empty()) return;
+  const Api api = target.api;
+  StreamStep step = ParseStreamEvent(api, e.type, e.data);
+  if (!step.error.empty()) {
+    call_.stream_error = step.error;
+    return;
+  }
+  if (step.done) {
+    call_.upstream_done = true;
+    reply_complete = true;
+  }
+  // A call after a steer continues the client's Anthropic message: a second message_start
+  // would make an SDK start its message over (and drop the text it has), so it is not sent.
+  if (continuation_ && api == Api::kAnthropicMessages && e.type == "message_start") step.forward = false;
+  std::string text;
+  if (step.forward) {
+    if (api == Api::kAnthropicMessages) text = "event: " + e.type + "\n";
+    AppendDataLines(&text, e.data);
+    text += '\n';
+  }
+  if (step.text.empty()) {
+    if (!text.empty()) Enqueue(std::move(text), false);
+    return;
+  }
+  call_.call_text += step.text;
+  const std::uint64_t seq = Enqueue(std::move(text), true);
+  SubmitReplyAppend({{"type", "msg.append"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"text", step.text}}}}, seq);
+}
+
+void Run::SubmitReplyAppend(json draft, std::uint64_t seq) {
+  SubmitAsync(json::array({std::move(draft)}), [self = shared_from_this(), seq](const session::live::HubReply& r) {
+    if (r.status >= 400) {
+      {
+        std::lock_guard<std::mutex> lock(self->store_mu_);
+        if (self->store_error_.empty()) self->store_error_ = ReplyError(r);
+      }
+      self->RequestAbort("the session refused the reply: " + ReplyError(r));
+      return self->Complete(seq, {});
+    }
+    self->Complete(seq, r.body.value("offset", std::string()));
+  });
+}
+
+void Run::Open() {
+  try {
+    auto created = std::make_shared<std::promise<session::live::HubReply>>();
+    create_answer_ = created->get_future();
+    proxy->hub().Create(session_id, [created](session::live::HubReply r) { created->set_value(std::move(r)); });
+    if (create_answer_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) Begin();
+  } catch (const std::exception& e) {  // on an I/O thread: Main answers it instead
+    begun_ = true;
+    create_reply_ = session::live::HubReply::Error(500, std::string("the run could not start: ") + e.what());
+  }
+}
+
+void Run::Begin() {
+  begun_ = true;
   auto& hub = proxy->hub();
   // 1. The session (created if missing) and the run's first events, in one append.
-  {
-    HubWait w;
-    hub.Create(session_id, w.Done());
-    session::live::HubReply r = w.Get();
-    if (r.status >= 400) {
-      const json e = {{"error", ReplyError(r)}, {"status", r.status}};
-      std::string h = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                      std::string(http::obsolete_reason(static_cast<http::status>(r.status))) +
-                      "\r\nContent-Type: application/json\r\nConnection: close\r\nAccess-Control-Allow-Origin: "
-                      "*\r\nX-Dsx-Session: " +
-                      session_id + "\r\n";
-      const std::string b = e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-      h += "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
-      client->SendRaw(std::move(h), true);
-      return;
-    }
-    if (!r.body.value("created", false)) start_offset_ = r.body.value("offset", std::string());
-  }
+  create_reply_ = create_answer_.get();
+  if (create_reply_.status >= 400) return;  // Main answers it
+  if (!create_reply_.body.value("created", false)) start_offset_ = create_reply_.body.value("offset", std::string());
   json drafts = json::array();
-  const bool with_prompt = request.user_text.has_value() && who.Allows(session_id, session::auth::Right::kAppend);
-  if (with_prompt) drafts.push_back({{"type", "user.message"}, {"data", {{"text", *request.user_text}}}});
-  if (!with_prompt && start_offset_.empty()) start_offset_ = session::FormatOffset(0);
-  if (!with_prompt) {
+  with_prompt_ = request.user_text.has_value() && who.Allows(session_id, session::auth::Right::kAppend);
+  if (with_prompt_) drafts.push_back({{"type", "user.message"}, {"data", {{"text", *request.user_text}}}});
+  if (!with_prompt_ && start_offset_.empty()) start_offset_ = session::FormatOffset(0);
+  if (!with_prompt_) {
     session::live::HubReply info = hub.Info(session_id);
     if (info.status == 200) start_offset_ = info.body.value("offset", start_offset_);
   }
@@ -590,25 +743,44 @@ void Run::Main() {
   // The run's first append goes to the store while the upstream is called: its durability (an
   // fsync with --fsync always) overlaps the upstream's time to first byte. The hub has checked
   // and applied it to the run state when Submit returns (refusals, e.g. a busy lane, answer at
-  // once, before any upstream call); nothing reaches the client before it is stored (ApplyInit
-  // runs before the response head). A shared store (Redis) may check later: wait there.
+  // once: OnInitReply has set init_refused_); nothing reaches the client before it is stored
+  // (frames wait for OnInitReply). A shared store (Redis) may check later: Main waits there.
   if (auto pos = session::ParseConcreteOffset(start_offset_)) watch_from = *pos;
-  // Its answer opens the client's frames (OnInitReply, on whichever thread the hub answers):
-  // the upstream loop never waits for it, it queues what it forwards until then.
   auto init_answer = std::make_shared<std::promise<session::live::HubReply>>();
-  std::future<session::live::HubReply> init = init_answer->get_future();
+  init_answer_ = init_answer->get_future();
   hub.Submit(session_id, who, drafts, std::nullopt,
-             [self = shared_from_this(), init_answer, with_prompt](session::live::HubReply r) {
+             [self = shared_from_this(), init_answer, with_prompt = with_prompt_](session::live::HubReply r) {
                self->OnInitReply(r, with_prompt);
                init_answer->set_value(std::move(r));
              });
+  if (hub.service().Shared() || init_refused_.load()) return;
+  StartCall(body);
+  call_started_ = true;
+}
+
+void Run::Main() {
+  auto& hub = proxy->hub();
+  if (!begun_) Begin();  // the store answered the create later: this worker waited for it
+  if (create_reply_.status >= 400) {
+    const session::live::HubReply& r = create_reply_;
+    const json e = {{"error", ReplyError(r)}, {"status", r.status}};
+    std::string h = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                    std::string(http::obsolete_reason(static_cast<http::status>(r.status))) +
+                    "\r\nContent-Type: application/json\r\nConnection: close\r\nAccess-Control-Allow-Origin: "
+                    "*\r\nX-Dsx-Session: " +
+                    session_id + "\r\n";
+    const std::string b = e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    h += "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
+    client->SendRaw(std::move(h), true);
+    return;
+  }
   bool init_applied = false, init_failed = false;
-  // The worker's look at that answer (it may wait): false when the run's start was refused (the
-  // client is answered with the refusal here).
+  // The worker's look at the run's first append (it may wait): false when the run's start was
+  // refused (the client is answered with the refusal here).
   auto apply_init = [&]() -> bool {
     if (init_applied) return !init_failed;
     init_applied = true;
-    session::live::HubReply r = init.get();
+    session::live::HubReply r = init_answer_.get();
     if (r.status >= 400) {
       init_failed = true;
       const json e = {{"error", ReplyError(r)}, {"status", r.status}};
@@ -624,8 +796,11 @@ void Run::Main() {
     }
     return true;
   };
-  const bool ready = init.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-  if ((ready || hub.service().Shared()) && !apply_init()) return;
+  if (!call_started_) {  // refused at once, or a shared store: its answer decides
+    if (!apply_init()) return;
+    StartCall(body);
+    call_started_ = true;
+  }
   session::live::HubReply miss;
   stream = hub.Stream(session_id, &miss);
   last_heartbeat_ms = NowMs();
@@ -633,123 +808,30 @@ void Run::Main() {
 
   // 2. The upstream call: one, and one more after each applied steer (docs/llm-proxy.md
   // "Steer"), all in this run; the client's response carries them all.
-  int status = 0;
-  std::string content_type;
-  bool sse = false, head_sent = false, upstream_done = false;
-  std::string error_body;  // non-2xx or non-SSE answers (bounded)
-  std::string stream_error;
-  std::string answer;     // non-streamed answer
-  std::string call_text;  // the current call's text (the partial reply a steer keeps)
-  bool continuation = false;  // the current call follows a steer
-  json conversation;          // the request body once a steer has changed it
+  // The last call's outcome, read once it has ended (names kept short for what follows).
+  int& status = call_.status;
+  std::string& content_type = call_.content_type;
+  bool& sse = call_.sse;
+  bool& upstream_done = call_.upstream_done;
+  std::string& error_body = call_.error_body;
+  std::string& stream_error = call_.stream_error;
+  std::string& answer = call_.answer;
+  std::string& call_text = call_.call_text;
+  const bool& head_sent = head_sent_;
+  json conversation;  // the request body once a steer has changed it
   const Api api = target.api;
   auto self = shared_from_this();
   dsx::net::Exchange ex;
-  for (;;) {
-    status = 0;
-    content_type.clear();
-    sse = upstream_done = false;
-    reply_complete = false;
-    error_body.clear();
-    stream_error.clear();
-    call_text.clear();
-    dsx::net::HttpRequest hr;
-    hr.method = "POST";
-    hr.url = url;
-    hr.headers = pass_headers;
-    hr.headers.emplace_back("Content-Type", "application/json");
-    if (request.stream) hr.headers.emplace_back("Accept", "text/event-stream");
-    hr.body = conversation.is_null() ? body : conversation.dump(-1, ' ', false, json::error_handler_t::replace);
-    hr.idle_timeout_ms = proxy->options().idle_timeout_ms;
-    hr.first_byte_timeout_ms = proxy->options().idle_timeout_ms;
-    hr.cancel = &cancel;
-
-    dsx::net::SseParser parser([&](const dsx::net::SseEvent& e) {
-      if (!stream_error.empty()) return;
-      StreamStep step = ParseStreamEvent(api, e.type, e.data);
-      if (!step.error.empty()) {
-        stream_error = step.error;
-        return;
-      }
-      if (step.done) {
-        upstream_done = true;
-        reply_complete = true;
-      }
-      // A call after a steer continues the client's Anthropic message: a second message_start
-      // would make an SDK start its message over (and drop the text it has), so it is not sent.
-      if (continuation && api == Api::kAnthropicMessages && e.type == "message_start") step.forward = false;
-      std::string text;
-      if (step.forward) {
-        if (api == Api::kAnthropicMessages) text = "event: " + e.type + "\n";
-        AppendDataLines(&text, e.data);
-        text += '\n';
-      }
-      if (step.text.empty()) {
-        if (!text.empty()) Enqueue(std::move(text), false);
-        return;
-      }
-      call_text += step.text;
-      const std::uint64_t seq = Enqueue(std::move(text), true);
-      json draft = {{"type", "msg.append"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"text", step.text}}}};
-      SubmitAsync(json::array({std::move(draft)}), [self, seq](const session::live::HubReply& r) {
-        if (r.status >= 400) {
-          {
-            std::lock_guard<std::mutex> lock(self->store_mu_);
-            if (self->store_error_.empty()) self->store_error_ = ReplyError(r);
-          }
-          self->RequestAbort("the session refused the reply: " + ReplyError(r));
-          return self->Complete(seq, {});
-        }
-        self->Complete(seq, r.body.value("offset", std::string()));
-      });
-    });
-    dsx::net::StreamHandler handler;
-    // The handler runs on the upstream loop's thread, shared by every call: it must not block
-    // (docs/llm-proxy.md "Threads"). Frames and appends are queued; the hub answers later.
-    handler.on_headers = [&](const dsx::net::HttpResponse& head) {
-      if (init_refused_.load()) return false;  // the run's start was refused: no answer is forwarded
-      status = head.status;
-      content_type = head.Header("Content-Type");
-      const bool ok = status >= 200 && status < 300;
-      const std::string_view ct(content_type);
-      sse = ct.substr(0, ct.find(';')).find("text/event-stream") != std::string_view::npos;
-      if (ok && request.stream && sse && !head_sent) {
-        EnqueueHead();
-        head_sent = true;
-      }
-      return true;
-    };
-    handler.on_body = [&](std::string_view chunk) {
-      const bool ok = status >= 200 && status < 300;
-      if (!ok || (request.stream && !sse)) {
-        if (error_body.size() < kMaxErrorBody) error_body.append(chunk.substr(0, kMaxErrorBody - error_body.size()));
-        return !(ok && request.stream);  // a non-SSE answer to a streamed request: stop at once
-      }
-      if (!request.stream) {
-        if (answer.size() + chunk.size() > (64u << 20)) {
-          stream_error = "upstream answer larger than 64 MiB";
-          return false;
-        }
-        answer.append(chunk);
-        return true;
-      }
-      if (!parser.Feed(chunk)) {
-        stream_error = "upstream stream broken: " + parser.OverflowMessage();
-        return false;
-      }
-      return stream_error.empty();
-    };
-    // The call runs on the proxy's one upstream loop (its keep-alive pool reuses the connection,
-    // TLS included, as an SDK's own HTTP client would); this worker sleeps until it has ended.
-    auto ended = std::make_shared<std::promise<dsx::net::Exchange>>();
-    std::future<dsx::net::Exchange> call = ended->get_future();
-    proxy->upstream().Start(std::move(hr), handler, [ended](dsx::net::Exchange e) { ended->set_value(std::move(e)); });
-    ex = call.get();
+  for (bool first = true;; first = false) {
+    // The first call was started when the request was taken over (StartCall); a steer's next
+    // call starts here, with the conversation it changed.
+    if (!first) StartCall(conversation.dump(-1, ' ', false, json::error_handler_t::replace));
+    ex = call_.ended.get();
     if (!apply_init()) {  // refused while the upstream was called: nothing of the run is stored
       proxy->WorkerDone(self);
       return;
     }
-    if (request.stream && sse && stream_error.empty() && !cancel.load()) parser.Finish();
+    if (request.stream && sse && stream_error.empty() && !cancel.load()) call_.parser->Finish();
 
     // A steer stopped the call (or came while it ended well): call again, in a new message.
     std::vector<json> take;
@@ -813,7 +895,7 @@ void Run::Main() {
     }
     msg_id = next_msg;
     Complete(seq, r.body.value("offset", std::string()));
-    continuation = true;
+    continuation_ = true;
     log::Info("llm proxy run steered", {{"session", session_id}, {"run", run_id}, {"steers", std::to_string(take.size())}});
   }
 
@@ -1157,6 +1239,7 @@ bool Proxy::Handle(Request& req, RouteDone& done) {
     run->client = std::make_shared<ClientConn>(std::move(stream));
     run->client->Start();
     run->proxy->WorkerStarted();
+    run->Open();
     run->proxy->RunOnWorker([run] {
       try {
         run->Main();
