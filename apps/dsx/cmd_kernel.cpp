@@ -250,8 +250,8 @@ void AddFastPFlags(CLI::App* cmd, FastPFlags& f) {
   f.given = cmd->add_option("--fast-p", f.thresholds,
                             "fast_p thresholds p, comma separated (default 0,0.5,0.8,1,1.5,2, KernelBench's)");
   cmd->add_option("--baseline-json", f.baseline_json,
-                  "baseline for fast_p: PyTorch eager times from bench/kernels/torch_eager.py (JSON lines); "
-                  "default: each task's reference kernel");
+                  "fast_p against PyTorch eager: bench/kernels/torch_eager.py's output (default: each task's "
+                  "reference kernel)");
 }
 
 Result<std::vector<double>> Thresholds(const FastPFlags& f) {

@@ -1,6 +1,7 @@
-// dsx kernel gen TASK: a model (or a Skill's kernel template) writes candidate kernels; each is
+// dsx kernel gen TASK...: a model (or a Skill's kernel template) writes candidate kernels; each is
 // compiled, verified and timed by `dsx kernel bench` in a child process; the verdicts feed the
-// next round. Logic lives in lib/kernel/gen; this file parses flags and prints.
+// next round. Several tasks: one search (and run folder) each, then fast_p over them. Logic lives
+// in lib/kernel/gen; this file parses flags and prints.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
