@@ -123,6 +123,18 @@ Result<std::string> RenderLaunchHeader(const RenderInput& in) {
     o << "// dtype " << DTypeName(t) << ": \"\" when the launch is valid, else what is wrong.\n";
     o << "inline std::string plan_" << DTypeName(t) << "(const Sizes& s, Plan* p) {\n"
       << "  (void)s;\n  long long v = 0;\n  const char* e = nullptr;\n";
+    // [allowed]: a kernel specialised at compile time (attention's head dim) only handles these.
+    for (const auto& b : m.sizes) {
+      auto it = task.allowed.find(b.var);
+      if (it == task.allowed.end() || it->second.empty()) continue;
+      std::string cond, list;
+      for (auto a : it->second) {
+        cond += std::string(cond.empty() ? "" : " && ") + "s." + SafeIdent(b.var) + " != " + std::to_string(a) + "LL";
+        list += (list.empty() ? "" : ", ") + std::to_string(a);
+      }
+      o << "  if (" << cond << ")\n    return " << Quote(b.var + " = ") << " + std::to_string(s." << SafeIdent(b.var)
+        << ") + " << Quote(" is not a value this kernel supports (allowed: " + list + ")") << ";\n";
+    }
     const char* axis = "xyz";
     for (size_t k = 0; k < in.launch.grid.size(); ++k) {
       auto cpp = EmitCpp(in.launch.grid[k], env);

@@ -142,6 +142,13 @@ std::string RenderReadme(const RenderInput& in) {
     << in.launch.shared << " bytes.\n";
   for (const auto& a : m.scalar_args)
     o << "`" << a.ident << "` defaults to " << a.default_text << ", the value dsx verified with.\n";
+  for (const auto& [var, vals] : task.allowed) {
+    std::string list;
+    for (auto v : vals) list += (list.empty() ? "" : ", ") + std::to_string(v);
+    o << "`" << var << "` must be one of " << list << " (the kernel is specialised for them); the op refuses others.\n";
+  }
+  o << "\ndsx verified the shapes of the task's presets (below, or `dsx kernel show " << task.name
+    << "`); other shapes run the same code and launch rules but were not verified by dsx.\n";
 
   o << "\n## Verification and timing (dsx)\n\n";
   if (!in.results) {

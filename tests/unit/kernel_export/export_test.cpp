@@ -8,6 +8,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <toml++/toml.h>
 
@@ -103,6 +104,23 @@ void CheckLaunchPlans(const stdfs::path& dir, const k::TaskSpec& task, const ke:
       main += "    std::printf(\"\\n\"); }\n";
       want += "\n";
     }
+  // [allowed]: a value the kernel was not specialised for is refused by the plan, naming it.
+  for (const auto& [var, vals] : task.allowed) {
+    bool used = false;
+    for (const auto& b : model->sizes) used = used || b.var == var;
+    if (!used || vals.empty()) continue;
+    auto inst = k::Instantiate(task, task.dtypes[0], task.presets[0]);
+    REQUIRE(inst.ok());
+    const long long bad = *std::max_element(vals.begin(), vals.end()) + 1;
+    main += "  { " + ns + "::Sizes s; " + ns + "::Plan p;\n";
+    for (const auto& b : model->sizes)
+      main += "    s." + ke::SafeIdent(b.var) + " = " + std::to_string(b.var == var ? bad : inst->sizes.at(b.var)) +
+              "LL;\n";
+    main += "    std::printf(\"%s\\n\", " + ns + "::plan_" + k::DTypeName(task.dtypes[0]) + "(s, &p).c_str()); }\n";
+    want += var + " = " + std::to_string(bad) + " is not a value this kernel supports (allowed: ";
+    for (size_t i = 0; i < vals.size(); ++i) want += (i ? ", " : "") + std::to_string(vals[i]);
+    want += ")\n";
+  }
   main += "  return 0;\n}\n";
   const stdfs::path tmp = kexp_test::TempDir("plan");
   stdfs::create_directories(tmp);
