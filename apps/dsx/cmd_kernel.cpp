@@ -516,6 +516,7 @@ void register_kernel(CLI::App& app) {
   RegisterDevice(*kernel);
   RegisterChild(*kernel);
   register_kernel_gen(*kernel);
+  register_kernel_export(*kernel);
 }
 
 }  // namespace dsx::cmd
