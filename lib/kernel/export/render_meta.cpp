@@ -165,8 +165,10 @@ std::string RenderReadme(const RenderInput& in) {
       << (r.nvrtc_version.empty() ? "(unknown)" : r.nvrtc_version) << ", results file `" << in.results_file
       << "`.\n\nEach row: at least 5 trials, each with fresh random inputs, outputs pre-filled with NaN, the\n"
       << "inputs checked unchanged, and the output compared in float64 with the task's reference kernel\n"
-      << "(relative L2 error); a sample is also checked against a float64 CPU reference. Times are the median\n"
-      << "of samples with the L2 cache flushed; speedup is against dsx's simple reference kernel, not torch.\n\n"
+      << "(relative L2 error); where the inputs are small enough, a sample is also checked against a float64\n"
+      << "CPU reference (column CPU check). The time is the median of the cold samples (L2 flushed before\n"
+      << "each), or of the hot ones when only those were measured; speedup is against dsx's simple\n"
+      << "reference kernel, not torch.\n\n"
       << "| dtype | preset | sizes | trials passed | max rel. error | tolerance | CPU check | median ms | "
          "GB/s | % peak BW | TFLOP/s | speedup |\n"
       << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";

@@ -22,6 +22,12 @@
 #include "kernel/export/validate.hpp"
 #include "kernel/task.hpp"
 
+// GCC 12 warns -Wrestrict inside libstdc++ for some std::string concatenations at -O2, a known
+// false positive (GCC bug 105651); the strings below are ordinary.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+
 namespace ke = dsx::kernel::exp;
 namespace k = dsx::kernel;
 namespace stdfs = std::filesystem;
