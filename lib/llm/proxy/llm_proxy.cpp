@@ -1,6 +1,9 @@
 #include "llm/proxy/llm_proxy.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -182,10 +185,32 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
       asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
       return;
     }
-    if (!writing_) {
-      writing_ = true;
-      asio::post(stream_.get_executor(), [self = shared_from_this()] { self->DoWrite(); });
+    if (writing_) return;  // the write in flight takes pending_ next
+    // Nothing in flight: send from this thread (the upstream loop's, for a reply's frames) with
+    // one non-blocking send(2), instead of waking the connection's I/O thread to do it: one
+    // thread hop less on every token's way to the client (issue 17). What the socket does not
+    // take at once, and the close after the last bytes, go through the I/O thread as before.
+    SendNow();
+    if (pending_.empty() && !finished_) return;
+    writing_ = true;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->DoWrite(); });
+  }
+  // Under mu_, nothing in flight: writes what the socket takes of pending_ now.
+  void SendNow() {
+    std::lock_guard<std::mutex> fd_lock(fd_mu_);  // Close() cannot close the socket meanwhile
+    if (closed_fd_ || pending_.empty()) return;
+    const int fd = stream_.socket().native_handle();
+    std::size_t sent = 0;
+    while (sent < pending_.size()) {
+      const ssize_t n = ::send(fd, pending_.data() + sent, pending_.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      break;  // EAGAIN: the I/O thread waits for room; an error: its async_write reports it
     }
+    pending_.erase(0, sent);
   }
   void DoWrite() {
     {
@@ -227,6 +252,8 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    std::lock_guard<std::mutex> fd_lock(fd_mu_);  // after mu_ where both are held (DoWrite)
+    closed_fd_ = true;
     beast::error_code ec;
     stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -239,6 +266,10 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   bool writing_ = false;
   bool finished_ = false;
   bool closed_ = false;  // I/O thread only
+  // The socket's descriptor is closed (Close); guards SendNow's send(2) on another thread
+  // against a close and the reuse of the descriptor number. Taken after mu_ where both are.
+  std::mutex fd_mu_;
+  bool closed_fd_ = false;
   std::atomic<bool> gone_{false};
   char sink_[512];
 };
