@@ -70,7 +70,7 @@ expect 2 "unknown option '--jsn' for 'dsx session info' \(did you mean '--json'\
 # A missing positional names the command.
 expect 2 "session info: .*required" "see 'dsx session info --help'" -- session info
 # An extra positional.
-expect 2 "unexpected argument 'extra' for 'dsx kernel gen'" -- kernel gen rmsnorm extra
+expect 2 "unexpected argument 'extra' for 'dsx kernel show'" -- kernel show rmsnorm extra
 
 # A word with an escape sequence is shown defanged (it would drive the terminal).
 refute $'\e' -- $'ses\e[31msion'
