@@ -3,6 +3,7 @@
 # `dsx kernel export` from the command line: every shipped task's optimized kernel exports, --json
 # names what was written, and (where nvcc is installed) every exported launch.cu, which holds the
 # verified kernel and its launches, compiles for sm_80 as kernel-builder's nvcc would build it.
+# Where libtorch is installed, the torch binding is compiled and registered (libtorch_check.sh).
 # Then the error cases and their exit codes (2 usage, 3 not found, 4 refused).
 # The torch op and binding need torch headers: scripts/gpu-check builds those on a GPU machine.
 set -u
@@ -53,6 +54,19 @@ PY
       bad "nvcc sm_80: $t/${op}_cuda/launch.cu: $(head -c 1500 "$T/nvcc")"
     fi
   fi
+done
+
+# The torch binding against libtorch's headers, where they are installed (Debian libtorch-dev; CPU
+# only, so the CUDA op gets a stub): torch must accept the schema and the binding's signature.
+# One task (rmsnorm: tensors written and read, a float default), ~1-3 min on a busy machine.
+for t in rmsnorm; do
+  [ -e "$T/$t/dsx-export.json" ] || continue
+  bash "$(dirname "$0")/libtorch_check.sh" "$T/$t" "$T/libtorch-$t" > "$T/lt" 2>&1
+  case $? in
+    0) ok "$(tail -1 "$T/lt")" ;;
+    77) echo "note: $(tail -1 "$T/lt")"; break ;;
+    *) bad "libtorch check $t: $(head -c 2000 "$T/lt")" ;;
+  esac
 done
 
 # Errors.
