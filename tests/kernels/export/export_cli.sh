@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/kernels/export/export_cli.sh DSX
 # `dsx kernel export` from the command line: every shipped task's optimized kernel exports, --json
-# names what was written, and (where nvcc is installed) every exported launch.cu, which holds the
+# names what was written, the Python wrapper runs against a stand-in torch (wrapper_check.py:
+# output shapes and dtypes, argument order), and (where nvcc is installed) every exported launch.cu, which holds the
 # verified kernel and its launches, compiles for sm_80 as kernel-builder's nvcc would build it.
 # Where libtorch is installed, the torch binding is compiled and registered (libtorch_check.sh).
 # Then the error cases and their exit codes (2 usage, 3 not found, 4 refused).
@@ -47,6 +48,8 @@ for f in doc["files"]:
     assert os.path.getsize(os.path.join(sys.argv[2], f["path"])) == f["bytes"], f
 PY
   op=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["op"])' "$T/out")
+  if python3 "$(dirname "$0")/wrapper_check.py" "$T/$t" "$dir" > "$T/wrap" 2>&1; then ok "$(tail -1 "$T/wrap")"
+  else bad "wrapper $t: $(tail -c 1500 "$T/wrap")"; fi
   if [ -n "$NVCC" ]; then
     if (cd "$T/$t/${op}_cuda" && "$NVCC" -std=c++17 --expt-relaxed-constexpr -arch=sm_80 -c launch.cu -o "$T/$t.o") > "$T/nvcc" 2>&1; then
       ok "nvcc sm_80: $t/${op}_cuda/launch.cu"
