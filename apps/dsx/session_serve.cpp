@@ -76,9 +76,6 @@ Result<std::unique_ptr<session::StreamStore>> OpenStoreFor(const session::ServeC
 struct ServeFlags {
   session::ServeConfig flags;  // values as parsed; applied only where the flag was given
   std::string config_file;
-  std::vector<std::string> llm_proxy;  // --llm-proxy URL | NAME=URL (repeatable)
-  long llm_idle_timeout_ms = 120000;
-  std::int64_t llm_max_body_bytes = 8ll << 20;
   std::string ready_file;  // --ready-file PATH: {"listen","url","pid"} written once listening
   bool json = false;       // --json: the same object as one line on stdout once listening
 };
@@ -118,7 +115,7 @@ session::OnListening Announcer(const ServeFlags& f) {
 }
 
 // --llm-proxy values -> the proxy's options (usage errors: a bad URL, a name given twice).
-Result<llm::proxy::ProxyOptions> LlmProxyOptions(const ServeFlags& f) {
+Result<llm::proxy::ProxyOptions> LlmProxyOptions(const session::ServeConfig& f) {
   llm::proxy::ProxyOptions o;
   for (const std::string& v : f.llm_proxy) {
     auto spec = llm::proxy::ParseUpstreamSpec(v);
@@ -132,15 +129,15 @@ Result<llm::proxy::ProxyOptions> LlmProxyOptions(const ServeFlags& f) {
     }
     o.upstreams.push_back(std::move(spec).value());
   }
-  if (f.llm_idle_timeout_ms < 100 || f.llm_idle_timeout_ms > 3600000) {
-    return Status::Usage("invalid --llm-proxy-idle-timeout-ms " + std::to_string(f.llm_idle_timeout_ms) +
+  if (f.llm_proxy_idle_timeout_ms < 100 || f.llm_proxy_idle_timeout_ms > 3600000) {
+    return Status::Usage("invalid --llm-proxy-idle-timeout-ms " + std::to_string(f.llm_proxy_idle_timeout_ms) +
                          ": want 100..3600000");
   }
-  if (f.llm_max_body_bytes < 1 || f.llm_max_body_bytes > (1ll << 30)) {
+  if (f.llm_proxy_max_body_bytes < 1 || f.llm_proxy_max_body_bytes > (1ll << 30)) {
     return Status::Usage("invalid --llm-proxy-max-body-bytes: want 1..1073741824");
   }
-  o.idle_timeout_ms = f.llm_idle_timeout_ms;
-  o.max_body_bytes = static_cast<std::size_t>(f.llm_max_body_bytes);
+  o.idle_timeout_ms = f.llm_proxy_idle_timeout_ms;
+  o.max_body_bytes = static_cast<std::size_t>(f.llm_proxy_max_body_bytes);
   return o;
 }
 
@@ -197,17 +194,18 @@ void register_session_serve(CLI::App& session) {
                                "acknowledge an append only after WAIT confirms N replicas have it (0..16)")
                    ->default_str("0");
   cmd->add_option("--config", f->config_file, "TOML file with the same keys (flags and DSX_* win)");
-  cmd->add_option("--llm-proxy", f->llm_proxy,
+  auto* llm = cmd->add_option("--llm-proxy", f->flags.llm_proxy,
                   "durable LLM proxy: URL (default upstream, OpenAI-compatible base such as "
                   "https://api.openai.com/v1, served at /llm/v1/chat/completions) or NAME=URL (at "
                   "/llm/NAME/v1/chat/completions and, for Anthropic, /llm/NAME/v1/messages); repeatable. "
                   "Calls are stored in the session named by X-Dsx-Session; see docs/llm-proxy.md")
       ->take_all()
       ->allow_extra_args(false);
-  cmd->add_option("--llm-proxy-idle-timeout-ms", f->llm_idle_timeout_ms,
+  auto* llm_idle = cmd->add_option("--llm-proxy-idle-timeout-ms", f->flags.llm_proxy_idle_timeout_ms,
                   "an upstream silent this long ends its run with error 'upstream stalled' [ms]")
       ->default_str("120000");
-  cmd->add_option("--llm-proxy-max-body-bytes", f->llm_max_body_bytes, "largest LLM proxy request body (413 above)")
+  auto* llm_body = cmd->add_option("--llm-proxy-max-body-bytes", f->flags.llm_proxy_max_body_bytes,
+                                   "largest LLM proxy request body (413 above)")
       ->default_str("8388608");
   cmd->add_option("--ready-file", f->ready_file,
                   "once listening, write {\"listen\",\"url\",\"pid\"} as JSON to PATH (atomically; removed on a "
@@ -215,7 +213,7 @@ void register_session_serve(CLI::App& session) {
   cmd->add_flag("--json", f->json, "once listening, print {\"listen\",\"url\",\"pid\"} as one JSON line on stdout");
 
   cmd->callback([f, listen, data, memory, lp, fsync, interval, body, session_body, max_conns, fmt, logreq, threads, key,
-                 insecure, sweep, store, pwfile, wait] {
+                 insecure, sweep, store, pwfile, wait, llm, llm_idle, llm_body] {
     session::ServeConfig c;
     if (!f->config_file.empty()) {
       if (Status s = session::ApplyConfigFile(f->config_file, &c); !s.ok()) return cli::Finish(s);
@@ -250,6 +248,9 @@ void register_session_serve(CLI::App& session) {
     }
     if (pwfile->count()) c.redis_password_file = v.redis_password_file;
     if (wait->count()) c.redis_wait_replicas = v.redis_wait_replicas;
+    if (llm->count()) c.llm_proxy = v.llm_proxy;
+    if (llm_idle->count()) c.llm_proxy_idle_timeout_ms = v.llm_proxy_idle_timeout_ms;
+    if (llm_body->count()) c.llm_proxy_max_body_bytes = v.llm_proxy_max_body_bytes;
     if (Status s = session::ValidateConfig(c); !s.ok()) return cli::Finish(s);
     if (!f->ready_file.empty()) {
       if (Status s = CheckReadyFile(f->ready_file); !s.ok()) return cli::Finish(s);
@@ -270,8 +271,8 @@ void register_session_serve(CLI::App& session) {
       }
     }
     std::vector<session::ServeExtensionFactory> extensions;
-    if (!f->llm_proxy.empty()) {
-      auto opts = LlmProxyOptions(*f);
+    if (!c.llm_proxy.empty()) {
+      auto opts = LlmProxyOptions(c);
       if (!opts.ok()) return cli::Finish(opts.status());
       extensions.push_back([o = std::move(opts).value()](session::live::SessionHub& hub,
                                                          const session::auth::TokenKey* key)

@@ -281,3 +281,37 @@ TEST_CASE("the Redis password: from the file (newline stripped), else DSX_REDIS_
   CHECK(s.code() == Code::kUsage);
   CHECK(s.message().find("line-one-secret") == std::string::npos);
 }
+
+TEST_CASE("the LLM proxy from the file (a string or an array) and the environment") {
+  ServeConfig c;
+  TempConfig one("llm-proxy = \"http://127.0.0.1:8000/v1\"\nllm_proxy_idle_timeout_ms = 5000\n");
+  REQUIRE(ApplyConfigFile(one.path, &c).ok());
+  CHECK(c.llm_proxy == std::vector<std::string>{"http://127.0.0.1:8000/v1"});
+  CHECK(c.llm_proxy_idle_timeout_ms == 5000);
+
+  TempConfig many("[serve]\nllm-proxy = [\"https://api.openai.com/v1\", \"claude=https://api.anthropic.com\"]\n"
+                  "llm-proxy-max-body-bytes = 1024\n");
+  REQUIRE(ApplyConfigFile(many.path, &c).ok());
+  CHECK(c.llm_proxy == std::vector<std::string>{"https://api.openai.com/v1", "claude=https://api.anthropic.com"});
+  CHECK(c.llm_proxy_max_body_bytes == 1024);
+
+  for (const char* bad : {"llm-proxy = 7\n", "llm-proxy = [\"http://a/v1\", 3]\n"}) {
+    TempConfig f(bad);
+    Status s = ApplyConfigFile(f.path, &c);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("'llm-proxy'") != std::string::npos);
+    CHECK(s.message().find("a string or an array of strings") != std::string::npos);
+  }
+  TempConfig table("llm-proxy = { url = \"x\" }\n");  // a table: refused as a stray table
+  CHECK(ApplyConfigFile(table.path, &c).message().find("[llm-proxy]") != std::string::npos);
+
+  ScopedEnv ups("DSX_LLM_PROXY", " http://127.0.0.1:9/v1, local=http://127.0.0.1:8/v1  ");
+  ScopedEnv idle("DSX_LLM_PROXY_IDLE_TIMEOUT_MS", "700");
+  REQUIRE(ApplyEnvironment(&c).ok());
+  CHECK(c.llm_proxy == std::vector<std::string>{"http://127.0.0.1:9/v1", "local=http://127.0.0.1:8/v1"});
+  CHECK(c.llm_proxy_idle_timeout_ms == 700);
+  ScopedEnv body("DSX_LLM_PROXY_MAX_BODY_BYTES", "lots");
+  Status s = ApplyEnvironment(&c);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("DSX_LLM_PROXY_MAX_BODY_BYTES") != std::string::npos);
+}

@@ -77,6 +77,24 @@ Status ApplyKey(const std::string& key, const toml::node& v, ServeConfig* c, con
   if (k == "store") return str(&c->store);
   if (k == "redis-password-file") return str(&c->redis_password_file);
   if (k == "redis-wait-replicas") return num(&c->redis_wait_replicas);
+  if (k == "llm-proxy-idle-timeout-ms") return num(&c->llm_proxy_idle_timeout_ms);
+  if (k == "llm-proxy-max-body-bytes") return num(&c->llm_proxy_max_body_bytes);
+  if (k == "llm-proxy") {  // one upstream as a string, several as an array of strings
+    std::vector<std::string> ups;
+    if (auto one = v.value<std::string>()) {
+      ups.push_back(*one);
+    } else if (const toml::array* arr = v.as_array()) {
+      for (const toml::node& e : *arr) {
+        auto s = e.value<std::string>();
+        if (!s) return bad("a string or an array of strings");
+        ups.push_back(*s);
+      }
+    } else {
+      return bad("a string or an array of strings");
+    }
+    c->llm_proxy = std::move(ups);
+    return Status::Ok();
+  }
   if (k == "threads") {
     std::int64_t n = 0;
     DSX_RETURN_IF_ERROR(num(&n));
@@ -159,6 +177,22 @@ Status ApplyEnvironment(ServeConfig* c) {
   EnvStr("DSX_STORE", &c->store);
   EnvStr("DSX_REDIS_PASSWORD_FILE", &c->redis_password_file);
   DSX_RETURN_IF_ERROR(EnvNum("DSX_REDIS_WAIT_REPLICAS", &c->redis_wait_replicas));
+  if (const char* v = std::getenv("DSX_LLM_PROXY"); v && *v) {
+    std::vector<std::string> ups;
+    std::string cur;
+    for (const char* p = v;; ++p) {  // spaces or commas between upstreams (neither is in a base URL)
+      if (*p == '\0' || *p == ' ' || *p == ',' || *p == '\t' || *p == '\n') {
+        if (!cur.empty()) ups.push_back(std::move(cur));
+        cur.clear();
+        if (*p == '\0') break;
+      } else {
+        cur += *p;
+      }
+    }
+    c->llm_proxy = std::move(ups);
+  }
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_LLM_PROXY_IDLE_TIMEOUT_MS", &c->llm_proxy_idle_timeout_ms));
+  DSX_RETURN_IF_ERROR(EnvNum("DSX_LLM_PROXY_MAX_BODY_BYTES", &c->llm_proxy_max_body_bytes));
   return Status::Ok();
 }
 

@@ -38,6 +38,11 @@ struct ServeConfig {
   std::string store;
   std::string redis_password_file;       // the Redis password: this file's content (else DSX_REDIS_PASSWORD)
   std::int64_t redis_wait_replicas = 0;  // acknowledge an append after WAIT N replicas (0..16)
+  // The durable LLM proxy (lib/llm/proxy; checked by the app, which links it): upstreams as
+  // --llm-proxy takes them (URL or NAME=URL), none: off.
+  std::vector<std::string> llm_proxy;
+  std::int64_t llm_proxy_idle_timeout_ms = 120000;
+  std::int64_t llm_proxy_max_body_bytes = 8ll << 20;
 };
 
 // The store a config names: --store when set, else --memory, else the file store in --data.
@@ -64,14 +69,16 @@ Result<std::string> ReadRedisPassword(const ServeConfig& config);
 // except --config itself: listen, data, memory, long-poll-timeout-ms, fsync,
 // fsync-interval-ms, max-body-bytes, max-session-body-bytes, max-connections, log-format,
 // log-requests, threads, auth-key-file, insecure, sweep-interval-ms, store, redis-password-file,
-// redis-wait-replicas. Underscores work as well as dashes. Paths are
+// redis-wait-replicas, llm-proxy (a string or an array of strings), llm-proxy-idle-timeout-ms,
+// llm-proxy-max-body-bytes. Underscores work as well as dashes. Paths are
 // taken as given (relative ones from the working directory, as on the command line). An unknown key, a table other than
 // [serve], or a value of the wrong type is a usage error naming the key and the file.
 Status ApplyConfigFile(const std::string& path, ServeConfig* config);
 // DSX_LISTEN, DSX_DATA, DSX_MEMORY, DSX_LONG_POLL_TIMEOUT_MS, DSX_FSYNC, DSX_FSYNC_INTERVAL_MS,
 // DSX_MAX_BODY_BYTES, DSX_MAX_SESSION_BODY_BYTES, DSX_MAX_CONNECTIONS, DSX_LOG_FORMAT, DSX_LOG_REQUESTS, DSX_THREADS,
 // DSX_AUTH_KEY_FILE, DSX_INSECURE, DSX_SWEEP_INTERVAL_MS, DSX_STORE, DSX_REDIS_PASSWORD_FILE,
-// DSX_REDIS_WAIT_REPLICAS (when set and non-empty). DSX_REDIS_PASSWORD is read by
+// DSX_REDIS_WAIT_REPLICAS, DSX_LLM_PROXY (upstreams separated by spaces or commas),
+// DSX_LLM_PROXY_IDLE_TIMEOUT_MS, DSX_LLM_PROXY_MAX_BODY_BYTES (when set and non-empty). DSX_REDIS_PASSWORD is read by
 // ReadRedisPassword, never stored in the config.
 Status ApplyEnvironment(ServeConfig* config);
 // Check values (listen syntax, fsync mode, ranges, the store choice; the Redis options only
