@@ -170,7 +170,11 @@ void RegisterCompile(CLI::App& kernel) {
                         : k::CompileFile(o->file, copts);
     if (!m.ok()) return cli::Finish(m.status());
     if (m->success && !o->out.empty()) {
-      Status st = dsx::fs::AtomicWriteFile(o->out, m->image, false);
+      // NVRTC's PTX ends with the NUL that cuModuleLoadData wants; a .ptx file for ptxas or
+      // cuobjdump is text without it (ptxas refuses the NUL).
+      std::string_view bytes = m->image;
+      if (!m->is_cubin && !bytes.empty() && bytes.back() == '\0') bytes.remove_suffix(1);
+      Status st = dsx::fs::AtomicWriteFile(o->out, std::string(bytes), false);
       if (!st.ok()) return cli::Finish(st);
     }
     if (o->json) {

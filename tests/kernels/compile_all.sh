@@ -49,5 +49,17 @@ print(len(e), sum(x.get("outcome")!="passed" for x in e))' "$out.json") || bad="
   n=$((n + $1))
   if [ "$1" -eq 0 ] || [ "$2" -ne 0 ]; then echo "FAIL template $t sm_80: $2 of $1 variants did not compile ($out)"; fail=$((fail + 1)); fi
 done
+# `-o FILE.ptx` writes PTX text that ptxas takes: no trailing NUL (NVRTC's PTX has one, which
+# cuModuleLoadData wants and ptxas refuses).
+ptx="$DSX_CACHE_DIR/vector_add.ptx"
+if "$DSX" kernel compile "$HERE/../../kernels/vector_add/optimized.cu" --task vector_add --arch compute_80 -o "$ptx" > /dev/null; then
+  if [ "$(tail -c 1 "$ptx" | od -An -tx1 | tr -d ' ')" = "00" ]; then echo "FAIL -o $ptx ends with a NUL byte"; fail=$((fail + 1)); fi
+  PTXAS=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
+  if [ -x "$PTXAS" ] && ! "$PTXAS" -arch=sm_80 "$ptx" -o "$ptx.cubin" 2> "$ptx.err"; then
+    echo "FAIL ptxas refuses $ptx: $(head -2 "$ptx.err")"; fail=$((fail + 1))
+  fi
+else
+  echo "FAIL compile -o $ptx"; fail=$((fail + 1))
+fi
 echo "compiled $n sources (task kernels and cheats for sm_80 and sm_90, template variants for sm_80), $fail failures"
 [ $fail -eq 0 ]

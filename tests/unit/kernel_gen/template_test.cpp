@@ -115,7 +115,7 @@ TEST_CASE("integer expressions") {
 
 TEST_CASE("the shipped templates expand fully with a launch line") {
   const stdfs::path skill = RepoRoot() / "skills" / "cuda-kernels";
-  const std::pair<const char*, size_t> expected[] = {{"vector_add", 18}, {"silu_mul", 18}, {"rmsnorm", 12}};
+  const std::pair<const char*, size_t> expected[] = {{"vector_add", 18}, {"silu_mul", 18}, {"rmsnorm", 12}, {"matmul", 28}};
   for (const auto& [task, count] : expected) {
     auto k = LoadTemplate(skill, task);
     REQUIRE_MESSAGE(k.ok(), k.status().message());
