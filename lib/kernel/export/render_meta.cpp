@@ -51,7 +51,11 @@ std::string Opt(const std::optional<double>& v, const char* f) { return v ? Fmt(
 Result<std::vector<std::string>> NvccFlagsFor(const std::vector<std::string>& nvrtc_options) {
   // dsx compiles with NVRTC's -default-device, where a constexpr helper without __device__ is
   // callable from a kernel; nvcc needs this flag for the same source (found on the attention task).
-  std::vector<std::string> out = {"--expt-relaxed-constexpr"};
+  // torch's extension builds define __CUDA_NO_HALF_OPERATORS__ and friends, which take away the
+  // half/bf16 operators and conversions NVRTC gave the kernel; -U puts them back.
+  std::vector<std::string> out = {"--expt-relaxed-constexpr",          "-U__CUDA_NO_HALF_OPERATORS__",
+                                  "-U__CUDA_NO_HALF_CONVERSIONS__",    "-U__CUDA_NO_HALF2_OPERATORS__",
+                                  "-U__CUDA_NO_BFLOAT16_CONVERSIONS__", "-U__CUDA_NO_BFLOAT16_OPERATORS__"};
   for (const auto& o : nvrtc_options) {
     if (o == "-use_fast_math" || o == "--use_fast_math") out.push_back("--use_fast_math");
     else if (o == "-lineinfo" || o == "--generate-line-info") out.push_back("-lineinfo");

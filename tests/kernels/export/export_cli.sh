@@ -51,7 +51,7 @@ PY
   if python3 "$(dirname "$0")/wrapper_check.py" "$T/$t" "$dir" > "$T/wrap" 2>&1; then ok "$(tail -1 "$T/wrap")"
   else bad "wrapper $t: $(tail -c 1500 "$T/wrap")"; fi
   if [ -n "$NVCC" ]; then
-    if (cd "$T/$t/${op}_cuda" && "$NVCC" -std=c++17 --expt-relaxed-constexpr -arch=sm_80 -c launch.cu -o "$T/$t.o") > "$T/nvcc" 2>&1; then
+    if (cd "$T/$t/${op}_cuda" && "$NVCC" -std=c++17 $(python3 -c 'import tomllib,sys; c=tomllib.load(open(sys.argv[1],"rb")); print(" ".join(c["kernel"][sys.argv[2]].get("cuda-flags", [])))' "$T/$t/build.toml" "$op") -arch=sm_80 -c launch.cu -o "$T/$t.o") > "$T/nvcc" 2>&1; then
       ok "nvcc sm_80: $t/${op}_cuda/launch.cu"
     else
       bad "nvcc sm_80: $t/${op}_cuda/launch.cu: $(head -c 1500 "$T/nvcc")"
