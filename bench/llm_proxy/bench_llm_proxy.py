@@ -11,7 +11,9 @@ between answers as a hosted model API does and the proxy reuses them (without it
 call also opens a TCP connection to the mock, which the direct path never pays: the client's own
 connect is not timed on either path).
 
-Per stream: TTFT = request sent -> first content token received. Per token: its lag = arrival -
+Direct and proxied rounds alternate, and the TTFT added is also given as the median of the paired
+per-round differences (robust to a noisy VM). Per stream: TTFT = request sent -> first content
+token received. Per token: its lag = arrival -
 request sent - n * interval (the mock sleeps `interval` before each token), so the lag through the
 proxy minus the lag direct is what the proxy adds to each token. Medians (and p90) over every
 token of every stream. One client process (asyncio, stdlib), measuring both paths the same way.
@@ -119,21 +121,39 @@ def cpu_s(pid):
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(base, path, n, tokens, interval_s, repeat, tag, pid=None):
-    ttft, lag = [], []
-    total = 0.0
-    cpu0 = cpu_s(pid)
+def measure_pair(mock, srv, n, tokens, interval_s, repeat, tag, pid):
+    """Direct and proxied waves alternate (direct, proxy, direct, ...), so a slow spell of the
+    machine (a VM's neighbours) lands on both paths alike; returns both paths' figures and the
+    median of the paired TTFT differences (round r's proxy wave minus its direct wave)."""
+    acc = {"d": ([], [], [0.0]), "p": ([], [], [0.0])}
+    cpu = 0.0
+    diffs = []
     rounds = repeat if n == 1 else max(1, repeat // 10)
     for r in range(rounds):
-        t = time.perf_counter()
-        streams = asyncio.run(wave(base, path, n, tokens, "%s-%d" % (tag, r)))
-        total += time.perf_counter() - t
-        for arr in streams:
-            ttft.append(arr[0])
-            lag += [a - (i + 1) * interval_s for i, a in enumerate(arr)]
-    cpu = cpu_s(pid) - cpu0
-    return {"cpu_us_per_token": cpu * 1e6 / (len(ttft) * tokens), "ttft": statistics.median(ttft), "ttft90": pct(ttft, 0.9), "lag": statistics.median(lag),
-            "lag90": pct(lag, 0.9), "streams": len(ttft), "wall": total / rounds}
+        firsts = {}
+        for which, base, path in (("d", mock, "/v1/chat/completions"), ("p", srv, "/llm/v1/chat/completions")):
+            ttft, lag, total = acc[which]
+            c0 = cpu_s(pid) if which == "p" else 0.0
+            t = time.perf_counter()
+            streams = asyncio.run(wave(base, path, n, tokens, "%s%s-%d" % (tag, which, r)))
+            total[0] += time.perf_counter() - t
+            if which == "p":
+                cpu += cpu_s(pid) - c0
+            for arr in streams:
+                ttft.append(arr[0])
+                lag += [a - (i + 1) * interval_s for i, a in enumerate(arr)]
+            firsts[which] = statistics.median([arr[0] for arr in streams])
+        diffs.append(firsts["p"] - firsts["d"])
+
+    def summary(which, cpu_s_total=None):
+        ttft, lag, total = acc[which]
+        m = {"ttft": statistics.median(ttft), "ttft90": pct(ttft, 0.9), "lag": statistics.median(lag),
+             "lag90": pct(lag, 0.9), "streams": len(ttft), "wall": total[0] / rounds}
+        if cpu_s_total is not None:
+            m["cpu_us_per_token"] = cpu_s_total * 1e6 / (len(ttft) * tokens)
+        return m
+
+    return summary("d"), summary("p", cpu), statistics.median(diffs)
 
 
 def main():
@@ -161,13 +181,12 @@ def main():
         for n in [int(x) for x in a.concurrency.split(",")]:
             # warm-up (connections, page cache, thread creation paths)
             asyncio.run(wave(srv, "/llm/v1/chat/completions", min(n, 4), a.tokens, "warm%d" % n))
-            d = measure(mock, "/v1/chat/completions", n, a.tokens, a.interval_ms / 1000, a.repeat, "d")
-            x = measure(srv, "/llm/v1/chat/completions", n, a.tokens, a.interval_ms / 1000, a.repeat, "p%d" % n, srv_proc.pid)
-            rows.append((n, d, x))
+            d, x, paired = measure_pair(mock, srv, n, a.tokens, a.interval_ms / 1000, a.repeat, "r%d" % n, srv_proc.pid)
+            rows.append((n, d, x, paired))
         lines = ["| streams | path | TTFT median | TTFT p90 | token lag median | token lag p90 | wall per wave | "
                  "proxy CPU per token |",
                  "|---:|---|---:|---:|---:|---:|---:|---:|"]
-        for n, d, x in rows:
+        for n, d, x, paired in rows:
             for name, m in (("direct", d), ("proxy", x)):
                 lines.append("| %d | %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f s | %s |" % (
                     n, name, m["ttft"] * 1e3, m["ttft90"] * 1e3, m["lag"] * 1e3, m["lag90"] * 1e3, m["wall"],
@@ -176,6 +195,7 @@ def main():
                 n, (x["ttft"] - d["ttft"]) * 1e3, x["ttft"] / d["ttft"], (x["ttft90"] - d["ttft90"]) * 1e3,
                 (x["lag"] - d["lag"]) * 1e3, (x["lag90"] - d["lag90"]) * 1e3))
             lines[-1] += " |"
+            lines.append("| %d | proxy - direct, paired by round (median) | **%+.2f ms** | | | | | |" % (n, paired * 1e3))
         table = "\n".join(lines)
         info = "tokens %d per stream, %d ms apart; store %s; %d rounds at 1 stream, %d at more" % (
             a.tokens, a.interval_ms, a.store, a.repeat, max(1, a.repeat // 10))
