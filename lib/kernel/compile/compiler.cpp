@@ -67,7 +67,8 @@ Status CheckArch(const std::string& arch) {
 // headers, which the NVRTC version covers), so editing a header misses the cache.
 void HashIncludes(std::string_view text, const stdfs::path& from_dir, const std::vector<std::string>& dirs,
                   std::set<std::string>& seen, hash::Sha256& h, int depth) {
-  static const std::regex kInc(R"(^\s*#\s*include\s*[<"]([^>"]+)[>"])");
+  // multiline: ^ at every line's start (without it an #include below line 1 was never hashed).
+  static const std::regex kInc(R"(^\s*#\s*include\s*[<"]([^>"]+)[>"])", std::regex::ECMAScript | std::regex::multiline);
   if (depth > 16) return;
   std::string s(text);
   auto begin = std::sregex_iterator(s.begin(), s.end(), kInc, std::regex_constants::match_not_null);

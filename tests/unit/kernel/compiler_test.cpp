@@ -98,6 +98,19 @@ TEST_CASE("a header change misses the cache (needs NVRTC)") {
   REQUIRE(b.ok());
   CHECK(!b->cache_hit);
   CHECK(b->key != a->key);
+
+  // An #include below the first line (as every real kernel has one): the regex once matched
+  // only at the very start of the file, so editing tc_layout.cuh hit the old CUBIN.
+  const std::string src2 = "// a kernel\n#include <cuda_bf16.h>\n  #include \"h.cuh\"\n"
+                           "extern \"C\" __global__ void k(int* p){ p[0] = V; }\n";
+  auto c = CompileSource(src2, (t.p / "k.cu").string(), o);
+  REQUIRE(c.ok());
+  REQUIRE(c->success);
+  REQUIRE(dsx::fs::AtomicWriteFile(t.p / "h.cuh", "#define V 3\n", false).ok());
+  auto d = CompileSource(src2, (t.p / "k.cu").string(), o);
+  REQUIRE(d.ok());
+  CHECK(!d->cache_hit);
+  CHECK(d->key != c->key);
 }
 
 TEST_CASE("the harness kernels compile for sm_80 and sm_90 (needs NVRTC)") {
