@@ -1,6 +1,9 @@
 #include "kernel/scan.hpp"
 
 #include <regex>
+#include <set>
+
+#include "core/fs.hpp"
 
 namespace dsx::kernel {
 
@@ -86,6 +89,39 @@ std::vector<int> Depths(const std::string& s) {
 std::string StripCommentsOnly(std::string_view s) { return Strip(s, false); }
 
 }  // namespace
+
+namespace {
+
+void ScanHeaders(std::string_view text, const std::filesystem::path& dir, std::set<std::string>& seen, int depth,
+                 std::vector<ScanFinding>& out) {
+  static const std::regex kInclude(R"re(^\s*#\s*include\s*"([^"]+)")re", std::regex::ECMAScript | std::regex::multiline);
+  if (depth > 16) return;
+  const std::string s(text);
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), kInclude, std::regex_constants::match_not_null);
+       it != std::sregex_iterator(); ++it) {
+    const std::filesystem::path p = dir / (*it)[1].str();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(p, ec)) continue;  // NVRTC's own headers, or a compile error later
+    const std::string canon = std::filesystem::weakly_canonical(p, ec).string();
+    if (!seen.insert(canon).second) continue;
+    auto body = dsx::fs::ReadFile(p);
+    if (!body.ok()) continue;
+    for (ScanFinding f : ScanSource(*body)) {
+      f.message = "in " + (*it)[1].str() + ": " + f.message;
+      out.push_back(std::move(f));
+    }
+    ScanHeaders(*body, p.parent_path(), seen, depth + 1, out);
+  }
+}
+
+}  // namespace
+
+std::vector<ScanFinding> ScanSourceAndHeaders(std::string_view source, const std::filesystem::path& dir) {
+  std::vector<ScanFinding> out = ScanSource(source);
+  std::set<std::string> seen;
+  ScanHeaders(source, dir, seen, 0, out);
+  return out;
+}
 
 std::vector<ScanFinding> ScanSource(std::string_view source) {
   std::vector<ScanFinding> out;

@@ -12,6 +12,7 @@
 //   spin-wait       __nanosleep (warn): sleeps distort timing and are never needed by these tasks
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,10 @@ struct ScanFinding {
 };
 
 std::vector<ScanFinding> ScanSource(std::string_view source);
+// ScanSource over the source and every local header it reaches through #include "NAME" (found
+// next to the including file, each once, 16 levels at most): a candidate could otherwise keep
+// per-call state in a header beside it. A header's findings say "in NAME:" before the message.
+std::vector<ScanFinding> ScanSourceAndHeaders(std::string_view source, const std::filesystem::path& dir);
 bool HasReject(const std::vector<ScanFinding>& findings);
 nlohmann::json FindingsToJson(const std::vector<ScanFinding>& findings);
 

@@ -160,7 +160,7 @@ Result<BenchReport> RunBench(const BenchOptions& o, const ProgressFn& progress) 
   doc["impl"] = impl;
   doc["candidate"] = candidate;
   doc["impl_sha256"] = nullptr;
-  auto findings = ScanSource(*src);
+  auto findings = ScanSourceAndHeaders(*src, stdfs::path(impl).parent_path());
   doc["scan"] = FindingsToJson(findings);
   doc["results"] = json::array();
   if (o.scan_rejects && HasReject(findings)) {

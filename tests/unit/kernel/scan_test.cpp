@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "core/fs.hpp"
@@ -70,4 +72,31 @@ TEST_CASE("cheats with a visible trick are rejected; shipped kernels are clean")
         const std::string what = e.path().string() + ": " + (f.empty() ? std::string() : f[0].message);
         CHECK_MESSAGE(!HasReject(f), what);
       }
+}
+
+TEST_CASE("a local header's tricks are found too (state kept in a header beside the kernel)") {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("dsx-scan-headers-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "sub");
+  REQUIRE(dsx::fs::AtomicWriteFile(dir / "state.cuh", "#pragma once\n#include \"sub/more.cuh\"\n__device__ int calls;\n",
+                                   false)
+              .ok());
+  REQUIRE(dsx::fs::AtomicWriteFile(dir / "sub" / "more.cuh", "__device__ long t() { return clock64(); }\n", false).ok());
+  const std::string src =
+      "// a candidate\n#include <cuda_bf16.h>\n#include \"state.cuh\"\n#include \"missing.cuh\"\n"
+      "extern \"C\" __global__ void k(float* y) { y[0] = calls++; }\n";
+  CHECK_FALSE(HasReject(ScanSource(src)));  // the kernel itself looks clean
+  auto f = ScanSourceAndHeaders(src, dir);
+  REQUIRE(HasReject(f));
+  bool global = false, clock = false;
+  for (const auto& x : f) {
+    if (x.rule == "device-global" && x.message.find("in state.cuh: ") == 0) global = true;
+    if (x.rule == "clock" && x.message.find("in sub/more.cuh: ") == 0) clock = true;
+  }
+  CHECK(global);
+  CHECK(clock);
+  // A header that includes itself (or a cycle) is scanned once.
+  REQUIRE(dsx::fs::AtomicWriteFile(dir / "loop.cuh", "#include \"loop.cuh\"\n", false).ok());
+  CHECK(ScanSourceAndHeaders("#include \"loop.cuh\"\n", dir).empty());
+  std::filesystem::remove_all(dir);
 }
