@@ -126,7 +126,8 @@ Result<ExportReport> ExportKernel(const ExportOptions& o) {
   auto src = fs::ReadFile(impl, kMaxSource);
   if (!src.ok()) return src.status().Wrap("--impl");
   const std::string sha = hash::Sha256Hex(*src);
-  auto findings = ScanSource(*src);
+  // As bench scans it (the headers it includes are exported with it).
+  auto findings = ScanSourceAndHeaders(*src, std::filesystem::path(impl).parent_path());
   for (const auto& f : findings)
     if (f.severity == "reject")
       return Status::Conflict("'" + impl + "' is rejected by dsx's static scan (line " + std::to_string(f.line) +

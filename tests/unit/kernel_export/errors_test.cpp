@@ -126,6 +126,15 @@ TEST_CASE_FIXTURE(Fixture, "refused: non-empty out without --force, a kernel the
                .string();
   CHECK(CodeOf(o, &msg) == Code::kConflict);
   CHECK(msg.find("static scan") != std::string::npos);
+  // The same trick in a header beside the kernel (exported with it): refused too.
+  Write("state.cuh", "__device__ int calls;\n");
+  o.impl = Write("hides.cu",
+                 "#include \"state.cuh\"\n"
+                 "template <typename T> __global__ void vector_add(const T* a, const T* b, T* c, long long n) {\n"
+                 "  c[0] = a[0] + calls++;\n}\n")
+               .string();
+  CHECK(CodeOf(o, &msg) == Code::kConflict);
+  CHECK(msg.find("in state.cuh") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(Fixture, "--results: must be this task, this file, verified; then the README carries it") {
