@@ -41,6 +41,24 @@ constexpr std::size_t kMaxClientBacklog = 8u << 20;
 constexpr std::size_t kMaxErrorBody = 64u << 10;
 constexpr std::chrono::seconds kClientWriteTimeout{60};
 constexpr const char* kExpose = "X-Dsx-Session, X-Dsx-Run, X-Dsx-Offset";
+// The session keeps at most this much of a prompt (as stored JSON; an event is at most 1 MiB,
+// and a long-context request may carry megabytes): the upstream gets the whole request.
+constexpr std::size_t kMaxStoredPromptJson = 900u << 10;
+
+// user.message's data for the prompt `text`: the text, or its start cut at a character
+// boundary with `truncated` and the whole text's size in `bytes`. Refusing the run instead
+// (the event limit's 413) would refuse a request the upstream takes.
+json UserMessageData(const std::string& text) {
+  auto stored_size = [](std::string_view t) { return json(t).dump(-1, ' ', false, json::error_handler_t::replace).size(); };
+  if (text.size() < kMaxStoredPromptJson / 6 || stored_size(text) <= kMaxStoredPromptJson) return {{"text", text}};
+  std::size_t cut = std::min(text.size(), kMaxStoredPromptJson);
+  while (true) {
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    if (stored_size(std::string_view(text).substr(0, cut)) <= kMaxStoredPromptJson) break;
+    cut = cut * 3 / 4;  // escapes made it longer (quotes, control characters: up to 6 bytes each)
+  }
+  return {{"text", text.substr(0, cut)}, {"truncated", true}, {"bytes", text.size()}};
+}
 
 std::string HeaderOf(const Request& req, std::string_view name) {
   auto it = req.find(beast::string_view(name.data(), name.size()));
@@ -310,11 +328,13 @@ class Run : public std::enable_shared_from_this<Run> {
   void Main();
   // Starts an upstream call with this body on the proxy's upstream loop (call_).
   void StartCall(std::string request_body);
-  // Creates the session and submits the run's first append, then starts the first upstream
-  // call, all on the calling (I/O) thread when the store answers at once, as the session routes
-  // do; what is left is Main's, on a worker. The upstream is called only once the run's start is
-  // accepted (a refused run, e.g. a busy lane, never reaches the upstream), and without waiting
-  // for the worker: the hop to it no longer adds to the time to first token (issue 17).
+  // Creates the session, starts the first upstream call and submits the run's first append, all
+  // on the calling (I/O) thread when the store answers at once, as the session routes do; what
+  // is left is Main's, on a worker. The upstream is called only once a dry run of run.start
+  // (SessionHub::CheckRunStart) passed, so a refused run (e.g. a busy lane) never reaches the upstream;
+  // the call then starts before the append, so the upstream loop's wake-up and the request's
+  // way out overlap the storing of the run's start, and nothing waits for the worker
+  // (issue 17: time to first token).
   void Open();
   void RequestAbort(const std::string& reason) {
     std::lock_guard<std::mutex> lock(cancel_mu);
@@ -387,6 +407,20 @@ class Run : public std::enable_shared_from_this<Run> {
   bool OnCallBody(std::string_view chunk);
   void OnCallEvent(const dsx::net::SseEvent& e);
   void SubmitReplyAppend(json draft, std::uint64_t seq);  // a msg.append of the reply (seq: its frame)
+  // The reply's appends wait for the run's first append: the upstream is called while run.start
+  // is being stored, and a msg.append before it would be refused ("no run"). Once it is applied
+  // (Begin with a local store; Main after a shared store's answer) the held ones go, in order;
+  // after a refusal they are dropped (the call is being stopped and nothing of the run is kept).
+  void ReleaseHeldAppends(bool refused);
+  void OnReplyAppendAnswer(const session::live::HubReply& r, std::uint64_t seq);
+  struct HeldAppend {
+    json draft;
+    std::uint64_t seq;
+  };
+  std::mutex appends_mu_;
+  bool appends_open_ = false;     // under appends_mu_
+  bool appends_refused_ = false;  // under appends_mu_
+  std::vector<HeldAppend> held_appends_;
 
   // The run's opening (Open, then Begin once the session's create is answered): written before
   // Main runs or by Main itself, read by Main.
@@ -723,17 +757,51 @@ void Run::OnCallEvent(const dsx::net::SseEvent& e) {
 }
 
 void Run::SubmitReplyAppend(json draft, std::uint64_t seq) {
-  SubmitAsync(json::array({std::move(draft)}), [self = shared_from_this(), seq](const session::live::HubReply& r) {
-    if (r.status >= 400) {
-      {
-        std::lock_guard<std::mutex> lock(self->store_mu_);
-        if (self->store_error_.empty()) self->store_error_ = ReplyError(r);
-      }
-      self->RequestAbort("the session refused the reply: " + ReplyError(r));
-      return self->Complete(seq, {});
+  {
+    std::lock_guard<std::mutex> lock(appends_mu_);
+    if (appends_refused_) return;
+    if (!appends_open_) {
+      held_appends_.push_back({std::move(draft), seq});
+      return;
     }
-    self->Complete(seq, r.body.value("offset", std::string()));
+  }
+  SubmitAsync(json::array({std::move(draft)}), [self = shared_from_this(), seq](const session::live::HubReply& r) {
+    self->OnReplyAppendAnswer(r, seq);
   });
+}
+
+void Run::OnReplyAppendAnswer(const session::live::HubReply& r, std::uint64_t seq) {
+  if (r.status >= 400) {
+    {
+      std::lock_guard<std::mutex> lock(store_mu_);
+      if (store_error_.empty()) store_error_ = ReplyError(r);
+    }
+    RequestAbort("the session refused the reply: " + ReplyError(r));
+    return Complete(seq, {});
+  }
+  Complete(seq, r.body.value("offset", std::string()));
+}
+
+void Run::ReleaseHeldAppends(bool refused) {
+  // Submitted under the lock: a msg.append the loop thread makes meanwhile waits, so the reply's
+  // appends reach the session in the upstream's order. Never called from a hub callback (the
+  // hub may hold the session's lock there).
+  std::lock_guard<std::mutex> lock(appends_mu_);
+  if (appends_open_ || appends_refused_) return;
+  if (refused) {
+    appends_refused_ = true;
+    held_appends_.clear();
+    return;
+  }
+  appends_open_ = true;
+  std::vector<HeldAppend> held;
+  held.swap(held_appends_);
+  for (HeldAppend& h : held) {
+    const std::uint64_t seq = h.seq;
+    SubmitAsync(json::array({std::move(h.draft)}), [self = shared_from_this(), seq](const session::live::HubReply& r) {
+      self->OnReplyAppendAnswer(r, seq);
+    });
+  }
 }
 
 void Run::Open() {
@@ -745,6 +813,10 @@ void Run::Open() {
   } catch (const std::exception& e) {  // on an I/O thread: Main answers it instead
     begun_ = true;
     create_reply_ = session::live::HubReply::Error(500, std::string("the run could not start: ") + e.what());
+    if (call_started_) {  // nothing of the run is stored: its upstream call must not go on
+      ReleaseHeldAppends(true);
+      RequestAbort("the run could not start");
+    }
   }
 }
 
@@ -757,7 +829,7 @@ void Run::Begin() {
   if (!create_reply_.body.value("created", false)) start_offset_ = create_reply_.body.value("offset", std::string());
   json drafts = json::array();
   with_prompt_ = request.user_text.has_value() && who.Allows(session_id, session::auth::Right::kAppend);
-  if (with_prompt_) drafts.push_back({{"type", "user.message"}, {"data", {{"text", *request.user_text}}}});
+  if (with_prompt_) drafts.push_back({{"type", "user.message"}, {"data", UserMessageData(*request.user_text)}});
   if (!with_prompt_ && start_offset_.empty()) start_offset_ = session::FormatOffset(0);
   if (!with_prompt_) {
     session::live::HubReply info = hub.Info(session_id);
@@ -772,11 +844,18 @@ void Run::Begin() {
                       {"lease_ms", proxy->options().lease_ms}}}});
   drafts.push_back({{"type", "msg.start"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"role", "assistant"}}}});
   // The run's first append goes to the store while the upstream is called: its durability (an
-  // fsync with --fsync always) overlaps the upstream's time to first byte. The hub has checked
-  // and applied it to the run state when Submit returns (refusals, e.g. a busy lane, answer at
-  // once: OnInitReply has set init_refused_); nothing reaches the client before it is stored
-  // (frames wait for OnInitReply). A shared store (Redis) may check later: Main waits there.
+  // fsync with --fsync always) overlaps the upstream's time to first byte. With a local store
+  // the call starts first, once a dry run of run.start passed (a busy lane, say, refuses it
+  // before any upstream is called), so the upstream loop's wake-up and the request's way out
+  // overlap the append's checks too. Nothing reaches the client before the append is stored
+  // (frames wait for OnInitReply) and the reply's appends wait for it (ReleaseHeldAppends). A
+  // refusal that comes anyway (another writer got in between) stops the call; Main answers it.
+  // A shared store (Redis) may check later: Main waits for its answer before calling.
   if (auto pos = session::ParseConcreteOffset(start_offset_)) watch_from = *pos;
+  if (!hub.service().Shared() && hub.CheckRunStart(session_id, who, session::live::kDefaultLane).status < 400) {
+    StartCall(body);
+    call_started_ = true;
+  }
   auto init_answer = std::make_shared<std::promise<session::live::HubReply>>();
   init_answer_ = init_answer->get_future();
   hub.Submit(session_id, who, drafts, std::nullopt,
@@ -784,9 +863,9 @@ void Run::Begin() {
                self->OnInitReply(r, with_prompt);
                init_answer->set_value(std::move(r));
              });
-  if (hub.service().Shared() || init_refused_.load()) return;
-  StartCall(body);
-  call_started_ = true;
+  // A local store has checked and applied the append to the run state when Submit returns (its
+  // answer may wait for an fsync): from here a msg.append of this run is accepted.
+  if (!hub.service().Shared()) ReleaseHeldAppends(init_refused_.load());
 }
 
 void Run::Main() {
@@ -812,6 +891,7 @@ void Run::Main() {
     if (init_applied) return !init_failed;
     init_applied = true;
     session::live::HubReply r = init_answer_.get();
+    ReleaseHeldAppends(r.status >= 400);
     if (r.status >= 400) {
       init_failed = true;
       const json e = {{"error", ReplyError(r)}, {"status", r.status}};

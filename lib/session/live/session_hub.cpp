@@ -528,6 +528,15 @@ bool SessionHub::LeaseLapsedEverywhere(const std::string& id, const SessionPtr& 
   return false;
 }
 
+HubReply SessionHub::CheckRunStart(const std::string& id, const auth::Principal& who, const std::string& lane) {
+  if (!who.Allows(id, auth::Right::kRun)) return HubReply::Error(403, who.Lacks(id, auth::Right::kRun));
+  SessionPtr s = Get(id);
+  MutexLock lock(&s->mu);
+  if (auto err = LoadLocked(id, *s)) return *err;
+  if (const RunInfo* active = ActiveRunOnLane(s->state, lane)) return HubReply::Error(409, BusyLaneRefusal(lane, *active));
+  return HubReply{};
+}
+
 HubReply SessionHub::Info(const std::string& id) {
   SessionPtr s = Get(id);
   Reply head = service_.Head(StreamPathFor(id));

@@ -68,6 +68,12 @@ class SessionHub {
   // Expire lapsed leases (append run.end agent_lost) and stale presence. For tests and the reaper.
   void Tick(std::int64_t now_ms);
 
+  // Whether a run.start from `who` on `lane` (no takeover) would be accepted now: 403 without
+  // the run right, 409 while the lane has an active run, else 200; nothing is changed. Cheaper
+  // than a full check, for a caller that starts costly work before it submits (the LLM proxy
+  // calls its upstream while its run.start is being stored); the submit still decides, and
+  // may refuse if another writer got in between.
+  HubReply CheckRunStart(const std::string& id, const auth::Principal& who, const std::string& lane);
   // PUT /v1/session/<id>: create the JSON stream if missing (201, 200 if it exists).
   void Create(const std::string& id, HubDone done);
   // POST .../events: one draft or an array (atomic batch) from `who`.

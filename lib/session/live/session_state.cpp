@@ -116,6 +116,17 @@ json SessionState::ActiveRuns() const {
   return arr;
 }
 
+const RunInfo* ActiveRunOnLane(const SessionState& st, const std::string& lane) {
+  auto busy = st.lane_run.find(lane);
+  if (busy == st.lane_run.end()) return nullptr;
+  auto it = st.runs.find(busy->second);
+  return it != st.runs.end() && it->second.active ? &it->second : nullptr;
+}
+
+std::string BusyLaneRefusal(const std::string& lane, const RunInfo& active) {
+  return "lane '" + lane + "' has an active run '" + active.id + "' (send data.takeover: true to end it)";
+}
+
 Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std::string& session, json draft,
                    std::int64_t now, const LeaseLimits& limits) {
   if (!draft.is_object()) return Refuse(400, "an event must be a JSON object");
@@ -181,25 +192,18 @@ Checked CheckDraft(const SessionState& st, const auth::Principal& who, const std
       if (!t->is_boolean()) return Refuse(400, "data.takeover must be a boolean");
       takeover = t->get<bool>();
     }
-    auto busy = st.lane_run.find(lane);
-    if (busy != st.lane_run.end()) {
-      const RunInfo* old = find_run(busy->second);
-      if (old && old->active) {
-        if (!takeover) {
-          return Refuse(409,
-                        "lane '" + lane + "' has an active run '" + old->id + "' (send data.takeover: true to end it)");
-        }
-        if (auto why = CancelRefusal(*old, who, session); !why.empty()) {
-          return Refuse(403, "cannot take over lane '" + lane + "': " + why);
-        }
-        json end = {{"type", "run.end"},
-                    {"run", old->id},
-                    {"lane", lane},
-                    {"data", {{"reason", "agent_lost"}, {"superseded_by", id}}}};
-        AcksAtEnd(*old, "agent_lost", now, &c.events);
-        c.events.insert(c.events.end() - static_cast<std::ptrdiff_t>(old->pending.size()),
-                        Stamp(std::move(end), ServerFrom(), now));
+    if (const RunInfo* old = ActiveRunOnLane(st, lane)) {
+      if (!takeover) return Refuse(409, BusyLaneRefusal(lane, *old));
+      if (auto why = CancelRefusal(*old, who, session); !why.empty()) {
+        return Refuse(403, "cannot take over lane '" + lane + "': " + why);
       }
+      json end = {{"type", "run.end"},
+                  {"run", old->id},
+                  {"lane", lane},
+                  {"data", {{"reason", "agent_lost"}, {"superseded_by", id}}}};
+      AcksAtEnd(*old, "agent_lost", now, &c.events);
+      c.events.insert(c.events.end() - static_cast<std::ptrdiff_t>(old->pending.size()),
+                      Stamp(std::move(end), ServerFrom(), now));
     }
     auto e = st.lane_epoch.find(lane);
     const std::uint64_t epoch = (e == st.lane_epoch.end() ? 0 : e->second) + 1;

@@ -65,6 +65,11 @@ struct Checked {
 Checked CheckDraft(const SessionState& state, const auth::Principal& who, const std::string& session, json draft,
                    std::int64_t now_ms, const LeaseLimits& limits);
 
+// The active run on `lane` (nullptr when the lane is free), and the refusal a run.start
+// without takeover meets there.
+const RunInfo* ActiveRunOnLane(const SessionState& state, const std::string& lane);
+std::string BusyLaneRefusal(const std::string& lane, const RunInfo& active);
+
 // The server's own run.end for a lapsed lease (plus acks for unanswered requests).
 std::vector<json> LeaseLostEvents(const RunInfo& run, std::int64_t now_ms);
 

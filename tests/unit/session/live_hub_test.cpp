@@ -166,3 +166,28 @@ TEST_CASE("a producer's retry of a stored request is a duplicate even when the s
   CHECK(f.All().size() == stored);
   CHECK(post({{"type", "run.end"}, {"run", "r1"}, {"data", {{"reason", "done"}}}}, 2).status == 200);
 }
+
+TEST_CASE("CheckRunStart answers what a run.start would meet, and changes nothing") {
+  Fixture f;
+  auth::Principal reader;
+  reader.sub = "reader";
+  reader.exp_s = 1;
+  reader.grants.push_back({"chat/*", {auth::Right::kRead}});
+  const std::uint64_t before = f.All().size();
+  CHECK(f.hub->CheckRunStart("chat/1", f.open, "main").status == 200);
+  CHECK(f.hub->CheckRunStart("chat/1", reader, "main").status == 403);
+  CHECK(f.All().size() == before);  // a check stores nothing
+
+  REQUIRE(f.Post({{"type", "run.start"}, {"run", "r1"}}).status == 200);
+  HubReply busy = f.hub->CheckRunStart("chat/1", f.open, "main");
+  CHECK(busy.status == 409);
+  // The same refusal a run.start gets from the full check.
+  HubReply refused = f.Post({{"type", "run.start"}, {"run", "r2"}});
+  CHECK(refused.status == 409);
+  CHECK(busy.body["error"] == refused.body["error"]);
+  CHECK(f.hub->CheckRunStart("chat/1", f.open, "other").status == 200);  // another lane is free
+
+  REQUIRE(f.Post({{"type", "run.end"}, {"run", "r1"}, {"data", {{"reason", "done"}}}}).status == 200);
+  CHECK(f.hub->CheckRunStart("chat/1", f.open, "main").status == 200);
+  CHECK(f.hub->CheckRunStart("nope/1", f.open, "main").status == 404);
+}
