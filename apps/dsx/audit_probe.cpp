@@ -205,7 +205,7 @@ void register_audit_probe(CLI::App& audit) {
   auto log_path = std::make_shared<std::string>();
   mock->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:0, a free port)");
   mock->add_option("--tokens", *tokens, "tokens per answer (default 40)")->check(CLI::Range(1, 100000));
-  mock->add_option("--interval-ms", *interval, "delay before each token in ms (default 100)")
+  mock->add_option("--interval-ms", *interval, "one token every MS ms, at a fixed rate from the request (default 100)")
       ->check(CLI::Range(0, 60000));
   mock->add_option("--log", *log_path, "also append the JSON-lines log to FILE (GET /log serves it too)");
   auto keep_alive = std::make_shared<bool>(false);

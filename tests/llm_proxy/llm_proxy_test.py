@@ -279,6 +279,24 @@ def main():
         after = [e for e in evs if e["offset"] > mid_id]
         check(len(after) > 0 and all(e["offset"] > mid_id for e in after), "stream: frame ids are session offsets")
 
+        # 1b. A prompt longer than an event holds (1 MiB; long-context requests carry more) is
+        # not refused: the upstream gets it whole, the session keeps its start, marked truncated.
+        # (It was refused 413 "event larger than 1 MiB" before.)
+        big = "\u00e9" * (700 * 1024)  # 1.4 MB of 2-byte characters: a cut must not split one
+        c, r = post(srv, "/llm/v1/chat/completions", chat(text=big), {"X-Dsx-Session": "t/big"})
+        runb = r.getheader("X-Dsx-Run")
+        frames = read_frames(r)
+        c.close()
+        check(r.status == 200 and frames and frames[-1][1] == "[DONE]", "big prompt: 200 and a whole stream (%d)" % r.status)
+        evs, end = wait_run_end(srv, "t/big", runb)
+        um = evs[0] if evs else {}
+        text = um.get("data", {}).get("text", "")
+        check(end is not None and end["data"]["reason"] == "done" and um.get("type") == "user.message",
+              "big prompt: run done, user.message stored")
+        check(um["data"].get("truncated") is True and um["data"].get("bytes") == len(big.encode())
+              and 0 < len(text) < len(big) and big.startswith(text),
+              "big prompt: stored cut at a character (%d of %d chars), truncated, bytes" % (len(text), len(big)))
+
         # 2. Client drops after the first chunks: the whole reply is still stored.
         c, r = post(srv, "/llm/v1/chat/completions", chat(text="drop"), {"X-Dsx-Session": "t/drop"})
         run2 = r.getheader("X-Dsx-Run")

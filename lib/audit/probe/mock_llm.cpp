@@ -96,7 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     parser_.emplace();
-    parser_->body_limit(1 << 20);
+    parser_->body_limit(32u << 20);  // long-context requests are megabytes; hosted APIs take them
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
@@ -140,6 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string marker = FindMarker(body);
     if (!marker.empty()) ev["marker"] = marker;
     server_->Log(ev);
+    schedule_start_ = std::chrono::steady_clock::now();
     WatchPeer();
     if (stream_mode_) {
       Write(
@@ -204,8 +205,12 @@ class Session : public std::enable_shared_from_this<Session> {
     Start();
   }
 
+  // Tokens keep a fixed rate: token n is due n x interval after the request came in, however
+  // long the writes before it took (a delay after each write would let the writes' time add
+  // up, and a slower reader would be sent tokens at a lower rate: what bench/llm_proxy compares
+  // would then move with it).
   void NextToken() {
-    timer_.expires_after(std::chrono::milliseconds(server_->options.interval_ms));
+    timer_.expires_at(schedule_start_ + std::chrono::milliseconds(server_->options.interval_ms) * (sent_ + 1));
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->finished_) return;
       int n = ++self->sent_;
@@ -294,6 +299,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string out_, req_id_, model_, text_;
   int total_ = 0, sent_ = 0;
+  std::chrono::steady_clock::time_point schedule_start_;
   bool stream_mode_ = false, finished_ = false, closing_ok_ = false;
   bool watching_ = false;      // a WatchPeer read is pending
   bool next_pending_ = false;  // keep-alive: the answer is over, the next request is to be read

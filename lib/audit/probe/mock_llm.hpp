@@ -26,7 +26,7 @@ struct MockLlmOptions {
   std::string host = "127.0.0.1";
   int port = 0;           // 0: any free port (see MockLlmServer::port())
   int tokens = 40;        // tokens per answer
-  int interval_ms = 100;  // delay before each token
+  int interval_ms = 100;  // token n is sent n x interval_ms after the request came in (a fixed rate)
   std::string log_path;   // also append the log to this file ("" = memory only)
   // Keep a connection open after an answer for the next request, as a hosted model API does
   // (a client or proxy that reuses connections then pays no connect per call). Off by default:
