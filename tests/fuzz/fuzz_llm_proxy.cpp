@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.hpp"
 #include "llm/proxy/proxy_request.hpp"
 
 using namespace dsx::llm::proxy;
@@ -29,6 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (auto r = ParseProxyRequest(rest, api); r.ok()) {
     if (r->model.empty()) __builtin_trap();
+  }
+  if (dsx::IsValidUtf8(rest)) {  // a prompt's text comes from a parsed body: valid UTF-8
+    const std::size_t limit = 2 + (head.size() % 200);
+    const nlohmann::json d = StoredPromptData(std::string(rest), limit);
+    const std::string t = d["text"];
+    if (rest.compare(0, t.size(), t) != 0 || !dsx::IsValidUtf8(t)) __builtin_trap();  // a prefix, whole characters
+    if (d.contains("truncated") ? nlohmann::json(t).dump().size() > limit : t.size() != rest.size()) __builtin_trap();
   }
   const StreamStep step = ParseStreamEvent(api, head, rest);
   if (!step.error.empty() && step.forward) __builtin_trap();  // errors are never forwarded as data

@@ -117,3 +117,33 @@ TEST_CASE("non-streamed answers and error frames") {
   CHECK(BodyExcerpt(R"({"error":{"message":"bad key"}})") == "bad key");
   CHECK(BodyExcerpt("line1\nline2") == "line1 line2");
 }
+
+TEST_CASE("a prompt too long for one event is stored cut at a character, and says so") {
+  auto stored = [](const nlohmann::json& d) { return d.dump().size(); };
+  CHECK(StoredPromptData("hi") == nlohmann::json{{"text", "hi"}});
+  const std::string plain(5000, 'a');
+  CHECK(StoredPromptData(plain, 5002) == nlohmann::json{{"text", plain}});  // fits exactly (quotes)
+  nlohmann::json cut = StoredPromptData(plain, 1000);
+  CHECK(cut["truncated"] == true);
+  CHECK(cut["bytes"] == 5000);
+  CHECK(stored(cut["text"]) <= 1000);
+  CHECK(cut["text"].get<std::string>().size() > 700);  // not cut far below the limit
+  // 2-, 3- and 4-byte characters: never split, always a prefix.
+  for (const std::string ch : {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"}) {
+    std::string text;
+    while (text.size() < 3000) text += ch;
+    for (std::size_t limit : {100u, 101u, 102u, 103u, 500u}) {
+      nlohmann::json d = StoredPromptData(text, limit);
+      const std::string t = d["text"];
+      CHECK(d["truncated"] == true);
+      CHECK(t.size() % ch.size() == 0);
+      CHECK(text.compare(0, t.size(), t) == 0);
+      CHECK(stored(d["text"]) <= limit);
+    }
+  }
+  // Escapes grow the stored text (a control character takes 6 bytes): still within the limit.
+  const std::string ctl(4000, '\x01');
+  nlohmann::json c = StoredPromptData(ctl, 1200);
+  CHECK(stored(c["text"]) <= 1200);
+  CHECK(c["text"].get<std::string>().size() >= 100);
+}

@@ -41,24 +41,6 @@ constexpr std::size_t kMaxClientBacklog = 8u << 20;
 constexpr std::size_t kMaxErrorBody = 64u << 10;
 constexpr std::chrono::seconds kClientWriteTimeout{60};
 constexpr const char* kExpose = "X-Dsx-Session, X-Dsx-Run, X-Dsx-Offset";
-// The session keeps at most this much of a prompt (as stored JSON; an event is at most 1 MiB,
-// and a long-context request may carry megabytes): the upstream gets the whole request.
-constexpr std::size_t kMaxStoredPromptJson = 900u << 10;
-
-// user.message's data for the prompt `text`: the text, or its start cut at a character
-// boundary with `truncated` and the whole text's size in `bytes`. Refusing the run instead
-// (the event limit's 413) would refuse a request the upstream takes.
-json UserMessageData(const std::string& text) {
-  auto stored_size = [](std::string_view t) { return json(t).dump(-1, ' ', false, json::error_handler_t::replace).size(); };
-  if (text.size() < kMaxStoredPromptJson / 6 || stored_size(text) <= kMaxStoredPromptJson) return {{"text", text}};
-  std::size_t cut = std::min(text.size(), kMaxStoredPromptJson);
-  while (true) {
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
-    if (stored_size(std::string_view(text).substr(0, cut)) <= kMaxStoredPromptJson) break;
-    cut = cut * 3 / 4;  // escapes made it longer (quotes, control characters: up to 6 bytes each)
-  }
-  return {{"text", text.substr(0, cut)}, {"truncated", true}, {"bytes", text.size()}};
-}
 
 std::string HeaderOf(const Request& req, std::string_view name) {
   auto it = req.find(beast::string_view(name.data(), name.size()));
@@ -829,7 +811,7 @@ void Run::Begin() {
   if (!create_reply_.body.value("created", false)) start_offset_ = create_reply_.body.value("offset", std::string());
   json drafts = json::array();
   with_prompt_ = request.user_text.has_value() && who.Allows(session_id, session::auth::Right::kAppend);
-  if (with_prompt_) drafts.push_back({{"type", "user.message"}, {"data", UserMessageData(*request.user_text)}});
+  if (with_prompt_) drafts.push_back({{"type", "user.message"}, {"data", StoredPromptData(*request.user_text)}});
   if (!with_prompt_ && start_offset_.empty()) start_offset_ = session::FormatOffset(0);
   if (!with_prompt_) {
     session::live::HubReply info = hub.Info(session_id);

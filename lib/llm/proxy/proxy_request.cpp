@@ -1,5 +1,7 @@
 #include "llm/proxy/proxy_request.hpp"
 
+#include <algorithm>
+
 #include "core/json_limits.hpp"
 
 namespace dsx::llm::proxy {
@@ -280,6 +282,21 @@ std::string BodyExcerpt(std::string_view body, std::size_t limit) {
     }
   }
   return OneLine(body, limit);
+}
+
+nlohmann::json StoredPromptData(const std::string& text, std::size_t max_json) {
+  auto stored_size = [](std::string_view t) {
+    return nlohmann::json(t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+  };
+  // A JSON string is at most 6 bytes per input byte (\u00XX) plus its quotes.
+  if (text.size() * 6 + 2 <= max_json || stored_size(text) <= max_json) return {{"text", text}};
+  std::size_t cut = std::min(text.size(), max_json);
+  while (true) {
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    if (stored_size(std::string_view(text).substr(0, cut)) <= max_json) break;
+    cut = cut * 3 / 4;  // escapes made it longer (quotes, control characters)
+  }
+  return {{"text", text.substr(0, cut)}, {"truncated", true}, {"bytes", text.size()}};
 }
 
 }  // namespace dsx::llm::proxy

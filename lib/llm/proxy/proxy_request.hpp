@@ -54,6 +54,14 @@ struct ProxyRequest {
 // type it needs: "field 'messages' must be an array (got string)".
 Result<ProxyRequest> ParseProxyRequest(std::string_view body, Api api);
 
+// user.message's data for a prompt: {"text": text}, or, when the text as stored JSON would be
+// longer than `max_json` bytes (an event holds at most 1 MiB; a long-context request may carry
+// megabytes), its start cut at a character boundary with "truncated": true and the whole
+// text's size in "bytes". `text` is valid UTF-8 (it comes from a parsed body). Refusing the run
+// instead would refuse a request the upstream takes; the upstream gets the whole request.
+inline constexpr std::size_t kMaxStoredPromptJson = 900u << 10;
+nlohmann::json StoredPromptData(const std::string& text, std::size_t max_json = kMaxStoredPromptJson);
+
 // What one upstream SSE event means for the run.
 struct StreamStep {
   std::string text;   // content delta ("" for none)
