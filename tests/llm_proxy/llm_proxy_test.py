@@ -519,6 +519,24 @@ def main():
             check(got4 == run_text(evs4, run4) and got4.count("tok-") == 30,
                   "durable %d: client text == session text (30 tokens)" % i)
             check(evs4 and evs4[0]["offset"] == off4, "durable %d: X-Dsx-Offset is the user.message's offset" % i)
+
+        # 10b. The file store answers a new session's create after its sync, and the upstream call
+        # starts meanwhile (a session not there yet has no run to refuse it); a session that is
+        # there with an active run still refuses a second call before it reaches the upstream.
+        requests_before = len([l for l in mock_log(mock) if l.get("event") == "request"])
+        c, r = post(srv4, "/llm/v1/chat/completions", chat(text="busy file"), {"X-Dsx-Session": "t/durbusy"})
+        while True:
+            line = r.fp.readline()
+            if not line or b"tok-" in line:
+                break
+        c2, r2 = post(srv4, "/llm/v1/chat/completions", chat(text="second"), {"X-Dsx-Session": "t/durbusy"})
+        busy = r2.read().decode()
+        c2.close()
+        check(r2.status == 409 and "active run" in busy, "durable busy: a second call -> 409 (%s)" % busy.strip()[:80])
+        r.fp.read()  # raw (chunked) bytes to the end: the server closes
+        c.close()
+        check(len([l for l in mock_log(mock) if l.get("event") == "request"]) == requests_before + 1,
+              "durable busy: the refused call never reaches the upstream")
     finally:
         for p in PROCS:
             if p.poll() is None:

@@ -790,8 +790,19 @@ void Run::Open() {
   try {
     auto created = std::make_shared<std::promise<session::live::HubReply>>();
     create_answer_ = created->get_future();
-    proxy->hub().Create(session_id, [created](session::live::HubReply r) { created->set_value(std::move(r)); });
-    if (create_answer_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) Begin();
+    auto& hub = proxy->hub();
+    hub.Create(session_id, [created](session::live::HubReply r) { created->set_value(std::move(r)); });
+    if (create_answer_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) return Begin();
+    // Not answered at once: a local store is making a new session durable (the file store
+    // syncs the create first; an existing one answers at once). The upstream call need not wait
+    // for that sync: a session that does not exist yet has no run to refuse this one (the check
+    // answers 404 then), and the run's first append waits for the create on the worker (Begin).
+    if (hub.service().Shared()) return;
+    const int pre = hub.CheckRunStart(session_id, who, session::live::kDefaultLane).status;
+    if (pre == 200 || pre == 404) {
+      StartCall(body);
+      call_started_ = true;
+    }
   } catch (const std::exception& e) {  // on an I/O thread: Main answers it instead
     begun_ = true;
     create_reply_ = session::live::HubReply::Error(500, std::string("the run could not start: ") + e.what());
@@ -834,7 +845,8 @@ void Run::Begin() {
   // refusal that comes anyway (another writer got in between) stops the call; Main answers it.
   // A shared store (Redis) may check later: Main waits for its answer before calling.
   if (auto pos = session::ParseConcreteOffset(start_offset_)) watch_from = *pos;
-  if (!hub.service().Shared() && hub.CheckRunStart(session_id, who, session::live::kDefaultLane).status < 400) {
+  if (!call_started_ && !hub.service().Shared() &&
+      hub.CheckRunStart(session_id, who, session::live::kDefaultLane).status < 400) {
     StartCall(body);
     call_started_ = true;
   }
@@ -854,6 +866,10 @@ void Run::Main() {
   auto& hub = proxy->hub();
   if (!begun_) Begin();  // the store answered the create later: this worker waited for it
   if (create_reply_.status >= 400) {
+    if (call_started_) {  // started while the create was being synced (Open): stop it
+      ReleaseHeldAppends(true);
+      RequestAbort("the session could not be created");
+    }
     const session::live::HubReply& r = create_reply_;
     const json e = {{"error", ReplyError(r)}, {"status", r.status}};
     std::string h = "HTTP/1.1 " + std::to_string(r.status) + " " +
