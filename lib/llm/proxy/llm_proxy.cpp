@@ -312,11 +312,12 @@ class Run : public std::enable_shared_from_this<Run> {
   void StartCall(std::string request_body);
   // Creates the session, starts the first upstream call and submits the run's first append, all
   // on the calling (I/O) thread when the store answers at once, as the session routes do; what
-  // is left is Main's, on a worker. The upstream is called only once a dry run of run.start
-  // (SessionHub::CheckRunStart) passed, so a refused run (e.g. a busy lane) never reaches the upstream;
-  // the call then starts before the append, so the upstream loop's wake-up and the request's
-  // way out overlap the storing of the run's start, and nothing waits for the worker
-  // (issue 17: time to first token).
+  // is left is Main's, on a worker. The upstream is called only once SessionHub::CheckRunStart
+  // passed, so a refused run (e.g. a busy lane) never reaches the upstream; the call then starts
+  // before the append, so the upstream loop's wake-up and the request's way out overlap the
+  // storing of the run's start, and nothing waits for the worker (issue 17: time to first
+  // token). A new session that the store syncs before answering its create (the file store)
+  // does not delay the call either: it has no run yet.
   void Open();
   void RequestAbort(const std::string& reason) {
     std::lock_guard<std::mutex> lock(cancel_mu);

@@ -533,7 +533,8 @@ HubReply SessionHub::CheckRunStart(const std::string& id, const auth::Principal&
   SessionPtr s = Get(id);
   MutexLock lock(&s->mu);
   if (auto err = LoadLocked(id, *s)) return *err;
-  if (const RunInfo* active = ActiveRunOnLane(s->state, lane)) return HubReply::Error(409, BusyLaneRefusal(lane, *active));
+  if (const RunInfo* active = ActiveRunOnLane(s->state, lane))
+    return HubReply::Error(409, BusyLaneRefusal(lane, *active));
   return HubReply{};
 }
 
