@@ -226,6 +226,28 @@ def run_text(evs, run):
     return "".join(e["data"]["text"] for e in evs if e.get("type") == "msg.append" and e.get("run") == run)
 
 
+def upstream_requests(mock):
+    return len([l for l in mock_log(mock) if l.get("event") == "request"])
+
+
+def call_while_busy(srv, mock, sid, what):
+    """A call on `sid`, then, once its first token is out (its run is active), a second call on
+    the same session: 409 before it reaches the upstream. Returns the first call (connection,
+    response: its stream not read further than that token)."""
+    before = upstream_requests(mock)
+    c, r = post(srv, "/llm/v1/chat/completions", chat(text="first of " + sid), {"X-Dsx-Session": sid})
+    while True:  # up to the first token's frame (sent once its append is stored)
+        line = r.fp.readline()
+        if not line or b"tok-" in line:
+            break
+    c2, r2 = post(srv, "/llm/v1/chat/completions", chat(text="second"), {"X-Dsx-Session": sid})
+    busy = r2.read().decode()
+    c2.close()
+    check(r2.status == 409 and "active run" in busy, "%s: a second call -> 409 (%s)" % (what, busy.strip()[:80]))
+    check(upstream_requests(mock) == before + 1, "%s: the refused call never reaches the upstream" % what)
+    return c, r
+
+
 def mock_log(mock):
     u = urllib.parse.urlparse(mock)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=DEADLINE_S)
@@ -317,21 +339,11 @@ def main():
                                               "--interval-ms", "25"], tmp, "slowmock")
         _, srv2, srv2_log = start([DSX, "session", "serve", "--memory", "--listen", "127.0.0.1:0",
                                    "--llm-proxy", slow_mock + "/v1"], tmp, "server2")
-        c, r = post(srv2, "/llm/v1/chat/completions", chat(text="stop me"), {"X-Dsx-Session": "t/cancel"})
+        # The cancel goes after the first token's frame: a cancel seen by the ticker before any
+        # token arrived left 0 tokens and failed "partial text kept" (2 of 7 runs on the loaded
+        # 2-core VM, with and without the upstream loop).
+        c, r = call_while_busy(srv2, slow_mock, "t/cancel", "busy session")
         run3 = r.getheader("X-Dsx-Run")
-        # Up to the first token's frame (sent once its append is stored): a cancel seen by the
-        # ticker before any token arrived left 0 tokens and failed "partial text kept" (2 of 7
-        # runs on the loaded 2-core VM, with and without the upstream loop).
-        while True:
-            line = r.fp.readline()
-            if not line or b"tok-" in line:
-                break
-        c2, r2 = post(srv2, "/llm/v1/chat/completions", chat(text="second"), {"X-Dsx-Session": "t/cancel"})
-        busy = r2.read().decode()
-        c2.close()
-        check(r2.status == 409 and "active run" in busy, "busy session: a second call -> 409 (%s)" % busy.strip()[:80])
-        check(len([l for l in mock_log(slow_mock) if l.get("event") == "request"]) == 1,
-              "busy session: the refused call never reaches the upstream")
         cc, cr = post(srv2, "/v1/session/t/cancel/events", {"type": "control.cancel", "run": run3,
                                                                "data": {"reason": "user pressed stop"}})
         check(cr.status == 200, "cancel: control.cancel accepted (%d)" % cr.status)
@@ -523,20 +535,9 @@ def main():
         # 10b. The file store answers a new session's create after its sync, and the upstream call
         # starts meanwhile (a session not there yet has no run to refuse it); a session that is
         # there with an active run still refuses a second call before it reaches the upstream.
-        requests_before = len([l for l in mock_log(mock) if l.get("event") == "request"])
-        c, r = post(srv4, "/llm/v1/chat/completions", chat(text="busy file"), {"X-Dsx-Session": "t/durbusy"})
-        while True:
-            line = r.fp.readline()
-            if not line or b"tok-" in line:
-                break
-        c2, r2 = post(srv4, "/llm/v1/chat/completions", chat(text="second"), {"X-Dsx-Session": "t/durbusy"})
-        busy = r2.read().decode()
-        c2.close()
-        check(r2.status == 409 and "active run" in busy, "durable busy: a second call -> 409 (%s)" % busy.strip()[:80])
+        c, r = call_while_busy(srv4, mock, "t/durbusy", "durable busy")
         r.fp.read()  # raw (chunked) bytes to the end: the server closes
         c.close()
-        check(len([l for l in mock_log(mock) if l.get("event") == "request"]) == requests_before + 1,
-              "durable busy: the refused call never reaches the upstream")
     finally:
         for p in PROCS:
             if p.poll() is None:
