@@ -141,6 +141,8 @@ TEST_CASE("a prompt too long for one event is stored cut at a character, and say
       CHECK(stored(d["text"]) <= limit);
     }
   }
+  // A limit below the smallest stored text ("") keeps nothing, and ends (it looped before).
+  CHECK(StoredPromptData("abc", 1) == nlohmann::json{{"text", ""}, {"truncated", true}, {"bytes", 3}});
   // Escapes grow the stored text (a control character takes 6 bytes): still within the limit.
   const std::string ctl(4000, '\x01');
   nlohmann::json c = StoredPromptData(ctl, 1200);

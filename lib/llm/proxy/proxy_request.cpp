@@ -293,7 +293,7 @@ nlohmann::json StoredPromptData(const std::string& text, std::size_t max_json) {
   std::size_t cut = std::min(text.size(), max_json);
   while (true) {
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
-    if (stored_size(std::string_view(text).substr(0, cut)) <= max_json) break;
+    if (cut == 0 || stored_size(std::string_view(text).substr(0, cut)) <= max_json) break;  // "" at worst
     cut = cut * 3 / 4;  // escapes made it longer (quotes, control characters)
   }
   return {{"text", text.substr(0, cut)}, {"truncated", true}, {"bytes", text.size()}};
