@@ -20,6 +20,7 @@ class CAPABILITY("mutex") Mutex {
 
   void Lock() ACQUIRE() { mu_.lock(); }
   void Unlock() RELEASE() { mu_.unlock(); }
+  bool TryLock() TRY_ACQUIRE(true) { return mu_.try_lock(); }
   // Tells the analysis the lock is held where it cannot see it (a callback run under the lock).
   void AssertHeld() ASSERT_CAPABILITY(this) {}
 

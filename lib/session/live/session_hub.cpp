@@ -35,7 +35,8 @@ SessionHub::SessionHub(StreamService& service, HubOptions options)
     const std::string prefix = StreamPathFor("");
     service_.SetRemoteChangeObserver([this, prefix](const std::string& path) {
       if (!path.starts_with(prefix)) return;
-      Get(path.substr(prefix.size()))->stale.store(true);
+      // A session not in memory is read from the log on its next use anyway.
+      if (SessionPtr s = Find(path.substr(prefix.size()))) s->stale.store(true);
     });
     std::random_device rd;
     char name[17];
@@ -87,7 +88,42 @@ SessionHub::SessionPtr SessionHub::Get(const std::string& id) {
   MutexLock lock(&map_mu_);
   auto& s = sessions_[id];
   if (!s) s = std::make_shared<Session>();
+  s->last_used_ms.store(clock_.NowMs(), std::memory_order_relaxed);
   return s;
+}
+
+SessionHub::SessionPtr SessionHub::Find(const std::string& id) {
+  MutexLock lock(&map_mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::size_t SessionHub::SessionsInMemory() {
+  MutexLock lock(&map_mu_);
+  return sessions_.size();
+}
+
+bool SessionHub::IdleLocked(const Session& s) {
+  if (!s.members.empty() || !s.listeners.empty() || !s.lease_checks.empty() || s.presence_sent_nonempty) return false;
+  for (const auto& [rid, run] : s.state.runs)
+    if (run.active) return false;
+  return true;
+}
+
+void SessionHub::EvictIdle(const std::vector<std::string>& ids, std::int64_t now) {
+  MutexLock lock(&map_mu_);
+  for (const std::string& id : ids) {
+    auto it = sessions_.find(id);
+    // Another reference: a request, a pending append's callback or a listener's connection holds it.
+    if (it == sessions_.end() || it->second.use_count() != 1) continue;
+    Session& s = *it->second;
+    // Nobody holds it and nobody can take it without map_mu_, so the lock is free; look again,
+    // since a request that held it during the reaper's pass may have started a run since.
+    if (!s.mu.TryLock()) continue;
+    const bool idle = IdleLocked(s) && (!s.loaded || now - s.last_used_ms.load() >= options_.idle_evict_ms);
+    s.mu.Unlock();
+    if (idle) sessions_.erase(it);
+  }
 }
 
 std::optional<HubReply> SessionHub::LoadLocked(const std::string& id, Session& s) {
@@ -449,6 +485,7 @@ void SessionHub::Tick(std::int64_t now) {
     MutexLock lock(&map_mu_);
     all.assign(sessions_.begin(), sessions_.end());
   }
+  std::vector<std::string> idle;
   for (auto& [id, s] : all) {
     std::vector<json> presence;
     {
@@ -499,9 +536,12 @@ void SessionHub::Tick(std::int64_t now) {
         }
       }
       if (local_left) PublishPresenceLocked(id, *s);
+      if (IdleLocked(*s) && (!s->loaded || now - s->last_used_ms.load() >= options_.idle_evict_ms)) idle.push_back(id);
     }
     Broadcast(s, presence);
   }
+  all.clear();  // the map's must be the only references left for EvictIdle to drop an entry
+  EvictIdle(idle, now);
   if (service_.Shared()) RepublishPresence(now);
 }
 

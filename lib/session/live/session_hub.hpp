@@ -1,7 +1,8 @@
 // SessionHub: the live session layer over a StreamService. It is the write gate of every
 // session (checks drafts against the run state, stamps them, appends them to the session's
-// JSON stream in order), keeps the run state of each session it has seen (rebuilt from the log
-// on first use), expires leases, and holds presence (ephemeral) with its subscribers.
+// JSON stream in order), keeps the run state of each session in use (rebuilt from the log on
+// first use, dropped when idle: HubOptions::idle_evict_ms), expires leases, and holds presence
+// (ephemeral) with its subscribers.
 //
 // Thread-safe. Per session one mutex orders checks and submissions, so the run state always
 // matches the order of the log. Answers (`done`) run on the store's completion thread, or
@@ -19,6 +20,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/mutex.hpp"
 #include "session/auth/rights.hpp"
@@ -32,6 +34,11 @@ struct HubOptions {
   LeaseLimits lease;
   std::int64_t presence_ttl_ms = 30000;  // POST .../presence holds this long
   std::int64_t reaper_period_ms = 100;   // lease / presence check interval
+  // A session with nothing live here (no active run, no presence member or subscriber, no lease
+  // check pending) leaves memory once unused this long; its next use rebuilds it from the log.
+  // A name that is not a session (a 404 lookup) leaves at the next check. Without this every
+  // name ever asked for stayed, and the reaper visited each one every period.
+  std::int64_t idle_evict_ms = 60000;
 };
 
 // An HTTP-shaped answer: status and JSON body ({"error":…,"status":…} when >= 400).
@@ -65,8 +72,11 @@ class SessionHub {
   // Sessions already loaded are skipped. Stops early when `stop` becomes true. Returns how
   // many sessions with active runs it loaded.
   std::size_t RecoverRuns(const std::atomic<bool>* stop = nullptr);
-  // Expire lapsed leases (append run.end agent_lost) and stale presence. For tests and the reaper.
+  // Expire lapsed leases (append run.end agent_lost) and stale presence, and drop idle sessions
+  // from memory (HubOptions::idle_evict_ms). For tests and the reaper.
   void Tick(std::int64_t now_ms);
+  // How many sessions this hub holds in memory (tests, metrics).
+  std::size_t SessionsInMemory();
 
   // Whether a run.start from `who` on `lane` (no takeover) would be accepted now: 403 without
   // the run right, 409 while the lane has an active run, else 200; nothing is changed. Cheaper
@@ -115,6 +125,7 @@ class SessionHub {
     Mutex mu;
     bool loaded GUARDED_BY(mu) = false;
     std::atomic<bool> stale{false};  // the log may differ from `state`: reload
+    std::atomic<std::int64_t> last_used_ms{0};  // set by Get: when a request last took it
     SessionState state GUARDED_BY(mu);
     std::map<std::string, Member> members GUARDED_BY(mu);
     std::map<std::uint64_t, Listener> listeners GUARDED_BY(mu);
@@ -133,7 +144,16 @@ class SessionHub {
   };
   using SessionPtr = std::shared_ptr<Session>;
 
+  // The session's entry, created when missing (every request path takes it here, under
+  // map_mu_: what makes "the map holds the only reference" mean "nobody is using it").
   SessionPtr Get(const std::string& id);
+  // The entry when it is in memory, else nullptr (creates nothing).
+  SessionPtr Find(const std::string& id);
+  // Nothing in `s` lives only in memory: no active run, member, subscriber, pending lease check
+  // or presence snapshot that other servers hold. mu held.
+  static bool IdleLocked(const Session& s) REQUIRES(s.mu);
+  // Drops those of `ids` that are still idle and that nobody holds.
+  void EvictIdle(const std::vector<std::string>& ids, std::int64_t now_ms);
   // Loads the run state from the log (once). mu held. Returns 404/503 replies on failure.
   std::optional<HubReply> LoadLocked(const std::string& id, Session& s) REQUIRES(s.mu);
   // Replays the session's whole log into `out` (lease deadlines from `now_ms`); `stream` and
