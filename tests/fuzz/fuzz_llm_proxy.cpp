@@ -1,6 +1,6 @@
 // libFuzzer target: the LLM proxy's request parsing (lib/llm/proxy/proxy_request.cpp): request
 // paths, --llm-proxy values, request bodies (JSON from any client), upstream SSE event data and
-// non-streamed answers (JSON from any upstream), error excerpts and frames. Any crash, sanitizer
+// non-streamed answers (JSON from any upstream) with their tool calls, error excerpts and frames. Any crash, sanitizer
 // report or hang is a bug; bad input must only ever produce an error.
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +41,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const StreamStep step = ParseStreamEvent(api, head, rest);
   if (!step.error.empty() && step.forward) __builtin_trap();  // errors are never forwarded as data
   (void)AnswerText(api, rest);
+  // Tool calls from any upstream: each tool.call event fits one event (1 MiB) in valid UTF-8.
+  ToolCalls calls;
+  for (const ToolCallPart& p : step.tool_calls) calls.Add(p);
+  for (const ToolCallPart& p : AnswerToolCalls(api, rest)) calls.Add(p);
+  for (const nlohmann::json& d : calls.Data(head.size() % 2 == 1)) {
+    if (d.dump().size() > (1u << 20) - 1024) __builtin_trap();  // dump() throws on invalid UTF-8
+  }
   const std::string excerpt = BodyExcerpt(rest);
   for (char c : excerpt) {
     if (static_cast<unsigned char>(c) < 0x20) __builtin_trap();  // one line, printable

@@ -119,6 +119,36 @@ class Bad(http.server.BaseHTTPRequestHandler):
                 self.chunk("event: %s\ndata: %s\n\n" % (name, json.dumps(data)))
             self.chunk("")
             return
+        if mode == "tools":  # OpenAI: text, then two tool calls in fragments (the second cut when ?cut)
+            self.sse_head()
+            self.token(1)
+            frames = [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": ""}},
+                      {"index": 0, "function": {"arguments": "{\"city\":"}},
+                      {"index": 1, "id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
+                      {"index": 0, "function": {"arguments": " \"Paris\"}"}}]
+            for f in frames:
+                c = {"id": "x", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"tool_calls": [f]}}]}
+                self.chunk("data: " + json.dumps(c) + "\n\n")
+            c = {"id": "x", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+            self.chunk("data: " + json.dumps(c) + "\n\ndata: [DONE]\n\n")
+            self.chunk("")
+            return
+        if mode == "anthtools":  # Anthropic: a tool_use block, its input streamed
+            self.sse_head()
+            evs = [("message_start", {"type": "message_start", "message": {"id": "msg_2", "role": "assistant"}}),
+                   ("content_block_start", {"type": "content_block_start", "index": 0,
+                                            "content_block": {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}}),
+                   ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "input_json_delta", "partial_json": "{\"q\": "}}),
+                   ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "input_json_delta", "partial_json": "\"dsx\"}"}}),
+                   ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                   ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}}),
+                   ("message_stop", {"type": "message_stop"})]
+            for name, data in evs:
+                self.chunk("event: %s\ndata: %s\n\n" % (name, json.dumps(data)))
+            self.chunk("")
+            return
         if mode == "html":
             body = b"<html><body>login</body></html>"
             self.send_response(200)
@@ -268,7 +298,7 @@ def main():
                             "--interval-ms", "20"], tmp, "mock")
         args = [DSX, "session", "serve", "--memory", "--listen", "127.0.0.1:0", "--log-requests",
                 "--llm-proxy", mock + "/v1", "--llm-proxy-idle-timeout-ms", "1500"]
-        for mode in ("cut", "errchunk", "stall", "html", "e500", "anth", "echokey"):
+        for mode in ("cut", "errchunk", "stall", "html", "e500", "anth", "echokey", "tools", "anthtools"):
             args += ["--llm-proxy", "%s=%s/%s" % (mode, bad_url, mode)]
         _, srv, srv_log = start(args, tmp, "server")
 
@@ -401,6 +431,34 @@ def main():
               "anthropic: events forwarded with ids")
         check(end is not None and end["data"]["reason"] == "done" and run_text(evs, runa) == "Hello there",
               "anthropic: run.end done, text stored")
+
+        # 4c. Tool calls are stored (tool.call, before msg.end), not only forwarded: a client
+        # that resumes from the session, or another device, sees what the model called.
+        c, r = post(srv, "/llm/tools/v1/chat/completions", chat(text="weather?"), {"X-Dsx-Session": "t/tools"})
+        runt = r.getheader("X-Dsx-Run")
+        frames = read_frames(r)
+        c.close()
+        evs, end = wait_run_end(srv, "t/tools", runt)
+        calls = [e for e in evs if e.get("type") == "tool.call" and e.get("run") == runt]
+        check(any('"tool_calls"' in d for _, d in frames), "tools: tool call frames forwarded to the client")
+        check(end is not None and end["data"]["reason"] == "done", "tools: run.end done")
+        check([c["data"] for c in calls] == [{"id": "call_a", "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"},
+                                            {"id": "call_b", "name": "get_time", "arguments": "{}"}],
+              "tools: both calls stored whole, in order (%s)" % [c["data"] for c in calls])
+        types = [e["type"] for e in evs if e.get("run") == runt]
+        check(types[-4:] == ["tool.call", "tool.call", "msg.end", "run.end"], "tools: tool.call before msg.end (%s)" % types[-4:])
+        check(all(c.get("msg") for c in calls), "tools: tool.call names its message")
+        c, r = post(srv, "/llm/anthtools/v1/messages", {"model": "claude-x", "max_tokens": 50, "stream": True,
+                                                        "messages": [{"role": "user", "content": "look it up"}]},
+                    {"X-Dsx-Session": "t/anthtools", "x-api-key": API_KEY, "anthropic-version": "2023-06-01"})
+        runat = r.getheader("X-Dsx-Run")
+        r.read()
+        c.close()
+        evs, end = wait_run_end(srv, "t/anthtools", runat)
+        calls = [e["data"] for e in evs if e.get("type") == "tool.call"]
+        check(end is not None and end["data"]["reason"] == "done" and
+              calls == [{"id": "toolu_1", "name": "lookup", "arguments": "{\"q\": \"dsx\"}"}],
+              "anthropic tools: tool_use stored as tool.call (%s)" % calls)
 
         # 5. Non-streamed.
         c, r = post(srv, "/llm/v1/chat/completions", chat(stream=False, text="whole"), {"X-Dsx-Session": "t/nostream"})

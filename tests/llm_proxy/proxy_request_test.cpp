@@ -149,3 +149,93 @@ TEST_CASE("a prompt too long for one event is stored cut at a character, and say
   CHECK(stored(c["text"]) <= 1200);
   CHECK(c["text"].get<std::string>().size() >= 100);
 }
+
+TEST_CASE("tool calls: OpenAI streamed fragments are put together by index") {
+  ToolCalls calls;
+  auto feed = [&](const char* chunk) {
+    auto s = ParseStreamEvent(Api::kOpenAiChat, "message", chunk);
+    CHECK(s.forward);  // the client gets the frame as the upstream sent it
+    for (const auto& p : s.tool_calls) calls.Add(p);
+  };
+  feed(
+      R"({"choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]}}]})");
+  feed(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]})");
+  feed(
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","function":{"name":"get_time","arguments":"{}"}}]}}]})");
+  feed(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]}}]})");
+  feed(
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":"x"},7,{"function":[]}]}}]})");  // odd shapes: no crash
+  feed(R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})");
+  auto data = calls.Data(false);
+  REQUIRE(data.size() == 2);
+  CHECK(data[0] == nlohmann::json{{"id", "call_a"}, {"name", "get_weather"}, {"arguments", R"({"city":"Paris"})"}});
+  CHECK(data[1] == nlohmann::json{{"id", "call_b"}, {"name", "get_time"}, {"arguments", "{}"}});
+  CHECK(calls.Data(true)[0]["incomplete"] == true);
+}
+
+TEST_CASE("tool calls: Anthropic tool_use blocks and input_json_delta") {
+  ToolCalls calls;
+  auto feed = [&](const char* type, const char* data) {
+    for (const auto& p : ParseStreamEvent(Api::kAnthropicMessages, type, data).tool_calls) calls.Add(p);
+  };
+  feed("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+  feed("content_block_delta",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me check."}})");
+  feed(
+      "content_block_start",
+      R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}})");
+  feed("content_block_delta",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}})");
+  feed("content_block_delta",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}})");
+  auto data = calls.Data(false);
+  REQUIRE(data.size() == 1);
+  CHECK(data[0] == nlohmann::json{{"id", "toolu_1"}, {"name", "get_weather"}, {"arguments", R"({"city": "Paris"})"}});
+}
+
+TEST_CASE("tool calls of non-streamed answers") {
+  auto openai = AnswerToolCalls(
+      Api::kOpenAiChat,
+      R"({"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]}}]})");
+  REQUIRE(openai.size() == 1);
+  CHECK(openai[0].id == "call_a");
+  CHECK(openai[0].arguments == R"({"x":1})");
+  auto anth = AnswerToolCalls(
+      Api::kAnthropicMessages,
+      R"({"content":[{"type":"text","text":"ok"},{"type":"tool_use","id":"t1","name":"g","input":{"y":[1,2]}}]})");
+  REQUIRE(anth.size() == 1);
+  CHECK(anth[0].name == "g");
+  CHECK(anth[0].arguments == R"({"y":[1,2]})");
+  CHECK(AnswerToolCalls(Api::kOpenAiChat, R"({"choices":[{"message":{"content":"hi"}}]})").empty());
+  CHECK(AnswerToolCalls(Api::kOpenAiChat, "not json").empty());
+  CHECK(AnswerToolCalls(Api::kAnthropicMessages, R"({"content":"x"})").empty());
+}
+
+TEST_CASE("tool calls are bounded: count, argument bytes, one event's size") {
+  ToolCalls many;
+  for (long long i = 0; i < 200; ++i) many.Add({i, "c" + std::to_string(i), "f", "{}"});
+  CHECK(many.Data(false).size() == ToolCalls::kMaxToolCalls);
+  CHECK(many.dropped() == 200 - ToolCalls::kMaxToolCalls);
+
+  ToolCalls big;
+  const std::string mib(1u << 20, 'a');
+  for (int i = 0; i < 10; ++i) big.Add({0, "c", "f", mib});  // 10 MiB into one call: 8 kept
+  CHECK(big.dropped() == 2);
+  auto data = big.Data(false);
+  REQUIRE(data.size() == 1);
+  CHECK(data[0]["truncated"] == true);
+  CHECK(data[0]["bytes"] == 8u << 20);
+  CHECK(data[0].dump().size() < (1u << 20));  // fits one event
+  ToolCalls names;
+  names.Add({0, std::string(5000, 'i'), std::string(5000, 'n'), ""});
+  CHECK(names.Data(false)[0]["id"].get<std::string>().size() == 200);
+}
+
+TEST_CASE("a tool call's long id or name is cut before a character, not inside one") {
+  ToolCalls calls;
+  std::string id(199, 'i');
+  id += "\xc3\xa9";  // é across the 200-byte limit
+  calls.Add({0, id, "n", ""});
+  CHECK(calls.Data(false)[0]["id"] == std::string(199, 'i'));
+  CHECK_NOTHROW((void)calls.Data(false)[0].dump());
+}

@@ -359,6 +359,9 @@ class Run : public std::enable_shared_from_this<Run> {
   void RespondError(int status, const std::string& why);
   // The run's end: stores the final events; returns run.end's offset ("" when refused).
   std::string End(const std::string& reason, const std::string& error);
+  // The current call's tool calls as tool.call drafts of the current message (none without
+  // the append right: tool.call is an application event). `incomplete`: the call was cut.
+  void AddToolCallDrafts(json* drafts, bool incomplete) const;
 
   std::mutex frames_mu_;
   std::deque<Frame> frames_;
@@ -380,6 +383,7 @@ class Run : public std::enable_shared_from_this<Run> {
     std::string stream_error;
     std::string answer;     // non-streamed answer
     std::string call_text;  // this call's text (the partial reply a steer keeps)
+    ToolCalls tools;        // this call's tool calls (stored as tool.call before its msg.end)
     std::unique_ptr<dsx::net::SseParser> parser;
     std::future<dsx::net::Exchange> ended;
   };
@@ -412,6 +416,7 @@ class Run : public std::enable_shared_from_this<Run> {
   session::live::HubReply create_reply_;
   bool begun_ = false;
   bool with_prompt_ = false;
+  bool may_append_ = false;  // the principal may write application events (user.message, tool.call)
   std::future<session::live::HubReply> init_answer_;  // the run's first append
   bool call_started_ = false;
 
@@ -616,19 +621,22 @@ std::string Run::End(const std::string& reason, const std::string& error) {
                       {"id", id},
                       {"data", {{"outcome", "rejected"}, {"reason", "the reply is complete"}}}});
   }
+  AddToolCallDrafts(&drafts, reason != "done");
   drafts.push_back({{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}});
   json data = {{"reason", reason}};
   if (!error.empty()) data["error"] = error;
   drafts.push_back({{"type", "run.end"}, {"run", run_id}, {"data", std::move(data)}});
   session::live::HubReply r = SubmitWait(drafts);
-  if (r.status >= 400 && !late_steers_.empty()) {
-    // An ack the session does not take must not keep the run from ending: without them (the
-    // server then rejects those steers itself).
-    drafts.erase(std::remove_if(drafts.begin(), drafts.end(),
-                                [](const json& d) {
-                                  return d["type"] == "control.ack" && d["data"].value("reason", "") == "the reply is complete";
-                                }),
-                 drafts.end());
+  const auto optional = [](const json& d) {
+    return d["type"] == "tool.call" ||
+           (d["type"] == "control.ack" && d["data"].value("reason", "") == "the reply is complete");
+  };
+  if (r.status >= 400 && std::any_of(drafts.begin(), drafts.end(), optional)) {
+    // What the session does not take (an ack, a tool call) must not keep the run from ending:
+    // without them (the server then rejects those steers itself).
+    log::Warn("llm proxy: run end refused, storing it without its acks and tool calls",
+              {{"session", session_id}, {"run", run_id}, {"why", ReplyError(r)}});
+    drafts.erase(std::remove_if(drafts.begin(), drafts.end(), optional), drafts.end());
     r = SubmitWait(drafts);
   }
   if (r.status >= 400) {
@@ -636,6 +644,12 @@ std::string Run::End(const std::string& reason, const std::string& error) {
     return {};
   }
   return r.body.value("offset", std::string());
+}
+
+void Run::AddToolCallDrafts(json* drafts, bool incomplete) const {
+  if (!may_append_) return;
+  for (json& data : call_.tools.Data(incomplete))
+    drafts->push_back({{"type", "tool.call"}, {"run", run_id}, {"msg", msg_id}, {"data", std::move(data)}});
 }
 
 void Run::StartCall(std::string request_body) {
@@ -646,6 +660,7 @@ void Run::StartCall(std::string request_body) {
   call_.stream_error.clear();
   call_.answer.clear();
   call_.call_text.clear();
+  call_.tools = ToolCalls();
   reply_complete = false;
   call_.parser = std::make_unique<dsx::net::SseParser>([this](const dsx::net::SseEvent& e) { OnCallEvent(e); });
   dsx::net::HttpRequest hr;
@@ -724,6 +739,7 @@ void Run::OnCallEvent(const dsx::net::SseEvent& e) {
   // A call after a steer continues the client's Anthropic message: a second message_start
   // would make an SDK start its message over (and drop the text it has), so it is not sent.
   if (continuation_ && api == Api::kAnthropicMessages && e.type == "message_start") step.forward = false;
+  for (const ToolCallPart& part : step.tool_calls) call_.tools.Add(part);
   std::string text;
   if (step.forward) {
     if (api == Api::kAnthropicMessages) text = "event: " + e.type + "\n";
@@ -822,7 +838,8 @@ void Run::Begin() {
   if (create_reply_.status >= 400) return;  // Main answers it
   if (!create_reply_.body.value("created", false)) start_offset_ = create_reply_.body.value("offset", std::string());
   json drafts = json::array();
-  with_prompt_ = request.user_text.has_value() && who.Allows(session_id, session::auth::Right::kAppend);
+  may_append_ = who.Allows(session_id, session::auth::Right::kAppend);
+  with_prompt_ = request.user_text.has_value() && may_append_;
   if (with_prompt_) drafts.push_back({{"type", "user.message"}, {"data", StoredPromptData(*request.user_text)}});
   if (!with_prompt_ && start_offset_.empty()) start_offset_ = session::FormatOffset(0);
   if (!with_prompt_) {
@@ -969,8 +986,10 @@ void Run::Main() {
     json& messages = conversation["messages"];
     if (!call_text.empty()) messages.push_back({{"role", "assistant"}, {"content", call_text}});
     const std::string next_msg = session::wire::RandomId("m-");
-    json d = json::array({{{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}},
-                          {{"type", "msg.start"}, {"run", run_id}, {"msg", next_msg}, {"data", {{"role", "assistant"}}}}});
+    json d = json::array();
+    AddToolCallDrafts(&d, ex.outcome != dsx::net::Outcome::kComplete);
+    d.push_back({{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}});
+    d.push_back({{"type", "msg.start"}, {"run", run_id}, {"msg", next_msg}, {"data", {{"role", "assistant"}}}});
     for (const json& ev : take) {
       const json& data = ev["data"];
       if (data.contains("text") && data["text"].is_string()) {
@@ -1063,6 +1082,7 @@ void Run::Main() {
     }
   }
   if (!request.stream && reason == "done") {
+    for (const ToolCallPart& part : AnswerToolCalls(api, answer)) call_.tools.Add(part);
     auto text = AnswerText(api, answer);
     if (!text) {
       reason = "error";
@@ -1071,6 +1091,7 @@ void Run::Main() {
     } else if (!text->empty()) {
       // The whole answer as one append, with the run's end (one write).
       json d = json::array({{{"type", "msg.append"}, {"run", run_id}, {"msg", msg_id}, {"data", {{"text", *text}}}}});
+      AddToolCallDrafts(&d, false);
       d.push_back({{"type", "msg.end"}, {"run", run_id}, {"msg", msg_id}, {"data", json::object()}});
       d.push_back({{"type", "run.end"}, {"run", run_id}, {"data", {{"reason", "done"}}}});
       session::live::HubReply r = SubmitWait(std::move(d));

@@ -34,6 +34,41 @@ const char* TypeName(const json& v) {
   }
 }
 
+// A string field of an object, or "" (an upstream's answer is read, not validated).
+std::string StrOr(const json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+long long IntOr(const json& o, const char* key, long long fallback) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_number_integer() ? it->get<long long>() : fallback;
+}
+
+// At most `limit` bytes of valid UTF-8 `s`, cut before a character, not inside one.
+std::string CutAtCharacter(const std::string& s, std::size_t limit) {
+  if (s.size() <= limit) return s;
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
+std::string DumpJson(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// OpenAI tool_calls[i]: {"index","id","type":"function","function":{"name","arguments"}}.
+std::optional<ToolCallPart> OpenAiToolCallPart(const json& call) {
+  if (!call.is_object()) return std::nullopt;
+  ToolCallPart p;
+  p.index = IntOr(call, "index", 0);
+  p.id = StrOr(call, "id");
+  auto fn = call.find("function");
+  if (fn != call.end() && fn->is_object()) {
+    p.name = StrOr(*fn, "name");
+    p.arguments = StrOr(*fn, "arguments");
+  }
+  return p;
+}
+
 Status WrongType(const std::string& field, const char* want, const json& got) {
   return Status::Failed("field '" + field + "' must be " + want + " (got " + TypeName(got) + ")");
 }
@@ -203,6 +238,11 @@ StreamStep ParseStreamEvent(Api api, std::string_view type, std::string_view dat
       if (delta == c.end() || !delta->is_object()) continue;
       auto content = delta->find("content");
       if (content != delta->end() && content->is_string()) s.text += content->get<std::string>();
+      auto calls = delta->find("tool_calls");
+      if (calls == delta->end() || !calls->is_array()) continue;
+      for (const json& call : *calls) {
+        if (auto part = OpenAiToolCallPart(call)) s.tool_calls.push_back(std::move(*part));
+      }
     }
     return s;
   }
@@ -224,14 +264,97 @@ StreamStep ParseStreamEvent(Api api, std::string_view type, std::string_view dat
     s.forward = false;
     return s;
   }
-  if (type == "content_block_delta" && j.is_object()) {
+  if (!j.is_object()) return s;
+  const long long index = IntOr(j, "index", 0);
+  if (type == "content_block_delta") {
     auto delta = j.find("delta");
-    if (delta != j.end() && delta->is_object() && delta->value("type", "") == "text_delta") {
-      auto t = delta->find("text");
-      if (t != delta->end() && t->is_string()) s.text = t->get<std::string>();
+    if (delta == j.end() || !delta->is_object()) return s;
+    const std::string kind = StrOr(*delta, "type");
+    if (kind == "text_delta") {
+      s.text = StrOr(*delta, "text");
+    } else if (kind == "input_json_delta") {
+      s.tool_calls.push_back({index, "", "", StrOr(*delta, "partial_json")});
+    }
+  } else if (type == "content_block_start") {
+    auto block = j.find("content_block");
+    if (block != j.end() && block->is_object() && StrOr(*block, "type") == "tool_use") {
+      // input is {} here and streamed as input_json_delta; a non-empty one is the whole input.
+      std::string input;
+      if (auto in = block->find("input"); in != block->end() && in->is_object() && !in->empty()) input = DumpJson(*in);
+      s.tool_calls.push_back({index, StrOr(*block, "id"), StrOr(*block, "name"), std::move(input)});
     }
   }
   return s;
+}
+
+std::vector<ToolCallPart> AnswerToolCalls(Api api, std::string_view body) {
+  std::vector<ToolCallPart> out;
+  const json j = ParseJsonOrDiscarded(body);
+  if (!j.is_object()) return out;
+  if (api == Api::kOpenAiChat) {
+    auto choices = j.find("choices");
+    if (choices == j.end() || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) return out;
+    const json& c = (*choices)[0];
+    auto m = c.find("message");
+    if (m == c.end() || !m->is_object()) return out;
+    auto calls = m->find("tool_calls");
+    if (calls == m->end() || !calls->is_array()) return out;
+    long long i = 0;
+    for (const json& call : *calls) {
+      if (auto part = OpenAiToolCallPart(call)) {
+        part->index = i;  // a whole answer's calls need not carry an index
+        out.push_back(std::move(*part));
+      }
+      ++i;
+    }
+    return out;
+  }
+  auto content = j.find("content");
+  if (content == j.end() || !content->is_array()) return out;
+  long long i = 0;
+  for (const json& b : *content) {
+    if (b.is_object() && StrOr(b, "type") == "tool_use") {
+      auto in = b.find("input");
+      out.push_back({i, StrOr(b, "id"), StrOr(b, "name"), in != b.end() ? DumpJson(*in) : std::string("{}")});
+    }
+    ++i;
+  }
+  return out;
+}
+
+void ToolCalls::Add(const ToolCallPart& part) {
+  auto it = std::find_if(calls_.begin(), calls_.end(), [&](const ToolCallPart& c) { return c.index == part.index; });
+  if (it == calls_.end()) {
+    if (calls_.size() >= kMaxToolCalls) {
+      ++dropped_;
+      return;
+    }
+    calls_.push_back({part.index, "", "", ""});
+    it = calls_.end() - 1;
+  }
+  if (it->id.empty()) it->id = CutAtCharacter(part.id, 200);
+  if (it->name.empty()) it->name = CutAtCharacter(part.name, 200);
+  if (bytes_ + part.arguments.size() > kMaxToolArgumentBytes) {
+    ++dropped_;
+    return;
+  }
+  bytes_ += part.arguments.size();
+  it->arguments += part.arguments;
+}
+
+std::vector<json> ToolCalls::Data(bool incomplete) const {
+  std::vector<json> out;
+  for (const ToolCallPart& c : calls_) {
+    json d = StoredPromptData(c.arguments);  // {"text", ["truncated", "bytes"]}
+    json data = {{"id", c.id}, {"name", c.name}, {"arguments", std::move(d["text"])}};
+    if (d.contains("truncated")) {
+      data["truncated"] = true;
+      data["bytes"] = d["bytes"];
+    }
+    if (incomplete) data["incomplete"] = true;
+    out.push_back(std::move(data));
+  }
+  return out;
 }
 
 std::optional<std::string> AnswerText(Api api, std::string_view body) {

@@ -1,6 +1,6 @@
 // The durable LLM proxy's pure parts (no sockets, no session): which upstream and API a
 // request path names, what a request body must hold, and what each upstream SSE event or JSON
-// answer contributes to the session (the text deltas). Fuzzed by tests/fuzz/fuzz_llm_proxy.cpp,
+// answer contributes to the session (the text deltas and tool calls). Fuzzed by tests/fuzz/fuzz_llm_proxy.cpp,
 // unit-tested by tests/llm_proxy/proxy_request_test.cpp. docs/llm-proxy.md is the user's view.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -62,9 +63,42 @@ Result<ProxyRequest> ParseProxyRequest(std::string_view body, Api api);
 inline constexpr std::size_t kMaxStoredPromptJson = 900u << 10;
 nlohmann::json StoredPromptData(const std::string& text, std::size_t max_json = kMaxStoredPromptJson);
 
+// One fragment of a tool call the model makes: OpenAI `delta.tool_calls[i]` (streamed) or
+// `message.tool_calls[i]`; Anthropic `tool_use` content blocks, their input streamed as
+// `input_json_delta`s. Fragments of one call share `index`; the first carries id and name.
+struct ToolCallPart {
+  long long index = 0;
+  std::string id;
+  std::string name;
+  std::string arguments;  // a piece of the arguments' JSON text
+};
+
+// The tool calls of one reply, put together from their fragments (in the order calls began).
+// Bounded: at most kMaxToolCalls calls and kMaxToolArgumentBytes of arguments in all; what is
+// past that is dropped and counted in dropped().
+class ToolCalls {
+ public:
+  static constexpr std::size_t kMaxToolCalls = 128;
+  static constexpr std::size_t kMaxToolArgumentBytes = 8u << 20;
+  void Add(const ToolCallPart& part);
+  bool empty() const { return calls_.empty(); }
+  std::size_t dropped() const { return dropped_; }
+  // data of one `tool.call` event per call: {"id","name","arguments"}; arguments is the JSON
+  // text as the model wrote it (not parsed: it may be cut or invalid), cut like a prompt
+  // past ~900 KiB ("truncated": true, "bytes": its size). `incomplete`: the reply did not end
+  // well, so the last call's arguments may be cut (adds "incomplete": true to each).
+  std::vector<nlohmann::json> Data(bool incomplete) const;
+
+ private:
+  std::vector<ToolCallPart> calls_;
+  std::size_t bytes_ = 0;
+  std::size_t dropped_ = 0;
+};
+
 // What one upstream SSE event means for the run.
 struct StreamStep {
   std::string text;   // content delta ("" for none)
+  std::vector<ToolCallPart> tool_calls;  // tool call fragments
   bool done = false;  // the upstream's end marker: OpenAI `[DONE]`, Anthropic `message_stop`
   std::string error;  // non-empty: the upstream reported an error in the stream
   bool forward = true;  // pass the event on to the client
@@ -75,6 +109,8 @@ StreamStep ParseStreamEvent(Api api, std::string_view type, std::string_view dat
 // The assistant text of a non-streamed answer (OpenAI choices[0].message.content, Anthropic's
 // text content blocks joined). nullopt when the body is not such an answer.
 std::optional<std::string> AnswerText(Api api, std::string_view body);
+// The tool calls of a non-streamed answer (none when it has none or is not an answer).
+std::vector<ToolCallPart> AnswerToolCalls(Api api, std::string_view body);
 
 // The final frame the client gets when the run ends in an error (the text of data.error):
 // OpenAI `data: {"error":{"message":…,"type":"upstream_error"}}` then `data: [DONE]`,
