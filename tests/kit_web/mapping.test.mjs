@@ -74,10 +74,55 @@ test("run.end error and agent_lost become an error chunk with the reason", () =>
   assert.deepEqual(c.map(ev("run.end", { data: { reason: "error" } })), [{ type: "error", errorText: "the run ended: error" }]);
 });
 
+const toolRun = () => [
+  ev("msg.start", { msg: "m-1", data: { role: "assistant" } }),
+  ev("msg.append", { msg: "m-1", data: { text: "Checking." } }),
+  ev("tool.call", { msg: "m-1", data: { id: "call_a", name: "get_weather", arguments: '{"city":"Paris"}' } }),
+  ev("tool.call", { msg: "m-1", data: { id: "call_b", name: "get_time", arguments: '{"tz":' } }),
+  ev("tool.call", { msg: "m-1", data: { id: 7, name: "bad" } }),
+  ev("msg.end", { msg: "m-1" }),
+  ev("run.end", { data: { reason: "done" } }),
+];
+
+test("tool.call events (stored by the LLM proxy) become dynamic tool parts; bad arguments an input error", () => {
+  const m = createRunChunkMapper("r-1");
+  const chunks = toolRun().flatMap((e) => m.map(e));
+  assert.deepEqual(chunks.filter((c) => c.type.startsWith("tool-")), [
+    { type: "tool-input-available", toolCallId: "call_a", toolName: "get_weather", dynamic: true, input: { city: "Paris" } },
+    { type: "tool-input-error", toolCallId: "call_b", toolName: "get_time", dynamic: true, input: '{"tz":',
+      errorText: "the tool call's arguments are not JSON" },
+  ]);
+  const cut = createRunChunkMapper("r-1");
+  const [c] = cut.map(ev("tool.call", { msg: "m-1", data: { id: "c", name: "f", arguments: "{}", incomplete: true } }));
+  assert.equal(c.type, "tool-input-error", "a call of a run that did not end well is never offered as complete");
+});
+
+test("the AI SDK builds tool parts from those chunks (when `ai` is installed)", async (t) => {
+  let ai;
+  try {
+    ai = await import("ai");
+  } catch {
+    t.skip("no node_modules (npm ci in tests/kit_web)");
+    return;
+  }
+  const m = createRunChunkMapper("r-1");
+  const chunks = [...m.startChunks(), ...toolRun().flatMap((e) => m.map(e))];
+  const stream = new ReadableStream({ start(c) { for (const x of chunks) c.enqueue(x); c.close(); } });
+  let last;
+  for await (const msg of ai.readUIMessageStream({ stream })) last = msg;
+  const tools = last.parts.filter((p) => p.type === "dynamic-tool");
+  assert.equal(tools.length, 2);
+  assert.deepEqual([tools[0].toolName, tools[0].state, tools[0].input], ["get_weather", "input-available", { city: "Paris" }]);
+  assert.equal(tools[1].state, "output-error");
+  assert.ok(last.parts.some((p) => p.type === "text" && p.text === "Checking."));
+});
+
 test("hostile event shapes never throw and give no chunks", () => {
   const m = createRunChunkMapper("r-1");
   for (const bad of [ev("msg.append", { msg: 5, data: { text: "x" } }), ev("msg.append", { msg: "m", data: { text: 5 } }),
-    ev("msg.append", { msg: "m", data: null }), ev("msg.start", { msg: { a: 1 } }), ev("msg.end", {}), { run: "r-1" }]) {
+    ev("msg.append", { msg: "m", data: null }), ev("msg.start", { msg: { a: 1 } }), ev("msg.end", {}), { run: "r-1" },
+    ev("tool.call", { data: { id: "", name: "f" } }), ev("tool.call", { data: { id: "c", name: 3 } }),
+    ev("tool.call", { data: [1, 2] }), ev("tool.call", {})]) {
     assert.deepEqual(m.map(bad), []);
   }
   assert.deepEqual(m.map(ev("run.end", { data: "nope" })), [{ type: "finish", finishReason: "stop" }], "run.end without a reason: done");

@@ -66,6 +66,28 @@ export function createRunChunkMapper(run) {
             out.push({ type: "text-delta", id: ev.msg, delta: data.text });
           }
           break;
+        case "tool.call": {
+          // A tool call the model made (the LLM proxy stores one per call, before msg.end): a
+          // dynamic tool part (the transport knows no tool schemas). Arguments that do not parse,
+          // or of a run that did not end well, are an input error, never a call to act on.
+          if (typeof data.id !== "string" || data.id === "" || typeof data.name !== "string") break;
+          const base = { toolCallId: data.id, toolName: data.name, dynamic: true };
+          let input;
+          let bad = data.incomplete === true ? "the reply ended before this tool call was complete"
+            : data.truncated === true ? "the tool call's arguments were too long to keep" : null;
+          if (!bad && data.arguments !== null && typeof data.arguments === "object") {
+            input = data.arguments;  // an agent that wrote its tool.call with the arguments parsed
+          } else if (!bad) {
+            try {
+              input = JSON.parse(typeof data.arguments === "string" && data.arguments !== "" ? data.arguments : "{}");
+            } catch {
+              bad = "the tool call's arguments are not JSON";
+            }
+          }
+          if (bad) out.push({ type: "tool-input-error", ...base, input: data.arguments, errorText: bad });
+          else out.push({ type: "tool-input-available", ...base, input });
+          break;
+        }
         case "msg.end":
           if (typeof ev.msg === "string" && open.delete(ev.msg)) out.push({ type: "text-end", id: ev.msg });
           break;
