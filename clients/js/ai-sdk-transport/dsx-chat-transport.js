@@ -35,7 +35,8 @@ export function messageIdForRun(run) {
 
 // Maps the events of one run, in log order, to UIMessageChunks. `map(event)` returns the chunks
 // for that event (possibly none) and sets `done` once the run has ended. Events of other runs
-// and application events are ignored. A run with several messages gives several text parts.
+// and application events other than tool.call are ignored. A run with several messages gives
+// several text parts; each tool.call a dynamic tool part.
 export function createRunChunkMapper(run) {
   const open = new Set();  // message ids with a text-start and no text-end yet
   const mapper = {
