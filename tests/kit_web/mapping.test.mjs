@@ -361,3 +361,26 @@ test("steer without an active run rejects with a clear error and posts nothing; 
   await assert.rejects(t2.steer("c6", "x"), /steering run 'r-1': HTTP 403: token lacks the 'steer' right/);
   await r.cancel();
 });
+
+test("loadMessages gives a run's tool calls as dynamic tool parts of its message", async () => {
+  const view = { items: [
+    { type: "user.message", offset: "0_1", data: { text: "weather?" } },
+    { type: "msg", run: "r-1", msg: "m-1", offset: "0_5", data: { role: "assistant", text: "Checking.", state: "done" } },
+    { type: "tool.call", run: "r-1", msg: "m-1", offset: "0_6", data: { id: "call_a", name: "get_weather", arguments: '{"city":"Paris"}' } },
+    { type: "tool.call", run: "r-1", msg: "m-1", offset: "0_7", data: { id: "call_b", name: "f", arguments: "{", incomplete: true } },
+    { type: "tool.call", run: "r-9", offset: "0_8", data: { id: "call_c", name: "g", arguments: "{}" } },  // no message of r-9
+  ] };
+  const fetch = async (url) => {
+    assert.ok(new URL(url).pathname.endsWith("/view"));
+    return new Response(JSON.stringify(view), { status: 200 });
+  };
+  const t = new DsxChatTransport({ server: "http://dsx.test", fetch, storage: null });
+  const msgs = await t.loadMessages("c1");
+  assert.equal(msgs.length, 2);
+  assert.deepEqual(msgs[1].parts, [
+    { type: "text", text: "Checking.", state: "done" },
+    { type: "dynamic-tool", toolCallId: "call_a", toolName: "get_weather", input: { city: "Paris" }, state: "input-available" },
+    { type: "dynamic-tool", toolCallId: "call_b", toolName: "f", input: "{", state: "output-error",
+      errorText: "the reply ended before this tool call was complete" },
+  ]);
+});

@@ -33,6 +33,27 @@ export function messageIdForRun(run) {
   return "dsx-" + run;
 }
 
+// A tool.call event's data (the LLM proxy stores one per tool call the model makes, before
+// msg.end; an agent may write its own): {toolCallId, toolName, input, errorText?}, or null when
+// it names no call. The transport knows no tool schemas, so it becomes a dynamic tool part.
+// Arguments that do not parse, or of a run that did not end well, are an input error, never a
+// call to act on.
+function readToolCall(data) {
+  if (typeof data.id !== "string" || data.id === "" || typeof data.name !== "string") return null;
+  const call = { toolCallId: data.id, toolName: data.name, input: data.arguments };
+  if (data.incomplete === true) call.errorText = "the reply ended before this tool call was complete";
+  else if (data.truncated === true) call.errorText = "the tool call's arguments were too long to keep";
+  else if (data.arguments !== null && typeof data.arguments === "object") return call;  // written parsed
+  else {
+    try {
+      call.input = JSON.parse(typeof data.arguments === "string" && data.arguments !== "" ? data.arguments : "{}");
+    } catch {
+      call.errorText = "the tool call's arguments are not JSON";
+    }
+  }
+  return call;
+}
+
 // Maps the events of one run, in log order, to UIMessageChunks. `map(event)` returns the chunks
 // for that event (possibly none) and sets `done` once the run has ended. Events of other runs
 // and application events other than tool.call are ignored. A run with several messages gives
@@ -68,25 +89,11 @@ export function createRunChunkMapper(run) {
           }
           break;
         case "tool.call": {
-          // A tool call the model made (the LLM proxy stores one per call, before msg.end): a
-          // dynamic tool part (the transport knows no tool schemas). Arguments that do not parse,
-          // or of a run that did not end well, are an input error, never a call to act on.
-          if (typeof data.id !== "string" || data.id === "" || typeof data.name !== "string") break;
-          const base = { toolCallId: data.id, toolName: data.name, dynamic: true };
-          let input;
-          let bad = data.incomplete === true ? "the reply ended before this tool call was complete"
-            : data.truncated === true ? "the tool call's arguments were too long to keep" : null;
-          if (!bad && data.arguments !== null && typeof data.arguments === "object") {
-            input = data.arguments;  // an agent that wrote its tool.call with the arguments parsed
-          } else if (!bad) {
-            try {
-              input = JSON.parse(typeof data.arguments === "string" && data.arguments !== "" ? data.arguments : "{}");
-            } catch {
-              bad = "the tool call's arguments are not JSON";
-            }
-          }
-          if (bad) out.push({ type: "tool-input-error", ...base, input: data.arguments, errorText: bad });
-          else out.push({ type: "tool-input-available", ...base, input });
+          const call = readToolCall(data);
+          if (!call) break;
+          const base = { toolCallId: call.toolCallId, toolName: call.toolName, dynamic: true };
+          if (call.errorText) out.push({ type: "tool-input-error", ...base, input: call.input, errorText: call.errorText });
+          else out.push({ type: "tool-input-available", ...base, input: call.input });
           break;
         }
         case "msg.end":
@@ -395,6 +402,13 @@ export class DsxChatTransport {
           out.push(m);
         }
         m.parts.push({ type: "text", text: data.text, state: data.state === "streaming" ? "streaming" : "done" });
+      } else if (it.type === "tool.call" && typeof it.run === "string" && byRun.has(it.run)) {
+        const call = readToolCall(data);
+        if (!call) continue;
+        const part = { type: "dynamic-tool", toolCallId: call.toolCallId, toolName: call.toolName, input: call.input };
+        if (call.errorText) Object.assign(part, { state: "output-error", errorText: call.errorText });
+        else part.state = "input-available";
+        byRun.get(it.run).parts.push(part);
       }
     }
     return out;
