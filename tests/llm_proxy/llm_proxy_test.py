@@ -520,7 +520,7 @@ def main():
             f.write("0123456789abcdef0123456789abcdef-llm-proxy-test\n")
         os.chmod(key, 0o600)
         _, srv3, _ = start([DSX, "session", "serve", "--memory", "--listen", "127.0.0.1:0", "--auth-key-file", key,
-                            "--llm-proxy", mock + "/v1"], tmp, "server3")
+                            "--llm-proxy", mock + "/v1", "--llm-proxy", "tools=%s/tools" % bad_url], tmp, "server3")
 
         def token(session, rights):
             out = subprocess.run([DSX, "session", "token", "--auth-key-file", key, "--sub", "alice", "--rights", rights,
@@ -557,6 +557,16 @@ def main():
         text = r.read().decode()
         c.close()
         check(r.status == 403 and "run" in text, "auth: token without 'run' -> 403")
+        # Without 'append' the run is stored, its application events (prompt, tool calls) are not.
+        runner = token("a/*", "read,run")
+        c, r = post(srv3, "/llm/tools/v1/chat/completions", chat(), {"X-Dsx-Session": "a/4", "X-Dsx-Token": runner})
+        run4 = r.getheader("X-Dsx-Run")
+        read_frames(r)
+        c.close()
+        evs, end = wait_run_end(srv3, "a/4", run4, {"Authorization": "Bearer " + runner})
+        types = [e["type"] for e in evs]
+        check(end is not None and end["data"]["reason"] == "done" and "tool.call" not in types and "user.message" not in types,
+              "auth: token without 'append' -> run done, no user.message or tool.call stored (%s)" % types)
 
         # 10. A file store with --fsync always: the run's first append is durable only after the
         # upstream call has started, so the upstream loop gets the head (and maybe tokens) before
