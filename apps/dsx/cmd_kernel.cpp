@@ -93,12 +93,27 @@ void RegisterShow(CLI::App& kernel) {
     std::printf("dtypes:     %s\n", dtypes.c_str());
     std::printf("cpu ref:    %s\n", t->cpu_reference.empty() ? "(none)" : t->cpu_reference.c_str());
     std::printf("sizes:\n");
+    // Columns as wide as the longest name (preset names such as small_large_logits).
+    int preset_w = 8, param_w = 10;
+    for (const auto& p : t->presets) preset_w = std::max(preset_w, static_cast<int>(p.size()));
+    for (const auto& p : t->params) param_w = std::max(param_w, static_cast<int>(p.name.size()));
     for (const auto& p : t->presets) {
       std::string vars;
       for (const auto& [n, v] : t->sizes.at(p)) vars += " " + n + "=" + std::to_string(v);
       const json& r = j["resolved"][std::string(k::DTypeName(t->dtypes[0])) + "/" + p];
-      std::printf("  %-8s%s  (%s: %.1f MB, %.3g GFLOP)\n", p.c_str(), vars.c_str(), k::DTypeName(t->dtypes[0]),
-                  r["bytes"].get<double>() / 1e6, r["flops"].get<double>() / 1e9);
+      // Not resolved: the preset does not instantiate (shown by `dsx kernel check`).
+      const double bytes = r.is_object() ? r["bytes"].get<double>() : 0,
+                   flops = r.is_object() ? r["flops"].get<double>() : 0;
+      std::printf("  %-*s%s  (%s: %.1f MB, %.3g GFLOP)\n", preset_w, p.c_str(), vars.c_str(),
+                  k::DTypeName(t->dtypes[0]), bytes / 1e6, flops / 1e9);
+    }
+    if (!t->allowed.empty()) {
+      std::printf("allowed:\n");  // [allowed]: the only values a size may take (kernels specialised on them)
+      for (const auto& [n, values] : t->allowed) {
+        std::string list;
+        for (auto v : values) list += (list.empty() ? "" : ", ") + std::to_string(v);
+        std::printf("  %-*s %s\n", preset_w, n.c_str(), list.c_str());
+      }
     }
     std::printf("params:\n");
     for (const auto& p : t->params) {
@@ -106,9 +121,9 @@ void RegisterShow(CLI::App& kernel) {
         std::string shape;
         for (const auto& s : p.shape) shape += (shape.empty() ? "" : ", ") + s;
         const char* io = p.io == k::ParamIo::kIn ? "in" : p.io == k::ParamIo::kOut ? "out" : "scratch";
-        std::printf("  %-10s %-4s* [%s] %s\n", p.name.c_str(), p.dtype.c_str(), shape.c_str(), io);
+        std::printf("  %-*s %-4s* [%s] %s\n", param_w, p.name.c_str(), p.dtype.c_str(), shape.c_str(), io);
       } else {
-        std::printf("  %-10s %-4s  = %s\n", p.name.c_str(), p.dtype.c_str(), p.value.c_str());
+        std::printf("  %-*s %-4s  = %s\n", param_w, p.name.c_str(), p.dtype.c_str(), p.value.c_str());
       }
     }
     std::printf("cost:       bytes = %s, flops = %s\n", t->cost_bytes.c_str(), t->cost_flops.c_str());

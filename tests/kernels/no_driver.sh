@@ -19,4 +19,9 @@ check 5 "no CUDA driver" "$DSX" kernel bench vector_add --impl "$HERE/cheats/hon
 DSX_CUDA_DRIVER_LIBRARY=/nonexistent/libcuda.so.1 check 5 "no CUDA driver" "$DSX" kernel device
 "$DSX" kernel list > /dev/null || { echo "FAIL list"; fail=1; }
 "$DSX" kernel show vector_add > /dev/null || { echo "FAIL show"; fail=1; }
+# show: the [allowed] table, and long preset names keep the columns aligned.
+show=$("$DSX" kernel show attention) || { echo "FAIL show attention"; fail=1; }
+echo "$show" | grep -qE '^  D +64, 128$' || { echo "FAIL show: no [allowed] line for D"; fail=1; }
+cols=$(echo "$show" | grep -E '^  (small|small_large_logits) +B=' | awk '{print index($0, "B=")}' | sort -u | wc -l)
+[ "$cols" = 1 ] || { echo "FAIL show: preset columns not aligned"; echo "$show"; fail=1; }
 exit $fail
