@@ -5,8 +5,11 @@
 #include <map>
 #include <regex>
 
+#include <nlohmann/json.hpp>
+
 #include "core/fs.hpp"
 #include "core/hash.hpp"
+#include "core/json_limits.hpp"
 #include "kernel/compile/task_compile.hpp"
 #include "kernel/export/render.hpp"
 #include "kernel/export/validate.hpp"
@@ -107,6 +110,29 @@ Status CheckOutDir(const stdfs::path& out, bool force) {
   return Status::Ok();
 }
 
+// --force into a folder a dsx export wrote: the files its manifest lists that this export does
+// not write (another task's kernel, an include no longer used) would otherwise stay and be
+// built with the new project. Only listed files are removed: a user's own files stay. A
+// manifest that does not read, or a path that leaves the folder, removes nothing.
+void RemoveStaleExportFiles(const stdfs::path& out, const std::map<std::string, std::string>& now) {
+  auto text = fs::ReadFile(out / "dsx-export.json", 4u << 20);
+  if (!text.ok()) return;
+  const nlohmann::json old = ParseJsonOrDiscarded(*text);  // depth-limited: the folder is anyone's
+  if (!old.is_object() || !old.contains("files") || !old["files"].is_array()) return;
+  for (const auto& f : old["files"]) {
+    if (!f.is_string()) continue;
+    const stdfs::path rel = stdfs::path(f.get<std::string>()).lexically_normal();
+    if (rel.empty() || rel.is_absolute() || *rel.begin() == ".." || now.count(rel.generic_string())) continue;
+    std::error_code ec;
+    const stdfs::path p = out / rel;
+    if (!stdfs::is_regular_file(stdfs::symlink_status(p, ec))) continue;
+    stdfs::remove(p, ec);
+    // Folders it leaves empty go too (up to, not including, `out`).
+    for (stdfs::path d = p.parent_path(); d != out && stdfs::is_empty(d, ec) && !ec; d = d.parent_path())
+      stdfs::remove(d, ec);
+  }
+}
+
 }  // namespace
 
 Result<ExportReport> ExportKernel(const ExportOptions& o) {
@@ -173,6 +199,7 @@ Result<ExportReport> ExportKernel(const ExportOptions& o) {
 
   const stdfs::path out(o.out);
   DSX_RETURN_IF_ERROR(CheckOutDir(out, o.force));
+  if (o.force) RemoveStaleExportFiles(out, *files);
   ExportReport rep;
   std::error_code ec;
   rep.out_dir = stdfs::absolute(out, ec).string();

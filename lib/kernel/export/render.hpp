@@ -46,7 +46,8 @@ Result<std::string> RenderPyInit(const RenderInput& in);        // torch-ext/<py
 std::string RenderBuildToml(const RenderInput& in, const std::vector<std::string>& kernel_src);
 std::string RenderFlake(const RenderInput& in);
 std::string RenderReadme(const RenderInput& in);
-std::string RenderManifest(const RenderInput& in);  // dsx-export.json
+// dsx-export.json; `files`: every file of the project (relative paths), listed under "files".
+std::string RenderManifest(const RenderInput& in, const std::vector<std::string>& files);
 
 // The C++ signature of the op function ("void rmsnorm(torch::Tensor& y, ...)") without ';'.
 std::string OpCppSignature(const OpModel& m);

@@ -1,5 +1,6 @@
 // build.toml, flake.nix, README.md and dsx-export.json of an export, and RenderProject, which
 // puts all files together.
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -200,7 +201,7 @@ std::string RenderReadme(const RenderInput& in) {
   return o.str();
 }
 
-std::string RenderManifest(const RenderInput& in) {
+std::string RenderManifest(const RenderInput& in, const std::vector<std::string>& files) {
   using nlohmann::json;
   const OpModel& m = in.model;
   json args = json::array();
@@ -237,6 +238,7 @@ std::string RenderManifest(const RenderInput& in) {
     j["device"] = in.results->device_name;
     j["results_file"] = in.results_file;
   }
+  j["files"] = files;
   return j.dump(2) + "\n";
 }
 
@@ -265,7 +267,13 @@ Result<std::map<std::string, std::string>> RenderProject(const RenderInput& in) 
   files["build.toml"] = RenderBuildToml(in, kernel_src);
   files["flake.nix"] = RenderFlake(in);
   files["README.md"] = RenderReadme(in);
-  files["dsx-export.json"] = RenderManifest(in);
+  // The manifest lists every file of the project (itself included), so a later export with
+  // --force into the same folder can remove what this one wrote and that one does not.
+  std::vector<std::string> names;
+  for (const auto& [rel, content] : files) names.push_back(rel);
+  names.push_back("dsx-export.json");
+  std::sort(names.begin(), names.end());
+  files["dsx-export.json"] = RenderManifest(in, names);
   return files;
 }
 

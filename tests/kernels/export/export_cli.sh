@@ -80,6 +80,22 @@ expect 3 "impl not found" "$DSX" kernel export vector_add --impl "$T/none.cu" --
 expect 4 "out not empty" "$DSX" kernel export vector_add --out "$T/vector_add"
 grep -q -- "--force" "$T/err" || bad "out not empty: the message does not mention --force"
 expect 0 "--force" "$DSX" kernel export vector_add --out "$T/vector_add" --force
+# --force with another task: the first export's files go (its manifest lists them), the
+# user's own file stays, and the folder holds exactly the new manifest's files.
+mkdir -p "$T/swap" && "$DSX" kernel export vector_add --out "$T/swap" > /dev/null 2>&1 || bad "swap: first export"
+echo mine > "$T/swap/NOTES.txt"
+expect 0 "--force over another task's export" "$DSX" kernel export softmax --out "$T/swap" --force
+[ -e "$T/swap/NOTES.txt" ] || bad "--force removed a file dsx did not write"
+python3 - "$T/swap" <<'PY' || bad "--force left the first export's files"
+import json, os, sys
+root = sys.argv[1]
+listed = set(json.load(open(os.path.join(root, "dsx-export.json")))["files"])
+found = {os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs}
+extra = found - listed - {"NOTES.txt"}
+missing = listed - found
+if extra or missing:
+    sys.exit("extra %s, missing %s" % (sorted(extra), sorted(missing)))
+PY
 expect 2 "bad capabilities" "$DSX" kernel export vector_add --out "$T/c1" --cuda-capabilities 8.0,,9.0
 expect 2 "bad capability" "$DSX" kernel export vector_add --out "$T/c2" --cuda-capabilities sm_90
 expect 0 "capabilities 9.0a" "$DSX" kernel export vector_add --out "$T/c3" --cuda-capabilities 9.0a
